@@ -1,0 +1,281 @@
+//! The syntax tree, exactly as written (mixins not yet expanded, names not
+//! yet resolved). Every node carries its span; comments ride along so the
+//! formatter can put them back.
+
+use crate::span::Span;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// Comments and doc comments around an item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trivia {
+    /// `//` comments on the lines above the item, in order.
+    pub leading: Vec<String>,
+    /// `///` lines above the item (without the slashes).
+    pub docs: Vec<String>,
+    /// A `//` comment at the end of the item's (first) line.
+    pub trailing: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SchemaFile {
+    pub items: Vec<Item>,
+    /// Comments after the last item.
+    pub dangling: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Hub(Hub),
+    Mixin(Mixin),
+}
+
+#[derive(Debug, Clone)]
+pub struct Hub {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub database: Option<Ident>,
+    pub readonly: bool,
+    pub items: Vec<HubItem>,
+    pub dangling: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum HubItem {
+    Table(Table),
+    Enum(EnumDef),
+    Mixin(Mixin),
+    Role(RoleDef),
+    Extension(Extension),
+    /// `schema name { ... }`: a PostgreSQL schema inside the hub's database.
+    Schema(SchemaBlock),
+}
+
+#[derive(Debug, Clone)]
+pub struct SchemaBlock {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub items: Vec<HubItem>,
+    pub dangling: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub trivia: Trivia,
+    pub name: Ident,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleDef {
+    pub trivia: Trivia,
+    pub name: Ident,
+    /// `role auditor bypassrls`: may read every tenant's rows.
+    pub bypass_rls: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub values: Vec<EnumValue>,
+    pub dangling: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumValue {
+    pub trivia: Trivia,
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mixin {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub columns: Vec<Column>,
+    pub dangling: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub options: Vec<TableOption>,
+    pub items: Vec<TableItem>,
+    pub dangling: Vec<String>,
+    pub span: Span,
+}
+
+/// Traits written after the table name: `table members tenant_scoped(tenant_id) {`.
+#[derive(Debug, Clone)]
+pub struct TableOption {
+    pub kind: TableOptionKind,
+    pub name: Ident,
+    pub arg: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TableOptionKind {
+    TenantScoped,
+    SoftDelete,
+    Versioned,
+    RenamedFrom,
+}
+
+impl TableOptionKind {
+    pub const ALL: [(&'static str, TableOptionKind); 4] = [
+        ("tenant_scoped", TableOptionKind::TenantScoped),
+        ("soft_delete", TableOptionKind::SoftDelete),
+        ("versioned", TableOptionKind::Versioned),
+        ("renamed_from", TableOptionKind::RenamedFrom),
+    ];
+
+    pub fn keyword(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TableItem {
+    pub trivia: Trivia,
+    pub kind: TableItemKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum TableItemKind {
+    Column(Column),
+    Use(Ident),
+    PrimaryKey(Vec<Ident>),
+    Unique { name: Option<Ident>, columns: Vec<Ident> },
+    Index(Index),
+    Check { name: Option<Ident>, expr: Expr },
+    ForeignKey { name: Option<Ident>, columns: Vec<Ident>, target: Reference },
+    PartitionBy { column: Ident },
+    Partition { name: Ident, from: Expr, to: Expr },
+    Policy(Policy),
+    Grant { privileges: Vec<Ident>, role: Ident },
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub ty: TypeRef,
+    pub modifiers: Vec<Modifier>,
+    pub attrs: Vec<Attr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeRef {
+    pub name: Ident,
+    /// Size arguments: `varchar(255)`, `numeric(19, 4)`.
+    pub args: Vec<(u32, Span)>,
+    /// `text[]`
+    pub array: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Modifier {
+    pub kind: ModifierKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ModifierKind {
+    PrimaryKey,
+    Unique,
+    NotNull,
+    Null,
+    Default(Expr),
+    References(Reference),
+    Check(Expr),
+    /// `generated always as (expr) stored`
+    Generated(Expr),
+}
+
+/// `@sensitive`, `@touch`, `@renamed_from(old)`, `@format(email)`.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    pub name: Ident,
+    pub args: Vec<Ident>,
+    pub span: Span,
+}
+
+/// `[hub.][schema.]table(col, ...) [on delete action] [on update action]`
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// One to three dotted parts; the last is the table.
+    pub path: Vec<Ident>,
+    pub columns: Vec<Ident>,
+    pub on_delete: Option<(FkAction, Span)>,
+    pub on_update: Option<(FkAction, Span)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FkAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl FkAction {
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "no action",
+            FkAction::Restrict => "restrict",
+            FkAction::Cascade => "cascade",
+            FkAction::SetNull => "set null",
+            FkAction::SetDefault => "set default",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub name: Ident,
+    pub unique: bool,
+    pub method: Option<Ident>,
+    pub columns: Vec<IndexColumn>,
+    pub predicate: Option<Expr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexColumn {
+    pub name: Ident,
+    pub descending: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: Ident,
+    pub command: Option<Ident>,
+    pub role: Ident,
+    pub using: Option<Expr>,
+    pub with_check: Option<Expr>,
+}
+
+/// A SQL expression, kept as canonical text plus the identifiers it names
+/// (so validation can check them against the table's columns).
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub text: String,
+    pub idents: Vec<Ident>,
+    pub span: Span,
+}

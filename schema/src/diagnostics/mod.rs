@@ -1,0 +1,159 @@
+//! Diagnostics: a stable code, a message, a span, a label under the caret
+//! and help. Every message text lives in [`messages`], the one catalogue.
+
+pub mod messages;
+mod render;
+
+pub use render::render_all;
+
+use crate::span::{SourceFile, Span};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: Code,
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+    /// A second place worth seeing, e.g. the first declaration of a duplicate.
+    pub note: Option<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `error[code]: message`, the source line with a caret, and help.
+    pub fn render(&self, file: &SourceFile, color: bool) -> String {
+        render::render(self, file, color)
+    }
+}
+
+macro_rules! codes {
+    ($($variant:ident = $text:literal,)*) => {
+        /// Stable diagnostic codes. Tools and tests match on the text; never rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // syntax
+    UnexpectedCharacter = "unexpected-character",
+    UnterminatedString = "unterminated-string",
+    UnterminatedComment = "unterminated-comment",
+    UnexpectedToken = "unexpected-token",
+    UnexpectedItem = "unexpected-item",
+    UnclosedBlock = "unclosed-block",
+    UnclosedParen = "unclosed-paren",
+    EmptyExpression = "empty-expression",
+    UnknownTableOption = "unknown-table-option",
+    UnknownAttribute = "unknown-attribute",
+    // names
+    InvalidIdentifier = "invalid-identifier",
+    IdentifierTooLong = "identifier-too-long",
+    DuplicateHub = "duplicate-hub",
+    DuplicateDatabase = "duplicate-database",
+    DuplicateSchema = "duplicate-schema",
+    DuplicateTable = "duplicate-table",
+    DuplicateColumn = "duplicate-column",
+    DuplicateEnum = "duplicate-enum",
+    DuplicateEnumValue = "duplicate-enum-value",
+    DuplicateMixin = "duplicate-mixin",
+    DuplicateIndex = "duplicate-index",
+    DuplicateConstraint = "duplicate-constraint",
+    DuplicateRole = "duplicate-role",
+    DuplicatePolicy = "duplicate-policy",
+    DuplicatePartition = "duplicate-partition",
+    DuplicateModifier = "duplicate-modifier",
+    // types and defaults
+    UnknownType = "unknown-type",
+    InvalidTypeArguments = "invalid-type-arguments",
+    EmptyEnum = "empty-enum",
+    EmptyTable = "empty-table",
+    InvalidDefault = "invalid-default",
+    ConflictingNullability = "conflicting-nullability",
+    GeneratedColumnConflict = "generated-column-conflict",
+    // resolution
+    UnknownMixin = "unknown-mixin",
+    UnknownColumn = "unknown-column",
+    UnknownTable = "unknown-table",
+    UnknownHub = "unknown-hub",
+    UnknownRole = "unknown-role",
+    // keys and references
+    MissingPrimaryKey = "missing-primary-key",
+    MultiplePrimaryKeys = "multiple-primary-keys",
+    ReferenceTypeMismatch = "reference-type-mismatch",
+    ReferenceNotUnique = "reference-not-unique",
+    ReferenceColumnCount = "reference-column-count",
+    CrossHubAction = "cross-hub-action",
+    SetNullNotNullable = "set-null-not-nullable",
+    // table traits
+    MissingOptionArgument = "missing-option-argument",
+    TenantColumnType = "tenant-column-type",
+    TenantColumnNullable = "tenant-column-nullable",
+    TenantIndexMissing = "tenant-index-missing",
+    SoftDeleteColumnType = "soft-delete-column-type",
+    VersionColumnType = "version-column-type",
+    TouchColumnType = "touch-column-type",
+    InvalidAttributeArgument = "invalid-attribute-argument",
+    RenameConflict = "rename-conflict",
+    // partitions
+    PartitionKeyNotInKey = "partition-key-not-in-key",
+    PartitionColumnType = "partition-column-type",
+    PartitionWithoutRange = "partition-without-range",
+    NoPartitions = "no-partitions",
+    InvalidPartitionBounds = "invalid-partition-bounds",
+    // indexes, policies, grants
+    InvalidIndexMethod = "invalid-index-method",
+    InvalidIndexOption = "invalid-index-option",
+    InvalidPolicyCommand = "invalid-policy-command",
+    InvalidPrivilege = "invalid-privilege",
+}
+
+/// The closest candidate within a small edit distance, for "did you mean".
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut prev = row[0];
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let next = (row[j] + 1).min(row[j - 1] + 1).min(prev + cost);
+            prev = row[j];
+            row[j] = next;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,257 @@
+//! The resolved, validated schema: what every generator consumes.
+//! Mixins are expanded, names resolved, constraint names filled in with the
+//! names PostgreSQL itself would choose. Order is declaration order, so the
+//! same file always yields the same IR.
+
+use crate::ast::FkAction;
+use crate::types::ColumnType;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Schema {
+    pub hubs: Vec<Hub>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hub {
+    pub name: String,
+    pub database: String,
+    /// Applications may read but never write: no write grants, no write methods.
+    pub readonly: bool,
+    pub docs: Option<String>,
+    pub extensions: Vec<String>,
+    pub schemas: Vec<String>,
+    pub roles: Vec<Role>,
+    pub enums: Vec<Enum>,
+    pub tables: Vec<Table>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    pub bypass_rls: bool,
+    pub docs: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enum {
+    pub schema: String,
+    pub name: String,
+    pub values: Vec<String>,
+    pub docs: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    pub docs: Option<String>,
+    pub renamed_from: Option<String>,
+    pub columns: Vec<Column>,
+    pub primary_key: Option<Key>,
+    pub uniques: Vec<Key>,
+    pub indexes: Vec<Index>,
+    pub checks: Vec<Check>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// References into another hub's database: shared IDs, no FK.
+    pub cross_hub_refs: Vec<CrossHubRef>,
+    /// The column RLS policies compare with `app.current_tenant_id`.
+    pub tenant_column: Option<String>,
+    pub soft_delete: Option<SoftDelete>,
+    /// Optimistic locking: updates must name the version they read.
+    pub version_column: Option<String>,
+    pub partitioning: Option<Partitioning>,
+    pub policies: Vec<Policy>,
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    /// SQL expression, canonical spacing.
+    pub default: Option<String>,
+    /// `generated always as (expr) stored`
+    pub generated: Option<String>,
+    pub docs: Option<String>,
+    pub renamed_from: Option<String>,
+    /// PII or secret: redacted in `Debug` and logs.
+    pub sensitive: bool,
+    /// Set to `now()` by every generated update.
+    pub touch: bool,
+    /// Client-side format check: email, uuid, url, phone.
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Key {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexMethod {
+    Btree,
+    Hash,
+    Gin,
+    Gist,
+    Brin,
+}
+
+impl IndexMethod {
+    pub const ALL: [(&'static str, IndexMethod); 5] = [
+        ("btree", IndexMethod::Btree),
+        ("hash", IndexMethod::Hash),
+        ("gin", IndexMethod::Gin),
+        ("gist", IndexMethod::Gist),
+        ("brin", IndexMethod::Brin),
+    ];
+
+    pub fn parse(name: &str) -> Option<IndexMethod> {
+        Self::ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, m)| *m)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, m)| *m == self).map_or("btree", |(n, _)| n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub unique: bool,
+    pub method: IndexMethod,
+    pub columns: Vec<IndexColumn>,
+    pub predicate: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexColumn {
+    pub name: String,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expr: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_schema: String,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_delete: FkAction,
+    pub on_update: FkAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossHubRef {
+    pub columns: Vec<String>,
+    pub hub: String,
+    pub schema: String,
+    pub table: String,
+    pub ref_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoftDelete {
+    pub column: String,
+    /// `deleted_at timestamp` (null = live) or `is_deleted boolean` (false = live).
+    pub kind: SoftDeleteKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SoftDeleteKind {
+    Timestamp,
+    Flag,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partitioning {
+    /// Range partitioning by this column.
+    pub column: String,
+    pub partitions: Vec<Partition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// all, select, insert, update or delete.
+    pub command: String,
+    pub role: String,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: String,
+    pub privileges: Vec<String>,
+}
+
+impl Schema {
+    pub fn hub(&self, name: &str) -> Option<&Hub> {
+        self.hubs.iter().find(|h| h.name == name)
+    }
+}
+
+impl Hub {
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.schema == schema && t.name == name)
+    }
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn is_tenant_scoped(&self) -> bool {
+        self.tenant_column.is_some()
+    }
+}
+
+/// PostgreSQL's default object name (`makeObjectName`): `name1_name2_label`,
+/// shortening the longer part until the whole fits in 63 bytes.
+pub fn pg_object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    let overhead = label.len() + 1 + usize::from(name2.is_some());
+    let avail = 63usize.saturating_sub(overhead);
+    let mut n1 = name1.len();
+    let mut n2 = name2.map_or(0, str::len);
+    while n1 + n2 > avail {
+        if n1 > n2 {
+            n1 -= 1;
+        } else {
+            n2 -= 1;
+        }
+    }
+    let cut = |s: &str, n: usize| {
+        let mut n = n.min(s.len());
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    let mut out = cut(name1, n1);
+    if let Some(name2) = name2 {
+        out.push('_');
+        out.push_str(&cut(name2, n2));
+    }
+    out.push('_');
+    out.push_str(label);
+    out
+}

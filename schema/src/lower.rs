@@ -1,0 +1,204 @@
+//! Lowering: validated AST → IR. Runs only when validation found no errors,
+//! but never panics if it is called on a bad schema anyway.
+
+use crate::ast::*;
+use crate::ir::{self, pg_object_name};
+use crate::validate::{references, Ctx, HubCtx, TableCtx};
+use crate::types::ColumnType;
+
+pub(crate) fn lower(ctx: &Ctx) -> ir::Schema {
+    ir::Schema { hubs: ctx.hubs.iter().map(|hub| lower_hub(ctx, hub)).collect() }
+}
+
+fn docs(trivia: &Trivia) -> Option<String> {
+    (!trivia.docs.is_empty()).then(|| trivia.docs.join("\n"))
+}
+
+fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
+    ir::Hub {
+        name: hub.name().to_string(),
+        database: hub.ast.database.as_ref().map_or_else(|| hub.name().to_string(), |d| d.name.clone()),
+        readonly: hub.ast.readonly,
+        docs: docs(&hub.ast.trivia),
+        extensions: hub.extensions.iter().map(|e| e.name.name.clone()).collect(),
+        schemas: hub.schema_blocks.iter().map(|s| s.name.name.clone()).collect(),
+        roles: hub.roles.iter().map(|r| ir::Role { name: r.name.name.clone(), bypass_rls: r.bypass_rls, docs: docs(&r.trivia) }).collect(),
+        enums: hub
+            .enums
+            .iter()
+            .map(|(schema, e)| ir::Enum {
+                schema: schema.to_string(),
+                name: e.name.name.clone(),
+                values: e.values.iter().map(|v| v.value.clone()).collect(),
+                docs: docs(&e.trivia),
+            })
+            .collect(),
+        tables: hub.tables.iter().map(|t| lower_table(ctx, hub, t)).collect(),
+    }
+}
+
+fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
+    let name = table.name();
+    let mut out = ir::Table {
+        schema: table.schema.to_string(),
+        name: name.to_string(),
+        docs: docs(&table.ast.trivia),
+        renamed_from: table.option_column(TableOptionKind::RenamedFrom).map(|(n, _)| n.to_string()),
+        columns: Vec::new(),
+        primary_key: None,
+        uniques: Vec::new(),
+        indexes: Vec::new(),
+        checks: Vec::new(),
+        foreign_keys: Vec::new(),
+        cross_hub_refs: Vec::new(),
+        tenant_column: table.option_column(TableOptionKind::TenantScoped).map(|(n, _)| n.to_string()),
+        soft_delete: None,
+        version_column: table.option_column(TableOptionKind::Versioned).map(|(n, _)| n.to_string()),
+        partitioning: None,
+        policies: Vec::new(),
+        grants: Vec::new(),
+    };
+    let pk = table.primary_key();
+    if !pk.is_empty() {
+        out.primary_key = Some(ir::Key { name: pg_object_name(name, None, "pkey"), columns: pk.iter().map(|c| c.to_string()).collect() });
+    }
+    let mut check_names = Vec::new();
+    for column in &table.columns {
+        let col = column.name.name.as_str();
+        let mut lowered = ir::Column {
+            name: col.to_string(),
+            ty: hub.resolve_type(table.schema, &column.ty).unwrap_or(ColumnType::Text),
+            nullable: table.is_nullable(column),
+            default: None,
+            generated: None,
+            docs: docs(&column.trivia),
+            renamed_from: column.attr("renamed_from").and_then(|a| a.args.first()).map(|a| a.name.clone()),
+            sensitive: column.attr("sensitive").is_some(),
+            touch: column.attr("touch").is_some(),
+            format: column.attr("format").and_then(|a| a.args.first()).map(|a| a.name.clone()),
+        };
+        for modifier in &column.modifiers {
+            match &modifier.kind {
+                ModifierKind::Default(expr) => lowered.default = Some(expr.text.clone()),
+                ModifierKind::Generated(expr) => lowered.generated = Some(expr.text.clone()),
+                ModifierKind::Unique => {
+                    out.uniques.push(ir::Key { name: pg_object_name(name, Some(col), "key"), columns: vec![col.to_string()] })
+                }
+                ModifierKind::Check(expr) => {
+                    let check_name = unique_name(&mut check_names, check_name(name, expr));
+                    out.checks.push(ir::Check { name: check_name, expr: expr.text.clone() });
+                }
+                ModifierKind::References(reference) => lower_reference(ctx, hub, table, &mut out, None, &[col], reference),
+                _ => {}
+            }
+        }
+        out.columns.push(lowered);
+    }
+    for item in &table.items {
+        match &item.kind {
+            TableItemKind::Unique { name: constraint, columns } => {
+                let cols: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+                let key_name = constraint.as_ref().map_or_else(|| pg_object_name(name, Some(&cols.join("_")), "key"), |n| n.name.clone());
+                out.uniques.push(ir::Key { name: key_name, columns: cols });
+            }
+            TableItemKind::Check { name: constraint, expr } => {
+                let check_name = constraint.as_ref().map_or_else(|| check_name(name, expr), |n| n.name.clone());
+                let check_name = unique_name(&mut check_names, check_name);
+                out.checks.push(ir::Check { name: check_name, expr: expr.text.clone() });
+            }
+            TableItemKind::ForeignKey { name: constraint, columns, target } => {
+                let cols: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                lower_reference(ctx, hub, table, &mut out, constraint.as_ref(), &cols, target);
+            }
+            TableItemKind::Index(index) => out.indexes.push(ir::Index {
+                name: index.name.name.clone(),
+                unique: index.unique,
+                method: index.method.as_ref().and_then(|m| ir::IndexMethod::parse(&m.name)).unwrap_or(ir::IndexMethod::Btree),
+                columns: index.columns.iter().map(|c| ir::IndexColumn { name: c.name.name.clone(), descending: c.descending }).collect(),
+                predicate: index.predicate.as_ref().map(|p| p.text.clone()),
+            }),
+            TableItemKind::PartitionBy { column } => {
+                let partitions = table
+                    .items
+                    .iter()
+                    .filter_map(|i| match &i.kind {
+                        TableItemKind::Partition { name, from, to } => {
+                            Some(ir::Partition { name: name.name.clone(), from: from.text.clone(), to: to.text.clone() })
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                out.partitioning = Some(ir::Partitioning { column: column.name.clone(), partitions });
+            }
+            TableItemKind::Policy(policy) => out.policies.push(ir::Policy {
+                name: policy.name.name.clone(),
+                command: policy.command.as_ref().map_or_else(|| "all".to_string(), |c| c.name.to_ascii_lowercase()),
+                role: policy.role.name.clone(),
+                using: policy.using.as_ref().map(|e| e.text.clone()),
+                with_check: policy.with_check.as_ref().map(|e| e.text.clone()),
+            }),
+            TableItemKind::Grant { privileges, role } => out.grants.push(ir::Grant {
+                role: role.name.clone(),
+                privileges: privileges.iter().map(|p| p.name.to_ascii_lowercase()).collect(),
+            }),
+            TableItemKind::Column(_) | TableItemKind::Use(_) | TableItemKind::PrimaryKey(_) | TableItemKind::Partition { .. } => {}
+        }
+    }
+    if let Some((column, _)) = table.option_column(TableOptionKind::SoftDelete) {
+        let kind = match out.column(column).map(|c| &c.ty) {
+            Some(ColumnType::Boolean) => ir::SoftDeleteKind::Flag,
+            _ => ir::SoftDeleteKind::Timestamp,
+        };
+        out.soft_delete = Some(ir::SoftDelete { column: column.to_string(), kind });
+    }
+    out
+}
+
+fn lower_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut ir::Table, name: Option<&Ident>, columns: &[&str], reference: &Reference) {
+    let Ok(target) = references::resolve(ctx, hub, table.schema, reference) else { return };
+    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    if target.cross_hub {
+        out.cross_hub_refs.push(ir::CrossHubRef {
+            columns,
+            hub: target.hub.name().to_string(),
+            schema: target.table.schema.to_string(),
+            table: target.table.name().to_string(),
+            ref_columns: target.columns,
+        });
+        return;
+    }
+    let fk_name = name.map_or_else(|| pg_object_name(table.name(), Some(&columns.join("_")), "fkey"), |n| n.name.clone());
+    out.foreign_keys.push(ir::ForeignKey {
+        name: fk_name,
+        columns,
+        ref_schema: target.table.schema.to_string(),
+        ref_table: target.table.name().to_string(),
+        ref_columns: target.columns,
+        on_delete: reference.on_delete.map_or(FkAction::NoAction, |(a, _)| a),
+        on_update: reference.on_update.map_or(FkAction::NoAction, |(a, _)| a),
+    });
+}
+
+/// PostgreSQL names an unnamed check `table_column_check` when it refers to
+/// exactly one column, else `table_check`.
+fn check_name(table: &str, expr: &Expr) -> String {
+    let mut columns: Vec<&str> = expr.idents.iter().map(|i| i.name.as_str()).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    match columns.as_slice() {
+        [only] => pg_object_name(table, Some(only), "check"),
+        _ => pg_object_name(table, None, "check"),
+    }
+}
+
+/// PostgreSQL appends 1, 2, ... to a chosen name that is taken.
+fn unique_name(taken: &mut Vec<String>, name: String) -> String {
+    let mut candidate = name.clone();
+    let mut n = 0;
+    while taken.contains(&candidate) {
+        n += 1;
+        candidate = format!("{name}{n}");
+    }
+    taken.push(candidate.clone());
+    candidate
+}

@@ -1,0 +1,48 @@
+//! Roles, extra policies and grants: every role named is declared in the
+//! hub, commands and privileges are ones PostgreSQL knows.
+
+use super::{columns::expression_columns, Ctx};
+use crate::ast::*;
+use crate::diagnostics::{messages, Diagnostic};
+
+pub const POLICY_COMMANDS: &[&str] = &["all", "select", "insert", "update", "delete"];
+pub const PRIVILEGES: &[&str] = &["select", "insert", "update", "delete", "truncate", "references", "trigger"];
+
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
+    for hub in &ctx.hubs {
+        let role_names = || hub.roles.iter().map(|r| r.name.name.as_str());
+        for table in &hub.tables {
+            for item in &table.items {
+                match &item.kind {
+                    TableItemKind::Policy(policy) => {
+                        if hub.role(&policy.role.name).is_none() {
+                            out.push(messages::unknown_role(&policy.role, hub.name(), role_names()));
+                        }
+                        if let Some(command) = &policy.command {
+                            if !POLICY_COMMANDS.contains(&command.name.to_ascii_lowercase().as_str()) {
+                                out.push(messages::invalid_policy_command(command, POLICY_COMMANDS));
+                            }
+                        }
+                        for expr in policy.using.iter().chain(&policy.with_check) {
+                            expression_columns(table, expr, "this policy", out);
+                        }
+                    }
+                    TableItemKind::Grant { privileges, role } => {
+                        if hub.role(&role.name).is_none() {
+                            out.push(messages::unknown_role(role, hub.name(), role_names()));
+                        }
+                        for privilege in privileges {
+                            let lower = privilege.name.to_ascii_lowercase();
+                            if !PRIVILEGES.contains(&lower.as_str()) {
+                                out.push(messages::invalid_privilege(privilege, PRIVILEGES));
+                            } else if hub.ast.readonly && lower != "select" {
+                                out.push(messages::readonly_write_grant(privilege, hub.name()));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
