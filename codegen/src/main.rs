@@ -1,1 +1,171 @@
-fn main(){}
+//! `hubgen`: the command-line front end. Reads files, calls the pure core,
+//! prints diagnostics, writes files only when their content changed.
+
+use clap::{Parser, Subcommand};
+use hubgen_schema::{diagnostics::render_all, SourceFile};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const DEFAULT_SCHEMA: &str = "schema/platform.hubs";
+
+#[derive(Parser)]
+#[command(
+    name = "hubgen",
+    version,
+    about = "One schema file for every hub: migrations, RLS, typed crates and drift checks",
+    after_help = "Exit codes:\n  0  clean\n  1  findings: schema errors, or files that are not formatted\n  2  usage or I/O error\n\nColour is used only when stderr is a terminal and NO_COLOR is not set."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and validate schema files; print every diagnostic.
+    Validate {
+        /// Schema files (default: schema/platform.hubs).
+        files: Vec<PathBuf>,
+    },
+    /// Print the resolved IR (what the generators see) as JSON.
+    Ir {
+        /// Schema file (default: schema/platform.hubs).
+        file: Option<PathBuf>,
+    },
+    /// Rewrite schema files in the canonical layout.
+    Fmt {
+        /// Do not write; print a diff and exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        /// Schema files (default: schema/platform.hubs).
+        files: Vec<PathBuf>,
+    },
+}
+
+/// A failure that is not a finding: unreadable file, unwritable output.
+struct Fatal(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { files } => validate(&files_or_default(files)),
+        Command::Fmt { check, files } => fmt(&files_or_default(files), check),
+        Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Fatal(message)) => {
+            eprintln!("{}: {message}", paint("error", "\x1b[1;31m"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn paint(text: &str, style: &str) -> String {
+    if color() {
+        format!("{style}{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The platform schema, found from the current directory or any parent.
+fn files_or_default(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    if !files.is_empty() {
+        return files;
+    }
+    let mut dir = std::env::current_dir().ok();
+    while let Some(d) = dir {
+        let candidate = d.join(DEFAULT_SCHEMA);
+        if candidate.is_file() {
+            return vec![candidate.strip_prefix(std::env::current_dir().unwrap_or_default()).map(Path::to_path_buf).unwrap_or(candidate)];
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    vec![PathBuf::from(DEFAULT_SCHEMA)]
+}
+
+fn read(path: &Path) -> Result<SourceFile, Fatal> {
+    let text = std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
+    let mut clean = true;
+    for path in files {
+        let file = read(path)?;
+        let output = hubgen_schema::compile(&file.text);
+        if !output.diagnostics.is_empty() {
+            eprint!("{}", render_all(&output.diagnostics, &file, color()));
+            eprintln!();
+        }
+        let errors = output.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = output.diagnostics.len() - errors;
+        match &output.ir {
+            Some(ir) if errors == 0 => {
+                let tables: usize = ir.hubs.iter().map(|h| h.tables.len()).sum();
+                let columns: usize = ir.hubs.iter().flat_map(|h| &h.tables).map(|t| t.columns.len()).sum();
+                println!(
+                    "{}: ok, {} hubs, {tables} tables, {columns} columns{}",
+                    file.path,
+                    ir.hubs.len(),
+                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
+                );
+            }
+            _ => {
+                clean = false;
+                eprintln!("{}: {} error(s), {warnings} warning(s) in {}", paint("error", "\x1b[1;31m"), errors, file.path);
+            }
+        }
+    }
+    Ok(clean)
+}
+
+fn ir(path: &Path) -> Result<bool, Fatal> {
+    let file = read(path)?;
+    let output = hubgen_schema::compile(&file.text);
+    match output.ir {
+        Some(ir) => {
+            println!("{}", serde_json::to_string_pretty(&ir).map_err(|e| Fatal(e.to_string()))?);
+            Ok(true)
+        }
+        None => {
+            eprint!("{}", render_all(&output.diagnostics, &file, color()));
+            Ok(false)
+        }
+    }
+}
+
+fn fmt(files: &[PathBuf], check: bool) -> Result<bool, Fatal> {
+    let mut clean = true;
+    for path in files {
+        let file = read(path)?;
+        let formatted = match hubgen_schema::format::format_source(&file.text) {
+            Ok(text) => text,
+            Err(diagnostics) => {
+                eprint!("{}", render_all(&diagnostics, &file, color()));
+                eprintln!("{}: {} is not formatted because it does not parse", paint("error", "\x1b[1;31m"), file.path);
+                clean = false;
+                continue;
+            }
+        };
+        if formatted == file.text {
+            continue;
+        }
+        if check {
+            clean = false;
+            let diff = similar::TextDiff::from_lines(&file.text, &formatted);
+            print!("{}", diff.unified_diff().context_radius(2).header(&file.path, &format!("{} (formatted)", file.path)));
+        } else {
+            std::fs::write(path, &formatted).map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+            println!("formatted {}", file.path);
+        }
+    }
+    Ok(clean)
+}

@@ -44,7 +44,14 @@ struct Writer {
 
 impl Writer {
     fn line(&mut self, text: &str) {
-        if !text.is_empty() {
+        if text.is_empty() {
+            // A blank line inside trivia: never two in a row, never right after `{`.
+            if !self.out.ends_with("\n\n") && !self.out.ends_with("{\n") && !self.out.is_empty() {
+                self.out.push('\n');
+            }
+            return;
+        }
+        {
             self.out.push_str(&"  ".repeat(self.indent));
             self.out.push_str(text);
         }

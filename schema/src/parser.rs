@@ -45,9 +45,7 @@ impl<'a> Parser<'a> {
             match token.kind {
                 TokenKind::Comment | TokenKind::DocComment => {
                     let raw = &self.text[token.span.start as usize..token.span.end as usize];
-                    let same_line = !self.text[self.last_end.min(token.span.start as usize)..token.span.start as usize]
-                        .contains('\n')
-                        && self.last_end > 0;
+                    let same_line = self.follows_on_same_line(self.pos);
                     if token.kind == TokenKind::DocComment {
                         self.pending.docs.push(raw[3..].strip_prefix(' ').unwrap_or(&raw[3..]).trim_end().to_string());
                     } else if same_line && self.pending.trailing.is_none() {
@@ -60,6 +58,11 @@ impl<'a> Parser<'a> {
                 _ => return token,
             }
         }
+    }
+
+    /// True when the token at `index` ends a line that has code before it.
+    fn follows_on_same_line(&self, index: usize) -> bool {
+        index > 0 && !matches!(self.tokens[index - 1].kind, TokenKind::Newline | TokenKind::Comment | TokenKind::DocComment)
     }
 
     fn bump(&mut self) -> Token {
@@ -104,6 +107,11 @@ impl<'a> Parser<'a> {
     fn skip_newlines(&mut self) {
         while self.at(TokenKind::Newline) {
             self.bump();
+            // A blank line after comments detaches them from the next item; keep it.
+            let blank = self.tokens.get(self.pos).is_some_and(|t| t.kind == TokenKind::Newline);
+            if blank && self.pending.leading.last().is_some_and(|l| !l.is_empty()) {
+                self.pending.leading.push(String::new());
+            }
         }
     }
 
@@ -161,12 +169,9 @@ impl<'a> Parser<'a> {
     fn take_trailing(&mut self, trivia: &mut Trivia) {
         // Look past the line end for a same-line comment without consuming the newline.
         if let Some(token) = self.tokens.get(self.pos).copied() {
-            if token.kind == TokenKind::Comment {
-                let between = &self.text[self.last_end.min(token.span.start as usize)..token.span.start as usize];
-                if !between.contains('\n') && self.pending.trailing.is_none() {
-                    self.pending.trailing = Some(self.src(token).trim_end().to_string());
-                    self.pos += 1;
-                }
+            if token.kind == TokenKind::Comment && self.follows_on_same_line(self.pos) && self.pending.trailing.is_none() {
+                self.pending.trailing = Some(self.src(token).trim_end().to_string());
+                self.pos += 1;
             }
         }
         if let Some(trailing) = self.pending.trailing.take() {
