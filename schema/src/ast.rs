@@ -13,9 +13,10 @@ pub struct Ident {
 /// Comments and doc comments around an item.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trivia {
-    /// `//` comments on the lines above the item, in order.
+    /// Comment and doc-comment lines above the item, as written and in
+    /// order (an empty string is a blank line that detaches them).
     pub leading: Vec<String>,
-    /// `///` lines above the item (without the slashes).
+    /// The text of the `///` lines above the item (without the slashes).
     pub docs: Vec<String>,
     /// A `//` comment at the end of the item's (first) line.
     pub trailing: Option<String>,

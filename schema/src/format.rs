@@ -65,11 +65,9 @@ impl Writer {
     }
 
     fn leading(&mut self, trivia: &Trivia) {
+        // Comments and doc comments, in the order written.
         for comment in &trivia.leading {
             self.line(comment);
-        }
-        for doc in &trivia.docs {
-            self.line(format!("/// {doc}").trim_end());
         }
     }
 

@@ -48,6 +48,7 @@ impl<'a> Parser<'a> {
                     let same_line = self.follows_on_same_line(self.pos);
                     if token.kind == TokenKind::DocComment {
                         self.pending.docs.push(raw[3..].strip_prefix(' ').unwrap_or(&raw[3..]).trim_end().to_string());
+                        self.pending.leading.push(raw.trim_end().to_string());
                     } else if same_line && self.pending.trailing.is_none() {
                         self.pending.trailing = Some(raw.trim_end().to_string());
                     } else {
@@ -184,7 +185,6 @@ impl<'a> Parser<'a> {
         let pending = std::mem::take(&mut self.pending);
         let mut out = pending.leading;
         out.extend(pending.trailing);
-        out.extend(pending.docs.into_iter().map(|d| format!("/// {d}").trim_end().to_string()));
         out
     }
 
