@@ -7,6 +7,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+// mimalloc: the front end allocates many small strings; it is ~20% faster and
+// keeps big schemas scaling linearly (see the `validate` bench).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DEFAULT_SCHEMA: &str = "schema/platform.hubs";
 
 #[derive(Parser)]
@@ -84,7 +89,10 @@ fn files_or_default(files: Vec<PathBuf>) -> Vec<PathBuf> {
     while let Some(d) = dir {
         let candidate = d.join(DEFAULT_SCHEMA);
         if candidate.is_file() {
-            return vec![candidate.strip_prefix(std::env::current_dir().unwrap_or_default()).map(Path::to_path_buf).unwrap_or(candidate)];
+            return vec![candidate
+                .strip_prefix(std::env::current_dir().unwrap_or_default())
+                .map(Path::to_path_buf)
+                .unwrap_or(candidate)];
         }
         dir = d.parent().map(Path::to_path_buf);
     }
@@ -115,12 +123,21 @@ fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
                     "{}: ok, {} hubs, {tables} tables, {columns} columns{}",
                     file.path,
                     ir.hubs.len(),
-                    if warnings > 0 { format!(", {warnings} warning(s)") } else { String::new() }
+                    if warnings > 0 {
+                        format!(", {warnings} warning(s)")
+                    } else {
+                        String::new()
+                    }
                 );
             }
             _ => {
                 clean = false;
-                eprintln!("{}: {} error(s), {warnings} warning(s) in {}", paint("error", "\x1b[1;31m"), errors, file.path);
+                eprintln!(
+                    "{}: {} error(s), {warnings} warning(s) in {}",
+                    paint("error", "\x1b[1;31m"),
+                    errors,
+                    file.path
+                );
             }
         }
     }
@@ -150,7 +167,11 @@ fn fmt(files: &[PathBuf], check: bool) -> Result<bool, Fatal> {
             Ok(text) => text,
             Err(diagnostics) => {
                 eprint!("{}", render_all(&diagnostics, &file, color()));
-                eprintln!("{}: {} is not formatted because it does not parse", paint("error", "\x1b[1;31m"), file.path);
+                eprintln!(
+                    "{}: {} is not formatted because it does not parse",
+                    paint("error", "\x1b[1;31m"),
+                    file.path
+                );
                 clean = false;
                 continue;
             }
@@ -161,7 +182,12 @@ fn fmt(files: &[PathBuf], check: bool) -> Result<bool, Fatal> {
         if check {
             clean = false;
             let diff = similar::TextDiff::from_lines(&file.text, &formatted);
-            print!("{}", diff.unified_diff().context_radius(2).header(&file.path, &format!("{} (formatted)", file.path)));
+            print!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(2)
+                    .header(&file.path, &format!("{} (formatted)", file.path))
+            );
         } else {
             std::fs::write(path, &formatted).map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
             println!("formatted {}", file.path);

@@ -157,14 +157,33 @@ pub enum TableItemKind {
     Column(Column),
     Use(Ident),
     PrimaryKey(Vec<Ident>),
-    Unique { name: Option<Ident>, columns: Vec<Ident> },
+    Unique {
+        name: Option<Ident>,
+        columns: Vec<Ident>,
+    },
     Index(Index),
-    Check { name: Option<Ident>, expr: Expr },
-    ForeignKey { name: Option<Ident>, columns: Vec<Ident>, target: Reference },
-    PartitionBy { column: Ident },
-    Partition { name: Ident, from: Expr, to: Expr },
+    Check {
+        name: Option<Ident>,
+        expr: Expr,
+    },
+    ForeignKey {
+        name: Option<Ident>,
+        columns: Vec<Ident>,
+        target: Reference,
+    },
+    PartitionBy {
+        column: Ident,
+    },
+    Partition {
+        name: Ident,
+        from: Expr,
+        to: Expr,
+    },
     Policy(Policy),
-    Grant { privileges: Vec<Ident>, role: Ident },
+    Grant {
+        privileges: Vec<Ident>,
+        role: Ident,
+    },
 }
 
 #[derive(Debug, Clone)]

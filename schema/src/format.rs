@@ -206,7 +206,11 @@ fn column_line(c: &Column, widths: &Widths) -> String {
         if a.args.is_empty() {
             format!("@{}", a.name.name)
         } else {
-            format!("@{}({})", a.name.name, a.args.iter().map(|x| ident(&x.name)).collect::<Vec<_>>().join(", "))
+            format!(
+                "@{}({})",
+                a.name.name,
+                a.args.iter().map(|x| ident(&x.name)).collect::<Vec<_>>().join(", ")
+            )
         }
     }));
     let name = column_name(&c.name.name);
@@ -221,7 +225,10 @@ fn column_line(c: &Column, widths: &Widths) -> String {
 fn type_text(ty: &TypeRef) -> String {
     let mut out = ty.name.name.to_ascii_lowercase();
     if !ty.args.is_empty() {
-        out.push_str(&format!("({})", ty.args.iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>().join(", ")));
+        out.push_str(&format!(
+            "({})",
+            ty.args.iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>().join(", ")
+        ));
     }
     if ty.array {
         out.push_str("[]");
@@ -271,8 +278,11 @@ fn table_item(kind: &TableItemKind) -> String {
             if let Some(method) = &i.method {
                 out.push_str(&format!(" using {}", method.name.to_ascii_lowercase()));
             }
-            let columns: Vec<String> =
-                i.columns.iter().map(|c| format!("{}{}", ident(&c.name.name), if c.descending { " desc" } else { "" })).collect();
+            let columns: Vec<String> = i
+                .columns
+                .iter()
+                .map(|c| format!("{}{}", ident(&c.name.name), if c.descending { " desc" } else { "" }))
+                .collect();
             out.push_str(&format!(" ({})", columns.join(", ")));
             if let Some(predicate) = &i.predicate {
                 out.push_str(&format!(" where ({})", predicate.text));
@@ -281,7 +291,12 @@ fn table_item(kind: &TableItemKind) -> String {
         }
         TableItemKind::Check { name, expr } => format!("{} ({})", named("check", name), expr.text),
         TableItemKind::ForeignKey { name, columns, target } => {
-            format!("{} ({}) references {}", named("foreign key", name), idents(columns), reference(target))
+            format!(
+                "{} ({}) references {}",
+                named("foreign key", name),
+                idents(columns),
+                reference(target)
+            )
         }
         TableItemKind::PartitionBy { column } => format!("partition by range ({})", ident(&column.name)),
         TableItemKind::Partition { name, from, to } => format!("partition {} from {} to {}", ident(&name.name), from.text, to.text),
@@ -311,7 +326,8 @@ fn idents(list: &[Ident]) -> String {
 }
 
 fn is_plain(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
 fn ident(name: &str) -> String {
@@ -324,7 +340,17 @@ fn ident(name: &str) -> String {
 
 /// Column names that would read as a table item keyword are quoted.
 fn column_name(name: &str) -> String {
-    const KEYWORDS: &[&str] = &["use", "primary", "unique", "index", "check", "foreign", "partition", "policy", "grant"];
+    const KEYWORDS: &[&str] = &[
+        "use",
+        "primary",
+        "unique",
+        "index",
+        "check",
+        "foreign",
+        "partition",
+        "policy",
+        "grant",
+    ];
     if KEYWORDS.contains(&name.to_ascii_lowercase().as_str()) {
         format!("\"{name}\"")
     } else {

@@ -118,8 +118,7 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<Diagnostic>) {
                 }
                 if matches!(bytes.get(i), Some(b'e' | b'E'))
                     && (bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-                        || (matches!(bytes.get(i + 1), Some(b'+' | b'-'))
-                            && bytes.get(i + 2).is_some_and(u8::is_ascii_digit)))
+                        || (matches!(bytes.get(i + 1), Some(b'+' | b'-')) && bytes.get(i + 2).is_some_and(u8::is_ascii_digit)))
                 {
                     i += 2;
                     while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -166,9 +165,15 @@ pub fn lex(text: &str) -> (Vec<Token>, Vec<Diagnostic>) {
                 continue;
             }
         };
-        tokens.push(Token { kind, span: Span::new(start, i) });
+        tokens.push(Token {
+            kind,
+            span: Span::new(start, i),
+        });
     }
-    tokens.push(Token { kind: TokenKind::Eof, span: Span::new(text.len(), text.len()) });
+    tokens.push(Token {
+        kind: TokenKind::Eof,
+        span: Span::new(text.len(), text.len()),
+    });
     (tokens, diagnostics)
 }
 

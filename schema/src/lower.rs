@@ -3,11 +3,13 @@
 
 use crate::ast::*;
 use crate::ir::{self, pg_object_name};
-use crate::validate::{references, Ctx, HubCtx, TableCtx};
 use crate::types::ColumnType;
+use crate::validate::{references, Ctx, HubCtx, TableCtx};
 
 pub(crate) fn lower(ctx: &Ctx) -> ir::Schema {
-    ir::Schema { hubs: ctx.hubs.iter().map(|hub| lower_hub(ctx, hub)).collect() }
+    ir::Schema {
+        hubs: ctx.hubs.iter().map(|hub| lower_hub(ctx, hub)).collect(),
+    }
 }
 
 fn docs(trivia: &Trivia) -> Option<String> {
@@ -22,7 +24,15 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
         docs: docs(&hub.ast.trivia),
         extensions: hub.extensions.iter().map(|e| e.name.name.clone()).collect(),
         schemas: hub.schema_blocks.iter().map(|s| s.name.name.clone()).collect(),
-        roles: hub.roles.iter().map(|r| ir::Role { name: r.name.name.clone(), bypass_rls: r.bypass_rls, docs: docs(&r.trivia) }).collect(),
+        roles: hub
+            .roles
+            .iter()
+            .map(|r| ir::Role {
+                name: r.name.name.clone(),
+                bypass_rls: r.bypass_rls,
+                docs: docs(&r.trivia),
+            })
+            .collect(),
         enums: hub
             .enums
             .iter()
@@ -60,7 +70,10 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
     };
     let pk = table.primary_key();
     if !pk.is_empty() {
-        out.primary_key = Some(ir::Key { name: pg_object_name(name, None, "pkey"), columns: pk.iter().map(|c| c.to_string()).collect() });
+        out.primary_key = Some(ir::Key {
+            name: pg_object_name(name, None, "pkey"),
+            columns: pk.iter().map(|c| c.to_string()).collect(),
+        });
     }
     let mut check_names = Vec::new();
     for column in &table.columns {
@@ -81,12 +94,16 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             match &modifier.kind {
                 ModifierKind::Default(expr) => lowered.default = Some(expr.text.clone()),
                 ModifierKind::Generated(expr) => lowered.generated = Some(expr.text.clone()),
-                ModifierKind::Unique => {
-                    out.uniques.push(ir::Key { name: pg_object_name(name, Some(col), "key"), columns: vec![col.to_string()] })
-                }
+                ModifierKind::Unique => out.uniques.push(ir::Key {
+                    name: pg_object_name(name, Some(col), "key"),
+                    columns: vec![col.to_string()],
+                }),
                 ModifierKind::Check(expr) => {
                     let check_name = unique_name(&mut check_names, check_name(name, expr));
-                    out.checks.push(ir::Check { name: check_name, expr: expr.text.clone() });
+                    out.checks.push(ir::Check {
+                        name: check_name,
+                        expr: expr.text.clone(),
+                    });
                 }
                 ModifierKind::References(reference) => lower_reference(ctx, hub, table, &mut out, None, &[col], reference),
                 _ => {}
@@ -98,23 +115,46 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         match &item.kind {
             TableItemKind::Unique { name: constraint, columns } => {
                 let cols: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-                let key_name = constraint.as_ref().map_or_else(|| pg_object_name(name, Some(&cols.join("_")), "key"), |n| n.name.clone());
-                out.uniques.push(ir::Key { name: key_name, columns: cols });
+                let key_name = constraint
+                    .as_ref()
+                    .map_or_else(|| pg_object_name(name, Some(&cols.join("_")), "key"), |n| n.name.clone());
+                out.uniques.push(ir::Key {
+                    name: key_name,
+                    columns: cols,
+                });
             }
             TableItemKind::Check { name: constraint, expr } => {
                 let check_name = constraint.as_ref().map_or_else(|| check_name(name, expr), |n| n.name.clone());
                 let check_name = unique_name(&mut check_names, check_name);
-                out.checks.push(ir::Check { name: check_name, expr: expr.text.clone() });
+                out.checks.push(ir::Check {
+                    name: check_name,
+                    expr: expr.text.clone(),
+                });
             }
-            TableItemKind::ForeignKey { name: constraint, columns, target } => {
+            TableItemKind::ForeignKey {
+                name: constraint,
+                columns,
+                target,
+            } => {
                 let cols: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
                 lower_reference(ctx, hub, table, &mut out, constraint.as_ref(), &cols, target);
             }
             TableItemKind::Index(index) => out.indexes.push(ir::Index {
                 name: index.name.name.clone(),
                 unique: index.unique,
-                method: index.method.as_ref().and_then(|m| ir::IndexMethod::parse(&m.name)).unwrap_or(ir::IndexMethod::Btree),
-                columns: index.columns.iter().map(|c| ir::IndexColumn { name: c.name.name.clone(), descending: c.descending }).collect(),
+                method: index
+                    .method
+                    .as_ref()
+                    .and_then(|m| ir::IndexMethod::parse(&m.name))
+                    .unwrap_or(ir::IndexMethod::Btree),
+                columns: index
+                    .columns
+                    .iter()
+                    .map(|c| ir::IndexColumn {
+                        name: c.name.name.clone(),
+                        descending: c.descending,
+                    })
+                    .collect(),
                 predicate: index.predicate.as_ref().map(|p| p.text.clone()),
             }),
             TableItemKind::PartitionBy { column } => {
@@ -122,17 +162,25 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                     .items
                     .iter()
                     .filter_map(|i| match &i.kind {
-                        TableItemKind::Partition { name, from, to } => {
-                            Some(ir::Partition { name: name.name.clone(), from: from.text.clone(), to: to.text.clone() })
-                        }
+                        TableItemKind::Partition { name, from, to } => Some(ir::Partition {
+                            name: name.name.clone(),
+                            from: from.text.clone(),
+                            to: to.text.clone(),
+                        }),
                         _ => None,
                     })
                     .collect();
-                out.partitioning = Some(ir::Partitioning { column: column.name.clone(), partitions });
+                out.partitioning = Some(ir::Partitioning {
+                    column: column.name.clone(),
+                    partitions,
+                });
             }
             TableItemKind::Policy(policy) => out.policies.push(ir::Policy {
                 name: policy.name.name.clone(),
-                command: policy.command.as_ref().map_or_else(|| "all".to_string(), |c| c.name.to_ascii_lowercase()),
+                command: policy
+                    .command
+                    .as_ref()
+                    .map_or_else(|| "all".to_string(), |c| c.name.to_ascii_lowercase()),
                 role: policy.role.name.clone(),
                 using: policy.using.as_ref().map(|e| e.text.clone()),
                 with_check: policy.with_check.as_ref().map(|e| e.text.clone()),
@@ -149,13 +197,26 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             Some(ColumnType::Boolean) => ir::SoftDeleteKind::Flag,
             _ => ir::SoftDeleteKind::Timestamp,
         };
-        out.soft_delete = Some(ir::SoftDelete { column: column.to_string(), kind });
+        out.soft_delete = Some(ir::SoftDelete {
+            column: column.to_string(),
+            kind,
+        });
     }
     out
 }
 
-fn lower_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut ir::Table, name: Option<&Ident>, columns: &[&str], reference: &Reference) {
-    let Ok(target) = references::resolve(ctx, hub, table.schema, reference) else { return };
+fn lower_reference(
+    ctx: &Ctx,
+    hub: &HubCtx,
+    table: &TableCtx,
+    out: &mut ir::Table,
+    name: Option<&Ident>,
+    columns: &[&str],
+    reference: &Reference,
+) {
+    let Ok(target) = references::resolve(ctx, hub, table.schema, reference) else {
+        return;
+    };
     let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     if target.cross_hub {
         out.cross_hub_refs.push(ir::CrossHubRef {
@@ -167,7 +228,10 @@ fn lower_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut ir::Tabl
         });
         return;
     }
-    let fk_name = name.map_or_else(|| pg_object_name(table.name(), Some(&columns.join("_")), "fkey"), |n| n.name.clone());
+    let fk_name = name.map_or_else(
+        || pg_object_name(table.name(), Some(&columns.join("_")), "fkey"),
+        |n| n.name.clone(),
+    );
     out.foreign_keys.push(ir::ForeignKey {
         name: fk_name,
         columns,

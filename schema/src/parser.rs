@@ -8,7 +8,14 @@ use crate::span::Span;
 
 pub fn parse(text: &str) -> (SchemaFile, Vec<Diagnostic>) {
     let (tokens, diagnostics) = lex(text);
-    let mut parser = Parser { text, tokens, pos: 0, diagnostics, pending: Pending::default(), last_end: 0 };
+    let mut parser = Parser {
+        text,
+        tokens,
+        pos: 0,
+        diagnostics,
+        pending: Pending::default(),
+        last_end: 0,
+    };
     let file = parser.file();
     (file, parser.diagnostics)
 }
@@ -47,7 +54,9 @@ impl<'a> Parser<'a> {
                     let raw = &self.text[token.span.start as usize..token.span.end as usize];
                     let same_line = self.follows_on_same_line(self.pos);
                     if token.kind == TokenKind::DocComment {
-                        self.pending.docs.push(raw[3..].strip_prefix(' ').unwrap_or(&raw[3..]).trim_end().to_string());
+                        self.pending
+                            .docs
+                            .push(raw[3..].strip_prefix(' ').unwrap_or(&raw[3..]).trim_end().to_string());
                         self.pending.leading.push(raw.trim_end().to_string());
                     } else if same_line && self.pending.trailing.is_none() {
                         self.pending.trailing = Some(raw.trim_end().to_string());
@@ -63,7 +72,11 @@ impl<'a> Parser<'a> {
 
     /// True when the token at `index` ends a line that has code before it.
     fn follows_on_same_line(&self, index: usize) -> bool {
-        index > 0 && !matches!(self.tokens[index - 1].kind, TokenKind::Newline | TokenKind::Comment | TokenKind::DocComment)
+        index > 0
+            && !matches!(
+                self.tokens[index - 1].kind,
+                TokenKind::Newline | TokenKind::Comment | TokenKind::DocComment
+            )
     }
 
     fn bump(&mut self) -> Token {
@@ -127,7 +140,11 @@ impl<'a> Parser<'a> {
     fn error_expected(&mut self, expected: &str) -> Reported {
         let token = self.peek();
         let found = self.describe(token);
-        let span = if token.kind == TokenKind::Newline { Span::new(token.span.start as usize, token.span.start as usize) } else { token.span };
+        let span = if token.kind == TokenKind::Newline {
+            Span::new(token.span.start as usize, token.span.start as usize)
+        } else {
+            token.span
+        };
         self.diagnostics.push(messages::unexpected_token(span, expected, &found));
         Reported
     }
@@ -149,13 +166,19 @@ impl<'a> Parser<'a> {
         match token.kind {
             TokenKind::Ident => {
                 self.bump();
-                Ok(Ident { name: self.src(token).to_string(), span: token.span })
+                Ok(Ident {
+                    name: self.src(token).to_string(),
+                    span: token.span,
+                })
             }
             TokenKind::QuotedIdent => {
                 self.bump();
                 let raw = self.src(token);
                 let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(&raw[1..]);
-                Ok(Ident { name: inner.replace("\"\"", "\""), span: token.span })
+                Ok(Ident {
+                    name: inner.replace("\"\"", "\""),
+                    span: token.span,
+                })
             }
             _ => Err(self.error_expected(what)),
         }
@@ -163,7 +186,11 @@ impl<'a> Parser<'a> {
 
     fn take_trivia(&mut self) -> Trivia {
         let pending = std::mem::take(&mut self.pending);
-        Trivia { leading: pending.leading, docs: pending.docs, trailing: pending.trailing }
+        Trivia {
+            leading: pending.leading,
+            docs: pending.docs,
+            trailing: pending.trailing,
+        }
     }
 
     /// Comments seen after the item started on its line are its trailing comment.
@@ -273,7 +300,8 @@ impl<'a> Parser<'a> {
                 },
                 _ => {
                     let found = self.describe(token);
-                    self.diagnostics.push(messages::unexpected_item(token.span, &found, "the top level", &["hub", "mixin"]));
+                    self.diagnostics
+                        .push(messages::unexpected_item(token.span, &found, "the top level", &["hub", "mixin"]));
                     self.recover_line();
                     if self.at(TokenKind::RBrace) {
                         self.bump();
@@ -308,12 +336,24 @@ impl<'a> Parser<'a> {
             items.push(item);
             Ok(())
         });
-        Ok(Hub { trivia, name, database, readonly, items, dangling, span: start.to(end) })
+        Ok(Hub {
+            trivia,
+            name,
+            database,
+            readonly,
+            items,
+            dangling,
+            span: start.to(end),
+        })
     }
 
     fn hub_item(&mut self, allow_schema: bool) -> PResult<HubItem> {
         let token = self.peek();
-        let keyword = if token.kind == TokenKind::Ident { self.src(token).to_ascii_lowercase() } else { String::new() };
+        let keyword = if token.kind == TokenKind::Ident {
+            self.src(token).to_ascii_lowercase()
+        } else {
+            String::new()
+        };
         match keyword.as_str() {
             "table" => Ok(HubItem::Table(self.table()?)),
             "enum" => Ok(HubItem::Enum(self.enum_def()?)),
@@ -344,7 +384,13 @@ impl<'a> Parser<'a> {
                     items.push(p.hub_item(false)?);
                     Ok(())
                 });
-                Ok(HubItem::Schema(SchemaBlock { trivia, name, items, dangling, span: start.to(end) }))
+                Ok(HubItem::Schema(SchemaBlock {
+                    trivia,
+                    name,
+                    items,
+                    dangling,
+                    span: start.to(end),
+                }))
             }
             _ => {
                 let found = self.describe(token);
@@ -354,7 +400,8 @@ impl<'a> Parser<'a> {
                     &["table", "enum", "mixin", "role", "extension"]
                 };
                 let place = if allow_schema { "a hub" } else { "a schema block" };
-                self.diagnostics.push(messages::unexpected_item(token.span, &found, place, expected));
+                self.diagnostics
+                    .push(messages::unexpected_item(token.span, &found, place, expected));
                 Err(Reported)
             }
         }
@@ -367,28 +414,36 @@ impl<'a> Parser<'a> {
         let open = self.open_brace()?;
         self.take_trailing(&mut trivia);
         let mut values = Vec::new();
-        let (dangling, end) = self.block(open, |p| {
-            loop {
-                let token = p.peek();
-                let value = match token.kind {
-                    TokenKind::Ident => p.src(token).to_string(),
-                    TokenKind::Str => unquote(p.src(token)),
-                    _ => return Err(p.error_expected("an enum value")),
-                };
-                let mut value_trivia = p.take_trivia();
-                p.bump();
-                let comma = p.eat(TokenKind::Comma).is_some();
-                let line_ends = matches!(p.peek().kind, TokenKind::Newline | TokenKind::RBrace | TokenKind::Eof);
-                if line_ends {
-                    p.take_trailing(&mut value_trivia);
-                }
-                values.push(EnumValue { trivia: value_trivia, value, span: token.span });
-                if line_ends || !comma && !matches!(p.peek().kind, TokenKind::Ident | TokenKind::Str) {
-                    return Ok(());
-                }
+        let (dangling, end) = self.block(open, |p| loop {
+            let token = p.peek();
+            let value = match token.kind {
+                TokenKind::Ident => p.src(token).to_string(),
+                TokenKind::Str => unquote(p.src(token)),
+                _ => return Err(p.error_expected("an enum value")),
+            };
+            let mut value_trivia = p.take_trivia();
+            p.bump();
+            let comma = p.eat(TokenKind::Comma).is_some();
+            let line_ends = matches!(p.peek().kind, TokenKind::Newline | TokenKind::RBrace | TokenKind::Eof);
+            if line_ends {
+                p.take_trailing(&mut value_trivia);
+            }
+            values.push(EnumValue {
+                trivia: value_trivia,
+                value,
+                span: token.span,
+            });
+            if line_ends || !comma && !matches!(p.peek().kind, TokenKind::Ident | TokenKind::Str) {
+                return Ok(());
             }
         });
-        Ok(EnumDef { trivia, name, values, dangling, span: start.to(end) })
+        Ok(EnumDef {
+            trivia,
+            name,
+            values,
+            dangling,
+            span: start.to(end),
+        })
     }
 
     fn mixin(&mut self) -> PResult<Mixin> {
@@ -402,7 +457,13 @@ impl<'a> Parser<'a> {
             columns.push(p.column()?);
             Ok(())
         });
-        Ok(Mixin { trivia, name, columns, dangling, span: start.to(end) })
+        Ok(Mixin {
+            trivia,
+            name,
+            columns,
+            dangling,
+            span: start.to(end),
+        })
     }
 
     fn table(&mut self) -> PResult<Table> {
@@ -423,7 +484,12 @@ impl<'a> Parser<'a> {
                 arg = Some(self.ident("a column name")?);
                 end = self.expect(TokenKind::RParen, "`)`")?.span;
             }
-            options.push(TableOption { kind, span: option_name.span.to(end), name: option_name, arg });
+            options.push(TableOption {
+                kind,
+                span: option_name.span.to(end),
+                name: option_name,
+                arg,
+            });
         }
         let open = self.open_brace()?;
         self.take_trailing(&mut trivia);
@@ -432,7 +498,14 @@ impl<'a> Parser<'a> {
             items.push(p.table_item()?);
             Ok(())
         });
-        Ok(Table { trivia, name, options, items, dangling, span: start.to(end) })
+        Ok(Table {
+            trivia,
+            name,
+            options,
+            items,
+            dangling,
+            span: start.to(end),
+        })
     }
 
     // ---- table items ----------------------------------------------------
@@ -441,13 +514,18 @@ impl<'a> Parser<'a> {
         let mut trivia = self.take_trivia();
         let start = self.peek().span;
         let token = self.peek();
-        let keyword = if token.kind == TokenKind::Ident { self.src(token).to_ascii_lowercase() } else { String::new() };
+        let keyword = if token.kind == TokenKind::Ident {
+            self.src(token).to_ascii_lowercase()
+        } else {
+            String::new()
+        };
         // A keyword starts a table item only if the next token fits; otherwise
         // the line is a column that happens to share the keyword's name.
         let next = self.tokens.get(self.pos + 1).map(|t| (t.kind, self.src(*t).to_ascii_lowercase()));
         let next_is = |kind: TokenKind, text: &str| next.as_ref().is_some_and(|(k, t)| *k == kind && (text.is_empty() || t == text));
         let kind = match keyword.as_str() {
-            "use" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
+            // `use x` alone on its line is a mixin; `"use" text` is a column.
+            "use" if next_is(TokenKind::Ident, "") && self.line_ends_at(self.pos + 2) => {
                 self.bump();
                 TableItemKind::Use(self.ident("a mixin name")?)
             }
@@ -463,8 +541,15 @@ impl<'a> Parser<'a> {
             }
             "unique" if next_is(TokenKind::LParen, "") || next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();
-                let name = if self.at(TokenKind::Ident) { Some(self.ident("a constraint name")?) } else { None };
-                TableItemKind::Unique { name, columns: self.column_list()? }
+                let name = if self.at(TokenKind::Ident) {
+                    Some(self.ident("a constraint name")?)
+                } else {
+                    None
+                };
+                TableItemKind::Unique {
+                    name,
+                    columns: self.column_list()?,
+                }
             }
             "index" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();
@@ -472,16 +557,31 @@ impl<'a> Parser<'a> {
             }
             "check" if next_is(TokenKind::LParen, "") || next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();
-                let name = if self.at(TokenKind::Ident) { Some(self.ident("a constraint name")?) } else { None };
-                TableItemKind::Check { name, expr: self.paren_expr()? }
+                let name = if self.at(TokenKind::Ident) {
+                    Some(self.ident("a constraint name")?)
+                } else {
+                    None
+                };
+                TableItemKind::Check {
+                    name,
+                    expr: self.paren_expr()?,
+                }
             }
             "foreign" if next_is(TokenKind::Ident, "key") => {
                 self.bump();
                 self.bump();
-                let name = if self.at(TokenKind::Ident) { Some(self.ident("a constraint name")?) } else { None };
+                let name = if self.at(TokenKind::Ident) {
+                    Some(self.ident("a constraint name")?)
+                } else {
+                    None
+                };
                 let columns = self.column_list()?;
                 self.expect_keyword("references")?;
-                TableItemKind::ForeignKey { name, columns, target: self.reference()? }
+                TableItemKind::ForeignKey {
+                    name,
+                    columns,
+                    target: self.reference()?,
+                }
             }
             "partition" if next_is(TokenKind::Ident, "by") => {
                 self.bump();
@@ -512,7 +612,10 @@ impl<'a> Parser<'a> {
                     privileges.push(self.ident("a privilege")?);
                 }
                 self.expect_keyword("to")?;
-                TableItemKind::Grant { privileges, role: self.ident("a role name")? }
+                TableItemKind::Grant {
+                    privileges,
+                    role: self.ident("a role name")?,
+                }
             }
             _ => {
                 // Columns parse their own trivia.
@@ -520,7 +623,11 @@ impl<'a> Parser<'a> {
                 self.pending.docs.splice(0..0, trivia.docs.drain(..));
                 let column = self.column()?;
                 let span = column.span;
-                return Ok(TableItem { trivia: Trivia::default(), kind: TableItemKind::Column(column), span });
+                return Ok(TableItem {
+                    trivia: Trivia::default(),
+                    kind: TableItemKind::Column(column),
+                    span,
+                });
             }
         };
         let span = start.to(Span::new(self.last_end, self.last_end));
@@ -528,11 +635,19 @@ impl<'a> Parser<'a> {
         Ok(TableItem { trivia, kind, span })
     }
 
+    fn line_ends_at(&self, index: usize) -> bool {
+        self.tokens
+            .get(index)
+            .is_none_or(|t| matches!(t.kind, TokenKind::Newline | TokenKind::RBrace | TokenKind::Eof | TokenKind::Comment))
+    }
+
     /// True when the tokens after a keyword look like `name type`, i.e. the
     /// keyword is really a column name (`index integer`, `check text`).
     fn column_follows(&self) -> bool {
         let is_type = |t: Option<&Token>| {
-            t.is_some_and(|t| t.kind == TokenKind::Ident && crate::types::is_builtin_type(&self.text[t.span.start as usize..t.span.end as usize]))
+            t.is_some_and(|t| {
+                t.kind == TokenKind::Ident && crate::types::is_builtin_type(&self.text[t.span.start as usize..t.span.end as usize])
+            })
         };
         is_type(self.tokens.get(self.pos + 1))
     }
@@ -542,11 +657,19 @@ impl<'a> Parser<'a> {
         match token.kind {
             TokenKind::Str | TokenKind::Number => {
                 self.bump();
-                Ok(Expr { text: self.src(token).to_string(), idents: vec![], span: token.span })
+                Ok(Expr {
+                    text: self.src(token).to_string(),
+                    idents: vec![],
+                    span: token.span,
+                })
             }
             TokenKind::Ident if ["minvalue", "maxvalue"].contains(&self.src(token).to_ascii_lowercase().as_str()) => {
                 self.bump();
-                Ok(Expr { text: self.src(token).to_ascii_uppercase(), idents: vec![], span: token.span })
+                Ok(Expr {
+                    text: self.src(token).to_ascii_uppercase(),
+                    idents: vec![],
+                    span: token.span,
+                })
             }
             _ => Err(self.error_expected("a partition bound (a quoted date, a number, `minvalue` or `maxvalue`)")),
         }
@@ -569,7 +692,11 @@ impl<'a> Parser<'a> {
                 descending = self.at_keyword("desc");
                 end = self.bump().span;
             }
-            columns.push(IndexColumn { span: column.span.to(end), name: column, descending });
+            columns.push(IndexColumn {
+                span: column.span.to(end),
+                name: column,
+                descending,
+            });
             self.skip_newlines();
             if self.eat(TokenKind::Comma).is_none() {
                 break;
@@ -579,23 +706,47 @@ impl<'a> Parser<'a> {
         if method.is_none() && self.eat_keyword("using") {
             method = Some(self.ident("an index method (btree, gin, gist, hash)")?);
         }
-        let predicate = if self.eat_keyword("where") { Some(self.paren_expr()?) } else { None };
-        Ok(Index { name, unique, method, columns, predicate })
+        let predicate = if self.eat_keyword("where") {
+            Some(self.paren_expr()?)
+        } else {
+            None
+        };
+        Ok(Index {
+            name,
+            unique,
+            method,
+            columns,
+            predicate,
+        })
     }
 
     fn policy(&mut self) -> PResult<Policy> {
         let name = self.ident("a policy name")?;
-        let command = if self.eat_keyword("for") { Some(self.ident("a command (all, select, insert, update, delete)")?) } else { None };
+        let command = if self.eat_keyword("for") {
+            Some(self.ident("a command (all, select, insert, update, delete)")?)
+        } else {
+            None
+        };
         self.expect_keyword("to")?;
         let role = self.ident("a role name")?;
-        let using = if self.eat_keyword("using") { Some(self.paren_expr()?) } else { None };
+        let using = if self.eat_keyword("using") {
+            Some(self.paren_expr()?)
+        } else {
+            None
+        };
         let with_check = if self.eat_keyword("with") {
             self.expect_keyword("check")?;
             Some(self.paren_expr()?)
         } else {
             None
         };
-        Ok(Policy { name, command, role, using, with_check })
+        Ok(Policy {
+            name,
+            command,
+            role,
+            using,
+            with_check,
+        })
     }
 
     fn column_list(&mut self) -> PResult<Vec<Ident>> {
@@ -620,7 +771,11 @@ impl<'a> Parser<'a> {
         while self.eat(TokenKind::Dot).is_some() {
             path.push(self.ident("a table name")?);
         }
-        let columns = if self.at(TokenKind::LParen) { self.column_list()? } else { Vec::new() };
+        let columns = if self.at(TokenKind::LParen) {
+            self.column_list()?
+        } else {
+            Vec::new()
+        };
         let mut on_delete = None;
         let mut on_update = None;
         while self.at_keyword("on") {
@@ -659,7 +814,13 @@ impl<'a> Parser<'a> {
                 on_update = Some((action, span));
             }
         }
-        Ok(Reference { path, columns, on_delete, on_update, span: start.to(Span::new(self.last_end, self.last_end)) })
+        Ok(Reference {
+            path,
+            columns,
+            on_delete,
+            on_update,
+            span: start.to(Span::new(self.last_end, self.last_end)),
+        })
     }
 
     // ---- columns ----------------------------------------------------------
@@ -673,7 +834,11 @@ impl<'a> Parser<'a> {
         loop {
             let token = self.peek();
             let start = token.span;
-            let keyword = if token.kind == TokenKind::Ident { self.src(token).to_ascii_lowercase() } else { String::new() };
+            let keyword = if token.kind == TokenKind::Ident {
+                self.src(token).to_ascii_lowercase()
+            } else {
+                String::new()
+            };
             let kind = match (token.kind, keyword.as_str()) {
                 (TokenKind::Newline | TokenKind::RBrace | TokenKind::Eof, _) => break,
                 (TokenKind::At, _) => {
@@ -689,7 +854,11 @@ impl<'a> Parser<'a> {
                         }
                         self.expect(TokenKind::RParen, "`)`")?;
                     }
-                    attrs.push(Attr { name: attr_name, args, span: start.to(Span::new(self.last_end, self.last_end)) });
+                    attrs.push(Attr {
+                        name: attr_name,
+                        args,
+                        span: start.to(Span::new(self.last_end, self.last_end)),
+                    });
                     continue;
                 }
                 (_, "primary") => {
@@ -731,13 +900,27 @@ impl<'a> Parser<'a> {
                     self.eat_keyword("stored");
                     ModifierKind::Generated(expr)
                 }
-                _ => return Err(self.error_expected("a column modifier (not null, default, unique, references, check, generated, @attribute)")),
+                _ => {
+                    return Err(
+                        self.error_expected("a column modifier (not null, default, unique, references, check, generated, @attribute)")
+                    )
+                }
             };
-            modifiers.push(Modifier { kind, span: start.to(Span::new(self.last_end, self.last_end)) });
+            modifiers.push(Modifier {
+                kind,
+                span: start.to(Span::new(self.last_end, self.last_end)),
+            });
         }
         let span = name.span.to(Span::new(self.last_end, self.last_end));
         self.take_trailing(&mut trivia);
-        Ok(Column { trivia, name, ty, modifiers, attrs, span })
+        Ok(Column {
+            trivia,
+            name,
+            ty,
+            modifiers,
+            attrs,
+            span,
+        })
     }
 
     fn type_ref(&mut self) -> PResult<TypeRef> {
@@ -775,7 +958,12 @@ impl<'a> Parser<'a> {
             self.expect(TokenKind::RBracket, "`]`")?;
             array = true;
         }
-        Ok(TypeRef { name, args, array, span: start.to(Span::new(self.last_end, self.last_end)) })
+        Ok(TypeRef {
+            name,
+            args,
+            array,
+            span: start.to(Span::new(self.last_end, self.last_end)),
+        })
     }
 
     // ---- expressions ------------------------------------------------------
@@ -807,7 +995,8 @@ impl<'a> Parser<'a> {
             collected.push(self.bump());
         }
         if collected.is_empty() {
-            self.diagnostics.push(messages::empty_expression(open.span.to(Span::new(self.last_end, self.last_end))));
+            self.diagnostics
+                .push(messages::empty_expression(open.span.to(Span::new(self.last_end, self.last_end))));
             return Err(Reported);
         }
         Ok(self.make_expr(&collected))
@@ -823,7 +1012,8 @@ impl<'a> Parser<'a> {
             match token.kind {
                 TokenKind::Eof | TokenKind::RBrace if depth == 0 => break,
                 TokenKind::Eof | TokenKind::LBrace | TokenKind::RBrace => {
-                    self.diagnostics.push(messages::unclosed_paren(collected.first().map_or(token.span, |t| t.span)));
+                    self.diagnostics
+                        .push(messages::unclosed_paren(collected.first().map_or(token.span, |t| t.span)));
                     return Err(Reported);
                 }
                 TokenKind::Newline if depth == 0 => break,
@@ -832,7 +1022,9 @@ impl<'a> Parser<'a> {
                     continue;
                 }
                 TokenKind::At if depth == 0 => break,
-                TokenKind::Ident if depth == 0 && !collected.is_empty() && STOP.contains(&self.src(token).to_ascii_lowercase().as_str()) => {
+                TokenKind::Ident
+                    if depth == 0 && !collected.is_empty() && STOP.contains(&self.src(token).to_ascii_lowercase().as_str()) =>
+                {
                     // `default x is not null` is not a thing; `not` after an operand ends the default.
                     break;
                 }
@@ -853,7 +1045,8 @@ impl<'a> Parser<'a> {
         }
         if collected.is_empty() {
             let at = self.peek().span;
-            self.diagnostics.push(messages::empty_expression(Span::new(self.last_end, at.start as usize)));
+            self.diagnostics
+                .push(messages::empty_expression(Span::new(self.last_end, at.start as usize)));
             return Err(Reported);
         }
         Ok(self.make_expr(&collected))
@@ -876,10 +1069,18 @@ impl<'a> Parser<'a> {
             if token.kind == TokenKind::Ident && crate::types::is_sql_word(raw) {
                 continue;
             }
-            let name = if token.kind == TokenKind::QuotedIdent { unquote(raw) } else { raw.to_string() };
+            let name = if token.kind == TokenKind::QuotedIdent {
+                unquote(raw)
+            } else {
+                raw.to_string()
+            };
             idents.push(Ident { name, span: token.span });
         }
-        Expr { text: canonical_expr(self.text, tokens), idents, span }
+        Expr {
+            text: canonical_expr(self.text, tokens),
+            idents,
+            span,
+        }
     }
 }
 
@@ -900,7 +1101,9 @@ fn canonical_expr(text: &str, tokens: &[Token]) -> String {
         let kind = token.kind;
         let space = match (prev, kind) {
             (None, _) => false,
-            (_, TokenKind::RParen | TokenKind::Comma | TokenKind::Cast | TokenKind::Dot | TokenKind::RBracket | TokenKind::LBracket) => false,
+            (_, TokenKind::RParen | TokenKind::Comma | TokenKind::Cast | TokenKind::Dot | TokenKind::RBracket | TokenKind::LBracket) => {
+                false
+            }
             (Some(TokenKind::LParen | TokenKind::Cast | TokenKind::Dot | TokenKind::LBracket), _) => false,
             (Some(TokenKind::Ident | TokenKind::QuotedIdent), TokenKind::LParen) => {
                 // `coalesce(x)` is a call, `in (1, 2)` is a keyword.

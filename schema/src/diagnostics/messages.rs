@@ -10,11 +10,27 @@ use crate::span::Span;
 use crate::types::ColumnType;
 
 fn error(code: Code, span: Span, message: String, label: impl Into<String>) -> Diagnostic {
-    Diagnostic { severity: Severity::Error, code, message, span, label: label.into(), help: None, note: None }
+    Diagnostic {
+        severity: Severity::Error,
+        code,
+        message,
+        span,
+        label: label.into(),
+        help: None,
+        note: None,
+    }
 }
 
 fn warning(code: Code, span: Span, message: String, label: impl Into<String>) -> Diagnostic {
-    Diagnostic { severity: Severity::Warning, code, message, span, label: label.into(), help: None, note: None }
+    Diagnostic {
+        severity: Severity::Warning,
+        code,
+        message,
+        span,
+        label: label.into(),
+        help: None,
+        note: None,
+    }
 }
 
 impl Diagnostic {
@@ -37,6 +53,13 @@ impl Diagnostic {
     }
 }
 
+fn plural(word: &str) -> String {
+    match word.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{word}s"),
+    }
+}
+
 fn list(items: &[&str]) -> String {
     items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
 }
@@ -44,29 +67,81 @@ fn list(items: &[&str]) -> String {
 // ---- syntax -------------------------------------------------------------
 
 pub fn unexpected_character(span: Span, ch: char) -> Diagnostic {
-    error(Code::UnexpectedCharacter, span, format!("unexpected character `{}`", ch.escape_default()), "not part of the schema language")
-        .help("remove it; SQL expressions go inside `default`, `check (...)`, `where (...)` or `generated always as (...)`")
+    error(
+        Code::UnexpectedCharacter,
+        span,
+        format!(
+            "unexpected character `{}`",
+            if ch.is_control() {
+                ch.escape_default().to_string()
+            } else {
+                ch.to_string()
+            }
+        ),
+        "not part of the schema language",
+    )
+    .help("remove it; SQL expressions go inside `default`, `check (...)`, `where (...)` or `generated always as (...)`")
 }
 
 pub fn unterminated_string(span: Span, quoted_ident: bool) -> Diagnostic {
-    let (what, quote) = if quoted_ident { ("quoted identifier", '"') } else { ("string literal", '\'') };
-    error(Code::UnterminatedString, span, format!("this {what} is not closed before the end of the line"), "starts here")
-        .help(format!("close it with `{quote}`; to put a {quote} inside, write it twice"))
+    let (what, quote) = if quoted_ident {
+        ("quoted identifier", '"')
+    } else {
+        ("string literal", '\'')
+    };
+    error(
+        Code::UnterminatedString,
+        span,
+        format!("this {what} is not closed before the end of the line"),
+        "starts here",
+    )
+    .help(format!("close it with `{quote}`; to put a {quote} inside, write it twice"))
 }
 
 pub fn unterminated_comment(span: Span) -> Diagnostic {
-    error(Code::UnterminatedComment, span, "this block comment is never closed".into(), "opened here").help("close it with `*/`")
+    error(
+        Code::UnterminatedComment,
+        span,
+        "this block comment is never closed".into(),
+        "opened here",
+    )
+    .help("close it with `*/`")
 }
 
 pub fn unexpected_token(span: Span, expected: &str, found: &str) -> Diagnostic {
-    error(Code::UnexpectedToken, span, format!("expected {expected}, found {found}"), format!("expected {expected}"))
-        .help("check the line against the syntax in README.md; one item per line")
+    // Keywords named in `expected` are the candidates for a misspelling of `found`.
+    let keywords: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|k| k.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '_'))
+        .collect();
+    error(
+        Code::UnexpectedToken,
+        span,
+        format!("expected {expected}, found {found}"),
+        format!("expected {expected}"),
+    )
+    .suggest(
+        found.trim_matches('`'),
+        keywords,
+        "check the line against the syntax in README.md; one item per line",
+    )
 }
 
 pub fn unexpected_item(span: Span, found: &str, place: &str, expected: &[&str]) -> Diagnostic {
     let word = found.trim_matches('`');
-    error(Code::UnexpectedItem, span, format!("{found} cannot start an item in {place}"), "unexpected here")
-        .suggest(word, expected.iter().copied(), format!("items here start with one of {}", list(expected)))
+    error(
+        Code::UnexpectedItem,
+        span,
+        format!("{found} cannot start an item in {place}"),
+        "unexpected here",
+    )
+    .suggest(
+        word,
+        expected.iter().copied(),
+        format!("items here start with one of {}", list(expected)),
+    )
 }
 
 pub fn unclosed_block(open: Span) -> Diagnostic {
@@ -78,27 +153,49 @@ pub fn unclosed_paren(open: Span) -> Diagnostic {
 }
 
 pub fn empty_expression(span: Span) -> Diagnostic {
-    error(Code::EmptyExpression, span, "an expression is expected here, but there is none".into(), "empty")
-        .help("write a SQL expression, e.g. `default 0` or `check (amount >= 0)`")
+    error(
+        Code::EmptyExpression,
+        span,
+        "an expression is expected here, but there is none".into(),
+        "empty",
+    )
+    .help("write a SQL expression, e.g. `default 0` or `check (amount >= 0)`")
 }
 
 pub fn unknown_table_option(option: &Ident, known: &[&str]) -> Diagnostic {
-    error(Code::UnknownTableOption, option.span, format!("unknown table option `{}`", option.name), "not a table option")
-        .suggest(&option.name, known.iter().copied(), format!("table options are {}", list(known)))
+    error(
+        Code::UnknownTableOption,
+        option.span,
+        format!("unknown table option `{}`", option.name),
+        "not a table option",
+    )
+    .suggest(&option.name, known.iter().copied(), format!("table options are {}", list(known)))
 }
 
 pub fn unknown_attribute<'a>(name: &Ident, known: impl Iterator<Item = &'a str>) -> Diagnostic {
     let known: Vec<&str> = known.collect();
-    error(Code::UnknownAttribute, name.span, format!("unknown attribute `@{}`", name.name), "not an attribute")
-        .suggest(&name.name, known.iter().copied(), format!("attributes are {}", list(&known)))
+    error(
+        Code::UnknownAttribute,
+        name.span,
+        format!("unknown attribute `@{}`", name.name),
+        "not an attribute",
+    )
+    .suggest(&name.name, known.iter().copied(), format!("attributes are {}", list(&known)))
 }
 
 // ---- names ----------------------------------------------------------------
 
 pub fn invalid_identifier(ident: &Ident) -> Diagnostic {
     let suggestion = to_snake_case(&ident.name);
-    error(Code::InvalidIdentifier, ident.span, format!("`{}` is not a lowercase snake_case name", ident.name), "invalid name")
-        .help(format!("names are lowercase letters, digits and `_`, starting with a letter or `_`: try `{suggestion}`"))
+    error(
+        Code::InvalidIdentifier,
+        ident.span,
+        format!("`{}` is not a lowercase snake_case name", ident.name),
+        "invalid name",
+    )
+    .help(format!(
+        "names are lowercase letters, digits and `_`, starting with a letter or `_`: try `{suggestion}`"
+    ))
 }
 
 fn to_snake_case(name: &str) -> String {
@@ -125,16 +222,25 @@ pub fn identifier_too_long(ident: &Ident) -> Diagnostic {
     error(
         Code::IdentifierTooLong,
         ident.span,
-        format!("`{}` is {} bytes long; PostgreSQL truncates names to 63", ident.name, ident.name.len()),
+        format!(
+            "`{}` is {} bytes long; PostgreSQL truncates names to 63",
+            ident.name,
+            ident.name.len()
+        ),
         "too long",
     )
     .help("shorten the name to at most 63 bytes")
 }
 
 fn duplicate(code: Code, dup: &Ident, previous: &Ident, what: &str, scope: &str) -> Diagnostic {
-    error(code, dup.span, format!("{what} `{}` is declared twice{scope}", dup.name), "declared again here")
-        .note(previous.span, "first declared")
-        .help(format!("rename or remove one of the two {what}s"))
+    error(
+        code,
+        dup.span,
+        format!("{what} `{}` is declared twice{scope}", dup.name),
+        "declared again here",
+    )
+    .note(previous.span, "first declared")
+    .help(format!("rename or remove one of the two {}", plural(what)))
 }
 
 pub fn duplicate_hub(dup: &Ident, previous: &Ident) -> Diagnostic {
@@ -142,13 +248,19 @@ pub fn duplicate_hub(dup: &Ident, previous: &Ident) -> Diagnostic {
 }
 
 pub fn duplicate_database(dup: &Ident, previous: &Ident) -> Diagnostic {
-    error(Code::DuplicateDatabase, dup.span, format!("two hubs use the database `{}`", dup.name), "used again here")
-        .note(previous.span, "first used")
-        .help("every hub has a database of its own; give this hub another database name")
+    error(
+        Code::DuplicateDatabase,
+        dup.span,
+        format!("two hubs use the database `{}`", dup.name),
+        "used again here",
+    )
+    .note(previous.span, "first used")
+    .help("every hub has a database of its own; give this hub another database name")
 }
 
 pub fn duplicate_schema(dup: &Ident, previous: &Ident) -> Diagnostic {
-    duplicate(Code::DuplicateSchema, dup, previous, "schema", " in this hub").help("put all tables of one schema in a single `schema` block")
+    duplicate(Code::DuplicateSchema, dup, previous, "schema", " in this hub")
+        .help("put all tables of one schema in a single `schema` block")
 }
 
 pub fn duplicate_role(dup: &Ident, previous: &Ident) -> Diagnostic {
@@ -168,9 +280,14 @@ pub fn duplicate_enum(dup: &Ident, previous: &Ident) -> Diagnostic {
 }
 
 pub fn duplicate_enum_value(dup: &crate::ast::EnumValue, previous: &crate::ast::EnumValue, enum_name: &str) -> Diagnostic {
-    error(Code::DuplicateEnumValue, dup.span, format!("enum `{enum_name}` lists `{}` twice", dup.value), "listed again here")
-        .note(previous.span, "first listed")
-        .help("remove the second one")
+    error(
+        Code::DuplicateEnumValue,
+        dup.span,
+        format!("enum `{enum_name}` lists `{}` twice", dup.value),
+        "listed again here",
+    )
+    .note(previous.span, "first listed")
+    .help("remove the second one")
 }
 
 pub fn duplicate_column(dup: &Ident, previous: &Ident, table: &str) -> Diagnostic {
@@ -179,13 +296,24 @@ pub fn duplicate_column(dup: &Ident, previous: &Ident, table: &str) -> Diagnosti
 }
 
 pub fn duplicate_index(dup: &Ident, previous: &Ident) -> Diagnostic {
-    error(Code::DuplicateIndex, dup.span, format!("the name `{}` is already taken in this schema", dup.name), "taken")
-        .note(previous.span, "first used")
-        .help("index, unique-constraint, partition and table names share one namespace per schema; choose another name")
+    error(
+        Code::DuplicateIndex,
+        dup.span,
+        format!("the name `{}` is already taken in this schema", dup.name),
+        "taken",
+    )
+    .note(previous.span, "first used")
+    .help("index, unique-constraint, partition and table names share one namespace per schema; choose another name")
 }
 
 pub fn duplicate_constraint(dup: &Ident, previous: &Ident, table: &str) -> Diagnostic {
-    duplicate(Code::DuplicateConstraint, dup, previous, "constraint", &format!(" on table `{table}`"))
+    duplicate(
+        Code::DuplicateConstraint,
+        dup,
+        previous,
+        "constraint",
+        &format!(" on table `{table}`"),
+    )
 }
 
 pub fn duplicate_policy(dup: &Ident, previous: &Ident, table: &str) -> Diagnostic {
@@ -193,20 +321,36 @@ pub fn duplicate_policy(dup: &Ident, previous: &Ident, table: &str) -> Diagnosti
 }
 
 pub fn duplicate_partition(dup: &Ident, previous: &Ident) -> Diagnostic {
-    error(Code::DuplicatePartition, dup.span, format!("the partition name `{}` is already taken", dup.name), "taken")
-        .note(previous.span, "first used")
-        .help("partitions are tables: give each a name of its own, e.g. `messages_2026_03`")
+    error(
+        Code::DuplicatePartition,
+        dup.span,
+        format!("the partition name `{}` is already taken", dup.name),
+        "taken",
+    )
+    .note(previous.span, "first used")
+    .help("partitions are tables: give each a name of its own, e.g. `messages_2026_03`")
 }
 
 pub fn duplicate_modifier(span: Span, previous: Span, what: &str) -> Diagnostic {
-    error(Code::DuplicateModifier, span, format!("`{what}` is written twice"), "again here").note(previous, "first written").help("remove the repetition")
+    error(Code::DuplicateModifier, span, format!("`{what}` is written twice"), "again here")
+        .note(previous, "first written")
+        .help("remove the repetition")
 }
 
 // ---- types and defaults ---------------------------------------------------
 
 pub fn unknown_type<'a>(name: &Ident, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
-    error(Code::UnknownType, name.span, format!("unknown column type `{}`", name.name), "not a type or an enum of this hub")
-        .suggest(&name.name, candidates, "use a PostgreSQL type (uuid, text, varchar(n), integer, numeric(p,s), timestamptz, jsonb, ...) or declare `enum` in this hub")
+    error(
+        Code::UnknownType,
+        name.span,
+        format!("unknown column type `{}`", name.name),
+        "not a type or an enum of this hub",
+    )
+    .suggest(
+        &name.name,
+        candidates,
+        "use a PostgreSQL type (uuid, text, varchar(n), integer, numeric(p,s), timestamptz, jsonb, ...) or declare `enum` in this hub",
+    )
 }
 
 pub fn type_arity(span: Span, name: &str, max: usize) -> Diagnostic {
@@ -215,7 +359,13 @@ pub fn type_arity(span: Span, name: &str, max: usize) -> Diagnostic {
         1 => "takes one argument, its length".to_string(),
         _ => "takes a precision and an optional scale".to_string(),
     };
-    error(Code::InvalidTypeArguments, span, format!("type `{name}` {takes}"), "wrong arguments").help(match max {
+    error(
+        Code::InvalidTypeArguments,
+        span,
+        format!("type `{name}` {takes}"),
+        "wrong arguments",
+    )
+    .help(match max {
         0 => format!("write `{name}` alone"),
         1 => format!("write e.g. `{name}(255)`"),
         _ => format!("write e.g. `{name}(19, 4)`"),
@@ -223,25 +373,48 @@ pub fn type_arity(span: Span, name: &str, max: usize) -> Diagnostic {
 }
 
 pub fn type_argument(span: Span, name: &str, problem: &str) -> Diagnostic {
-    error(Code::InvalidTypeArguments, span, format!("invalid arguments for `{name}`: {problem}"), "here").help("change the size to one PostgreSQL accepts")
+    error(
+        Code::InvalidTypeArguments,
+        span,
+        format!("invalid arguments for `{name}`: {problem}"),
+        "here",
+    )
+    .help("change the size to one PostgreSQL accepts")
 }
 
 pub fn empty_enum(name: &Ident) -> Diagnostic {
-    error(Code::EmptyEnum, name.span, format!("enum `{}` has no values", name.name), "empty").help("list its values inside the braces, one per line")
+    error(Code::EmptyEnum, name.span, format!("enum `{}` has no values", name.name), "empty")
+        .help("list its values inside the braces, one per line")
 }
 
 pub fn empty_table(name: &Ident) -> Diagnostic {
-    error(Code::EmptyTable, name.span, format!("table `{}` has no columns", name.name), "no columns").help("add columns, or `use` a mixin")
+    error(
+        Code::EmptyTable,
+        name.span,
+        format!("table `{}` has no columns", name.name),
+        "no columns",
+    )
+    .help("add columns, or `use` a mixin")
 }
 
 pub fn invalid_default(expr: &Expr, column: &str, problem: &str) -> Diagnostic {
-    error(Code::InvalidDefault, expr.span, format!("the default of `{column}` does not fit its type: {problem}"), "invalid default")
-        .help("change the default or the column type")
+    error(
+        Code::InvalidDefault,
+        expr.span,
+        format!("the default of `{column}` does not fit its type: {problem}"),
+        "invalid default",
+    )
+    .help("change the default or the column type")
 }
 
 pub fn default_not_enum_value(expr: &Expr, value: &str, enum_name: &str, values: &[&str]) -> Diagnostic {
-    error(Code::InvalidDefault, expr.span, format!("`{value}` is not a value of enum `{enum_name}`"), "not a value of the enum")
-        .suggest(value, values.iter().copied(), format!("the values are {}", list(values)))
+    error(
+        Code::InvalidDefault,
+        expr.span,
+        format!("`{value}` is not a value of enum `{enum_name}`"),
+        "not a value of the enum",
+    )
+    .suggest(value, values.iter().copied(), format!("the values are {}", list(values)))
 }
 
 pub fn default_names_column(ident: &Ident) -> Diagnostic {
@@ -250,15 +423,25 @@ pub fn default_names_column(ident: &Ident) -> Diagnostic {
 }
 
 pub fn conflicting_nullability(null: Span, not_null: Span, column: &str) -> Diagnostic {
-    error(Code::ConflictingNullability, null, format!("column `{column}` is declared both nullable and not null"), "`null` here")
-        .note(not_null, "`not null` (or `primary key`)")
-        .help("keep one; primary-key columns are always not null")
+    error(
+        Code::ConflictingNullability,
+        null,
+        format!("column `{column}` is declared both nullable and not null"),
+        "`null` here",
+    )
+    .note(not_null, "`not null` (or `primary key`)")
+    .help("keep one; primary-key columns are always not null")
 }
 
 pub fn generated_with_default(default: Span, generated: Span, column: &str) -> Diagnostic {
-    error(Code::GeneratedColumnConflict, default, format!("generated column `{column}` cannot have a default"), "default here")
-        .note(generated, "generated")
-        .help("remove the default; PostgreSQL computes the value from the expression")
+    error(
+        Code::GeneratedColumnConflict,
+        default,
+        format!("generated column `{column}` cannot have a default"),
+        "default here",
+    )
+    .note(generated, "generated")
+    .help("remove the default; PostgreSQL computes the value from the expression")
 }
 
 pub fn generated_uses_generated(ident: &Ident, column: &str) -> Diagnostic {
@@ -282,15 +465,29 @@ pub fn attribute_arity(attr: &Attr, wanted: usize) -> Diagnostic {
 }
 
 pub fn unknown_format(arg: &Ident, formats: &[&str]) -> Diagnostic {
-    error(Code::InvalidAttributeArgument, arg.span, format!("unknown format `{}`", arg.name), "not a format")
-        .suggest(&arg.name, formats.iter().copied(), format!("formats are {}", list(formats)))
+    error(
+        Code::InvalidAttributeArgument,
+        arg.span,
+        format!("unknown format `{}`", arg.name),
+        "not a format",
+    )
+    .suggest(&arg.name, formats.iter().copied(), format!("formats are {}", list(formats)))
 }
 
 // ---- resolution -----------------------------------------------------------
 
 pub fn unknown_mixin<'a>(name: &Ident, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
-    error(Code::UnknownMixin, name.span, format!("no mixin named `{}`", name.name), "unknown mixin")
-        .suggest(&name.name, candidates, "declare it with `mixin name { ... }` at the top level or in this hub")
+    error(
+        Code::UnknownMixin,
+        name.span,
+        format!("no mixin named `{}`", name.name),
+        "unknown mixin",
+    )
+    .suggest(
+        &name.name,
+        candidates,
+        "declare it with `mixin name { ... }` at the top level or in this hub",
+    )
 }
 
 pub fn unknown_column<'a>(ident: &Ident, what: &str, table: &str, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
@@ -310,50 +507,98 @@ pub fn unknown_expression_column<'a>(ident: &Ident, context: &str, table: &str, 
         format!("{context} refers to `{}`, which is not a column of `{table}`", ident.name),
         format!("not a column of `{table}`"),
     )
-    .suggest(&ident.name, candidates, "name a column of the table; text constants need single quotes: `'...'`")
+    .suggest(
+        &ident.name,
+        candidates,
+        "name a column of the table; text constants need single quotes: `'...'`",
+    )
 }
 
 pub fn unknown_table<'a>(ident: &Ident, hub: &str, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
-    error(Code::UnknownTable, ident.span, format!("hub `{hub}` has no table `{}`", ident.name), "unknown table")
-        .suggest(&ident.name, candidates, format!("declare the table in hub `{hub}`, or qualify it with its hub: `other_hub.{}`", ident.name))
+    error(
+        Code::UnknownTable,
+        ident.span,
+        format!("hub `{hub}` has no table `{}`", ident.name),
+        "unknown table",
+    )
+    .suggest(
+        &ident.name,
+        candidates,
+        format!(
+            "declare the table in hub `{hub}`, or qualify it with its hub: `other_hub.{}`",
+            ident.name
+        ),
+    )
 }
 
 pub fn unknown_hub<'a>(ident: &Ident, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
-    error(Code::UnknownHub, ident.span, format!("`{}` is neither a hub nor a schema of this hub", ident.name), "unknown hub or schema")
-        .suggest(&ident.name, candidates, "qualify a reference as `hub.table`, `schema.table` or `hub.schema.table`")
+    error(
+        Code::UnknownHub,
+        ident.span,
+        format!("`{}` is neither a hub nor a schema of this hub", ident.name),
+        "unknown hub or schema",
+    )
+    .suggest(
+        &ident.name,
+        candidates,
+        "qualify a reference as `hub.table`, `schema.table` or `hub.schema.table`",
+    )
 }
 
 pub fn unknown_role<'a>(ident: &Ident, hub: &str, candidates: impl Iterator<Item = &'a str>) -> Diagnostic {
-    error(Code::UnknownRole, ident.span, format!("hub `{hub}` declares no role `{}`", ident.name), "unknown role")
-        .suggest(&ident.name, candidates, format!("declare it in hub `{hub}`: `role {}`", ident.name))
+    error(
+        Code::UnknownRole,
+        ident.span,
+        format!("hub `{hub}` declares no role `{}`", ident.name),
+        "unknown role",
+    )
+    .suggest(&ident.name, candidates, format!("declare it in hub `{hub}`: `role {}`", ident.name))
 }
 
 // ---- keys and references --------------------------------------------------
 
 pub fn missing_primary_key(table: &Ident) -> Diagnostic {
-    error(Code::MissingPrimaryKey, table.span, format!("table `{}` has no primary key", table.name), "no primary key")
-        .help("mark a column `primary key` (e.g. `id uuid primary key default gen_random_uuid()`) or add `primary key (a, b)`")
+    error(
+        Code::MissingPrimaryKey,
+        table.span,
+        format!("table `{}` has no primary key", table.name),
+        "no primary key",
+    )
+    .help("mark a column `primary key` (e.g. `id uuid primary key default gen_random_uuid()`) or add `primary key (a, b)`")
 }
 
 pub fn multiple_primary_keys(span: Span, first: Span, table: &str) -> Diagnostic {
-    error(Code::MultiplePrimaryKeys, span, format!("table `{table}` declares its primary key twice"), "second primary key")
-        .note(first, "first declared")
-        .help("for a composite key write one `primary key (a, b)` line and drop `primary key` from the columns")
+    error(
+        Code::MultiplePrimaryKeys,
+        span,
+        format!("table `{table}` declares its primary key twice"),
+        "second primary key",
+    )
+    .note(first, "first declared")
+    .help("for a composite key write one `primary key (a, b)` line and drop `primary key` from the columns")
 }
 
 pub fn reference_type_mismatch(local: &Ident, local_ty: &ColumnType, table: &str, remote: &str, remote_ty: &ColumnType) -> Diagnostic {
     error(
         Code::ReferenceTypeMismatch,
         local.span,
-        format!("`{}` is `{local_ty}` but refers to `{table}.{remote}`, which is `{remote_ty}`", local.name),
+        format!(
+            "`{}` is `{local_ty}` but refers to `{table}.{remote}`, which is `{remote_ty}`",
+            local.name
+        ),
         "type differs",
     )
     .help(format!("give `{}` the type `{remote_ty}`", local.name))
 }
 
 pub fn reference_not_unique(span: Span, table: &str, columns: &[&str]) -> Diagnostic {
-    error(Code::ReferenceNotUnique, span, format!("the reference targets {} of `{table}`, which is not a key", list(columns)), "not a key")
-        .help(format!("refer to the primary key of `{table}` or to columns it declares `unique`"))
+    error(
+        Code::ReferenceNotUnique,
+        span,
+        format!("the reference targets {} of `{table}`, which is not a key", list(columns)),
+        "not a key",
+    )
+    .help(format!("refer to the primary key of `{table}` or to columns it declares `unique`"))
 }
 
 pub fn reference_column_count(span: Span, local: usize, remote: usize, table: &str) -> Diagnostic {
@@ -367,24 +612,47 @@ pub fn reference_column_count(span: Span, local: usize, remote: usize, table: &s
 }
 
 pub fn cross_hub_action(span: Span, hub: &str) -> Diagnostic {
-    error(Code::CrossHubAction, span, format!("a reference into hub `{hub}` cannot have ON DELETE/ON UPDATE"), "no foreign key across databases")
-        .help("hubs are separate databases, so there is no foreign key to act; remove the action and handle deletion in the owning service")
+    error(
+        Code::CrossHubAction,
+        span,
+        format!("a reference into hub `{hub}` cannot have ON DELETE/ON UPDATE"),
+        "no foreign key across databases",
+    )
+    .help("hubs are separate databases, so there is no foreign key to act; remove the action and handle deletion in the owning service")
 }
 
 pub fn set_null_not_nullable(span: Span, column: &str) -> Diagnostic {
-    error(Code::SetNullNotNullable, span, format!("`set null` cannot clear `{column}`, which is not null"), "would violate not null")
-        .help(format!("make `{column}` nullable, or use `cascade` or `restrict`"))
+    error(
+        Code::SetNullNotNullable,
+        span,
+        format!("`set null` cannot clear `{column}`, which is not null"),
+        "would violate not null",
+    )
+    .help(format!("make `{column}` nullable, or use `cascade` or `restrict`"))
 }
 
 // ---- table traits ---------------------------------------------------------
 
 pub fn missing_option_argument(span: Span, option: &str, example: &str) -> Diagnostic {
-    error(Code::MissingOptionArgument, span, format!("`{option}` needs an argument"), "argument missing").help(format!("write `{example}`"))
+    error(
+        Code::MissingOptionArgument,
+        span,
+        format!("`{option}` needs an argument"),
+        "argument missing",
+    )
+    .help(format!("write `{example}`"))
 }
 
 pub fn tenant_column_type(ty: &TypeRef, column: &str, actual: &ColumnType) -> Diagnostic {
-    error(Code::TenantColumnType, ty.span, format!("tenant column `{column}` is `{actual}`, but tenant ids are uuid"), "not uuid")
-        .help(format!("declare `{column} uuid not null`; RLS compares it with `app.current_tenant_id` as a uuid"))
+    error(
+        Code::TenantColumnType,
+        ty.span,
+        format!("tenant column `{column}` is `{actual}`, but tenant ids are uuid"),
+        "not uuid",
+    )
+    .help(format!(
+        "declare `{column} uuid not null`; RLS compares it with `app.current_tenant_id` as a uuid"
+    ))
 }
 
 pub fn tenant_column_nullable(column: &Ident, table: &str) -> Diagnostic {
@@ -399,27 +667,53 @@ pub fn tenant_index_missing(span: Span, table: &str, column: &str) -> Diagnostic
         format!("tenant-scoped table `{table}` has no index that starts with `{column}`"),
         "every query filters on this column",
     )
-    .help(format!("add `index idx_{table}_{column} ({column})` so RLS filters by index, not by scan"))
+    .help(format!(
+        "add `index idx_{table}_{column} ({column})` so RLS filters by index, not by scan"
+    ))
 }
 
 pub fn soft_delete_column_type(ty: &TypeRef, column: &str, problem: &str) -> Diagnostic {
-    error(Code::SoftDeleteColumnType, ty.span, format!("soft-delete column `{column}` cannot mark deletion: {problem}"), "wrong type")
-        .help(format!("use `{column} timestamptz` (null = live) or `is_deleted boolean not null default false`"))
+    error(
+        Code::SoftDeleteColumnType,
+        ty.span,
+        format!("soft-delete column `{column}` cannot mark deletion: {problem}"),
+        "wrong type",
+    )
+    .help(format!(
+        "use `{column} timestamptz` (null = live) or `is_deleted boolean not null default false`"
+    ))
 }
 
 pub fn version_column_type(ty: &TypeRef, column: &str) -> Diagnostic {
-    error(Code::VersionColumnType, ty.span, format!("version column `{column}` must be a not-null integer with a default"), "not a version counter")
-        .help(format!("declare `{column} integer not null default 1`"))
+    error(
+        Code::VersionColumnType,
+        ty.span,
+        format!("version column `{column}` must be a not-null integer with a default"),
+        "not a version counter",
+    )
+    .help(format!("declare `{column} integer not null default 1`"))
 }
 
 pub fn touch_column_type(span: Span, column: &str, actual: &ColumnType) -> Diagnostic {
-    error(Code::TouchColumnType, span, format!("`@touch` sets `{column}` to now(), but it is `{actual}`"), "not a timestamp")
-        .help("use `@touch` on a `timestamp`, `timestamptz` or `date` column")
+    error(
+        Code::TouchColumnType,
+        span,
+        format!("`@touch` sets `{column}` to now(), but it is `{actual}`"),
+        "not a timestamp",
+    )
+    .help("use `@touch` on a `timestamp`, `timestamptz` or `date` column")
 }
 
 pub fn rename_conflict(span: Span, kind: &str, old: &str) -> Diagnostic {
-    error(Code::RenameConflict, span, format!("the rename hint names `{old}`, but a {kind} `{old}` still exists"), "still exists")
-        .help(format!("a rename hint names the old {kind}, which no longer exists; remove the hint or the old {kind}"))
+    error(
+        Code::RenameConflict,
+        span,
+        format!("the rename hint names `{old}`, but a {kind} `{old}` still exists"),
+        "still exists",
+    )
+    .help(format!(
+        "a rename hint names the old {kind}, which no longer exists; remove the hint or the old {kind}"
+    ))
 }
 
 // ---- partitions -----------------------------------------------------------
@@ -435,34 +729,65 @@ pub fn partition_key_not_in_key_span(span: Span, column: &Ident, what: &str, key
         format!("{what} ({}) does not include the partition key `{}`", list(key), column.name),
         "missing the partition key",
     )
-    .help(format!("PostgreSQL enforces uniqueness per partition, so add `{}` to it, e.g. `primary key (id, {})`", column.name, column.name))
+    .help(format!(
+        "PostgreSQL enforces uniqueness per partition, so add `{}` to it, e.g. `primary key (id, {})`",
+        column.name, column.name
+    ))
 }
 
 pub fn partition_column_type(column: &Ident, actual: &ColumnType) -> Diagnostic {
-    error(Code::PartitionColumnType, column.span, format!("partition key `{}` is `{actual}`", column.name), "not a time or integer column")
-        .help("range partitions split time or integer columns; partition by a `timestamp`, `timestamptz`, `date` or integer column")
+    error(
+        Code::PartitionColumnType,
+        column.span,
+        format!("partition key `{}` is `{actual}`", column.name),
+        "not a time or integer column",
+    )
+    .help("range partitions split time or integer columns; partition by a `timestamp`, `timestamptz`, `date` or integer column")
 }
 
 pub fn partition_without_range(name: &Ident, table: &str) -> Diagnostic {
-    error(Code::PartitionWithoutRange, name.span, format!("partition `{}` of a table `{table}` that is not partitioned", name.name), "no `partition by`")
-        .help("add `partition by range (column)` to the table")
+    error(
+        Code::PartitionWithoutRange,
+        name.span,
+        format!("partition `{}` of a table `{table}` that is not partitioned", name.name),
+        "no `partition by`",
+    )
+    .help("add `partition by range (column)` to the table")
 }
 
 pub fn no_partitions(column: &Ident, table: &str) -> Diagnostic {
-    warning(Code::NoPartitions, column.span, format!("partitioned table `{table}` has no partitions, so every insert fails"), "no partitions")
-        .help(format!("add one, e.g. `partition {table}_2026_01 from '2026-01-01' to '2026-02-01'`"))
+    warning(
+        Code::NoPartitions,
+        column.span,
+        format!("partitioned table `{table}` has no partitions, so every insert fails"),
+        "no partitions",
+    )
+    .help(format!(
+        "add one, e.g. `partition {table}_2026_01 from '2026-01-01' to '2026-02-01'`"
+    ))
 }
 
 pub fn partition_bounds(span: Span, problem: &str) -> Diagnostic {
-    error(Code::InvalidPartitionBounds, span, format!("invalid partition bounds: {problem}"), "bounds").help("`from` is inclusive and `to` exclusive; ranges must not overlap")
+    error(
+        Code::InvalidPartitionBounds,
+        span,
+        format!("invalid partition bounds: {problem}"),
+        "bounds",
+    )
+    .help("`from` is inclusive and `to` exclusive; ranges must not overlap")
 }
 
 // ---- indexes, policies, grants ---------------------------------------------
 
 pub fn invalid_index_method<'a>(method: &Ident, known: impl Iterator<Item = &'a str>) -> Diagnostic {
     let known: Vec<&str> = known.collect();
-    error(Code::InvalidIndexMethod, method.span, format!("unknown index method `{}`", method.name), "not an index method")
-        .suggest(&method.name, known.iter().copied(), format!("methods are {}", list(&known)))
+    error(
+        Code::InvalidIndexMethod,
+        method.span,
+        format!("unknown index method `{}`", method.name),
+        "not an index method",
+    )
+    .suggest(&method.name, known.iter().copied(), format!("methods are {}", list(&known)))
 }
 
 pub fn invalid_index_option(span: Span, problem: &str, help: &str) -> Diagnostic {
@@ -470,16 +795,31 @@ pub fn invalid_index_option(span: Span, problem: &str, help: &str) -> Diagnostic
 }
 
 pub fn invalid_policy_command(command: &Ident, known: &[&str]) -> Diagnostic {
-    error(Code::InvalidPolicyCommand, command.span, format!("`{}` is not a policy command", command.name), "unknown command")
-        .suggest(&command.name, known.iter().copied(), format!("commands are {}", list(known)))
+    error(
+        Code::InvalidPolicyCommand,
+        command.span,
+        format!("`{}` is not a policy command", command.name),
+        "unknown command",
+    )
+    .suggest(&command.name, known.iter().copied(), format!("commands are {}", list(known)))
 }
 
 pub fn invalid_privilege(privilege: &Ident, known: &[&str]) -> Diagnostic {
-    error(Code::InvalidPrivilege, privilege.span, format!("`{}` is not a table privilege", privilege.name), "unknown privilege")
-        .suggest(&privilege.name, known.iter().copied(), format!("privileges are {}", list(known)))
+    error(
+        Code::InvalidPrivilege,
+        privilege.span,
+        format!("`{}` is not a table privilege", privilege.name),
+        "unknown privilege",
+    )
+    .suggest(&privilege.name, known.iter().copied(), format!("privileges are {}", list(known)))
 }
 
 pub fn readonly_write_grant(privilege: &Ident, hub: &str) -> Diagnostic {
-    error(Code::InvalidPrivilege, privilege.span, format!("hub `{hub}` is readonly, so it cannot grant `{}`", privilege.name), "write privilege")
-        .help("readonly hubs grant `select` only; remove `readonly` from the hub if it is written to")
+    error(
+        Code::InvalidPrivilege,
+        privilege.span,
+        format!("hub `{hub}` is readonly, so it cannot grant `{}`", privilege.name),
+        "write privilege",
+    )
+    .help("readonly hubs grant `select` only; remove `readonly` from the hub if it is written to")
 }

@@ -20,7 +20,12 @@ pub(super) fn render(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     let gutter = line.to_string().len();
     let pad = " ".repeat(gutter);
     let mut out = String::new();
-    let _ = writeln!(out, "{}{}", paint(style, &format!("{level}[{}]", d.code.as_str())), paint(BOLD, &format!(": {}", d.message)));
+    let _ = writeln!(
+        out,
+        "{}{}",
+        paint(style, &format!("{level}[{}]", d.code.as_str())),
+        paint(BOLD, &format!(": {}", d.message))
+    );
     let _ = writeln!(out, "{pad}{} {}:{line}:{col}", paint(BLUE, "-->"), file.path);
     let _ = writeln!(out, "{pad} {}", paint(BLUE, "|"));
     let source = file.line_text(line).replace('\t', "    ");
@@ -28,10 +33,24 @@ pub(super) fn render(d: &Diagnostic, file: &SourceFile, color: bool) -> String {
     // The caret covers the span's part on its first line, at least one column.
     let line_chars = source.chars().count();
     let (end_line, end_col) = file.line_col(d.span.end);
-    let width = if end_line == line { end_col.saturating_sub(col) } else { line_chars + 1 - col.min(line_chars + 1) };
+    let width = if end_line == line {
+        end_col.saturating_sub(col)
+    } else {
+        line_chars + 1 - col.min(line_chars + 1)
+    };
     let caret = "^".repeat(width.max(1));
-    let label = if d.label.is_empty() { String::new() } else { format!(" {}", d.label) };
-    let _ = writeln!(out, "{pad} {} {}{}", paint(BLUE, "|"), " ".repeat(col - 1), paint(style, &format!("{caret}{label}")));
+    let label = if d.label.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", d.label)
+    };
+    let _ = writeln!(
+        out,
+        "{pad} {} {}{}",
+        paint(BLUE, "|"),
+        " ".repeat(col - 1),
+        paint(style, &format!("{caret}{label}"))
+    );
     if let Some((span, note)) = &d.note {
         let (line, col) = file.line_col(span.start);
         let _ = writeln!(out, "{pad} {} {note} at {}:{line}:{col}", paint(BLUE, "= note:"), file.path);

@@ -76,7 +76,11 @@ pub(super) fn check_type(hub: &HubCtx, schema: &str, ty: &TypeRef, out: &mut Vec
     match types::builtin(&ty.name.name) {
         Some(Arity(min, max)) => {
             let args: Vec<u32> = ty.args.iter().map(|(v, _)| *v).collect();
-            let span = ty.args.first().map_or(ty.name.span, |(_, s)| *s).to(ty.args.last().map_or(ty.name.span, |(_, s)| *s));
+            let span = ty
+                .args
+                .first()
+                .map_or(ty.name.span, |(_, s)| *s)
+                .to(ty.args.last().map_or(ty.name.span, |(_, s)| *s));
             if args.len() < min || args.len() > max {
                 out.push(messages::type_arity(span, &ty.name.name, max));
                 return None;
@@ -96,7 +100,11 @@ pub(super) fn check_type(hub: &HubCtx, schema: &str, ty: &TypeRef, out: &mut Vec
                     return None;
                 }
                 ("numeric" | "decimal", [p, s]) if s > p => {
-                    out.push(messages::type_argument(span, &ty.name.name, "the scale must not exceed the precision"));
+                    out.push(messages::type_argument(
+                        span,
+                        &ty.name.name,
+                        "the scale must not exceed the precision",
+                    ));
                     return None;
                 }
                 _ => {}
@@ -144,7 +152,12 @@ fn check_default(hub: &HubCtx, schema: &str, column: &Column, ty: &ColumnType, e
         ColumnType::Varchar(Some(n)) | ColumnType::Char(n) if is_string && text[1..text.len() - 1].chars().count() > *n as usize => {
             Some(format!("`{text}` is longer than {n} characters"))
         }
-        ColumnType::Integer | ColumnType::SmallInt | ColumnType::BigInt | ColumnType::Numeric(_) | ColumnType::Real | ColumnType::Double
+        ColumnType::Integer
+        | ColumnType::SmallInt
+        | ColumnType::BigInt
+        | ColumnType::Numeric(_)
+        | ColumnType::Real
+        | ColumnType::Double
             if is_string && text[1..text.len() - 1].trim().parse::<f64>().is_err() =>
         {
             Some(format!("`{text}` is not a number"))
@@ -183,7 +196,12 @@ fn type_word(ty: &ColumnType) -> String {
 pub(super) fn expression_columns(table: &TableCtx, expr: &Expr, context: &str, out: &mut Vec<Diagnostic>) {
     for ident in &expr.idents {
         if table.column(&ident.name).is_none() {
-            out.push(messages::unknown_expression_column(ident, context, table.name(), table.column_names()));
+            out.push(messages::unknown_expression_column(
+                ident,
+                context,
+                table.name(),
+                table.column_names(),
+            ));
         }
     }
 }

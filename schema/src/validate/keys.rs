@@ -30,9 +30,20 @@ fn check_table(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     let mut pk_spans: Vec<crate::span::Span> = table
         .columns
         .iter()
-        .flat_map(|c| c.modifiers.iter().filter(|m| matches!(m.kind, ModifierKind::PrimaryKey)).map(|m| m.span))
+        .flat_map(|c| {
+            c.modifiers
+                .iter()
+                .filter(|m| matches!(m.kind, ModifierKind::PrimaryKey))
+                .map(|m| m.span)
+        })
         .collect();
-    pk_spans.extend(table.items.iter().filter(|i| matches!(i.kind, TableItemKind::PrimaryKey(_))).map(|i| i.span));
+    pk_spans.extend(
+        table
+            .items
+            .iter()
+            .filter(|i| matches!(i.kind, TableItemKind::PrimaryKey(_)))
+            .map(|i| i.span),
+    );
     if pk_spans.is_empty() && !table.columns.is_empty() {
         out.push(messages::missing_primary_key(&table.ast.name));
     }
@@ -89,15 +100,27 @@ fn check_index(hub: &HubCtx, table: &TableCtx, index: &Index, out: &mut Vec<Diag
     }
     let m = method.as_str();
     if index.unique {
-        out.push(messages::invalid_index_option(index.name.span, &format!("`{m}` indexes cannot be unique"), "use a btree index (drop `using`) for uniqueness"));
+        out.push(messages::invalid_index_option(
+            index.name.span,
+            &format!("`{m}` indexes cannot be unique"),
+            "use a btree index (drop `using`) for uniqueness",
+        ));
     }
     for (c, _) in &types {
         if c.descending {
-            out.push(messages::invalid_index_option(c.span, &format!("`{m}` indexes have no order, so `desc` means nothing"), "remove `desc`, or use a btree index"));
+            out.push(messages::invalid_index_option(
+                c.span,
+                &format!("`{m}` indexes have no order, so `desc` means nothing"),
+                "remove `desc`, or use a btree index",
+            ));
         }
     }
     if method == IndexMethod::Hash && index.columns.len() > 1 {
-        out.push(messages::invalid_index_option(index.name.span, "hash indexes cover exactly one column", "index one column, or use a btree index"));
+        out.push(messages::invalid_index_option(
+            index.name.span,
+            "hash indexes cover exactly one column",
+            "index one column, or use a btree index",
+        ));
     }
     for (c, ty) in &types {
         let Some(ty) = ty else { continue };
@@ -150,15 +173,20 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     }
     for column in &table.columns {
         if column.has(|m| matches!(m, ModifierKind::Unique)) && column.name.name != key {
-            out.push(messages::partition_key_not_in_key(&column.name, &format!("the unique constraint on `{}`", column.name.name), &[&column.name.name]));
+            out.push(messages::partition_key_not_in_key(
+                &column.name,
+                &format!("the unique constraint on `{}`", column.name.name),
+                &[&column.name.name],
+            ));
         }
     }
     for item in &table.items {
         let (columns, what): (Vec<&str>, String) = match &item.kind {
             TableItemKind::Unique { columns, .. } => (columns.iter().map(|c| c.name.as_str()).collect(), "this unique constraint".into()),
-            TableItemKind::Index(i) if i.unique => {
-                (i.columns.iter().map(|c| c.name.name.as_str()).collect(), format!("unique index `{}`", i.name.name))
-            }
+            TableItemKind::Index(i) if i.unique => (
+                i.columns.iter().map(|c| c.name.name.as_str()).collect(),
+                format!("unique index `{}`", i.name.name),
+            ),
             _ => continue,
         };
         if !columns.contains(&key) {
@@ -171,13 +199,21 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     // Bounds: from < to, and no two ranges overlap (for comparable literals).
     let mut ranges: Vec<(&Ident, Bound, Bound)> = Vec::new();
     for (name, from, to) in &partitions {
-        let (Some(lo), Some(hi)) = (Bound::parse(&from.text), Bound::parse(&to.text)) else { continue };
+        let (Some(lo), Some(hi)) = (Bound::parse(&from.text), Bound::parse(&to.text)) else {
+            continue;
+        };
         if !lo.lt(&hi) {
-            out.push(messages::partition_bounds(from.span.to(to.span), &format!("the range is empty: `{}` is not before `{}`", from.text, to.text)));
+            out.push(messages::partition_bounds(
+                from.span.to(to.span),
+                &format!("the range is empty: `{}` is not before `{}`", from.text, to.text),
+            ));
             continue;
         }
         if let Some((other, _, _)) = ranges.iter().find(|(_, olo, ohi)| lo.lt(ohi) && olo.lt(&hi)) {
-            out.push(messages::partition_bounds(from.span.to(to.span), &format!("`{}` overlaps partition `{}`", name.name, other.name)));
+            out.push(messages::partition_bounds(
+                from.span.to(to.span),
+                &format!("`{}` overlaps partition `{}`", name.name, other.name),
+            ));
         }
         ranges.push((name, lo, hi));
     }

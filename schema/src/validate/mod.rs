@@ -21,6 +21,8 @@ pub(crate) struct HubCtx<'a> {
     pub ast: &'a Hub,
     pub schema_blocks: Vec<&'a SchemaBlock>,
     pub tables: Vec<TableCtx<'a>>,
+    /// (schema, table) → index into `tables`, so lookups stay O(1) in big hubs.
+    table_index: std::collections::HashMap<(&'a str, &'a str), usize>,
     pub enums: Vec<(&'a str, &'a EnumDef)>,
     pub roles: Vec<&'a RoleDef>,
     pub extensions: Vec<&'a Extension>,
@@ -67,6 +69,7 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
             ast: hub,
             schema_blocks: Vec::new(),
             tables: Vec::new(),
+            table_index: std::collections::HashMap::new(),
             enums: Vec::new(),
             roles: Vec::new(),
             extensions: Vec::new(),
@@ -76,6 +79,10 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
         collect_mixins(&hub.items, &mut ctx.mixins);
         for item in &hub.items {
             collect(item, DEFAULT_SCHEMA, &mut ctx, &global_mixins, diagnostics);
+        }
+        for (i, table) in ctx.tables.iter().enumerate() {
+            // The first declaration wins; duplicates are reported by the names pass.
+            ctx.table_index.entry((table.schema, table.ast.name.name.as_str())).or_insert(i);
         }
         hubs.push(ctx);
     }
@@ -113,7 +120,12 @@ fn collect<'a>(item: &'a HubItem, schema: &'a str, hub: &mut HubCtx<'a>, global:
                     _ => items.push(item),
                 }
             }
-            hub.tables.push(TableCtx { schema, ast: table, columns, items });
+            hub.tables.push(TableCtx {
+                schema,
+                ast: table,
+                columns,
+                items,
+            });
         }
         HubItem::Enum(e) => hub.enums.push((schema, e)),
         HubItem::Role(r) => hub.roles.push(r),
@@ -138,7 +150,7 @@ impl<'a> HubCtx<'a> {
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&TableCtx<'a>> {
-        self.tables.iter().find(|t| t.schema == schema && t.ast.name.name == name)
+        self.table_index.get(&(schema, name)).map(|&i| &self.tables[i])
     }
 
     /// A table named without a schema: the same schema first, then `public`.

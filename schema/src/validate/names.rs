@@ -134,7 +134,11 @@ fn check_hub(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
             for modifier in &column.modifiers {
                 let key = std::mem::discriminant(&modifier.kind);
                 if let Some(previous) = seen.insert(key, modifier.span) {
-                    out.push(messages::duplicate_modifier(modifier.span, previous, &modifier_name(&modifier.kind)));
+                    out.push(messages::duplicate_modifier(
+                        modifier.span,
+                        previous,
+                        &modifier_name(&modifier.kind),
+                    ));
                 }
             }
             let mut seen = HashMap::new();

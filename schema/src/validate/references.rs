@@ -16,7 +16,12 @@ pub(crate) struct Target<'c, 'a> {
 }
 
 /// Resolves `[hub.][schema.]table(cols)` from a table in `hub`.
-pub(crate) fn resolve<'c, 'a>(ctx: &'c Ctx<'a>, hub: &'c HubCtx<'a>, from_schema: &str, reference: &Reference) -> Result<Target<'c, 'a>, Diagnostic> {
+pub(crate) fn resolve<'c, 'a>(
+    ctx: &'c Ctx<'a>,
+    hub: &'c HubCtx<'a>,
+    from_schema: &str,
+    reference: &Reference,
+) -> Result<Target<'c, 'a>, Diagnostic> {
     let path = &reference.path;
     let table_ident = &path[path.len() - 1];
     let hub_named = |ident: &Ident| ctx.hubs.iter().find(|h| h.name() == ident.name);
@@ -25,10 +30,16 @@ pub(crate) fn resolve<'c, 'a>(ctx: &'c Ctx<'a>, hub: &'c HubCtx<'a>, from_schema
         2 if hub.has_schema(&path[0].name) => (hub, hub.table(&path[0].name, &table_ident.name)),
         2 => {
             let Some(other) = hub_named(&path[0]) else {
-                let names = ctx.hubs.iter().map(|h| h.name()).chain(hub.schema_blocks.iter().map(|s| s.name.name.as_str()));
+                let names = ctx
+                    .hubs
+                    .iter()
+                    .map(|h| h.name())
+                    .chain(hub.schema_blocks.iter().map(|s| s.name.name.as_str()));
                 return Err(messages::unknown_hub(&path[0], names));
             };
-            let table = other.table(DEFAULT_SCHEMA, &table_ident.name).or_else(|| other.tables.iter().find(|t| t.name() == table_ident.name));
+            let table = other
+                .table(DEFAULT_SCHEMA, &table_ident.name)
+                .or_else(|| other.tables.iter().find(|t| t.name() == table_ident.name));
             (other, table)
         }
         _ => {
@@ -47,7 +58,12 @@ pub(crate) fn resolve<'c, 'a>(ctx: &'c Ctx<'a>, hub: &'c HubCtx<'a>, from_schema
     } else {
         reference.columns.iter().map(|c| c.name.clone()).collect()
     };
-    Ok(Target { hub: target_hub, table, cross_hub: target_hub.name() != hub.name(), columns })
+    Ok(Target {
+        hub: target_hub,
+        table,
+        cross_hub: target_hub.name() != hub.name(),
+        columns,
+    })
 }
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
@@ -94,7 +110,12 @@ fn check_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, columns: &[Ident],
     let mut known = true;
     for c in &reference.columns {
         if target.table.column(&c.name).is_none() {
-            out.push(messages::unknown_column(c, "this reference", target.table.name(), target.table.column_names()));
+            out.push(messages::unknown_column(
+                c,
+                "this reference",
+                target.table.name(),
+                target.table.column_names(),
+            ));
             known = false;
         }
     }
@@ -102,7 +123,12 @@ fn check_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, columns: &[Ident],
         return;
     }
     if target.columns.len() != columns.len() {
-        out.push(messages::reference_column_count(reference.span, columns.len(), target.columns.len(), target.table.name()));
+        out.push(messages::reference_column_count(
+            reference.span,
+            columns.len(),
+            target.columns.len(),
+            target.table.name(),
+        ));
         return;
     }
     let target_set: Vec<&str> = target.columns.iter().map(String::as_str).collect();
@@ -117,7 +143,9 @@ fn check_reference(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, columns: &[Ident],
         out.push(messages::reference_not_unique(reference.span, target.table.name(), &target_set));
     }
     for (local, remote) in columns.iter().zip(&target.columns) {
-        let (Some(local_col), Some(remote_col)) = (table.column(&local.name), target.table.column(remote)) else { continue };
+        let (Some(local_col), Some(remote_col)) = (table.column(&local.name), target.table.column(remote)) else {
+            continue;
+        };
         let local_ty = hub.resolve_type(table.schema, &local_col.ty);
         let remote_ty = target.hub.resolve_type(target.table.schema, &remote_col.ty);
         if let (Some(a), Some(b)) = (local_ty, remote_ty) {

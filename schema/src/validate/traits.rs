@@ -25,7 +25,10 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
 fn column_of<'a>(table: &TableCtx<'a>, name: &str, span: crate::span::Span, what: &str, out: &mut Vec<Diagnostic>) -> Option<&'a Column> {
     let column = table.column(name);
     if column.is_none() {
-        let ident = Ident { name: name.to_string(), span };
+        let ident = Ident {
+            name: name.to_string(),
+            span,
+        };
         out.push(messages::unknown_column(&ident, what, table.name(), table.column_names()));
     }
     column
@@ -35,7 +38,11 @@ fn check_table(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     let ty = |c: &Column| hub.resolve_type(table.schema, &c.ty);
     for option in &table.ast.options {
         if option.kind == TableOptionKind::RenamedFrom && option.arg.is_none() {
-            out.push(messages::missing_option_argument(option.span, "renamed_from", "renamed_from(old_name)"));
+            out.push(messages::missing_option_argument(
+                option.span,
+                "renamed_from",
+                "renamed_from(old_name)",
+            ));
         }
     }
     if let Some((name, span)) = table.option_column(TableOptionKind::TenantScoped) {
@@ -68,13 +75,25 @@ fn check_table(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
         if let Some(column) = column_of(table, name, span, "`soft_delete`", out) {
             match ty(column) {
                 Some(ColumnType::Timestamp | ColumnType::Timestamptz) if !table.is_nullable(column) => {
-                    out.push(messages::soft_delete_column_type(&column.ty, name, "a timestamp column must be nullable (null means live)"));
+                    out.push(messages::soft_delete_column_type(
+                        &column.ty,
+                        name,
+                        "a timestamp column must be nullable (null means live)",
+                    ));
                 }
                 Some(ColumnType::Boolean) if table.is_nullable(column) || !column.has(|m| matches!(m, ModifierKind::Default(_))) => {
-                    out.push(messages::soft_delete_column_type(&column.ty, name, "a boolean flag must be `not null default false`"));
+                    out.push(messages::soft_delete_column_type(
+                        &column.ty,
+                        name,
+                        "a boolean flag must be `not null default false`",
+                    ));
                 }
                 Some(ColumnType::Timestamp | ColumnType::Timestamptz | ColumnType::Boolean) | None => {}
-                Some(other) => out.push(messages::soft_delete_column_type(&column.ty, name, &format!("it is `{other}`, not a timestamp or boolean"))),
+                Some(other) => out.push(messages::soft_delete_column_type(
+                    &column.ty,
+                    name,
+                    &format!("it is `{other}`, not a timestamp or boolean"),
+                )),
             }
         }
     }
