@@ -88,7 +88,7 @@ fn fmt_check_prints_a_diff_and_fmt_writes_only_when_needed() {
     assert_eq!(out.status.code(), Some(1));
     let diff = String::from_utf8_lossy(&out.stdout);
     assert!(
-        diff.contains("-    name    text   not null") && diff.contains("+    name  text         not null"),
+        diff.contains("-    name    text   not null") && diff.contains("+    name  text  not null"),
         "{diff}"
     );
 
