@@ -33,6 +33,18 @@ enum Command {
         /// Schema files (default: schema/platform.hubs).
         files: Vec<PathBuf>,
     },
+    /// Generate every hub's migrations (and lock) from the schema.
+    Generate {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Directory to write `migrations/<hub>/` into (default: the schema's project root).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Migration file naming: `sqlx` (0001_initial.sql) or `flyway` (V1__initial.sql).
+        #[arg(long, value_enum, default_value = "sqlx")]
+        flavor: FlavorArg,
+    },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
         /// Schema file (default: schema/platform.hubs).
@@ -48,6 +60,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FlavorArg {
+    Sqlx,
+    Flyway,
+}
+
 /// A failure that is not a finding: unreadable file, unwritable output.
 struct Fatal(String);
 
@@ -56,6 +74,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate { files } => validate(&files_or_default(files)),
         Command::Fmt { check, files } => fmt(&files_or_default(files), check),
+        Command::Generate { schema, out, flavor } => generate(schema, out, flavor),
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };
     match result {
@@ -142,6 +161,58 @@ fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
         }
     }
     Ok(clean)
+}
+
+fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg) -> Result<bool, Fatal> {
+    let defaulted = schema.is_none();
+    let path = files_or_default(schema.into_iter().collect()).remove(0);
+    // The default schema lives in `<root>/schema/`; its output goes to `<root>`.
+    let out = match out {
+        Some(out) => out,
+        None if defaulted => path.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default(),
+        None => PathBuf::from("."),
+    };
+    let file = read(&path)?;
+    let output = hubgen_schema::compile(&file.text);
+    let Some(ir) = output.ir else {
+        eprint!("{}", render_all(&output.diagnostics, &file, color()));
+        eprintln!("{}: {} has errors; nothing generated", paint("error", "\x1b[1;31m"), file.path);
+        return Ok(false);
+    };
+    // Headers name the schema relative to the output root, so every checkout writes the same bytes.
+    let schema_path = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| out.canonicalize().ok().and_then(|o| p.strip_prefix(o).ok().map(Path::to_path_buf)))
+        .unwrap_or_else(|| path.clone());
+    let config = hubgen_codegen::Config {
+        schema_path: schema_path.display().to_string(),
+        flavor: match flavor {
+            FlavorArg::Sqlx => hubgen_codegen::Flavor::Sqlx,
+            FlavorArg::Flyway => hubgen_codegen::Flavor::Flyway,
+        },
+    };
+    let generated = hubgen_codegen::generate(&ir, &config);
+    let (mut written, mut unchanged) = (0, 0);
+    for (relative, contents) in &generated.files {
+        let target = out.join(relative);
+        if std::fs::read(&target).is_ok_and(|existing| existing == contents.as_bytes()) {
+            unchanged += 1;
+            continue;
+        }
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Fatal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        std::fs::write(&target, contents).map_err(|e| Fatal(format!("cannot write {}: {e}", target.display())))?;
+        println!("wrote {}", target.display());
+        written += 1;
+    }
+    println!(
+        "{}: {} hubs, {written} file(s) written, {unchanged} unchanged",
+        file.path,
+        ir.hubs.len()
+    );
+    Ok(true)
 }
 
 fn ir(path: &Path) -> Result<bool, Fatal> {

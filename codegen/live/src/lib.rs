@@ -1,0 +1,252 @@
+//! hubgen against a live PostgreSQL. Kept apart from the pure core: this is
+//! the only crate that opens connections.
+//!
+//! - [`introspect`] reads a database's catalog into a [`Catalog`] with a
+//!   fixed number of queries ([`CATALOG_QUERIES`]), whatever the table count;
+//! - [`apply`] runs a migration in one transaction, so a failing migration
+//!   leaves the database as it was.
+
+use hubgen_codegen::catalog::{normalize_bound, normalize_expr, Catalog, Column, Enum, ForeignKey, Index, Key, Policy, Table};
+use sqlx::{Connection, PgConnection, Row};
+
+/// How many catalog queries [`introspect`] runs.
+pub const CATALOG_QUERIES: usize = 9;
+
+/// Runs one migration in a transaction: all of it, or nothing.
+pub async fn apply(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+
+/// Reads every user schema of the connected database.
+pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error> {
+    let mut catalog = Catalog::default();
+
+    let q = format!("SELECT n.nspname FROM pg_namespace n WHERE {USER_SCHEMAS} AND n.nspname <> 'public' ORDER BY 1");
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        catalog.schemas.insert(row.get(0));
+    }
+
+    let q = format!(
+        "SELECT n.nspname, t.typname, array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), \
+         obj_description(t.oid, 'pg_type') \
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND {USER_SCHEMAS}"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let key = format!("{}.{}", row.get::<String, _>(0), row.get::<String, _>(1));
+        catalog.enums.insert(
+            key,
+            Enum {
+                values: row.get(2),
+                comment: row.get(3),
+            },
+        );
+    }
+
+    let q = format!(
+        "SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class'), c.relrowsecurity, c.relforcerowsecurity, \
+         CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
+         array(SELECT a.grantee::regrole::text || ':' || lower(a.privilege_type) FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner AND a.grantee <> 0) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMAS}"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let mut table = Table {
+            comment: row.get(2),
+            rls_enabled: row.get(3),
+            rls_forced: row.get(4),
+            partition_key: row.get::<Option<String>, _>(5).map(|k| partition_column(&k)),
+            ..Table::default()
+        };
+        for grant in row.get::<Vec<String>, _>(6) {
+            if let Some((role, privilege)) = grant.rsplit_once(':') {
+                table
+                    .grants
+                    .entry(role.trim_matches('"').to_string())
+                    .or_default()
+                    .insert(privilege.to_string());
+            }
+        }
+        catalog.tables.insert(key(&row), table);
+    }
+
+    let q = format!(
+        "SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+         pg_get_expr(d.adbin, d.adrelid), a.attgenerated::text, col_description(c.oid, a.attnum), ty.typtype::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_type ty ON ty.oid = a.atttypid \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMAS} \
+         ORDER BY n.nspname, c.relname, a.attnum"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let Some(table) = catalog.tables.get_mut(&key(&row)) else {
+            continue;
+        };
+        let name: String = row.get(2);
+        let mut ty: String = row.get(3);
+        if row.get::<String, _>(8) == "e" {
+            // Enums compare by name, wherever the search path puts them.
+            ty = ty.rsplit('.').next().unwrap_or(&ty).trim_matches('"').to_string();
+        }
+        let expr: Option<String> = row.get(5);
+        let generated = row.get::<String, _>(6) == "s";
+        table.column_order.push(name.clone());
+        table.columns.insert(
+            name,
+            Column {
+                ty,
+                nullable: !row.get::<bool, _>(4),
+                default: if generated { None } else { expr.as_deref().map(normalize_expr) },
+                generated: if generated { expr.as_deref().map(normalize_expr) } else { None },
+                comment: row.get(7),
+            },
+        );
+    }
+
+    let q = format!(
+        "SELECT n.nspname, c.relname, k.conname, k.contype::text, \
+         array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.ord), \
+         pg_get_expr(k.conbin, k.conrelid), fn.nspname, fc.relname, \
+         array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord), \
+         k.confdeltype::text, k.confupdtype::text \
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
+         WHERE k.contype IN ('p', 'u', 'c', 'f') AND NOT c.relispartition AND {USER_SCHEMAS}"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let Some(table) = catalog.tables.get_mut(&key(&row)) else {
+            continue;
+        };
+        let name: String = row.get(2);
+        let columns: Vec<String> = row.get(4);
+        match row.get::<String, _>(3).as_str() {
+            "p" => table.primary_key = Some(Key { name, columns }),
+            "u" => {
+                table.uniques.insert(name, columns);
+            }
+            "c" => {
+                table.checks.insert(name, normalize_expr(&row.get::<String, _>(5)));
+            }
+            _ => {
+                let references = format!("{}.{}", row.get::<String, _>(6), row.get::<String, _>(7));
+                let action = |code: String| {
+                    match code.as_str() {
+                        "r" => "restrict",
+                        "c" => "cascade",
+                        "n" => "set null",
+                        "d" => "set default",
+                        _ => "no action",
+                    }
+                    .to_string()
+                };
+                table.foreign_keys.insert(
+                    name,
+                    ForeignKey {
+                        columns,
+                        references,
+                        ref_columns: row.get(8),
+                        on_delete: action(row.get(9)),
+                        on_update: action(row.get(10)),
+                    },
+                );
+            }
+        }
+    }
+
+    // Indexes that back a constraint are the constraint's, not the schema's.
+    let q = format!(
+        "SELECT n.nspname, c.relname, i.relname, x.indisunique, am.amname::text, pg_get_expr(x.indpred, x.indrelid), \
+         array(SELECT a.attname::text || CASE WHEN (o.opt & 1) = 1 THEN ' desc' ELSE '' END \
+               FROM unnest(x.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
+               JOIN unnest(x.indoption::int2[]) WITH ORDINALITY o(opt, ord) ON o.ord = k.ord \
+               JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.ord) \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_am am ON am.oid = i.relam \
+         WHERE NOT c.relispartition AND {USER_SCHEMAS} \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let Some(table) = catalog.tables.get_mut(&key(&row)) else {
+            continue;
+        };
+        let predicate: Option<String> = row.get(5);
+        table.indexes.insert(
+            row.get(2),
+            Index {
+                unique: row.get(3),
+                method: row.get(4),
+                columns: row.get(6),
+                predicate: predicate.as_deref().map(normalize_expr),
+            },
+        );
+    }
+
+    let q = format!(
+        "SELECT n.nspname, p.relname, c.relname, pg_get_expr(c.relpartbound, c.oid) \
+         FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent \
+         JOIN pg_namespace n ON n.oid = p.relnamespace WHERE c.relispartition AND c.relkind IN ('r', 'p') AND {USER_SCHEMAS}"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let Some(table) = catalog.tables.get_mut(&key(&row)) else {
+            continue;
+        };
+        table.partitions.insert(row.get(2), partition_bounds(&row.get::<String, _>(3)));
+    }
+
+    let q = format!(
+        "SELECT n.nspname, c.relname, p.polname, p.polcmd::text, \
+         array(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END FROM unnest(p.polroles) r ORDER BY 1), \
+         pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS}"
+    );
+    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+        let Some(table) = catalog.tables.get_mut(&key(&row)) else {
+            continue;
+        };
+        let command = match row.get::<String, _>(3).as_str() {
+            "r" => "select",
+            "a" => "insert",
+            "w" => "update",
+            "d" => "delete",
+            _ => "all",
+        };
+        let using: Option<String> = row.get(5);
+        let with_check: Option<String> = row.get(6);
+        table.policies.insert(
+            row.get(2),
+            Policy {
+                command: command.to_string(),
+                roles: row.get(4),
+                using: using.as_deref().map(normalize_expr),
+                with_check: with_check.as_deref().map(normalize_expr),
+            },
+        );
+    }
+    Ok(catalog)
+}
+
+fn key(row: &sqlx::postgres::PgRow) -> String {
+    format!("{}.{}", row.get::<String, _>(0), row.get::<String, _>(1))
+}
+
+/// `RANGE (received_at)` → `received_at`
+fn partition_column(definition: &str) -> String {
+    definition
+        .split_once('(')
+        .map_or(definition, |(_, rest)| rest.trim_end_matches(')'))
+        .trim_matches('"')
+        .to_string()
+}
+
+/// `FOR VALUES FROM ('2026-02-01 00:00:00') TO ('2026-03-01 00:00:00')` → `'2026-02-01' .. '2026-03-01'`
+fn partition_bounds(definition: &str) -> String {
+    let inner = |s: &str| s.trim().trim_start_matches('(').trim_end_matches(')').to_string();
+    match definition.split_once(" FROM ").and_then(|(_, rest)| rest.split_once(" TO ")) {
+        Some((from, to)) => format!("{} .. {}", normalize_bound(&inner(from)), normalize_bound(&inner(to))),
+        None => definition.to_string(),
+    }
+}

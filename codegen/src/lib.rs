@@ -1,0 +1,10 @@
+//! hubgen's generator core. Pure functions from the validated IR to file
+//! contents: no filesystem, no environment, no clock. The CLI, the proc
+//! macro and the tests are thin front ends over it.
+
+pub mod catalog;
+pub mod generate;
+pub mod hash;
+pub mod sql;
+
+pub use generate::{generate, Config, Flavor, Output};
