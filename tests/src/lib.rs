@@ -25,6 +25,17 @@ pub fn schemas() -> Vec<(String, ir::Schema)> {
     paths.into_iter().map(|p| (p.clone(), load(&p))).collect()
 }
 
+/// The codegen fixtures: one small schema per feature.
+pub fn fixture_schemas() -> Vec<(String, ir::Schema)> {
+    let mut paths: Vec<String> = std::fs::read_dir(root().join("codegen/tests/fixtures"))
+        .expect("fixtures")
+        .map(|e| format!("codegen/tests/fixtures/{}", e.expect("entry").file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".hubs"))
+        .collect();
+    paths.sort();
+    paths.into_iter().map(|p| (p.clone(), load(&p))).collect()
+}
+
 pub fn load(relative: &str) -> ir::Schema {
     let text = std::fs::read_to_string(root().join(relative)).expect("schema readable");
     let output = hubgen_schema::compile(&text);

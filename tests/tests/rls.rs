@@ -4,7 +4,7 @@
 //! context means no rows and no writes.
 
 use hubgen_codegen::sql::{Roles, TENANT_SETTING};
-use hubgen_e2e::{initial_migration, schemas, TestDb};
+use hubgen_e2e::{fixture_schemas, initial_migration, schemas, TestDb};
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
 use sqlx::{Connection, PgConnection, Row};
@@ -236,7 +236,7 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
 async fn every_tenant_scoped_table_isolates_tenants() {
     let mut tables = 0;
     let mut failures = Vec::new();
-    for (path, schema) in schemas() {
+    for (path, schema) in schemas().into_iter().chain(fixture_schemas()) {
         for hub in schema.hubs.iter().filter(|h| h.tables.iter().any(|t| t.tenant_column.is_some())) {
             let db = TestDb::create(&format!(
                 "rls_{}_{}",
