@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    println!("generate migrations from IR (best of 7)");
+    println!("generate migrations from IR (best of 15)");
     println!("{:>7}  {:>10}  {:>8}  {:>10}", "tables", "time", "ratio", "SQL bytes");
     let mut previous: Option<Duration> = None;
     for tables in [250, 500, 1_000, 2_000] {
@@ -25,7 +25,7 @@ fn main() {
             ..Default::default()
         };
         let mut bytes = 0;
-        let time = (0..7)
+        let time = (0..15)
             .map(|_| {
                 let start = Instant::now();
                 let output = hubgen_codegen::generate(std::hint::black_box(&ir), &config);

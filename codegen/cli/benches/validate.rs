@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 fn measure(text: &str) -> Duration {
     // Best of several runs: the least disturbed by the rest of the machine.
-    (0..7)
+    (0..15)
         .map(|_| {
             let start = Instant::now();
             let output = hubgen_schema::compile(std::hint::black_box(text));
@@ -32,7 +32,7 @@ fn main() {
         std::hint::black_box(hubgen_schema::parse(&synthetic_schema(n)));
         return;
     }
-    println!("parse + validate + lower (best of 7)");
+    println!("parse + validate + lower (best of 15)");
     println!("{:>7}  {:>10}  {:>8}", "tables", "time", "ratio");
     let mut previous: Option<Duration> = None;
     for tables in [250, 500, 1_000, 2_000] {

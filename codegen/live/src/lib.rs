@@ -9,9 +9,6 @@
 use hubgen_codegen::catalog::{normalize_bound, normalize_expr, Catalog, Column, Enum, ForeignKey, Index, Key, Policy, Table};
 use sqlx::{Connection, PgConnection, Row};
 
-/// How many catalog queries [`introspect`] runs.
-pub const CATALOG_QUERIES: usize = 9;
-
 /// Runs one migration in a transaction: all of it, or nothing.
 pub async fn apply(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     let mut tx = conn.begin().await?;
@@ -23,10 +20,20 @@ const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'inform
 
 /// Reads every user schema of the connected database.
 pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error> {
+    Ok(introspect_counted(conn).await?.0)
+}
+
+/// [`introspect`], also returning how many queries it sent.
+pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usize), sqlx::Error> {
+    let mut queries = 0usize;
+    let mut fetch = async |conn: &mut PgConnection, sql: String| {
+        queries += 1;
+        sqlx::query(&sql).fetch_all(conn).await
+    };
     let mut catalog = Catalog::default();
 
     let q = format!("SELECT n.nspname FROM pg_namespace n WHERE {USER_SCHEMAS} AND n.nspname <> 'public' ORDER BY 1");
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         catalog.schemas.insert(row.get(0));
     }
 
@@ -35,7 +42,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          obj_description(t.oid, 'pg_type') \
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'e' AND {USER_SCHEMAS}"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let key = format!("{}.{}", row.get::<String, _>(0), row.get::<String, _>(1));
         catalog.enums.insert(
             key,
@@ -53,7 +60,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMAS}"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let mut table = Table {
             comment: row.get(2),
             rls_enabled: row.get(3),
@@ -82,7 +89,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMAS} \
          ORDER BY n.nspname, c.relname, a.attnum"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let Some(table) = catalog.tables.get_mut(&key(&row)) else {
             continue;
         };
@@ -117,7 +124,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          LEFT JOIN pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
          WHERE k.contype IN ('p', 'u', 'c', 'f') AND NOT c.relispartition AND {USER_SCHEMAS}"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let Some(table) = catalog.tables.get_mut(&key(&row)) else {
             continue;
         };
@@ -169,7 +176,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          WHERE NOT c.relispartition AND {USER_SCHEMAS} \
          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let Some(table) = catalog.tables.get_mut(&key(&row)) else {
             continue;
         };
@@ -190,7 +197,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent \
          JOIN pg_namespace n ON n.oid = p.relnamespace WHERE c.relispartition AND c.relkind IN ('r', 'p') AND {USER_SCHEMAS}"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let Some(table) = catalog.tables.get_mut(&key(&row)) else {
             continue;
         };
@@ -203,7 +210,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
          pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
          FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_SCHEMAS}"
     );
-    for row in sqlx::query(&q).fetch_all(&mut *conn).await? {
+    for row in fetch(&mut *conn, q).await? {
         let Some(table) = catalog.tables.get_mut(&key(&row)) else {
             continue;
         };
@@ -226,7 +233,7 @@ pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error>
             },
         );
     }
-    Ok(catalog)
+    Ok((catalog, queries))
 }
 
 fn key(row: &sqlx::postgres::PgRow) -> String {
