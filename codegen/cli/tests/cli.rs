@@ -14,7 +14,8 @@ fn hubgen(args: &[&str], dir: &Path) -> Output {
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .expect("workspace root")
         .to_path_buf()
 }
