@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod generate;
 pub mod hash;
+pub mod rust;
 pub mod sql;
 
 pub use generate::{generate, Config, Flavor, Output};

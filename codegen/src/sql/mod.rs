@@ -5,6 +5,7 @@ mod ddl;
 pub mod quote;
 
 pub use access::{rls_enabled as access_rls_enabled, tenant_predicate, Roles, TENANT_POLICY, TENANT_SETTING};
+pub use ddl::column_type;
 
 use hubgen_schema::ir;
 

@@ -1,0 +1,455 @@
+//! Models: the row, insert, patch and filter structs of a table, schema
+//! enums, `validate()` and redacting `Debug` for `@sensitive` fields.
+
+use super::names::{field, ident, pascal, singular, variants};
+use super::types::rust_type;
+use super::Ids;
+use hubgen_schema::ir;
+use hubgen_schema::types::ColumnType;
+use proc_macro2::{Ident, TokenStream};
+use quote::quote;
+
+/// How a table maps to Rust: names, and which columns play which part.
+pub(super) struct Shape<'a> {
+    pub hub: &'a ir::Hub,
+    pub table: &'a ir::Table,
+    pub row: Ident,
+    pub new: Ident,
+    pub patch: Ident,
+    pub filter: Ident,
+    pub repo: Ident,
+    /// The tenant column: filled from the `TenantTx`, never from user input.
+    pub tenant: Option<&'a ir::Column>,
+    pub key: Vec<&'a ir::Column>,
+    pub insertable: Vec<&'a ir::Column>,
+    pub patchable: Vec<&'a ir::Column>,
+    pub filters: Vec<&'a ir::Column>,
+    /// Unique keys other than the primary key (no partial ones).
+    pub uniques: Vec<Vec<&'a ir::Column>>,
+    types: Vec<(String, TokenStream)>,
+}
+
+impl<'a> Shape<'a> {
+    pub fn of(schema: &ir::Schema, hub: &'a ir::Hub, table: &'a ir::Table, ids: &Ids) -> Shape<'a> {
+        let base = pascal(&singular(&table.name));
+        let column = |name: &str| table.column(name);
+        let key: Vec<&ir::Column> = table
+            .primary_key
+            .iter()
+            .flat_map(|k| &k.columns)
+            .filter_map(|c| column(c))
+            .collect();
+        let tenant = table.tenant_column.as_deref().and_then(column);
+        let soft = table.soft_delete.as_ref().map(|s| s.column.as_str());
+        let version = table.version_column.as_deref();
+        let is = |c: &ir::Column, other: Option<&str>| other == Some(c.name.as_str());
+        let insertable = table
+            .columns
+            .iter()
+            .filter(|c| c.generated.is_none() && !is(c, table.tenant_column.as_deref()) && !is(c, soft) && !is(c, version))
+            .collect();
+        let patchable = table
+            .columns
+            .iter()
+            .filter(|c| {
+                c.generated.is_none()
+                    && !c.touch
+                    && !key.iter().any(|k| k.name == c.name)
+                    && !is(c, table.tenant_column.as_deref())
+                    && !is(c, soft)
+                    && !is(c, version)
+            })
+            .collect();
+        let mut filters: Vec<&ir::Column> = Vec::new();
+        for index in &table.indexes {
+            if let Some(first) = index.columns.first().and_then(|c| column(&c.name)) {
+                let usable = !is(first, table.tenant_column.as_deref())
+                    && !super::types::via_text(&first.ty)
+                    && !matches!(first.ty, ColumnType::Array(_) | ColumnType::Json | ColumnType::Jsonb);
+                if usable && !filters.iter().any(|f| f.name == first.name) {
+                    filters.push(first);
+                }
+            }
+        }
+        let mut uniques: Vec<Vec<&ir::Column>> = Vec::new();
+        let key_names: Vec<&str> = key.iter().map(|c| c.name.as_str()).collect();
+        let mut push_unique = |columns: Vec<&'a ir::Column>| {
+            let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+            if names != key_names
+                && !uniques
+                    .iter()
+                    .any(|u| u.iter().map(|c| c.name.as_str()).collect::<Vec<_>>() == names)
+            {
+                uniques.push(columns);
+            }
+        };
+        for u in &table.uniques {
+            push_unique(u.columns.iter().filter_map(|c| column(c)).collect());
+        }
+        for i in table.indexes.iter().filter(|i| i.unique && i.predicate.is_none()) {
+            push_unique(i.columns.iter().filter_map(|c| column(&c.name)).collect());
+        }
+        let types = table
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), column_type(schema, hub, table, c, ids)))
+            .collect();
+        Shape {
+            hub,
+            table,
+            row: ident(&base),
+            new: ident(&format!("New{base}")),
+            patch: ident(&format!("{base}Patch")),
+            filter: ident(&format!("{base}Filter")),
+            repo: ident(&format!("{base}Repo")),
+            tenant,
+            key,
+            insertable,
+            patchable,
+            filters,
+            uniques,
+            types,
+        }
+    }
+
+    /// The Rust type of a non-null value of `column` (typed IDs where they apply).
+    pub fn ty(&self, column: &ir::Column) -> TokenStream {
+        self.types
+            .iter()
+            .find(|(n, _)| *n == column.name)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| rust_type(&column.ty))
+    }
+
+    /// The key type: the single column's type, or a tuple.
+    pub fn key_type(&self) -> TokenStream {
+        match self.key.as_slice() {
+            [one] => self.ty(one),
+            many => {
+                let types = many.iter().map(|c| self.ty(c));
+                quote!((#(#types),*))
+            }
+        }
+    }
+
+    pub fn is_new_optional(&self, column: &ir::Column) -> bool {
+        column.nullable || column.default.is_some()
+    }
+}
+
+/// A column's Rust type: the typed ID of the table it identifies or refers to, else by SQL type.
+fn column_type(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, column: &ir::Column, ids: &Ids) -> TokenStream {
+    let id = |hub: &str, schema: &str, name: &str| {
+        ids.get(hub, schema, name).map(|n| {
+            let n = ident(n);
+            quote!(::hub_ids::#n)
+        })
+    };
+    let is_single = |cols: &[String]| cols.len() == 1 && cols[0] == column.name;
+    if table.primary_key.as_ref().is_some_and(|pk| is_single(&pk.columns)) {
+        if let Some(t) = id(&hub.name, &table.schema, &table.name) {
+            return t;
+        }
+    }
+    for fk in table.foreign_keys.iter().filter(|fk| is_single(&fk.columns)) {
+        let target_is_pk = hub
+            .table(&fk.ref_schema, &fk.ref_table)
+            .and_then(|t| t.primary_key.as_ref())
+            .is_some_and(|pk| pk.columns == fk.ref_columns);
+        if target_is_pk {
+            if let Some(t) = id(&hub.name, &fk.ref_schema, &fk.ref_table) {
+                return t;
+            }
+        }
+    }
+    for r in table.cross_hub_refs.iter().filter(|r| is_single(&r.columns)) {
+        let target_is_pk = schema
+            .hub(&r.hub)
+            .and_then(|h| h.table(&r.schema, &r.table))
+            .and_then(|t| t.primary_key.as_ref())
+            .is_some_and(|pk| pk.columns == r.ref_columns);
+        if target_is_pk {
+            if let Some(t) = id(&r.hub, &r.schema, &r.table) {
+                return t;
+            }
+        }
+    }
+    rust_type(&column.ty)
+}
+
+fn doc_attr(docs: &Option<String>) -> TokenStream {
+    match docs {
+        Some(d) => {
+            let lines = d.lines().map(|l| format!(" {l}"));
+            quote!(#(#[doc = #lines])*)
+        }
+        None => quote!(),
+    }
+}
+
+/// `#[sqlx(rename)]` where the Rust field name differs from the column.
+fn rename_attr(column: &ir::Column) -> TokenStream {
+    let f = field(&column.name).to_string();
+    if f != column.name {
+        let name = &column.name;
+        quote!(#[sqlx(rename = #name)] #[serde(rename = #name)])
+    } else {
+        quote!()
+    }
+}
+
+pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
+    let name = ident(&pascal(&e.name));
+    let type_name = if e.schema == hubgen_schema::DEFAULT_SCHEMA {
+        e.name.clone()
+    } else {
+        format!("{}.{}", e.schema, e.name)
+    };
+    let array_name = format!("_{}", e.name);
+    let docs = doc_attr(&e.docs.clone().or_else(|| Some(format!("Enum `{}.{}`.", e.schema, e.name))));
+    let variant_names = variants(&e.values);
+    let variants = e.values.iter().zip(&variant_names).map(|(value, v)| {
+        let v = ident(v);
+        quote!(#[sqlx(rename = #value)] #[serde(rename = #value)] #v)
+    });
+    let as_str = e.values.iter().zip(&variant_names).map(|(value, v)| {
+        let v = ident(v);
+        quote!(#name::#v => #value)
+    });
+    quote! {
+        #docs
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::Type)]
+        #[sqlx(type_name = #type_name)]
+        pub enum #name {
+            #(#variants),*
+        }
+
+        impl #name {
+            /// The value as PostgreSQL stores it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    #(#as_str),*
+                }
+            }
+        }
+
+        impl ::sqlx::postgres::PgHasArrayType for #name {
+            fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+                ::sqlx::postgres::PgTypeInfo::with_name(#array_name)
+            }
+        }
+    }
+}
+
+/// The `in ('a', 'b')` list of a CHECK on `column`, when it is one.
+fn check_list(table: &ir::Table, column: &str) -> Option<Vec<String>> {
+    let prefix = format!("{column} in (");
+    table.checks.iter().find_map(|c| {
+        let list = c.expr.strip_prefix(&prefix)?.strip_suffix(')')?;
+        list.split(", ")
+            .map(|item| item.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')).map(str::to_string))
+            .collect()
+    })
+}
+
+/// Statements pushing violations for one string value bound as `value`.
+fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
+    let name = &column.name;
+    let mut checks = Vec::new();
+    if let ColumnType::Varchar(Some(n)) | ColumnType::Char(n) = column.ty {
+        let n = n as usize;
+        checks.push(quote!(::hubgen_runtime::check::max_chars(&mut violations, #name, value, #n);));
+    }
+    if column.ty.is_textual() {
+        if let Some(list) = check_list(table, name) {
+            checks.push(quote!(::hubgen_runtime::check::one_of(&mut violations, #name, value, &[#(#list),*]);));
+        }
+        if let Some(format) = &column.format {
+            checks.push(quote!(::hubgen_runtime::check::format(&mut violations, #name, value, #format);));
+        }
+    }
+    (!checks.is_empty()).then(|| quote!(#(#checks)*))
+}
+
+fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStream {
+    let label = name.to_string();
+    let entries = fields.iter().map(|(c, _)| {
+        let f = field(&c.name);
+        let n = &c.name;
+        if c.sensitive {
+            quote!(.field(#n, &"<redacted>"))
+        } else {
+            quote!(.field(#n, &self.#f))
+        }
+    });
+    quote! {
+        impl ::std::fmt::Debug for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(#label)#(#entries)*.finish()
+            }
+        }
+    }
+}
+
+pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) -> TokenStream {
+    let shape = Shape::of(schema, hub, table, ids);
+    let sensitive = table.columns.iter().any(|c| c.sensitive);
+    let derive_debug = if sensitive { quote!() } else { quote!(Debug,) };
+    let Shape {
+        row, new, patch, filter, ..
+    } = &shape;
+
+    // Row: every column, as read.
+    let row_fields: Vec<(&ir::Column, TokenStream)> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let t = shape.ty(c);
+            (c, if c.nullable { quote!(Option<#t>) } else { t })
+        })
+        .collect();
+    let row_decl = row_fields.iter().map(|(c, t)| {
+        let f = field(&c.name);
+        let docs = doc_attr(&c.docs);
+        let rename = rename_attr(c);
+        quote!(#docs #rename pub #f: #t)
+    });
+    let row_doc = doc_attr(&Some(table.docs.clone().unwrap_or_else(|| format!("A row of `{}`.", table.name))));
+    let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
+
+    // Insert: defaults and nullable columns optional; the tenant comes from the transaction.
+    let new_fields: Vec<(&ir::Column, TokenStream)> = shape
+        .insertable
+        .iter()
+        .map(|c| {
+            let t = shape.ty(c);
+            (*c, if shape.is_new_optional(c) { quote!(Option<#t>) } else { t })
+        })
+        .collect();
+    let new_decl = new_fields.iter().map(|(c, t)| {
+        let f = field(&c.name);
+        let rename = rename_attr(c);
+        let default = if shape.is_new_optional(c) {
+            quote!(#[serde(default)])
+        } else {
+            quote!()
+        };
+        let doc = match (&c.docs, &c.default) {
+            (Some(d), Some(def)) => Some(format!("{d}\n\n`None`: the default, `{def}`.")),
+            (None, Some(def)) => Some(format!("`None`: the default, `{def}`.")),
+            (docs, None) => docs.clone(),
+        };
+        let docs = doc_attr(&doc);
+        quote!(#docs #rename #default pub #f: #t)
+    });
+    let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
+    let new_checks = new_fields.iter().filter_map(|(c, _)| {
+        let f = field(&c.name);
+        let body = checks_for(table, c)?;
+        Some(if shape.is_new_optional(c) {
+            quote!(if let Some(value) = &self.#f { #body })
+        } else {
+            quote!({ let value = &self.#f; #body })
+        })
+    });
+
+    // Patch: every field optional; nullable ones can be set to NULL with `Some(None)`.
+    let patch_fields: Vec<(&ir::Column, TokenStream)> = shape
+        .patchable
+        .iter()
+        .map(|c| {
+            let t = shape.ty(c);
+            (
+                *c,
+                if c.nullable {
+                    quote!(Option<Option<#t>>)
+                } else {
+                    quote!(Option<#t>)
+                },
+            )
+        })
+        .collect();
+    let patch_decl = patch_fields.iter().map(|(c, t)| {
+        let f = field(&c.name);
+        let rename = rename_attr(c);
+        quote!(#rename #[serde(default)] pub #f: #t)
+    });
+    let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
+    let patch_checks = patch_fields.iter().filter_map(|(c, _)| {
+        let f = field(&c.name);
+        let body = checks_for(table, c)?;
+        Some(if c.nullable {
+            quote!(if let Some(Some(value)) = &self.#f { #body })
+        } else {
+            quote!(if let Some(value) = &self.#f { #body })
+        })
+    });
+
+    // Filter: equality on columns that lead an index.
+    let filter_decl = shape.filters.iter().map(|c| {
+        let f = field(&c.name);
+        let t = shape.ty(c);
+        quote!(pub #f: Option<#t>)
+    });
+    let include_deleted = table.soft_delete.as_ref().map(|_| {
+        quote! {
+            /// Also return soft-deleted rows.
+            pub include_deleted: bool
+        }
+    });
+    let filter_doc = format!(" Filters for listing and counting `{}` (each on an indexed column).", table.name);
+    let new_doc = format!(" A new row of `{}`.", table.name);
+    let patch_doc = format!(" A change to a row of `{}`: `None` leaves a field as it is.", table.name);
+
+    quote! {
+        use super::*;
+
+        #row_doc
+        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::FromRow)]
+        pub struct #row {
+            #(#row_decl),*
+        }
+        #row_debug
+
+        #[doc = #new_doc]
+        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        pub struct #new {
+            #(#new_decl),*
+        }
+        #new_debug
+
+        impl #new {
+            /// Checks what can be checked before sending: lengths, allowed values, formats.
+            pub fn validate(&self) -> Result<(), Vec<Violation>> {
+                #[allow(unused_mut)]
+                let mut violations = Vec::new();
+                #(#new_checks)*
+                if violations.is_empty() { Ok(()) } else { Err(violations) }
+            }
+        }
+
+        #[doc = #patch_doc]
+        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        pub struct #patch {
+            #(#patch_decl),*
+        }
+        #patch_debug
+
+        impl #patch {
+            /// Checks what can be checked before sending: lengths, allowed values, formats.
+            pub fn validate(&self) -> Result<(), Vec<Violation>> {
+                #[allow(unused_mut)]
+                let mut violations = Vec::new();
+                #(#patch_checks)*
+                if violations.is_empty() { Ok(()) } else { Err(violations) }
+            }
+        }
+
+        #[doc = #filter_doc]
+        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        pub struct #filter {
+            #(#filter_decl,)*
+            #include_deleted
+        }
+    }
+}

@@ -1,0 +1,659 @@
+//! Repositories: const SQL run with `sqlx::query_as`. Tenant-scoped tables
+//! take a `TenantTx` (the tenant comes from it, never from the caller's
+//! data); others take a connection. Read-only hubs get no write methods.
+
+use super::models::Shape;
+use super::names::field;
+use super::types::{is_copy, sql_type, via_text};
+use super::Ids;
+use crate::sql::quote::{ident as q, qualified};
+use hubgen_schema::ir;
+use hubgen_schema::types::ColumnType;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Numbered SQL parameters, with the casts that fix their types.
+struct Params<'h> {
+    hub: &'h ir::Hub,
+    n: usize,
+}
+
+impl Params<'_> {
+    fn next(&mut self) -> usize {
+        self.n += 1;
+        self.n
+    }
+
+    /// `$n::type` for a value of `column`'s type.
+    fn value(&mut self, column: &ir::Column) -> String {
+        let n = self.next();
+        if via_text(&column.ty) {
+            format!("${n}::text::{}", sql_type(self.hub, &column.ty))
+        } else {
+            format!("${n}::{}", sql_type(self.hub, &column.ty))
+        }
+    }
+
+    fn typed(&mut self, sql_type: &str) -> String {
+        let n = self.next();
+        format!("${n}::{sql_type}")
+    }
+}
+
+fn live_condition(table: &ir::Table) -> Option<String> {
+    table.soft_delete.as_ref().map(|s| match s.kind {
+        ir::SoftDeleteKind::Timestamp => format!("{} IS NULL", q(&s.column)),
+        ir::SoftDeleteKind::Flag => format!("NOT {}", q(&s.column)),
+    })
+}
+
+fn select_list(table: &ir::Table) -> String {
+    table.columns.iter().map(super::types::select_expr).collect::<Vec<_>>().join(", ")
+}
+
+/// `expr`, cloned unless the column's type is `Copy`.
+fn owned(column: &ir::Column, expr: TokenStream) -> TokenStream {
+    if is_copy(&column.ty) {
+        expr
+    } else {
+        quote!(#expr.clone())
+    }
+}
+
+/// `expr`, borrowed unless the column's type is `Copy`.
+fn by_ref(column: &ir::Column, expr: TokenStream) -> TokenStream {
+    if is_copy(&column.ty) {
+        expr
+    } else {
+        quote!(&#expr)
+    }
+}
+
+fn key_is_copy(shape: &Shape) -> bool {
+    shape.key.iter().all(|c| is_copy(&c.ty))
+}
+
+/// `key = $1 AND ...`, and the tokens binding the key.
+fn key_condition(shape: &Shape, params: &mut Params, key: TokenStream) -> (String, Vec<TokenStream>) {
+    let mut conditions = Vec::new();
+    let mut binds = Vec::new();
+    for (i, column) in shape.key.iter().enumerate() {
+        conditions.push(format!("{} = {}", q(&column.name), params.value(column)));
+        if shape.key.len() == 1 {
+            binds.push(quote!(.bind(#key)));
+        } else {
+            let i = syn::Index::from(i);
+            binds.push(quote!(.bind(#key.#i)));
+        }
+    }
+    (conditions.join(" AND "), binds)
+}
+
+pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) -> TokenStream {
+    let shape = Shape::of(schema, hub, table, ids);
+    let full = ShapeTokens::new(&shape);
+    let mut methods = vec![get(&shape, &full), list(&shape, &full), count(&shape, &full)];
+    methods.extend(get_by_unique(&shape, &full));
+    if shape.key.is_empty() {
+        methods.clear();
+    }
+    if !hub.readonly && !shape.key.is_empty() {
+        methods.push(insert(&shape, &full));
+        methods.push(insert_many(&shape, &full));
+        methods.push(update(&shape, &full));
+        methods.push(delete(&shape, &full));
+        if table.soft_delete.is_some() {
+            methods.push(restore(&shape, &full));
+        }
+        methods.extend(upserts(&shape, &full));
+    }
+    let repo = &shape.repo;
+    let doc = format!(
+        " Queries on `{}.{}`.{}{}",
+        table.schema,
+        table.name,
+        if shape.tenant.is_some() {
+            " Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant."
+        } else {
+            ""
+        },
+        if hub.readonly { " Read-only hub: no write methods." } else { "" }
+    );
+    quote! {
+        #[doc = #doc]
+        pub struct #repo;
+
+        impl #repo {
+            #(#methods)*
+        }
+    }
+}
+
+/// Tokens every method uses: the executor parameter and how to reach the connection.
+struct ShapeTokens {
+    exec: TokenStream,
+    conn: TokenStream,
+    row: TokenStream,
+    key: TokenStream,
+}
+
+impl ShapeTokens {
+    fn new(shape: &Shape) -> ShapeTokens {
+        let (exec, conn) = if shape.tenant.is_some() {
+            (quote!(tx: &mut TenantTx<'_>), quote!(tx.conn()))
+        } else {
+            (quote!(conn: &mut ::sqlx::PgConnection), quote!(&mut *conn))
+        };
+        let row = &shape.row;
+        ShapeTokens {
+            exec,
+            conn,
+            row: quote!(#row),
+            key: shape.key_type(),
+        }
+    }
+}
+
+fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
+    let sql = format!("SELECT {} FROM {name} WHERE {condition}{live}", select_list(table));
+    let ShapeTokens { exec, conn, row, key } = t;
+    let mut out = quote! {
+        /// The row with this primary key, if it exists (and is not soft-deleted).
+        pub async fn get(#exec, key: #key) -> Result<Option<#row>, Error> {
+            const SQL: &str = #sql;
+            Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+        }
+    };
+    if !live.is_empty() {
+        let sql = format!("SELECT {} FROM {name} WHERE {condition}", select_list(table));
+        out.extend(quote! {
+            /// The row with this primary key, soft-deleted or not.
+            pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, Error> {
+                const SQL: &str = #sql;
+                Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+            }
+        });
+    }
+    out
+}
+
+fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    shape
+        .uniques
+        .iter()
+        .map(|columns| {
+            let mut params = Params { hub: shape.hub, n: 0 };
+            let conditions: Vec<String> = columns.iter().map(|c| format!("{} = {}", q(&c.name), params.value(c))).collect();
+            let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
+            let sql = format!("SELECT {} FROM {name} WHERE {}{live}", select_list(table), conditions.join(" AND "));
+            let method = format_ident!(
+                "get_by_{}",
+                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_and_")
+            );
+            let args = columns.iter().map(|c| {
+                let f = field(&c.name);
+                let ty = shape.ty(c);
+                quote!(#f: #ty)
+            });
+            let binds = columns.iter().map(|c| {
+                let f = field(&c.name);
+                quote!(.bind(#f))
+            });
+            let doc = format!(
+                " The row whose {} equal these values.",
+                columns.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+            );
+            let ShapeTokens { exec, conn, row, .. } = t;
+            quote! {
+                #[doc = #doc]
+                pub async fn #method(#exec, #(#args),*) -> Result<Option<#row>, Error> {
+                    const SQL: &str = #sql;
+                    Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+                }
+            }
+        })
+        .collect()
+}
+
+/// `(filters) AND (live unless asked)` and their binds, continuing `params`.
+fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<TokenStream>) {
+    let mut conditions = Vec::new();
+    let mut binds = Vec::new();
+    for column in &shape.filters {
+        let p = params.value(column);
+        conditions.push(format!("({p} IS NULL OR {} = {p})", q(&column.name)));
+        let f = field(&column.name);
+        let value = owned(column, quote!(filter.#f));
+        binds.push(quote!(.bind(#value)));
+    }
+    if let Some(live) = live_condition(shape.table) {
+        let p = params.typed("bool");
+        conditions.push(format!("({p} OR {live})"));
+        binds.push(quote!(.bind(filter.include_deleted)));
+    }
+    (conditions, binds)
+}
+
+fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let first = params.typed("bool");
+    let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
+    let key_params: Vec<String> = shape.key.iter().map(|c| params.value(c)).collect();
+    let mut conditions = vec![format!("({first} OR ({}) > ({}))", key_columns.join(", "), key_params.join(", "))];
+    let (filters, filter_binds) = filter_condition(shape, &mut params);
+    conditions.extend(filters);
+    let limit = params.typed("bigint");
+    let sql = format!(
+        "SELECT {} FROM {name} WHERE {} ORDER BY {} LIMIT {limit}",
+        select_list(table),
+        conditions.join(" AND "),
+        key_columns.join(", ")
+    );
+    let key_binds: Vec<TokenStream> = if shape.key.len() == 1 {
+        let after = owned(shape.key[0], quote!(page.after));
+        vec![quote!(.bind(#after))]
+    } else {
+        shape
+            .key
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                let i = syn::Index::from(i);
+                let part = owned(column, quote!(k.#i));
+                quote!(.bind(page.after.as_ref().map(|k| #part)))
+            })
+            .collect()
+    };
+    let cursor = if shape.key.len() == 1 {
+        let f = field(&shape.key[0].name);
+        owned(shape.key[0], quote!(row.#f))
+    } else {
+        let parts = shape.key.iter().map(|c| {
+            let f = field(&c.name);
+            owned(c, quote!(row.#f))
+        });
+        quote!((#(#parts),*))
+    };
+    let filter = &shape.filter;
+    let filter_arg = if filter_binds.is_empty() { quote!(_filter) } else { quote!(filter) };
+    let ShapeTokens { exec, conn, row, key } = t;
+    quote! {
+        /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
+        pub async fn list(#exec, #filter_arg: &#filter, page: &PageRequest<#key>) -> Result<Page<#row, #key>, Error> {
+            const SQL: &str = #sql;
+            let limit = page.sql_limit();
+            let rows = ::sqlx::query_as::<_, #row>(SQL)
+                .bind(page.after.is_none())
+                #(#key_binds)*
+                #(#filter_binds)*
+                .bind(limit)
+                .fetch_all(#conn)
+                .await?;
+            Ok(Page::from_rows(rows, limit, |row| #cursor))
+        }
+    }
+}
+
+fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (conditions, binds) = filter_condition(shape, &mut params);
+    let condition = if conditions.is_empty() {
+        "true".to_string()
+    } else {
+        conditions.join(" AND ")
+    };
+    let sql = format!("SELECT count(*) FROM {name} WHERE {condition}");
+    let filter = &shape.filter;
+    let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
+    let ShapeTokens { exec, conn, .. } = t;
+    quote! {
+        /// How many rows match the filter.
+        pub async fn count(#exec, #filter_arg: &#filter) -> Result<i64, Error> {
+            const SQL: &str = #sql;
+            Ok(::sqlx::query_scalar::<_, i64>(SQL)#(#binds)*.fetch_one(#conn).await?)
+        }
+    }
+}
+
+/// Column list, value expressions and binds of an insert of one `new` row.
+fn insert_parts(shape: &Shape, params: &mut Params, new: TokenStream) -> (Vec<String>, Vec<String>, Vec<TokenStream>) {
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    let mut binds = Vec::new();
+    for column in &shape.insertable {
+        columns.push(q(&column.name));
+        let p = params.value(column);
+        values.push(match (&column.default, shape.is_new_optional(column)) {
+            (Some(default), true) => format!("COALESCE({p}, {default})"),
+            _ => p,
+        });
+        let f = field(&column.name);
+        let value = by_ref(column, quote!(#new.#f));
+        binds.push(quote!(.bind(#value)));
+    }
+    if let Some(tenant) = shape.tenant {
+        columns.push(q(&tenant.name));
+        values.push(params.typed("uuid"));
+        binds.push(quote!(.bind(tx.tenant())));
+    }
+    (columns, values, binds)
+}
+
+fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new));
+    let sql = format!(
+        "INSERT INTO {name} ({}) VALUES ({}) RETURNING {}",
+        columns.join(", "),
+        values.join(", "),
+        select_list(table)
+    );
+    let new_ty = &shape.new;
+    let ShapeTokens { exec, conn, row, .. } = t;
+    quote! {
+        /// Inserts one row (after `validate()`), returning it as stored.
+        pub async fn insert(#exec, new: &#new_ty) -> Result<#row, Error> {
+            const SQL: &str = #sql;
+            new.validate().map_err(Error::Invalid)?;
+            Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
+        }
+    }
+}
+
+fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let new_ty = &shape.new;
+    let ShapeTokens { exec, conn, .. } = t;
+    // UNNEST flattens nested arrays, so tables with array columns insert row by row.
+    if shape.insertable.iter().any(|c| matches!(c.ty, ColumnType::Array(_))) {
+        let call = if shape.tenant.is_some() {
+            quote!(Self::insert(tx, new))
+        } else {
+            quote!(Self::insert(&mut *conn, new))
+        };
+        return quote! {
+            /// Inserts many rows (one statement each: this table has array columns), returning how many.
+            pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, Error> {
+                for new in rows {
+                    #call.await?;
+                }
+                Ok(rows.len() as u64)
+            }
+        };
+    }
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let mut columns = Vec::new();
+    let mut arrays = Vec::new();
+    let mut aliases = Vec::new();
+    let mut values = Vec::new();
+    let mut binds = Vec::new();
+    for column in &shape.insertable {
+        columns.push(q(&column.name));
+        let n = params.next();
+        let element = if via_text(&column.ty) {
+            "text".to_string()
+        } else {
+            sql_type(shape.hub, &column.ty)
+        };
+        arrays.push(format!("${n}::{element}[]"));
+        aliases.push(q(&column.name));
+        let mut value = format!("u.{}", q(&column.name));
+        if via_text(&column.ty) {
+            value = format!("{value}::{}", sql_type(shape.hub, &column.ty));
+        }
+        if let (Some(default), true) = (&column.default, shape.is_new_optional(column)) {
+            value = format!("COALESCE({value}, {default})");
+        }
+        values.push(value);
+        let f = field(&column.name);
+        let value = owned(column, quote!(r.#f));
+        binds.push(quote!(.bind(rows.iter().map(|r| #value).collect::<Vec<_>>())));
+    }
+    if let Some(tenant) = shape.tenant {
+        columns.push(q(&tenant.name));
+        values.push(params.typed("uuid"));
+        binds.push(quote!(.bind(tx.tenant())));
+    }
+    let sql = format!(
+        "INSERT INTO {name} ({}) SELECT {} FROM UNNEST({}) AS u({})",
+        columns.join(", "),
+        values.join(", "),
+        arrays.join(", "),
+        aliases.join(", ")
+    );
+    quote! {
+        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, Error> {
+            const SQL: &str = #sql;
+            let violations: Vec<Violation> = rows.iter().filter_map(|r| r.validate().err()).flatten().collect();
+            if !violations.is_empty() {
+                return Err(Error::Invalid(violations));
+            }
+            Ok(::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected())
+        }
+    }
+}
+
+fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    // The key is bound twice when a version check fails, so the first binding clones it.
+    let key_expr = if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) };
+    let (key_sql, key_binds) = key_condition(shape, &mut params, key_expr);
+    let mut sets = Vec::new();
+    let mut binds = Vec::new();
+    for column in &shape.patchable {
+        let c = q(&column.name);
+        let f = field(&column.name);
+        if column.nullable {
+            let flag = params.typed("bool");
+            let value = params.value(column);
+            sets.push(format!("{c} = CASE WHEN {flag} THEN {value} ELSE {c} END"));
+            let value = owned(column, quote!(patch.#f));
+            binds.push(quote!(.bind(patch.#f.is_some()).bind(#value.flatten())));
+        } else {
+            sets.push(format!("{c} = COALESCE({}, {c})", params.value(column)));
+            let value = owned(column, quote!(patch.#f));
+            binds.push(quote!(.bind(#value)));
+        }
+    }
+    for column in table.columns.iter().filter(|c| c.touch) {
+        sets.push(format!("{} = now()", q(&column.name)));
+    }
+    let mut condition = key_sql;
+    let version = table.version_column.as_deref().and_then(|v| table.column(v));
+    let mut version_arg = quote!();
+    if let Some(column) = version {
+        let c = q(&column.name);
+        sets.push(format!("{c} = {c} + 1"));
+        condition.push_str(&format!(" AND {c} = {}", params.value(column)));
+        let ty = shape.ty(column);
+        version_arg = quote!(, expected_version: #ty);
+        binds.push(quote!(.bind(expected_version)));
+    }
+    if sets.is_empty() {
+        let first = q(&shape.key[0].name);
+        sets.push(format!("{first} = {first}"));
+    }
+    if let Some(live) = live_condition(table) {
+        condition.push_str(&format!(" AND {live}"));
+    }
+    let sql = format!(
+        "UPDATE {name} SET {} WHERE {condition} RETURNING {}",
+        sets.join(", "),
+        select_list(table)
+    );
+    let patch_ty = &shape.patch;
+    let ShapeTokens { exec, conn, row, key } = t;
+    let table_name = &table.name;
+    let missing = if version.is_some() {
+        let mut p = Params { hub: shape.hub, n: 0 };
+        let (exists_condition, exists_binds) = key_condition(shape, &mut p, quote!(key));
+        let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
+        let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})");
+        quote! {
+            // No row matched: either it is gone, or its version moved on.
+            const EXISTS: &str = #exists_sql;
+            let exists: bool = ::sqlx::query_scalar(EXISTS)#(#exists_binds)*.fetch_one(#conn).await?;
+            Err(if exists { Error::Conflict { table: #table_name } } else { Error::NotFound })
+        }
+    } else {
+        quote!(Err(Error::NotFound))
+    };
+    let doc = if version.is_some() {
+        " Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile."
+    } else {
+        " Applies a patch to the row with this key and returns the row as stored."
+    };
+    quote! {
+        #[doc = #doc]
+        pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, Error> {
+            const SQL: &str = #sql;
+            patch.validate().map_err(Error::Invalid)?;
+            let updated = ::sqlx::query_as::<_, #row>(SQL)#(#key_binds)*#(#binds)*.fetch_optional(#conn).await?;
+            if let Some(row) = updated {
+                return Ok(row);
+            }
+            #missing
+        }
+    }
+}
+
+fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let (sql, doc) = match &table.soft_delete {
+        Some(soft) => {
+            let set = match soft.kind {
+                ir::SoftDeleteKind::Timestamp => format!("{} = now()", q(&soft.column)),
+                ir::SoftDeleteKind::Flag => format!("{} = true", q(&soft.column)),
+            };
+            let live = live_condition(table).unwrap_or_default();
+            (
+                format!("UPDATE {name} SET {set} WHERE {condition} AND {live}"),
+                " Soft-deletes the row: hidden from `get` and `list` until `restore`.",
+            )
+        }
+        None => (format!("DELETE FROM {name} WHERE {condition}"), " Deletes the row."),
+    };
+    let ShapeTokens { exec, conn, key, .. } = t;
+    quote! {
+        #[doc = #doc]
+        pub async fn delete(#exec, key: #key) -> Result<(), Error> {
+            const SQL: &str = #sql;
+            let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
+            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+        }
+    }
+}
+
+fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let Some(soft) = &table.soft_delete else { return quote!() };
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let c = q(&soft.column);
+    let sql = match soft.kind {
+        ir::SoftDeleteKind::Timestamp => format!("UPDATE {name} SET {c} = NULL WHERE {condition} AND {c} IS NOT NULL"),
+        ir::SoftDeleteKind::Flag => format!("UPDATE {name} SET {c} = false WHERE {condition} AND {c}"),
+    };
+    let ShapeTokens { exec, conn, key, .. } = t;
+    quote! {
+        /// Brings a soft-deleted row back.
+        pub async fn restore(#exec, key: #key) -> Result<(), Error> {
+            const SQL: &str = #sql;
+            let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
+            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+        }
+    }
+}
+
+fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut keys: Vec<Vec<&ir::Column>> = Vec::new();
+    if !shape.key.is_empty() {
+        keys.push(shape.key.clone());
+    }
+    keys.extend(shape.uniques.iter().cloned());
+    let insertable = |c: &ir::Column| shape.insertable.iter().any(|i| i.name == c.name) || shape.tenant.is_some_and(|t| t.name == c.name);
+    keys.into_iter()
+        .filter(|key| key.iter().all(|c| insertable(c)))
+        .map(|key| {
+            let mut params = Params { hub: shape.hub, n: 0 };
+            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new));
+            let mut sets: Vec<String> = shape
+                .insertable
+                .iter()
+                .filter(|c| !key.iter().any(|k| k.name == c.name))
+                .map(|c| format!("{} = EXCLUDED.{}", q(&c.name), q(&c.name)))
+                .collect();
+            for column in table
+                .columns
+                .iter()
+                .filter(|c| c.touch && !shape.insertable.iter().any(|i| i.name == c.name))
+            {
+                sets.push(format!("{} = now()", q(&column.name)));
+            }
+            if let Some(v) = &table.version_column {
+                sets.push(format!("{} = {name}.{} + 1", q(v), q(v)));
+            }
+            if let Some(soft) = &table.soft_delete {
+                sets.push(match soft.kind {
+                    ir::SoftDeleteKind::Timestamp => format!("{} = NULL", q(&soft.column)),
+                    ir::SoftDeleteKind::Flag => format!("{} = false", q(&soft.column)),
+                });
+            }
+            let action = if sets.is_empty() {
+                let first = q(&key[0].name);
+                format!("DO UPDATE SET {first} = EXCLUDED.{first}")
+            } else {
+                format!("DO UPDATE SET {}", sets.join(", "))
+            };
+            let conflict: Vec<String> = key.iter().map(|c| q(&c.name)).collect();
+            let sql = format!(
+                "INSERT INTO {name} ({}) VALUES ({}) ON CONFLICT ({}) {action} RETURNING {}",
+                columns.join(", "),
+                values.join(", "),
+                conflict.join(", "),
+                select_list(table)
+            );
+            let method = format_ident!(
+                "upsert_by_{}",
+                key.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_and_")
+            );
+            let doc = format!(
+                " Inserts the row, or, when one with the same {} exists, overwrites its other columns (and revives it if soft-deleted).",
+                key.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+            );
+            let new_ty = &shape.new;
+            let ShapeTokens { exec, conn, row, .. } = t;
+            quote! {
+                #[doc = #doc]
+                pub async fn #method(#exec, new: &#new_ty) -> Result<#row, Error> {
+                    const SQL: &str = #sql;
+                    new.validate().map_err(Error::Invalid)?;
+                    Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
+                }
+            }
+        })
+        .collect()
+}
