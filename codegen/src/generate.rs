@@ -91,6 +91,8 @@ pub fn generate(schema: &ir::Schema, config: &Config) -> Output {
             format!("generated/{}/src/lib.rs", hub.name),
             crate::rust::render(tokens, &rust_header),
         );
+        let tests = crate::rust::render(crate::rust::hub_tests(schema, hub), &rust_header);
+        output.files.insert(format!("generated/{}/tests/roundtrip.rs", hub.name), tests);
         output.files.insert(format!("{dir}/{file}"), contents);
         output.files.insert(format!("{dir}/{LOCK_FILE}"), lock_text);
     }
@@ -121,6 +123,10 @@ schemars.workspace = true
 uuid.workspace = true
 chrono.workspace = true
 rust_decimal.workspace = true
+
+[dev-dependencies]
+hubgen-runtime = {{ workspace = true, features = ["testing"] }}
+tokio.workspace = true
 "#,
         hub_package(&hub.name),
         hub.name,

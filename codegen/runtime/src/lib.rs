@@ -257,3 +257,81 @@ pub mod check {
         }
     }
 }
+
+/// A throwaway database for tests of generated crates (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing {
+    use super::EmbeddedMigration;
+    use sqlx::postgres::PgPoolOptions;
+    use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+    /// `DATABASE_URL`, or the local PostgreSQL at 127.0.0.1:5432 as `postgres`.
+    pub fn server_url() -> String {
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    }
+
+    fn url_for(database: &str) -> String {
+        let server = server_url();
+        match server.rfind('/') {
+            Some(i) if !server[..i].ends_with('/') => format!("{}/{database}", &server[..i]),
+            _ => format!("{server}/{database}"),
+        }
+    }
+
+    /// A fresh database with a hub's migrations applied; dropped by [`TestDatabase::drop_db`].
+    pub struct TestDatabase {
+        pub name: String,
+        pub pool: PgPool,
+    }
+
+    impl TestDatabase {
+        /// Creates `hubgen_<name>` (dropping a leftover first) and migrates it.
+        /// Every pooled connection first runs `session_setup` (e.g. `SET ROLE ...`).
+        pub async fn create(
+            name: &str,
+            migrations: &[EmbeddedMigration],
+            session_setup: &'static str,
+            max_connections: u32,
+        ) -> TestDatabase {
+            let name = format!("hubgen_{name}");
+            let mut admin = PgConnection::connect(&server_url())
+                .await
+                .expect("PostgreSQL reachable (set DATABASE_URL)");
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+                .await
+                .expect("drop leftover database");
+            admin
+                .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+                .await
+                .expect("create database");
+            let url = url_for(&name);
+            let migrator_pool = PgPool::connect(&url).await.expect("connect");
+            super::migrate(&migrator_pool, migrations).await.expect("migrations apply");
+            migrator_pool.close().await;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if !session_setup.is_empty() {
+                            conn.execute(session_setup).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await
+                .expect("pool");
+            TestDatabase { name, pool }
+        }
+
+        pub async fn drop_db(self) {
+            self.pool.close().await;
+            let mut admin = PgConnection::connect(&server_url()).await.expect("PostgreSQL reachable");
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
+                .await
+                .expect("drop database");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 mod models;
 mod names;
 mod repo;
+mod roundtrip;
 mod types;
 
 use hubgen_schema::ir;
@@ -192,6 +193,11 @@ fn raw_string(text: &str) -> proc_macro2::Literal {
     format!("r{hashes}\"{text}\"{hashes}")
         .parse()
         .unwrap_or_else(|_| proc_macro2::Literal::string(text))
+}
+
+/// The round-trip test file of a hub crate (`tests/roundtrip.rs`).
+pub fn hub_tests(schema: &ir::Schema, hub: &ir::Hub) -> TokenStream {
+    roundtrip::hub_tests(schema, hub)
 }
 
 /// `0001_initial.sql` / `V1__initial.sql` → (1, "initial")
