@@ -195,6 +195,19 @@ fn raw_string(text: &str) -> proc_macro2::Literal {
         .unwrap_or_else(|_| proc_macro2::Literal::string(text))
 }
 
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    Some(match item {
+        syn::Item::Const(i) => &mut i.attrs,
+        syn::Item::Enum(i) => &mut i.attrs,
+        syn::Item::Fn(i) => &mut i.attrs,
+        syn::Item::Impl(i) => &mut i.attrs,
+        syn::Item::Mod(i) => &mut i.attrs,
+        syn::Item::Struct(i) => &mut i.attrs,
+        syn::Item::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
+}
+
 /// The round-trip test file of a hub crate (`tests/roundtrip.rs`).
 pub fn hub_tests(schema: &ir::Schema, hub: &ir::Hub) -> TokenStream {
     roundtrip::hub_tests(schema, hub)
@@ -207,9 +220,18 @@ fn migration_version(file: &str) -> (i64, String) {
     (version.parse().unwrap_or(0), description.replace('_', " "))
 }
 
-/// Prints tokens as a Rust file, after the `@generated` header.
+/// Prints tokens as a Rust file, after the `@generated` header. Each item
+/// is marked `#[rustfmt::skip]`: prettyplease's layout is the canonical one,
+/// and `cargo fmt` on the workspace must not fight it.
 pub fn render(tokens: TokenStream, header: &str) -> String {
-    let file = syn::parse2::<syn::File>(tokens).map(|f| prettyplease::unparse(&f));
+    let file = syn::parse2::<syn::File>(tokens).map(|mut f| {
+        for item in &mut f.items {
+            if let Some(attrs) = item_attrs(item) {
+                attrs.insert(0, syn::parse_quote!(#[rustfmt::skip]));
+            }
+        }
+        prettyplease::unparse(&f)
+    });
     match file {
         Ok(text) => format!("{header}{text}"),
         // Not reachable for tokens this module builds; keep the output inspectable anyway.

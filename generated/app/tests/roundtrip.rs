@@ -3,24 +3,41 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_app as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_app_app_registry", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_app_app_registry",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewAppRegistry {
         id: None,
         name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
-        category: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
+        category: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
         app_type: None,
         status: None,
-        version: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
-        developer: Some(format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>()),
-        icon_url: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        version: Some(
+            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        ),
+        developer: Some(
+            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
+        ),
+        icon_url: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         screenshots: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         features: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         requirements: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
@@ -34,27 +51,38 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: AppRegistry = AppRegistryRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        AppRegistryRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        AppRegistryRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?, 1);
-    assert_eq!(AppRegistryRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = AppRegistryRepo::list(&mut tx, &AppRegistryFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        AppRegistryRepo::count(& mut tx, & AppRegistryFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        AppRegistryRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = AppRegistryRepo::list(
+            &mut tx,
+            &AppRegistryFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = AppRegistryRepo::list(
-        &mut tx,
-        &AppRegistryFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &AppRegistryFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = AppRegistryPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -62,33 +90,36 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     };
     let updated = AppRegistryRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.name,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
+        > (), "patched field"
     );
     assert_eq!(
-        AppRegistryRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        AppRegistryRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     AppRegistryRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(AppRegistryRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?, 2i64);
-    assert!(matches!(AppRegistryRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(AppRegistryRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        AppRegistryRepo::count(& mut tx, & AppRegistryFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(AppRegistryRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_app_app_subscriptions",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_app_app_subscriptions",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewAppSubscription {
         id: None,
         app_id: ::hub_ids::AppRegistryId::new(),
@@ -106,61 +137,84 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: AppSubscription = AppSubscriptionRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        AppSubscriptionRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        AppSubscriptionRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        AppSubscriptionRepo::get_by_app_id_and_tenant_id(&mut tx, row.app_id, row.tenant_id).await?,
-        Some(row.clone()),
-        "get by unique key"
+        AppSubscriptionRepo::get_by_app_id_and_tenant_id(& mut tx, row.app_id, row
+        .tenant_id). await ?, Some(row.clone()), "get by unique key"
     );
-    assert_eq!(AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default()).await?, 1);
-    assert_eq!(AppSubscriptionRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = AppSubscriptionRepo::list(&mut tx, &AppSubscriptionFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter::default()). await
+        ?, 1
+    );
+    assert_eq!(
+        AppSubscriptionRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = AppSubscriptionRepo::list(
+            &mut tx,
+            &AppSubscriptionFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = AppSubscriptionRepo::list(
-        &mut tx,
-        &AppSubscriptionFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &AppSubscriptionFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = AppSubscriptionPatch {
-        status: Some(Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>())),
+        status: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = AppSubscriptionRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.status,
-        Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
-        "patched field"
+        updated.status, Some(format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
+        String > ()), "patched field"
     );
     assert_eq!(
-        AppSubscriptionRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        AppSubscriptionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     AppSubscriptionRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(AppSubscriptionRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default()).await?, 2i64);
-    assert!(matches!(AppSubscriptionRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(AppSubscriptionRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter::default()). await
+        ?, 2i64
+    );
+    assert!(
+        matches!(AppSubscriptionRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_app_app_guards", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_app_app_guards",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewAppGuard {
         id: None,
         app_id: ::hub_ids::AppRegistryId::new(),
@@ -176,47 +230,60 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: AppGuard = AppGuardRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        AppGuardRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        AppGuardRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?, 1);
-    assert_eq!(AppGuardRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = AppGuardRepo::list(&mut tx, &AppGuardFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(AppGuardRepo::count(& mut tx, & AppGuardFilter::default()). await ?, 1);
+    assert_eq!(
+        AppGuardRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = AppGuardRepo::list(
+            &mut tx,
+            &AppGuardFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = AppGuardRepo::list(
-        &mut tx,
-        &AppGuardFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &AppGuardFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = AppGuardPatch {
-        guard_type: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        guard_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = AppGuardRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.guard_type,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.guard_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        AppGuardRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        AppGuardRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     AppGuardRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(AppGuardRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?, 2i64);
-    assert!(matches!(AppGuardRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(AppGuardRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        AppGuardRepo::count(& mut tx, & AppGuardFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(AppGuardRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,66 +3,103 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_billing as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 async fn plans_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_billing_plans", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_billing_plans",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let mut tx = db.pool.begin().await?;
-    assert_eq!(PlanRepo::count(&mut tx, &PlanFilter::default()).await?, 0);
-    ::sqlx::query("INSERT INTO \"public\".\"plans\" (\"code\", \"name\") VALUES ('x', 'x')")
+    assert_eq!(PlanRepo::count(& mut tx, & PlanFilter::default()). await ?, 0);
+    ::sqlx::query(
+            "INSERT INTO \"public\".\"plans\" (\"code\", \"name\") VALUES ('x', 'x')",
+        )
         .execute(&mut *db.pool.acquire().await?)
         .await?;
-    let page = PlanRepo::list(&mut tx, &PlanFilter::default(), &PageRequest::first(10)).await?;
+    let page = PlanRepo::list(&mut tx, &PlanFilter::default(), &PageRequest::first(10))
+        .await?;
     assert_eq!(page.items.len(), 1);
     let row: Plan = page.items[0].clone();
-    assert_eq!(PlanRepo::get(&mut tx, row.id).await?, Some(row.clone()));
-    assert_eq!(PlanRepo::count(&mut tx, &PlanFilter::default()).await?, 1);
+    assert_eq!(PlanRepo::get(& mut tx, row.id). await ?, Some(row.clone()));
+    assert_eq!(PlanRepo::count(& mut tx, & PlanFilter::default()). await ?, 1);
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 async fn entitlements_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_billing_entitlements", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_billing_entitlements",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let tenant = ::uuid::Uuid::new_v4();
     let mut tx = TenantTx::begin(&db.pool, tenant).await?;
-    assert_eq!(EntitlementRepo::count(&mut tx, &EntitlementFilter::default()).await?, 0);
+    assert_eq!(
+        EntitlementRepo::count(& mut tx, & EntitlementFilter::default()). await ?, 0
+    );
     ::sqlx::query(
-        "INSERT INTO \"public\".\"entitlements\" (\"tenant_id\", \"plan_id\", \"feature_key\") VALUES ($1, gen_random_uuid(), 'x')",
-    )
-    .bind(tenant)
-    .execute(&mut *db.pool.acquire().await?)
-    .await?;
-    let page = EntitlementRepo::list(&mut tx, &EntitlementFilter::default(), &PageRequest::first(10)).await?;
-    assert_eq!(page.items.len(), 1);
-    let row: Entitlement = page.items[0].clone();
-    assert_eq!(EntitlementRepo::get(&mut tx, row.id).await?, Some(row.clone()));
-    assert_eq!(EntitlementRepo::count(&mut tx, &EntitlementFilter::default()).await?, 1);
-    drop(tx);
-    db.drop_db().await;
-    Ok(())
-}
-#[tokio::test]
-async fn invoices_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_billing_invoices", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
-    let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
-    assert_eq!(InvoiceRepo::count(&mut tx, &InvoiceFilter::default()).await?, 0);
-    ::sqlx::query("INSERT INTO \"public\".\"invoices\" (\"tenant_id\", \"invoice_number\") VALUES ($1, 'x')")
+            "INSERT INTO \"public\".\"entitlements\" (\"tenant_id\", \"plan_id\", \"feature_key\") VALUES ($1, gen_random_uuid(), 'x')",
+        )
         .bind(tenant)
         .execute(&mut *db.pool.acquire().await?)
         .await?;
-    let page = InvoiceRepo::list(&mut tx, &InvoiceFilter::default(), &PageRequest::first(10)).await?;
+    let page = EntitlementRepo::list(
+            &mut tx,
+            &EntitlementFilter::default(),
+            &PageRequest::first(10),
+        )
+        .await?;
+    assert_eq!(page.items.len(), 1);
+    let row: Entitlement = page.items[0].clone();
+    assert_eq!(EntitlementRepo::get(& mut tx, row.id). await ?, Some(row.clone()));
+    assert_eq!(
+        EntitlementRepo::count(& mut tx, & EntitlementFilter::default()). await ?, 1
+    );
+    drop(tx);
+    db.drop_db().await;
+    Ok(())
+}
+#[rustfmt::skip]
+#[tokio::test]
+async fn invoices_round_trip() -> Result<(), Box<dyn std::error::Error>> {
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_billing_invoices",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
+    let tenant = ::uuid::Uuid::new_v4();
+    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    assert_eq!(InvoiceRepo::count(& mut tx, & InvoiceFilter::default()). await ?, 0);
+    ::sqlx::query(
+            "INSERT INTO \"public\".\"invoices\" (\"tenant_id\", \"invoice_number\") VALUES ($1, 'x')",
+        )
+        .bind(tenant)
+        .execute(&mut *db.pool.acquire().await?)
+        .await?;
+    let page = InvoiceRepo::list(
+            &mut tx,
+            &InvoiceFilter::default(),
+            &PageRequest::first(10),
+        )
+        .await?;
     assert_eq!(page.items.len(), 1);
     let row: Invoice = page.items[0].clone();
-    assert_eq!(InvoiceRepo::get(&mut tx, row.id).await?, Some(row.clone()));
-    assert_eq!(InvoiceRepo::count(&mut tx, &InvoiceFilter::default()).await?, 1);
+    assert_eq!(InvoiceRepo::get(& mut tx, row.id). await ?, Some(row.clone()));
+    assert_eq!(InvoiceRepo::count(& mut tx, & InvoiceFilter::default()). await ?, 1);
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,28 +3,37 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_config as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_config_runtime_configs",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_config_runtime_configs",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewRuntimeConfig {
         id: None,
         config_key: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        config_value: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        config_value: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         config_type: None,
         scope: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         tenant_id: Some(::hub_ids::TenantId::new()),
         user_id: Some(::hub_ids::UserId::new()),
-        category: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        category: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         is_encrypted: None,
         validation_rules: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
@@ -35,73 +44,94 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: RuntimeConfig = RuntimeConfigRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        RuntimeConfigRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        RuntimeConfigRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        RuntimeConfigRepo::get_by_config_key(&mut tx, row.config_key.clone()).await?,
-        Some(row.clone()),
-        "get by unique key"
+        RuntimeConfigRepo::get_by_config_key(& mut tx, row.config_key.clone()). await ?,
+        Some(row.clone()), "get by unique key"
     );
-    assert_eq!(RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?, 1);
-    assert_eq!(RuntimeConfigRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = RuntimeConfigRepo::list(&mut tx, &RuntimeConfigFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        RuntimeConfigRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = RuntimeConfigRepo::list(
+            &mut tx,
+            &RuntimeConfigFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = RuntimeConfigRepo::list(
-        &mut tx,
-        &RuntimeConfigFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &RuntimeConfigFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = RuntimeConfigPatch {
-        config_value: Some(Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>())),
+        config_value: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = RuntimeConfigRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.config_value,
-        Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
-        "patched field"
+        updated.config_value, Some(format!("v{}-{n}", 1u32) .chars().take(64usize)
+        .collect:: < String > ()), "patched field"
     );
     assert_eq!(
-        RuntimeConfigRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        RuntimeConfigRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     RuntimeConfigRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(RuntimeConfigRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?, 2i64);
-    assert!(matches!(RuntimeConfigRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(RuntimeConfigRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter::default()). await ?,
+        2i64
+    );
+    assert!(
+        matches!(RuntimeConfigRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_config_environment_configs",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_config_environment_configs",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewEnvironmentConfig {
         id: None,
         environment: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         config_key: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        config_value: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        config_value: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         config_type: None,
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
         updated_at: None,
     };
@@ -110,55 +140,71 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: EnvironmentConfig = EnvironmentConfigRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        EnvironmentConfigRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        EnvironmentConfigRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        EnvironmentConfigRepo::get_by_environment_and_config_key(&mut tx, row.environment.clone(), row.config_key.clone()).await?,
-        Some(row.clone()),
+        EnvironmentConfigRepo::get_by_environment_and_config_key(& mut tx, row
+        .environment.clone(), row.config_key.clone()). await ?, Some(row.clone()),
         "get by unique key"
     );
-    assert_eq!(EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default()).await?, 1);
-    assert_eq!(EnvironmentConfigRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = EnvironmentConfigRepo::list(&mut tx, &EnvironmentConfigFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter::default()).
+        await ?, 1
+    );
+    assert_eq!(
+        EnvironmentConfigRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?,
+        2
+    );
+    let first = EnvironmentConfigRepo::list(
+            &mut tx,
+            &EnvironmentConfigFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = EnvironmentConfigRepo::list(
-        &mut tx,
-        &EnvironmentConfigFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &EnvironmentConfigFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = EnvironmentConfigPatch {
-        config_value: Some(Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>())),
+        config_value: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = EnvironmentConfigRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.config_value,
-        Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
-        "patched field"
+        updated.config_value, Some(format!("v{}-{n}", 1u32) .chars().take(64usize)
+        .collect:: < String > ()), "patched field"
     );
     assert_eq!(
-        EnvironmentConfigRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        EnvironmentConfigRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     EnvironmentConfigRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(EnvironmentConfigRepo::get(&mut tx, row.id).await?, None);
+    assert_eq!(EnvironmentConfigRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(
-        EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default()).await?,
-        2i64
+        EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter::default()).
+        await ?, 2i64
     );
-    assert!(matches!(EnvironmentConfigRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert!(
+        matches!(EnvironmentConfigRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,19 +3,37 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_identity as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_identity_users", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_identity_users",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUser {
         id: None,
-        email: format!("user{n}.{}@example.com", 0u32).chars().take(255usize).collect::<String>(),
-        password_hash: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        first_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        last_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
+        email: format!("user{n}.{}@example.com", 0u32)
+            .chars()
+            .take(255usize)
+            .collect::<String>(),
+        password_hash: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(255usize)
+            .collect::<String>(),
+        first_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        last_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
         role: None,
         status: None,
         email_verified: None,
@@ -32,66 +50,69 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: User = UserRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        UserRepo::get_by_email(&mut tx, row.email.clone()).await?,
-        Some(row.clone()),
+        UserRepo::get_by_email(& mut tx, row.email.clone()). await ?, Some(row.clone()),
         "get by unique key"
     );
-    assert_eq!(UserRepo::count(&mut tx, &UserFilter::default()).await?, 1);
-    assert_eq!(UserRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserRepo::list(&mut tx, &UserFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
+    assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    let first = UserRepo::list(&mut tx, &UserFilter::default(), &PageRequest::first(2))
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserRepo::list(
-        &mut tx,
-        &UserFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserPatch {
-        password_hash: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        password_hash: Some(
+            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = UserRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.password_hash,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.password_hash, format!("v{}-{n}", 1u32) .chars().take(255usize).collect::
+        < String > (), "patched field"
     );
     assert_eq!(
-        UserRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserRepo::count(&mut tx, &UserFilter::default()).await?, 2i64);
-    assert!(matches!(UserRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 2i64);
+    assert!(matches!(UserRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_identity_user_sessions",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_identity_user_sessions",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUserSession {
         id: None,
         user_id: ::hub_ids::UserId::new(),
@@ -100,7 +121,9 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|d| d.and_hms_opt(12, 0, 0))
             .expect("timestamp"),
         ip_address: Some(::std::net::IpAddr::from([127, 0, 0, 1])),
-        user_agent: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        user_agent: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
     };
     let mut tx = db.pool.begin().await?;
@@ -108,47 +131,62 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserSession = UserSessionRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserSessionRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserSessionRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?, 1);
-    assert_eq!(UserSessionRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserSessionRepo::list(&mut tx, &UserSessionFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        UserSessionRepo::count(& mut tx, & UserSessionFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        UserSessionRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = UserSessionRepo::list(
+            &mut tx,
+            &UserSessionFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserSessionRepo::list(
-        &mut tx,
-        &UserSessionFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserSessionFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserSessionPatch {
-        token_hash: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        token_hash: Some(
+            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = UserSessionRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.token_hash,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.token_hash, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        UserSessionRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserSessionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserSessionRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserSessionRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?, 2i64);
-    assert!(matches!(UserSessionRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserSessionRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        UserSessionRepo::count(& mut tx, & UserSessionFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(UserSessionRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

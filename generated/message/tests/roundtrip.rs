@@ -3,27 +3,40 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_message as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_message_messages", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_message_messages",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewMessage {
         id: None,
         conversation_id: ::uuid::Uuid::new_v4(),
         message_type: None,
-        content: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        content: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         sender_id: ::uuid::Uuid::new_v4(),
         sender_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         recipient_id: Some(::uuid::Uuid::new_v4()),
-        recipient_type: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
+        recipient_type: Some(
+            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        ),
         channel: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         status: None,
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
-        external_message_id: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        external_message_id: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
         delivered_at: Some(
             ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
@@ -41,65 +54,78 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Message = MessageRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        MessageRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        MessageRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(MessageRepo::count(&mut tx, &MessageFilter::default()).await?, 1);
-    assert_eq!(MessageRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = MessageRepo::list(&mut tx, &MessageFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(MessageRepo::count(& mut tx, & MessageFilter::default()). await ?, 1);
+    assert_eq!(MessageRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    let first = MessageRepo::list(
+            &mut tx,
+            &MessageFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = MessageRepo::list(
-        &mut tx,
-        &MessageFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &MessageFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = MessagePatch {
-        message_type: Some(Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>())),
+        message_type: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = MessageRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.message_type,
-        Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
-        "patched field"
+        updated.message_type, Some(format!("v{}-{n}", 1u32) .chars().take(50usize)
+        .collect:: < String > ()), "patched field"
     );
     assert_eq!(
-        MessageRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        MessageRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     MessageRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(MessageRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(MessageRepo::count(&mut tx, &MessageFilter::default()).await?, 2i64);
-    assert!(matches!(MessageRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(MessageRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(MessageRepo::count(& mut tx, & MessageFilter::default()). await ?, 2i64);
+    assert!(
+        matches!(MessageRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_message_conversations",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_message_conversations",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewConversation {
         id: None,
         participant_id: ::uuid::Uuid::new_v4(),
-        participant_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        participant_type: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(50usize)
+            .collect::<String>(),
         channel: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         status: None,
         last_message_at: Some(
@@ -116,61 +142,77 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Conversation = ConversationRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        ConversationRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        ConversationRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?, 1);
-    assert_eq!(ConversationRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = ConversationRepo::list(&mut tx, &ConversationFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        ConversationRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = ConversationRepo::list(
+            &mut tx,
+            &ConversationFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = ConversationRepo::list(
-        &mut tx,
-        &ConversationFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &ConversationFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = ConversationPatch {
-        participant_type: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        participant_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = ConversationRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.participant_type,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.participant_type, format!("v{}-{n}", 1u32) .chars().take(50usize)
+        .collect:: < String > (), "patched field"
     );
     assert_eq!(
-        ConversationRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        ConversationRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     ConversationRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(ConversationRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?, 2i64);
-    assert!(matches!(ConversationRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(ConversationRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(ConversationRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_message_routing_rules",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_message_routing_rules",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewRoutingRule {
         id: None,
         tenant_id: Some(::hub_ids::TenantId::new()),
@@ -187,27 +229,38 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: RoutingRule = RoutingRuleRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        RoutingRuleRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        RoutingRuleRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(RoutingRuleRepo::count(&mut tx, &RoutingRuleFilter::default()).await?, 1);
-    assert_eq!(RoutingRuleRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = RoutingRuleRepo::list(&mut tx, &RoutingRuleFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        RoutingRuleRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = RoutingRuleRepo::list(
+            &mut tx,
+            &RoutingRuleFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = RoutingRuleRepo::list(
-        &mut tx,
-        &RoutingRuleFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &RoutingRuleFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = RoutingRulePatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -215,19 +268,21 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     };
     let updated = RoutingRuleRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.name,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
+        > (), "patched field"
     );
     assert_eq!(
-        RoutingRuleRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        RoutingRuleRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     RoutingRuleRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(RoutingRuleRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(RoutingRuleRepo::count(&mut tx, &RoutingRuleFilter::default()).await?, 2i64);
-    assert!(matches!(RoutingRuleRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(RoutingRuleRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(RoutingRuleRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,24 +3,33 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_spokes as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_spokes_facebook_connections",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_spokes_facebook_connections",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewFacebookConnection {
         id: None,
         page_id: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        page_name: Some(format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>()),
-        page_access_token: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
-        webhook_secret: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        page_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
+        ),
+        page_access_token: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
+        webhook_secret: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         connection_status: None,
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
@@ -32,78 +41,98 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: FacebookConnection = FacebookConnectionRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        FacebookConnectionRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        FacebookConnectionRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        FacebookConnectionRepo::count(&mut tx, &FacebookConnectionFilter::default()).await?,
-        1
+        FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter::default()).
+        await ?, 1
     );
-    assert_eq!(FacebookConnectionRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = FacebookConnectionRepo::list(&mut tx, &FacebookConnectionFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        FacebookConnectionRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?,
+        2
+    );
+    let first = FacebookConnectionRepo::list(
+            &mut tx,
+            &FacebookConnectionFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = FacebookConnectionRepo::list(
-        &mut tx,
-        &FacebookConnectionFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &FacebookConnectionFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = FacebookConnectionPatch {
-        page_id: Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+        page_id: Some(
+            format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = FacebookConnectionRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.page_id,
-        format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>(),
-        "patched field"
+        updated.page_id, format!("v{}-{n}", 1u32) .chars().take(100usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        FacebookConnectionRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        FacebookConnectionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     FacebookConnectionRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(FacebookConnectionRepo::get(&mut tx, row.id).await?, None);
+    assert_eq!(FacebookConnectionRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(
-        FacebookConnectionRepo::count(&mut tx, &FacebookConnectionFilter::default()).await?,
-        2i64
+        FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter::default()).
+        await ?, 2i64
     );
-    assert!(matches!(
-        FacebookConnectionRepo::delete(&mut tx, row.id).await,
-        Err(Error::NotFound)
-    ));
+    assert!(
+        matches!(FacebookConnectionRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_spokes_facebook_users",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_spokes_facebook_users",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewFacebookUser {
         id: None,
-        facebook_user_id: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        facebook_user_id: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(100usize)
+            .collect::<String>(),
         user_id: Some(::hub_ids::UserId::new()),
         tenant_id: Some(::hub_ids::TenantId::new()),
-        first_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        last_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        profile_pic_url: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        first_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        last_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        profile_pic_url: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         locale: Some(format!("v{}-{n}", 0u32).chars().take(10usize).collect::<String>()),
         timezone: Some(1i32),
         last_interaction_at: Some(
@@ -119,71 +148,95 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: FacebookUser = FacebookUserRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        FacebookUserRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        FacebookUserRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        FacebookUserRepo::get_by_facebook_user_id(&mut tx, row.facebook_user_id.clone()).await?,
-        Some(row.clone()),
-        "get by unique key"
+        FacebookUserRepo::get_by_facebook_user_id(& mut tx, row.facebook_user_id.clone())
+        . await ?, Some(row.clone()), "get by unique key"
     );
-    assert_eq!(FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?, 1);
-    assert_eq!(FacebookUserRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = FacebookUserRepo::list(&mut tx, &FacebookUserFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        FacebookUserRepo::count(& mut tx, & FacebookUserFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        FacebookUserRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = FacebookUserRepo::list(
+            &mut tx,
+            &FacebookUserFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = FacebookUserRepo::list(
-        &mut tx,
-        &FacebookUserFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &FacebookUserFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = FacebookUserPatch {
-        first_name: Some(Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>())),
+        first_name: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = FacebookUserRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.first_name,
-        Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
-        "patched field"
+        updated.first_name, Some(format!("v{}-{n}", 1u32) .chars().take(100usize)
+        .collect:: < String > ()), "patched field"
     );
     assert_eq!(
-        FacebookUserRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        FacebookUserRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     FacebookUserRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(FacebookUserRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?, 2i64);
-    assert!(matches!(FacebookUserRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(FacebookUserRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        FacebookUserRepo::count(& mut tx, & FacebookUserFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(FacebookUserRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_spokes_botpress_user_mappings",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_spokes_botpress_user_mappings",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewBotpressUserMapping {
         id: None,
-        platform_user_id: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        platform_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        botpress_user_id: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
+        platform_user_id: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(255usize)
+            .collect::<String>(),
+        platform_type: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(50usize)
+            .collect::<String>(),
+        botpress_user_id: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(255usize)
+            .collect::<String>(),
         created_at: None,
         updated_at: None,
     };
@@ -193,67 +246,71 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: BotpressUserMapping = BotpressUserMappingRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        BotpressUserMappingRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        BotpressUserMappingRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        BotpressUserMappingRepo::get_by_tenant_id_and_platform_user_id_and_platform_type(
-            &mut tx,
-            row.tenant_id,
-            row.platform_user_id.clone(),
-            row.platform_type.clone()
-        )
-        .await?,
-        Some(row.clone()),
-        "get by unique key"
+        BotpressUserMappingRepo::get_by_tenant_id_and_platform_user_id_and_platform_type(&
+        mut tx, row.tenant_id, row.platform_user_id.clone(), row.platform_type.clone()).
+        await ?, Some(row.clone()), "get by unique key"
     );
     assert_eq!(
-        BotpressUserMappingRepo::count(&mut tx, &BotpressUserMappingFilter::default()).await?,
-        1
+        BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter::default()).
+        await ?, 1
     );
-    assert_eq!(BotpressUserMappingRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = BotpressUserMappingRepo::list(&mut tx, &BotpressUserMappingFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        BotpressUserMappingRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await
+        ?, 2
+    );
+    let first = BotpressUserMappingRepo::list(
+            &mut tx,
+            &BotpressUserMappingFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = BotpressUserMappingRepo::list(
-        &mut tx,
-        &BotpressUserMappingFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &BotpressUserMappingFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = BotpressUserMappingPatch {
-        botpress_user_id: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        botpress_user_id: Some(
+            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = BotpressUserMappingRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.botpress_user_id,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.botpress_user_id, format!("v{}-{n}", 1u32) .chars().take(255usize)
+        .collect:: < String > (), "patched field"
     );
     assert_eq!(
-        BotpressUserMappingRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        BotpressUserMappingRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     BotpressUserMappingRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(BotpressUserMappingRepo::get(&mut tx, row.id).await?, None);
+    assert_eq!(BotpressUserMappingRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(
-        BotpressUserMappingRepo::count(&mut tx, &BotpressUserMappingFilter::default()).await?,
-        2i64
+        BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter::default()).
+        await ?, 2i64
     );
-    assert!(matches!(
-        BotpressUserMappingRepo::delete(&mut tx, row.id).await,
-        Err(Error::NotFound)
-    ));
+    assert!(
+        matches!(BotpressUserMappingRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,24 +3,42 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_tenant as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_tenant_tenants", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_tenant_tenants",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewTenant {
         id: None,
         name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         status: None,
         visibility: None,
         owner_id: ::hub_ids::UserId::new(),
-        industry: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        company_size: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
-        website: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
-        logo_url: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        industry: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        company_size: Some(
+            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        ),
+        website: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
+        logo_url: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
         updated_at: None,
     };
@@ -29,27 +47,34 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Tenant = TenantRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        TenantRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        TenantRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(TenantRepo::count(&mut tx, &TenantFilter::default()).await?, 1);
-    assert_eq!(TenantRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = TenantRepo::list(&mut tx, &TenantFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 1);
+    assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    let first = TenantRepo::list(
+            &mut tx,
+            &TenantFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = TenantRepo::list(
-        &mut tx,
-        &TenantFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &TenantFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = TenantPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -57,33 +82,32 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     };
     let updated = TenantRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.name,
-        format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        "patched field"
+        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
+        > (), "patched field"
     );
     assert_eq!(
-        TenantRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        TenantRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     TenantRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(TenantRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(TenantRepo::count(&mut tx, &TenantFilter::default()).await?, 2i64);
-    assert!(matches!(TenantRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(TenantRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 2i64);
+    assert!(matches!(TenantRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_tenant_tenant_members",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_tenant_tenant_members",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewTenantMember {
         id: None,
         user_id: ::hub_ids::UserId::new(),
@@ -99,32 +123,42 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: TenantMember = TenantMemberRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        TenantMemberRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        TenantMemberRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        TenantMemberRepo::get_by_tenant_id_and_user_id(&mut tx, row.tenant_id, row.user_id).await?,
-        Some(row.clone()),
-        "get by unique key"
+        TenantMemberRepo::get_by_tenant_id_and_user_id(& mut tx, row.tenant_id, row
+        .user_id). await ?, Some(row.clone()), "get by unique key"
     );
-    assert_eq!(TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?, 1);
-    assert_eq!(TenantMemberRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        TenantMemberRepo::count(& mut tx, & TenantMemberFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        TenantMemberRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = TenantMemberRepo::list(
+            &mut tx,
+            &TenantMemberFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = TenantMemberRepo::list(
-        &mut tx,
-        &TenantMemberFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &TenantMemberFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = TenantMemberPatch {
         role: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
@@ -132,39 +166,50 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     };
     let updated = TenantMemberRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.role,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.role, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: < String
+        > (), "patched field"
     );
     assert_eq!(
-        TenantMemberRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        TenantMemberRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     TenantMemberRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(TenantMemberRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?, 2i64);
-    assert!(matches!(TenantMemberRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(TenantMemberRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        TenantMemberRepo::count(& mut tx, & TenantMemberFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(TenantMemberRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_tenant_tenant_profiles",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_tenant_tenant_profiles",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewTenantProfile {
         id: None,
-        industry: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        company_size: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
-        website: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
-        logo_url: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        industry: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        company_size: Some(
+            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        ),
+        website: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
+        logo_url: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         timezone: None,
         currency: None,
         language: None,
@@ -179,43 +224,57 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: TenantProfile = TenantProfileRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        TenantProfileRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        TenantProfileRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        TenantProfileRepo::get_by_tenant_id(&mut tx, row.tenant_id).await?,
-        Some(row.clone()),
-        "get by unique key"
+        TenantProfileRepo::get_by_tenant_id(& mut tx, row.tenant_id). await ?, Some(row
+        .clone()), "get by unique key"
     );
-    assert_eq!(TenantProfileRepo::count(&mut tx, &TenantProfileFilter::default()).await?, 1);
-    let first = TenantProfileRepo::list(&mut tx, &TenantProfileFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        TenantProfileRepo::count(& mut tx, & TenantProfileFilter::default()). await ?, 1
+    );
+    let first = TenantProfileRepo::list(
+            &mut tx,
+            &TenantProfileFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.next, None);
     let second = Page::<TenantProfile, _> {
         items: Vec::new(),
         next: first.next,
     };
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = TenantProfilePatch {
-        industry: Some(Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>())),
+        industry: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = TenantProfileRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.industry,
-        Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
-        "patched field"
+        updated.industry, Some(format!("v{}-{n}", 1u32) .chars().take(100usize).collect::
+        < String > ()), "patched field"
     );
     assert_eq!(
-        TenantProfileRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        TenantProfileRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     TenantProfileRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(TenantProfileRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(TenantProfileRepo::count(&mut tx, &TenantProfileFilter::default()).await?, 0i64);
-    assert!(matches!(TenantProfileRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(TenantProfileRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        TenantProfileRepo::count(& mut tx, & TenantProfileFilter::default()). await ?,
+        0i64
+    );
+    assert!(
+        matches!(TenantProfileRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -3,25 +3,40 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_user as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_user_user_profiles", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_user_user_profiles",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUserProfile {
         id: None,
         user_id: ::hub_ids::UserId::new(),
-        first_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        last_name: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
+        first_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        last_name: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
         phone: Some(format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>()),
-        avatar_url: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        avatar_url: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         timezone: None,
         language: None,
         bio: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
-        date_of_birth: Some(::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32).expect("date")),
+        date_of_birth: Some(
+            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32).expect("date"),
+        ),
         gender: Some(format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>()),
         created_at: None,
         updated_at: None,
@@ -31,66 +46,81 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserProfile = UserProfileRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserProfileRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserProfileRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        UserProfileRepo::get_by_user_id(&mut tx, row.user_id).await?,
-        Some(row.clone()),
-        "get by unique key"
+        UserProfileRepo::get_by_user_id(& mut tx, row.user_id). await ?, Some(row
+        .clone()), "get by unique key"
     );
-    assert_eq!(UserProfileRepo::count(&mut tx, &UserProfileFilter::default()).await?, 1);
-    assert_eq!(UserProfileRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserProfileRepo::list(&mut tx, &UserProfileFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        UserProfileRepo::count(& mut tx, & UserProfileFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        UserProfileRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = UserProfileRepo::list(
+            &mut tx,
+            &UserProfileFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserProfileRepo::list(
-        &mut tx,
-        &UserProfileFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserProfileFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserProfilePatch {
-        first_name: Some(Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>())),
+        first_name: Some(
+            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+        ),
         ..Default::default()
     };
     let updated = UserProfileRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.first_name,
-        Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
-        "patched field"
+        updated.first_name, Some(format!("v{}-{n}", 1u32) .chars().take(100usize)
+        .collect:: < String > ()), "patched field"
     );
     assert_eq!(
-        UserProfileRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserProfileRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserProfileRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserProfileRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserProfileRepo::count(&mut tx, &UserProfileFilter::default()).await?, 2i64);
-    assert!(matches!(UserProfileRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserProfileRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        UserProfileRepo::count(& mut tx, & UserProfileFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(UserProfileRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
-        "rt_user_user_preferences",
-        MIGRATIONS,
-        "SET session_replication_role = replica",
-        2,
-    )
-    .await;
+            "rt_user_user_preferences",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUserPreference {
         id: None,
         user_id: ::hub_ids::UserId::new(),
@@ -109,32 +139,43 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserPreference = UserPreferenceRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserPreferenceRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserPreferenceRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
     assert_eq!(
-        UserPreferenceRepo::get_by_user_id(&mut tx, row.user_id).await?,
-        Some(row.clone()),
-        "get by unique key"
+        UserPreferenceRepo::get_by_user_id(& mut tx, row.user_id). await ?, Some(row
+        .clone()), "get by unique key"
     );
-    assert_eq!(UserPreferenceRepo::count(&mut tx, &UserPreferenceFilter::default()).await?, 1);
-    assert_eq!(UserPreferenceRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserPreferenceRepo::list(&mut tx, &UserPreferenceFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter::default()). await ?,
+        1
+    );
+    assert_eq!(
+        UserPreferenceRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = UserPreferenceRepo::list(
+            &mut tx,
+            &UserPreferenceFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserPreferenceRepo::list(
-        &mut tx,
-        &UserPreferenceFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserPreferenceFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserPreferencePatch {
         email_notifications: Some(Some(false)),
@@ -143,31 +184,48 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     let updated = UserPreferenceRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(updated.email_notifications, Some(false), "patched field");
     assert_eq!(
-        UserPreferenceRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserPreferenceRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserPreferenceRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserPreferenceRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserPreferenceRepo::count(&mut tx, &UserPreferenceFilter::default()).await?, 2i64);
-    assert!(matches!(UserPreferenceRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserPreferenceRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter::default()). await ?,
+        2i64
+    );
+    assert!(
+        matches!(UserPreferenceRepo::delete(& mut tx, row.id). await,
+        Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_user_user_activities", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_user_user_activities",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUserActivity {
         id: None,
         user_id: ::hub_ids::UserId::new(),
-        activity_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        activity_type: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(50usize)
+            .collect::<String>(),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         ip_address: Some(::std::net::IpAddr::from([127, 0, 0, 1])),
-        user_agent: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        user_agent: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
     };
@@ -176,66 +234,94 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserActivity = UserActivityRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserActivityRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserActivityRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(UserActivityRepo::count(&mut tx, &UserActivityFilter::default()).await?, 1);
-    assert_eq!(UserActivityRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserActivityRepo::list(&mut tx, &UserActivityFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        UserActivityRepo::count(& mut tx, & UserActivityFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        UserActivityRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = UserActivityRepo::list(
+            &mut tx,
+            &UserActivityFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserActivityRepo::list(
-        &mut tx,
-        &UserActivityFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserActivityFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserActivityPatch {
-        activity_type: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        activity_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = UserActivityRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.activity_type,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.activity_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect::
+        < String > (), "patched field"
     );
     assert_eq!(
-        UserActivityRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserActivityRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserActivityRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserActivityRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserActivityRepo::count(&mut tx, &UserActivityFilter::default()).await?, 2i64);
-    assert!(matches!(UserActivityRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserActivityRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        UserActivityRepo::count(& mut tx, & UserActivityFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(UserActivityRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_user_user_addresses", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_user_user_addresses",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewUserAddress {
         id: None,
         user_id: ::hub_ids::UserId::new(),
         address_type: format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>(),
-        street_address: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        street_address: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         city: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        state_province: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        postal_code: Some(format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>()),
-        country: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
+        state_province: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
+        postal_code: Some(
+            format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>(),
+        ),
+        country: Some(
+            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        ),
         is_default: None,
         created_at: None,
         updated_at: None,
@@ -245,47 +331,62 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserAddress = UserAddressRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        UserAddressRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        UserAddressRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(UserAddressRepo::count(&mut tx, &UserAddressFilter::default()).await?, 1);
-    assert_eq!(UserAddressRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = UserAddressRepo::list(&mut tx, &UserAddressFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        UserAddressRepo::count(& mut tx, & UserAddressFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        UserAddressRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = UserAddressRepo::list(
+            &mut tx,
+            &UserAddressFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserAddressRepo::list(
-        &mut tx,
-        &UserAddressFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &UserAddressFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = UserAddressPatch {
-        address_type: Some(format!("v{}-{n}", 1u32).chars().take(20usize).collect::<String>()),
+        address_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(20usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = UserAddressRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.address_type,
-        format!("v{}-{n}", 1u32).chars().take(20usize).collect::<String>(),
-        "patched field"
+        updated.address_type, format!("v{}-{n}", 1u32) .chars().take(20usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        UserAddressRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        UserAddressRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     UserAddressRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(UserAddressRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(UserAddressRepo::count(&mut tx, &UserAddressFilter::default()).await?, 2i64);
-    assert!(matches!(UserAddressRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(UserAddressRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        UserAddressRepo::count(& mut tx, & UserAddressFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(UserAddressRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

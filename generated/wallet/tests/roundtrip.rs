@@ -3,13 +3,21 @@
 //! Round trip through the generated API for every table, on a real PostgreSQL
 //! (`DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Foreign keys are not the subject here: sessions run in replica mode, which skips them.
-use crate_under_test::*;
+#[rustfmt::skip]
 use hub_wallet as crate_under_test;
+#[rustfmt::skip]
+use crate_under_test::*;
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_wallet_wallets", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_wallet_wallets",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewWallet {
         id: None,
         user_id: ::hub_ids::UserId::new(),
@@ -29,30 +37,39 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Wallet = WalletRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        WalletRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        WalletRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(WalletRepo::count(&mut tx, &WalletFilter::default()).await?, 1);
-    assert_eq!(WalletRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = WalletRepo::list(&mut tx, &WalletFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(WalletRepo::count(& mut tx, & WalletFilter::default()). await ?, 1);
+    assert_eq!(WalletRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    let first = WalletRepo::list(
+            &mut tx,
+            &WalletFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = WalletRepo::list(
-        &mut tx,
-        &WalletFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &WalletFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = WalletPatch {
-        currency: Some(format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>()),
+        currency: Some(
+            format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = WalletRepo::update(&mut tx, row.id, &patch, row.version).await?;
@@ -63,41 +80,51 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "a stale version is a conflict: {stale:?}"
     );
     assert_eq!(
-        updated.currency,
-        format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>(),
-        "patched field"
+        updated.currency, format!("v{}-{n}", 1u32) .chars().take(10usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        WalletRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        WalletRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     WalletRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(WalletRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(WalletRepo::count(&mut tx, &WalletFilter::default()).await?, 2i64);
-    assert!(matches!(WalletRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(WalletRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(WalletRepo::count(& mut tx, & WalletFilter::default()). await ?, 2i64);
+    assert!(matches!(WalletRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_wallet_transactions", MIGRATIONS, "SET session_replication_role = replica", 2)
-            .await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_wallet_transactions",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewTransaction {
         id: None,
         wallet_id: ::hub_ids::WalletId::new(),
-        transaction_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        transaction_type: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(50usize)
+            .collect::<String>(),
         amount: ::rust_decimal::Decimal::new(150i64, 2),
         currency: format!("v{}-{n}", 0u32).chars().take(10usize).collect::<String>(),
         status: None,
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         fee: None,
         net_amount: Some(::rust_decimal::Decimal::new(150i64, 2)),
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
-        external_transaction_id: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        external_transaction_id: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
         completed_at: Some(
             ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
@@ -110,66 +137,92 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Transaction = TransactionRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        TransactionRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        TransactionRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?, 1);
-    assert_eq!(TransactionRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = TransactionRepo::list(&mut tx, &TransactionFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(
+        TransactionRepo::count(& mut tx, & TransactionFilter::default()). await ?, 1
+    );
+    assert_eq!(
+        TransactionRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
+    );
+    let first = TransactionRepo::list(
+            &mut tx,
+            &TransactionFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = TransactionRepo::list(
-        &mut tx,
-        &TransactionFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &TransactionFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = TransactionPatch {
-        transaction_type: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        transaction_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = TransactionRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.transaction_type,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.transaction_type, format!("v{}-{n}", 1u32) .chars().take(50usize)
+        .collect:: < String > (), "patched field"
     );
     assert_eq!(
-        TransactionRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        TransactionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     TransactionRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(TransactionRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?, 2i64);
-    assert!(matches!(TransactionRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(TransactionRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(
+        TransactionRepo::count(& mut tx, & TransactionFilter::default()). await ?, 2i64
+    );
+    assert!(
+        matches!(TransactionRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
 }
+#[rustfmt::skip]
 #[tokio::test]
 #[allow(unused_variables)]
 async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
-    let db =
-        ::hubgen_runtime::testing::TestDatabase::create("rt_wallet_ledger", MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let db = ::hubgen_runtime::testing::TestDatabase::create(
+            "rt_wallet_ledger",
+            MIGRATIONS,
+            "SET session_replication_role = replica",
+            2,
+        )
+        .await;
     let sample = |n: u32| NewLedger {
         id: None,
         wallet_id: ::hub_ids::WalletId::new(),
         transaction_id: Some(::hub_ids::TransactionId::new()),
         account_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        account_code: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        account_code: format!("v{}-{n}", 0u32)
+            .chars()
+            .take(100usize)
+            .collect::<String>(),
         debit_amount: None,
         credit_amount: None,
         balance: Some(::rust_decimal::Decimal::new(150i64, 2)),
-        description: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        description: Some(
+            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        ),
         created_at: None,
     };
     let mut tx = db.pool.begin().await?;
@@ -177,47 +230,54 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Ledger = LedgerRepo::insert(&mut tx, &new).await?;
     assert_eq!(
-        LedgerRepo::get(&mut tx, row.id).await?,
-        Some(row.clone()),
+        LedgerRepo::get(& mut tx, row.id). await ?, Some(row.clone()),
         "get returns what insert stored"
     );
-    assert_eq!(LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?, 1);
-    assert_eq!(LedgerRepo::insert_many(&mut tx, &[sample(2), sample(3)]).await?, 2);
-    let first = LedgerRepo::list(&mut tx, &LedgerFilter::default(), &PageRequest::first(2)).await?;
+    assert_eq!(LedgerRepo::count(& mut tx, & LedgerFilter::default()). await ?, 1);
+    assert_eq!(LedgerRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    let first = LedgerRepo::list(
+            &mut tx,
+            &LedgerFilter::default(),
+            &PageRequest::first(2),
+        )
+        .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = LedgerRepo::list(
-        &mut tx,
-        &LedgerFilter::default(),
-        &PageRequest {
-            after: first.next,
-            limit: 2,
-        },
-    )
-    .await?;
+            &mut tx,
+            &LedgerFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 2,
+            },
+        )
+        .await?;
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+    assert!(
+        first.items.iter().chain(& second.items).any(| r | r == & row),
+        "list finds the row"
+    );
     let n = 99u32;
     let patch = LedgerPatch {
-        account_type: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        account_type: Some(
+            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
+        ),
         ..Default::default()
     };
     let updated = LedgerRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.account_type,
-        format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        "patched field"
+        updated.account_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
+        String > (), "patched field"
     );
     assert_eq!(
-        LedgerRepo::get(&mut tx, row.id).await?,
-        Some(updated.clone()),
+        LedgerRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
     );
     LedgerRepo::delete(&mut tx, row.id).await?;
-    assert_eq!(LedgerRepo::get(&mut tx, row.id).await?, None);
-    assert_eq!(LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?, 2i64);
-    assert!(matches!(LedgerRepo::delete(&mut tx, row.id).await, Err(Error::NotFound)));
+    assert_eq!(LedgerRepo::get(& mut tx, row.id). await ?, None);
+    assert_eq!(LedgerRepo::count(& mut tx, & LedgerFilter::default()). await ?, 2i64);
+    assert!(matches!(LedgerRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
     drop(tx);
     db.drop_db().await;
     Ok(())
