@@ -39,8 +39,13 @@ async fn optimistic_locking_under_contention() {
     let versions = Arc::new(Mutex::new(Vec::new()));
     let mut handles = Vec::new();
     for _ in 0..tasks {
-        let (pool, barrier, first_round_wins, conflicts, versions) =
-            (db.pool.clone(), barrier.clone(), first_round_wins.clone(), conflicts.clone(), versions.clone());
+        let (pool, barrier, first_round_wins, conflicts, versions) = (
+            db.pool.clone(),
+            barrier.clone(),
+            first_round_wins.clone(),
+            conflicts.clone(),
+            versions.clone(),
+        );
         let id = wallet.id;
         let start = wallet.clone();
         handles.push(tokio::spawn(async move {
@@ -52,7 +57,10 @@ async fn optimistic_locking_under_contention() {
                     barrier.wait().await;
                 }
                 let mut conn = pool.acquire().await.expect("connection");
-                let patch = WalletPatch { balance: Some(Some(seen.balance.unwrap_or_default() + Decimal::ONE)), ..Default::default() };
+                let patch = WalletPatch {
+                    balance: Some(Some(seen.balance.unwrap_or_default() + Decimal::ONE)),
+                    ..Default::default()
+                };
                 match WalletRepo::update(&mut conn, id, &patch, seen.version).await {
                     Ok(updated) => {
                         if first {
@@ -76,8 +84,15 @@ async fn optimistic_locking_under_contention() {
     }
     let mut conn = db.pool.acquire().await.expect("connection");
     let end = WalletRepo::get(&mut conn, wallet.id).await.expect("get").expect("wallet");
-    assert_eq!(first_round_wins.load(Ordering::SeqCst), 1, "exactly one of 32 wins the first version");
-    assert!(conflicts.load(Ordering::SeqCst) >= tasks - 1, "the others were told about the conflict");
+    assert_eq!(
+        first_round_wins.load(Ordering::SeqCst),
+        1,
+        "exactly one of 32 wins the first version"
+    );
+    assert!(
+        conflicts.load(Ordering::SeqCst) >= tasks - 1,
+        "the others were told about the conflict"
+    );
     assert_eq!(end.balance, Some(Decimal::from(tasks)), "no increment is lost");
     assert_eq!(end.version, wallet.version + tasks as i32);
     let mut won: Vec<i32> = versions.lock().expect("lock").clone();
@@ -94,7 +109,13 @@ async fn optimistic_locking_under_contention() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenant_isolation_across_a_shared_pool() {
     // Replica mode skips the tenants(id) foreign key; RLS still applies to `tenant_app`.
-    let db = TestDatabase::create("api_isolation", hub_tenant::MIGRATIONS, "SET session_replication_role = replica; SET ROLE tenant_app", 4).await;
+    let db = TestDatabase::create(
+        "api_isolation",
+        hub_tenant::MIGRATIONS,
+        "SET session_replication_role = replica; SET ROLE tenant_app",
+        4,
+    )
+    .await;
     let tenants = [hub_ids::TenantId::new(), hub_ids::TenantId::new()];
     let new_member = || NewTenantMember {
         id: None,
@@ -128,12 +149,27 @@ async fn tenant_isolation_across_a_shared_pool() {
                 let mut tx = TenantTx::begin(&pool, tenant).await.expect("begin");
                 let row = TenantMemberRepo::insert(&mut tx, &new_member()).await.expect("insert");
                 assert_eq!(row.tenant_id, tenant, "the tenant comes from the transaction");
-                let page = TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &PageRequest::first(50)).await.expect("list");
+                let page = TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &PageRequest::first(50))
+                    .await
+                    .expect("list");
                 assert!(page.items.iter().all(|m| m.tenant_id == tenant), "saw another tenant's row");
-                assert_eq!(TenantMemberRepo::get(&mut tx, other_row).await.expect("get"), None, "read another tenant's row");
-                let patch = hub_tenant::TenantMemberPatch { role: Some("OWNER".into()), ..Default::default() };
-                assert!(matches!(TenantMemberRepo::update(&mut tx, other_row, &patch).await, Err(Error::NotFound)), "changed another tenant's row");
-                assert!(matches!(TenantMemberRepo::delete(&mut tx, other_row).await, Err(Error::NotFound)), "deleted another tenant's row");
+                assert_eq!(
+                    TenantMemberRepo::get(&mut tx, other_row).await.expect("get"),
+                    None,
+                    "read another tenant's row"
+                );
+                let patch = hub_tenant::TenantMemberPatch {
+                    role: Some("OWNER".into()),
+                    ..Default::default()
+                };
+                assert!(
+                    matches!(TenantMemberRepo::update(&mut tx, other_row, &patch).await, Err(Error::NotFound)),
+                    "changed another tenant's row"
+                );
+                assert!(
+                    matches!(TenantMemberRepo::delete(&mut tx, other_row).await, Err(Error::NotFound)),
+                    "deleted another tenant's row"
+                );
                 tx.commit().await.expect("commit");
                 inserted[side].fetch_add(1, Ordering::SeqCst);
             }
@@ -144,8 +180,14 @@ async fn tenant_isolation_across_a_shared_pool() {
     }
     for (side, tenant) in tenants.iter().enumerate() {
         let mut tx = TenantTx::begin(&db.pool, *tenant).await.expect("begin");
-        let count = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await.expect("count");
-        assert_eq!(count as usize, inserted[side].load(Ordering::SeqCst), "every row landed with its own tenant");
+        let count = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default())
+            .await
+            .expect("count");
+        assert_eq!(
+            count as usize,
+            inserted[side].load(Ordering::SeqCst),
+            "every row landed with its own tenant"
+        );
         let known_row = TenantMemberRepo::get(&mut tx, known[side]).await.expect("get").expect("own row");
         assert_eq!(known_row.role, "MEMBER", "the other tenant never changed it");
     }

@@ -1,0 +1,141 @@
+//! `hub!("path/to/schema.hubs", wallet)` expands to the items of the
+//! generated `wallet` crate, for teams that prefer no checked-in code. The
+//! path is relative to the invoking crate's `Cargo.toml`. A schema error is a
+//! compile error naming the schema file, line and column.
+//!
+//! The migrations embedded are the files in `migrations/<hub>/` next to the
+//! schema's folder (as `hubgen generate` wrote them), or, where there are
+//! none yet, the initial migration generated from the schema.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use std::path::{Path, PathBuf};
+use syn::parse::{Parse, ParseStream};
+use syn::{Ident, LitStr, Token};
+
+struct Args {
+    path: LitStr,
+    hub: Ident,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path = input.parse()?;
+        input.parse::<Token![,]>()?;
+        let hub = input.parse()?;
+        input.parse::<Option<Token![,]>>()?;
+        Ok(Args { path, hub })
+    }
+}
+
+#[proc_macro]
+pub fn hub(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let args = syn::parse_macro_input!(input as Args);
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    match expand(&manifest_dir, &args.path.value(), &args.hub.to_string()) {
+        Ok((items, schema_file)) => {
+            // Rebuild when the schema changes.
+            let track = schema_file.display().to_string();
+            quote!(const _: &[u8] = include_bytes!(#track); #items).into()
+        }
+        Err(message) => syn::Error::new(args.path.span(), message).to_compile_error().into(),
+    }
+}
+
+/// The items of `hub` in the schema at `path` (relative to `manifest_dir`).
+fn expand(manifest_dir: &Path, path: &str, hub: &str) -> Result<(TokenStream, PathBuf), String> {
+    let file = manifest_dir.join(path);
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read schema {path}: {e}"))?;
+    let output = hubgen_schema::compile(&text);
+    let Some(ir) = output.ir else {
+        let source = hubgen_schema::SourceFile::new(path, text);
+        return Err(hubgen_schema::diagnostics::render_all(&output.diagnostics, &source, false));
+    };
+    let Some(hub_ir) = ir.hub(hub) else {
+        let names: Vec<&str> = ir.hubs.iter().map(|h| h.name.as_str()).collect();
+        return Err(format!("{path} has no hub `{hub}`; its hubs are {}", names.join(", ")));
+    };
+    let migrations = checked_in_migrations(&file, hub).unwrap_or_else(|| {
+        let config = hubgen_codegen::Config {
+            schema_path: path.to_string(),
+            ..Default::default()
+        };
+        let prefix = format!("migrations/{hub}/");
+        hubgen_codegen::generate(&ir, &config)
+            .files
+            .into_iter()
+            .filter_map(|(name, sql)| Some((name.strip_prefix(&prefix)?.to_string(), sql)).filter(|(n, _)| n.ends_with(".sql")))
+            .collect()
+    });
+    let _ = Span::call_site();
+    Ok((hubgen_codegen::rust::hub_items(&ir, hub_ir, &migrations), file))
+}
+
+/// `<schema folder>/../migrations/<hub>/*.sql`, in name order.
+fn checked_in_migrations(schema_file: &Path, hub: &str) -> Option<Vec<(String, String)>> {
+    let dir = schema_file.parent()?.parent()?.join("migrations").join(hub);
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            name.ends_with(".sql").then(|| Some((name, std::fs::read_to_string(&path).ok()?)))?
+        })
+        .collect();
+    files.sort();
+    (!files.is_empty()).then_some(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand;
+    use std::path::Path;
+
+    /// What the macro expands to is exactly the generated crate's items.
+    #[test]
+    fn expansion_equals_the_generated_crate() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for hub in ["wallet", "tenant", "billing"] {
+            let (expanded, _) = expand(manifest, "../schema/platform.hubs", hub).expect("expands");
+            let text = std::fs::read_to_string(manifest.join(format!("../generated/{hub}/src/lib.rs"))).expect("generated crate");
+            let mut file = syn::parse_file(&text).expect("generated file parses");
+            // The crate docs are inner attributes and the layout marker is for rustfmt: neither is an item.
+            file.attrs.clear();
+            for item in &mut file.items {
+                strip_rustfmt_skip(item);
+            }
+            // Compare canonical renderings: `///` and `#[doc = r"..."]` are the same tokens spelled differently.
+            let expanded = prettyplease::unparse(&syn::parse2::<syn::File>(expanded).expect("expansion parses"));
+            let generated = prettyplease::unparse(&file);
+            assert_eq!(expanded, generated, "hub!(.., {hub}) differs from generated/{hub}");
+        }
+    }
+
+    fn strip_rustfmt_skip(item: &mut syn::Item) {
+        let attrs = match item {
+            syn::Item::Const(i) => &mut i.attrs,
+            syn::Item::Enum(i) => &mut i.attrs,
+            syn::Item::Fn(i) => &mut i.attrs,
+            syn::Item::Impl(i) => &mut i.attrs,
+            syn::Item::Mod(i) => &mut i.attrs,
+            syn::Item::Struct(i) => &mut i.attrs,
+            syn::Item::Use(i) => &mut i.attrs,
+            _ => return,
+        };
+        attrs.retain(|a| !a.path().is_ident("rustfmt") && a.path().segments.first().is_none_or(|s| s.ident != "rustfmt"));
+    }
+
+    #[test]
+    fn schema_errors_name_file_line_and_column() {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let error = expand(manifest, "tests/ui/bad.hubs", "app").expect_err("the schema is bad");
+        assert!(error.contains("--> tests/ui/bad.hubs:4:"), "{error}");
+        let error = expand(manifest, "../schema/platform.hubs", "walet").expect_err("no such hub");
+        assert!(error.contains("has no hub `walet`"), "{error}");
+    }
+
+    #[test]
+    fn compile_errors_are_pinned() {
+        trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+    }
+}
