@@ -603,8 +603,20 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
             let mut sets: Vec<String> = shape
                 .insertable
                 .iter()
-                .filter(|c| !key.iter().any(|k| k.name == c.name))
-                .map(|c| format!("{} = EXCLUDED.{}", q(&c.name), q(&c.name)))
+                .enumerate()
+                // Keys stay; a field left to its default keeps the stored value
+                // (insert_parts numbers the insertable columns $1, $2, ... in order).
+                .filter(|(_, c)| !key.iter().chain(&shape.key).any(|k| k.name == c.name))
+                .map(|(i, c)| {
+                    let col = q(&c.name);
+                    if c.touch {
+                        format!("{col} = COALESCE(${}::{}, now())", i + 1, sql_type(shape.hub, &c.ty))
+                    } else if c.default.is_some() && shape.is_new_optional(c) {
+                        format!("{col} = COALESCE(${}::{}, {name}.{col})", i + 1, sql_type(shape.hub, &c.ty))
+                    } else {
+                        format!("{col} = EXCLUDED.{col}")
+                    }
+                })
                 .collect();
             for column in table
                 .columns
@@ -641,7 +653,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 key.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_and_")
             );
             let doc = format!(
-                " Inserts the row, or, when one with the same {} exists, overwrites its other columns (and revives it if soft-deleted).",
+                " Inserts the row, or, when one with the same {} exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).",
                 key.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
             );
             let new_ty = &shape.new;

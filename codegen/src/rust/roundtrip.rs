@@ -327,6 +327,28 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         .is_some_and(|t| table.uniques.iter().any(|u| u.columns == [t.name.clone()]));
     let total: i64 = if one_per_tenant { 1 } else { 3 };
     let after_delete = total - 1;
+    // Upsert on the primary key: the same key updates, it does not insert.
+    let upsert = match shape.key.as_slice() {
+        [pk] if shape.insertable.iter().any(|c| c.name == pk.name) => {
+            let method = format_ident!("upsert_by_{}", pk.name);
+            let f = field(&pk.name);
+            let value = owned(pk, quote!(row.#f));
+            let set = if shape.is_new_optional(pk) {
+                quote!(again.#f = Some(#value);)
+            } else {
+                quote!(again.#f = #value;)
+            };
+            quote! {
+                let mut again = sample(7);
+                #set
+                let upserted = #repo::#method(#exec, &again).await?;
+                assert_eq!(upserted.#f, row.#f, "upsert keeps the key");
+                assert_eq!(#repo::count(#exec, &#filter::default()).await?, #total, "upsert on an existing key inserts nothing");
+                let row = upserted;
+            }
+        }
+        _ => quote!(),
+    };
     let delete = if table.soft_delete.is_some() {
         quote! {
             #repo::delete(#exec, #key).await?;
@@ -385,6 +407,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             assert_eq!(#repo::count(#exec, &#filter::default()).await?, 1);
             #paging
             assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+            #upsert
             let n = 99u32;
             let patch = #patch_value;
             #update

@@ -83,6 +83,15 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = AppRegistryRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        AppRegistryRepo::count(& mut tx, & AppRegistryFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = AppRegistryPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -174,6 +183,15 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = AppSubscriptionRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter::default()). await
+        ?, 3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = AppSubscriptionPatch {
         status: Some(
@@ -260,6 +278,15 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = AppGuardRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        AppGuardRepo::count(& mut tx, & AppGuardFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = AppGuardPatch {
         guard_type: Some(

@@ -80,6 +80,15 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = RuntimeConfigRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = RuntimeConfigPatch {
         config_value: Some(
@@ -179,6 +188,15 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = EnvironmentConfigRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter::default()).
+        await ?, 3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = EnvironmentConfigPatch {
         config_value: Some(

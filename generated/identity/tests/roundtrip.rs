@@ -78,6 +78,15 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserRepo::count(& mut tx, & UserFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserPatch {
         password_hash: Some(
@@ -163,6 +172,15 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserSessionRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserSessionRepo::count(& mut tx, & UserSessionFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserSessionPatch {
         token_hash: Some(

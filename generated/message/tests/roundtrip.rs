@@ -82,6 +82,15 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = MessageRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        MessageRepo::count(& mut tx, & MessageFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = MessagePatch {
         message_type: Some(
@@ -174,6 +183,15 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = ConversationRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = ConversationPatch {
         participant_type: Some(
@@ -261,6 +279,15 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = RoutingRuleRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = RoutingRulePatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),

@@ -75,6 +75,15 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = FacebookConnectionRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter::default()).
+        await ?, 3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = FacebookConnectionPatch {
         page_id: Some(
@@ -184,6 +193,15 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = FacebookUserRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        FacebookUserRepo::count(& mut tx, & FacebookUserFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = FacebookUserPatch {
         first_name: Some(
@@ -285,6 +303,15 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = BotpressUserMappingRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter::default()).
+        await ?, 3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = BotpressUserMappingPatch {
         botpress_user_id: Some(

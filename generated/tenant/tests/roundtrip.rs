@@ -75,6 +75,15 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = TenantRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = TenantPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -159,6 +168,15 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = TenantMemberRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        TenantMemberRepo::count(& mut tx, & TenantMemberFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = TenantMemberPatch {
         role: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
@@ -249,6 +267,15 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = TenantProfileRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        TenantProfileRepo::count(& mut tx, & TenantProfileFilter::default()). await ?,
+        1i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = TenantProfilePatch {
         industry: Some(

@@ -82,6 +82,15 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserProfileRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserProfileRepo::count(& mut tx, & UserProfileFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserProfilePatch {
         first_name: Some(
@@ -176,6 +185,15 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserPreferenceRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserPreferencePatch {
         email_notifications: Some(Some(false)),
@@ -266,6 +284,15 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserActivityRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserActivityRepo::count(& mut tx, & UserActivityFilter::default()). await ?,
+        3i64, "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserActivityPatch {
         activity_type: Some(
@@ -363,6 +390,15 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = UserAddressRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        UserAddressRepo::count(& mut tx, & UserAddressFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = UserAddressPatch {
         address_type: Some(

@@ -65,6 +65,15 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = WalletRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        WalletRepo::count(& mut tx, & WalletFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = WalletPatch {
         currency: Some(
@@ -169,6 +178,15 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = TransactionRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        TransactionRepo::count(& mut tx, & TransactionFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = TransactionPatch {
         transaction_type: Some(
@@ -258,6 +276,15 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    let mut again = sample(7);
+    again.id = Some(row.id);
+    let upserted = LedgerRepo::upsert_by_id(&mut tx, &again).await?;
+    assert_eq!(upserted.id, row.id, "upsert keeps the key");
+    assert_eq!(
+        LedgerRepo::count(& mut tx, & LedgerFilter::default()). await ?, 3i64,
+        "upsert on an existing key inserts nothing"
+    );
+    let row = upserted;
     let n = 99u32;
     let patch = LedgerPatch {
         account_type: Some(
