@@ -1,0 +1,214 @@
+//! Generated repositories against hand-written sqlx running the same SQL on
+//! the same pool, interleaved in one run; and batch insert (UNNEST) against
+//! row-by-row inserts in one transaction. Prints ratios (generated ÷
+//! hand-written throughput; goal ≥ 0.95) and the batch speed-up (goal ≥ 10).
+//!
+//! Run: `cargo bench -p hubgen-e2e --bench repositories` (needs PostgreSQL, see README).
+
+use hub_identity::{NewUser, User, UserFilter, UserRepo};
+use hubgen_runtime::testing::TestDatabase;
+use hubgen_runtime::PageRequest;
+use std::time::{Duration, Instant};
+
+const INSERT: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
+const GET: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
+const LIST: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(255) IS NULL OR \"email\" = $3::character varying(255)) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
+
+fn new_user(i: usize) -> NewUser {
+    NewUser {
+        id: None,
+        email: format!("user{i}@example.com"),
+        password_hash: "x".repeat(60),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        role: None,
+        status: None,
+        email_verified: None,
+        last_login_at: None,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+/// Alternates the two contenders in rounds so drift hits both alike; returns (generated, hand-written).
+async fn interleaved<G, H, GF, HF>(rounds: usize, per_round: usize, mut generated: G, mut hand: H) -> (Duration, Duration)
+where
+    G: FnMut(usize) -> GF,
+    H: FnMut(usize) -> HF,
+    GF: std::future::Future<Output = ()>,
+    HF: std::future::Future<Output = ()>,
+{
+    let (mut g, mut h) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        let run_generated_first = round % 2 == 0;
+        for pass in 0..2 {
+            let generated_turn = (pass == 0) == run_generated_first;
+            let start = Instant::now();
+            for i in 0..per_round {
+                let n = round * per_round + i;
+                if generated_turn {
+                    generated(n).await;
+                } else {
+                    hand(n).await;
+                }
+            }
+            if generated_turn {
+                g += start.elapsed();
+            } else {
+                h += start.elapsed();
+            }
+        }
+    }
+    (g, h)
+}
+
+fn report(name: &str, ops: usize, (generated, hand): (Duration, Duration)) {
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / ops as f64;
+    println!(
+        "{name:<12} generated {:>8.1} µs/op   hand-written {:>8.1} µs/op   ratio {:.3}x",
+        per(generated),
+        per(hand),
+        hand.as_secs_f64() / generated.as_secs_f64()
+    );
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let db = TestDatabase::create("bench_repositories", hub_identity::MIGRATIONS, "", 2).await;
+    let pool = db.pool.clone();
+    let mut conn = pool.acquire().await.expect("connection");
+    let (rounds, per_round) = (10, 300);
+
+    // Warm up both paths (statement caches, buffers).
+    for i in 0..200 {
+        UserRepo::insert(&mut conn, &new_user(1_000_000 + i)).await.expect("warm-up");
+    }
+
+    let conn_cell = std::cell::RefCell::new(conn);
+    let timing = interleaved(
+        rounds,
+        per_round,
+        |n| {
+            let new = new_user(n * 2);
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                UserRepo::insert(&mut c, &new).await.expect("generated insert");
+            }
+        },
+        |n| {
+            let new = new_user(n * 2 + 1);
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                sqlx::query_as::<_, User>(INSERT)
+                    .bind(new.id)
+                    .bind(&new.email)
+                    .bind(&new.password_hash)
+                    .bind(&new.first_name)
+                    .bind(&new.last_name)
+                    .bind(&new.role)
+                    .bind(&new.status)
+                    .bind(new.email_verified)
+                    .bind(new.last_login_at)
+                    .bind(new.created_at)
+                    .bind(new.updated_at)
+                    .fetch_one(&mut **c)
+                    .await
+                    .expect("hand-written insert");
+            }
+        },
+    )
+    .await;
+    report("insert", rounds * per_round, timing);
+
+    let ids: Vec<hub_ids::UserId> = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_all(&mut **conn_cell.borrow_mut())
+        .await
+        .expect("ids");
+    let timing = interleaved(
+        rounds,
+        per_round,
+        |n| {
+            let id = ids[n * 7 % ids.len()];
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                UserRepo::get(&mut c, id).await.expect("generated get").expect("row");
+            }
+        },
+        |n| {
+            let id = ids[n * 7 % ids.len()];
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                sqlx::query_as::<_, User>(GET)
+                    .bind(id)
+                    .fetch_optional(&mut **c)
+                    .await
+                    .expect("hand-written get")
+                    .expect("row");
+            }
+        },
+    )
+    .await;
+    report("get by id", rounds * per_round, timing);
+
+    let timing = interleaved(
+        rounds,
+        50,
+        |_| {
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                let page = UserRepo::list(&mut c, &UserFilter::default(), &PageRequest::first(100))
+                    .await
+                    .expect("generated list");
+                assert_eq!(page.items.len(), 100);
+            }
+        },
+        |_| {
+            let conn = &conn_cell;
+            async move {
+                let mut c = conn.borrow_mut();
+                let rows = sqlx::query_as::<_, User>(LIST)
+                    .bind(true)
+                    .bind(None::<uuid::Uuid>)
+                    .bind(None::<String>)
+                    .bind(None::<String>)
+                    .bind(100i64)
+                    .fetch_all(&mut **c)
+                    .await
+                    .expect("hand-written list");
+                assert_eq!(rows.len(), 100);
+            }
+        },
+    )
+    .await;
+    report("list 100", rounds * 50, timing);
+
+    // Batch: 100,000 rows in one statement against 100,000 single-row inserts in one transaction.
+    let rows: Vec<NewUser> = (0..100_000).map(|i| new_user(10_000_000 + i)).collect();
+    let mut conn = conn_cell.into_inner();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+    let start = Instant::now();
+    let inserted = UserRepo::insert_many(&mut tx, &rows).await.expect("batch insert");
+    let batch = start.elapsed();
+    assert_eq!(inserted, 100_000);
+    tx.rollback().await.expect("rollback");
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+    let start = Instant::now();
+    for row in &rows {
+        UserRepo::insert(&mut tx, row).await.expect("row insert");
+    }
+    let single = start.elapsed();
+    tx.rollback().await.expect("rollback");
+    println!(
+        "batch 100k   insert_many {:>7.0} ms   row by row {:>7.0} ms   speed-up {:.1}x",
+        batch.as_secs_f64() * 1e3,
+        single.as_secs_f64() * 1e3,
+        single.as_secs_f64() / batch.as_secs_f64()
+    );
+    drop(conn);
+    db.drop_db().await;
+}
