@@ -84,7 +84,8 @@ async fn main() {
         UserRepo::insert(&mut conn, &new_user(1_000_000 + i)).await.expect("warm-up");
     }
 
-    let conn_cell = std::cell::RefCell::new(conn);
+    // A tokio mutex lends the one connection to both contenders alike.
+    let conn_cell = tokio::sync::Mutex::new(conn);
     let timing = interleaved(
         rounds,
         per_round,
@@ -92,7 +93,7 @@ async fn main() {
             let new = new_user(n * 2);
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 UserRepo::insert(&mut c, &new).await.expect("generated insert");
             }
         },
@@ -100,7 +101,7 @@ async fn main() {
             let new = new_user(n * 2 + 1);
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 sqlx::query_as::<_, User>(INSERT)
                     .bind(new.id)
                     .bind(&new.email)
@@ -123,7 +124,7 @@ async fn main() {
     report("insert", rounds * per_round, timing);
 
     let ids: Vec<hub_ids::UserId> = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_all(&mut **conn_cell.borrow_mut())
+        .fetch_all(&mut **conn_cell.lock().await)
         .await
         .expect("ids");
     let timing = interleaved(
@@ -133,7 +134,7 @@ async fn main() {
             let id = ids[n * 7 % ids.len()];
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 UserRepo::get(&mut c, id).await.expect("generated get").expect("row");
             }
         },
@@ -141,7 +142,7 @@ async fn main() {
             let id = ids[n * 7 % ids.len()];
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 sqlx::query_as::<_, User>(GET)
                     .bind(id)
                     .fetch_optional(&mut **c)
@@ -160,7 +161,7 @@ async fn main() {
         |_| {
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 let page = UserRepo::list(&mut c, &UserFilter::default(), &PageRequest::first(100))
                     .await
                     .expect("generated list");
@@ -170,7 +171,7 @@ async fn main() {
         |_| {
             let conn = &conn_cell;
             async move {
-                let mut c = conn.borrow_mut();
+                let mut c = conn.lock().await;
                 let rows = sqlx::query_as::<_, User>(LIST)
                     .bind(true)
                     .bind(None::<uuid::Uuid>)
