@@ -1,5 +1,5 @@
-//! One small schema per feature; the SQL generated for each is pinned by a
-//! snapshot, exactly as `hubgen generate` writes it.
+//! One small schema per feature; the SQL and the Rust generated for each
+//! are pinned by snapshots, exactly as `hubgen generate` writes them.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 #[test]
-fn generated_sql_matches_snapshots() {
+fn generated_sql_and_rust_match_snapshots() {
     let fixtures = fixtures();
     assert!(fixtures.len() >= 8);
     for path in fixtures {
@@ -33,8 +33,15 @@ fn generated_sql_matches_snapshots() {
             .filter(|(name, _)| name.ends_with(".sql"))
             .map(|(name, contents)| format!("==> {name} <==\n{contents}"))
             .collect();
+        let rust: Vec<String> = output
+            .files
+            .iter()
+            .filter(|(name, _)| name.ends_with("src/lib.rs"))
+            .map(|(name, contents)| format!("==> {name} <==\n{contents}"))
+            .collect();
         insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
-            insta::assert_snapshot!(stem, sql.join("\n"));
+            insta::assert_snapshot!(stem.clone(), sql.join("\n"));
+            insta::assert_snapshot!(format!("{stem}.rust"), rust.join("\n"));
         });
     }
 }
@@ -49,7 +56,7 @@ fn flyway_flavor_names_files_v1() {
         flavor: hubgen_codegen::Flavor::Flyway,
     };
     let output = hubgen_codegen::generate(&ir, &config);
-    let names: Vec<&String> = output.files.keys().collect();
+    let names: Vec<&String> = output.files.keys().filter(|n| n.starts_with("migrations/")).collect();
     assert_eq!(names, ["migrations/billing/V1__initial.sql", "migrations/billing/hubgen.lock"]);
 }
 
@@ -82,4 +89,46 @@ fn readonly_hub_grants_select_only() {
     let sql = &output.files["migrations/billing/0001_initial.sql"];
     assert!(sql.contains("GRANT SELECT ON TABLE \"public\".\"plans\" TO \"billing_app\";"));
     assert!(!sql.contains("INSERT"), "no write privilege anywhere:\n{sql}");
+}
+
+#[test]
+fn sensitive_fields_are_redacted_and_readonly_crates_cannot_write() {
+    let ir = hubgen_schema::compile(include_str!("fixtures/readonly_hub.hubs"))
+        .ir
+        .expect("valid");
+    let output = hubgen_codegen::generate(&ir, &hubgen_codegen::Config::default());
+    let rust = &output.files["generated/billing/src/lib.rs"];
+    for write in [
+        "pub async fn insert",
+        "pub async fn update",
+        "pub async fn delete",
+        "pub async fn upsert",
+    ] {
+        assert!(!rust.contains(write), "a read-only hub has no `{write}`");
+    }
+    assert!(rust.contains("pub async fn get("));
+    let ir = hubgen_schema::compile(include_str!("../../schema/platform.hubs"))
+        .ir
+        .expect("valid");
+    let output = hubgen_codegen::generate(&ir, &hubgen_codegen::Config::default());
+    let rust = &output.files["generated/identity/src/lib.rs"];
+    assert!(rust.contains(r#".field("password_hash", &"<redacted>")"#));
+}
+
+/// Every snapshot belongs to a fixture (insta's `--unreferenced reject`).
+#[test]
+fn no_stale_snapshots() {
+    let fixtures: Vec<String> = fixtures()
+        .iter()
+        .map(|p| p.file_stem().expect("name").to_string_lossy().into_owned())
+        .collect();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    for entry in std::fs::read_dir(dir).expect("snapshots") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let stem = name.strip_suffix(".rust.snap").or_else(|| name.strip_suffix(".snap"));
+        assert!(
+            stem.is_some_and(|s| fixtures.iter().any(|f| f == s)),
+            "stale or pending snapshot {name}"
+        );
+    }
 }
