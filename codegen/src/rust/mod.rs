@@ -176,6 +176,8 @@ pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
     });
     quote! {
         pub use ::hubgen_runtime::{Error, Page, PageRequest, TenantTx, Violation};
+        /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
+        pub use ::hub_ids as ids;
 
         /// This hub's migrations, in order: (version, description, SQL).
         pub const MIGRATIONS: &[::hubgen_runtime::EmbeddedMigration] = &[#(#migration_entries),*];

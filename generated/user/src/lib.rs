@@ -6,6 +6,9 @@
 #[rustfmt::skip]
 pub use ::hubgen_runtime::{Error, Page, PageRequest, TenantTx, Violation};
 #[rustfmt::skip]
+/// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
+pub use ::hub_ids as ids;
+#[rustfmt::skip]
 /// This hub's migrations, in order: (version, description, SQL).
 pub const MIGRATIONS: &[::hubgen_runtime::EmbeddedMigration] = &[
     (
