@@ -6,7 +6,7 @@
 //! soft delete, optimistic locking, cross-hub references, rename hints) are
 //! not part of the catalog; everything else is.
 
-use crate::sql::{self, Roles, TENANT_POLICY};
+use crate::sql::{self, TENANT_POLICY};
 use hubgen_schema::ir;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,7 +91,6 @@ pub struct Policy {
 
 /// The catalog a hub's migrations produce.
 pub fn expected(hub: &ir::Hub) -> Catalog {
-    let roles = Roles::of(hub);
     let mut catalog = Catalog {
         schemas: hub.schemas.iter().cloned().collect(),
         ..Catalog::default()
@@ -192,17 +191,8 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
                 },
             );
         }
-        let write: &[&str] = if hub.readonly {
-            &["select"]
-        } else {
-            &["select", "insert", "update", "delete"]
-        };
-        table
-            .grants
-            .insert(roles.app.clone(), write.iter().map(|p| p.to_string()).collect());
-        table.grants.insert(roles.readonly.clone(), BTreeSet::from(["select".to_string()]));
-        for g in &t.grants {
-            table.grants.entry(g.role.clone()).or_default().extend(g.privileges.iter().cloned());
+        for (role, privileges) in sql::table_privileges(hub, t) {
+            table.grants.entry(role).or_default().extend(privileges);
         }
         catalog.tables.insert(format!("{}.{}", t.schema, t.name), table);
     }

@@ -63,11 +63,7 @@ pub(super) fn roles(hub: &ir::Hub) -> String {
     }
     let mut sql = String::from("-- Roles are shared by the whole cluster: create each one only if it is missing.\n");
     for (name, options) in wanted {
-        let _ = writeln!(
-            sql,
-            "DO $$ BEGIN CREATE ROLE {} {options}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;",
-            ident(&name)
-        );
+        sql.push_str(&create_role(&name, options));
     }
     sql
 }
@@ -76,8 +72,6 @@ pub(super) fn roles(hub: &ir::Hub) -> String {
 pub(super) fn security(hub: &ir::Hub) -> Vec<String> {
     let roles = Roles::of(hub);
     let owner = ident(&roles.owner);
-    let app = ident(&roles.app);
-    let readonly = ident(&roles.readonly);
     let mut out = Vec::new();
 
     let mut ownership = String::from("-- The owner role owns every object; FORCE below keeps it subject to RLS too.\n");
@@ -88,14 +82,10 @@ pub(super) fn security(hub: &ir::Hub) -> Vec<String> {
         let _ = writeln!(ownership, "ALTER TYPE {} OWNER TO {owner};", qualified(&e.schema, &e.name));
     }
     for table in &hub.tables {
-        let _ = writeln!(ownership, "ALTER TABLE {} OWNER TO {owner};", qualified(&table.schema, &table.name));
-        for p in table.partitioning.iter().flat_map(|p| &p.partitions) {
-            let _ = writeln!(ownership, "ALTER TABLE {} OWNER TO {owner};", qualified(&table.schema, &p.name));
-        }
+        ownership.push_str(&table_ownership(hub, table));
     }
     out.push(ownership);
 
-    let write = if hub.readonly { "SELECT" } else { "SELECT, INSERT, UPDATE, DELETE" };
     let mut grants = format!(
         "-- Least privilege: the application {}; the read-only role reads.\n",
         if hub.readonly {
@@ -107,59 +97,132 @@ pub(super) fn security(hub: &ir::Hub) -> Vec<String> {
     let mut schemas: Vec<&str> = vec![hubgen_schema::DEFAULT_SCHEMA];
     schemas.extend(hub.schemas.iter().map(String::as_str));
     for schema in &schemas {
-        let _ = writeln!(grants, "GRANT USAGE ON SCHEMA {} TO {app}, {readonly};", ident(schema));
+        grants.push_str(&schema_usage(hub, schema));
     }
     for e in &hub.enums {
-        let _ = writeln!(
-            grants,
-            "GRANT USAGE ON TYPE {} TO {app}, {readonly};",
-            qualified(&e.schema, &e.name)
-        );
+        grants.push_str(&type_usage(hub, e));
     }
     for table in &hub.tables {
-        let name = qualified(&table.schema, &table.name);
-        let _ = writeln!(grants, "GRANT {write} ON TABLE {name} TO {app};");
-        let _ = writeln!(grants, "GRANT SELECT ON TABLE {name} TO {readonly};");
-        for grant in &table.grants {
-            let privileges: Vec<String> = grant.privileges.iter().map(|p| p.to_uppercase()).collect();
-            let _ = writeln!(grants, "GRANT USAGE ON SCHEMA {} TO {};", ident(&table.schema), ident(&grant.role));
-            let _ = writeln!(grants, "GRANT {} ON TABLE {name} TO {};", privileges.join(", "), ident(&grant.role));
-        }
+        grants.push_str(&table_grants(hub, table));
     }
     out.push(grants);
 
     for table in hub.tables.iter().filter(|t| rls_enabled(t)) {
-        let name = qualified(&table.schema, &table.name);
-        let mut sql = String::new();
-        let _ = writeln!(sql, "ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;");
-        let _ = writeln!(sql, "ALTER TABLE {name} FORCE ROW LEVEL SECURITY;");
-        if let Some(column) = &table.tenant_column {
-            let predicate = tenant_predicate(column);
-            let _ = writeln!(
-                sql,
-                "CREATE POLICY {} ON {name} USING ({predicate}) WITH CHECK ({predicate});",
-                ident(TENANT_POLICY)
-            );
-        }
-        for policy in &table.policies {
-            let _ = write!(
-                sql,
-                "CREATE POLICY {} ON {name} FOR {} TO {}",
-                ident(&policy.name),
-                policy.command.to_uppercase(),
-                ident(&policy.role)
-            );
-            if let Some(using) = &policy.using {
-                let _ = write!(sql, " USING ({using})");
-            }
-            if let Some(check) = &policy.with_check {
-                let _ = write!(sql, " WITH CHECK ({check})");
-            }
-            sql.push_str(";\n");
-        }
-        out.push(sql);
+        out.push(table_rls(table));
     }
     out
+}
+
+pub(crate) fn schema_usage(hub: &ir::Hub, schema: &str) -> String {
+    let roles = Roles::of(hub);
+    format!(
+        "GRANT USAGE ON SCHEMA {} TO {}, {};\n",
+        ident(schema),
+        ident(&roles.app),
+        ident(&roles.readonly)
+    )
+}
+
+pub(crate) fn type_usage(hub: &ir::Hub, e: &ir::Enum) -> String {
+    let roles = Roles::of(hub);
+    format!(
+        "GRANT USAGE ON TYPE {} TO {}, {};\n",
+        qualified(&e.schema, &e.name),
+        ident(&roles.app),
+        ident(&roles.readonly)
+    )
+}
+
+/// `ALTER TABLE ... OWNER TO <hub>_owner` for a table and its partitions.
+pub(crate) fn table_ownership(hub: &ir::Hub, table: &ir::Table) -> String {
+    let owner = ident(&Roles::of(hub).owner);
+    let mut sql = format!("ALTER TABLE {} OWNER TO {owner};\n", qualified(&table.schema, &table.name));
+    for p in table.partitioning.iter().flat_map(|p| &p.partitions) {
+        let _ = writeln!(sql, "ALTER TABLE {} OWNER TO {owner};", qualified(&table.schema, &p.name));
+    }
+    sql
+}
+
+/// The privileges each role holds on a table: (role, privileges), roles in a stable order.
+pub fn table_privileges(hub: &ir::Hub, table: &ir::Table) -> Vec<(String, Vec<String>)> {
+    let roles = Roles::of(hub);
+    let write: &[&str] = if hub.readonly {
+        &["select"]
+    } else {
+        &["select", "insert", "update", "delete"]
+    };
+    let mut out = vec![
+        (roles.app, write.iter().map(|p| p.to_string()).collect()),
+        (roles.readonly, vec!["select".to_string()]),
+    ];
+    for grant in &table.grants {
+        out.push((grant.role.clone(), grant.privileges.clone()));
+    }
+    out
+}
+
+pub(crate) fn table_grants(hub: &ir::Hub, table: &ir::Table) -> String {
+    let name = qualified(&table.schema, &table.name);
+    let roles = Roles::of(hub);
+    let mut sql = String::new();
+    for (role, privileges) in table_privileges(hub, table) {
+        if role != roles.app && role != roles.readonly {
+            let _ = writeln!(sql, "GRANT USAGE ON SCHEMA {} TO {};", ident(&table.schema), ident(&role));
+        }
+        let privileges: Vec<String> = privileges.iter().map(|p| p.to_uppercase()).collect();
+        let _ = writeln!(sql, "GRANT {} ON TABLE {name} TO {};", privileges.join(", "), ident(&role));
+    }
+    sql
+}
+
+pub(crate) fn tenant_policy(table: &ir::Table, column: &str) -> String {
+    let predicate = tenant_predicate(column);
+    format!(
+        "CREATE POLICY {} ON {} USING ({predicate}) WITH CHECK ({predicate});\n",
+        ident(TENANT_POLICY),
+        qualified(&table.schema, &table.name)
+    )
+}
+
+pub(crate) fn policy(table: &ir::Table, policy: &ir::Policy) -> String {
+    let mut sql = format!(
+        "CREATE POLICY {} ON {} FOR {} TO {}",
+        ident(&policy.name),
+        qualified(&table.schema, &table.name),
+        policy.command.to_uppercase(),
+        ident(&policy.role)
+    );
+    if let Some(using) = &policy.using {
+        let _ = write!(sql, " USING ({using})");
+    }
+    if let Some(check) = &policy.with_check {
+        let _ = write!(sql, " WITH CHECK ({check})");
+    }
+    sql.push_str(";\n");
+    sql
+}
+
+/// ENABLE and FORCE row-level security, and the table's policies.
+pub(crate) fn table_rls(table: &ir::Table) -> String {
+    let name = qualified(&table.schema, &table.name);
+    let mut sql = String::new();
+    let _ = writeln!(sql, "ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;");
+    let _ = writeln!(sql, "ALTER TABLE {name} FORCE ROW LEVEL SECURITY;");
+    if let Some(column) = &table.tenant_column {
+        sql.push_str(&tenant_policy(table, column));
+    }
+    for p in &table.policies {
+        sql.push_str(&policy(table, p));
+    }
+    sql
+}
+
+/// A role created only if missing.
+pub(crate) fn create_role(name: &str, options: &str) -> String {
+    format!(
+        "DO $$ BEGIN CREATE ROLE {} {options}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;\n",
+        ident(name)
+    )
 }
 
 /// Row-level security is on for tenant-scoped tables and tables with policies.

@@ -82,7 +82,7 @@ fn dependency_order(hub: &ir::Hub) -> Vec<usize> {
     order
 }
 
-fn foreign_key(fk: &ir::ForeignKey) -> String {
+pub(crate) fn foreign_key(fk: &ir::ForeignKey) -> String {
     let mut sql = format!(
         "CONSTRAINT {} FOREIGN KEY {} REFERENCES {} {}",
         ident(&fk.name),
@@ -99,21 +99,12 @@ fn foreign_key(fk: &ir::ForeignKey) -> String {
     sql
 }
 
-fn table_sql(hub: &ir::Hub, table: &ir::Table, foreign_keys: &[&ir::ForeignKey]) -> String {
+/// CREATE TABLE with its constraints, partitions, indexes and comments.
+pub(crate) fn table_sql(hub: &ir::Hub, table: &ir::Table, foreign_keys: &[&ir::ForeignKey]) -> String {
     let name = qualified(&table.schema, &table.name);
     let mut lines: Vec<String> = Vec::new();
     for column in &table.columns {
-        let mut line = format!("{} {}", ident(&column.name), column_type(hub, &column.ty));
-        if let Some(expr) = &column.generated {
-            line.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
-        }
-        if let Some(default) = &column.default {
-            line.push_str(&format!(" DEFAULT {default}"));
-        }
-        if !column.nullable {
-            line.push_str(" NOT NULL");
-        }
-        lines.push(line);
+        lines.push(column_sql(hub, column));
     }
     if let Some(pk) = &table.primary_key {
         lines.push(format!("CONSTRAINT {} PRIMARY KEY {}", ident(&pk.name), ident_list(&pk.columns)));
@@ -144,26 +135,7 @@ fn table_sql(hub: &ir::Hub, table: &ir::Table, foreign_keys: &[&ir::ForeignKey])
         }
     }
     for index in &table.indexes {
-        let columns: Vec<String> = index
-            .columns
-            .iter()
-            .map(|c| format!("{}{}", ident(&c.name), if c.descending { " DESC" } else { "" }))
-            .collect();
-        let _ = write!(
-            sql,
-            "CREATE {}INDEX {} ON {name}{} ({})",
-            if index.unique { "UNIQUE " } else { "" },
-            ident(&index.name),
-            match index.method {
-                ir::IndexMethod::Btree => String::new(),
-                other => format!(" USING {}", other.as_str()),
-            },
-            columns.join(", ")
-        );
-        if let Some(predicate) = &index.predicate {
-            let _ = write!(sql, " WHERE ({predicate})");
-        }
-        sql.push_str(";\n");
+        sql.push_str(&create_index(table, index, false));
     }
     if let Some(docs) = &table.docs {
         let _ = writeln!(sql, "COMMENT ON TABLE {name} IS {};", literal(docs));
@@ -187,4 +159,45 @@ pub fn column_type(hub: &ir::Hub, ty: &hubgen_schema::types::ColumnType) -> Stri
         ColumnType::Array(inner) => format!("{}[]", column_type(hub, inner)),
         other => other.to_string(),
     }
+}
+
+/// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (columns) WHERE (predicate);`
+pub(crate) fn create_index(table: &ir::Table, index: &ir::Index, concurrently: bool) -> String {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| format!("{}{}", ident(&c.name), if c.descending { " DESC" } else { "" }))
+        .collect();
+    let mut sql = format!(
+        "CREATE {}INDEX {}{} ON {}{} ({})",
+        if index.unique { "UNIQUE " } else { "" },
+        if concurrently { "CONCURRENTLY " } else { "" },
+        ident(&index.name),
+        qualified(&table.schema, &table.name),
+        match index.method {
+            ir::IndexMethod::Btree => String::new(),
+            other => format!(" USING {}", other.as_str()),
+        },
+        columns.join(", ")
+    );
+    if let Some(predicate) = &index.predicate {
+        let _ = write!(sql, " WHERE ({predicate})");
+    }
+    sql.push_str(";\n");
+    sql
+}
+
+/// One column's definition: `"name" type [GENERATED ...] [DEFAULT ...] [NOT NULL]`.
+pub(crate) fn column_sql(hub: &ir::Hub, column: &ir::Column) -> String {
+    let mut line = format!("{} {}", ident(&column.name), column_type(hub, &column.ty));
+    if let Some(expr) = &column.generated {
+        line.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+    }
+    if let Some(default) = &column.default {
+        line.push_str(&format!(" DEFAULT {default}"));
+    }
+    if !column.nullable {
+        line.push_str(" NOT NULL");
+    }
+    line
 }

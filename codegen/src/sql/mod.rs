@@ -1,10 +1,10 @@
 //! IR → PostgreSQL: the initial migration of a hub (DDL, RLS, roles, grants).
 
-mod access;
-mod ddl;
+pub(crate) mod access;
+pub(crate) mod ddl;
 pub mod quote;
 
-pub use access::{rls_enabled as access_rls_enabled, tenant_predicate, Roles, TENANT_POLICY, TENANT_SETTING};
+pub use access::{rls_enabled as access_rls_enabled, table_privileges, tenant_predicate, Roles, TENANT_POLICY, TENANT_SETTING};
 pub use ddl::column_type;
 
 use hubgen_schema::ir;
