@@ -30,7 +30,9 @@ pub struct Enum {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Table {
     pub comment: Option<String>,
-    /// Column names in table order.
+    /// Column names in table order. Not compared: PostgreSQL appends added
+    /// columns, so the order of an evolved table differs from the schema's.
+    #[serde(skip)]
     pub column_order: Vec<String>,
     pub columns: BTreeMap<String, Column>,
     pub primary_key: Option<Key>,

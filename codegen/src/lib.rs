@@ -5,7 +5,8 @@
 pub mod catalog;
 pub mod generate;
 pub mod hash;
+pub mod plan;
 pub mod rust;
 pub mod sql;
 
-pub use generate::{generate, Config, Flavor, Output};
+pub use generate::{generate, generate_from, Config, Existing, Flavor, HubState, Output};

@@ -86,7 +86,12 @@ fn every_code_has_an_err_fixture() {
         }
         seen.extend(codes);
     }
-    let missing: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).filter(|c| !seen.contains(c)).collect();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| !c.is_lint())
+        .map(|c| c.as_str())
+        .filter(|c| !seen.contains(c))
+        .collect();
     assert!(missing.is_empty(), "codes without an err fixture: {missing:?}");
 }
 

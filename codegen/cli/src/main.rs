@@ -1,6 +1,9 @@
 //! `hubgen`: the command-line front end. Reads files, calls the pure core,
 //! prints diagnostics, writes files only when their content changed.
 
+mod check;
+mod disk;
+
 use clap::{Parser, Subcommand};
 use hubgen_schema::{diagnostics::render_all, SourceFile};
 use std::io::IsTerminal;
@@ -19,7 +22,7 @@ const DEFAULT_SCHEMA: &str = "schema/platform.hubs";
     name = "hubgen",
     version,
     about = "One schema file for every hub: migrations, RLS, typed crates and drift checks",
-    after_help = "Exit codes:\n  0  clean\n  1  findings: schema errors, or files that are not formatted\n  2  usage or I/O error\n\nColour is used only when stderr is a terminal and NO_COLOR is not set."
+    after_help = "Exit codes:\n  0  clean\n  1  findings: schema errors, files not formatted, a refused migration, drift\n  2  usage or I/O error (and `check` on a schema with errors)\n\nColour is used only when stderr is a terminal and NO_COLOR is not set."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +47,28 @@ enum Command {
         /// Migration file naming: `sqlx` (0001_initial.sql) or `flyway` (V1__initial.sql).
         #[arg(long, value_enum, default_value = "sqlx")]
         flavor: FlavorArg,
+        /// Let destructive changes (drop table/column/partition/enum, narrowing a type) into the next migration.
+        #[arg(long)]
+        allow_destructive: bool,
+    },
+    /// Check for drift: stale generated files, schema changes without a migration,
+    /// edited migrations and, with --database-url, a live database that differs.
+    Check {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Project root holding migrations/ and generated/ (default: the schema's project root).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Also compare a live database with the schema (read-only).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// The hub the database belongs to (default: the hub whose database name the URL names).
+        #[arg(long)]
+        hub: Option<String>,
+        /// Output: human-readable text or JSON.
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
     },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
@@ -67,14 +92,31 @@ enum FlavorArg {
 }
 
 /// A failure that is not a finding: unreadable file, unwritable output.
-struct Fatal(String);
+pub(crate) struct Fatal(pub(crate) String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { files } => validate(&files_or_default(files)),
         Command::Fmt { check, files } => fmt(&files_or_default(files), check),
-        Command::Generate { schema, out, flavor } => generate(schema, out, flavor),
+        Command::Generate {
+            schema,
+            out,
+            flavor,
+            allow_destructive,
+        } => generate(schema, out, flavor, allow_destructive),
+        Command::Check {
+            schema,
+            root,
+            database_url,
+            hub,
+            format,
+        } => {
+            let defaulted = schema.is_none();
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            let root = root.unwrap_or_else(|| project_root(&path, defaulted));
+            check::run(&path, &root, database_url.as_deref(), hub.as_deref(), format)
+        }
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };
     match result {
@@ -87,11 +129,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn color() -> bool {
+pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn paint(text: &str, style: &str) -> String {
+pub(crate) fn paint(text: &str, style: &str) -> String {
     if color() {
         format!("{style}{text}\x1b[0m")
     } else {
@@ -163,15 +205,30 @@ fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
     Ok(clean)
 }
 
-fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg) -> Result<bool, Fatal> {
+/// The default schema lives in `<root>/schema/`; its output goes to `<root>`.
+fn project_root(schema: &Path, defaulted: bool) -> PathBuf {
+    if defaulted {
+        schema.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        PathBuf::from(".")
+    }
+}
+
+/// The schema path as headers name it: relative to the output root, so every checkout writes the same bytes.
+pub(crate) fn header_path(schema: &Path, root: &Path) -> String {
+    schema
+        .canonicalize()
+        .ok()
+        .and_then(|p| root.canonicalize().ok().and_then(|o| p.strip_prefix(o).ok().map(Path::to_path_buf)))
+        .unwrap_or_else(|| schema.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg, allow_destructive: bool) -> Result<bool, Fatal> {
     let defaulted = schema.is_none();
     let path = files_or_default(schema.into_iter().collect()).remove(0);
-    // The default schema lives in `<root>/schema/`; its output goes to `<root>`.
-    let out = match out {
-        Some(out) => out,
-        None if defaulted => path.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default(),
-        None => PathBuf::from("."),
-    };
+    let out = out.unwrap_or_else(|| project_root(&path, defaulted));
     let file = read(&path)?;
     let output = hubgen_schema::compile(&file.text);
     let Some(ir) = output.ir else {
@@ -179,20 +236,28 @@ fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg) ->
         eprintln!("{}: {} has errors; nothing generated", paint("error", "\x1b[1;31m"), file.path);
         return Ok(false);
     };
-    // Headers name the schema relative to the output root, so every checkout writes the same bytes.
-    let schema_path = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| out.canonicalize().ok().and_then(|o| p.strip_prefix(o).ok().map(Path::to_path_buf)))
-        .unwrap_or_else(|| path.clone());
     let config = hubgen_codegen::Config {
-        schema_path: schema_path.display().to_string(),
+        schema_path: header_path(&path, &out),
         flavor: match flavor {
             FlavorArg::Sqlx => hubgen_codegen::Flavor::Sqlx,
             FlavorArg::Flyway => hubgen_codegen::Flavor::Flyway,
         },
+        allow_destructive,
     };
-    let generated = hubgen_codegen::generate(&ir, &config);
+    let existing = disk::existing(&out).map_err(Fatal)?;
+    let generated = hubgen_codegen::generate_from(&ir, &existing, &config);
+    for lint in &generated.lints {
+        let source = SourceFile::new(lint.path.clone(), lint.text.clone());
+        eprint!("{}", render_all(&lint.diagnostics, &source, color()));
+        eprintln!();
+    }
+    if generated.refused() {
+        eprintln!(
+            "{}: the next migration is refused (see above); nothing was written",
+            paint("error", "\x1b[1;31m")
+        );
+        return Ok(false);
+    }
     let (mut written, mut unchanged) = (0, 0);
     for (relative, contents) in &generated.files {
         let target = out.join(relative);

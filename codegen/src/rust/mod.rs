@@ -224,7 +224,7 @@ pub fn hub_tests(schema: &ir::Schema, hub: &ir::Hub) -> TokenStream {
 
 /// `0001_initial.sql` / `V1__initial.sql` → (1, "initial")
 fn migration_version(file: &str) -> (i64, String) {
-    let stem = file.trim_end_matches(".sql").trim_start_matches('V');
+    let stem = file.trim_end_matches(".sql").trim_end_matches(".up").trim_start_matches('V');
     let (version, description) = stem.split_once("__").or_else(|| stem.split_once('_')).unwrap_or((stem, ""));
     (version.parse().unwrap_or(0), description.replace('_', " "))
 }

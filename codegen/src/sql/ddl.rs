@@ -161,8 +161,9 @@ pub fn column_type(hub: &ir::Hub, ty: &hubgen_schema::types::ColumnType) -> Stri
     }
 }
 
-/// `CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (columns) WHERE (predicate);`
-pub(crate) fn create_index(table: &ir::Table, index: &ir::Index, concurrently: bool) -> String {
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table USING method (columns) WHERE (predicate);`
+/// Planned migrations say IF NOT EXISTS, so an index built CONCURRENTLY by hand beforehand is kept.
+pub(crate) fn create_index(table: &ir::Table, index: &ir::Index, if_not_exists: bool) -> String {
     let columns: Vec<String> = index
         .columns
         .iter()
@@ -171,7 +172,7 @@ pub(crate) fn create_index(table: &ir::Table, index: &ir::Index, concurrently: b
     let mut sql = format!(
         "CREATE {}INDEX {}{} ON {}{} ({})",
         if index.unique { "UNIQUE " } else { "" },
-        if concurrently { "CONCURRENTLY " } else { "" },
+        if if_not_exists { "IF NOT EXISTS " } else { "" },
         ident(&index.name),
         qualified(&table.schema, &table.name),
         match index.method {

@@ -127,6 +127,36 @@ codes! {
     InvalidIndexOption = "invalid-index-option",
     InvalidPolicyCommand = "invalid-policy-command",
     InvalidPrivilege = "invalid-privilege",
+    // migration lint (on plans, not schemas)
+    DestructiveChange = "destructive-change",
+    ImpossibleChange = "impossible-change",
+    NotNullWithoutDefault = "not-null-without-default",
+    SetNotNullScan = "set-not-null-scan",
+    TableRewrite = "table-rewrite",
+    IndexWithoutConcurrently = "index-without-concurrently",
+    TenantScopeRemoved = "tenant-scope-removed",
+}
+
+impl Code {
+    /// Codes of the migration lint; the rest are the schema front end's.
+    pub fn is_lint(self) -> bool {
+        self >= Code::DestructiveChange
+    }
+}
+
+impl Diagnostic {
+    /// For diagnostics built outside the catalogue (the migration lint, one rule per file).
+    pub fn new(severity: Severity, code: Code, span: Span, message: String, label: &str, help: String) -> Diagnostic {
+        Diagnostic {
+            severity,
+            code,
+            message,
+            span,
+            label: label.to_string(),
+            help: Some(help),
+            note: None,
+        }
+    }
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".

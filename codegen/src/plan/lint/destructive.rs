@@ -1,0 +1,75 @@
+//! `destructive-change`: dropping a table, column, partition or enum, or
+//! narrowing a type, loses data. Refused unless acknowledged.
+
+use super::Context;
+use crate::plan::{Change, TypeChange};
+use hubgen_schema::diagnostics::Code;
+use hubgen_schema::{Diagnostic, Severity};
+
+pub fn check(ctx: &Context) -> Option<Diagnostic> {
+    let what = match &ctx.step.change {
+        Change::DropTable { table } => format!("drops table `{table}` and every row in it"),
+        Change::DropColumn { table, column } => format!("drops column `{table}.{column}` and its data"),
+        Change::DropPartition { table, partition } => format!("drops partition `{partition}` of `{table}` and its rows"),
+        Change::DropEnum { name } => format!("drops enum type `{name}`"),
+        Change::AlterType {
+            table,
+            column,
+            change: TypeChange::Narrowing,
+            from,
+            to,
+        } => {
+            format!("narrows `{table}.{column}` from `{from}` to `{to}`: values that do not fit fail the migration or lose precision")
+        }
+        _ => return None,
+    };
+    let severity = if ctx.allow_destructive {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
+    Some(Diagnostic::new(
+        severity,
+        Code::DestructiveChange,
+        ctx.span,
+        format!("this migration {what}"),
+        "destructive",
+        if ctx.allow_destructive {
+            "acknowledged with --allow-destructive; back up what you need before applying".into()
+        } else {
+            "if that is intended, run `hubgen generate --allow-destructive`; if not, restore the schema (a rename needs a `renamed_from` hint)".into()
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::lint::lint;
+    use crate::plan::{Change, Plan, Step};
+    use hubgen_schema::{Severity, Span};
+
+    fn drop_column() -> Plan {
+        let change = Change::DropColumn {
+            table: "public.users".into(),
+            column: "nickname".into(),
+        };
+        Plan {
+            steps: vec![Step {
+                summary: "drop column".into(),
+                up: String::new(),
+                down: None,
+                change,
+            }],
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn refused_unless_acknowledged() {
+        let refused = lint(&drop_column(), &[Span::default()], false);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].severity, Severity::Error);
+        let allowed = lint(&drop_column(), &[Span::default()], true);
+        assert_eq!(allowed[0].severity, Severity::Warning);
+    }
+}
