@@ -54,6 +54,7 @@ fn flyway_flavor_names_files_v1() {
     let config = hubgen_codegen::Config {
         schema_path: "x.hubs".into(),
         flavor: hubgen_codegen::Flavor::Flyway,
+        ..Default::default()
     };
     let output = hubgen_codegen::generate(&ir, &config);
     let names: Vec<&String> = output.files.keys().filter(|n| n.starts_with("migrations/")).collect();

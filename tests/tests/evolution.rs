@@ -246,7 +246,10 @@ fn destructive_changes_are_refused_by_default() {
     };
     let v1 = compile(BASE);
     let first = generate_from(&v1, &Existing::default(), &config);
-    let state = HubState { lock: Some(serde_json::from_str(&first.files["migrations/shop/hubgen.lock"]).expect("lock")), ..Default::default() };
+    let state = HubState {
+        lock: Some(serde_json::from_str(&first.files["migrations/shop/hubgen.lock"]).expect("lock")),
+        ..Default::default()
+    };
     let existing = Existing {
         hubs: [("shop".to_string(), state)].into(),
     };
@@ -269,7 +272,10 @@ fn destructive_changes_are_refused_by_default() {
 fn a_rename_hint_that_matches_nothing_is_an_error() {
     let config = Config::default();
     let first = generate_from(&compile(BASE), &Existing::default(), &config);
-    let state = HubState { lock: Some(serde_json::from_str(&first.files["migrations/shop/hubgen.lock"]).expect("lock")), ..Default::default() };
+    let state = HubState {
+        lock: Some(serde_json::from_str(&first.files["migrations/shop/hubgen.lock"]).expect("lock")),
+        ..Default::default()
+    };
     let existing = Existing {
         hubs: [("shop".to_string(), state)].into(),
     };
