@@ -3,8 +3,13 @@
 use std::fmt::Write;
 
 /// `tables` tables of 10 columns, 2 foreign keys and 2 indexes each, in 10 hubs.
+#[allow(dead_code)]
 pub fn synthetic_schema(tables: usize) -> String {
-    let hubs = 10;
+    synthetic_schema_in(tables, 10)
+}
+
+/// The same, spread over `hubs` hubs.
+pub fn synthetic_schema_in(tables: usize, hubs: usize) -> String {
     let per_hub = tables.div_ceil(hubs);
     let mut out = String::new();
     for h in 0..hubs {
