@@ -206,7 +206,7 @@ fn next_migration(hub: &ir::Hub, state: &HubState, lock: &Lock, config: &Config,
         spans.push(hubgen_schema::Span::new(start, start + step.up.trim_end().len()));
     }
     let path = format!("migrations/{}/{up_name}", hub.name);
-    let mut diagnostics = crate::plan::lint::lint(&plan, &spans, config.allow_destructive);
+    let mut diagnostics = crate::plan::lint::lint(&plan, &spans, config.allow_destructive, &hub.acknowledged);
     for error in &plan.errors {
         diagnostics.push(hubgen_schema::Diagnostic::new(
             hubgen_schema::Severity::Error,

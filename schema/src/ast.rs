@@ -55,6 +55,15 @@ pub enum HubItem {
     Extension(Extension),
     /// `schema name { ... }`: a PostgreSQL schema inside the hub's database.
     Schema(SchemaBlock),
+    /// `acknowledge destructive customers.age`: the next migration may drop or narrow it.
+    Acknowledge(Acknowledge),
+}
+
+#[derive(Debug, Clone)]
+pub struct Acknowledge {
+    pub trivia: Trivia,
+    /// `table`, `table.column`, a partition or an enum, optionally schema-qualified.
+    pub target: Vec<Ident>,
 }
 
 #[derive(Debug, Clone)]

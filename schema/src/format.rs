@@ -106,7 +106,7 @@ impl Writer {
         let mut previous_was_line = false;
         for (i, item) in items.iter().enumerate() {
             // One-line items (roles, extensions) group together; blocks get a blank line around them.
-            let is_line = matches!(item, HubItem::Role(_) | HubItem::Extension(_));
+            let is_line = matches!(item, HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_));
             if i > 0 && !(is_line && previous_was_line) {
                 self.blank();
             }
@@ -120,6 +120,10 @@ impl Writer {
                     self.item_line(&r.trivia, &text);
                 }
                 HubItem::Extension(e) => self.item_line(&e.trivia, &format!("extension {}", ident(&e.name.name))),
+                HubItem::Acknowledge(a) => {
+                    let target: Vec<String> = a.target.iter().map(|t| ident(&t.name)).collect();
+                    self.item_line(&a.trivia, &format!("acknowledge destructive {}", target.join(".")));
+                }
                 HubItem::Schema(s) => {
                     self.item_line(&s.trivia, &format!("schema {} {{", ident(&s.name.name)));
                     self.indent += 1;

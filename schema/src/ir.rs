@@ -24,6 +24,9 @@ pub struct Hub {
     pub roles: Vec<Role>,
     pub enums: Vec<Enum>,
     pub tables: Vec<Table>,
+    /// Destructive changes the schema acknowledges (`table`, `table.column`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,6 +44,11 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             })
             .collect(),
         tables: hub.tables.iter().map(|t| lower_table(ctx, hub, t)).collect(),
+        acknowledged: hub
+            .acknowledged
+            .iter()
+            .map(|a| a.target.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("."))
+            .collect(),
     }
 }
 

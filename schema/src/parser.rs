@@ -373,6 +373,17 @@ impl<'a> Parser<'a> {
                 self.take_trailing(&mut trivia);
                 Ok(HubItem::Extension(Extension { trivia, name }))
             }
+            "acknowledge" => {
+                let mut trivia = self.take_trivia();
+                self.bump();
+                self.expect_keyword("destructive")?;
+                let mut target = vec![self.ident("what may be dropped or narrowed (`table` or `table.column`)")?];
+                while self.eat(TokenKind::Dot).is_some() {
+                    target.push(self.ident("a name")?);
+                }
+                self.take_trailing(&mut trivia);
+                Ok(HubItem::Acknowledge(Acknowledge { trivia, target }))
+            }
             "schema" if allow_schema => {
                 let mut trivia = self.take_trivia();
                 let start = self.bump().span;
@@ -395,9 +406,9 @@ impl<'a> Parser<'a> {
             _ => {
                 let found = self.describe(token);
                 let expected: &[&str] = if allow_schema {
-                    &["table", "enum", "mixin", "role", "extension", "schema"]
+                    &["table", "enum", "mixin", "role", "extension", "schema", "acknowledge"]
                 } else {
-                    &["table", "enum", "mixin", "role", "extension"]
+                    &["table", "enum", "mixin", "role", "extension", "acknowledge"]
                 };
                 let place = if allow_schema { "a hub" } else { "a schema block" };
                 self.diagnostics

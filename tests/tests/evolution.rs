@@ -204,6 +204,7 @@ scenarios! {
     add_nullable_column => scenario("add_nullable_column", &[("    note        varchar(50)\n", "    note        varchar(50)\n    phone       varchar(20)\n")], "SELECT count(*) = 3 FROM customers WHERE phone IS NULL");
     add_not_null_column_with_default => scenario("add_not_null_column_with_default", &[("    note        varchar(50)\n", "    note        varchar(50)\n    vip         boolean  not null default false\n")], "SELECT count(*) = 3 FROM customers WHERE NOT vip");
     drop_column => Scenario { allow_destructive: true, ..scenario("drop_column", &[("    age         integer\n", "")], ROWS_SURVIVE) };
+    drop_column_acknowledged_in_schema => scenario("drop_column_acknowledged_in_schema", &[("    age         integer\n", ""), ("  role support\n", "  role support\n  acknowledge destructive customers.age\n")], ROWS_SURVIVE);
     rename_column => scenario("rename_column", &[("    name        text\n", "    full_name   text  @renamed_from(name)\n")], "SELECT count(*) = 3 FROM customers WHERE full_name LIKE '4%'");
     rename_table => scenario("rename_table", &[("  table orders {", "  table purchases renamed_from(orders) {")], "SELECT count(*) = 1 FROM purchases");
     widen_varchar => scenario("widen_varchar", &[("    note        varchar(50)", "    note        varchar(200)")], "SELECT count(*) = 3 FROM customers WHERE note IS NOT NULL");

@@ -27,6 +27,7 @@ pub(crate) struct HubCtx<'a> {
     pub roles: Vec<&'a RoleDef>,
     pub extensions: Vec<&'a Extension>,
     pub mixins: Vec<&'a Mixin>,
+    pub acknowledged: Vec<&'a Acknowledge>,
 }
 
 pub(crate) struct TableCtx<'a> {
@@ -74,6 +75,7 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
             roles: Vec::new(),
             extensions: Vec::new(),
             mixins: Vec::new(),
+            acknowledged: Vec::new(),
         };
         // Mixins first, so a table may use one declared below it.
         collect_mixins(&hub.items, &mut ctx.mixins);
@@ -131,6 +133,7 @@ fn collect<'a>(item: &'a HubItem, schema: &'a str, hub: &mut HubCtx<'a>, global:
         HubItem::Role(r) => hub.roles.push(r),
         HubItem::Extension(e) => hub.extensions.push(e),
         HubItem::Mixin(_) => {}
+        HubItem::Acknowledge(a) => hub.acknowledged.push(a),
         HubItem::Schema(block) => {
             hub.schema_blocks.push(block);
             for item in &block.items {

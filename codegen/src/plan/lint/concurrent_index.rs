@@ -44,7 +44,7 @@ mod tests {
             errors: vec![],
         };
         assert_eq!(
-            lint(&plan, &[Span::default()], false)[0].code.as_str(),
+            lint(&plan, &[Span::default()], false, &[])[0].code.as_str(),
             "index-without-concurrently"
         );
     }

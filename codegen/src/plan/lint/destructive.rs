@@ -7,37 +7,49 @@ use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
 pub fn check(ctx: &Context) -> Option<Diagnostic> {
-    let what = match &ctx.step.change {
-        Change::DropTable { table } => format!("drops table `{table}` and every row in it"),
-        Change::DropColumn { table, column } => format!("drops column `{table}.{column}` and its data"),
-        Change::DropPartition { table, partition } => format!("drops partition `{partition}` of `{table}` and its rows"),
-        Change::DropEnum { name } => format!("drops enum type `{name}`"),
+    // Targets are `schema.table[.column]`; an acknowledgement may leave out `public.`.
+    let (what, target) = match &ctx.step.change {
+        Change::DropTable { table } => (format!("drops table `{table}` and every row in it"), table.clone()),
+        Change::DropColumn { table, column } => (format!("drops column `{table}.{column}` and its data"), format!("{table}.{column}")),
+        Change::DropPartition { table, partition } => {
+            let schema = table.split('.').next().unwrap_or("public");
+            (
+                format!("drops partition `{partition}` of `{table}` and its rows"),
+                format!("{schema}.{partition}"),
+            )
+        }
+        Change::DropEnum { name } => (format!("drops enum type `{name}`"), name.clone()),
         Change::AlterType {
             table,
             column,
             change: TypeChange::Narrowing,
             from,
             to,
-        } => {
-            format!("narrows `{table}.{column}` from `{from}` to `{to}`: values that do not fit fail the migration or lose precision")
-        }
+        } => (
+            format!("narrows `{table}.{column}` from `{from}` to `{to}`: values that do not fit fail the migration or lose precision"),
+            format!("{table}.{column}"),
+        ),
         _ => return None,
     };
-    let severity = if ctx.allow_destructive {
+    let acknowledged = ctx.acknowledged.iter().any(|a| *a == target || format!("public.{a}") == target);
+    let severity = if ctx.allow_destructive || acknowledged {
         Severity::Warning
     } else {
         Severity::Error
     };
+    let short = target.strip_prefix("public.").unwrap_or(&target).to_string();
     Some(Diagnostic::new(
         severity,
         Code::DestructiveChange,
         ctx.span,
         format!("this migration {what}"),
         "destructive",
-        if ctx.allow_destructive {
+        if acknowledged {
+            format!("acknowledged in the schema (`acknowledge destructive {short}`); back up what you need before applying")
+        } else if ctx.allow_destructive {
             "acknowledged with --allow-destructive; back up what you need before applying".into()
         } else {
-            "if that is intended, run `hubgen generate --allow-destructive`; if not, restore the schema (a rename needs a `renamed_from` hint)".into()
+            format!("if that is intended, add `acknowledge destructive {short}` to the hub (or run `hubgen generate --allow-destructive`); if not, restore the schema (a rename needs a `renamed_from` hint)")
         },
     ))
 }
@@ -66,10 +78,14 @@ mod tests {
 
     #[test]
     fn refused_unless_acknowledged() {
-        let refused = lint(&drop_column(), &[Span::default()], false);
+        let refused = lint(&drop_column(), &[Span::default()], false, &[]);
         assert_eq!(refused.len(), 1);
         assert_eq!(refused[0].severity, Severity::Error);
-        let allowed = lint(&drop_column(), &[Span::default()], true);
+        let allowed = lint(&drop_column(), &[Span::default()], true, &[]);
         assert_eq!(allowed[0].severity, Severity::Warning);
+        let acknowledged = lint(&drop_column(), &[Span::default()], false, &["users.nickname".to_string()]);
+        assert_eq!(acknowledged[0].severity, Severity::Warning);
+        let other = lint(&drop_column(), &[Span::default()], false, &["users.email".to_string()]);
+        assert_eq!(other[0].severity, Severity::Error);
     }
 }

@@ -17,6 +17,8 @@ pub struct Context<'a> {
     pub step: &'a Step,
     pub span: Span,
     pub allow_destructive: bool,
+    /// `acknowledge destructive ...` entries of the hub's schema.
+    pub acknowledged: &'a [String],
 }
 
 type Rule = fn(&Context) -> Option<Diagnostic>;
@@ -30,13 +32,14 @@ const RULES: &[Rule] = &[
 ];
 
 /// Lints a plan whose steps start at `spans` in the migration text.
-pub fn lint(plan: &Plan, spans: &[Span], allow_destructive: bool) -> Vec<Diagnostic> {
+pub fn lint(plan: &Plan, spans: &[Span], allow_destructive: bool, acknowledged: &[String]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (step, span) in plan.steps.iter().zip(spans) {
         let ctx = Context {
             step,
             span: *span,
             allow_destructive,
+            acknowledged,
         };
         out.extend(RULES.iter().filter_map(|rule| rule(&ctx)));
     }

@@ -68,7 +68,7 @@ mod tests {
                 },
             },
         ];
-        let found = lint(&Plan { steps, errors: vec![] }, &[Span::default(); 3], false);
+        let found = lint(&Plan { steps, errors: vec![] }, &[Span::default(); 3], false, &[]);
         assert_eq!(
             found.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
             ["not-null-without-default", "set-not-null-scan"]

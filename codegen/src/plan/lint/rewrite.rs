@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn only_rewriting_changes_warn() {
-        assert_eq!(lint(&alter(TypeChange::WideningRewrite), &[Span::default()], false).len(), 1);
-        assert!(lint(&alter(TypeChange::Widening), &[Span::default()], false).is_empty());
+        assert_eq!(lint(&alter(TypeChange::WideningRewrite), &[Span::default()], false, &[]).len(), 1);
+        assert!(lint(&alter(TypeChange::Widening), &[Span::default()], false, &[]).is_empty());
     }
 }

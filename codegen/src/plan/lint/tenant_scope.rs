@@ -39,6 +39,6 @@ mod tests {
             }],
             errors: vec![],
         };
-        assert_eq!(lint(&plan, &[Span::default()], false)[0].code.as_str(), "tenant-scope-removed");
+        assert_eq!(lint(&plan, &[Span::default()], false, &[])[0].code.as_str(), "tenant-scope-removed");
     }
 }
