@@ -112,17 +112,9 @@ mod tests {
     }
 
     fn strip_rustfmt_skip(item: &mut syn::Item) {
-        let attrs = match item {
-            syn::Item::Const(i) => &mut i.attrs,
-            syn::Item::Enum(i) => &mut i.attrs,
-            syn::Item::Fn(i) => &mut i.attrs,
-            syn::Item::Impl(i) => &mut i.attrs,
-            syn::Item::Mod(i) => &mut i.attrs,
-            syn::Item::Struct(i) => &mut i.attrs,
-            syn::Item::Use(i) => &mut i.attrs,
-            _ => return,
-        };
-        attrs.retain(|a| !a.path().is_ident("rustfmt") && a.path().segments.first().is_none_or(|s| s.ident != "rustfmt"));
+        if let Some(attrs) = hubgen_codegen::rust::item_attrs(item) {
+            attrs.retain(|a| a.path().segments.first().is_none_or(|s| s.ident != "rustfmt"));
+        }
     }
 
     #[test]

@@ -56,8 +56,8 @@ fn formatting_is_idempotent_and_keeps_the_ir() {
     assert!(formatted_count > 10);
 }
 
-#[test]
-fn checked_in_schemas_are_formatted() {
+/// The platform and the examples.
+fn checked_in() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut paths = vec![root.join("platform.hubs")];
     paths.extend(
@@ -65,7 +65,12 @@ fn checked_in_schemas_are_formatted() {
             .expect("examples")
             .map(|e| e.expect("entry").path()),
     );
-    for path in paths {
+    paths
+}
+
+#[test]
+fn checked_in_schemas_are_formatted() {
+    for path in checked_in() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let formatted = format_source(&text).expect("checked-in schemas parse");
         assert_eq!(
@@ -80,14 +85,7 @@ fn checked_in_schemas_are_formatted() {
 
 #[test]
 fn checked_in_schemas_validate_clean() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths = vec![root.join("platform.hubs")];
-    paths.extend(
-        std::fs::read_dir(root.join("examples"))
-            .expect("examples")
-            .map(|e| e.expect("entry").path()),
-    );
-    for path in paths {
+    for path in checked_in() {
         let text = std::fs::read_to_string(&path).expect("readable");
         let output = compile(&text);
         let file = hubgen_schema::SourceFile::new(path.display().to_string(), text);

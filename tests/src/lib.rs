@@ -56,17 +56,7 @@ pub fn initial_migration(schema_path: &str, schema: &ir::Schema, hub: &str) -> S
         .expect("hub migration")
 }
 
-/// `DATABASE_URL`, or the machine's PostgreSQL at 127.0.0.1:5432 as `postgres`.
-pub fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-fn with_database(url: &str, database: &str) -> String {
-    match url.rfind('/') {
-        Some(i) if !url[..i].ends_with('/') => format!("{}/{database}", &url[..i]),
-        _ => format!("{url}/{database}"),
-    }
-}
+pub use hubgen_runtime::testing::{server_url, url_for};
 
 /// A database created for one test and dropped when the test is done.
 pub struct TestDb {
@@ -89,7 +79,7 @@ impl TestDb {
             .execute(format!("CREATE DATABASE \"{name}\"").as_str())
             .await
             .expect("create test database");
-        let url = with_database(&server_url(), &name);
+        let url = url_for(&name);
         TestDb { name, url }
     }
 

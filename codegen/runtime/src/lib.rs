@@ -270,7 +270,8 @@ pub mod testing {
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
     }
 
-    fn url_for(database: &str) -> String {
+    /// The URL of `database` on the same server.
+    pub fn url_for(database: &str) -> String {
         let server = server_url();
         match server.rfind('/') {
             Some(i) if !server[..i].ends_with('/') => format!("{}/{database}", &server[..i]),

@@ -204,7 +204,8 @@ fn raw_string(text: &str) -> proc_macro2::Literal {
         .unwrap_or_else(|_| proc_macro2::Literal::string(text))
 }
 
-fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+/// The attributes of an item of the kinds hubgen generates.
+pub fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
     Some(match item {
         syn::Item::Const(i) => &mut i.attrs,
         syn::Item::Enum(i) => &mut i.attrs,
