@@ -36,7 +36,7 @@ enum Command {
         /// Schema files (default: schema/platform.hubs).
         files: Vec<PathBuf>,
     },
-    /// Generate every hub's migrations (and lock) from the schema.
+    /// Generate every hub's migrations (the next one, when it has some), lock and Rust crate.
     Generate {
         /// Schema file (default: schema/platform.hubs).
         #[arg(long)]

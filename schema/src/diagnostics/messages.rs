@@ -804,6 +804,17 @@ pub fn invalid_policy_command(command: &Ident, known: &[&str]) -> Diagnostic {
     .suggest(&command.name, known.iter().copied(), format!("commands are {}", list(known)))
 }
 
+pub fn policy_clause(command: &Ident, clause: &str, instead: &str) -> Diagnostic {
+    let name = command.name.to_ascii_lowercase();
+    error(
+        Code::InvalidPolicyCommand,
+        command.span,
+        format!("a `for {name}` policy cannot have `{clause}`"),
+        "wrong clause for this command",
+    )
+    .help(format!("use `{instead} (...)` for `{name}` policies, or `for all` to have both"))
+}
+
 pub fn invalid_privilege(privilege: &Ident, known: &[&str]) -> Diagnostic {
     error(
         Code::InvalidPrivilege,

@@ -19,8 +19,14 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
                             out.push(messages::unknown_role(&policy.role, hub.name(), role_names()));
                         }
                         if let Some(command) = &policy.command {
-                            if !POLICY_COMMANDS.contains(&command.name.to_ascii_lowercase().as_str()) {
+                            let lower = command.name.to_ascii_lowercase();
+                            if !POLICY_COMMANDS.contains(&lower.as_str()) {
                                 out.push(messages::invalid_policy_command(command, POLICY_COMMANDS));
+                            } else if policy.with_check.is_some() && (lower == "select" || lower == "delete") {
+                                // PostgreSQL: a SELECT or DELETE policy has no rows to check.
+                                out.push(messages::policy_clause(command, "with check", "using"));
+                            } else if policy.using.is_some() && lower == "insert" {
+                                out.push(messages::policy_clause(command, "using", "with check"));
                             }
                         }
                         for expr in policy.using.iter().chain(&policy.with_check) {
