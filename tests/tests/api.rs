@@ -195,3 +195,65 @@ async fn tenant_isolation_across_a_shared_pool() {
     assert_eq!(sum, total + 2);
     db.drop_db().await;
 }
+
+/// Constraint violations come back as variants that name the constraint.
+#[tokio::test]
+async fn violations_name_their_constraint() {
+    let db = TestDatabase::create("api_errors", hub_identity::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let user = |email: &str| hub_identity::NewUser {
+        id: None,
+        email: email.into(),
+        password_hash: "x".into(),
+        first_name: None,
+        last_name: None,
+        role: None,
+        status: None,
+        email_verified: None,
+        last_login_at: None,
+        created_at: None,
+        updated_at: None,
+    };
+    hub_identity::UserRepo::insert(&mut conn, &user("a@example.com"))
+        .await
+        .expect("first insert");
+    match hub_identity::UserRepo::insert(&mut conn, &user("a@example.com")).await {
+        Err(Error::UniqueViolation { constraint }) => assert_eq!(constraint, "users_email_key"),
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+    let session = hub_identity::NewUserSession {
+        id: None,
+        user_id: hub_ids::UserId::new(),
+        token_hash: "h".into(),
+        expires_at: chrono::NaiveDate::from_ymd_opt(2030, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("date"),
+        ip_address: None,
+        user_agent: None,
+        created_at: None,
+    };
+    match hub_identity::UserSessionRepo::insert(&mut conn, &session).await {
+        Err(Error::ForeignKeyViolation { constraint }) => assert_eq!(constraint, "user_sessions_user_id_fkey"),
+        other => panic!("expected a foreign-key violation, got {other:?}"),
+    }
+    // Client-side validation catches what it can before sending.
+    match hub_identity::UserRepo::insert(&mut conn, &user(&"x".repeat(300))).await {
+        Err(Error::Invalid(violations)) => assert!(violations.iter().any(|v| v.field == "email"), "{violations:?}"),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let check = sqlx::raw_sql("CREATE TEMP TABLE t (n int CONSTRAINT t_n_positive CHECK (n > 0)); INSERT INTO t VALUES (-1)")
+        .execute(&mut *conn)
+        .await;
+    match check.map_err(Error::from) {
+        Err(Error::CheckViolation { constraint }) => assert_eq!(constraint, "t_n_positive"),
+        other => panic!("expected a check violation, got {other:?}"),
+    }
+    drop(conn);
+    db.drop_db().await;
+}
+
+/// Forgetting the tenant is a compile error, pinned by trybuild.
+#[test]
+fn tenant_scoped_repositories_need_a_tenant_transaction() {
+    trybuild::TestCases::new().compile_fail("ui/*.rs");
+}
