@@ -11,7 +11,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for mixin in &ctx.global_mixins {
         identifier(&mixin.name, out);
     }
-    duplicates(ctx.global_mixins.iter().map(|m| &m.name), "mixin", out, messages::duplicate_mixin);
+    duplicates(ctx.global_mixins.iter().map(|m| &m.name), out, messages::duplicate_mixin);
     for hub in &ctx.hubs {
         identifier(&hub.ast.name, out);
         if let Some(previous) = hubs.insert(hub.name(), &hub.ast.name) {
@@ -31,15 +31,15 @@ fn check_hub(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
     for block in &hub.schema_blocks {
         identifier(&block.name, out);
     }
-    duplicates(hub.schema_blocks.iter().map(|s| &s.name), "schema", out, messages::duplicate_schema);
+    duplicates(hub.schema_blocks.iter().map(|s| &s.name), out, messages::duplicate_schema);
     for mixin in &hub.mixins {
         identifier(&mixin.name, out);
     }
-    duplicates(hub.mixins.iter().map(|m| &m.name), "mixin", out, messages::duplicate_mixin);
+    duplicates(hub.mixins.iter().map(|m| &m.name), out, messages::duplicate_mixin);
     for role in &hub.roles {
         identifier(&role.name, out);
     }
-    duplicates(hub.roles.iter().map(|r| &r.name), "role", out, messages::duplicate_role);
+    duplicates(hub.roles.iter().map(|r| &r.name), out, messages::duplicate_role);
 
     // Tables, enums and index names share PostgreSQL's per-schema namespaces.
     let mut tables: HashMap<(&str, &str), &Ident> = HashMap::new();
@@ -76,7 +76,7 @@ fn check_hub(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
         for column in &table.columns {
             identifier(&column.name, out);
         }
-        duplicates(table.columns.iter().map(|c| &c.name), "column", out, |dup, prev| {
+        duplicates(table.columns.iter().map(|c| &c.name), out, |dup, prev| {
             messages::duplicate_column(dup, prev, name)
         });
         let mut constraints: HashMap<&str, &Ident> = HashMap::new();
@@ -165,12 +165,7 @@ pub(super) fn modifier_name(kind: &ModifierKind) -> String {
     .to_string()
 }
 
-fn duplicates<'a>(
-    names: impl Iterator<Item = &'a Ident>,
-    _what: &str,
-    out: &mut Vec<Diagnostic>,
-    report: impl Fn(&Ident, &Ident) -> Diagnostic,
-) {
+fn duplicates<'a>(names: impl Iterator<Item = &'a Ident>, out: &mut Vec<Diagnostic>, report: impl Fn(&Ident, &Ident) -> Diagnostic) {
     let mut seen: HashMap<&str, &Ident> = HashMap::new();
     for name in names {
         if let Some(previous) = seen.insert(&name.name, name) {
