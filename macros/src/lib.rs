@@ -7,7 +7,7 @@
 //! schema's folder (as `hubgen generate` wrote them), or, where there are
 //! none yet, the initial migration generated from the schema.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::quote;
 use std::path::{Path, PathBuf};
 use syn::parse::{Parse, ParseStream};
@@ -67,7 +67,6 @@ fn expand(manifest_dir: &Path, path: &str, hub: &str) -> Result<(TokenStream, Pa
             .filter_map(|(name, sql)| Some((name.strip_prefix(&prefix)?.to_string(), sql)).filter(|(n, _)| n.ends_with(".sql")))
             .collect()
     });
-    let _ = Span::call_site();
     Ok((hubgen_codegen::rust::hub_items(&ir, hub_ir, &migrations), file))
 }
 

@@ -16,10 +16,19 @@ pub struct Trivia {
     /// Comment and doc-comment lines above the item, as written and in
     /// order (an empty string is a blank line that detaches them).
     pub leading: Vec<String>,
-    /// The text of the `///` lines above the item (without the slashes).
-    pub docs: Vec<String>,
     /// A `//` comment at the end of the item's (first) line.
     pub trailing: Option<String>,
+}
+
+impl Trivia {
+    /// The text of the `///` lines above the item, without the slashes.
+    pub fn docs(&self) -> Vec<&str> {
+        self.leading
+            .iter()
+            .filter_map(|l| l.strip_prefix("///"))
+            .map(|d| d.strip_prefix(' ').unwrap_or(d))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -50,10 +50,9 @@ pub fn compile(text: &str) -> Output {
     let (ast, mut diagnostics) = parser::parse(text);
     let mut ir = None;
     if diagnostics.is_empty() {
-        diagnostics = validate::validate(&ast);
+        let ctx = validate::build(&ast, &mut diagnostics);
+        validate::validate(&ctx, &mut diagnostics);
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            let mut sink = Vec::new();
-            let ctx = validate::build(&ast, &mut sink);
             ir = Some(lower::lower(&ctx));
         }
     }

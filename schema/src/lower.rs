@@ -13,7 +13,8 @@ pub(crate) fn lower(ctx: &Ctx) -> ir::Schema {
 }
 
 fn docs(trivia: &Trivia) -> Option<String> {
-    (!trivia.docs.is_empty()).then(|| trivia.docs.join("\n"))
+    let docs = trivia.docs();
+    (!docs.is_empty()).then(|| docs.join("\n"))
 }
 
 fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {

@@ -23,7 +23,6 @@ pub fn parse(text: &str) -> (SchemaFile, Vec<Diagnostic>) {
 #[derive(Default)]
 struct Pending {
     leading: Vec<String>,
-    docs: Vec<String>,
     trailing: Option<String>,
 }
 
@@ -54,9 +53,6 @@ impl<'a> Parser<'a> {
                     let raw = &self.text[token.span.start as usize..token.span.end as usize];
                     let same_line = self.follows_on_same_line(self.pos);
                     if token.kind == TokenKind::DocComment {
-                        self.pending
-                            .docs
-                            .push(raw[3..].strip_prefix(' ').unwrap_or(&raw[3..]).trim_end().to_string());
                         self.pending.leading.push(raw.trim_end().to_string());
                     } else if same_line && self.pending.trailing.is_none() {
                         self.pending.trailing = Some(raw.trim_end().to_string());
@@ -188,7 +184,6 @@ impl<'a> Parser<'a> {
         let pending = std::mem::take(&mut self.pending);
         Trivia {
             leading: pending.leading,
-            docs: pending.docs,
             trailing: pending.trailing,
         }
     }
@@ -631,7 +626,6 @@ impl<'a> Parser<'a> {
             _ => {
                 // Columns parse their own trivia.
                 self.pending.leading.splice(0..0, trivia.leading.drain(..));
-                self.pending.docs.splice(0..0, trivia.docs.drain(..));
                 let column = self.column()?;
                 let span = column.span;
                 return Ok(TableItem {

@@ -65,12 +65,7 @@ async fn main() {
     let mut queries = 0;
     for _ in 0..5 {
         let start = Instant::now();
-        let mut check = PgConnection::connect(&url).await.expect("connect");
-        sqlx::raw_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            .execute(&mut check)
-            .await
-            .expect("read only");
-        let (actual, count) = hubgen_live::introspect_counted(&mut check).await.expect("introspect");
+        let (actual, count) = hubgen_live::introspect_read_only(&url).await.expect("introspect");
         let differences = hubgen_codegen::catalog::diff(&expected, &actual);
         times.push(start.elapsed());
         assert!(differences.is_empty(), "{} differences", differences.len());

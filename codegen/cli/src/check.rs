@@ -150,7 +150,7 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
             .build()
             .map_err(|e| crate::Fatal(e.to_string()))?;
         let (actual, queries) = runtime
-            .block_on(introspect(url))
+            .block_on(hubgen_live::introspect_read_only(url))
             .map_err(|e| crate::Fatal(format!("cannot read the database: {e}")))?;
         let differences = catalog::diff(&catalog::expected(target), &actual);
         for d in differences {
@@ -188,18 +188,6 @@ fn collect_files(dir: &Path, root: &Path, out: &mut Vec<String>) {
             );
         }
     }
-}
-
-async fn introspect(url: &str) -> Result<(catalog::Catalog, usize), sqlx::Error> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(url).await?;
-    // Read-only by construction: the session cannot write even by mistake.
-    sqlx::raw_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        .execute(&mut conn)
-        .await?;
-    let result = hubgen_live::introspect_counted(&mut conn).await?;
-    conn.close().await?;
-    Ok(result)
 }
 
 fn report(findings: &[Finding], format: Format) {

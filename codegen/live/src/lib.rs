@@ -16,6 +16,19 @@ pub async fn apply(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error
     tx.commit().await
 }
 
+/// Connects to `url` in a read-only session and reads its catalog: what
+/// `hubgen check --database-url` does. Returns the catalog and the query count.
+pub async fn introspect_read_only(url: &str) -> Result<(Catalog, usize), sqlx::Error> {
+    let mut conn = PgConnection::connect(url).await?;
+    // Read-only by construction: the session cannot write even by mistake.
+    sqlx::raw_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        .execute(&mut conn)
+        .await?;
+    let result = introspect_counted(&mut conn).await?;
+    conn.close().await?;
+    Ok(result)
+}
+
 const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
 
 /// Reads every user schema of the connected database.

@@ -242,7 +242,7 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
 }
 
 /// The `in ('a', 'b')` list of a CHECK on `column`, when it is one.
-fn check_list(table: &ir::Table, column: &str) -> Option<Vec<String>> {
+pub(super) fn check_list(table: &ir::Table, column: &str) -> Option<Vec<String>> {
     let prefix = format!("{column} in (");
     table.checks.iter().find_map(|c| {
         let list = c.expr.strip_prefix(&prefix)?.strip_suffix(')')?;

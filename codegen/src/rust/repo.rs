@@ -4,7 +4,7 @@
 
 use super::models::Shape;
 use super::names::field;
-use super::types::{is_copy, sql_type, via_text};
+use super::types::{is_copy, owned, sql_type, via_text};
 use super::Ids;
 use crate::sql::quote::{ident as q, qualified};
 use hubgen_schema::ir;
@@ -49,15 +49,6 @@ fn live_condition(table: &ir::Table) -> Option<String> {
 
 fn select_list(table: &ir::Table) -> String {
     table.columns.iter().map(super::types::select_expr).collect::<Vec<_>>().join(", ")
-}
-
-/// `expr`, cloned unless the column's type is `Copy`.
-fn owned(column: &ir::Column, expr: TokenStream) -> TokenStream {
-    if is_copy(&column.ty) {
-        expr
-    } else {
-        quote!(#expr.clone())
-    }
 }
 
 /// `expr`, borrowed unless the column's type is `Copy`.

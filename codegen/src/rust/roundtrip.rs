@@ -4,26 +4,15 @@
 //! version check where declared), delete, restore. Generated from the same
 //! IR as the crate, so every table is covered and none is forgotten.
 
-use super::models::Shape;
+use super::models::{check_list, Shape};
 use super::names::{field, ident, pascal, variants};
-use super::types::is_copy;
+use super::types::{is_copy, owned};
 use super::Ids;
 use crate::sql::quote::{ident as q, qualified};
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-/// A check list `col in ('a', 'b')` of the table, if `column` has one.
-fn allowed(table: &ir::Table, column: &str) -> Option<Vec<String>> {
-    let prefix = format!("{column} in (");
-    table.checks.iter().find_map(|c| {
-        let list = c.expr.strip_prefix(&prefix)?.strip_suffix(')')?;
-        list.split(", ")
-            .map(|i| i.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')).map(str::to_string))
-            .collect()
-    })
-}
 
 /// `'2026-02-01'` → (2026, 2, 1)
 fn date_of(bound: &str) -> Option<(i32, u32, u32)> {
@@ -57,7 +46,7 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
             }
         }
         ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Text => {
-            if let Some(list) = allowed(table, &column.name) {
+            if let Some(list) = check_list(table, &column.name) {
                 let value = &list[(variant as usize) % list.len()];
                 return quote!(#value.to_string());
             }
@@ -125,7 +114,7 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
 
 /// A SQL literal of `column`'s type, for seeding read-only tables.
 fn literal(hub: &ir::Hub, table: &ir::Table, column: &ir::Column) -> String {
-    if let Some(list) = allowed(table, &column.name) {
+    if let Some(list) = check_list(table, &column.name) {
         return format!("'{}'", list[0]);
     }
     match &column.ty {
@@ -140,14 +129,6 @@ fn literal(hub: &ir::Hub, table: &ir::Table, column: &ir::Column) -> String {
             hub.enums.iter().find(|e| &e.name == name).map_or("", |e| e.values[0].as_str())
         ),
         _ => "1".into(),
-    }
-}
-
-fn owned(column: &ir::Column, expr: TokenStream) -> TokenStream {
-    if is_copy(&column.ty) {
-        expr
-    } else {
-        quote!(#expr.clone())
     }
 }
 
@@ -282,7 +263,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     // Patch the first plain column: text without rules, a number or a flag.
     let patched = shape.patchable.iter().find(|c| {
         let plain_text = c.ty.is_textual()
-            && allowed(table, &c.name).is_none()
+            && check_list(table, &c.name).is_none()
             && c.format.is_none()
             && !shape.uniques.iter().flatten().any(|u| u.name == c.name);
         plain_text

@@ -72,3 +72,12 @@ pub fn is_copy(ty: &ColumnType) -> bool {
             | ColumnType::Array(_)
     )
 }
+
+/// `expr`, cloned unless the column's type is `Copy`.
+pub fn owned(column: &ir::Column, expr: TokenStream) -> TokenStream {
+    if is_copy(&column.ty) {
+        expr
+    } else {
+        quote!(#expr.clone())
+    }
+}

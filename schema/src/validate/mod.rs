@@ -41,17 +41,14 @@ pub(crate) struct TableCtx<'a> {
 
 pub const DEFAULT_SCHEMA: &str = "public";
 
-/// Runs every pass and returns all diagnostics, in no particular order.
-pub fn validate(file: &SchemaFile) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    let ctx = build(file, &mut diagnostics);
-    names::check(&ctx, &mut diagnostics);
-    columns::check(&ctx, &mut diagnostics);
-    keys::check(&ctx, &mut diagnostics);
-    references::check(&ctx, &mut diagnostics);
-    traits::check(&ctx, &mut diagnostics);
-    access::check(&ctx, &mut diagnostics);
-    diagnostics
+/// Runs every pass over a built context, adding to `diagnostics` (in no particular order).
+pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
+    names::check(ctx, diagnostics);
+    columns::check(ctx, diagnostics);
+    keys::check(ctx, diagnostics);
+    references::check(ctx, diagnostics);
+    traits::check(ctx, diagnostics);
+    access::check(ctx, diagnostics);
 }
 
 pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>) -> Ctx<'a> {
