@@ -3,7 +3,7 @@
 //! front end's job.
 
 use crate::hash;
-use crate::sql;
+use crate::plan::files;
 use hubgen_schema::ir;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -70,8 +70,41 @@ pub struct Existing {
 #[derive(Debug, Clone, Default)]
 pub struct HubState {
     pub lock: Option<Lock>,
+    /// Why the lock file could not be read, when it is there but damaged.
+    pub lock_error: Option<String>,
     /// Migration file name → contents (the lock excluded).
     pub files: BTreeMap<String, String>,
+}
+
+impl HubState {
+    /// A refusal when migrations exist but the lock is missing or damaged:
+    /// planning from scratch would rewrite migrations databases have applied.
+    fn lock_problem(&self, hub: &str) -> Option<HubLint> {
+        if self.lock_error.is_none() && self.files.is_empty() {
+            return None;
+        }
+        let path = format!("migrations/{hub}/{LOCK_FILE}");
+        let message = match &self.lock_error {
+            Some(error) => format!("`{path}` is damaged ({error}), so hubgen cannot tell what the migrations of hub `{hub}` already do"),
+            None => format!(
+                "hub `{hub}` has {} migration file(s) but no `{path}`, so hubgen cannot tell what they already do",
+                self.files.len()
+            ),
+        };
+        Some(HubLint {
+            hub: hub.to_string(),
+            path: path.clone(),
+            text: String::new(),
+            diagnostics: vec![hubgen_schema::Diagnostic::new(
+                hubgen_schema::Severity::Error,
+                hubgen_schema::diagnostics::Code::MissingLock,
+                hubgen_schema::Span::new(0, 0),
+                message,
+                "lock missing",
+                format!("restore it from version control (`git checkout -- {path}`); committed migrations are never regenerated"),
+            )],
+        })
+    }
 }
 
 /// The safety lint's findings on one new migration.
@@ -112,22 +145,8 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
     );
     for hub in &schema.hubs {
         let dir = format!("migrations/{}", hub.name);
-        let state = existing.hubs.get(&hub.name);
-        let (migrations, lock) = match state.and_then(|s| s.lock.as_ref().map(|l| (s, l))) {
-            None => {
-                let file = config.flavor.file_name(1, "initial");
-                let contents = format!("{}{}", header(hub, config), sql::initial_migration(hub));
-                let lock = Lock {
-                    hub: hub.name.clone(),
-                    migrations: vec![LockedMigration {
-                        file: file.clone(),
-                        checksum: hash::hex(contents.as_bytes()),
-                    }],
-                    ir: hub.clone(),
-                };
-                (BTreeMap::from([(file, contents)]), lock)
-            }
-            Some((state, lock)) => next_migration(hub, state, lock, config, &mut output),
+        let Some((migrations, lock)) = hub_migrations(hub, existing.hubs.get(&hub.name), config, &mut output) else {
+            continue;
         };
         for (file, contents) in &migrations {
             output.files.insert(format!("{dir}/{file}"), contents.clone());
@@ -136,13 +155,7 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
             format!("{dir}/{LOCK_FILE}"),
             serde_json::to_string_pretty(&lock).unwrap_or_default() + "\n",
         );
-        // The crate embeds the migrations that run forward, in order.
-        let embedded: Vec<(String, String)> = migrations
-            .iter()
-            .filter(|(name, _)| is_forward(name))
-            .map(|(n, c)| (n.clone(), c.clone()))
-            .collect();
-        let tokens = crate::rust::hub_crate(schema, hub, &embedded);
+        let tokens = crate::rust::hub_crate(schema, hub, &forward_migrations(&migrations));
         output.files.insert(
             format!("generated/{}/Cargo.toml", hub.name),
             format!("{toml_header}{}", hub_manifest(hub)),
@@ -155,6 +168,19 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
         output.files.insert(format!("generated/{}/tests/roundtrip.rs", hub.name), tests);
     }
     output
+}
+
+/// The migrations that run forward, in version order: simple and `.up.sql`
+/// files, not `.down.sql` (sqlx) or `U…` (Flyway undo) or Flyway's `.conf`.
+pub fn forward_migrations(files: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut forward: Vec<(String, String)> = files
+        .iter()
+        .filter(|(name, _)| is_forward(name))
+        .map(|(n, c)| (n.clone(), c.clone()))
+        .collect();
+    // Flyway's `V10__` sorts before `V2__` as text.
+    forward.sort_by_key(|(name, _)| (version_of(name), name.clone()));
+    forward
 }
 
 /// Migrations that run forward: simple and `.up.sql` ones, not `.down.sql` (sqlx) or `U…` (Flyway undo).
@@ -172,73 +198,104 @@ pub fn version_of(name: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// Plans, lints and writes the next migration of a hub that has a lock.
-fn next_migration(hub: &ir::Hub, state: &HubState, lock: &Lock, config: &Config, output: &mut Output) -> (BTreeMap<String, String>, Lock) {
+/// A hub's migration files and lock after this run: the first migration for
+/// a hub without any, the next ones for a hub with a lock. `None` (and a
+/// refusal in `output`) when committed migrations exist without a usable
+/// lock: they are never rewritten.
+fn hub_migrations(
+    hub: &ir::Hub,
+    state: Option<&HubState>,
+    config: &Config,
+    output: &mut Output,
+) -> Option<(BTreeMap<String, String>, Lock)> {
+    let layout = files::Layout {
+        flavor: config.flavor,
+        header: &header(hub, config),
+        lock_timeout: files::DEFAULT_LOCK_TIMEOUT,
+    };
+    let state = state.cloned().unwrap_or_default();
+    let Some(lock) = &state.lock else {
+        if let Some(problem) = state.lock_problem(&hub.name) {
+            output.lints.push(problem);
+            return None;
+        }
+        let plan = crate::plan::plan(None, hub);
+        let file = files::initial(&plan, &layout);
+        let lock = Lock {
+            hub: hub.name.clone(),
+            migrations: locked(&file),
+            ir: hub.clone(),
+        };
+        return Some((file.all().map(|(n, t)| (n.clone(), t.clone())).collect(), lock));
+    };
     let mut files = state.files.clone();
     let mut lock = lock.clone();
     if lock.ir == *hub {
-        return (files, lock);
+        return Some((files, lock));
     }
-    let plan = crate::plan::plan(&lock.ir, hub);
+    let plan = crate::plan::plan(Some(&lock.ir), hub);
     let version = lock.migrations.iter().filter_map(|m| version_of(&m.file)).max().unwrap_or(0) + 1;
-    let slug = plan.slug();
-    let reversible = plan.reversible() && !plan.is_empty();
-    let (up_name, down_name) = match (config.flavor, reversible) {
-        (Flavor::Sqlx, true) => (format!("{version:04}_{slug}.up.sql"), Some(format!("{version:04}_{slug}.down.sql"))),
-        (Flavor::Flyway, true) => (format!("V{version}__{slug}.sql"), Some(format!("U{version}__{slug}.sql"))),
-        (flavor, false) => (flavor.file_name(version, &slug), None),
-    };
-    let mut text = header(hub, config);
-    text.push_str(&format!(
-        "-- migration {version}: {} step(s), {}\n",
-        plan.steps.len(),
-        if reversible {
-            "reversible (see the down migration)"
-        } else {
-            "not reversible"
+    let planned = files::next(&plan, version, &layout);
+    for (i, file) in planned.iter().enumerate() {
+        let path = format!("migrations/{}/{}", hub.name, file.name);
+        let mut diagnostics = crate::plan::lint::lint(&plan, &file.steps, config.allow_destructive, &hub.acknowledged);
+        if i == 0 {
+            diagnostics.extend(plan.errors.iter().map(|error| {
+                hubgen_schema::Diagnostic::new(
+                    hubgen_schema::Severity::Error,
+                    hubgen_schema::diagnostics::Code::ImpossibleChange,
+                    hubgen_schema::Span::new(0, 0),
+                    error.clone(),
+                    "cannot plan this change",
+                    "change the schema so the next migration can be planned".into(),
+                )
+            }));
         }
-    ));
-    let mut spans = Vec::new();
-    for step in &plan.steps {
-        text.push_str(&format!("\n-- {}\n", step.summary));
-        let start = text.len();
-        text.push_str(&step.up);
-        spans.push(hubgen_schema::Span::new(start, start + step.up.trim_end().len()));
+        if !diagnostics.is_empty() {
+            output.lints.push(HubLint {
+                hub: hub.name.clone(),
+                path,
+                text: file.text.clone(),
+                diagnostics,
+            });
+        }
+        lock.migrations.extend(locked(file));
+        files.extend(file.all().map(|(n, t)| (n.clone(), t.clone())));
     }
-    let path = format!("migrations/{}/{up_name}", hub.name);
-    let mut diagnostics = crate::plan::lint::lint(&plan, &spans, config.allow_destructive, &hub.acknowledged);
-    for error in &plan.errors {
-        diagnostics.push(hubgen_schema::Diagnostic::new(
-            hubgen_schema::Severity::Error,
-            hubgen_schema::diagnostics::Code::ImpossibleChange,
-            hubgen_schema::Span::new(0, 0),
-            error.clone(),
-            "cannot plan this change",
-            "change the schema so the next migration can be planned".into(),
-        ));
-    }
-    if !diagnostics.is_empty() {
+    if planned.is_empty() && !plan.errors.is_empty() {
         output.lints.push(HubLint {
             hub: hub.name.clone(),
-            path,
-            text: text.clone(),
-            diagnostics,
+            path: format!("migrations/{}/{LOCK_FILE}", hub.name),
+            text: String::new(),
+            diagnostics: plan
+                .errors
+                .iter()
+                .map(|error| {
+                    hubgen_schema::Diagnostic::new(
+                        hubgen_schema::Severity::Error,
+                        hubgen_schema::diagnostics::Code::ImpossibleChange,
+                        hubgen_schema::Span::new(0, 0),
+                        error.clone(),
+                        "cannot plan this change",
+                        "change the schema so the next migration can be planned".into(),
+                    )
+                })
+                .collect(),
         });
-    }
-    if !plan.is_empty() {
-        lock.migrations.push(LockedMigration {
-            file: up_name.clone(),
-            checksum: hash::hex(text.as_bytes()),
-        });
-        files.insert(up_name, text);
-        if let (Some(down_name), Some(down)) = (down_name, plan.down_sql()) {
-            let down_text = format!("{}-- undoes migration {version}\n\n{down}", header(hub, config));
-            files.insert(down_name, down_text);
-        }
     }
     // Changes PostgreSQL does not store (markers, hints) update the lock alone.
     lock.ir = hub.clone();
-    (files, lock)
+    Some((files, lock))
+}
+
+/// Lock entries for every file of a planned migration.
+fn locked(file: &files::MigrationFile) -> Vec<LockedMigration> {
+    file.all()
+        .map(|(name, text)| LockedMigration {
+            file: name.clone(),
+            checksum: hash::hex(text.as_bytes()),
+        })
+        .collect()
 }
 
 /// The package name of a hub's crate: `hub-identity` (crate `hub_identity`).

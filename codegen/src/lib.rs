@@ -1,12 +1,15 @@
 //! hubgen's generator core. Pure functions from the validated IR to file
-//! contents: no filesystem, no environment, no clock. The CLI, the proc
+//! contents: no filesystem (but `project`, which reads a project for the
+//! front ends), no environment, no clock. The CLI, the proc
 //! macro and the tests are thin front ends over it.
 
 pub mod catalog;
 pub mod generate;
 pub mod hash;
 pub mod plan;
+pub mod project;
 pub mod rust;
 pub mod sql;
 
 pub use generate::{generate, generate_from, Config, Existing, Flavor, HubState, Output};
+pub use project::Project;

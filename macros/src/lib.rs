@@ -3,9 +3,9 @@
 //! path is relative to the invoking crate's `Cargo.toml`. A schema error is a
 //! compile error naming the schema file, line and column.
 //!
-//! The migrations embedded are the files in `migrations/<hub>/` next to the
-//! schema's folder (as `hubgen generate` wrote them), or, where there are
-//! none yet, the initial migration generated from the schema.
+//! The migrations embedded are the forward files in `migrations/<hub>/` next
+//! to the schema's folder (as `hubgen generate` wrote them), in version
+//! order, or, where there are none yet, the first migration of the schema.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -55,34 +55,23 @@ fn expand(manifest_dir: &Path, path: &str, hub: &str) -> Result<(TokenStream, Pa
         let names: Vec<&str> = ir.hubs.iter().map(|h| h.name.as_str()).collect();
         return Err(format!("{path} has no hub `{hub}`; its hubs are {}", names.join(", ")));
     };
-    let migrations = checked_in_migrations(&file, hub).unwrap_or_else(|| {
+    // The migrations on disk, as `hubgen generate` wrote them; without any yet, the first one.
+    let mut migrations = hubgen_codegen::Project::of_schema(&file).forward_migrations(hub)?;
+    if migrations.is_empty() {
         let config = hubgen_codegen::Config {
             schema_path: path.to_string(),
             ..Default::default()
         };
+        let output = hubgen_codegen::generate(&ir, &config);
         let prefix = format!("migrations/{hub}/");
-        hubgen_codegen::generate(&ir, &config)
+        let files = output
             .files
             .into_iter()
-            .filter_map(|(name, sql)| Some((name.strip_prefix(&prefix)?.to_string(), sql)).filter(|(n, _)| n.ends_with(".sql")))
-            .collect()
-    });
+            .filter_map(|(name, sql)| Some((name.strip_prefix(&prefix)?.to_string(), sql)))
+            .collect();
+        migrations = hubgen_codegen::generate::forward_migrations(&files);
+    }
     Ok((hubgen_codegen::rust::hub_items(&ir, hub_ir, &migrations), file))
-}
-
-/// `<schema folder>/../migrations/<hub>/*.sql`, in name order.
-fn checked_in_migrations(schema_file: &Path, hub: &str) -> Option<Vec<(String, String)>> {
-    let dir = schema_file.parent()?.parent()?.join("migrations").join(hub);
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            let name = path.file_name()?.to_string_lossy().into_owned();
-            name.ends_with(".sql").then(|| Some((name, std::fs::read_to_string(&path).ok()?)))?
-        })
-        .collect();
-    files.sort();
-    (!files.is_empty()).then_some(files)
 }
 
 #[cfg(test)]

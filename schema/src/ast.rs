@@ -243,11 +243,13 @@ pub enum ModifierKind {
     Generated(Expr),
 }
 
-/// `@sensitive`, `@touch`, `@renamed_from(old)`, `@format(email)`.
+/// `@sensitive`, `@touch`, `@renamed_from(old)`, `@format(email)`, `@backfill(<sql>)`.
 #[derive(Debug, Clone)]
 pub struct Attr {
     pub name: Ident,
     pub args: Vec<Ident>,
+    /// The SQL of an attribute that takes an expression: `@backfill(<sql>)`.
+    pub expr: Option<Expr>,
     pub span: Span,
 }
 

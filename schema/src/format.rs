@@ -207,7 +207,9 @@ impl Widths {
 fn column_line(c: &Column, widths: &Widths) -> String {
     let mut rest: Vec<String> = c.modifiers.iter().map(|m| modifier(&m.kind)).collect();
     rest.extend(c.attrs.iter().map(|a| {
-        if a.args.is_empty() {
+        if let Some(expr) = &a.expr {
+            format!("@{}({})", a.name.name, expr.text)
+        } else if a.args.is_empty() {
             format!("@{}", a.name.name)
         } else {
             format!(

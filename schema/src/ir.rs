@@ -79,6 +79,10 @@ pub struct Column {
     pub generated: Option<String>,
     pub docs: Option<String>,
     pub renamed_from: Option<String>,
+    /// How existing rows get a value when the column becomes NOT NULL
+    /// (`@backfill(<sql>)`): an evolution hint, like `renamed_from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<String>,
     /// PII or secret: redacted in `Debug` and logs.
     pub sensitive: bool,
     /// Set to `now()` by every generated update.

@@ -13,7 +13,7 @@ pub mod format;
 pub mod ir;
 mod lexer;
 mod lower;
-mod parser;
+pub(crate) mod parser;
 pub mod span;
 pub mod types;
 mod validate;

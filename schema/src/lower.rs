@@ -92,6 +92,7 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             generated: None,
             docs: docs(&column.trivia),
             renamed_from: column.attr("renamed_from").and_then(|a| a.args.first()).map(|a| a.name.clone()),
+            backfill: column.attr("backfill").and_then(|a| a.expr.as_ref()).map(|e| e.text.clone()),
             sensitive: column.attr("sensitive").is_some(),
             touch: column.attr("touch").is_some(),
             format: column.attr("format").and_then(|a| a.args.first()).map(|a| a.name.clone()),

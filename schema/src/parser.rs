@@ -6,6 +6,9 @@ use crate::diagnostics::{messages, Diagnostic};
 use crate::lexer::{lex, Token, TokenKind};
 use crate::span::Span;
 
+/// Attributes whose argument is a SQL expression rather than a name.
+pub const EXPR_ATTRIBUTES: &[&str] = &["backfill"];
+
 pub fn parse(text: &str) -> (SchemaFile, Vec<Diagnostic>) {
     let (tokens, diagnostics) = lex(text);
     let mut parser = Parser {
@@ -850,7 +853,12 @@ impl<'a> Parser<'a> {
                     self.bump();
                     let attr_name = self.ident("an attribute name")?;
                     let mut args = Vec::new();
-                    if self.eat(TokenKind::LParen).is_some() {
+                    let mut expr = None;
+                    if EXPR_ATTRIBUTES.contains(&attr_name.name.as_str()) {
+                        if self.peek().kind == TokenKind::LParen {
+                            expr = Some(self.paren_expr()?);
+                        }
+                    } else if self.eat(TokenKind::LParen).is_some() {
                         loop {
                             args.push(self.ident("an attribute argument")?);
                             if self.eat(TokenKind::Comma).is_none() {
@@ -862,6 +870,7 @@ impl<'a> Parser<'a> {
                     attrs.push(Attr {
                         name: attr_name,
                         args,
+                        expr,
                         span: start.to(Span::new(self.last_end, self.last_end)),
                     });
                     continue;

@@ -63,6 +63,8 @@ struct Scenario {
     v1: String,
     v2: String,
     allow_destructive: bool,
+    /// The scenario drops a table on purpose: its rows are not counted after.
+    drops_rows: bool,
     /// SQL returning true when the data is as it should be after v2.
     check: &'static str,
 }
@@ -82,6 +84,7 @@ fn scenario(name: &'static str, edits: &[(&str, &str)], check: &'static str) -> 
         v1: BASE.to_string(),
         v2: edit(BASE, edits),
         allow_destructive: false,
+        drops_rows: false,
         check,
     }
 }
@@ -97,6 +100,68 @@ fn compile(text: &str) -> hubgen_schema::ir::Schema {
     }
 }
 
+/// A hub's migrations folder as on disk, read by sqlx's own folder loader.
+struct Folder(std::path::PathBuf);
+
+impl Folder {
+    fn write(name: &str, files: &std::collections::BTreeMap<String, String>) -> Folder {
+        let dir = std::env::temp_dir().join(format!("hubgen-evolution-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        for (path, text) in files
+            .iter()
+            .filter(|(p, _)| p.starts_with("migrations/shop/") && p.ends_with(".sql"))
+        {
+            std::fs::write(dir.join(path.trim_start_matches("migrations/shop/")), text).expect("write migration");
+        }
+        Folder(dir)
+    }
+
+    async fn migrator(&self) -> sqlx::migrate::Migrator {
+        sqlx::migrate::Migrator::new(self.0.as_path()).await.expect("sqlx reads the folder")
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What must survive a migration: the row count of every table and a
+/// checksum of every row's text (equal only if no value changed).
+async fn rows(conn: &mut sqlx::PgConnection) -> Vec<(String, i64, String)> {
+    let mut out = Vec::new();
+    for table in ["customers", "clients", "orders", "purchases", "events"] {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(table)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("regclass");
+        if exists {
+            let sql = format!("SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t");
+            let (count, sum): (i64, String) = sqlx::query_as(&sql).fetch_one(&mut *conn).await.expect("checksum");
+            out.push((table.to_string(), count, sum));
+        }
+    }
+    out
+}
+
+fn existing_from(files: &std::collections::BTreeMap<String, String>) -> Existing {
+    let mut state = HubState::default();
+    for (path, text) in files.iter().filter(|(p, _)| p.starts_with("migrations/shop/")) {
+        let name = path.trim_start_matches("migrations/shop/").to_string();
+        if name == LOCK_FILE {
+            state.lock = Some(serde_json::from_str(text).expect("lock"));
+        } else {
+            state.files.insert(name, text.clone());
+        }
+    }
+    Existing {
+        hubs: [("shop".to_string(), state)].into(),
+    }
+}
+
 async fn run(s: Scenario) {
     let config = Config {
         schema_path: "schema/shop.hubs".into(),
@@ -106,53 +171,47 @@ async fn run(s: Scenario) {
     let v1 = compile(&s.v1);
     let first = generate_from(&v1, &Existing::default(), &config);
     let db = TestDb::create(&format!("evo_{}", s.name)).await;
-    let mut conn = db.connect().await;
-    hubgen_live::apply(&mut conn, &first.files["migrations/shop/0001_initial.sql"])
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
+    Folder::write(&format!("{}-v1", s.name), &first.files)
+        .migrator()
         .await
-        .expect("v1 applies");
+        .run(&pool)
+        .await
+        .expect("v1 applies with sqlx");
+    let mut conn = db.connect().await;
     sqlx::raw_sql(SEED).execute(&mut conn).await.expect("seed rows");
+    let before = rows(&mut conn).await;
 
-    // v2, planned from v1's lock and files as they would be on disk.
-    let mut state = HubState::default();
-    for (path, text) in first.files.iter().filter(|(p, _)| p.starts_with("migrations/shop/")) {
-        let name = path.trim_start_matches("migrations/shop/").to_string();
-        if name == LOCK_FILE {
-            state.lock = Some(serde_json::from_str(text).expect("lock"));
-        } else {
-            state.files.insert(name, text.clone());
-        }
-    }
-    let existing = Existing {
-        hubs: [("shop".to_string(), state)].into(),
-    };
+    // v2, planned from v1's lock and files as they are on disk.
     let v2 = compile(&s.v2);
-    let second = generate_from(&v2, &existing, &config);
+    let second = generate_from(&v2, &existing_from(&first.files), &config);
     assert!(!second.refused(), "{}: plan refused: {:?}", s.name, second.lints);
     let new: Vec<(&String, &String)> = second
         .files
         .iter()
-        .filter(|(p, _)| p.starts_with("migrations/shop/0002_"))
+        .filter(|(p, t)| p.starts_with("migrations/shop/") && p.ends_with(".sql") && first.files.get(*p) != Some(t))
         .collect();
-    let up = new
-        .iter()
-        .find(|(p, _)| !p.ends_with(".down.sql"))
-        .map(|(_, t)| t.as_str())
-        .expect("a new migration");
-    let down = new.iter().find(|(p, _)| p.ends_with(".down.sql")).map(|(_, t)| t.as_str());
-    let names: Vec<&str> = new.iter().map(|(p, _)| p.trim_start_matches("migrations/shop/")).collect();
+    assert!(!new.is_empty(), "{}: no new migration", s.name);
     let lints: Vec<String> = second
         .lints
         .iter()
         .flat_map(|l| &l.diagnostics)
         .map(|d| format!("{}[{}]", if d.is_error() { "error" } else { "warning" }, d.code.as_str()))
         .collect();
+    let listing: Vec<String> = new
+        .iter()
+        .map(|(p, t)| format!("==> {}\n{t}", p.trim_start_matches("migrations/shop/")))
+        .collect();
     insta::with_settings!({ snapshot_path => "snapshots/evolution", prepend_module_to_snapshot => false, omit_expression => true }, {
-        insta::assert_snapshot!(s.name, format!("files: {}\nlint: {}\n\n{up}\n{}", names.join(", "), lints.join(", "), down.unwrap_or("-- no down migration\n")));
+        insta::assert_snapshot!(s.name, format!("lint: {}\n\n{}", lints.join(", "), listing.join("\n")));
     });
 
-    hubgen_live::apply(&mut conn, up)
+    let v2_folder = Folder::write(&format!("{}-v2", s.name), &second.files);
+    let migrator = v2_folder.migrator().await;
+    migrator
+        .run(&pool)
         .await
-        .unwrap_or_else(|e| panic!("{}: v2 migration failed: {e}\n{up}", s.name));
+        .unwrap_or_else(|e| panic!("{}: v2 migrations failed under sqlx: {e}\n{}", s.name, listing.join("\n")));
     let differences = catalog::diff(
         &catalog::expected(&v2.hubs[0]),
         &hubgen_live::introspect(&mut conn).await.expect("introspect"),
@@ -163,25 +222,37 @@ async fn run(s: Scenario) {
         s.name,
         differences.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
     );
+    let after = rows(&mut conn).await;
+    let counts = |r: &[(String, i64, String)]| r.iter().map(|(_, c, _)| *c).collect::<Vec<_>>();
+    if !s.drops_rows {
+        assert_eq!(counts(&before), counts(&after), "{}: rows were lost or added", s.name);
+    }
     let ok: bool = sqlx::query(s.check).fetch_one(&mut conn).await.expect("check query").get(0);
     assert!(ok, "{}: the data did not survive: {}", s.name, s.check);
 
-    if let Some(down) = down {
-        hubgen_live::apply(&mut conn, down)
+    // Reversible: sqlx's revert returns the catalog to v1 and every row to what it was.
+    let reversible = new
+        .iter()
+        .all(|(p, _)| !p.ends_with(".sql") || p.ends_with(".up.sql") || p.ends_with(".down.sql"));
+    if reversible {
+        migrator
+            .undo(&pool, 1)
             .await
-            .unwrap_or_else(|e| panic!("{}: down migration failed: {e}\n{down}", s.name));
+            .unwrap_or_else(|e| panic!("{}: down migrations failed under sqlx: {e}\n{}", s.name, listing.join("\n")));
         let differences = catalog::diff(
             &catalog::expected(&v1.hubs[0]),
             &hubgen_live::introspect(&mut conn).await.expect("introspect"),
         );
         assert!(
             differences.is_empty(),
-            "{}: after the down migration the database differs from v1:\n{}",
+            "{}: after the down migrations the database differs from v1:\n{}",
             s.name,
             differences.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
         );
+        assert_eq!(before, rows(&mut conn).await, "{}: the down migrations changed rows", s.name);
     }
     drop(conn);
+    pool.close().await;
     db.drop_db().await;
 }
 
@@ -200,7 +271,7 @@ const ADD_TABLE: &str = "  table events {";
 
 scenarios! {
     add_table => scenario("add_table", &[(ADD_TABLE, "  table coupons {\n    code  varchar(20)  primary key\n    pct   integer      not null check (pct between 1 and 100)\n  }\n\n  table events {")], ROWS_SURVIVE);
-    drop_table => Scenario { allow_destructive: true, ..scenario("drop_table", &[("  table events {\n    id           uuid         not null default gen_random_uuid()\n    occurred_at  timestamptz  not null\n    kind         text         not null\n\n    primary key (id, occurred_at)\n    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n  }\n", "")], ROWS_SURVIVE) };
+    drop_table => Scenario { allow_destructive: true, drops_rows: true, ..scenario("drop_table", &[("  table events {\n    id           uuid         not null default gen_random_uuid()\n    occurred_at  timestamptz  not null\n    kind         text         not null\n\n    primary key (id, occurred_at)\n    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n  }\n", "")], ROWS_SURVIVE) };
     add_nullable_column => scenario("add_nullable_column", &[("    note        varchar(50)\n", "    note        varchar(50)\n    phone       varchar(20)\n")], "SELECT count(*) = 3 FROM customers WHERE phone IS NULL");
     add_not_null_column_with_default => scenario("add_not_null_column_with_default", &[("    note        varchar(50)\n", "    note        varchar(50)\n    vip         boolean  not null default false\n")], "SELECT count(*) = 3 FROM customers WHERE NOT vip");
     drop_column => Scenario { allow_destructive: true, ..scenario("drop_column", &[("    age         integer\n", "")], ROWS_SURVIVE) };
@@ -235,6 +306,15 @@ scenarios! {
     tenant_scope => scenario("tenant_scope", &[("  table orders {", "  table orders tenant_scoped(tenant_id) {")], "SELECT count(*) = 1 FROM orders");
     policy_role_and_grant => scenario("policy_role_and_grant", &[("  role support\n", "  role support\n  role auditor\n"), ("    index idx_customers_email (email)\n", "    index idx_customers_email (email)\n    policy auditor_read for select to auditor using (true)\n    grant select to auditor\n")], ROWS_SURVIVE);
     comments => scenario("comments", &[("  table customers {\n", "  /// People who buy.\n  table customers {\n"), ("    age         integer\n", "    /// In years.\n    age         integer\n")], ROWS_SURVIVE);
+    rename_indexed_column => scenario("rename_indexed_column", &[("    email       varchar(100)  not null", "    mail        varchar(100)  not null  @renamed_from(email)"), ("idx_customers_email (email)", "idx_customers_email (mail)")], "SELECT count(*) = 3 FROM customers WHERE mail LIKE '%@x.io'");
+    rename_referenced_table => scenario("rename_referenced_table", &[("  table customers {", "  table clients renamed_from(customers) {"), ("references customers(id)", "references clients(id)")], "SELECT count(*) = 1 FROM orders JOIN clients ON clients.id = orders.customer_id");
+    add_enum_value_and_use_it => scenario("add_enum_value_and_use_it", &[("    active\n    closed\n", "    active\n    closed\n    archived\n"), ("not null default 'active'", "not null default 'archived'")], "SELECT count(*) = 3 FROM customers WHERE status = 'active'");
+    varchar_to_enum_with_default => Scenario {
+        v1: edit(BASE, &[("    note        varchar(50)\n", "    note        varchar(50)\n    level       varchar(20)  not null default 'basic'\n"), ("  table customers {", "  enum tier {\n    basic\n    gold\n  }\n\n  table customers {")]),
+        v2: edit(BASE, &[("    note        varchar(50)\n", "    note        varchar(50)\n    level       tier  not null default 'basic'\n"), ("  table customers {", "  enum tier {\n    basic\n    gold\n  }\n\n  table customers {")]),
+        ..scenario("varchar_to_enum_with_default", &[], "SELECT count(*) = 3 FROM customers WHERE level = 'basic'")
+    };
+    add_not_null_column_with_backfill => scenario("add_not_null_column_with_backfill", &[("    note        varchar(50)\n", "    note        varchar(50)\n    region      varchar(20)  not null  @backfill('eu')\n")], "SELECT count(*) = 3 FROM customers WHERE region = 'eu'");
     timestamp_to_timestamptz => scenario("timestamp_to_timestamptz", &[("    created_at  timestamp     not null default now()", "    created_at  timestamptz   not null default now()")], ROWS_SURVIVE);
 }
 
@@ -288,4 +368,83 @@ fn a_rename_hint_that_matches_nothing_is_an_error() {
     assert!(second.refused());
     let messages: Vec<&str> = second.lints[0].diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert!(messages.iter().any(|m| m.contains("@renamed_from(nmae)")), "{messages:?}");
+}
+
+/// Narrowing that does not fit stops the migration before it changes
+/// anything, naming the table, the column and how many rows are in the way.
+#[tokio::test]
+async fn narrowing_that_does_not_fit_stops_and_changes_nothing() {
+    let config = Config {
+        schema_path: "schema/shop.hubs".into(),
+        allow_destructive: true,
+        ..Default::default()
+    };
+    let v1 = compile(BASE);
+    let first = generate_from(&v1, &Existing::default(), &config);
+    let db = TestDb::create("evo_narrowing_does_not_fit").await;
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
+    Folder::write("narrow-misfit-v1", &first.files)
+        .migrator()
+        .await
+        .run(&pool)
+        .await
+        .expect("v1");
+    let mut conn = db.connect().await;
+    sqlx::raw_sql(SEED).execute(&mut conn).await.expect("seed rows");
+    let before = rows(&mut conn).await;
+
+    // The names are two characters long; varchar(1) holds none of them.
+    let v2 = compile(&edit(BASE, &[("    name        text\n", "    name        varchar(1)\n")]));
+    let second = generate_from(&v2, &existing_from(&first.files), &config);
+    assert!(!second.refused(), "{:?}", second.lints);
+    let error = Folder::write("narrow-misfit-v2", &second.files)
+        .migrator()
+        .await
+        .run(&pool)
+        .await
+        .expect_err("the data does not fit")
+        .to_string();
+    assert!(
+        error.contains("public.customers.name: 3 row(s) hold a value that does not convert to character varying(1) unchanged"),
+        "{error}"
+    );
+    let differences = catalog::diff(
+        &catalog::expected(&v1.hubs[0]),
+        &hubgen_live::introspect(&mut conn).await.expect("introspect"),
+    );
+    assert!(differences.is_empty(), "the failed migration changed the catalog: {differences:?}");
+    assert_eq!(before, rows(&mut conn).await, "the failed migration changed rows");
+    drop(conn);
+    pool.close().await;
+    db.drop_db().await;
+}
+
+/// A hub whose lock is gone is never planned from scratch: that would
+/// rewrite `0001` under databases that applied it.
+#[test]
+fn a_missing_or_damaged_lock_refuses_instead_of_rewriting() {
+    let config = Config::default();
+    let first = generate_from(&compile(BASE), &Existing::default(), &config);
+    let mut existing = existing_from(&first.files);
+    let state = existing.hubs.get_mut("shop").expect("hub");
+    state.lock = None;
+    let again = generate_from(&compile(BASE), &existing, &config);
+    assert!(again.refused());
+    assert!(
+        !again.files.keys().any(|p| p.starts_with("migrations/shop/")),
+        "nothing of the hub is written"
+    );
+    let lint = &again.lints[0];
+    let rendered = hubgen_schema::diagnostics::render_all(
+        &lint.diagnostics,
+        &hubgen_schema::SourceFile::new(lint.path.clone(), lint.text.clone()),
+        false,
+    );
+    assert!(rendered.contains("error[missing-lock]"), "{rendered}");
+    assert!(rendered.contains("git checkout -- migrations/shop/hubgen.lock"), "{rendered}");
+
+    existing.hubs.get_mut("shop").expect("hub").lock_error = Some("expected value at line 1 column 1".into());
+    let damaged = generate_from(&compile(BASE), &existing, &config);
+    assert!(damaged.refused());
+    assert!(damaged.lints[0].diagnostics[0].message.contains("is damaged"));
 }

@@ -29,7 +29,7 @@ async fn main() {
             let mut steps = 0;
             for (old, new) in v1.hubs.iter().zip(&v2.hubs) {
                 if old != new {
-                    steps += hubgen_codegen::plan::plan(old, new).steps.len();
+                    steps += hubgen_codegen::plan::plan(Some(old), new).steps.len();
                 }
             }
             assert_eq!(steps, 1, "one column added");

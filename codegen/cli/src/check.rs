@@ -1,7 +1,7 @@
 //! `hubgen check`: every kind of drift, one exit code. Read-only: it writes
 //! no file and, with --database-url, runs only read-only catalog queries.
 
-use crate::{color, disk, header_path, paint};
+use crate::{color, header_path, paint};
 use hubgen_codegen::catalog;
 use hubgen_schema::diagnostics::render_all;
 use hubgen_schema::SourceFile;
@@ -30,15 +30,17 @@ pub struct Finding {
 pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&str>, format: Format) -> Result<bool, crate::Fatal> {
     let text = std::fs::read_to_string(schema).map_err(|e| crate::Fatal(format!("cannot read {}: {e}", schema.display())))?;
     let output = hubgen_schema::compile(&text);
-    let Some(ir) = output.ir else {
-        let file = SourceFile::new(schema.display().to_string(), text);
+    let file = SourceFile::new(schema.display().to_string(), text);
+    if !output.diagnostics.is_empty() {
         eprint!("{}", render_all(&output.diagnostics, &file, color()));
+    }
+    let Some(ir) = output.ir else {
         return Err(crate::Fatal(format!(
             "{} has errors; fix them before checking for drift",
             schema.display()
         )));
     };
-    let existing = disk::existing(root).map_err(crate::Fatal)?;
+    let existing = hubgen_codegen::Project::at(root).existing().map_err(crate::Fatal)?;
     let mut findings = Vec::new();
 
     for h in &ir.hubs {
@@ -54,7 +56,7 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
             continue;
         };
         if lock.ir != *h {
-            let plan = hubgen_codegen::plan::plan(&lock.ir, h);
+            let plan = hubgen_codegen::plan::plan(Some(&lock.ir), h);
             let steps: Vec<String> = plan
                 .steps
                 .iter()

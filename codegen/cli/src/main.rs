@@ -2,7 +2,6 @@
 //! prints diagnostics, writes files only when their content changed.
 
 mod check;
-mod disk;
 
 use clap::{Parser, Subcommand};
 use hubgen_schema::{diagnostics::render_all, SourceFile};
@@ -231,8 +230,11 @@ fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg, al
     let out = out.unwrap_or_else(|| project_root(&path, defaulted));
     let file = read(&path)?;
     let output = hubgen_schema::compile(&file.text);
-    let Some(ir) = output.ir else {
+    if !output.diagnostics.is_empty() {
+        // Warnings too: a schema that generates can still deserve a second look.
         eprint!("{}", render_all(&output.diagnostics, &file, color()));
+    }
+    let Some(ir) = output.ir else {
         eprintln!("{}: {} has errors; nothing generated", paint("error", "\x1b[1;31m"), file.path);
         return Ok(false);
     };
@@ -244,7 +246,7 @@ fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg, al
         },
         allow_destructive,
     };
-    let existing = disk::existing(&out).map_err(Fatal)?;
+    let existing = hubgen_codegen::Project::at(&out).existing().map_err(Fatal)?;
     let generated = hubgen_codegen::generate_from(&ir, &existing, &config);
     for lint in &generated.lints {
         let source = SourceFile::new(lint.path.clone(), lint.text.clone());

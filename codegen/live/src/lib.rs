@@ -31,6 +31,9 @@ pub async fn introspect_read_only(url: &str) -> Result<(Catalog, usize), sqlx::E
 
 const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
 
+/// The migration tools' own history tables: bookkeeping, not the schema.
+pub const HISTORY_TABLES: &[&str] = &["public._sqlx_migrations", "public.flyway_schema_history"];
+
 /// Reads every user schema of the connected database.
 pub async fn introspect(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error> {
     Ok(introspect_counted(conn).await?.0)
@@ -246,6 +249,7 @@ pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usi
             },
         );
     }
+    catalog.tables.retain(|name, _| !HISTORY_TABLES.contains(&name.as_str()));
     Ok((catalog, queries))
 }
 

@@ -202,7 +202,8 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
                 Cow::Borrowed(*description),
                 sqlx::migrate::MigrationType::Simple,
                 Cow::Borrowed(*sql),
-                false,
+                // As sqlx does for files: this first line runs it outside a transaction.
+                sql.starts_with("-- no-transaction"),
             )
         })
         .collect();

@@ -3,26 +3,22 @@
 pub(crate) mod access;
 pub(crate) mod ddl;
 pub mod quote;
+pub mod statement;
 
 pub use access::{rls_enabled as access_rls_enabled, table_privileges, tenant_predicate, Roles, TENANT_POLICY, TENANT_SETTING};
 pub use ddl::column_type;
 
 use hubgen_schema::ir;
 
-/// The whole initial migration of one hub, after its header.
+/// The whole initial migration of one hub, after its header: the plan from nothing.
 pub fn initial_migration(hub: &ir::Hub) -> String {
-    let mut sections: Vec<String> = Vec::new();
-    sections.push(access::roles(hub));
-    sections.extend(ddl::schemas_and_extensions(hub));
-    sections.extend(ddl::enums(hub));
-    sections.extend(ddl::tables(hub));
-    sections.extend(access::security(hub));
-    let mut out = String::new();
-    for section in sections.iter().filter(|s| !s.is_empty()) {
-        out.push('\n');
-        out.push_str(section);
-    }
-    out
+    let plan = crate::plan::plan(None, hub);
+    let layout = crate::plan::files::Layout {
+        flavor: crate::Flavor::Sqlx,
+        header: "",
+        lock_timeout: crate::plan::files::DEFAULT_LOCK_TIMEOUT,
+    };
+    crate::plan::files::initial(&plan, &layout).text
 }
 
 /// Extensions the schema needs beyond those it declares.

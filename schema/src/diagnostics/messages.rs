@@ -456,7 +456,12 @@ pub fn generated_uses_generated(ident: &Ident, column: &str) -> Diagnostic {
 
 pub fn attribute_arity(attr: &Attr, wanted: usize) -> Diagnostic {
     let name = &attr.name.name;
-    let (message, help) = if wanted == 0 {
+    let (message, help) = if crate::parser::EXPR_ATTRIBUTES.contains(&name.as_str()) {
+        (
+            format!("`@{name}` takes a SQL expression in parentheses"),
+            format!("write `@{name}(<sql>)`, for example `@{name}('unknown')` or `@{name}(created_at)`"),
+        )
+    } else if wanted == 0 {
         (format!("`@{name}` takes no arguments"), format!("write `@{name}`"))
     } else {
         (format!("`@{name}` takes exactly one argument"), format!("write `@{name}(value)`"))

@@ -130,6 +130,7 @@ codes! {
     // migration lint (on plans, not schemas)
     DestructiveChange = "destructive-change",
     ImpossibleChange = "impossible-change",
+    MissingLock = "missing-lock",
     NotNullWithoutDefault = "not-null-without-default",
     SetNotNullScan = "set-not-null-scan",
     TableRewrite = "table-rewrite",

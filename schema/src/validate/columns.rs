@@ -7,7 +7,14 @@ use crate::diagnostics::{messages, Diagnostic};
 use crate::types::{self, Arity, ColumnType};
 
 /// Attributes a column may carry and whether each takes one argument.
-pub const ATTRIBUTES: &[(&str, bool)] = &[("sensitive", false), ("touch", false), ("renamed_from", true), ("format", true)];
+/// `backfill` takes a SQL expression instead (see `parser::EXPR_ATTRIBUTES`).
+pub const ATTRIBUTES: &[(&str, bool)] = &[
+    ("sensitive", false),
+    ("touch", false),
+    ("renamed_from", true),
+    ("format", true),
+    ("backfill", false),
+];
 pub const FORMATS: &[&str] = &["email", "uuid", "url", "phone"];
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
@@ -63,7 +70,12 @@ fn check_column(hub: &HubCtx, table: &TableCtx, column: &Column, out: &mut Vec<D
             continue;
         };
         let wanted = usize::from(takes_arg);
-        if attr.args.len() != wanted {
+        if crate::parser::EXPR_ATTRIBUTES.contains(&attr.name.name.as_str()) {
+            match &attr.expr {
+                Some(expr) => expression_columns(table, expr, "this backfill", out),
+                None => out.push(messages::attribute_arity(attr, 1)),
+            }
+        } else if attr.args.len() != wanted {
             out.push(messages::attribute_arity(attr, wanted));
         } else if attr.name.name == "format" && !FORMATS.contains(&attr.args[0].name.as_str()) {
             out.push(messages::unknown_format(&attr.args[0], FORMATS));

@@ -1,51 +1,74 @@
-//! `index-without-concurrently`: building an index (or a unique constraint)
-//! on an existing table blocks writes to it until the build ends.
+//! `index-without-concurrently`: building an index (or a unique key) on a
+//! table that already exists blocks writes to it until the build ends. The
+//! planner builds them concurrently where PostgreSQL can; this warns where
+//! it cannot (partitioned tables).
 
 use super::Context;
-use crate::plan::Change;
+use crate::plan::Phase;
+use crate::sql::statement::{Constraint, Statement};
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
-pub fn check(ctx: &Context) -> Option<Diagnostic> {
-    let (table, what) = match &ctx.step.change {
-        Change::AddIndex { table, index } => (table, format!("index `{index}`")),
-        Change::AddUnique { table, constraint } => (table, format!("unique constraint `{constraint}`")),
-        _ => return None,
-    };
-    Some(Diagnostic::new(
-        Severity::Warning,
-        Code::IndexWithoutConcurrently,
-        ctx.span,
-        format!("building {what} on existing table `{table}` blocks writes to it until the build finishes"),
-        "blocks writes",
-        "on a big table build it first by hand with `CREATE INDEX CONCURRENTLY` and the same definition (the migration says IF NOT EXISTS, so it then keeps it), or apply in a quiet window".into(),
-    ))
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    // A table created by this migration is empty: nothing to block.
+    if ctx.step.phase == Phase::CreateTables {
+        return Vec::new();
+    }
+    ctx.statements()
+        .filter_map(|s| match s {
+            Statement::CreateIndex {
+                table,
+                index,
+                concurrently: false,
+            } => Some((table, format!("index `{}`", index.name))),
+            Statement::AddConstraint {
+                table,
+                constraint: c @ (Constraint::Unique(_) | Constraint::PrimaryKey(_)),
+                ..
+            } => Some((table, format!("{} `{}`", c.kind(), c.name()))),
+            _ => None,
+        })
+        .map(|(table, what)| {
+            Diagnostic::new(
+                Severity::Warning,
+                Code::IndexWithoutConcurrently,
+                ctx.span,
+                format!(
+                    "building {what} on existing table `{}` blocks writes to it until the build finishes",
+                    table.label()
+                ),
+                "blocks writes",
+                "PostgreSQL cannot build it concurrently on a partitioned table: apply in a quiet window".into(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::lint::lint;
-    use crate::plan::{Change, Plan, Step};
-    use hubgen_schema::Span;
+    use crate::plan::lint::test_support::lint_steps;
+    use crate::plan::Phase;
+    use crate::sql::statement::{Name, Statement};
+    use hubgen_schema::ir;
+
+    fn index(concurrently: bool) -> Statement {
+        Statement::CreateIndex {
+            table: Name::new("public", "t"),
+            index: ir::Index {
+                name: "i".into(),
+                unique: false,
+                method: ir::IndexMethod::Btree,
+                columns: vec![],
+                predicate: None,
+            },
+            concurrently,
+        }
+    }
 
     #[test]
-    fn warns_for_indexes_on_existing_tables() {
-        let change = Change::AddIndex {
-            table: "t".into(),
-            index: "i".into(),
-        };
-        let plan = Plan {
-            steps: vec![Step {
-                summary: String::new(),
-                up: String::new(),
-                down: None,
-                change,
-            }],
-            errors: vec![],
-        };
-        assert_eq!(
-            lint(&plan, &[Span::default()], false, &[])[0].code.as_str(),
-            "index-without-concurrently"
-        );
+    fn warns_only_for_blocking_builds_on_existing_tables() {
+        assert_eq!(lint_steps(Phase::Attach, vec![vec![index(false)]], &[], false).len(), 1);
+        assert_eq!(lint_steps(Phase::Concurrent, vec![vec![index(true)]], &[], false).len(), 0);
+        assert_eq!(lint_steps(Phase::CreateTables, vec![vec![index(false)]], &[], false).len(), 0);
     }
 }

@@ -2,32 +2,40 @@
 //! narrowing a type, loses data. Refused unless acknowledged.
 
 use super::Context;
-use crate::plan::{Change, TypeChange};
+use crate::plan::TypeChange;
+use crate::sql::statement::Statement;
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
-pub fn check(ctx: &Context) -> Option<Diagnostic> {
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    ctx.statements().filter_map(|s| finding(ctx, s)).collect()
+}
+
+fn finding(ctx: &Context, statement: &Statement) -> Option<Diagnostic> {
     // Targets are `schema.table[.column]`; an acknowledgement may leave out `public.`.
-    let (what, target) = match &ctx.step.change {
-        Change::DropTable { table } => (format!("drops table `{table}` and every row in it"), table.clone()),
-        Change::DropColumn { table, column } => (format!("drops column `{table}.{column}` and its data"), format!("{table}.{column}")),
-        Change::DropPartition { table, partition } => {
-            let schema = table.split('.').next().unwrap_or("public");
-            (
-                format!("drops partition `{partition}` of `{table}` and its rows"),
-                format!("{schema}.{partition}"),
-            )
-        }
-        Change::DropEnum { name } => (format!("drops enum type `{name}`"), name.clone()),
-        Change::AlterType {
+    let (what, target) = match statement {
+        Statement::DropTable { name } => (format!("drops table `{}` and every row in it", name.label()), name.label()),
+        Statement::DropColumn { table, column } => (
+            format!("drops column `{}.{column}` and its data", table.label()),
+            format!("{}.{column}", table.label()),
+        ),
+        Statement::DropPartition { name, parent } => (
+            format!("drops partition `{}` of `{}` and its rows", name.name, parent.label()),
+            name.label(),
+        ),
+        Statement::DropEnum { name } => (format!("drops enum type `{}`", name.label()), name.label()),
+        Statement::AlterType {
             table,
             column,
             change: TypeChange::Narrowing,
             from,
             to,
         } => (
-            format!("narrows `{table}.{column}` from `{from}` to `{to}`: values that do not fit fail the migration or lose precision"),
-            format!("{table}.{column}"),
+            format!(
+                "narrows `{}.{column}` from `{from}` to `{to}`: the migration stops if a value does not fit, and cannot be undone",
+                table.label()
+            ),
+            format!("{}.{column}", table.label()),
         ),
         _ => return None,
     };
@@ -56,36 +64,28 @@ pub fn check(ctx: &Context) -> Option<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::lint::lint;
-    use crate::plan::{Change, Plan, Step};
-    use hubgen_schema::{Severity, Span};
+    use crate::plan::lint::test_support::lint_steps;
+    use crate::plan::Phase;
+    use crate::sql::statement::{Name, Statement};
+    use hubgen_schema::Severity;
 
-    fn drop_column() -> Plan {
-        let change = Change::DropColumn {
-            table: "public.users".into(),
+    fn drop_column(acknowledged: &[&str], allow: bool) -> Vec<Severity> {
+        let statement = Statement::DropColumn {
+            table: Name::new("public", "users"),
             column: "nickname".into(),
         };
-        Plan {
-            steps: vec![Step {
-                summary: "drop column".into(),
-                up: String::new(),
-                down: None,
-                change,
-            }],
-            errors: vec![],
-        }
+        let acknowledged: Vec<String> = acknowledged.iter().map(|s| s.to_string()).collect();
+        lint_steps(Phase::Drop, vec![vec![statement]], &acknowledged, allow)
+            .iter()
+            .map(|d| d.severity)
+            .collect()
     }
 
     #[test]
     fn refused_unless_acknowledged() {
-        let refused = lint(&drop_column(), &[Span::default()], false, &[]);
-        assert_eq!(refused.len(), 1);
-        assert_eq!(refused[0].severity, Severity::Error);
-        let allowed = lint(&drop_column(), &[Span::default()], true, &[]);
-        assert_eq!(allowed[0].severity, Severity::Warning);
-        let acknowledged = lint(&drop_column(), &[Span::default()], false, &["users.nickname".to_string()]);
-        assert_eq!(acknowledged[0].severity, Severity::Warning);
-        let other = lint(&drop_column(), &[Span::default()], false, &["users.email".to_string()]);
-        assert_eq!(other[0].severity, Severity::Error);
+        assert_eq!(drop_column(&[], false), [Severity::Error]);
+        assert_eq!(drop_column(&[], true), [Severity::Warning]);
+        assert_eq!(drop_column(&["users.nickname"], false), [Severity::Warning]);
+        assert_eq!(drop_column(&["users.email"], false), [Severity::Error]);
     }
 }

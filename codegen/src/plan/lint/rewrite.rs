@@ -2,62 +2,56 @@
 //! the table (and its indexes) under an ACCESS EXCLUSIVE lock.
 
 use super::Context;
-use crate::plan::{Change, TypeChange};
+use crate::plan::TypeChange;
+use crate::sql::statement::Statement;
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
-pub fn check(ctx: &Context) -> Option<Diagnostic> {
-    let Change::AlterType {
-        table,
-        column,
-        change,
-        from,
-        to,
-    } = &ctx.step.change
-    else {
-        return None;
-    };
-    if *change == TypeChange::Widening {
-        return None;
-    }
-    Some(Diagnostic::new(
-        Severity::Warning,
-        Code::TableRewrite,
-        ctx.span,
-        format!("changing `{table}.{column}` from `{from}` to `{to}` rewrites the whole table under an exclusive lock"),
-        "rewrites the table",
-        "on a big table add a new column, backfill it in batches, and switch over; or run this in a maintenance window".into(),
-    ))
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    ctx.statements()
+        .filter_map(|s| match s {
+            Statement::AlterType {
+                table,
+                column,
+                change,
+                from,
+                to,
+            } if *change != TypeChange::Widening => Some(Diagnostic::new(
+                Severity::Warning,
+                Code::TableRewrite,
+                ctx.span,
+                format!(
+                    "changing `{}.{column}` from `{from}` to `{to}` rewrites the whole table under an exclusive lock",
+                    table.label()
+                ),
+                "rewrites the table",
+                "on a big table add a new column, backfill it in batches, and switch over; or run this in a maintenance window".into(),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::lint::lint;
-    use crate::plan::{Change, Plan, Step, TypeChange};
-    use hubgen_schema::Span;
+    use crate::plan::lint::test_support::lint_steps;
+    use crate::plan::{Phase, TypeChange};
+    use crate::sql::statement::{Name, Statement};
 
-    fn alter(change: TypeChange) -> Plan {
-        let change = Change::AlterType {
-            table: "t".into(),
+    fn alter(change: TypeChange) -> usize {
+        let statement = Statement::AlterType {
+            table: Name::new("public", "t"),
             column: "c".into(),
-            change,
             from: "integer".into(),
             to: "bigint".into(),
+            change,
         };
-        Plan {
-            steps: vec![Step {
-                summary: String::new(),
-                up: String::new(),
-                down: None,
-                change,
-            }],
-            errors: vec![],
-        }
+        lint_steps(Phase::Columns, vec![vec![statement]], &[], false).len()
     }
 
     #[test]
     fn only_rewriting_changes_warn() {
-        assert_eq!(lint(&alter(TypeChange::WideningRewrite), &[Span::default()], false, &[]).len(), 1);
-        assert!(lint(&alter(TypeChange::Widening), &[Span::default()], false, &[]).is_empty());
+        assert_eq!(alter(TypeChange::WideningRewrite), 1);
+        assert_eq!(alter(TypeChange::Widening), 0);
     }
 }

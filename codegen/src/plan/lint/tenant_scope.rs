@@ -1,44 +1,63 @@
-//! `tenant-scope-removed`: dropping a table's tenant policy lets every
-//! tenant's session see every row (or, with RLS still forced, none).
+//! `tenant-scope-removed`: dropping a table's tenant policy without a new
+//! one lets every tenant's session see every row (or, with RLS still
+//! forced, none).
 
 use super::Context;
-use crate::plan::Change;
+use crate::sql::statement::Statement;
+use crate::sql::TENANT_POLICY;
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
-pub fn check(ctx: &Context) -> Option<Diagnostic> {
-    let Change::RemoveTenantScope { table } = &ctx.step.change else {
-        return None;
-    };
-    Some(Diagnostic::new(
-        Severity::Warning,
-        Code::TenantScopeRemoved,
-        ctx.span,
-        format!("this migration removes tenant isolation from `{table}`"),
-        "tenant policy dropped",
-        "keep `tenant_scoped` unless the table really holds no tenant's data; services using its repositories must stop passing a TenantTx"
-            .into(),
-    ))
+pub fn check(ctx: &Context) -> Vec<Diagnostic> {
+    ctx.statements()
+        .filter_map(|s| match s {
+            Statement::DropPolicy { table, policy } if policy.name == TENANT_POLICY => {
+                // The table as it is called after this plan's renames.
+                let now = ctx
+                    .plan
+                    .statements()
+                    .find_map(|s| match s {
+                        Statement::RenameTable { from, to } if from == table => Some(from.sibling(to)),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| table.clone());
+                let rescoped = ctx
+                    .plan
+                    .statements()
+                    .any(|s| matches!(s, Statement::CreatePolicy { table: t, policy } if *t == now && policy.name == TENANT_POLICY));
+                (!rescoped).then(|| {
+                    Diagnostic::new(
+                        Severity::Warning,
+                        Code::TenantScopeRemoved,
+                        ctx.span,
+                        format!("this migration removes tenant isolation from `{}`", now.label()),
+                        "tenant policy dropped",
+                        "keep `tenant_scoped` unless the table really holds no tenant's data; services using its repositories must stop passing a TenantTx"
+                            .into(),
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::lint::lint;
-    use crate::plan::{Change, Plan, Step};
-    use hubgen_schema::Span;
+    use crate::plan::lint::test_support::lint_steps;
+    use crate::plan::Phase;
+    use crate::sql::statement::{Name, Statement};
 
     #[test]
-    fn warns() {
-        let change = Change::RemoveTenantScope { table: "t".into() };
-        let plan = Plan {
-            steps: vec![Step {
-                summary: String::new(),
-                up: String::new(),
-                down: None,
-                change,
-            }],
-            errors: vec![],
+    fn warns_when_no_tenant_policy_replaces_the_dropped_one() {
+        let table = Name::new("public", "t");
+        let policy = crate::plan::security::tenant_policy("tenant_id");
+        let drop = Statement::DropPolicy {
+            table: table.clone(),
+            policy: policy.clone(),
         };
-        assert_eq!(lint(&plan, &[Span::default()], false, &[])[0].code.as_str(), "tenant-scope-removed");
+        let create = Statement::CreatePolicy { table, policy };
+        assert_eq!(lint_steps(Phase::Detach, vec![vec![drop.clone()]], &[], false).len(), 1);
+        assert_eq!(lint_steps(Phase::Detach, vec![vec![drop], vec![create]], &[], false).len(), 0);
     }
 }
