@@ -4,6 +4,7 @@
 //! macro and the tests are thin front ends over it.
 
 pub mod catalog;
+pub mod check;
 pub mod generate;
 pub mod hash;
 pub mod plan;

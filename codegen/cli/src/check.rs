@@ -5,7 +5,6 @@ use crate::{color, header_path, paint};
 use hubgen_codegen::catalog;
 use hubgen_schema::diagnostics::render_all;
 use hubgen_schema::SourceFile;
-use serde::Serialize;
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,18 +13,7 @@ pub enum Format {
     Json,
 }
 
-/// One drift finding.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// `stale-generated-file`, `unrecorded-change`, `edited-migration` or `database-drift`.
-    pub kind: &'static str,
-    pub hub: Option<String>,
-    /// The file to look at, relative to the project root.
-    pub path: Option<String>,
-    pub message: String,
-    /// A unified diff or the planned steps, where there is one.
-    pub diff: Option<String>,
-}
+pub use hubgen_codegen::check::Finding;
 
 pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&str>, format: Format) -> Result<bool, crate::Fatal> {
     let text = std::fs::read_to_string(schema).map_err(|e| crate::Fatal(format!("cannot read {}: {e}", schema.display())))?;
@@ -44,15 +32,18 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
     let mut findings = Vec::new();
 
     for h in &ir.hubs {
-        let state = existing.hubs.get(&h.name);
-        let Some(lock) = state.and_then(|s| s.lock.as_ref()) else {
-            findings.push(Finding {
-                kind: "unrecorded-change",
-                hub: Some(h.name.clone()),
-                path: Some(format!("migrations/{}", h.name)),
-                message: format!("hub `{}` has no migrations yet: run `hubgen generate`", h.name),
-                diff: None,
-            });
+        let state = existing.hubs.get(&h.name).cloned().unwrap_or_default();
+        findings.extend(hubgen_codegen::check::folder(&h.name, &state));
+        let Some(lock) = &state.lock else {
+            if state.files.is_empty() && state.lock_error.is_none() {
+                findings.push(Finding {
+                    kind: "unrecorded-change",
+                    hub: Some(h.name.clone()),
+                    path: Some(format!("migrations/{}", h.name)),
+                    message: format!("hub `{}` has no migrations yet: run `hubgen generate`", h.name),
+                    diff: None,
+                });
+            }
             continue;
         };
         if lock.ir != *h {
@@ -74,26 +65,6 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
                 ),
                 diff: (!steps.is_empty()).then(|| steps.join("\n")),
             });
-        }
-        for locked in &lock.migrations {
-            let path = format!("migrations/{}/{}", h.name, locked.file);
-            match state.and_then(|s| s.files.get(&locked.file)) {
-                None => findings.push(Finding {
-                    kind: "edited-migration",
-                    hub: Some(h.name.clone()),
-                    path: Some(path.clone()),
-                    message: format!("{path} was generated and recorded in the lock, but it is missing"),
-                    diff: None,
-                }),
-                Some(text) if hubgen_codegen::hash::hex(text.as_bytes()) != locked.checksum => findings.push(Finding {
-                    kind: "edited-migration",
-                    hub: Some(h.name.clone()),
-                    path: Some(path.clone()),
-                    message: format!("{path} was edited after it was generated (checksum differs): migrations are append-only; restore it and put the change in the schema"),
-                    diff: None,
-                }),
-                Some(_) => {}
-            }
         }
     }
 

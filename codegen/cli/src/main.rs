@@ -49,6 +49,10 @@ enum Command {
         /// Let destructive changes (drop table/column/partition/enum, narrowing a type) into the next migration.
         #[arg(long)]
         allow_destructive: bool,
+        /// After a merge in which both branches added a migration: remove this branch's generated
+        /// migrations the lock does not record (take the merged branch's lock first) and plan them again after it.
+        #[arg(long)]
+        rebase: bool,
     },
     /// Check for drift: stale generated files, schema changes without a migration,
     /// edited migrations and, with --database-url, a live database that differs.
@@ -103,7 +107,8 @@ fn main() -> ExitCode {
             out,
             flavor,
             allow_destructive,
-        } => generate(schema, out, flavor, allow_destructive),
+            rebase,
+        } => generate(schema, out, flavor, allow_destructive, rebase),
         Command::Check {
             schema,
             root,
@@ -224,7 +229,13 @@ pub(crate) fn header_path(schema: &Path, root: &Path) -> String {
         .to_string()
 }
 
-fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg, allow_destructive: bool) -> Result<bool, Fatal> {
+fn generate(
+    schema: Option<PathBuf>,
+    out: Option<PathBuf>,
+    flavor: FlavorArg,
+    allow_destructive: bool,
+    rebase: bool,
+) -> Result<bool, Fatal> {
     let defaulted = schema.is_none();
     let path = files_or_default(schema.into_iter().collect()).remove(0);
     let out = out.unwrap_or_else(|| project_root(&path, defaulted));
@@ -246,7 +257,18 @@ fn generate(schema: Option<PathBuf>, out: Option<PathBuf>, flavor: FlavorArg, al
         },
         allow_destructive,
     };
-    let existing = hubgen_codegen::Project::at(&out).existing().map_err(Fatal)?;
+    let project = hubgen_codegen::Project::at(&out);
+    let mut existing = project.existing().map_err(Fatal)?;
+    if rebase {
+        for (hub, state) in &mut existing.hubs {
+            for name in hubgen_codegen::generate::unrecorded_generated(state) {
+                let path = project.migrations_dir(hub).join(&name);
+                std::fs::remove_file(&path).map_err(|e| Fatal(format!("cannot remove {}: {e}", path.display())))?;
+                println!("removed {} (not in the lock: planned again below)", path.display());
+                state.files.remove(&name);
+            }
+        }
+    }
     let generated = hubgen_codegen::generate_from(&ir, &existing, &config);
     for lint in &generated.lints {
         let source = SourceFile::new(lint.path.clone(), lint.text.clone());

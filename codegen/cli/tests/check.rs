@@ -267,3 +267,100 @@ async fn migrate(dir: &Path, hub: &str, pool: &sqlx::PgPool) {
         .await
         .unwrap_or_else(|e| panic!("{hub}: {e}"));
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Two branches each add migration 2 to the same hub and are merged:
+/// `check` names both files and fails; taking the merged branch's lock and
+/// `generate --rebase` plans this branch's change as migration 3, the folder
+/// applies on a fresh database, and `check` is clean.
+#[tokio::test]
+async fn two_branches_that_each_added_migration_2_are_rebased() {
+    let base = project("merge-base");
+    let (ours, theirs) = (base.with_extension("ours"), base.with_extension("theirs"));
+    for dir in [&ours, &theirs] {
+        let _ = std::fs::remove_dir_all(dir);
+        copy_dir(&base, dir);
+    }
+    let edit = |dir: &Path, from: &str, to: &str| {
+        let schema = dir.join("schema/platform.hubs");
+        let text = std::fs::read_to_string(&schema).expect("schema");
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&schema, text.replacen(from, to, 1)).expect("edit");
+    };
+    let (line, nickname, locale) = (
+        "    last_login_at   timestamp\n",
+        "    nickname        varchar(50)\n",
+        "    locale          varchar(10)\n",
+    );
+    edit(&ours, line, &format!("{line}{nickname}"));
+    edit(&theirs, line, &format!("{line}{locale}"));
+    for dir in [&ours, &theirs] {
+        let out = hubgen(&["generate"], dir, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // The merge: both migrations 2, both columns in the schema, their lock taken.
+    let migrations = ours.join("migrations/identity");
+    for entry in std::fs::read_dir(theirs.join("migrations/identity")).expect("dir").flatten() {
+        std::fs::copy(entry.path(), migrations.join(entry.file_name())).expect("copy");
+    }
+    edit(&ours, line, &format!("{line}{locale}"));
+    let out = hubgen(&["check", "--format", "json"], &ours, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(kinds(&out).contains(&"version-conflict".to_string()), "{stdout}");
+    assert!(
+        stdout.contains("0002_add_column_users_nickname.up.sql") && stdout.contains("0002_add_column_users_locale.up.sql"),
+        "both files are named: {stdout}"
+    );
+
+    let out = hubgen(&["generate", "--rebase"], &ours, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = std::fs::read_dir(&migrations)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.starts_with("0003_add_column_users_nickname")), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("0002_add_column_users_nickname")), "{names:?}");
+    let out = hubgen(&["check"], &ours, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let url = fresh_database("hubgen_merge_identity").await;
+    let pool = sqlx::PgPool::connect(&url).await.expect("pool");
+    migrate(&ours, "identity", &pool).await;
+    let out = hubgen(&["check", "--database-url", &url, "--hub", "identity"], &ours, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// A hand-written file beside the generated ones, and a deleted down file, are caught.
+#[test]
+fn unknown_and_missing_migration_files_are_caught() {
+    let dir = project("folder");
+    std::fs::write(dir.join("migrations/wallet/0002_by_hand.sql"), "SELECT 1;\n").expect("write");
+    let out = hubgen(&["check", "--format", "json"], &dir, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        kinds(&out).contains(&"unknown-migration".to_string()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::remove_file(dir.join("migrations/wallet/0002_by_hand.sql")).expect("remove");
+    std::fs::remove_file(dir.join("migrations/wallet/0001_initial.sql")).expect("remove");
+    let out = hubgen(&["check", "--format", "json"], &dir, &[]);
+    assert!(
+        kinds(&out).contains(&"missing-migration".to_string()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
