@@ -236,52 +236,47 @@ fn hub_migrations(
     let plan = crate::plan::plan(Some(&lock.ir), hub);
     let version = lock.migrations.iter().filter_map(|m| version_of(&m.file)).max().unwrap_or(0) + 1;
     let planned = files::next(&plan, version, &layout);
-    for (i, file) in planned.iter().enumerate() {
-        let path = format!("migrations/{}/{}", hub.name, file.name);
-        let mut diagnostics = crate::plan::lint::lint(&plan, &file.steps, config.allow_destructive, &hub.acknowledged);
-        if i == 0 {
-            diagnostics.extend(plan.errors.iter().map(|error| {
-                hubgen_schema::Diagnostic::new(
-                    hubgen_schema::Severity::Error,
-                    hubgen_schema::diagnostics::Code::ImpossibleChange,
-                    hubgen_schema::Span::new(0, 0),
-                    error.clone(),
-                    "cannot plan this change",
-                    "change the schema so the next migration can be planned".into(),
-                )
-            }));
-        }
+    // A plan that cannot be made is reported on its first file, or on the lock when it has none.
+    let mut impossible: Vec<hubgen_schema::Diagnostic> = plan
+        .errors
+        .iter()
+        .map(|error| {
+            hubgen_schema::Diagnostic::new(
+                hubgen_schema::Severity::Error,
+                hubgen_schema::diagnostics::Code::ImpossibleChange,
+                hubgen_schema::Span::new(0, 0),
+                error.clone(),
+                "cannot plan this change",
+                "change the schema so the next migration can be planned".into(),
+            )
+        })
+        .collect();
+    if planned.is_empty() && !impossible.is_empty() {
+        output.lints.push(HubLint {
+            hub: hub.name.clone(),
+            path: format!("migrations/{}/{LOCK_FILE}", hub.name),
+            text: String::new(),
+            diagnostics: std::mem::take(&mut impossible),
+        });
+    }
+    for file in &planned {
+        let mut diagnostics = std::mem::take(&mut impossible);
+        diagnostics.extend(crate::plan::lint::lint(
+            &plan,
+            &file.steps,
+            config.allow_destructive,
+            &hub.acknowledged,
+        ));
         if !diagnostics.is_empty() {
             output.lints.push(HubLint {
                 hub: hub.name.clone(),
-                path,
+                path: format!("migrations/{}/{}", hub.name, file.name),
                 text: file.text.clone(),
                 diagnostics,
             });
         }
         lock.migrations.extend(locked(file));
         files.extend(file.all().map(|(n, t)| (n.clone(), t.clone())));
-    }
-    if planned.is_empty() && !plan.errors.is_empty() {
-        output.lints.push(HubLint {
-            hub: hub.name.clone(),
-            path: format!("migrations/{}/{LOCK_FILE}", hub.name),
-            text: String::new(),
-            diagnostics: plan
-                .errors
-                .iter()
-                .map(|error| {
-                    hubgen_schema::Diagnostic::new(
-                        hubgen_schema::Severity::Error,
-                        hubgen_schema::diagnostics::Code::ImpossibleChange,
-                        hubgen_schema::Span::new(0, 0),
-                        error.clone(),
-                        "cannot plan this change",
-                        "change the schema so the next migration can be planned".into(),
-                    )
-                })
-                .collect(),
-        });
     }
     // Changes PostgreSQL does not store (markers, hints) update the lock alone.
     lock.ir = hub.clone();

@@ -91,13 +91,9 @@ pub(super) fn plan(hub: &ir::Hub, o: &ir::Table, t: &ir::Table, renames: &Rename
     let mut before: Vec<PolicyDef> = o.policies.iter().map(declared).collect();
     let mut after: Vec<PolicyDef> = t.policies.iter().map(declared).collect();
     if let Some(c) = &o.tenant_column {
+        // Compared under the column's new name (PostgreSQL follows a rename); dropped under the old one below.
         let renamed = renames.column(&t.schema, &t.name, c).cloned().unwrap_or_else(|| c.clone());
-        // Compare under the new name; drop under the old one.
-        before.push(PolicyDef {
-            using: tenant_policy(&renamed).using,
-            with_check: tenant_policy(&renamed).with_check,
-            ..tenant_policy(c)
-        });
+        before.push(tenant_policy(&renamed));
     }
     after.extend(t.tenant_column.iter().map(|c| tenant_policy(c)));
     for p in before.iter().filter(|p| !after.contains(p)) {
