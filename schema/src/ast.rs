@@ -42,6 +42,18 @@ pub struct SchemaFile {
 pub enum Item {
     Hub(Hub),
     Mixin(Mixin),
+    /// A setting of every hub.
+    Setting(Setting),
+}
+
+/// `set lock_timeout '10s'`: at the top level for every hub, in a hub for
+/// that hub alone (it wins over the top level).
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub trivia: Trivia,
+    pub name: Ident,
+    pub value: String,
+    pub value_span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +78,7 @@ pub enum HubItem {
     Schema(SchemaBlock),
     /// `acknowledge destructive customers.age`: the next migration may drop or narrow it.
     Acknowledge(Acknowledge),
+    Setting(Setting),
 }
 
 #[derive(Debug, Clone)]

@@ -19,12 +19,15 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
 pub fn format(file: &SchemaFile) -> String {
     let mut w = Writer::default();
     for (i, item) in file.items.iter().enumerate() {
-        if i > 0 {
+        // Settings group together, like one-line items in a hub.
+        let grouped = i > 0 && matches!((&file.items[i - 1], item), (Item::Setting(_), Item::Setting(_)));
+        if i > 0 && !grouped {
             w.blank();
         }
         match item {
             Item::Hub(hub) => w.hub(hub),
             Item::Mixin(mixin) => w.mixin(mixin),
+            Item::Setting(setting) => w.setting(setting),
         }
     }
     if !file.dangling.is_empty() && !file.items.is_empty() {
@@ -106,7 +109,10 @@ impl Writer {
         let mut previous_was_line = false;
         for (i, item) in items.iter().enumerate() {
             // One-line items (roles, extensions) group together; blocks get a blank line around them.
-            let is_line = matches!(item, HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_));
+            let is_line = matches!(
+                item,
+                HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_) | HubItem::Setting(_)
+            );
             if i > 0 && !(is_line && previous_was_line) {
                 self.blank();
             }
@@ -124,6 +130,7 @@ impl Writer {
                     let target: Vec<String> = a.target.iter().map(|t| ident(&t.name)).collect();
                     self.item_line(&a.trivia, &format!("acknowledge destructive {}", target.join(".")));
                 }
+                HubItem::Setting(s) => self.setting(s),
                 HubItem::Schema(s) => {
                     self.item_line(&s.trivia, &format!("schema {} {{", ident(&s.name.name)));
                     self.indent += 1;
@@ -132,6 +139,11 @@ impl Writer {
                 }
             }
         }
+    }
+
+    fn setting(&mut self, s: &Setting) {
+        let text = format!("set {} '{}'", ident(&s.name.name), s.value.replace('\'', "''"));
+        self.item_line(&s.trivia, &text);
     }
 
     fn enum_def(&mut self, e: &EnumDef) {

@@ -27,6 +27,9 @@ pub struct Hub {
     /// Destructive changes the schema acknowledges (`table`, `table.column`, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged: Vec<String>,
+    /// How long a migration waits for a lock (`set lock_timeout`); `None`: hubgen's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

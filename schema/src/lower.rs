@@ -50,6 +50,7 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             .iter()
             .map(|a| a.target.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("."))
             .collect(),
+        lock_timeout: crate::validate::settings::value(ctx, hub, "lock_timeout").map(str::to_string),
     }
 }
 

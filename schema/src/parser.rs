@@ -296,10 +296,18 @@ impl<'a> Parser<'a> {
                     Ok(mixin) => file.items.push(Item::Mixin(mixin)),
                     Err(Reported) => self.recover_line(),
                 },
+                _ if self.at_keyword("set") => match self.setting() {
+                    Ok(setting) => file.items.push(Item::Setting(setting)),
+                    Err(Reported) => self.recover_line(),
+                },
                 _ => {
                     let found = self.describe(token);
-                    self.diagnostics
-                        .push(messages::unexpected_item(token.span, &found, "the top level", &["hub", "mixin"]));
+                    self.diagnostics.push(messages::unexpected_item(
+                        token.span,
+                        &found,
+                        "the top level",
+                        &["hub", "mixin", "set"],
+                    ));
                     self.recover_line();
                     if self.at(TokenKind::RBrace) {
                         self.bump();
@@ -382,6 +390,7 @@ impl<'a> Parser<'a> {
                 self.take_trailing(&mut trivia);
                 Ok(HubItem::Acknowledge(Acknowledge { trivia, target }))
             }
+            "set" if allow_schema => Ok(HubItem::Setting(self.setting()?)),
             "schema" if allow_schema => {
                 let mut trivia = self.take_trivia();
                 let start = self.bump().span;
@@ -404,7 +413,7 @@ impl<'a> Parser<'a> {
             _ => {
                 let found = self.describe(token);
                 let expected: &[&str] = if allow_schema {
-                    &["table", "enum", "mixin", "role", "extension", "schema", "acknowledge"]
+                    &["table", "enum", "mixin", "role", "extension", "schema", "acknowledge", "set"]
                 } else {
                     &["table", "enum", "mixin", "role", "extension", "acknowledge"]
                 };
@@ -414,6 +423,22 @@ impl<'a> Parser<'a> {
                 Err(Reported)
             }
         }
+    }
+
+    /// `set name 'value'`
+    fn setting(&mut self) -> PResult<Setting> {
+        let mut trivia = self.take_trivia();
+        self.bump();
+        let name = self.ident("a setting name, such as `lock_timeout`")?;
+        let token = self.expect(TokenKind::Str, "a quoted value, such as '10s'")?;
+        let value = unquote(self.src(token));
+        self.take_trailing(&mut trivia);
+        Ok(Setting {
+            trivia,
+            name,
+            value,
+            value_span: token.span,
+        })
     }
 
     fn enum_def(&mut self) -> PResult<EnumDef> {

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 fn repo_schemas() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = vec![root.join("platform.hubs")];
-    for dir in ["examples", "tests/data/ok", "tests/data/err"] {
+    let mut out = checked_in();
+    for dir in ["tests/data/ok", "tests/data/err"] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
             .expect("schema dir")
             .map(|e| e.expect("entry").path())
@@ -56,15 +56,20 @@ fn formatting_is_idempotent_and_keeps_the_ir() {
     assert!(formatted_count > 10);
 }
 
-/// The platform and the examples.
+/// The platform and the examples (`examples/<name>/schema/<name>.hubs`).
 fn checked_in() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(root.join("../examples"))
+        .expect("examples")
+        .map(|e| e.expect("entry").path())
+        .map(|dir| {
+            let name = dir.file_name().expect("named").to_string_lossy().into_owned();
+            dir.join("schema").join(format!("{name}.hubs"))
+        })
+        .collect();
+    examples.sort();
     let mut paths = vec![root.join("platform.hubs")];
-    paths.extend(
-        std::fs::read_dir(root.join("examples"))
-            .expect("examples")
-            .map(|e| e.expect("entry").path()),
-    );
+    paths.extend(examples);
     paths
 }
 

@@ -16,13 +16,21 @@ pub fn root() -> PathBuf {
 /// Every checked-in schema: the platform and each example, as (path relative to the root, IR).
 pub fn schemas() -> Vec<(String, ir::Schema)> {
     let mut paths = vec!["schema/platform.hubs".to_string()];
-    let mut examples: Vec<String> = std::fs::read_dir(root().join("schema/examples"))
+    paths.extend(examples());
+    paths.into_iter().map(|p| (p.clone(), load(&p))).collect()
+}
+
+/// The example projects' schemas: `examples/<name>/schema/<name>.hubs`, relative to the root.
+pub fn examples() -> Vec<String> {
+    let mut examples: Vec<String> = std::fs::read_dir(root().join("examples"))
         .expect("examples")
-        .map(|e| format!("schema/examples/{}", e.expect("entry").file_name().to_string_lossy()))
+        .map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+            format!("examples/{name}/schema/{name}.hubs")
+        })
         .collect();
     examples.sort();
-    paths.extend(examples);
-    paths.into_iter().map(|p| (p.clone(), load(&p))).collect()
+    examples
 }
 
 /// The codegen fixtures: one small schema per feature.
@@ -56,12 +64,12 @@ pub fn initial_migration(schema_path: &str, schema: &ir::Schema, hub: &str) -> S
         .expect("hub migration")
 }
 
-/// What `hubgen generate` would change in the project at `root`: files it
+/// What `hubgen generate` would change in the project at `root` (its schema at `schema_path`, relative to it): files it
 /// would write (missing or different) and files under `migrations/` or
 /// `generated/` it would not produce.
-pub fn stale_files(root: &Path, schema: &ir::Schema) -> Vec<String> {
+pub fn stale_files(root: &Path, schema_path: &str, schema: &ir::Schema) -> Vec<String> {
     let config = hubgen_codegen::Config {
-        schema_path: "schema/platform.hubs".into(),
+        schema_path: schema_path.into(),
         ..Default::default()
     };
     let existing = hubgen_codegen::Project::at(root).existing().expect("migrations readable");

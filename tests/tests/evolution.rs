@@ -448,3 +448,40 @@ fn a_missing_or_damaged_lock_refuses_instead_of_rewriting() {
     assert!(damaged.refused());
     assert!(damaged.lints[0].diagnostics[0].message.contains("is damaged"));
 }
+
+/// `set lock_timeout` reaches the next migration's body; changing it alone
+/// plans no migration (PostgreSQL stores nothing of it), only the lock moves.
+#[test]
+fn the_schema_sets_the_lock_timeout_of_the_next_migration() {
+    let config = Config::default();
+    let first = generate_from(&compile(BASE), &Existing::default(), &config);
+    let v2 = edit(
+        &format!("set lock_timeout '30s'\n\n{BASE}"),
+        &[
+            ("  role support\n", "  role support\n  set lock_timeout '2s'\n"),
+            ("    name        text\n", "    name        text\n    nickname    text\n"),
+        ],
+    );
+    let second = generate_from(&compile(&v2), &existing_from(&first.files), &config);
+    let body = &second.files["migrations/shop/0002_add_column_customers_nickname.up.sql"];
+    assert!(
+        body.contains("SET LOCAL lock_timeout = '2s';"),
+        "the hub's own setting wins:\n{body}"
+    );
+
+    let v3 = v2.replace("  set lock_timeout '2s'\n", "");
+    let third = generate_from(&compile(&v3), &existing_from(&second.files), &config);
+    let migrations = |o: &hubgen_codegen::Output| o.files.keys().filter(|k| k.ends_with(".sql")).count();
+    assert_eq!(migrations(&third), migrations(&second), "no migration for a setting");
+    assert_ne!(
+        third.files["migrations/shop/hubgen.lock"],
+        second.files["migrations/shop/hubgen.lock"]
+    );
+    let v4 = edit(
+        &v3,
+        &[("    age         integer\n", "    age         integer\n    level       integer\n")],
+    );
+    let fourth = generate_from(&compile(&v4), &existing_from(&third.files), &config);
+    let body = &fourth.files["migrations/shop/0003_add_column_customers_level.up.sql"];
+    assert!(body.contains("SET LOCAL lock_timeout = '30s';"), "the top level's applies:\n{body}");
+}

@@ -35,3 +35,30 @@ async fn the_expanded_hub_works_against_postgres() {
     drop(conn);
     db.drop_db().await;
 }
+
+/// A schema of one's own: a single hub with enums, its typed IDs expanded with it.
+mod waha {
+    hubgen_macros::hub!("../examples/waha/schema/waha.hubs", waha);
+}
+
+#[tokio::test]
+async fn a_hub_of_another_schema_expands_with_its_ids_and_enums() {
+    let db = TestDatabase::create("macro_waha", waha::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let new = waha::NewTenant {
+        id: None,
+        created_at: None,
+        updated_at: None,
+        name: "acme".into(),
+        status: Some(waha::TenantStatus::Inactive),
+        description: None,
+        settings: None,
+    };
+    let row = waha::TenantRepo::insert(&mut conn, &new).await.expect("insert");
+    let id: waha::ids::TenantId = row.id;
+    assert_eq!(row.status, waha::TenantStatus::Inactive, "the enum round-trips");
+    let read = waha::TenantRepo::get(&mut conn, id).await.expect("get").expect("found");
+    assert_eq!(read, row);
+    drop(conn);
+    db.drop_db().await;
+}

@@ -116,9 +116,8 @@ fn main() -> ExitCode {
             hub,
             format,
         } => {
-            let defaulted = schema.is_none();
             let path = files_or_default(schema.into_iter().collect()).remove(0);
-            let root = root.unwrap_or_else(|| project_root(&path, defaulted));
+            let root = root.unwrap_or_else(|| project_root(&path));
             check::run(&path, &root, database_url.as_deref(), hub.as_deref(), format)
         }
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
@@ -209,12 +208,12 @@ fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
     Ok(clean)
 }
 
-/// The default schema lives in `<root>/schema/`; its output goes to `<root>`.
-fn project_root(schema: &Path, defaulted: bool) -> PathBuf {
-    if defaulted {
-        schema.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
-    } else {
-        PathBuf::from(".")
+/// A schema in `<root>/schema/` belongs to the project at `<root>` (as
+/// `hub!` assumes); any other schema's output goes to the current directory.
+fn project_root(schema: &Path) -> PathBuf {
+    match schema.parent() {
+        Some(dir) if dir.file_name().is_some_and(|n| n == "schema") => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -236,9 +235,8 @@ fn generate(
     allow_destructive: bool,
     rebase: bool,
 ) -> Result<bool, Fatal> {
-    let defaulted = schema.is_none();
     let path = files_or_default(schema.into_iter().collect()).remove(0);
-    let out = out.unwrap_or_else(|| project_root(&path, defaulted));
+    let out = out.unwrap_or_else(|| project_root(&path));
     let file = read(&path)?;
     let output = hubgen_schema::compile(&file.text);
     if !output.diagnostics.is_empty() {

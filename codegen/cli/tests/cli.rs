@@ -37,8 +37,9 @@ fn validate_defaults_to_the_platform_schema_and_exits_0() {
 #[test]
 fn validate_examples_exit_0() {
     let root = workspace();
-    for entry in std::fs::read_dir(root.join("schema/examples")).expect("examples") {
-        let path = entry.expect("entry").path();
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let path = root.join("examples").join(&name).join("schema").join(format!("{name}.hubs"));
         let out = hubgen(&["validate", path.to_str().expect("utf-8 path")], &root);
         assert_eq!(
             out.status.code(),

@@ -71,8 +71,24 @@ impl Ids {
     }
 }
 
+/// Whether the typed IDs live in a crate of their own, shared by the hubs
+/// (several hubs, so a cross-hub reference has one type), or in the hub
+/// crate's `ids` module (a schema of one hub needs nothing else).
+pub fn shares_ids(schema: &ir::Schema) -> bool {
+    schema.hubs.len() > 1
+}
+
 /// The typed-ID crate's `lib.rs`.
 pub fn ids_crate(ids: &Ids) -> TokenStream {
+    let items = ids_items(ids);
+    quote! {
+        //! Typed IDs shared by every hub crate: a `TenantId` cannot be passed where a `UserId` is wanted.
+        #items
+    }
+}
+
+/// One newtype per typed ID.
+fn ids_items(ids: &Ids) -> TokenStream {
     let items = ids.all().map(|((hub, schema, table), name)| {
         let ident = names::ident(name);
         let doc = format!(" Primary key of `{hub}.{schema}.{table}`.");
@@ -115,10 +131,7 @@ pub fn ids_crate(ids: &Ids) -> TokenStream {
             }
         }
     });
-    quote! {
-        //! Typed IDs shared by every hub crate: a `TenantId` cannot be passed where a `UserId` is wanted.
-        #(#items)*
-    }
+    quote!(#(#items)*)
 }
 
 /// One hub crate's `lib.rs`: the crate docs, then [`hub_items`].
@@ -161,23 +174,37 @@ pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
     });
     let reexports = hub.tables.iter().map(|table| {
         let module = names::field(&table.name);
-        let base = pascal(&singular(&table.name));
-        let items: Vec<proc_macro2::Ident> = [
-            base.clone(),
-            format!("New{base}"),
-            format!("{base}Patch"),
-            format!("{base}Filter"),
-            format!("{base}Repo"),
-        ]
-        .iter()
-        .map(|n| names::ident(n))
-        .collect();
+        let items = table_type_names(table).map(|n| names::ident(&n));
         quote!(pub use #module::{#(#items),*};)
     });
+    let ids_module = if shares_ids(schema) {
+        quote! {
+            /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
+            pub use ::hub_ids as ids;
+        }
+    } else {
+        let items = ids_items(&ids);
+        quote! {
+            /// Typed IDs: a key of one table cannot be passed where another's is wanted.
+            pub mod ids {
+                #items
+            }
+        }
+    };
+    // The runtime's names, for callers, unless a table's types take the name (a `violations` table's `Violation`).
+    let taken: Vec<String> = hub
+        .tables
+        .iter()
+        .flat_map(table_type_names)
+        .chain(hub.enums.iter().map(|e| pascal(&e.name)))
+        .collect();
+    let runtime = ["Error", "Page", "PageRequest", "TenantTx", "Violation"]
+        .into_iter()
+        .filter(|name| !taken.iter().any(|t| t == name))
+        .map(names::ident);
     quote! {
-        pub use ::hubgen_runtime::{Error, Page, PageRequest, TenantTx, Violation};
-        /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
-        pub use ::hub_ids as ids;
+        pub use ::hubgen_runtime::{#(#runtime),*};
+        #ids_module
 
         /// This hub's migrations, in order: (version, description, SQL).
         pub const MIGRATIONS: &[::hubgen_runtime::EmbeddedMigration] = &[#(#migration_entries),*];
@@ -191,6 +218,19 @@ pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
         #(#tables)*
         #(#reexports)*
     }
+}
+
+/// The types a table's module defines, re-exported at the crate root.
+fn table_type_names(table: &ir::Table) -> impl Iterator<Item = String> {
+    let base = pascal(&singular(&table.name));
+    [
+        base.clone(),
+        format!("New{base}"),
+        format!("{base}Patch"),
+        format!("{base}Filter"),
+        format!("{base}Repo"),
+    ]
+    .into_iter()
 }
 
 /// A raw string literal, so embedded SQL stays readable in the generated file.

@@ -142,7 +142,7 @@ fn column_type(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, column: &i
     let id = |hub: &str, schema: &str, name: &str| {
         ids.get(hub, schema, name).map(|n| {
             let n = ident(n);
-            quote!(::hub_ids::#n)
+            quote!(ids::#n)
         })
     };
     let is_single = |cols: &[String]| cols.len() == 1 && cols[0] == column.name;
@@ -205,7 +205,6 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
     } else {
         format!("{}.{}", e.schema, e.name)
     };
-    let array_name = format!("_{}", e.name);
     let docs = doc_attr(&e.docs.clone().or_else(|| Some(format!("Enum `{}.{}`.", e.schema, e.name))));
     let variant_names = variants(&e.values);
     let variants = e.values.iter().zip(&variant_names).map(|(value, v)| {
@@ -230,12 +229,6 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
                 match self {
                     #(#as_str),*
                 }
-            }
-        }
-
-        impl ::sqlx::postgres::PgHasArrayType for #name {
-            fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
-                ::sqlx::postgres::PgTypeInfo::with_name(#array_name)
             }
         }
     }
@@ -420,7 +413,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
 
         impl #new {
             /// Checks what can be checked before sending: lengths, allowed values, formats.
-            pub fn validate(&self) -> Result<(), Vec<Violation>> {
+            pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
                 #[allow(unused_mut)]
                 let mut violations = Vec::new();
                 #(#new_checks)*
@@ -437,7 +430,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
 
         impl #patch {
             /// Checks what can be checked before sending: lengths, allowed values, formats.
-            pub fn validate(&self) -> Result<(), Vec<Violation>> {
+            pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
                 #[allow(unused_mut)]
                 let mut violations = Vec::new();
                 #(#patch_checks)*

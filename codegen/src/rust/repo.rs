@@ -131,7 +131,7 @@ struct ShapeTokens {
 impl ShapeTokens {
     fn new(shape: &Shape) -> ShapeTokens {
         let (exec, conn) = if shape.tenant.is_some() {
-            (quote!(tx: &mut TenantTx<'_>), quote!(tx.conn()))
+            (quote!(tx: &mut ::hubgen_runtime::TenantTx<'_>), quote!(tx.conn()))
         } else {
             (quote!(conn: &mut ::sqlx::PgConnection), quote!(&mut *conn))
         };
@@ -155,7 +155,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, row, key } = t;
     let mut out = quote! {
         /// The row with this primary key, if it exists (and is not soft-deleted).
-        pub async fn get(#exec, key: #key) -> Result<Option<#row>, Error> {
+        pub async fn get(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
         }
@@ -164,7 +164,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         let sql = format!("SELECT {} FROM {name} WHERE {condition}", select_list(table));
         out.extend(quote! {
             /// The row with this primary key, soft-deleted or not.
-            pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, Error> {
+            pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
                 const SQL: &str = #sql;
                 Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
             }
@@ -204,7 +204,7 @@ fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
             let ShapeTokens { exec, conn, row, .. } = t;
             quote! {
                 #[doc = #doc]
-                pub async fn #method(#exec, #(#args),*) -> Result<Option<#row>, Error> {
+                pub async fn #method(#exec, #(#args),*) -> Result<Option<#row>, ::hubgen_runtime::Error> {
                     const SQL: &str = #sql;
                     Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
                 }
@@ -279,7 +279,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, row, key } = t;
     quote! {
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
-        pub async fn list(#exec, #filter_arg: &#filter, page: &PageRequest<#key>) -> Result<Page<#row, #key>, Error> {
+        pub async fn list(#exec, #filter_arg: &#filter, page: &::hubgen_runtime::PageRequest<#key>) -> Result<::hubgen_runtime::Page<#row, #key>, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, #row>(SQL)
@@ -310,7 +310,7 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, .. } = t;
     quote! {
         /// How many rows match the filter.
-        pub async fn count(#exec, #filter_arg: &#filter) -> Result<i64, Error> {
+        pub async fn count(#exec, #filter_arg: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             Ok(::sqlx::query_scalar::<_, i64>(SQL)#(#binds)*.fetch_one(#conn).await?)
         }
@@ -356,9 +356,9 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, row, .. } = t;
     quote! {
         /// Inserts one row (after `validate()`), returning it as stored.
-        pub async fn insert(#exec, new: &#new_ty) -> Result<#row, Error> {
+        pub async fn insert(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
         }
     }
@@ -378,7 +378,7 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         };
         return quote! {
             /// Inserts many rows (one statement each: this table has array columns), returning how many.
-            pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, Error> {
+            pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
                 for new in rows {
                     #call.await?;
                 }
@@ -428,11 +428,11 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     );
     quote! {
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
-        pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, Error> {
+        pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            let violations: Vec<Violation> = rows.iter().filter_map(|r| r.validate().err()).flatten().collect();
+            let violations: Vec<::hubgen_runtime::Violation> = rows.iter().filter_map(|r| r.validate().err()).flatten().collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected())
         }
@@ -501,10 +501,10 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
             // No row matched: either it is gone, or its version moved on.
             const EXISTS: &str = #exists_sql;
             let exists: bool = ::sqlx::query_scalar(EXISTS)#(#exists_binds)*.fetch_one(#conn).await?;
-            Err(if exists { Error::Conflict { table: #table_name } } else { Error::NotFound })
+            Err(if exists { ::hubgen_runtime::Error::Conflict { table: #table_name } } else { ::hubgen_runtime::Error::NotFound })
         }
     } else {
-        quote!(Err(Error::NotFound))
+        quote!(Err(::hubgen_runtime::Error::NotFound))
     };
     let doc = if version.is_some() {
         " Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile."
@@ -513,9 +513,9 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     quote! {
         #[doc = #doc]
-        pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, Error> {
+        pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, #row>(SQL)#(#key_binds)*#(#binds)*.fetch_optional(#conn).await?;
             if let Some(row) = updated {
                 return Ok(row);
@@ -547,10 +547,10 @@ fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, key, .. } = t;
     quote! {
         #[doc = #doc]
-        pub async fn delete(#exec, key: #key) -> Result<(), Error> {
+        pub async fn delete(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
     }
 }
@@ -569,10 +569,10 @@ fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { exec, conn, key, .. } = t;
     quote! {
         /// Brings a soft-deleted row back.
-        pub async fn restore(#exec, key: #key) -> Result<(), Error> {
+        pub async fn restore(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
     }
 }
@@ -651,9 +651,9 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
             let ShapeTokens { exec, conn, row, .. } = t;
             quote! {
                 #[doc = #doc]
-                pub async fn #method(#exec, new: &#new_ty) -> Result<#row, Error> {
+                pub async fn #method(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
                     const SQL: &str = #sql;
-                    new.validate().map_err(Error::Invalid)?;
+                    new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
                     Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
                 }
             }

@@ -39,7 +39,7 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
     match &column.ty {
         ColumnType::Uuid => {
             let ty = shape.ty(column);
-            if ty.to_string().contains("hub_ids") {
+            if ty.to_string().starts_with("ids ::") {
                 quote!(#ty::new())
             } else {
                 quote!(::uuid::Uuid::new_v4())
@@ -47,8 +47,10 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
         }
         ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Text => {
             if let Some(list) = check_list(table, &column.name) {
-                let value = &list[(variant as usize) % list.len()];
-                return quote!(#value.to_string());
+                // By `n`, so the rows of a unique column differ.
+                let len = list.len() as u32;
+                let n = if variant == 0 { quote!(n) } else { quote!((n + #variant)) };
+                return quote!([#(#list),*][(#n % #len) as usize].to_string());
             }
             let max = match column.ty {
                 ColumnType::Varchar(Some(n)) | ColumnType::Char(n) => n as usize,
@@ -61,6 +63,7 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
             let text = match column.format.as_deref() {
                 Some("email") => quote!(format!("user{n}.{}@example.com", #variant)),
                 Some("url") => quote!(format!("https://example.com/{n}/{}", #variant)),
+                Some("phone") if variant == 0 => quote!(format!("+1555{:06}", n * 2)),
                 Some("phone") => quote!(format!("+1555{:06}", n * 2 + #variant)),
                 Some("uuid") => quote!(::uuid::Uuid::new_v4().to_string()),
                 _ => quote!(format!("v{}-{n}", #variant)),
@@ -168,7 +171,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     let begin = if tenant {
         quote! {
             let tenant = ::uuid::Uuid::new_v4();
-            let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+            let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
         }
     } else {
         quote!(let mut tx = db.pool.begin().await?;)
@@ -218,7 +221,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
                 #begin
                 assert_eq!(#repo::count(#exec, &#filter::default()).await?, 0);
                 ::sqlx::query(#insert)#bind.execute(&mut *db.pool.acquire().await?).await?;
-                let page = #repo::list(#exec, &#filter::default(), &PageRequest::first(10)).await?;
+                let page = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(10)).await?;
                 assert_eq!(page.items.len(), 1);
                 let row: #row = page.items[0].clone();
                 assert_eq!(#repo::get(#exec, #key).await?, Some(row.clone()));
@@ -276,15 +279,16 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         Some(c) => {
             let f = field(&c.name);
             let value = sample(&shape, c, 1);
+            let rest = (shape.patchable.len() > 1).then(|| quote!(, ..Default::default()));
             if c.nullable {
                 (
-                    quote!(#patch { #f: Some(Some(#value)), ..Default::default() }),
+                    quote!(#patch { #f: Some(Some(#value)) #rest }),
                     quote!(assert_eq!(updated.#f, Some(#value), "patched field");),
                 )
             } else {
                 (
-                    quote!(#patch { #f: Some(#value), ..Default::default() }),
-                    quote!(assert_eq!(updated.#f, #value, "patched field");),
+                    quote!(#patch { #f: Some(#value) #rest }),
+                    quote!(let expected = #value; assert_eq!(updated.#f, expected, "patched field");),
                 )
             }
         }
@@ -297,7 +301,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
                 let updated = #repo::update(#exec, #key, &patch, row.#v).await?;
                 assert_eq!(updated.#v, row.#v + 1, "the version moves on");
                 let stale = #repo::update(#exec, #key, &patch, row.#v).await;
-                assert!(matches!(stale, Err(Error::Conflict { .. })), "a stale version is a conflict: {stale:?}");
+                assert!(matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })), "a stale version is a conflict: {stale:?}");
             }
         }
         None => quote!(let updated = #repo::update(#exec, #key, &patch).await?;),
@@ -331,14 +335,15 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         _ => quote!(),
     };
     let delete = if table.soft_delete.is_some() {
+        let filter_rest = (!shape.filters.is_empty()).then(|| quote!(, ..Default::default()));
         quote! {
             #repo::delete(#exec, #key).await?;
             assert_eq!(#repo::get(#exec, #key).await?, None, "soft-deleted rows are hidden");
             assert!(#repo::get_including_deleted(#exec, #key).await?.is_some(), "but still there");
             assert_eq!(#repo::count(#exec, &#filter::default()).await?, #after_delete);
-            let everything = #filter { include_deleted: true, ..Default::default() };
+            let everything = #filter { include_deleted: true #filter_rest };
             assert_eq!(#repo::count(#exec, &everything).await?, #total);
-            assert!(matches!(#repo::delete(#exec, #key).await, Err(Error::NotFound)));
+            assert!(matches!(#repo::delete(#exec, #key).await, Err(::hubgen_runtime::Error::NotFound)));
             #repo::restore(#exec, #key).await?;
             assert!(#repo::get(#exec, #key).await?.is_some(), "restored");
         }
@@ -347,7 +352,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             #repo::delete(#exec, #key).await?;
             assert_eq!(#repo::get(#exec, #key).await?, None);
             assert_eq!(#repo::count(#exec, &#filter::default()).await?, #after_delete);
-            assert!(matches!(#repo::delete(#exec, #key).await, Err(Error::NotFound)));
+            assert!(matches!(#repo::delete(#exec, #key).await, Err(::hubgen_runtime::Error::NotFound)));
         }
     };
     let cursor_of_last = key_of(quote!(first.items[1]));
@@ -358,17 +363,17 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     };
     let paging = if one_per_tenant {
         quote! {
-            let first = #repo::list(#exec, &#filter::default(), &PageRequest::first(2)).await?;
+            let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
             assert_eq!(first.next, None);
-            let second = Page::<#row, _> { items: Vec::new(), next: #next_cursor };
+            let second = ::hubgen_runtime::Page::<#row, _> { items: Vec::new(), next: #next_cursor };
         }
     } else {
         quote! {
             assert_eq!(#repo::insert_many(#exec, &[sample(2), sample(3)]).await?, 2);
-            let first = #repo::list(#exec, &#filter::default(), &PageRequest::first(2)).await?;
+            let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
             assert_eq!(first.items.len(), 2);
             assert_eq!(first.next, Some(#cursor_of_last), "a full page has a cursor");
-            let second = #repo::list(#exec, &#filter::default(), &PageRequest { after: #next_cursor, limit: 2 }).await?;
+            let second = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest { after: #next_cursor, limit: 2 }).await?;
             assert_eq!(second.items.len(), 1);
             assert_eq!(second.next, None, "the last page has no cursor");
         }

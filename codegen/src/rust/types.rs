@@ -28,7 +28,8 @@ pub fn rust_type(ty: &ColumnType) -> TokenStream {
         ColumnType::Bytea => quote!(Vec<u8>),
         ColumnType::Enum(name) => {
             let name = ident(&pascal(name));
-            quote!(crate::#name)
+            // Table modules sit one level below the hub root, in a crate or a `hub!` expansion alike.
+            quote!(super::#name)
         }
         ColumnType::Array(inner) => {
             let inner = rust_type(inner);

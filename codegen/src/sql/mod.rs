@@ -16,7 +16,7 @@ pub fn initial_migration(hub: &ir::Hub) -> String {
     let layout = crate::plan::files::Layout {
         flavor: crate::Flavor::Sqlx,
         header: "",
-        lock_timeout: crate::plan::files::DEFAULT_LOCK_TIMEOUT,
+        lock_timeout: hub.lock_timeout.as_deref().unwrap_or(crate::plan::files::DEFAULT_LOCK_TIMEOUT),
     };
     crate::plan::files::initial(&plan, &layout).text
 }

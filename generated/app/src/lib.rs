@@ -129,7 +129,7 @@ pub mod app_registry {
         ::sqlx::FromRow
     )]
     pub struct AppRegistry {
-        pub id: ::hub_ids::AppRegistryId,
+        pub id: ids::AppRegistryId,
         pub name: String,
         pub description: Option<String>,
         pub category: Option<String>,
@@ -158,7 +158,7 @@ pub mod app_registry {
     pub struct NewAppRegistry {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::AppRegistryId>,
+        pub id: Option<ids::AppRegistryId>,
         pub name: String,
         #[serde(default)]
         pub description: Option<String>,
@@ -195,7 +195,7 @@ pub mod app_registry {
     }
     impl NewAppRegistry {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -292,7 +292,7 @@ pub mod app_registry {
     }
     impl AppRegistryPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.name {
@@ -367,8 +367,8 @@ pub mod app_registry {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::AppRegistryId,
-        ) -> Result<Option<AppRegistry>, Error> {
+            key: ids::AppRegistryId,
+        ) -> Result<Option<AppRegistry>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\" FROM \"public\".\"app_registry\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, AppRegistry>(SQL)
@@ -381,8 +381,11 @@ pub mod app_registry {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &AppRegistryFilter,
-            page: &PageRequest<::hub_ids::AppRegistryId>,
-        ) -> Result<Page<AppRegistry, ::hub_ids::AppRegistryId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::AppRegistryId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<AppRegistry, ids::AppRegistryId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\" FROM \"public\".\"app_registry\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(100) IS NULL OR \"category\" = $3::character varying(100)) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) AND ($5::character varying(50) IS NULL OR \"app_type\" = $5::character varying(50)) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AppRegistry>(SQL)
@@ -400,7 +403,7 @@ pub mod app_registry {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &AppRegistryFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_registry\" WHERE ($1::character varying(100) IS NULL OR \"category\" = $1::character varying(100)) AND ($2::character varying(50) IS NULL OR \"status\" = $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"app_type\" = $3::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -415,9 +418,9 @@ pub mod app_registry {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewAppRegistry,
-        ) -> Result<AppRegistry, Error> {
+        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppRegistry>(SQL)
                     .bind(new.id)
@@ -444,15 +447,15 @@ pub mod app_registry {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewAppRegistry],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", u.\"category\", COALESCE(u.\"app_type\", 'INTEGRATION'), COALESCE(u.\"status\", 'ACTIVE'), u.\"version\", u.\"developer\", u.\"icon_url\", u.\"screenshots\", u.\"features\", u.\"requirements\", u.\"pricing\", u.\"configuration_schema\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u(\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -487,11 +490,11 @@ pub mod app_registry {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::AppRegistryId,
+            key: ids::AppRegistryId,
             patch: &AppRegistryPatch,
-        ) -> Result<AppRegistry, Error> {
+        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_registry\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"category\" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE \"category\" END, \"app_type\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"app_type\" END, \"status\" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE \"status\" END, \"version\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"version\" END, \"developer\" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE \"developer\" END, \"icon_url\" = CASE WHEN $15::bool THEN $16::text ELSE \"icon_url\" END, \"screenshots\" = CASE WHEN $17::bool THEN $18::jsonb ELSE \"screenshots\" END, \"features\" = CASE WHEN $19::bool THEN $20::jsonb ELSE \"features\" END, \"requirements\" = CASE WHEN $21::bool THEN $22::jsonb ELSE \"requirements\" END, \"pricing\" = CASE WHEN $23::bool THEN $24::jsonb ELSE \"pricing\" END, \"configuration_schema\" = CASE WHEN $25::bool THEN $26::jsonb ELSE \"configuration_schema\" END, \"created_at\" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, AppRegistry>(SQL)
                 .bind(key)
                 .bind(patch.name.clone())
@@ -526,28 +529,28 @@ pub mod app_registry {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::AppRegistryId,
-        ) -> Result<(), Error> {
+            key: ids::AppRegistryId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_registry\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewAppRegistry,
-        ) -> Result<AppRegistry, Error> {
+        ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"category\" = EXCLUDED.\"category\", \"app_type\" = COALESCE($5::character varying(50), \"public\".\"app_registry\".\"app_type\"), \"status\" = COALESCE($6::character varying(50), \"public\".\"app_registry\".\"status\"), \"version\" = EXCLUDED.\"version\", \"developer\" = EXCLUDED.\"developer\", \"icon_url\" = EXCLUDED.\"icon_url\", \"screenshots\" = EXCLUDED.\"screenshots\", \"features\" = EXCLUDED.\"features\", \"requirements\" = EXCLUDED.\"requirements\", \"pricing\" = EXCLUDED.\"pricing\", \"configuration_schema\" = EXCLUDED.\"configuration_schema\", \"created_at\" = COALESCE($15::timestamp without time zone, \"public\".\"app_registry\".\"created_at\"), \"updated_at\" = COALESCE($16::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppRegistry>(SQL)
                     .bind(new.id)
@@ -587,9 +590,9 @@ pub mod app_subscriptions {
         ::sqlx::FromRow
     )]
     pub struct AppSubscription {
-        pub id: ::hub_ids::AppSubscriptionId,
-        pub app_id: ::hub_ids::AppRegistryId,
-        pub tenant_id: ::hub_ids::TenantId,
+        pub id: ids::AppSubscriptionId,
+        pub app_id: ids::AppRegistryId,
+        pub tenant_id: ids::TenantId,
         pub status: Option<String>,
         pub plan: Option<String>,
         pub configuration: Option<::serde_json::Value>,
@@ -610,8 +613,8 @@ pub mod app_subscriptions {
     pub struct NewAppSubscription {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::AppSubscriptionId>,
-        pub app_id: ::hub_ids::AppRegistryId,
+        pub id: Option<ids::AppSubscriptionId>,
+        pub app_id: ids::AppRegistryId,
         /// `None`: the default, `'ACTIVE'`.
         #[serde(default)]
         pub status: Option<String>,
@@ -632,7 +635,7 @@ pub mod app_subscriptions {
     }
     impl NewAppSubscription {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.status {
@@ -666,7 +669,7 @@ pub mod app_subscriptions {
     )]
     pub struct AppSubscriptionPatch {
         #[serde(default)]
-        pub app_id: Option<::hub_ids::AppRegistryId>,
+        pub app_id: Option<ids::AppRegistryId>,
         #[serde(default)]
         pub status: Option<Option<String>>,
         #[serde(default)]
@@ -682,7 +685,7 @@ pub mod app_subscriptions {
     }
     impl AppSubscriptionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(Some(value)) = &self.status {
@@ -715,7 +718,7 @@ pub mod app_subscriptions {
         ::schemars::JsonSchema
     )]
     pub struct AppSubscriptionFilter {
-        pub app_id: Option<::hub_ids::AppRegistryId>,
+        pub app_id: Option<ids::AppRegistryId>,
         pub status: Option<String>,
     }
     /// Queries on `public.app_subscriptions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
@@ -723,9 +726,9 @@ pub mod app_subscriptions {
     impl AppSubscriptionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppSubscriptionId,
-        ) -> Result<Option<AppSubscription>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppSubscriptionId,
+        ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
@@ -736,10 +739,13 @@ pub mod app_subscriptions {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AppSubscriptionFilter,
-            page: &PageRequest<::hub_ids::AppSubscriptionId>,
-        ) -> Result<Page<AppSubscription, ::hub_ids::AppSubscriptionId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::AppSubscriptionId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<AppSubscription, ids::AppSubscriptionId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"app_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AppSubscription>(SQL)
@@ -754,9 +760,9 @@ pub mod app_subscriptions {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AppSubscriptionFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_subscriptions\" WHERE ($1::uuid IS NULL OR \"app_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"status\" = $2::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -768,10 +774,10 @@ pub mod app_subscriptions {
         }
         /// The row whose `app_id`, `tenant_id` equal these values.
         pub async fn get_by_app_id_and_tenant_id(
-            tx: &mut TenantTx<'_>,
-            app_id: ::hub_ids::AppRegistryId,
-            tenant_id: ::hub_ids::TenantId,
-        ) -> Result<Option<AppSubscription>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            app_id: ids::AppRegistryId,
+            tenant_id: ids::TenantId,
+        ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE \"app_id\" = $1::uuid AND \"tenant_id\" = $2::uuid";
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
@@ -783,11 +789,11 @@ pub mod app_subscriptions {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppSubscription,
-        ) -> Result<AppSubscription, Error> {
+        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
                     .bind(new.id)
@@ -806,17 +812,17 @@ pub mod app_subscriptions {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAppSubscription],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"app_id\", COALESCE(u.\"status\", 'ACTIVE'), u.\"plan\", u.\"configuration\", u.\"usage_stats\", u.\"billing_info\", COALESCE(u.\"subscribed_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -841,12 +847,12 @@ pub mod app_subscriptions {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppSubscriptionId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppSubscriptionId,
             patch: &AppSubscriptionPatch,
-        ) -> Result<AppSubscription, Error> {
+        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_subscriptions\" SET \"app_id\" = COALESCE($2::uuid, \"app_id\"), \"status\" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE \"status\" END, \"plan\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"plan\" END, \"configuration\" = CASE WHEN $7::bool THEN $8::jsonb ELSE \"configuration\" END, \"usage_stats\" = CASE WHEN $9::bool THEN $10::jsonb ELSE \"usage_stats\" END, \"billing_info\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"billing_info\" END, \"subscribed_at\" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE \"subscribed_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, AppSubscription>(SQL)
                 .bind(key)
                 .bind(patch.app_id)
@@ -867,28 +873,28 @@ pub mod app_subscriptions {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppSubscriptionId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppSubscriptionId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_subscriptions\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppSubscription,
-        ) -> Result<AppSubscription, Error> {
+        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = EXCLUDED.\"plan\", \"configuration\" = EXCLUDED.\"configuration\", \"usage_stats\" = EXCLUDED.\"usage_stats\", \"billing_info\" = EXCLUDED.\"billing_info\", \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
                     .bind(new.id)
@@ -907,11 +913,11 @@ pub mod app_subscriptions {
         }
         /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_app_id_and_tenant_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppSubscription,
-        ) -> Result<AppSubscription, Error> {
+        ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"app_id\", \"tenant_id\") DO UPDATE SET \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = EXCLUDED.\"plan\", \"configuration\" = EXCLUDED.\"configuration\", \"usage_stats\" = EXCLUDED.\"usage_stats\", \"billing_info\" = EXCLUDED.\"billing_info\", \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
                     .bind(new.id)
@@ -945,9 +951,9 @@ pub mod app_guards {
         ::sqlx::FromRow
     )]
     pub struct AppGuard {
-        pub id: ::hub_ids::AppGuardId,
-        pub app_id: ::hub_ids::AppRegistryId,
-        pub tenant_id: ::hub_ids::TenantId,
+        pub id: ids::AppGuardId,
+        pub app_id: ids::AppRegistryId,
+        pub tenant_id: ids::TenantId,
         pub guard_type: String,
         pub status: Option<String>,
         pub rules: Option<::serde_json::Value>,
@@ -966,8 +972,8 @@ pub mod app_guards {
     pub struct NewAppGuard {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::AppGuardId>,
-        pub app_id: ::hub_ids::AppRegistryId,
+        pub id: Option<ids::AppGuardId>,
+        pub app_id: ids::AppRegistryId,
         pub guard_type: String,
         /// `None`: the default, `'ACTIVE'`.
         #[serde(default)]
@@ -983,7 +989,7 @@ pub mod app_guards {
     }
     impl NewAppGuard {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -1018,7 +1024,7 @@ pub mod app_guards {
     )]
     pub struct AppGuardPatch {
         #[serde(default)]
-        pub app_id: Option<::hub_ids::AppRegistryId>,
+        pub app_id: Option<ids::AppRegistryId>,
         #[serde(default)]
         pub guard_type: Option<String>,
         #[serde(default)]
@@ -1030,7 +1036,7 @@ pub mod app_guards {
     }
     impl AppGuardPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.guard_type {
@@ -1063,7 +1069,7 @@ pub mod app_guards {
         ::schemars::JsonSchema
     )]
     pub struct AppGuardFilter {
-        pub app_id: Option<::hub_ids::AppRegistryId>,
+        pub app_id: Option<ids::AppRegistryId>,
         pub guard_type: Option<String>,
     }
     /// Queries on `public.app_guards`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
@@ -1071,9 +1077,9 @@ pub mod app_guards {
     impl AppGuardRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppGuardId,
-        ) -> Result<Option<AppGuard>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppGuardId,
+        ) -> Result<Option<AppGuard>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\" FROM \"public\".\"app_guards\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, AppGuard>(SQL)
@@ -1084,10 +1090,13 @@ pub mod app_guards {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AppGuardFilter,
-            page: &PageRequest<::hub_ids::AppGuardId>,
-        ) -> Result<Page<AppGuard, ::hub_ids::AppGuardId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::AppGuardId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<AppGuard, ids::AppGuardId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\" FROM \"public\".\"app_guards\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"app_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"guard_type\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AppGuard>(SQL)
@@ -1102,9 +1111,9 @@ pub mod app_guards {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AppGuardFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_guards\" WHERE ($1::uuid IS NULL OR \"app_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"guard_type\" = $2::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1116,11 +1125,11 @@ pub mod app_guards {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppGuard,
-        ) -> Result<AppGuard, Error> {
+        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppGuard>(SQL)
                     .bind(new.id)
@@ -1137,17 +1146,17 @@ pub mod app_guards {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAppGuard],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"app_id\", u.\"guard_type\", COALESCE(u.\"status\", 'ACTIVE'), u.\"rules\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u(\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1166,12 +1175,12 @@ pub mod app_guards {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppGuardId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppGuardId,
             patch: &AppGuardPatch,
-        ) -> Result<AppGuard, Error> {
+        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_guards\" SET \"app_id\" = COALESCE($2::uuid, \"app_id\"), \"guard_type\" = COALESCE($3::character varying(50), \"guard_type\"), \"status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"status\" END, \"rules\" = CASE WHEN $6::bool THEN $7::jsonb ELSE \"rules\" END, \"created_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, AppGuard>(SQL)
                 .bind(key)
                 .bind(patch.app_id)
@@ -1187,28 +1196,28 @@ pub mod app_guards {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::AppGuardId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::AppGuardId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_guards\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppGuard,
-        ) -> Result<AppGuard, Error> {
+        ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"guard_type\" = EXCLUDED.\"guard_type\", \"status\" = COALESCE($4::character varying(50), \"public\".\"app_guards\".\"status\"), \"rules\" = EXCLUDED.\"rules\", \"created_at\" = COALESCE($6::timestamp without time zone, \"public\".\"app_guards\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppGuard>(SQL)
                     .bind(new.id)

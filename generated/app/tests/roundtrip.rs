@@ -63,7 +63,7 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = AppRegistryRepo::list(
             &mut tx,
             &AppRegistryFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -71,7 +71,7 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = AppRegistryRepo::list(
             &mut tx,
             &AppRegistryFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -98,10 +98,8 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = AppRegistryRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
-        > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         AppRegistryRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -112,7 +110,8 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         AppRegistryRepo::count(& mut tx, & AppRegistryFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(AppRegistryRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(AppRegistryRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -131,7 +130,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         .await;
     let sample = |n: u32| NewAppSubscription {
         id: None,
-        app_id: ::hub_ids::AppRegistryId::new(),
+        app_id: ids::AppRegistryId::new(),
         status: None,
         plan: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
         configuration: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
@@ -141,7 +140,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: AppSubscription = AppSubscriptionRepo::insert(&mut tx, &new).await?;
@@ -163,7 +162,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     let first = AppSubscriptionRepo::list(
             &mut tx,
             &AppSubscriptionFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -171,7 +170,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     let second = AppSubscriptionRepo::list(
             &mut tx,
             &AppSubscriptionFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -216,7 +215,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     );
     assert!(
         matches!(AppSubscriptionRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -235,7 +234,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewAppGuard {
         id: None,
-        app_id: ::hub_ids::AppRegistryId::new(),
+        app_id: ids::AppRegistryId::new(),
         guard_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         status: None,
         rules: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
@@ -243,7 +242,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: AppGuard = AppGuardRepo::insert(&mut tx, &new).await?;
@@ -258,7 +257,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = AppGuardRepo::list(
             &mut tx,
             &AppGuardFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -266,7 +265,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = AppGuardRepo::list(
             &mut tx,
             &AppGuardFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -295,10 +294,8 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = AppGuardRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.guard_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.guard_type, expected, "patched field");
     assert_eq!(
         AppGuardRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -309,7 +306,8 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         AppGuardRepo::count(& mut tx, & AppGuardFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(AppGuardRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(AppGuardRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

@@ -135,7 +135,7 @@ pub mod plans {
         ::sqlx::FromRow
     )]
     pub struct Plan {
-        pub id: ::hub_ids::PlanId,
+        pub id: ids::PlanId,
         pub code: String,
         pub name: String,
         pub description: Option<String>,
@@ -160,7 +160,7 @@ pub mod plans {
     pub struct NewPlan {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::PlanId>,
+        pub id: Option<ids::PlanId>,
         pub code: String,
         pub name: String,
         #[serde(default)]
@@ -190,7 +190,7 @@ pub mod plans {
     }
     impl NewPlan {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -276,7 +276,7 @@ pub mod plans {
     }
     impl PlanPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.code {
@@ -347,8 +347,8 @@ pub mod plans {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::PlanId,
-        ) -> Result<Option<Plan>, Error> {
+            key: ids::PlanId,
+        ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Plan>(SQL)
@@ -361,8 +361,8 @@ pub mod plans {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &PlanFilter,
-            page: &PageRequest<::hub_ids::PlanId>,
-        ) -> Result<Page<Plan, ::hub_ids::PlanId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::PlanId>,
+        ) -> Result<::hubgen_runtime::Page<Plan, ids::PlanId>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(50) IS NULL OR \"status\" = $3::character varying(50)) ORDER BY \"id\" LIMIT $4::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Plan>(SQL)
@@ -378,7 +378,7 @@ pub mod plans {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &PlanFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"plans\" WHERE ($1::character varying(50) IS NULL OR \"status\" = $1::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -391,7 +391,7 @@ pub mod plans {
         pub async fn get_by_code(
             conn: &mut ::sqlx::PgConnection,
             code: String,
-        ) -> Result<Option<Plan>, Error> {
+        ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE \"code\" = $1::character varying(50)";
             Ok(
                 ::sqlx::query_as::<_, Plan>(SQL)
@@ -417,9 +417,9 @@ pub mod entitlements {
         ::sqlx::FromRow
     )]
     pub struct Entitlement {
-        pub id: ::hub_ids::EntitlementId,
-        pub tenant_id: ::hub_ids::TenantId,
-        pub plan_id: ::hub_ids::PlanId,
+        pub id: ids::EntitlementId,
+        pub tenant_id: ids::TenantId,
+        pub plan_id: ids::PlanId,
         pub feature_key: String,
         /// Null means unlimited.
         pub limit_value: Option<i64>,
@@ -441,8 +441,8 @@ pub mod entitlements {
     pub struct NewEntitlement {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::EntitlementId>,
-        pub plan_id: ::hub_ids::PlanId,
+        pub id: Option<ids::EntitlementId>,
+        pub plan_id: ids::PlanId,
         pub feature_key: String,
         /// Null means unlimited.
         #[serde(default)]
@@ -464,7 +464,7 @@ pub mod entitlements {
     }
     impl NewEntitlement {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -491,7 +491,7 @@ pub mod entitlements {
     )]
     pub struct EntitlementPatch {
         #[serde(default)]
-        pub plan_id: Option<::hub_ids::PlanId>,
+        pub plan_id: Option<ids::PlanId>,
         #[serde(default)]
         pub feature_key: Option<String>,
         #[serde(default)]
@@ -507,7 +507,7 @@ pub mod entitlements {
     }
     impl EntitlementPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.feature_key {
@@ -532,16 +532,16 @@ pub mod entitlements {
         ::schemars::JsonSchema
     )]
     pub struct EntitlementFilter {
-        pub plan_id: Option<::hub_ids::PlanId>,
+        pub plan_id: Option<ids::PlanId>,
     }
     /// Queries on `public.entitlements`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods.
     pub struct EntitlementRepo;
     impl EntitlementRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::EntitlementId,
-        ) -> Result<Option<Entitlement>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::EntitlementId,
+        ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Entitlement>(SQL)
@@ -552,10 +552,13 @@ pub mod entitlements {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &EntitlementFilter,
-            page: &PageRequest<::hub_ids::EntitlementId>,
-        ) -> Result<Page<Entitlement, ::hub_ids::EntitlementId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::EntitlementId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Entitlement, ids::EntitlementId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"plan_id\" = $3::uuid) ORDER BY \"id\" LIMIT $4::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Entitlement>(SQL)
@@ -569,9 +572,9 @@ pub mod entitlements {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &EntitlementFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"entitlements\" WHERE ($1::uuid IS NULL OR \"plan_id\" = $1::uuid)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -582,10 +585,10 @@ pub mod entitlements {
         }
         /// The row whose `tenant_id`, `feature_key` equal these values.
         pub async fn get_by_tenant_id_and_feature_key(
-            tx: &mut TenantTx<'_>,
-            tenant_id: ::hub_ids::TenantId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tenant_id: ids::TenantId,
             feature_key: String,
-        ) -> Result<Option<Entitlement>, Error> {
+        ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE \"tenant_id\" = $1::uuid AND \"feature_key\" = $2::character varying(100)";
             Ok(
                 ::sqlx::query_as::<_, Entitlement>(SQL)
@@ -612,9 +615,9 @@ pub mod invoices {
         ::sqlx::FromRow
     )]
     pub struct Invoice {
-        pub id: ::hub_ids::InvoiceId,
-        pub tenant_id: ::hub_ids::TenantId,
-        pub plan_id: Option<::hub_ids::PlanId>,
+        pub id: ids::InvoiceId,
+        pub tenant_id: ids::TenantId,
+        pub plan_id: Option<ids::PlanId>,
         pub invoice_number: String,
         pub status: String,
         pub currency: String,
@@ -642,9 +645,9 @@ pub mod invoices {
     pub struct NewInvoice {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::InvoiceId>,
+        pub id: Option<ids::InvoiceId>,
         #[serde(default)]
-        pub plan_id: Option<::hub_ids::PlanId>,
+        pub plan_id: Option<ids::PlanId>,
         pub invoice_number: String,
         /// `None`: the default, `'DRAFT'`.
         #[serde(default)]
@@ -682,7 +685,7 @@ pub mod invoices {
     }
     impl NewInvoice {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -731,7 +734,7 @@ pub mod invoices {
     )]
     pub struct InvoicePatch {
         #[serde(default)]
-        pub plan_id: Option<Option<::hub_ids::PlanId>>,
+        pub plan_id: Option<Option<ids::PlanId>>,
         #[serde(default)]
         pub invoice_number: Option<String>,
         #[serde(default)]
@@ -761,7 +764,7 @@ pub mod invoices {
     }
     impl InvoicePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.invoice_number {
@@ -816,9 +819,9 @@ pub mod invoices {
     impl InvoiceRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::InvoiceId,
-        ) -> Result<Option<Invoice>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::InvoiceId,
+        ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Invoice>(SQL)
@@ -829,10 +832,13 @@ pub mod invoices {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &InvoiceFilter,
-            page: &PageRequest<::hub_ids::InvoiceId>,
-        ) -> Result<Page<Invoice, ::hub_ids::InvoiceId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::InvoiceId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Invoice, ids::InvoiceId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(50) IS NULL OR \"status\" = $3::character varying(50)) AND ($4::timestamp without time zone IS NULL OR \"due_at\" = $4::timestamp without time zone) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Invoice>(SQL)
@@ -847,9 +853,9 @@ pub mod invoices {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &InvoiceFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"invoices\" WHERE ($1::character varying(50) IS NULL OR \"status\" = $1::character varying(50)) AND ($2::timestamp without time zone IS NULL OR \"due_at\" = $2::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -861,9 +867,9 @@ pub mod invoices {
         }
         /// The row whose `invoice_number` equal these values.
         pub async fn get_by_invoice_number(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             invoice_number: String,
-        ) -> Result<Option<Invoice>, Error> {
+        ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"invoice_number\" = $1::character varying(50)";
             Ok(
                 ::sqlx::query_as::<_, Invoice>(SQL)

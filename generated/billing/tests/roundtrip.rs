@@ -24,7 +24,11 @@ async fn plans_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .execute(&mut *db.pool.acquire().await?)
         .await?;
-    let page = PlanRepo::list(&mut tx, &PlanFilter::default(), &PageRequest::first(10))
+    let page = PlanRepo::list(
+            &mut tx,
+            &PlanFilter::default(),
+            &::hubgen_runtime::PageRequest::first(10),
+        )
         .await?;
     assert_eq!(page.items.len(), 1);
     let row: Plan = page.items[0].clone();
@@ -45,7 +49,7 @@ async fn entitlements_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await;
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     assert_eq!(
         EntitlementRepo::count(& mut tx, & EntitlementFilter::default()). await ?, 0
     );
@@ -58,7 +62,7 @@ async fn entitlements_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let page = EntitlementRepo::list(
             &mut tx,
             &EntitlementFilter::default(),
-            &PageRequest::first(10),
+            &::hubgen_runtime::PageRequest::first(10),
         )
         .await?;
     assert_eq!(page.items.len(), 1);
@@ -82,7 +86,7 @@ async fn invoices_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await;
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     assert_eq!(InvoiceRepo::count(& mut tx, & InvoiceFilter::default()). await ?, 0);
     ::sqlx::query(
             "INSERT INTO \"public\".\"invoices\" (\"tenant_id\", \"invoice_number\") VALUES ($1, 'x')",
@@ -93,7 +97,7 @@ async fn invoices_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let page = InvoiceRepo::list(
             &mut tx,
             &InvoiceFilter::default(),
-            &PageRequest::first(10),
+            &::hubgen_runtime::PageRequest::first(10),
         )
         .await?;
     assert_eq!(page.items.len(), 1);

@@ -97,14 +97,14 @@ pub mod runtime_configs {
         ::sqlx::FromRow
     )]
     pub struct RuntimeConfig {
-        pub id: ::hub_ids::RuntimeConfigId,
+        pub id: ids::RuntimeConfigId,
         pub config_key: String,
         pub config_value: Option<String>,
         pub config_type: Option<String>,
         /// GLOBAL, TENANT or USER.
         pub scope: String,
-        pub tenant_id: Option<::hub_ids::TenantId>,
-        pub user_id: Option<::hub_ids::UserId>,
+        pub tenant_id: Option<ids::TenantId>,
+        pub user_id: Option<ids::UserId>,
         pub category: Option<String>,
         pub description: Option<String>,
         pub is_encrypted: Option<bool>,
@@ -124,7 +124,7 @@ pub mod runtime_configs {
     pub struct NewRuntimeConfig {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::RuntimeConfigId>,
+        pub id: Option<ids::RuntimeConfigId>,
         pub config_key: String,
         #[serde(default)]
         pub config_value: Option<String>,
@@ -134,9 +134,9 @@ pub mod runtime_configs {
         /// GLOBAL, TENANT or USER.
         pub scope: String,
         #[serde(default)]
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub category: Option<String>,
         #[serde(default)]
@@ -155,7 +155,7 @@ pub mod runtime_configs {
     }
     impl NewRuntimeConfig {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -215,9 +215,9 @@ pub mod runtime_configs {
         #[serde(default)]
         pub scope: Option<String>,
         #[serde(default)]
-        pub tenant_id: Option<Option<::hub_ids::TenantId>>,
+        pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default)]
-        pub user_id: Option<Option<::hub_ids::UserId>>,
+        pub user_id: Option<Option<ids::UserId>>,
         #[serde(default)]
         pub category: Option<Option<String>>,
         #[serde(default)]
@@ -231,7 +231,7 @@ pub mod runtime_configs {
     }
     impl RuntimeConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.config_key {
@@ -282,7 +282,7 @@ pub mod runtime_configs {
     pub struct RuntimeConfigFilter {
         pub config_key: Option<String>,
         pub scope: Option<String>,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         pub category: Option<String>,
     }
     /// Queries on `public.runtime_configs`.
@@ -291,8 +291,8 @@ pub mod runtime_configs {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RuntimeConfigId,
-        ) -> Result<Option<RuntimeConfig>, Error> {
+            key: ids::RuntimeConfigId,
+        ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
@@ -305,8 +305,11 @@ pub mod runtime_configs {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &RuntimeConfigFilter,
-            page: &PageRequest<::hub_ids::RuntimeConfigId>,
-        ) -> Result<Page<RuntimeConfig, ::hub_ids::RuntimeConfigId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::RuntimeConfigId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<RuntimeConfig, ids::RuntimeConfigId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(255) IS NULL OR \"config_key\" = $3::character varying(255)) AND ($4::character varying(50) IS NULL OR \"scope\" = $4::character varying(50)) AND ($5::uuid IS NULL OR \"tenant_id\" = $5::uuid) AND ($6::character varying(100) IS NULL OR \"category\" = $6::character varying(100)) ORDER BY \"id\" LIMIT $7::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, RuntimeConfig>(SQL)
@@ -325,7 +328,7 @@ pub mod runtime_configs {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &RuntimeConfigFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"runtime_configs\" WHERE ($1::character varying(255) IS NULL OR \"config_key\" = $1::character varying(255)) AND ($2::character varying(50) IS NULL OR \"scope\" = $2::character varying(50)) AND ($3::uuid IS NULL OR \"tenant_id\" = $3::uuid) AND ($4::character varying(100) IS NULL OR \"category\" = $4::character varying(100))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -341,7 +344,7 @@ pub mod runtime_configs {
         pub async fn get_by_config_key(
             conn: &mut ::sqlx::PgConnection,
             config_key: String,
-        ) -> Result<Option<RuntimeConfig>, Error> {
+        ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE \"config_key\" = $1::character varying(255)";
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
@@ -354,9 +357,9 @@ pub mod runtime_configs {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, Error> {
+        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
                     .bind(new.id)
@@ -380,15 +383,15 @@ pub mod runtime_configs {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRuntimeConfig],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"scope\", u.\"tenant_id\", u.\"user_id\", u.\"category\", u.\"description\", COALESCE(u.\"is_encrypted\", FALSE), u.\"validation_rules\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::uuid[], $8::character varying(100)[], $9::text[], $10::boolean[], $11::jsonb[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -420,11 +423,11 @@ pub mod runtime_configs {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RuntimeConfigId,
+            key: ids::RuntimeConfigId,
             patch: &RuntimeConfigPatch,
-        ) -> Result<RuntimeConfig, Error> {
+        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"runtime_configs\" SET \"config_key\" = COALESCE($2::character varying(255), \"config_key\"), \"config_value\" = CASE WHEN $3::bool THEN $4::text ELSE \"config_value\" END, \"config_type\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"config_type\" END, \"scope\" = COALESCE($7::character varying(50), \"scope\"), \"tenant_id\" = CASE WHEN $8::bool THEN $9::uuid ELSE \"tenant_id\" END, \"user_id\" = CASE WHEN $10::bool THEN $11::uuid ELSE \"user_id\" END, \"category\" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE \"category\" END, \"description\" = CASE WHEN $14::bool THEN $15::text ELSE \"description\" END, \"is_encrypted\" = CASE WHEN $16::bool THEN $17::boolean ELSE \"is_encrypted\" END, \"validation_rules\" = CASE WHEN $18::bool THEN $19::jsonb ELSE \"validation_rules\" END, \"created_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, RuntimeConfig>(SQL)
                 .bind(key)
                 .bind(patch.config_key.clone())
@@ -452,28 +455,28 @@ pub mod runtime_configs {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RuntimeConfigId,
-        ) -> Result<(), Error> {
+            key: ids::RuntimeConfigId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"runtime_configs\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, Error> {
+        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"user_id\" = EXCLUDED.\"user_id\", \"category\" = EXCLUDED.\"category\", \"description\" = EXCLUDED.\"description\", \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = EXCLUDED.\"validation_rules\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
                     .bind(new.id)
@@ -497,9 +500,9 @@ pub mod runtime_configs {
         pub async fn upsert_by_config_key(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRuntimeConfig,
-        ) -> Result<RuntimeConfig, Error> {
+        ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"config_key\") DO UPDATE SET \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"user_id\" = EXCLUDED.\"user_id\", \"category\" = EXCLUDED.\"category\", \"description\" = EXCLUDED.\"description\", \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = EXCLUDED.\"validation_rules\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
                     .bind(new.id)
@@ -536,7 +539,7 @@ pub mod environment_configs {
         ::sqlx::FromRow
     )]
     pub struct EnvironmentConfig {
-        pub id: ::hub_ids::EnvironmentConfigId,
+        pub id: ids::EnvironmentConfigId,
         pub environment: String,
         pub config_key: String,
         pub config_value: Option<String>,
@@ -557,7 +560,7 @@ pub mod environment_configs {
     pub struct NewEnvironmentConfig {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::EnvironmentConfigId>,
+        pub id: Option<ids::EnvironmentConfigId>,
         pub environment: String,
         pub config_key: String,
         #[serde(default)]
@@ -576,7 +579,7 @@ pub mod environment_configs {
     }
     impl NewEnvironmentConfig {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -634,7 +637,7 @@ pub mod environment_configs {
     }
     impl EnvironmentConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.environment {
@@ -684,8 +687,8 @@ pub mod environment_configs {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::EnvironmentConfigId,
-        ) -> Result<Option<EnvironmentConfig>, Error> {
+            key: ids::EnvironmentConfigId,
+        ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
@@ -698,8 +701,11 @@ pub mod environment_configs {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &EnvironmentConfigFilter,
-            page: &PageRequest<::hub_ids::EnvironmentConfigId>,
-        ) -> Result<Page<EnvironmentConfig, ::hub_ids::EnvironmentConfigId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::EnvironmentConfigId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<EnvironmentConfig, ids::EnvironmentConfigId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(50) IS NULL OR \"environment\" = $3::character varying(50)) AND ($4::character varying(255) IS NULL OR \"config_key\" = $4::character varying(255)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
@@ -716,7 +722,7 @@ pub mod environment_configs {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &EnvironmentConfigFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"environment_configs\" WHERE ($1::character varying(50) IS NULL OR \"environment\" = $1::character varying(50)) AND ($2::character varying(255) IS NULL OR \"config_key\" = $2::character varying(255))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -731,7 +737,7 @@ pub mod environment_configs {
             conn: &mut ::sqlx::PgConnection,
             environment: String,
             config_key: String,
-        ) -> Result<Option<EnvironmentConfig>, Error> {
+        ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE \"environment\" = $1::character varying(50) AND \"config_key\" = $2::character varying(255)";
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
@@ -745,9 +751,9 @@ pub mod environment_configs {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, Error> {
+        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
                     .bind(new.id)
@@ -766,15 +772,15 @@ pub mod environment_configs {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewEnvironmentConfig],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"environment\", u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u(\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -796,11 +802,11 @@ pub mod environment_configs {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::EnvironmentConfigId,
+            key: ids::EnvironmentConfigId,
             patch: &EnvironmentConfigPatch,
-        ) -> Result<EnvironmentConfig, Error> {
+        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"environment_configs\" SET \"environment\" = COALESCE($2::character varying(50), \"environment\"), \"config_key\" = COALESCE($3::character varying(255), \"config_key\"), \"config_value\" = CASE WHEN $4::bool THEN $5::text ELSE \"config_value\" END, \"config_type\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"config_type\" END, \"description\" = CASE WHEN $8::bool THEN $9::text ELSE \"description\" END, \"created_at\" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
                 .bind(key)
                 .bind(patch.environment.clone())
@@ -818,28 +824,28 @@ pub mod environment_configs {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::EnvironmentConfigId,
-        ) -> Result<(), Error> {
+            key: ids::EnvironmentConfigId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"environment_configs\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, Error> {
+        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"environment\" = EXCLUDED.\"environment\", \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
                     .bind(new.id)
@@ -858,9 +864,9 @@ pub mod environment_configs {
         pub async fn upsert_by_environment_and_config_key(
             conn: &mut ::sqlx::PgConnection,
             new: &NewEnvironmentConfig,
-        ) -> Result<EnvironmentConfig, Error> {
+        ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"environment\", \"config_key\") DO UPDATE SET \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
                     .bind(new.id)

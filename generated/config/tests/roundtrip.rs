@@ -26,8 +26,8 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         ),
         config_type: None,
         scope: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        tenant_id: Some(::hub_ids::TenantId::new()),
-        user_id: Some(::hub_ids::UserId::new()),
+        tenant_id: Some(ids::TenantId::new()),
+        user_id: Some(ids::UserId::new()),
         category: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
         ),
@@ -60,7 +60,7 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let first = RuntimeConfigRepo::list(
             &mut tx,
             &RuntimeConfigFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -68,7 +68,7 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let second = RuntimeConfigRepo::list(
             &mut tx,
             &RuntimeConfigFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -113,7 +113,7 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     );
     assert!(
         matches!(RuntimeConfigRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -168,7 +168,7 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     let first = EnvironmentConfigRepo::list(
             &mut tx,
             &EnvironmentConfigFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -176,7 +176,7 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     let second = EnvironmentConfigRepo::list(
             &mut tx,
             &EnvironmentConfigFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -221,7 +221,7 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     );
     assert!(
         matches!(EnvironmentConfigRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

@@ -91,7 +91,7 @@ pub mod users {
         ::sqlx::FromRow
     )]
     pub struct User {
-        pub id: ::hub_ids::UserId,
+        pub id: ids::UserId,
         pub email: String,
         pub password_hash: String,
         pub first_name: Option<String>,
@@ -131,7 +131,7 @@ pub mod users {
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserId>,
+        pub id: Option<ids::UserId>,
         pub email: String,
         pub password_hash: String,
         #[serde(default)]
@@ -175,7 +175,7 @@ pub mod users {
     }
     impl NewUser {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -283,7 +283,7 @@ pub mod users {
     }
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.email {
@@ -363,8 +363,8 @@ pub mod users {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserId,
-        ) -> Result<Option<User>, Error> {
+            key: ids::UserId,
+        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -377,8 +377,8 @@ pub mod users {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserFilter,
-            page: &PageRequest<::hub_ids::UserId>,
-        ) -> Result<Page<User, ::hub_ids::UserId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserId>,
+        ) -> Result<::hubgen_runtime::Page<User, ids::UserId>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(255) IS NULL OR \"email\" = $3::character varying(255)) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, User>(SQL)
@@ -395,7 +395,7 @@ pub mod users {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"users\" WHERE ($1::character varying(255) IS NULL OR \"email\" = $1::character varying(255)) AND ($2::character varying(50) IS NULL OR \"status\" = $2::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -409,7 +409,7 @@ pub mod users {
         pub async fn get_by_email(
             conn: &mut ::sqlx::PgConnection,
             email: String,
-        ) -> Result<Option<User>, Error> {
+        ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE \"email\" = $1::character varying(255)";
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -422,9 +422,9 @@ pub mod users {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
-        ) -> Result<User, Error> {
+        ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
                     .bind(new.id)
@@ -446,15 +446,15 @@ pub mod users {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUser],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", u.\"password_hash\", u.\"first_name\", u.\"last_name\", COALESCE(u.\"role\", 'USER'), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"email_verified\", FALSE), u.\"last_login_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -479,11 +479,11 @@ pub mod users {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserId,
+            key: ids::UserId,
             patch: &UserPatch,
-        ) -> Result<User, Error> {
+        ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"password_hash\" = COALESCE($3::character varying(255), \"password_hash\"), \"first_name\" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE \"last_name\" END, \"role\" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE \"role\" END, \"status\" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE \"status\" END, \"email_verified\" = CASE WHEN $12::bool THEN $13::boolean ELSE \"email_verified\" END, \"last_login_at\" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE \"last_login_at\" END, \"created_at\" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, User>(SQL)
                 .bind(key)
                 .bind(patch.email.clone())
@@ -507,28 +507,28 @@ pub mod users {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserId,
-        ) -> Result<(), Error> {
+            key: ids::UserId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
-        ) -> Result<User, Error> {
+        ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
                     .bind(new.id)
@@ -550,9 +550,9 @@ pub mod users {
         pub async fn upsert_by_email(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
-        ) -> Result<User, Error> {
+        ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
                     .bind(new.id)
@@ -586,8 +586,8 @@ pub mod user_sessions {
         ::sqlx::FromRow
     )]
     pub struct UserSession {
-        pub id: ::hub_ids::UserSessionId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::UserSessionId,
+        pub user_id: ids::UserId,
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
         pub ip_address: Option<::std::net::IpAddr>,
@@ -618,8 +618,8 @@ pub mod user_sessions {
     pub struct NewUserSession {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserSessionId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::UserSessionId>,
+        pub user_id: ids::UserId,
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
         #[serde(default)]
@@ -645,7 +645,7 @@ pub mod user_sessions {
     }
     impl NewUserSession {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -671,7 +671,7 @@ pub mod user_sessions {
     )]
     pub struct UserSessionPatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub token_hash: Option<String>,
         #[serde(default)]
@@ -697,7 +697,7 @@ pub mod user_sessions {
     }
     impl UserSessionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.token_hash {
@@ -722,7 +722,7 @@ pub mod user_sessions {
         ::schemars::JsonSchema
     )]
     pub struct UserSessionFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         pub token_hash: Option<String>,
         pub expires_at: Option<::chrono::NaiveDateTime>,
     }
@@ -732,8 +732,8 @@ pub mod user_sessions {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserSessionId,
-        ) -> Result<Option<UserSession>, Error> {
+            key: ids::UserSessionId,
+        ) -> Result<Option<UserSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\" FROM \"public\".\"user_sessions\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserSession>(SQL)
@@ -746,8 +746,11 @@ pub mod user_sessions {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserSessionFilter,
-            page: &PageRequest<::hub_ids::UserSessionId>,
-        ) -> Result<Page<UserSession, ::hub_ids::UserSessionId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserSessionId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<UserSession, ids::UserSessionId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\" FROM \"public\".\"user_sessions\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) AND ($4::character varying(255) IS NULL OR \"token_hash\" = $4::character varying(255)) AND ($5::timestamp without time zone IS NULL OR \"expires_at\" = $5::timestamp without time zone) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserSession>(SQL)
@@ -765,7 +768,7 @@ pub mod user_sessions {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserSessionFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_sessions\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid) AND ($2::character varying(255) IS NULL OR \"token_hash\" = $2::character varying(255)) AND ($3::timestamp without time zone IS NULL OR \"expires_at\" = $3::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -780,9 +783,9 @@ pub mod user_sessions {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserSession,
-        ) -> Result<UserSession, Error> {
+        ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserSession>(SQL)
                     .bind(new.id)
@@ -800,15 +803,15 @@ pub mod user_sessions {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserSession],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"token_hash\", u.\"expires_at\", u.\"ip_address\", u.\"user_agent\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -827,11 +830,11 @@ pub mod user_sessions {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserSessionId,
+            key: ids::UserSessionId,
             patch: &UserSessionPatch,
-        ) -> Result<UserSession, Error> {
+        ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_sessions\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"token_hash\" = COALESCE($3::character varying(255), \"token_hash\"), \"expires_at\" = COALESCE($4::timestamp without time zone, \"expires_at\"), \"ip_address\" = CASE WHEN $5::bool THEN $6::inet ELSE \"ip_address\" END, \"user_agent\" = CASE WHEN $7::bool THEN $8::text ELSE \"user_agent\" END, \"created_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, UserSession>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -848,28 +851,28 @@ pub mod user_sessions {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserSessionId,
-        ) -> Result<(), Error> {
+            key: ids::UserSessionId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_sessions\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserSession,
-        ) -> Result<UserSession, Error> {
+        ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"token_hash\" = EXCLUDED.\"token_hash\", \"expires_at\" = EXCLUDED.\"expires_at\", \"ip_address\" = EXCLUDED.\"ip_address\", \"user_agent\" = EXCLUDED.\"user_agent\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"user_sessions\".\"created_at\") RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserSession>(SQL)
                     .bind(new.id)

@@ -59,14 +59,18 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
     assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
-    let first = UserRepo::list(&mut tx, &UserFilter::default(), &PageRequest::first(2))
+    let first = UserRepo::list(
+            &mut tx,
+            &UserFilter::default(),
+            &::hubgen_runtime::PageRequest::first(2),
+        )
         .await?;
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
     let second = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -95,10 +99,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = UserRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.password_hash, format!("v{}-{n}", 1u32) .chars().take(255usize).collect::
-        < String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.password_hash, expected, "patched field");
     assert_eq!(
         UserRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -106,7 +108,10 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     UserRepo::delete(&mut tx, row.id).await?;
     assert_eq!(UserRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 2i64);
-    assert!(matches!(UserRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
+    assert!(
+        matches!(UserRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
@@ -124,7 +129,7 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewUserSession {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         token_hash: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
         expires_at: ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
             .and_then(|d| d.and_hms_opt(12, 0, 0))
@@ -152,7 +157,7 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = UserSessionRepo::list(
             &mut tx,
             &UserSessionFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -160,7 +165,7 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = UserSessionRepo::list(
             &mut tx,
             &UserSessionFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -189,10 +194,8 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = UserSessionRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.token_hash, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.token_hash, expected, "patched field");
     assert_eq!(
         UserSessionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -203,7 +206,8 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         UserSessionRepo::count(& mut tx, & UserSessionFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(UserSessionRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(UserSessionRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

@@ -121,7 +121,7 @@ pub mod messages {
         ::sqlx::FromRow
     )]
     pub struct Message {
-        pub id: ::hub_ids::MessageId,
+        pub id: ids::MessageId,
         pub conversation_id: ::uuid::Uuid,
         pub message_type: Option<String>,
         pub content: Option<String>,
@@ -150,7 +150,7 @@ pub mod messages {
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::MessageId>,
+        pub id: Option<ids::MessageId>,
         pub conversation_id: ::uuid::Uuid,
         /// `None`: the default, `'TEXT'`.
         #[serde(default)]
@@ -182,7 +182,7 @@ pub mod messages {
     }
     impl NewMessage {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.message_type {
@@ -272,7 +272,7 @@ pub mod messages {
     }
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(Some(value)) = &self.message_type {
@@ -341,8 +341,8 @@ pub mod messages {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::MessageId,
-        ) -> Result<Option<Message>, Error> {
+            key: ids::MessageId,
+        ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\" FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)
@@ -355,8 +355,11 @@ pub mod messages {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &MessageFilter,
-            page: &PageRequest<::hub_ids::MessageId>,
-        ) -> Result<Page<Message, ::hub_ids::MessageId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::MessageId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Message, ids::MessageId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\" FROM \"public\".\"messages\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"conversation_id\" = $3::uuid) AND ($4::uuid IS NULL OR \"sender_id\" = $4::uuid) AND ($5::character varying(50) IS NULL OR \"channel\" = $5::character varying(50)) AND ($6::character varying(50) IS NULL OR \"status\" = $6::character varying(50)) AND ($7::timestamp without time zone IS NULL OR \"created_at\" = $7::timestamp without time zone) ORDER BY \"id\" LIMIT $8::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Message>(SQL)
@@ -376,7 +379,7 @@ pub mod messages {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &MessageFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"messages\" WHERE ($1::uuid IS NULL OR \"conversation_id\" = $1::uuid) AND ($2::uuid IS NULL OR \"sender_id\" = $2::uuid) AND ($3::character varying(50) IS NULL OR \"channel\" = $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) AND ($5::timestamp without time zone IS NULL OR \"created_at\" = $5::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -393,9 +396,9 @@ pub mod messages {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewMessage,
-        ) -> Result<Message, Error> {
+        ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone) RETURNING \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)
                     .bind(new.id)
@@ -421,15 +424,15 @@ pub mod messages {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewMessage],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", COALESCE(u.\"message_type\", 'TEXT'), u.\"content\", u.\"sender_id\", u.\"sender_type\", u.\"recipient_id\", u.\"recipient_type\", u.\"channel\", COALESCE(u.\"status\", 'SENT'), u.\"metadata\", u.\"external_message_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"delivered_at\", u.\"read_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u(\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -465,11 +468,11 @@ pub mod messages {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::MessageId,
+            key: ids::MessageId,
             patch: &MessagePatch,
-        ) -> Result<Message, Error> {
+        ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"conversation_id\" = COALESCE($2::uuid, \"conversation_id\"), \"message_type\" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE \"message_type\" END, \"content\" = CASE WHEN $5::bool THEN $6::text ELSE \"content\" END, \"sender_id\" = COALESCE($7::uuid, \"sender_id\"), \"sender_type\" = COALESCE($8::character varying(50), \"sender_type\"), \"recipient_id\" = CASE WHEN $9::bool THEN $10::uuid ELSE \"recipient_id\" END, \"recipient_type\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"recipient_type\" END, \"channel\" = COALESCE($13::character varying(50), \"channel\"), \"status\" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE \"status\" END, \"metadata\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"metadata\" END, \"external_message_id\" = CASE WHEN $18::bool THEN $19::text ELSE \"external_message_id\" END, \"created_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"created_at\" END, \"delivered_at\" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE \"delivered_at\" END, \"read_at\" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE \"read_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Message>(SQL)
                 .bind(key)
                 .bind(patch.conversation_id)
@@ -501,28 +504,28 @@ pub mod messages {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::MessageId,
-        ) -> Result<(), Error> {
+            key: ids::MessageId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewMessage,
-        ) -> Result<Message, Error> {
+        ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"message_type\" = COALESCE($3::character varying(50), \"public\".\"messages\".\"message_type\"), \"content\" = EXCLUDED.\"content\", \"sender_id\" = EXCLUDED.\"sender_id\", \"sender_type\" = EXCLUDED.\"sender_type\", \"recipient_id\" = EXCLUDED.\"recipient_id\", \"recipient_type\" = EXCLUDED.\"recipient_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($10::character varying(50), \"public\".\"messages\".\"status\"), \"metadata\" = EXCLUDED.\"metadata\", \"external_message_id\" = EXCLUDED.\"external_message_id\", \"created_at\" = COALESCE($13::timestamp without time zone, \"public\".\"messages\".\"created_at\"), \"delivered_at\" = EXCLUDED.\"delivered_at\", \"read_at\" = EXCLUDED.\"read_at\" RETURNING \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)
                     .bind(new.id)
@@ -561,7 +564,7 @@ pub mod conversations {
         ::sqlx::FromRow
     )]
     pub struct Conversation {
-        pub id: ::hub_ids::ConversationId,
+        pub id: ids::ConversationId,
         pub participant_id: ::uuid::Uuid,
         pub participant_type: String,
         pub channel: String,
@@ -583,7 +586,7 @@ pub mod conversations {
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::ConversationId>,
+        pub id: Option<ids::ConversationId>,
         pub participant_id: ::uuid::Uuid,
         pub participant_type: String,
         pub channel: String,
@@ -603,7 +606,7 @@ pub mod conversations {
     }
     impl NewConversation {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -663,7 +666,7 @@ pub mod conversations {
     }
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.participant_type {
@@ -715,8 +718,8 @@ pub mod conversations {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::ConversationId,
-        ) -> Result<Option<Conversation>, Error> {
+            key: ids::ConversationId,
+        ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
@@ -729,8 +732,11 @@ pub mod conversations {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &ConversationFilter,
-            page: &PageRequest<::hub_ids::ConversationId>,
-        ) -> Result<Page<Conversation, ::hub_ids::ConversationId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::ConversationId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Conversation, ids::ConversationId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"conversations\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"participant_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"channel\" = $4::character varying(50)) AND ($5::character varying(50) IS NULL OR \"status\" = $5::character varying(50)) AND ($6::timestamp without time zone IS NULL OR \"last_message_at\" = $6::timestamp without time zone) ORDER BY \"id\" LIMIT $7::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Conversation>(SQL)
@@ -749,7 +755,7 @@ pub mod conversations {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &ConversationFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"conversations\" WHERE ($1::uuid IS NULL OR \"participant_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"channel\" = $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" = $3::character varying(50)) AND ($4::timestamp without time zone IS NULL OR \"last_message_at\" = $4::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -765,9 +771,9 @@ pub mod conversations {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewConversation,
-        ) -> Result<Conversation, Error> {
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
                     .bind(new.id)
@@ -787,15 +793,15 @@ pub mod conversations {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewConversation],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"participant_id\", u.\"participant_type\", u.\"channel\", COALESCE(u.\"status\", 'ACTIVE'), u.\"last_message_at\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -821,11 +827,11 @@ pub mod conversations {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::ConversationId,
+            key: ids::ConversationId,
             patch: &ConversationPatch,
-        ) -> Result<Conversation, Error> {
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"conversations\" SET \"participant_id\" = COALESCE($2::uuid, \"participant_id\"), \"participant_type\" = COALESCE($3::character varying(50), \"participant_type\"), \"channel\" = COALESCE($4::character varying(50), \"channel\"), \"status\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"status\" END, \"last_message_at\" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE \"last_message_at\" END, \"metadata\" = CASE WHEN $9::bool THEN $10::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Conversation>(SQL)
                 .bind(key)
                 .bind(patch.participant_id)
@@ -844,28 +850,28 @@ pub mod conversations {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::ConversationId,
-        ) -> Result<(), Error> {
+            key: ids::ConversationId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewConversation,
-        ) -> Result<Conversation, Error> {
+        ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_type\" = EXCLUDED.\"participant_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($5::character varying(50), \"public\".\"conversations\".\"status\"), \"last_message_at\" = EXCLUDED.\"last_message_at\", \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
                     .bind(new.id)
@@ -898,8 +904,8 @@ pub mod routing_rules {
         ::sqlx::FromRow
     )]
     pub struct RoutingRule {
-        pub id: ::hub_ids::RoutingRuleId,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub id: ids::RoutingRuleId,
+        pub tenant_id: Option<ids::TenantId>,
         pub name: String,
         pub priority: i32,
         pub conditions: ::serde_json::Value,
@@ -920,9 +926,9 @@ pub mod routing_rules {
     pub struct NewRoutingRule {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::RoutingRuleId>,
+        pub id: Option<ids::RoutingRuleId>,
         #[serde(default)]
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         pub name: String,
         /// `None`: the default, `1`.
         #[serde(default)]
@@ -941,7 +947,7 @@ pub mod routing_rules {
     }
     impl NewRoutingRule {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -976,7 +982,7 @@ pub mod routing_rules {
     )]
     pub struct RoutingRulePatch {
         #[serde(default)]
-        pub tenant_id: Option<Option<::hub_ids::TenantId>>,
+        pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default)]
         pub name: Option<String>,
         #[serde(default)]
@@ -992,7 +998,7 @@ pub mod routing_rules {
     }
     impl RoutingRulePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.name {
@@ -1025,7 +1031,7 @@ pub mod routing_rules {
         ::schemars::JsonSchema
     )]
     pub struct RoutingRuleFilter {
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         pub priority: Option<i32>,
         pub status: Option<String>,
     }
@@ -1035,8 +1041,8 @@ pub mod routing_rules {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RoutingRuleId,
-        ) -> Result<Option<RoutingRule>, Error> {
+            key: ids::RoutingRuleId,
+        ) -> Result<Option<RoutingRule>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"routing_rules\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, RoutingRule>(SQL)
@@ -1049,8 +1055,11 @@ pub mod routing_rules {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &RoutingRuleFilter,
-            page: &PageRequest<::hub_ids::RoutingRuleId>,
-        ) -> Result<Page<RoutingRule, ::hub_ids::RoutingRuleId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::RoutingRuleId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<RoutingRule, ids::RoutingRuleId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"routing_rules\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"tenant_id\" = $3::uuid) AND ($4::integer IS NULL OR \"priority\" = $4::integer) AND ($5::character varying(50) IS NULL OR \"status\" = $5::character varying(50)) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, RoutingRule>(SQL)
@@ -1068,7 +1077,7 @@ pub mod routing_rules {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &RoutingRuleFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"routing_rules\" WHERE ($1::uuid IS NULL OR \"tenant_id\" = $1::uuid) AND ($2::integer IS NULL OR \"priority\" = $2::integer) AND ($3::character varying(50) IS NULL OR \"status\" = $3::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1083,9 +1092,9 @@ pub mod routing_rules {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRoutingRule,
-        ) -> Result<RoutingRule, Error> {
+        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), COALESCE($4::integer, 1), $5::jsonb, $6::jsonb, COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RoutingRule>(SQL)
                     .bind(new.id)
@@ -1105,15 +1114,15 @@ pub mod routing_rules {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRoutingRule],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"tenant_id\", u.\"name\", COALESCE(u.\"priority\", 1), u.\"conditions\", u.\"actions\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::integer[], $5::jsonb[], $6::jsonb[], $7::character varying(50)[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1134,11 +1143,11 @@ pub mod routing_rules {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RoutingRuleId,
+            key: ids::RoutingRuleId,
             patch: &RoutingRulePatch,
-        ) -> Result<RoutingRule, Error> {
+        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"routing_rules\" SET \"tenant_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"tenant_id\" END, \"name\" = COALESCE($4::character varying(255), \"name\"), \"priority\" = COALESCE($5::integer, \"priority\"), \"conditions\" = COALESCE($6::jsonb, \"conditions\"), \"actions\" = COALESCE($7::jsonb, \"actions\"), \"status\" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE \"status\" END, \"created_at\" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, RoutingRule>(SQL)
                 .bind(key)
                 .bind(patch.tenant_id.is_some())
@@ -1156,28 +1165,28 @@ pub mod routing_rules {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::RoutingRuleId,
-        ) -> Result<(), Error> {
+            key: ids::RoutingRuleId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"routing_rules\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRoutingRule,
-        ) -> Result<RoutingRule, Error> {
+        ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), COALESCE($4::integer, 1), $5::jsonb, $6::jsonb, COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"name\" = EXCLUDED.\"name\", \"priority\" = COALESCE($4::integer, \"public\".\"routing_rules\".\"priority\"), \"conditions\" = EXCLUDED.\"conditions\", \"actions\" = EXCLUDED.\"actions\", \"status\" = COALESCE($7::character varying(50), \"public\".\"routing_rules\".\"status\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"routing_rules\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RoutingRule>(SQL)
                     .bind(new.id)

@@ -62,7 +62,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -70,7 +70,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -111,7 +111,8 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(MessageRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(MessageRepo::count(& mut tx, & MessageFilter::default()). await ?, 2i64);
     assert!(
-        matches!(MessageRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(MessageRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -163,7 +164,7 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -171,7 +172,7 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -200,10 +201,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = ConversationRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.participant_type, format!("v{}-{n}", 1u32) .chars().take(50usize)
-        .collect:: < String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.participant_type, expected, "patched field");
     assert_eq!(
         ConversationRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -214,7 +213,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ConversationRepo::count(& mut tx, & ConversationFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(ConversationRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(ConversationRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -233,7 +233,7 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewRoutingRule {
         id: None,
-        tenant_id: Some(::hub_ids::TenantId::new()),
+        tenant_id: Some(ids::TenantId::new()),
         name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
         priority: None,
         conditions: ::serde_json::json!({ "n" : n, "variant" : 0u32 }),
@@ -259,7 +259,7 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = RoutingRuleRepo::list(
             &mut tx,
             &RoutingRuleFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -267,7 +267,7 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = RoutingRuleRepo::list(
             &mut tx,
             &RoutingRuleFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -294,10 +294,8 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = RoutingRuleRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
-        > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         RoutingRuleRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -308,7 +306,8 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(RoutingRuleRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(RoutingRuleRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

@@ -122,8 +122,8 @@ pub mod facebook_connections {
         ::sqlx::FromRow
     )]
     pub struct FacebookConnection {
-        pub id: ::hub_ids::FacebookConnectionId,
-        pub tenant_id: ::hub_ids::TenantId,
+        pub id: ids::FacebookConnectionId,
+        pub tenant_id: ids::TenantId,
         pub page_id: String,
         pub page_name: Option<String>,
         pub page_access_token: Option<String>,
@@ -160,7 +160,7 @@ pub mod facebook_connections {
     pub struct NewFacebookConnection {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::FacebookConnectionId>,
+        pub id: Option<ids::FacebookConnectionId>,
         pub page_id: String,
         #[serde(default)]
         pub page_name: Option<String>,
@@ -197,7 +197,7 @@ pub mod facebook_connections {
     }
     impl NewFacebookConnection {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -268,7 +268,7 @@ pub mod facebook_connections {
     }
     impl FacebookConnectionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.page_id {
@@ -317,9 +317,9 @@ pub mod facebook_connections {
     impl FacebookConnectionRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::FacebookConnectionId,
-        ) -> Result<Option<FacebookConnection>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::FacebookConnectionId,
+        ) -> Result<Option<FacebookConnection>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_connections\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, FacebookConnection>(SQL)
@@ -330,10 +330,13 @@ pub mod facebook_connections {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &FacebookConnectionFilter,
-            page: &PageRequest<::hub_ids::FacebookConnectionId>,
-        ) -> Result<Page<FacebookConnection, ::hub_ids::FacebookConnectionId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::FacebookConnectionId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<FacebookConnection, ids::FacebookConnectionId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_connections\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(100) IS NULL OR \"page_id\" = $3::character varying(100)) AND ($4::character varying(50) IS NULL OR \"connection_status\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, FacebookConnection>(SQL)
@@ -348,9 +351,9 @@ pub mod facebook_connections {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &FacebookConnectionFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"facebook_connections\" WHERE ($1::character varying(100) IS NULL OR \"page_id\" = $1::character varying(100)) AND ($2::character varying(50) IS NULL OR \"connection_status\" = $2::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -362,11 +365,11 @@ pub mod facebook_connections {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewFacebookConnection,
-        ) -> Result<FacebookConnection, Error> {
+        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::text, $5::text, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookConnection>(SQL)
                     .bind(new.id)
@@ -385,17 +388,17 @@ pub mod facebook_connections {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewFacebookConnection],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"page_id\", u.\"page_name\", u.\"page_access_token\", u.\"webhook_secret\", COALESCE(u.\"connection_status\", 'ACTIVE'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::text[], $5::text[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -428,12 +431,12 @@ pub mod facebook_connections {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::FacebookConnectionId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::FacebookConnectionId,
             patch: &FacebookConnectionPatch,
-        ) -> Result<FacebookConnection, Error> {
+        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"facebook_connections\" SET \"page_id\" = COALESCE($2::character varying(100), \"page_id\"), \"page_name\" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE \"page_name\" END, \"page_access_token\" = CASE WHEN $5::bool THEN $6::text ELSE \"page_access_token\" END, \"webhook_secret\" = CASE WHEN $7::bool THEN $8::text ELSE \"webhook_secret\" END, \"connection_status\" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE \"connection_status\" END, \"metadata\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, FacebookConnection>(SQL)
                 .bind(key)
                 .bind(patch.page_id.clone())
@@ -454,28 +457,28 @@ pub mod facebook_connections {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::FacebookConnectionId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::FacebookConnectionId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"facebook_connections\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewFacebookConnection,
-        ) -> Result<FacebookConnection, Error> {
+        ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::text, $5::text, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"page_id\" = EXCLUDED.\"page_id\", \"page_name\" = EXCLUDED.\"page_name\", \"page_access_token\" = EXCLUDED.\"page_access_token\", \"webhook_secret\" = EXCLUDED.\"webhook_secret\", \"connection_status\" = COALESCE($6::character varying(50), \"public\".\"facebook_connections\".\"connection_status\"), \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"facebook_connections\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookConnection>(SQL)
                     .bind(new.id)
@@ -509,10 +512,10 @@ pub mod facebook_users {
         ::sqlx::FromRow
     )]
     pub struct FacebookUser {
-        pub id: ::hub_ids::FacebookUserId,
+        pub id: ids::FacebookUserId,
         pub facebook_user_id: String,
-        pub user_id: Option<::hub_ids::UserId>,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub user_id: Option<ids::UserId>,
+        pub tenant_id: Option<ids::TenantId>,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
         pub profile_pic_url: Option<String>,
@@ -534,12 +537,12 @@ pub mod facebook_users {
     pub struct NewFacebookUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::FacebookUserId>,
+        pub id: Option<ids::FacebookUserId>,
         pub facebook_user_id: String,
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         #[serde(default)]
         pub first_name: Option<String>,
         #[serde(default)]
@@ -561,7 +564,7 @@ pub mod facebook_users {
     }
     impl NewFacebookUser {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -614,9 +617,9 @@ pub mod facebook_users {
         #[serde(default)]
         pub facebook_user_id: Option<String>,
         #[serde(default)]
-        pub user_id: Option<Option<::hub_ids::UserId>>,
+        pub user_id: Option<Option<ids::UserId>>,
         #[serde(default)]
-        pub tenant_id: Option<Option<::hub_ids::TenantId>>,
+        pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default)]
         pub first_name: Option<Option<String>>,
         #[serde(default)]
@@ -634,7 +637,7 @@ pub mod facebook_users {
     }
     impl FacebookUserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.facebook_user_id {
@@ -684,8 +687,8 @@ pub mod facebook_users {
     )]
     pub struct FacebookUserFilter {
         pub facebook_user_id: Option<String>,
-        pub user_id: Option<::hub_ids::UserId>,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub user_id: Option<ids::UserId>,
+        pub tenant_id: Option<ids::TenantId>,
     }
     /// Queries on `public.facebook_users`.
     pub struct FacebookUserRepo;
@@ -693,8 +696,8 @@ pub mod facebook_users {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::FacebookUserId,
-        ) -> Result<Option<FacebookUser>, Error> {
+            key: ids::FacebookUserId,
+        ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
@@ -707,8 +710,11 @@ pub mod facebook_users {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &FacebookUserFilter,
-            page: &PageRequest<::hub_ids::FacebookUserId>,
-        ) -> Result<Page<FacebookUser, ::hub_ids::FacebookUserId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::FacebookUserId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<FacebookUser, ids::FacebookUserId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(100) IS NULL OR \"facebook_user_id\" = $3::character varying(100)) AND ($4::uuid IS NULL OR \"user_id\" = $4::uuid) AND ($5::uuid IS NULL OR \"tenant_id\" = $5::uuid) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, FacebookUser>(SQL)
@@ -726,7 +732,7 @@ pub mod facebook_users {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &FacebookUserFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"facebook_users\" WHERE ($1::character varying(100) IS NULL OR \"facebook_user_id\" = $1::character varying(100)) AND ($2::uuid IS NULL OR \"user_id\" = $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" = $3::uuid)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -741,7 +747,7 @@ pub mod facebook_users {
         pub async fn get_by_facebook_user_id(
             conn: &mut ::sqlx::PgConnection,
             facebook_user_id: String,
-        ) -> Result<Option<FacebookUser>, Error> {
+        ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE \"facebook_user_id\" = $1::character varying(100)";
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
@@ -754,9 +760,9 @@ pub mod facebook_users {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewFacebookUser,
-        ) -> Result<FacebookUser, Error> {
+        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
                     .bind(new.id)
@@ -779,15 +785,15 @@ pub mod facebook_users {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewFacebookUser],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"facebook_user_id\", u.\"user_id\", u.\"tenant_id\", u.\"first_name\", u.\"last_name\", u.\"profile_pic_url\", u.\"locale\", u.\"timezone\", u.\"last_interaction_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::uuid[], $5::character varying(100)[], $6::character varying(100)[], $7::text[], $8::character varying(10)[], $9::integer[], $10::timestamp without time zone[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -821,11 +827,11 @@ pub mod facebook_users {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::FacebookUserId,
+            key: ids::FacebookUserId,
             patch: &FacebookUserPatch,
-        ) -> Result<FacebookUser, Error> {
+        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"facebook_users\" SET \"facebook_user_id\" = COALESCE($2::character varying(100), \"facebook_user_id\"), \"user_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"user_id\" END, \"tenant_id\" = CASE WHEN $5::bool THEN $6::uuid ELSE \"tenant_id\" END, \"first_name\" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $9::bool THEN $10::character varying(100) ELSE \"last_name\" END, \"profile_pic_url\" = CASE WHEN $11::bool THEN $12::text ELSE \"profile_pic_url\" END, \"locale\" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE \"locale\" END, \"timezone\" = CASE WHEN $15::bool THEN $16::integer ELSE \"timezone\" END, \"last_interaction_at\" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE \"last_interaction_at\" END, \"created_at\" = CASE WHEN $19::bool THEN $20::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, FacebookUser>(SQL)
                 .bind(key)
                 .bind(patch.facebook_user_id.clone())
@@ -852,28 +858,28 @@ pub mod facebook_users {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::FacebookUserId,
-        ) -> Result<(), Error> {
+            key: ids::FacebookUserId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"facebook_users\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewFacebookUser,
-        ) -> Result<FacebookUser, Error> {
+        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"facebook_user_id\" = EXCLUDED.\"facebook_user_id\", \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"profile_pic_url\" = EXCLUDED.\"profile_pic_url\", \"locale\" = EXCLUDED.\"locale\", \"timezone\" = EXCLUDED.\"timezone\", \"last_interaction_at\" = EXCLUDED.\"last_interaction_at\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
                     .bind(new.id)
@@ -896,9 +902,9 @@ pub mod facebook_users {
         pub async fn upsert_by_facebook_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewFacebookUser,
-        ) -> Result<FacebookUser, Error> {
+        ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"facebook_user_id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"profile_pic_url\" = EXCLUDED.\"profile_pic_url\", \"locale\" = EXCLUDED.\"locale\", \"timezone\" = EXCLUDED.\"timezone\", \"last_interaction_at\" = EXCLUDED.\"last_interaction_at\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
                     .bind(new.id)
@@ -934,8 +940,8 @@ pub mod botpress_user_mappings {
         ::sqlx::FromRow
     )]
     pub struct BotpressUserMapping {
-        pub id: ::hub_ids::BotpressUserMappingId,
-        pub tenant_id: ::hub_ids::TenantId,
+        pub id: ids::BotpressUserMappingId,
+        pub tenant_id: ids::TenantId,
         pub platform_user_id: String,
         pub platform_type: String,
         pub botpress_user_id: String,
@@ -954,7 +960,7 @@ pub mod botpress_user_mappings {
     pub struct NewBotpressUserMapping {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::BotpressUserMappingId>,
+        pub id: Option<ids::BotpressUserMappingId>,
         pub platform_user_id: String,
         pub platform_type: String,
         pub botpress_user_id: String,
@@ -967,7 +973,7 @@ pub mod botpress_user_mappings {
     }
     impl NewBotpressUserMapping {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -1022,7 +1028,7 @@ pub mod botpress_user_mappings {
     }
     impl BotpressUserMappingPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.platform_user_id {
@@ -1071,9 +1077,9 @@ pub mod botpress_user_mappings {
     impl BotpressUserMappingRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::BotpressUserMappingId,
-        ) -> Result<Option<BotpressUserMapping>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::BotpressUserMappingId,
+        ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
@@ -1084,10 +1090,13 @@ pub mod botpress_user_mappings {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &BotpressUserMappingFilter,
-            page: &PageRequest<::hub_ids::BotpressUserMappingId>,
-        ) -> Result<Page<BotpressUserMapping, ::hub_ids::BotpressUserMappingId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::BotpressUserMappingId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<BotpressUserMapping, ids::BotpressUserMappingId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::character varying(255) IS NULL OR \"platform_user_id\" = $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"botpress_user_id\" = $4::character varying(255)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
@@ -1102,9 +1111,9 @@ pub mod botpress_user_mappings {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &BotpressUserMappingFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"botpress_user_mappings\" WHERE ($1::character varying(255) IS NULL OR \"platform_user_id\" = $1::character varying(255)) AND ($2::character varying(255) IS NULL OR \"botpress_user_id\" = $2::character varying(255))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1116,11 +1125,11 @@ pub mod botpress_user_mappings {
         }
         /// The row whose `tenant_id`, `platform_user_id`, `platform_type` equal these values.
         pub async fn get_by_tenant_id_and_platform_user_id_and_platform_type(
-            tx: &mut TenantTx<'_>,
-            tenant_id: ::hub_ids::TenantId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tenant_id: ids::TenantId,
             platform_user_id: String,
             platform_type: String,
-        ) -> Result<Option<BotpressUserMapping>, Error> {
+        ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE \"tenant_id\" = $1::uuid AND \"platform_user_id\" = $2::character varying(255) AND \"platform_type\" = $3::character varying(50)";
             Ok(
                 ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
@@ -1133,11 +1142,11 @@ pub mod botpress_user_mappings {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, Error> {
+        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
                     .bind(new.id)
@@ -1153,17 +1162,17 @@ pub mod botpress_user_mappings {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBotpressUserMapping],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"platform_user_id\", u.\"platform_type\", u.\"botpress_user_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u(\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1193,12 +1202,12 @@ pub mod botpress_user_mappings {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::BotpressUserMappingId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::BotpressUserMappingId,
             patch: &BotpressUserMappingPatch,
-        ) -> Result<BotpressUserMapping, Error> {
+        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"botpress_user_mappings\" SET \"platform_user_id\" = COALESCE($2::character varying(255), \"platform_user_id\"), \"platform_type\" = COALESCE($3::character varying(50), \"platform_type\"), \"botpress_user_id\" = COALESCE($4::character varying(255), \"botpress_user_id\"), \"created_at\" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
                 .bind(key)
                 .bind(patch.platform_user_id.clone())
@@ -1211,28 +1220,28 @@ pub mod botpress_user_mappings {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::BotpressUserMappingId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::BotpressUserMappingId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"botpress_user_mappings\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, Error> {
+        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"platform_user_id\" = EXCLUDED.\"platform_user_id\", \"platform_type\" = EXCLUDED.\"platform_type\", \"botpress_user_id\" = EXCLUDED.\"botpress_user_id\", \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"botpress_user_mappings\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
                     .bind(new.id)
@@ -1248,11 +1257,11 @@ pub mod botpress_user_mappings {
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_tenant_id_and_platform_user_id_and_platform_type(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBotpressUserMapping,
-        ) -> Result<BotpressUserMapping, Error> {
+        ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT (\"tenant_id\", \"platform_user_id\", \"platform_type\") DO UPDATE SET \"botpress_user_id\" = EXCLUDED.\"botpress_user_id\", \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"botpress_user_mappings\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
                     .bind(new.id)

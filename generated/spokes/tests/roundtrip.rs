@@ -36,7 +36,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: FacebookConnection = FacebookConnectionRepo::insert(&mut tx, &new).await?;
@@ -55,7 +55,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     let first = FacebookConnectionRepo::list(
             &mut tx,
             &FacebookConnectionFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -63,7 +63,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     let second = FacebookConnectionRepo::list(
             &mut tx,
             &FacebookConnectionFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -92,10 +92,8 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         ..Default::default()
     };
     let updated = FacebookConnectionRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.page_id, format!("v{}-{n}", 1u32) .chars().take(100usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>();
+    assert_eq!(updated.page_id, expected, "patched field");
     assert_eq!(
         FacebookConnectionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -108,7 +106,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     );
     assert!(
         matches!(FacebookConnectionRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -131,8 +129,8 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             .chars()
             .take(100usize)
             .collect::<String>(),
-        user_id: Some(::hub_ids::UserId::new()),
-        tenant_id: Some(::hub_ids::TenantId::new()),
+        user_id: Some(ids::UserId::new()),
+        tenant_id: Some(ids::TenantId::new()),
         first_name: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
         ),
@@ -173,7 +171,7 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = FacebookUserRepo::list(
             &mut tx,
             &FacebookUserFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -181,7 +179,7 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = FacebookUserRepo::list(
             &mut tx,
             &FacebookUserFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -224,7 +222,8 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         FacebookUserRepo::count(& mut tx, & FacebookUserFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(FacebookUserRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(FacebookUserRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -259,7 +258,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: BotpressUserMapping = BotpressUserMappingRepo::insert(&mut tx, &new).await?;
@@ -283,7 +282,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     let first = BotpressUserMappingRepo::list(
             &mut tx,
             &BotpressUserMappingFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -291,7 +290,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     let second = BotpressUserMappingRepo::list(
             &mut tx,
             &BotpressUserMappingFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -320,10 +319,8 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         ..Default::default()
     };
     let updated = BotpressUserMappingRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.botpress_user_id, format!("v{}-{n}", 1u32) .chars().take(255usize)
-        .collect:: < String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.botpress_user_id, expected, "patched field");
     assert_eq!(
         BotpressUserMappingRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -336,7 +333,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     );
     assert!(
         matches!(BotpressUserMappingRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

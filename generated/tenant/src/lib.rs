@@ -127,12 +127,12 @@ pub mod tenants {
         ::sqlx::FromRow
     )]
     pub struct Tenant {
-        pub id: ::hub_ids::TenantId,
+        pub id: ids::TenantId,
         pub name: String,
         pub description: Option<String>,
         pub status: Option<String>,
         pub visibility: Option<String>,
-        pub owner_id: ::hub_ids::UserId,
+        pub owner_id: ids::UserId,
         pub industry: Option<String>,
         pub company_size: Option<String>,
         pub website: Option<String>,
@@ -152,7 +152,7 @@ pub mod tenants {
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::TenantId>,
+        pub id: Option<ids::TenantId>,
         pub name: String,
         #[serde(default)]
         pub description: Option<String>,
@@ -162,7 +162,7 @@ pub mod tenants {
         /// `None`: the default, `'PRIVATE'`.
         #[serde(default)]
         pub visibility: Option<String>,
-        pub owner_id: ::hub_ids::UserId,
+        pub owner_id: ids::UserId,
         #[serde(default)]
         pub industry: Option<String>,
         #[serde(default)]
@@ -180,7 +180,7 @@ pub mod tenants {
     }
     impl NewTenant {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -247,7 +247,7 @@ pub mod tenants {
         #[serde(default)]
         pub visibility: Option<Option<String>>,
         #[serde(default)]
-        pub owner_id: Option<::hub_ids::UserId>,
+        pub owner_id: Option<ids::UserId>,
         #[serde(default)]
         pub industry: Option<Option<String>>,
         #[serde(default)]
@@ -261,7 +261,7 @@ pub mod tenants {
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.name {
@@ -318,7 +318,7 @@ pub mod tenants {
         ::schemars::JsonSchema
     )]
     pub struct TenantFilter {
-        pub owner_id: Option<::hub_ids::UserId>,
+        pub owner_id: Option<ids::UserId>,
         pub status: Option<String>,
         pub visibility: Option<String>,
     }
@@ -328,8 +328,8 @@ pub mod tenants {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TenantId,
-        ) -> Result<Option<Tenant>, Error> {
+            key: ids::TenantId,
+        ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -342,8 +342,11 @@ pub mod tenants {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &TenantFilter,
-            page: &PageRequest<::hub_ids::TenantId>,
-        ) -> Result<Page<Tenant, ::hub_ids::TenantId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::TenantId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Tenant, ids::TenantId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"owner_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50)) AND ($5::character varying(50) IS NULL OR \"visibility\" = $5::character varying(50)) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Tenant>(SQL)
@@ -361,7 +364,7 @@ pub mod tenants {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &TenantFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenants\" WHERE ($1::uuid IS NULL OR \"owner_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"status\" = $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"visibility\" = $3::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -376,9 +379,9 @@ pub mod tenants {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
-        ) -> Result<Tenant, Error> {
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'ACTIVE'), COALESCE($5::character varying(50), 'PRIVATE'), $6::uuid, $7::character varying(100), $8::character varying(50), $9::text, $10::text, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
                     .bind(new.id)
@@ -401,15 +404,15 @@ pub mod tenants {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"visibility\", 'PRIVATE'), u.\"owner_id\", u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::character varying(50)[], $9::text[], $10::text[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -435,11 +438,11 @@ pub mod tenants {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TenantId,
+            key: ids::TenantId,
             patch: &TenantPatch,
-        ) -> Result<Tenant, Error> {
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"status\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"status\" END, \"visibility\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"visibility\" END, \"owner_id\" = COALESCE($9::uuid, \"owner_id\"), \"industry\" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE \"industry\" END, \"company_size\" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE \"company_size\" END, \"website\" = CASE WHEN $14::bool THEN $15::text ELSE \"website\" END, \"logo_url\" = CASE WHEN $16::bool THEN $17::text ELSE \"logo_url\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Tenant>(SQL)
                 .bind(key)
                 .bind(patch.name.clone())
@@ -465,28 +468,28 @@ pub mod tenants {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TenantId,
-        ) -> Result<(), Error> {
+            key: ids::TenantId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
-        ) -> Result<Tenant, Error> {
+        ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'ACTIVE'), COALESCE($5::character varying(50), 'PRIVATE'), $6::uuid, $7::character varying(100), $8::character varying(50), $9::text, $10::text, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"status\"), \"visibility\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"visibility\"), \"owner_id\" = EXCLUDED.\"owner_id\", \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
                     .bind(new.id)
@@ -522,13 +525,13 @@ pub mod tenant_members {
         ::sqlx::FromRow
     )]
     pub struct TenantMember {
-        pub id: ::hub_ids::TenantMemberId,
-        pub tenant_id: ::hub_ids::TenantId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::TenantMemberId,
+        pub tenant_id: ids::TenantId,
+        pub user_id: ids::UserId,
         /// OWNER, ADMIN, MEMBER or VIEWER.
         pub role: String,
         pub status: Option<String>,
-        pub invited_by: Option<::hub_ids::UserId>,
+        pub invited_by: Option<ids::UserId>,
         pub joined_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
@@ -544,15 +547,15 @@ pub mod tenant_members {
     pub struct NewTenantMember {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::TenantMemberId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::TenantMemberId>,
+        pub user_id: ids::UserId,
         /// OWNER, ADMIN, MEMBER or VIEWER.
         pub role: String,
         /// `None`: the default, `'ACTIVE'`.
         #[serde(default)]
         pub status: Option<String>,
         #[serde(default)]
-        pub invited_by: Option<::hub_ids::UserId>,
+        pub invited_by: Option<ids::UserId>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
         #[serde(default)]
         pub joined_at: Option<::chrono::NaiveDateTime>,
@@ -562,7 +565,7 @@ pub mod tenant_members {
     }
     impl NewTenantMember {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -597,19 +600,19 @@ pub mod tenant_members {
     )]
     pub struct TenantMemberPatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub role: Option<String>,
         #[serde(default)]
         pub status: Option<Option<String>>,
         #[serde(default)]
-        pub invited_by: Option<Option<::hub_ids::UserId>>,
+        pub invited_by: Option<Option<ids::UserId>>,
         #[serde(default)]
         pub joined_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl TenantMemberPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.role {
@@ -642,7 +645,7 @@ pub mod tenant_members {
         ::schemars::JsonSchema
     )]
     pub struct TenantMemberFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         pub role: Option<String>,
     }
     /// Queries on `public.tenant_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
@@ -650,9 +653,9 @@ pub mod tenant_members {
     impl TenantMemberRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantMemberId,
-        ) -> Result<Option<TenantMember>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantMemberId,
+        ) -> Result<Option<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
@@ -663,10 +666,13 @@ pub mod tenant_members {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TenantMemberFilter,
-            page: &PageRequest<::hub_ids::TenantMemberId>,
-        ) -> Result<Page<TenantMember, ::hub_ids::TenantMemberId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::TenantMemberId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<TenantMember, ids::TenantMemberId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"role\" = $4::character varying(50)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TenantMember>(SQL)
@@ -681,9 +687,9 @@ pub mod tenant_members {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TenantMemberFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant_members\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"role\" = $2::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -695,10 +701,10 @@ pub mod tenant_members {
         }
         /// The row whose `tenant_id`, `user_id` equal these values.
         pub async fn get_by_tenant_id_and_user_id(
-            tx: &mut TenantTx<'_>,
-            tenant_id: ::hub_ids::TenantId,
-            user_id: ::hub_ids::UserId,
-        ) -> Result<Option<TenantMember>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            tenant_id: ids::TenantId,
+            user_id: ids::UserId,
+        ) -> Result<Option<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE \"tenant_id\" = $1::uuid AND \"user_id\" = $2::uuid";
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
@@ -710,11 +716,11 @@ pub mod tenant_members {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantMember,
-        ) -> Result<TenantMember, Error> {
+        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
                     .bind(new.id)
@@ -731,17 +737,17 @@ pub mod tenant_members {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantMember],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"role\", COALESCE(u.\"status\", 'ACTIVE'), u.\"invited_by\", COALESCE(u.\"joined_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -760,12 +766,12 @@ pub mod tenant_members {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantMemberId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantMemberId,
             patch: &TenantMemberPatch,
-        ) -> Result<TenantMember, Error> {
+        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant_members\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"role\" = COALESCE($3::character varying(50), \"role\"), \"status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"status\" END, \"invited_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"invited_by\" END, \"joined_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"joined_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, TenantMember>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -781,28 +787,28 @@ pub mod tenant_members {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantMemberId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantMemberId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant_members\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantMember,
-        ) -> Result<TenantMember, Error> {
+        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = EXCLUDED.\"invited_by\", \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
                     .bind(new.id)
@@ -819,11 +825,11 @@ pub mod tenant_members {
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_tenant_id_and_user_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantMember,
-        ) -> Result<TenantMember, Error> {
+        ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = EXCLUDED.\"invited_by\", \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
                     .bind(new.id)
@@ -855,7 +861,7 @@ pub mod tenant_profiles {
         ::sqlx::FromRow
     )]
     pub struct TenantProfile {
-        pub id: ::hub_ids::TenantProfileId,
+        pub id: ids::TenantProfileId,
         pub tenant_id: ::uuid::Uuid,
         pub industry: Option<String>,
         pub company_size: Option<String>,
@@ -881,7 +887,7 @@ pub mod tenant_profiles {
     pub struct NewTenantProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::TenantProfileId>,
+        pub id: Option<ids::TenantProfileId>,
         #[serde(default)]
         pub industry: Option<String>,
         #[serde(default)]
@@ -912,7 +918,7 @@ pub mod tenant_profiles {
     }
     impl NewTenantProfile {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.industry {
@@ -992,7 +998,7 @@ pub mod tenant_profiles {
     }
     impl TenantProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(Some(value)) = &self.industry {
@@ -1054,9 +1060,9 @@ pub mod tenant_profiles {
     impl TenantProfileRepo {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantProfileId,
-        ) -> Result<Option<TenantProfile>, Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantProfileId,
+        ) -> Result<Option<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
@@ -1067,10 +1073,13 @@ pub mod tenant_profiles {
         }
         /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
         pub async fn list(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             _filter: &TenantProfileFilter,
-            page: &PageRequest<::hub_ids::TenantProfileId>,
-        ) -> Result<Page<TenantProfile, ::hub_ids::TenantProfileId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::TenantProfileId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<TenantProfile, ids::TenantProfileId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) ORDER BY \"id\" LIMIT $3::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TenantProfile>(SQL)
@@ -1083,17 +1092,17 @@ pub mod tenant_profiles {
         }
         /// How many rows match the filter.
         pub async fn count(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             _filter: &TenantProfileFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant_profiles\" WHERE true";
             Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
         }
         /// The row whose `tenant_id` equal these values.
         pub async fn get_by_tenant_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             tenant_id: ::uuid::Uuid,
-        ) -> Result<Option<TenantProfile>, Error> {
+        ) -> Result<Option<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE \"tenant_id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
@@ -1104,11 +1113,11 @@ pub mod tenant_profiles {
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantProfile,
-        ) -> Result<TenantProfile, Error> {
+        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
                     .bind(new.id)
@@ -1130,17 +1139,17 @@ pub mod tenant_profiles {
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantProfile],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"language\", 'en'), u.\"business_hours\", u.\"settings\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1168,12 +1177,12 @@ pub mod tenant_profiles {
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantProfileId,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantProfileId,
             patch: &TenantProfilePatch,
-        ) -> Result<TenantProfile, Error> {
+        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant_profiles\" SET \"industry\" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE \"industry\" END, \"company_size\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"company_size\" END, \"website\" = CASE WHEN $6::bool THEN $7::text ELSE \"website\" END, \"logo_url\" = CASE WHEN $8::bool THEN $9::text ELSE \"logo_url\" END, \"timezone\" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE \"timezone\" END, \"currency\" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE \"currency\" END, \"language\" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE \"language\" END, \"business_hours\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"business_hours\" END, \"settings\" = CASE WHEN $18::bool THEN $19::jsonb ELSE \"settings\" END, \"created_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, TenantProfile>(SQL)
                 .bind(key)
                 .bind(patch.industry.is_some())
@@ -1201,28 +1210,28 @@ pub mod tenant_profiles {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
-            tx: &mut TenantTx<'_>,
-            key: ::hub_ids::TenantProfileId,
-        ) -> Result<(), Error> {
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            key: ids::TenantProfileId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant_profiles\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantProfile,
-        ) -> Result<TenantProfile, Error> {
+        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = EXCLUDED.\"business_hours\", \"settings\" = EXCLUDED.\"settings\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
                     .bind(new.id)
@@ -1244,11 +1253,11 @@ pub mod tenant_profiles {
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_tenant_id(
-            tx: &mut TenantTx<'_>,
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantProfile,
-        ) -> Result<TenantProfile, Error> {
+        ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = EXCLUDED.\"business_hours\", \"settings\" = EXCLUDED.\"settings\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
                     .bind(new.id)

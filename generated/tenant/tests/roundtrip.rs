@@ -26,7 +26,7 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ),
         status: None,
         visibility: None,
-        owner_id: ::hub_ids::UserId::new(),
+        owner_id: ids::UserId::new(),
         industry: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
         ),
@@ -55,7 +55,7 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -63,7 +63,7 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -90,10 +90,8 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = TenantRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.name, format!("v{}-{n}", 1u32) .chars().take(255usize).collect:: < String
-        > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         TenantRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -101,7 +99,10 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     TenantRepo::delete(&mut tx, row.id).await?;
     assert_eq!(TenantRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 2i64);
-    assert!(matches!(TenantRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
+    assert!(
+        matches!(TenantRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
@@ -119,15 +120,15 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewTenantMember {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         role: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         status: None,
-        invited_by: Some(::hub_ids::UserId::new()),
+        invited_by: Some(ids::UserId::new()),
         joined_at: None,
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: TenantMember = TenantMemberRepo::insert(&mut tx, &new).await?;
@@ -148,7 +149,7 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = TenantMemberRepo::list(
             &mut tx,
             &TenantMemberFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -156,7 +157,7 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = TenantMemberRepo::list(
             &mut tx,
             &TenantMemberFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -183,10 +184,8 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = TenantMemberRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.role, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: < String
-        > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.role, expected, "patched field");
     assert_eq!(
         TenantMemberRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -197,7 +196,8 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         TenantMemberRepo::count(& mut tx, & TenantMemberFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(TenantMemberRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(TenantMemberRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -237,7 +237,7 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         updated_at: None,
     };
     let tenant = ::uuid::Uuid::new_v4();
-    let mut tx = TenantTx::begin(&db.pool, tenant).await?;
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: TenantProfile = TenantProfileRepo::insert(&mut tx, &new).await?;
@@ -255,11 +255,11 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let first = TenantProfileRepo::list(
             &mut tx,
             &TenantProfileFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.next, None);
-    let second = Page::<TenantProfile, _> {
+    let second = ::hubgen_runtime::Page::<TenantProfile, _> {
         items: Vec::new(),
         next: first.next,
     };
@@ -300,7 +300,7 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     );
     assert!(
         matches!(TenantProfileRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

@@ -136,8 +136,8 @@ pub mod user_profiles {
         ::sqlx::FromRow
     )]
     pub struct UserProfile {
-        pub id: ::hub_ids::UserProfileId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::UserProfileId,
+        pub user_id: ids::UserId,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
         pub phone: Option<String>,
@@ -162,8 +162,8 @@ pub mod user_profiles {
     pub struct NewUserProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserProfileId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::UserProfileId>,
+        pub user_id: ids::UserId,
         #[serde(default)]
         pub first_name: Option<String>,
         #[serde(default)]
@@ -193,7 +193,7 @@ pub mod user_profiles {
     }
     impl NewUserProfile {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.first_name {
@@ -259,7 +259,7 @@ pub mod user_profiles {
     )]
     pub struct UserProfilePatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub first_name: Option<Option<String>>,
         #[serde(default)]
@@ -283,7 +283,7 @@ pub mod user_profiles {
     }
     impl UserProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(Some(value)) = &self.first_name {
@@ -348,7 +348,7 @@ pub mod user_profiles {
         ::schemars::JsonSchema
     )]
     pub struct UserProfileFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
     }
     /// Queries on `public.user_profiles`.
     pub struct UserProfileRepo;
@@ -356,8 +356,8 @@ pub mod user_profiles {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserProfileId,
-        ) -> Result<Option<UserProfile>, Error> {
+            key: ids::UserProfileId,
+        ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
@@ -370,8 +370,11 @@ pub mod user_profiles {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserProfileFilter,
-            page: &PageRequest<::hub_ids::UserProfileId>,
-        ) -> Result<Page<UserProfile, ::hub_ids::UserProfileId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserProfileId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<UserProfile, ids::UserProfileId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) ORDER BY \"id\" LIMIT $4::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserProfile>(SQL)
@@ -387,7 +390,7 @@ pub mod user_profiles {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserProfileFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_profiles\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -399,8 +402,8 @@ pub mod user_profiles {
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
             conn: &mut ::sqlx::PgConnection,
-            user_id: ::hub_ids::UserId,
-        ) -> Result<Option<UserProfile>, Error> {
+            user_id: ids::UserId,
+        ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE \"user_id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
@@ -413,9 +416,9 @@ pub mod user_profiles {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserProfile,
-        ) -> Result<UserProfile, Error> {
+        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
                     .bind(new.id)
@@ -439,15 +442,15 @@ pub mod user_profiles {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserProfile],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"first_name\", u.\"last_name\", u.\"phone\", u.\"avatar_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"language\", 'en'), u.\"bio\", u.\"date_of_birth\", u.\"gender\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -472,11 +475,11 @@ pub mod user_profiles {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserProfileId,
+            key: ids::UserProfileId,
             patch: &UserProfilePatch,
-        ) -> Result<UserProfile, Error> {
+        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_profiles\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"first_name\" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE \"last_name\" END, \"phone\" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE \"phone\" END, \"avatar_url\" = CASE WHEN $9::bool THEN $10::text ELSE \"avatar_url\" END, \"timezone\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"timezone\" END, \"language\" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE \"language\" END, \"bio\" = CASE WHEN $15::bool THEN $16::text ELSE \"bio\" END, \"date_of_birth\" = CASE WHEN $17::bool THEN $18::date ELSE \"date_of_birth\" END, \"gender\" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE \"gender\" END, \"created_at\" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, UserProfile>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -505,28 +508,28 @@ pub mod user_profiles {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserProfileId,
-        ) -> Result<(), Error> {
+            key: ids::UserProfileId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_profiles\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserProfile,
-        ) -> Result<UserProfile, Error> {
+        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"phone\" = EXCLUDED.\"phone\", \"avatar_url\" = EXCLUDED.\"avatar_url\", \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = EXCLUDED.\"bio\", \"date_of_birth\" = EXCLUDED.\"date_of_birth\", \"gender\" = EXCLUDED.\"gender\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
                     .bind(new.id)
@@ -550,9 +553,9 @@ pub mod user_profiles {
         pub async fn upsert_by_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserProfile,
-        ) -> Result<UserProfile, Error> {
+        ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"phone\" = EXCLUDED.\"phone\", \"avatar_url\" = EXCLUDED.\"avatar_url\", \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = EXCLUDED.\"bio\", \"date_of_birth\" = EXCLUDED.\"date_of_birth\", \"gender\" = EXCLUDED.\"gender\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
                     .bind(new.id)
@@ -589,8 +592,8 @@ pub mod user_preferences {
         ::sqlx::FromRow
     )]
     pub struct UserPreference {
-        pub id: ::hub_ids::UserPreferenceId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::UserPreferenceId,
+        pub user_id: ids::UserId,
         pub email_notifications: Option<bool>,
         pub sms_notifications: Option<bool>,
         pub push_notifications: Option<bool>,
@@ -613,8 +616,8 @@ pub mod user_preferences {
     pub struct NewUserPreference {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserPreferenceId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::UserPreferenceId>,
+        pub user_id: ids::UserId,
         /// `None`: the default, `TRUE`.
         #[serde(default)]
         pub email_notifications: Option<bool>,
@@ -645,7 +648,7 @@ pub mod user_preferences {
     }
     impl NewUserPreference {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.theme {
@@ -687,7 +690,7 @@ pub mod user_preferences {
     )]
     pub struct UserPreferencePatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub email_notifications: Option<Option<bool>>,
         #[serde(default)]
@@ -707,7 +710,7 @@ pub mod user_preferences {
     }
     impl UserPreferencePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(Some(value)) = &self.theme {
@@ -748,7 +751,7 @@ pub mod user_preferences {
         ::schemars::JsonSchema
     )]
     pub struct UserPreferenceFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
     }
     /// Queries on `public.user_preferences`.
     pub struct UserPreferenceRepo;
@@ -756,8 +759,8 @@ pub mod user_preferences {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserPreferenceId,
-        ) -> Result<Option<UserPreference>, Error> {
+            key: ids::UserPreferenceId,
+        ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserPreference>(SQL)
@@ -770,8 +773,11 @@ pub mod user_preferences {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserPreferenceFilter,
-            page: &PageRequest<::hub_ids::UserPreferenceId>,
-        ) -> Result<Page<UserPreference, ::hub_ids::UserPreferenceId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserPreferenceId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<UserPreference, ids::UserPreferenceId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) ORDER BY \"id\" LIMIT $4::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserPreference>(SQL)
@@ -787,7 +793,7 @@ pub mod user_preferences {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserPreferenceFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_preferences\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -799,8 +805,8 @@ pub mod user_preferences {
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
             conn: &mut ::sqlx::PgConnection,
-            user_id: ::hub_ids::UserId,
-        ) -> Result<Option<UserPreference>, Error> {
+            user_id: ids::UserId,
+        ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE \"user_id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserPreference>(SQL)
@@ -813,9 +819,9 @@ pub mod user_preferences {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserPreference,
-        ) -> Result<UserPreference, Error> {
+        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserPreference>(SQL)
                     .bind(new.id)
@@ -837,15 +843,15 @@ pub mod user_preferences {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserPreference],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"email_notifications\", TRUE), COALESCE(u.\"sms_notifications\", FALSE), COALESCE(u.\"push_notifications\", TRUE), COALESCE(u.\"theme\", 'light'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"privacy_profile_visibility\", 'PUBLIC'), COALESCE(u.\"privacy_activity_tracking\", TRUE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -878,11 +884,11 @@ pub mod user_preferences {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserPreferenceId,
+            key: ids::UserPreferenceId,
             patch: &UserPreferencePatch,
-        ) -> Result<UserPreference, Error> {
+        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_preferences\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"email_notifications\" = CASE WHEN $3::bool THEN $4::boolean ELSE \"email_notifications\" END, \"sms_notifications\" = CASE WHEN $5::bool THEN $6::boolean ELSE \"sms_notifications\" END, \"push_notifications\" = CASE WHEN $7::bool THEN $8::boolean ELSE \"push_notifications\" END, \"theme\" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE \"theme\" END, \"currency\" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE \"currency\" END, \"privacy_profile_visibility\" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE \"privacy_profile_visibility\" END, \"privacy_activity_tracking\" = CASE WHEN $15::bool THEN $16::boolean ELSE \"privacy_activity_tracking\" END, \"created_at\" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, UserPreference>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -907,28 +913,28 @@ pub mod user_preferences {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserPreferenceId,
-        ) -> Result<(), Error> {
+            key: ids::UserPreferenceId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_preferences\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserPreference,
-        ) -> Result<UserPreference, Error> {
+        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"email_notifications\" = COALESCE($3::boolean, \"public\".\"user_preferences\".\"email_notifications\"), \"sms_notifications\" = COALESCE($4::boolean, \"public\".\"user_preferences\".\"sms_notifications\"), \"push_notifications\" = COALESCE($5::boolean, \"public\".\"user_preferences\".\"push_notifications\"), \"theme\" = COALESCE($6::character varying(20), \"public\".\"user_preferences\".\"theme\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"user_preferences\".\"currency\"), \"privacy_profile_visibility\" = COALESCE($8::character varying(20), \"public\".\"user_preferences\".\"privacy_profile_visibility\"), \"privacy_activity_tracking\" = COALESCE($9::boolean, \"public\".\"user_preferences\".\"privacy_activity_tracking\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_preferences\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserPreference>(SQL)
                     .bind(new.id)
@@ -950,9 +956,9 @@ pub mod user_preferences {
         pub async fn upsert_by_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserPreference,
-        ) -> Result<UserPreference, Error> {
+        ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"email_notifications\" = COALESCE($3::boolean, \"public\".\"user_preferences\".\"email_notifications\"), \"sms_notifications\" = COALESCE($4::boolean, \"public\".\"user_preferences\".\"sms_notifications\"), \"push_notifications\" = COALESCE($5::boolean, \"public\".\"user_preferences\".\"push_notifications\"), \"theme\" = COALESCE($6::character varying(20), \"public\".\"user_preferences\".\"theme\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"user_preferences\".\"currency\"), \"privacy_profile_visibility\" = COALESCE($8::character varying(20), \"public\".\"user_preferences\".\"privacy_profile_visibility\"), \"privacy_activity_tracking\" = COALESCE($9::boolean, \"public\".\"user_preferences\".\"privacy_activity_tracking\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_preferences\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserPreference>(SQL)
                     .bind(new.id)
@@ -987,8 +993,8 @@ pub mod user_activities {
         ::sqlx::FromRow
     )]
     pub struct UserActivity {
-        pub id: ::hub_ids::UserActivityId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::UserActivityId,
+        pub user_id: ids::UserId,
         pub activity_type: String,
         pub description: Option<String>,
         pub ip_address: Option<::std::net::IpAddr>,
@@ -1008,8 +1014,8 @@ pub mod user_activities {
     pub struct NewUserActivity {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserActivityId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::UserActivityId>,
+        pub user_id: ids::UserId,
         pub activity_type: String,
         #[serde(default)]
         pub description: Option<String>,
@@ -1025,7 +1031,7 @@ pub mod user_activities {
     }
     impl NewUserActivity {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -1052,7 +1058,7 @@ pub mod user_activities {
     )]
     pub struct UserActivityPatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub activity_type: Option<String>,
         #[serde(default)]
@@ -1068,7 +1074,7 @@ pub mod user_activities {
     }
     impl UserActivityPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.activity_type {
@@ -1093,7 +1099,7 @@ pub mod user_activities {
         ::schemars::JsonSchema
     )]
     pub struct UserActivityFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         pub activity_type: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
@@ -1103,8 +1109,8 @@ pub mod user_activities {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserActivityId,
-        ) -> Result<Option<UserActivity>, Error> {
+            key: ids::UserActivityId,
+        ) -> Result<Option<UserActivity>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserActivity>(SQL)
@@ -1117,8 +1123,11 @@ pub mod user_activities {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserActivityFilter,
-            page: &PageRequest<::hub_ids::UserActivityId>,
-        ) -> Result<Page<UserActivity, ::hub_ids::UserActivityId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserActivityId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<UserActivity, ids::UserActivityId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"activity_type\" = $4::character varying(50)) AND ($5::timestamp without time zone IS NULL OR \"created_at\" = $5::timestamp without time zone) ORDER BY \"id\" LIMIT $6::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserActivity>(SQL)
@@ -1136,7 +1145,7 @@ pub mod user_activities {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserActivityFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_activities\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"activity_type\" = $2::character varying(50)) AND ($3::timestamp without time zone IS NULL OR \"created_at\" = $3::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1151,9 +1160,9 @@ pub mod user_activities {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserActivity,
-        ) -> Result<UserActivity, Error> {
+        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserActivity>(SQL)
                     .bind(new.id)
@@ -1172,15 +1181,15 @@ pub mod user_activities {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserActivity],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"activity_type\", u.\"description\", u.\"ip_address\", u.\"user_agent\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1202,11 +1211,11 @@ pub mod user_activities {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserActivityId,
+            key: ids::UserActivityId,
             patch: &UserActivityPatch,
-        ) -> Result<UserActivity, Error> {
+        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_activities\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"activity_type\" = COALESCE($3::character varying(50), \"activity_type\"), \"description\" = CASE WHEN $4::bool THEN $5::text ELSE \"description\" END, \"ip_address\" = CASE WHEN $6::bool THEN $7::inet ELSE \"ip_address\" END, \"user_agent\" = CASE WHEN $8::bool THEN $9::text ELSE \"user_agent\" END, \"metadata\" = CASE WHEN $10::bool THEN $11::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, UserActivity>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -1226,28 +1235,28 @@ pub mod user_activities {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserActivityId,
-        ) -> Result<(), Error> {
+            key: ids::UserActivityId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_activities\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserActivity,
-        ) -> Result<UserActivity, Error> {
+        ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"activity_type\" = EXCLUDED.\"activity_type\", \"description\" = EXCLUDED.\"description\", \"ip_address\" = EXCLUDED.\"ip_address\", \"user_agent\" = EXCLUDED.\"user_agent\", \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"user_activities\".\"created_at\") RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserActivity>(SQL)
                     .bind(new.id)
@@ -1279,8 +1288,8 @@ pub mod user_addresses {
         ::sqlx::FromRow
     )]
     pub struct UserAddress {
-        pub id: ::hub_ids::UserAddressId,
-        pub user_id: ::hub_ids::UserId,
+        pub id: ids::UserAddressId,
+        pub user_id: ids::UserId,
         /// HOME, WORK or BILLING.
         pub address_type: String,
         pub street_address: Option<String>,
@@ -1304,8 +1313,8 @@ pub mod user_addresses {
     pub struct NewUserAddress {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::UserAddressId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::UserAddressId>,
+        pub user_id: ids::UserId,
         /// HOME, WORK or BILLING.
         pub address_type: String,
         #[serde(default)]
@@ -1330,7 +1339,7 @@ pub mod user_addresses {
     }
     impl NewUserAddress {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -1389,7 +1398,7 @@ pub mod user_addresses {
     )]
     pub struct UserAddressPatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
         pub address_type: Option<String>,
         #[serde(default)]
@@ -1409,7 +1418,7 @@ pub mod user_addresses {
     }
     impl UserAddressPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.address_type {
@@ -1466,7 +1475,7 @@ pub mod user_addresses {
         ::schemars::JsonSchema
     )]
     pub struct UserAddressFilter {
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         pub address_type: Option<String>,
     }
     /// Queries on `public.user_addresses`.
@@ -1475,8 +1484,8 @@ pub mod user_addresses {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserAddressId,
-        ) -> Result<Option<UserAddress>, Error> {
+            key: ids::UserAddressId,
+        ) -> Result<Option<UserAddress>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, UserAddress>(SQL)
@@ -1489,8 +1498,11 @@ pub mod user_addresses {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserAddressFilter,
-            page: &PageRequest<::hub_ids::UserAddressId>,
-        ) -> Result<Page<UserAddress, ::hub_ids::UserAddressId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::UserAddressId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<UserAddress, ids::UserAddressId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) AND ($4::character varying(20) IS NULL OR \"address_type\" = $4::character varying(20)) ORDER BY \"id\" LIMIT $5::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserAddress>(SQL)
@@ -1507,7 +1519,7 @@ pub mod user_addresses {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &UserAddressFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_addresses\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid) AND ($2::character varying(20) IS NULL OR \"address_type\" = $2::character varying(20))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1521,9 +1533,9 @@ pub mod user_addresses {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserAddress,
-        ) -> Result<UserAddress, Error> {
+        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserAddress>(SQL)
                     .bind(new.id)
@@ -1545,15 +1557,15 @@ pub mod user_addresses {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserAddress],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"address_type\", u.\"street_address\", u.\"city\", u.\"state_province\", u.\"postal_code\", u.\"country\", COALESCE(u.\"is_default\", FALSE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1582,11 +1594,11 @@ pub mod user_addresses {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserAddressId,
+            key: ids::UserAddressId,
             patch: &UserAddressPatch,
-        ) -> Result<UserAddress, Error> {
+        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_addresses\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"address_type\" = COALESCE($3::character varying(20), \"address_type\"), \"street_address\" = CASE WHEN $4::bool THEN $5::text ELSE \"street_address\" END, \"city\" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE \"city\" END, \"state_province\" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE \"state_province\" END, \"postal_code\" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE \"postal_code\" END, \"country\" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE \"country\" END, \"is_default\" = CASE WHEN $14::bool THEN $15::boolean ELSE \"is_default\" END, \"created_at\" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, UserAddress>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -1610,28 +1622,28 @@ pub mod user_addresses {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::UserAddressId,
-        ) -> Result<(), Error> {
+            key: ids::UserAddressId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_addresses\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserAddress,
-        ) -> Result<UserAddress, Error> {
+        ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = EXCLUDED.\"address_type\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state_province\" = EXCLUDED.\"state_province\", \"postal_code\" = EXCLUDED.\"postal_code\", \"country\" = EXCLUDED.\"country\", \"is_default\" = COALESCE($9::boolean, \"public\".\"user_addresses\".\"is_default\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_addresses\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserAddress>(SQL)
                     .bind(new.id)

@@ -20,7 +20,7 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewUserProfile {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         first_name: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
         ),
@@ -62,7 +62,7 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = UserProfileRepo::list(
             &mut tx,
             &UserProfileFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -70,7 +70,7 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = UserProfileRepo::list(
             &mut tx,
             &UserProfileFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -113,7 +113,8 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         UserProfileRepo::count(& mut tx, & UserProfileFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(UserProfileRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(UserProfileRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -132,7 +133,7 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         .await;
     let sample = |n: u32| NewUserPreference {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         email_notifications: None,
         sms_notifications: None,
         push_notifications: None,
@@ -165,7 +166,7 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     let first = UserPreferenceRepo::list(
             &mut tx,
             &UserPreferenceFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -173,7 +174,7 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     let second = UserPreferenceRepo::list(
             &mut tx,
             &UserPreferenceFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -213,7 +214,7 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     );
     assert!(
         matches!(UserPreferenceRepo::delete(& mut tx, row.id). await,
-        Err(Error::NotFound))
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -232,7 +233,7 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         .await;
     let sample = |n: u32| NewUserActivity {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         activity_type: format!("v{}-{n}", 0u32)
             .chars()
             .take(50usize)
@@ -264,7 +265,7 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let first = UserActivityRepo::list(
             &mut tx,
             &UserActivityFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -272,7 +273,7 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let second = UserActivityRepo::list(
             &mut tx,
             &UserActivityFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -301,10 +302,8 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         ..Default::default()
     };
     let updated = UserActivityRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.activity_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect::
-        < String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.activity_type, expected, "patched field");
     assert_eq!(
         UserActivityRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -315,7 +314,8 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         UserActivityRepo::count(& mut tx, & UserActivityFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(UserActivityRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(UserActivityRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -334,7 +334,7 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewUserAddress {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
+        user_id: ids::UserId::new(),
         address_type: format!("v{}-{n}", 0u32).chars().take(20usize).collect::<String>(),
         street_address: Some(
             format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
@@ -370,7 +370,7 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = UserAddressRepo::list(
             &mut tx,
             &UserAddressFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -378,7 +378,7 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = UserAddressRepo::list(
             &mut tx,
             &UserAddressFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -407,10 +407,8 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = UserAddressRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.address_type, format!("v{}-{n}", 1u32) .chars().take(20usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(20usize).collect::<String>();
+    assert_eq!(updated.address_type, expected, "patched field");
     assert_eq!(
         UserAddressRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -421,7 +419,8 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         UserAddressRepo::count(& mut tx, & UserAddressFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(UserAddressRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(UserAddressRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;

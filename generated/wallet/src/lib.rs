@@ -128,9 +128,9 @@ pub mod wallets {
         ::sqlx::FromRow
     )]
     pub struct Wallet {
-        pub id: ::hub_ids::WalletId,
-        pub user_id: ::hub_ids::UserId,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub id: ids::WalletId,
+        pub user_id: ids::UserId,
+        pub tenant_id: Option<ids::TenantId>,
         pub currency: String,
         pub balance: Option<::rust_decimal::Decimal>,
         pub available_balance: Option<::rust_decimal::Decimal>,
@@ -154,10 +154,10 @@ pub mod wallets {
     pub struct NewWallet {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::WalletId>,
-        pub user_id: ::hub_ids::UserId,
+        pub id: Option<ids::WalletId>,
+        pub user_id: ids::UserId,
         #[serde(default)]
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub tenant_id: Option<ids::TenantId>,
         /// `None`: the default, `'USD'`.
         #[serde(default)]
         pub currency: Option<String>,
@@ -187,7 +187,7 @@ pub mod wallets {
     }
     impl NewWallet {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.currency {
@@ -229,9 +229,9 @@ pub mod wallets {
     )]
     pub struct WalletPatch {
         #[serde(default)]
-        pub user_id: Option<::hub_ids::UserId>,
+        pub user_id: Option<ids::UserId>,
         #[serde(default)]
-        pub tenant_id: Option<Option<::hub_ids::TenantId>>,
+        pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default)]
         pub currency: Option<String>,
         #[serde(default)]
@@ -251,7 +251,7 @@ pub mod wallets {
     }
     impl WalletPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.currency {
@@ -292,8 +292,8 @@ pub mod wallets {
         ::schemars::JsonSchema
     )]
     pub struct WalletFilter {
-        pub user_id: Option<::hub_ids::UserId>,
-        pub tenant_id: Option<::hub_ids::TenantId>,
+        pub user_id: Option<ids::UserId>,
+        pub tenant_id: Option<ids::TenantId>,
         pub currency: Option<String>,
         pub status: Option<String>,
     }
@@ -303,8 +303,8 @@ pub mod wallets {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::WalletId,
-        ) -> Result<Option<Wallet>, Error> {
+            key: ids::WalletId,
+        ) -> Result<Option<Wallet>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\" FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Wallet>(SQL)
@@ -317,8 +317,11 @@ pub mod wallets {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &WalletFilter,
-            page: &PageRequest<::hub_ids::WalletId>,
-        ) -> Result<Page<Wallet, ::hub_ids::WalletId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::WalletId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Wallet, ids::WalletId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\" FROM \"public\".\"wallets\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"user_id\" = $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" = $4::uuid) AND ($5::character varying(10) IS NULL OR \"currency\" = $5::character varying(10)) AND ($6::character varying(50) IS NULL OR \"status\" = $6::character varying(50)) ORDER BY \"id\" LIMIT $7::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Wallet>(SQL)
@@ -337,7 +340,7 @@ pub mod wallets {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &WalletFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"wallets\" WHERE ($1::uuid IS NULL OR \"user_id\" = $1::uuid) AND ($2::uuid IS NULL OR \"tenant_id\" = $2::uuid) AND ($3::character varying(10) IS NULL OR \"currency\" = $3::character varying(10)) AND ($4::character varying(50) IS NULL OR \"status\" = $4::character varying(50))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -353,9 +356,9 @@ pub mod wallets {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewWallet,
-        ) -> Result<Wallet, Error> {
+        ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Wallet>(SQL)
                     .bind(new.id)
@@ -378,15 +381,15 @@ pub mod wallets {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewWallet],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"tenant_id\", COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"balance\", 0.00), COALESCE(u.\"available_balance\", 0.00), COALESCE(u.\"frozen_balance\", 0.00), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"wallet_type\", 'PERSONAL'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -410,12 +413,12 @@ pub mod wallets {
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::WalletId,
+            key: ids::WalletId,
             patch: &WalletPatch,
             expected_version: i32,
-        ) -> Result<Wallet, Error> {
+        ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"wallets\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"tenant_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"tenant_id\" END, \"currency\" = COALESCE($5::character varying(10), \"currency\"), \"balance\" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE \"balance\" END, \"available_balance\" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE \"available_balance\" END, \"frozen_balance\" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE \"frozen_balance\" END, \"status\" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE \"status\" END, \"wallet_type\" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE \"wallet_type\" END, \"metadata\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $20::integer RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Wallet>(SQL)
                 .bind(key)
                 .bind(patch.user_id)
@@ -449,34 +452,34 @@ pub mod wallets {
                 .await?;
             Err(
                 if exists {
-                    Error::Conflict {
+                    ::hubgen_runtime::Error::Conflict {
                         table: "wallets",
                     }
                 } else {
-                    Error::NotFound
+                    ::hubgen_runtime::Error::NotFound
                 },
             )
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::WalletId,
-        ) -> Result<(), Error> {
+            key: ids::WalletId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewWallet,
-        ) -> Result<Wallet, Error> {
+        ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"currency\" = COALESCE($4::character varying(10), \"public\".\"wallets\".\"currency\"), \"balance\" = COALESCE($5::numeric(19,4), \"public\".\"wallets\".\"balance\"), \"available_balance\" = COALESCE($6::numeric(19,4), \"public\".\"wallets\".\"available_balance\"), \"frozen_balance\" = COALESCE($7::numeric(19,4), \"public\".\"wallets\".\"frozen_balance\"), \"status\" = COALESCE($8::character varying(50), \"public\".\"wallets\".\"status\"), \"wallet_type\" = COALESCE($9::character varying(50), \"public\".\"wallets\".\"wallet_type\"), \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"wallets\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()), \"version\" = \"public\".\"wallets\".\"version\" + 1 RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Wallet>(SQL)
                     .bind(new.id)
@@ -512,8 +515,8 @@ pub mod transactions {
         ::sqlx::FromRow
     )]
     pub struct Transaction {
-        pub id: ::hub_ids::TransactionId,
-        pub wallet_id: ::hub_ids::WalletId,
+        pub id: ids::TransactionId,
+        pub wallet_id: ids::WalletId,
         /// TOPUP, PURCHASE, REFUND or FEE.
         pub transaction_type: String,
         pub amount: ::rust_decimal::Decimal,
@@ -539,8 +542,8 @@ pub mod transactions {
     pub struct NewTransaction {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::TransactionId>,
-        pub wallet_id: ::hub_ids::WalletId,
+        pub id: Option<ids::TransactionId>,
+        pub wallet_id: ids::WalletId,
         /// TOPUP, PURCHASE, REFUND or FEE.
         pub transaction_type: String,
         pub amount: ::rust_decimal::Decimal,
@@ -567,7 +570,7 @@ pub mod transactions {
     }
     impl NewTransaction {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -611,7 +614,7 @@ pub mod transactions {
     )]
     pub struct TransactionPatch {
         #[serde(default)]
-        pub wallet_id: Option<::hub_ids::WalletId>,
+        pub wallet_id: Option<ids::WalletId>,
         #[serde(default)]
         pub transaction_type: Option<String>,
         #[serde(default)]
@@ -637,7 +640,7 @@ pub mod transactions {
     }
     impl TransactionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.transaction_type {
@@ -678,7 +681,7 @@ pub mod transactions {
         ::schemars::JsonSchema
     )]
     pub struct TransactionFilter {
-        pub wallet_id: Option<::hub_ids::WalletId>,
+        pub wallet_id: Option<ids::WalletId>,
         pub transaction_type: Option<String>,
         pub status: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
@@ -689,8 +692,8 @@ pub mod transactions {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TransactionId,
-        ) -> Result<Option<Transaction>, Error> {
+            key: ids::TransactionId,
+        ) -> Result<Option<Transaction>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\" FROM \"public\".\"transactions\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Transaction>(SQL)
@@ -703,8 +706,11 @@ pub mod transactions {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &TransactionFilter,
-            page: &PageRequest<::hub_ids::TransactionId>,
-        ) -> Result<Page<Transaction, ::hub_ids::TransactionId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::TransactionId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Transaction, ids::TransactionId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\" FROM \"public\".\"transactions\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"wallet_id\" = $3::uuid) AND ($4::character varying(50) IS NULL OR \"transaction_type\" = $4::character varying(50)) AND ($5::character varying(50) IS NULL OR \"status\" = $5::character varying(50)) AND ($6::timestamp without time zone IS NULL OR \"created_at\" = $6::timestamp without time zone) ORDER BY \"id\" LIMIT $7::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Transaction>(SQL)
@@ -723,7 +729,7 @@ pub mod transactions {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &TransactionFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"transactions\" WHERE ($1::uuid IS NULL OR \"wallet_id\" = $1::uuid) AND ($2::character varying(50) IS NULL OR \"transaction_type\" = $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" = $3::character varying(50)) AND ($4::timestamp without time zone IS NULL OR \"created_at\" = $4::timestamp without time zone)";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -739,9 +745,9 @@ pub mod transactions {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTransaction,
-        ) -> Result<Transaction, Error> {
+        ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Transaction>(SQL)
                     .bind(new.id)
@@ -765,15 +771,15 @@ pub mod transactions {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTransaction],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_type\", u.\"amount\", u.\"currency\", COALESCE(u.\"status\", 'PENDING'), u.\"description\", COALESCE(u.\"fee\", 0.00), u.\"net_amount\", u.\"metadata\", u.\"external_transaction_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"completed_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -808,11 +814,11 @@ pub mod transactions {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TransactionId,
+            key: ids::TransactionId,
             patch: &TransactionPatch,
-        ) -> Result<Transaction, Error> {
+        ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"transactions\" SET \"wallet_id\" = COALESCE($2::uuid, \"wallet_id\"), \"transaction_type\" = COALESCE($3::character varying(50), \"transaction_type\"), \"amount\" = COALESCE($4::numeric(19,4), \"amount\"), \"currency\" = COALESCE($5::character varying(10), \"currency\"), \"status\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"status\" END, \"description\" = CASE WHEN $8::bool THEN $9::text ELSE \"description\" END, \"fee\" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE \"fee\" END, \"net_amount\" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE \"net_amount\" END, \"metadata\" = CASE WHEN $14::bool THEN $15::jsonb ELSE \"metadata\" END, \"external_transaction_id\" = CASE WHEN $16::bool THEN $17::text ELSE \"external_transaction_id\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"completed_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"completed_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Transaction>(SQL)
                 .bind(key)
                 .bind(patch.wallet_id)
@@ -840,28 +846,28 @@ pub mod transactions {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::TransactionId,
-        ) -> Result<(), Error> {
+            key: ids::TransactionId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"transactions\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTransaction,
-        ) -> Result<Transaction, Error> {
+        ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_type\" = EXCLUDED.\"transaction_type\", \"amount\" = EXCLUDED.\"amount\", \"currency\" = EXCLUDED.\"currency\", \"status\" = COALESCE($6::character varying(50), \"public\".\"transactions\".\"status\"), \"description\" = EXCLUDED.\"description\", \"fee\" = COALESCE($8::numeric(19,4), \"public\".\"transactions\".\"fee\"), \"net_amount\" = EXCLUDED.\"net_amount\", \"metadata\" = EXCLUDED.\"metadata\", \"external_transaction_id\" = EXCLUDED.\"external_transaction_id\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"transactions\".\"created_at\"), \"completed_at\" = EXCLUDED.\"completed_at\" RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Transaction>(SQL)
                     .bind(new.id)
@@ -898,9 +904,9 @@ pub mod ledger {
         ::sqlx::FromRow
     )]
     pub struct Ledger {
-        pub id: ::hub_ids::LedgerId,
-        pub wallet_id: ::hub_ids::WalletId,
-        pub transaction_id: Option<::hub_ids::TransactionId>,
+        pub id: ids::LedgerId,
+        pub wallet_id: ids::WalletId,
+        pub transaction_id: Option<ids::TransactionId>,
         /// ASSET, LIABILITY, EQUITY, REVENUE or EXPENSE.
         pub account_type: String,
         pub account_code: String,
@@ -922,10 +928,10 @@ pub mod ledger {
     pub struct NewLedger {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
-        pub id: Option<::hub_ids::LedgerId>,
-        pub wallet_id: ::hub_ids::WalletId,
+        pub id: Option<ids::LedgerId>,
+        pub wallet_id: ids::WalletId,
         #[serde(default)]
-        pub transaction_id: Option<::hub_ids::TransactionId>,
+        pub transaction_id: Option<ids::TransactionId>,
         /// ASSET, LIABILITY, EQUITY, REVENUE or EXPENSE.
         pub account_type: String,
         pub account_code: String,
@@ -945,7 +951,7 @@ pub mod ledger {
     }
     impl NewLedger {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             {
@@ -981,9 +987,9 @@ pub mod ledger {
     )]
     pub struct LedgerPatch {
         #[serde(default)]
-        pub wallet_id: Option<::hub_ids::WalletId>,
+        pub wallet_id: Option<ids::WalletId>,
         #[serde(default)]
-        pub transaction_id: Option<Option<::hub_ids::TransactionId>>,
+        pub transaction_id: Option<Option<ids::TransactionId>>,
         #[serde(default)]
         pub account_type: Option<String>,
         #[serde(default)]
@@ -1001,7 +1007,7 @@ pub mod ledger {
     }
     impl LedgerPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
-        pub fn validate(&self) -> Result<(), Vec<Violation>> {
+        pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             #[allow(unused_mut)]
             let mut violations = Vec::new();
             if let Some(value) = &self.account_type {
@@ -1034,8 +1040,8 @@ pub mod ledger {
         ::schemars::JsonSchema
     )]
     pub struct LedgerFilter {
-        pub wallet_id: Option<::hub_ids::WalletId>,
-        pub transaction_id: Option<::hub_ids::TransactionId>,
+        pub wallet_id: Option<ids::WalletId>,
+        pub transaction_id: Option<ids::TransactionId>,
         pub account_type: Option<String>,
         pub account_code: Option<String>,
     }
@@ -1045,8 +1051,8 @@ pub mod ledger {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::LedgerId,
-        ) -> Result<Option<Ledger>, Error> {
+            key: ids::LedgerId,
+        ) -> Result<Option<Ledger>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\" FROM \"public\".\"ledger\" WHERE \"id\" = $1::uuid";
             Ok(
                 ::sqlx::query_as::<_, Ledger>(SQL)
@@ -1059,8 +1065,11 @@ pub mod ledger {
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
             filter: &LedgerFilter,
-            page: &PageRequest<::hub_ids::LedgerId>,
-        ) -> Result<Page<Ledger, ::hub_ids::LedgerId>, Error> {
+            page: &::hubgen_runtime::PageRequest<ids::LedgerId>,
+        ) -> Result<
+            ::hubgen_runtime::Page<Ledger, ids::LedgerId>,
+            ::hubgen_runtime::Error,
+        > {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\" FROM \"public\".\"ledger\" WHERE ($1::bool OR (\"id\") > ($2::uuid)) AND ($3::uuid IS NULL OR \"wallet_id\" = $3::uuid) AND ($4::uuid IS NULL OR \"transaction_id\" = $4::uuid) AND ($5::character varying(50) IS NULL OR \"account_type\" = $5::character varying(50)) AND ($6::character varying(100) IS NULL OR \"account_code\" = $6::character varying(100)) ORDER BY \"id\" LIMIT $7::bigint";
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Ledger>(SQL)
@@ -1079,7 +1088,7 @@ pub mod ledger {
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
             filter: &LedgerFilter,
-        ) -> Result<i64, Error> {
+        ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"ledger\" WHERE ($1::uuid IS NULL OR \"wallet_id\" = $1::uuid) AND ($2::uuid IS NULL OR \"transaction_id\" = $2::uuid) AND ($3::character varying(50) IS NULL OR \"account_type\" = $3::character varying(50)) AND ($4::character varying(100) IS NULL OR \"account_code\" = $4::character varying(100))";
             Ok(
                 ::sqlx::query_scalar::<_, i64>(SQL)
@@ -1095,9 +1104,9 @@ pub mod ledger {
         pub async fn insert(
             conn: &mut ::sqlx::PgConnection,
             new: &NewLedger,
-        ) -> Result<Ledger, Error> {
+        ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Ledger>(SQL)
                     .bind(new.id)
@@ -1118,15 +1127,15 @@ pub mod ledger {
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewLedger],
-        ) -> Result<u64, Error> {
+        ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_id\", u.\"account_type\", u.\"account_code\", COALESCE(u.\"debit_amount\", 0.00), COALESCE(u.\"credit_amount\", 0.00), u.\"balance\", u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\")";
-            let violations: Vec<Violation> = rows
+            let violations: Vec<::hubgen_runtime::Violation> = rows
                 .iter()
                 .filter_map(|r| r.validate().err())
                 .flatten()
                 .collect();
             if !violations.is_empty() {
-                return Err(Error::Invalid(violations));
+                return Err(::hubgen_runtime::Error::Invalid(violations));
             }
             Ok(
                 ::sqlx::query(SQL)
@@ -1152,11 +1161,11 @@ pub mod ledger {
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::LedgerId,
+            key: ids::LedgerId,
             patch: &LedgerPatch,
-        ) -> Result<Ledger, Error> {
+        ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"ledger\" SET \"wallet_id\" = COALESCE($2::uuid, \"wallet_id\"), \"transaction_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"transaction_id\" END, \"account_type\" = COALESCE($5::character varying(50), \"account_type\"), \"account_code\" = COALESCE($6::character varying(100), \"account_code\"), \"debit_amount\" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE \"debit_amount\" END, \"credit_amount\" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE \"credit_amount\" END, \"balance\" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE \"balance\" END, \"description\" = CASE WHEN $13::bool THEN $14::text ELSE \"description\" END, \"created_at\" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            patch.validate().map_err(Error::Invalid)?;
+            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             let updated = ::sqlx::query_as::<_, Ledger>(SQL)
                 .bind(key)
                 .bind(patch.wallet_id)
@@ -1179,28 +1188,28 @@ pub mod ledger {
             if let Some(row) = updated {
                 return Ok(row);
             }
-            Err(Error::NotFound)
+            Err(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
             conn: &mut ::sqlx::PgConnection,
-            key: ::hub_ids::LedgerId,
-        ) -> Result<(), Error> {
+            key: ids::LedgerId,
+        ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"ledger\" WHERE \"id\" = $1::uuid";
             let done = ::sqlx::query(SQL)
                 .bind(key)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewLedger,
-        ) -> Result<Ledger, Error> {
+        ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_id\" = EXCLUDED.\"transaction_id\", \"account_type\" = EXCLUDED.\"account_type\", \"account_code\" = EXCLUDED.\"account_code\", \"debit_amount\" = COALESCE($6::numeric(19,4), \"public\".\"ledger\".\"debit_amount\"), \"credit_amount\" = COALESCE($7::numeric(19,4), \"public\".\"ledger\".\"credit_amount\"), \"balance\" = EXCLUDED.\"balance\", \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"ledger\".\"created_at\") RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            new.validate().map_err(Error::Invalid)?;
+            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Ledger>(SQL)
                     .bind(new.id)

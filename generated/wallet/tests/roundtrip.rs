@@ -20,8 +20,8 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewWallet {
         id: None,
-        user_id: ::hub_ids::UserId::new(),
-        tenant_id: Some(::hub_ids::TenantId::new()),
+        user_id: ids::UserId::new(),
+        tenant_id: Some(ids::TenantId::new()),
         currency: None,
         balance: None,
         available_balance: None,
@@ -45,7 +45,7 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = WalletRepo::list(
             &mut tx,
             &WalletFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -53,7 +53,7 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = WalletRepo::list(
             &mut tx,
             &WalletFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -85,13 +85,11 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(updated.version, row.version + 1, "the version moves on");
     let stale = WalletRepo::update(&mut tx, row.id, &patch, row.version).await;
     assert!(
-        matches!(stale, Err(Error::Conflict { .. })),
+        matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })),
         "a stale version is a conflict: {stale:?}"
     );
-    assert_eq!(
-        updated.currency, format!("v{}-{n}", 1u32) .chars().take(10usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>();
+    assert_eq!(updated.currency, expected, "patched field");
     assert_eq!(
         WalletRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -99,7 +97,10 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     WalletRepo::delete(&mut tx, row.id).await?;
     assert_eq!(WalletRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(WalletRepo::count(& mut tx, & WalletFilter::default()). await ?, 2i64);
-    assert!(matches!(WalletRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
+    assert!(
+        matches!(WalletRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())
@@ -117,7 +118,7 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewTransaction {
         id: None,
-        wallet_id: ::hub_ids::WalletId::new(),
+        wallet_id: ids::WalletId::new(),
         transaction_type: format!("v{}-{n}", 0u32)
             .chars()
             .take(50usize)
@@ -158,7 +159,7 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = TransactionRepo::list(
             &mut tx,
             &TransactionFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -166,7 +167,7 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = TransactionRepo::list(
             &mut tx,
             &TransactionFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -195,10 +196,8 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = TransactionRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.transaction_type, format!("v{}-{n}", 1u32) .chars().take(50usize)
-        .collect:: < String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.transaction_type, expected, "patched field");
     assert_eq!(
         TransactionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -209,7 +208,8 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         TransactionRepo::count(& mut tx, & TransactionFilter::default()). await ?, 2i64
     );
     assert!(
-        matches!(TransactionRepo::delete(& mut tx, row.id). await, Err(Error::NotFound))
+        matches!(TransactionRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
     );
     drop(tx);
     db.drop_db().await;
@@ -228,8 +228,8 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewLedger {
         id: None,
-        wallet_id: ::hub_ids::WalletId::new(),
-        transaction_id: Some(::hub_ids::TransactionId::new()),
+        wallet_id: ids::WalletId::new(),
+        transaction_id: Some(ids::TransactionId::new()),
         account_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
         account_code: format!("v{}-{n}", 0u32)
             .chars()
@@ -256,7 +256,7 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let first = LedgerRepo::list(
             &mut tx,
             &LedgerFilter::default(),
-            &PageRequest::first(2),
+            &::hubgen_runtime::PageRequest::first(2),
         )
         .await?;
     assert_eq!(first.items.len(), 2);
@@ -264,7 +264,7 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let second = LedgerRepo::list(
             &mut tx,
             &LedgerFilter::default(),
-            &PageRequest {
+            &::hubgen_runtime::PageRequest {
                 after: first.next,
                 limit: 2,
             },
@@ -293,10 +293,8 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let updated = LedgerRepo::update(&mut tx, row.id, &patch).await?;
-    assert_eq!(
-        updated.account_type, format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
-        String > (), "patched field"
-    );
+    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    assert_eq!(updated.account_type, expected, "patched field");
     assert_eq!(
         LedgerRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
         "get returns the patched row"
@@ -304,7 +302,10 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     LedgerRepo::delete(&mut tx, row.id).await?;
     assert_eq!(LedgerRepo::get(& mut tx, row.id). await ?, None);
     assert_eq!(LedgerRepo::count(& mut tx, & LedgerFilter::default()). await ?, 2i64);
-    assert!(matches!(LedgerRepo::delete(& mut tx, row.id). await, Err(Error::NotFound)));
+    assert!(
+        matches!(LedgerRepo::delete(& mut tx, row.id). await,
+        Err(::hubgen_runtime::Error::NotFound))
+    );
     drop(tx);
     db.drop_db().await;
     Ok(())

@@ -839,3 +839,32 @@ pub fn readonly_write_grant(privilege: &Ident, hub: &str) -> Diagnostic {
     )
     .help("readonly hubs grant `select` only; remove `readonly` from the hub if it is written to")
 }
+
+// ---- settings -------------------------------------------------------------
+
+/// The settings a schema may `set`, with what each takes.
+pub const SETTINGS: &[&str] = &["lock_timeout"];
+
+pub fn unknown_setting(name: &Ident) -> Diagnostic {
+    error(
+        Code::UnknownSetting,
+        name.span,
+        format!("there is no setting `{}`", name.name),
+        "unknown setting",
+    )
+    .suggest(&name.name, SETTINGS.iter().copied(), format!("the settings are {}", list(SETTINGS)))
+}
+
+pub fn invalid_lock_timeout(span: Span, value: &str) -> Diagnostic {
+    error(
+        Code::InvalidSettingValue,
+        span,
+        format!("`lock_timeout` takes a duration, not '{value}'"),
+        "not a duration",
+    )
+    .help("write a number with a unit, such as '5s', '500ms' or '1min' ('0' waits forever: not advised)")
+}
+
+pub fn duplicate_setting(dup: &Ident, previous: &Ident, scope: &str) -> Diagnostic {
+    duplicate(Code::DuplicateSetting, dup, previous, "setting", scope)
+}

@@ -128,6 +128,9 @@ codes! {
     InvalidPolicyCommand = "invalid-policy-command",
     InvalidPrivilege = "invalid-privilege",
     // migration lint (on plans, not schemas)
+    UnknownSetting = "unknown-setting",
+    InvalidSettingValue = "invalid-setting-value",
+    DuplicateSetting = "duplicate-setting",
     DestructiveChange = "destructive-change",
     ImpossibleChange = "impossible-change",
     MissingLock = "missing-lock",

@@ -6,6 +6,7 @@ mod columns;
 mod keys;
 mod names;
 pub(crate) mod references;
+pub(crate) mod settings;
 mod traits;
 
 use crate::ast::*;
@@ -15,6 +16,8 @@ use crate::types::{self, ColumnType};
 pub(crate) struct Ctx<'a> {
     pub hubs: Vec<HubCtx<'a>>,
     pub global_mixins: Vec<&'a Mixin>,
+    /// Top-level settings: every hub's unless the hub sets its own.
+    pub settings: Vec<&'a Setting>,
 }
 
 pub(crate) struct HubCtx<'a> {
@@ -28,6 +31,7 @@ pub(crate) struct HubCtx<'a> {
     pub extensions: Vec<&'a Extension>,
     pub mixins: Vec<&'a Mixin>,
     pub acknowledged: Vec<&'a Acknowledge>,
+    pub settings: Vec<&'a Setting>,
 }
 
 pub(crate) struct TableCtx<'a> {
@@ -49,6 +53,7 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     references::check(ctx, diagnostics);
     traits::check(ctx, diagnostics);
     access::check(ctx, diagnostics);
+    settings::check(ctx, diagnostics);
 }
 
 pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>) -> Ctx<'a> {
@@ -57,7 +62,15 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
         .iter()
         .filter_map(|item| match item {
             Item::Mixin(m) => Some(m),
-            Item::Hub(_) => None,
+            _ => None,
+        })
+        .collect();
+    let settings: Vec<&Setting> = file
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Setting(s) => Some(s),
+            _ => None,
         })
         .collect();
     let mut hubs = Vec::new();
@@ -73,6 +86,7 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
             extensions: Vec::new(),
             mixins: Vec::new(),
             acknowledged: Vec::new(),
+            settings: Vec::new(),
         };
         // Mixins first, so a table may use one declared below it.
         collect_mixins(&hub.items, &mut ctx.mixins);
@@ -85,7 +99,11 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
         }
         hubs.push(ctx);
     }
-    Ctx { hubs, global_mixins }
+    Ctx {
+        hubs,
+        global_mixins,
+        settings,
+    }
 }
 
 fn collect_mixins<'a>(items: &'a [HubItem], out: &mut Vec<&'a Mixin>) {
@@ -131,6 +149,7 @@ fn collect<'a>(item: &'a HubItem, schema: &'a str, hub: &mut HubCtx<'a>, global:
         HubItem::Extension(e) => hub.extensions.push(e),
         HubItem::Mixin(_) => {}
         HubItem::Acknowledge(a) => hub.acknowledged.push(a),
+        HubItem::Setting(s) => hub.settings.push(s),
         HubItem::Schema(block) => {
             hub.schema_blocks.push(block);
             for item in &block.items {
