@@ -4,6 +4,7 @@
 //! of this crate that reads files; everything it returns feeds the pure core.
 
 use crate::generate::{Existing, HubState, Lock, LOCK_FILE};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A project rooted at `root`.
@@ -43,6 +44,28 @@ impl Project {
             }
         }
         Ok(existing)
+    }
+
+    /// Every file under `generated/`: path relative to the root (with `/`) → contents.
+    pub fn generated_files(&self) -> Result<BTreeMap<String, String>, String> {
+        let mut out = BTreeMap::new();
+        self.read_tree(&self.root.join("generated"), &mut out)?;
+        Ok(out)
+    }
+
+    fn read_tree(&self, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<(), String> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                self.read_tree(&path, out)?;
+            } else if let Ok(relative) = path.strip_prefix(&self.root) {
+                let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let relative: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                out.insert(relative.join("/"), String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+        Ok(())
     }
 
     /// The migrations of one hub that run forward, in version order, as on disk.
