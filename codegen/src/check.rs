@@ -46,7 +46,10 @@ pub fn files(schema: &ir::Schema, existing: &Existing, generated: &BTreeMap<Stri
                 .to_string();
             out.push(Finding {
                 diff: Some(diff),
-                ..generated_finding(path, format!("{path} differs from what the schema generates: run `hubgen generate`"))
+                ..generated_finding(
+                    path,
+                    format!("{path} differs from what the schema generates: run `hubgen generate`"),
+                )
             });
         }
     }

@@ -61,7 +61,10 @@ impl Project {
                 self.read_tree(&path, out)?;
             } else if let Ok(relative) = path.strip_prefix(&self.root) {
                 let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let relative: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let relative: Vec<String> = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
                 out.insert(relative.join("/"), String::from_utf8_lossy(&bytes).into_owned());
             }
         }
