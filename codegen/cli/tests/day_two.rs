@@ -28,23 +28,21 @@ fn target_dir() -> PathBuf {
     })
 }
 
-/// Every file git knows (tracked or new, not ignored), copied to `to`.
-fn copy_repository(to: &Path) {
-    let listed = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-        .current_dir(root())
-        .output()
-        .expect("git runs");
-    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
-    for name in listed.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let relative = Path::new(std::str::from_utf8(name).expect("utf-8 path"));
-        let from = root().join(relative);
-        if !from.is_file() {
-            continue; // deleted in the working tree
+/// The repository's files, copied to `to`: everything but build output and
+/// hidden folders (`.git`), so it works on a checkout or a plain copy alike.
+fn copy_repository(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("readable").flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                copy_repository(&path, &to.join(&*name));
+            }
+        } else {
+            std::fs::create_dir_all(to).expect("mkdir");
+            std::fs::copy(&path, to.join(&*name)).expect("copy");
         }
-        let target = to.join(relative);
-        std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(&from, &target).expect("copy");
     }
 }
 
@@ -80,7 +78,7 @@ fn edit(file: &Path, edits: &[(&str, &str)]) {
 async fn one_edit_of_the_wallet_hub_holds_end_to_end_in_a_copy_of_the_repository() {
     let copy = std::env::temp_dir().join(format!("hubgen-day-two-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&copy);
-    copy_repository(&copy);
+    copy_repository(&root(), &copy);
     let hubgen = env!("CARGO_BIN_EXE_hubgen");
     let v1 = hubgen_schema::compile(&std::fs::read_to_string(copy.join("schema/platform.hubs")).expect("schema"))
         .ir

@@ -214,6 +214,24 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
     migrator.run(pool).await
 }
 
+/// Serde for a patch field of a nullable column (`Option<Option<T>>`): an
+/// absent key leaves the column as it is (`None`), `null` sets it to NULL
+/// (`Some(None)`), a value sets it (`Some(Some(v))`). Generated patches use it
+/// with `skip_serializing_if = "Option::is_none"`, so a patch survives a JSON
+/// round trip unchanged.
+pub mod nullable_patch {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        T: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        // Called only when the key is present: `null` is then a value too.
+        Option::<T>::deserialize(deserializer).map(Some)
+    }
+}
+
 /// Client-side checks shared by generated `validate()` methods.
 pub mod check {
     use super::Violation;
@@ -233,6 +251,16 @@ pub mod check {
             out.push(Violation {
                 field,
                 message: format!("`{value}` is not one of {}", allowed.join(", ")),
+            });
+        }
+    }
+
+    /// [`one_of`] for a `@sensitive` field: the message does not repeat the value.
+    pub fn one_of_redacted(out: &mut Vec<Violation>, field: &'static str, value: &str, allowed: &[&str]) {
+        if !allowed.contains(&value) {
+            out.push(Violation {
+                field,
+                message: format!("is not one of {}", allowed.join(", ")),
             });
         }
     }

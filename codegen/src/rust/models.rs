@@ -255,7 +255,13 @@ fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
     }
     if column.ty.is_textual() {
         if let Some(list) = check_list(table, name) {
-            checks.push(quote!(::hubgen_runtime::check::one_of(&mut violations, #name, value, &[#(#list),*]);));
+            // A sensitive value never appears in a message.
+            let check = if column.sensitive {
+                quote!(one_of_redacted)
+            } else {
+                quote!(one_of)
+            };
+            checks.push(quote!(::hubgen_runtime::check::#check(&mut violations, #name, value, &[#(#list),*]);));
         }
         if let Some(format) = &column.format {
             checks.push(quote!(::hubgen_runtime::check::format(&mut violations, #name, value, #format);));
@@ -305,7 +311,9 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         let f = field(&c.name);
         let docs = doc_attr(&c.docs);
         let rename = rename_attr(c);
-        quote!(#docs #rename pub #f: #t)
+        // Never serialized (so `writeOnly` in the JSON Schema); a row read back from JSON has it empty.
+        let secret = c.sensitive.then(|| quote!(#[serde(skip_serializing, default)]));
+        quote!(#docs #rename #secret pub #f: #t)
     });
     let row_doc = doc_attr(&Some(table.docs.clone().unwrap_or_else(|| format!("A row of `{}`.", table.name))));
     let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
@@ -333,7 +341,8 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
             (docs, None) => docs.clone(),
         };
         let docs = doc_attr(&doc);
-        quote!(#docs #rename #default pub #f: #t)
+        let secret = c.sensitive.then(|| quote!(#[serde(skip_serializing)]));
+        quote!(#docs #rename #default #secret pub #f: #t)
     });
     let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
     let new_checks = new_fields.iter().filter_map(|(c, _)| {
@@ -365,7 +374,15 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     let patch_decl = patch_fields.iter().map(|(c, t)| {
         let f = field(&c.name);
         let rename = rename_attr(c);
-        quote!(#rename #[serde(default)] pub #f: #t)
+        // An absent key leaves the column; for a nullable one, `null` sets NULL.
+        let serde = if c.sensitive {
+            quote!(#[serde(default, skip_serializing)])
+        } else if c.nullable {
+            quote!(#[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "::hubgen_runtime::nullable_patch::deserialize")])
+        } else {
+            quote!(#[serde(default, skip_serializing_if = "Option::is_none")])
+        };
+        quote!(#rename #serde pub #f: #t)
     });
     let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
     let patch_checks = patch_fields.iter().filter_map(|(c, _)| {
@@ -392,7 +409,10 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     });
     let filter_doc = format!(" Filters for listing and counting `{}` (each on an indexed column).", table.name);
     let new_doc = format!(" A new row of `{}`.", table.name);
-    let patch_doc = format!(" A change to a row of `{}`: `None` leaves a field as it is.", table.name);
+    let patch_doc = format!(
+        " A change to a row of `{}`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.",
+        table.name
+    );
 
     quote! {
         use super::*;

@@ -602,7 +602,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                     let col = q(&c.name);
                     if c.touch {
                         format!("{col} = COALESCE(${}::{}, now())", i + 1, sql_type(shape.hub, &c.ty))
-                    } else if c.default.is_some() && shape.is_new_optional(c) {
+                    } else if shape.is_new_optional(c) {
                         format!("{col} = COALESCE(${}::{}, {name}.{col})", i + 1, sql_type(shape.hub, &c.ty))
                     } else {
                         format!("{col} = EXCLUDED.{col}")
@@ -644,7 +644,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 key.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_and_")
             );
             let doc = format!(
-                " Inserts the row, or, when one with the same {} exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).",
+                " Inserts the row, or, when one with the same {} exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.",
                 key.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
             );
             let new_ty = &shape.new;

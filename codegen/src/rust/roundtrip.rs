@@ -323,6 +323,35 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             } else {
                 quote!(again.#f = #value;)
             };
+            // An upsert that leaves optional fields `None` must keep what is stored (nullable or defaulted alike).
+            let optional: Vec<&ir::Column> = shape
+                .insertable
+                .iter()
+                .copied()
+                .filter(|c| shape.is_new_optional(c) && c.name != pk.name)
+                .collect();
+            let left_out: Vec<_> = optional.iter().map(|c| field(&c.name)).collect();
+            // `@touch` columns take the time of the upsert instead.
+            let kept: Vec<_> = optional.iter().filter(|c| !c.touch).map(|c| field(&c.name)).collect();
+            let kept_messages: Vec<String> = optional
+                .iter()
+                .filter(|c| !c.touch)
+                .map(|c| format!("upsert keeps `{}` when it is left None", c.name))
+                .collect();
+            let version_bump = table.version_column.as_deref().map(|v| {
+                let v = field(v);
+                quote!(assert_eq!(kept.#v, row.#v + 1, "upsert moves the version on");)
+            });
+            let keeps = (!optional.is_empty()).then(|| {
+                quote! {
+                    let mut bare = again.clone();
+                    #(bare.#left_out = None;)*
+                    let kept = #repo::#method(#exec, &bare).await?;
+                    #(assert_eq!(kept.#kept, row.#kept, #kept_messages);)*
+                    #version_bump
+                    let row = kept;
+                }
+            });
             quote! {
                 let mut again = sample(7);
                 #set
@@ -330,6 +359,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
                 assert_eq!(upserted.#f, row.#f, "upsert keeps the key");
                 assert_eq!(#repo::count(#exec, &#filter::default()).await?, #total, "upsert on an existing key inserts nothing");
                 let row = upserted;
+                #keeps
             }
         }
         _ => quote!(),

@@ -250,7 +250,7 @@ pub mod app_registry {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `app_registry`: `None` leaves a field as it is.
+    /// A change to a row of `app_registry`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -261,33 +261,85 @@ pub mod app_registry {
         ::schemars::JsonSchema
     )]
     pub struct AppRegistryPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub category: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub app_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub version: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub developer: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub icon_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub screenshots: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub features: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub requirements: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub pricing: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub configuration_schema: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl AppRegistryPatch {
@@ -544,12 +596,12 @@ pub mod app_registry {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewAppRegistry,
         ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"category\" = EXCLUDED.\"category\", \"app_type\" = COALESCE($5::character varying(50), \"public\".\"app_registry\".\"app_type\"), \"status\" = COALESCE($6::character varying(50), \"public\".\"app_registry\".\"status\"), \"version\" = EXCLUDED.\"version\", \"developer\" = EXCLUDED.\"developer\", \"icon_url\" = EXCLUDED.\"icon_url\", \"screenshots\" = EXCLUDED.\"screenshots\", \"features\" = EXCLUDED.\"features\", \"requirements\" = EXCLUDED.\"requirements\", \"pricing\" = EXCLUDED.\"pricing\", \"configuration_schema\" = EXCLUDED.\"configuration_schema\", \"created_at\" = COALESCE($15::timestamp without time zone, \"public\".\"app_registry\".\"created_at\"), \"updated_at\" = COALESCE($16::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"app_registry\".\"description\"), \"category\" = COALESCE($4::character varying(100), \"public\".\"app_registry\".\"category\"), \"app_type\" = COALESCE($5::character varying(50), \"public\".\"app_registry\".\"app_type\"), \"status\" = COALESCE($6::character varying(50), \"public\".\"app_registry\".\"status\"), \"version\" = COALESCE($7::character varying(50), \"public\".\"app_registry\".\"version\"), \"developer\" = COALESCE($8::character varying(255), \"public\".\"app_registry\".\"developer\"), \"icon_url\" = COALESCE($9::text, \"public\".\"app_registry\".\"icon_url\"), \"screenshots\" = COALESCE($10::jsonb, \"public\".\"app_registry\".\"screenshots\"), \"features\" = COALESCE($11::jsonb, \"public\".\"app_registry\".\"features\"), \"requirements\" = COALESCE($12::jsonb, \"public\".\"app_registry\".\"requirements\"), \"pricing\" = COALESCE($13::jsonb, \"public\".\"app_registry\".\"pricing\"), \"configuration_schema\" = COALESCE($14::jsonb, \"public\".\"app_registry\".\"configuration_schema\"), \"created_at\" = COALESCE($15::timestamp without time zone, \"public\".\"app_registry\".\"created_at\"), \"updated_at\" = COALESCE($16::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppRegistry>(SQL)
@@ -657,7 +709,7 @@ pub mod app_subscriptions {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `app_subscriptions`: `None` leaves a field as it is.
+    /// A change to a row of `app_subscriptions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -668,19 +720,43 @@ pub mod app_subscriptions {
         ::schemars::JsonSchema
     )]
     pub struct AppSubscriptionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub app_id: Option<ids::AppRegistryId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub plan: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub configuration: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub usage_stats: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub billing_info: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub subscribed_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl AppSubscriptionPatch {
@@ -888,12 +964,12 @@ pub mod app_subscriptions {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppSubscription,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = EXCLUDED.\"plan\", \"configuration\" = EXCLUDED.\"configuration\", \"usage_stats\" = EXCLUDED.\"usage_stats\", \"billing_info\" = EXCLUDED.\"billing_info\", \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = COALESCE($4::character varying(50), \"public\".\"app_subscriptions\".\"plan\"), \"configuration\" = COALESCE($5::jsonb, \"public\".\"app_subscriptions\".\"configuration\"), \"usage_stats\" = COALESCE($6::jsonb, \"public\".\"app_subscriptions\".\"usage_stats\"), \"billing_info\" = COALESCE($7::jsonb, \"public\".\"app_subscriptions\".\"billing_info\"), \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
@@ -911,12 +987,12 @@ pub mod app_subscriptions {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_app_id_and_tenant_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppSubscription,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"app_id\", \"tenant_id\") DO UPDATE SET \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = EXCLUDED.\"plan\", \"configuration\" = EXCLUDED.\"configuration\", \"usage_stats\" = EXCLUDED.\"usage_stats\", \"billing_info\" = EXCLUDED.\"billing_info\", \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"app_id\", \"tenant_id\") DO UPDATE SET \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = COALESCE($4::character varying(50), \"public\".\"app_subscriptions\".\"plan\"), \"configuration\" = COALESCE($5::jsonb, \"public\".\"app_subscriptions\".\"configuration\"), \"usage_stats\" = COALESCE($6::jsonb, \"public\".\"app_subscriptions\".\"usage_stats\"), \"billing_info\" = COALESCE($7::jsonb, \"public\".\"app_subscriptions\".\"billing_info\"), \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppSubscription>(SQL)
@@ -1012,7 +1088,7 @@ pub mod app_guards {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `app_guards`: `None` leaves a field as it is.
+    /// A change to a row of `app_guards`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1023,15 +1099,27 @@ pub mod app_guards {
         ::schemars::JsonSchema
     )]
     pub struct AppGuardPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub app_id: Option<ids::AppRegistryId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub guard_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub rules: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl AppGuardPatch {
@@ -1211,12 +1299,12 @@ pub mod app_guards {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAppGuard,
         ) -> Result<AppGuard, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"guard_type\" = EXCLUDED.\"guard_type\", \"status\" = COALESCE($4::character varying(50), \"public\".\"app_guards\".\"status\"), \"rules\" = EXCLUDED.\"rules\", \"created_at\" = COALESCE($6::timestamp without time zone, \"public\".\"app_guards\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"guard_type\" = EXCLUDED.\"guard_type\", \"status\" = COALESCE($4::character varying(50), \"public\".\"app_guards\".\"status\"), \"rules\" = COALESCE($5::jsonb, \"public\".\"app_guards\".\"rules\"), \"created_at\" = COALESCE($6::timestamp without time zone, \"public\".\"app_guards\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AppGuard>(SQL)

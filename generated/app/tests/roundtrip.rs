@@ -92,6 +92,60 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.description = None;
+    bare.category = None;
+    bare.app_type = None;
+    bare.status = None;
+    bare.version = None;
+    bare.developer = None;
+    bare.icon_url = None;
+    bare.screenshots = None;
+    bare.features = None;
+    bare.requirements = None;
+    bare.pricing = None;
+    bare.configuration_schema = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = AppRegistryRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.category, row.category, "upsert keeps `category` when it is left None"
+    );
+    assert_eq!(
+        kept.app_type, row.app_type, "upsert keeps `app_type` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.version, row.version, "upsert keeps `version` when it is left None");
+    assert_eq!(
+        kept.developer, row.developer, "upsert keeps `developer` when it is left None"
+    );
+    assert_eq!(
+        kept.icon_url, row.icon_url, "upsert keeps `icon_url` when it is left None"
+    );
+    assert_eq!(
+        kept.screenshots, row.screenshots,
+        "upsert keeps `screenshots` when it is left None"
+    );
+    assert_eq!(
+        kept.features, row.features, "upsert keeps `features` when it is left None"
+    );
+    assert_eq!(
+        kept.requirements, row.requirements,
+        "upsert keeps `requirements` when it is left None"
+    );
+    assert_eq!(kept.pricing, row.pricing, "upsert keeps `pricing` when it is left None");
+    assert_eq!(
+        kept.configuration_schema, row.configuration_schema,
+        "upsert keeps `configuration_schema` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = AppRegistryPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -191,6 +245,34 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.plan = None;
+    bare.configuration = None;
+    bare.usage_stats = None;
+    bare.billing_info = None;
+    bare.subscribed_at = None;
+    bare.updated_at = None;
+    let kept = AppSubscriptionRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.plan, row.plan, "upsert keeps `plan` when it is left None");
+    assert_eq!(
+        kept.configuration, row.configuration,
+        "upsert keeps `configuration` when it is left None"
+    );
+    assert_eq!(
+        kept.usage_stats, row.usage_stats,
+        "upsert keeps `usage_stats` when it is left None"
+    );
+    assert_eq!(
+        kept.billing_info, row.billing_info,
+        "upsert keeps `billing_info` when it is left None"
+    );
+    assert_eq!(
+        kept.subscribed_at, row.subscribed_at,
+        "upsert keeps `subscribed_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = AppSubscriptionPatch {
         status: Some(
@@ -286,6 +368,18 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.rules = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = AppGuardRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.rules, row.rules, "upsert keeps `rules` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = AppGuardPatch {
         guard_type: Some(

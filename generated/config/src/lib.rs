@@ -195,7 +195,7 @@ pub mod runtime_configs {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `runtime_configs`: `None` leaves a field as it is.
+    /// A change to a row of `runtime_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -206,27 +206,63 @@ pub mod runtime_configs {
         ::schemars::JsonSchema
     )]
     pub struct RuntimeConfigPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_key: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub config_value: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub config_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub scope: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub category: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub is_encrypted: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub validation_rules: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl RuntimeConfigPatch {
@@ -470,12 +506,12 @@ pub mod runtime_configs {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRuntimeConfig,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"user_id\" = EXCLUDED.\"user_id\", \"category\" = EXCLUDED.\"category\", \"description\" = EXCLUDED.\"description\", \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = EXCLUDED.\"validation_rules\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = COALESCE($3::text, \"public\".\"runtime_configs\".\"config_value\"), \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = COALESCE($6::uuid, \"public\".\"runtime_configs\".\"tenant_id\"), \"user_id\" = COALESCE($7::uuid, \"public\".\"runtime_configs\".\"user_id\"), \"category\" = COALESCE($8::character varying(100), \"public\".\"runtime_configs\".\"category\"), \"description\" = COALESCE($9::text, \"public\".\"runtime_configs\".\"description\"), \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = COALESCE($11::jsonb, \"public\".\"runtime_configs\".\"validation_rules\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
@@ -496,12 +532,12 @@ pub mod runtime_configs {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `config_key` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_config_key(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRuntimeConfig,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"config_key\") DO UPDATE SET \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"user_id\" = EXCLUDED.\"user_id\", \"category\" = EXCLUDED.\"category\", \"description\" = EXCLUDED.\"description\", \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = EXCLUDED.\"validation_rules\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"config_key\") DO UPDATE SET \"config_value\" = COALESCE($3::text, \"public\".\"runtime_configs\".\"config_value\"), \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"tenant_id\" = COALESCE($6::uuid, \"public\".\"runtime_configs\".\"tenant_id\"), \"user_id\" = COALESCE($7::uuid, \"public\".\"runtime_configs\".\"user_id\"), \"category\" = COALESCE($8::character varying(100), \"public\".\"runtime_configs\".\"category\"), \"description\" = COALESCE($9::text, \"public\".\"runtime_configs\".\"description\"), \"is_encrypted\" = COALESCE($10::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = COALESCE($11::jsonb, \"public\".\"runtime_configs\".\"validation_rules\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RuntimeConfig>(SQL)
@@ -611,7 +647,7 @@ pub mod environment_configs {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `environment_configs`: `None` leaves a field as it is.
+    /// A change to a row of `environment_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -622,17 +658,33 @@ pub mod environment_configs {
         ::schemars::JsonSchema
     )]
     pub struct EnvironmentConfigPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub environment: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_key: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub config_value: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub config_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl EnvironmentConfigPatch {
@@ -839,12 +891,12 @@ pub mod environment_configs {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewEnvironmentConfig,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"environment\" = EXCLUDED.\"environment\", \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"environment\" = EXCLUDED.\"environment\", \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = COALESCE($4::text, \"public\".\"environment_configs\".\"config_value\"), \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = COALESCE($6::text, \"public\".\"environment_configs\".\"description\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
@@ -860,12 +912,12 @@ pub mod environment_configs {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_environment_and_config_key(
             conn: &mut ::sqlx::PgConnection,
             new: &NewEnvironmentConfig,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"environment\", \"config_key\") DO UPDATE SET \"config_value\" = EXCLUDED.\"config_value\", \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"environment\", \"config_key\") DO UPDATE SET \"config_value\" = COALESCE($4::text, \"public\".\"environment_configs\".\"config_value\"), \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = COALESCE($6::text, \"public\".\"environment_configs\".\"description\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, EnvironmentConfig>(SQL)

@@ -89,6 +89,49 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.config_value = None;
+    bare.config_type = None;
+    bare.tenant_id = None;
+    bare.user_id = None;
+    bare.category = None;
+    bare.description = None;
+    bare.is_encrypted = None;
+    bare.validation_rules = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = RuntimeConfigRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.config_value, row.config_value,
+        "upsert keeps `config_value` when it is left None"
+    );
+    assert_eq!(
+        kept.config_type, row.config_type,
+        "upsert keeps `config_type` when it is left None"
+    );
+    assert_eq!(
+        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
+    );
+    assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
+    assert_eq!(
+        kept.category, row.category, "upsert keeps `category` when it is left None"
+    );
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.is_encrypted, row.is_encrypted,
+        "upsert keeps `is_encrypted` when it is left None"
+    );
+    assert_eq!(
+        kept.validation_rules, row.validation_rules,
+        "upsert keeps `validation_rules` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = RuntimeConfigPatch {
         config_value: Some(
@@ -197,6 +240,29 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.config_value = None;
+    bare.config_type = None;
+    bare.description = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = EnvironmentConfigRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.config_value, row.config_value,
+        "upsert keeps `config_value` when it is left None"
+    );
+    assert_eq!(
+        kept.config_type, row.config_type,
+        "upsert keeps `config_type` when it is left None"
+    );
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = EnvironmentConfigPatch {
         config_value: Some(

@@ -93,6 +93,7 @@ pub mod users {
     pub struct User {
         pub id: ids::UserId,
         pub email: String,
+        #[serde(skip_serializing, default)]
         pub password_hash: String,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
@@ -133,6 +134,7 @@ pub mod users {
         #[serde(default)]
         pub id: Option<ids::UserId>,
         pub email: String,
+        #[serde(skip_serializing)]
         pub password_hash: String,
         #[serde(default)]
         pub first_name: Option<String>,
@@ -237,7 +239,7 @@ pub mod users {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `users`: `None` leaves a field as it is.
+    /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -247,23 +249,51 @@ pub mod users {
         ::schemars::JsonSchema
     )]
     pub struct UserPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub password_hash: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub role: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub email_verified: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_login_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -522,12 +552,12 @@ pub mod users {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($4::character varying(100), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = COALESCE($9::timestamp without time zone, \"public\".\"users\".\"last_login_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -546,12 +576,12 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `email` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($4::character varying(100), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = COALESCE($9::timestamp without time zone, \"public\".\"users\".\"last_login_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -588,6 +618,7 @@ pub mod user_sessions {
     pub struct UserSession {
         pub id: ids::UserSessionId,
         pub user_id: ids::UserId,
+        #[serde(skip_serializing, default)]
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
         pub ip_address: Option<::std::net::IpAddr>,
@@ -620,6 +651,7 @@ pub mod user_sessions {
         #[serde(default)]
         pub id: Option<ids::UserSessionId>,
         pub user_id: ids::UserId,
+        #[serde(skip_serializing)]
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
         #[serde(default)]
@@ -660,7 +692,7 @@ pub mod user_sessions {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `user_sessions`: `None` leaves a field as it is.
+    /// A change to a row of `user_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -670,17 +702,29 @@ pub mod user_sessions {
         ::schemars::JsonSchema
     )]
     pub struct UserSessionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub token_hash: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expires_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub ip_address: Option<Option<::std::net::IpAddr>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub user_agent: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserSessionPatch {
@@ -866,12 +910,12 @@ pub mod user_sessions {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserSession,
         ) -> Result<UserSession, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"token_hash\" = EXCLUDED.\"token_hash\", \"expires_at\" = EXCLUDED.\"expires_at\", \"ip_address\" = EXCLUDED.\"ip_address\", \"user_agent\" = EXCLUDED.\"user_agent\", \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"user_sessions\".\"created_at\") RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"token_hash\" = EXCLUDED.\"token_hash\", \"expires_at\" = EXCLUDED.\"expires_at\", \"ip_address\" = COALESCE($5::inet, \"public\".\"user_sessions\".\"ip_address\"), \"user_agent\" = COALESCE($6::text, \"public\".\"user_sessions\".\"user_agent\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"user_sessions\".\"created_at\") RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserSession>(SQL)

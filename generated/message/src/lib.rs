@@ -230,7 +230,7 @@ pub mod messages {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `messages`: `None` leaves a field as it is.
+    /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -241,33 +241,73 @@ pub mod messages {
         ::schemars::JsonSchema
     )]
     pub struct MessagePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub message_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub content: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sender_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sender_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub recipient_id: Option<Option<::uuid::Uuid>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub recipient_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub external_message_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub delivered_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub read_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl MessagePatch {
@@ -519,12 +559,12 @@ pub mod messages {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"message_type\" = COALESCE($3::character varying(50), \"public\".\"messages\".\"message_type\"), \"content\" = EXCLUDED.\"content\", \"sender_id\" = EXCLUDED.\"sender_id\", \"sender_type\" = EXCLUDED.\"sender_type\", \"recipient_id\" = EXCLUDED.\"recipient_id\", \"recipient_type\" = EXCLUDED.\"recipient_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($10::character varying(50), \"public\".\"messages\".\"status\"), \"metadata\" = EXCLUDED.\"metadata\", \"external_message_id\" = EXCLUDED.\"external_message_id\", \"created_at\" = COALESCE($13::timestamp without time zone, \"public\".\"messages\".\"created_at\"), \"delivered_at\" = EXCLUDED.\"delivered_at\", \"read_at\" = EXCLUDED.\"read_at\" RETURNING \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"message_type\" = COALESCE($3::character varying(50), \"public\".\"messages\".\"message_type\"), \"content\" = COALESCE($4::text, \"public\".\"messages\".\"content\"), \"sender_id\" = EXCLUDED.\"sender_id\", \"sender_type\" = EXCLUDED.\"sender_type\", \"recipient_id\" = COALESCE($7::uuid, \"public\".\"messages\".\"recipient_id\"), \"recipient_type\" = COALESCE($8::character varying(50), \"public\".\"messages\".\"recipient_type\"), \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($10::character varying(50), \"public\".\"messages\".\"status\"), \"metadata\" = COALESCE($11::jsonb, \"public\".\"messages\".\"metadata\"), \"external_message_id\" = COALESCE($12::text, \"public\".\"messages\".\"external_message_id\"), \"created_at\" = COALESCE($13::timestamp without time zone, \"public\".\"messages\".\"created_at\"), \"delivered_at\" = COALESCE($14::timestamp without time zone, \"public\".\"messages\".\"delivered_at\"), \"read_at\" = COALESCE($15::timestamp without time zone, \"public\".\"messages\".\"read_at\") RETURNING \"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)
@@ -638,7 +678,7 @@ pub mod conversations {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `conversations`: `None` leaves a field as it is.
+    /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -649,19 +689,35 @@ pub mod conversations {
         ::schemars::JsonSchema
     )]
     pub struct ConversationPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ConversationPatch {
@@ -865,12 +921,12 @@ pub mod conversations {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_type\" = EXCLUDED.\"participant_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($5::character varying(50), \"public\".\"conversations\".\"status\"), \"last_message_at\" = EXCLUDED.\"last_message_at\", \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_type\" = EXCLUDED.\"participant_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($5::character varying(50), \"public\".\"conversations\".\"status\"), \"last_message_at\" = COALESCE($6::timestamp without time zone, \"public\".\"conversations\".\"last_message_at\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"conversations\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
@@ -970,7 +1026,7 @@ pub mod routing_rules {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `routing_rules`: `None` leaves a field as it is.
+    /// A change to a row of `routing_rules`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -981,19 +1037,31 @@ pub mod routing_rules {
         ::schemars::JsonSchema
     )]
     pub struct RoutingRulePatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub priority: Option<i32>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conditions: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub actions: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl RoutingRulePatch {
@@ -1180,12 +1248,12 @@ pub mod routing_rules {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRoutingRule,
         ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), COALESCE($4::integer, 1), $5::jsonb, $6::jsonb, COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"name\" = EXCLUDED.\"name\", \"priority\" = COALESCE($4::integer, \"public\".\"routing_rules\".\"priority\"), \"conditions\" = EXCLUDED.\"conditions\", \"actions\" = EXCLUDED.\"actions\", \"status\" = COALESCE($7::character varying(50), \"public\".\"routing_rules\".\"status\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"routing_rules\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), COALESCE($4::integer, 1), $5::jsonb, $6::jsonb, COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = COALESCE($2::uuid, \"public\".\"routing_rules\".\"tenant_id\"), \"name\" = EXCLUDED.\"name\", \"priority\" = COALESCE($4::integer, \"public\".\"routing_rules\".\"priority\"), \"conditions\" = EXCLUDED.\"conditions\", \"actions\" = EXCLUDED.\"actions\", \"status\" = COALESCE($7::character varying(50), \"public\".\"routing_rules\".\"status\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"routing_rules\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, RoutingRule>(SQL)

@@ -91,6 +91,48 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.message_type = None;
+    bare.content = None;
+    bare.recipient_id = None;
+    bare.recipient_type = None;
+    bare.status = None;
+    bare.metadata = None;
+    bare.external_message_id = None;
+    bare.created_at = None;
+    bare.delivered_at = None;
+    bare.read_at = None;
+    let kept = MessageRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.message_type, row.message_type,
+        "upsert keeps `message_type` when it is left None"
+    );
+    assert_eq!(kept.content, row.content, "upsert keeps `content` when it is left None");
+    assert_eq!(
+        kept.recipient_id, row.recipient_id,
+        "upsert keeps `recipient_id` when it is left None"
+    );
+    assert_eq!(
+        kept.recipient_type, row.recipient_type,
+        "upsert keeps `recipient_type` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.external_message_id, row.external_message_id,
+        "upsert keeps `external_message_id` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.delivered_at, row.delivered_at,
+        "upsert keeps `delivered_at` when it is left None"
+    );
+    assert_eq!(kept.read_at, row.read_at, "upsert keeps `read_at` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = MessagePatch {
         message_type: Some(
@@ -193,6 +235,25 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.last_message_at = None;
+    bare.metadata = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = ConversationRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.last_message_at, row.last_message_at,
+        "upsert keeps `last_message_at` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ConversationPatch {
         participant_type: Some(
@@ -288,6 +349,24 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.tenant_id = None;
+    bare.priority = None;
+    bare.status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = RoutingRuleRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
+    );
+    assert_eq!(
+        kept.priority, row.priority, "upsert keeps `priority` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = RoutingRulePatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),

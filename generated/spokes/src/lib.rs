@@ -126,7 +126,9 @@ pub mod facebook_connections {
         pub tenant_id: ids::TenantId,
         pub page_id: String,
         pub page_name: Option<String>,
+        #[serde(skip_serializing, default)]
         pub page_access_token: Option<String>,
+        #[serde(skip_serializing, default)]
         pub webhook_secret: Option<String>,
         pub connection_status: Option<String>,
         pub metadata: Option<::serde_json::Value>,
@@ -165,8 +167,10 @@ pub mod facebook_connections {
         #[serde(default)]
         pub page_name: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub page_access_token: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub webhook_secret: Option<String>,
         /// `None`: the default, `'ACTIVE'`.
         #[serde(default)]
@@ -228,7 +232,7 @@ pub mod facebook_connections {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `facebook_connections`: `None` leaves a field as it is.
+    /// A change to a row of `facebook_connections`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -238,19 +242,35 @@ pub mod facebook_connections {
         ::schemars::JsonSchema
     )]
     pub struct FacebookConnectionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub page_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub page_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub page_access_token: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub webhook_secret: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub connection_status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for FacebookConnectionPatch {
@@ -472,12 +492,12 @@ pub mod facebook_connections {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewFacebookConnection,
         ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::text, $5::text, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"page_id\" = EXCLUDED.\"page_id\", \"page_name\" = EXCLUDED.\"page_name\", \"page_access_token\" = EXCLUDED.\"page_access_token\", \"webhook_secret\" = EXCLUDED.\"webhook_secret\", \"connection_status\" = COALESCE($6::character varying(50), \"public\".\"facebook_connections\".\"connection_status\"), \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"facebook_connections\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::text, $5::text, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"page_id\" = EXCLUDED.\"page_id\", \"page_name\" = COALESCE($3::character varying(255), \"public\".\"facebook_connections\".\"page_name\"), \"page_access_token\" = COALESCE($4::text, \"public\".\"facebook_connections\".\"page_access_token\"), \"webhook_secret\" = COALESCE($5::text, \"public\".\"facebook_connections\".\"webhook_secret\"), \"connection_status\" = COALESCE($6::character varying(50), \"public\".\"facebook_connections\".\"connection_status\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"facebook_connections\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"facebook_connections\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookConnection>(SQL)
@@ -603,7 +623,7 @@ pub mod facebook_users {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `facebook_users`: `None` leaves a field as it is.
+    /// A change to a row of `facebook_users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -614,25 +634,61 @@ pub mod facebook_users {
         ::schemars::JsonSchema
     )]
     pub struct FacebookUserPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub facebook_user_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub profile_pic_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub locale: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub timezone: Option<Option<i32>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_interaction_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl FacebookUserPatch {
@@ -873,12 +929,12 @@ pub mod facebook_users {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewFacebookUser,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"facebook_user_id\" = EXCLUDED.\"facebook_user_id\", \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"profile_pic_url\" = EXCLUDED.\"profile_pic_url\", \"locale\" = EXCLUDED.\"locale\", \"timezone\" = EXCLUDED.\"timezone\", \"last_interaction_at\" = EXCLUDED.\"last_interaction_at\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"facebook_user_id\" = EXCLUDED.\"facebook_user_id\", \"user_id\" = COALESCE($3::uuid, \"public\".\"facebook_users\".\"user_id\"), \"tenant_id\" = COALESCE($4::uuid, \"public\".\"facebook_users\".\"tenant_id\"), \"first_name\" = COALESCE($5::character varying(100), \"public\".\"facebook_users\".\"first_name\"), \"last_name\" = COALESCE($6::character varying(100), \"public\".\"facebook_users\".\"last_name\"), \"profile_pic_url\" = COALESCE($7::text, \"public\".\"facebook_users\".\"profile_pic_url\"), \"locale\" = COALESCE($8::character varying(10), \"public\".\"facebook_users\".\"locale\"), \"timezone\" = COALESCE($9::integer, \"public\".\"facebook_users\".\"timezone\"), \"last_interaction_at\" = COALESCE($10::timestamp without time zone, \"public\".\"facebook_users\".\"last_interaction_at\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
@@ -898,12 +954,12 @@ pub mod facebook_users {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_facebook_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewFacebookUser,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"facebook_user_id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"profile_pic_url\" = EXCLUDED.\"profile_pic_url\", \"locale\" = EXCLUDED.\"locale\", \"timezone\" = EXCLUDED.\"timezone\", \"last_interaction_at\" = EXCLUDED.\"last_interaction_at\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"facebook_user_id\") DO UPDATE SET \"user_id\" = COALESCE($3::uuid, \"public\".\"facebook_users\".\"user_id\"), \"tenant_id\" = COALESCE($4::uuid, \"public\".\"facebook_users\".\"tenant_id\"), \"first_name\" = COALESCE($5::character varying(100), \"public\".\"facebook_users\".\"first_name\"), \"last_name\" = COALESCE($6::character varying(100), \"public\".\"facebook_users\".\"last_name\"), \"profile_pic_url\" = COALESCE($7::text, \"public\".\"facebook_users\".\"profile_pic_url\"), \"locale\" = COALESCE($8::character varying(10), \"public\".\"facebook_users\".\"locale\"), \"timezone\" = COALESCE($9::integer, \"public\".\"facebook_users\".\"timezone\"), \"last_interaction_at\" = COALESCE($10::timestamp without time zone, \"public\".\"facebook_users\".\"last_interaction_at\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, FacebookUser>(SQL)
@@ -1006,7 +1062,7 @@ pub mod botpress_user_mappings {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is.
+    /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1017,13 +1073,17 @@ pub mod botpress_user_mappings {
         ::schemars::JsonSchema
     )]
     pub struct BotpressUserMappingPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform_user_id: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub botpress_user_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl BotpressUserMappingPatch {
@@ -1235,7 +1295,7 @@ pub mod botpress_user_mappings {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBotpressUserMapping,
@@ -1255,7 +1315,7 @@ pub mod botpress_user_mappings {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_platform_user_id_and_platform_type(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBotpressUserMapping,

@@ -84,6 +84,37 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.page_name = None;
+    bare.page_access_token = None;
+    bare.webhook_secret = None;
+    bare.connection_status = None;
+    bare.metadata = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = FacebookConnectionRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.page_name, row.page_name, "upsert keeps `page_name` when it is left None"
+    );
+    assert_eq!(
+        kept.page_access_token, row.page_access_token,
+        "upsert keeps `page_access_token` when it is left None"
+    );
+    assert_eq!(
+        kept.webhook_secret, row.webhook_secret,
+        "upsert keeps `webhook_secret` when it is left None"
+    );
+    assert_eq!(
+        kept.connection_status, row.connection_status,
+        "upsert keeps `connection_status` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = FacebookConnectionPatch {
         page_id: Some(
@@ -200,6 +231,44 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.user_id = None;
+    bare.tenant_id = None;
+    bare.first_name = None;
+    bare.last_name = None;
+    bare.profile_pic_url = None;
+    bare.locale = None;
+    bare.timezone = None;
+    bare.last_interaction_at = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = FacebookUserRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
+    assert_eq!(
+        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
+    );
+    assert_eq!(
+        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
+    );
+    assert_eq!(
+        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
+    );
+    assert_eq!(
+        kept.profile_pic_url, row.profile_pic_url,
+        "upsert keeps `profile_pic_url` when it is left None"
+    );
+    assert_eq!(kept.locale, row.locale, "upsert keeps `locale` when it is left None");
+    assert_eq!(
+        kept.timezone, row.timezone, "upsert keeps `timezone` when it is left None"
+    );
+    assert_eq!(
+        kept.last_interaction_at, row.last_interaction_at,
+        "upsert keeps `last_interaction_at` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = FacebookUserPatch {
         first_name: Some(
@@ -311,6 +380,14 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = BotpressUserMappingRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = BotpressUserMappingPatch {
         botpress_user_id: Some(

@@ -227,7 +227,7 @@ pub mod tenants {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenants`: `None` leaves a field as it is.
+    /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -238,25 +238,57 @@ pub mod tenants {
         ::schemars::JsonSchema
     )]
     pub struct TenantPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub visibility: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub owner_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub industry: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub company_size: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub website: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub logo_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl TenantPatch {
@@ -483,12 +515,12 @@ pub mod tenants {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'ACTIVE'), COALESCE($5::character varying(50), 'PRIVATE'), $6::uuid, $7::character varying(100), $8::character varying(50), $9::text, $10::text, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"status\"), \"visibility\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"visibility\"), \"owner_id\" = EXCLUDED.\"owner_id\", \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'ACTIVE'), COALESCE($5::character varying(50), 'PRIVATE'), $6::uuid, $7::character varying(100), $8::character varying(50), $9::text, $10::text, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"tenants\".\"description\"), \"status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"status\"), \"visibility\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"visibility\"), \"owner_id\" = EXCLUDED.\"owner_id\", \"industry\" = COALESCE($7::character varying(100), \"public\".\"tenants\".\"industry\"), \"company_size\" = COALESCE($8::character varying(50), \"public\".\"tenants\".\"company_size\"), \"website\" = COALESCE($9::text, \"public\".\"tenants\".\"website\"), \"logo_url\" = COALESCE($10::text, \"public\".\"tenants\".\"logo_url\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -588,7 +620,7 @@ pub mod tenant_members {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenant_members`: `None` leaves a field as it is.
+    /// A change to a row of `tenant_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -599,15 +631,27 @@ pub mod tenant_members {
         ::schemars::JsonSchema
     )]
     pub struct TenantMemberPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub invited_by: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub joined_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl TenantMemberPatch {
@@ -802,12 +846,12 @@ pub mod tenant_members {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantMember,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = EXCLUDED.\"invited_by\", \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = COALESCE($5::uuid, \"public\".\"tenant_members\".\"invited_by\"), \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
@@ -823,12 +867,12 @@ pub mod tenant_members {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_user_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantMember,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = EXCLUDED.\"invited_by\", \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = COALESCE($5::uuid, \"public\".\"tenant_members\".\"invited_by\"), \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantMember>(SQL)
@@ -964,7 +1008,7 @@ pub mod tenant_profiles {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenant_profiles`: `None` leaves a field as it is.
+    /// A change to a row of `tenant_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -975,25 +1019,65 @@ pub mod tenant_profiles {
         ::schemars::JsonSchema
     )]
     pub struct TenantProfilePatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub industry: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub company_size: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub website: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub logo_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub timezone: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub currency: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub language: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub business_hours: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl TenantProfilePatch {
@@ -1225,12 +1309,12 @@ pub mod tenant_profiles {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantProfile,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = EXCLUDED.\"business_hours\", \"settings\" = EXCLUDED.\"settings\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"industry\" = COALESCE($2::character varying(100), \"public\".\"tenant_profiles\".\"industry\"), \"company_size\" = COALESCE($3::character varying(50), \"public\".\"tenant_profiles\".\"company_size\"), \"website\" = COALESCE($4::text, \"public\".\"tenant_profiles\".\"website\"), \"logo_url\" = COALESCE($5::text, \"public\".\"tenant_profiles\".\"logo_url\"), \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = COALESCE($9::jsonb, \"public\".\"tenant_profiles\".\"business_hours\"), \"settings\" = COALESCE($10::jsonb, \"public\".\"tenant_profiles\".\"settings\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)
@@ -1251,12 +1335,12 @@ pub mod tenant_profiles {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantProfile,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"industry\" = EXCLUDED.\"industry\", \"company_size\" = EXCLUDED.\"company_size\", \"website\" = EXCLUDED.\"website\", \"logo_url\" = EXCLUDED.\"logo_url\", \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = EXCLUDED.\"business_hours\", \"settings\" = EXCLUDED.\"settings\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"industry\" = COALESCE($2::character varying(100), \"public\".\"tenant_profiles\".\"industry\"), \"company_size\" = COALESCE($3::character varying(50), \"public\".\"tenant_profiles\".\"company_size\"), \"website\" = COALESCE($4::text, \"public\".\"tenant_profiles\".\"website\"), \"logo_url\" = COALESCE($5::text, \"public\".\"tenant_profiles\".\"logo_url\"), \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = COALESCE($9::jsonb, \"public\".\"tenant_profiles\".\"business_hours\"), \"settings\" = COALESCE($10::jsonb, \"public\".\"tenant_profiles\".\"settings\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, TenantProfile>(SQL)

@@ -84,6 +84,40 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.description = None;
+    bare.status = None;
+    bare.visibility = None;
+    bare.industry = None;
+    bare.company_size = None;
+    bare.website = None;
+    bare.logo_url = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.visibility, row.visibility, "upsert keeps `visibility` when it is left None"
+    );
+    assert_eq!(
+        kept.industry, row.industry, "upsert keeps `industry` when it is left None"
+    );
+    assert_eq!(
+        kept.company_size, row.company_size,
+        "upsert keeps `company_size` when it is left None"
+    );
+    assert_eq!(kept.website, row.website, "upsert keeps `website` when it is left None");
+    assert_eq!(
+        kept.logo_url, row.logo_url, "upsert keeps `logo_url` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -178,6 +212,20 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.invited_by = None;
+    bare.joined_at = None;
+    bare.updated_at = None;
+    let kept = TenantMemberRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.invited_by, row.invited_by, "upsert keeps `invited_by` when it is left None"
+    );
+    assert_eq!(
+        kept.joined_at, row.joined_at, "upsert keeps `joined_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantMemberPatch {
         role: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
@@ -276,6 +324,50 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         1i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.industry = None;
+    bare.company_size = None;
+    bare.website = None;
+    bare.logo_url = None;
+    bare.timezone = None;
+    bare.currency = None;
+    bare.language = None;
+    bare.business_hours = None;
+    bare.settings = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TenantProfileRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.industry, row.industry, "upsert keeps `industry` when it is left None"
+    );
+    assert_eq!(
+        kept.company_size, row.company_size,
+        "upsert keeps `company_size` when it is left None"
+    );
+    assert_eq!(kept.website, row.website, "upsert keeps `website` when it is left None");
+    assert_eq!(
+        kept.logo_url, row.logo_url, "upsert keeps `logo_url` when it is left None"
+    );
+    assert_eq!(
+        kept.timezone, row.timezone, "upsert keeps `timezone` when it is left None"
+    );
+    assert_eq!(
+        kept.currency, row.currency, "upsert keeps `currency` when it is left None"
+    );
+    assert_eq!(
+        kept.language, row.language, "upsert keeps `language` when it is left None"
+    );
+    assert_eq!(
+        kept.business_hours, row.business_hours,
+        "upsert keeps `business_hours` when it is left None"
+    );
+    assert_eq!(
+        kept.settings, row.settings, "upsert keeps `settings` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantProfilePatch {
         industry: Some(

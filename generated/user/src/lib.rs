@@ -247,7 +247,7 @@ pub mod user_profiles {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `user_profiles`: `None` leaves a field as it is.
+    /// A change to a row of `user_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -258,27 +258,67 @@ pub mod user_profiles {
         ::schemars::JsonSchema
     )]
     pub struct UserProfilePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub phone: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub avatar_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub timezone: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub language: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub bio: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub date_of_birth: Option<Option<::chrono::NaiveDate>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub gender: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl UserProfilePatch {
@@ -523,12 +563,12 @@ pub mod user_profiles {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserProfile,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"phone\" = EXCLUDED.\"phone\", \"avatar_url\" = EXCLUDED.\"avatar_url\", \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = EXCLUDED.\"bio\", \"date_of_birth\" = EXCLUDED.\"date_of_birth\", \"gender\" = EXCLUDED.\"gender\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"first_name\" = COALESCE($3::character varying(100), \"public\".\"user_profiles\".\"first_name\"), \"last_name\" = COALESCE($4::character varying(100), \"public\".\"user_profiles\".\"last_name\"), \"phone\" = COALESCE($5::character varying(20), \"public\".\"user_profiles\".\"phone\"), \"avatar_url\" = COALESCE($6::text, \"public\".\"user_profiles\".\"avatar_url\"), \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = COALESCE($9::text, \"public\".\"user_profiles\".\"bio\"), \"date_of_birth\" = COALESCE($10::date, \"public\".\"user_profiles\".\"date_of_birth\"), \"gender\" = COALESCE($11::character varying(20), \"public\".\"user_profiles\".\"gender\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
@@ -549,12 +589,12 @@ pub mod user_profiles {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserProfile,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"phone\" = EXCLUDED.\"phone\", \"avatar_url\" = EXCLUDED.\"avatar_url\", \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = EXCLUDED.\"bio\", \"date_of_birth\" = EXCLUDED.\"date_of_birth\", \"gender\" = EXCLUDED.\"gender\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"first_name\" = COALESCE($3::character varying(100), \"public\".\"user_profiles\".\"first_name\"), \"last_name\" = COALESCE($4::character varying(100), \"public\".\"user_profiles\".\"last_name\"), \"phone\" = COALESCE($5::character varying(20), \"public\".\"user_profiles\".\"phone\"), \"avatar_url\" = COALESCE($6::text, \"public\".\"user_profiles\".\"avatar_url\"), \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = COALESCE($9::text, \"public\".\"user_profiles\".\"bio\"), \"date_of_birth\" = COALESCE($10::date, \"public\".\"user_profiles\".\"date_of_birth\"), \"gender\" = COALESCE($11::character varying(20), \"public\".\"user_profiles\".\"gender\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserProfile>(SQL)
@@ -678,7 +718,7 @@ pub mod user_preferences {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `user_preferences`: `None` leaves a field as it is.
+    /// A change to a row of `user_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -689,23 +729,55 @@ pub mod user_preferences {
         ::schemars::JsonSchema
     )]
     pub struct UserPreferencePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub email_notifications: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub sms_notifications: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub push_notifications: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub theme: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub currency: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub privacy_profile_visibility: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub privacy_activity_tracking: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl UserPreferencePatch {
@@ -928,7 +1000,7 @@ pub mod user_preferences {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserPreference,
@@ -952,7 +1024,7 @@ pub mod user_preferences {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserPreference,
@@ -1046,7 +1118,7 @@ pub mod user_activities {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `user_activities`: `None` leaves a field as it is.
+    /// A change to a row of `user_activities`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1057,19 +1129,39 @@ pub mod user_activities {
         ::schemars::JsonSchema
     )]
     pub struct UserActivityPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub activity_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub ip_address: Option<Option<::std::net::IpAddr>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub user_agent: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl UserActivityPatch {
@@ -1250,12 +1342,12 @@ pub mod user_activities {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserActivity,
         ) -> Result<UserActivity, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"activity_type\" = EXCLUDED.\"activity_type\", \"description\" = EXCLUDED.\"description\", \"ip_address\" = EXCLUDED.\"ip_address\", \"user_agent\" = EXCLUDED.\"user_agent\", \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"user_activities\".\"created_at\") RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"activity_type\" = EXCLUDED.\"activity_type\", \"description\" = COALESCE($4::text, \"public\".\"user_activities\".\"description\"), \"ip_address\" = COALESCE($5::inet, \"public\".\"user_activities\".\"ip_address\"), \"user_agent\" = COALESCE($6::text, \"public\".\"user_activities\".\"user_agent\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"user_activities\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"user_activities\".\"created_at\") RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserActivity>(SQL)
@@ -1386,7 +1478,7 @@ pub mod user_addresses {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `user_addresses`: `None` leaves a field as it is.
+    /// A change to a row of `user_addresses`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1397,23 +1489,51 @@ pub mod user_addresses {
         ::schemars::JsonSchema
     )]
     pub struct UserAddressPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub address_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub street_address: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub city: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub state_province: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub postal_code: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub country: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub is_default: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl UserAddressPatch {
@@ -1637,12 +1757,12 @@ pub mod user_addresses {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUserAddress,
         ) -> Result<UserAddress, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = EXCLUDED.\"address_type\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state_province\" = EXCLUDED.\"state_province\", \"postal_code\" = EXCLUDED.\"postal_code\", \"country\" = EXCLUDED.\"country\", \"is_default\" = COALESCE($9::boolean, \"public\".\"user_addresses\".\"is_default\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_addresses\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = EXCLUDED.\"address_type\", \"street_address\" = COALESCE($4::text, \"public\".\"user_addresses\".\"street_address\"), \"city\" = COALESCE($5::character varying(100), \"public\".\"user_addresses\".\"city\"), \"state_province\" = COALESCE($6::character varying(100), \"public\".\"user_addresses\".\"state_province\"), \"postal_code\" = COALESCE($7::character varying(20), \"public\".\"user_addresses\".\"postal_code\"), \"country\" = COALESCE($8::character varying(100), \"public\".\"user_addresses\".\"country\"), \"is_default\" = COALESCE($9::boolean, \"public\".\"user_addresses\".\"is_default\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_addresses\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, UserAddress>(SQL)

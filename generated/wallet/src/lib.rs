@@ -217,7 +217,7 @@ pub mod wallets {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `wallets`: `None` leaves a field as it is.
+    /// A change to a row of `wallets`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -228,25 +228,57 @@ pub mod wallets {
         ::schemars::JsonSchema
     )]
     pub struct WalletPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub available_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub frozen_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub wallet_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl WalletPatch {
@@ -473,12 +505,12 @@ pub mod wallets {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewWallet,
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = EXCLUDED.\"tenant_id\", \"currency\" = COALESCE($4::character varying(10), \"public\".\"wallets\".\"currency\"), \"balance\" = COALESCE($5::numeric(19,4), \"public\".\"wallets\".\"balance\"), \"available_balance\" = COALESCE($6::numeric(19,4), \"public\".\"wallets\".\"available_balance\"), \"frozen_balance\" = COALESCE($7::numeric(19,4), \"public\".\"wallets\".\"frozen_balance\"), \"status\" = COALESCE($8::character varying(50), \"public\".\"wallets\".\"status\"), \"wallet_type\" = COALESCE($9::character varying(50), \"public\".\"wallets\".\"wallet_type\"), \"metadata\" = EXCLUDED.\"metadata\", \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"wallets\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()), \"version\" = \"public\".\"wallets\".\"version\" + 1 RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = COALESCE($3::uuid, \"public\".\"wallets\".\"tenant_id\"), \"currency\" = COALESCE($4::character varying(10), \"public\".\"wallets\".\"currency\"), \"balance\" = COALESCE($5::numeric(19,4), \"public\".\"wallets\".\"balance\"), \"available_balance\" = COALESCE($6::numeric(19,4), \"public\".\"wallets\".\"available_balance\"), \"frozen_balance\" = COALESCE($7::numeric(19,4), \"public\".\"wallets\".\"frozen_balance\"), \"status\" = COALESCE($8::character varying(50), \"public\".\"wallets\".\"status\"), \"wallet_type\" = COALESCE($9::character varying(50), \"public\".\"wallets\".\"wallet_type\"), \"metadata\" = COALESCE($10::jsonb, \"public\".\"wallets\".\"metadata\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"wallets\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()), \"version\" = \"public\".\"wallets\".\"version\" + 1 RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Wallet>(SQL)
@@ -602,7 +634,7 @@ pub mod transactions {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `transactions`: `None` leaves a field as it is.
+    /// A change to a row of `transactions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -613,29 +645,61 @@ pub mod transactions {
         ::schemars::JsonSchema
     )]
     pub struct TransactionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_id: Option<ids::WalletId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub transaction_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub amount: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub fee: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub net_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub external_transaction_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl TransactionPatch {
@@ -861,12 +925,12 @@ pub mod transactions {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTransaction,
         ) -> Result<Transaction, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_type\" = EXCLUDED.\"transaction_type\", \"amount\" = EXCLUDED.\"amount\", \"currency\" = EXCLUDED.\"currency\", \"status\" = COALESCE($6::character varying(50), \"public\".\"transactions\".\"status\"), \"description\" = EXCLUDED.\"description\", \"fee\" = COALESCE($8::numeric(19,4), \"public\".\"transactions\".\"fee\"), \"net_amount\" = EXCLUDED.\"net_amount\", \"metadata\" = EXCLUDED.\"metadata\", \"external_transaction_id\" = EXCLUDED.\"external_transaction_id\", \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"transactions\".\"created_at\"), \"completed_at\" = EXCLUDED.\"completed_at\" RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_type\" = EXCLUDED.\"transaction_type\", \"amount\" = EXCLUDED.\"amount\", \"currency\" = EXCLUDED.\"currency\", \"status\" = COALESCE($6::character varying(50), \"public\".\"transactions\".\"status\"), \"description\" = COALESCE($7::text, \"public\".\"transactions\".\"description\"), \"fee\" = COALESCE($8::numeric(19,4), \"public\".\"transactions\".\"fee\"), \"net_amount\" = COALESCE($9::numeric(19,4), \"public\".\"transactions\".\"net_amount\"), \"metadata\" = COALESCE($10::jsonb, \"public\".\"transactions\".\"metadata\"), \"external_transaction_id\" = COALESCE($11::text, \"public\".\"transactions\".\"external_transaction_id\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"transactions\".\"created_at\"), \"completed_at\" = COALESCE($13::timestamp without time zone, \"public\".\"transactions\".\"completed_at\") RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Transaction>(SQL)
@@ -975,7 +1039,7 @@ pub mod ledger {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `ledger`: `None` leaves a field as it is.
+    /// A change to a row of `ledger`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -986,23 +1050,47 @@ pub mod ledger {
         ::schemars::JsonSchema
     )]
     pub struct LedgerPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_id: Option<ids::WalletId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub transaction_id: Option<Option<ids::TransactionId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_code: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub debit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub credit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl LedgerPatch {
@@ -1203,12 +1291,12 @@ pub mod ledger {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewLedger,
         ) -> Result<Ledger, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_id\" = EXCLUDED.\"transaction_id\", \"account_type\" = EXCLUDED.\"account_type\", \"account_code\" = EXCLUDED.\"account_code\", \"debit_amount\" = COALESCE($6::numeric(19,4), \"public\".\"ledger\".\"debit_amount\"), \"credit_amount\" = COALESCE($7::numeric(19,4), \"public\".\"ledger\".\"credit_amount\"), \"balance\" = EXCLUDED.\"balance\", \"description\" = EXCLUDED.\"description\", \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"ledger\".\"created_at\") RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_id\" = COALESCE($3::uuid, \"public\".\"ledger\".\"transaction_id\"), \"account_type\" = EXCLUDED.\"account_type\", \"account_code\" = EXCLUDED.\"account_code\", \"debit_amount\" = COALESCE($6::numeric(19,4), \"public\".\"ledger\".\"debit_amount\"), \"credit_amount\" = COALESCE($7::numeric(19,4), \"public\".\"ledger\".\"credit_amount\"), \"balance\" = COALESCE($8::numeric(19,4), \"public\".\"ledger\".\"balance\"), \"description\" = COALESCE($9::text, \"public\".\"ledger\".\"description\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"ledger\".\"created_at\") RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Ledger>(SQL)

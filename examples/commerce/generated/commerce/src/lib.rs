@@ -2181,7 +2181,7 @@ pub mod tenant {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenant`: `None` leaves a field as it is.
+    /// A change to a row of `tenant`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2192,15 +2192,19 @@ pub mod tenant {
         ::schemars::JsonSchema
     )]
     pub struct TenantPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub domain: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub subscription_tier: Option<super::SubscriptionTier>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl TenantPatch {
@@ -2378,12 +2382,12 @@ pub mod tenant {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"domain\" = EXCLUDED.\"domain\", \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"domain\" = COALESCE($3::character varying(255), \"public\".\"tenant\".\"domain\"), \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -2398,7 +2402,7 @@ pub mod tenant {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `domain` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_domain(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
@@ -2492,7 +2496,7 @@ pub mod users {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `users`: `None` leaves a field as it is.
+    /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2503,13 +2507,17 @@ pub mod users {
         ::schemars::JsonSchema
     )]
     pub struct UserPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_seller: Option<bool>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl UserPatch {
@@ -2719,12 +2727,12 @@ pub mod users {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"tenant_id\" = EXCLUDED.\"tenant_id\", \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"tenant_id\" = COALESCE($4::uuid, \"public\".\"users\".\"tenant_id\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -2738,7 +2746,7 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_email(
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
@@ -2776,7 +2784,9 @@ pub mod buyer_profile {
         pub id: ids::BuyerProfileId,
         pub tenant_id: ids::TenantId,
         pub user_id: ids::UserId,
+        #[serde(skip_serializing, default)]
         pub phone_number: Option<String>,
+        #[serde(skip_serializing, default)]
         pub full_name: Option<String>,
         pub preferred_language: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -2812,8 +2822,10 @@ pub mod buyer_profile {
         pub id: Option<ids::BuyerProfileId>,
         pub user_id: ids::UserId,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub phone_number: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub full_name: Option<String>,
         /// `None`: the default, `'en'`.
         #[serde(default)]
@@ -2876,7 +2888,7 @@ pub mod buyer_profile {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `buyer_profile`: `None` leaves a field as it is.
+    /// A change to a row of `buyer_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2886,15 +2898,15 @@ pub mod buyer_profile {
         ::schemars::JsonSchema
     )]
     pub struct BuyerProfilePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub phone_number: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub full_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub preferred_language: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for BuyerProfilePatch {
@@ -3142,12 +3154,12 @@ pub mod buyer_profile {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"phone_number\" = EXCLUDED.\"phone_number\", \"full_name\" = EXCLUDED.\"full_name\", \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, BuyerProfile>(SQL)
@@ -3163,12 +3175,12 @@ pub mod buyer_profile {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"phone_number\" = EXCLUDED.\"phone_number\", \"full_name\" = EXCLUDED.\"full_name\", \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, BuyerProfile>(SQL)
@@ -3205,6 +3217,7 @@ pub mod seller_profile {
         pub user_id: ids::UserId,
         pub business_name: String,
         pub business_type: Option<String>,
+        #[serde(skip_serializing, default)]
         pub phone_number: Option<String>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
@@ -3242,6 +3255,7 @@ pub mod seller_profile {
         #[serde(default)]
         pub business_type: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub phone_number: Option<String>,
         /// `None`: the default, `now()`.
         #[serde(default)]
@@ -3302,7 +3316,7 @@ pub mod seller_profile {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `seller_profile`: `None` leaves a field as it is.
+    /// A change to a row of `seller_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -3312,15 +3326,19 @@ pub mod seller_profile {
         ::schemars::JsonSchema
     )]
     pub struct SellerProfilePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub business_name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub business_type: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub phone_number: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for SellerProfilePatch {
@@ -3567,12 +3585,12 @@ pub mod seller_profile {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = EXCLUDED.\"business_type\", \"phone_number\" = EXCLUDED.\"phone_number\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SellerProfile>(SQL)
@@ -3588,12 +3606,12 @@ pub mod seller_profile {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = EXCLUDED.\"business_type\", \"phone_number\" = EXCLUDED.\"phone_number\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SellerProfile>(SQL)
@@ -3669,7 +3687,7 @@ pub mod team_members {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `team_members`: `None` leaves a field as it is.
+    /// A change to a row of `team_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -3680,13 +3698,13 @@ pub mod team_members {
         ::schemars::JsonSchema
     )]
     pub struct TeamMemberPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<super::TeamRole>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub permissions: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl TeamMemberPatch {
@@ -3848,7 +3866,7 @@ pub mod team_members {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamMember,
@@ -3868,7 +3886,7 @@ pub mod team_members {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_user_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamMember,
@@ -3981,7 +3999,7 @@ pub mod team_invites {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `team_invites`: `None` leaves a field as it is.
+    /// A change to a row of `team_invites`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -3992,17 +4010,17 @@ pub mod team_invites {
         ::schemars::JsonSchema
     )]
     pub struct TeamInvitePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<super::TeamRole>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expires_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_by: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl TeamInvitePatch {
@@ -4183,7 +4201,7 @@ pub mod team_invites {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamInvite,
@@ -4283,7 +4301,7 @@ pub mod products {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `products`: `None` leaves a field as it is.
+    /// A change to a row of `products`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4294,19 +4312,23 @@ pub mod products {
         ::schemars::JsonSchema
     )]
     pub struct ProductPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub price: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub inventory_count: Option<i32>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ProductPatch {
@@ -4524,12 +4546,12 @@ pub mod products {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewProduct,
         ) -> Result<Product, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"price\" = EXCLUDED.\"price\", \"inventory_count\" = COALESCE($6::integer, \"public\".\"products\".\"inventory_count\"), \"is_active\" = COALESCE($7::boolean, \"public\".\"products\".\"is_active\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"products\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"products\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($4::text, \"public\".\"products\".\"description\"), \"price\" = EXCLUDED.\"price\", \"inventory_count\" = COALESCE($6::integer, \"public\".\"products\".\"inventory_count\"), \"is_active\" = COALESCE($7::boolean, \"public\".\"products\".\"is_active\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"products\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"products\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Product>(SQL)
@@ -4625,7 +4647,7 @@ pub mod orders {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `orders`: `None` leaves a field as it is.
+    /// A change to a row of `orders`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4636,19 +4658,23 @@ pub mod orders {
         ::schemars::JsonSchema
     )]
     pub struct OrderPatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub product_id: Option<Option<ids::ProductId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub customer_id: Option<ids::BuyerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::OrderStatus>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub total_amount: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl OrderPatch {
@@ -4872,12 +4898,12 @@ pub mod orders {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrder,
         ) -> Result<Order, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"product_id\" = EXCLUDED.\"product_id\", \"seller_id\" = EXCLUDED.\"seller_id\", \"customer_id\" = EXCLUDED.\"customer_id\", \"status\" = COALESCE($5::\"public\".\"order_status\", \"public\".\"orders\".\"status\"), \"channel\" = EXCLUDED.\"channel\", \"total_amount\" = EXCLUDED.\"total_amount\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"orders\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"orders\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"product_id\" = COALESCE($2::uuid, \"public\".\"orders\".\"product_id\"), \"seller_id\" = EXCLUDED.\"seller_id\", \"customer_id\" = EXCLUDED.\"customer_id\", \"status\" = COALESCE($5::\"public\".\"order_status\", \"public\".\"orders\".\"status\"), \"channel\" = EXCLUDED.\"channel\", \"total_amount\" = EXCLUDED.\"total_amount\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"orders\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"orders\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Order>(SQL)
@@ -4946,7 +4972,7 @@ pub mod order_items {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `order_items`: `None` leaves a field as it is.
+    /// A change to a row of `order_items`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4957,13 +4983,13 @@ pub mod order_items {
         ::schemars::JsonSchema
     )]
     pub struct OrderItemPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub product_id: Option<ids::ProductId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub quantity: Option<i32>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub unit_price: Option<::rust_decimal::Decimal>,
     }
     impl OrderItemPatch {
@@ -5116,7 +5142,7 @@ pub mod order_items {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderItem,
@@ -5215,7 +5241,7 @@ pub mod order_returns {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `order_returns`: `None` leaves a field as it is.
+    /// A change to a row of `order_returns`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -5226,17 +5252,29 @@ pub mod order_returns {
         ::schemars::JsonSchema
     )]
     pub struct OrderReturnPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub reason: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub approved_by: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub return_date: Option<Option<::chrono::NaiveDate>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl OrderReturnPatch {
@@ -5421,12 +5459,12 @@ pub mod order_returns {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderReturn,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"status\" = COALESCE($3::character varying(20), \"public\".\"order_returns\".\"status\"), \"reason\" = EXCLUDED.\"reason\", \"approved_by\" = EXCLUDED.\"approved_by\", \"return_date\" = EXCLUDED.\"return_date\", \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"order_returns\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()), \"version\" = \"public\".\"order_returns\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"status\" = COALESCE($3::character varying(20), \"public\".\"order_returns\".\"status\"), \"reason\" = COALESCE($4::text, \"public\".\"order_returns\".\"reason\"), \"approved_by\" = COALESCE($5::uuid, \"public\".\"order_returns\".\"approved_by\"), \"return_date\" = COALESCE($6::date, \"public\".\"order_returns\".\"return_date\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"order_returns\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()), \"version\" = \"public\".\"order_returns\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, OrderReturn>(SQL)
@@ -5502,7 +5540,7 @@ pub mod order_channel_meta {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `order_channel_meta`: `None` leaves a field as it is.
+    /// A change to a row of `order_channel_meta`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -5513,11 +5551,11 @@ pub mod order_channel_meta {
         ::schemars::JsonSchema
     )]
     pub struct OrderChannelMetaPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_data: Option<::serde_json::Value>,
     }
     impl OrderChannelMetaPatch {
@@ -5684,7 +5722,7 @@ pub mod order_channel_meta {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderChannelMeta,
@@ -5702,7 +5740,7 @@ pub mod order_channel_meta {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `order_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_order_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderChannelMeta,
@@ -5741,7 +5779,9 @@ pub mod address_book {
         pub user_id: ids::BuyerProfileId,
         pub address_type: String,
         pub is_default: bool,
+        #[serde(skip_serializing, default)]
         pub recipient_name: String,
+        #[serde(skip_serializing, default)]
         pub street_address: String,
         pub city: String,
         pub state: Option<String>,
@@ -5788,7 +5828,9 @@ pub mod address_book {
         /// `None`: the default, `false`.
         #[serde(default)]
         pub is_default: Option<bool>,
+        #[serde(skip_serializing)]
         pub recipient_name: String,
+        #[serde(skip_serializing)]
         pub street_address: String,
         pub city: String,
         #[serde(default)]
@@ -5875,7 +5917,7 @@ pub mod address_book {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `address_book`: `None` leaves a field as it is.
+    /// A change to a row of `address_book`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -5885,23 +5927,27 @@ pub mod address_book {
         ::schemars::JsonSchema
     )]
     pub struct AddressBookPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::BuyerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub address_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_default: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub recipient_name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub street_address: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub city: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub state: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub country: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for AddressBookPatch {
@@ -6166,12 +6212,12 @@ pub mod address_book {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAddressBook,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = COALESCE($3::character varying(20), \"public\".\"address_book\".\"address_type\"), \"is_default\" = COALESCE($4::boolean, \"public\".\"address_book\".\"is_default\"), \"recipient_name\" = EXCLUDED.\"recipient_name\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state\" = EXCLUDED.\"state\", \"country\" = EXCLUDED.\"country\", \"created_at\" = COALESCE($10::timestamp with time zone, \"public\".\"address_book\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = COALESCE($3::character varying(20), \"public\".\"address_book\".\"address_type\"), \"is_default\" = COALESCE($4::boolean, \"public\".\"address_book\".\"is_default\"), \"recipient_name\" = EXCLUDED.\"recipient_name\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state\" = COALESCE($8::character varying(100), \"public\".\"address_book\".\"state\"), \"country\" = EXCLUDED.\"country\", \"created_at\" = COALESCE($10::timestamp with time zone, \"public\".\"address_book\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AddressBook>(SQL)
@@ -6212,6 +6258,7 @@ pub mod saved_payment_method {
         pub user_id: ids::BuyerProfileId,
         pub payment_type: String,
         pub is_default: bool,
+        #[serde(skip_serializing, default)]
         pub card_last_four: Option<String>,
         pub expiry_month: Option<i16>,
         pub expiry_year: Option<i16>,
@@ -6254,6 +6301,7 @@ pub mod saved_payment_method {
         #[serde(default)]
         pub is_default: Option<bool>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub card_last_four: Option<String>,
         #[serde(default)]
         pub expiry_month: Option<i16>,
@@ -6306,7 +6354,7 @@ pub mod saved_payment_method {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `saved_payment_method`: `None` leaves a field as it is.
+    /// A change to a row of `saved_payment_method`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -6316,19 +6364,27 @@ pub mod saved_payment_method {
         ::schemars::JsonSchema
     )]
     pub struct SavedPaymentMethodPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::BuyerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub payment_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_default: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub card_last_four: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub expiry_month: Option<Option<i16>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub expiry_year: Option<Option<i16>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for SavedPaymentMethodPatch {
@@ -6555,12 +6611,12 @@ pub mod saved_payment_method {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSavedPaymentMethod,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"payment_type\" = EXCLUDED.\"payment_type\", \"is_default\" = COALESCE($4::boolean, \"public\".\"saved_payment_method\".\"is_default\"), \"card_last_four\" = EXCLUDED.\"card_last_four\", \"expiry_month\" = EXCLUDED.\"expiry_month\", \"expiry_year\" = EXCLUDED.\"expiry_year\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"saved_payment_method\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"payment_type\" = EXCLUDED.\"payment_type\", \"is_default\" = COALESCE($4::boolean, \"public\".\"saved_payment_method\".\"is_default\"), \"card_last_four\" = COALESCE($5::character(4), \"public\".\"saved_payment_method\".\"card_last_four\"), \"expiry_month\" = COALESCE($6::smallint, \"public\".\"saved_payment_method\".\"expiry_month\"), \"expiry_year\" = COALESCE($7::smallint, \"public\".\"saved_payment_method\".\"expiry_year\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"saved_payment_method\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
@@ -6656,7 +6712,7 @@ pub mod notification_preferences {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `notification_preferences`: `None` leaves a field as it is.
+    /// A change to a row of `notification_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -6667,19 +6723,19 @@ pub mod notification_preferences {
         ::schemars::JsonSchema
     )]
     pub struct NotificationPreferencePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub notification_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email_enabled: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sms_enabled: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub push_enabled: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub in_app_enabled: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl NotificationPreferencePatch {
@@ -6864,7 +6920,7 @@ pub mod notification_preferences {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewNotificationPreference,
@@ -6886,7 +6942,7 @@ pub mod notification_preferences {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id_and_notification_type(
             conn: &mut ::sqlx::PgConnection,
             new: &NewNotificationPreference,
@@ -6986,7 +7042,7 @@ pub mod seller_onboarding {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `seller_onboarding`: `None` leaves a field as it is.
+    /// A change to a row of `seller_onboarding`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -6997,19 +7053,31 @@ pub mod seller_onboarding {
         ::schemars::JsonSchema
     )]
     pub struct SellerOnboardingPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub onboarding_status: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub submitted_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub verified_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub rejected_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl SellerOnboardingPatch {
@@ -7209,12 +7277,12 @@ pub mod seller_onboarding {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = EXCLUDED.\"submitted_at\", \"verified_at\" = EXCLUDED.\"verified_at\", \"rejected_at\" = EXCLUDED.\"rejected_at\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SellerOnboarding>(SQL)
@@ -7232,12 +7300,12 @@ pub mod seller_onboarding {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `seller_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_seller_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = EXCLUDED.\"submitted_at\", \"verified_at\" = EXCLUDED.\"verified_at\", \"rejected_at\" = EXCLUDED.\"rejected_at\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SellerOnboarding>(SQL)
@@ -7275,6 +7343,7 @@ pub mod kyc_document {
         pub tenant_id: ids::TenantId,
         pub seller_onboarding_id: ids::SellerOnboardingId,
         pub document_type: String,
+        #[serde(skip_serializing, default)]
         pub document_url: String,
         pub verification_status: super::VerificationStatus,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -7308,6 +7377,7 @@ pub mod kyc_document {
         pub id: Option<ids::KycDocumentId>,
         pub seller_onboarding_id: ids::SellerOnboardingId,
         pub document_type: String,
+        #[serde(skip_serializing)]
         pub document_url: String,
         /// `None`: the default, `'pending'`.
         #[serde(default)]
@@ -7358,7 +7428,7 @@ pub mod kyc_document {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `kyc_document`: `None` leaves a field as it is.
+    /// A change to a row of `kyc_document`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -7368,15 +7438,15 @@ pub mod kyc_document {
         ::schemars::JsonSchema
     )]
     pub struct KycDocumentPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_onboarding_id: Option<ids::SellerOnboardingId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub document_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub document_url: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for KycDocumentPatch {
@@ -7559,7 +7629,7 @@ pub mod kyc_document {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycDocument,
@@ -7599,7 +7669,9 @@ pub mod kyc_info {
         pub id: ids::KycInfoId,
         pub tenant_id: ids::TenantId,
         pub seller_id: ids::SellerOnboardingId,
+        #[serde(skip_serializing, default)]
         pub business_registration_number: Option<String>,
+        #[serde(skip_serializing, default)]
         pub tax_id: Option<String>,
         pub verification_status: super::VerificationStatus,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -7633,8 +7705,10 @@ pub mod kyc_info {
         pub id: Option<ids::KycInfoId>,
         pub seller_id: ids::SellerOnboardingId,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub business_registration_number: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub tax_id: Option<String>,
         /// `None`: the default, `'pending'`.
         #[serde(default)]
@@ -7683,7 +7757,7 @@ pub mod kyc_info {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `kyc_info`: `None` leaves a field as it is.
+    /// A change to a row of `kyc_info`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -7693,15 +7767,15 @@ pub mod kyc_info {
         ::schemars::JsonSchema
     )]
     pub struct KycInfoPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerOnboardingId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub business_registration_number: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub tax_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for KycInfoPatch {
@@ -7898,12 +7972,12 @@ pub mod kyc_info {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"business_registration_number\" = EXCLUDED.\"business_registration_number\", \"tax_id\" = EXCLUDED.\"tax_id\", \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, KycInfo>(SQL)
@@ -7919,12 +7993,12 @@ pub mod kyc_info {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `seller_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_seller_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"business_registration_number\" = EXCLUDED.\"business_registration_number\", \"tax_id\" = EXCLUDED.\"tax_id\", \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, KycInfo>(SQL)
@@ -8010,7 +8084,7 @@ pub mod storefront_theme {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront_theme`: `None` leaves a field as it is.
+    /// A change to a row of `storefront_theme`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -8021,15 +8095,23 @@ pub mod storefront_theme {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontThemePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_system: Option<bool>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl StorefrontThemePatch {
@@ -8195,12 +8277,12 @@ pub mod storefront_theme {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewStorefrontTheme,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = EXCLUDED.\"description\", \"is_system\" = COALESCE($4::boolean, \"public\".\"storefront_theme\".\"is_system\"), \"tenant_id\" = EXCLUDED.\"tenant_id\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_theme\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"storefront_theme\".\"description\"), \"is_system\" = COALESCE($4::boolean, \"public\".\"storefront_theme\".\"is_system\"), \"tenant_id\" = COALESCE($5::uuid, \"public\".\"storefront_theme\".\"tenant_id\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_theme\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, StorefrontTheme>(SQL)
@@ -8283,7 +8365,7 @@ pub mod storefront {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront`: `None` leaves a field as it is.
+    /// A change to a row of `storefront`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -8294,13 +8376,21 @@ pub mod storefront {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontPatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub theme_id: Option<Option<ids::StorefrontThemeId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_published: Option<bool>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub custom_domain: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl StorefrontPatch {
@@ -8485,12 +8575,12 @@ pub mod storefront {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"theme_id\" = EXCLUDED.\"theme_id\", \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = EXCLUDED.\"custom_domain\", \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Storefront>(SQL)
@@ -8505,12 +8595,12 @@ pub mod storefront {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"theme_id\" = EXCLUDED.\"theme_id\", \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = EXCLUDED.\"custom_domain\", \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Storefront>(SQL)
@@ -8525,12 +8615,12 @@ pub mod storefront {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_custom_domain(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"custom_domain\") DO UPDATE SET \"theme_id\" = EXCLUDED.\"theme_id\", \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"custom_domain\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Storefront>(SQL)
@@ -8600,7 +8690,7 @@ pub mod storefront_versions {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront_versions`: `None` leaves a field as it is.
+    /// A change to a row of `storefront_versions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -8611,15 +8701,19 @@ pub mod storefront_versions {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontVersionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub version: Option<i32>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub published_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub published_by: Option<Option<ids::UserId>>,
     }
     impl StorefrontVersionPatch {
@@ -8785,12 +8879,12 @@ pub mod storefront_versions {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"version\" = EXCLUDED.\"version\", \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = EXCLUDED.\"published_by\" RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"version\" = EXCLUDED.\"version\", \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, StorefrontVersion>(SQL)
@@ -8805,12 +8899,12 @@ pub mod storefront_versions {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_storefront_id_and_version(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"tenant_id\", \"storefront_id\", \"version\") DO UPDATE SET \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = EXCLUDED.\"published_by\" RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"tenant_id\", \"storefront_id\", \"version\") DO UPDATE SET \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, StorefrontVersion>(SQL)
@@ -8882,7 +8976,7 @@ pub mod storefront_drafts {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront_drafts`: `None` leaves a field as it is.
+    /// A change to a row of `storefront_drafts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -8893,13 +8987,17 @@ pub mod storefront_drafts {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontDraftPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_by: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl StorefrontDraftPatch {
@@ -9047,12 +9145,12 @@ pub mod storefront_drafts {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontDraft,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"content\" = EXCLUDED.\"content\", \"created_by\" = EXCLUDED.\"created_by\", \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_drafts\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"content\" = EXCLUDED.\"content\", \"created_by\" = COALESCE($4::uuid, \"public\".\"storefront_drafts\".\"created_by\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_drafts\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, StorefrontDraft>(SQL)
@@ -9148,7 +9246,7 @@ pub mod storefront_asset {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront_asset`: `None` leaves a field as it is.
+    /// A change to a row of `storefront_asset`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -9159,15 +9257,19 @@ pub mod storefront_asset {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontAssetPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file_name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_by: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl StorefrontAssetPatch {
@@ -9337,12 +9439,12 @@ pub mod storefront_asset {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontAsset,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"file_name\" = EXCLUDED.\"file_name\", \"file_type\" = EXCLUDED.\"file_type\", \"url\" = EXCLUDED.\"url\", \"created_by\" = EXCLUDED.\"created_by\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_asset\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"file_name\" = EXCLUDED.\"file_name\", \"file_type\" = EXCLUDED.\"file_type\", \"url\" = EXCLUDED.\"url\", \"created_by\" = COALESCE($5::uuid, \"public\".\"storefront_asset\".\"created_by\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_asset\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, StorefrontAsset>(SQL)
@@ -9428,7 +9530,7 @@ pub mod storefront_banner {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `storefront_banner`: `None` leaves a field as it is.
+    /// A change to a row of `storefront_banner`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -9439,15 +9541,15 @@ pub mod storefront_banner {
         ::schemars::JsonSchema
     )]
     pub struct StorefrontBannerPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub asset_id: Option<ids::StorefrontAssetId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub banner_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl StorefrontBannerPatch {
@@ -9605,7 +9707,7 @@ pub mod storefront_banner {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontBanner,
@@ -9646,6 +9748,7 @@ pub mod conversation_history {
         pub tenant_id: ids::TenantId,
         pub channel_id: String,
         pub customer_id: Option<ids::BuyerProfileId>,
+        #[serde(skip_serializing, default)]
         pub message: String,
         pub direction: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -9678,6 +9781,7 @@ pub mod conversation_history {
         pub channel_id: String,
         #[serde(default)]
         pub customer_id: Option<ids::BuyerProfileId>,
+        #[serde(skip_serializing)]
         pub message: String,
         pub direction: String,
         /// `None`: the default, `now()`.
@@ -9728,7 +9832,7 @@ pub mod conversation_history {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `conversation_history`: `None` leaves a field as it is.
+    /// A change to a row of `conversation_history`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -9738,15 +9842,19 @@ pub mod conversation_history {
         ::schemars::JsonSchema
     )]
     pub struct ConversationHistoryPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub customer_id: Option<Option<ids::BuyerProfileId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub message: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub direction: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for ConversationHistoryPatch {
@@ -9928,12 +10036,12 @@ pub mod conversation_history {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationHistory,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"channel_id\" = EXCLUDED.\"channel_id\", \"customer_id\" = EXCLUDED.\"customer_id\", \"message\" = EXCLUDED.\"message\", \"direction\" = EXCLUDED.\"direction\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"conversation_history\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"channel_id\" = EXCLUDED.\"channel_id\", \"customer_id\" = COALESCE($3::uuid, \"public\".\"conversation_history\".\"customer_id\"), \"message\" = EXCLUDED.\"message\", \"direction\" = EXCLUDED.\"direction\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"conversation_history\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, ConversationHistory>(SQL)
@@ -10011,7 +10119,7 @@ pub mod conversation_event {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `conversation_event`: `None` leaves a field as it is.
+    /// A change to a row of `conversation_event`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -10022,13 +10130,13 @@ pub mod conversation_event {
         ::schemars::JsonSchema
     )]
     pub struct ConversationEventPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationHistoryId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ConversationEventPatch {
@@ -10181,7 +10289,7 @@ pub mod conversation_event {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationEvent,
@@ -10275,7 +10383,7 @@ pub mod complaints {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `complaints`: `None` leaves a field as it is.
+    /// A change to a row of `complaints`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -10286,15 +10394,19 @@ pub mod complaints {
         ::schemars::JsonSchema
     )]
     pub struct ComplaintPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub order_id: Option<Option<ids::OrderId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ComplaintPatch {
@@ -10459,12 +10571,12 @@ pub mod complaints {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewComplaint,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"order_id\" = EXCLUDED.\"order_id\", \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($5::character varying(20), \"public\".\"complaints\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"complaints\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"order_id\" = COALESCE($3::uuid, \"public\".\"complaints\".\"order_id\"), \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($5::character varying(20), \"public\".\"complaints\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"complaints\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Complaint>(SQL)
@@ -10561,7 +10673,7 @@ pub mod violations {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `violations`: `None` leaves a field as it is.
+    /// A change to a row of `violations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -10572,15 +10684,15 @@ pub mod violations {
         ::schemars::JsonSchema
     )]
     pub struct ViolationPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub violation_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub severity: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub details: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ViolationPatch {
@@ -10752,7 +10864,7 @@ pub mod violations {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewViolation,
@@ -10849,7 +10961,7 @@ pub mod audit_logs {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `audit_logs`: `None` leaves a field as it is.
+    /// A change to a row of `audit_logs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -10860,15 +10972,19 @@ pub mod audit_logs {
         ::schemars::JsonSchema
     )]
     pub struct AuditLogPatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub actor_id: Option<Option<ids::UserId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub action: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub entity_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub entity_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub changes: Option<::serde_json::Value>,
     }
     impl AuditLogPatch {
@@ -11052,12 +11168,12 @@ pub mod audit_logs {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id`, `occurred_at` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id`, `occurred_at` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id_and_occurred_at(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAuditLog,
         ) -> Result<AuditLog, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"audit_logs\" (\"id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), $5::uuid, COALESCE($6::jsonb, '{}'), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\", \"occurred_at\") DO UPDATE SET \"actor_id\" = EXCLUDED.\"actor_id\", \"action\" = EXCLUDED.\"action\", \"entity_type\" = EXCLUDED.\"entity_type\", \"entity_id\" = EXCLUDED.\"entity_id\", \"changes\" = COALESCE($6::jsonb, \"public\".\"audit_logs\".\"changes\") RETURNING \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"audit_logs\" (\"id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), $5::uuid, COALESCE($6::jsonb, '{}'), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\", \"occurred_at\") DO UPDATE SET \"actor_id\" = COALESCE($2::uuid, \"public\".\"audit_logs\".\"actor_id\"), \"action\" = EXCLUDED.\"action\", \"entity_type\" = EXCLUDED.\"entity_type\", \"entity_id\" = EXCLUDED.\"entity_id\", \"changes\" = COALESCE($6::jsonb, \"public\".\"audit_logs\".\"changes\") RETURNING \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AuditLog>(SQL)

@@ -75,6 +75,25 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.domain = None;
+    bare.subscription_tier = None;
+    bare.is_active = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.domain, row.domain, "upsert keeps `domain` when it is left None");
+    assert_eq!(
+        kept.subscription_tier, row.subscription_tier,
+        "upsert keeps `subscription_tier` when it is left None"
+    );
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -167,6 +186,22 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.is_seller = None;
+    bare.tenant_id = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.is_seller, row.is_seller, "upsert keeps `is_seller` when it is left None"
+    );
+    assert_eq!(
+        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = UserPatch {
         is_seller: Some(false),
@@ -278,6 +313,28 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.phone_number = None;
+    bare.full_name = None;
+    bare.preferred_language = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = BuyerProfileRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.phone_number, row.phone_number,
+        "upsert keeps `phone_number` when it is left None"
+    );
+    assert_eq!(
+        kept.full_name, row.full_name, "upsert keeps `full_name` when it is left None"
+    );
+    assert_eq!(
+        kept.preferred_language, row.preferred_language,
+        "upsert keeps `preferred_language` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = BuyerProfilePatch {
         full_name: Some(
@@ -398,6 +455,24 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.business_type = None;
+    bare.phone_number = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = SellerProfileRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.business_type, row.business_type,
+        "upsert keeps `business_type` when it is left None"
+    );
+    assert_eq!(
+        kept.phone_number, row.phone_number,
+        "upsert keeps `phone_number` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = SellerProfilePatch {
         business_name: Some(
@@ -509,6 +584,21 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.role = None;
+    bare.permissions = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TeamMemberRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
+    assert_eq!(
+        kept.permissions, row.permissions,
+        "upsert keeps `permissions` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TeamMemberPatch::default();
     let updated = TeamMemberRepo::update(&mut tx, row.id, &patch).await?;
@@ -603,6 +693,18 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.role = None;
+    bare.status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TeamInviteRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TeamInvitePatch::default();
     let updated = TeamInviteRepo::update(&mut tx, row.id, &patch).await?;
@@ -690,6 +792,29 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.description = None;
+    bare.inventory_count = None;
+    bare.is_active = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = ProductRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.inventory_count, row.inventory_count,
+        "upsert keeps `inventory_count` when it is left None"
+    );
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    let row = kept;
     let n = 99u32;
     let patch = ProductPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -797,6 +922,21 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.product_id = None;
+    bare.status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = OrderRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.product_id, row.product_id, "upsert keeps `product_id` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    let row = kept;
     let n = 99u32;
     let patch = OrderPatch {
         channel: Some(
@@ -999,6 +1139,29 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.reason = None;
+    bare.approved_by = None;
+    bare.return_date = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = OrderReturnRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.reason, row.reason, "upsert keeps `reason` when it is left None");
+    assert_eq!(
+        kept.approved_by, row.approved_by,
+        "upsert keeps `approved_by` when it is left None"
+    );
+    assert_eq!(
+        kept.return_date, row.return_date,
+        "upsert keeps `return_date` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    let row = kept;
     let n = 99u32;
     let patch = OrderReturnPatch {
         reason: Some(
@@ -1103,6 +1266,14 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.channel_data = None;
+    let kept = OrderChannelMetaRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.channel_data, row.channel_data,
+        "upsert keeps `channel_data` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = OrderChannelMetaPatch {
         channel_type: Some(
@@ -1208,6 +1379,25 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.address_type = None;
+    bare.is_default = None;
+    bare.state = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = AddressBookRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.address_type, row.address_type,
+        "upsert keeps `address_type` when it is left None"
+    );
+    assert_eq!(
+        kept.is_default, row.is_default, "upsert keeps `is_default` when it is left None"
+    );
+    assert_eq!(kept.state, row.state, "upsert keeps `state` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = AddressBookPatch {
         is_default: Some(false),
@@ -1317,6 +1507,33 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.is_default = None;
+    bare.card_last_four = None;
+    bare.expiry_month = None;
+    bare.expiry_year = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = SavedPaymentMethodRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.is_default, row.is_default, "upsert keeps `is_default` when it is left None"
+    );
+    assert_eq!(
+        kept.card_last_four, row.card_last_four,
+        "upsert keeps `card_last_four` when it is left None"
+    );
+    assert_eq!(
+        kept.expiry_month, row.expiry_month,
+        "upsert keeps `expiry_month` when it is left None"
+    );
+    assert_eq!(
+        kept.expiry_year, row.expiry_year,
+        "upsert keeps `expiry_year` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = SavedPaymentMethodPatch {
         payment_type: Some(
@@ -1443,6 +1660,34 @@ async fn notification_preferences_round_trip() -> Result<
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.email_enabled = None;
+    bare.sms_enabled = None;
+    bare.push_enabled = None;
+    bare.in_app_enabled = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = NotificationPreferenceRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.email_enabled, row.email_enabled,
+        "upsert keeps `email_enabled` when it is left None"
+    );
+    assert_eq!(
+        kept.sms_enabled, row.sms_enabled,
+        "upsert keeps `sms_enabled` when it is left None"
+    );
+    assert_eq!(
+        kept.push_enabled, row.push_enabled,
+        "upsert keeps `push_enabled` when it is left None"
+    );
+    assert_eq!(
+        kept.in_app_enabled, row.in_app_enabled,
+        "upsert keeps `in_app_enabled` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = NotificationPreferencePatch {
         email_enabled: Some(false),
@@ -1558,6 +1803,40 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.onboarding_status = None;
+    bare.verification_status = None;
+    bare.submitted_at = None;
+    bare.verified_at = None;
+    bare.rejected_at = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = SellerOnboardingRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.onboarding_status, row.onboarding_status,
+        "upsert keeps `onboarding_status` when it is left None"
+    );
+    assert_eq!(
+        kept.verification_status, row.verification_status,
+        "upsert keeps `verification_status` when it is left None"
+    );
+    assert_eq!(
+        kept.submitted_at, row.submitted_at,
+        "upsert keeps `submitted_at` when it is left None"
+    );
+    assert_eq!(
+        kept.verified_at, row.verified_at,
+        "upsert keeps `verified_at` when it is left None"
+    );
+    assert_eq!(
+        kept.rejected_at, row.rejected_at,
+        "upsert keeps `rejected_at` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    let row = kept;
     let n = 99u32;
     let patch = SellerOnboardingPatch {
         onboarding_status: Some(
@@ -1666,6 +1945,19 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.verification_status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = KycDocumentRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.verification_status, row.verification_status,
+        "upsert keeps `verification_status` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = KycDocumentPatch {
         document_type: Some(
@@ -1762,6 +2054,26 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.business_registration_number = None;
+    bare.tax_id = None;
+    bare.verification_status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = KycInfoRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.business_registration_number, row.business_registration_number,
+        "upsert keeps `business_registration_number` when it is left None"
+    );
+    assert_eq!(kept.tax_id, row.tax_id, "upsert keeps `tax_id` when it is left None");
+    assert_eq!(
+        kept.verification_status, row.verification_status,
+        "upsert keeps `verification_status` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = KycInfoPatch {
         business_registration_number: Some(
@@ -1858,6 +2170,27 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.description = None;
+    bare.is_system = None;
+    bare.tenant_id = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = StorefrontThemeRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.is_system, row.is_system, "upsert keeps `is_system` when it is left None"
+    );
+    assert_eq!(
+        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontThemePatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
@@ -1949,6 +2282,28 @@ async fn storefront_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.theme_id = None;
+    bare.is_published = None;
+    bare.custom_domain = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = StorefrontRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.theme_id, row.theme_id, "upsert keeps `theme_id` when it is left None"
+    );
+    assert_eq!(
+        kept.is_published, row.is_published,
+        "upsert keeps `is_published` when it is left None"
+    );
+    assert_eq!(
+        kept.custom_domain, row.custom_domain,
+        "upsert keeps `custom_domain` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontPatch {
         is_published: Some(false),
@@ -2047,6 +2402,19 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.published_at = None;
+    bare.published_by = None;
+    let kept = StorefrontVersionRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.published_at, row.published_at,
+        "upsert keeps `published_at` when it is left None"
+    );
+    assert_eq!(
+        kept.published_by, row.published_by,
+        "upsert keeps `published_by` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontVersionPatch {
         version: Some(2i32),
@@ -2140,6 +2508,18 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_by = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = StorefrontDraftRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_by, row.created_by, "upsert keeps `created_by` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontDraftPatch::default();
     let updated = StorefrontDraftRepo::update(&mut tx, row.id, &patch).await?;
@@ -2232,6 +2612,18 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_by = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = StorefrontAssetRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_by, row.created_by, "upsert keeps `created_by` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontAssetPatch {
         file_name: Some(
@@ -2328,6 +2720,23 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
         ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.is_active = None;
+    bare.banner_type = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = StorefrontBannerRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    assert_eq!(
+        kept.banner_type, row.banner_type,
+        "upsert keeps `banner_type` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = StorefrontBannerPatch {
         is_active: Some(false),
@@ -2422,6 +2831,18 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.customer_id = None;
+    bare.created_at = None;
+    let kept = ConversationHistoryRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.customer_id, row.customer_id,
+        "upsert keeps `customer_id` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ConversationHistoryPatch {
         channel_id: Some(
@@ -2517,6 +2938,17 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.metadata = None;
+    bare.created_at = None;
+    let kept = ConversationEventRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ConversationEventPatch {
         event_type: Some(
@@ -2610,6 +3042,20 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.order_id = None;
+    bare.status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = ComplaintRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.order_id, row.order_id, "upsert keeps `order_id` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ComplaintPatch {
         description: Some(
@@ -2704,6 +3150,19 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.severity = None;
+    bare.details = None;
+    bare.created_at = None;
+    let kept = ViolationRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.severity, row.severity, "upsert keeps `severity` when it is left None"
+    );
+    assert_eq!(kept.details, row.details, "upsert keeps `details` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ViolationPatch {
         violation_type: Some(

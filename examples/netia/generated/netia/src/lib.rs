@@ -654,7 +654,7 @@ pub mod tenants {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenants`: `None` leaves a field as it is.
+    /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -665,21 +665,45 @@ pub mod tenants {
         ::schemars::JsonSchema
     )]
     pub struct TenantPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub subscription_status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub subscription_plan: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub crisp_website_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub tidio_website_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub is_active: Option<Option<bool>>,
     }
     impl TenantPatch {
@@ -972,12 +996,12 @@ pub mod tenants {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = EXCLUDED.\"crisp_website_id\", \"tidio_website_id\" = EXCLUDED.\"tidio_website_id\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -995,12 +1019,12 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `email` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"email\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = EXCLUDED.\"crisp_website_id\", \"tidio_website_id\" = EXCLUDED.\"tidio_website_id\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"email\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -1018,12 +1042,12 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_crisp_website_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"crisp_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"tidio_website_id\" = EXCLUDED.\"tidio_website_id\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"crisp_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -1041,12 +1065,12 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tidio_website_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"tidio_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = EXCLUDED.\"crisp_website_id\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"tidio_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -1082,6 +1106,7 @@ pub mod api_keys {
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub tenant_id: ids::TenantId,
+        #[serde(skip_serializing, default)]
         pub key_hash: String,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
@@ -1116,6 +1141,7 @@ pub mod api_keys {
         #[serde(default)]
         pub id: Option<ids::ApiKeyId>,
         pub tenant_id: ids::TenantId,
+        #[serde(skip_serializing)]
         pub key_hash: String,
         pub name: String,
         /// `None`: the default, `'{}'`.
@@ -1170,7 +1196,7 @@ pub mod api_keys {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `api_keys`: `None` leaves a field as it is.
+    /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1180,19 +1206,35 @@ pub mod api_keys {
         ::schemars::JsonSchema
     )]
     pub struct ApiKeyPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tenant_id: Option<ids::TenantId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub key_hash: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub permissions: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_used_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub is_active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for ApiKeyPatch {
@@ -1401,12 +1443,12 @@ pub mod api_keys {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = EXCLUDED.\"last_used_at\", \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = COALESCE($6::timestamp with time zone, \"public\".\"api_keys\".\"last_used_at\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, ApiKey>(SQL)
@@ -1422,12 +1464,12 @@ pub mod api_keys {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `key_hash` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_key_hash(
             conn: &mut ::sqlx::PgConnection,
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = EXCLUDED.\"last_used_at\", \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
+            const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = COALESCE($6::timestamp with time zone, \"public\".\"api_keys\".\"last_used_at\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, ApiKey>(SQL)
@@ -1508,7 +1550,7 @@ pub mod conversations {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `conversations`: `None` leaves a field as it is.
+    /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1519,11 +1561,19 @@ pub mod conversations {
         ::schemars::JsonSchema
     )]
     pub struct ConversationPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub session_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
     }
     impl ConversationPatch {
@@ -1700,7 +1750,7 @@ pub mod conversations {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversation,
@@ -1719,7 +1769,7 @@ pub mod conversations {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_session_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversation,
@@ -1809,7 +1859,7 @@ pub mod messages {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `messages`: `None` leaves a field as it is.
+    /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1820,15 +1870,23 @@ pub mod messages {
         ::schemars::JsonSchema
     )]
     pub struct MessagePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub timestamp: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
     }
     impl MessagePatch {
@@ -2003,7 +2061,7 @@ pub mod messages {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewMessage,
@@ -2043,6 +2101,7 @@ pub mod leads {
         pub tenant_id: ids::TenantId,
         pub conversation_id: Option<ids::ConversationId>,
         pub intent: String,
+        #[serde(skip_serializing, default)]
         pub contact_info: Option<::serde_json::Value>,
         /// new, contacted, qualified, converted or lost.
         pub status: Option<String>,
@@ -2080,6 +2139,7 @@ pub mod leads {
         pub intent: String,
         /// `None`: the default, `'{}'`.
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub contact_info: Option<::serde_json::Value>,
         /// new, contacted, qualified, converted or lost.
         ///
@@ -2131,7 +2191,7 @@ pub mod leads {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `leads`: `None` leaves a field as it is.
+    /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2141,15 +2201,27 @@ pub mod leads {
         ::schemars::JsonSchema
     )]
     pub struct LeadPatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub conversation_id: Option<Option<ids::ConversationId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub intent: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub contact_info: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -2343,12 +2415,12 @@ pub mod leads {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"intent\" = EXCLUDED.\"intent\", \"contact_info\" = COALESCE($4::jsonb, \"public\".\"leads\".\"contact_info\"), \"status\" = COALESCE($5::character varying(50), \"public\".\"leads\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"leads\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = COALESCE($2::uuid, \"public\".\"leads\".\"conversation_id\"), \"intent\" = EXCLUDED.\"intent\", \"contact_info\" = COALESCE($4::jsonb, \"public\".\"leads\".\"contact_info\"), \"status\" = COALESCE($5::character varying(50), \"public\".\"leads\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"leads\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Lead>(SQL)
@@ -2427,7 +2499,7 @@ pub mod tenant_configurations {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenant_configurations`: `None` leaves a field as it is.
+    /// A change to a row of `tenant_configurations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2438,11 +2510,15 @@ pub mod tenant_configurations {
         ::schemars::JsonSchema
     )]
     pub struct TenantConfigurationPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_data: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
     }
     impl TenantConfigurationPatch {
@@ -2618,7 +2694,7 @@ pub mod tenant_configurations {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantConfiguration,
@@ -2637,7 +2713,7 @@ pub mod tenant_configurations {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_config_type(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTenantConfiguration,
@@ -2733,7 +2809,7 @@ pub mod knowledge_bases {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `knowledge_bases`: `None` leaves a field as it is.
+    /// A change to a row of `knowledge_bases`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2744,15 +2820,27 @@ pub mod knowledge_bases {
         ::schemars::JsonSchema
     )]
     pub struct KnowledgeBasePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content_type: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub version: Option<Option<i32>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub is_active: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
     }
     impl KnowledgeBasePatch {
@@ -2932,7 +3020,7 @@ pub mod knowledge_bases {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKnowledgeBase,

@@ -91,6 +91,38 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.subscription_status = None;
+    bare.subscription_plan = None;
+    bare.crisp_website_id = None;
+    bare.tidio_website_id = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.is_active = None;
+    let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.subscription_status, row.subscription_status,
+        "upsert keeps `subscription_status` when it is left None"
+    );
+    assert_eq!(
+        kept.subscription_plan, row.subscription_plan,
+        "upsert keeps `subscription_plan` when it is left None"
+    );
+    assert_eq!(
+        kept.crisp_website_id, row.crisp_website_id,
+        "upsert keeps `crisp_website_id` when it is left None"
+    );
+    assert_eq!(
+        kept.tidio_website_id, row.tidio_website_id,
+        "upsert keeps `tidio_website_id` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
@@ -186,6 +218,27 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.permissions = None;
+    bare.last_used_at = None;
+    bare.created_at = None;
+    bare.is_active = None;
+    let kept = ApiKeyRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.permissions, row.permissions,
+        "upsert keeps `permissions` when it is left None"
+    );
+    assert_eq!(
+        kept.last_used_at, row.last_used_at,
+        "upsert keeps `last_used_at` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ApiKeyPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
@@ -278,6 +331,18 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.metadata = None;
+    let kept = ConversationRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ConversationPatch::default();
     let updated = ConversationRepo::update(&mut tx, row.id, &patch).await?;
@@ -360,6 +425,17 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.timestamp = None;
+    bare.metadata = None;
+    let kept = MessageRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.timestamp, row.timestamp, "upsert keeps `timestamp` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = MessagePatch {
         content: Some(
@@ -448,6 +524,26 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.conversation_id = None;
+    bare.contact_info = None;
+    bare.status = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = LeadRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.conversation_id, row.conversation_id,
+        "upsert keeps `conversation_id` when it is left None"
+    );
+    assert_eq!(
+        kept.contact_info, row.contact_info,
+        "upsert keeps `contact_info` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = LeadPatch {
         intent: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
@@ -543,6 +639,14 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
         await ?, 3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = TenantConfigurationRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantConfigurationPatch::default();
     let updated = TenantConfigurationRepo::update(&mut tx, row.id, &patch).await?;
@@ -632,6 +736,20 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.version = None;
+    bare.is_active = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = KnowledgeBaseRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.version, row.version, "upsert keeps `version` when it is left None");
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = KnowledgeBasePatch {
         content: Some(

@@ -967,7 +967,7 @@ pub mod tenants {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenants`: `None` leaves a field as it is.
+    /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -978,17 +978,33 @@ pub mod tenants {
         ::schemars::JsonSchema
     )]
     pub struct TenantPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tier: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub updated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub active: Option<Option<bool>>,
     }
     impl TenantPatch {
@@ -1184,7 +1200,7 @@ pub mod tenants {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
@@ -1204,7 +1220,7 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `name` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
@@ -1286,7 +1302,7 @@ pub mod roles {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `roles`: `None` leaves a field as it is.
+    /// A change to a row of `roles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1297,9 +1313,13 @@ pub mod roles {
         ::schemars::JsonSchema
     )]
     pub struct RolePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub permissions: Option<Option<::serde_json::Value>>,
     }
     impl RolePatch {
@@ -1461,7 +1481,7 @@ pub mod roles {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRole,
@@ -1477,7 +1497,7 @@ pub mod roles {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `name` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
             conn: &mut ::sqlx::PgConnection,
             new: &NewRole,
@@ -1556,7 +1576,7 @@ pub mod platforms {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `platforms`: `None` leaves a field as it is.
+    /// A change to a row of `platforms`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1567,9 +1587,13 @@ pub mod platforms {
         ::schemars::JsonSchema
     )]
     pub struct PlatformPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub display_name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub config: Option<Option<::serde_json::Value>>,
     }
     impl PlatformPatch {
@@ -1714,7 +1738,7 @@ pub mod platforms {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `name` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
             conn: &mut ::sqlx::PgConnection,
             new: &NewPlatform,
@@ -1749,6 +1773,7 @@ pub mod users {
         pub id: ids::UserId,
         pub tenant_id: ids::TenantId,
         pub email: String,
+        #[serde(skip_serializing, default)]
         pub password_hash: String,
         pub role_id: ::uuid::Uuid,
         pub last_login: Option<::chrono::NaiveDateTime>,
@@ -1782,6 +1807,7 @@ pub mod users {
         #[serde(default)]
         pub id: Option<ids::UserId>,
         pub email: String,
+        #[serde(skip_serializing)]
         pub password_hash: String,
         pub role_id: ::uuid::Uuid,
         #[serde(default)]
@@ -1829,7 +1855,7 @@ pub mod users {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `users`: `None` leaves a field as it is.
+    /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1839,17 +1865,29 @@ pub mod users {
         ::schemars::JsonSchema
     )]
     pub struct UserPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub password_hash: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_login: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub mfa_enabled: Option<Option<bool>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -2051,12 +2089,12 @@ pub mod users {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = EXCLUDED.\"last_login\", \"mfa_enabled\" = COALESCE($6::boolean, \"tenant_template\".\"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = COALESCE($5::timestamp without time zone, \"tenant_template\".\"users\".\"last_login\"), \"mfa_enabled\" = COALESCE($6::boolean, \"tenant_template\".\"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -2072,12 +2110,12 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_email(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"tenant_id\", \"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = EXCLUDED.\"last_login\", \"mfa_enabled\" = COALESCE($6::boolean, \"tenant_template\".\"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"tenant_id\", \"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = COALESCE($5::timestamp without time zone, \"tenant_template\".\"users\".\"last_login\"), \"mfa_enabled\" = COALESCE($6::boolean, \"tenant_template\".\"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -2111,6 +2149,7 @@ pub mod api_keys {
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub user_id: ids::UserId,
+        #[serde(skip_serializing, default)]
         pub key_hash: String,
         pub name: String,
         pub expires_at: Option<::chrono::NaiveDateTime>,
@@ -2141,6 +2180,7 @@ pub mod api_keys {
         #[serde(default)]
         pub id: Option<ids::ApiKeyId>,
         pub user_id: ids::UserId,
+        #[serde(skip_serializing)]
         pub key_hash: String,
         pub name: String,
         #[serde(default)]
@@ -2187,7 +2227,7 @@ pub mod api_keys {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `api_keys`: `None` leaves a field as it is.
+    /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2197,15 +2237,19 @@ pub mod api_keys {
         ::schemars::JsonSchema
     )]
     pub struct ApiKeyPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub key_hash: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub expires_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for ApiKeyPatch {
@@ -2400,12 +2444,12 @@ pub mod api_keys {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = EXCLUDED.\"expires_at\", \"active\" = COALESCE($6::boolean, \"tenant_template\".\"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = COALESCE($5::timestamp without time zone, \"tenant_template\".\"api_keys\".\"expires_at\"), \"active\" = COALESCE($6::boolean, \"tenant_template\".\"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, ApiKey>(SQL)
@@ -2419,12 +2463,12 @@ pub mod api_keys {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `key_hash` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_key_hash(
             conn: &mut ::sqlx::PgConnection,
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = EXCLUDED.\"expires_at\", \"active\" = COALESCE($6::boolean, \"tenant_template\".\"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = COALESCE($5::timestamp without time zone, \"tenant_template\".\"api_keys\".\"expires_at\"), \"active\" = COALESCE($6::boolean, \"tenant_template\".\"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, ApiKey>(SQL)
@@ -2459,7 +2503,9 @@ pub mod social_accounts {
         pub platform: String,
         pub account_id: String,
         pub account_name: Option<String>,
+        #[serde(skip_serializing, default)]
         pub access_token_encrypted: String,
+        #[serde(skip_serializing, default)]
         pub refresh_token_encrypted: Option<String>,
         pub token_expires_at: Option<::chrono::NaiveDateTime>,
         pub metadata: Option<::serde_json::Value>,
@@ -2499,8 +2545,10 @@ pub mod social_accounts {
         pub account_id: String,
         #[serde(default)]
         pub account_name: Option<String>,
+        #[serde(skip_serializing)]
         pub access_token_encrypted: String,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub refresh_token_encrypted: Option<String>,
         #[serde(default)]
         pub token_expires_at: Option<::chrono::NaiveDateTime>,
@@ -2564,7 +2612,7 @@ pub mod social_accounts {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `social_accounts`: `None` leaves a field as it is.
+    /// A change to a row of `social_accounts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2574,23 +2622,43 @@ pub mod social_accounts {
         ::schemars::JsonSchema
     )]
     pub struct SocialAccountPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub account_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub access_token_encrypted: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub refresh_token_encrypted: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub token_expires_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub connected_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for SocialAccountPatch {
@@ -2832,12 +2900,12 @@ pub mod social_accounts {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSocialAccount,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::text, $6::text, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"platform\" = EXCLUDED.\"platform\", \"account_id\" = EXCLUDED.\"account_id\", \"account_name\" = EXCLUDED.\"account_name\", \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = EXCLUDED.\"refresh_token_encrypted\", \"token_expires_at\" = EXCLUDED.\"token_expires_at\", \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"tenant_template\".\"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::text, $6::text, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"platform\" = EXCLUDED.\"platform\", \"account_id\" = EXCLUDED.\"account_id\", \"account_name\" = COALESCE($4::character varying(255), \"tenant_template\".\"social_accounts\".\"account_name\"), \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = COALESCE($6::text, \"tenant_template\".\"social_accounts\".\"refresh_token_encrypted\"), \"token_expires_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"token_expires_at\"), \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"tenant_template\".\"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SocialAccount>(SQL)
@@ -2856,12 +2924,12 @@ pub mod social_accounts {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `tenant_id`, `platform`, `account_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `tenant_id`, `platform`, `account_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_platform_and_account_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSocialAccount,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::text, $6::text, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"tenant_id\", \"platform\", \"account_id\") DO UPDATE SET \"account_name\" = EXCLUDED.\"account_name\", \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = EXCLUDED.\"refresh_token_encrypted\", \"token_expires_at\" = EXCLUDED.\"token_expires_at\", \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"tenant_template\".\"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::text, $6::text, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"tenant_id\", \"platform\", \"account_id\") DO UPDATE SET \"account_name\" = COALESCE($4::character varying(255), \"tenant_template\".\"social_accounts\".\"account_name\"), \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = COALESCE($6::text, \"tenant_template\".\"social_accounts\".\"refresh_token_encrypted\"), \"token_expires_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"token_expires_at\"), \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"tenant_template\".\"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"tenant_template\".\"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, SocialAccount>(SQL)
@@ -2984,7 +3052,7 @@ pub mod conversations {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `conversations`: `None` leaves a field as it is.
+    /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2995,21 +3063,41 @@ pub mod conversations {
         ::schemars::JsonSchema
     )]
     pub struct ConversationPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub social_account_id: Option<ids::SocialAccountId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform_conversation_id: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_id: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub participant_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub started_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub message_count: Option<Option<i32>>,
     }
     impl ConversationPatch {
@@ -3241,12 +3329,12 @@ pub mod conversations {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"social_account_id\" = EXCLUDED.\"social_account_id\", \"platform_conversation_id\" = EXCLUDED.\"platform_conversation_id\", \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = EXCLUDED.\"participant_name\", \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"tenant_template\".\"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"social_account_id\" = EXCLUDED.\"social_account_id\", \"platform_conversation_id\" = EXCLUDED.\"platform_conversation_id\", \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = COALESCE($5::character varying(255), \"tenant_template\".\"conversations\".\"participant_name\"), \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"tenant_template\".\"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
@@ -3264,12 +3352,12 @@ pub mod conversations {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `social_account_id`, `platform_conversation_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `social_account_id`, `platform_conversation_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_social_account_id_and_platform_conversation_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"social_account_id\", \"platform_conversation_id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = EXCLUDED.\"participant_name\", \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"tenant_template\".\"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"social_account_id\", \"platform_conversation_id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = COALESCE($5::character varying(255), \"tenant_template\".\"conversations\".\"participant_name\"), \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"tenant_template\".\"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Conversation>(SQL)
@@ -3379,7 +3467,7 @@ pub mod messages {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `messages`: `None` leaves a field as it is.
+    /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -3390,17 +3478,25 @@ pub mod messages {
         ::schemars::JsonSchema
     )]
     pub struct MessagePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform_message_id: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub direction: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub sender_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
     }
     impl MessagePatch {
@@ -3603,12 +3699,12 @@ pub mod messages {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id`, `received_at` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id`, `received_at` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id_and_received_at(
             conn: &mut ::sqlx::PgConnection,
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) ON CONFLICT (\"id\", \"received_at\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"platform_message_id\" = EXCLUDED.\"platform_message_id\", \"direction\" = EXCLUDED.\"direction\", \"content\" = EXCLUDED.\"content\", \"sender_id\" = EXCLUDED.\"sender_id\", \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"messages\".\"metadata\") RETURNING \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) ON CONFLICT (\"id\", \"received_at\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"platform_message_id\" = EXCLUDED.\"platform_message_id\", \"direction\" = EXCLUDED.\"direction\", \"content\" = EXCLUDED.\"content\", \"sender_id\" = COALESCE($6::character varying(255), \"tenant_template\".\"messages\".\"sender_id\"), \"metadata\" = COALESCE($8::jsonb, \"tenant_template\".\"messages\".\"metadata\") RETURNING \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)
@@ -3700,7 +3796,7 @@ pub mod replies {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `replies`: `None` leaves a field as it is.
+    /// A change to a row of `replies`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -3711,19 +3807,35 @@ pub mod replies {
         ::schemars::JsonSchema
     )]
     pub struct ReplyPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub confidence: Option<Option<f64>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub generated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub sent_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub error_message: Option<Option<String>>,
     }
     impl ReplyPatch {
@@ -3906,12 +4018,12 @@ pub mod replies {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewReply,
         ) -> Result<Reply, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"content\" = EXCLUDED.\"content\", \"status\" = COALESCE($4::character varying(20), \"tenant_template\".\"replies\".\"status\"), \"confidence\" = EXCLUDED.\"confidence\", \"generated_at\" = COALESCE($6::timestamp without time zone, \"tenant_template\".\"replies\".\"generated_at\"), \"sent_at\" = EXCLUDED.\"sent_at\", \"error_message\" = EXCLUDED.\"error_message\" RETURNING \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"content\" = EXCLUDED.\"content\", \"status\" = COALESCE($4::character varying(20), \"tenant_template\".\"replies\".\"status\"), \"confidence\" = COALESCE($5::double precision, \"tenant_template\".\"replies\".\"confidence\"), \"generated_at\" = COALESCE($6::timestamp without time zone, \"tenant_template\".\"replies\".\"generated_at\"), \"sent_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"replies\".\"sent_at\"), \"error_message\" = COALESCE($8::text, \"tenant_template\".\"replies\".\"error_message\") RETURNING \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Reply>(SQL)
@@ -3946,8 +4058,11 @@ pub mod leads {
         pub id: ids::LeadId,
         pub tenant_id: ids::TenantId,
         pub conversation_id: Option<ids::ConversationId>,
+        #[serde(skip_serializing, default)]
         pub name: Option<String>,
+        #[serde(skip_serializing, default)]
         pub email: Option<String>,
+        #[serde(skip_serializing, default)]
         pub phone: Option<String>,
         pub company: Option<String>,
         pub score: Option<String>,
@@ -3992,10 +4107,13 @@ pub mod leads {
         #[serde(default)]
         pub conversation_id: Option<ids::ConversationId>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub name: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub email: Option<String>,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub phone: Option<String>,
         #[serde(default)]
         pub company: Option<String>,
@@ -4100,7 +4218,7 @@ pub mod leads {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `leads`: `None` leaves a field as it is.
+    /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4110,23 +4228,47 @@ pub mod leads {
         ::schemars::JsonSchema
     )]
     pub struct LeadPatch {
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub conversation_id: Option<Option<ids::ConversationId>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub email: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub phone: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub company: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub score: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub notes: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -4383,12 +4525,12 @@ pub mod leads {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"phone\" = EXCLUDED.\"phone\", \"company\" = EXCLUDED.\"company\", \"score\" = EXCLUDED.\"score\", \"status\" = COALESCE($8::character varying(50), \"tenant_template\".\"leads\".\"status\"), \"notes\" = EXCLUDED.\"notes\", \"created_at\" = COALESCE($10::timestamp without time zone, \"tenant_template\".\"leads\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = COALESCE($2::uuid, \"tenant_template\".\"leads\".\"conversation_id\"), \"name\" = COALESCE($3::character varying(255), \"tenant_template\".\"leads\".\"name\"), \"email\" = COALESCE($4::character varying(255), \"tenant_template\".\"leads\".\"email\"), \"phone\" = COALESCE($5::character varying(50), \"tenant_template\".\"leads\".\"phone\"), \"company\" = COALESCE($6::character varying(255), \"tenant_template\".\"leads\".\"company\"), \"score\" = COALESCE($7::character varying(20), \"tenant_template\".\"leads\".\"score\"), \"status\" = COALESCE($8::character varying(50), \"tenant_template\".\"leads\".\"status\"), \"notes\" = COALESCE($9::text, \"tenant_template\".\"leads\".\"notes\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"tenant_template\".\"leads\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Lead>(SQL)
@@ -4481,7 +4623,7 @@ pub mod lead_scores {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `lead_scores`: `None` leaves a field as it is.
+    /// A change to a row of `lead_scores`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4492,17 +4634,29 @@ pub mod lead_scores {
         ::schemars::JsonSchema
     )]
     pub struct LeadScorePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lead_id: Option<ids::LeadId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub score: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub score_value: Option<i32>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub signals: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub reasoning: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub scored_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl LeadScorePatch {
@@ -4676,12 +4830,12 @@ pub mod lead_scores {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewLeadScore,
         ) -> Result<LeadScore, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"score\" = EXCLUDED.\"score\", \"score_value\" = EXCLUDED.\"score_value\", \"signals\" = COALESCE($5::jsonb, \"tenant_template\".\"lead_scores\".\"signals\"), \"reasoning\" = EXCLUDED.\"reasoning\", \"scored_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"lead_scores\".\"scored_at\") RETURNING \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"score\" = EXCLUDED.\"score\", \"score_value\" = EXCLUDED.\"score_value\", \"signals\" = COALESCE($5::jsonb, \"tenant_template\".\"lead_scores\".\"signals\"), \"reasoning\" = COALESCE($6::text, \"tenant_template\".\"lead_scores\".\"reasoning\"), \"scored_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"lead_scores\".\"scored_at\") RETURNING \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, LeadScore>(SQL)
@@ -4715,6 +4869,7 @@ pub mod crm_configs {
         pub id: ids::CrmConfigId,
         pub tenant_id: ids::TenantId,
         pub provider: String,
+        #[serde(skip_serializing, default)]
         pub credentials_encrypted: String,
         pub field_mappings: Option<::serde_json::Value>,
         pub auto_sync: bool,
@@ -4746,6 +4901,7 @@ pub mod crm_configs {
         #[serde(default)]
         pub id: Option<ids::CrmConfigId>,
         pub provider: String,
+        #[serde(skip_serializing)]
         pub credentials_encrypted: String,
         /// `None`: the default, `'{}'`.
         #[serde(default)]
@@ -4792,7 +4948,7 @@ pub mod crm_configs {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `crm_configs`: `None` leaves a field as it is.
+    /// A change to a row of `crm_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -4802,15 +4958,19 @@ pub mod crm_configs {
         ::schemars::JsonSchema
     )]
     pub struct CrmConfigPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub provider: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub credentials_encrypted: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub field_mappings: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub auto_sync: Option<bool>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for CrmConfigPatch {
@@ -4991,7 +5151,7 @@ pub mod crm_configs {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewCrmConfig,
@@ -5109,7 +5269,7 @@ pub mod crm_syncs {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `crm_syncs`: `None` leaves a field as it is.
+    /// A change to a row of `crm_syncs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -5120,23 +5280,47 @@ pub mod crm_syncs {
         ::schemars::JsonSchema
     )]
     pub struct CrmSyncPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lead_id: Option<ids::LeadId>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub crm_config_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub external_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub action: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub error_message: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub synced_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub retry_count: Option<Option<i32>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub next_retry_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl CrmSyncPatch {
@@ -5340,12 +5524,12 @@ pub mod crm_syncs {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewCrmSync,
         ) -> Result<CrmSync, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"crm_config_id\" = EXCLUDED.\"crm_config_id\", \"external_id\" = EXCLUDED.\"external_id\", \"action\" = EXCLUDED.\"action\", \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"crm_syncs\".\"status\"), \"error_message\" = EXCLUDED.\"error_message\", \"synced_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"crm_syncs\".\"synced_at\"), \"retry_count\" = COALESCE($9::integer, \"tenant_template\".\"crm_syncs\".\"retry_count\"), \"next_retry_at\" = EXCLUDED.\"next_retry_at\" RETURNING \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"crm_config_id\" = EXCLUDED.\"crm_config_id\", \"external_id\" = COALESCE($4::character varying(255), \"tenant_template\".\"crm_syncs\".\"external_id\"), \"action\" = EXCLUDED.\"action\", \"status\" = COALESCE($6::character varying(50), \"tenant_template\".\"crm_syncs\".\"status\"), \"error_message\" = COALESCE($7::text, \"tenant_template\".\"crm_syncs\".\"error_message\"), \"synced_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"crm_syncs\".\"synced_at\"), \"retry_count\" = COALESCE($9::integer, \"tenant_template\".\"crm_syncs\".\"retry_count\"), \"next_retry_at\" = COALESCE($10::timestamp without time zone, \"tenant_template\".\"crm_syncs\".\"next_retry_at\") RETURNING \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, CrmSync>(SQL)
@@ -5454,7 +5638,7 @@ pub mod ai_tasks {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `ai_tasks`: `None` leaves a field as it is.
+    /// A change to a row of `ai_tasks`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -5465,23 +5649,51 @@ pub mod ai_tasks {
         ::schemars::JsonSchema
     )]
     pub struct AiTaskPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub task_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub input: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub output: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub retry_count: Option<Option<i32>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub error_message: Option<Option<String>>,
     }
     impl AiTaskPatch {
@@ -5675,12 +5887,12 @@ pub mod ai_tasks {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewAiTask,
         ) -> Result<AiTask, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"tenant_template\".\"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"task_type\" = EXCLUDED.\"task_type\", \"status\" = COALESCE($4::character varying(50), \"tenant_template\".\"ai_tasks\".\"status\"), \"input\" = EXCLUDED.\"input\", \"output\" = EXCLUDED.\"output\", \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"ai_tasks\".\"created_at\"), \"completed_at\" = EXCLUDED.\"completed_at\", \"retry_count\" = COALESCE($9::integer, \"tenant_template\".\"ai_tasks\".\"retry_count\"), \"error_message\" = EXCLUDED.\"error_message\" RETURNING \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\"";
+            const SQL: &str = "INSERT INTO \"tenant_template\".\"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"task_type\" = EXCLUDED.\"task_type\", \"status\" = COALESCE($4::character varying(50), \"tenant_template\".\"ai_tasks\".\"status\"), \"input\" = COALESCE($5::jsonb, \"tenant_template\".\"ai_tasks\".\"input\"), \"output\" = COALESCE($6::jsonb, \"tenant_template\".\"ai_tasks\".\"output\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"tenant_template\".\"ai_tasks\".\"created_at\"), \"completed_at\" = COALESCE($8::timestamp without time zone, \"tenant_template\".\"ai_tasks\".\"completed_at\"), \"retry_count\" = COALESCE($9::integer, \"tenant_template\".\"ai_tasks\".\"retry_count\"), \"error_message\" = COALESCE($10::text, \"tenant_template\".\"ai_tasks\".\"error_message\") RETURNING \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, AiTask>(SQL)

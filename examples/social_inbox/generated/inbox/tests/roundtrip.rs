@@ -73,6 +73,23 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.settings = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.active = None;
+    let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.settings, row.settings, "upsert keeps `settings` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.updated_at, row.updated_at, "upsert keeps `updated_at` when it is left None"
+    );
+    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
         active: Some(Some(false)),
@@ -157,6 +174,14 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.permissions = None;
+    let kept = RoleRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.permissions, row.permissions,
+        "upsert keeps `permissions` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = RolePatch::default();
     let updated = RoleRepo::update(&mut tx, row.id, &patch).await?;
@@ -240,6 +265,11 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.config = None;
+    let kept = PlatformRepo::upsert_by_name(&mut tx, &bare).await?;
+    assert_eq!(kept.config, row.config, "upsert keeps `config` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = PlatformPatch {
         display_name: Some(
@@ -344,6 +374,22 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.last_login = None;
+    bare.mfa_enabled = None;
+    bare.created_at = None;
+    let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.last_login, row.last_login, "upsert keeps `last_login` when it is left None"
+    );
+    assert_eq!(
+        kept.mfa_enabled, row.mfa_enabled,
+        "upsert keeps `mfa_enabled` when it is left None"
+    );
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = UserPatch {
         password_hash: Some(
@@ -438,6 +484,15 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.expires_at = None;
+    bare.active = None;
+    let kept = ApiKeyRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.expires_at, row.expires_at, "upsert keeps `expires_at` when it is left None"
+    );
+    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = ApiKeyPatch {
         name: Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
@@ -547,6 +602,35 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.account_name = None;
+    bare.refresh_token_encrypted = None;
+    bare.token_expires_at = None;
+    bare.metadata = None;
+    bare.connected_at = None;
+    bare.active = None;
+    let kept = SocialAccountRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.account_name, row.account_name,
+        "upsert keeps `account_name` when it is left None"
+    );
+    assert_eq!(
+        kept.refresh_token_encrypted, row.refresh_token_encrypted,
+        "upsert keeps `refresh_token_encrypted` when it is left None"
+    );
+    assert_eq!(
+        kept.token_expires_at, row.token_expires_at,
+        "upsert keeps `token_expires_at` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.connected_at, row.connected_at,
+        "upsert keeps `connected_at` when it is left None"
+    );
+    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = SocialAccountPatch {
         account_name: Some(
@@ -659,6 +743,30 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         3i64, "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.participant_name = None;
+    bare.status = None;
+    bare.started_at = None;
+    bare.last_message_at = None;
+    bare.message_count = None;
+    let kept = ConversationRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.participant_name, row.participant_name,
+        "upsert keeps `participant_name` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.started_at, row.started_at, "upsert keeps `started_at` when it is left None"
+    );
+    assert_eq!(
+        kept.last_message_at, row.last_message_at,
+        "upsert keeps `last_message_at` when it is left None"
+    );
+    assert_eq!(
+        kept.message_count, row.message_count,
+        "upsert keeps `message_count` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ConversationPatch {
         participant_id: Some(
@@ -846,6 +954,27 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.confidence = None;
+    bare.generated_at = None;
+    bare.sent_at = None;
+    bare.error_message = None;
+    let kept = ReplyRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.confidence, row.confidence, "upsert keeps `confidence` when it is left None"
+    );
+    assert_eq!(
+        kept.generated_at, row.generated_at,
+        "upsert keeps `generated_at` when it is left None"
+    );
+    assert_eq!(kept.sent_at, row.sent_at, "upsert keeps `sent_at` when it is left None");
+    assert_eq!(
+        kept.error_message, row.error_message,
+        "upsert keeps `error_message` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = ReplyPatch {
         content: Some(
@@ -945,6 +1074,33 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.conversation_id = None;
+    bare.name = None;
+    bare.email = None;
+    bare.phone = None;
+    bare.company = None;
+    bare.score = None;
+    bare.status = None;
+    bare.notes = None;
+    bare.created_at = None;
+    bare.updated_at = None;
+    let kept = LeadRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.conversation_id, row.conversation_id,
+        "upsert keeps `conversation_id` when it is left None"
+    );
+    assert_eq!(kept.name, row.name, "upsert keeps `name` when it is left None");
+    assert_eq!(kept.email, row.email, "upsert keeps `email` when it is left None");
+    assert_eq!(kept.phone, row.phone, "upsert keeps `phone` when it is left None");
+    assert_eq!(kept.company, row.company, "upsert keeps `company` when it is left None");
+    assert_eq!(kept.score, row.score, "upsert keeps `score` when it is left None");
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.notes, row.notes, "upsert keeps `notes` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = LeadPatch {
         name: Some(
@@ -1038,6 +1194,19 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.signals = None;
+    bare.reasoning = None;
+    bare.scored_at = None;
+    let kept = LeadScoreRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.signals, row.signals, "upsert keeps `signals` when it is left None");
+    assert_eq!(
+        kept.reasoning, row.reasoning, "upsert keeps `reasoning` when it is left None"
+    );
+    assert_eq!(
+        kept.scored_at, row.scored_at, "upsert keeps `scored_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = LeadScorePatch {
         score_value: Some(2i32),
@@ -1130,6 +1299,20 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.field_mappings = None;
+    bare.auto_sync = None;
+    bare.active = None;
+    let kept = CrmConfigRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.field_mappings, row.field_mappings,
+        "upsert keeps `field_mappings` when it is left None"
+    );
+    assert_eq!(
+        kept.auto_sync, row.auto_sync, "upsert keeps `auto_sync` when it is left None"
+    );
+    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
+    let row = kept;
     let n = 99u32;
     let patch = CrmConfigPatch {
         credentials_encrypted: Some(
@@ -1230,6 +1413,35 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.external_id = None;
+    bare.status = None;
+    bare.error_message = None;
+    bare.synced_at = None;
+    bare.retry_count = None;
+    bare.next_retry_at = None;
+    let kept = CrmSyncRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.external_id, row.external_id,
+        "upsert keeps `external_id` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.error_message, row.error_message,
+        "upsert keeps `error_message` when it is left None"
+    );
+    assert_eq!(
+        kept.synced_at, row.synced_at, "upsert keeps `synced_at` when it is left None"
+    );
+    assert_eq!(
+        kept.retry_count, row.retry_count,
+        "upsert keeps `retry_count` when it is left None"
+    );
+    assert_eq!(
+        kept.next_retry_at, row.next_retry_at,
+        "upsert keeps `next_retry_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = CrmSyncPatch {
         external_id: Some(
@@ -1328,6 +1540,34 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.status = None;
+    bare.input = None;
+    bare.output = None;
+    bare.created_at = None;
+    bare.completed_at = None;
+    bare.retry_count = None;
+    bare.error_message = None;
+    let kept = AiTaskRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.input, row.input, "upsert keeps `input` when it is left None");
+    assert_eq!(kept.output, row.output, "upsert keeps `output` when it is left None");
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.completed_at, row.completed_at,
+        "upsert keeps `completed_at` when it is left None"
+    );
+    assert_eq!(
+        kept.retry_count, row.retry_count,
+        "upsert keeps `retry_count` when it is left None"
+    );
+    assert_eq!(
+        kept.error_message, row.error_message,
+        "upsert keeps `error_message` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = AiTaskPatch {
         task_type: Some(

@@ -672,7 +672,7 @@ pub mod tenants {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `tenants`: `None` leaves a field as it is.
+    /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -683,15 +683,19 @@ pub mod tenants {
         ::schemars::JsonSchema
     )]
     pub struct TenantPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::TenantStatus>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub settings: Option<::serde_json::Value>,
     }
     impl TenantPatch {
@@ -896,12 +900,12 @@ pub mod tenants {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"name\" = EXCLUDED.\"name\", \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = EXCLUDED.\"description\", \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"name\" = EXCLUDED.\"name\", \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = COALESCE($6::text, \"public\".\"tenants\".\"description\"), \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -916,12 +920,12 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `name` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"name\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = EXCLUDED.\"description\", \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
+            const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"name\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = COALESCE($6::text, \"public\".\"tenants\".\"description\"), \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Tenant>(SQL)
@@ -958,6 +962,7 @@ pub mod users {
         /// Set when soft-deleted; null while the row is live.
         pub deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub email: String,
+        #[serde(skip_serializing, default)]
         pub password_hash: String,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
@@ -1005,6 +1010,7 @@ pub mod users {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub email: String,
+        #[serde(skip_serializing)]
         pub password_hash: String,
         #[serde(default)]
         pub first_name: Option<String>,
@@ -1087,7 +1093,7 @@ pub mod users {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `users`: `None` leaves a field as it is.
+    /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1097,23 +1103,35 @@ pub mod users {
         ::schemars::JsonSchema
     )]
     pub struct UserPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub password_hash: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<super::UserRole>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<bool>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_login_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub preferences: Option<::serde_json::Value>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -1380,12 +1398,12 @@ pub mod users {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
+            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($6::character varying(50), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($7::character varying(50), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = COALESCE($10::timestamp with time zone, \"public\".\"users\".\"last_login_at\"), \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -1405,12 +1423,12 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `email`, `tenant_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `email`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email_and_tenant_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"email\", \"tenant_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = EXCLUDED.\"first_name\", \"last_name\" = EXCLUDED.\"last_name\", \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = EXCLUDED.\"last_login_at\", \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
+            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"email\", \"tenant_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($6::character varying(50), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($7::character varying(50), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = COALESCE($10::timestamp with time zone, \"public\".\"users\".\"last_login_at\"), \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, User>(SQL)
@@ -1520,7 +1538,7 @@ pub mod waha_sessions {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `waha_sessions`: `None` leaves a field as it is.
+    /// A change to a row of `waha_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -1531,21 +1549,29 @@ pub mod waha_sessions {
         ::schemars::JsonSchema
     )]
     pub struct WahaSessionPatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub external_session_id: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::WahaSessionStatus>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub engine: Option<super::WahaEngine>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub last_activity_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub error_message: Option<Option<String>>,
     }
     impl WahaSessionPatch {
@@ -1775,12 +1801,12 @@ pub mod waha_sessions {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewWahaSession,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"external_session_id\" = EXCLUDED.\"external_session_id\", \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = EXCLUDED.\"last_activity_at\", \"error_message\" = EXCLUDED.\"error_message\", \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
+            const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"external_session_id\" = EXCLUDED.\"external_session_id\", \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = COALESCE($9::timestamp with time zone, \"public\".\"waha_sessions\".\"last_activity_at\"), \"error_message\" = COALESCE($10::text, \"public\".\"waha_sessions\".\"error_message\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, WahaSession>(SQL)
@@ -1799,12 +1825,12 @@ pub mod waha_sessions {
                     .await?,
             )
         }
-        /// Inserts the row, or, when one with the same `external_session_id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `external_session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_external_session_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewWahaSession,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"external_session_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = EXCLUDED.\"last_activity_at\", \"error_message\" = EXCLUDED.\"error_message\", \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
+            const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"external_session_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = COALESCE($9::timestamp with time zone, \"public\".\"waha_sessions\".\"last_activity_at\"), \"error_message\" = COALESCE($10::text, \"public\".\"waha_sessions\".\"error_message\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, WahaSession>(SQL)
@@ -1846,9 +1872,12 @@ pub mod messages {
         pub deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub direction: super::MessageDirection,
         /// Recipient phone number.
+        #[serde(skip_serializing, default)]
         pub to_msisdn: String,
         /// Sender phone number.
+        #[serde(skip_serializing, default)]
         pub from_msisdn: String,
+        #[serde(skip_serializing, default)]
         pub body: Option<String>,
         pub status: super::MessageStatus,
         pub waha_message_id: Option<String>,
@@ -1907,10 +1936,13 @@ pub mod messages {
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub direction: super::MessageDirection,
         /// Recipient phone number.
+        #[serde(skip_serializing)]
         pub to_msisdn: String,
         /// Sender phone number.
+        #[serde(skip_serializing)]
         pub from_msisdn: String,
         #[serde(default)]
+        #[serde(skip_serializing)]
         pub body: Option<String>,
         /// `None`: the default, `'queued'`.
         #[serde(default)]
@@ -2026,7 +2058,7 @@ pub mod messages {
             if violations.is_empty() { Ok(()) } else { Err(violations) }
         }
     }
-    /// A change to a row of `messages`: `None` leaves a field as it is.
+    /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
     #[derive(
         Clone,
         PartialEq,
@@ -2036,33 +2068,53 @@ pub mod messages {
         ::schemars::JsonSchema
     )]
     pub struct MessagePatch {
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub direction: Option<super::MessageDirection>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub to_msisdn: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub from_msisdn: Option<String>,
-        #[serde(default)]
+        #[serde(default, skip_serializing)]
         pub body: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::MessageStatus>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub waha_message_id: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub raw_payload: Option<Option<::serde_json::Value>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_type: Option<String>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub media_url: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub error_message: Option<Option<String>>,
-        #[serde(default)]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
+        )]
         pub delivered_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub session_id: Option<ids::WahaSessionId>,
     }
     impl ::std::fmt::Debug for MessagePatch {
@@ -2385,12 +2437,12 @@ pub mod messages {
                 .rows_affected();
             if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
         }
-        /// Inserts the row, or, when one with the same `id` exists, updates it: given fields overwrite, fields left `None` keep their value (a soft-deleted row is revived).
+        /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"messages\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"direction\" = EXCLUDED.\"direction\", \"to_msisdn\" = EXCLUDED.\"to_msisdn\", \"from_msisdn\" = EXCLUDED.\"from_msisdn\", \"body\" = EXCLUDED.\"body\", \"status\" = COALESCE($8::\"public\".\"message_status\", \"public\".\"messages\".\"status\"), \"waha_message_id\" = EXCLUDED.\"waha_message_id\", \"raw_payload\" = EXCLUDED.\"raw_payload\", \"message_type\" = COALESCE($11::character varying(50), \"public\".\"messages\".\"message_type\"), \"media_url\" = EXCLUDED.\"media_url\", \"metadata\" = COALESCE($13::jsonb, \"public\".\"messages\".\"metadata\"), \"error_message\" = EXCLUDED.\"error_message\", \"delivered_at\" = EXCLUDED.\"delivered_at\", \"session_id\" = EXCLUDED.\"session_id\", \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\"";
+            const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"messages\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"direction\" = EXCLUDED.\"direction\", \"to_msisdn\" = EXCLUDED.\"to_msisdn\", \"from_msisdn\" = EXCLUDED.\"from_msisdn\", \"body\" = COALESCE($7::text, \"public\".\"messages\".\"body\"), \"status\" = COALESCE($8::\"public\".\"message_status\", \"public\".\"messages\".\"status\"), \"waha_message_id\" = COALESCE($9::character varying(255), \"public\".\"messages\".\"waha_message_id\"), \"raw_payload\" = COALESCE($10::jsonb, \"public\".\"messages\".\"raw_payload\"), \"message_type\" = COALESCE($11::character varying(50), \"public\".\"messages\".\"message_type\"), \"media_url\" = COALESCE($12::character varying(500), \"public\".\"messages\".\"media_url\"), \"metadata\" = COALESCE($13::jsonb, \"public\".\"messages\".\"metadata\"), \"error_message\" = COALESCE($14::text, \"public\".\"messages\".\"error_message\"), \"delivered_at\" = COALESCE($15::timestamp with time zone, \"public\".\"messages\".\"delivered_at\"), \"session_id\" = EXCLUDED.\"session_id\", \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\"";
             new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(
                 ::sqlx::query_as::<_, Message>(SQL)

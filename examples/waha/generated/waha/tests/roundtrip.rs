@@ -75,6 +75,25 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.status = None;
+    bare.description = None;
+    bare.settings = None;
+    let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.description, row.description,
+        "upsert keeps `description` when it is left None"
+    );
+    assert_eq!(
+        kept.settings, row.settings, "upsert keeps `settings` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
         description: Some(
@@ -200,6 +219,38 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.first_name = None;
+    bare.last_name = None;
+    bare.role = None;
+    bare.is_active = None;
+    bare.last_login_at = None;
+    bare.preferences = None;
+    let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(
+        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
+    );
+    assert_eq!(
+        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
+    );
+    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
+    assert_eq!(
+        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+    );
+    assert_eq!(
+        kept.last_login_at, row.last_login_at,
+        "upsert keeps `last_login_at` when it is left None"
+    );
+    assert_eq!(
+        kept.preferences, row.preferences,
+        "upsert keeps `preferences` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = UserPatch {
         password_hash: Some(
@@ -321,6 +372,34 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.status = None;
+    bare.engine = None;
+    bare.metadata = None;
+    bare.config = None;
+    bare.last_activity_at = None;
+    bare.error_message = None;
+    let kept = WahaSessionRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(kept.engine, row.engine, "upsert keeps `engine` when it is left None");
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(kept.config, row.config, "upsert keeps `config` when it is left None");
+    assert_eq!(
+        kept.last_activity_at, row.last_activity_at,
+        "upsert keeps `last_activity_at` when it is left None"
+    );
+    assert_eq!(
+        kept.error_message, row.error_message,
+        "upsert keeps `error_message` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = WahaSessionPatch {
         error_message: Some(
@@ -456,6 +535,51 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "upsert on an existing key inserts nothing"
     );
     let row = upserted;
+    let mut bare = again.clone();
+    bare.created_at = None;
+    bare.updated_at = None;
+    bare.body = None;
+    bare.status = None;
+    bare.waha_message_id = None;
+    bare.raw_payload = None;
+    bare.message_type = None;
+    bare.media_url = None;
+    bare.metadata = None;
+    bare.error_message = None;
+    bare.delivered_at = None;
+    let kept = MessageRepo::upsert_by_id(&mut tx, &bare).await?;
+    assert_eq!(
+        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+    );
+    assert_eq!(kept.body, row.body, "upsert keeps `body` when it is left None");
+    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
+    assert_eq!(
+        kept.waha_message_id, row.waha_message_id,
+        "upsert keeps `waha_message_id` when it is left None"
+    );
+    assert_eq!(
+        kept.raw_payload, row.raw_payload,
+        "upsert keeps `raw_payload` when it is left None"
+    );
+    assert_eq!(
+        kept.message_type, row.message_type,
+        "upsert keeps `message_type` when it is left None"
+    );
+    assert_eq!(
+        kept.media_url, row.media_url, "upsert keeps `media_url` when it is left None"
+    );
+    assert_eq!(
+        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+    );
+    assert_eq!(
+        kept.error_message, row.error_message,
+        "upsert keeps `error_message` when it is left None"
+    );
+    assert_eq!(
+        kept.delivered_at, row.delivered_at,
+        "upsert keeps `delivered_at` when it is left None"
+    );
+    let row = kept;
     let n = 99u32;
     let patch = MessagePatch {
         body: Some(
