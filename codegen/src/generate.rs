@@ -360,6 +360,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
+hubgen-runtime.workspace = true
 sqlx.workspace = true
 serde.workspace = true
 schemars.workspace = true

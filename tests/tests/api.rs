@@ -257,3 +257,71 @@ async fn violations_name_their_constraint() {
 fn tenant_scoped_repositories_need_a_tenant_transaction() {
     trybuild::TestCases::new().compile_fail("ui/*.rs");
 }
+
+/// A JSON patch means what it says: an absent key leaves the column, `null`
+/// clears it, and a patch survives a JSON round trip unchanged.
+#[tokio::test]
+async fn a_json_patch_clears_with_null_and_leaves_what_is_absent() {
+    use hub_identity::{NewUser, UserPatch, UserRepo};
+    let patch: UserPatch = serde_json::from_str(r#"{"first_name": null, "role": "ADMIN"}"#).expect("patch JSON");
+    assert_eq!(patch.first_name, Some(None), "null clears");
+    assert_eq!(patch.last_name, None, "absent leaves");
+    let json = serde_json::to_value(&patch).expect("serializes");
+    assert_eq!(json, serde_json::json!({"first_name": null, "role": "ADMIN"}));
+    assert_eq!(serde_json::from_value::<UserPatch>(json).expect("round trip"), patch);
+
+    let db = TestDatabase::create("api_json_patch", hub_identity::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut new: NewUser = serde_json::from_value(serde_json::json!({
+        "email": "ada@example.com", "password_hash": "x", "first_name": "Ada", "last_name": "Lovelace"
+    }))
+    .expect("a new user from JSON");
+    new.password_hash = "argon2$secret".into();
+    let row = UserRepo::insert(&mut conn, &new).await.expect("insert");
+    let updated = UserRepo::update(&mut conn, row.id, &patch).await.expect("update");
+    assert_eq!(updated.first_name, None, "cleared");
+    assert_eq!(updated.last_name.as_deref(), Some("Lovelace"), "left as it was");
+    assert_eq!(updated.role.as_deref(), Some("ADMIN"));
+    drop(conn);
+    db.drop_db().await;
+}
+
+/// `@sensitive` values never leave by accident: not in JSON, `writeOnly` in
+/// the JSON Schema, redacted in `Debug` and in validation messages.
+#[test]
+fn sensitive_values_do_not_serialize_or_print() {
+    use hub_identity::{NewUser, User};
+    let secret = "argon2$do-not-leak";
+    let user = User {
+        id: hub_ids::UserId::new(),
+        email: "ada@example.com".into(),
+        password_hash: secret.into(),
+        first_name: None,
+        last_name: None,
+        role: None,
+        status: None,
+        email_verified: None,
+        last_login_at: None,
+        created_at: None,
+        updated_at: None,
+    };
+    let json = serde_json::to_string(&user).expect("serializes");
+    assert!(!json.contains(secret) && !json.contains("password_hash"), "{json}");
+    assert!(!format!("{user:?}").contains(secret));
+    let read_back: User = serde_json::from_str(&json).expect("a row reads back without it");
+    assert_eq!(read_back.password_hash, "");
+
+    let new: NewUser = serde_json::from_value(serde_json::json!({"email": "a@b.io", "password_hash": secret})).expect("accepted as input");
+    assert_eq!(new.password_hash, secret, "written in");
+    assert!(
+        !serde_json::to_string(&new).expect("serializes").contains(secret),
+        "never written out"
+    );
+
+    let schema = serde_json::to_value(schemars::schema_for!(User)).expect("schema");
+    assert_eq!(
+        schema["properties"]["password_hash"]["writeOnly"],
+        serde_json::json!(true),
+        "{schema:#}"
+    );
+}

@@ -25,17 +25,36 @@ pub struct TenantTx<'c> {
     tenant: Uuid,
 }
 
+/// What identifies a tenant: the tenant table's typed ID (generated crates
+/// implement it for that type alone, so a `UserId` cannot begin a tenant's
+/// transaction), or [`AnyTenant`] where the schema has no tenant table.
+pub trait TenantKey: Into<Uuid> {}
+
+/// A tenant given as a bare UUID: the explicit way in for schemas whose
+/// tenant columns refer to no table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyTenant(pub Uuid);
+
+impl From<AnyTenant> for Uuid {
+    fn from(tenant: AnyTenant) -> Uuid {
+        tenant.0
+    }
+}
+
+impl TenantKey for AnyTenant {}
+
 impl TenantTx<'static> {
     /// Begins a transaction on `pool` scoped to `tenant`.
-    pub async fn begin(pool: &PgPool, tenant: impl Into<Uuid>) -> Result<Self, Error> {
+    pub async fn begin(pool: &PgPool, tenant: impl TenantKey) -> Result<Self, Error> {
         let tx = pool.begin().await?;
-        TenantTx::scope(tx, tenant.into()).await
+        TenantTx::scope(tx, tenant).await
     }
 }
 
 impl<'c> TenantTx<'c> {
     /// Scopes an already open transaction to `tenant`.
-    pub async fn scope(mut tx: Transaction<'c, Postgres>, tenant: Uuid) -> Result<Self, Error> {
+    pub async fn scope(mut tx: Transaction<'c, Postgres>, tenant: impl TenantKey) -> Result<Self, Error> {
+        let tenant: Uuid = tenant.into();
         sqlx::query("SELECT set_config($1, $2, true)")
             .bind(TENANT_SETTING)
             .bind(tenant.to_string())

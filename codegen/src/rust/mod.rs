@@ -24,6 +24,9 @@ pub const IDS_CRATE: &str = "hub_ids";
 #[derive(Debug, Default)]
 pub struct Ids {
     names: BTreeMap<(String, String, String), String>,
+    /// The tenant table's ID, when every tenant column that declares a
+    /// reference refers to the same table: `TenantTx` takes only it.
+    tenant: Option<String>,
 }
 
 impl Ids {
@@ -57,7 +60,23 @@ impl Ids {
             };
             names.insert(key.clone(), name);
         }
-        Ids { names }
+        let mut ids = Ids { names, tenant: None };
+        let mut tenants: Vec<&str> = schema
+            .hubs
+            .iter()
+            .flat_map(|hub| hub.tables.iter().map(move |t| (hub, t)))
+            .filter_map(|(hub, t)| models::referenced_id(schema, hub, t, t.tenant_column.as_deref()?, &ids))
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        if let [one] = tenants.as_slice() {
+            ids.tenant = Some(one.to_string());
+        }
+        ids
+    }
+
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
     }
 
     pub fn get(&self, hub: &str, schema: &str, table: &str) -> Option<&str> {
@@ -92,6 +111,12 @@ fn ids_items(ids: &Ids) -> TokenStream {
     let items = ids.all().map(|((hub, schema, table), name)| {
         let ident = names::ident(name);
         let doc = format!(" Primary key of `{hub}.{schema}.{table}`.");
+        let tenant_key = (ids.tenant() == Some(name.as_str())).then(|| {
+            quote! {
+                /// The tenant: what a `TenantTx` is begun with.
+                impl ::hubgen_runtime::TenantKey for #ident {}
+            }
+        });
         quote! {
             #[doc = #doc]
             #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::Type)]
@@ -105,6 +130,8 @@ fn ids_items(ids: &Ids) -> TokenStream {
                     Self(::uuid::Uuid::new_v4())
                 }
             }
+
+            #tenant_key
 
             impl Default for #ident {
                 fn default() -> Self {

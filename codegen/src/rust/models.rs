@@ -174,7 +174,32 @@ fn column_type(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, column: &i
             }
         }
     }
+    // A tenant column that declares no reference (seed fidelity: no FK) is still the tenant's ID.
+    if table.tenant_column.as_deref() == Some(column.name.as_str()) {
+        if let Some(tenant) = ids.tenant() {
+            let n = ident(tenant);
+            return quote!(ids::#n);
+        }
+    }
     rust_type(&column.ty)
+}
+
+/// The typed ID a single column refers to through a foreign key or a cross-hub reference to a primary key.
+pub(super) fn referenced_id<'i>(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, column: &str, ids: &'i Ids) -> Option<&'i str> {
+    let is_single = |cols: &[String]| cols.len() == 1 && cols[0] == column;
+    let pk_of = |t: Option<&ir::Table>, cols: &[String]| t.and_then(|t| t.primary_key.as_ref()).is_some_and(|pk| pk.columns == cols);
+    table
+        .foreign_keys
+        .iter()
+        .filter(|fk| is_single(&fk.columns) && pk_of(hub.table(&fk.ref_schema, &fk.ref_table), &fk.ref_columns))
+        .find_map(|fk| ids.get(&hub.name, &fk.ref_schema, &fk.ref_table))
+        .or_else(|| {
+            table
+                .cross_hub_refs
+                .iter()
+                .filter(|r| is_single(&r.columns) && pk_of(schema.hub(&r.hub).and_then(|h| h.table(&r.schema, &r.table)), &r.ref_columns))
+                .find_map(|r| ids.get(&r.hub, &r.schema, &r.table))
+        })
 }
 
 fn doc_attr(docs: &Option<String>) -> TokenStream {

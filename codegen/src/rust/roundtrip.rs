@@ -168,9 +168,15 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         ..
     } = &shape;
     let tenant = shape.tenant.is_some();
-    let begin = if tenant {
+    let begin = if let Some(column) = shape.tenant {
+        let ty = shape.ty(column);
+        let tenant = if ty.to_string().starts_with("ids ::") {
+            quote!(#ty::new())
+        } else {
+            quote!(::hubgen_runtime::AnyTenant(::uuid::Uuid::new_v4()))
+        };
         quote! {
-            let tenant = ::uuid::Uuid::new_v4();
+            let tenant = #tenant;
             let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
         }
     } else {
@@ -213,7 +219,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             columns.join(", "),
             values.join(", ")
         );
-        let bind = if tenant { quote!(.bind(tenant)) } else { quote!() };
+        let bind = if tenant { quote!(.bind(tx.tenant())) } else { quote!() };
         return quote! {
             #[tokio::test]
             async fn #test() -> Result<(), Box<dyn std::error::Error>> {

@@ -193,7 +193,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         subscribed_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -323,7 +323,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;

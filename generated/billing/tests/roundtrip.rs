@@ -48,7 +48,7 @@ async fn entitlements_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             2,
         )
         .await;
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     assert_eq!(
         EntitlementRepo::count(& mut tx, & EntitlementFilter::default()). await ?, 0
@@ -56,7 +56,7 @@ async fn entitlements_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     ::sqlx::query(
             "INSERT INTO \"public\".\"entitlements\" (\"tenant_id\", \"plan_id\", \"feature_key\") VALUES ($1, gen_random_uuid(), 'x')",
         )
-        .bind(tenant)
+        .bind(tx.tenant())
         .execute(&mut *db.pool.acquire().await?)
         .await?;
     let page = EntitlementRepo::list(
@@ -85,13 +85,13 @@ async fn invoices_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             2,
         )
         .await;
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     assert_eq!(InvoiceRepo::count(& mut tx, & InvoiceFilter::default()). await ?, 0);
     ::sqlx::query(
             "INSERT INTO \"public\".\"invoices\" (\"tenant_id\", \"invoice_number\") VALUES ($1, 'x')",
         )
-        .bind(tenant)
+        .bind(tx.tenant())
         .execute(&mut *db.pool.acquire().await?)
         .await?;
     let page = InvoiceRepo::list(

@@ -928,6 +928,9 @@ impl TenantId {
     }
 }
 #[rustfmt::skip]
+/// The tenant: what a `TenantTx` is begun with.
+impl ::hubgen_runtime::TenantKey for TenantId {}
+#[rustfmt::skip]
 impl Default for TenantId {
     fn default() -> Self {
         Self::new()

@@ -35,7 +35,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -326,7 +326,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;

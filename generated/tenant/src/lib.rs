@@ -906,7 +906,7 @@ pub mod tenant_profiles {
     )]
     pub struct TenantProfile {
         pub id: ids::TenantProfileId,
-        pub tenant_id: ::uuid::Uuid,
+        pub tenant_id: ids::TenantId,
         pub industry: Option<String>,
         pub company_size: Option<String>,
         pub website: Option<String>,
@@ -1185,7 +1185,7 @@ pub mod tenant_profiles {
         /// The row whose `tenant_id` equal these values.
         pub async fn get_by_tenant_id(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            tenant_id: ::uuid::Uuid,
+            tenant_id: ids::TenantId,
         ) -> Result<Option<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE \"tenant_id\" = $1::uuid";
             Ok(

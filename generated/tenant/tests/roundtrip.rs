@@ -161,7 +161,7 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         joined_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -284,7 +284,7 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;

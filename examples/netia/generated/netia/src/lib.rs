@@ -296,6 +296,8 @@ pub mod ids {
             Self(::uuid::Uuid::new_v4())
         }
     }
+    /// The tenant: what a `TenantTx` is begun with.
+    impl ::hubgen_runtime::TenantKey for TenantId {}
     impl Default for TenantId {
         fn default() -> Self {
             Self::new()

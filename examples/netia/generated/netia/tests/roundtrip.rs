@@ -280,7 +280,7 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         updated_at: None,
         metadata: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -382,7 +382,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         timestamp: None,
         metadata: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -481,7 +481,7 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -585,7 +585,7 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -689,7 +689,7 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;

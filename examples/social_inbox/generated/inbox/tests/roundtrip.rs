@@ -327,7 +327,7 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         mfa_enabled: None,
         created_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -550,7 +550,7 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         connected_at: None,
         active: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -691,7 +691,7 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         last_message_at: None,
         message_count: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -1031,7 +1031,7 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -1254,7 +1254,7 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         auto_sync: None,
         active: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;

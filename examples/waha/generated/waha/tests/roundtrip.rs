@@ -172,7 +172,7 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ),
         preferences: None,
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -321,7 +321,7 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
         ),
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
@@ -492,7 +492,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ),
         session_id: ids::WahaSessionId::new(),
     };
-    let tenant = ::uuid::Uuid::new_v4();
+    let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
