@@ -16,16 +16,18 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The target directory this test was built in: the copy builds there too,
-/// so only the copied workspace's own crates compile again.
+/// A target directory of the copy's own, inside this build's: cargo names a
+/// workspace crate's artifacts by its path relative to the workspace root,
+/// so the copy's crates would overwrite this build's in a shared one.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+    let own = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         Path::new(env!("CARGO_BIN_EXE_hubgen"))
             .ancestors()
             .nth(2)
             .expect("target/<profile>/hubgen")
             .to_path_buf()
-    })
+    });
+    own.join("day-two")
 }
 
 /// The repository's files, copied to `to`: everything but build output and
