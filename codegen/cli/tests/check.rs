@@ -1,7 +1,10 @@
 //! `hubgen check` for each kind of drift, and the schema-evolution loop a
 //! reviewer runs: edit the platform schema, `generate`, apply, `check`.
 
-use sqlx::{Connection, Executor, PgConnection};
+mod common;
+
+use common::fresh_database;
+use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -41,21 +44,6 @@ fn kinds(out: &Output) -> Vec<String> {
         .iter()
         .map(|f| f["kind"].as_str().unwrap_or_default().to_string())
         .collect()
-}
-
-fn server() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
-}
-
-async fn fresh_database(name: &str) -> String {
-    let mut admin = PgConnection::connect(&server()).await.expect("PostgreSQL reachable");
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop");
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create");
-    let base = server();
-    format!("{}/{name}", &base[..base.rfind('/').expect("url has a database")])
 }
 
 async fn apply(url: &str, file: &Path) {

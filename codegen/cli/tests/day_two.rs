@@ -5,6 +5,9 @@
 //! exactly the generated crate, and the wallet crate compiles and
 //! round-trips rows with the new column on PostgreSQL.
 
+mod common;
+
+use common::fresh_database;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -190,16 +193,4 @@ async fn fingerprint(pool: &sqlx::PgPool, code_column: &str) -> Vec<(i64, String
     }
     assert_eq!(out[0].0, ROWS, "seeded");
     out
-}
-
-async fn fresh_database(name: &str) -> String {
-    use sqlx::{Connection, Executor};
-    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    let mut admin = sqlx::PgConnection::connect(&server).await.expect("PostgreSQL reachable");
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop");
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create");
-    format!("{}/{name}", &server[..server.rfind('/').expect("url has a database")])
 }

@@ -15,9 +15,6 @@ use std::collections::BTreeMap;
 
 pub use names::{pascal, singular};
 
-/// The crate that holds the typed IDs every hub crate shares.
-pub const IDS_CRATE: &str = "hub_ids";
-
 /// Typed ID type names: (hub, schema, table) → `UserId`, for every table
 /// whose primary key is one uuid column. Shared by every hub, so a
 /// reference from another hub uses the same type.

@@ -139,49 +139,28 @@ impl<'a> Shape<'a> {
 
 /// A column's Rust type: the typed ID of the table it identifies or refers to, else by SQL type.
 fn column_type(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, column: &ir::Column, ids: &Ids) -> TokenStream {
-    let id = |hub: &str, schema: &str, name: &str| {
-        ids.get(hub, schema, name).map(|n| {
-            let n = ident(n);
-            quote!(ids::#n)
-        })
-    };
-    let is_single = |cols: &[String]| cols.len() == 1 && cols[0] == column.name;
-    if table.primary_key.as_ref().is_some_and(|pk| is_single(&pk.columns)) {
-        if let Some(t) = id(&hub.name, &table.schema, &table.name) {
-            return t;
-        }
-    }
-    for fk in table.foreign_keys.iter().filter(|fk| is_single(&fk.columns)) {
-        let target_is_pk = hub
-            .table(&fk.ref_schema, &fk.ref_table)
-            .and_then(|t| t.primary_key.as_ref())
-            .is_some_and(|pk| pk.columns == fk.ref_columns);
-        if target_is_pk {
-            if let Some(t) = id(&hub.name, &fk.ref_schema, &fk.ref_table) {
-                return t;
-            }
-        }
-    }
-    for r in table.cross_hub_refs.iter().filter(|r| is_single(&r.columns)) {
-        let target_is_pk = schema
-            .hub(&r.hub)
-            .and_then(|h| h.table(&r.schema, &r.table))
-            .and_then(|t| t.primary_key.as_ref())
-            .is_some_and(|pk| pk.columns == r.ref_columns);
-        if target_is_pk {
-            if let Some(t) = id(&r.hub, &r.schema, &r.table) {
-                return t;
-            }
-        }
-    }
+    let own = table
+        .primary_key
+        .as_ref()
+        .filter(|pk| pk.columns == [column.name.clone()])
+        .and_then(|_| ids.get(&hub.name, &table.schema, &table.name));
     // A tenant column that declares no reference (seed fidelity: no FK) is still the tenant's ID.
-    if table.tenant_column.as_deref() == Some(column.name.as_str()) {
-        if let Some(tenant) = ids.tenant() {
-            let n = ident(tenant);
-            return quote!(ids::#n);
+    let tenant = || {
+        ids.tenant()
+            .filter(|_| table.tenant_column.as_deref() == Some(column.name.as_str()))
+    };
+    match own.or_else(|| referenced_id(schema, hub, table, &column.name, ids)).or_else(tenant) {
+        Some(name) => {
+            let name = ident(name);
+            quote!(ids::#name)
         }
+        None => rust_type(&column.ty),
     }
-    rust_type(&column.ty)
+}
+
+/// Whether `ty` (as [`Shape::ty`] gives it) is a typed ID.
+pub(super) fn is_typed_id(ty: &TokenStream) -> bool {
+    ty.to_string().starts_with("ids ::")
 }
 
 /// The typed ID a single column refers to through a foreign key or a cross-hub reference to a primary key.

@@ -4,7 +4,7 @@
 //! version check where declared), delete, restore. Generated from the same
 //! IR as the crate, so every table is covered and none is forgotten.
 
-use super::models::{check_list, Shape};
+use super::models::{check_list, is_typed_id, Shape};
 use super::names::{field, ident, pascal, variants};
 use super::types::{is_copy, owned};
 use super::Ids;
@@ -39,7 +39,7 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
     match &column.ty {
         ColumnType::Uuid => {
             let ty = shape.ty(column);
-            if ty.to_string().starts_with("ids ::") {
+            if is_typed_id(&ty) {
                 quote!(#ty::new())
             } else {
                 quote!(::uuid::Uuid::new_v4())
@@ -170,7 +170,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     let tenant = shape.tenant.is_some();
     let begin = if let Some(column) = shape.tenant {
         let ty = shape.ty(column);
-        let tenant = if ty.to_string().starts_with("ids ::") {
+        let tenant = if is_typed_id(&ty) {
             quote!(#ty::new())
         } else {
             quote!(::hubgen_runtime::AnyTenant(::uuid::Uuid::new_v4()))
