@@ -42,6 +42,41 @@ pub struct Output {
     pub files: BTreeMap<String, String>,
     /// Findings of the migration safety lint, per new migration.
     pub lints: Vec<HubLint>,
+    /// Refusals about the schema itself, each anchored to the declaration
+    /// that causes it; the front end places them with [`hubgen_schema::locate`].
+    pub refusals: Vec<Refusal>,
+}
+
+/// A reason nothing may be generated for a hub, located in the schema.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub at: hubgen_schema::Anchor,
+    /// Its span is empty until placed in the schema text.
+    pub diagnostic: hubgen_schema::Diagnostic,
+}
+
+impl Refusal {
+    fn new(at: hubgen_schema::Anchor, code: hubgen_schema::diagnostics::Code, message: String, label: &str, help: String) -> Refusal {
+        Refusal {
+            at,
+            diagnostic: hubgen_schema::Diagnostic::new(
+                hubgen_schema::Severity::Error,
+                code,
+                hubgen_schema::Span::default(),
+                message,
+                label,
+                help,
+            ),
+        }
+    }
+
+    /// The diagnostic, pointing at its declaration in `ast` (the hub's name when that is gone).
+    pub fn placed(&self, ast: &hubgen_schema::ast::SchemaFile) -> hubgen_schema::Diagnostic {
+        hubgen_schema::Diagnostic {
+            span: hubgen_schema::locate(ast, &self.at).unwrap_or_default(),
+            ..self.diagnostic.clone()
+        }
+    }
 }
 
 /// The lock of a hub: the IR its latest migration was generated from, and
@@ -79,7 +114,7 @@ pub struct HubState {
 impl HubState {
     /// A refusal when migrations exist but the lock is missing or damaged:
     /// planning from scratch would rewrite migrations databases have applied.
-    fn lock_problem(&self, hub: &str) -> Option<HubLint> {
+    fn lock_problem(&self, hub: &str) -> Option<Refusal> {
         if self.lock_error.is_none() && self.files.is_empty() {
             return None;
         }
@@ -91,19 +126,13 @@ impl HubState {
                 self.files.len()
             ),
         };
-        Some(HubLint {
-            hub: hub.to_string(),
-            path: path.clone(),
-            text: String::new(),
-            diagnostics: vec![hubgen_schema::Diagnostic::new(
-                hubgen_schema::Severity::Error,
-                hubgen_schema::diagnostics::Code::MissingLock,
-                hubgen_schema::Span::new(0, 0),
-                message,
-                "lock missing",
-                format!("restore it from version control (`git checkout -- {path}`); committed migrations are never regenerated"),
-            )],
-        })
+        Some(Refusal::new(
+            hubgen_schema::Anchor::Hub { hub: hub.to_string() },
+            hubgen_schema::diagnostics::Code::MissingLock,
+            message,
+            "its lock is missing",
+            format!("restore it from version control (`git checkout -- {path}`); committed migrations are never regenerated"),
+        ))
     }
 }
 
@@ -118,9 +147,9 @@ pub struct HubLint {
 }
 
 impl Output {
-    /// Lint errors mean nothing may be written.
+    /// Lint errors and refusals mean nothing may be written.
     pub fn refused(&self) -> bool {
-        self.lints.iter().flat_map(|l| &l.diagnostics).any(|d| d.is_error())
+        !self.refusals.is_empty() || self.lints.iter().flat_map(|l| &l.diagnostics).any(|d| d.is_error())
     }
 }
 
@@ -219,7 +248,7 @@ fn hub_migrations(
     let state = state.cloned().unwrap_or_default();
     let Some(lock) = &state.lock else {
         if let Some(problem) = state.lock_problem(&hub.name) {
-            output.lints.push(problem);
+            output.refusals.push(problem);
             return None;
         }
         let plan = crate::plan::plan(None, hub);
@@ -239,37 +268,18 @@ fn hub_migrations(
     let plan = crate::plan::plan(Some(&lock.ir), hub);
     let version = lock.migrations.iter().filter_map(|m| version_of(&m.file)).max().unwrap_or(0) + 1;
     let planned = files::next(&plan, version, &layout);
-    // A plan that cannot be made is reported on its first file, or on the lock when it has none.
-    let mut impossible: Vec<hubgen_schema::Diagnostic> = plan
-        .errors
-        .iter()
-        .map(|error| {
-            hubgen_schema::Diagnostic::new(
-                hubgen_schema::Severity::Error,
-                hubgen_schema::diagnostics::Code::ImpossibleChange,
-                hubgen_schema::Span::new(0, 0),
-                error.clone(),
-                "cannot plan this change",
-                "change the schema so the next migration can be planned".into(),
-            )
-        })
-        .collect();
-    if planned.is_empty() && !impossible.is_empty() {
-        output.lints.push(HubLint {
-            hub: hub.name.clone(),
-            path: format!("migrations/{}/{LOCK_FILE}", hub.name),
-            text: String::new(),
-            diagnostics: std::mem::take(&mut impossible),
-        });
-    }
+    // A plan that cannot be made is reported where the schema asks for it.
+    output.refusals.extend(plan.errors.iter().map(|error| {
+        Refusal::new(
+            error.at.clone(),
+            hubgen_schema::diagnostics::Code::ImpossibleChange,
+            error.message.clone(),
+            "cannot plan this change",
+            error.help.into(),
+        )
+    }));
     for file in &planned {
-        let mut diagnostics = std::mem::take(&mut impossible);
-        diagnostics.extend(crate::plan::lint::lint(
-            &plan,
-            &file.steps,
-            config.allow_destructive,
-            &hub.acknowledged,
-        ));
+        let diagnostics = crate::plan::lint::lint(&plan, &file.steps, config.allow_destructive, &hub.acknowledged);
         if !diagnostics.is_empty() {
             output.lints.push(HubLint {
                 hub: hub.name.clone(),

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod format;
 pub mod ir;
 mod lexer;
+pub mod locate;
 mod lower;
 pub(crate) mod parser;
 pub mod span;
@@ -19,6 +20,7 @@ pub mod types;
 mod validate;
 
 pub use diagnostics::{Diagnostic, Severity};
+pub use locate::{locate, Anchor};
 pub use span::{SourceFile, Span};
 pub use validate::DEFAULT_SCHEMA;
 

@@ -360,14 +360,41 @@ fn a_rename_hint_that_matches_nothing_is_an_error() {
     let existing = Existing {
         hubs: [("shop".to_string(), state)].into(),
     };
-    let v2 = compile(&edit(
-        BASE,
-        &[("    name        text\n", "    full_name   text  @renamed_from(nmae)\n")],
-    ));
-    let second = generate_from(&v2, &existing, &config);
+    let v2 = edit(BASE, &[("    name        text\n", "    full_name   text  @renamed_from(nmae)\n")]);
+    let second = generate_from(&compile(&v2), &existing, &config);
     assert!(second.refused());
-    let messages: Vec<&str> = second.lints[0].diagnostics.iter().map(|d| d.message.as_str()).collect();
-    assert!(messages.iter().any(|m| m.contains("@renamed_from(nmae)")), "{messages:?}");
+    let rendered = refusals(&second, &v2);
+    assert!(rendered.contains("@renamed_from(nmae)"), "{rendered}");
+    snapshot("refused_rename_hint", rendered);
+}
+
+/// Enum values can only be appended: a reordered or removed value is
+/// refused at the enum's declaration.
+#[test]
+fn changing_existing_enum_values_is_refused_at_the_enum() {
+    let config = Config::default();
+    let first = generate_from(&compile(BASE), &Existing::default(), &config);
+    let v2 = edit(BASE, &[("    active\n    closed\n", "    closed\n    active\n")]);
+    let second = generate_from(&compile(&v2), &existing_from(&first.files), &config);
+    assert!(second.refused());
+    assert!(
+        !second.files.keys().any(|p| p.contains("0002")),
+        "no migration is planned around the refusal"
+    );
+    snapshot("refused_enum_change", refusals(&second, &v2));
+}
+
+/// Refusals as `generate` prints them: placed in the schema text.
+fn refusals(output: &hubgen_codegen::generate::Output, schema: &str) -> String {
+    let (ast, _) = hubgen_schema::parse(schema);
+    let diagnostics: Vec<_> = output.refusals.iter().map(|r| r.placed(&ast)).collect();
+    hubgen_schema::diagnostics::render_all(&diagnostics, &hubgen_schema::SourceFile::new("schema/shop.hubs", schema), false)
+}
+
+fn snapshot(name: &str, rendered: String) {
+    insta::with_settings!({ snapshot_path => "snapshots/evolution", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!(name, rendered);
+    });
 }
 
 /// Narrowing that does not fit stops the migration before it changes
@@ -434,19 +461,15 @@ fn a_missing_or_damaged_lock_refuses_instead_of_rewriting() {
         !again.files.keys().any(|p| p.starts_with("migrations/shop/")),
         "nothing of the hub is written"
     );
-    let lint = &again.lints[0];
-    let rendered = hubgen_schema::diagnostics::render_all(
-        &lint.diagnostics,
-        &hubgen_schema::SourceFile::new(lint.path.clone(), lint.text.clone()),
-        false,
-    );
+    let rendered = refusals(&again, BASE);
     assert!(rendered.contains("error[missing-lock]"), "{rendered}");
     assert!(rendered.contains("git checkout -- migrations/shop/hubgen.lock"), "{rendered}");
+    snapshot("refused_missing_lock", rendered);
 
     existing.hubs.get_mut("shop").expect("hub").lock_error = Some("expected value at line 1 column 1".into());
     let damaged = generate_from(&compile(BASE), &existing, &config);
     assert!(damaged.refused());
-    assert!(damaged.lints[0].diagnostics[0].message.contains("is damaged"));
+    assert!(damaged.refusals[0].diagnostic.message.contains("is damaged"));
 }
 
 /// `set lock_timeout` reaches the next migration's body; changing it alone

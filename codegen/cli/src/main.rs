@@ -268,6 +268,10 @@ fn generate(
         }
     }
     let generated = hubgen_codegen::generate_from(&ir, &existing, &config);
+    if !generated.refusals.is_empty() {
+        let placed: Vec<_> = generated.refusals.iter().map(|r| r.placed(&output.ast)).collect();
+        eprint!("{}", render_all(&placed, &file, color()));
+    }
     for lint in &generated.lints {
         let source = SourceFile::new(lint.path.clone(), lint.text.clone());
         eprint!("{}", render_all(&lint.diagnostics, &source, color()));

@@ -119,3 +119,36 @@ fn fmt_refuses_a_file_that_does_not_parse() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(std::fs::read_to_string(&path).expect("read"), text, "nothing is lost");
 }
+
+/// A hub whose lock is gone is refused at its declaration in the schema
+/// (file, line, caret), and no file of any hub is written.
+#[test]
+fn generate_without_a_lock_points_at_the_hub_and_writes_nothing() {
+    let dir = scratch("no-lock");
+    std::fs::create_dir_all(dir.join("schema")).expect("mkdir");
+    let schema = "hub app database app_db {\n  table t {\n    id  uuid  primary key\n  }\n}\n";
+    std::fs::write(dir.join("schema/app.hubs"), schema).expect("write");
+    let out = hubgen(&["generate", "--schema", "schema/app.hubs"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(dir.join("migrations/app/hubgen.lock")).expect("lock removed");
+    let crate_before = std::fs::read_to_string(dir.join("generated/app/src/lib.rs")).expect("generated");
+    std::fs::write(
+        dir.join("schema/app.hubs"),
+        schema.replace("primary key\n", "primary key\n    name  text\n"),
+    )
+    .expect("edit");
+
+    let out = hubgen(&["generate", "--schema", "schema/app.hubs"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error[missing-lock]"), "{stderr}");
+    assert!(stderr.contains("--> schema/app.hubs:1:5"), "{stderr}");
+    assert!(stderr.contains("1 | hub app database app_db {"), "{stderr}");
+    assert!(stderr.contains("git checkout -- migrations/app/hubgen.lock"), "{stderr}");
+    assert!(!dir.join("migrations/app/hubgen.lock").exists());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("generated/app/src/lib.rs")).expect("generated"),
+        crate_before,
+        "nothing is written"
+    );
+}

@@ -105,7 +105,22 @@ pub fn invert(statements: &[Statement]) -> Option<Vec<Statement>> {
 pub struct Plan {
     pub steps: Vec<Step>,
     /// Problems that make a plan impossible (a rename hint that matches nothing, a removed enum value).
-    pub errors: Vec<String>,
+    pub errors: Vec<PlanError>,
+}
+
+/// Why a change cannot be planned, and the declaration that asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub at: hubgen_schema::Anchor,
+    pub message: String,
+    /// How to change the schema so the plan can be made.
+    pub help: &'static str,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 impl Plan {

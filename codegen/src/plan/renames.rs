@@ -3,9 +3,10 @@
 //! new names, so an index or foreign key that only follows a rename is
 //! recognised as unchanged (PostgreSQL keeps them across renames).
 
-use super::{label, Phase, Plan, Step};
+use super::{label, Phase, Plan, PlanError, Step};
 use crate::sql::statement::{Name, Statement};
 use hubgen_schema::ir;
+use hubgen_schema::Anchor;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default)]
@@ -42,11 +43,19 @@ impl Renames {
                     None => {
                         if let Some(from) = &t.renamed_from {
                             // A hint already applied is fine; one that matches nothing is a mistake.
-                            plan.errors.push(format!(
-                                "table `{}` says renamed_from({from}), but the last migration has neither `{from}` nor `{}`: remove the hint, or fix the old name",
-                                label(t),
-                                t.name
-                            ));
+                            plan.errors.push(PlanError {
+                                at: Anchor::Table {
+                                    hub: new.name.clone(),
+                                    schema: t.schema.clone(),
+                                    table: t.name.clone(),
+                                },
+                                message: format!(
+                                    "table `{}` says renamed_from({from}), but the last migration has neither `{from}` nor `{}`",
+                                    label(t),
+                                    t.name
+                                ),
+                                help: "remove the hint, or fix the old name",
+                            });
                         }
                         continue;
                     }
@@ -77,12 +86,21 @@ impl Renames {
                         }
                         _ => {
                             if let Some(from) = &c.renamed_from {
-                                plan.errors.push(format!(
-                                    "column `{}.{}` says @renamed_from({from}), but the last migration has neither `{from}` nor `{}`: remove the hint, or fix the old name",
-                                    label(t),
-                                    c.name,
-                                    c.name
-                                ));
+                                plan.errors.push(PlanError {
+                                    at: Anchor::Column {
+                                        hub: new.name.clone(),
+                                        schema: t.schema.clone(),
+                                        table: t.name.clone(),
+                                        column: c.name.clone(),
+                                    },
+                                    message: format!(
+                                        "column `{}.{}` says @renamed_from({from}), but the last migration has neither `{from}` nor `{}`",
+                                        label(t),
+                                        c.name,
+                                        c.name
+                                    ),
+                                    help: "remove the hint, or fix the old name",
+                                });
                             }
                             continue;
                         }

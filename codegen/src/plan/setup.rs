@@ -1,9 +1,10 @@
 //! Roles, schemas, extensions and enum types: what tables are built on.
 
-use super::{Phase, Plan, Step};
+use super::{Phase, Plan, PlanError, Step};
 use crate::sql::statement::{Name, Object, Statement};
 use crate::sql::Roles;
 use hubgen_schema::ir;
+use hubgen_schema::Anchor;
 
 /// Grants every hub's application and read-only roles hold on a schema or type.
 fn usage(hub: &ir::Hub, object: Object) -> Statement {
@@ -103,12 +104,20 @@ pub(super) fn plan(old: Option<&ir::Hub>, new: &ir::Hub, plan: &mut Plan) {
             }
             Some(o) => {
                 if !e.values.starts_with(&o.values) {
-                    plan.errors.push(format!(
-                        "enum `{}` changes its existing values ({} → {}): PostgreSQL can only add values; append new values at the end, or create a new enum",
-                        e.name,
-                        o.values.join(", "),
-                        e.values.join(", ")
-                    ));
+                    plan.errors.push(PlanError {
+                        at: Anchor::Enum {
+                            hub: new.name.clone(),
+                            schema: e.schema.clone(),
+                            name: e.name.clone(),
+                        },
+                        message: format!(
+                            "enum `{}` changes its existing values ({} → {}): PostgreSQL can only add values",
+                            e.name,
+                            o.values.join(", "),
+                            e.values.join(", ")
+                        ),
+                        help: "append new values at the end, or create a new enum and move the column to it",
+                    });
                     continue;
                 }
                 for (i, value) in e.values.iter().enumerate().skip(o.values.len()) {
