@@ -325,3 +325,173 @@ fn sensitive_values_do_not_serialize_or_print() {
         "{schema:#}"
     );
 }
+
+/// Lists in any indexed order, both ways, with NULLs among the values and
+/// ties broken by the key: pages of 7 read exactly what PostgreSQL's own
+/// `ORDER BY` returns; filters with `IN`, ranges and `IS NULL` count what
+/// SQL counts.
+#[tokio::test]
+async fn ordered_pages_and_conditions_agree_with_sql() {
+    use hub_wallet::{Condition, WalletFilter, WalletSort};
+    let db = TestDatabase::create("api_ordering", hub_wallet::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let tenants = [hub_ids::TenantId::new(), hub_ids::TenantId::new()];
+    let statuses = [None, Some("ACTIVE"), Some("FROZEN"), Some("CLOSED")];
+    let rows: Vec<NewWallet> = (0..60)
+        .map(|i| NewWallet {
+            // Every fifth wallet is personal: a NULL tenant among repeated values.
+            tenant_id: (i % 5 != 0).then(|| tenants[i % 2]),
+            status: statuses[i % 4].map(str::to_string),
+            currency: Some(["EUR", "USD", "GBP"][i % 3].to_string()),
+            ..NewWallet::new(hub_ids::UserId::new())
+        })
+        .collect();
+    assert_eq!(WalletRepo::insert_many(&mut conn, &rows).await.expect("insert_many"), 60);
+
+    for (sort, column) in [
+        (WalletSort::Id, "id"),
+        (WalletSort::TenantId, "tenant_id"),
+        (WalletSort::Status, "status"),
+        (WalletSort::Currency, "currency"),
+    ] {
+        for desc in [false, true] {
+            let direction = if desc { "DESC" } else { "ASC" };
+            let expected: Vec<hub_ids::WalletId> =
+                sqlx::query_scalar(&format!("SELECT id FROM wallets ORDER BY {column} {direction}, id {direction}"))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("sql order");
+            let mut request = PageRequest::first(7).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let mut read = Vec::new();
+            loop {
+                let page = WalletRepo::list(&mut conn, &WalletFilter::default(), &request).await.expect("page");
+                read.extend(page.items.iter().map(|w| w.id));
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(read, expected, "{sort:?} {direction}");
+        }
+    }
+
+    let count = |filter: WalletFilter| {
+        let pool = db.pool.clone();
+        async move {
+            WalletRepo::count(&mut pool.acquire().await.expect("connection"), &filter)
+                .await
+                .expect("count")
+        }
+    };
+    let sql = |condition: &str| {
+        let (pool, q) = (db.pool.clone(), format!("SELECT count(*) FROM wallets WHERE {condition}"));
+        async move { sqlx::query_scalar::<_, i64>(&q).fetch_one(&pool).await.expect("sql count") }
+    };
+    let cases = [
+        (
+            WalletFilter {
+                tenant_id: Condition::is_null(),
+                ..Default::default()
+            },
+            "tenant_id IS NULL",
+        ),
+        (
+            WalletFilter {
+                status: Condition::any_of(["ACTIVE".to_string(), "CLOSED".to_string()]),
+                ..Default::default()
+            },
+            "status IN ('ACTIVE', 'CLOSED')",
+        ),
+        (
+            WalletFilter {
+                currency: Condition::between("EUR".to_string(), "USD".to_string()),
+                status: Condition::not_null(),
+                ..Default::default()
+            },
+            "currency >= 'EUR' AND currency < 'USD' AND status IS NOT NULL",
+        ),
+        (
+            WalletFilter {
+                tenant_id: tenants[0].into(),
+                ..Default::default()
+            },
+            &format!("tenant_id = '{}'", tenants[0]),
+        ),
+    ];
+    for (filter, condition) in cases {
+        let expected = sql(condition).await;
+        assert!(expected > 0, "{condition}: the data has matches");
+        assert_eq!(count(filter).await, expected, "{condition}");
+    }
+    drop(conn);
+    db.drop_db().await;
+}
+
+/// A failed statement inside a savepoint is rolled back alone: the tenant's
+/// transaction goes on and commits what came before and after.
+#[tokio::test]
+async fn a_savepoint_recovers_the_tenant_transaction() {
+    let db = TestDatabase::create("api_savepoint", hub_tenant::MIGRATIONS, "SET session_replication_role = replica", 2).await;
+    let tenant = hub_ids::TenantId::new();
+    let user = hub_ids::UserId::new();
+    let mut tx = TenantTx::begin(&db.pool, tenant).await.expect("begin");
+    let member = NewTenantMember::new(user, "OWNER".into());
+    TenantMemberRepo::insert(&mut tx, &member).await.expect("first insert");
+
+    let mut savepoint = tx.savepoint().await.expect("savepoint");
+    let duplicate = TenantMemberRepo::insert(&mut savepoint, &member).await;
+    assert!(matches!(duplicate, Err(Error::UniqueViolation { .. })), "{duplicate:?}");
+    savepoint.rollback().await.expect("rolled back to the savepoint");
+
+    let other = NewTenantMember::new(hub_ids::UserId::new(), "MEMBER".into());
+    TenantMemberRepo::insert(&mut tx, &other).await.expect("the transaction goes on");
+    tx.commit().await.expect("commit");
+
+    let mut tx = TenantTx::begin(&db.pool, tenant).await.expect("begin");
+    assert_eq!(
+        TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default())
+            .await
+            .expect("count"),
+        2
+    );
+    drop(tx);
+    db.drop_db().await;
+}
+
+/// A batch that does not validate is refused whole, each violation naming
+/// the row it came from.
+#[tokio::test]
+async fn insert_many_names_the_rows_that_do_not_validate() {
+    let db = TestDatabase::create(
+        "api_batch_rows",
+        hub_tenant::MIGRATIONS,
+        "SET session_replication_role = replica",
+        2,
+    )
+    .await;
+    let mut tx = TenantTx::begin(&db.pool, hub_ids::TenantId::new()).await.expect("begin");
+    let too_long = "x".repeat(51);
+    let rows: Vec<NewTenantMember> = ["OWNER", too_long.as_str(), "MEMBER", too_long.as_str()]
+        .iter()
+        .map(|role| NewTenantMember::new(hub_ids::UserId::new(), role.to_string()))
+        .collect();
+    let Err(Error::Invalid(violations)) = TenantMemberRepo::insert_many(&mut tx, &rows).await else {
+        panic!("the batch is refused");
+    };
+    let rows_named: Vec<Option<usize>> = violations.iter().map(|v| v.row).collect();
+    assert!(rows_named.contains(&Some(1)) && rows_named.contains(&Some(3)), "{violations:?}");
+    assert!(!rows_named.contains(&Some(0)) && !rows_named.contains(&Some(2)), "{violations:?}");
+    assert!(violations[0].to_string().starts_with("row 1: role: "), "{}", violations[0]);
+    assert_eq!(
+        TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default())
+            .await
+            .expect("count"),
+        0,
+        "nothing sent"
+    );
+    drop(tx);
+    db.drop_db().await;
+}

@@ -2,7 +2,8 @@
 //!
 //! - [`TenantTx`]: a transaction bound to one tenant. Tenant-scoped
 //!   repositories accept nothing else, so forgetting the tenant does not compile.
-//! - [`Page`] and [`PageRequest`]: keyset pagination.
+//! - [`Page`], [`PageRequest`] and [`Cursor`]: keyset pagination in any
+//!   indexed order; [`Condition`]: `IN`, ranges and `IS NULL` in filters.
 //! - [`Error`]: unique, foreign-key and check violations as variants that name
 //!   the constraint; `Conflict` for a stale optimistic-locking version.
 //! - [`migrate`]: runs a hub's embedded migrations with sqlx's migrator.
@@ -12,6 +13,12 @@ use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::borrow::Cow;
 
 pub use uuid::Uuid;
+
+// What a service needs besides the hub crates and an async runtime, at the
+// versions the hub crates were built with (a newer major of sqlx or schemars
+// in the service would not match the generated derives).
+pub use futures_util::{StreamExt, TryStreamExt};
+pub use {chrono, rust_decimal, schemars, serde, serde_json, sqlx, uuid};
 
 /// The PostgreSQL setting row-level security reads the tenant from.
 pub const TENANT_SETTING: &str = "app.current_tenant_id";
@@ -72,6 +79,14 @@ impl<'c> TenantTx<'c> {
         &mut self.tx
     }
 
+    /// A savepoint inside this transaction, scoped to the same tenant: if a
+    /// statement in it fails, roll it back (or drop it) and this transaction
+    /// goes on; `commit` releases it into this one.
+    pub async fn savepoint(&mut self) -> Result<TenantTx<'_>, Error> {
+        let tx = sqlx::Connection::begin(&mut *self.tx).await?;
+        Ok(TenantTx { tx, tenant: self.tenant })
+    }
+
     pub async fn commit(self) -> Result<(), Error> {
         Ok(self.tx.commit().await?)
     }
@@ -81,24 +96,114 @@ impl<'c> TenantTx<'c> {
     }
 }
 
-/// Which page of a keyset-paginated list to read.
+/// Where the next page of a list starts. Opaque to callers: it holds the
+/// last row's sort value and key as JSON, which the list query reads back
+/// with PostgreSQL's own casts, so one cursor type serves every ordering.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// The cursor of a row, from its sort value and key columns in order.
+    pub fn of(values: &impl Serialize) -> Cursor {
+        // Serializing plain values (strings, numbers, ids, times) cannot fail.
+        Cursor(serde_json::to_string(values).unwrap_or_default())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Cursor {
+    /// A cursor as a client sent it back (one that does not parse makes the list fail, not skip).
+    fn from(text: String) -> Cursor {
+        Cursor(text)
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Sort direction of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Which page of a list to read, in which order: `S` is the table's sort
+/// enum (its indexed columns; the primary key by default). Ties are broken
+/// by the primary key, so every order is total and pages never overlap.
+///
+/// ```
+/// # #[derive(Default, Debug, Clone, Copy, PartialEq)] enum Sort { #[default] Id, CreatedAt }
+/// use hubgen_runtime::{Direction, PageRequest};
+/// let first = PageRequest::first(50).by(Sort::CreatedAt).desc();
+/// assert_eq!((first.sort, first.direction, first.limit), (Sort::CreatedAt, Direction::Desc, 50));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct PageRequest<K> {
-    /// The cursor of the previous page (`Page::next`), or `None` for the first page.
-    pub after: Option<K>,
+#[schemars(bound = "S: schemars::JsonSchema + Default + Serialize")]
+pub struct PageRequest<S> {
+    #[serde(default)]
+    pub sort: S,
+    #[serde(default)]
+    pub direction: Direction,
+    /// The previous page's `next`, or `None` for the first page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Cursor>,
     pub limit: u32,
 }
 
-impl<K> PageRequest<K> {
+impl<S: Default> PageRequest<S> {
+    /// The first page, in primary-key order.
     pub fn first(limit: u32) -> Self {
-        PageRequest { after: None, limit }
-    }
-
-    pub fn after(cursor: K, limit: u32) -> Self {
         PageRequest {
-            after: Some(cursor),
+            sort: S::default(),
+            direction: Direction::Asc,
+            after: None,
             limit,
         }
+    }
+}
+
+impl<S> PageRequest<S> {
+    /// Ordered by `sort`, ascending.
+    pub fn by(self, sort: S) -> Self {
+        PageRequest {
+            sort,
+            direction: Direction::Asc,
+            ..self
+        }
+    }
+
+    pub fn desc(self) -> Self {
+        PageRequest {
+            direction: Direction::Desc,
+            ..self
+        }
+    }
+
+    /// The page after `cursor`, in the same order.
+    pub fn after(self, cursor: Cursor) -> Self {
+        PageRequest {
+            after: Some(cursor),
+            ..self
+        }
+    }
+
+    /// The cursor as the list query binds it.
+    pub fn cursor(&self) -> Option<&str> {
+        self.after.as_ref().map(Cursor::as_str)
+    }
+
+    pub fn is_desc(&self) -> bool {
+        self.direction == Direction::Desc
     }
 
     /// The limit PostgreSQL sees: at least 1, at most 10,000.
@@ -109,14 +214,14 @@ impl<K> PageRequest<K> {
 
 /// A page of rows and the cursor of the next one (`None` on the last page).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Page<T, K> {
+pub struct Page<T> {
     pub items: Vec<T>,
-    pub next: Option<K>,
+    pub next: Option<Cursor>,
 }
 
-impl<T, K> Page<T, K> {
+impl<T> Page<T> {
     /// Builds a page from rows fetched with `LIMIT limit`: full pages have a next cursor.
-    pub fn from_rows(items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> K) -> Self {
+    pub fn from_rows(items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Cursor) -> Self {
         let next = if items.len() as i64 >= limit {
             items.last().map(cursor)
         } else {
@@ -126,11 +231,159 @@ impl<T, K> Page<T, K> {
     }
 }
 
+/// A condition on one column of a filter; the default matches every row.
+/// (Absent parts deserialize as `None`: serde does that for `Option` fields
+/// without `default`, which would otherwise demand `T: Default`.)
+/// Its parts combine with AND: `any_of` is SQL's `IN`, `at_least` and
+/// `below` a half-open range, `is_null` tests for NULL.
+///
+/// ```
+/// use hubgen_runtime::Condition;
+/// let active: Condition<String> = "ACTIVE".to_string().into();
+/// assert_eq!(active, Condition::any_of(["ACTIVE".to_string()]));
+/// assert!(Condition::<i32>::default().matches_all());
+/// assert!(!Condition::between(1, 10).matches_all());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Condition<T> {
+    /// Equal to one of these.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<T>>,
+    /// At least this (inclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<T>,
+    /// Below this (exclusive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below: Option<T>,
+    /// `true`: only NULL; `false`: only values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_null: Option<bool>,
+}
+
+impl<T> Default for Condition<T> {
+    fn default() -> Self {
+        Condition {
+            any_of: None,
+            at_least: None,
+            below: None,
+            is_null: None,
+        }
+    }
+}
+
+impl<T> From<T> for Condition<T> {
+    /// Equal to `value`.
+    fn from(value: T) -> Self {
+        Condition::equals(value)
+    }
+}
+
+impl<T> Condition<T> {
+    pub fn equals(value: T) -> Self {
+        Condition::any_of([value])
+    }
+
+    /// SQL's `IN`: equal to one of `values` (none matches no row).
+    pub fn any_of(values: impl IntoIterator<Item = T>) -> Self {
+        Condition {
+            any_of: Some(values.into_iter().collect()),
+            ..Condition::default()
+        }
+    }
+
+    pub fn at_least(value: T) -> Self {
+        Condition {
+            at_least: Some(value),
+            ..Condition::default()
+        }
+    }
+
+    pub fn below(value: T) -> Self {
+        Condition {
+            below: Some(value),
+            ..Condition::default()
+        }
+    }
+
+    /// `from <= value < below`.
+    pub fn between(from: T, below: T) -> Self {
+        Condition {
+            at_least: Some(from),
+            below: Some(below),
+            ..Condition::default()
+        }
+    }
+
+    pub fn is_null() -> Self {
+        Condition {
+            is_null: Some(true),
+            ..Condition::default()
+        }
+    }
+
+    pub fn not_null() -> Self {
+        Condition {
+            is_null: Some(false),
+            ..Condition::default()
+        }
+    }
+
+    /// Whether it leaves every row in.
+    pub fn matches_all(&self) -> bool {
+        self.any_of.is_none() && self.at_least.is_none() && self.below.is_none() && self.is_null.is_none()
+    }
+}
+
+/// Rows read one at a time (a streaming read for large scans).
+pub type RowStream<'a, T> = futures_util::stream::BoxStream<'a, Result<T, Error>>;
+
+/// A sqlx row stream with this crate's errors.
+pub fn row_stream<'a, T: Send + 'a>(rows: futures_util::stream::BoxStream<'a, Result<T, sqlx::Error>>) -> RowStream<'a, T> {
+    use futures_util::StreamExt;
+    rows.map(|row| row.map_err(Error::from)).boxed()
+}
+
 /// One field that failed client-side validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Violation {
+    /// The row's index, when a batch (`insert_many`) was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
     pub field: &'static str,
     pub message: String,
+}
+
+impl Violation {
+    pub fn new(field: &'static str, message: String) -> Violation {
+        Violation { row: None, field, message }
+    }
+
+    /// The violations of each row of a batch, each naming its row's index.
+    pub fn of_rows<'r, R: 'r>(
+        rows: impl IntoIterator<Item = &'r R>,
+        validate: impl Fn(&R) -> Result<(), Vec<Violation>>,
+    ) -> Result<(), Vec<Violation>> {
+        let violations: Vec<Violation> = rows
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, row)| validate(row).err().map(|v| (i, v)))
+            .flat_map(|(i, v)| v.into_iter().map(move |v| Violation { row: Some(i), ..v }))
+            .collect();
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(violations)
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(row) = self.row {
+            write!(f, "row {row}: ")?;
+        }
+        write!(f, "{}: {}", self.field, self.message)
+    }
 }
 
 /// What a repository call can fail with.
@@ -170,7 +423,7 @@ impl std::fmt::Display for Error {
             Error::CheckViolation { constraint } => write!(f, "check constraint {constraint} violated"),
             Error::Forbidden { message } => write!(f, "forbidden: {message}"),
             Error::Invalid(violations) => {
-                let list: Vec<String> = violations.iter().map(|v| format!("{}: {}", v.field, v.message)).collect();
+                let list: Vec<String> = violations.iter().map(Violation::to_string).collect();
                 write!(f, "invalid: {}", list.join("; "))
             }
             Error::Database(e) => write!(f, "database error: {e}"),
@@ -258,29 +511,20 @@ pub mod check {
     pub fn max_chars(out: &mut Vec<Violation>, field: &'static str, value: &str, max: usize) {
         let n = value.chars().count();
         if n > max {
-            out.push(Violation {
-                field,
-                message: format!("is {n} characters long; at most {max} allowed"),
-            });
+            out.push(Violation::new(field, format!("is {n} characters long; at most {max} allowed")));
         }
     }
 
     pub fn one_of(out: &mut Vec<Violation>, field: &'static str, value: &str, allowed: &[&str]) {
         if !allowed.contains(&value) {
-            out.push(Violation {
-                field,
-                message: format!("`{value}` is not one of {}", allowed.join(", ")),
-            });
+            out.push(Violation::new(field, format!("`{value}` is not one of {}", allowed.join(", "))));
         }
     }
 
     /// [`one_of`] for a `@sensitive` field: the message does not repeat the value.
     pub fn one_of_redacted(out: &mut Vec<Violation>, field: &'static str, value: &str, allowed: &[&str]) {
         if !allowed.contains(&value) {
-            out.push(Violation {
-                field,
-                message: format!("is not one of {}", allowed.join(", ")),
-            });
+            out.push(Violation::new(field, format!("is not one of {}", allowed.join(", "))));
         }
     }
 
@@ -298,10 +542,7 @@ pub mod check {
             _ => true,
         };
         if !ok {
-            out.push(Violation {
-                field,
-                message: format!("is not a valid {format}"),
-            });
+            out.push(Violation::new(field, format!("is not a valid {format}")));
         }
     }
 }

@@ -103,6 +103,11 @@ pub fn ids_crate(ids: &Ids) -> TokenStream {
     }
 }
 
+/// The typed IDs of every hub of `schema`: what `hub_ids!` expands to.
+pub fn schema_ids(schema: &ir::Schema) -> TokenStream {
+    ids_items(&Ids::of(schema))
+}
+
 /// One newtype per typed ID.
 fn ids_items(ids: &Ids) -> TokenStream {
     let items = ids.all().map(|((hub, schema, table), name)| {
@@ -176,6 +181,17 @@ pub fn hub_crate(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
 /// A hub crate's items: what `hub!` expands to. `migrations` are the hub's
 /// migration files (name, SQL) in order; they are embedded.
 pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, String)]) -> TokenStream {
+    hub_items_with_ids(schema, hub, migrations, None)
+}
+
+/// [`hub_items`], with the shared typed IDs taken from `ids_path` (where a
+/// `hub_ids!` expansion lives) instead of the `hub-ids` crate.
+pub fn hub_items_with_ids(
+    schema: &ir::Schema,
+    hub: &ir::Hub,
+    migrations: &[(String, String)],
+    ids_path: Option<&syn::Path>,
+) -> TokenStream {
     let ids = Ids::of(schema);
     let migration_entries = migrations.iter().map(|(file, sql)| {
         let (version, description) = migration_version(file);
@@ -201,7 +217,12 @@ pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
         let items = table_type_names(table).map(|n| names::ident(&n));
         quote!(pub use #module::{#(#items),*};)
     });
-    let ids_module = if shares_ids(schema) {
+    let ids_module = if let Some(path) = ids_path {
+        quote! {
+            /// The typed IDs every hub of the schema shares.
+            pub use #path as ids;
+        }
+    } else if shares_ids(schema) {
         quote! {
             /// The typed IDs every hub shares (`ids::TenantId`, `ids::UserId`, ...).
             pub use ::hub_ids as ids;
@@ -222,10 +243,30 @@ pub fn hub_items(schema: &ir::Schema, hub: &ir::Hub, migrations: &[(String, Stri
         .flat_map(table_type_names)
         .chain(hub.enums.iter().map(|e| pascal(&e.name)))
         .collect();
-    let runtime = ["Error", "Page", "PageRequest", "TenantTx", "Violation"]
-        .into_iter()
-        .filter(|name| !taken.iter().any(|t| t == name))
-        .map(names::ident);
+    let runtime = [
+        "Condition",
+        "Cursor",
+        "Direction",
+        "Error",
+        "Page",
+        "PageRequest",
+        "RowStream",
+        "StreamExt",
+        "TenantTx",
+        "TryStreamExt",
+        "Violation",
+        // The crates a service needs, at the versions these derives were built with.
+        "chrono",
+        "rust_decimal",
+        "schemars",
+        "serde",
+        "serde_json",
+        "sqlx",
+        "uuid",
+    ]
+    .into_iter()
+    .filter(|name| !taken.iter().any(|t| t == name))
+    .map(names::ident);
     quote! {
         pub use ::hubgen_runtime::{#(#runtime),*};
         #ids_module
@@ -252,6 +293,7 @@ fn table_type_names(table: &ir::Table) -> impl Iterator<Item = String> {
         format!("New{base}"),
         format!("{base}Patch"),
         format!("{base}Filter"),
+        format!("{base}Sort"),
         format!("{base}Repo"),
     ]
     .into_iter()

@@ -17,6 +17,7 @@ pub(super) struct Shape<'a> {
     pub new: Ident,
     pub patch: Ident,
     pub filter: Ident,
+    pub sort: Ident,
     pub repo: Ident,
     /// The tenant column: filled from the `TenantTx`, never from user input.
     pub tenant: Option<&'a ir::Column>,
@@ -24,6 +25,9 @@ pub(super) struct Shape<'a> {
     pub insertable: Vec<&'a ir::Column>,
     pub patchable: Vec<&'a ir::Column>,
     pub filters: Vec<&'a ir::Column>,
+    /// Columns a list can be ordered by, besides the primary key: the
+    /// filterable ones, except secrets and types without a useful order.
+    pub sorts: Vec<&'a ir::Column>,
     /// Unique keys other than the primary key (no partial ones).
     pub uniques: Vec<Vec<&'a ir::Column>>,
     types: Vec<(String, TokenStream)>,
@@ -71,6 +75,11 @@ impl<'a> Shape<'a> {
                 }
             }
         }
+        let sorts = filters
+            .iter()
+            .copied()
+            .filter(|c| !c.sensitive && !matches!(c.ty, ColumnType::Bytea | ColumnType::Boolean) && !key.iter().any(|k| k.name == c.name))
+            .collect();
         let mut uniques: Vec<Vec<&ir::Column>> = Vec::new();
         let key_names: Vec<&str> = key.iter().map(|c| c.name.as_str()).collect();
         let mut push_unique = |columns: Vec<&'a ir::Column>| {
@@ -101,12 +110,14 @@ impl<'a> Shape<'a> {
             new: ident(&format!("New{base}")),
             patch: ident(&format!("{base}Patch")),
             filter: ident(&format!("{base}Filter")),
+            sort: ident(&format!("{base}Sort")),
             repo: ident(&format!("{base}Repo")),
             tenant,
             key,
             insertable,
             patchable,
             filters,
+            sorts,
             uniques,
             types,
         }
@@ -134,6 +145,18 @@ impl<'a> Shape<'a> {
 
     pub fn is_new_optional(&self, column: &ir::Column) -> bool {
         column.nullable || column.default.is_some()
+    }
+
+    /// The sort enum's variants: the primary key first (the default), then
+    /// each sortable column.
+    pub fn sort_variants(&self) -> Vec<(Ident, Option<&'a ir::Column>)> {
+        let key = match self.key.as_slice() {
+            [one] => pascal(&one.name),
+            _ => "PrimaryKey".to_string(),
+        };
+        std::iter::once((ident(&key), None))
+            .chain(self.sorts.iter().map(|c| (ident(&pascal(&c.name)), Some(*c))))
+            .collect()
     }
 }
 
@@ -399,12 +422,51 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         })
     });
 
-    // Filter: equality on columns that lead an index.
+    // Filter: a condition on each column that leads an index.
     let filter_decl = shape.filters.iter().map(|c| {
         let f = field(&c.name);
         let t = shape.ty(c);
-        quote!(pub #f: Option<#t>)
+        let rename = rename_attr(c);
+        quote!(#rename #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")] pub #f: ::hubgen_runtime::Condition<#t>)
     });
+    let sort = &shape.sort;
+    let sort_decl = shape.sort_variants().into_iter().enumerate().map(|(i, (variant, column))| {
+        let doc = match column {
+            None => " The primary key (the default).".to_string(),
+            Some(c) => format!(" `{}`, then the primary key.", c.name),
+        };
+        let default = (i == 0).then(|| quote!(#[default]));
+        quote!(#[doc = #doc] #default #variant)
+    });
+    let sort_doc = format!(
+        " What a list of `{}` can be ordered by: the primary key or an indexed column.",
+        table.name
+    );
+    // The constructor takes what the database cannot fill in.
+    let required: Vec<&ir::Column> = shape.insertable.iter().copied().filter(|c| !shape.is_new_optional(c)).collect();
+    let constructor_args = required.iter().map(|c| {
+        let f = field(&c.name);
+        let t = shape.ty(c);
+        quote!(#f: #t)
+    });
+    let constructor_fields = shape.insertable.iter().map(|c| {
+        let f = field(&c.name);
+        if shape.is_new_optional(c) {
+            quote!(#f: None)
+        } else {
+            quote!(#f)
+        }
+    });
+    // With nothing required, every field is optional: `Default` is the empty row.
+    let new_default = required.is_empty().then(|| quote!(Default,));
+    let constructor_doc = if required.is_empty() {
+        " A row with every column left to its default.".to_string()
+    } else {
+        format!(
+            " A row with the required {}; every optional field `None` (its default, or NULL).",
+            required.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+        )
+    };
     let include_deleted = table.soft_delete.as_ref().map(|_| {
         quote! {
             /// Also return soft-deleted rows.
@@ -429,13 +491,19 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         #row_debug
 
         #[doc = #new_doc]
-        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
         pub struct #new {
             #(#new_decl),*
         }
         #new_debug
 
         impl #new {
+            #[doc = #constructor_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn new(#(#constructor_args),*) -> Self {
+                #new { #(#constructor_fields),* }
+            }
+
             /// Checks what can be checked before sending: lengths, allowed values, formats.
             pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
                 #[allow(unused_mut)]
@@ -464,9 +532,17 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
 
         #[doc = #filter_doc]
         #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[serde(default)]
         pub struct #filter {
             #(#filter_decl,)*
             #include_deleted
+        }
+
+        #[doc = #sort_doc]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum #sort {
+            #(#sort_decl),*
         }
     }
 }

@@ -83,7 +83,13 @@ fn key_condition(shape: &Shape, params: &mut Params, key: TokenStream) -> (Strin
 pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) -> TokenStream {
     let shape = Shape::of(schema, hub, table, ids);
     let full = ShapeTokens::new(&shape);
-    let mut methods = vec![get(&shape, &full), list(&shape, &full), count(&shape, &full)];
+    let mut methods = vec![
+        get(&shape, &full),
+        exists_and_get_many(&shape, &full),
+        list(&shape, &full),
+        count(&shape, &full),
+        stream(&shape, &full),
+    ];
     methods.extend(get_by_unique(&shape, &full));
     if shape.key.is_empty() {
         methods.clear();
@@ -214,15 +220,28 @@ fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
 }
 
 /// `(filters) AND (live unless asked)` and their binds, continuing `params`.
+/// Each filter column's [`Condition`](hubgen_runtime) takes four parameters
+/// (`IN`, the range's ends, `IS NULL`), each a no-op when NULL.
 fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<TokenStream>) {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     for column in &shape.filters {
-        let p = params.value(column);
-        conditions.push(format!("({p} IS NULL OR {} = {p})", q(&column.name)));
+        let c = q(&column.name);
+        let ty = sql_type(shape.hub, &column.ty);
+        let any_of = params.typed(&format!("{ty}[]"));
+        let at_least = params.typed(&ty);
+        let below = params.typed(&ty);
+        let is_null = params.typed("bool");
+        conditions.push(format!(
+            "({any_of} IS NULL OR {c} = ANY({any_of})) AND ({at_least} IS NULL OR {c} >= {at_least}) AND ({below} IS NULL OR {c} < {below}) AND ({is_null} IS NULL OR ({c} IS NULL) = {is_null})"
+        ));
         let f = field(&column.name);
-        let value = owned(column, quote!(filter.#f));
-        binds.push(quote!(.bind(#value)));
+        binds.push(quote! {
+            .bind(filter.#f.any_of.as_deref())
+            .bind(filter.#f.at_least.as_ref())
+            .bind(filter.#f.below.as_ref())
+            .bind(filter.#f.is_null)
+        });
     }
     if let Some(live) = live_condition(shape.table) {
         let p = params.typed("bool");
@@ -232,64 +251,104 @@ fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<Tok
     (conditions, binds)
 }
 
+/// The keyset condition and ORDER BY of one sort, after the cursor `$1`
+/// (a JSON array: the sort value, when not the key, then the key columns).
+/// NULLs sort last ascending and first descending, as PostgreSQL's indexes
+/// do, so a nullable column needs the longer condition.
+fn keyset(shape: &Shape, column: Option<&ir::Column>, desc: bool) -> (String, String) {
+    let cursor = "$1::text::jsonb";
+    let part = |i: usize, c: &ir::Column| format!("({cursor}->>{i})::{}", sql_type(shape.hub, &c.ty));
+    let offset = usize::from(column.is_some());
+    let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
+    let key_values: Vec<String> = shape.key.iter().enumerate().map(|(i, c)| part(i + offset, c)).collect();
+    let (op, dir) = if desc { ("<", " DESC") } else { (">", "") };
+    let order = |columns: &[String]| columns.iter().map(|c| format!("{c}{dir}")).collect::<Vec<_>>().join(", ");
+    let Some(column) = column else {
+        return (
+            format!("({}) {op} ({})", key_columns.join(", "), key_values.join(", ")),
+            order(&key_columns),
+        );
+    };
+    let c = q(&column.name);
+    let v = part(0, column);
+    let all_columns: Vec<String> = std::iter::once(c.clone()).chain(key_columns.iter().cloned()).collect();
+    let row = format!("({}) {op} ({v}, {})", all_columns.join(", "), key_values.join(", "));
+    let condition = if column.nullable {
+        let key_after = format!("({}) {op} ({})", key_columns.join(", "), key_values.join(", "));
+        let (when_null, when_value) = if desc {
+            (format!("({c} IS NULL AND {key_after}) OR {c} IS NOT NULL"), row)
+        } else {
+            (format!("{c} IS NULL AND {key_after}"), format!("{row} OR {c} IS NULL"))
+        };
+        format!("CASE WHEN ({cursor}->>0) IS NULL THEN {when_null} ELSE {when_value} END")
+    } else {
+        row
+    };
+    (condition, order(&all_columns))
+}
+
 fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = qualified(&table.schema, &table.name);
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let first = params.typed("bool");
-    let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
-    let key_params: Vec<String> = shape.key.iter().map(|c| params.value(c)).collect();
-    let mut conditions = vec![format!("({first} OR ({}) > ({}))", key_columns.join(", "), key_params.join(", "))];
+    let mut params = Params { hub: shape.hub, n: 1 };
     let (filters, filter_binds) = filter_condition(shape, &mut params);
-    conditions.extend(filters);
     let limit = params.typed("bigint");
-    let sql = format!(
-        "SELECT {} FROM {name} WHERE {} ORDER BY {} LIMIT {limit}",
-        select_list(table),
-        conditions.join(" AND "),
-        key_columns.join(", ")
-    );
-    let key_binds: Vec<TokenStream> = if shape.key.len() == 1 {
-        let after = owned(shape.key[0], quote!(page.after));
-        vec![quote!(.bind(#after))]
-    } else {
-        shape
-            .key
-            .iter()
-            .enumerate()
-            .map(|(i, column)| {
-                let i = syn::Index::from(i);
-                let part = owned(column, quote!(k.#i));
-                quote!(.bind(page.after.as_ref().map(|k| #part)))
-            })
-            .collect()
-    };
-    let cursor = if shape.key.len() == 1 {
-        let f = field(&shape.key[0].name);
-        owned(shape.key[0], quote!(row.#f))
-    } else {
-        let parts = shape.key.iter().map(|c| {
+    let variants = shape.sort_variants();
+    // One statement per order and direction, so each can use its index.
+    let statements: Vec<String> = variants
+        .iter()
+        .flat_map(|(_, column)| [false, true].map(|desc| keyset(shape, *column, desc)))
+        .map(|(after, order)| {
+            let conditions: Vec<String> = std::iter::once(format!("($1::text IS NULL OR {after})"))
+                .chain(filters.iter().cloned())
+                .collect();
+            format!(
+                "SELECT {} FROM {name} WHERE {} ORDER BY {order} LIMIT {limit}",
+                select_list(table),
+                conditions.join(" AND ")
+            )
+        })
+        .collect();
+    let count = statements.len();
+    let key_fields: Vec<TokenStream> = shape
+        .key
+        .iter()
+        .map(|c| {
             let f = field(&c.name);
-            owned(c, quote!(row.#f))
-        });
-        quote!((#(#parts),*))
-    };
+            quote!(&row.#f)
+        })
+        .collect();
+    let sort = &shape.sort;
+    let row_ty = &shape.row;
+    let arms = variants.iter().enumerate().map(|(i, (variant, column))| {
+        let (asc, desc) = (2 * i, 2 * i + 1);
+        let values = match column {
+            None => quote!((#(#key_fields,)*)),
+            Some(c) => {
+                let f = field(&c.name);
+                quote!((&row.#f, #(#key_fields),*))
+            }
+        };
+        quote!(#sort::#variant => (if page.is_desc() { #desc } else { #asc }, |row: &#row_ty| ::hubgen_runtime::Cursor::of(&#values)))
+    });
     let filter = &shape.filter;
     let filter_arg = if filter_binds.is_empty() { quote!(_filter) } else { quote!(filter) };
-    let ShapeTokens { exec, conn, row, key } = t;
+    let ShapeTokens { exec, conn, row, .. } = t;
     quote! {
-        /// One page of rows in primary-key order (keyset pagination: stable under concurrent inserts).
-        pub async fn list(#exec, #filter_arg: &#filter, page: &::hubgen_runtime::PageRequest<#key>) -> Result<::hubgen_runtime::Page<#row, #key>, ::hubgen_runtime::Error> {
-            const SQL: &str = #sql;
+        /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
+        pub async fn list(#exec, #filter_arg: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
+            const SQL: [&str; #count] = [#(#statements),*];
+            let (statement, cursor): (usize, fn(&#row) -> ::hubgen_runtime::Cursor) = match page.sort {
+                #(#arms),*
+            };
             let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, #row>(SQL)
-                .bind(page.after.is_none())
-                #(#key_binds)*
+            let rows = ::sqlx::query_as::<_, #row>(SQL[statement])
+                .bind(page.cursor())
                 #(#filter_binds)*
                 .bind(limit)
                 .fetch_all(#conn)
                 .await?;
-            Ok(Page::from_rows(rows, limit, |row| #cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
         }
     }
 }
@@ -313,6 +372,92 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         pub async fn count(#exec, #filter_arg: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             Ok(::sqlx::query_scalar::<_, i64>(SQL)#(#binds)*.fetch_one(#conn).await?)
+        }
+    }
+}
+
+/// Every row matching the filter, in primary-key order, read as a stream:
+/// for scans too large for one page.
+fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (conditions, binds) = filter_condition(shape, &mut params);
+    let condition = if conditions.is_empty() {
+        "true".to_string()
+    } else {
+        conditions.join(" AND ")
+    };
+    let order: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
+    let sql = format!(
+        "SELECT {} FROM {name} WHERE {condition} ORDER BY {}",
+        select_list(table),
+        order.join(", ")
+    );
+    let filter = &shape.filter;
+    let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
+    let ShapeTokens { conn, row, .. } = t;
+    // The stream borrows the connection for as long as it runs.
+    let exec = if shape.tenant.is_some() {
+        quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'_>)
+    } else {
+        quote!(conn: &'a mut ::sqlx::PgConnection)
+    };
+    quote! {
+        /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
+        pub fn stream<'a>(#exec, #filter_arg: &'a #filter) -> ::hubgen_runtime::RowStream<'a, #row> {
+            const SQL: &str = #sql;
+            ::hubgen_runtime::row_stream(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch(#conn))
+        }
+    }
+}
+
+/// `exists` and `get_many` by primary key.
+fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
+    let table = shape.table;
+    let name = qualified(&table.schema, &table.name);
+    let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
+    let mut params = Params { hub: shape.hub, n: 0 };
+    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {condition}{live})");
+    // Keys travel as one array per key column; rows come back in key order.
+    let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
+    let arrays: Vec<String> = shape
+        .key
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("${}::{}[]", i + 1, sql_type(shape.hub, &c.ty)))
+        .collect();
+    let many_sql = format!(
+        "SELECT {} FROM {name} WHERE ({}) IN (SELECT * FROM UNNEST({})){live} ORDER BY {}",
+        select_list(table),
+        key_columns.join(", "),
+        arrays.join(", "),
+        key_columns.join(", ")
+    );
+    let many_binds: Vec<TokenStream> = if shape.key.len() == 1 {
+        vec![quote!(.bind(keys))]
+    } else {
+        (0..shape.key.len())
+            .map(|i| {
+                let i = syn::Index::from(i);
+                let part = owned(shape.key[i.index as usize], quote!(k.#i));
+                quote!(.bind(keys.iter().map(|k| #part).collect::<Vec<_>>()))
+            })
+            .collect()
+    };
+    let ShapeTokens { exec, conn, row, key } = t;
+    quote! {
+        /// Whether a row with this primary key exists (and is not soft-deleted).
+        pub async fn exists(#exec, key: #key) -> Result<bool, ::hubgen_runtime::Error> {
+            const SQL: &str = #exists_sql;
+            Ok(::sqlx::query_scalar::<_, bool>(SQL)#(#binds)*.fetch_one(#conn).await?)
+        }
+
+        /// The rows with these primary keys, in key order; keys without a row are left out.
+        pub async fn get_many(#exec, keys: &[#key]) -> Result<Vec<#row>, ::hubgen_runtime::Error> {
+            const SQL: &str = #many_sql;
+            Ok(::sqlx::query_as::<_, #row>(SQL)#(#many_binds)*.fetch_all(#conn).await?)
         }
     }
 }
@@ -430,10 +575,7 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         /// Inserts many rows in one statement (one array parameter per column), returning how many.
         pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            let violations: Vec<::hubgen_runtime::Violation> = rows.iter().filter_map(|r| r.validate().err()).flatten().collect();
-            if !violations.is_empty() {
-                return Err(::hubgen_runtime::Error::Invalid(violations));
-            }
+            ::hubgen_runtime::Violation::of_rows(rows, #new_ty::validate).map_err(::hubgen_runtime::Error::Invalid)?;
             Ok(::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected())
         }
     }

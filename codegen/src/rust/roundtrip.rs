@@ -6,7 +6,7 @@
 
 use super::models::{check_list, is_typed_id, Shape};
 use super::names::{field, ident, pascal, variants};
-use super::types::{is_copy, owned};
+use super::types::owned;
 use super::Ids;
 use crate::sql::quote::{ident as q, qualified};
 use hubgen_schema::ir;
@@ -391,29 +391,91 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             assert!(matches!(#repo::delete(#exec, #key).await, Err(::hubgen_runtime::Error::NotFound)));
         }
     };
-    let cursor_of_last = key_of(quote!(first.items[1]));
-    let next_cursor = if shape.key.iter().all(|c| is_copy(&c.ty)) {
-        quote!(first.next)
-    } else {
-        quote!(first.next.clone())
-    };
     let paging = if one_per_tenant {
         quote! {
             let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
             assert_eq!(first.next, None);
-            let second = ::hubgen_runtime::Page::<#row, _> { items: Vec::new(), next: #next_cursor };
+            let second = ::hubgen_runtime::Page::<#row> { items: Vec::new(), next: None };
         }
     } else {
         quote! {
             assert_eq!(#repo::insert_many(#exec, &[sample(2), sample(3)]).await?, 2);
             let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
             assert_eq!(first.items.len(), 2);
-            assert_eq!(first.next, Some(#cursor_of_last), "a full page has a cursor");
-            let second = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest { after: #next_cursor, limit: 2 }).await?;
+            let cursor = first.next.clone().expect("a full page has a cursor");
+            let second = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2).after(cursor)).await?;
             assert_eq!(second.items.len(), 1);
             assert_eq!(second.next, None, "the last page has no cursor");
         }
     };
+    // Every order, both ways: pages of one row read exactly the rows of one
+    // big page (the keyset skips and repeats nothing), and descending is
+    // ascending reversed (NULLs last one way, first the other).
+    let sort = &shape.sort;
+    let sorts = shape.sort_variants().into_iter().map(|(variant, _)| quote!(#sort::#variant));
+    let ordering = quote! {
+        for sort in [#(#sorts),*] {
+            let mut ways = Vec::new();
+            for desc in [false, true] {
+                let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+                if desc {
+                    request = request.desc();
+                }
+                let whole = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest { limit: 100, ..request.clone() }).await?.items;
+                let mut paged = Vec::new();
+                loop {
+                    let page = #repo::list(#exec, &#filter::default(), &request).await?;
+                    paged.extend(page.items);
+                    match page.next {
+                        Some(cursor) => request = request.after(cursor),
+                        None => break,
+                    }
+                }
+                assert_eq!(paged, whole, "{sort:?} desc={desc}: pages of one row read the rows of one page");
+                assert_eq!(whole.len() as i64, #repo::count(#exec, &#filter::default()).await?);
+                ways.push(whole);
+            }
+            ways[1].reverse();
+            assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+        }
+    };
+    // Key lookups in bulk, and the stream reads what the count counts.
+    let key_of_first = key_of(quote!(first.items[0]));
+    let lookups = quote! {
+        assert!(#repo::exists(#exec, #key).await?, "exists");
+        let both = #repo::get_many(#exec, &[#key, #key_of_first]).await?;
+        assert!(both.contains(&row) && both.contains(&first.items[0]), "get_many finds both");
+        let streamed: Vec<#row> = ::hubgen_runtime::TryStreamExt::try_collect(#repo::stream(#exec, &#filter::default())).await?;
+        assert_eq!(streamed.len() as i64, #repo::count(#exec, &#filter::default()).await?, "the stream reads every row");
+    };
+    // The first filter column's conditions split the rows as SQL would.
+    let conditions = shape.filters.first().map(|c| {
+        let f = field(&c.name);
+        let rest = (shape.filters.len() > 1 || table.soft_delete.is_some()).then(|| quote!(, ..Default::default()));
+        let with = |condition: TokenStream| quote!(#repo::count(#exec, &#filter { #f: #condition #rest }).await?);
+        let (nulls, values) = (
+            with(quote!(::hubgen_runtime::Condition::is_null())),
+            with(quote!(::hubgen_runtime::Condition::not_null())),
+        );
+        let value = owned(c, quote!(row.#f));
+        let copy = owned(c, quote!(value));
+        let (at_least, below, equals) = (
+            with(quote!(::hubgen_runtime::Condition::at_least(#copy))),
+            with(quote!(::hubgen_runtime::Condition::below(#copy))),
+            with(quote!(::hubgen_runtime::Condition::any_of([#copy]))),
+        );
+        let value = if c.nullable { quote!(#value) } else { quote!(Some(#value)) };
+        let column = &c.name;
+        quote! {
+            let all = #repo::count(#exec, &#filter::default()).await?;
+            let values = #values;
+            assert_eq!(#nulls + values, all, "IS NULL and IS NOT NULL split the rows");
+            if let Some(value) = #value {
+                assert_eq!(#at_least + #below, values, "a range's two halves split the rows with a value");
+                assert!(#equals >= 1, "IN finds the row by `{}`", #column);
+            }
+        }
+    });
     quote! {
         #[tokio::test]
         #[allow(unused_variables)]
@@ -429,6 +491,9 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             assert_eq!(#repo::count(#exec, &#filter::default()).await?, 1);
             #paging
             assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
+            #ordering
+            #lookups
+            #conditions
             #upsert
             let n = 99u32;
             let patch = #patch_value;

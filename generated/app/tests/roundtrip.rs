@@ -67,14 +67,11 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AppRegistryRepo::list(
             &mut tx,
             &AppRegistryFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -83,6 +80,96 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        AppRegistrySort::Id,
+        AppRegistrySort::Category,
+        AppRegistrySort::Status,
+        AppRegistrySort::AppType,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AppRegistryRepo::list(
+                    &mut tx,
+                    &AppRegistryFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AppRegistryRepo::list(
+                        &mut tx,
+                        &AppRegistryFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AppRegistryRepo::count(& mut tx, &
+                AppRegistryFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(AppRegistryRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = AppRegistryRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AppRegistry> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AppRegistryRepo::stream(&mut tx, &AppRegistryFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AppRegistryRepo::count(& mut tx, &
+        AppRegistryFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?;
+    let values = AppRegistryRepo::count(
+            &mut tx,
+            &AppRegistryFilter {
+                category: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.category.clone() {
+        assert_eq!(
+            AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "category"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppRegistryRepo::upsert_by_id(&mut tx, &again).await?;
@@ -220,14 +307,11 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AppSubscriptionRepo::list(
             &mut tx,
             &AppSubscriptionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -236,6 +320,97 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        AppSubscriptionSort::Id,
+        AppSubscriptionSort::AppId,
+        AppSubscriptionSort::Status,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AppSubscriptionRepo::list(
+                    &mut tx,
+                    &AppSubscriptionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AppSubscriptionRepo::list(
+                        &mut tx,
+                        &AppSubscriptionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AppSubscriptionRepo::count(& mut tx, &
+                AppSubscriptionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(AppSubscriptionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = AppSubscriptionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AppSubscription> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AppSubscriptionRepo::stream(&mut tx, &AppSubscriptionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AppSubscriptionRepo::count(& mut tx, &
+        AppSubscriptionFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default())
+        .await?;
+    let values = AppSubscriptionRepo::count(
+            &mut tx,
+            &AppSubscriptionFilter {
+                app_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.app_id) {
+        assert_eq!(
+            AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "app_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppSubscriptionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -343,14 +518,11 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AppGuardRepo::list(
             &mut tx,
             &AppGuardFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -359,6 +531,91 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AppGuardRepo::list(
+                    &mut tx,
+                    &AppGuardFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AppGuardRepo::list(
+                        &mut tx,
+                        &AppGuardFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AppGuardRepo::count(& mut tx, &
+                AppGuardFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(AppGuardRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = AppGuardRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AppGuard> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AppGuardRepo::stream(&mut tx, &AppGuardFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AppGuardRepo::count(& mut tx, & AppGuardFilter::default())
+        . await ?, "the stream reads every row"
+    );
+    let all = AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?;
+    let values = AppGuardRepo::count(
+            &mut tx,
+            &AppGuardFilter {
+                app_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.app_id) {
+        assert_eq!(
+            AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "app_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppGuardRepo::upsert_by_id(&mut tx, &again).await?;

@@ -64,14 +64,11 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = RuntimeConfigRepo::list(
             &mut tx,
             &RuntimeConfigFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -80,6 +77,98 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        RuntimeConfigSort::Id,
+        RuntimeConfigSort::ConfigKey,
+        RuntimeConfigSort::Scope,
+        RuntimeConfigSort::TenantId,
+        RuntimeConfigSort::Category,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = RuntimeConfigRepo::list(
+                    &mut tx,
+                    &RuntimeConfigFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = RuntimeConfigRepo::list(
+                        &mut tx,
+                        &RuntimeConfigFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, RuntimeConfigRepo::count(& mut tx, &
+                RuntimeConfigFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(RuntimeConfigRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = RuntimeConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<RuntimeConfig> = ::hubgen_runtime::TryStreamExt::try_collect(
+            RuntimeConfigRepo::stream(&mut tx, &RuntimeConfigFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, RuntimeConfigRepo::count(& mut tx, &
+        RuntimeConfigFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?;
+    let values = RuntimeConfigRepo::count(
+            &mut tx,
+            &RuntimeConfigFilter {
+                config_key: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.config_key.clone()) {
+        assert_eq!(
+            RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter {
+            config_key : ::hubgen_runtime::Condition::below(value.clone()),
+            ..Default::default() }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "config_key"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = RuntimeConfigRepo::upsert_by_id(&mut tx, &again).await?;
@@ -215,14 +304,11 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = EnvironmentConfigRepo::list(
             &mut tx,
             &EnvironmentConfigFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -231,6 +317,99 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        EnvironmentConfigSort::Id,
+        EnvironmentConfigSort::Environment,
+        EnvironmentConfigSort::ConfigKey,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = EnvironmentConfigRepo::list(
+                    &mut tx,
+                    &EnvironmentConfigFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = EnvironmentConfigRepo::list(
+                        &mut tx,
+                        &EnvironmentConfigFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, EnvironmentConfigRepo::count(& mut tx, &
+                EnvironmentConfigFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(EnvironmentConfigRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = EnvironmentConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<EnvironmentConfig> = ::hubgen_runtime::TryStreamExt::try_collect(
+            EnvironmentConfigRepo::stream(&mut tx, &EnvironmentConfigFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, EnvironmentConfigRepo::count(& mut tx, &
+        EnvironmentConfigFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default())
+        .await?;
+    let values = EnvironmentConfigRepo::count(
+            &mut tx,
+            &EnvironmentConfigFilter {
+                environment: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter { environment :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.environment.clone()) {
+        assert_eq!(
+            EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter {
+            environment : ::hubgen_runtime::Condition::at_least(value.clone()),
+            ..Default::default() }). await ? + EnvironmentConfigRepo::count(& mut tx, &
+            EnvironmentConfigFilter { environment :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter {
+            environment : ::hubgen_runtime::Condition::any_of([value.clone()]),
+            ..Default::default() }). await ? >= 1, "IN finds the row by `{}`",
+            "environment"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = EnvironmentConfigRepo::upsert_by_id(&mut tx, &again).await?;

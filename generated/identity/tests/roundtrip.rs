@@ -66,14 +66,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -82,6 +79,87 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [UserSort::Id, UserSort::Email, UserSort::Status] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserRepo::list(
+                    &mut tx,
+                    &UserFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserRepo::stream(&mut tx, &UserFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
+        ?, "the stream reads every row"
+    );
+    let all = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    let values = UserRepo::count(
+            &mut tx,
+            &UserFilter {
+                email: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserRepo::count(& mut tx, & UserFilter { email :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.email.clone()) {
+        assert_eq!(
+            UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "email"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -191,14 +269,11 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserSessionRepo::list(
             &mut tx,
             &UserSessionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -207,6 +282,95 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        UserSessionSort::Id,
+        UserSessionSort::UserId,
+        UserSessionSort::ExpiresAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserSessionRepo::list(
+                    &mut tx,
+                    &UserSessionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserSessionRepo::list(
+                        &mut tx,
+                        &UserSessionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserSessionRepo::count(& mut tx, &
+                UserSessionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserSessionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserSessionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<UserSession> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserSessionRepo::stream(&mut tx, &UserSessionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserSessionRepo::count(& mut tx, &
+        UserSessionFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?;
+    let values = UserSessionRepo::count(
+            &mut tx,
+            &UserSessionFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserSessionRepo::upsert_by_id(&mut tx, &again).await?;

@@ -66,14 +66,11 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -82,6 +79,98 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        MessageSort::Id,
+        MessageSort::ConversationId,
+        MessageSort::SenderId,
+        MessageSort::Channel,
+        MessageSort::Status,
+        MessageSort::CreatedAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = MessageRepo::list(
+                    &mut tx,
+                    &MessageFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = MessageRepo::list(
+                        &mut tx,
+                        &MessageFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, MessageRepo::count(& mut tx, &
+                MessageFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Message> = ::hubgen_runtime::TryStreamExt::try_collect(
+            MessageRepo::stream(&mut tx, &MessageFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, MessageRepo::count(& mut tx, & MessageFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    let values = MessageRepo::count(
+            &mut tx,
+            &MessageFilter {
+                conversation_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.conversation_id) {
+        assert_eq!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "conversation_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = MessageRepo::upsert_by_id(&mut tx, &again).await?;
@@ -210,14 +299,11 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -226,6 +312,97 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        ConversationSort::Id,
+        ConversationSort::ParticipantId,
+        ConversationSort::Channel,
+        ConversationSort::Status,
+        ConversationSort::LastMessageAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ConversationRepo::list(
+                    &mut tx,
+                    &ConversationFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ConversationRepo::list(
+                        &mut tx,
+                        &ConversationFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ConversationRepo::count(& mut tx, &
+                ConversationFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Conversation> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ConversationRepo::stream(&mut tx, &ConversationFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ConversationRepo::count(& mut tx, &
+        ConversationFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    let values = ConversationRepo::count(
+            &mut tx,
+            &ConversationFilter {
+                participant_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter { participant_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.participant_id) {
+        assert_eq!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { participant_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + ConversationRepo::count(& mut tx, & ConversationFilter { participant_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { participant_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "participant_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ConversationRepo::upsert_by_id(&mut tx, &again).await?;
@@ -324,14 +501,11 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = RoutingRuleRepo::list(
             &mut tx,
             &RoutingRuleFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -340,6 +514,96 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        RoutingRuleSort::Id,
+        RoutingRuleSort::TenantId,
+        RoutingRuleSort::Priority,
+        RoutingRuleSort::Status,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = RoutingRuleRepo::list(
+                    &mut tx,
+                    &RoutingRuleFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = RoutingRuleRepo::list(
+                        &mut tx,
+                        &RoutingRuleFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, RoutingRuleRepo::count(& mut tx, &
+                RoutingRuleFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(RoutingRuleRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = RoutingRuleRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<RoutingRule> = ::hubgen_runtime::TryStreamExt::try_collect(
+            RoutingRuleRepo::stream(&mut tx, &RoutingRuleFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, RoutingRuleRepo::count(& mut tx, &
+        RoutingRuleFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = RoutingRuleRepo::count(&mut tx, &RoutingRuleFilter::default()).await?;
+    let values = RoutingRuleRepo::count(
+            &mut tx,
+            &RoutingRuleFilter {
+                tenant_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter { tenant_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.tenant_id {
+        assert_eq!(
+            RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter { tenant_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter { tenant_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            RoutingRuleRepo::count(& mut tx, & RoutingRuleFilter { tenant_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "tenant_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = RoutingRuleRepo::upsert_by_id(&mut tx, &again).await?;

@@ -59,14 +59,11 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = FacebookConnectionRepo::list(
             &mut tx,
             &FacebookConnectionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -75,6 +72,101 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        FacebookConnectionSort::Id,
+        FacebookConnectionSort::PageId,
+        FacebookConnectionSort::ConnectionStatus,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = FacebookConnectionRepo::list(
+                    &mut tx,
+                    &FacebookConnectionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = FacebookConnectionRepo::list(
+                        &mut tx,
+                        &FacebookConnectionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, FacebookConnectionRepo::count(& mut tx, &
+                FacebookConnectionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(FacebookConnectionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = FacebookConnectionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<FacebookConnection> = ::hubgen_runtime::TryStreamExt::try_collect(
+            FacebookConnectionRepo::stream(&mut tx, &FacebookConnectionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, FacebookConnectionRepo::count(& mut tx, &
+        FacebookConnectionFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = FacebookConnectionRepo::count(
+            &mut tx,
+            &FacebookConnectionFilter::default(),
+        )
+        .await?;
+    let values = FacebookConnectionRepo::count(
+            &mut tx,
+            &FacebookConnectionFilter {
+                page_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.page_id.clone()) {
+        assert_eq!(
+            FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id
+            : ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default()
+            }). await ? + FacebookConnectionRepo::count(& mut tx, &
+            FacebookConnectionFilter { page_id : ::hubgen_runtime::Condition::below(value
+            .clone()), ..Default::default() }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id
+            : ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default()
+            }). await ? >= 1, "IN finds the row by `{}`", "page_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = FacebookConnectionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -206,14 +298,11 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = FacebookUserRepo::list(
             &mut tx,
             &FacebookUserFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -222,6 +311,97 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        FacebookUserSort::Id,
+        FacebookUserSort::FacebookUserId,
+        FacebookUserSort::UserId,
+        FacebookUserSort::TenantId,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = FacebookUserRepo::list(
+                    &mut tx,
+                    &FacebookUserFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = FacebookUserRepo::list(
+                        &mut tx,
+                        &FacebookUserFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, FacebookUserRepo::count(& mut tx, &
+                FacebookUserFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(FacebookUserRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = FacebookUserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<FacebookUser> = ::hubgen_runtime::TryStreamExt::try_collect(
+            FacebookUserRepo::stream(&mut tx, &FacebookUserFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, FacebookUserRepo::count(& mut tx, &
+        FacebookUserFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?;
+    let values = FacebookUserRepo::count(
+            &mut tx,
+            &FacebookUserFilter {
+                facebook_user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.facebook_user_id.clone()) {
+        assert_eq!(
+            FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + FacebookUserRepo::count(& mut tx, & FacebookUserFilter {
+            facebook_user_id : ::hubgen_runtime::Condition::below(value.clone()),
+            ..Default::default() }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "facebook_user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = FacebookUserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -355,14 +535,11 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = BotpressUserMappingRepo::list(
             &mut tx,
             &BotpressUserMappingFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -371,6 +548,105 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        BotpressUserMappingSort::Id,
+        BotpressUserMappingSort::PlatformUserId,
+        BotpressUserMappingSort::BotpressUserId,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = BotpressUserMappingRepo::list(
+                    &mut tx,
+                    &BotpressUserMappingFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = BotpressUserMappingRepo::list(
+                        &mut tx,
+                        &BotpressUserMappingFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, BotpressUserMappingRepo::count(& mut tx, &
+                BotpressUserMappingFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(BotpressUserMappingRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = BotpressUserMappingRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<BotpressUserMapping> = ::hubgen_runtime::TryStreamExt::try_collect(
+            BotpressUserMappingRepo::stream(
+                &mut tx,
+                &BotpressUserMappingFilter::default(),
+            ),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, BotpressUserMappingRepo::count(& mut tx, &
+        BotpressUserMappingFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = BotpressUserMappingRepo::count(
+            &mut tx,
+            &BotpressUserMappingFilter::default(),
+        )
+        .await?;
+    let values = BotpressUserMappingRepo::count(
+            &mut tx,
+            &BotpressUserMappingFilter {
+                platform_user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
+        platform_user_id : ::hubgen_runtime::Condition::is_null(), ..Default::default()
+        }). await ? + values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.platform_user_id.clone()) {
+        assert_eq!(
+            BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
+            platform_user_id : ::hubgen_runtime::Condition::at_least(value.clone()),
+            ..Default::default() }). await ? + BotpressUserMappingRepo::count(& mut tx, &
+            BotpressUserMappingFilter { platform_user_id :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
+            platform_user_id : ::hubgen_runtime::Condition::any_of([value.clone()]),
+            ..Default::default() }). await ? >= 1, "IN finds the row by `{}`",
+            "platform_user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = BotpressUserMappingRepo::upsert_by_id(&mut tx, &again).await?;

@@ -59,14 +59,11 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -75,6 +72,92 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        TenantSort::Id,
+        TenantSort::OwnerId,
+        TenantSort::Status,
+        TenantSort::Visibility,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantRepo::list(
+                    &mut tx,
+                    &TenantFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantRepo::count(& mut tx, &
+                TenantFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantRepo::stream(&mut tx, &TenantFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    let values = TenantRepo::count(
+            &mut tx,
+            &TenantFilter {
+                owner_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        TenantRepo::count(& mut tx, & TenantFilter { owner_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.owner_id) {
+        assert_eq!(
+            TenantRepo::count(& mut tx, & TenantFilter { owner_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + TenantRepo::count(& mut tx, & TenantFilter { owner_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TenantRepo::count(& mut tx, & TenantFilter { owner_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "owner_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantRepo::upsert_by_id(&mut tx, &again).await?;
@@ -187,14 +270,11 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantMemberRepo::list(
             &mut tx,
             &TenantMemberFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -203,6 +283,95 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        TenantMemberSort::Id,
+        TenantMemberSort::UserId,
+        TenantMemberSort::Role,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantMemberRepo::list(
+                    &mut tx,
+                    &TenantMemberFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantMemberRepo::list(
+                        &mut tx,
+                        &TenantMemberFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantMemberRepo::count(& mut tx, &
+                TenantMemberFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantMemberRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantMemberRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<TenantMember> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantMemberRepo::stream(&mut tx, &TenantMemberFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantMemberRepo::count(& mut tx, &
+        TenantMemberFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?;
+    let values = TenantMemberRepo::count(
+            &mut tx,
+            &TenantMemberFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantMemberRepo::upsert_by_id(&mut tx, &again).await?;
@@ -307,13 +476,70 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert_eq!(first.next, None);
-    let second = ::hubgen_runtime::Page::<TenantProfile, _> {
+    let second = ::hubgen_runtime::Page::<TenantProfile> {
         items: Vec::new(),
-        next: first.next,
+        next: None,
     };
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [TenantProfileSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantProfileRepo::list(
+                    &mut tx,
+                    &TenantProfileFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantProfileRepo::list(
+                        &mut tx,
+                        &TenantProfileFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantProfileRepo::count(& mut tx, &
+                TenantProfileFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantProfileRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<TenantProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantProfileRepo::stream(&mut tx, &TenantProfileFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantProfileRepo::count(& mut tx, &
+        TenantProfileFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);

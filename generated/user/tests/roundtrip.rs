@@ -66,14 +66,11 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserProfileRepo::list(
             &mut tx,
             &UserProfileFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -82,6 +79,90 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [UserProfileSort::Id, UserProfileSort::UserId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserProfileRepo::list(
+                    &mut tx,
+                    &UserProfileFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserProfileRepo::list(
+                        &mut tx,
+                        &UserProfileFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserProfileRepo::count(& mut tx, &
+                UserProfileFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserProfileRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<UserProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserProfileRepo::stream(&mut tx, &UserProfileFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserProfileRepo::count(& mut tx, &
+        UserProfileFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = UserProfileRepo::count(&mut tx, &UserProfileFilter::default()).await?;
+    let values = UserProfileRepo::count(
+            &mut tx,
+            &UserProfileFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserProfileRepo::count(& mut tx, & UserProfileFilter { user_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            UserProfileRepo::count(& mut tx, & UserProfileFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            UserProfileRepo::count(& mut tx, & UserProfileFilter { user_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserProfileRepo::count(& mut tx, & UserProfileFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserProfileRepo::upsert_by_id(&mut tx, &again).await?;
@@ -209,14 +290,11 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserPreferenceRepo::list(
             &mut tx,
             &UserPreferenceFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -225,6 +303,92 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [UserPreferenceSort::Id, UserPreferenceSort::UserId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserPreferenceRepo::list(
+                    &mut tx,
+                    &UserPreferenceFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserPreferenceRepo::list(
+                        &mut tx,
+                        &UserPreferenceFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserPreferenceRepo::count(& mut tx, &
+                UserPreferenceFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserPreferenceRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserPreferenceRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<UserPreference> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserPreferenceRepo::stream(&mut tx, &UserPreferenceFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserPreferenceRepo::count(& mut tx, &
+        UserPreferenceFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = UserPreferenceRepo::count(&mut tx, &UserPreferenceFilter::default())
+        .await?;
+    let values = UserPreferenceRepo::count(
+            &mut tx,
+            &UserPreferenceFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter { user_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter { user_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserPreferenceRepo::count(& mut tx, & UserPreferenceFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserPreferenceRepo::upsert_by_id(&mut tx, &again).await?;
@@ -347,14 +511,11 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserActivityRepo::list(
             &mut tx,
             &UserActivityFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -363,6 +524,96 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        UserActivitySort::Id,
+        UserActivitySort::UserId,
+        UserActivitySort::ActivityType,
+        UserActivitySort::CreatedAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserActivityRepo::list(
+                    &mut tx,
+                    &UserActivityFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserActivityRepo::list(
+                        &mut tx,
+                        &UserActivityFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserActivityRepo::count(& mut tx, &
+                UserActivityFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserActivityRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserActivityRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<UserActivity> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserActivityRepo::stream(&mut tx, &UserActivityFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserActivityRepo::count(& mut tx, &
+        UserActivityFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = UserActivityRepo::count(&mut tx, &UserActivityFilter::default()).await?;
+    let values = UserActivityRepo::count(
+            &mut tx,
+            &UserActivityFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserActivityRepo::count(& mut tx, & UserActivityFilter { user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            UserActivityRepo::count(& mut tx, & UserActivityFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + UserActivityRepo::count(& mut tx, & UserActivityFilter { user_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserActivityRepo::count(& mut tx, & UserActivityFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserActivityRepo::upsert_by_id(&mut tx, &again).await?;
@@ -476,14 +727,11 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserAddressRepo::list(
             &mut tx,
             &UserAddressFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -492,6 +740,95 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        UserAddressSort::Id,
+        UserAddressSort::UserId,
+        UserAddressSort::AddressType,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserAddressRepo::list(
+                    &mut tx,
+                    &UserAddressFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserAddressRepo::list(
+                        &mut tx,
+                        &UserAddressFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserAddressRepo::count(& mut tx, &
+                UserAddressFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserAddressRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserAddressRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<UserAddress> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserAddressRepo::stream(&mut tx, &UserAddressFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserAddressRepo::count(& mut tx, &
+        UserAddressFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = UserAddressRepo::count(&mut tx, &UserAddressFilter::default()).await?;
+    let values = UserAddressRepo::count(
+            &mut tx,
+            &UserAddressFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserAddressRepo::count(& mut tx, & UserAddressFilter { user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            UserAddressRepo::count(& mut tx, & UserAddressFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + UserAddressRepo::count(& mut tx, & UserAddressFilter { user_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserAddressRepo::count(& mut tx, & UserAddressFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserAddressRepo::upsert_by_id(&mut tx, &again).await?;

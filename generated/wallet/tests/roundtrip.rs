@@ -49,14 +49,11 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = WalletRepo::list(
             &mut tx,
             &WalletFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -65,6 +62,93 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        WalletSort::Id,
+        WalletSort::UserId,
+        WalletSort::TenantId,
+        WalletSort::Currency,
+        WalletSort::Status,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = WalletRepo::list(
+                    &mut tx,
+                    &WalletFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = WalletRepo::list(&mut tx, &WalletFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, WalletRepo::count(& mut tx, &
+                WalletFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(WalletRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = WalletRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Wallet> = ::hubgen_runtime::TryStreamExt::try_collect(
+            WalletRepo::stream(&mut tx, &WalletFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, WalletRepo::count(& mut tx, & WalletFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = WalletRepo::count(&mut tx, &WalletFilter::default()).await?;
+    let values = WalletRepo::count(
+            &mut tx,
+            &WalletFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        WalletRepo::count(& mut tx, & WalletFilter { user_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            WalletRepo::count(& mut tx, & WalletFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + WalletRepo::count(& mut tx, & WalletFilter { user_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            WalletRepo::count(& mut tx, & WalletFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = WalletRepo::upsert_by_id(&mut tx, &again).await?;
@@ -203,14 +287,11 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TransactionRepo::list(
             &mut tx,
             &TransactionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -219,6 +300,97 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        TransactionSort::Id,
+        TransactionSort::WalletId,
+        TransactionSort::TransactionType,
+        TransactionSort::Status,
+        TransactionSort::CreatedAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TransactionRepo::list(
+                    &mut tx,
+                    &TransactionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TransactionRepo::list(
+                        &mut tx,
+                        &TransactionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TransactionRepo::count(& mut tx, &
+                TransactionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TransactionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TransactionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Transaction> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TransactionRepo::stream(&mut tx, &TransactionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TransactionRepo::count(& mut tx, &
+        TransactionFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?;
+    let values = TransactionRepo::count(
+            &mut tx,
+            &TransactionFilter {
+                wallet_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.wallet_id) {
+        assert_eq!(
+            TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "wallet_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TransactionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -334,14 +506,11 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = LedgerRepo::list(
             &mut tx,
             &LedgerFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -350,6 +519,93 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        LedgerSort::Id,
+        LedgerSort::WalletId,
+        LedgerSort::TransactionId,
+        LedgerSort::AccountType,
+        LedgerSort::AccountCode,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = LedgerRepo::list(
+                    &mut tx,
+                    &LedgerFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = LedgerRepo::list(&mut tx, &LedgerFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, LedgerRepo::count(& mut tx, &
+                LedgerFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(LedgerRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = LedgerRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Ledger> = ::hubgen_runtime::TryStreamExt::try_collect(
+            LedgerRepo::stream(&mut tx, &LedgerFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, LedgerRepo::count(& mut tx, & LedgerFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?;
+    let values = LedgerRepo::count(
+            &mut tx,
+            &LedgerFilter {
+                wallet_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.wallet_id) {
+        assert_eq!(
+            LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "wallet_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = LedgerRepo::upsert_by_id(&mut tx, &again).await?;

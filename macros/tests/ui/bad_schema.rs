@@ -1,5 +1,5 @@
 // A schema error is a compile error that names the schema file, line and column.
-// (trybuild compiles this in target/tests/trybuild/hubgen-macros, hence the path.)
-hubgen_macros::hub!("../../../../macros/tests/ui/bad.hubs", app);
+// (The path is found next to this file: trybuild builds it in a crate of its own.)
+hubgen_macros::hub!("bad.hubs", app);
 
 fn main() {}

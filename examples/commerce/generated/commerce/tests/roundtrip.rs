@@ -50,14 +50,11 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -65,6 +62,59 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [TenantSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantRepo::list(
+                    &mut tx,
+                    &TenantFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantRepo::count(& mut tx, &
+                TenantFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantRepo::stream(&mut tx, &TenantFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
+        await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -161,14 +211,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -177,6 +224,87 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [UserSort::Id, UserSort::TenantId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserRepo::list(
+                    &mut tx,
+                    &UserFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserRepo::stream(&mut tx, &UserFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
+        ?, "the stream reads every row"
+    );
+    let all = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    let values = UserRepo::count(
+            &mut tx,
+            &UserFilter {
+                tenant_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserRepo::count(& mut tx, & UserFilter { tenant_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.tenant_id {
+        assert_eq!(
+            UserRepo::count(& mut tx, & UserFilter { tenant_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + UserRepo::count(& mut tx, & UserFilter { tenant_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserRepo::count(& mut tx, & UserFilter { tenant_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "tenant_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -288,14 +416,11 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = BuyerProfileRepo::list(
             &mut tx,
             &BuyerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -303,6 +428,63 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [BuyerProfileSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = BuyerProfileRepo::list(
+                    &mut tx,
+                    &BuyerProfileFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = BuyerProfileRepo::list(
+                        &mut tx,
+                        &BuyerProfileFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, BuyerProfileRepo::count(& mut tx, &
+                BuyerProfileFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(BuyerProfileRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = BuyerProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<BuyerProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
+            BuyerProfileRepo::stream(&mut tx, &BuyerProfileFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, BuyerProfileRepo::count(& mut tx, &
+        BuyerProfileFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -430,14 +612,11 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = SellerProfileRepo::list(
             &mut tx,
             &SellerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -445,6 +624,63 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [SellerProfileSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = SellerProfileRepo::list(
+                    &mut tx,
+                    &SellerProfileFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = SellerProfileRepo::list(
+                        &mut tx,
+                        &SellerProfileFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, SellerProfileRepo::count(& mut tx, &
+                SellerProfileFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(SellerProfileRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = SellerProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<SellerProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
+            SellerProfileRepo::stream(&mut tx, &SellerProfileFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, SellerProfileRepo::count(& mut tx, &
+        SellerProfileFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -559,14 +795,11 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TeamMemberRepo::list(
             &mut tx,
             &TeamMemberFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -574,6 +807,63 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [TeamMemberSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TeamMemberRepo::list(
+                    &mut tx,
+                    &TeamMemberFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TeamMemberRepo::list(
+                        &mut tx,
+                        &TeamMemberFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TeamMemberRepo::count(& mut tx, &
+                TeamMemberFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TeamMemberRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TeamMemberRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<TeamMember> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TeamMemberRepo::stream(&mut tx, &TeamMemberFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TeamMemberRepo::count(& mut tx, &
+        TeamMemberFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -668,14 +958,11 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TeamInviteRepo::list(
             &mut tx,
             &TeamInviteFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -683,6 +970,63 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [TeamInviteSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TeamInviteRepo::list(
+                    &mut tx,
+                    &TeamInviteFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TeamInviteRepo::list(
+                        &mut tx,
+                        &TeamInviteFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TeamInviteRepo::count(& mut tx, &
+                TeamInviteFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TeamInviteRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TeamInviteRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<TeamInvite> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TeamInviteRepo::stream(&mut tx, &TeamInviteFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TeamInviteRepo::count(& mut tx, &
+        TeamInviteFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -767,14 +1111,11 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ProductRepo::list(
             &mut tx,
             &ProductFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -783,6 +1124,91 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [ProductSort::Id, ProductSort::SellerId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ProductRepo::list(
+                    &mut tx,
+                    &ProductFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ProductRepo::list(
+                        &mut tx,
+                        &ProductFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ProductRepo::count(& mut tx, &
+                ProductFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ProductRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ProductRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Product> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ProductRepo::stream(&mut tx, &ProductFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ProductRepo::count(& mut tx, & ProductFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = ProductRepo::count(&mut tx, &ProductFilter::default()).await?;
+    let values = ProductRepo::count(
+            &mut tx,
+            &ProductFilter {
+                seller_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        ProductRepo::count(& mut tx, & ProductFilter { seller_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.seller_id) {
+        assert_eq!(
+            ProductRepo::count(& mut tx, & ProductFilter { seller_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + ProductRepo::count(& mut tx, & ProductFilter { seller_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ProductRepo::count(& mut tx, & ProductFilter { seller_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "seller_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ProductRepo::upsert_by_id(&mut tx, &again).await?;
@@ -897,14 +1323,11 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = OrderRepo::list(
             &mut tx,
             &OrderFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -913,6 +1336,92 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        OrderSort::Id,
+        OrderSort::CustomerId,
+        OrderSort::SellerId,
+        OrderSort::Status,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = OrderRepo::list(
+                    &mut tx,
+                    &OrderFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = OrderRepo::list(&mut tx, &OrderFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, OrderRepo::count(& mut tx, & OrderFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(OrderRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = OrderRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Order> = ::hubgen_runtime::TryStreamExt::try_collect(
+            OrderRepo::stream(&mut tx, &OrderFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, OrderRepo::count(& mut tx, & OrderFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = OrderRepo::count(&mut tx, &OrderFilter::default()).await?;
+    let values = OrderRepo::count(
+            &mut tx,
+            &OrderFilter {
+                customer_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        OrderRepo::count(& mut tx, & OrderFilter { customer_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.customer_id) {
+        assert_eq!(
+            OrderRepo::count(& mut tx, & OrderFilter { customer_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + OrderRepo::count(& mut tx, & OrderFilter { customer_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            OrderRepo::count(& mut tx, & OrderFilter { customer_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "customer_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = OrderRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1019,14 +1528,11 @@ async fn order_items_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = OrderItemRepo::list(
             &mut tx,
             &OrderItemFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1035,6 +1541,90 @@ async fn order_items_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [OrderItemSort::Id, OrderItemSort::ProductId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = OrderItemRepo::list(
+                    &mut tx,
+                    &OrderItemFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = OrderItemRepo::list(
+                        &mut tx,
+                        &OrderItemFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, OrderItemRepo::count(& mut tx, &
+                OrderItemFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(OrderItemRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = OrderItemRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<OrderItem> = ::hubgen_runtime::TryStreamExt::try_collect(
+            OrderItemRepo::stream(&mut tx, &OrderItemFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, OrderItemRepo::count(& mut tx, &
+        OrderItemFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = OrderItemRepo::count(&mut tx, &OrderItemFilter::default()).await?;
+    let values = OrderItemRepo::count(
+            &mut tx,
+            &OrderItemFilter {
+                product_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.product_id) {
+        assert_eq!(
+            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "product_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = OrderItemRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1114,14 +1704,11 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = OrderReturnRepo::list(
             &mut tx,
             &OrderReturnFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1129,6 +1716,63 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [OrderReturnSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = OrderReturnRepo::list(
+                    &mut tx,
+                    &OrderReturnFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = OrderReturnRepo::list(
+                        &mut tx,
+                        &OrderReturnFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, OrderReturnRepo::count(& mut tx, &
+                OrderReturnFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(OrderReturnRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = OrderReturnRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<OrderReturn> = ::hubgen_runtime::TryStreamExt::try_collect(
+            OrderReturnRepo::stream(&mut tx, &OrderReturnFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, OrderReturnRepo::count(& mut tx, &
+        OrderReturnFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1241,14 +1885,11 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = OrderChannelMetaRepo::list(
             &mut tx,
             &OrderChannelMetaFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1256,6 +1897,64 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [OrderChannelMetaSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = OrderChannelMetaRepo::list(
+                    &mut tx,
+                    &OrderChannelMetaFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = OrderChannelMetaRepo::list(
+                        &mut tx,
+                        &OrderChannelMetaFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, OrderChannelMetaRepo::count(& mut tx, &
+                OrderChannelMetaFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(OrderChannelMetaRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = OrderChannelMetaRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<OrderChannelMeta> = ::hubgen_runtime::TryStreamExt::try_collect(
+            OrderChannelMetaRepo::stream(&mut tx, &OrderChannelMetaFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, OrderChannelMetaRepo::count(& mut tx, &
+        OrderChannelMetaFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1354,14 +2053,11 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AddressBookRepo::list(
             &mut tx,
             &AddressBookFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1369,6 +2065,63 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [AddressBookSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AddressBookRepo::list(
+                    &mut tx,
+                    &AddressBookFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AddressBookRepo::list(
+                        &mut tx,
+                        &AddressBookFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AddressBookRepo::count(& mut tx, &
+                AddressBookFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(AddressBookRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = AddressBookRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AddressBook> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AddressBookRepo::stream(&mut tx, &AddressBookFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AddressBookRepo::count(& mut tx, &
+        AddressBookFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1482,14 +2235,11 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = SavedPaymentMethodRepo::list(
             &mut tx,
             &SavedPaymentMethodFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1497,6 +2247,64 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [SavedPaymentMethodSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = SavedPaymentMethodRepo::list(
+                    &mut tx,
+                    &SavedPaymentMethodFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = SavedPaymentMethodRepo::list(
+                        &mut tx,
+                        &SavedPaymentMethodFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, SavedPaymentMethodRepo::count(& mut tx, &
+                SavedPaymentMethodFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(SavedPaymentMethodRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = SavedPaymentMethodRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<SavedPaymentMethod> = ::hubgen_runtime::TryStreamExt::try_collect(
+            SavedPaymentMethodRepo::stream(&mut tx, &SavedPaymentMethodFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, SavedPaymentMethodRepo::count(& mut tx, &
+        SavedPaymentMethodFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1634,14 +2442,11 @@ async fn notification_preferences_round_trip() -> Result<
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = NotificationPreferenceRepo::list(
             &mut tx,
             &NotificationPreferenceFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1649,6 +2454,70 @@ async fn notification_preferences_round_trip() -> Result<
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [NotificationPreferenceSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = NotificationPreferenceRepo::list(
+                    &mut tx,
+                    &NotificationPreferenceFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = NotificationPreferenceRepo::list(
+                        &mut tx,
+                        &NotificationPreferenceFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, NotificationPreferenceRepo::count(& mut tx, &
+                NotificationPreferenceFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(NotificationPreferenceRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = NotificationPreferenceRepo::get_many(
+            &mut tx,
+            &[row.id, first.items[0].id],
+        )
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<NotificationPreference> = ::hubgen_runtime::TryStreamExt::try_collect(
+            NotificationPreferenceRepo::stream(
+                &mut tx,
+                &NotificationPreferenceFilter::default(),
+            ),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, NotificationPreferenceRepo::count(& mut tx, &
+        NotificationPreferenceFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1778,14 +2647,11 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = SellerOnboardingRepo::list(
             &mut tx,
             &SellerOnboardingFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1793,6 +2659,64 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [SellerOnboardingSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = SellerOnboardingRepo::list(
+                    &mut tx,
+                    &SellerOnboardingFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = SellerOnboardingRepo::list(
+                        &mut tx,
+                        &SellerOnboardingFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, SellerOnboardingRepo::count(& mut tx, &
+                SellerOnboardingFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(SellerOnboardingRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = SellerOnboardingRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<SellerOnboarding> = ::hubgen_runtime::TryStreamExt::try_collect(
+            SellerOnboardingRepo::stream(&mut tx, &SellerOnboardingFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, SellerOnboardingRepo::count(& mut tx, &
+        SellerOnboardingFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1920,14 +2844,11 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = KycDocumentRepo::list(
             &mut tx,
             &KycDocumentFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1935,6 +2856,63 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [KycDocumentSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = KycDocumentRepo::list(
+                    &mut tx,
+                    &KycDocumentFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = KycDocumentRepo::list(
+                        &mut tx,
+                        &KycDocumentFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, KycDocumentRepo::count(& mut tx, &
+                KycDocumentFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(KycDocumentRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = KycDocumentRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<KycDocument> = ::hubgen_runtime::TryStreamExt::try_collect(
+            KycDocumentRepo::stream(&mut tx, &KycDocumentFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, KycDocumentRepo::count(& mut tx, &
+        KycDocumentFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2029,14 +3007,11 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = KycInfoRepo::list(
             &mut tx,
             &KycInfoFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2044,6 +3019,63 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [KycInfoSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = KycInfoRepo::list(
+                    &mut tx,
+                    &KycInfoFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = KycInfoRepo::list(
+                        &mut tx,
+                        &KycInfoFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, KycInfoRepo::count(& mut tx, &
+                KycInfoFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(KycInfoRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = KycInfoRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<KycInfo> = ::hubgen_runtime::TryStreamExt::try_collect(
+            KycInfoRepo::stream(&mut tx, &KycInfoFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, KycInfoRepo::count(& mut tx, & KycInfoFilter::default()).
+        await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2145,14 +3177,11 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = StorefrontThemeRepo::list(
             &mut tx,
             &StorefrontThemeFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2161,6 +3190,92 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [StorefrontThemeSort::Id, StorefrontThemeSort::TenantId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontThemeRepo::list(
+                    &mut tx,
+                    &StorefrontThemeFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontThemeRepo::list(
+                        &mut tx,
+                        &StorefrontThemeFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontThemeRepo::count(& mut tx, &
+                StorefrontThemeFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontThemeRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontThemeRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<StorefrontTheme> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontThemeRepo::stream(&mut tx, &StorefrontThemeFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontThemeRepo::count(& mut tx, &
+        StorefrontThemeFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = StorefrontThemeRepo::count(&mut tx, &StorefrontThemeFilter::default())
+        .await?;
+    let values = StorefrontThemeRepo::count(
+            &mut tx,
+            &StorefrontThemeFilter {
+                tenant_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.tenant_id {
+        assert_eq!(
+            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "tenant_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = StorefrontThemeRepo::upsert_by_id(&mut tx, &again).await?;
@@ -2265,13 +3380,70 @@ async fn storefront_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.next, None);
-    let second = ::hubgen_runtime::Page::<Storefront, _> {
+    let second = ::hubgen_runtime::Page::<Storefront> {
         items: Vec::new(),
-        next: first.next,
+        next: None,
     };
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [StorefrontSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontRepo::list(
+                    &mut tx,
+                    &StorefrontFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontRepo::list(
+                        &mut tx,
+                        &StorefrontFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontRepo::count(& mut tx, &
+                StorefrontFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Storefront> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontRepo::stream(&mut tx, &StorefrontFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontRepo::count(& mut tx, &
+        StorefrontFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2377,14 +3549,11 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = StorefrontVersionRepo::list(
             &mut tx,
             &StorefrontVersionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2392,6 +3561,64 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [StorefrontVersionSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontVersionRepo::list(
+                    &mut tx,
+                    &StorefrontVersionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontVersionRepo::list(
+                        &mut tx,
+                        &StorefrontVersionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontVersionRepo::count(& mut tx, &
+                StorefrontVersionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontVersionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontVersionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<StorefrontVersion> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontVersionRepo::stream(&mut tx, &StorefrontVersionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontVersionRepo::count(& mut tx, &
+        StorefrontVersionFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2483,14 +3710,11 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = StorefrontDraftRepo::list(
             &mut tx,
             &StorefrontDraftFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2498,6 +3722,64 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [StorefrontDraftSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontDraftRepo::list(
+                    &mut tx,
+                    &StorefrontDraftFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontDraftRepo::list(
+                        &mut tx,
+                        &StorefrontDraftFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontDraftRepo::count(& mut tx, &
+                StorefrontDraftFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontDraftRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontDraftRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<StorefrontDraft> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontDraftRepo::stream(&mut tx, &StorefrontDraftFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontDraftRepo::count(& mut tx, &
+        StorefrontDraftFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2587,14 +3869,11 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = StorefrontAssetRepo::list(
             &mut tx,
             &StorefrontAssetFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2602,6 +3881,64 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [StorefrontAssetSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontAssetRepo::list(
+                    &mut tx,
+                    &StorefrontAssetFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontAssetRepo::list(
+                        &mut tx,
+                        &StorefrontAssetFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontAssetRepo::count(& mut tx, &
+                StorefrontAssetFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontAssetRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontAssetRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<StorefrontAsset> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontAssetRepo::stream(&mut tx, &StorefrontAssetFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontAssetRepo::count(& mut tx, &
+        StorefrontAssetFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2695,14 +4032,11 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = StorefrontBannerRepo::list(
             &mut tx,
             &StorefrontBannerFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2710,6 +4044,64 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [StorefrontBannerSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = StorefrontBannerRepo::list(
+                    &mut tx,
+                    &StorefrontBannerFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = StorefrontBannerRepo::list(
+                        &mut tx,
+                        &StorefrontBannerFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, StorefrontBannerRepo::count(& mut tx, &
+                StorefrontBannerFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(StorefrontBannerRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = StorefrontBannerRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<StorefrontBanner> = ::hubgen_runtime::TryStreamExt::try_collect(
+            StorefrontBannerRepo::stream(&mut tx, &StorefrontBannerFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, StorefrontBannerRepo::count(& mut tx, &
+        StorefrontBannerFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2806,14 +4198,11 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ConversationHistoryRepo::list(
             &mut tx,
             &ConversationHistoryFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2821,6 +4210,67 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [ConversationHistorySort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ConversationHistoryRepo::list(
+                    &mut tx,
+                    &ConversationHistoryFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ConversationHistoryRepo::list(
+                        &mut tx,
+                        &ConversationHistoryFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ConversationHistoryRepo::count(& mut tx, &
+                ConversationHistoryFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ConversationHistoryRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ConversationHistoryRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<ConversationHistory> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ConversationHistoryRepo::stream(
+                &mut tx,
+                &ConversationHistoryFilter::default(),
+            ),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ConversationHistoryRepo::count(& mut tx, &
+        ConversationHistoryFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -2913,14 +4363,11 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ConversationEventRepo::list(
             &mut tx,
             &ConversationEventFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -2928,6 +4375,64 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [ConversationEventSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ConversationEventRepo::list(
+                    &mut tx,
+                    &ConversationEventFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ConversationEventRepo::list(
+                        &mut tx,
+                        &ConversationEventFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ConversationEventRepo::count(& mut tx, &
+                ConversationEventFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ConversationEventRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ConversationEventRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<ConversationEvent> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ConversationEventRepo::stream(&mut tx, &ConversationEventFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ConversationEventRepo::count(& mut tx, &
+        ConversationEventFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -3017,14 +4522,11 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ComplaintRepo::list(
             &mut tx,
             &ComplaintFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -3032,6 +4534,63 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [ComplaintSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ComplaintRepo::list(
+                    &mut tx,
+                    &ComplaintFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ComplaintRepo::list(
+                        &mut tx,
+                        &ComplaintFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ComplaintRepo::count(& mut tx, &
+                ComplaintFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ComplaintRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ComplaintRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Complaint> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ComplaintRepo::stream(&mut tx, &ComplaintFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ComplaintRepo::count(& mut tx, &
+        ComplaintFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -3125,14 +4684,11 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ViolationRepo::list(
             &mut tx,
             &ViolationFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -3140,6 +4696,63 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [ViolationSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ViolationRepo::list(
+                    &mut tx,
+                    &ViolationFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ViolationRepo::list(
+                        &mut tx,
+                        &ViolationFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ViolationRepo::count(& mut tx, &
+                ViolationFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ViolationRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ViolationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Violation> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ViolationRepo::stream(&mut tx, &ViolationFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ViolationRepo::count(& mut tx, &
+        ViolationFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -3235,17 +4848,11 @@ async fn audit_logs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(
-        first.next, Some((first.items[1].id, first.items[1].occurred_at)),
-        "a full page has a cursor"
-    );
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AuditLogRepo::list(
             &mut tx,
             &AuditLogFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -3254,6 +4861,96 @@ async fn audit_logs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [AuditLogSort::PrimaryKey, AuditLogSort::EntityType] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AuditLogRepo::list(
+                    &mut tx,
+                    &AuditLogFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AuditLogRepo::list(
+                        &mut tx,
+                        &AuditLogFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AuditLogRepo::count(& mut tx, &
+                AuditLogFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(
+        AuditLogRepo::exists(& mut tx, (row.id, row.occurred_at)). await ?, "exists"
+    );
+    let both = AuditLogRepo::get_many(
+            &mut tx,
+            &[(row.id, row.occurred_at), (first.items[0].id, first.items[0].occurred_at)],
+        )
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AuditLog> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AuditLogRepo::stream(&mut tx, &AuditLogFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AuditLogRepo::count(& mut tx, & AuditLogFilter::default())
+        . await ?, "the stream reads every row"
+    );
+    let all = AuditLogRepo::count(&mut tx, &AuditLogFilter::default()).await?;
+    let values = AuditLogRepo::count(
+            &mut tx,
+            &AuditLogFilter {
+                entity_type: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.entity_type.clone()) {
+        assert_eq!(
+            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
+            ::hubgen_runtime::Condition::at_least(value.clone()) }). await ? +
+            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
+            ::hubgen_runtime::Condition::below(value.clone()) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
+            ::hubgen_runtime::Condition::any_of([value.clone()]) }). await ? >= 1,
+            "IN finds the row by `{}`", "entity_type"
+        );
+    }
     let n = 99u32;
     let patch = AuditLogPatch {
         action: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),

@@ -66,14 +66,11 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -82,6 +79,93 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        TenantSort::Id,
+        TenantSort::Email,
+        TenantSort::SubscriptionStatus,
+        TenantSort::CrispWebsiteId,
+        TenantSort::TidioWebsiteId,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantRepo::list(
+                    &mut tx,
+                    &TenantFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantRepo::count(& mut tx, &
+                TenantFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantRepo::stream(&mut tx, &TenantFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    let values = TenantRepo::count(
+            &mut tx,
+            &TenantFilter {
+                email: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        TenantRepo::count(& mut tx, & TenantFilter { email :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.email.clone()) {
+        assert_eq!(
+            TenantRepo::count(& mut tx, & TenantFilter { email :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + TenantRepo::count(& mut tx, & TenantFilter { email :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TenantRepo::count(& mut tx, & TenantFilter { email :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "email"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantRepo::upsert_by_id(&mut tx, &again).await?;
@@ -193,14 +277,11 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ApiKeyRepo::list(
             &mut tx,
             &ApiKeyFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -209,6 +290,87 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [ApiKeySort::Id, ApiKeySort::TenantId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ApiKeyRepo::list(
+                    &mut tx,
+                    &ApiKeyFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ApiKeyRepo::count(& mut tx, &
+                ApiKeyFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ApiKeyRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ApiKeyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<ApiKey> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ApiKeyRepo::stream(&mut tx, &ApiKeyFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ApiKeyRepo::count(& mut tx, & ApiKeyFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = ApiKeyRepo::count(&mut tx, &ApiKeyFilter::default()).await?;
+    let values = ApiKeyRepo::count(
+            &mut tx,
+            &ApiKeyFilter {
+                tenant_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        ApiKeyRepo::count(& mut tx, & ApiKeyFilter { tenant_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.tenant_id) {
+        assert_eq!(
+            ApiKeyRepo::count(& mut tx, & ApiKeyFilter { tenant_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + ApiKeyRepo::count(& mut tx, & ApiKeyFilter { tenant_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ApiKeyRepo::count(& mut tx, & ApiKeyFilter { tenant_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "tenant_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ApiKeyRepo::upsert_by_id(&mut tx, &again).await?;
@@ -306,14 +468,11 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -322,6 +481,90 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [ConversationSort::Id, ConversationSort::SessionId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ConversationRepo::list(
+                    &mut tx,
+                    &ConversationFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ConversationRepo::list(
+                        &mut tx,
+                        &ConversationFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ConversationRepo::count(& mut tx, &
+                ConversationFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Conversation> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ConversationRepo::stream(&mut tx, &ConversationFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ConversationRepo::count(& mut tx, &
+        ConversationFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    let values = ConversationRepo::count(
+            &mut tx,
+            &ConversationFilter {
+                session_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter { session_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.session_id.clone()) {
+        assert_eq!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { session_id :
+            ::hubgen_runtime::Condition::at_least(value.clone()) }). await ? +
+            ConversationRepo::count(& mut tx, & ConversationFilter { session_id :
+            ::hubgen_runtime::Condition::below(value.clone()) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { session_id :
+            ::hubgen_runtime::Condition::any_of([value.clone()]) }). await ? >= 1,
+            "IN finds the row by `{}`", "session_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ConversationRepo::upsert_by_id(&mut tx, &again).await?;
@@ -400,14 +643,11 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -416,6 +656,91 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [MessageSort::Id, MessageSort::ConversationId, MessageSort::Timestamp] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = MessageRepo::list(
+                    &mut tx,
+                    &MessageFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = MessageRepo::list(
+                        &mut tx,
+                        &MessageFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, MessageRepo::count(& mut tx, &
+                MessageFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Message> = ::hubgen_runtime::TryStreamExt::try_collect(
+            MessageRepo::stream(&mut tx, &MessageFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, MessageRepo::count(& mut tx, & MessageFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    let values = MessageRepo::count(
+            &mut tx,
+            &MessageFilter {
+                conversation_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.conversation_id) {
+        assert_eq!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "conversation_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = MessageRepo::upsert_by_id(&mut tx, &again).await?;
@@ -499,14 +824,11 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = LeadRepo::list(
             &mut tx,
             &LeadFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -515,6 +837,87 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [LeadSort::Id, LeadSort::Intent, LeadSort::Status, LeadSort::CreatedAt] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = LeadRepo::list(
+                    &mut tx,
+                    &LeadFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = LeadRepo::list(&mut tx, &LeadFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(LeadRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = LeadRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Lead> = ::hubgen_runtime::TryStreamExt::try_collect(
+            LeadRepo::stream(&mut tx, &LeadFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()). await
+        ?, "the stream reads every row"
+    );
+    let all = LeadRepo::count(&mut tx, &LeadFilter::default()).await?;
+    let values = LeadRepo::count(
+            &mut tx,
+            &LeadFilter {
+                intent: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        LeadRepo::count(& mut tx, & LeadFilter { intent :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.intent.clone()) {
+        assert_eq!(
+            LeadRepo::count(& mut tx, & LeadFilter { intent :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + LeadRepo::count(& mut tx, & LeadFilter { intent :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            LeadRepo::count(& mut tx, & LeadFilter { intent :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "intent"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = LeadRepo::upsert_by_id(&mut tx, &again).await?;
@@ -614,14 +1017,11 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantConfigurationRepo::list(
             &mut tx,
             &TenantConfigurationFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -630,6 +1030,98 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [TenantConfigurationSort::Id, TenantConfigurationSort::ConfigType] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantConfigurationRepo::list(
+                    &mut tx,
+                    &TenantConfigurationFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantConfigurationRepo::list(
+                        &mut tx,
+                        &TenantConfigurationFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantConfigurationRepo::count(& mut tx, &
+                TenantConfigurationFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantConfigurationRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantConfigurationRepo::get_many(&mut tx, &[row.id, first.items[0].id])
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<TenantConfiguration> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantConfigurationRepo::stream(
+                &mut tx,
+                &TenantConfigurationFilter::default(),
+            ),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantConfigurationRepo::count(& mut tx, &
+        TenantConfigurationFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = TenantConfigurationRepo::count(
+            &mut tx,
+            &TenantConfigurationFilter::default(),
+        )
+        .await?;
+    let values = TenantConfigurationRepo::count(
+            &mut tx,
+            &TenantConfigurationFilter {
+                config_type: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        TenantConfigurationRepo::count(& mut tx, & TenantConfigurationFilter {
+        config_type : ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.config_type.clone()) {
+        assert_eq!(
+            TenantConfigurationRepo::count(& mut tx, & TenantConfigurationFilter {
+            config_type : ::hubgen_runtime::Condition::at_least(value.clone()) }). await
+            ? + TenantConfigurationRepo::count(& mut tx, & TenantConfigurationFilter {
+            config_type : ::hubgen_runtime::Condition::below(value.clone()) }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TenantConfigurationRepo::count(& mut tx, & TenantConfigurationFilter {
+            config_type : ::hubgen_runtime::Condition::any_of([value.clone()]) }). await
+            ? >= 1, "IN finds the row by `{}`", "config_type"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantConfigurationRepo::upsert_by_id(&mut tx, &again).await?;
@@ -711,14 +1203,11 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = KnowledgeBaseRepo::list(
             &mut tx,
             &KnowledgeBaseFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -727,6 +1216,92 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [KnowledgeBaseSort::Id, KnowledgeBaseSort::ContentType] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = KnowledgeBaseRepo::list(
+                    &mut tx,
+                    &KnowledgeBaseFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = KnowledgeBaseRepo::list(
+                        &mut tx,
+                        &KnowledgeBaseFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, KnowledgeBaseRepo::count(& mut tx, &
+                KnowledgeBaseFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(KnowledgeBaseRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = KnowledgeBaseRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<KnowledgeBase> = ::hubgen_runtime::TryStreamExt::try_collect(
+            KnowledgeBaseRepo::stream(&mut tx, &KnowledgeBaseFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, KnowledgeBaseRepo::count(& mut tx, &
+        KnowledgeBaseFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = KnowledgeBaseRepo::count(&mut tx, &KnowledgeBaseFilter::default()).await?;
+    let values = KnowledgeBaseRepo::count(
+            &mut tx,
+            &KnowledgeBaseFilter {
+                content_type: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        KnowledgeBaseRepo::count(& mut tx, & KnowledgeBaseFilter { content_type :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.content_type.clone()) {
+        assert_eq!(
+            KnowledgeBaseRepo::count(& mut tx, & KnowledgeBaseFilter { content_type :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + KnowledgeBaseRepo::count(& mut tx, & KnowledgeBaseFilter {
+            content_type : ::hubgen_runtime::Condition::below(value.clone()),
+            ..Default::default() }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            KnowledgeBaseRepo::count(& mut tx, & KnowledgeBaseFilter { content_type :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "content_type"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = KnowledgeBaseRepo::upsert_by_id(&mut tx, &again).await?;

@@ -48,14 +48,11 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -64,6 +61,86 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [TenantSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantRepo::list(
+                    &mut tx,
+                    &TenantFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantRepo::count(& mut tx, &
+                TenantFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantRepo::stream(&mut tx, &TenantFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    let values = TenantRepo::count(
+            &mut tx,
+            &TenantFilter {
+                active: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        TenantRepo::count(& mut tx, & TenantFilter { active :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.active {
+        assert_eq!(
+            TenantRepo::count(& mut tx, & TenantFilter { active :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            TenantRepo::count(& mut tx, & TenantFilter { active :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            TenantRepo::count(& mut tx, & TenantFilter { active :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "active"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantRepo::upsert_by_id(&mut tx, &again).await?;
@@ -149,14 +226,11 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = RoleRepo::list(
             &mut tx,
             &RoleFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -164,6 +238,59 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [RoleSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = RoleRepo::list(
+                    &mut tx,
+                    &RoleFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = RoleRepo::list(&mut tx, &RoleFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, RoleRepo::count(& mut tx, & RoleFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(RoleRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = RoleRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Role> = ::hubgen_runtime::TryStreamExt::try_collect(
+            RoleRepo::stream(&mut tx, &RoleFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, RoleRepo::count(& mut tx, & RoleFilter::default()). await
+        ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -238,16 +365,11 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(
-        first.next, Some(first.items[1].name.clone()), "a full page has a cursor"
-    );
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = PlatformRepo::list(
             &mut tx,
             &PlatformFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next.clone(),
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -255,6 +377,67 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [PlatformSort::Name] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = PlatformRepo::list(
+                    &mut tx,
+                    &PlatformFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = PlatformRepo::list(
+                        &mut tx,
+                        &PlatformFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, PlatformRepo::count(& mut tx, &
+                PlatformFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(PlatformRepo::exists(& mut tx, row.name.clone()). await ?, "exists");
+    let both = PlatformRepo::get_many(
+            &mut tx,
+            &[row.name.clone(), first.items[0].name.clone()],
+        )
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Platform> = ::hubgen_runtime::TryStreamExt::try_collect(
+            PlatformRepo::stream(&mut tx, &PlatformFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, PlatformRepo::count(& mut tx, & PlatformFilter::default())
+        . await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.name = row.name.clone();
@@ -349,14 +532,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -365,6 +545,86 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [UserSort::Id, UserSort::Email] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserRepo::list(
+                    &mut tx,
+                    &UserFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserRepo::stream(&mut tx, &UserFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
+        ?, "the stream reads every row"
+    );
+    let all = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    let values = UserRepo::count(
+            &mut tx,
+            &UserFilter {
+                email: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        UserRepo::count(& mut tx, & UserFilter { email :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.email.clone()) {
+        assert_eq!(
+            UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::at_least(value.clone()) }). await ? +
+            UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::below(value.clone()) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            UserRepo::count(& mut tx, & UserFilter { email :
+            ::hubgen_runtime::Condition::any_of([value.clone()]) }). await ? >= 1,
+            "IN finds the row by `{}`", "email"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -459,14 +719,11 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ApiKeyRepo::list(
             &mut tx,
             &ApiKeyFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -475,6 +732,86 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [ApiKeySort::Id, ApiKeySort::UserId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ApiKeyRepo::list(
+                    &mut tx,
+                    &ApiKeyFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ApiKeyRepo::count(& mut tx, &
+                ApiKeyFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ApiKeyRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ApiKeyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<ApiKey> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ApiKeyRepo::stream(&mut tx, &ApiKeyFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ApiKeyRepo::count(& mut tx, & ApiKeyFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = ApiKeyRepo::count(&mut tx, &ApiKeyFilter::default()).await?;
+    let values = ApiKeyRepo::count(
+            &mut tx,
+            &ApiKeyFilter {
+                user_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        ApiKeyRepo::count(& mut tx, & ApiKeyFilter { user_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.user_id) {
+        assert_eq!(
+            ApiKeyRepo::count(& mut tx, & ApiKeyFilter { user_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            ApiKeyRepo::count(& mut tx, & ApiKeyFilter { user_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ApiKeyRepo::count(& mut tx, & ApiKeyFilter { user_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "user_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ApiKeyRepo::upsert_by_id(&mut tx, &again).await?;
@@ -577,14 +914,11 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = SocialAccountRepo::list(
             &mut tx,
             &SocialAccountFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -593,6 +927,90 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [SocialAccountSort::Id, SocialAccountSort::Platform] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = SocialAccountRepo::list(
+                    &mut tx,
+                    &SocialAccountFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = SocialAccountRepo::list(
+                        &mut tx,
+                        &SocialAccountFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, SocialAccountRepo::count(& mut tx, &
+                SocialAccountFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(SocialAccountRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = SocialAccountRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<SocialAccount> = ::hubgen_runtime::TryStreamExt::try_collect(
+            SocialAccountRepo::stream(&mut tx, &SocialAccountFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, SocialAccountRepo::count(& mut tx, &
+        SocialAccountFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = SocialAccountRepo::count(&mut tx, &SocialAccountFilter::default()).await?;
+    let values = SocialAccountRepo::count(
+            &mut tx,
+            &SocialAccountFilter {
+                platform: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        SocialAccountRepo::count(& mut tx, & SocialAccountFilter { platform :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.platform.clone()) {
+        assert_eq!(
+            SocialAccountRepo::count(& mut tx, & SocialAccountFilter { platform :
+            ::hubgen_runtime::Condition::at_least(value.clone()) }). await ? +
+            SocialAccountRepo::count(& mut tx, & SocialAccountFilter { platform :
+            ::hubgen_runtime::Condition::below(value.clone()) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            SocialAccountRepo::count(& mut tx, & SocialAccountFilter { platform :
+            ::hubgen_runtime::Condition::any_of([value.clone()]) }). await ? >= 1,
+            "IN finds the row by `{}`", "platform"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = SocialAccountRepo::upsert_by_id(&mut tx, &again).await?;
@@ -718,14 +1136,11 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -734,6 +1149,95 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        ConversationSort::Id,
+        ConversationSort::Status,
+        ConversationSort::LastMessageAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ConversationRepo::list(
+                    &mut tx,
+                    &ConversationFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ConversationRepo::list(
+                        &mut tx,
+                        &ConversationFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ConversationRepo::count(& mut tx, &
+                ConversationFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Conversation> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ConversationRepo::stream(&mut tx, &ConversationFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ConversationRepo::count(& mut tx, &
+        ConversationFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    let values = ConversationRepo::count(
+            &mut tx,
+            &ConversationFilter {
+                status: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        ConversationRepo::count(& mut tx, & ConversationFilter { status :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.status.clone() {
+        assert_eq!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { status :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + ConversationRepo::count(& mut tx, & ConversationFilter { status :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ConversationRepo::count(& mut tx, & ConversationFilter { status :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "status"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ConversationRepo::upsert_by_id(&mut tx, &again).await?;
@@ -841,17 +1345,11 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(
-        first.next, Some((first.items[1].id, first.items[1].received_at)),
-        "a full page has a cursor"
-    );
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -860,6 +1358,99 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        MessageSort::PrimaryKey,
+        MessageSort::ConversationId,
+        MessageSort::PlatformMessageId,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = MessageRepo::list(
+                    &mut tx,
+                    &MessageFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = MessageRepo::list(
+                        &mut tx,
+                        &MessageFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, MessageRepo::count(& mut tx, &
+                MessageFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(MessageRepo::exists(& mut tx, (row.id, row.received_at)). await ?, "exists");
+    let both = MessageRepo::get_many(
+            &mut tx,
+            &[(row.id, row.received_at), (first.items[0].id, first.items[0].received_at)],
+        )
+        .await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Message> = ::hubgen_runtime::TryStreamExt::try_collect(
+            MessageRepo::stream(&mut tx, &MessageFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, MessageRepo::count(& mut tx, & MessageFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    let values = MessageRepo::count(
+            &mut tx,
+            &MessageFilter {
+                conversation_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.conversation_id) {
+        assert_eq!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            MessageRepo::count(& mut tx, & MessageFilter { conversation_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "conversation_id"
+        );
+    }
     let n = 99u32;
     let patch = MessagePatch {
         platform_message_id: Some(
@@ -929,14 +1520,11 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = ReplyRepo::list(
             &mut tx,
             &ReplyFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -945,6 +1533,87 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [ReplySort::Id, ReplySort::MessageId, ReplySort::GeneratedAt] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = ReplyRepo::list(
+                    &mut tx,
+                    &ReplyFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = ReplyRepo::list(&mut tx, &ReplyFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, ReplyRepo::count(& mut tx, & ReplyFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(ReplyRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = ReplyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Reply> = ::hubgen_runtime::TryStreamExt::try_collect(
+            ReplyRepo::stream(&mut tx, &ReplyFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, ReplyRepo::count(& mut tx, & ReplyFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = ReplyRepo::count(&mut tx, &ReplyFilter::default()).await?;
+    let values = ReplyRepo::count(
+            &mut tx,
+            &ReplyFilter {
+                message_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        ReplyRepo::count(& mut tx, & ReplyFilter { message_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.message_id) {
+        assert_eq!(
+            ReplyRepo::count(& mut tx, & ReplyFilter { message_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + ReplyRepo::count(& mut tx, & ReplyFilter { message_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            ReplyRepo::count(& mut tx, & ReplyFilter { message_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "message_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ReplyRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1049,14 +1718,11 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = LeadRepo::list(
             &mut tx,
             &LeadFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1065,6 +1731,87 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [LeadSort::Id, LeadSort::Score, LeadSort::Status] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = LeadRepo::list(
+                    &mut tx,
+                    &LeadFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = LeadRepo::list(&mut tx, &LeadFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(LeadRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = LeadRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Lead> = ::hubgen_runtime::TryStreamExt::try_collect(
+            LeadRepo::stream(&mut tx, &LeadFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()). await
+        ?, "the stream reads every row"
+    );
+    let all = LeadRepo::count(&mut tx, &LeadFilter::default()).await?;
+    let values = LeadRepo::count(
+            &mut tx,
+            &LeadFilter {
+                score: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        LeadRepo::count(& mut tx, & LeadFilter { score :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = row.score.clone() {
+        assert_eq!(
+            LeadRepo::count(& mut tx, & LeadFilter { score :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + LeadRepo::count(& mut tx, & LeadFilter { score :
+            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
+            await ?, values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            LeadRepo::count(& mut tx, & LeadFilter { score :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "score"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = LeadRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1169,14 +1916,11 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = LeadScoreRepo::list(
             &mut tx,
             &LeadScoreFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1185,6 +1929,90 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [LeadScoreSort::Id, LeadScoreSort::LeadId] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = LeadScoreRepo::list(
+                    &mut tx,
+                    &LeadScoreFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = LeadScoreRepo::list(
+                        &mut tx,
+                        &LeadScoreFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, LeadScoreRepo::count(& mut tx, &
+                LeadScoreFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(LeadScoreRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = LeadScoreRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<LeadScore> = ::hubgen_runtime::TryStreamExt::try_collect(
+            LeadScoreRepo::stream(&mut tx, &LeadScoreFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, LeadScoreRepo::count(& mut tx, &
+        LeadScoreFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = LeadScoreRepo::count(&mut tx, &LeadScoreFilter::default()).await?;
+    let values = LeadScoreRepo::count(
+            &mut tx,
+            &LeadScoreFilter {
+                lead_id: ::hubgen_runtime::Condition::not_null(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        LeadScoreRepo::count(& mut tx, & LeadScoreFilter { lead_id :
+        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
+        "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.lead_id) {
+        assert_eq!(
+            LeadScoreRepo::count(& mut tx, & LeadScoreFilter { lead_id :
+            ::hubgen_runtime::Condition::at_least(value) }). await ? +
+            LeadScoreRepo::count(& mut tx, & LeadScoreFilter { lead_id :
+            ::hubgen_runtime::Condition::below(value) }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            LeadScoreRepo::count(& mut tx, & LeadScoreFilter { lead_id :
+            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
+            "IN finds the row by `{}`", "lead_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = LeadScoreRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1274,14 +2102,11 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = CrmConfigRepo::list(
             &mut tx,
             &CrmConfigFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1289,6 +2114,63 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [CrmConfigSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = CrmConfigRepo::list(
+                    &mut tx,
+                    &CrmConfigFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = CrmConfigRepo::list(
+                        &mut tx,
+                        &CrmConfigFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, CrmConfigRepo::count(& mut tx, &
+                CrmConfigFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(CrmConfigRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = CrmConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<CrmConfig> = ::hubgen_runtime::TryStreamExt::try_collect(
+            CrmConfigRepo::stream(&mut tx, &CrmConfigFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, CrmConfigRepo::count(& mut tx, &
+        CrmConfigFilter::default()). await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -1388,14 +2270,11 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = CrmSyncRepo::list(
             &mut tx,
             &CrmSyncFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1404,6 +2283,96 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        CrmSyncSort::Id,
+        CrmSyncSort::LeadId,
+        CrmSyncSort::Status,
+        CrmSyncSort::NextRetryAt,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = CrmSyncRepo::list(
+                    &mut tx,
+                    &CrmSyncFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = CrmSyncRepo::list(
+                        &mut tx,
+                        &CrmSyncFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, CrmSyncRepo::count(& mut tx, &
+                CrmSyncFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(CrmSyncRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = CrmSyncRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<CrmSync> = ::hubgen_runtime::TryStreamExt::try_collect(
+            CrmSyncRepo::stream(&mut tx, &CrmSyncFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, CrmSyncRepo::count(& mut tx, & CrmSyncFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = CrmSyncRepo::count(&mut tx, &CrmSyncFilter::default()).await?;
+    let values = CrmSyncRepo::count(
+            &mut tx,
+            &CrmSyncFilter {
+                lead_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        CrmSyncRepo::count(& mut tx, & CrmSyncFilter { lead_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.lead_id) {
+        assert_eq!(
+            CrmSyncRepo::count(& mut tx, & CrmSyncFilter { lead_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + CrmSyncRepo::count(& mut tx, & CrmSyncFilter { lead_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            CrmSyncRepo::count(& mut tx, & CrmSyncFilter { lead_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "lead_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = CrmSyncRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1515,14 +2484,11 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = AiTaskRepo::list(
             &mut tx,
             &AiTaskFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -1531,6 +2497,87 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [AiTaskSort::Id, AiTaskSort::MessageId, AiTaskSort::Status] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = AiTaskRepo::list(
+                    &mut tx,
+                    &AiTaskFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = AiTaskRepo::list(&mut tx, &AiTaskFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, AiTaskRepo::count(& mut tx, &
+                AiTaskFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(AiTaskRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = AiTaskRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<AiTask> = ::hubgen_runtime::TryStreamExt::try_collect(
+            AiTaskRepo::stream(&mut tx, &AiTaskFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, AiTaskRepo::count(& mut tx, & AiTaskFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = AiTaskRepo::count(&mut tx, &AiTaskFilter::default()).await?;
+    let values = AiTaskRepo::count(
+            &mut tx,
+            &AiTaskFilter {
+                message_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        AiTaskRepo::count(& mut tx, & AiTaskFilter { message_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.message_id) {
+        assert_eq!(
+            AiTaskRepo::count(& mut tx, & AiTaskFilter { message_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + AiTaskRepo::count(& mut tx, & AiTaskFilter { message_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            AiTaskRepo::count(& mut tx, & AiTaskFilter { message_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "message_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AiTaskRepo::upsert_by_id(&mut tx, &again).await?;

@@ -50,14 +50,11 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -65,6 +62,59 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [TenantSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = TenantRepo::list(
+                    &mut tx,
+                    &TenantFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, TenantRepo::count(& mut tx, &
+                TenantFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
+            TenantRepo::stream(&mut tx, &TenantFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
+        await ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -194,14 +244,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -209,6 +256,59 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert!(
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
+    );
+    for sort in [UserSort::Id] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = UserRepo::list(
+                    &mut tx,
+                    &UserFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
+                await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
+            UserRepo::stream(&mut tx, &UserFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
+        ?, "the stream reads every row"
     );
     let mut again = sample(7);
     again.id = Some(row.id);
@@ -347,14 +447,11 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = WahaSessionRepo::list(
             &mut tx,
             &WahaSessionFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -363,6 +460,96 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        WahaSessionSort::Id,
+        WahaSessionSort::ExternalSessionId,
+        WahaSessionSort::Status,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = WahaSessionRepo::list(
+                    &mut tx,
+                    &WahaSessionFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = WahaSessionRepo::list(
+                        &mut tx,
+                        &WahaSessionFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, WahaSessionRepo::count(& mut tx, &
+                WahaSessionFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(WahaSessionRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = WahaSessionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<WahaSession> = ::hubgen_runtime::TryStreamExt::try_collect(
+            WahaSessionRepo::stream(&mut tx, &WahaSessionFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, WahaSessionRepo::count(& mut tx, &
+        WahaSessionFilter::default()). await ?, "the stream reads every row"
+    );
+    let all = WahaSessionRepo::count(&mut tx, &WahaSessionFilter::default()).await?;
+    let values = WahaSessionRepo::count(
+            &mut tx,
+            &WahaSessionFilter {
+                external_session_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        WahaSessionRepo::count(& mut tx, & WahaSessionFilter { external_session_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.external_session_id.clone()) {
+        assert_eq!(
+            WahaSessionRepo::count(& mut tx, & WahaSessionFilter { external_session_id :
+            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
+            . await ? + WahaSessionRepo::count(& mut tx, & WahaSessionFilter {
+            external_session_id : ::hubgen_runtime::Condition::below(value.clone()),
+            ..Default::default() }). await ?, values,
+            "a range's two halves split the rows with a value"
+        );
+        assert!(
+            WahaSessionRepo::count(& mut tx, & WahaSessionFilter { external_session_id :
+            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
+            . await ? >= 1, "IN finds the row by `{}`", "external_session_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = WahaSessionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -510,14 +697,11 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert_eq!(first.items.len(), 2);
-    assert_eq!(first.next, Some(first.items[1].id), "a full page has a cursor");
+    let cursor = first.next.clone().expect("a full page has a cursor");
     let second = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
-            &::hubgen_runtime::PageRequest {
-                after: first.next,
-                limit: 2,
-            },
+            &::hubgen_runtime::PageRequest::first(2).after(cursor),
         )
         .await?;
     assert_eq!(second.items.len(), 1);
@@ -526,6 +710,97 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
+    for sort in [
+        MessageSort::Id,
+        MessageSort::SessionId,
+        MessageSort::Status,
+        MessageSort::CreatedAt,
+        MessageSort::WahaMessageId,
+    ] {
+        let mut ways = Vec::new();
+        for desc in [false, true] {
+            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
+            if desc {
+                request = request.desc();
+            }
+            let whole = MessageRepo::list(
+                    &mut tx,
+                    &MessageFilter::default(),
+                    &::hubgen_runtime::PageRequest {
+                        limit: 100,
+                        ..request.clone()
+                    },
+                )
+                .await?
+                .items;
+            let mut paged = Vec::new();
+            loop {
+                let page = MessageRepo::list(
+                        &mut tx,
+                        &MessageFilter::default(),
+                        &request,
+                    )
+                    .await?;
+                paged.extend(page.items);
+                match page.next {
+                    Some(cursor) => request = request.after(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(
+                paged, whole,
+                "{sort:?} desc={desc}: pages of one row read the rows of one page"
+            );
+            assert_eq!(
+                whole.len() as i64, MessageRepo::count(& mut tx, &
+                MessageFilter::default()). await ?
+            );
+            ways.push(whole);
+        }
+        ways[1].reverse();
+        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+    }
+    assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
+    let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
+    assert!(
+        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
+    );
+    let streamed: Vec<Message> = ::hubgen_runtime::TryStreamExt::try_collect(
+            MessageRepo::stream(&mut tx, &MessageFilter::default()),
+        )
+        .await?;
+    assert_eq!(
+        streamed.len() as i64, MessageRepo::count(& mut tx, & MessageFilter::default()).
+        await ?, "the stream reads every row"
+    );
+    let all = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    let values = MessageRepo::count(
+            &mut tx,
+            &MessageFilter {
+                session_id: ::hubgen_runtime::Condition::not_null(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        MessageRepo::count(& mut tx, & MessageFilter { session_id :
+        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
+        values, all, "IS NULL and IS NOT NULL split the rows"
+    );
+    if let Some(value) = Some(row.session_id) {
+        assert_eq!(
+            MessageRepo::count(& mut tx, & MessageFilter { session_id :
+            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
+            ? + MessageRepo::count(& mut tx, & MessageFilter { session_id :
+            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
+            values, "a range's two halves split the rows with a value"
+        );
+        assert!(
+            MessageRepo::count(& mut tx, & MessageFilter { session_id :
+            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
+            ? >= 1, "IN finds the row by `{}`", "session_id"
+        );
+    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = MessageRepo::upsert_by_id(&mut tx, &again).await?;
