@@ -486,6 +486,136 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
     migrator.run(pool).await
 }
 
+/// Bulk insert through `COPY ... FROM STDIN (FORMAT binary)`: values are
+/// encoded by sqlx's own binary encoders, so a row lands exactly as the
+/// UNNEST insert would store it. Columns an insert struct leaves `None` take
+/// their database default, as with `insert`: rows are sent in groups that
+/// leave the same columns out (usually one group).
+pub mod copy {
+    use super::Error;
+    use sqlx::encode::{Encode, IsNull};
+    use sqlx::postgres::{PgArgumentBuffer, PgConnection, Postgres};
+    use uuid::Uuid;
+
+    /// An insert struct that can travel by COPY (generated).
+    pub trait CopyRow {
+        /// The quoted table name.
+        const TABLE: &'static str;
+        /// The quoted columns the struct holds, in the order `write` sends them.
+        const COLUMNS: &'static [&'static str];
+        /// Bit `i` set: column `i` is left to its default in this row.
+        fn defaulted(&self) -> u64;
+        /// Writes the row's values, skipping the columns in `defaulted`.
+        fn write(&self, row: &mut CopyWriter, defaulted: u64) -> Result<(), Error>;
+    }
+
+    /// The mask of [`CopyRow::defaulted`] from (column index, left to its default) pairs.
+    pub fn mask(columns: &[(u32, bool)]) -> u64 {
+        columns.iter().filter(|(_, left)| *left).fold(0, |mask, (i, _)| mask | 1 << i)
+    }
+
+    /// The binary COPY stream being built.
+    pub struct CopyWriter {
+        buf: PgArgumentBuffer,
+    }
+
+    /// Flushed to the server in chunks of this size.
+    const CHUNK: usize = 1 << 20;
+
+    impl CopyWriter {
+        fn new() -> CopyWriter {
+            let mut buf = PgArgumentBuffer::default();
+            buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+            buf.extend_from_slice(&0i32.to_be_bytes()); // flags
+            buf.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+            CopyWriter { buf }
+        }
+
+        fn row(&mut self, fields: usize) {
+            self.buf.extend_from_slice(&(fields as i16).to_be_bytes());
+        }
+
+        /// One value, in the binary format sqlx sends it in.
+        pub fn field<'q, T: Encode<'q, Postgres>>(&mut self, value: &T) -> Result<(), Error> {
+            let at = self.buf.len();
+            self.buf.extend_from_slice(&0i32.to_be_bytes());
+            let null = value
+                .encode_by_ref(&mut self.buf)
+                .map_err(|e| Error::Database(sqlx::Error::Encode(e)))?;
+            let len = match null {
+                IsNull::Yes => {
+                    self.buf.truncate(at + 4);
+                    -1
+                }
+                IsNull::No => i32::try_from(self.buf.len() - at - 4)
+                    .map_err(|_| Error::Database(sqlx::Error::Protocol("a value over 2 GiB".into())))?,
+            };
+            self.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            Ok(())
+        }
+
+        /// A `json` (not `jsonb`) value: its binary format is the text alone.
+        pub fn json(&mut self, value: Option<&serde_json::Value>) -> Result<(), Error> {
+            match value {
+                None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(value) => {
+                    let text = serde_json::to_vec(value).map_err(|e| Error::Database(sqlx::Error::Encode(Box::new(e))))?;
+                    self.buf.extend_from_slice(&(text.len() as i32).to_be_bytes());
+                    self.buf.extend_from_slice(&text);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// Inserts `rows` by binary COPY, with `tenant` (from a `TenantTx`) as the
+    /// last column where the table is tenant-scoped; returns how many.
+    pub async fn insert<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
+        let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
+        for row in rows {
+            let defaulted = row.defaulted();
+            match groups.iter_mut().find(|(d, _)| *d == defaulted) {
+                Some((_, group)) => group.push(row),
+                None => groups.push((defaulted, vec![row])),
+            }
+        }
+        let mut inserted = 0;
+        for (defaulted, group) in groups {
+            let mut columns: Vec<&str> = R::COLUMNS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| defaulted & (1 << i) == 0)
+                .map(|(_, c)| *c)
+                .collect();
+            if let Some((column, _)) = tenant {
+                columns.push(column);
+            }
+            let statement = format!("COPY {} ({}) FROM STDIN (FORMAT binary)", R::TABLE, columns.join(", "));
+            let mut copy = conn.copy_in_raw(&statement).await?;
+            let mut writer = CopyWriter::new();
+            for row in group {
+                writer.row(columns.len());
+                let written = row.write(&mut writer, defaulted).and_then(|()| match tenant {
+                    Some((_, id)) => writer.field(&id),
+                    None => Ok(()),
+                });
+                if let Err(error) = written {
+                    copy.abort("a value could not be encoded").await?;
+                    return Err(error);
+                }
+                if writer.buf.len() >= CHUNK {
+                    copy.send(writer.buf.as_slice()).await?;
+                    writer.buf.clear();
+                }
+            }
+            writer.buf.extend_from_slice(&(-1i16).to_be_bytes());
+            copy.send(writer.buf.as_slice()).await?;
+            inserted += copy.finish().await?;
+        }
+        Ok(inserted)
+    }
+}
+
 /// Serde for a patch field of a nullable column (`Option<Option<T>>`): an
 /// absent key leaves the column as it is (`None`), `null` sets it to NULL
 /// (`Some(None)`), a value sets it (`Some(Some(v))`). Generated patches use it

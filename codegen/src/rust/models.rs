@@ -147,6 +147,17 @@ impl<'a> Shape<'a> {
         column.nullable || column.default.is_some()
     }
 
+    /// Whether inserts can go by binary COPY: every column has a binary
+    /// format sqlx writes (not arrays, not the types that travel as text),
+    /// and the columns fit the 64-bit mask of defaulted ones.
+    pub fn copies(&self) -> bool {
+        self.insertable.len() <= 64
+            && self
+                .insertable
+                .iter()
+                .all(|c| !super::types::via_text(&c.ty) && !matches!(c.ty, ColumnType::Array(_)))
+    }
+
     /// The sort enum's variants: the primary key first (the default), then
     /// each sortable column.
     pub fn sort_variants(&self) -> Vec<(Ident, Option<&'a ir::Column>)> {

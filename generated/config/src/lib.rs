@@ -633,6 +633,16 @@ pub mod runtime_configs {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewRuntimeConfig],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewRuntimeConfig::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -734,6 +744,66 @@ pub mod runtime_configs {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewRuntimeConfig {
+        const TABLE: &'static str = "\"public\".\"runtime_configs\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"config_key\"",
+            "\"config_value\"",
+            "\"config_type\"",
+            "\"scope\"",
+            "\"tenant_id\"",
+            "\"user_id\"",
+            "\"category\"",
+            "\"description\"",
+            "\"is_encrypted\"",
+            "\"validation_rules\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.config_type.is_none()),
+                    (9u32, self.is_encrypted.is_none()),
+                    (11u32, self.created_at.is_none()),
+                    (12u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.config_key)?;
+            row.field(&self.config_value)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.config_type)?;
+            }
+            row.field(&self.scope)?;
+            row.field(&self.tenant_id)?;
+            row.field(&self.user_id)?;
+            row.field(&self.category)?;
+            row.field(&self.description)?;
+            if defaulted & 512u64 == 0 {
+                row.field(&self.is_encrypted)?;
+            }
+            row.field(&self.validation_rules)?;
+            if defaulted & 2048u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4096u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1153,6 +1223,16 @@ pub mod environment_configs {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewEnvironmentConfig],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewEnvironmentConfig::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1234,6 +1314,53 @@ pub mod environment_configs {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewEnvironmentConfig {
+        const TABLE: &'static str = "\"public\".\"environment_configs\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"environment\"",
+            "\"config_key\"",
+            "\"config_value\"",
+            "\"config_type\"",
+            "\"description\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.config_type.is_none()),
+                    (6u32, self.created_at.is_none()),
+                    (7u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.environment)?;
+            row.field(&self.config_key)?;
+            row.field(&self.config_value)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.config_type)?;
+            }
+            row.field(&self.description)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }

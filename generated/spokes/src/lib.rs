@@ -582,6 +582,16 @@ pub mod facebook_connections {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewFacebookConnection],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookConnection::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -647,6 +657,55 @@ pub mod facebook_connections {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewFacebookConnection {
+        const TABLE: &'static str = "\"public\".\"facebook_connections\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"page_id\"",
+            "\"page_name\"",
+            "\"page_access_token\"",
+            "\"webhook_secret\"",
+            "\"connection_status\"",
+            "\"metadata\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.connection_status.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.page_id)?;
+            row.field(&self.page_name)?;
+            row.field(&self.page_access_token)?;
+            row.field(&self.webhook_secret)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.connection_status)?;
+            }
+            row.field(&self.metadata)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1161,6 +1220,16 @@ pub mod facebook_users {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewFacebookUser],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookUser::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1259,6 +1328,58 @@ pub mod facebook_users {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewFacebookUser {
+        const TABLE: &'static str = "\"public\".\"facebook_users\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"facebook_user_id\"",
+            "\"user_id\"",
+            "\"tenant_id\"",
+            "\"first_name\"",
+            "\"last_name\"",
+            "\"profile_pic_url\"",
+            "\"locale\"",
+            "\"timezone\"",
+            "\"last_interaction_at\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (10u32, self.created_at.is_none()),
+                    (11u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.facebook_user_id)?;
+            row.field(&self.user_id)?;
+            row.field(&self.tenant_id)?;
+            row.field(&self.first_name)?;
+            row.field(&self.last_name)?;
+            row.field(&self.profile_pic_url)?;
+            row.field(&self.locale)?;
+            row.field(&self.timezone)?;
+            row.field(&self.last_interaction_at)?;
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 2048u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1671,6 +1792,16 @@ pub mod botpress_user_mappings {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewBotpressUserMapping],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewBotpressUserMapping::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -1745,6 +1876,46 @@ pub mod botpress_user_mappings {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewBotpressUserMapping {
+        const TABLE: &'static str = "\"public\".\"botpress_user_mappings\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"platform_user_id\"",
+            "\"platform_type\"",
+            "\"botpress_user_id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.platform_user_id)?;
+            row.field(&self.platform_type)?;
+            row.field(&self.botpress_user_id)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }

@@ -619,6 +619,16 @@ pub mod user_profiles {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewUserProfile],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUserProfile::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -721,6 +731,66 @@ pub mod user_profiles {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUserProfile {
+        const TABLE: &'static str = "\"public\".\"user_profiles\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"first_name\"",
+            "\"last_name\"",
+            "\"phone\"",
+            "\"avatar_url\"",
+            "\"timezone\"",
+            "\"language\"",
+            "\"bio\"",
+            "\"date_of_birth\"",
+            "\"gender\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (6u32, self.timezone.is_none()),
+                    (7u32, self.language.is_none()),
+                    (11u32, self.created_at.is_none()),
+                    (12u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.first_name)?;
+            row.field(&self.last_name)?;
+            row.field(&self.phone)?;
+            row.field(&self.avatar_url)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.timezone)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.language)?;
+            }
+            row.field(&self.bio)?;
+            row.field(&self.date_of_birth)?;
+            row.field(&self.gender)?;
+            if defaulted & 2048u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4096u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1162,6 +1232,16 @@ pub mod user_preferences {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewUserPreference],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUserPreference::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1256,6 +1336,77 @@ pub mod user_preferences {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUserPreference {
+        const TABLE: &'static str = "\"public\".\"user_preferences\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"email_notifications\"",
+            "\"sms_notifications\"",
+            "\"push_notifications\"",
+            "\"theme\"",
+            "\"currency\"",
+            "\"privacy_profile_visibility\"",
+            "\"privacy_activity_tracking\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.email_notifications.is_none()),
+                    (3u32, self.sms_notifications.is_none()),
+                    (4u32, self.push_notifications.is_none()),
+                    (5u32, self.theme.is_none()),
+                    (6u32, self.currency.is_none()),
+                    (7u32, self.privacy_profile_visibility.is_none()),
+                    (8u32, self.privacy_activity_tracking.is_none()),
+                    (9u32, self.created_at.is_none()),
+                    (10u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.email_notifications)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.sms_notifications)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.push_notifications)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.theme)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.currency)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.privacy_profile_visibility)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.privacy_activity_tracking)?;
+            }
+            if defaulted & 512u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1653,6 +1804,16 @@ pub mod user_activities {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewUserActivity],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUserActivity::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1715,6 +1876,44 @@ pub mod user_activities {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUserActivity {
+        const TABLE: &'static str = "\"public\".\"user_activities\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"activity_type\"",
+            "\"description\"",
+            "\"ip_address\"",
+            "\"user_agent\"",
+            "\"metadata\"",
+            "\"created_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (7u32, self.created_at.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.activity_type)?;
+            row.field(&self.description)?;
+            row.field(&self.ip_address)?;
+            row.field(&self.user_agent)?;
+            row.field(&self.metadata)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2188,6 +2387,16 @@ pub mod user_addresses {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewUserAddress],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUserAddress::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -2257,6 +2466,59 @@ pub mod user_addresses {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUserAddress {
+        const TABLE: &'static str = "\"public\".\"user_addresses\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"address_type\"",
+            "\"street_address\"",
+            "\"city\"",
+            "\"state_province\"",
+            "\"postal_code\"",
+            "\"country\"",
+            "\"is_default\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (8u32, self.is_default.is_none()),
+                    (9u32, self.created_at.is_none()),
+                    (10u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.address_type)?;
+            row.field(&self.street_address)?;
+            row.field(&self.city)?;
+            row.field(&self.state_province)?;
+            row.field(&self.postal_code)?;
+            row.field(&self.country)?;
+            if defaulted & 256u64 == 0 {
+                row.field(&self.is_default)?;
+            }
+            if defaulted & 512u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }

@@ -2423,6 +2423,16 @@ pub mod tenant {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewTenant],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -2498,6 +2508,54 @@ pub mod tenant {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
+        const TABLE: &'static str = "\"public\".\"tenant\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"name\"",
+            "\"domain\"",
+            "\"subscription_tier\"",
+            "\"is_active\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.subscription_tier.is_none()),
+                    (4u32, self.is_active.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.name)?;
+            row.field(&self.domain)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.subscription_tier)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2850,6 +2908,16 @@ pub mod users {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewUser],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -2935,6 +3003,49 @@ pub mod users {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUser {
+        const TABLE: &'static str = "\"public\".\"users\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"email\"",
+            "\"is_seller\"",
+            "\"tenant_id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.is_seller.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.email)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.is_seller)?;
+            }
+            row.field(&self.tenant_id)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3350,6 +3461,16 @@ pub mod buyer_profile {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewBuyerProfile],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewBuyerProfile::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3441,6 +3562,51 @@ pub mod buyer_profile {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewBuyerProfile {
+        const TABLE: &'static str = "\"public\".\"buyer_profile\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"phone_number\"",
+            "\"full_name\"",
+            "\"preferred_language\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.preferred_language.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.phone_number)?;
+            row.field(&self.full_name)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.preferred_language)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3857,6 +4023,16 @@ pub mod seller_profile {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewSellerProfile],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewSellerProfile::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3948,6 +4124,48 @@ pub mod seller_profile {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewSellerProfile {
+        const TABLE: &'static str = "\"public\".\"seller_profile\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"business_name\"",
+            "\"business_type\"",
+            "\"phone_number\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.business_name)?;
+            row.field(&self.business_type)?;
+            row.field(&self.phone_number)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -4226,6 +4444,16 @@ pub mod team_members {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewTeamMember],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTeamMember::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -4299,6 +4527,52 @@ pub mod team_members {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTeamMember {
+        const TABLE: &'static str = "\"public\".\"team_members\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"role\"",
+            "\"permissions\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.role.is_none()),
+                    (3u32, self.permissions.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.role)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.permissions)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -4637,6 +4911,16 @@ pub mod team_invites {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewTeamInvite],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTeamInvite::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -4694,6 +4978,56 @@ pub mod team_invites {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTeamInvite {
+        const TABLE: &'static str = "\"public\".\"team_invites\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"email\"",
+            "\"role\"",
+            "\"status\"",
+            "\"expires_at\"",
+            "\"created_by\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.role.is_none()),
+                    (3u32, self.status.is_none()),
+                    (6u32, self.created_at.is_none()),
+                    (7u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.email)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.role)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.expires_at)?;
+            row.field(&self.created_by)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -5055,6 +5389,16 @@ pub mod products {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewProduct],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewProduct::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -5143,6 +5487,58 @@ pub mod products {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewProduct {
+        const TABLE: &'static str = "\"public\".\"products\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"seller_id\"",
+            "\"name\"",
+            "\"description\"",
+            "\"price\"",
+            "\"inventory_count\"",
+            "\"is_active\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.inventory_count.is_none()),
+                    (6u32, self.is_active.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.seller_id)?;
+            row.field(&self.name)?;
+            row.field(&self.description)?;
+            row.field(&self.price)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.inventory_count)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -5552,6 +5948,16 @@ pub mod orders {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewOrder],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewOrder::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -5640,6 +6046,55 @@ pub mod orders {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewOrder {
+        const TABLE: &'static str = "\"public\".\"orders\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"product_id\"",
+            "\"seller_id\"",
+            "\"customer_id\"",
+            "\"status\"",
+            "\"channel\"",
+            "\"total_amount\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.status.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.product_id)?;
+            row.field(&self.seller_id)?;
+            row.field(&self.customer_id)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.channel)?;
+            row.field(&self.total_amount)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -5928,6 +6383,16 @@ pub mod order_items {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewOrderItem],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewOrderItem::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -5980,6 +6445,34 @@ pub mod order_items {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewOrderItem {
+        const TABLE: &'static str = "\"public\".\"order_items\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"order_id\"",
+            "\"product_id\"",
+            "\"quantity\"",
+            "\"unit_price\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(&[(0u32, self.id.is_none())])
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.order_id)?;
+            row.field(&self.product_id)?;
+            row.field(&self.quantity)?;
+            row.field(&self.unit_price)?;
+            Ok(())
         }
     }
 }
@@ -6299,6 +6792,16 @@ pub mod order_returns {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewOrderReturn],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewOrderReturn::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -6374,6 +6877,53 @@ pub mod order_returns {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewOrderReturn {
+        const TABLE: &'static str = "\"public\".\"order_returns\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"order_id\"",
+            "\"status\"",
+            "\"reason\"",
+            "\"approved_by\"",
+            "\"return_date\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.status.is_none()),
+                    (6u32, self.created_at.is_none()),
+                    (7u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.order_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.reason)?;
+            row.field(&self.approved_by)?;
+            row.field(&self.return_date)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -6657,6 +7207,16 @@ pub mod order_channel_meta {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewOrderChannelMeta],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewOrderChannelMeta::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -6725,6 +7285,36 @@ pub mod order_channel_meta {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewOrderChannelMeta {
+        const TABLE: &'static str = "\"public\".\"order_channel_meta\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"order_id\"",
+            "\"channel_type\"",
+            "\"channel_data\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (3u32, self.channel_data.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.order_id)?;
+            row.field(&self.channel_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.channel_data)?;
+            }
+            Ok(())
         }
     }
 }
@@ -7212,6 +7802,16 @@ pub mod address_book {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewAddressBook],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewAddressBook::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -7289,6 +7889,62 @@ pub mod address_book {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewAddressBook {
+        const TABLE: &'static str = "\"public\".\"address_book\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"address_type\"",
+            "\"is_default\"",
+            "\"recipient_name\"",
+            "\"street_address\"",
+            "\"city\"",
+            "\"state\"",
+            "\"country\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.address_type.is_none()),
+                    (3u32, self.is_default.is_none()),
+                    (9u32, self.created_at.is_none()),
+                    (10u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.address_type)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.is_default)?;
+            }
+            row.field(&self.recipient_name)?;
+            row.field(&self.street_address)?;
+            row.field(&self.city)?;
+            row.field(&self.state)?;
+            row.field(&self.country)?;
+            if defaulted & 512u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -7695,6 +8351,16 @@ pub mod saved_payment_method {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewSavedPaymentMethod],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewSavedPaymentMethod::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -7770,6 +8436,55 @@ pub mod saved_payment_method {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewSavedPaymentMethod {
+        const TABLE: &'static str = "\"public\".\"saved_payment_method\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"payment_type\"",
+            "\"is_default\"",
+            "\"card_last_four\"",
+            "\"expiry_month\"",
+            "\"expiry_year\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.is_default.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.payment_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.is_default)?;
+            }
+            row.field(&self.card_last_four)?;
+            row.field(&self.expiry_month)?;
+            row.field(&self.expiry_year)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -8102,6 +8817,19 @@ pub mod notification_preferences {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewNotificationPreference],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(
+                    rows,
+                    NewNotificationPreference::validate,
+                )
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -8182,6 +8910,64 @@ pub mod notification_preferences {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewNotificationPreference {
+        const TABLE: &'static str = "\"public\".\"notification_preferences\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"notification_type\"",
+            "\"email_enabled\"",
+            "\"sms_enabled\"",
+            "\"push_enabled\"",
+            "\"in_app_enabled\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.email_enabled.is_none()),
+                    (4u32, self.sms_enabled.is_none()),
+                    (5u32, self.push_enabled.is_none()),
+                    (6u32, self.in_app_enabled.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.notification_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.email_enabled)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.sms_enabled)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.push_enabled)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.in_app_enabled)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -8520,6 +9306,16 @@ pub mod seller_onboarding {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewSellerOnboarding],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewSellerOnboarding::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -8620,6 +9416,58 @@ pub mod seller_onboarding {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewSellerOnboarding {
+        const TABLE: &'static str = "\"public\".\"seller_onboarding\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"seller_id\"",
+            "\"onboarding_status\"",
+            "\"verification_status\"",
+            "\"submitted_at\"",
+            "\"verified_at\"",
+            "\"rejected_at\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.onboarding_status.is_none()),
+                    (3u32, self.verification_status.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.seller_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.onboarding_status)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.verification_status)?;
+            }
+            row.field(&self.submitted_at)?;
+            row.field(&self.verified_at)?;
+            row.field(&self.rejected_at)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -8969,6 +9817,16 @@ pub mod kyc_document {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewKycDocument],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewKycDocument::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -9024,6 +9882,51 @@ pub mod kyc_document {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewKycDocument {
+        const TABLE: &'static str = "\"public\".\"kyc_document\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"seller_onboarding_id\"",
+            "\"document_type\"",
+            "\"document_url\"",
+            "\"verification_status\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.verification_status.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.seller_onboarding_id)?;
+            row.field(&self.document_type)?;
+            row.field(&self.document_url)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.verification_status)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -9382,6 +10285,16 @@ pub mod kyc_info {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewKycInfo],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewKycInfo::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -9460,6 +10373,51 @@ pub mod kyc_info {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewKycInfo {
+        const TABLE: &'static str = "\"public\".\"kyc_info\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"seller_id\"",
+            "\"business_registration_number\"",
+            "\"tax_id\"",
+            "\"verification_status\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.verification_status.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.seller_id)?;
+            row.field(&self.business_registration_number)?;
+            row.field(&self.tax_id)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.verification_status)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -9786,6 +10744,16 @@ pub mod storefront_theme {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewStorefrontTheme],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontTheme::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -9842,6 +10810,51 @@ pub mod storefront_theme {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontTheme {
+        const TABLE: &'static str = "\"public\".\"storefront_theme\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"name\"",
+            "\"description\"",
+            "\"is_system\"",
+            "\"tenant_id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.is_system.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.name)?;
+            row.field(&self.description)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.is_system)?;
+            }
+            row.field(&self.tenant_id)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -10158,6 +11171,16 @@ pub mod storefront {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewStorefront],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefront::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -10253,6 +11276,49 @@ pub mod storefront {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefront {
+        const TABLE: &'static str = "\"public\".\"storefront\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"theme_id\"",
+            "\"is_published\"",
+            "\"custom_domain\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.is_published.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.theme_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.is_published)?;
+            }
+            row.field(&self.custom_domain)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -10542,6 +11608,16 @@ pub mod storefront_versions {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewStorefrontVersion],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontVersion::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -10617,6 +11693,40 @@ pub mod storefront_versions {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontVersion {
+        const TABLE: &'static str = "\"public\".\"storefront_versions\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"storefront_id\"",
+            "\"version\"",
+            "\"content\"",
+            "\"published_at\"",
+            "\"published_by\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (4u32, self.published_at.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.storefront_id)?;
+            row.field(&self.version)?;
+            row.field(&self.content)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.published_at)?;
+            }
+            row.field(&self.published_by)?;
+            Ok(())
         }
     }
 }
@@ -10886,6 +11996,16 @@ pub mod storefront_drafts {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewStorefrontDraft],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontDraft::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -10940,6 +12060,46 @@ pub mod storefront_drafts {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontDraft {
+        const TABLE: &'static str = "\"public\".\"storefront_drafts\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"storefront_id\"",
+            "\"content\"",
+            "\"created_by\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.storefront_id)?;
+            row.field(&self.content)?;
+            row.field(&self.created_by)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -11254,6 +12414,16 @@ pub mod storefront_asset {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewStorefrontAsset],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontAsset::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -11310,6 +12480,48 @@ pub mod storefront_asset {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontAsset {
+        const TABLE: &'static str = "\"public\".\"storefront_asset\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"file_name\"",
+            "\"file_type\"",
+            "\"url\"",
+            "\"created_by\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.file_name)?;
+            row.field(&self.file_type)?;
+            row.field(&self.url)?;
+            row.field(&self.created_by)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -11603,6 +12815,16 @@ pub mod storefront_banner {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewStorefrontBanner],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontBanner::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -11658,6 +12880,54 @@ pub mod storefront_banner {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewStorefrontBanner {
+        const TABLE: &'static str = "\"public\".\"storefront_banner\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"storefront_id\"",
+            "\"asset_id\"",
+            "\"is_active\"",
+            "\"banner_type\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.is_active.is_none()),
+                    (4u32, self.banner_type.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.storefront_id)?;
+            row.field(&self.asset_id)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.banner_type)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -12010,6 +13280,16 @@ pub mod conversation_history {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewConversationHistory],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewConversationHistory::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -12065,6 +13345,40 @@ pub mod conversation_history {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewConversationHistory {
+        const TABLE: &'static str = "\"public\".\"conversation_history\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"channel_id\"",
+            "\"customer_id\"",
+            "\"message\"",
+            "\"direction\"",
+            "\"created_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (5u32, self.created_at.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.channel_id)?;
+            row.field(&self.customer_id)?;
+            row.field(&self.message)?;
+            row.field(&self.direction)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -12343,6 +13657,16 @@ pub mod conversation_event {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewConversationEvent],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewConversationEvent::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -12395,6 +13719,44 @@ pub mod conversation_event {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewConversationEvent {
+        const TABLE: &'static str = "\"public\".\"conversation_event\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"conversation_id\"",
+            "\"event_type\"",
+            "\"metadata\"",
+            "\"created_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.metadata.is_none()),
+                    (4u32, self.created_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.conversation_id)?;
+            row.field(&self.event_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -12696,6 +14058,16 @@ pub mod complaints {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewComplaint],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewComplaint::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -12752,6 +14124,51 @@ pub mod complaints {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewComplaint {
+        const TABLE: &'static str = "\"public\".\"complaints\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"order_id\"",
+            "\"description\"",
+            "\"status\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.status.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.order_id)?;
+            row.field(&self.description)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.status)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -13062,6 +14479,16 @@ pub mod violations {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewViolation],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewViolation::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -13116,6 +14543,49 @@ pub mod violations {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewViolation {
+        const TABLE: &'static str = "\"public\".\"violations\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"violation_type\"",
+            "\"severity\"",
+            "\"details\"",
+            "\"created_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.severity.is_none()),
+                    (4u32, self.details.is_none()),
+                    (5u32, self.created_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.violation_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.severity)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.details)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -13462,6 +14932,16 @@ pub mod audit_logs {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewAuditLog],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewAuditLog::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -13520,6 +15000,48 @@ pub mod audit_logs {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewAuditLog {
+        const TABLE: &'static str = "\"public\".\"audit_logs\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"actor_id\"",
+            "\"action\"",
+            "\"entity_type\"",
+            "\"entity_id\"",
+            "\"changes\"",
+            "\"occurred_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.changes.is_none()),
+                    (6u32, self.occurred_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.actor_id)?;
+            row.field(&self.action)?;
+            row.field(&self.entity_type)?;
+            row.field(&self.entity_id)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.changes)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.occurred_at)?;
+            }
+            Ok(())
         }
     }
 }

@@ -42,7 +42,8 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .expect("the sample sets it")). await ?, Some(row.clone()), "get by unique key"
     );
     assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 1);
-    assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(TenantRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
@@ -203,7 +204,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get by unique key"
     );
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
-    assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(UserRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
@@ -406,9 +408,8 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         BuyerProfileRepo::count(& mut tx, & BuyerProfileFilter::default()). await ?, 1
     );
-    assert_eq!(
-        BuyerProfileRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(BuyerProfileRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(BuyerProfileRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = BuyerProfileRepo::list(
             &mut tx,
             &BuyerProfileFilter::default(),
@@ -602,9 +603,8 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         SellerProfileRepo::count(& mut tx, & SellerProfileFilter::default()). await ?, 1
     );
-    assert_eq!(
-        SellerProfileRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(SellerProfileRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(SellerProfileRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = SellerProfileRepo::list(
             &mut tx,
             &SellerProfileFilter::default(),
@@ -785,9 +785,8 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         TeamMemberRepo::count(& mut tx, & TeamMemberFilter::default()). await ?, 1
     );
-    assert_eq!(
-        TeamMemberRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(TeamMemberRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(TeamMemberRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = TeamMemberRepo::list(
             &mut tx,
             &TeamMemberFilter::default(),
@@ -948,9 +947,8 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         TeamInviteRepo::count(& mut tx, & TeamInviteFilter::default()). await ?, 1
     );
-    assert_eq!(
-        TeamInviteRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(TeamInviteRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(TeamInviteRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = TeamInviteRepo::list(
             &mut tx,
             &TeamInviteFilter::default(),
@@ -1103,7 +1101,8 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(ProductRepo::count(& mut tx, & ProductFilter::default()). await ?, 1);
-    assert_eq!(ProductRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(ProductRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ProductRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ProductRepo::list(
             &mut tx,
             &ProductFilter::default(),
@@ -1315,7 +1314,8 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(OrderRepo::count(& mut tx, & OrderFilter::default()). await ?, 1);
-    assert_eq!(OrderRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(OrderRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(OrderRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = OrderRepo::list(
             &mut tx,
             &OrderFilter::default(),
@@ -1518,9 +1518,8 @@ async fn order_items_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(OrderItemRepo::count(& mut tx, & OrderItemFilter::default()). await ?, 1);
-    assert_eq!(
-        OrderItemRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(OrderItemRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(OrderItemRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = OrderItemRepo::list(
             &mut tx,
             &OrderItemFilter::default(),
@@ -1694,9 +1693,8 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         OrderReturnRepo::count(& mut tx, & OrderReturnFilter::default()). await ?, 1
     );
-    assert_eq!(
-        OrderReturnRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(OrderReturnRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(OrderReturnRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = OrderReturnRepo::list(
             &mut tx,
             &OrderReturnFilter::default(),
@@ -1875,9 +1873,8 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
         OrderChannelMetaRepo::count(& mut tx, & OrderChannelMetaFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        OrderChannelMetaRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(OrderChannelMetaRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(OrderChannelMetaRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = OrderChannelMetaRepo::list(
             &mut tx,
             &OrderChannelMetaFilter::default(),
@@ -2043,9 +2040,8 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         AddressBookRepo::count(& mut tx, & AddressBookFilter::default()). await ?, 1
     );
-    assert_eq!(
-        AddressBookRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(AddressBookRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(AddressBookRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = AddressBookRepo::list(
             &mut tx,
             &AddressBookFilter::default(),
@@ -2224,10 +2220,8 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
         SavedPaymentMethodRepo::count(& mut tx, & SavedPaymentMethodFilter::default()).
         await ?, 1
     );
-    assert_eq!(
-        SavedPaymentMethodRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?,
-        2
-    );
+    assert_eq!(SavedPaymentMethodRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(SavedPaymentMethodRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = SavedPaymentMethodRepo::list(
             &mut tx,
             &SavedPaymentMethodFilter::default(),
@@ -2432,8 +2426,10 @@ async fn notification_preferences_round_trip() -> Result<
         NotificationPreferenceFilter::default()). await ?, 1
     );
     assert_eq!(
-        NotificationPreferenceRepo::insert_many(& mut tx, & [sample(2), sample(3)]).
-        await ?, 2
+        NotificationPreferenceRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1
+    );
+    assert_eq!(
+        NotificationPreferenceRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1
     );
     let first = NotificationPreferenceRepo::list(
             &mut tx,
@@ -2637,9 +2633,8 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         SellerOnboardingRepo::count(& mut tx, & SellerOnboardingFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        SellerOnboardingRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(SellerOnboardingRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(SellerOnboardingRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = SellerOnboardingRepo::list(
             &mut tx,
             &SellerOnboardingFilter::default(),
@@ -2834,9 +2829,8 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         KycDocumentRepo::count(& mut tx, & KycDocumentFilter::default()). await ?, 1
     );
-    assert_eq!(
-        KycDocumentRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(KycDocumentRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(KycDocumentRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = KycDocumentRepo::list(
             &mut tx,
             &KycDocumentFilter::default(),
@@ -2999,7 +2993,8 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .clone()), "get by unique key"
     );
     assert_eq!(KycInfoRepo::count(& mut tx, & KycInfoFilter::default()). await ?, 1);
-    assert_eq!(KycInfoRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(KycInfoRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(KycInfoRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = KycInfoRepo::list(
             &mut tx,
             &KycInfoFilter::default(),
@@ -3167,9 +3162,8 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        StorefrontThemeRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(StorefrontThemeRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(StorefrontThemeRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = StorefrontThemeRepo::list(
             &mut tx,
             &StorefrontThemeFilter::default(),
@@ -3538,10 +3532,8 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
         StorefrontVersionRepo::count(& mut tx, & StorefrontVersionFilter::default()).
         await ?, 1
     );
-    assert_eq!(
-        StorefrontVersionRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?,
-        2
-    );
+    assert_eq!(StorefrontVersionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(StorefrontVersionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = StorefrontVersionRepo::list(
             &mut tx,
             &StorefrontVersionFilter::default(),
@@ -3700,9 +3692,8 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
         StorefrontDraftRepo::count(& mut tx, & StorefrontDraftFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        StorefrontDraftRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(StorefrontDraftRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(StorefrontDraftRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = StorefrontDraftRepo::list(
             &mut tx,
             &StorefrontDraftFilter::default(),
@@ -3859,9 +3850,8 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
         StorefrontAssetRepo::count(& mut tx, & StorefrontAssetFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        StorefrontAssetRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(StorefrontAssetRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(StorefrontAssetRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = StorefrontAssetRepo::list(
             &mut tx,
             &StorefrontAssetFilter::default(),
@@ -4022,9 +4012,8 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
         StorefrontBannerRepo::count(& mut tx, & StorefrontBannerFilter::default()). await
         ?, 1
     );
-    assert_eq!(
-        StorefrontBannerRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(StorefrontBannerRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(StorefrontBannerRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = StorefrontBannerRepo::list(
             &mut tx,
             &StorefrontBannerFilter::default(),
@@ -4188,8 +4177,10 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
         await ?, 1
     );
     assert_eq!(
-        ConversationHistoryRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await
-        ?, 2
+        ConversationHistoryRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1
+    );
+    assert_eq!(
+        ConversationHistoryRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1
     );
     let first = ConversationHistoryRepo::list(
             &mut tx,
@@ -4352,10 +4343,8 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
         ConversationEventRepo::count(& mut tx, & ConversationEventFilter::default()).
         await ?, 1
     );
-    assert_eq!(
-        ConversationEventRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?,
-        2
-    );
+    assert_eq!(ConversationEventRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ConversationEventRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ConversationEventRepo::list(
             &mut tx,
             &ConversationEventFilter::default(),
@@ -4512,9 +4501,8 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(ComplaintRepo::count(& mut tx, & ComplaintFilter::default()). await ?, 1);
-    assert_eq!(
-        ComplaintRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(ComplaintRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ComplaintRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ComplaintRepo::list(
             &mut tx,
             &ComplaintFilter::default(),
@@ -4674,9 +4662,8 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(ViolationRepo::count(& mut tx, & ViolationFilter::default()). await ?, 1);
-    assert_eq!(
-        ViolationRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(ViolationRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ViolationRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ViolationRepo::list(
             &mut tx,
             &ViolationFilter::default(),
@@ -4838,9 +4825,8 @@ async fn audit_logs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .clone()), "get returns what insert stored"
     );
     assert_eq!(AuditLogRepo::count(& mut tx, & AuditLogFilter::default()). await ?, 1);
-    assert_eq!(
-        AuditLogRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(AuditLogRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(AuditLogRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = AuditLogRepo::list(
             &mut tx,
             &AuditLogFilter::default(),

@@ -1126,6 +1126,16 @@ pub mod tenants {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewTenant],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1261,6 +1271,63 @@ pub mod tenants {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
+        const TABLE: &'static str = "\"public\".\"tenants\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"name\"",
+            "\"email\"",
+            "\"subscription_status\"",
+            "\"subscription_plan\"",
+            "\"crisp_website_id\"",
+            "\"tidio_website_id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"is_active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.subscription_status.is_none()),
+                    (4u32, self.subscription_plan.is_none()),
+                    (7u32, self.created_at.is_none()),
+                    (8u32, self.updated_at.is_none()),
+                    (9u32, self.is_active.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.name)?;
+            row.field(&self.email)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.subscription_status)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.subscription_plan)?;
+            }
+            row.field(&self.crisp_website_id)?;
+            row.field(&self.tidio_website_id)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            if defaulted & 512u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1684,6 +1751,16 @@ pub mod api_keys {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewApiKey],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1766,6 +1843,53 @@ pub mod api_keys {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
+        const TABLE: &'static str = "\"public\".\"api_keys\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"tenant_id\"",
+            "\"key_hash\"",
+            "\"name\"",
+            "\"permissions\"",
+            "\"last_used_at\"",
+            "\"created_at\"",
+            "\"is_active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.permissions.is_none()),
+                    (6u32, self.created_at.is_none()),
+                    (7u32, self.is_active.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.tenant_id)?;
+            row.field(&self.key_hash)?;
+            row.field(&self.name)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.permissions)?;
+            }
+            row.field(&self.last_used_at)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2092,6 +2216,16 @@ pub mod conversations {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewConversation],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -2164,6 +2298,47 @@ pub mod conversations {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewConversation {
+        const TABLE: &'static str = "\"public\".\"conversations\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"session_id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"metadata\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (2u32, self.created_at.is_none()),
+                    (3u32, self.updated_at.is_none()),
+                    (4u32, self.metadata.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.session_id)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 8u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2523,6 +2698,16 @@ pub mod messages {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewMessage],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -2579,6 +2764,46 @@ pub mod messages {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
+        const TABLE: &'static str = "\"public\".\"messages\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"conversation_id\"",
+            "\"role\"",
+            "\"content\"",
+            "\"timestamp\"",
+            "\"metadata\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.timestamp.is_none()),
+                    (5u32, self.metadata.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.conversation_id)?;
+            row.field(&self.role)?;
+            row.field(&self.content)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.timestamp)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3015,6 +3240,16 @@ pub mod leads {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewLead],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3074,6 +3309,54 @@ pub mod leads {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewLead {
+        const TABLE: &'static str = "\"public\".\"leads\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"conversation_id\"",
+            "\"intent\"",
+            "\"contact_info\"",
+            "\"status\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.contact_info.is_none()),
+                    (4u32, self.status.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.conversation_id)?;
+            row.field(&self.intent)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.contact_info)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.status)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3401,6 +3684,16 @@ pub mod tenant_configurations {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewTenantConfiguration],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTenantConfiguration::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3472,6 +3765,44 @@ pub mod tenant_configurations {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTenantConfiguration {
+        const TABLE: &'static str = "\"public\".\"tenant_configurations\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"config_type\"",
+            "\"config_data\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.created_at.is_none()),
+                    (4u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.config_type)?;
+            row.field(&self.config_data)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3832,6 +4163,16 @@ pub mod knowledge_bases {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewKnowledgeBase],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewKnowledgeBase::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3890,6 +4231,54 @@ pub mod knowledge_bases {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewKnowledgeBase {
+        const TABLE: &'static str = "\"public\".\"knowledge_bases\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"content_type\"",
+            "\"content\"",
+            "\"version\"",
+            "\"is_active\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.version.is_none()),
+                    (4u32, self.is_active.is_none()),
+                    (5u32, self.created_at.is_none()),
+                    (6u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.content_type)?;
+            row.field(&self.content)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.version)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }

@@ -1250,6 +1250,16 @@ pub mod tenants {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewTenant],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1329,6 +1339,54 @@ pub mod tenants {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
+        const TABLE: &'static str = "\"public\".\"tenants\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"name\"",
+            "\"tier\"",
+            "\"settings\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.settings.is_none()),
+                    (4u32, self.created_at.is_none()),
+                    (5u32, self.updated_at.is_none()),
+                    (6u32, self.active.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.name)?;
+            row.field(&self.tier)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.settings)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1604,6 +1662,16 @@ pub mod roles {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewRole],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewRole::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1668,6 +1736,34 @@ pub mod roles {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewRole {
+        const TABLE: &'static str = "\"public\".\"roles\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"name\"",
+            "\"permissions\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (2u32, self.permissions.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.name)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.permissions)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1933,6 +2029,16 @@ pub mod platforms {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewPlatform],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewPlatform::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1981,6 +2087,30 @@ pub mod platforms {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewPlatform {
+        const TABLE: &'static str = "\"public\".\"platforms\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"name\"",
+            "\"display_name\"",
+            "\"config\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(&[(2u32, self.config.is_none())])
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            row.field(&self.name)?;
+            row.field(&self.display_name)?;
+            if defaulted & 4u64 == 0 {
+                row.field(&self.config)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2370,6 +2500,16 @@ pub mod users {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewUser],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -2450,6 +2590,48 @@ pub mod users {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUser {
+        const TABLE: &'static str = "\"tenant_template\".\"users\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"email\"",
+            "\"password_hash\"",
+            "\"role_id\"",
+            "\"last_login\"",
+            "\"mfa_enabled\"",
+            "\"created_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.mfa_enabled.is_none()),
+                    (6u32, self.created_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.email)?;
+            row.field(&self.password_hash)?;
+            row.field(&self.role_id)?;
+            row.field(&self.last_login)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.mfa_enabled)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2823,6 +3005,16 @@ pub mod api_keys {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewApiKey],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -2896,6 +3088,40 @@ pub mod api_keys {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
+        const TABLE: &'static str = "\"tenant_template\".\"api_keys\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"user_id\"",
+            "\"key_hash\"",
+            "\"name\"",
+            "\"expires_at\"",
+            "\"active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[(0u32, self.id.is_none()), (5u32, self.active.is_none())],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.user_id)?;
+            row.field(&self.key_hash)?;
+            row.field(&self.name)?;
+            row.field(&self.expires_at)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3375,6 +3601,16 @@ pub mod social_accounts {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewSocialAccount],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewSocialAccount::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -3467,6 +3703,57 @@ pub mod social_accounts {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewSocialAccount {
+        const TABLE: &'static str = "\"tenant_template\".\"social_accounts\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"platform\"",
+            "\"account_id\"",
+            "\"account_name\"",
+            "\"access_token_encrypted\"",
+            "\"refresh_token_encrypted\"",
+            "\"token_expires_at\"",
+            "\"metadata\"",
+            "\"connected_at\"",
+            "\"active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (7u32, self.metadata.is_none()),
+                    (8u32, self.connected_at.is_none()),
+                    (9u32, self.active.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.platform)?;
+            row.field(&self.account_id)?;
+            row.field(&self.account_name)?;
+            row.field(&self.access_token_encrypted)?;
+            row.field(&self.refresh_token_encrypted)?;
+            row.field(&self.token_expires_at)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.connected_at)?;
+            }
+            if defaulted & 512u64 == 0 {
+                row.field(&self.active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -3932,6 +4219,16 @@ pub mod conversations {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewConversation],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -4020,6 +4317,58 @@ pub mod conversations {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewConversation {
+        const TABLE: &'static str = "\"tenant_template\".\"conversations\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"social_account_id\"",
+            "\"platform_conversation_id\"",
+            "\"participant_id\"",
+            "\"participant_name\"",
+            "\"status\"",
+            "\"started_at\"",
+            "\"last_message_at\"",
+            "\"message_count\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.status.is_none()),
+                    (6u32, self.started_at.is_none()),
+                    (7u32, self.last_message_at.is_none()),
+                    (8u32, self.message_count.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.social_account_id)?;
+            row.field(&self.platform_conversation_id)?;
+            row.field(&self.participant_id)?;
+            row.field(&self.participant_name)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.status)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.started_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.last_message_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.message_count)?;
+            }
+            Ok(())
         }
     }
 }
@@ -4433,6 +4782,16 @@ pub mod messages {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewMessage],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -4493,6 +4852,50 @@ pub mod messages {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
+        const TABLE: &'static str = "\"tenant_template\".\"messages\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"conversation_id\"",
+            "\"platform_message_id\"",
+            "\"direction\"",
+            "\"content\"",
+            "\"sender_id\"",
+            "\"received_at\"",
+            "\"metadata\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (6u32, self.received_at.is_none()),
+                    (7u32, self.metadata.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.conversation_id)?;
+            row.field(&self.platform_message_id)?;
+            row.field(&self.direction)?;
+            row.field(&self.content)?;
+            row.field(&self.sender_id)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.received_at)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            Ok(())
         }
     }
 }
@@ -4866,6 +5269,16 @@ pub mod replies {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewReply],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewReply::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -4927,6 +5340,50 @@ pub mod replies {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewReply {
+        const TABLE: &'static str = "\"tenant_template\".\"replies\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"message_id\"",
+            "\"content\"",
+            "\"status\"",
+            "\"confidence\"",
+            "\"generated_at\"",
+            "\"sent_at\"",
+            "\"error_message\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.status.is_none()),
+                    (5u32, self.generated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.message_id)?;
+            row.field(&self.content)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.confidence)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.generated_at)?;
+            }
+            row.field(&self.sent_at)?;
+            row.field(&self.error_message)?;
+            Ok(())
         }
     }
 }
@@ -5497,6 +5954,16 @@ pub mod leads {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewLead],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -5569,6 +6036,59 @@ pub mod leads {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewLead {
+        const TABLE: &'static str = "\"tenant_template\".\"leads\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"conversation_id\"",
+            "\"name\"",
+            "\"email\"",
+            "\"phone\"",
+            "\"company\"",
+            "\"score\"",
+            "\"status\"",
+            "\"notes\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (7u32, self.status.is_none()),
+                    (9u32, self.created_at.is_none()),
+                    (10u32, self.updated_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.conversation_id)?;
+            row.field(&self.name)?;
+            row.field(&self.email)?;
+            row.field(&self.phone)?;
+            row.field(&self.company)?;
+            row.field(&self.score)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.notes)?;
+            if defaulted & 512u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -5908,6 +6428,16 @@ pub mod lead_scores {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewLeadScore],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewLeadScore::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -5966,6 +6496,48 @@ pub mod lead_scores {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewLeadScore {
+        const TABLE: &'static str = "\"tenant_template\".\"lead_scores\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"lead_id\"",
+            "\"score\"",
+            "\"score_value\"",
+            "\"signals\"",
+            "\"reasoning\"",
+            "\"scored_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (4u32, self.signals.is_none()),
+                    (6u32, self.scored_at.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.lead_id)?;
+            row.field(&self.score)?;
+            row.field(&self.score_value)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.signals)?;
+            }
+            row.field(&self.reasoning)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.scored_at)?;
+            }
+            Ok(())
         }
     }
 }
@@ -6304,6 +6876,16 @@ pub mod crm_configs {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewCrmConfig],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewCrmConfig::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -6359,6 +6941,49 @@ pub mod crm_configs {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewCrmConfig {
+        const TABLE: &'static str = "\"tenant_template\".\"crm_configs\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"provider\"",
+            "\"credentials_encrypted\"",
+            "\"field_mappings\"",
+            "\"auto_sync\"",
+            "\"active\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.field_mappings.is_none()),
+                    (4u32, self.auto_sync.is_none()),
+                    (5u32, self.active.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.provider)?;
+            row.field(&self.credentials_encrypted)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.field_mappings)?;
+            }
+            if defaulted & 16u64 == 0 {
+                row.field(&self.auto_sync)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.active)?;
+            }
+            Ok(())
         }
     }
 }
@@ -6817,6 +7442,16 @@ pub mod crm_syncs {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewCrmSync],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewCrmSync::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -6884,6 +7519,57 @@ pub mod crm_syncs {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewCrmSync {
+        const TABLE: &'static str = "\"tenant_template\".\"crm_syncs\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"lead_id\"",
+            "\"crm_config_id\"",
+            "\"external_id\"",
+            "\"action\"",
+            "\"status\"",
+            "\"error_message\"",
+            "\"synced_at\"",
+            "\"retry_count\"",
+            "\"next_retry_at\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (5u32, self.status.is_none()),
+                    (7u32, self.synced_at.is_none()),
+                    (8u32, self.retry_count.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.lead_id)?;
+            row.field(&self.crm_config_id)?;
+            row.field(&self.external_id)?;
+            row.field(&self.action)?;
+            if defaulted & 32u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.error_message)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.synced_at)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.retry_count)?;
+            }
+            row.field(&self.next_retry_at)?;
+            Ok(())
         }
     }
 }
@@ -7301,6 +7987,16 @@ pub mod ai_tasks {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewAiTask],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewAiTask::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -7369,6 +8065,57 @@ pub mod ai_tasks {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewAiTask {
+        const TABLE: &'static str = "\"tenant_template\".\"ai_tasks\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"message_id\"",
+            "\"task_type\"",
+            "\"status\"",
+            "\"input\"",
+            "\"output\"",
+            "\"created_at\"",
+            "\"completed_at\"",
+            "\"retry_count\"",
+            "\"error_message\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (3u32, self.status.is_none()),
+                    (6u32, self.created_at.is_none()),
+                    (8u32, self.retry_count.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            row.field(&self.message_id)?;
+            row.field(&self.task_type)?;
+            if defaulted & 8u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.input)?;
+            row.field(&self.output)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            row.field(&self.completed_at)?;
+            if defaulted & 256u64 == 0 {
+                row.field(&self.retry_count)?;
+            }
+            row.field(&self.error_message)?;
+            Ok(())
         }
     }
 }

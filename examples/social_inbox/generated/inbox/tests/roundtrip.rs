@@ -40,7 +40,8 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get by unique key"
     );
     assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 1);
-    assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(TenantRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = TenantRepo::list(
             &mut tx,
             &TenantFilter::default(),
@@ -218,7 +219,8 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get by unique key"
     );
     assert_eq!(RoleRepo::count(& mut tx, & RoleFilter::default()). await ?, 1);
-    assert_eq!(RoleRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(RoleRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(RoleRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = RoleRepo::list(
             &mut tx,
             &RoleFilter::default(),
@@ -355,9 +357,8 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(PlatformRepo::count(& mut tx, & PlatformFilter::default()). await ?, 1);
-    assert_eq!(
-        PlatformRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(PlatformRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(PlatformRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = PlatformRepo::list(
             &mut tx,
             &PlatformFilter::default(),
@@ -524,7 +525,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         await ?, Some(row.clone()), "get by unique key"
     );
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
-    assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(UserRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = UserRepo::list(
             &mut tx,
             &UserFilter::default(),
@@ -711,7 +713,8 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .clone()), "get by unique key"
     );
     assert_eq!(ApiKeyRepo::count(& mut tx, & ApiKeyFilter::default()). await ?, 1);
-    assert_eq!(ApiKeyRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(ApiKeyRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ApiKeyRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ApiKeyRepo::list(
             &mut tx,
             &ApiKeyFilter::default(),
@@ -904,9 +907,8 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     assert_eq!(
         SocialAccountRepo::count(& mut tx, & SocialAccountFilter::default()). await ?, 1
     );
-    assert_eq!(
-        SocialAccountRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(SocialAccountRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(SocialAccountRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = SocialAccountRepo::list(
             &mut tx,
             &SocialAccountFilter::default(),
@@ -1126,9 +1128,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         ConversationRepo::count(& mut tx, & ConversationFilter::default()). await ?, 1
     );
-    assert_eq!(
-        ConversationRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(ConversationRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ConversationRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ConversationRepo::list(
             &mut tx,
             &ConversationFilter::default(),
@@ -1337,7 +1338,8 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .clone()), "get returns what insert stored"
     );
     assert_eq!(MessageRepo::count(& mut tx, & MessageFilter::default()). await ?, 1);
-    assert_eq!(MessageRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(MessageRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(MessageRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = MessageRepo::list(
             &mut tx,
             &MessageFilter::default(),
@@ -1512,7 +1514,8 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(ReplyRepo::count(& mut tx, & ReplyFilter::default()). await ?, 1);
-    assert_eq!(ReplyRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(ReplyRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(ReplyRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = ReplyRepo::list(
             &mut tx,
             &ReplyFilter::default(),
@@ -1710,7 +1713,8 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(LeadRepo::count(& mut tx, & LeadFilter::default()). await ?, 1);
-    assert_eq!(LeadRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(LeadRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(LeadRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = LeadRepo::list(
             &mut tx,
             &LeadFilter::default(),
@@ -1906,9 +1910,8 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(LeadScoreRepo::count(& mut tx, & LeadScoreFilter::default()). await ?, 1);
-    assert_eq!(
-        LeadScoreRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(LeadScoreRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(LeadScoreRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = LeadScoreRepo::list(
             &mut tx,
             &LeadScoreFilter::default(),
@@ -2092,9 +2095,8 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(CrmConfigRepo::count(& mut tx, & CrmConfigFilter::default()). await ?, 1);
-    assert_eq!(
-        CrmConfigRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2
-    );
+    assert_eq!(CrmConfigRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(CrmConfigRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = CrmConfigRepo::list(
             &mut tx,
             &CrmConfigFilter::default(),
@@ -2262,7 +2264,8 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(CrmSyncRepo::count(& mut tx, & CrmSyncFilter::default()). await ?, 1);
-    assert_eq!(CrmSyncRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(CrmSyncRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(CrmSyncRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = CrmSyncRepo::list(
             &mut tx,
             &CrmSyncFilter::default(),
@@ -2476,7 +2479,8 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(AiTaskRepo::count(& mut tx, & AiTaskFilter::default()). await ?, 1);
-    assert_eq!(AiTaskRepo::insert_many(& mut tx, & [sample(2), sample(3)]). await ?, 2);
+    assert_eq!(AiTaskRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
+    assert_eq!(AiTaskRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
     let first = AiTaskRepo::list(
             &mut tx,
             &AiTaskFilter::default(),

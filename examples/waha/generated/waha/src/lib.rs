@@ -931,6 +931,16 @@ pub mod tenants {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            conn: &mut ::sqlx::PgConnection,
+            rows: &[NewTenant],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = None;
+            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             conn: &mut ::sqlx::PgConnection,
@@ -1019,6 +1029,54 @@ pub mod tenants {
                     .fetch_one(&mut *conn)
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewTenant {
+        const TABLE: &'static str = "\"public\".\"tenants\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"name\"",
+            "\"status\"",
+            "\"description\"",
+            "\"settings\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (1u32, self.created_at.is_none()),
+                    (2u32, self.updated_at.is_none()),
+                    (4u32, self.status.is_none()),
+                    (6u32, self.settings.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            if defaulted & 2u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            row.field(&self.name)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.description)?;
+            if defaulted & 64u64 == 0 {
+                row.field(&self.settings)?;
+            }
+            Ok(())
         }
     }
 }
@@ -1499,6 +1557,16 @@ pub mod users {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewUser],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -1603,6 +1671,65 @@ pub mod users {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewUser {
+        const TABLE: &'static str = "\"public\".\"users\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"email\"",
+            "\"password_hash\"",
+            "\"first_name\"",
+            "\"last_name\"",
+            "\"role\"",
+            "\"is_active\"",
+            "\"last_login_at\"",
+            "\"preferences\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (1u32, self.created_at.is_none()),
+                    (2u32, self.updated_at.is_none()),
+                    (7u32, self.role.is_none()),
+                    (8u32, self.is_active.is_none()),
+                    (10u32, self.preferences.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            if defaulted & 2u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            row.field(&self.email)?;
+            row.field(&self.password_hash)?;
+            row.field(&self.first_name)?;
+            row.field(&self.last_name)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.role)?;
+            }
+            if defaulted & 256u64 == 0 {
+                row.field(&self.is_active)?;
+            }
+            row.field(&self.last_login_at)?;
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.preferences)?;
+            }
+            Ok(())
         }
     }
 }
@@ -2028,6 +2155,16 @@ pub mod waha_sessions {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewWahaSession],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewWahaSession::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -2128,6 +2265,66 @@ pub mod waha_sessions {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewWahaSession {
+        const TABLE: &'static str = "\"public\".\"waha_sessions\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"external_session_id\"",
+            "\"status\"",
+            "\"engine\"",
+            "\"metadata\"",
+            "\"config\"",
+            "\"last_activity_at\"",
+            "\"error_message\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (1u32, self.created_at.is_none()),
+                    (2u32, self.updated_at.is_none()),
+                    (4u32, self.status.is_none()),
+                    (5u32, self.engine.is_none()),
+                    (6u32, self.metadata.is_none()),
+                    (7u32, self.config.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            if defaulted & 2u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            row.field(&self.external_session_id)?;
+            if defaulted & 16u64 == 0 {
+                row.field(&self.status)?;
+            }
+            if defaulted & 32u64 == 0 {
+                row.field(&self.engine)?;
+            }
+            if defaulted & 64u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            if defaulted & 128u64 == 0 {
+                row.field(&self.config)?;
+            }
+            row.field(&self.last_activity_at)?;
+            row.field(&self.error_message)?;
+            Ok(())
         }
     }
 }
@@ -2856,6 +3053,16 @@ pub mod messages {
                     .rows_affected(),
             )
         }
+        /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
+        pub async fn insert_copy(
+            tx: &mut ::hubgen_runtime::TenantTx<'_>,
+            rows: &[NewMessage],
+        ) -> Result<u64, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
+                .map_err(::hubgen_runtime::Error::Invalid)?;
+            let tenant = Some(("\"tenant_id\"", tx.tenant()));
+            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+        }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
@@ -2948,6 +3155,75 @@ pub mod messages {
                     .fetch_one(tx.conn())
                     .await?,
             )
+        }
+    }
+    impl ::hubgen_runtime::copy::CopyRow for NewMessage {
+        const TABLE: &'static str = "\"public\".\"messages\"";
+        const COLUMNS: &'static [&'static str] = &[
+            "\"id\"",
+            "\"created_at\"",
+            "\"updated_at\"",
+            "\"direction\"",
+            "\"to_msisdn\"",
+            "\"from_msisdn\"",
+            "\"body\"",
+            "\"status\"",
+            "\"waha_message_id\"",
+            "\"raw_payload\"",
+            "\"message_type\"",
+            "\"media_url\"",
+            "\"metadata\"",
+            "\"error_message\"",
+            "\"delivered_at\"",
+            "\"session_id\"",
+        ];
+        fn defaulted(&self) -> u64 {
+            ::hubgen_runtime::copy::mask(
+                &[
+                    (0u32, self.id.is_none()),
+                    (1u32, self.created_at.is_none()),
+                    (2u32, self.updated_at.is_none()),
+                    (7u32, self.status.is_none()),
+                    (10u32, self.message_type.is_none()),
+                    (12u32, self.metadata.is_none()),
+                ],
+            )
+        }
+        fn write(
+            &self,
+            row: &mut ::hubgen_runtime::copy::CopyWriter,
+            defaulted: u64,
+        ) -> Result<(), ::hubgen_runtime::Error> {
+            let _ = defaulted;
+            if defaulted & 1u64 == 0 {
+                row.field(&self.id)?;
+            }
+            if defaulted & 2u64 == 0 {
+                row.field(&self.created_at)?;
+            }
+            if defaulted & 4u64 == 0 {
+                row.field(&self.updated_at)?;
+            }
+            row.field(&self.direction)?;
+            row.field(&self.to_msisdn)?;
+            row.field(&self.from_msisdn)?;
+            row.field(&self.body)?;
+            if defaulted & 128u64 == 0 {
+                row.field(&self.status)?;
+            }
+            row.field(&self.waha_message_id)?;
+            row.field(&self.raw_payload)?;
+            if defaulted & 1024u64 == 0 {
+                row.field(&self.message_type)?;
+            }
+            row.field(&self.media_url)?;
+            if defaulted & 4096u64 == 0 {
+                row.field(&self.metadata)?;
+            }
+            row.field(&self.error_message)?;
+            row.field(&self.delivered_at)?;
+            row.field(&self.session_id)?;
+            Ok(())
         }
     }
 }
