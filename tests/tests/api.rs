@@ -570,3 +570,56 @@ async fn copy_and_unnest_store_identical_rows() {
     assert_eq!(sums[0].len(), 2);
     assert_eq!(sums[0], sums[1], "COPY and UNNEST store the same rows");
 }
+
+/// COPY into a table under row-level security, as the application role
+/// (which PostgreSQL refuses a direct `COPY FROM`): the rows go through a
+/// staging table, land in the transaction's tenant and nowhere else.
+#[tokio::test]
+async fn copy_into_a_tenant_scoped_table_as_the_application_role() {
+    let db = TestDatabase::create(
+        "api_copy_rls",
+        hub_tenant::MIGRATIONS,
+        "SET session_replication_role = replica; SET ROLE tenant_app",
+        2,
+    )
+    .await;
+    let (ours, theirs) = (hub_ids::TenantId::new(), hub_ids::TenantId::new());
+    let members: Vec<NewTenantMember> = (0..20_000)
+        .map(|i| NewTenantMember::new(hub_ids::UserId::new(), if i % 10 == 0 { "ADMIN" } else { "MEMBER" }.into()))
+        .collect();
+    let mut tx = TenantTx::begin(&db.pool, ours).await.expect("begin");
+    assert_eq!(
+        TenantMemberRepo::insert_copy(&mut tx, &members).await.expect("copy as tenant_app"),
+        20_000
+    );
+    // Twice in one transaction: the staging table is reused, not re-created.
+    let more: Vec<NewTenantMember> = (0..10)
+        .map(|_| NewTenantMember::new(hub_ids::UserId::new(), "MEMBER".into()))
+        .collect();
+    assert_eq!(TenantMemberRepo::insert_copy(&mut tx, &more).await.expect("second copy"), 10);
+    tx.commit().await.expect("commit");
+
+    let mut tx = TenantTx::begin(&db.pool, ours).await.expect("begin");
+    assert_eq!(
+        TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default())
+            .await
+            .expect("count"),
+        20_010
+    );
+    let admins = TenantMemberFilter {
+        role: "ADMIN".to_string().into(),
+        ..Default::default()
+    };
+    assert_eq!(TenantMemberRepo::count(&mut tx, &admins).await.expect("count"), 2_000);
+    drop(tx);
+    let mut tx = TenantTx::begin(&db.pool, theirs).await.expect("begin");
+    assert_eq!(
+        TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default())
+            .await
+            .expect("count"),
+        0,
+        "another tenant sees none"
+    );
+    drop(tx);
+    db.drop_db().await;
+}

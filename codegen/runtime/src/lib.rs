@@ -491,6 +491,11 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
 /// UNNEST insert would store it. Columns an insert struct leaves `None` take
 /// their database default, as with `insert`: rows are sent in groups that
 /// leave the same columns out (usually one group).
+///
+/// PostgreSQL refuses `COPY FROM` into a table under row-level security, so
+/// for those the rows are copied into a temporary table shaped like it
+/// (defaults included, no policies, no indexes) and moved with one
+/// `INSERT ... SELECT`, which the policies check as any insert.
 pub mod copy {
     use super::Error;
     use sqlx::encode::{Encode, IsNull};
@@ -503,6 +508,10 @@ pub mod copy {
         const TABLE: &'static str;
         /// The quoted columns the struct holds, in the order `write` sends them.
         const COLUMNS: &'static [&'static str];
+        /// The unquoted table name, for the staging table under row-level security.
+        const STAGING: &'static str;
+        /// Whether the table is under row-level security (COPY goes through staging).
+        const ROW_SECURITY: bool;
         /// Bit `i` set: column `i` is left to its default in this row.
         fn defaulted(&self) -> u64;
         /// Writes the row's values, skipping the columns in `defaulted`.
@@ -571,6 +580,17 @@ pub mod copy {
     /// Inserts `rows` by binary COPY, with `tenant` (from a `TenantTx`) as the
     /// last column where the table is tenant-scoped; returns how many.
     pub async fn insert<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
+        if !R::ROW_SECURITY {
+            return copy_groups(conn, rows, tenant).await;
+        }
+        // The staging table lives until commit: a transaction (or a savepoint in one) holds it.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let inserted = copy_groups(&mut tx, rows, tenant).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn copy_groups<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
         let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
         for row in rows {
             let defaulted = row.defaulted();
@@ -590,11 +610,25 @@ pub mod copy {
             if let Some((column, _)) = tenant {
                 columns.push(column);
             }
-            let statement = format!("COPY {} ({}) FROM STDIN (FORMAT binary)", R::TABLE, columns.join(", "));
+            let fields = columns.len();
+            let columns = columns.join(", ");
+            let target = if R::ROW_SECURITY {
+                // Temporary: private to this session, and gone at commit.
+                let staging = format!("\"hubgen_copy_{}\"", R::STAGING);
+                let create = format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
+                    R::TABLE
+                );
+                sqlx::raw_sql(&create).execute(&mut *conn).await?;
+                staging
+            } else {
+                R::TABLE.to_string()
+            };
+            let statement = format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)");
             let mut copy = conn.copy_in_raw(&statement).await?;
             let mut writer = CopyWriter::new();
             for row in group {
-                writer.row(columns.len());
+                writer.row(fields);
                 let written = row.write(&mut writer, defaulted).and_then(|()| match tenant {
                     Some((_, id)) => writer.field(&id),
                     None => Ok(()),
@@ -610,7 +644,15 @@ pub mod copy {
             }
             writer.buf.extend_from_slice(&(-1i16).to_be_bytes());
             copy.send(writer.buf.as_slice()).await?;
-            inserted += copy.finish().await?;
+            let copied = copy.finish().await?;
+            inserted += if R::ROW_SECURITY {
+                let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", R::TABLE);
+                let moved = sqlx::query(&moved).execute(&mut *conn).await?.rows_affected();
+                sqlx::raw_sql(&format!("TRUNCATE {target}")).execute(&mut *conn).await?;
+                moved
+            } else {
+                copied
+            };
         }
         Ok(inserted)
     }

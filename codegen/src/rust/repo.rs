@@ -626,6 +626,8 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
         }
     });
     let new_ty = &shape.new;
+    let staging = format!("{}_{}", table.schema, table.name);
+    let row_security = crate::sql::access_rls_enabled(table);
     let tenant = match shape.tenant {
         Some(column) => {
             let column = q(&column.name);
@@ -646,6 +648,8 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
         impl ::hubgen_runtime::copy::CopyRow for #new_ty {
             const TABLE: &'static str = #name;
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
+            const STAGING: &'static str = #staging;
+            const ROW_SECURITY: bool = #row_security;
 
             fn defaulted(&self) -> u64 {
                 ::hubgen_runtime::copy::mask(&[#(#defaulted),*])

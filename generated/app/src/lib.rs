@@ -812,6 +812,8 @@ pub mod app_registry {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_app_registry";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1390,6 +1392,8 @@ pub mod app_subscriptions {
             "\"subscribed_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_app_subscriptions";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1877,6 +1881,8 @@ pub mod app_guards {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_app_guards";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

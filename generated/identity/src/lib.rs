@@ -749,6 +749,8 @@ pub mod users {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_users";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1279,6 +1281,8 @@ pub mod user_sessions {
             "\"user_agent\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_user_sessions";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (6u32, self.created_at.is_none())],

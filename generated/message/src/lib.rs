@@ -822,6 +822,8 @@ pub mod messages {
             "\"delivered_at\"",
             "\"read_at\"",
         ];
+        const STAGING: &'static str = "public_messages";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1415,6 +1417,8 @@ pub mod conversations {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_conversations";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1950,6 +1954,8 @@ pub mod routing_rules {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_routing_rules";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

@@ -672,6 +672,8 @@ pub mod facebook_connections {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_facebook_connections";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1346,6 +1348,8 @@ pub mod facebook_users {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_facebook_users";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1888,6 +1892,8 @@ pub mod botpress_user_mappings {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_botpress_user_mappings";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

@@ -718,6 +718,8 @@ pub mod tenants {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_tenants";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1249,6 +1251,8 @@ pub mod tenant_members {
             "\"joined_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_tenant_members";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1862,6 +1866,8 @@ pub mod tenant_profiles {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_tenant_profiles";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

@@ -750,6 +750,8 @@ pub mod user_profiles {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_user_profiles";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1353,6 +1355,8 @@ pub mod user_preferences {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_user_preferences";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1890,6 +1894,8 @@ pub mod user_activities {
             "\"metadata\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_user_activities";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (7u32, self.created_at.is_none())],
@@ -2483,6 +2489,8 @@ pub mod user_addresses {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_user_addresses";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

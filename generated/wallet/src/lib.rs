@@ -731,6 +731,8 @@ pub mod wallets {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_wallets";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1410,6 +1412,8 @@ pub mod transactions {
             "\"created_at\"",
             "\"completed_at\"",
         ];
+        const STAGING: &'static str = "public_transactions";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -2009,6 +2013,8 @@ pub mod ledger {
             "\"description\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_ledger";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

@@ -2521,6 +2521,8 @@ pub mod tenant {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_tenant";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3015,6 +3017,8 @@ pub mod users {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_users";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3575,6 +3579,8 @@ pub mod buyer_profile {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_buyer_profile";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4137,6 +4143,8 @@ pub mod seller_profile {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_seller_profile";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4539,6 +4547,8 @@ pub mod team_members {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_team_members";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4992,6 +5002,8 @@ pub mod team_invites {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_team_invites";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -5502,6 +5514,8 @@ pub mod products {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_products";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -6061,6 +6075,8 @@ pub mod orders {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_orders";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -6456,6 +6472,8 @@ pub mod order_items {
             "\"quantity\"",
             "\"unit_price\"",
         ];
+        const STAGING: &'static str = "public_order_items";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(&[(0u32, self.id.is_none())])
         }
@@ -6891,6 +6909,8 @@ pub mod order_returns {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_order_returns";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -7295,6 +7315,8 @@ pub mod order_channel_meta {
             "\"channel_type\"",
             "\"channel_data\"",
         ];
+        const STAGING: &'static str = "public_order_channel_meta";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (3u32, self.channel_data.is_none())],
@@ -7906,6 +7928,8 @@ pub mod address_book {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_address_book";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -8451,6 +8475,8 @@ pub mod saved_payment_method {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_saved_payment_method";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -8925,6 +8951,8 @@ pub mod notification_preferences {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_notification_preferences";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -9431,6 +9459,8 @@ pub mod seller_onboarding {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_seller_onboarding";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -9895,6 +9925,8 @@ pub mod kyc_document {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_kyc_document";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -10386,6 +10418,8 @@ pub mod kyc_info {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_kyc_info";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -10823,6 +10857,8 @@ pub mod storefront_theme {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_storefront_theme";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -11288,6 +11324,8 @@ pub mod storefront {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_storefront";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -11705,6 +11743,8 @@ pub mod storefront_versions {
             "\"published_at\"",
             "\"published_by\"",
         ];
+        const STAGING: &'static str = "public_storefront_versions";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (4u32, self.published_at.is_none())],
@@ -12072,6 +12112,8 @@ pub mod storefront_drafts {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_storefront_drafts";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -12493,6 +12535,8 @@ pub mod storefront_asset {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_storefront_asset";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -12893,6 +12937,8 @@ pub mod storefront_banner {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_storefront_banner";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -13357,6 +13403,8 @@ pub mod conversation_history {
             "\"direction\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_conversation_history";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (5u32, self.created_at.is_none())],
@@ -13730,6 +13778,8 @@ pub mod conversation_event {
             "\"metadata\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_conversation_event";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -14137,6 +14187,8 @@ pub mod complaints {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_complaints";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -14555,6 +14607,8 @@ pub mod violations {
             "\"details\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "public_violations";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -15013,6 +15067,8 @@ pub mod audit_logs {
             "\"changes\"",
             "\"occurred_at\"",
         ];
+        const STAGING: &'static str = "public_audit_logs";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

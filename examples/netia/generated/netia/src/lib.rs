@@ -1287,6 +1287,8 @@ pub mod tenants {
             "\"updated_at\"",
             "\"is_active\"",
         ];
+        const STAGING: &'static str = "public_tenants";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1857,6 +1859,8 @@ pub mod api_keys {
             "\"created_at\"",
             "\"is_active\"",
         ];
+        const STAGING: &'static str = "public_api_keys";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -2309,6 +2313,8 @@ pub mod conversations {
             "\"updated_at\"",
             "\"metadata\"",
         ];
+        const STAGING: &'static str = "public_conversations";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -2776,6 +2782,8 @@ pub mod messages {
             "\"timestamp\"",
             "\"metadata\"",
         ];
+        const STAGING: &'static str = "public_messages";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3322,6 +3330,8 @@ pub mod leads {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_leads";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3776,6 +3786,8 @@ pub mod tenant_configurations {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_tenant_configurations";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4244,6 +4256,8 @@ pub mod knowledge_bases {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "public_knowledge_bases";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

@@ -1352,6 +1352,8 @@ pub mod tenants {
             "\"updated_at\"",
             "\"active\"",
         ];
+        const STAGING: &'static str = "public_tenants";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1745,6 +1747,8 @@ pub mod roles {
             "\"name\"",
             "\"permissions\"",
         ];
+        const STAGING: &'static str = "public_roles";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (2u32, self.permissions.is_none())],
@@ -2096,6 +2100,8 @@ pub mod platforms {
             "\"display_name\"",
             "\"config\"",
         ];
+        const STAGING: &'static str = "public_platforms";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(&[(2u32, self.config.is_none())])
         }
@@ -2603,6 +2609,8 @@ pub mod users {
             "\"mfa_enabled\"",
             "\"created_at\"",
         ];
+        const STAGING: &'static str = "tenant_template_users";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3100,6 +3108,8 @@ pub mod api_keys {
             "\"expires_at\"",
             "\"active\"",
         ];
+        const STAGING: &'static str = "tenant_template_api_keys";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[(0u32, self.id.is_none()), (5u32, self.active.is_none())],
@@ -3719,6 +3729,8 @@ pub mod social_accounts {
             "\"connected_at\"",
             "\"active\"",
         ];
+        const STAGING: &'static str = "tenant_template_social_accounts";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4332,6 +4344,8 @@ pub mod conversations {
             "\"last_message_at\"",
             "\"message_count\"",
         ];
+        const STAGING: &'static str = "tenant_template_conversations";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -4866,6 +4880,8 @@ pub mod messages {
             "\"received_at\"",
             "\"metadata\"",
         ];
+        const STAGING: &'static str = "tenant_template_messages";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -5354,6 +5370,8 @@ pub mod replies {
             "\"sent_at\"",
             "\"error_message\"",
         ];
+        const STAGING: &'static str = "tenant_template_replies";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -6053,6 +6071,8 @@ pub mod leads {
             "\"created_at\"",
             "\"updated_at\"",
         ];
+        const STAGING: &'static str = "tenant_template_leads";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -6509,6 +6529,8 @@ pub mod lead_scores {
             "\"reasoning\"",
             "\"scored_at\"",
         ];
+        const STAGING: &'static str = "tenant_template_lead_scores";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -6953,6 +6975,8 @@ pub mod crm_configs {
             "\"auto_sync\"",
             "\"active\"",
         ];
+        const STAGING: &'static str = "tenant_template_crm_configs";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -7535,6 +7559,8 @@ pub mod crm_syncs {
             "\"retry_count\"",
             "\"next_retry_at\"",
         ];
+        const STAGING: &'static str = "tenant_template_crm_syncs";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -8081,6 +8107,8 @@ pub mod ai_tasks {
             "\"retry_count\"",
             "\"error_message\"",
         ];
+        const STAGING: &'static str = "tenant_template_ai_tasks";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[

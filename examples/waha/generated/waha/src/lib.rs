@@ -1042,6 +1042,8 @@ pub mod tenants {
             "\"description\"",
             "\"settings\"",
         ];
+        const STAGING: &'static str = "public_tenants";
+        const ROW_SECURITY: bool = false;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -1688,6 +1690,8 @@ pub mod users {
             "\"last_login_at\"",
             "\"preferences\"",
         ];
+        const STAGING: &'static str = "public_users";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -2281,6 +2285,8 @@ pub mod waha_sessions {
             "\"last_activity_at\"",
             "\"error_message\"",
         ];
+        const STAGING: &'static str = "public_waha_sessions";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
@@ -3177,6 +3183,8 @@ pub mod messages {
             "\"delivered_at\"",
             "\"session_id\"",
         ];
+        const STAGING: &'static str = "public_messages";
+        const ROW_SECURITY: bool = true;
         fn defaulted(&self) -> u64 {
             ::hubgen_runtime::copy::mask(
                 &[
