@@ -22,10 +22,13 @@ pub fn schemas() -> Vec<(String, ir::Schema)> {
 
 /// The example projects' schemas: `examples/<name>/schema/<name>.hubs`, relative to the root.
 pub fn examples() -> Vec<String> {
+    // An example project is a folder with a `schema/` (`examples/service` is a crate that uses hubs).
     let mut examples: Vec<String> = std::fs::read_dir(root().join("examples"))
         .expect("examples")
-        .map(|e| {
-            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        .map(|e| e.expect("entry").path())
+        .filter(|dir| dir.join("schema").is_dir())
+        .map(|dir| {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
             format!("examples/{name}/schema/{name}.hubs")
         })
         .collect();

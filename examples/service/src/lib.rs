@@ -1,0 +1,80 @@
+//! The service of the README, as written there: it uses the identity and
+//! tenant hubs through their generated crates alone (the crates re-export
+//! sqlx, serde_json and the rest at the versions they were built with).
+//! `tests/readme.rs` runs it on PostgreSQL and checks the README shows this
+//! file's code verbatim.
+
+// README: begin
+use hub_identity::{serde_json, sqlx, NewUser, UserPatch, UserRepo};
+use hub_tenant::ids::{TenantId, UserId};
+use hub_tenant::{Condition, Error, NewTenantMember, PageRequest, TenantMemberFilter, TenantMemberRepo, TenantMemberSort, TenantTx};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Signs Ada up, then fills her workspace: migrate with an owner role; serve
+/// with a login role that is a member of `<hub>_app`, which never bypasses RLS.
+pub async fn onboard(identity: &sqlx::PgPool, tenants: &sqlx::PgPool, workspace: TenantId) -> Result<usize> {
+    let mut conn = identity.acquire().await?;
+
+    // Insert with the required fields; the rest are defaults or NULL.
+    let new = NewUser {
+        first_name: Some("Ada".into()),
+        ..NewUser::new("ada@example.com".into(), "argon2id$v=19$...".into())
+    };
+    UserRepo::insert(&mut conn, &new).await?;
+
+    // An upsert keeps what it leaves `None`: the first name survives.
+    let again = NewUser::new("ada@example.com".into(), "argon2id$v=19$rotated".into());
+    let ada = UserRepo::upsert_by_email(&mut conn, &again).await?;
+    assert_eq!(ada.first_name.as_deref(), Some("Ada"));
+
+    // A JSON patch: `null` clears a field, an absent key leaves it.
+    let patch: UserPatch = serde_json::from_str(r#"{"first_name": null, "last_name": "Lovelace"}"#)?;
+    let ada = UserRepo::update(&mut conn, ada.id, &patch).await?;
+    assert_eq!((ada.first_name.as_deref(), ada.last_name.as_deref()), (None, Some("Lovelace")));
+
+    // `@sensitive` fields never serialize and print as <redacted>.
+    let json = serde_json::to_string(&ada)?;
+    assert!(!json.contains("argon2") && !format!("{ada:?}").contains("argon2"));
+
+    // Everything in the workspace runs in its tenant's transaction: RLS sees to it.
+    // IDs are typed across hubs: the member's `user_id` takes Ada's `UserId`.
+    let mut tx = TenantTx::begin(tenants, workspace).await?;
+    let owner = NewTenantMember::new(ada.id, "OWNER".into());
+    TenantMemberRepo::insert(&mut tx, &owner).await?;
+
+    // A failed statement in a savepoint leaves the transaction usable.
+    let mut savepoint = tx.savepoint().await?;
+    match TenantMemberRepo::insert(&mut savepoint, &owner).await {
+        Err(Error::UniqueViolation { constraint }) => {
+            assert_eq!(constraint, "tenant_members_tenant_id_user_id_key");
+            savepoint.rollback().await?;
+        }
+        other => return Err(format!("a second owner row: {other:?}").into()),
+    }
+
+    // 100,000 members by binary COPY.
+    let members: Vec<NewTenantMember> = (0..100_000)
+        .map(|i| NewTenantMember::new(UserId::new(), if i % 100 == 0 { "ADMIN" } else { "MEMBER" }.into()))
+        .collect();
+    TenantMemberRepo::insert_copy(&mut tx, &members).await?;
+
+    // Admins and owners, newest user ids first, 100 per page.
+    let leads = TenantMemberFilter {
+        role: Condition::any_of(["ADMIN".to_string(), "OWNER".to_string()]),
+        ..Default::default()
+    };
+    let mut request = PageRequest::first(100).by(TenantMemberSort::UserId).desc();
+    let mut seen = 0;
+    loop {
+        let page = TenantMemberRepo::list(&mut tx, &leads, &request).await?;
+        seen += page.items.len();
+        match page.next {
+            Some(cursor) => request = request.after(cursor),
+            None => break,
+        }
+    }
+    tx.commit().await?;
+    Ok(seen)
+}
+// README: end
