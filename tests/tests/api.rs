@@ -623,3 +623,36 @@ async fn copy_into_a_tenant_scoped_table_as_the_application_role() {
     drop(tx);
     db.drop_db().await;
 }
+
+/// A batch the database refuses inserts nothing, and the error names the
+/// first row it refuses: here a duplicate of an earlier row of the batch.
+#[tokio::test]
+async fn insert_many_names_the_row_the_database_refuses() {
+    use hub_identity::{NewUser, UserFilter, UserRepo};
+    let db = TestDatabase::create("api_batch_refused", hub_identity::MIGRATIONS, "", 2).await;
+    let mut tx = db.pool.begin().await.expect("begin");
+    let rows: Vec<NewUser> = ["a@example.com", "b@example.com", "c@example.com", "b@example.com", "d@example.com"]
+        .iter()
+        .map(|email| NewUser::new(email.to_string(), "hash".into()))
+        .collect();
+    match UserRepo::insert_many(&mut tx, &rows).await {
+        Err(Error::InRow { row: 3, error }) => {
+            assert!(
+                matches!(*error, Error::UniqueViolation { ref constraint } if constraint == "users_email_key"),
+                "{error}"
+            );
+        }
+        other => panic!("expected row 3 refused: {other:?}"),
+    }
+    assert_eq!(
+        UserRepo::count(&mut tx, &UserFilter::default()).await.expect("count"),
+        0,
+        "all or none"
+    );
+    assert_eq!(
+        UserRepo::insert_many(&mut tx, &rows[..3]).await.expect("the transaction goes on"),
+        3
+    );
+    tx.commit().await.expect("commit");
+    db.drop_db().await;
+}

@@ -410,6 +410,11 @@ pub enum Error {
     },
     /// Client-side validation failed; nothing was sent.
     Invalid(Vec<Violation>),
+    /// The database refused row `row` of a batch (`error` says why); nothing of the batch was inserted.
+    InRow {
+        row: usize,
+        error: Box<Error>,
+    },
     Database(sqlx::Error),
 }
 
@@ -426,6 +431,7 @@ impl std::fmt::Display for Error {
                 let list: Vec<String> = violations.iter().map(Violation::to_string).collect();
                 write!(f, "invalid: {}", list.join("; "))
             }
+            Error::InRow { row, error } => write!(f, "row {row}: {error}"),
             Error::Database(e) => write!(f, "database error: {e}"),
         }
     }
@@ -435,6 +441,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Database(e) => Some(e),
+            Error::InRow { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -484,6 +491,52 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
         ..sqlx::migrate::Migrator::DEFAULT
     };
     migrator.run(pool).await
+}
+
+/// Batch inserts that name the row the database refused.
+pub mod batch {
+    use super::Error;
+    use sqlx::postgres::{PgArguments, PgConnection, Postgres};
+    use sqlx::query::Query;
+
+    /// Runs `many` (one statement for every row) in a savepoint. If the
+    /// database refuses it for a row's sake (a constraint, a value, a
+    /// policy), inserts the rows one at a time with `one`, each after the
+    /// ones before (so a duplicate inside the batch is found too), rolls all
+    /// of it back and reports the first refused row as [`Error::InRow`].
+    /// The probe runs only on that error path.
+    pub async fn insert<'q, R>(
+        conn: &mut PgConnection,
+        rows: &'q [R],
+        many: Query<'q, Postgres, PgArguments>,
+        one: impl Fn(&'q R) -> Query<'q, Postgres, PgArguments>,
+    ) -> Result<u64, Error> {
+        let mut batch = sqlx::Connection::begin(&mut *conn).await?;
+        let error = match many.execute(&mut *batch).await {
+            Ok(done) => {
+                batch.commit().await?;
+                return Ok(done.rows_affected());
+            }
+            Err(error) => error,
+        };
+        batch.rollback().await?;
+        if !matches!(error, sqlx::Error::Database(_)) {
+            return Err(error.into());
+        }
+        let mut probe = sqlx::Connection::begin(&mut *conn).await?;
+        for (row, new) in rows.iter().enumerate() {
+            if let Err(refused) = one(new).execute(&mut *probe).await {
+                probe.rollback().await?;
+                return Err(Error::InRow {
+                    row,
+                    error: Box::new(refused.into()),
+                });
+            }
+        }
+        // Every row alone went in: the batch failed as a whole; report that.
+        probe.rollback().await?;
+        Err(error.into())
+    }
 }
 
 /// Bulk insert through `COPY ... FROM STDIN (FORMAT binary)`: values are

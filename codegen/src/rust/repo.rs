@@ -470,7 +470,12 @@ fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 }
 
 /// Column list, value expressions and binds of an insert of one `new` row.
-fn insert_parts(shape: &Shape, params: &mut Params, new: TokenStream) -> (Vec<String>, Vec<String>, Vec<TokenStream>) {
+fn insert_parts(
+    shape: &Shape,
+    params: &mut Params,
+    new: TokenStream,
+    tenant_id: TokenStream,
+) -> (Vec<String>, Vec<String>, Vec<TokenStream>) {
     let mut columns = Vec::new();
     let mut values = Vec::new();
     let mut binds = Vec::new();
@@ -488,7 +493,7 @@ fn insert_parts(shape: &Shape, params: &mut Params, new: TokenStream) -> (Vec<St
     if let Some(tenant) = shape.tenant {
         columns.push(q(&tenant.name));
         values.push(params.typed("uuid"));
-        binds.push(quote!(.bind(tx.tenant())));
+        binds.push(quote!(.bind(#tenant_id)));
     }
     (columns, values, binds)
 }
@@ -497,7 +502,7 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = qualified(&table.schema, &table.name);
     let mut params = Params { hub: shape.hub, n: 0 };
-    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new));
+    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), quote!(tx.tenant()));
     let sql = format!(
         "INSERT INTO {name} ({}) VALUES ({}) RETURNING {}",
         columns.join(", "),
@@ -529,10 +534,10 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
             quote!(Self::insert(&mut *conn, new))
         };
         return quote! {
-            /// Inserts many rows (one statement each: this table has array columns), returning how many.
+            /// Inserts many rows (one statement each: this table has array columns), returning how many; a refused row is named by `Error::InRow`.
             pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-                for new in rows {
-                    #call.await?;
+                for (row, new) in rows.iter().enumerate() {
+                    #call.await.map_err(|error| ::hubgen_runtime::Error::InRow { row, error: Box::new(error) })?;
                 }
                 Ok(rows.len() as u64)
             }
@@ -569,7 +574,7 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     if let Some(tenant) = shape.tenant {
         columns.push(q(&tenant.name));
         values.push(params.typed("uuid"));
-        binds.push(quote!(.bind(tx.tenant())));
+        binds.push(quote!(.bind(tenant)));
     }
     let sql = format!(
         "INSERT INTO {name} ({}) SELECT {} FROM UNNEST({}) AS u({})",
@@ -578,12 +583,19 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         arrays.join(", "),
         aliases.join(", ")
     );
+    // The single-row insert that finds which row the database refused.
+    let mut one_params = Params { hub: shape.hub, n: 0 };
+    let (one_columns, one_values, one_binds) = insert_parts(shape, &mut one_params, quote!(new), quote!(tenant));
+    let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
+    let tenant = shape.tenant.map(|_| quote!(let tenant = tx.tenant();));
     quote! {
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
+            const ONE: &str = #one;
             ::hubgen_runtime::Violation::of_rows(rows, #new_ty::validate).map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected())
+            #tenant
+            ::hubgen_runtime::batch::insert(#conn, rows, ::sqlx::query(SQL)#(#binds)*, |new| ::sqlx::query(ONE)#(#one_binds)*).await
         }
     }
 }
@@ -816,7 +828,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
         .filter(|key| key.iter().all(|c| insertable(c)))
         .map(|key| {
             let mut params = Params { hub: shape.hub, n: 0 };
-            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new));
+            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), quote!(tx.tenant()));
             let mut sets: Vec<String> = shape
                 .insertable
                 .iter()

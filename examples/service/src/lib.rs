@@ -6,14 +6,18 @@
 
 // README: begin
 use hub_identity::{serde_json, sqlx, NewUser, UserPatch, UserRepo};
-use hub_tenant::ids::{TenantId, UserId};
-use hub_tenant::{Condition, Error, NewTenantMember, PageRequest, TenantMemberFilter, TenantMemberRepo, TenantMemberSort, TenantTx};
+use hub_tenant::ids::UserId;
+use hub_tenant::{
+    Condition, Error, NewTenant, NewTenantMember, PageRequest, TenantMemberFilter, TenantMemberRepo, TenantMemberSort, TenantRepo, TenantTx,
+};
 
 pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-/// Signs Ada up, then fills her workspace: migrate with an owner role; serve
-/// with a login role that is a member of `<hub>_app`, which never bypasses RLS.
-pub async fn onboard(identity: &sqlx::PgPool, tenants: &sqlx::PgPool, workspace: TenantId) -> Result<usize> {
+/// Signs Ada up and fills her workspace. Migrate with an owner role
+/// (`hub_identity::migrate(&pool)`); serve with a login role that is a member
+/// of `<hub>_app` (`CREATE ROLE svc LOGIN IN ROLE tenant_app`), which never
+/// bypasses row-level security.
+pub async fn onboard(identity: &sqlx::PgPool, tenants: &sqlx::PgPool) -> Result<usize> {
     let mut conn = identity.acquire().await?;
 
     // Insert with the required fields; the rest are defaults or NULL.
@@ -37,9 +41,12 @@ pub async fn onboard(identity: &sqlx::PgPool, tenants: &sqlx::PgPool, workspace:
     let json = serde_json::to_string(&ada)?;
     assert!(!json.contains("argon2") && !format!("{ada:?}").contains("argon2"));
 
+    // IDs are typed across hubs: a workspace's owner and members take Ada's `UserId`.
+    let workspace = NewTenant::new("Analytical Engines".into(), ada.id);
+    let workspace = TenantRepo::insert(&mut *tenants.acquire().await?, &workspace).await?;
+
     // Everything in the workspace runs in its tenant's transaction: RLS sees to it.
-    // IDs are typed across hubs: the member's `user_id` takes Ada's `UserId`.
-    let mut tx = TenantTx::begin(tenants, workspace).await?;
+    let mut tx = TenantTx::begin(tenants, workspace.id).await?;
     let owner = NewTenantMember::new(ada.id, "OWNER".into());
     TenantMemberRepo::insert(&mut tx, &owner).await?;
 

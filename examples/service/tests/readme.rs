@@ -6,16 +6,8 @@ use hubgen_runtime::testing::TestDatabase;
 #[tokio::test(flavor = "multi_thread")]
 async fn the_readme_service_runs_as_the_application_roles() {
     let identity = TestDatabase::create("service_identity", hub_identity::MIGRATIONS, "SET ROLE identity_app", 2).await;
-    // Replica mode: no tenants table row is needed for the members' foreign key.
-    let tenants = TestDatabase::create(
-        "service_tenant",
-        hub_tenant::MIGRATIONS,
-        "SET session_replication_role = replica; SET ROLE tenant_app",
-        2,
-    )
-    .await;
-    let workspace = hub_tenant::ids::TenantId::new();
-    let leads = hubgen_service_example::onboard(&identity.pool, &tenants.pool, workspace)
+    let tenants = TestDatabase::create("service_tenant", hub_tenant::MIGRATIONS, "SET ROLE tenant_app", 2).await;
+    let leads = hubgen_service_example::onboard(&identity.pool, &tenants.pool)
         .await
         .expect("the service runs");
     assert_eq!(leads, 1 + 1_000, "the owner and every hundredth member");

@@ -598,40 +598,74 @@ pub mod runtime_configs {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRuntimeConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"scope\", u.\"tenant_id\", u.\"user_id\", u.\"category\", u.\"description\", COALESCE(u.\"is_encrypted\", FALSE), u.\"validation_rules\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::uuid[], $8::character varying(100)[], $9::text[], $10::boolean[], $11::jsonb[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::uuid, $8::character varying(100), $9::text, COALESCE($10::boolean, FALSE), $11::jsonb, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewRuntimeConfig::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.config_value.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.config_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.category.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_encrypted).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.validation_rules.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_value.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.category.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.is_encrypted).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.validation_rules.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.config_key)
+                            .bind(&new.config_value)
+                            .bind(&new.config_type)
+                            .bind(&new.scope)
+                            .bind(new.tenant_id)
+                            .bind(new.user_id)
+                            .bind(&new.category)
+                            .bind(&new.description)
+                            .bind(new.is_encrypted)
+                            .bind(&new.validation_rules)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1200,30 +1234,62 @@ pub mod environment_configs {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewEnvironmentConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"environment\", u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u(\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewEnvironmentConfig::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.environment.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.config_value.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.config_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.environment.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_value.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.environment)
+                            .bind(&new.config_key)
+                            .bind(&new.config_value)
+                            .bind(&new.config_type)
+                            .bind(&new.description)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

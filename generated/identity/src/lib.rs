@@ -601,33 +601,55 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", u.\"password_hash\", u.\"first_name\", u.\"last_name\", COALESCE(u.\"role\", 'USER'), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"email_verified\", FALSE), u.\"last_login_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.password_hash.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email_verified).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.password_hash.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email_verified).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.email)
+                            .bind(&new.password_hash)
+                            .bind(&new.first_name)
+                            .bind(&new.last_name)
+                            .bind(&new.role)
+                            .bind(&new.status)
+                            .bind(new.email_verified)
+                            .bind(new.last_login_at)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1178,27 +1200,42 @@ pub mod user_sessions {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserSession],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"token_hash\", u.\"expires_at\", u.\"ip_address\", u.\"user_agent\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUserSession::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.token_hash.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.token_hash.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.token_hash)
+                            .bind(new.expires_at)
+                            .bind(new.ip_address)
+                            .bind(&new.user_agent)
+                            .bind(new.created_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -671,44 +671,76 @@ pub mod messages {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", COALESCE(u.\"message_type\", 'TEXT'), u.\"content\", u.\"sender_id\", u.\"sender_type\", u.\"recipient_id\", u.\"recipient_type\", u.\"channel\", COALESCE(u.\"status\", 'SENT'), u.\"metadata\", u.\"external_message_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"delivered_at\", u.\"read_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u(\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone)";
             ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.message_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sender_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sender_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.recipient_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.recipient_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.external_message_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.read_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.message_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.sender_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.sender_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.recipient_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.recipient_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.external_message_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.read_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.message_type)
+                            .bind(&new.content)
+                            .bind(new.sender_id)
+                            .bind(&new.sender_type)
+                            .bind(new.recipient_id)
+                            .bind(&new.recipient_type)
+                            .bind(&new.channel)
+                            .bind(&new.status)
+                            .bind(&new.metadata)
+                            .bind(&new.external_message_id)
+                            .bind(new.created_at)
+                            .bind(new.delivered_at)
+                            .bind(new.read_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1301,34 +1333,49 @@ pub mod conversations {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"participant_id\", u.\"participant_type\", u.\"channel\", COALESCE(u.\"status\", 'ACTIVE'), u.\"last_message_at\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.participant_type.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.participant_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.participant_id)
+                            .bind(&new.participant_type)
+                            .bind(&new.channel)
+                            .bind(&new.status)
+                            .bind(new.last_message_at)
+                            .bind(&new.metadata)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1844,29 +1891,44 @@ pub mod routing_rules {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRoutingRule],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"tenant_id\", u.\"name\", COALESCE(u.\"priority\", 1), u.\"conditions\", u.\"actions\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::integer[], $5::jsonb[], $6::jsonb[], $7::character varying(50)[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), COALESCE($4::integer, 1), $5::jsonb, $6::jsonb, COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewRoutingRule::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.priority).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conditions.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.actions.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.priority).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.conditions.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.actions.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.tenant_id)
+                            .bind(&new.name)
+                            .bind(new.priority)
+                            .bind(&new.conditions)
+                            .bind(&new.actions)
+                            .bind(&new.status)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -545,42 +545,64 @@ pub mod facebook_connections {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewFacebookConnection],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"page_id\", u.\"page_name\", u.\"page_access_token\", u.\"webhook_secret\", COALESCE(u.\"connection_status\", 'ACTIVE'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::text[], $5::text[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::text, $5::text, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewFacebookConnection::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.page_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.page_name.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.page_access_token.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.webhook_secret.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.connection_status.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.page_id.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.page_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.page_access_token.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.webhook_secret.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.connection_status.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.page_id)
+                            .bind(&new.page_name)
+                            .bind(&new.page_access_token)
+                            .bind(&new.webhook_secret)
+                            .bind(&new.connection_status)
+                            .bind(&new.metadata)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1185,42 +1207,67 @@ pub mod facebook_users {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewFacebookUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"facebook_user_id\", u.\"user_id\", u.\"tenant_id\", u.\"first_name\", u.\"last_name\", u.\"profile_pic_url\", u.\"locale\", u.\"timezone\", u.\"last_interaction_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::uuid[], $5::character varying(100)[], $6::character varying(100)[], $7::text[], $8::character varying(10)[], $9::integer[], $10::timestamp without time zone[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::uuid, $5::character varying(100), $6::character varying(100), $7::text, $8::character varying(10), $9::integer, $10::timestamp without time zone, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewFacebookUser::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.facebook_user_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.profile_pic_url.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.locale.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.timezone).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_interaction_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.facebook_user_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.profile_pic_url.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.locale.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.timezone).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.last_interaction_at)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.facebook_user_id)
+                            .bind(new.user_id)
+                            .bind(new.tenant_id)
+                            .bind(&new.first_name)
+                            .bind(&new.last_name)
+                            .bind(&new.profile_pic_url)
+                            .bind(&new.locale)
+                            .bind(new.timezone)
+                            .bind(new.last_interaction_at)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1762,39 +1809,54 @@ pub mod botpress_user_mappings {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBotpressUserMapping],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"platform_user_id\", u.\"platform_type\", u.\"botpress_user_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u(\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewBotpressUserMapping::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.platform_user_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.platform_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.botpress_user_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.platform_user_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.platform_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.botpress_user_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.platform_user_id)
+                            .bind(&new.platform_type)
+                            .bind(&new.botpress_user_id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

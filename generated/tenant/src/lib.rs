@@ -589,34 +589,64 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"visibility\", 'PRIVATE'), u.\"owner_id\", u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::character varying(50)[], $9::text[], $10::text[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'ACTIVE'), COALESCE($5::character varying(50), 'PRIVATE'), $6::uuid, $7::character varying(100), $8::character varying(50), $9::text, $10::text, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.visibility.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.company_size.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.visibility.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.company_size.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.description)
+                            .bind(&new.status)
+                            .bind(&new.visibility)
+                            .bind(new.owner_id)
+                            .bind(&new.industry)
+                            .bind(&new.company_size)
+                            .bind(&new.website)
+                            .bind(&new.logo_url)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1126,28 +1156,41 @@ pub mod tenant_members {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantMember],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"role\", COALESCE(u.\"status\", 'ACTIVE'), u.\"invited_by\", COALESCE(u.\"joined_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenantMember::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.invited_by).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.invited_by).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.role)
+                            .bind(&new.status)
+                            .bind(new.invited_by)
+                            .bind(new.joined_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1705,37 +1748,73 @@ pub mod tenant_profiles {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"language\", 'en'), u.\"business_hours\", u.\"settings\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenantProfile::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.company_size.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.business_hours.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.company_size.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.business_hours.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.industry)
+                            .bind(&new.company_size)
+                            .bind(&new.website)
+                            .bind(&new.logo_url)
+                            .bind(&new.timezone)
+                            .bind(&new.currency)
+                            .bind(&new.language)
+                            .bind(&new.business_hours)
+                            .bind(&new.settings)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

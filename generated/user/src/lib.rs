@@ -591,33 +591,60 @@ pub mod user_profiles {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"first_name\", u.\"last_name\", u.\"phone\", u.\"avatar_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"language\", 'en'), u.\"bio\", u.\"date_of_birth\", u.\"gender\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUserProfile::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.avatar_url.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.bio.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.date_of_birth).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.gender.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.avatar_url.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.bio.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.date_of_birth).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.gender.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.first_name)
+                            .bind(&new.last_name)
+                            .bind(&new.phone)
+                            .bind(&new.avatar_url)
+                            .bind(&new.timezone)
+                            .bind(&new.language)
+                            .bind(&new.bio)
+                            .bind(new.date_of_birth)
+                            .bind(&new.gender)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1198,41 +1225,67 @@ pub mod user_preferences {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserPreference],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"email_notifications\", TRUE), COALESCE(u.\"sms_notifications\", FALSE), COALESCE(u.\"push_notifications\", TRUE), COALESCE(u.\"theme\", 'light'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"privacy_profile_visibility\", 'PUBLIC'), COALESCE(u.\"privacy_activity_tracking\", TRUE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUserPreference::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email_notifications).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sms_notifications).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.push_notifications).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.theme.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.privacy_profile_visibility.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.privacy_activity_tracking)
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.email_notifications)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.sms_notifications).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.push_notifications).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.theme.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.privacy_profile_visibility.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.privacy_activity_tracking)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(new.email_notifications)
+                            .bind(new.sms_notifications)
+                            .bind(new.push_notifications)
+                            .bind(&new.theme)
+                            .bind(&new.currency)
+                            .bind(&new.privacy_profile_visibility)
+                            .bind(new.privacy_activity_tracking)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1783,30 +1836,54 @@ pub mod user_activities {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserActivity],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"activity_type\", u.\"description\", u.\"ip_address\", u.\"user_agent\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUserActivity::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.activity_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.activity_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.activity_type)
+                            .bind(&new.description)
+                            .bind(new.ip_address)
+                            .bind(&new.user_agent)
+                            .bind(&new.metadata)
+                            .bind(new.created_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2361,37 +2438,66 @@ pub mod user_addresses {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUserAddress],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"address_type\", u.\"street_address\", u.\"city\", u.\"state_province\", u.\"postal_code\", u.\"country\", COALESCE(u.\"is_default\", FALSE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUserAddress::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.address_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.street_address.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.state_province.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.postal_code.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.address_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.street_address.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.state_province.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.postal_code.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.address_type)
+                            .bind(&new.street_address)
+                            .bind(&new.city)
+                            .bind(&new.state_province)
+                            .bind(&new.postal_code)
+                            .bind(&new.country)
+                            .bind(new.is_default)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -589,32 +589,59 @@ pub mod wallets {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewWallet],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"tenant_id\", COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"balance\", 0.00), COALESCE(u.\"available_balance\", 0.00), COALESCE(u.\"frozen_balance\", 0.00), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"wallet_type\", 'PERSONAL'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewWallet::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.available_balance).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.frozen_balance).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.wallet_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.available_balance).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.frozen_balance).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.wallet_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(new.tenant_id)
+                            .bind(&new.currency)
+                            .bind(new.balance)
+                            .bind(new.available_balance)
+                            .bind(new.frozen_balance)
+                            .bind(&new.status)
+                            .bind(&new.wallet_type)
+                            .bind(&new.metadata)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1270,43 +1297,69 @@ pub mod transactions {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTransaction],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_type\", u.\"amount\", u.\"currency\", COALESCE(u.\"status\", 'PENDING'), u.\"description\", COALESCE(u.\"fee\", 0.00), u.\"net_amount\", u.\"metadata\", u.\"external_transaction_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"completed_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTransaction::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.transaction_type.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.fee).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.net_amount).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.external_transaction_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.transaction_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.fee).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.net_amount).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.external_transaction_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.wallet_id)
+                            .bind(&new.transaction_type)
+                            .bind(new.amount)
+                            .bind(&new.currency)
+                            .bind(&new.status)
+                            .bind(&new.description)
+                            .bind(new.fee)
+                            .bind(new.net_amount)
+                            .bind(&new.metadata)
+                            .bind(&new.external_transaction_id)
+                            .bind(new.created_at)
+                            .bind(new.completed_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1891,34 +1944,59 @@ pub mod ledger {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewLedger],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_id\", u.\"account_type\", u.\"account_code\", COALESCE(u.\"debit_amount\", 0.00), COALESCE(u.\"credit_amount\", 0.00), u.\"balance\", u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP))";
             ::hubgen_runtime::Violation::of_rows(rows, NewLedger::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.transaction_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.account_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.account_code.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.debit_amount).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.credit_amount).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.transaction_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.account_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.account_code.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.debit_amount).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.credit_amount).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.wallet_id)
+                            .bind(new.transaction_id)
+                            .bind(&new.account_type)
+                            .bind(&new.account_code)
+                            .bind(new.debit_amount)
+                            .bind(new.credit_amount)
+                            .bind(new.balance)
+                            .bind(&new.description)
+                            .bind(new.created_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -2401,27 +2401,40 @@ pub mod tenant {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"domain\", COALESCE(u.\"subscription_tier\", 'free'), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::\"public\".\"subscription_tier\"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.domain.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.subscription_tier).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.domain.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.subscription_tier).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.domain)
+                            .bind(new.subscription_tier)
+                            .bind(new.is_active)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2889,26 +2902,36 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"is_seller\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))";
             ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_seller).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_seller).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.email)
+                            .bind(new.is_seller)
+                            .bind(new.tenant_id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -3435,35 +3458,53 @@ pub mod buyer_profile {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBuyerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"phone_number\", u.\"full_name\", COALESCE(u.\"preferred_language\", 'en'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewBuyerProfile::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.phone_number.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.full_name.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.preferred_language.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.phone_number.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.full_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.preferred_language.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.phone_number)
+                            .bind(&new.full_name)
+                            .bind(&new.preferred_language)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4000,34 +4041,56 @@ pub mod seller_profile {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"business_name\", u.\"business_type\", u.\"phone_number\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewSellerProfile::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.business_name.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.business_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.phone_number.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.business_name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.business_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.phone_number.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.business_name)
+                            .bind(&new.business_type)
+                            .bind(&new.phone_number)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4430,27 +4493,44 @@ pub mod team_members {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamMember],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"permissions\", '{}'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::\"public\".\"team_role\"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTeamMember::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.permissions.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.permissions.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(new.role)
+                            .bind(&new.permissions)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4897,29 +4977,43 @@ pub mod team_invites {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamInvite],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"status\", 'pending'), u.\"expires_at\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::\"public\".\"team_role\"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTeamInvite::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.email)
+                            .bind(new.role)
+                            .bind(&new.status)
+                            .bind(new.expires_at)
+                            .bind(new.created_by)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -5376,30 +5470,50 @@ pub mod products {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewProduct],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"name\", u.\"description\", u.\"price\", COALESCE(u.\"inventory_count\", 0), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewProduct::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.price).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.inventory_count).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.price).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.inventory_count).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.seller_id)
+                            .bind(&new.name)
+                            .bind(&new.description)
+                            .bind(new.price)
+                            .bind(new.inventory_count)
+                            .bind(new.is_active)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -5937,30 +6051,45 @@ pub mod orders {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrder],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"product_id\", u.\"seller_id\", u.\"customer_id\", COALESCE(u.\"status\", 'pending'), u.\"channel\", u.\"total_amount\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::\"public\".\"order_status\"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewOrder::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.total_amount).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.total_amount).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.product_id)
+                            .bind(new.seller_id)
+                            .bind(new.customer_id)
+                            .bind(new.status)
+                            .bind(&new.channel)
+                            .bind(new.total_amount)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -6378,26 +6507,37 @@ pub mod order_items {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderItem],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"product_id\", u.\"quantity\", u.\"unit_price\", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u(\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\")";
+            const ONE: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewOrderItem::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.unit_price).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.unit_price).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.order_id)
+                            .bind(new.product_id)
+                            .bind(new.quantity)
+                            .bind(new.unit_price)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -6786,29 +6926,43 @@ pub mod order_returns {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderReturn],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", COALESCE(u.\"status\", 'requested'), u.\"reason\", u.\"approved_by\", u.\"return_date\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewOrderReturn::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.approved_by).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.return_date).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.approved_by).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.return_date).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.order_id)
+                            .bind(&new.status)
+                            .bind(&new.reason)
+                            .bind(new.approved_by)
+                            .bind(new.return_date)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -7203,29 +7357,45 @@ pub mod order_channel_meta {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderChannelMeta],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"channel_type\", COALESCE(u.\"channel_data\", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u(\"id\", \"order_id\", \"channel_type\", \"channel_data\")";
+            const ONE: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewOrderChannelMeta::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.channel_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.channel_data.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.channel_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.channel_data.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.order_id)
+                            .bind(&new.channel_type)
+                            .bind(&new.channel_data)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -7791,38 +7961,64 @@ pub mod address_book {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAddressBook],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"address_type\", 'shipping'), COALESCE(u.\"is_default\", false), u.\"recipient_name\", u.\"street_address\", u.\"city\", u.\"state\", u.\"country\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewAddressBook::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.address_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.recipient_name.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.street_address.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.state.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.address_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.recipient_name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.street_address.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.state.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.address_type)
+                            .bind(new.is_default)
+                            .bind(&new.recipient_name)
+                            .bind(&new.street_address)
+                            .bind(&new.city)
+                            .bind(&new.state)
+                            .bind(&new.country)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -8346,34 +8542,55 @@ pub mod saved_payment_method {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSavedPaymentMethod],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"payment_type\", COALESCE(u.\"is_default\", false), u.\"card_last_four\", u.\"expiry_month\", u.\"expiry_year\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewSavedPaymentMethod::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.payment_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.card_last_four.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.expiry_month).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.expiry_year).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.payment_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.card_last_four.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.expiry_month).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.expiry_year).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.payment_type)
+                            .bind(new.is_default)
+                            .bind(&new.card_last_four)
+                            .bind(new.expiry_month)
+                            .bind(new.expiry_year)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -8811,37 +9028,50 @@ pub mod notification_preferences {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewNotificationPreference],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"notification_type\", COALESCE(u.\"email_enabled\", true), COALESCE(u.\"sms_enabled\", false), COALESCE(u.\"push_enabled\", true), COALESCE(u.\"in_app_enabled\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))";
             ::hubgen_runtime::Violation::of_rows(
                     rows,
                     NewNotificationPreference::validate,
                 )
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.notification_type.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.email_enabled).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sms_enabled).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.push_enabled).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.in_app_enabled).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.notification_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.email_enabled).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.sms_enabled).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.push_enabled).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.in_app_enabled).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.notification_type)
+                            .bind(new.email_enabled)
+                            .bind(new.sms_enabled)
+                            .bind(new.push_enabled)
+                            .bind(new.in_app_enabled)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -9304,35 +9534,55 @@ pub mod seller_onboarding {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerOnboarding],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", COALESCE(u.\"onboarding_status\", 'started'), COALESCE(u.\"verification_status\", 'pending'), u.\"submitted_at\", u.\"verified_at\", u.\"rejected_at\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::\"public\".\"verification_status\"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewSellerOnboarding::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.onboarding_status.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.verification_status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.verified_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.rejected_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.onboarding_status.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.verification_status)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.verified_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.rejected_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.seller_id)
+                            .bind(&new.onboarding_status)
+                            .bind(new.verification_status)
+                            .bind(new.submitted_at)
+                            .bind(new.verified_at)
+                            .bind(new.rejected_at)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -9818,34 +10068,61 @@ pub mod kyc_document {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycDocument],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_onboarding_id\", u.\"document_type\", u.\"document_url\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewKycDocument::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.seller_onboarding_id).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.document_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.document_url.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.verification_status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.seller_onboarding_id)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.document_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.document_url.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.verification_status)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.seller_onboarding_id)
+                            .bind(&new.document_type)
+                            .bind(&new.document_url)
+                            .bind(new.verification_status)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -10289,33 +10566,51 @@ pub mod kyc_info {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycInfo],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"business_registration_number\", u.\"tax_id\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewKycInfo::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.business_registration_number.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.tax_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.verification_status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.business_registration_number.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.tax_id.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.verification_status)
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.seller_id)
+                            .bind(&new.business_registration_number)
+                            .bind(&new.tax_id)
+                            .bind(new.verification_status)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -10756,27 +11051,43 @@ pub mod storefront_theme {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewStorefrontTheme],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", COALESCE(u.\"is_system\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontTheme::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_system).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.is_system).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.description)
+                            .bind(new.is_system)
+                            .bind(new.tenant_id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -11183,29 +11494,44 @@ pub mod storefront {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefront],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"theme_id\", COALESCE(u.\"is_published\", false), u.\"custom_domain\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefront::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.theme_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_published).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.custom_domain.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.theme_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_published).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.custom_domain.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.theme_id)
+                            .bind(new.is_published)
+                            .bind(&new.custom_domain)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -11624,27 +11950,39 @@ pub mod storefront_versions {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontVersion],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"version\", u.\"content\", COALESCE(u.\"published_at\", now()), u.\"published_by\", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u(\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontVersion::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.published_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.published_by).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.published_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.published_by).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.storefront_id)
+                            .bind(new.version)
+                            .bind(&new.content)
+                            .bind(new.published_at)
+                            .bind(new.published_by)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -12014,27 +12352,39 @@ pub mod storefront_drafts {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontDraft],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"content\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontDraft::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.storefront_id)
+                            .bind(&new.content)
+                            .bind(new.created_by)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -12433,28 +12783,45 @@ pub mod storefront_asset {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontAsset],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"file_name\", u.\"file_type\", u.\"url\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontAsset::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.file_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.file_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.url.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.file_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.file_type.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.url.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.file_name)
+                            .bind(&new.file_type)
+                            .bind(&new.url)
+                            .bind(new.created_by)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -12836,28 +13203,46 @@ pub mod storefront_banner {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontBanner],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"asset_id\", COALESCE(u.\"is_active\", true), COALESCE(u.\"banner_type\", 'hero'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontBanner::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.asset_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.banner_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.asset_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.banner_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.storefront_id)
+                            .bind(new.asset_id)
+                            .bind(new.is_active)
+                            .bind(&new.banner_type)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -13304,27 +13689,43 @@ pub mod conversation_history {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationHistory],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"channel_id\", u.\"customer_id\", u.\"message\", u.\"direction\", COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u(\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewConversationHistory::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.channel_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.message.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.channel_id.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.message.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.channel_id)
+                            .bind(new.customer_id)
+                            .bind(&new.message)
+                            .bind(&new.direction)
+                            .bind(new.created_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -13684,26 +14085,41 @@ pub mod conversation_event {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationEvent],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"event_type\", COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"created_at\", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u(\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewConversationEvent::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.event_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.event_type.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.event_type)
+                            .bind(&new.metadata)
+                            .bind(new.created_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -14085,28 +14501,46 @@ pub mod complaints {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewComplaint],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"order_id\", u.\"description\", COALESCE(u.\"status\", 'open'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewComplaint::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(new.order_id)
+                            .bind(&new.description)
+                            .bind(&new.status)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -14507,29 +14941,46 @@ pub mod violations {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewViolation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"violation_type\", COALESCE(u.\"severity\", 'low'), COALESCE(u.\"details\", '{}'), COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewViolation::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.violation_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.severity.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.details.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.violation_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.severity.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.details.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.violation_type)
+                            .bind(&new.severity)
+                            .bind(&new.details)
+                            .bind(new.created_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -14963,28 +15414,46 @@ pub mod audit_logs {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAuditLog],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"audit_logs\" (\"id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"actor_id\", u.\"action\", u.\"entity_type\", u.\"entity_id\", COALESCE(u.\"changes\", '{}'), COALESCE(u.\"occurred_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::jsonb[], $7::timestamp with time zone[]) AS u(\"id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"audit_logs\" (\"id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), $5::uuid, COALESCE($6::jsonb, '{}'), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewAuditLog::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.actor_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.entity_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.entity_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.changes.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.actor_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.entity_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.entity_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.changes.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.occurred_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.actor_id)
+                            .bind(&new.action)
+                            .bind(&new.entity_type)
+                            .bind(new.entity_id)
+                            .bind(&new.changes)
+                            .bind(new.occurred_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -1081,50 +1081,64 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"email\", COALESCE(u.\"subscription_status\", 'trial'), COALESCE(u.\"subscription_plan\", 'basic'), u.\"crisp_website_id\", u.\"tidio_website_id\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"is_active\", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u(\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.subscription_status.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.subscription_plan.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.crisp_website_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.tidio_website_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.subscription_status.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.subscription_plan.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.crisp_website_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.tidio_website_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.email)
+                            .bind(&new.subscription_status)
+                            .bind(&new.subscription_plan)
+                            .bind(&new.crisp_website_id)
+                            .bind(&new.tidio_website_id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(new.is_active)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1730,28 +1744,47 @@ pub mod api_keys {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewApiKey],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"tenant_id\", u.\"key_hash\", u.\"name\", COALESCE(u.\"permissions\", '{}'), u.\"last_used_at\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"is_active\", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u(\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\")";
+            const ONE: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))";
             ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.permissions.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_used_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.permissions.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.last_used_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.tenant_id)
+                            .bind(&new.key_hash)
+                            .bind(&new.name)
+                            .bind(&new.permissions)
+                            .bind(new.last_used_at)
+                            .bind(new.created_at)
+                            .bind(new.is_active)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2199,26 +2232,41 @@ pub mod conversations {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"session_id\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"metadata\", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u(\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\")";
+            const ONE: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.session_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.session_id.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.session_id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(&new.metadata)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2682,27 +2730,41 @@ pub mod messages {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"role\", u.\"content\", COALESCE(u.\"timestamp\", NOW()), COALESCE(u.\"metadata\", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u(\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\")";
+            const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.timestamp).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.timestamp).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.role)
+                            .bind(&new.content)
+                            .bind(new.timestamp)
+                            .bind(&new.metadata)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -3223,30 +3285,46 @@ pub mod leads {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewLead],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"intent\", COALESCE(u.\"contact_info\", '{}'), COALESCE(u.\"status\", 'new'), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.intent.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.contact_info.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.intent.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.contact_info.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.intent)
+                            .bind(&new.contact_info)
+                            .bind(&new.status)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -3673,26 +3751,47 @@ pub mod tenant_configurations {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantConfiguration],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"config_type\", u.\"config_data\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u(\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenantConfiguration::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.config_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.config_data.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.config_data.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.config_type)
+                            .bind(&new.config_data)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4150,30 +4249,46 @@ pub mod knowledge_bases {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKnowledgeBase],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"content_type\", u.\"content\", COALESCE(u.\"version\", 1), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewKnowledgeBase::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.content_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.content_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.content_type)
+                            .bind(&new.content)
+                            .bind(new.version)
+                            .bind(new.is_active)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -1228,27 +1228,40 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"tier\", COALESCE(u.\"settings\", '{}'), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"active\", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::jsonb[], $5::timestamp without time zone[], $6::timestamp without time zone[], $7::boolean[]) AS u(\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true))";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.tier)
+                            .bind(&new.settings)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(new.active)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1646,23 +1659,35 @@ pub mod roles {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRole],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", COALESCE(u.\"permissions\", '{}') FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::jsonb[]) AS u(\"id\", \"name\", \"permissions\")";
+            const ONE: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}'))";
             ::hubgen_runtime::Violation::of_rows(rows, NewRole::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.permissions.clone()).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.permissions.clone())
+                                .collect::<Vec<_>>(),
+                        ),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.name)
+                            .bind(&new.permissions)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2013,25 +2038,35 @@ pub mod platforms {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewPlatform],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") SELECT u.\"name\", u.\"display_name\", COALESCE(u.\"config\", '{}') FROM UNNEST($1::character varying(50)[], $2::character varying(255)[], $3::jsonb[]) AS u(\"name\", \"display_name\", \"config\")";
+            const ONE: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}'))";
             ::hubgen_runtime::Violation::of_rows(rows, NewPlatform::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.display_name.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.display_name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(&new.name)
+                            .bind(&new.display_name)
+                            .bind(&new.config)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2481,30 +2516,46 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", u.\"password_hash\", u.\"role_id\", u.\"last_login\", COALESCE(u.\"mfa_enabled\", false), COALESCE(u.\"created_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::uuid[], $5::timestamp without time zone[], $6::boolean[], $7::timestamp without time zone[]) AS u(\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.password_hash.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.role_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_login).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.mfa_enabled).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.password_hash.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.role_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.last_login).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.mfa_enabled).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.email)
+                            .bind(&new.password_hash)
+                            .bind(new.role_id)
+                            .bind(new.last_login)
+                            .bind(new.mfa_enabled)
+                            .bind(new.created_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2992,26 +3043,38 @@ pub mod api_keys {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewApiKey],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"key_hash\", u.\"name\", u.\"expires_at\", COALESCE(u.\"active\", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::timestamp without time zone[], $6::boolean[]) AS u(\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true))";
             ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.user_id)
+                            .bind(&new.key_hash)
+                            .bind(&new.name)
+                            .bind(new.expires_at)
+                            .bind(new.active)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -3573,43 +3636,70 @@ pub mod social_accounts {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSocialAccount],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"platform\", u.\"account_id\", u.\"account_name\", u.\"access_token_encrypted\", u.\"refresh_token_encrypted\", u.\"token_expires_at\", COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"connected_at\", NOW()), COALESCE(u.\"active\", true), $11::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::character varying(255)[], $5::text[], $6::text[], $7::timestamp without time zone[], $8::jsonb[], $9::timestamp without time zone[], $10::boolean[]) AS u(\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::text, $6::text, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewSocialAccount::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.platform.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.account_id.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.account_name.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.access_token_encrypted.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.refresh_token_encrypted.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.token_expires_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.connected_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.platform.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.account_id.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.account_name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.access_token_encrypted.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.refresh_token_encrypted.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.token_expires_at).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.connected_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.platform)
+                            .bind(&new.account_id)
+                            .bind(&new.account_name)
+                            .bind(&new.access_token_encrypted)
+                            .bind(&new.refresh_token_encrypted)
+                            .bind(new.token_expires_at)
+                            .bind(&new.metadata)
+                            .bind(new.connected_at)
+                            .bind(new.active)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4194,42 +4284,62 @@ pub mod conversations {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"social_account_id\", u.\"platform_conversation_id\", u.\"participant_id\", u.\"participant_name\", COALESCE(u.\"status\", 'active'), COALESCE(u.\"started_at\", NOW()), COALESCE(u.\"last_message_at\", NOW()), COALESCE(u.\"message_count\", 0), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[]) AS u(\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.social_account_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.platform_conversation_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.participant_id.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.participant_name.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.message_count).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.social_account_id).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.platform_conversation_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.participant_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.participant_name.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.message_count).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.social_account_id)
+                            .bind(&new.platform_conversation_id)
+                            .bind(&new.participant_id)
+                            .bind(&new.participant_name)
+                            .bind(&new.status)
+                            .bind(new.started_at)
+                            .bind(new.last_message_at)
+                            .bind(new.message_count)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -4768,33 +4878,51 @@ pub mod messages {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"platform_message_id\", u.\"direction\", u.\"content\", u.\"sender_id\", COALESCE(u.\"received_at\", NOW()), COALESCE(u.\"metadata\", '{}') FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(20)[], $5::text[], $6::character varying(255)[], $7::timestamp without time zone[], $8::jsonb[]) AS u(\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}'))";
             ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.platform_message_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sender_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.platform_message_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.sender_id.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        ),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.platform_message_id)
+                            .bind(&new.direction)
+                            .bind(&new.content)
+                            .bind(&new.sender_id)
+                            .bind(new.received_at)
+                            .bind(&new.metadata)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -5260,30 +5388,45 @@ pub mod replies {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewReply],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"message_id\", u.\"content\", COALESCE(u.\"status\", 'pending'), u.\"confidence\", COALESCE(u.\"generated_at\", NOW()), u.\"sent_at\", u.\"error_message\" FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::character varying(20)[], $5::double precision[], $6::timestamp without time zone[], $7::timestamp without time zone[], $8::text[]) AS u(\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text)";
             ::hubgen_runtime::Violation::of_rows(rows, NewReply::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.confidence).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.generated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.sent_at).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.error_message.clone()).collect::<Vec<_>>(),
-                    )
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.confidence).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.generated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.sent_at).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.error_message.clone())
+                                .collect::<Vec<_>>(),
+                        ),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.message_id)
+                            .bind(&new.content)
+                            .bind(&new.status)
+                            .bind(new.confidence)
+                            .bind(new.generated_at)
+                            .bind(new.sent_at)
+                            .bind(&new.error_message)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -5945,32 +6088,49 @@ pub mod leads {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewLead],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"name\", u.\"email\", u.\"phone\", u.\"company\", u.\"score\", COALESCE(u.\"status\", 'new'), u.\"notes\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(20)[], $8::character varying(50)[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.company.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.notes.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.company.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.notes.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.conversation_id)
+                            .bind(&new.name)
+                            .bind(&new.email)
+                            .bind(&new.phone)
+                            .bind(&new.company)
+                            .bind(&new.score)
+                            .bind(&new.status)
+                            .bind(&new.notes)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -6426,27 +6586,40 @@ pub mod lead_scores {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewLeadScore],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"lead_id\", u.\"score\", u.\"score_value\", COALESCE(u.\"signals\", '{}'), u.\"reasoning\", COALESCE(u.\"scored_at\", NOW()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::integer[], $5::jsonb[], $6::text[], $7::timestamp without time zone[]) AS u(\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW()))";
             ::hubgen_runtime::Violation::of_rows(rows, NewLeadScore::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.score_value).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.signals.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.reasoning.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.scored_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.score_value).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.signals.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.reasoning.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.scored_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.lead_id)
+                            .bind(&new.score)
+                            .bind(new.score_value)
+                            .bind(&new.signals)
+                            .bind(&new.reasoning)
+                            .bind(new.scored_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -6869,34 +7042,51 @@ pub mod crm_configs {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewCrmConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"provider\", u.\"credentials_encrypted\", COALESCE(u.\"field_mappings\", '{}'), COALESCE(u.\"auto_sync\", false), COALESCE(u.\"active\", true), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::jsonb[], $5::boolean[], $6::boolean[]) AS u(\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewCrmConfig::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.provider.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.credentials_encrypted.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(
-                        rows.iter().map(|r| r.field_mappings.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.auto_sync).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.provider.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.credentials_encrypted.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.field_mappings.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.auto_sync).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(&new.provider)
+                            .bind(&new.credentials_encrypted)
+                            .bind(&new.field_mappings)
+                            .bind(new.auto_sync)
+                            .bind(new.active)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -7439,32 +7629,54 @@ pub mod crm_syncs {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewCrmSync],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"lead_id\", u.\"crm_config_id\", u.\"external_id\", u.\"action\", COALESCE(u.\"status\", 'pending'), u.\"error_message\", COALESCE(u.\"synced_at\", NOW()), COALESCE(u.\"retry_count\", 0), u.\"next_retry_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(50)[], $7::text[], $8::timestamp without time zone[], $9::integer[], $10::timestamp without time zone[]) AS u(\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone)";
             ::hubgen_runtime::Violation::of_rows(rows, NewCrmSync::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.crm_config_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.external_id.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.error_message.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.synced_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.next_retry_at).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.crm_config_id).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.external_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.error_message.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.synced_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.next_retry_at).collect::<Vec<_>>()),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.lead_id)
+                            .bind(new.crm_config_id)
+                            .bind(&new.external_id)
+                            .bind(&new.action)
+                            .bind(&new.status)
+                            .bind(&new.error_message)
+                            .bind(new.synced_at)
+                            .bind(new.retry_count)
+                            .bind(new.next_retry_at)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -7986,32 +8198,51 @@ pub mod ai_tasks {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewAiTask],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"tenant_template\".\"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"message_id\", u.\"task_type\", COALESCE(u.\"status\", 'queued'), u.\"input\", u.\"output\", COALESCE(u.\"created_at\", NOW()), u.\"completed_at\", COALESCE(u.\"retry_count\", 0), u.\"error_message\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[], $10::text[]) AS u(\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\")";
+            const ONE: &str = "INSERT INTO \"tenant_template\".\"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text)";
             ::hubgen_runtime::Violation::of_rows(rows, NewAiTask::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.task_type.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.input.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.output.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.error_message.clone()).collect::<Vec<_>>(),
-                    )
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.task_type.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.input.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.output.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.error_message.clone())
+                                .collect::<Vec<_>>(),
+                        ),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.message_id)
+                            .bind(&new.task_type)
+                            .bind(&new.status)
+                            .bind(&new.input)
+                            .bind(&new.output)
+                            .bind(new.created_at)
+                            .bind(new.completed_at)
+                            .bind(new.retry_count)
+                            .bind(&new.error_message)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(

@@ -909,27 +909,45 @@ pub mod tenants {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"name\", COALESCE(u.\"status\", 'active'), u.\"description\", COALESCE(u.\"settings\", '{}') FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(100)[], $5::\"public\".\"tenant_status\"[], $6::text[], $7::jsonb[]) AS u(\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\")";
+            const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}'))";
             ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.description.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>())
-                    .execute(&mut *conn)
-                    .await?
-                    .rows_affected(),
-            )
+            ::hubgen_runtime::batch::insert(
+                    &mut *conn,
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.description.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
+                        ),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(&new.name)
+                            .bind(new.status)
+                            .bind(&new.description)
+                            .bind(&new.settings)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -1530,34 +1548,63 @@ pub mod users {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"email\", u.\"password_hash\", u.\"first_name\", u.\"last_name\", COALESCE(u.\"role\", 'AGENT'), COALESCE(u.\"is_active\", true), u.\"last_login_at\", COALESCE(u.\"preferences\", '{}'), $12::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::character varying(50)[], $8::\"public\".\"user_role\"[], $9::boolean[], $10::timestamp with time zone[], $11::jsonb[]) AS u(\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\")";
+            const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.password_hash.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.preferences.clone()).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.password_hash.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.preferences.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(&new.email)
+                            .bind(&new.password_hash)
+                            .bind(&new.first_name)
+                            .bind(&new.last_name)
+                            .bind(new.role)
+                            .bind(new.is_active)
+                            .bind(new.last_login_at)
+                            .bind(&new.preferences)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -2126,38 +2173,61 @@ pub mod waha_sessions {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewWahaSession],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"external_session_id\", COALESCE(u.\"status\", 'starting'), COALESCE(u.\"engine\", 'WEBJS'), COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"config\", '{}'), u.\"last_activity_at\", u.\"error_message\", $11::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::\"public\".\"waha_session_status\"[], $6::\"public\".\"waha_engine\"[], $7::jsonb[], $8::jsonb[], $9::timestamp with time zone[], $10::text[]) AS u(\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\")";
+            const ONE: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewWahaSession::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.external_session_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.engine).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.last_activity_at).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.error_message.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.external_session_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.engine).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.last_activity_at).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.error_message.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(&new.external_session_id)
+                            .bind(new.status)
+                            .bind(new.engine)
+                            .bind(&new.metadata)
+                            .bind(&new.config)
+                            .bind(new.last_activity_at)
+                            .bind(&new.error_message)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
@@ -3018,46 +3088,90 @@ pub mod messages {
                     .await?,
             )
         }
-        /// Inserts many rows in one statement (one array parameter per column), returning how many.
+        /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"direction\", u.\"to_msisdn\", u.\"from_msisdn\", u.\"body\", COALESCE(u.\"status\", 'queued'), u.\"waha_message_id\", u.\"raw_payload\", COALESCE(u.\"message_type\", 'text'), u.\"media_url\", COALESCE(u.\"metadata\", '{}'), u.\"error_message\", u.\"delivered_at\", u.\"session_id\", $17::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::\"public\".\"message_direction\"[], $5::character varying(20)[], $6::character varying(20)[], $7::text[], $8::\"public\".\"message_status\"[], $9::character varying(255)[], $10::jsonb[], $11::character varying(50)[], $12::character varying(500)[], $13::jsonb[], $14::text[], $15::timestamp with time zone[], $16::uuid[]) AS u(\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\")";
+            const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid)";
             ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
                 .map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query(SQL)
-                    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.direction).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.to_msisdn.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.from_msisdn.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                    .bind(
-                        rows
-                            .iter()
-                            .map(|r| r.waha_message_id.clone())
-                            .collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.raw_payload.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.message_type.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.media_url.clone()).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>())
-                    .bind(
-                        rows.iter().map(|r| r.error_message.clone()).collect::<Vec<_>>(),
-                    )
-                    .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
-                    .bind(rows.iter().map(|r| r.session_id).collect::<Vec<_>>())
-                    .bind(tx.tenant())
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected(),
-            )
+            let tenant = tx.tenant();
+            ::hubgen_runtime::batch::insert(
+                    tx.conn(),
+                    rows,
+                    ::sqlx::query(SQL)
+                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.direction).collect::<Vec<_>>())
+                        .bind(
+                            rows.iter().map(|r| r.to_msisdn.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.from_msisdn.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.waha_message_id.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.raw_payload.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.message_type.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.media_url.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
+                        )
+                        .bind(
+                            rows
+                                .iter()
+                                .map(|r| r.error_message.clone())
+                                .collect::<Vec<_>>(),
+                        )
+                        .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
+                        .bind(rows.iter().map(|r| r.session_id).collect::<Vec<_>>())
+                        .bind(tenant),
+                    |new| {
+                        ::sqlx::query(ONE)
+                            .bind(new.id)
+                            .bind(new.created_at)
+                            .bind(new.updated_at)
+                            .bind(new.direction)
+                            .bind(&new.to_msisdn)
+                            .bind(&new.from_msisdn)
+                            .bind(&new.body)
+                            .bind(new.status)
+                            .bind(&new.waha_message_id)
+                            .bind(&new.raw_payload)
+                            .bind(&new.message_type)
+                            .bind(&new.media_url)
+                            .bind(&new.metadata)
+                            .bind(&new.error_message)
+                            .bind(new.delivered_at)
+                            .bind(new.session_id)
+                            .bind(tenant)
+                    },
+                )
+                .await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
