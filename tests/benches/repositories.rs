@@ -31,21 +31,31 @@ fn new_user(i: usize) -> NewUser {
     }
 }
 
-/// Alternates the two contenders in rounds so drift hits both alike; returns
-/// each one's fastest round (generated, hand-written): on a shared machine the
-/// minimum is the measure least disturbed by other work.
-async fn interleaved<G, H, GF, HF>(rounds: usize, per_round: usize, mut generated: G, mut hand: H) -> (Duration, Duration)
+/// Runs the two contenders back to back in many short rounds, alternating
+/// who goes first. This machine's speed drifts in phases longer than a
+/// round (a get takes 20 µs in one phase and 70 µs in the next), so each
+/// round's two timings are compared with each other, never across rounds.
+struct Timing {
+    /// Per round: (generated, hand-written).
+    rounds: Vec<(Duration, Duration)>,
+    ops_per_round: usize,
+}
+
+async fn interleaved<G, H, GF, HF>(rounds: usize, per_round: usize, mut generated: G, mut hand: H) -> Timing
 where
     G: FnMut(usize) -> GF,
     H: FnMut(usize) -> HF,
     GF: std::future::Future<Output = ()>,
     HF: std::future::Future<Output = ()>,
 {
-    let (mut g, mut h) = (Duration::MAX, Duration::MAX);
+    let mut timing = Timing {
+        rounds: Vec::with_capacity(rounds),
+        ops_per_round: per_round,
+    };
     for round in 0..rounds {
-        let run_generated_first = round % 2 == 0;
+        let (mut g, mut h) = (Duration::ZERO, Duration::ZERO);
         for pass in 0..2 {
-            let generated_turn = (pass == 0) == run_generated_first;
+            let generated_turn = (pass == 0) == (round % 2 == 0);
             let start = Instant::now();
             for i in 0..per_round {
                 let n = round * per_round + i;
@@ -56,23 +66,31 @@ where
                 }
             }
             if generated_turn {
-                g = g.min(start.elapsed());
+                g = start.elapsed();
             } else {
-                h = h.min(start.elapsed());
+                h = start.elapsed();
             }
         }
+        timing.rounds.push((g, h));
     }
-    (g, h)
+    timing
 }
 
-/// Prints per-operation times of the fastest rounds (`ops` operations each) and their ratio.
-fn report(name: &str, ops: usize, (generated, hand): (Duration, Duration)) {
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / ops as f64;
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Prints the median per-operation times and the median of the rounds'
+/// ratios (hand-written time ÷ generated time: above 1, generated is faster).
+fn report(name: &str, timing: Timing) {
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / timing.ops_per_round as f64;
+    let ratio = median(timing.rounds.iter().map(|(g, h)| h.as_secs_f64() / g.as_secs_f64()).collect());
     println!(
-        "{name:<12} generated {:>8.1} µs/op   hand-written {:>8.1} µs/op   ratio {:.3}x",
-        per(generated),
-        per(hand),
-        hand.as_secs_f64() / generated.as_secs_f64()
+        "{name:<12} generated {:>8.1} µs/op   hand-written {:>8.1} µs/op   ratio {ratio:.3}x (median of {} paired rounds)",
+        median(timing.rounds.iter().map(|(g, _)| per(*g)).collect()),
+        median(timing.rounds.iter().map(|(_, h)| per(*h)).collect()),
+        timing.rounds.len()
     );
 }
 
@@ -81,7 +99,7 @@ async fn main() {
     let db = TestDatabase::create("bench_repositories", hub_identity::MIGRATIONS, "", 2).await;
     let pool = db.pool.clone();
     let mut conn = pool.acquire().await.expect("connection");
-    let (rounds, per_round) = (20, 300);
+    let (rounds, per_round) = (200, 30);
 
     // Warm up both paths (statement caches, buffers).
     for i in 0..200 {
@@ -125,7 +143,7 @@ async fn main() {
         },
     )
     .await;
-    report("insert", per_round, timing);
+    report("insert", timing);
 
     let ids: Vec<hub_ids::UserId> = sqlx::query_scalar("SELECT id FROM users")
         .fetch_all(&mut **conn_cell.lock().await)
@@ -157,11 +175,11 @@ async fn main() {
         },
     )
     .await;
-    report("get by id", per_round, timing);
+    report("get by id", timing);
 
     let timing = interleaved(
         rounds,
-        50,
+        5,
         |_| {
             let conn = &conn_cell;
             async move {
@@ -195,15 +213,18 @@ async fn main() {
         },
     )
     .await;
-    report("list 100", 50, timing);
+    report("list 100", timing);
 
-    // Batch: 100,000 rows by binary COPY, by one UNNEST statement, and one by
-    // one in a transaction; each rolled back, COPY and UNNEST best of 3.
+    // Batch: 100,000 rows by binary COPY and by one UNNEST statement, paired
+    // in 5 trials (the order alternating), each rolled back; then row by row
+    // once, in one transaction.
     let rows: Vec<NewUser> = (0..100_000).map(|i| new_user(10_000_000 + i)).collect();
     let mut conn = conn_cell.into_inner();
-    let (mut copy, mut unnest) = (Duration::MAX, Duration::MAX);
-    for _ in 0..3 {
-        for by_copy in [true, false] {
+    let mut trials = Vec::new();
+    for trial in 0..5 {
+        let mut pair = [Duration::ZERO; 2];
+        for pass in 0..2 {
+            let by_copy = (pass == 0) == (trial % 2 == 0);
             let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
             let start = Instant::now();
             let inserted = if by_copy {
@@ -211,13 +232,15 @@ async fn main() {
             } else {
                 UserRepo::insert_many(&mut tx, &rows).await.expect("batch insert")
             };
-            let took = start.elapsed();
+            pair[usize::from(!by_copy)] = start.elapsed();
             assert_eq!(inserted, 100_000);
             tx.rollback().await.expect("rollback");
-            let best = if by_copy { &mut copy } else { &mut unnest };
-            *best = (*best).min(took);
         }
+        trials.push((pair[0], pair[1]));
     }
+    let copy = Duration::from_secs_f64(median(trials.iter().map(|t| t.0.as_secs_f64()).collect()));
+    let unnest = Duration::from_secs_f64(median(trials.iter().map(|t| t.1.as_secs_f64()).collect()));
+    let copy_vs_unnest = median(trials.iter().map(|(c, u)| u.as_secs_f64() / c.as_secs_f64()).collect());
     let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
     let start = Instant::now();
     for row in &rows {
@@ -233,8 +256,7 @@ async fn main() {
         ms(single)
     );
     println!(
-        "             COPY vs UNNEST {:.2}x (goal >= 1.5)   UNNEST vs row by row {:.1}x (goal >= 10)   COPY vs row by row {:.1}x",
-        unnest.as_secs_f64() / copy.as_secs_f64(),
+        "             COPY vs UNNEST {copy_vs_unnest:.2}x (median of 5 paired trials; goal >= 1.5)   UNNEST vs row by row {:.1}x (goal >= 10)   COPY vs row by row {:.1}x",
         single.as_secs_f64() / unnest.as_secs_f64(),
         single.as_secs_f64() / copy.as_secs_f64()
     );
