@@ -656,3 +656,33 @@ async fn insert_many_names_the_row_the_database_refuses() {
     tx.commit().await.expect("commit");
     db.drop_db().await;
 }
+
+/// A cursor names the order it was made for: another order, or a string
+/// that is no cursor, is refused with a message instead of a wrong page.
+#[tokio::test]
+async fn a_cursor_of_another_order_is_refused() {
+    use hub_wallet::{WalletFilter, WalletSort};
+    let db = TestDatabase::create("api_cursor_order", hub_wallet::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("connection");
+    let rows: Vec<NewWallet> = (0..5).map(|_| NewWallet::new(hub_ids::UserId::new())).collect();
+    WalletRepo::insert_many(&mut conn, &rows).await.expect("insert");
+    let by_currency = PageRequest::first(2).by(WalletSort::Currency);
+    let page = WalletRepo::list(&mut conn, &WalletFilter::default(), &by_currency)
+        .await
+        .expect("page");
+    let cursor = page.next.expect("a full page has a cursor");
+    let next = WalletRepo::list(&mut conn, &WalletFilter::default(), &by_currency.clone().after(cursor.clone())).await;
+    assert_eq!(next.expect("same order").items.len(), 2);
+    for request in [
+        by_currency.clone().desc().after(cursor.clone()),
+        PageRequest::first(2).by(WalletSort::Status).after(cursor),
+        by_currency.after(hubgen_runtime::Cursor::from("not a cursor".to_string())),
+    ] {
+        match WalletRepo::list(&mut conn, &WalletFilter::default(), &request).await {
+            Err(Error::Invalid(violations)) => assert_eq!(violations[0].field, "after", "{violations:?}"),
+            other => panic!("{request:?}: expected a refusal, got {other:?}"),
+        }
+    }
+    drop(conn);
+    db.drop_db().await;
+}

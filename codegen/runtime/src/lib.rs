@@ -97,17 +97,25 @@ impl<'c> TenantTx<'c> {
 }
 
 /// Where the next page of a list starts. Opaque to callers: it holds the
-/// last row's sort value and key as JSON, which the list query reads back
-/// with PostgreSQL's own casts, so one cursor type serves every ordering.
+/// order it was made for and the last row's sort value and key, as JSON the
+/// list query reads back with PostgreSQL's own casts, so one cursor type
+/// serves every ordering, and a cursor of another order is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Cursor(String);
 
 impl Cursor {
-    /// The cursor of a row, from its sort value and key columns in order.
-    pub fn of(values: &impl Serialize) -> Cursor {
+    /// The cursor of a row in `order`, from its sort value and key columns.
+    pub fn of(order: &str, values: &impl Serialize) -> Cursor {
         // Serializing plain values (strings, numbers, ids, times) cannot fail.
-        Cursor(serde_json::to_string(values).unwrap_or_default())
+        Cursor(serde_json::to_string(&(order, values)).unwrap_or_default())
+    }
+
+    /// The order the cursor was made for, if it is a cursor at all.
+    fn order(&self) -> Option<String> {
+        serde_json::from_str::<(String, serde_json::Value)>(&self.0)
+            .ok()
+            .map(|(order, _)| order)
     }
 
     pub fn as_str(&self) -> &str {
@@ -197,9 +205,22 @@ impl<S> PageRequest<S> {
         }
     }
 
-    /// The cursor as the list query binds it.
-    pub fn cursor(&self) -> Option<&str> {
-        self.after.as_ref().map(Cursor::as_str)
+    /// The cursor as the list query in `order` binds it: refused when it was
+    /// made for another order or is no cursor at all.
+    pub fn cursor_for(&self, order: &str) -> Result<Option<&str>, Error> {
+        let Some(cursor) = &self.after else {
+            return Ok(None);
+        };
+        match cursor.order() {
+            Some(made_for) if made_for == order => Ok(Some(cursor.as_str())),
+            made_for => Err(Error::Invalid(vec![Violation::new(
+                "after",
+                match made_for {
+                    Some(other) => format!("the cursor is for the order `{other}`, not `{order}`: keep the order while paging"),
+                    None => "is not a cursor this list returned".to_string(),
+                },
+            )])),
+        }
     }
 
     pub fn is_desc(&self) -> bool {

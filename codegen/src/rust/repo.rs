@@ -259,11 +259,11 @@ fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<Tok
 }
 
 /// The keyset condition and ORDER BY of one sort, after the cursor `$1`
-/// (a JSON array: the sort value, when not the key, then the key columns).
+/// (JSON: `[order, [sort value when not the key, key columns...]]`).
 /// NULLs sort last ascending and first descending, as PostgreSQL's indexes
 /// do, so a nullable column needs the longer condition.
 fn keyset(shape: &Shape, column: Option<&ir::Column>, desc: bool) -> (String, String) {
-    let cursor = "$1::text::jsonb";
+    let cursor = "$1::text::jsonb->1";
     let part = |i: usize, c: &ir::Column| format!("({cursor}->>{i})::{}", sql_type(shape.hub, &c.ty));
     let offset = usize::from(column.is_some());
     let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
@@ -336,8 +336,16 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
                 quote!((&row.#f, #(#key_fields),*))
             }
         };
-        quote!(#sort::#variant => (if page.is_desc() { #desc } else { #asc }, |row: &#row_ty| ::hubgen_runtime::Cursor::of(&#values)))
+        quote!(#sort::#variant => (if page.is_desc() { #desc } else { #asc }, |order: &str, row: &#row_ty| ::hubgen_runtime::Cursor::of(order, &#values)))
     });
+    // Each cursor names its order, so one from another order is refused, not misread.
+    let orders: Vec<String> = variants
+        .iter()
+        .flat_map(|(variant, _)| {
+            let name = heck_snake(&variant.to_string());
+            [format!("{name} asc"), format!("{name} desc")]
+        })
+        .collect();
     let filter = &shape.filter;
     let filter_arg = if filter_binds.is_empty() { quote!(_filter) } else { quote!(filter) };
     let ShapeTokens { exec, conn, row, .. } = t;
@@ -345,19 +353,33 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(#exec, #filter_arg: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
             const SQL: [&str; #count] = [#(#statements),*];
-            let (statement, cursor): (usize, fn(&#row) -> ::hubgen_runtime::Cursor) = match page.sort {
+            const ORDERS: [&str; #count] = [#(#orders),*];
+            let (statement, cursor): (usize, fn(&str, &#row) -> ::hubgen_runtime::Cursor) = match page.sort {
                 #(#arms),*
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, #row>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 #(#filter_binds)*
                 .bind(limit)
                 .fetch_all(#conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
     }
+}
+
+/// `CreatedAt` → `created_at`, as the sort enum's serde names it.
+fn heck_snake(pascal: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in pascal.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(ch.to_lowercase());
+    }
+    out
 }
 
 fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {

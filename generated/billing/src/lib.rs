@@ -445,32 +445,44 @@ pub mod plans {
             page: &::hubgen_runtime::PageRequest<PlanSort>,
         ) -> Result<::hubgen_runtime::Page<Plan>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"status\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"status\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $6::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Plan) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "status asc",
+                "status desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Plan) -> ::hubgen_runtime::Cursor) = match page.sort {
                 PlanSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Plan| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Plan| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 PlanSort::Status => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Plan| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Plan| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Plan>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.status.any_of.as_deref())
                 .bind(filter.status.at_least.as_ref())
                 .bind(filter.status.below.as_ref())
@@ -478,7 +490,7 @@ pub mod plans {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -757,33 +769,46 @@ pub mod entitlements {
             page: &::hubgen_runtime::PageRequest<EntitlementSort>,
         ) -> Result<::hubgen_runtime::Page<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"plan_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"plan_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"plan_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"plan_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"plan_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"plan_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::text IS NULL OR (\"plan_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"plan_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"plan_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"plan_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"plan_id\" IS NULL) = $5::bool) ORDER BY \"plan_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "plan_id asc",
+                "plan_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Entitlement) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Entitlement) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 EntitlementSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Entitlement| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Entitlement| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 EntitlementSort::PlanId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Entitlement| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Entitlement| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.plan_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Entitlement>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.plan_id.any_of.as_deref())
                 .bind(filter.plan_id.at_least.as_ref())
                 .bind(filter.plan_id.below.as_ref())
@@ -791,7 +816,7 @@ pub mod entitlements {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1184,26 +1209,40 @@ pub mod invoices {
             page: &::hubgen_runtime::PageRequest<InvoiceSort>,
         ) -> Result<::hubgen_runtime::Page<Invoice>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"due_at\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"due_at\", \"id\") > (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) OR \"due_at\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"due_at\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"due_at\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"due_at\" IS NOT NULL ELSE (\"due_at\", \"id\") < (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"due_at\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"due_at\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"due_at\", \"id\") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR \"due_at\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"due_at\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"due_at\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"due_at\" IS NOT NULL ELSE (\"due_at\", \"id\") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"due_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"due_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"due_at\" IS NULL) = $9::bool) ORDER BY \"due_at\" DESC, \"id\" DESC LIMIT $10::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Invoice) -> ::hubgen_runtime::Cursor) = match page
-                .sort
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "status asc",
+                "status desc",
+                "due_at asc",
+                "due_at desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Invoice) -> ::hubgen_runtime::Cursor) = match page.sort
             {
                 InvoiceSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Invoice| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 InvoiceSort::Status => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Invoice| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
@@ -1211,15 +1250,17 @@ pub mod invoices {
                 InvoiceSort::DueAt => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Invoice| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.due_at, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Invoice>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.status.any_of.as_deref())
                 .bind(filter.status.at_least.as_ref())
                 .bind(filter.status.below.as_ref())
@@ -1231,7 +1272,7 @@ pub mod invoices {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(

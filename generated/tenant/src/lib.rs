@@ -454,28 +454,43 @@ pub mod tenants {
             page: &::hubgen_runtime::PageRequest<TenantSort>,
         ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
             const SQL: [&str; 8usize] = [
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"owner_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"owner_id\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"owner_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"owner_id\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"visibility\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"visibility\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"visibility\" IS NULL END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"visibility\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"visibility\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"visibility\" IS NOT NULL ELSE (\"visibility\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"visibility\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"owner_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"owner_id\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"owner_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"owner_id\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"visibility\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"visibility\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"visibility\" IS NULL END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"visibility\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"visibility\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"visibility\" IS NOT NULL ELSE (\"visibility\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"owner_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"owner_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"owner_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"owner_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(50)[] IS NULL OR \"visibility\" = ANY($10::character varying(50)[])) AND ($11::character varying(50) IS NULL OR \"visibility\" >= $11::character varying(50)) AND ($12::character varying(50) IS NULL OR \"visibility\" < $12::character varying(50)) AND ($13::bool IS NULL OR (\"visibility\" IS NULL) = $13::bool) ORDER BY \"visibility\" DESC, \"id\" DESC LIMIT $14::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Tenant) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 8usize] = [
+                "id asc",
+                "id desc",
+                "owner_id asc",
+                "owner_id desc",
+                "status asc",
+                "status desc",
+                "visibility asc",
+                "visibility desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
                 TenantSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 TenantSort::OwnerId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.owner_id, &row.id),
                         ),
                     )
@@ -483,7 +498,8 @@ pub mod tenants {
                 TenantSort::Status => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
@@ -491,15 +507,17 @@ pub mod tenants {
                 TenantSort::Visibility => {
                     (
                         if page.is_desc() { 7usize } else { 6usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.visibility, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.owner_id.any_of.as_deref())
                 .bind(filter.owner_id.at_least.as_ref())
                 .bind(filter.owner_id.below.as_ref())
@@ -515,7 +533,7 @@ pub mod tenants {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1031,27 +1049,41 @@ pub mod tenant_members {
             page: &::hubgen_runtime::PageRequest<TenantMemberSort>,
         ) -> Result<::hubgen_runtime::Page<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"user_id\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"role\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"role\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"role\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"role\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"user_id\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"role\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"role\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::text IS NULL OR (\"role\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"role\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"role\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"role\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"role\" IS NULL) = $9::bool) ORDER BY \"role\" DESC, \"id\" DESC LIMIT $10::bigint",
+            ];
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
+                "role asc",
+                "role desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&TenantMember) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &TenantMember) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 TenantMemberSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &TenantMember| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 TenantMemberSort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &TenantMember| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
@@ -1059,15 +1091,17 @@ pub mod tenant_members {
                 TenantMemberSort::Role => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &TenantMember| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.role, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TenantMember>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -1079,7 +1113,7 @@ pub mod tenant_members {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1668,28 +1702,34 @@ pub mod tenant_profiles {
             page: &::hubgen_runtime::PageRequest<TenantProfileSort>,
         ) -> Result<::hubgen_runtime::Page<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&TenantProfile) -> ::hubgen_runtime::Cursor) = match page.sort
+            ): (usize, fn(&str, &TenantProfile) -> ::hubgen_runtime::Cursor) = match page
+                .sort
             {
                 TenantProfileSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &TenantProfile| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &TenantProfile| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TenantProfile>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(

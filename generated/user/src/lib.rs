@@ -485,33 +485,46 @@ pub mod user_profiles {
             page: &::hubgen_runtime::PageRequest<UserProfileSort>,
         ) -> Result<::hubgen_runtime::Page<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&UserProfile) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &UserProfile) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 UserProfileSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &UserProfile| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &UserProfile| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserProfileSort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &UserProfile| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserProfile| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserProfile>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -519,7 +532,7 @@ pub mod user_profiles {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1120,34 +1133,46 @@ pub mod user_preferences {
             page: &::hubgen_runtime::PageRequest<UserPreferenceSort>,
         ) -> Result<::hubgen_runtime::Page<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&UserPreference) -> ::hubgen_runtime::Cursor) = match page.sort
+            ): (usize, fn(&str, &UserPreference) -> ::hubgen_runtime::Cursor) = match page
+                .sort
             {
                 UserPreferenceSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &UserPreference| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &UserPreference| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserPreferenceSort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &UserPreference| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserPreference| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserPreference>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -1155,7 +1180,7 @@ pub mod user_preferences {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1704,29 +1729,45 @@ pub mod user_activities {
             page: &::hubgen_runtime::PageRequest<UserActivitySort>,
         ) -> Result<::hubgen_runtime::Page<UserActivity>, ::hubgen_runtime::Error> {
             const SQL: [&str; 8usize] = [
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"user_id\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"activity_type\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"activity_type\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"activity_type\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"activity_type\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"created_at\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"created_at\", \"id\") > (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) OR \"created_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"created_at\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"created_at\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"created_at\" IS NOT NULL ELSE (\"created_at\", \"id\") < (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"user_id\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"activity_type\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"activity_type\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR (\"activity_type\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"activity_type\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"created_at\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"created_at\", \"id\") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR \"created_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"created_at\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"created_at\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"created_at\" IS NOT NULL ELSE (\"created_at\", \"id\") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"activity_type\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"activity_type\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"activity_type\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"activity_type\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"created_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"created_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"created_at\" IS NULL) = $13::bool) ORDER BY \"created_at\" DESC, \"id\" DESC LIMIT $14::bigint",
+            ];
+            const ORDERS: [&str; 8usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
+                "activity_type asc",
+                "activity_type desc",
+                "created_at asc",
+                "created_at desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&UserActivity) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &UserActivity) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 UserActivitySort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &UserActivity| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserActivitySort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
@@ -1734,7 +1775,8 @@ pub mod user_activities {
                 UserActivitySort::ActivityType => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.activity_type, &row.id),
                         ),
                     )
@@ -1742,15 +1784,17 @@ pub mod user_activities {
                 UserActivitySort::CreatedAt => {
                     (
                         if page.is_desc() { 7usize } else { 6usize },
-                        |row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.created_at, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserActivity>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -1766,7 +1810,7 @@ pub mod user_activities {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2325,27 +2369,41 @@ pub mod user_addresses {
             page: &::hubgen_runtime::PageRequest<UserAddressSort>,
         ) -> Result<::hubgen_runtime::Page<UserAddress>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"user_id\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"address_type\", \"id\") > (($1::text::jsonb->>0)::character varying(20), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"address_type\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"address_type\", \"id\") < (($1::text::jsonb->>0)::character varying(20), ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"address_type\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"user_id\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"address_type\", \"id\") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"address_type\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::text IS NULL OR (\"address_type\", \"id\") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) AND ($6::character varying(20)[] IS NULL OR \"address_type\" = ANY($6::character varying(20)[])) AND ($7::character varying(20) IS NULL OR \"address_type\" >= $7::character varying(20)) AND ($8::character varying(20) IS NULL OR \"address_type\" < $8::character varying(20)) AND ($9::bool IS NULL OR (\"address_type\" IS NULL) = $9::bool) ORDER BY \"address_type\" DESC, \"id\" DESC LIMIT $10::bigint",
+            ];
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
+                "address_type asc",
+                "address_type desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&UserAddress) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &UserAddress) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 UserAddressSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &UserAddress| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserAddressSort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &UserAddress| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
@@ -2353,15 +2411,17 @@ pub mod user_addresses {
                 UserAddressSort::AddressType => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &UserAddress| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.address_type, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, UserAddress>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -2373,7 +2433,7 @@ pub mod user_addresses {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(

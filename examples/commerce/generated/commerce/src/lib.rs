@@ -2329,26 +2329,32 @@ pub mod tenant {
             page: &::hubgen_runtime::PageRequest<TenantSort>,
         ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Tenant) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
                 TenantSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2799,32 +2805,44 @@ pub mod users {
             page: &::hubgen_runtime::PageRequest<UserSort>,
         ) -> Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\", \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $7::bigint",
+                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
+                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
+                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\", \"id\" LIMIT $7::bigint",
+                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $7::bigint",
             ];
-            let (statement, cursor): (usize, fn(&User) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "tenant_id asc",
+                "tenant_id desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
                 UserSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &User| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserSort::TenantId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &User| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.tenant_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.tenant_id.any_of.as_deref())
                 .bind(filter.tenant_id.at_least.as_ref())
                 .bind(filter.tenant_id.below.as_ref())
@@ -2833,7 +2851,7 @@ pub mod users {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3376,28 +3394,35 @@ pub mod buyer_profile {
             page: &::hubgen_runtime::PageRequest<BuyerProfileSort>,
         ) -> Result<::hubgen_runtime::Page<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&BuyerProfile) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &BuyerProfile) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 BuyerProfileSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &BuyerProfile| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &BuyerProfile| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, BuyerProfile>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.include_deleted)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3958,29 +3983,35 @@ pub mod seller_profile {
             page: &::hubgen_runtime::PageRequest<SellerProfileSort>,
         ) -> Result<::hubgen_runtime::Page<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&SellerProfile) -> ::hubgen_runtime::Cursor) = match page.sort
+            ): (usize, fn(&str, &SellerProfile) -> ::hubgen_runtime::Cursor) = match page
+                .sort
             {
                 SellerProfileSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &SellerProfile| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &SellerProfile| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, SellerProfile>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.include_deleted)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4418,27 +4449,34 @@ pub mod team_members {
             page: &::hubgen_runtime::PageRequest<TeamMemberSort>,
         ) -> Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&TeamMember) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &TeamMember) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 TeamMemberSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &TeamMember| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &TeamMember| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TeamMember>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4915,27 +4953,34 @@ pub mod team_invites {
             page: &::hubgen_runtime::PageRequest<TeamInviteSort>,
         ) -> Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&TeamInvite) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &TeamInvite) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 TeamInviteSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &TeamInvite| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &TeamInvite| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, TeamInvite>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5378,32 +5423,45 @@ pub mod products {
             page: &::hubgen_runtime::PageRequest<ProductSort>,
         ) -> Result<::hubgen_runtime::Page<Product>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $7::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $7::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $7::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Product) -> ::hubgen_runtime::Cursor) = match page
-                .sort
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "seller_id asc",
+                "seller_id desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Product) -> ::hubgen_runtime::Cursor) = match page.sort
             {
                 ProductSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Product| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Product| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 ProductSort::SellerId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Product| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Product| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.seller_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Product>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.seller_id.any_of.as_deref())
                 .bind(filter.seller_id.at_least.as_ref())
                 .bind(filter.seller_id.below.as_ref())
@@ -5412,7 +5470,7 @@ pub mod products {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5915,28 +5973,43 @@ pub mod orders {
             page: &::hubgen_runtime::PageRequest<OrderSort>,
         ) -> Result<::hubgen_runtime::Page<Order>, ::hubgen_runtime::Error> {
             const SQL: [&str; 8usize] = [
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\" DESC, \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") > (($1::text::jsonb->>0)::\"public\".\"order_status\", ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") < (($1::text::jsonb->>0)::\"public\".\"order_status\", ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\" DESC, \"id\" DESC LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\", \"id\" LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\" DESC, \"id\" DESC LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") > (($1::text::jsonb->1->>0)::\"public\".\"order_status\", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\", \"id\" LIMIT $15::bigint",
+                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") < (($1::text::jsonb->1->>0)::\"public\".\"order_status\", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\" DESC, \"id\" DESC LIMIT $15::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Order) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 8usize] = [
+                "id asc",
+                "id desc",
+                "customer_id asc",
+                "customer_id desc",
+                "seller_id asc",
+                "seller_id desc",
+                "status asc",
+                "status desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Order) -> ::hubgen_runtime::Cursor) = match page.sort {
                 OrderSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Order| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 OrderSort::CustomerId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Order| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.customer_id, &row.id),
                         ),
                     )
@@ -5944,7 +6017,8 @@ pub mod orders {
                 OrderSort::SellerId => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Order| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.seller_id, &row.id),
                         ),
                     )
@@ -5952,15 +6026,17 @@ pub mod orders {
                 OrderSort::Status => {
                     (
                         if page.is_desc() { 7usize } else { 6usize },
-                        |row: &Order| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Order>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.customer_id.any_of.as_deref())
                 .bind(filter.customer_id.at_least.as_ref())
                 .bind(filter.customer_id.below.as_ref())
@@ -5977,7 +6053,7 @@ pub mod orders {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6421,33 +6497,46 @@ pub mod order_items {
             page: &::hubgen_runtime::PageRequest<OrderItemSort>,
         ) -> Result<::hubgen_runtime::Page<OrderItem>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "product_id asc",
+                "product_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&OrderItem) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &OrderItem) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 OrderItemSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &OrderItem| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &OrderItem| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 OrderItemSort::ProductId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &OrderItem| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &OrderItem| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.product_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, OrderItem>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.product_id.any_of.as_deref())
                 .bind(filter.product_id.at_least.as_ref())
                 .bind(filter.product_id.below.as_ref())
@@ -6455,7 +6544,7 @@ pub mod order_items {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6864,27 +6953,34 @@ pub mod order_returns {
             page: &::hubgen_runtime::PageRequest<OrderReturnSort>,
         ) -> Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&OrderReturn) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &OrderReturn) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 OrderReturnSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &OrderReturn| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &OrderReturn| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, OrderReturn>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -7282,31 +7378,34 @@ pub mod order_channel_meta {
             page: &::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
         ) -> Result<::hubgen_runtime::Page<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&OrderChannelMeta) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &OrderChannelMeta) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 OrderChannelMetaSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &OrderChannelMeta| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &OrderChannelMeta| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, OrderChannelMeta>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -7888,28 +7987,35 @@ pub mod address_book {
             page: &::hubgen_runtime::PageRequest<AddressBookSort>,
         ) -> Result<::hubgen_runtime::Page<AddressBook>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&AddressBook) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &AddressBook) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 AddressBookSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &AddressBook| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &AddressBook| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AddressBook>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.include_deleted)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8467,32 +8573,35 @@ pub mod saved_payment_method {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&SavedPaymentMethod) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &SavedPaymentMethod) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 SavedPaymentMethodSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &SavedPaymentMethod| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &SavedPaymentMethod| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, SavedPaymentMethod>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.include_deleted)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8947,31 +9056,34 @@ pub mod notification_preferences {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&NotificationPreference) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &NotificationPreference) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 NotificationPreferenceSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &NotificationPreference| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &NotificationPreference| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, NotificationPreference>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -9454,31 +9566,34 @@ pub mod seller_onboarding {
             page: &::hubgen_runtime::PageRequest<SellerOnboardingSort>,
         ) -> Result<::hubgen_runtime::Page<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&SellerOnboarding) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &SellerOnboarding) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 SellerOnboardingSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &SellerOnboarding| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &SellerOnboarding| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, SellerOnboarding>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -10007,27 +10122,34 @@ pub mod kyc_document {
             page: &::hubgen_runtime::PageRequest<KycDocumentSort>,
         ) -> Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&KycDocument) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &KycDocument) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 KycDocumentSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &KycDocument| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &KycDocument| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, KycDocument>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -10493,26 +10615,33 @@ pub mod kyc_info {
             page: &::hubgen_runtime::PageRequest<KycInfoSort>,
         ) -> Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
-            let (statement, cursor): (usize, fn(&KycInfo) -> ::hubgen_runtime::Cursor) = match page
-                .sort
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &KycInfo) -> ::hubgen_runtime::Cursor) = match page.sort
             {
                 KycInfoSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &KycInfo| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &KycInfo| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, KycInfo>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -10962,35 +11091,46 @@ pub mod storefront_theme {
             page: &::hubgen_runtime::PageRequest<StorefrontThemeSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontTheme>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "tenant_id asc",
+                "tenant_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&StorefrontTheme) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &StorefrontTheme) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 StorefrontThemeSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 StorefrontThemeSort::TenantId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.tenant_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, StorefrontTheme>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.tenant_id.any_of.as_deref())
                 .bind(filter.tenant_id.at_least.as_ref())
                 .bind(filter.tenant_id.below.as_ref())
@@ -10998,7 +11138,7 @@ pub mod storefront_theme {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -11408,27 +11548,34 @@ pub mod storefront {
             page: &::hubgen_runtime::PageRequest<StorefrontSort>,
         ) -> Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Storefront) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Storefront) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 StorefrontSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Storefront| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Storefront| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Storefront>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -11869,31 +12016,34 @@ pub mod storefront_versions {
             page: &::hubgen_runtime::PageRequest<StorefrontVersionSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&StorefrontVersion) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &StorefrontVersion) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 StorefrontVersionSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &StorefrontVersion| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &StorefrontVersion| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, StorefrontVersion>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -12290,29 +12440,34 @@ pub mod storefront_drafts {
             page: &::hubgen_runtime::PageRequest<StorefrontDraftSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontDraft>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&StorefrontDraft) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &StorefrontDraft) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 StorefrontDraftSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &StorefrontDraft| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &StorefrontDraft| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, StorefrontDraft>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -12720,29 +12875,34 @@ pub mod storefront_asset {
             page: &::hubgen_runtime::PageRequest<StorefrontAssetSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontAsset>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&StorefrontAsset) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &StorefrontAsset) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 StorefrontAssetSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &StorefrontAsset| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &StorefrontAsset| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, StorefrontAsset>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -13138,31 +13298,34 @@ pub mod storefront_banner {
             page: &::hubgen_runtime::PageRequest<StorefrontBannerSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontBanner>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&StorefrontBanner) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &StorefrontBanner) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 StorefrontBannerSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &StorefrontBanner| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &StorefrontBanner| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, StorefrontBanner>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -13625,31 +13788,34 @@ pub mod conversation_history {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&ConversationHistory) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &ConversationHistory) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 ConversationHistorySort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &ConversationHistory| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &ConversationHistory| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, ConversationHistory>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -14022,31 +14188,34 @@ pub mod conversation_event {
             page: &::hubgen_runtime::PageRequest<ConversationEventSort>,
         ) -> Result<::hubgen_runtime::Page<ConversationEvent>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&ConversationEvent) -> ::hubgen_runtime::Cursor) = match page
+            ): (usize, fn(&str, &ConversationEvent) -> ::hubgen_runtime::Cursor) = match page
                 .sort
             {
                 ConversationEventSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &ConversationEvent| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &ConversationEvent| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id,),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, ConversationEvent>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -14440,27 +14609,34 @@ pub mod complaints {
             page: &::hubgen_runtime::PageRequest<ComplaintSort>,
         ) -> Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Complaint) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Complaint) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 ComplaintSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Complaint| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Complaint| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Complaint>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -14881,27 +15057,34 @@ pub mod violations {
             page: &::hubgen_runtime::PageRequest<ViolationSort>,
         ) -> Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Violation) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Violation) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 ViolationSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Violation| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Violation| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Violation>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -15324,19 +15507,27 @@ pub mod audit_logs {
             page: &::hubgen_runtime::PageRequest<AuditLogSort>,
         ) -> Result<::hubgen_runtime::Page<AuditLog>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\", \"occurred_at\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\", \"id\", \"occurred_at\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\" DESC, \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\", \"occurred_at\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\", \"id\", \"occurred_at\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\" DESC, \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "primary_key asc",
+                "primary_key desc",
+                "entity_type asc",
+                "entity_type desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&AuditLog) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &AuditLog) -> ::hubgen_runtime::Cursor) = match page.sort
+            {
                 AuditLogSort::PrimaryKey => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &AuditLog| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &AuditLog| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id, &row.occurred_at),
                         ),
                     )
@@ -15344,15 +15535,17 @@ pub mod audit_logs {
                 AuditLogSort::EntityType => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &AuditLog| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &AuditLog| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.entity_type, &row.id, &row.occurred_at),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AuditLog>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.entity_type.any_of.as_deref())
                 .bind(filter.entity_type.at_least.as_ref())
                 .bind(filter.entity_type.below.as_ref())
@@ -15360,7 +15553,7 @@ pub mod audit_logs {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(

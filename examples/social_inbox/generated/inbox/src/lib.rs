@@ -1139,22 +1139,28 @@ pub mod tenants {
             page: &::hubgen_runtime::PageRequest<TenantSort>,
         ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::boolean[] IS NULL OR \"active\" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR \"active\" >= $3::boolean) AND ($4::boolean IS NULL OR \"active\" < $4::boolean) AND ($5::bool IS NULL OR (\"active\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::boolean[] IS NULL OR \"active\" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR \"active\" >= $3::boolean) AND ($4::boolean IS NULL OR \"active\" < $4::boolean) AND ($5::bool IS NULL OR (\"active\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR \"active\" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR \"active\" >= $3::boolean) AND ($4::boolean IS NULL OR \"active\" < $4::boolean) AND ($5::bool IS NULL OR (\"active\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR \"active\" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR \"active\" >= $3::boolean) AND ($4::boolean IS NULL OR \"active\" < $4::boolean) AND ($5::bool IS NULL OR (\"active\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Tenant) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
                 TenantSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Tenant| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.active.any_of.as_deref())
                 .bind(filter.active.at_least.as_ref())
                 .bind(filter.active.below.as_ref())
@@ -1162,7 +1168,7 @@ pub mod tenants {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1591,26 +1597,32 @@ pub mod roles {
             page: &::hubgen_runtime::PageRequest<RoleSort>,
         ) -> Result<::hubgen_runtime::Page<Role>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Role) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Role) -> ::hubgen_runtime::Cursor) = match page.sort {
                 RoleSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Role| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Role| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Role>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1982,27 +1994,33 @@ pub mod platforms {
             page: &::hubgen_runtime::PageRequest<PlatformSort>,
         ) -> Result<::hubgen_runtime::Page<Platform>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE ($1::text IS NULL OR (\"name\") > (($1::text::jsonb->>0)::character varying(50))) ORDER BY \"name\" LIMIT $2::bigint",
-                "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE ($1::text IS NULL OR (\"name\") < (($1::text::jsonb->>0)::character varying(50))) ORDER BY \"name\" DESC LIMIT $2::bigint",
+                "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE ($1::text IS NULL OR (\"name\") > (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY \"name\" LIMIT $2::bigint",
+                "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE ($1::text IS NULL OR (\"name\") < (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY \"name\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["name asc", "name desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Platform) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Platform) -> ::hubgen_runtime::Cursor) = match page.sort
+            {
                 PlatformSort::Name => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Platform| ::hubgen_runtime::Cursor::of(&(&row.name,)),
+                        |order: &str, row: &Platform| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.name,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Platform>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2416,30 +2434,44 @@ pub mod users {
             page: &::hubgen_runtime::PageRequest<UserSort>,
         ) -> Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"email\", \"id\") > (($1::text::jsonb->>0)::character varying(255), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"email\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"email\", \"id\") < (($1::text::jsonb->>0)::character varying(255), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"email\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"email\", \"id\") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"email\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"tenant_template\".\"users\" WHERE ($1::text IS NULL OR (\"email\", \"id\") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(255)[] IS NULL OR \"email\" = ANY($2::character varying(255)[])) AND ($3::character varying(255) IS NULL OR \"email\" >= $3::character varying(255)) AND ($4::character varying(255) IS NULL OR \"email\" < $4::character varying(255)) AND ($5::bool IS NULL OR (\"email\" IS NULL) = $5::bool) ORDER BY \"email\" DESC, \"id\" DESC LIMIT $6::bigint",
             ];
-            let (statement, cursor): (usize, fn(&User) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "email asc",
+                "email desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
                 UserSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &User| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 UserSort::Email => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &User| ::hubgen_runtime::Cursor::of(&(&row.email, &row.id)),
+                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.email, &row.id),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.email.any_of.as_deref())
                 .bind(filter.email.at_least.as_ref())
                 .bind(filter.email.below.as_ref())
@@ -2447,7 +2479,7 @@ pub mod users {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2945,32 +2977,44 @@ pub mod api_keys {
             page: &::hubgen_runtime::PageRequest<ApiKeySort>,
         ) -> Result<::hubgen_runtime::Page<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"tenant_template\".\"api_keys\" WHERE ($1::text IS NULL OR (\"user_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"user_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"user_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"user_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"user_id\" IS NULL) = $5::bool) ORDER BY \"user_id\" DESC, \"id\" DESC LIMIT $6::bigint",
             ];
-            let (statement, cursor): (usize, fn(&ApiKey) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "user_id asc",
+                "user_id desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &ApiKey) -> ::hubgen_runtime::Cursor) = match page.sort {
                 ApiKeySort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &ApiKey| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 ApiKeySort::UserId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &ApiKey| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.user_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, ApiKey>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.user_id.any_of.as_deref())
                 .bind(filter.user_id.at_least.as_ref())
                 .bind(filter.user_id.below.as_ref())
@@ -2978,7 +3022,7 @@ pub mod api_keys {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3527,34 +3571,46 @@ pub mod social_accounts {
             page: &::hubgen_runtime::PageRequest<SocialAccountSort>,
         ) -> Result<::hubgen_runtime::Page<SocialAccount>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"platform\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"platform\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"platform\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"platform\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"platform\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"platform\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"tenant_template\".\"social_accounts\" WHERE ($1::text IS NULL OR (\"platform\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"platform\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"platform\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"platform\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"platform\" IS NULL) = $5::bool) ORDER BY \"platform\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "platform asc",
+                "platform desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&SocialAccount) -> ::hubgen_runtime::Cursor) = match page.sort
+            ): (usize, fn(&str, &SocialAccount) -> ::hubgen_runtime::Cursor) = match page
+                .sort
             {
                 SocialAccountSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &SocialAccount| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &SocialAccount| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 SocialAccountSort::Platform => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &SocialAccount| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &SocialAccount| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.platform, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, SocialAccount>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.platform.any_of.as_deref())
                 .bind(filter.platform.at_least.as_ref())
                 .bind(filter.platform.below.as_ref())
@@ -3562,7 +3618,7 @@ pub mod social_accounts {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4157,27 +4213,41 @@ pub mod conversations {
             page: &::hubgen_runtime::PageRequest<ConversationSort>,
         ) -> Result<::hubgen_runtime::Page<Conversation>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"last_message_at\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"last_message_at\", \"id\") > (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) OR \"last_message_at\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"last_message_at\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"last_message_at\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"last_message_at\" IS NOT NULL ELSE (\"last_message_at\", \"id\") < (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"last_message_at\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"last_message_at\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"last_message_at\", \"id\") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR \"last_message_at\" IS NULL END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"last_message_at\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"tenant_template\".\"conversations\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"last_message_at\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"last_message_at\" IS NOT NULL ELSE (\"last_message_at\", \"id\") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(50)[] IS NULL OR \"status\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"status\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"status\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"status\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"last_message_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"last_message_at\" IS NULL) = $9::bool) ORDER BY \"last_message_at\" DESC, \"id\" DESC LIMIT $10::bigint",
+            ];
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "status asc",
+                "status desc",
+                "last_message_at asc",
+                "last_message_at desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&Conversation) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &Conversation) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 ConversationSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Conversation| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 ConversationSort::Status => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Conversation| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
@@ -4185,15 +4255,17 @@ pub mod conversations {
                 ConversationSort::LastMessageAt => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Conversation| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.last_message_at, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Conversation>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.status.any_of.as_deref())
                 .bind(filter.status.at_least.as_ref())
                 .bind(filter.status.below.as_ref())
@@ -4205,7 +4277,7 @@ pub mod conversations {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4767,20 +4839,31 @@ pub mod messages {
             page: &::hubgen_runtime::PageRequest<MessageSort>,
         ) -> Result<::hubgen_runtime::Page<Message>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"id\", \"received_at\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"id\", \"received_at\" LIMIT $10::bigint",
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"id\", \"received_at\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"conversation_id\", \"id\", \"received_at\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"conversation_id\", \"id\", \"received_at\" LIMIT $10::bigint",
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"conversation_id\", \"id\", \"received_at\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"conversation_id\" DESC, \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"platform_message_id\", \"id\", \"received_at\") > (($1::text::jsonb->>0)::character varying(255), ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"platform_message_id\", \"id\", \"received_at\" LIMIT $10::bigint",
-                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"platform_message_id\", \"id\", \"received_at\") < (($1::text::jsonb->>0)::character varying(255), ($1::text::jsonb->>1)::uuid, ($1::text::jsonb->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"platform_message_id\" DESC, \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"id\", \"received_at\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"id\", \"received_at\" LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"id\", \"received_at\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"conversation_id\", \"id\", \"received_at\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"conversation_id\", \"id\", \"received_at\" LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"conversation_id\", \"id\", \"received_at\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"conversation_id\" DESC, \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"platform_message_id\", \"id\", \"received_at\") > (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"platform_message_id\", \"id\", \"received_at\" LIMIT $10::bigint",
+                "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"tenant_template\".\"messages\" WHERE ($1::text IS NULL OR (\"platform_message_id\", \"id\", \"received_at\") < (($1::text::jsonb->1->>0)::character varying(255), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp without time zone)) AND ($2::uuid[] IS NULL OR \"conversation_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"conversation_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"conversation_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"conversation_id\" IS NULL) = $5::bool) AND ($6::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($6::character varying(255)[])) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" >= $7::character varying(255)) AND ($8::character varying(255) IS NULL OR \"platform_message_id\" < $8::character varying(255)) AND ($9::bool IS NULL OR (\"platform_message_id\" IS NULL) = $9::bool) ORDER BY \"platform_message_id\" DESC, \"id\" DESC, \"received_at\" DESC LIMIT $10::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Message) -> ::hubgen_runtime::Cursor) = match page
-                .sort
+            const ORDERS: [&str; 6usize] = [
+                "primary_key asc",
+                "primary_key desc",
+                "conversation_id asc",
+                "conversation_id desc",
+                "platform_message_id asc",
+                "platform_message_id desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Message) -> ::hubgen_runtime::Cursor) = match page.sort
             {
                 MessageSort::PrimaryKey => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Message| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.id, &row.received_at),
                         ),
                     )
@@ -4788,7 +4871,8 @@ pub mod messages {
                 MessageSort::ConversationId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Message| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.conversation_id, &row.id, &row.received_at),
                         ),
                     )
@@ -4796,15 +4880,17 @@ pub mod messages {
                 MessageSort::PlatformMessageId => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Message| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.platform_message_id, &row.id, &row.received_at),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Message>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.conversation_id.any_of.as_deref())
                 .bind(filter.conversation_id.at_least.as_ref())
                 .bind(filter.conversation_id.below.as_ref())
@@ -4816,7 +4902,7 @@ pub mod messages {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5279,26 +5365,39 @@ pub mod replies {
             page: &::hubgen_runtime::PageRequest<ReplySort>,
         ) -> Result<::hubgen_runtime::Page<Reply>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"message_id\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"message_id\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"generated_at\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"generated_at\", \"id\") > (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) OR \"generated_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"generated_at\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"generated_at\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"generated_at\" IS NOT NULL ELSE (\"generated_at\", \"id\") < (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"generated_at\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"message_id\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"message_id\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"generated_at\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"generated_at\", \"id\") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR \"generated_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"generated_at\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"tenant_template\".\"replies\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"generated_at\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"generated_at\" IS NOT NULL ELSE (\"generated_at\", \"id\") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($6::timestamp without time zone[])) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" >= $7::timestamp without time zone) AND ($8::timestamp without time zone IS NULL OR \"generated_at\" < $8::timestamp without time zone) AND ($9::bool IS NULL OR (\"generated_at\" IS NULL) = $9::bool) ORDER BY \"generated_at\" DESC, \"id\" DESC LIMIT $10::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Reply) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "message_id asc",
+                "message_id desc",
+                "generated_at asc",
+                "generated_at desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Reply) -> ::hubgen_runtime::Cursor) = match page.sort {
                 ReplySort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Reply| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 ReplySort::MessageId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Reply| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.message_id, &row.id),
                         ),
                     )
@@ -5306,15 +5405,17 @@ pub mod replies {
                 ReplySort::GeneratedAt => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Reply| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.generated_at, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Reply>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.message_id.any_of.as_deref())
                 .bind(filter.message_id.at_least.as_ref())
                 .bind(filter.message_id.below.as_ref())
@@ -5326,7 +5427,7 @@ pub mod replies {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5965,40 +6066,57 @@ pub mod leads {
             page: &::hubgen_runtime::PageRequest<LeadSort>,
         ) -> Result<::hubgen_runtime::Page<Lead>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"score\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"score\", \"id\") > (($1::text::jsonb->>0)::character varying(20), ($1::text::jsonb->>1)::uuid) OR \"score\" IS NULL END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"score\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"score\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"score\" IS NOT NULL ELSE (\"score\", \"id\") < (($1::text::jsonb->>0)::character varying(20), ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"score\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"score\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"score\", \"id\") > (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) OR \"score\" IS NULL END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"score\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"score\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"score\" IS NOT NULL ELSE (\"score\", \"id\") < (($1::text::jsonb->1->>0)::character varying(20), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"score\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"tenant_template\".\"leads\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::character varying(20)[] IS NULL OR \"score\" = ANY($2::character varying(20)[])) AND ($3::character varying(20) IS NULL OR \"score\" >= $3::character varying(20)) AND ($4::character varying(20) IS NULL OR \"score\" < $4::character varying(20)) AND ($5::bool IS NULL OR (\"score\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::character varying(255)[] IS NULL OR \"email\" = ANY($10::character varying(255)[])) AND ($11::character varying(255) IS NULL OR \"email\" >= $11::character varying(255)) AND ($12::character varying(255) IS NULL OR \"email\" < $12::character varying(255)) AND ($13::bool IS NULL OR (\"email\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
             ];
-            let (statement, cursor): (usize, fn(&Lead) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "score asc",
+                "score desc",
+                "status asc",
+                "status desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &Lead) -> ::hubgen_runtime::Cursor) = match page.sort {
                 LeadSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &Lead| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 LeadSort::Score => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &Lead| ::hubgen_runtime::Cursor::of(&(&row.score, &row.id)),
+                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.score, &row.id),
+                        ),
                     )
                 }
                 LeadSort::Status => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &Lead| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, Lead>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.score.any_of.as_deref())
                 .bind(filter.score.at_least.as_ref())
                 .bind(filter.score.below.as_ref())
@@ -6014,7 +6132,7 @@ pub mod leads {
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6499,33 +6617,46 @@ pub mod lead_scores {
             page: &::hubgen_runtime::PageRequest<LeadScoreSort>,
         ) -> Result<::hubgen_runtime::Page<LeadScore>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"lead_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"lead_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
+                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"lead_id\", \"id\" LIMIT $6::bigint",
+                "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"tenant_template\".\"lead_scores\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) ORDER BY \"lead_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+            ];
+            const ORDERS: [&str; 4usize] = [
+                "id asc",
+                "id desc",
+                "lead_id asc",
+                "lead_id desc",
             ];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&LeadScore) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &LeadScore) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 LeadScoreSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &LeadScore| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &LeadScore| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 LeadScoreSort::LeadId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &LeadScore| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &LeadScore| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.lead_id, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, LeadScore>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.lead_id.any_of.as_deref())
                 .bind(filter.lead_id.at_least.as_ref())
                 .bind(filter.lead_id.below.as_ref())
@@ -6533,7 +6664,7 @@ pub mod lead_scores {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6982,27 +7113,34 @@ pub mod crm_configs {
             page: &::hubgen_runtime::PageRequest<CrmConfigSort>,
         ) -> Result<::hubgen_runtime::Page<CrmConfig>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"tenant_template\".\"crm_configs\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"tenant_template\".\"crm_configs\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"tenant_template\".\"crm_configs\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
+                "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"tenant_template\".\"crm_configs\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
+            const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             let (
                 statement,
                 cursor,
-            ): (usize, fn(&CrmConfig) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ): (usize, fn(&str, &CrmConfig) -> ::hubgen_runtime::Cursor) = match page
+                .sort
+            {
                 CrmConfigSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &CrmConfig| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &CrmConfig| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, CrmConfig>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(limit)
                 .fetch_all(tx.conn())
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -7496,28 +7634,44 @@ pub mod crm_syncs {
             page: &::hubgen_runtime::PageRequest<CrmSyncSort>,
         ) -> Result<::hubgen_runtime::Page<CrmSync>, ::hubgen_runtime::Error> {
             const SQL: [&str; 8usize] = [
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"lead_id\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"lead_id\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"next_retry_at\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"next_retry_at\", \"id\") > (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) OR \"next_retry_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"next_retry_at\", \"id\" LIMIT $14::bigint",
-                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"next_retry_at\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"next_retry_at\" IS NOT NULL ELSE (\"next_retry_at\", \"id\") < (($1::text::jsonb->>0)::timestamp without time zone, ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"next_retry_at\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"lead_id\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR (\"lead_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"lead_id\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"status\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"next_retry_at\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"next_retry_at\", \"id\") > (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) OR \"next_retry_at\" IS NULL END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"next_retry_at\", \"id\" LIMIT $14::bigint",
+                "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"tenant_template\".\"crm_syncs\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"next_retry_at\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"next_retry_at\" IS NOT NULL ELSE (\"next_retry_at\", \"id\") < (($1::text::jsonb->1->>0)::timestamp without time zone, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"lead_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"lead_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"lead_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"lead_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) AND ($10::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($10::timestamp without time zone[])) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" >= $11::timestamp without time zone) AND ($12::timestamp without time zone IS NULL OR \"next_retry_at\" < $12::timestamp without time zone) AND ($13::bool IS NULL OR (\"next_retry_at\" IS NULL) = $13::bool) ORDER BY \"next_retry_at\" DESC, \"id\" DESC LIMIT $14::bigint",
             ];
-            let (statement, cursor): (usize, fn(&CrmSync) -> ::hubgen_runtime::Cursor) = match page
-                .sort
+            const ORDERS: [&str; 8usize] = [
+                "id asc",
+                "id desc",
+                "lead_id asc",
+                "lead_id desc",
+                "status asc",
+                "status desc",
+                "next_retry_at asc",
+                "next_retry_at desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &CrmSync) -> ::hubgen_runtime::Cursor) = match page.sort
             {
                 CrmSyncSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &CrmSync| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 CrmSyncSort::LeadId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.lead_id, &row.id),
                         ),
                     )
@@ -7525,7 +7679,8 @@ pub mod crm_syncs {
                 CrmSyncSort::Status => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
@@ -7533,15 +7688,17 @@ pub mod crm_syncs {
                 CrmSyncSort::NextRetryAt => {
                     (
                         if page.is_desc() { 7usize } else { 6usize },
-                        |row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.next_retry_at, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, CrmSync>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.lead_id.any_of.as_deref())
                 .bind(filter.lead_id.at_least.as_ref())
                 .bind(filter.lead_id.below.as_ref())
@@ -7557,7 +7714,7 @@ pub mod crm_syncs {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8087,26 +8244,39 @@ pub mod ai_tasks {
             page: &::hubgen_runtime::PageRequest<AiTaskSort>,
         ) -> Result<::hubgen_runtime::Page<AiTask>, ::hubgen_runtime::Error> {
             const SQL: [&str; 6usize] = [
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") > (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"message_id\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") < (($1::text::jsonb->>0)::uuid, ($1::text::jsonb->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"message_id\" DESC, \"id\" DESC LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
-                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->>0)::character varying(50), ($1::text::jsonb->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"message_id\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR (\"message_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"message_id\" DESC, \"id\" DESC LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"status\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"status\", \"id\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) OR \"status\" IS NULL END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"status\", \"id\" LIMIT $10::bigint",
+                "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"tenant_template\".\"ai_tasks\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"status\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"status\" IS NOT NULL ELSE (\"status\", \"id\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"message_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"message_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"message_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"message_id\" IS NULL) = $5::bool) AND ($6::character varying(50)[] IS NULL OR \"status\" = ANY($6::character varying(50)[])) AND ($7::character varying(50) IS NULL OR \"status\" >= $7::character varying(50)) AND ($8::character varying(50) IS NULL OR \"status\" < $8::character varying(50)) AND ($9::bool IS NULL OR (\"status\" IS NULL) = $9::bool) ORDER BY \"status\" DESC, \"id\" DESC LIMIT $10::bigint",
             ];
-            let (statement, cursor): (usize, fn(&AiTask) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
+            const ORDERS: [&str; 6usize] = [
+                "id asc",
+                "id desc",
+                "message_id asc",
+                "message_id desc",
+                "status asc",
+                "status desc",
+            ];
+            let (
+                statement,
+                cursor,
+            ): (usize, fn(&str, &AiTask) -> ::hubgen_runtime::Cursor) = match page.sort {
                 AiTaskSort::Id => {
                     (
                         if page.is_desc() { 1usize } else { 0usize },
-                        |row: &AiTask| ::hubgen_runtime::Cursor::of(&(&row.id,)),
+                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
+                            order,
+                            &(&row.id,),
+                        ),
                     )
                 }
                 AiTaskSort::MessageId => {
                     (
                         if page.is_desc() { 3usize } else { 2usize },
-                        |row: &AiTask| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.message_id, &row.id),
                         ),
                     )
@@ -8114,15 +8284,17 @@ pub mod ai_tasks {
                 AiTaskSort::Status => {
                     (
                         if page.is_desc() { 5usize } else { 4usize },
-                        |row: &AiTask| ::hubgen_runtime::Cursor::of(
+                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
+                            order,
                             &(&row.status, &row.id),
                         ),
                     )
                 }
             };
+            let order = ORDERS[statement];
             let limit = page.sql_limit();
             let rows = ::sqlx::query_as::<_, AiTask>(SQL[statement])
-                .bind(page.cursor())
+                .bind(page.cursor_for(order)?)
                 .bind(filter.message_id.any_of.as_deref())
                 .bind(filter.message_id.at_least.as_ref())
                 .bind(filter.message_id.below.as_ref())
@@ -8134,7 +8306,7 @@ pub mod ai_tasks {
                 .bind(limit)
                 .fetch_all(&mut *conn)
                 .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, cursor))
+            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
         }
         /// How many rows match the filter.
         pub async fn count(
