@@ -639,15 +639,11 @@ pub mod copy {
 
         /// A `json` (not `jsonb`) value: its binary format is the text alone.
         pub fn json(&mut self, value: Option<&serde_json::Value>) -> Result<(), Error> {
-            match value {
-                None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
-                Some(value) => {
-                    let text = serde_json::to_vec(value).map_err(|e| Error::Database(sqlx::Error::Encode(Box::new(e))))?;
-                    self.buf.extend_from_slice(&(text.len() as i32).to_be_bytes());
-                    self.buf.extend_from_slice(&text);
-                }
-            }
-            Ok(())
+            let text = value
+                .map(serde_json::to_vec)
+                .transpose()
+                .map_err(|e| Error::Database(sqlx::Error::Encode(Box::new(e))))?;
+            self.field(&text.as_deref())
         }
     }
 

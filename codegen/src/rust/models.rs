@@ -160,15 +160,29 @@ impl<'a> Shape<'a> {
 
     /// The sort enum's variants: the primary key first (the default), then
     /// each sortable column.
-    pub fn sort_variants(&self) -> Vec<(Ident, Option<&'a ir::Column>)> {
+    pub fn sort_variants(&self) -> Vec<SortVariant<'a>> {
         let key = match self.key.as_slice() {
-            [one] => pascal(&one.name),
-            _ => "PrimaryKey".to_string(),
+            [one] => one.name.clone(),
+            _ => "primary_key".to_string(),
         };
-        std::iter::once((ident(&key), None))
-            .chain(self.sorts.iter().map(|c| (ident(&pascal(&c.name)), Some(*c))))
+        std::iter::once((key, None))
+            .chain(self.sorts.iter().map(|c| (c.name.clone(), Some(*c))))
+            .map(|(name, column)| SortVariant {
+                variant: ident(&pascal(&name)),
+                name,
+                column,
+            })
             .collect()
     }
+}
+
+/// One way a list can be ordered.
+pub(super) struct SortVariant<'a> {
+    pub variant: Ident,
+    /// Its snake-case name, as serde writes the variant and cursors name the order.
+    pub name: String,
+    /// The column, or `None` for the primary key.
+    pub column: Option<&'a ir::Column>,
 }
 
 /// A column's Rust type: the typed ID of the table it identifies or refers to, else by SQL type.
@@ -441,14 +455,18 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#rename #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")] pub #f: ::hubgen_runtime::Condition<#t>)
     });
     let sort = &shape.sort;
-    let sort_decl = shape.sort_variants().into_iter().enumerate().map(|(i, (variant, column))| {
-        let doc = match column {
-            None => " The primary key (the default).".to_string(),
-            Some(c) => format!(" `{}`, then the primary key.", c.name),
-        };
-        let default = (i == 0).then(|| quote!(#[default]));
-        quote!(#[doc = #doc] #default #variant)
-    });
+    let sort_decl = shape
+        .sort_variants()
+        .into_iter()
+        .enumerate()
+        .map(|(i, SortVariant { variant, column, .. })| {
+            let doc = match column {
+                None => " The primary key (the default).".to_string(),
+                Some(c) => format!(" `{}`, then the primary key.", c.name),
+            };
+            let default = (i == 0).then(|| quote!(#[default]));
+            quote!(#[doc = #doc] #default #variant)
+        });
     let sort_doc = format!(
         " What a list of `{}` can be ordered by: the primary key or an indexed column.",
         table.name

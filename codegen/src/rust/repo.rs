@@ -2,7 +2,7 @@
 //! take a `TenantTx` (the tenant comes from it, never from the caller's
 //! data); others take a connection. Read-only hubs get no write methods.
 
-use super::models::Shape;
+use super::models::{Shape, SortVariant};
 use super::names::field;
 use super::types::{is_copy, owned, sql_type, via_text};
 use super::Ids;
@@ -304,7 +304,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     // One statement per order and direction, so each can use its index.
     let statements: Vec<String> = variants
         .iter()
-        .flat_map(|(_, column)| [false, true].map(|desc| keyset(shape, *column, desc)))
+        .flat_map(|v| [false, true].map(|desc| keyset(shape, v.column, desc)))
         .map(|(after, order)| {
             let conditions: Vec<String> = std::iter::once(format!("($1::text IS NULL OR {after})"))
                 .chain(filters.iter().cloned())
@@ -327,7 +327,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         .collect();
     let sort = &shape.sort;
     let row_ty = &shape.row;
-    let arms = variants.iter().enumerate().map(|(i, (variant, column))| {
+    let arms = variants.iter().enumerate().map(|(i, SortVariant { variant, column, .. })| {
         let (asc, desc) = (2 * i, 2 * i + 1);
         let values = match column {
             None => quote!((#(#key_fields,)*)),
@@ -341,10 +341,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     // Each cursor names its order, so one from another order is refused, not misread.
     let orders: Vec<String> = variants
         .iter()
-        .flat_map(|(variant, _)| {
-            let name = heck_snake(&variant.to_string());
-            [format!("{name} asc"), format!("{name} desc")]
-        })
+        .flat_map(|v| [format!("{} asc", v.name), format!("{} desc", v.name)])
         .collect();
     let filter = &shape.filter;
     let filter_arg = if filter_binds.is_empty() { quote!(_filter) } else { quote!(filter) };
@@ -370,16 +367,13 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     }
 }
 
-/// `CreatedAt` → `created_at`, as the sort enum's serde names it.
-fn heck_snake(pascal: &str) -> String {
-    let mut out = String::new();
-    for (i, ch) in pascal.chars().enumerate() {
-        if ch.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(ch.to_lowercase());
+/// Conditions joined with AND; `true` when there are none.
+fn all_of(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        "true".to_string()
+    } else {
+        conditions.join(" AND ")
     }
-    out
 }
 
 fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
@@ -387,11 +381,7 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let name = qualified(&table.schema, &table.name);
     let mut params = Params { hub: shape.hub, n: 0 };
     let (conditions, binds) = filter_condition(shape, &mut params);
-    let condition = if conditions.is_empty() {
-        "true".to_string()
-    } else {
-        conditions.join(" AND ")
-    };
+    let condition = all_of(&conditions);
     let sql = format!("SELECT count(*) FROM {name} WHERE {condition}");
     let filter = &shape.filter;
     let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
@@ -412,11 +402,7 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let name = qualified(&table.schema, &table.name);
     let mut params = Params { hub: shape.hub, n: 0 };
     let (conditions, binds) = filter_condition(shape, &mut params);
-    let condition = if conditions.is_empty() {
-        "true".to_string()
-    } else {
-        conditions.join(" AND ")
-    };
+    let condition = all_of(&conditions);
     let order: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
     let sql = format!(
         "SELECT {} FROM {name} WHERE {condition} ORDER BY {}",
@@ -504,9 +490,10 @@ fn insert_parts(
     for column in &shape.insertable {
         columns.push(q(&column.name));
         let p = params.value(column);
-        values.push(match (&column.default, shape.is_new_optional(column)) {
-            (Some(default), true) => format!("COALESCE({p}, {default})"),
-            _ => p,
+        // A column with a default is optional in the insert struct: `None` takes the default.
+        values.push(match &column.default {
+            Some(default) => format!("COALESCE({p}, {default})"),
+            None => p,
         });
         let f = field(&column.name);
         let value = by_ref(column, quote!(#new.#f));
@@ -585,7 +572,7 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         if via_text(&column.ty) {
             value = format!("{value}::{}", sql_type(shape.hub, &column.ty));
         }
-        if let (Some(default), true) = (&column.default, shape.is_new_optional(column)) {
+        if let Some(default) = &column.default {
             value = format!("COALESCE({value}, {default})");
         }
         values.push(value);
@@ -634,7 +621,7 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
         .insertable
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.default.is_some() && shape.is_new_optional(c))
+        .filter(|(_, c)| c.default.is_some())
         .map(|(i, c)| {
             let f = field(&c.name);
             let bit = i as u32;
@@ -652,13 +639,19 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
         } else {
             quote!(row.field(&self.#f)?;)
         };
-        if c.default.is_some() && shape.is_new_optional(c) {
+        if c.default.is_some() {
             let bit = 1u64 << i;
             quote!(if defaulted & #bit == 0 { #value })
         } else {
             value
         }
     });
+    // Only tables with defaulted columns read the mask.
+    let defaulted_param = if shape.insertable.iter().any(|c| c.default.is_some()) {
+        quote!(defaulted)
+    } else {
+        quote!(_defaulted)
+    };
     let new_ty = &shape.new;
     let staging = format!("{}_{}", table.schema, table.name);
     let row_security = crate::sql::access_rls_enabled(table);
@@ -689,8 +682,7 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
                 ::hubgen_runtime::copy::mask(&[#(#defaulted),*])
             }
 
-            fn write(&self, row: &mut ::hubgen_runtime::copy::CopyWriter, defaulted: u64) -> Result<(), ::hubgen_runtime::Error> {
-                let _ = defaulted;
+            fn write(&self, row: &mut ::hubgen_runtime::copy::CopyWriter, #defaulted_param: u64) -> Result<(), ::hubgen_runtime::Error> {
                 #(#writes)*
                 Ok(())
             }

@@ -419,7 +419,10 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     // big page (the keyset skips and repeats nothing), and descending is
     // ascending reversed (NULLs last one way, first the other).
     let sort = &shape.sort;
-    let sorts = shape.sort_variants().into_iter().map(|(variant, _)| quote!(#sort::#variant));
+    let sorts = shape.sort_variants().into_iter().map(|s| {
+        let variant = s.variant;
+        quote!(#sort::#variant)
+    });
     let ordering = quote! {
         for sort in [#(#sorts),*] {
             let mut ways = Vec::new();

@@ -836,7 +836,6 @@ pub mod runtime_configs {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -1446,7 +1445,6 @@ pub mod environment_configs {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }

@@ -784,7 +784,6 @@ pub mod tenants {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -1345,7 +1344,6 @@ pub mod tenant_members {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -2004,7 +2002,6 @@ pub mod tenant_profiles {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }

@@ -801,7 +801,6 @@ pub mod wallets {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -1525,7 +1524,6 @@ pub mod transactions {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -2172,7 +2170,6 @@ pub mod ledger {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }

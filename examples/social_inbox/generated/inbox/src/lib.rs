@@ -1389,7 +1389,6 @@ pub mod tenants {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -1796,7 +1795,6 @@ pub mod roles {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -2163,7 +2161,6 @@ pub mod platforms {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             row.field(&self.name)?;
             row.field(&self.display_name)?;
             if defaulted & 4u64 == 0 {
@@ -2708,7 +2705,6 @@ pub mod users {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -3227,7 +3223,6 @@ pub mod api_keys {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -3892,7 +3887,6 @@ pub mod social_accounts {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -4544,7 +4538,6 @@ pub mod conversations {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -5110,7 +5103,6 @@ pub mod messages {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -5630,7 +5622,6 @@ pub mod replies {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -6366,7 +6357,6 @@ pub mod leads {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -6849,7 +6839,6 @@ pub mod lead_scores {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -7320,7 +7309,6 @@ pub mod crm_configs {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -7945,7 +7933,6 @@ pub mod crm_syncs {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -8527,7 +8514,6 @@ pub mod ai_tasks {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }

@@ -1084,7 +1084,6 @@ pub mod tenants {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -1768,7 +1767,6 @@ pub mod users {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -2403,7 +2401,6 @@ pub mod waha_sessions {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
@@ -3366,7 +3363,6 @@ pub mod messages {
             row: &mut ::hubgen_runtime::copy::CopyWriter,
             defaulted: u64,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            let _ = defaulted;
             if defaulted & 1u64 == 0 {
                 row.field(&self.id)?;
             }
