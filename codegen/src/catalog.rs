@@ -6,7 +6,7 @@
 //! soft delete, optimistic locking, cross-hub references, rename hints) are
 //! not part of the catalog; everything else is.
 
-use crate::sql::{self, TENANT_POLICY};
+use crate::sql;
 use hubgen_schema::ir;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -170,15 +170,14 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
                 format!("{} .. {}", normalize_bound(&p.from), normalize_bound(&p.to)),
             );
         }
-        if let Some(column) = &t.tenant_column {
-            let predicate = normalize_expr(&sql::tenant_predicate(column));
+        for p in sql::scope_policies(hub, t) {
             table.policies.insert(
-                TENANT_POLICY.to_string(),
+                p.name,
                 Policy {
-                    command: "all".into(),
-                    roles: vec!["public".into()],
-                    using: Some(predicate.clone()),
-                    with_check: Some(predicate),
+                    command: p.command.unwrap_or_else(|| "all".into()),
+                    roles: vec![p.role.unwrap_or_else(|| "public".into())],
+                    using: p.using.as_deref().map(normalize_expr),
+                    with_check: p.with_check.as_deref().map(normalize_expr),
                 },
             );
         }
@@ -360,11 +359,19 @@ pub fn normalize_expr(text: &str) -> String {
             k += 1;
         }
     }
-    rewritten
-        .iter()
-        .map(|t| t.trim_matches('"').to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let unquoted: Vec<String> = rewritten.iter().map(|t| t.trim_matches('"').to_string()).collect();
+    // `public.wallets` → `wallets`: PostgreSQL leaves out the schema that is on the search path.
+    let mut out: Vec<&str> = Vec::with_capacity(unquoted.len());
+    let mut m = 0;
+    while m < unquoted.len() {
+        if unquoted[m] == hubgen_schema::DEFAULT_SCHEMA && unquoted.get(m + 1).is_some_and(|t| t == ".") {
+            m += 2;
+            continue;
+        }
+        out.push(&unquoted[m]);
+        m += 1;
+    }
+    out.join(" ")
 }
 
 /// Skips a type name after `::`: `text`, `character varying(255)`,

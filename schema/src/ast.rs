@@ -109,6 +109,9 @@ pub struct RoleDef {
     pub name: Ident,
     /// `role auditor bypassrls`: may read every tenant's rows.
     pub bypass_rls: bool,
+    /// `role config_platform platform`: writes the rows that belong to no
+    /// tenant or owner, in an explicit platform transaction.
+    pub platform: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -158,14 +161,20 @@ pub struct TableOption {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TableOptionKind {
     TenantScoped,
+    TenantOrGlobal,
+    OwnerScoped,
+    ScopedThrough,
     SoftDelete,
     Versioned,
     RenamedFrom,
 }
 
 impl TableOptionKind {
-    pub const ALL: [(&'static str, TableOptionKind); 4] = [
+    pub const ALL: [(&'static str, TableOptionKind); 7] = [
         ("tenant_scoped", TableOptionKind::TenantScoped),
+        ("tenant_or_global", TableOptionKind::TenantOrGlobal),
+        ("owner_scoped", TableOptionKind::OwnerScoped),
+        ("scoped_through", TableOptionKind::ScopedThrough),
         ("soft_delete", TableOptionKind::SoftDelete),
         ("versioned", TableOptionKind::Versioned),
         ("renamed_from", TableOptionKind::RenamedFrom),

@@ -122,7 +122,12 @@ impl Writer {
                 HubItem::Enum(e) => self.enum_def(e),
                 HubItem::Mixin(m) => self.mixin(m),
                 HubItem::Role(r) => {
-                    let text = format!("role {}{}", ident(&r.name.name), if r.bypass_rls { " bypassrls" } else { "" });
+                    let text = format!(
+                        "role {}{}{}",
+                        ident(&r.name.name),
+                        if r.bypass_rls { " bypassrls" } else { "" },
+                        if r.platform { " platform" } else { "" }
+                    );
                     self.item_line(&r.trivia, &text);
                 }
                 HubItem::Extension(e) => self.item_line(&e.trivia, &format!("extension {}", ident(&e.name.name))),

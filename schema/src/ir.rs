@@ -36,7 +36,14 @@ pub struct Hub {
 pub struct Role {
     pub name: String,
     pub bypass_rls: bool,
+    /// Writes the rows that belong to no tenant or owner (`role x platform`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub platform: bool,
     pub docs: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +70,16 @@ pub struct Table {
     pub cross_hub_refs: Vec<CrossHubRef>,
     /// The column RLS policies compare with `app.current_tenant_id`.
     pub tenant_column: Option<String>,
+    /// `tenant_or_global`: rows whose tenant is NULL are read by every tenant.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tenant_global: bool,
+    /// The column RLS policies compare with `app.current_user_id` (`owner_scoped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_column: Option<String>,
+    /// A foreign-key column whose referenced row must be visible for this
+    /// row to be (`scoped_through`): the parent's policies scope the child.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoped_through: Option<String>,
     pub soft_delete: Option<SoftDelete>,
     /// Optimistic locking: updates must name the version they read.
     pub version_column: Option<String>,
@@ -220,6 +237,11 @@ impl Schema {
 }
 
 impl Hub {
+    /// The role declared `platform`: it writes rows without a tenant or owner.
+    pub fn platform_role(&self) -> Option<&Role> {
+        self.roles.iter().find(|r| r.platform)
+    }
+
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.schema == schema && t.name == name)
     }
@@ -232,6 +254,17 @@ impl Table {
 
     pub fn is_tenant_scoped(&self) -> bool {
         self.tenant_column.is_some()
+    }
+
+    /// Row-level security limits this table by tenant, owner or parent.
+    pub fn is_scoped(&self) -> bool {
+        self.tenant_column.is_some() || self.owner_column.is_some() || self.scoped_through.is_some()
+    }
+
+    /// The foreign key `scoped_through` follows.
+    pub fn through_key(&self) -> Option<&ForeignKey> {
+        let column = self.scoped_through.as_ref()?;
+        self.foreign_keys.iter().find(|fk| fk.columns.len() == 1 && &fk.columns[0] == column)
     }
 }
 

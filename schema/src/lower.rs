@@ -31,6 +31,7 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             .map(|r| ir::Role {
                 name: r.name.name.clone(),
                 bypass_rls: r.bypass_rls,
+                platform: r.platform,
                 docs: docs(&r.trivia),
             })
             .collect(),
@@ -68,7 +69,10 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         checks: Vec::new(),
         foreign_keys: Vec::new(),
         cross_hub_refs: Vec::new(),
-        tenant_column: table.option_column(TableOptionKind::TenantScoped).map(|(n, _)| n.to_string()),
+        tenant_column: table.tenant_option().map(|(_, (n, _))| n.to_string()),
+        tenant_global: table.tenant_option().is_some_and(|(kind, _)| kind == TableOptionKind::TenantOrGlobal),
+        owner_column: table.option_column(TableOptionKind::OwnerScoped).map(|(n, _)| n.to_string()),
+        scoped_through: table.option_column(TableOptionKind::ScopedThrough).map(|(n, _)| n.to_string()),
         soft_delete: None,
         version_column: table.option_column(TableOptionKind::Versioned).map(|(n, _)| n.to_string()),
         partitioning: None,

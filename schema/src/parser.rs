@@ -368,9 +368,23 @@ impl<'a> Parser<'a> {
                 let mut trivia = self.take_trivia();
                 self.bump();
                 let name = self.ident("a role name")?;
-                let bypass_rls = self.eat_keyword("bypassrls");
+                let (mut bypass_rls, mut platform) = (false, false);
+                loop {
+                    if self.eat_keyword("bypassrls") {
+                        bypass_rls = true;
+                    } else if self.eat_keyword("platform") {
+                        platform = true;
+                    } else {
+                        break;
+                    }
+                }
                 self.take_trailing(&mut trivia);
-                Ok(HubItem::Role(RoleDef { trivia, name, bypass_rls }))
+                Ok(HubItem::Role(RoleDef {
+                    trivia,
+                    name,
+                    bypass_rls,
+                    platform,
+                }))
             }
             "extension" => {
                 let mut trivia = self.take_trivia();

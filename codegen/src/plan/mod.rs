@@ -172,7 +172,7 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
     for (o, t) in renames.matched(old, new) {
         columns::plan(new, o, t, &renames, &mut plan);
         constraints::plan(o, t, &renames, &mut plan);
-        security::plan(new, o, t, &renames, &mut plan);
+        security::plan(old, new, o, t, &renames, &mut plan);
     }
     setup::drops(old, new, &mut plan);
     plan.steps.sort_by_key(|s| s.phase);

@@ -2,21 +2,9 @@
 
 use super::{label, Phase, Plan, Renames, Step};
 use crate::sql::statement::{Name, Object, PolicyDef, Statement};
-use crate::sql::{access_rls_enabled as rls_enabled, table_privileges, tenant_predicate, Roles, TENANT_POLICY};
+use crate::sql::{access_rls_enabled as rls_enabled, is_isolation_policy, scope_policies, table_privileges, Roles};
 use hubgen_schema::ir;
 use std::collections::BTreeSet;
-
-/// The tenant-isolation policy: every role, every command.
-pub(crate) fn tenant_policy(column: &str) -> PolicyDef {
-    let predicate = tenant_predicate(column);
-    PolicyDef {
-        name: TENANT_POLICY.to_string(),
-        command: None,
-        role: None,
-        using: Some(predicate.clone()),
-        with_check: Some(predicate),
-    }
-}
 
 fn declared(p: &ir::Policy) -> PolicyDef {
     PolicyDef {
@@ -51,7 +39,7 @@ pub(super) fn grants(hub: &ir::Hub, t: &ir::Table) -> Vec<Statement> {
 }
 
 /// ENABLE and FORCE row-level security and the policies of a new table.
-pub(super) fn row_security(t: &ir::Table) -> Vec<Statement> {
+pub(super) fn row_security(hub: &ir::Hub, t: &ir::Table) -> Vec<Statement> {
     if !rls_enabled(t) {
         return Vec::new();
     }
@@ -60,11 +48,7 @@ pub(super) fn row_security(t: &ir::Table) -> Vec<Statement> {
         table: table.clone(),
         enabled: true,
     }];
-    let policies = t
-        .tenant_column
-        .iter()
-        .map(|c| tenant_policy(c))
-        .chain(t.policies.iter().map(declared));
+    let policies = scope_policies(hub, t).into_iter().chain(t.policies.iter().map(declared));
     out.extend(policies.map(|policy| Statement::CreatePolicy {
         table: table.clone(),
         policy,
@@ -72,7 +56,28 @@ pub(super) fn row_security(t: &ir::Table) -> Vec<Statement> {
     out
 }
 
-pub(super) fn plan(hub: &ir::Hub, o: &ir::Table, t: &ir::Table, renames: &Renames, plan: &mut Plan) {
+/// The old table's scoping as it reads after this plan's renames.
+fn renamed(o: &ir::Table, t: &ir::Table, renames: &Renames) -> ir::Table {
+    let column = |c: &Option<String>| c.as_ref().map(|c| renames.column(&t.schema, &t.name, c).cloned().unwrap_or_else(|| c.clone()));
+    ir::Table {
+        name: t.name.clone(),
+        tenant_column: column(&o.tenant_column),
+        owner_column: column(&o.owner_column),
+        scoped_through: column(&o.scoped_through),
+        columns: o
+            .columns
+            .iter()
+            .map(|c| ir::Column {
+                name: renames.column(&t.schema, &t.name, &c.name).cloned().unwrap_or_else(|| c.name.clone()),
+                ..c.clone()
+            })
+            .collect(),
+        foreign_keys: o.foreign_keys.iter().map(|fk| renames.foreign_key(t, fk)).collect(),
+        ..o.clone()
+    }
+}
+
+pub(super) fn plan(old_hub: &ir::Hub, hub: &ir::Hub, o: &ir::Table, t: &ir::Table, renames: &Renames, plan: &mut Plan) {
     let table = Name::of(t);
     let tl = label(t);
     let (was, is) = (rls_enabled(o), rls_enabled(t));
@@ -87,23 +92,18 @@ pub(super) fn plan(hub: &ir::Hub, o: &ir::Table, t: &ir::Table, renames: &Rename
         ));
     }
 
-    // Policies: the tenant policy follows a renamed tenant column by itself.
-    let mut before: Vec<PolicyDef> = o.policies.iter().map(declared).collect();
-    let mut after: Vec<PolicyDef> = t.policies.iter().map(declared).collect();
-    if let Some(c) = &o.tenant_column {
-        // Compared under the column's new name (PostgreSQL follows a rename); dropped under the old one below.
-        let renamed = renames.column(&t.schema, &t.name, c).cloned().unwrap_or_else(|| c.clone());
-        before.push(tenant_policy(&renamed));
-    }
-    after.extend(t.tenant_column.iter().map(|c| tenant_policy(c)));
+    // Policies. PostgreSQL follows renamed columns and tables inside a
+    // policy, so the old ones are compared as they read after the renames
+    // and dropped under their old names.
+    let generated_before = scope_policies(old_hub, &renamed(o, t, renames));
+    let mut before: Vec<PolicyDef> = generated_before.clone();
+    before.extend(o.policies.iter().map(declared));
+    let mut after: Vec<PolicyDef> = scope_policies(hub, t);
+    after.extend(t.policies.iter().map(declared));
+    let isolated = after.iter().any(|p| is_isolation_policy(&p.name));
     for p in before.iter().filter(|p| !after.contains(p)) {
-        let old = if p.name == TENANT_POLICY {
-            tenant_policy(o.tenant_column.as_deref().unwrap_or_default())
-        } else {
-            p.clone()
-        };
-        let summary = if p.name == TENANT_POLICY && t.tenant_column.is_none() {
-            format!("remove tenant scoping of {tl}")
+        let summary = if is_isolation_policy(&p.name) && !isolated {
+            format!("remove the row scoping of {tl} ({})", p.name)
         } else {
             format!("drop policy {} on {}", p.name, label(o))
         };
@@ -112,13 +112,13 @@ pub(super) fn plan(hub: &ir::Hub, o: &ir::Table, t: &ir::Table, renames: &Rename
             summary,
             vec![Statement::DropPolicy {
                 table: Name::of(o),
-                policy: old,
+                policy: p.clone(),
             }],
         ));
     }
     for p in after.iter().filter(|p| !before.contains(p)) {
-        let summary = if p.name == TENANT_POLICY {
-            format!("scope {tl} to tenants by {}", t.tenant_column.as_deref().unwrap_or_default())
+        let summary = if is_isolation_policy(&p.name) {
+            format!("scope {tl}: policy {}", p.name)
         } else {
             format!("create policy {} on {tl}", p.name)
         };

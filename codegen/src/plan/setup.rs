@@ -55,6 +55,19 @@ pub(super) fn plan(old: Option<&ir::Hub>, new: &ir::Hub, plan: &mut Plan) {
             }],
         ));
     }
+    // The platform role acts through the application role's grants; its own
+    // policies add the rows without a tenant or owner.
+    let was_platform = |name: &str| old_roles.iter().any(|o| o.name == name && o.platform);
+    for role in new.roles.iter().filter(|r| r.platform && !was_platform(&r.name)) {
+        plan.push(Step::new(
+            Phase::Setup,
+            format!("grant {} to platform role {}", roles.app, role.name),
+            vec![Statement::GrantRole {
+                role: roles.app.clone(),
+                member: role.name.clone(),
+            }],
+        ));
+    }
     let old_schemas = old.map(|o| o.schemas.as_slice()).unwrap_or_default();
     for schema in new.schemas.iter().filter(|s| !old_schemas.contains(s)) {
         plan.push(Step::owning(

@@ -148,7 +148,7 @@ fn create_table(hub: &ir::Hub, t: &ir::Table, foreign_keys: &[&ir::ForeignKey]) 
         owner: Roles::of(hub).owner,
     });
     out.extend(security::grants(hub, t));
-    out.extend(security::row_security(t));
+    out.extend(security::row_security(hub, t));
     out
 }
 

@@ -190,6 +190,12 @@ pub enum Statement {
         name: String,
         bypass_rls: Option<bool>,
     },
+    /// `member` gets `role`'s privileges (the platform role those of the
+    /// application role). Cluster-wide like roles: kept on undo.
+    GrantRole {
+        role: String,
+        member: String,
+    },
     CreateSchema {
         name: String,
     },
@@ -398,6 +404,7 @@ impl Statement {
         use Statement::*;
         match self {
             CreateRole { .. }
+            | GrantRole { .. }
             | CreateSchema { .. }
             | DropSchema { .. }
             | CreateExtension { .. }
@@ -462,7 +469,7 @@ impl Statement {
         use Statement::*;
         let undo = |s: Statement| Inverse::Undo(vec![s]);
         match self.clone() {
-            CreateRole { .. } | CreateExtension { .. } | Guard(_) | ValidateConstraint { .. } | Backfill { .. } => Inverse::Keep,
+            CreateRole { .. } | GrantRole { .. } | CreateExtension { .. } | Guard(_) | ValidateConstraint { .. } | Backfill { .. } => Inverse::Keep,
             // The owner only changes with the object, which its own inverse handles.
             SetOwner { .. } => Inverse::Keep,
             CreateSchema { name } => undo(DropSchema { name }),
@@ -582,6 +589,7 @@ impl Statement {
                     ident(name)
                 )
             }
+            GrantRole { role, member } => format!("GRANT {} TO {};\n", ident(role), ident(member)),
             CreateSchema { name } => format!("CREATE SCHEMA IF NOT EXISTS {};\n", ident(name)),
             DropSchema { name } => format!("DROP SCHEMA {};\n", ident(name)),
             CreateExtension { name } => format!("CREATE EXTENSION IF NOT EXISTS {};\n", ident(name)),

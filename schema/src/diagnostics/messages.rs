@@ -648,28 +648,81 @@ pub fn missing_option_argument(span: Span, option: &str, example: &str) -> Diagn
     .help(format!("write `{example}`"))
 }
 
-pub fn tenant_column_type(ty: &TypeRef, column: &str, actual: &ColumnType) -> Diagnostic {
+/// `who`: "tenant" or "owner"; `setting`: what RLS compares the column with.
+pub fn scope_column_type(ty: &TypeRef, who: &str, column: &str, actual: &ColumnType, setting: &str) -> Diagnostic {
     error(
-        Code::TenantColumnType,
+        Code::ScopeColumnType,
         ty.span,
-        format!("tenant column `{column}` is `{actual}`, but tenant ids are uuid"),
+        format!("{who} column `{column}` is `{actual}`, but {who} ids are uuid"),
         "not uuid",
     )
+    .help(format!("declare `{column} uuid`; RLS compares it with `{setting}` as a uuid"))
+}
+
+pub fn missing_platform_role(column: &Ident, table: &str, hub: &str, who: &str) -> Diagnostic {
+    error(
+        Code::MissingPlatformRole,
+        column.span,
+        format!("{who} column `{}` of `{table}` is nullable, and hub `{hub}` has no platform role to own rows without one", column.name),
+        "nullable",
+    )
     .help(format!(
-        "declare `{column} uuid not null`; RLS compares it with `app.current_tenant_id` as a uuid"
+        "add `not null`, or declare `role {hub}_platform platform` in hub `{hub}`: rows without a {who} are then written only by that role, in a platform transaction"
     ))
 }
 
-pub fn tenant_column_nullable(column: &Ident, table: &str) -> Diagnostic {
-    error(Code::TenantColumnNullable, column.span, format!("tenant column `{}` of `{table}` is nullable", column.name), "nullable")
-        .help("add `not null`: a row without a tenant would be invisible to every tenant; rows shared by all tenants belong in a table that is not tenant_scoped")
+pub fn global_column_not_null(column: &Ident, table: &str) -> Diagnostic {
+    error(
+        Code::GlobalColumnNotNull,
+        column.span,
+        format!("`tenant_or_global` on `{table}`, but its tenant column `{}` is not null: no row can be global", column.name),
+        "not null",
+    )
+    .help("drop `not null` so rows without a tenant are shared by every tenant, or write `tenant_scoped`")
 }
 
-pub fn tenant_index_missing(span: Span, table: &str, column: &str) -> Diagnostic {
-    warning(
-        Code::TenantIndexMissing,
+pub fn conflicting_scopes(span: Span, table: &str, first: &str, second: &str) -> Diagnostic {
+    error(
+        Code::ConflictingScopes,
         span,
-        format!("tenant-scoped table `{table}` has no index that starts with `{column}`"),
+        format!("table `{table}` is both `{first}` and `{second}`"),
+        "second scope",
+    )
+    .help(match (first, second) {
+        ("tenant_scoped", "tenant_or_global") | ("tenant_or_global", "tenant_scoped") => {
+            "keep one: `tenant_or_global` when rows without a tenant are shared by every tenant, `tenant_scoped` otherwise".to_string()
+        }
+        _ => "`scoped_through` takes its parent's scope; drop the other trait, or scope the table by its own columns".to_string(),
+    })
+}
+
+pub fn invalid_scoped_through(span: Span, table: &str, column: &str, problem: &str) -> Diagnostic {
+    error(
+        Code::InvalidScopedThrough,
+        span,
+        format!("`scoped_through({column})` on `{table}`: {problem}"),
+        "cannot scope through this",
+    )
+    .help(format!(
+        "name a column with `references <table>(id)` to a table of this hub that is itself scoped (tenant_scoped, tenant_or_global, owner_scoped or scoped_through); its policies then decide which `{table}` rows are visible"
+    ))
+}
+
+pub fn invalid_platform_role(role: &Ident, problem: &str) -> Diagnostic {
+    error(
+        Code::InvalidPlatformRole,
+        role.span,
+        format!("platform role `{}` {problem}", role.name),
+        "platform role",
+    )
+    .help("declare one `role <name> platform` per hub, without `bypassrls`: it writes rows without a tenant or owner through row-level security, not around it")
+}
+
+pub fn scope_index_missing(span: Span, table: &str, column: &str) -> Diagnostic {
+    warning(
+        Code::ScopeIndexMissing,
+        span,
+        format!("scoped table `{table}` has no index that starts with `{column}`"),
         "every query filters on this column",
     )
     .help(format!(

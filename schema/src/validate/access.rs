@@ -11,6 +11,14 @@ pub const PRIVILEGES: &[&str] = &["select", "insert", "update", "delete", "trunc
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for hub in &ctx.hubs {
         let role_names = || hub.roles.iter().map(|r| r.name.name.as_str());
+        let mut platform_roles = hub.roles.iter().filter(|r| r.platform);
+        platform_roles.next();
+        for extra in platform_roles {
+            out.push(messages::invalid_platform_role(&extra.name, "is the hub's second platform role"));
+        }
+        for role in hub.roles.iter().filter(|r| r.platform && r.bypass_rls) {
+            out.push(messages::invalid_platform_role(&role.name, "also bypasses row-level security"));
+        }
         for table in &hub.tables {
             for item in &table.items {
                 match &item.kind {

@@ -222,7 +222,9 @@ impl<'a> TableCtx<'a> {
     pub fn option_column(&self, kind: TableOptionKind) -> Option<(&'a str, crate::span::Span)> {
         let option = self.option(kind)?;
         let default = match kind {
-            TableOptionKind::TenantScoped => "tenant_id",
+            TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal => "tenant_id",
+            TableOptionKind::OwnerScoped => "user_id",
+            TableOptionKind::ScopedThrough => return option.arg.as_ref().map(|a| (a.name.as_str(), a.span)),
             TableOptionKind::SoftDelete => "deleted_at",
             TableOptionKind::Versioned => "version",
             TableOptionKind::RenamedFrom => return option.arg.as_ref().map(|a| (a.name.as_str(), a.span)),
@@ -231,6 +233,13 @@ impl<'a> TableCtx<'a> {
             Some(arg) => (arg.name.as_str(), arg.span),
             None => (default, option.span),
         })
+    }
+
+    /// The tenant option (`tenant_scoped` or `tenant_or_global`) and its column.
+    pub fn tenant_option(&self) -> Option<(TableOptionKind, (&'a str, crate::span::Span))> {
+        [TableOptionKind::TenantScoped, TableOptionKind::TenantOrGlobal]
+            .into_iter()
+            .find_map(|kind| self.option_column(kind).map(|c| (kind, c)))
     }
 
     /// Primary-key column names, from `primary key` on columns or a `primary key (...)` line.

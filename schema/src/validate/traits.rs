@@ -1,7 +1,7 @@
 //! Table traits and column markers: tenant scoping, soft delete,
 //! optimistic locking, `@touch`, and rename hints.
 
-use super::{Ctx, HubCtx, TableCtx};
+use super::{references, Ctx, HubCtx, TableCtx};
 use crate::ast::*;
 use crate::diagnostics::{messages, Diagnostic};
 use crate::types::ColumnType;
@@ -9,7 +9,7 @@ use crate::types::ColumnType;
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for hub in &ctx.hubs {
         for table in &hub.tables {
-            check_table(hub, table, out);
+            check_table(ctx, hub, table, out);
         }
         // A table rename hint must not name a table that still exists.
         for table in &hub.tables {
@@ -34,7 +34,140 @@ fn column_of<'a>(table: &TableCtx<'a>, name: &str, span: crate::span::Span, what
     column
 }
 
-fn check_table(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
+/// Tenant, owner and parent scoping: the column exists, is a uuid (or a
+/// reference), leads an index, and rows it leaves without a scope have a
+/// platform role to own them.
+fn check_scopes(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
+    let scoping: Vec<&TableOption> = table
+        .ast
+        .options
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.kind,
+                TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal | TableOptionKind::OwnerScoped | TableOptionKind::ScopedThrough
+            )
+        })
+        .collect();
+    for (i, second) in scoping.iter().enumerate() {
+        let conflict = scoping[..i].iter().find(|first| {
+            let tenant = |k| matches!(k, TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal);
+            (tenant(first.kind) && tenant(second.kind)) || first.kind == TableOptionKind::ScopedThrough || second.kind == TableOptionKind::ScopedThrough
+        });
+        if let Some(first) = conflict {
+            out.push(messages::conflicting_scopes(second.span, table.name(), first.kind.keyword(), second.kind.keyword()));
+        }
+    }
+    let platform = hub.roles.iter().any(|r| r.platform);
+    let scoped_columns = [
+        (TableOptionKind::TenantScoped, "tenant", "app.current_tenant_id"),
+        (TableOptionKind::TenantOrGlobal, "tenant", "app.current_tenant_id"),
+        (TableOptionKind::OwnerScoped, "owner", "app.current_user_id"),
+    ];
+    for (kind, who, setting) in scoped_columns {
+        let Some((name, span)) = table.option_column(kind) else {
+            continue;
+        };
+        if kind == TableOptionKind::TenantOrGlobal && table.option(TableOptionKind::TenantScoped).is_some() {
+            continue; // reported as conflicting scopes
+        }
+        let keyword = format!("`{}`", kind.keyword());
+        let Some(column) = column_of(table, name, span, &keyword, out) else {
+            continue;
+        };
+        if let Some(t) = hub.resolve_type(table.schema, &column.ty) {
+            if t != ColumnType::Uuid {
+                out.push(messages::scope_column_type(&column.ty, who, name, &t, setting));
+            }
+        }
+        let nullable = table.is_nullable(column);
+        if kind == TableOptionKind::TenantOrGlobal && !nullable {
+            out.push(messages::global_column_not_null(&column.name, table.name()));
+        } else if nullable && !platform {
+            out.push(messages::missing_platform_role(&column.name, table.name(), hub.name(), who));
+        }
+        if !leads_an_index(table, name) {
+            out.push(messages::scope_index_missing(span, table.name(), name));
+        }
+    }
+    if let Some((name, span)) = table.option_column(TableOptionKind::ScopedThrough) {
+        if let Some(column) = column_of(table, name, span, "`scoped_through`", out) {
+            let parent = through_parent(ctx, hub, table, name);
+            let problem = match parent {
+                None => Some("it is not a single-column reference to a table of this hub"),
+                Some(parent) if !is_scoped(parent) => Some("the table it references is not scoped"),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                out.push(messages::invalid_scoped_through(span, table.name(), name, problem));
+            } else if scoped_through_cycle(ctx, hub, table) {
+                out.push(messages::invalid_scoped_through(span, table.name(), name, "the chain of parents comes back to this table"));
+            } else if table.is_nullable(column) && !platform {
+                out.push(messages::missing_platform_role(&column.name, table.name(), hub.name(), "parent"));
+            }
+            if !leads_an_index(table, name) {
+                out.push(messages::scope_index_missing(span, table.name(), name));
+            }
+        }
+    }
+}
+
+/// RLS adds `column = ...` to every query; without an index that starts with it, it scans.
+fn leads_an_index(table: &TableCtx, name: &str) -> bool {
+    let mut indexed = table.primary_key().first() == Some(&name);
+    for item in &table.items {
+        indexed |= match &item.kind {
+            TableItemKind::Index(i) => i.columns.first().is_some_and(|c| c.name.name == name) && i.predicate.is_none(),
+            TableItemKind::Unique { columns, .. } => columns.first().is_some_and(|c| c.name == name),
+            _ => false,
+        };
+    }
+    indexed || table.column(name).is_some_and(|c| c.has(|m| matches!(m, ModifierKind::Unique)))
+}
+
+fn is_scoped(table: &TableCtx) -> bool {
+    table.ast.options.iter().any(|o| {
+        matches!(
+            o.kind,
+            TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal | TableOptionKind::OwnerScoped | TableOptionKind::ScopedThrough
+        )
+    })
+}
+
+/// The same-hub table a single-column reference on `column` points to.
+fn through_parent<'c, 'a>(ctx: &'c Ctx<'a>, hub: &'c HubCtx<'a>, table: &TableCtx, column: &str) -> Option<&'c TableCtx<'a>> {
+    let on_column = table.column(column).and_then(|c| {
+        c.modifiers.iter().find_map(|m| match &m.kind {
+            ModifierKind::References(r) => Some(r),
+            _ => None,
+        })
+    });
+    let reference = on_column.or_else(|| {
+        table.items.iter().find_map(|item| match &item.kind {
+            TableItemKind::ForeignKey { columns, target, .. } if columns.len() == 1 && columns[0].name == column => Some(target),
+            _ => None,
+        })
+    })?;
+    let target = references::resolve(ctx, hub, table.schema, reference).ok()?;
+    (!target.cross_hub).then_some(target.table)
+}
+
+fn scoped_through_cycle(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> bool {
+    let mut current = table;
+    for _ in 0..=hub.tables.len() {
+        let Some((column, _)) = current.option_column(TableOptionKind::ScopedThrough) else {
+            return false;
+        };
+        match through_parent(ctx, hub, current, column) {
+            Some(parent) if parent.schema == table.schema && parent.name() == table.name() => return true,
+            Some(parent) => current = parent,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn check_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     let ty = |c: &Column| hub.resolve_type(table.schema, &c.ty);
     for option in &table.ast.options {
         if option.kind == TableOptionKind::RenamedFrom && option.arg.is_none() {
@@ -45,32 +178,7 @@ fn check_table(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    if let Some((name, span)) = table.option_column(TableOptionKind::TenantScoped) {
-        if let Some(column) = column_of(table, name, span, "`tenant_scoped`", out) {
-            if let Some(t) = ty(column) {
-                if t != ColumnType::Uuid {
-                    out.push(messages::tenant_column_type(&column.ty, name, &t));
-                }
-            }
-            if table.is_nullable(column) {
-                out.push(messages::tenant_column_nullable(&column.name, table.name()));
-            }
-            // RLS adds `tenant = ...` to every query; without an index it scans.
-            let leads = |cols: &[&str]| cols.first() == Some(&name);
-            let mut indexed = leads(&table.primary_key());
-            for item in &table.items {
-                indexed |= match &item.kind {
-                    TableItemKind::Index(i) => i.columns.first().is_some_and(|c| c.name.name == name) && i.predicate.is_none(),
-                    TableItemKind::Unique { columns, .. } => columns.first().is_some_and(|c| c.name == name),
-                    _ => false,
-                };
-            }
-            indexed |= column.has(|m| matches!(m, ModifierKind::Unique));
-            if !indexed {
-                out.push(messages::tenant_index_missing(span, table.name(), name));
-            }
-        }
-    }
+    check_scopes(ctx, hub, table, out);
     if let Some((name, span)) = table.option_column(TableOptionKind::SoftDelete) {
         if let Some(column) = column_of(table, name, span, "`soft_delete`", out) {
             match ty(column) {

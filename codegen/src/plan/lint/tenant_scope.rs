@@ -1,17 +1,17 @@
-//! `tenant-scope-removed`: dropping a table's tenant policy without a new
-//! one lets every tenant's session see every row (or, with RLS still
-//! forced, none).
+//! `tenant-scope-removed`: dropping a table's isolation policy (tenant,
+//! owner or parent) without a new one lets every session see every row
+//! (or, with RLS still forced, none).
 
 use super::Context;
 use crate::sql::statement::Statement;
-use crate::sql::TENANT_POLICY;
+use crate::sql::is_isolation_policy;
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
 pub fn check(ctx: &Context) -> Vec<Diagnostic> {
     ctx.statements()
         .filter_map(|s| match s {
-            Statement::DropPolicy { table, policy } if policy.name == TENANT_POLICY => {
+            Statement::DropPolicy { table, policy } if is_isolation_policy(&policy.name) => {
                 // The table as it is called after this plan's renames.
                 let now = ctx
                     .plan
@@ -24,15 +24,15 @@ pub fn check(ctx: &Context) -> Vec<Diagnostic> {
                 let rescoped = ctx
                     .plan
                     .statements()
-                    .any(|s| matches!(s, Statement::CreatePolicy { table: t, policy } if *t == now && policy.name == TENANT_POLICY));
+                    .any(|s| matches!(s, Statement::CreatePolicy { table: t, policy } if *t == now && is_isolation_policy(&policy.name)));
                 (!rescoped).then(|| {
                     Diagnostic::new(
                         Severity::Warning,
                         Code::TenantScopeRemoved,
                         ctx.span,
-                        format!("this migration removes tenant isolation from `{}`", now.label()),
-                        "tenant policy dropped",
-                        "keep `tenant_scoped` unless the table really holds no tenant's data; services using its repositories must stop passing a TenantTx"
+                        format!("this migration removes row isolation ({}) from `{}`", policy.name, now.label()),
+                        "isolation policy dropped",
+                        "keep the table scoped unless it really holds no tenant's or person's data; services using its repositories must stop passing a scoped transaction"
                             .into(),
                     )
                 })
@@ -51,7 +51,13 @@ mod tests {
     #[test]
     fn warns_when_no_tenant_policy_replaces_the_dropped_one() {
         let table = Name::new("public", "t");
-        let policy = crate::plan::security::tenant_policy("tenant_id");
+        let policy = crate::sql::statement::PolicyDef {
+            name: crate::sql::TENANT_POLICY.into(),
+            command: None,
+            role: None,
+            using: Some(crate::sql::tenant_predicate("tenant_id")),
+            with_check: Some(crate::sql::tenant_predicate("tenant_id")),
+        };
         let drop = Statement::DropPolicy {
             table: table.clone(),
             policy: policy.clone(),
