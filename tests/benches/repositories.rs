@@ -8,7 +8,7 @@
 
 use hub_identity::{NewUser, User, UserFilter, UserRepo};
 use hubgen_runtime::testing::TestDatabase;
-use hubgen_runtime::PageRequest;
+use hubgen_runtime::{PageRequest, PlatformTx};
 use std::time::{Duration, Instant};
 
 const INSERT: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
@@ -98,7 +98,11 @@ fn report(name: &str, timing: Timing) {
 async fn main() {
     let db = TestDatabase::create("bench_repositories", hub_identity::MIGRATIONS, "", 2).await;
     let pool = db.pool.clone();
-    let mut conn = pool.acquire().await.expect("connection");
+    // Users are owner-scoped: the bench runs in one transaction as the
+    // identity hub's auth role (as sign-up does); both contenders share it.
+    let mut conn = PlatformTx::begin(&pool, hub_identity::roles::IDENTITY_AUTH)
+        .await
+        .expect("begin as identity_auth");
     let (rounds, per_round) = (200, 30);
 
     // Warm up both paths (statement caches, buffers).
@@ -116,7 +120,7 @@ async fn main() {
             let conn = &conn_cell;
             async move {
                 let mut c = conn.lock().await;
-                UserRepo::insert(&mut c, &new).await.expect("generated insert");
+                UserRepo::insert(&mut *c, &new).await.expect("generated insert");
             }
         },
         |n| {
@@ -136,7 +140,7 @@ async fn main() {
                     .bind(new.last_login_at)
                     .bind(new.created_at)
                     .bind(new.updated_at)
-                    .fetch_one(&mut **c)
+                    .fetch_one(c.conn())
                     .await
                     .expect("hand-written insert");
             }
@@ -146,7 +150,7 @@ async fn main() {
     report("insert", timing);
 
     let ids: Vec<hub_ids::UserId> = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_all(&mut **conn_cell.lock().await)
+        .fetch_all(conn_cell.lock().await.conn())
         .await
         .expect("ids");
     let timing = interleaved(
@@ -157,7 +161,7 @@ async fn main() {
             let conn = &conn_cell;
             async move {
                 let mut c = conn.lock().await;
-                UserRepo::get(&mut c, id).await.expect("generated get").expect("row");
+                UserRepo::get(&mut *c, id).await.expect("generated get").expect("row");
             }
         },
         |n| {
@@ -167,7 +171,7 @@ async fn main() {
                 let mut c = conn.lock().await;
                 sqlx::query_as::<_, User>(GET)
                     .bind(id)
-                    .fetch_optional(&mut **c)
+                    .fetch_optional(c.conn())
                     .await
                     .expect("hand-written get")
                     .expect("row");
@@ -184,7 +188,7 @@ async fn main() {
             let conn = &conn_cell;
             async move {
                 let mut c = conn.lock().await;
-                let page = UserRepo::list(&mut c, &UserFilter::default(), &PageRequest::first(100))
+                let page = UserRepo::list(&mut *c, &UserFilter::default(), &PageRequest::first(100))
                     .await
                     .expect("generated list");
                 assert_eq!(page.items.len(), 100);
@@ -205,7 +209,7 @@ async fn main() {
                     .bind(None::<&String>)
                     .bind(None::<bool>)
                     .bind(100i64)
-                    .fetch_all(&mut **c)
+                    .fetch_all(c.conn())
                     .await
                     .expect("hand-written list");
                 assert_eq!(rows.len(), 100);
@@ -225,7 +229,7 @@ async fn main() {
         let mut pair = [Duration::ZERO; 2];
         for pass in 0..2 {
             let by_copy = (pass == 0) == (trial % 2 == 0);
-            let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+            let mut tx = conn.savepoint().await.expect("savepoint");
             let start = Instant::now();
             let inserted = if by_copy {
                 UserRepo::insert_copy(&mut tx, &rows).await.expect("copy insert")
@@ -241,7 +245,7 @@ async fn main() {
     let copy = Duration::from_secs_f64(median(trials.iter().map(|t| t.0.as_secs_f64()).collect()));
     let unnest = Duration::from_secs_f64(median(trials.iter().map(|t| t.1.as_secs_f64()).collect()));
     let copy_vs_unnest = median(trials.iter().map(|(c, u)| u.as_secs_f64() / c.as_secs_f64()).collect());
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+    let mut tx = conn.savepoint().await.expect("savepoint");
     let start = Instant::now();
     for row in &rows {
         UserRepo::insert(&mut tx, row).await.expect("row insert");

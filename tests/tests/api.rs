@@ -4,21 +4,33 @@
 use hub_tenant::{NewTenantMember, TenantMemberFilter, TenantMemberRepo};
 use hub_wallet::{NewWallet, WalletPatch, WalletRepo};
 use hubgen_runtime::testing::TestDatabase;
-use hubgen_runtime::{Error, PageRequest, TenantTx};
+use hubgen_runtime::{ActorTx, AnyActor, Error, PageRequest, PlatformTx, TenantTx};
 use rust_decimal::Decimal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// A transaction for tests connected as the superuser, whom row-level
+/// security lets through: any acting user will do.
+async fn as_superuser(pool: &sqlx::PgPool) -> ActorTx<'static> {
+    ActorTx::begin(pool, AnyActor(uuid::Uuid::new_v4())).await.expect("begin")
+}
+
+/// Sign-up's transaction: the identity hub's auth role.
+async fn as_auth(pool: &sqlx::PgPool) -> PlatformTx<'static> {
+    PlatformTx::begin(pool, hub_identity::roles::IDENTITY_AUTH).await.expect("begin as identity_auth")
+}
 
 /// 32 tasks update one wallet from the same version: exactly one wins each
 /// version, the others get `Conflict` and retry; no increment is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn optimistic_locking_under_contention() {
     let db = TestDatabase::create("api_locking", hub_wallet::MIGRATIONS, "", 8).await;
+    let owner = hub_ids::UserId::new();
     let wallet = {
-        let mut conn = db.pool.acquire().await.expect("connection");
+        let mut tx = ActorTx::begin(&db.pool, owner).await.expect("begin");
         let new = NewWallet {
             id: None,
-            user_id: hub_ids::UserId::new(),
+            user_id: owner,
             tenant_id: None,
             currency: None,
             balance: Some(Decimal::ZERO),
@@ -30,7 +42,9 @@ async fn optimistic_locking_under_contention() {
             created_at: None,
             updated_at: None,
         };
-        WalletRepo::insert(&mut conn, &new).await.expect("insert wallet")
+        let wallet = WalletRepo::insert(&mut tx, &new).await.expect("insert wallet");
+        tx.commit().await.expect("commit");
+        wallet
     };
     let tasks = 32;
     let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
@@ -56,13 +70,14 @@ async fn optimistic_locking_under_contention() {
                     // Everyone tries from the same version at once.
                     barrier.wait().await;
                 }
-                let mut conn = pool.acquire().await.expect("connection");
+                let mut tx = ActorTx::begin(&pool, owner).await.expect("begin");
                 let patch = WalletPatch {
                     balance: Some(Some(seen.balance.unwrap_or_default() + Decimal::ONE)),
                     ..Default::default()
                 };
-                match WalletRepo::update(&mut conn, id, &patch, seen.version).await {
+                match WalletRepo::update(&mut tx, id, &patch, seen.version).await {
                     Ok(updated) => {
+                        tx.commit().await.expect("commit");
                         if first {
                             first_round_wins.fetch_add(1, Ordering::SeqCst);
                         }
@@ -71,7 +86,7 @@ async fn optimistic_locking_under_contention() {
                     }
                     Err(Error::Conflict { .. }) => {
                         conflicts.fetch_add(1, Ordering::SeqCst);
-                        seen = WalletRepo::get(&mut conn, id).await.expect("get").expect("wallet exists");
+                        seen = WalletRepo::get(&mut tx, id).await.expect("get").expect("wallet exists");
                         first = false;
                     }
                     Err(other) => panic!("unexpected error: {other}"),
@@ -82,7 +97,7 @@ async fn optimistic_locking_under_contention() {
     for handle in handles {
         handle.await.expect("task");
     }
-    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut conn = ActorTx::begin(&db.pool, owner).await.expect("begin");
     let end = WalletRepo::get(&mut conn, wallet.id).await.expect("get").expect("wallet");
     assert_eq!(
         first_round_wins.load(Ordering::SeqCst),
@@ -200,7 +215,7 @@ async fn tenant_isolation_across_a_shared_pool() {
 #[tokio::test]
 async fn violations_name_their_constraint() {
     let db = TestDatabase::create("api_errors", hub_identity::MIGRATIONS, "", 2).await;
-    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut conn = as_auth(&db.pool).await;
     let user = |email: &str| hub_identity::NewUser {
         id: None,
         email: email.into(),
@@ -232,17 +247,19 @@ async fn violations_name_their_constraint() {
         user_agent: None,
         created_at: None,
     };
-    match hub_identity::UserSessionRepo::insert(&mut conn, &session).await {
+    let mut savepoint = conn.savepoint().await.expect("savepoint");
+    match hub_identity::UserSessionRepo::insert(&mut savepoint, &session).await {
         Err(Error::ForeignKeyViolation { constraint }) => assert_eq!(constraint, "user_sessions_user_id_fkey"),
         other => panic!("expected a foreign-key violation, got {other:?}"),
     }
+    savepoint.rollback().await.expect("rollback");
     // Client-side validation catches what it can before sending.
     match hub_identity::UserRepo::insert(&mut conn, &user(&"x".repeat(300))).await {
         Err(Error::Invalid(violations)) => assert!(violations.iter().any(|v| v.field == "email"), "{violations:?}"),
         other => panic!("expected a validation error, got {other:?}"),
     }
     let check = sqlx::raw_sql("CREATE TEMP TABLE t (n int CONSTRAINT t_n_positive CHECK (n > 0)); INSERT INTO t VALUES (-1)")
-        .execute(&mut *conn)
+        .execute(conn.conn())
         .await;
     match check.map_err(Error::from) {
         Err(Error::CheckViolation { constraint }) => assert_eq!(constraint, "t_n_positive"),
@@ -271,7 +288,7 @@ async fn a_json_patch_clears_with_null_and_leaves_what_is_absent() {
     assert_eq!(serde_json::from_value::<UserPatch>(json).expect("round trip"), patch);
 
     let db = TestDatabase::create("api_json_patch", hub_identity::MIGRATIONS, "", 2).await;
-    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut conn = as_auth(&db.pool).await;
     let mut new: NewUser = serde_json::from_value(serde_json::json!({
         "email": "ada@example.com", "password_hash": "x", "first_name": "Ada", "last_name": "Lovelace"
     }))
@@ -334,7 +351,7 @@ fn sensitive_values_do_not_serialize_or_print() {
 async fn ordered_pages_and_conditions_agree_with_sql() {
     use hub_wallet::{Condition, WalletFilter, WalletSort};
     let db = TestDatabase::create("api_ordering", hub_wallet::MIGRATIONS, "", 2).await;
-    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut conn = as_superuser(&db.pool).await;
     let tenants = [hub_ids::TenantId::new(), hub_ids::TenantId::new()];
     let statuses = [None, Some("ACTIVE"), Some("FROZEN"), Some("CLOSED")];
     let rows: Vec<NewWallet> = (0..60)
@@ -347,6 +364,8 @@ async fn ordered_pages_and_conditions_agree_with_sql() {
         })
         .collect();
     assert_eq!(WalletRepo::insert_many(&mut conn, &rows).await.expect("insert_many"), 60);
+    conn.commit().await.expect("commit");
+    let mut conn = as_superuser(&db.pool).await;
 
     for (sort, column) in [
         (WalletSort::Id, "id"),
@@ -358,7 +377,7 @@ async fn ordered_pages_and_conditions_agree_with_sql() {
             let direction = if desc { "DESC" } else { "ASC" };
             let expected: Vec<hub_ids::WalletId> =
                 sqlx::query_scalar(&format!("SELECT id FROM wallets ORDER BY {column} {direction}, id {direction}"))
-                    .fetch_all(&mut *conn)
+                    .fetch_all(conn.conn())
                     .await
                     .expect("sql order");
             let mut request = PageRequest::first(7).by(sort);
@@ -381,7 +400,7 @@ async fn ordered_pages_and_conditions_agree_with_sql() {
     let count = |filter: WalletFilter| {
         let pool = db.pool.clone();
         async move {
-            WalletRepo::count(&mut pool.acquire().await.expect("connection"), &filter)
+            WalletRepo::count(&mut as_superuser(&pool).await, &filter)
                 .await
                 .expect("count")
         }
@@ -546,10 +565,7 @@ async fn copy_and_unnest_store_identical_rows() {
     for (name, by_copy) in [("api_unnest_rows", false), ("api_copy_rows", true)] {
         let identity = TestDatabase::create(&format!("{name}_identity"), hub_identity::MIGRATIONS, "", 2).await;
         let wallet = TestDatabase::create(&format!("{name}_wallet"), hub_wallet::MIGRATIONS, "", 2).await;
-        let (mut a, mut b) = (
-            identity.pool.acquire().await.expect("conn"),
-            wallet.pool.acquire().await.expect("conn"),
-        );
+        let (mut a, mut b) = (as_auth(&identity.pool).await, as_superuser(&wallet.pool).await);
         let (n_users, n_wallets) = if by_copy {
             (
                 UserRepo::insert_copy(&mut a, &users).await.expect("copy users"),
@@ -562,7 +578,8 @@ async fn copy_and_unnest_store_identical_rows() {
             )
         };
         assert_eq!((n_users, n_wallets), (500, 500));
-        drop((a, b));
+        a.commit().await.expect("commit");
+        b.commit().await.expect("commit");
         sums.push([checksums(&identity).await, checksums(&wallet).await].concat());
         identity.drop_db().await;
         wallet.drop_db().await;
@@ -630,7 +647,7 @@ async fn copy_into_a_tenant_scoped_table_as_the_application_role() {
 async fn insert_many_names_the_row_the_database_refuses() {
     use hub_identity::{NewUser, UserFilter, UserRepo};
     let db = TestDatabase::create("api_batch_refused", hub_identity::MIGRATIONS, "", 2).await;
-    let mut tx = db.pool.begin().await.expect("begin");
+    let mut tx = as_auth(&db.pool).await;
     let rows: Vec<NewUser> = ["a@example.com", "b@example.com", "c@example.com", "b@example.com", "d@example.com"]
         .iter()
         .map(|email| NewUser::new(email.to_string(), "hash".into()))
@@ -663,7 +680,7 @@ async fn insert_many_names_the_row_the_database_refuses() {
 async fn a_cursor_of_another_order_is_refused() {
     use hub_wallet::{WalletFilter, WalletSort};
     let db = TestDatabase::create("api_cursor_order", hub_wallet::MIGRATIONS, "", 2).await;
-    let mut conn = db.pool.acquire().await.expect("connection");
+    let mut conn = as_superuser(&db.pool).await;
     let rows: Vec<NewWallet> = (0..5).map(|_| NewWallet::new(hub_ids::UserId::new())).collect();
     WalletRepo::insert_many(&mut conn, &rows).await.expect("insert");
     let by_currency = PageRequest::first(2).by(WalletSort::Currency);

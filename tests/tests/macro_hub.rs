@@ -10,10 +10,12 @@ use hubgen_runtime::testing::TestDatabase;
 #[tokio::test]
 async fn the_expanded_hub_works_against_postgres() {
     let db = TestDatabase::create("macro_wallet", wallet::MIGRATIONS, "", 2).await;
-    let mut conn = db.pool.acquire().await.expect("connection");
+    // Wallets are owner-scoped: the owner's own transaction writes and reads them.
+    let owner = hub_ids::UserId::new();
+    let mut conn = wallet::ActorTx::begin(&db.pool, owner).await.expect("begin");
     let new = wallet::NewWallet {
         id: None,
-        user_id: hub_ids::UserId::new(),
+        user_id: owner,
         tenant_id: None,
         currency: Some("EUR".into()),
         balance: None,

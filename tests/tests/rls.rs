@@ -1,9 +1,10 @@
-//! Tenant isolation, proven by PostgreSQL itself for every tenant-scoped
-//! table of every hub and example: connected as the application role (and
-//! as the owner), a tenant sees and changes only its own rows, and missing
-//! context means no rows and no writes.
+//! Row isolation, proven by PostgreSQL itself for every scoped table of
+//! every hub and example (by tenant, by owner, or through a scoped parent):
+//! connected as the application role (and as the owner), a tenant or user
+//! sees and changes only its own rows, and missing context means no rows
+//! and no writes.
 
-use hubgen_codegen::sql::{Roles, TENANT_SETTING};
+use hubgen_codegen::sql::{Roles, OWNER_SETTING, TENANT_SETTING};
 use hubgen_e2e::{fixture_schemas, initial_migration, schemas, TestDb};
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
@@ -63,9 +64,10 @@ fn value(hub: &ir::Hub, table: &ir::Table, column: &ir::Column, n: usize) -> Str
     }
 }
 
-/// INSERT for one row of `tenant`: every column without a default, plus the tenant column.
-fn insert_sql(hub: &ir::Hub, table: &ir::Table, tenant: Uuid, n: usize) -> String {
-    let tenant_column = table.tenant_column.as_deref().expect("tenant-scoped");
+/// INSERT for one row of `principal` (the tenant and the acting user alike):
+/// every column without a default, the scope columns, and `given` values.
+fn insert_sql(hub: &ir::Hub, table: &ir::Table, principal: Uuid, given: &[(&str, Uuid)], n: usize) -> String {
+    let scoped = |c: &str| table.tenant_column.as_deref() == Some(c) || table.owner_column.as_deref() == Some(c);
     let mut columns = Vec::new();
     let mut values = Vec::new();
     for column in &table.columns {
@@ -73,8 +75,10 @@ fn insert_sql(hub: &ir::Hub, table: &ir::Table, tenant: Uuid, n: usize) -> Strin
             continue;
         }
         let partition_key = table.partitioning.as_ref().filter(|p| p.column == column.name);
-        let v = if column.name == tenant_column {
-            format!("'{tenant}'")
+        let v = if let Some((_, value)) = given.iter().find(|(c, _)| *c == column.name) {
+            format!("'{value}'")
+        } else if scoped(&column.name) {
+            format!("'{principal}'")
         } else if let Some(p) = partition_key {
             // Inside the first partition, whatever today's date is.
             p.partitions.first().map_or("now()".into(), |first| first.from.clone())
@@ -95,16 +99,19 @@ fn insert_sql(hub: &ir::Hub, table: &ir::Table, tenant: Uuid, n: usize) -> Strin
     )
 }
 
-/// Runs `sql` in a transaction as `role` with an optional tenant context; rolls back.
-async fn as_role(conn: &mut PgConnection, role: &str, tenant: Option<Uuid>, sql: &str) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+/// Runs `sql` in a transaction as `role`, acting as `principal` (tenant and
+/// user alike) if given; rolls back.
+async fn as_role(conn: &mut PgConnection, role: &str, principal: Option<Uuid>, sql: &str) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     sqlx::query(&format!("SET LOCAL ROLE \"{role}\"")).execute(&mut *tx).await?;
-    if let Some(tenant) = tenant {
-        sqlx::query("SELECT set_config($1, $2, true)")
-            .bind(TENANT_SETTING)
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
+    if let Some(principal) = principal {
+        for setting in [TENANT_SETTING, OWNER_SETTING] {
+            sqlx::query("SELECT set_config($1, $2, true)")
+                .bind(setting)
+                .bind(principal.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     let result = sqlx::query(sql).fetch_all(&mut *tx).await;
     tx.rollback().await?;
@@ -118,17 +125,35 @@ fn is_rejected(result: &Result<Vec<sqlx::postgres::PgRow>, sqlx::Error>) -> bool
 async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) -> Result<(), String> {
     let roles = Roles::of(hub);
     let name = format!("\"{}\".\"{}\"", table.schema, table.name);
-    let col = table.tenant_column.as_deref().expect("tenant-scoped");
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    // The column RLS compares, and the value it holds for A's and B's rows:
+    // the tenant or owner itself, or (scoped through a parent) a parent row
+    // of A's or B's, seeded here.
+    let (col, key_a, key_b) = match (&table.tenant_column, &table.owner_column, table.through_key()) {
+        (Some(c), _, _) | (None, Some(c), _) => (c.as_str(), a, b),
+        (None, None, Some(fk)) => {
+            let parent = hub.table(&fk.ref_schema, &fk.ref_table).ok_or("parent table")?;
+            let (pa, pb) = (Uuid::new_v4(), Uuid::new_v4());
+            for (principal, id) in [(a, pa), (b, pb)] {
+                sqlx::raw_sql(&insert_sql(hub, parent, principal, &[(fk.ref_columns[0].as_str(), id)], 0))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| format!("seed the parent of {name}: {e}"))?;
+            }
+            (fk.columns[0].as_str(), pa, pb)
+        }
+        _ => return Err(format!("{name} is not scoped")),
+    };
+    let seed = |principal: Uuid, key: Uuid, n: usize| insert_sql(hub, table, principal, &[(col, key)], n);
     // Seed as the superuser (who bypasses RLS): 2 rows for A, 3 for B, or
     // one each where a tenant has at most one row (`tenant_id unique`).
-    let one_per_tenant = table.uniques.iter().any(|u| u.columns == [col]);
+    let one_per_tenant = table.uniques.iter().any(|u| u.columns == [col]) || table.primary_key.as_ref().is_some_and(|k| k.columns == [col]);
     let (rows_a, rows_b) = if one_per_tenant { (1, 1) } else { (2, 3) };
     let mut n = 0;
-    for (tenant, count) in [(a, rows_a), (b, rows_b)] {
+    for (principal, key, count) in [(a, key_a, rows_a), (b, key_b, rows_b)] {
         for _ in 0..count {
             n += 1;
-            sqlx::raw_sql(&insert_sql(hub, table, tenant, n))
+            sqlx::raw_sql(&seed(principal, key, n))
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| format!("seed {name}: {e}"))?;
@@ -139,7 +164,7 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
             .map(|r| r.first().map_or(-1, |row| row.get::<i64, _>(0)))
     };
     let select_count = format!("SELECT count(*) FROM {name}");
-    let foreign = format!("SELECT count(*) FROM {name} WHERE \"{col}\" <> '{a}'");
+    let foreign = format!("SELECT count(*) FROM {name} WHERE \"{col}\" <> '{key_a}'");
     for role in [&roles.app, &roles.readonly, &roles.owner] {
         let seen = count(as_role(conn, role, Some(a), &select_count).await)?;
         if seen != rows_a {
@@ -156,7 +181,7 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
     let app = &roles.app;
     // Writing another tenant's row, or a row with no context: rejected.
     n += 1;
-    let insert_b = insert_sql(hub, table, b, n);
+    let insert_b = seed(b, key_b, n);
     if !is_rejected(&as_role(conn, app, Some(a), &insert_b).await) {
         return Err(format!("{name}: tenant A could insert a row for tenant B"));
     }
@@ -165,24 +190,24 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
     }
     if !hub.readonly {
         if !one_per_tenant {
-            let insert_a = insert_sql(hub, table, a, n + 1);
+            let insert_a = seed(a, key_a, n + 1);
             as_role(conn, app, Some(a), &insert_a)
                 .await
                 .map_err(|e| format!("{name}: tenant A cannot insert its own row: {e}"))?;
         }
         let update_b =
-            format!("WITH u AS (UPDATE {name} SET \"{col}\" = \"{col}\" WHERE \"{col}\" = '{b}' RETURNING 1) SELECT count(*) FROM u");
-        let delete_b = format!("WITH d AS (DELETE FROM {name} WHERE \"{col}\" = '{b}' RETURNING 1) SELECT count(*) FROM d");
+            format!("WITH u AS (UPDATE {name} SET \"{col}\" = \"{col}\" WHERE \"{col}\" = '{key_b}' RETURNING 1) SELECT count(*) FROM u");
+        let delete_b = format!("WITH d AS (DELETE FROM {name} WHERE \"{col}\" = '{key_b}' RETURNING 1) SELECT count(*) FROM d");
         if count(as_role(conn, app, Some(a), &update_b).await)? != 0 || count(as_role(conn, app, Some(a), &delete_b).await)? != 0 {
             return Err(format!("{name}: tenant A updated or deleted tenant B's rows"));
         }
-        let move_to_b = format!("UPDATE {name} SET \"{col}\" = '{b}' WHERE \"{col}\" = '{a}'");
+        let move_to_b = format!("UPDATE {name} SET \"{col}\" = '{key_b}' WHERE \"{col}\" = '{key_a}'");
         if !is_rejected(&as_role(conn, app, Some(a), &move_to_b).await) {
             return Err(format!("{name}: tenant A could move its row to tenant B"));
         }
     }
     if hub.readonly {
-        let delete_b = format!("DELETE FROM {name} WHERE \"{col}\" = '{b}'");
+        let delete_b = format!("DELETE FROM {name} WHERE \"{col}\" = '{key_b}'");
         if !is_rejected(&as_role(conn, app, Some(a), &delete_b).await) {
             return Err(format!("{name}: the read-only hub's application role could delete"));
         }
@@ -203,18 +228,20 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
         }
     }
     // The tenant predicate reaches an index.
-    let explain = format!("EXPLAIN SELECT * FROM {name} WHERE \"{col}\" = '{a}'");
+    let explain = format!("EXPLAIN SELECT * FROM {name} WHERE \"{col}\" = '{key_a}'");
     let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
     sqlx::raw_sql(&format!("SET LOCAL enable_seqscan = off; SET LOCAL ROLE \"{app}\""))
         .execute(&mut *tx)
         .await
         .map_err(|e| e.to_string())?;
-    sqlx::query("SELECT set_config($1, $2, true)")
-        .bind(TENANT_SETTING)
-        .bind(a.to_string())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
+    for setting in [TENANT_SETTING, OWNER_SETTING] {
+        sqlx::query("SELECT set_config($1, $2, true)")
+            .bind(setting)
+            .bind(a.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let plan: Vec<String> = sqlx::query(&explain)
         .fetch_all(&mut *tx)
         .await
@@ -233,11 +260,11 @@ async fn check_table(conn: &mut PgConnection, hub: &ir::Hub, table: &ir::Table) 
 }
 
 #[tokio::test]
-async fn every_tenant_scoped_table_isolates_tenants() {
+async fn every_scoped_table_isolates_tenants_and_owners() {
     let mut tables = 0;
     let mut failures = Vec::new();
     for (path, schema) in schemas().into_iter().chain(fixture_schemas()) {
-        for hub in schema.hubs.iter().filter(|h| h.tables.iter().any(|t| t.tenant_column.is_some())) {
+        for hub in schema.hubs.iter().filter(|h| h.tables.iter().any(|t| t.is_scoped())) {
             let db = TestDb::create(&format!(
                 "rls_{}_{}",
                 path.rsplit('/').next().unwrap_or(&path).trim_end_matches(".hubs"),
@@ -261,7 +288,7 @@ async fn every_tenant_scoped_table_isolates_tenants() {
                 .await
                 .expect("app role exists");
             assert!(!bypass, "{}: the application role must not bypass RLS", roles.app);
-            for table in hub.tables.iter().filter(|t| t.tenant_column.is_some()) {
+            for table in hub.tables.iter().filter(|t| t.is_scoped()) {
                 tables += 1;
                 if let Err(failure) = check_table(&mut conn, hub, table).await {
                     failures.push(format!("{path} hub {}: {failure}", hub.name));
@@ -277,6 +304,6 @@ async fn every_tenant_scoped_table_isolates_tenants() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(tables >= 40, "expected every tenant-scoped table to be checked, got {tables}");
-    println!("tenant isolation holds for {tables} tenant-scoped tables");
+    assert!(tables >= 55, "expected every scoped table to be checked, got {tables}");
+    println!("row isolation holds for {tables} scoped tables");
 }

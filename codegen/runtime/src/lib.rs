@@ -2,6 +2,8 @@
 //!
 //! - [`TenantTx`]: a transaction bound to one tenant. Tenant-scoped
 //!   repositories accept nothing else, so forgetting the tenant does not compile.
+//!   [`ActorTx`] acts for one user (owner-scoped tables); [`PlatformTx`] runs
+//!   as the hub's platform role, which writes rows without a tenant or owner.
 //! - [`Page`], [`PageRequest`] and [`Cursor`]: keyset pagination in any
 //!   indexed order; [`Condition`]: `IN`, ranges and `IS NULL` in filters.
 //! - [`Error`]: unique, foreign-key and check violations as variants that name
@@ -22,14 +24,33 @@ pub use {chrono, rust_decimal, schemars, serde, serde_json, sqlx, uuid};
 
 /// The PostgreSQL setting row-level security reads the tenant from.
 pub const TENANT_SETTING: &str = "app.current_tenant_id";
+/// The PostgreSQL setting row-level security reads the acting user from.
+pub const OWNER_SETTING: &str = "app.current_user_id";
 
-/// A transaction that row-level security scopes to one tenant.
-///
-/// The tenant is set with `set_config(..., true)`: local to this
-/// transaction, so a pooled connection never carries it into other work.
+/// A transaction whose rows row-level security scopes: what repositories of
+/// scoped tables run in. Settings are set with `set_config(..., true)`, local
+/// to the transaction, so a pooled connection never carries them into other work.
+pub trait Scope: Send {
+    /// The connection, for queries of your own inside the transaction.
+    fn conn(&mut self) -> &mut PgConnection;
+    /// The tenant new rows get; `None` in a platform transaction (rows without a tenant).
+    fn tenant_id(&self) -> Option<Uuid>;
+}
+
+/// Transactions a table with rows of no tenant (`tenant_or_global`, or a
+/// nullable tenant column) accepts: a tenant's, or the platform's.
+pub trait TenantOrPlatform: Scope {}
+
+/// Transactions an owner-scoped table accepts: one acting for a user
+/// ([`ActorTx`], or a [`TenantTx`] after [`TenantTx::act_as`]), or the platform's.
+pub trait Acting: Scope {}
+
+/// A transaction that row-level security scopes to one tenant (and, after
+/// [`TenantTx::act_as`], to one acting user).
 pub struct TenantTx<'c> {
     tx: Transaction<'c, Postgres>,
     tenant: Uuid,
+    actor: Option<Uuid>,
 }
 
 /// What identifies a tenant: the tenant table's typed ID (generated crates
@@ -50,6 +71,31 @@ impl From<AnyTenant> for Uuid {
 
 impl TenantKey for AnyTenant {}
 
+/// What identifies the acting user: the typed ID of the table owner
+/// columns refer to, or [`AnyActor`] where they refer to none.
+pub trait ActorKey: Into<Uuid> {}
+
+/// An acting user given as a bare UUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AnyActor(pub Uuid);
+
+impl From<AnyActor> for Uuid {
+    fn from(actor: AnyActor) -> Uuid {
+        actor.0
+    }
+}
+
+impl ActorKey for AnyActor {}
+
+async fn set_local(conn: &mut PgConnection, setting: &str, value: Uuid) -> Result<(), Error> {
+    sqlx::query("SELECT set_config($1, $2, true)")
+        .bind(setting)
+        .bind(value.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 impl TenantTx<'static> {
     /// Begins a transaction on `pool` scoped to `tenant`.
     pub async fn begin(pool: &PgPool, tenant: impl TenantKey) -> Result<Self, Error> {
@@ -62,16 +108,27 @@ impl<'c> TenantTx<'c> {
     /// Scopes an already open transaction to `tenant`.
     pub async fn scope(mut tx: Transaction<'c, Postgres>, tenant: impl TenantKey) -> Result<Self, Error> {
         let tenant: Uuid = tenant.into();
-        sqlx::query("SELECT set_config($1, $2, true)")
-            .bind(TENANT_SETTING)
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
-        Ok(TenantTx { tx, tenant })
+        set_local(&mut tx, TENANT_SETTING, tenant).await?;
+        Ok(TenantTx { tx, tenant, actor: None })
+    }
+
+    /// From now on the transaction acts for `user`: owner-scoped tables
+    /// show and take that user's rows (within this tenant where they are
+    /// tenant-scoped too).
+    pub async fn act_as(&mut self, user: impl ActorKey) -> Result<(), Error> {
+        let user: Uuid = user.into();
+        set_local(&mut self.tx, OWNER_SETTING, user).await?;
+        self.actor = Some(user);
+        Ok(())
     }
 
     pub fn tenant(&self) -> Uuid {
         self.tenant
+    }
+
+    /// The user this transaction acts for, if any.
+    pub fn actor(&self) -> Option<Uuid> {
+        self.actor
     }
 
     /// The connection, for queries of your own inside the tenant's transaction.
@@ -84,7 +141,11 @@ impl<'c> TenantTx<'c> {
     /// goes on; `commit` releases it into this one.
     pub async fn savepoint(&mut self) -> Result<TenantTx<'_>, Error> {
         let tx = sqlx::Connection::begin(&mut *self.tx).await?;
-        Ok(TenantTx { tx, tenant: self.tenant })
+        Ok(TenantTx {
+            tx,
+            tenant: self.tenant,
+            actor: self.actor,
+        })
     }
 
     pub async fn commit(self) -> Result<(), Error> {
@@ -95,6 +156,124 @@ impl<'c> TenantTx<'c> {
         Ok(self.tx.rollback().await?)
     }
 }
+
+impl Scope for TenantTx<'_> {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        Some(self.tenant)
+    }
+}
+
+impl TenantOrPlatform for TenantTx<'_> {}
+impl Acting for TenantTx<'_> {}
+
+/// A transaction acting for one user, outside any tenant: owner-scoped
+/// tables show and take only that user's rows.
+pub struct ActorTx<'c> {
+    tx: Transaction<'c, Postgres>,
+    actor: Uuid,
+}
+
+impl ActorTx<'static> {
+    /// Begins a transaction on `pool` acting for `user`.
+    pub async fn begin(pool: &PgPool, user: impl ActorKey) -> Result<Self, Error> {
+        let mut tx = pool.begin().await?;
+        let actor: Uuid = user.into();
+        set_local(&mut tx, OWNER_SETTING, actor).await?;
+        Ok(ActorTx { tx, actor })
+    }
+}
+
+impl ActorTx<'_> {
+    pub fn actor(&self) -> Uuid {
+        self.actor
+    }
+
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// A savepoint acting for the same user.
+    pub async fn savepoint(&mut self) -> Result<ActorTx<'_>, Error> {
+        let tx = sqlx::Connection::begin(&mut *self.tx).await?;
+        Ok(ActorTx { tx, actor: self.actor })
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<(), Error> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl Scope for ActorTx<'_> {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        None
+    }
+}
+
+impl Acting for ActorTx<'_> {}
+
+/// A transaction run as a declared role (`SET LOCAL ROLE`): the hub's
+/// platform role, which writes the rows without a tenant or owner, or a role
+/// that bypasses row-level security. The login role must be a member of it;
+/// merely being a member grants nothing until a platform transaction begins.
+pub struct PlatformTx<'c> {
+    tx: Transaction<'c, Postgres>,
+}
+
+impl PlatformTx<'static> {
+    /// Begins a transaction on `pool` as `role` (the generated crate's
+    /// `PLATFORM_ROLE`, or another role the hub declares).
+    pub async fn begin(pool: &PgPool, role: &str) -> Result<Self, Error> {
+        let mut tx = pool.begin().await?;
+        // `set_config('role', ...)` is `SET LOCAL ROLE` with the name bound, not spliced.
+        sqlx::query("SELECT set_config('role', $1, true)").bind(role).execute(&mut *tx).await?;
+        Ok(PlatformTx { tx })
+    }
+}
+
+impl PlatformTx<'_> {
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// A savepoint in the platform's transaction.
+    pub async fn savepoint(&mut self) -> Result<PlatformTx<'_>, Error> {
+        let tx = sqlx::Connection::begin(&mut *self.tx).await?;
+        Ok(PlatformTx { tx })
+    }
+
+    pub async fn commit(self) -> Result<(), Error> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub async fn rollback(self) -> Result<(), Error> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl Scope for PlatformTx<'_> {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        None
+    }
+}
+
+impl TenantOrPlatform for PlatformTx<'_> {}
+impl Acting for PlatformTx<'_> {}
 
 /// Where the next page of a list starts. Opaque to callers: it holds the
 /// order it was made for and the last row's sort value and key, as JSON the

@@ -24,6 +24,9 @@ pub struct Ids {
     /// The tenant table's ID, when every tenant column that declares a
     /// reference refers to the same table: `TenantTx` takes only it.
     tenant: Option<String>,
+    /// The same for owner columns: the acting user's ID, what `ActorTx` and
+    /// `TenantTx::act_as` take.
+    actor: Option<String>,
 }
 
 impl Ids {
@@ -57,18 +60,28 @@ impl Ids {
             };
             names.insert(key.clone(), name);
         }
-        let mut ids = Ids { names, tenant: None };
-        let mut tenants: Vec<&str> = schema
-            .hubs
-            .iter()
-            .flat_map(|hub| hub.tables.iter().map(move |t| (hub, t)))
-            .filter_map(|(hub, t)| models::referenced_id(schema, hub, t, t.tenant_column.as_deref()?, &ids))
-            .collect();
-        tenants.sort_unstable();
-        tenants.dedup();
-        if let [one] = tenants.as_slice() {
-            ids.tenant = Some(one.to_string());
-        }
+        let mut ids = Ids {
+            names,
+            tenant: None,
+            actor: None,
+        };
+        let the_one = |column: fn(&ir::Table) -> Option<&str>| {
+            let mut referenced: Vec<&str> = schema
+                .hubs
+                .iter()
+                .flat_map(|hub| hub.tables.iter().map(move |t| (hub, t)))
+                .filter_map(|(hub, t)| models::referenced_id(schema, hub, t, column(t)?, &ids))
+                .collect();
+            referenced.sort_unstable();
+            referenced.dedup();
+            match referenced.as_slice() {
+                [one] => Some(one.to_string()),
+                _ => None,
+            }
+        };
+        let (tenant, actor) = (the_one(|t| t.tenant_column.as_deref()), the_one(|t| t.owner_column.as_deref()));
+        ids.tenant = tenant;
+        ids.actor = actor;
         ids
     }
 
@@ -119,6 +132,12 @@ fn ids_items(ids: &Ids) -> TokenStream {
                 impl ::hubgen_runtime::TenantKey for #ident {}
             }
         });
+        let actor_key = (ids.actor.as_deref() == Some(name.as_str())).then(|| {
+            quote! {
+                /// The acting user: what an `ActorTx` is begun with.
+                impl ::hubgen_runtime::ActorKey for #ident {}
+            }
+        });
         quote! {
             #[doc = #doc]
             #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::Type)]
@@ -134,6 +153,7 @@ fn ids_items(ids: &Ids) -> TokenStream {
             }
 
             #tenant_key
+            #actor_key
 
             impl Default for #ident {
                 fn default() -> Self {
@@ -244,12 +264,14 @@ pub fn hub_items_with_ids(
         .chain(hub.enums.iter().map(|e| pascal(&e.name)))
         .collect();
     let runtime = [
+        "ActorTx",
         "Condition",
         "Cursor",
         "Direction",
         "Error",
         "Page",
         "PageRequest",
+        "PlatformTx",
         "RowStream",
         "StreamExt",
         "TenantTx",
@@ -267,9 +289,35 @@ pub fn hub_items_with_ids(
     .into_iter()
     .filter(|name| !taken.iter().any(|t| t == name))
     .map(names::ident);
+    let platform = hub.platform_role().map(|role| {
+        let name = &role.name;
+        quote! {
+            /// The role that writes rows without a tenant or owner: `PlatformTx::begin(&pool, PLATFORM_ROLE)`.
+            pub const PLATFORM_ROLE: &str = #name;
+        }
+    });
+    let roles = (!hub.roles.is_empty()).then(|| {
+        let consts = hub.roles.iter().map(|role| {
+            let name = &role.name;
+            let konst = names::ident(&name.to_uppercase());
+            let doc = role.docs.as_deref().map(|d| format!(" {d}")).unwrap_or_else(|| format!(" The `{name}` role."));
+            quote! {
+                #[doc = #doc]
+                pub const #konst: &str = #name;
+            }
+        });
+        quote! {
+            /// The roles this hub declares, for `PlatformTx::begin`.
+            pub mod roles {
+                #(#consts)*
+            }
+        }
+    });
     quote! {
         pub use ::hubgen_runtime::{#(#runtime),*};
         #ids_module
+        #platform
+        #roles
 
         /// This hub's migrations, in order: (version, description, SQL).
         pub const MIGRATIONS: &[::hubgen_runtime::EmbeddedMigration] = &[#(#migration_entries),*];

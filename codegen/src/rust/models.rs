@@ -9,6 +9,38 @@ use hubgen_schema::types::ColumnType;
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 
+/// The transaction a table's repository takes, from its row scoping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Receiver {
+    /// Not scoped: any connection.
+    Conn,
+    /// Tenant-scoped with a NOT NULL tenant: a `TenantTx` and nothing else.
+    Tenant,
+    /// Rows may have no tenant: a `TenantTx`, or the platform's `PlatformTx`.
+    TenantOrPlatform,
+    /// Owner-scoped: a transaction acting for a user, or the platform's.
+    Acting,
+}
+
+impl Receiver {
+    pub fn of(hub: &ir::Hub, table: &ir::Table) -> Receiver {
+        let mut table = table;
+        // `scoped_through` takes the parent's scope; validation rules out cycles.
+        for _ in 0..=hub.tables.len() {
+            let Some(parent) = table.through_key().and_then(|fk| hub.table(&fk.ref_schema, &fk.ref_table)) else {
+                break;
+            };
+            table = parent;
+        }
+        match (&table.tenant_column, &table.owner_column) {
+            (Some(tenant), _) if table.column(tenant).is_some_and(|c| c.nullable) => Receiver::TenantOrPlatform,
+            (Some(_), _) => Receiver::Tenant,
+            (None, Some(_)) => Receiver::Acting,
+            (None, None) => Receiver::Conn,
+        }
+    }
+}
+
 /// How a table maps to Rust: names, and which columns play which part.
 pub(super) struct Shape<'a> {
     pub hub: &'a ir::Hub,
@@ -19,8 +51,9 @@ pub(super) struct Shape<'a> {
     pub filter: Ident,
     pub sort: Ident,
     pub repo: Ident,
-    /// The tenant column: filled from the `TenantTx`, never from user input.
+    /// The tenant column: filled from the transaction, never from user input.
     pub tenant: Option<&'a ir::Column>,
+    pub receiver: Receiver,
     pub key: Vec<&'a ir::Column>,
     pub insertable: Vec<&'a ir::Column>,
     pub patchable: Vec<&'a ir::Column>,
@@ -67,7 +100,8 @@ impl<'a> Shape<'a> {
         let mut filters: Vec<&ir::Column> = Vec::new();
         for index in &table.indexes {
             if let Some(first) = index.columns.first().and_then(|c| column(&c.name)) {
-                let usable = !is(first, table.tenant_column.as_deref())
+                // A `tenant_or_global` table filters on its tenant: `is_null()` asks for the global rows.
+                let usable = (!is(first, table.tenant_column.as_deref()) || table.tenant_global)
                     && !super::types::via_text(&first.ty)
                     && !matches!(first.ty, ColumnType::Array(_) | ColumnType::Json | ColumnType::Jsonb);
                 if usable && !filters.iter().any(|f| f.name == first.name) {
@@ -113,6 +147,7 @@ impl<'a> Shape<'a> {
             sort: ident(&format!("{base}Sort")),
             repo: ident(&format!("{base}Repo")),
             tenant,
+            receiver: Receiver::of(hub, table),
             key,
             insertable,
             patchable,

@@ -2,7 +2,7 @@
 //! take a `TenantTx` (the tenant comes from it, never from the caller's
 //! data); others take a connection. Read-only hubs get no write methods.
 
-use super::models::{Shape, SortVariant};
+use super::models::{Receiver, Shape, SortVariant};
 use super::names::field;
 use super::types::{is_copy, owned, sql_type, via_text};
 use super::Ids;
@@ -114,10 +114,15 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
         " Queries on `{}.{}`.{}{}",
         table.schema,
         table.name,
-        if shape.tenant.is_some() {
-            " Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant."
-        } else {
-            ""
+        match shape.receiver {
+            Receiver::Conn => "",
+            Receiver::Tenant => " Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.",
+            Receiver::TenantOrPlatform => {
+                " Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant."
+            }
+            Receiver::Acting => {
+                " Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner."
+            }
         },
         if hub.readonly { " Read-only hub: no write methods." } else { "" }
     );
@@ -133,6 +138,16 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
     }
 }
 
+/// The tenant new rows get: the `TenantTx`'s, or (where rows may have no
+/// tenant) whatever the transaction carries, NULL for the platform's.
+fn tenant_value(shape: &Shape) -> TokenStream {
+    if shape.receiver == Receiver::Tenant {
+        quote!(tx.tenant())
+    } else {
+        quote!(::hubgen_runtime::Scope::tenant_id(&*tx))
+    }
+}
+
 /// Tokens every method uses: the executor parameter and how to reach the connection.
 struct ShapeTokens {
     exec: TokenStream,
@@ -143,10 +158,17 @@ struct ShapeTokens {
 
 impl ShapeTokens {
     fn new(shape: &Shape) -> ShapeTokens {
-        let (exec, conn) = if shape.tenant.is_some() {
-            (quote!(tx: &mut ::hubgen_runtime::TenantTx<'_>), quote!(tx.conn()))
-        } else {
-            (quote!(conn: &mut ::sqlx::PgConnection), quote!(&mut *conn))
+        let (exec, conn) = match shape.receiver {
+            Receiver::Conn => (quote!(conn: &mut ::sqlx::PgConnection), quote!(&mut *conn)),
+            Receiver::Tenant => (quote!(tx: &mut ::hubgen_runtime::TenantTx<'_>), quote!(tx.conn())),
+            Receiver::TenantOrPlatform => (
+                quote!(tx: &mut impl ::hubgen_runtime::TenantOrPlatform),
+                quote!(::hubgen_runtime::Scope::conn(tx)),
+            ),
+            Receiver::Acting => (
+                quote!(tx: &mut impl ::hubgen_runtime::Acting),
+                quote!(::hubgen_runtime::Scope::conn(tx)),
+            ),
         };
         let row = &shape.row;
         ShapeTokens {
@@ -413,10 +435,11 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
     let ShapeTokens { conn, row, .. } = t;
     // The stream borrows the connection for as long as it runs.
-    let exec = if shape.tenant.is_some() {
-        quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'_>)
-    } else {
-        quote!(conn: &'a mut ::sqlx::PgConnection)
+    let exec = match shape.receiver {
+        Receiver::Conn => quote!(conn: &'a mut ::sqlx::PgConnection),
+        Receiver::Tenant => quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'_>),
+        Receiver::TenantOrPlatform => quote!(tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a)),
+        Receiver::Acting => quote!(tx: &'a mut (impl ::hubgen_runtime::Acting + 'a)),
     };
     quote! {
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -511,7 +534,7 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = qualified(&table.schema, &table.name);
     let mut params = Params { hub: shape.hub, n: 0 };
-    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), quote!(tx.tenant()));
+    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), tenant_value(shape));
     let sql = format!(
         "INSERT INTO {name} ({}) VALUES ({}) RETURNING {}",
         columns.join(", "),
@@ -596,7 +619,10 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let mut one_params = Params { hub: shape.hub, n: 0 };
     let (one_columns, one_values, one_binds) = insert_parts(shape, &mut one_params, quote!(new), quote!(tenant));
     let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
-    let tenant = shape.tenant.map(|_| quote!(let tenant = tx.tenant();));
+    let tenant = shape.tenant.map(|_| {
+        let value = tenant_value(shape);
+        quote!(let tenant = #value;)
+    });
     quote! {
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
@@ -658,7 +684,11 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
     let tenant = match shape.tenant {
         Some(column) => {
             let column = q(&column.name);
-            quote!(Some((#column, tx.tenant())))
+            if shape.receiver == Receiver::Tenant {
+                quote!(Some((#column, tx.tenant())))
+            } else {
+                quote!(::hubgen_runtime::Scope::tenant_id(&*tx).map(|tenant| (#column, tenant)))
+            }
         }
         None => quote!(None),
     };
@@ -842,7 +872,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
         .filter(|key| key.iter().all(|c| insertable(c)))
         .map(|key| {
             let mut params = Params { hub: shape.hub, n: 0 };
-            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), quote!(tx.tenant()));
+            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), tenant_value(shape));
             let mut sets: Vec<String> = shape
                 .insertable
                 .iter()

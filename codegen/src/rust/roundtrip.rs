@@ -4,7 +4,7 @@
 //! version check where declared), delete, restore. Generated from the same
 //! IR as the crate, so every table is covered and none is forgotten.
 
-use super::models::{check_list, is_typed_id, Shape};
+use super::models::{check_list, is_typed_id, Receiver, Shape};
 use super::names::{field, ident, pascal, variants};
 use super::types::owned;
 use super::Ids;
@@ -168,19 +168,23 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         ..
     } = &shape;
     let tenant = shape.tenant.is_some();
-    let begin = if let Some(column) = shape.tenant {
-        let ty = shape.ty(column);
-        let tenant = if is_typed_id(&ty) {
-            quote!(#ty::new())
-        } else {
-            quote!(::hubgen_runtime::AnyTenant(::uuid::Uuid::new_v4()))
-        };
-        quote! {
-            let tenant = #tenant;
-            let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
+    // Tests connect as the superuser, whom row-level security lets through:
+    // the transaction only has to be of the kind the repository takes.
+    let begin = match shape.receiver {
+        Receiver::Tenant | Receiver::TenantOrPlatform => {
+            let tenant = match shape.tenant.map(|c| shape.ty(c)) {
+                Some(ty) if is_typed_id(&ty) => quote!(#ty::new()),
+                _ => quote!(::hubgen_runtime::AnyTenant(::uuid::Uuid::new_v4())),
+            };
+            quote! {
+                let tenant = #tenant;
+                let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
+            }
         }
-    } else {
-        quote!(let mut tx = db.pool.begin().await?;)
+        Receiver::Acting => quote! {
+            let mut tx = ::hubgen_runtime::ActorTx::begin(&db.pool, ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4())).await?;
+        },
+        Receiver::Conn => quote!(let mut tx = db.pool.begin().await?;),
     };
     let exec = quote!(&mut tx);
     let key_of = |r: TokenStream| -> TokenStream {

@@ -26,7 +26,6 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         ),
         config_type: None,
         scope: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        tenant_id: Some(ids::TenantId::new()),
         user_id: Some(ids::UserId::new()),
         category: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
@@ -39,7 +38,8 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let tenant = ids::TenantId::new();
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: RuntimeConfig = RuntimeConfigRepo::insert(&mut tx, &new).await?;
@@ -180,7 +180,6 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let mut bare = again.clone();
     bare.config_value = None;
     bare.config_type = None;
-    bare.tenant_id = None;
     bare.user_id = None;
     bare.category = None;
     bare.description = None;
@@ -196,9 +195,6 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     assert_eq!(
         kept.config_type, row.config_type,
         "upsert keeps `config_type` when it is left None"
-    );
-    assert_eq!(
-        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
     );
     assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
     assert_eq!(

@@ -45,7 +45,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: User = UserRepo::insert(&mut tx, &new).await?;
@@ -249,7 +253,11 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ),
         created_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserSession = UserSessionRepo::insert(&mut tx, &new).await?;

@@ -478,6 +478,9 @@ impl UserId {
     }
 }
 #[rustfmt::skip]
+/// The acting user: what an `ActorTx` is begun with.
+impl ::hubgen_runtime::ActorKey for UserId {}
+#[rustfmt::skip]
 impl Default for UserId {
     fn default() -> Self {
         Self::new()

@@ -251,7 +251,6 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             .take(100usize)
             .collect::<String>(),
         user_id: Some(ids::UserId::new()),
-        tenant_id: Some(ids::TenantId::new()),
         first_name: Some(
             format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
         ),
@@ -271,7 +270,8 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let tenant = ids::TenantId::new();
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: FacebookUser = FacebookUserRepo::insert(&mut tx, &new).await?;
@@ -312,7 +312,6 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         FacebookUserSort::Id,
         FacebookUserSort::FacebookUserId,
         FacebookUserSort::UserId,
-        FacebookUserSort::TenantId,
     ] {
         let mut ways = Vec::new();
         for desc in [false, true] {
@@ -410,7 +409,6 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = upserted;
     let mut bare = again.clone();
     bare.user_id = None;
-    bare.tenant_id = None;
     bare.first_name = None;
     bare.last_name = None;
     bare.profile_pic_url = None;
@@ -421,9 +419,6 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = FacebookUserRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
-    assert_eq!(
-        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
-    );
     assert_eq!(
         kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
     );

@@ -41,7 +41,11 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserProfile = UserProfileRepo::insert(&mut tx, &new).await?;
@@ -263,7 +267,11 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserPreference = UserPreferenceRepo::insert(&mut tx, &new).await?;
@@ -488,7 +496,11 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserActivity = UserActivityRepo::insert(&mut tx, &new).await?;
@@ -703,7 +715,11 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: UserAddress = UserAddressRepo::insert(&mut tx, &new).await?;

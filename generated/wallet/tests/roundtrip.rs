@@ -32,7 +32,11 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Wallet = WalletRepo::insert(&mut tx, &new).await?;
@@ -267,7 +271,11 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 .expect("timestamp"),
         ),
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Transaction = TransactionRepo::insert(&mut tx, &new).await?;
@@ -489,7 +497,11 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         ),
         created_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let mut tx = ::hubgen_runtime::ActorTx::begin(
+            &db.pool,
+            ::hubgen_runtime::AnyActor(::uuid::Uuid::new_v4()),
+        )
+        .await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Ledger = LedgerRepo::insert(&mut tx, &new).await?;
