@@ -264,7 +264,9 @@ impl Table {
     /// The foreign key `scoped_through` follows.
     pub fn through_key(&self) -> Option<&ForeignKey> {
         let column = self.scoped_through.as_ref()?;
-        self.foreign_keys.iter().find(|fk| fk.columns.len() == 1 && &fk.columns[0] == column)
+        self.foreign_keys
+            .iter()
+            .find(|fk| fk.columns.len() == 1 && &fk.columns[0] == column)
     }
 }
 

@@ -70,7 +70,9 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         foreign_keys: Vec::new(),
         cross_hub_refs: Vec::new(),
         tenant_column: table.tenant_option().map(|(_, (n, _))| n.to_string()),
-        tenant_global: table.tenant_option().is_some_and(|(kind, _)| kind == TableOptionKind::TenantOrGlobal),
+        tenant_global: table
+            .tenant_option()
+            .is_some_and(|(kind, _)| kind == TableOptionKind::TenantOrGlobal),
         owner_column: table.option_column(TableOptionKind::OwnerScoped).map(|(n, _)| n.to_string()),
         scoped_through: table.option_column(TableOptionKind::ScopedThrough).map(|(n, _)| n.to_string()),
         soft_delete: None,

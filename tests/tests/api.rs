@@ -17,7 +17,9 @@ async fn as_superuser(pool: &sqlx::PgPool) -> ActorTx<'static> {
 
 /// Sign-up's transaction: the identity hub's auth role.
 async fn as_auth(pool: &sqlx::PgPool) -> PlatformTx<'static> {
-    PlatformTx::begin(pool, hub_identity::roles::IDENTITY_AUTH).await.expect("begin as identity_auth")
+    PlatformTx::begin(pool, hub_identity::roles::IDENTITY_AUTH)
+        .await
+        .expect("begin as identity_auth")
 }
 
 /// 32 tasks update one wallet from the same version: exactly one wins each
@@ -232,10 +234,13 @@ async fn violations_name_their_constraint() {
     hub_identity::UserRepo::insert(&mut conn, &user("a@example.com"))
         .await
         .expect("first insert");
-    match hub_identity::UserRepo::insert(&mut conn, &user("a@example.com")).await {
+    // Each refused statement in a savepoint, so the transaction goes on.
+    let mut savepoint = conn.savepoint().await.expect("savepoint");
+    match hub_identity::UserRepo::insert(&mut savepoint, &user("a@example.com")).await {
         Err(Error::UniqueViolation { constraint }) => assert_eq!(constraint, "users_email_key"),
         other => panic!("expected a unique violation, got {other:?}"),
     }
+    savepoint.rollback().await.expect("rollback");
     let session = hub_identity::NewUserSession {
         id: None,
         user_id: hub_ids::UserId::new(),
@@ -399,11 +404,7 @@ async fn ordered_pages_and_conditions_agree_with_sql() {
 
     let count = |filter: WalletFilter| {
         let pool = db.pool.clone();
-        async move {
-            WalletRepo::count(&mut as_superuser(&pool).await, &filter)
-                .await
-                .expect("count")
-        }
+        async move { WalletRepo::count(&mut as_superuser(&pool).await, &filter).await.expect("count") }
     };
     let sql = |condition: &str| {
         let (pool, q) = (db.pool.clone(), format!("SELECT count(*) FROM wallets WHERE {condition}"));

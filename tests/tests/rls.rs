@@ -101,7 +101,12 @@ fn insert_sql(hub: &ir::Hub, table: &ir::Table, principal: Uuid, given: &[(&str,
 
 /// Runs `sql` in a transaction as `role`, acting as `principal` (tenant and
 /// user alike) if given; rolls back.
-async fn as_role(conn: &mut PgConnection, role: &str, principal: Option<Uuid>, sql: &str) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
+async fn as_role(
+    conn: &mut PgConnection,
+    role: &str,
+    principal: Option<Uuid>,
+    sql: &str,
+) -> Result<Vec<sqlx::postgres::PgRow>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     sqlx::query(&format!("SET LOCAL ROLE \"{role}\"")).execute(&mut *tx).await?;
     if let Some(principal) = principal {

@@ -98,7 +98,15 @@ async fn one_edit_of_the_wallet_hub_holds_end_to_end_in_a_copy_of_the_repository
         .expect("migrations")
         .run(&pool)
         .await
-        .expect("0001 applies");
+        .expect("the migrations so far apply");
+    // The version the wallet hub is at today; the edit makes the next one.
+    let today = std::fs::read_dir(&folder)
+        .expect("migrations folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| !e.file_name().to_string_lossy().ends_with(".down.sql") && e.file_name().to_string_lossy().ends_with(".sql"))
+        })
+        .count() as i64;
     sqlx::raw_sql(SEED).execute(&pool).await.expect("seed");
     let before = fingerprint(&pool, "account_code").await;
 
@@ -107,7 +115,8 @@ async fn one_edit_of_the_wallet_hub_holds_end_to_end_in_a_copy_of_the_repository
     run(hubgen, &["fmt"], &copy); // as a reviewer would: the new lines take the table's alignment
     let first = run(hubgen, &["generate"], &copy);
     let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(stdout.contains("migrations/wallet/0002_"), "migration 2 is written:\n{stdout}");
+    let next = format!("migrations/wallet/{:04}_", today + 1);
+    assert!(stdout.contains(&next), "{next} is written:\n{stdout}");
     let again = run(hubgen, &["generate"], &copy);
     let again = String::from_utf8_lossy(&again.stdout);
     assert!(again.contains(" 0 file(s) written"), "a second generate writes nothing: {again}");
@@ -132,7 +141,7 @@ async fn one_edit_of_the_wallet_hub_holds_end_to_end_in_a_copy_of_the_repository
     assert!(String::from_utf8_lossy(&live.stdout).contains("no drift"));
 
     // Reverted: the catalog is day one's again, the rows still there.
-    migrator.undo(&pool, 1).await.expect("the new migrations revert");
+    migrator.undo(&pool, today).await.expect("the new migration reverts");
     let (catalog, _) = hubgen_live::introspect_read_only(&url).await.expect("introspect");
     let wallet_v1 = v1.hub("wallet").expect("wallet hub");
     let differences = hubgen_codegen::check::database(wallet_v1, &catalog);

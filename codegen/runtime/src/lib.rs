@@ -237,7 +237,10 @@ impl PlatformTx<'static> {
     pub async fn begin(pool: &PgPool, role: &str) -> Result<Self, Error> {
         let mut tx = pool.begin().await?;
         // `set_config('role', ...)` is `SET LOCAL ROLE` with the name bound, not spliced.
-        sqlx::query("SELECT set_config('role', $1, true)").bind(role).execute(&mut *tx).await?;
+        sqlx::query("SELECT set_config('role', $1, true)")
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
         Ok(PlatformTx { tx })
     }
 }

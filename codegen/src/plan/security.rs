@@ -58,7 +58,10 @@ pub(super) fn row_security(hub: &ir::Hub, t: &ir::Table) -> Vec<Statement> {
 
 /// The old table's scoping as it reads after this plan's renames.
 fn renamed(o: &ir::Table, t: &ir::Table, renames: &Renames) -> ir::Table {
-    let column = |c: &Option<String>| c.as_ref().map(|c| renames.column(&t.schema, &t.name, c).cloned().unwrap_or_else(|| c.clone()));
+    let column = |c: &Option<String>| {
+        c.as_ref()
+            .map(|c| renames.column(&t.schema, &t.name, c).cloned().unwrap_or_else(|| c.clone()))
+    };
     ir::Table {
         name: t.name.clone(),
         tenant_column: column(&o.tenant_column),
@@ -68,7 +71,10 @@ fn renamed(o: &ir::Table, t: &ir::Table, renames: &Renames) -> ir::Table {
             .columns
             .iter()
             .map(|c| ir::Column {
-                name: renames.column(&t.schema, &t.name, &c.name).cloned().unwrap_or_else(|| c.name.clone()),
+                name: renames
+                    .column(&t.schema, &t.name, &c.name)
+                    .cloned()
+                    .unwrap_or_else(|| c.name.clone()),
                 ..c.clone()
             })
             .collect(),

@@ -300,7 +300,11 @@ pub fn hub_items_with_ids(
         let consts = hub.roles.iter().map(|role| {
             let name = &role.name;
             let konst = names::ident(&name.to_uppercase());
-            let doc = role.docs.as_deref().map(|d| format!(" {d}")).unwrap_or_else(|| format!(" The `{name}` role."));
+            let doc = role
+                .docs
+                .as_deref()
+                .map(|d| format!(" {d}"))
+                .unwrap_or_else(|| format!(" The `{name}` role."));
             quote! {
                 #[doc = #doc]
                 pub const #konst: &str = #name;

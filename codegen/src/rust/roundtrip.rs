@@ -317,9 +317,10 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         None => quote!(let updated = #repo::update(#exec, #key, &patch).await?;),
     };
     // A table keyed by its tenant holds one row per tenant: no batch, one page.
-    let one_per_tenant = shape
-        .tenant
-        .is_some_and(|t| table.uniques.iter().any(|u| u.columns == [t.name.clone()]));
+    let one_per_tenant = shape.tenant.is_some_and(|t| {
+        let just_tenant = |columns: &[String]| columns == [t.name.clone()];
+        table.uniques.iter().any(|u| just_tenant(&u.columns)) || table.primary_key.as_ref().is_some_and(|k| just_tenant(&k.columns))
+    });
     let total: i64 = if one_per_tenant { 1 } else { 3 };
     let after_delete = total - 1;
     // Upsert on the primary key: the same key updates, it does not insert.

@@ -64,10 +64,7 @@ pub fn is_isolation_policy(name: &str) -> bool {
 
 /// `column = <setting as uuid>`: see [`tenant_predicate`].
 fn setting_predicate(column: &str, setting: &str) -> String {
-    format!(
-        "{} = (SELECT NULLIF(current_setting('{setting}', true), '')::uuid)",
-        ident(column)
-    )
+    format!("{} = (SELECT NULLIF(current_setting('{setting}', true), '')::uuid)", ident(column))
 }
 
 pub fn owner_predicate(column: &str) -> String {
@@ -131,7 +128,11 @@ pub fn scope_policies(hub: &ir::Hub, t: &ir::Table) -> Vec<PolicyDef> {
         // `current_user`, not membership: a service that merely belongs to the
         // platform role must still `SET ROLE` (a platform transaction) to write.
         let nulls: Vec<String> = unscoped.iter().map(|c| format!("{} IS NULL", ident(c))).collect();
-        let nulls = if nulls.len() == 1 { nulls[0].clone() } else { format!("({})", nulls.join(" OR ")) };
+        let nulls = if nulls.len() == 1 {
+            nulls[0].clone()
+        } else {
+            format!("({})", nulls.join(" OR "))
+        };
         let predicate = format!("current_user = {} AND {nulls}", literal(&platform.name));
         out.push(PolicyDef {
             name: PLATFORM_POLICY.into(),

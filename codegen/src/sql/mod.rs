@@ -6,8 +6,8 @@ pub mod quote;
 pub mod statement;
 
 pub use access::{
-    is_isolation_policy, owner_predicate, rls_enabled as access_rls_enabled, scope_policies, table_privileges, tenant_predicate, Roles, GLOBAL_POLICY,
-    OWNER_SETTING, PLATFORM_POLICY, TENANT_POLICY, TENANT_SETTING,
+    is_isolation_policy, owner_predicate, rls_enabled as access_rls_enabled, scope_policies, table_privileges, tenant_predicate, Roles,
+    GLOBAL_POLICY, OWNER_SETTING, PLATFORM_POLICY, TENANT_POLICY, TENANT_SETTING,
 };
 pub use ddl::column_type;
 

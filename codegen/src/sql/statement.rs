@@ -469,7 +469,9 @@ impl Statement {
         use Statement::*;
         let undo = |s: Statement| Inverse::Undo(vec![s]);
         match self.clone() {
-            CreateRole { .. } | GrantRole { .. } | CreateExtension { .. } | Guard(_) | ValidateConstraint { .. } | Backfill { .. } => Inverse::Keep,
+            CreateRole { .. } | GrantRole { .. } | CreateExtension { .. } | Guard(_) | ValidateConstraint { .. } | Backfill { .. } => {
+                Inverse::Keep
+            }
             // The owner only changes with the object, which its own inverse handles.
             SetOwner { .. } => Inverse::Keep,
             CreateSchema { name } => undo(DropSchema { name }),

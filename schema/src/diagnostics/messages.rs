@@ -675,7 +675,10 @@ pub fn global_column_not_null(column: &Ident, table: &str) -> Diagnostic {
     error(
         Code::GlobalColumnNotNull,
         column.span,
-        format!("`tenant_or_global` on `{table}`, but its tenant column `{}` is not null: no row can be global", column.name),
+        format!(
+            "`tenant_or_global` on `{table}`, but its tenant column `{}` is not null: no row can be global",
+            column.name
+        ),
         "not null",
     )
     .help("drop `not null` so rows without a tenant are shared by every tenant, or write `tenant_scoped`")

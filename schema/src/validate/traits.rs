@@ -45,17 +45,27 @@ fn check_scopes(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnos
         .filter(|o| {
             matches!(
                 o.kind,
-                TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal | TableOptionKind::OwnerScoped | TableOptionKind::ScopedThrough
+                TableOptionKind::TenantScoped
+                    | TableOptionKind::TenantOrGlobal
+                    | TableOptionKind::OwnerScoped
+                    | TableOptionKind::ScopedThrough
             )
         })
         .collect();
     for (i, second) in scoping.iter().enumerate() {
         let conflict = scoping[..i].iter().find(|first| {
             let tenant = |k| matches!(k, TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal);
-            (tenant(first.kind) && tenant(second.kind)) || first.kind == TableOptionKind::ScopedThrough || second.kind == TableOptionKind::ScopedThrough
+            (tenant(first.kind) && tenant(second.kind))
+                || first.kind == TableOptionKind::ScopedThrough
+                || second.kind == TableOptionKind::ScopedThrough
         });
         if let Some(first) = conflict {
-            out.push(messages::conflicting_scopes(second.span, table.name(), first.kind.keyword(), second.kind.keyword()));
+            out.push(messages::conflicting_scopes(
+                second.span,
+                table.name(),
+                first.kind.keyword(),
+                second.kind.keyword(),
+            ));
         }
     }
     let platform = hub.roles.iter().any(|r| r.platform);
@@ -101,7 +111,12 @@ fn check_scopes(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnos
             if let Some(problem) = problem {
                 out.push(messages::invalid_scoped_through(span, table.name(), name, problem));
             } else if scoped_through_cycle(ctx, hub, table) {
-                out.push(messages::invalid_scoped_through(span, table.name(), name, "the chain of parents comes back to this table"));
+                out.push(messages::invalid_scoped_through(
+                    span,
+                    table.name(),
+                    name,
+                    "the chain of parents comes back to this table",
+                ));
             } else if table.is_nullable(column) && !platform {
                 out.push(messages::missing_platform_role(&column.name, table.name(), hub.name(), "parent"));
             }

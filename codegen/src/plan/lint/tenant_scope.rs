@@ -3,8 +3,8 @@
 //! (or, with RLS still forced, none).
 
 use super::Context;
-use crate::sql::statement::Statement;
 use crate::sql::is_isolation_policy;
+use crate::sql::statement::Statement;
 use hubgen_schema::diagnostics::Code;
 use hubgen_schema::{Diagnostic, Severity};
 
