@@ -180,6 +180,14 @@ impl TableOptionKind {
         ("renamed_from", TableOptionKind::RenamedFrom),
     ];
 
+    /// Whether the option scopes rows for row-level security.
+    pub fn is_scope(self) -> bool {
+        matches!(
+            self,
+            TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal | TableOptionKind::OwnerScoped | TableOptionKind::ScopedThrough
+        )
+    }
+
     pub fn keyword(self) -> &'static str {
         Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
     }

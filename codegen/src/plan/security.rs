@@ -101,8 +101,7 @@ pub(super) fn plan(old_hub: &ir::Hub, hub: &ir::Hub, o: &ir::Table, t: &ir::Tabl
     // Policies. PostgreSQL follows renamed columns and tables inside a
     // policy, so the old ones are compared as they read after the renames
     // and dropped under their old names.
-    let generated_before = scope_policies(old_hub, &renamed(o, t, renames));
-    let mut before: Vec<PolicyDef> = generated_before.clone();
+    let mut before: Vec<PolicyDef> = scope_policies(old_hub, &renamed(o, t, renames));
     before.extend(o.policies.iter().map(declared));
     let mut after: Vec<PolicyDef> = scope_policies(hub, t);
     after.extend(t.policies.iter().map(declared));

@@ -60,11 +60,12 @@ impl Ids {
             };
             names.insert(key.clone(), name);
         }
-        let mut ids = Ids {
+        let ids = Ids {
             names,
             tenant: None,
             actor: None,
         };
+        // The one table the given columns refer to, if they all refer to the same.
         let the_one = |column: fn(&ir::Table) -> Option<&str>| {
             let mut referenced: Vec<&str> = schema
                 .hubs
@@ -80,9 +81,7 @@ impl Ids {
             }
         };
         let (tenant, actor) = (the_one(|t| t.tenant_column.as_deref()), the_one(|t| t.owner_column.as_deref()));
-        ids.tenant = tenant;
-        ids.actor = actor;
-        ids
+        Ids { tenant, actor, ..ids }
     }
 
     pub fn tenant(&self) -> Option<&str> {

@@ -1,6 +1,7 @@
-//! Repositories: const SQL run with `sqlx::query_as`. Tenant-scoped tables
-//! take a `TenantTx` (the tenant comes from it, never from the caller's
-//! data); others take a connection. Read-only hubs get no write methods.
+//! Repositories: const SQL run with `sqlx::query_as`. Scoped tables take the
+//! transaction their scope needs (see [`Receiver`]; the tenant comes from it,
+//! never from the caller's data); others take a connection. Read-only hubs
+//! get no write methods.
 
 use super::models::{Receiver, Shape, SortVariant};
 use super::names::field;
@@ -148,6 +149,25 @@ fn tenant_value(shape: &Shape) -> TokenStream {
     }
 }
 
+/// The executor parameter a repository method takes, borrowed for `lifetime`
+/// (empty: elided).
+fn receiver_param(receiver: Receiver, lifetime: TokenStream) -> TokenStream {
+    // `impl Trait` borrowed for a named lifetime must outlive it: `&'a mut (impl Trait + 'a)`.
+    let scoped = |bound: TokenStream| {
+        if lifetime.is_empty() {
+            quote!(tx: &mut impl #bound)
+        } else {
+            quote!(tx: &#lifetime mut (impl #bound + #lifetime))
+        }
+    };
+    match receiver {
+        Receiver::Conn => quote!(conn: &#lifetime mut ::sqlx::PgConnection),
+        Receiver::Tenant => quote!(tx: &#lifetime mut ::hubgen_runtime::TenantTx<'_>),
+        Receiver::TenantOrPlatform => scoped(quote!(::hubgen_runtime::TenantOrPlatform)),
+        Receiver::Acting => scoped(quote!(::hubgen_runtime::Acting)),
+    }
+}
+
 /// Tokens every method uses: the executor parameter and how to reach the connection.
 struct ShapeTokens {
     exec: TokenStream,
@@ -158,17 +178,11 @@ struct ShapeTokens {
 
 impl ShapeTokens {
     fn new(shape: &Shape) -> ShapeTokens {
-        let (exec, conn) = match shape.receiver {
-            Receiver::Conn => (quote!(conn: &mut ::sqlx::PgConnection), quote!(&mut *conn)),
-            Receiver::Tenant => (quote!(tx: &mut ::hubgen_runtime::TenantTx<'_>), quote!(tx.conn())),
-            Receiver::TenantOrPlatform => (
-                quote!(tx: &mut impl ::hubgen_runtime::TenantOrPlatform),
-                quote!(::hubgen_runtime::Scope::conn(tx)),
-            ),
-            Receiver::Acting => (
-                quote!(tx: &mut impl ::hubgen_runtime::Acting),
-                quote!(::hubgen_runtime::Scope::conn(tx)),
-            ),
+        let exec = receiver_param(shape.receiver, quote!());
+        let conn = match shape.receiver {
+            Receiver::Conn => quote!(&mut *conn),
+            Receiver::Tenant => quote!(tx.conn()),
+            Receiver::TenantOrPlatform | Receiver::Acting => quote!(::hubgen_runtime::Scope::conn(tx)),
         };
         let row = &shape.row;
         ShapeTokens {
@@ -435,12 +449,7 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
     let ShapeTokens { conn, row, .. } = t;
     // The stream borrows the connection for as long as it runs.
-    let exec = match shape.receiver {
-        Receiver::Conn => quote!(conn: &'a mut ::sqlx::PgConnection),
-        Receiver::Tenant => quote!(tx: &'a mut ::hubgen_runtime::TenantTx<'_>),
-        Receiver::TenantOrPlatform => quote!(tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a)),
-        Receiver::Acting => quote!(tx: &'a mut (impl ::hubgen_runtime::Acting + 'a)),
-    };
+    let exec = receiver_param(shape.receiver, quote!('a));
     quote! {
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(#exec, #filter_arg: &'a #filter) -> ::hubgen_runtime::RowStream<'a, #row> {
@@ -683,11 +692,11 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
     let row_security = crate::sql::access_rls_enabled(table);
     let tenant = match shape.tenant {
         Some(column) => {
-            let column = q(&column.name);
+            let (column, value) = (q(&column.name), tenant_value(shape));
             if shape.receiver == Receiver::Tenant {
-                quote!(Some((#column, tx.tenant())))
+                quote!(Some((#column, #value)))
             } else {
-                quote!(::hubgen_runtime::Scope::tenant_id(&*tx).map(|tenant| (#column, tenant)))
+                quote!(#value.map(|tenant| (#column, tenant)))
             }
         }
         None => quote!(None),

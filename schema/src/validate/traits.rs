@@ -38,20 +38,7 @@ fn column_of<'a>(table: &TableCtx<'a>, name: &str, span: crate::span::Span, what
 /// reference), leads an index, and rows it leaves without a scope have a
 /// platform role to own them.
 fn check_scopes(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
-    let scoping: Vec<&TableOption> = table
-        .ast
-        .options
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.kind,
-                TableOptionKind::TenantScoped
-                    | TableOptionKind::TenantOrGlobal
-                    | TableOptionKind::OwnerScoped
-                    | TableOptionKind::ScopedThrough
-            )
-        })
-        .collect();
+    let scoping: Vec<&TableOption> = table.ast.options.iter().filter(|o| o.kind.is_scope()).collect();
     for (i, second) in scoping.iter().enumerate() {
         let conflict = scoping[..i].iter().find(|first| {
             let tenant = |k| matches!(k, TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal);
@@ -141,12 +128,7 @@ fn leads_an_index(table: &TableCtx, name: &str) -> bool {
 }
 
 fn is_scoped(table: &TableCtx) -> bool {
-    table.ast.options.iter().any(|o| {
-        matches!(
-            o.kind,
-            TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal | TableOptionKind::OwnerScoped | TableOptionKind::ScopedThrough
-        )
-    })
+    table.ast.options.iter().any(|o| o.kind.is_scope())
 }
 
 /// The same-hub table a single-column reference on `column` points to.
