@@ -79,6 +79,16 @@ pub enum HubItem {
     /// `acknowledge destructive customers.age`: the next migration may drop or narrow it.
     Acknowledge(Acknowledge),
     Setting(Setting),
+    /// `distributed by tenant_id`: the hub is laid out for Citus.
+    Distributed(Distributed),
+}
+
+#[derive(Debug, Clone)]
+pub struct Distributed {
+    pub trivia: Trivia,
+    /// The distribution column tables carry (a table scoped by another
+    /// column, such as the tenant table's `id`, is distributed by that one).
+    pub column: Ident,
 }
 
 #[derive(Debug, Clone)]
@@ -167,10 +177,13 @@ pub enum TableOptionKind {
     SoftDelete,
     Versioned,
     RenamedFrom,
+    /// Reference data every tenant reads: deliberately unscoped (a Citus
+    /// reference table in a distributed hub).
+    Shared,
 }
 
 impl TableOptionKind {
-    pub const ALL: [(&'static str, TableOptionKind); 7] = [
+    pub const ALL: [(&'static str, TableOptionKind); 8] = [
         ("tenant_scoped", TableOptionKind::TenantScoped),
         ("tenant_or_global", TableOptionKind::TenantOrGlobal),
         ("owner_scoped", TableOptionKind::OwnerScoped),
@@ -178,6 +191,7 @@ impl TableOptionKind {
         ("soft_delete", TableOptionKind::SoftDelete),
         ("versioned", TableOptionKind::Versioned),
         ("renamed_from", TableOptionKind::RenamedFrom),
+        ("shared", TableOptionKind::Shared),
     ];
 
     /// Whether the option scopes rows for row-level security.
@@ -232,6 +246,8 @@ pub enum TableItemKind {
         privileges: Vec<Ident>,
         role: Ident,
     },
+    /// `allow tenant-key-order`: silences one warning for this table.
+    Allow(Ident),
 }
 
 #[derive(Debug, Clone)]

@@ -111,7 +111,7 @@ impl Writer {
             // One-line items (roles, extensions) group together; blocks get a blank line around them.
             let is_line = matches!(
                 item,
-                HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_) | HubItem::Setting(_)
+                HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_) | HubItem::Setting(_) | HubItem::Distributed(_)
             );
             if i > 0 && !(is_line && previous_was_line) {
                 self.blank();
@@ -136,6 +136,7 @@ impl Writer {
                     self.item_line(&a.trivia, &format!("acknowledge destructive {}", target.join(".")));
                 }
                 HubItem::Setting(s) => self.setting(s),
+                HubItem::Distributed(d) => self.item_line(&d.trivia, &format!("distributed by {}", ident(&d.column.name))),
                 HubItem::Schema(s) => {
                     self.item_line(&s.trivia, &format!("schema {} {{", ident(&s.name.name)));
                     self.indent += 1;
@@ -341,6 +342,7 @@ fn table_item(kind: &TableItemKind) -> String {
             let privileges: Vec<String> = privileges.iter().map(|p| p.name.to_ascii_lowercase()).collect();
             format!("grant {} to {}", privileges.join(", "), ident(&role.name))
         }
+        TableItemKind::Allow(code) => format!("allow {}", code.name),
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Hub {
     /// How long a migration waits for a lock (`set lock_timeout`); `None`: hubgen's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_timeout: Option<String>,
+    /// `distributed by`: the column a Citus cluster shards this hub's tables by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,13 @@ pub struct Table {
     /// row to be (`scoped_through`): the parent's policies scope the child.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scoped_through: Option<String>,
+    /// `shared`: reference data every tenant reads, unscoped by design.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub shared: bool,
+    /// In a distributed hub: the column this table is sharded by (`None`
+    /// for a reference table, which every node holds whole).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distribution_column: Option<String>,
     pub soft_delete: Option<SoftDelete>,
     /// Optimistic locking: updates must name the version they read.
     pub version_column: Option<String>,

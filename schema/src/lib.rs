@@ -15,6 +15,7 @@ mod lexer;
 pub mod locate;
 mod lower;
 pub(crate) mod parser;
+pub mod policy;
 pub mod span;
 pub mod types;
 mod validate;

@@ -52,6 +52,7 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             .map(|a| a.target.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join("."))
             .collect(),
         lock_timeout: crate::validate::settings::value(ctx, hub, "lock_timeout").map(str::to_string),
+        distributed_by: hub.distributed.first().map(|d| d.column.name.clone()),
     }
 }
 
@@ -75,6 +76,8 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             .is_some_and(|(kind, _)| kind == TableOptionKind::TenantOrGlobal),
         owner_column: table.option_column(TableOptionKind::OwnerScoped).map(|(n, _)| n.to_string()),
         scoped_through: table.option_column(TableOptionKind::ScopedThrough).map(|(n, _)| n.to_string()),
+        shared: table.option(TableOptionKind::Shared).is_some(),
+        distribution_column: crate::validate::citus::distribution_column(hub, table).map(str::to_string),
         soft_delete: None,
         version_column: table.option_column(TableOptionKind::Versioned).map(|(n, _)| n.to_string()),
         partitioning: None,
@@ -203,7 +206,11 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                 role: role.name.clone(),
                 privileges: privileges.iter().map(|p| p.name.to_ascii_lowercase()).collect(),
             }),
-            TableItemKind::Column(_) | TableItemKind::Use(_) | TableItemKind::PrimaryKey(_) | TableItemKind::Partition { .. } => {}
+            TableItemKind::Column(_)
+            | TableItemKind::Use(_)
+            | TableItemKind::PrimaryKey(_)
+            | TableItemKind::Partition { .. }
+            | TableItemKind::Allow(_) => {}
         }
     }
     if let Some((column, _)) = table.option_column(TableOptionKind::SoftDelete) {

@@ -405,6 +405,14 @@ impl<'a> Parser<'a> {
                 Ok(HubItem::Acknowledge(Acknowledge { trivia, target }))
             }
             "set" if allow_schema => Ok(HubItem::Setting(self.setting()?)),
+            "distributed" if allow_schema => {
+                let mut trivia = self.take_trivia();
+                self.bump();
+                self.expect_keyword("by")?;
+                let column = self.ident("the distribution column")?;
+                self.take_trailing(&mut trivia);
+                Ok(HubItem::Distributed(Distributed { trivia, column }))
+            }
             "schema" if allow_schema => {
                 let mut trivia = self.take_trivia();
                 let start = self.bump().span;
@@ -427,7 +435,17 @@ impl<'a> Parser<'a> {
             _ => {
                 let found = self.describe(token);
                 let expected: &[&str] = if allow_schema {
-                    &["table", "enum", "mixin", "role", "extension", "schema", "acknowledge", "set"]
+                    &[
+                        "table",
+                        "enum",
+                        "mixin",
+                        "role",
+                        "extension",
+                        "schema",
+                        "acknowledge",
+                        "set",
+                        "distributed",
+                    ]
                 } else {
                     &["table", "enum", "mixin", "role", "extension", "acknowledge"]
                 };
@@ -665,6 +683,10 @@ impl<'a> Parser<'a> {
                     role: self.ident("a role name")?,
                 }
             }
+            "allow" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
+                self.bump();
+                TableItemKind::Allow(self.lint_code()?)
+            }
             _ => {
                 // Columns parse their own trivia.
                 self.pending.leading.splice(0..0, trivia.leading.drain(..));
@@ -680,6 +702,23 @@ impl<'a> Parser<'a> {
         let span = start.to(Span::new(self.last_end, self.last_end));
         self.take_trailing(&mut trivia);
         Ok(TableItem { trivia, kind, span })
+    }
+
+    /// A diagnostic code such as `tenant-key-order`: words joined by `-`
+    /// with no space between them.
+    fn lint_code(&mut self) -> PResult<Ident> {
+        let mut code = self.ident("a warning's code")?;
+        while let (Some(dash), Some(word)) = (self.tokens.get(self.pos), self.tokens.get(self.pos + 1)) {
+            let joined = dash.span.start == code.span.end && word.span.start == dash.span.end;
+            if !(joined && dash.kind == TokenKind::Op && self.src(*dash) == "-" && word.kind == TokenKind::Ident) {
+                break;
+            }
+            code.name = format!("{}-{}", code.name, self.src(*word));
+            code.span = code.span.to(word.span);
+            self.bump();
+            self.bump();
+        }
+        Ok(code)
     }
 
     fn line_ends_at(&self, index: usize) -> bool {

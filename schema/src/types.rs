@@ -220,6 +220,8 @@ pub fn is_sql_word(word: &str) -> bool {
         "or",
         "overlaps",
         "second",
+        // `(select current_setting(...))`: the once-per-query idiom in policies
+        "select",
         "session_user",
         "similar",
         "some",

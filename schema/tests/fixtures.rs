@@ -127,3 +127,28 @@ fn rendered_diagnostics_locate_and_help() {
         }
     }
 }
+
+/// Citus's rules run on the platform's own tenant and app hubs, declared
+/// `distributed by tenant_id`: the snapshot lists what distributing them
+/// would take (their seed keys do not include the tenant).
+#[test]
+fn platform_tenant_and_app_hubs_under_citus_rules() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("platform.hubs");
+    let text = std::fs::read_to_string(path).expect("platform schema");
+    let mut distributed = text.clone();
+    for hub in ["hub tenant database chatbot_tenant_db {\n", "hub app database chatbot_app_db {\n"] {
+        assert!(distributed.contains(hub), "{hub}");
+        distributed = distributed.replace(hub, &format!("{hub}  distributed by tenant_id\n\n"));
+    }
+    let file = SourceFile::new("schema/platform.hubs (tenant and app distributed by tenant_id)", distributed);
+    let output = compile(&file.text);
+    let citus: Vec<_> = output
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.code.as_str().starts_with("distribution") || d.code.as_str() == "undistributed-table")
+        .collect();
+    assert!(!citus.is_empty(), "the seed's keys do not include tenant_id");
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("platform_citus", render_all(&citus, &file, false));
+    });
+}

@@ -37,18 +37,7 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
     let mut findings = hubgen_codegen::check::files(&ir, &existing, &generated, &config);
 
     if let Some(url) = database_url {
-        let target = match hub {
-            Some(name) => ir
-                .hub(name)
-                .ok_or_else(|| crate::Fatal(format!("the schema has no hub `{name}`")))?,
-            None => {
-                let database = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
-                ir.hubs
-                    .iter()
-                    .find(|h| h.database == database)
-                    .ok_or_else(|| crate::Fatal(format!("no hub uses database `{database}`; name the hub with --hub")))?
-            }
-        };
+        let target = target_hub(&ir, url, hub)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -64,6 +53,24 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
 
     report(&findings, format);
     Ok(findings.is_empty())
+}
+
+/// The hub `--hub` names, or else the one whose database the URL names.
+pub(crate) fn target_hub<'a>(
+    ir: &'a hubgen_schema::ir::Schema,
+    url: &str,
+    hub: Option<&str>,
+) -> Result<&'a hubgen_schema::ir::Hub, crate::Fatal> {
+    match hub {
+        Some(name) => ir.hub(name).ok_or_else(|| crate::Fatal(format!("the schema has no hub `{name}`"))),
+        None => {
+            let database = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default();
+            ir.hubs
+                .iter()
+                .find(|h| h.database == database)
+                .ok_or_else(|| crate::Fatal(format!("no hub uses database `{database}`; name the hub with --hub")))
+        }
+    }
 }
 
 fn report(findings: &[Finding], format: Format) {

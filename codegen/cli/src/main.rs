@@ -2,6 +2,7 @@
 //! prints diagnostics, writes files only when their content changed.
 
 mod check;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use hubgen_schema::{diagnostics::render_all, SourceFile};
@@ -73,6 +74,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: check::Format,
     },
+    /// Prove a hub's row-level security on a live database at the schema's version: per scoped
+    /// table, own rows only, nothing without a context, other scopes out of reach for every
+    /// write, FORCE on, partitions queried directly, the scope predicate in an Index Cond.
+    /// Runs in one transaction that is rolled back; connect as a superuser.
+    Verify {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// The database to verify.
+        #[arg(long)]
+        database_url: String,
+        /// The hub the database belongs to (default: the hub whose database name the URL names).
+        #[arg(long)]
+        hub: Option<String>,
+    },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
         /// Schema file (default: schema/platform.hubs).
@@ -119,6 +135,10 @@ fn main() -> ExitCode {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             let root = root.unwrap_or_else(|| project_root(&path));
             check::run(&path, &root, database_url.as_deref(), hub.as_deref(), format)
+        }
+        Command::Verify { schema, database_url, hub } => {
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            verify::run(&path, &database_url, hub.as_deref())
         }
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };

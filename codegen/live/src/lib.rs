@@ -4,7 +4,11 @@
 //! - [`introspect`] reads a database's catalog into a [`Catalog`] with a
 //!   fixed number of queries ([`CATALOG_QUERIES`]), whatever the table count;
 //! - [`apply`] runs a migration in one transaction, so a failing migration
-//!   leaves the database as it was.
+//!   leaves the database as it was;
+//! - [`verify::isolation`] proves every scoped table's row-level security
+//!   with the database's own answers (`hubgen verify`).
+
+pub mod verify;
 
 use hubgen_codegen::catalog::{normalize_bound, normalize_expr, Catalog, Column, Enum, ForeignKey, Index, Key, Policy, Table};
 use sqlx::{Connection, PgConnection, Row};

@@ -55,6 +55,22 @@ pub(super) fn plan(old: Option<&ir::Hub>, new: &ir::Hub, plan: &mut Plan) {
             }],
         ));
     }
+    for role in &new.roles {
+        let Some(before) = old_roles.iter().find(|o| o.name == role.name) else {
+            continue;
+        };
+        if before.bypass_rls != role.bypass_rls {
+            let verb = if role.bypass_rls { "bypasses" } else { "stops bypassing" };
+            plan.push(Step::new(
+                Phase::Setup,
+                format!("role {} {verb} row-level security", role.name),
+                vec![Statement::AlterRole {
+                    name: role.name.clone(),
+                    bypass_rls: role.bypass_rls,
+                }],
+            ));
+        }
+    }
     // The platform role acts through the application role's grants; its own
     // policies add the rows without a tenant or owner.
     let was_platform = |name: &str| old_roles.iter().any(|o| o.name == name && o.platform);

@@ -174,3 +174,37 @@ pub fn table_privileges(hub: &ir::Hub, table: &ir::Table) -> Vec<(String, Vec<St
 pub fn rls_enabled(table: &ir::Table) -> bool {
     table.is_scoped() || !table.policies.is_empty()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every generated policy passes the schema's own tenancy lint: none is
+    /// true for every row, none admits a row when its setting is missing.
+    #[test]
+    fn generated_policies_admit_nothing_without_their_setting() {
+        let schemas = [
+            include_str!("../../../schema/platform.hubs"),
+            include_str!("../../tests/fixtures/scopes.hubs"),
+            include_str!("../../tests/fixtures/tenant_scoped.hubs"),
+        ];
+        let mut checked = 0;
+        for text in schemas {
+            let ir = hubgen_schema::compile(text).ir.expect("schema compiles");
+            for hub in &ir.hubs {
+                for table in &hub.tables {
+                    for policy in scope_policies(hub, table) {
+                        for expr in policy.using.iter().chain(&policy.with_check) {
+                            let verdict = hubgen_schema::policy::analyze(expr)
+                                .unwrap_or_else(|| panic!("{}.{}: cannot analyze {expr}", table.name, policy.name));
+                            assert!(!verdict.always_true, "{}.{} is always true: {expr}", table.name, policy.name);
+                            assert!(!verdict.admits_without_setting, "{}.{} leaks: {expr}", table.name, policy.name);
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked >= 60, "only {checked} policy clauses checked");
+    }
+}

@@ -190,6 +190,11 @@ pub enum Statement {
         name: String,
         bypass_rls: Option<bool>,
     },
+    /// A declared role starts or stops bypassing row-level security.
+    AlterRole {
+        name: String,
+        bypass_rls: bool,
+    },
     /// `member` gets `role`'s privileges (the platform role those of the
     /// application role). Cluster-wide like roles: kept on undo.
     GrantRole {
@@ -404,6 +409,7 @@ impl Statement {
         use Statement::*;
         match self {
             CreateRole { .. }
+            | AlterRole { .. }
             | GrantRole { .. }
             | CreateSchema { .. }
             | DropSchema { .. }
@@ -474,6 +480,10 @@ impl Statement {
             }
             // The owner only changes with the object, which its own inverse handles.
             SetOwner { .. } => Inverse::Keep,
+            AlterRole { name, bypass_rls } => undo(AlterRole {
+                name,
+                bypass_rls: !bypass_rls,
+            }),
             CreateSchema { name } => undo(DropSchema { name }),
             CreateEnum { name, .. } => undo(DropEnum { name }),
             CreateTable { name, .. } => undo(DropTable { name }),
@@ -589,6 +599,13 @@ impl Statement {
                 format!(
                     "DO $$ BEGIN CREATE ROLE {} {options}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;\n",
                     ident(name)
+                )
+            }
+            AlterRole { name, bypass_rls } => {
+                format!(
+                    "ALTER ROLE {} {};\n",
+                    ident(name),
+                    if *bypass_rls { "BYPASSRLS" } else { "NOBYPASSRLS" }
                 )
             }
             GrantRole { role, member } => format!("GRANT {} TO {};\n", ident(role), ident(member)),

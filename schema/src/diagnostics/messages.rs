@@ -695,6 +695,7 @@ pub fn conflicting_scopes(span: Span, table: &str, first: &str, second: &str) ->
         ("tenant_scoped", "tenant_or_global") | ("tenant_or_global", "tenant_scoped") => {
             "keep one: `tenant_or_global` when rows without a tenant are shared by every tenant, `tenant_scoped` otherwise".to_string()
         }
+        ("shared", _) | (_, "shared") => "a `shared` table is read by every tenant, a scoped one is not: keep one".to_string(),
         _ => "`scoped_through` takes its parent's scope; drop the other trait, or scope the table by its own columns".to_string(),
     })
 }
@@ -719,6 +720,123 @@ pub fn invalid_platform_role(role: &Ident, problem: &str) -> Diagnostic {
         "platform role",
     )
     .help("declare one `role <name> platform` per hub, without `bypassrls`: it writes rows without a tenant or owner through row-level security, not around it")
+}
+
+pub fn unscoped_tenant_data(column: &Ident, table: &str) -> Diagnostic {
+    warning(
+        Code::UnscopedTenantData,
+        column.span,
+        format!("table `{table}` holds tenant data in `{}` but is not scoped", column.name),
+        "a tenant's column",
+    )
+    .help(format!(
+        "write `table {table} tenant_scoped({})` (or `tenant_or_global`) so row-level security isolates it, or `table {table} shared` if every tenant may read every row",
+        column.name
+    ))
+}
+
+pub fn tenant_key_order(span: Span, table: &str, what: &str, columns: &[&str], tenant: &str) -> Diagnostic {
+    let mut leading = vec![tenant];
+    leading.extend(columns.iter().copied().filter(|c| *c != tenant));
+    let help = if what == "index" {
+        format!(
+            "every query on `{table}` filters on `{tenant}`: index `({})` serves it with one range scan, and a table distributed by tenant needs it; `allow tenant-key-order` if this index serves queries across tenants",
+            leading.join(", ")
+        )
+    } else {
+        format!(
+            "a key unique across tenants lets one tenant's value block another's and tells it the value exists: make it `unique ({})`, or `allow tenant-key-order` if the value is global by nature",
+            leading.join(", ")
+        )
+    };
+    warning(
+        Code::TenantKeyOrder,
+        span,
+        format!(
+            "{what} ({}) of tenant-scoped `{table}` does not start with `{tenant}`",
+            list(columns)
+        ),
+        format!("does not start with `{tenant}`"),
+    )
+    .help(help)
+}
+
+pub fn permissive_policy(expr: &Expr, policy: &str, clause: &str, problem: &str) -> Diagnostic {
+    error(
+        Code::PermissivePolicy,
+        expr.span,
+        format!("the `{clause}` of policy `{policy}` {problem}"),
+        "lets rows through",
+    )
+    .help(
+        "compare the row with the session, e.g. `tenant_id = (select nullif(current_setting('app.current_tenant_id', true), '')::uuid)`, so a missing setting matches nothing; a role that must read everything is declared `bypassrls`",
+    )
+}
+
+pub fn invalid_allow(code: &Ident, allowable: &[Code]) -> Diagnostic {
+    let names: Vec<&str> = allowable.iter().map(|c| c.as_str()).collect();
+    error(
+        Code::InvalidAllow,
+        code.span,
+        format!("`allow {}` names no warning a table can silence", code.name),
+        "not an allowable warning",
+    )
+    .suggest(
+        &code.name,
+        names.iter().copied(),
+        format!("a table may allow {}; errors cannot be allowed", list(&names)),
+    )
+}
+
+pub fn duplicate_distribution(dup: &Ident, previous: &Ident) -> Diagnostic {
+    error(
+        Code::DuplicateDistribution,
+        dup.span,
+        format!("the hub is already `distributed by {}`", previous.name),
+        "second `distributed by`",
+    )
+    .note(previous.span, "first declared")
+    .help("a hub shards all its tables by one column: keep one `distributed by`")
+}
+
+pub fn undistributed_table(table: &Ident, hub: &str, column: &str, problem: &str) -> Diagnostic {
+    error(
+        Code::UndistributedTable,
+        table.span,
+        format!("table `{}` of distributed hub `{hub}` {problem}", table.name),
+        "cannot be placed on a Citus cluster",
+    )
+    .help(format!(
+        "give it a not-null `{column}` (scoped by it) so it is sharded with its tenant's rows, or mark it `shared` to copy it to every node as a reference table"
+    ))
+}
+
+pub fn distribution_key(span: Span, table: &str, what: &str, columns: &[&str], column: &str) -> Diagnostic {
+    let mut with = vec![column];
+    with.extend(columns.iter().copied());
+    error(
+        Code::DistributionKey,
+        span,
+        format!(
+            "{what} ({}) of distributed table `{table}` does not include `{column}`",
+            list(columns)
+        ),
+        format!("needs `{column}`"),
+    )
+    .help(format!(
+        "Citus enforces uniqueness per node only when the key holds the distribution column: make it ({})",
+        with.join(", ")
+    ))
+}
+
+pub fn distribution_foreign_key(span: Span, table: &str, target: &str, problem: &str, help: &str) -> Diagnostic {
+    error(
+        Code::DistributionForeignKey,
+        span,
+        format!("the foreign key from `{table}` to `{target}` {problem}"),
+        "foreign key",
+    )
+    .help(help.to_string())
 }
 
 pub fn scope_index_missing(span: Span, table: &str, column: &str) -> Diagnostic {

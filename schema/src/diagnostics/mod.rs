@@ -115,6 +115,16 @@ codes! {
     ConflictingScopes = "conflicting-scopes",
     InvalidScopedThrough = "invalid-scoped-through",
     InvalidPlatformRole = "invalid-platform-role",
+    // tenancy lint
+    UnscopedTenantData = "unscoped-tenant-data",
+    TenantKeyOrder = "tenant-key-order",
+    PermissivePolicy = "permissive-policy",
+    InvalidAllow = "invalid-allow",
+    // Citus distribution
+    UndistributedTable = "undistributed-table",
+    DistributionKey = "distribution-key",
+    DistributionForeignKey = "distribution-foreign-key",
+    DuplicateDistribution = "duplicate-distribution",
     SoftDeleteColumnType = "soft-delete-column-type",
     VersionColumnType = "version-column-type",
     TouchColumnType = "touch-column-type",

@@ -2,11 +2,13 @@
 //! one pass per rule group. Every pass reports all it finds; none stops early.
 
 mod access;
+pub(crate) mod citus;
 mod columns;
 mod keys;
 mod names;
 pub(crate) mod references;
 pub(crate) mod settings;
+mod tenancy;
 mod traits;
 
 use crate::ast::*;
@@ -32,6 +34,8 @@ pub(crate) struct HubCtx<'a> {
     pub mixins: Vec<&'a Mixin>,
     pub acknowledged: Vec<&'a Acknowledge>,
     pub settings: Vec<&'a Setting>,
+    /// `distributed by`: the first is the hub's; others are reported.
+    pub distributed: Vec<&'a Distributed>,
 }
 
 pub(crate) struct TableCtx<'a> {
@@ -54,6 +58,9 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     traits::check(ctx, diagnostics);
     access::check(ctx, diagnostics);
     settings::check(ctx, diagnostics);
+    tenancy::check(ctx, diagnostics);
+    citus::check(ctx, diagnostics);
+    tenancy::apply_allows(ctx, diagnostics);
 }
 
 pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>) -> Ctx<'a> {
@@ -87,6 +94,7 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
             mixins: Vec::new(),
             acknowledged: Vec::new(),
             settings: Vec::new(),
+            distributed: Vec::new(),
         };
         // Mixins first, so a table may use one declared below it.
         collect_mixins(&hub.items, &mut ctx.mixins);
@@ -150,6 +158,7 @@ fn collect<'a>(item: &'a HubItem, schema: &'a str, hub: &mut HubCtx<'a>, global:
         HubItem::Mixin(_) => {}
         HubItem::Acknowledge(a) => hub.acknowledged.push(a),
         HubItem::Setting(s) => hub.settings.push(s),
+        HubItem::Distributed(d) => hub.distributed.push(d),
         HubItem::Schema(block) => {
             hub.schema_blocks.push(block);
             for item in &block.items {
@@ -228,6 +237,7 @@ impl<'a> TableCtx<'a> {
             TableOptionKind::SoftDelete => "deleted_at",
             TableOptionKind::Versioned => "version",
             TableOptionKind::RenamedFrom => return option.arg.as_ref().map(|a| (a.name.as_str(), a.span)),
+            TableOptionKind::Shared => return None,
         };
         Some(match &option.arg {
             Some(arg) => (arg.name.as_str(), arg.span),

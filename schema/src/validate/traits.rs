@@ -38,11 +38,17 @@ fn column_of<'a>(table: &TableCtx<'a>, name: &str, span: crate::span::Span, what
 /// reference), leads an index, and rows it leaves without a scope have a
 /// platform role to own them.
 fn check_scopes(ctx: &Ctx, hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
-    let scoping: Vec<&TableOption> = table.ast.options.iter().filter(|o| o.kind.is_scope()).collect();
+    let scoping: Vec<&TableOption> = table
+        .ast
+        .options
+        .iter()
+        .filter(|o| o.kind.is_scope() || o.kind == TableOptionKind::Shared)
+        .collect();
     for (i, second) in scoping.iter().enumerate() {
         let conflict = scoping[..i].iter().find(|first| {
             let tenant = |k| matches!(k, TableOptionKind::TenantScoped | TableOptionKind::TenantOrGlobal);
             (tenant(first.kind) && tenant(second.kind))
+                || [first.kind, second.kind].contains(&TableOptionKind::Shared)
                 || first.kind == TableOptionKind::ScopedThrough
                 || second.kind == TableOptionKind::ScopedThrough
         });
