@@ -49,7 +49,8 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 .expect("timestamp"),
         ),
     };
-    let mut tx = db.pool.begin().await?;
+    let tenant = ids::TenantId::new();
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Message = MessageRepo::insert(&mut tx, &new).await?;
@@ -279,7 +280,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         created_at: None,
         updated_at: None,
     };
-    let mut tx = db.pool.begin().await?;
+    let tenant = ids::TenantId::new();
+    let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
     let new = sample(1);
     new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
     let row: Conversation = ConversationRepo::insert(&mut tx, &new).await?;
