@@ -1,9 +1,7 @@
 //! `hubgen check`: every kind of drift, one exit code. Read-only: it writes
 //! no file and, with --database-url, runs only read-only catalog queries.
 
-use crate::{color, header_path, paint};
-use hubgen_schema::diagnostics::render_all;
-use hubgen_schema::SourceFile;
+use crate::{header_path, paint};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -15,18 +13,7 @@ pub enum Format {
 pub use hubgen_codegen::check::Finding;
 
 pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&str>, format: Format) -> Result<bool, crate::Fatal> {
-    let text = std::fs::read_to_string(schema).map_err(|e| crate::Fatal(format!("cannot read {}: {e}", schema.display())))?;
-    let output = hubgen_schema::compile(&text);
-    let file = SourceFile::new(schema.display().to_string(), text);
-    if !output.diagnostics.is_empty() {
-        eprint!("{}", render_all(&output.diagnostics, &file, color()));
-    }
-    let Some(ir) = output.ir else {
-        return Err(crate::Fatal(format!(
-            "{} has errors; fix them before checking for drift",
-            schema.display()
-        )));
-    };
+    let ir = crate::compile_or_fatal(schema, "checking for drift")?;
     let project = hubgen_codegen::Project::at(root);
     let existing = project.existing().map_err(crate::Fatal)?;
     let generated = project.generated_files().map_err(crate::Fatal)?;
@@ -38,10 +25,7 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
 
     if let Some(url) = database_url {
         let target = target_hub(&ir, url, hub)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| crate::Fatal(e.to_string()))?;
+        let runtime = crate::runtime()?;
         let (actual, queries) = runtime
             .block_on(hubgen_live::introspect_read_only(url))
             .map_err(|e| crate::Fatal(format!("cannot read the database: {e}")))?;

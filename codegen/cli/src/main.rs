@@ -188,6 +188,27 @@ fn read(path: &Path) -> Result<SourceFile, Fatal> {
     Ok(SourceFile::new(path.display().to_string(), text))
 }
 
+/// Compiles a schema for a command that needs its IR, printing every
+/// diagnostic; errors are fatal ("fix them before <doing>").
+pub(crate) fn compile_or_fatal(path: &Path, doing: &str) -> Result<hubgen_schema::ir::Schema, Fatal> {
+    let file = read(path)?;
+    let output = hubgen_schema::compile(&file.text);
+    if !output.diagnostics.is_empty() {
+        eprint!("{}", render_all(&output.diagnostics, &file, color()));
+    }
+    output
+        .ir
+        .ok_or_else(|| Fatal(format!("{} has errors; fix them before {doing}", path.display())))
+}
+
+/// One thread is enough: the live commands run one connection at a time.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(e.to_string()))
+}
+
 fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
     let mut clean = true;
     for path in files {

@@ -102,10 +102,8 @@ fn foreign_keys<'c, 'a>(
         }
     };
     for column in &table.columns {
-        for m in &column.modifiers {
-            if let ModifierKind::References(r) = &m.kind {
-                push(r.span, vec![column.name.name.as_str()], r);
-            }
+        if let Some(r) = column.reference() {
+            push(r.span, vec![column.name.name.as_str()], r);
         }
     }
     for item in &table.items {

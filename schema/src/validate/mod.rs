@@ -300,6 +300,14 @@ impl Column {
         self.modifiers.iter().any(|m| predicate(&m.kind))
     }
 
+    /// The `references ...` written on the column, if any.
+    pub fn reference(&self) -> Option<&Reference> {
+        self.modifiers.iter().find_map(|m| match &m.kind {
+            ModifierKind::References(r) => Some(r),
+            _ => None,
+        })
+    }
+
     pub fn is_nullable(&self) -> bool {
         !self.has(|m| matches!(m, ModifierKind::NotNull | ModifierKind::PrimaryKey))
     }

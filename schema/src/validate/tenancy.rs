@@ -73,15 +73,8 @@ fn is_tenant_table(hub: &HubCtx, target: &str) -> bool {
             return false;
         };
         t.column(column)
-            .and_then(reference_of)
+            .and_then(Column::reference)
             .is_some_and(|r| r.path.last().is_some_and(|p| p.name == target))
-    })
-}
-
-fn reference_of(column: &Column) -> Option<&Reference> {
-    column.modifiers.iter().find_map(|m| match &m.kind {
-        ModifierKind::References(r) => Some(r),
-        _ => None,
     })
 }
 
@@ -93,7 +86,8 @@ fn unscoped_tenant_data(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic
     }
     let tenant_like = table.columns.iter().find(|c| {
         let named = c.name.name == "tenant_id" || c.name.name.ends_with("_tenant_id");
-        let refers = reference_of(c)
+        let refers = c
+            .reference()
             .and_then(|r| r.path.last())
             .is_some_and(|t| is_tenant_table(hub, &t.name));
         named || refers

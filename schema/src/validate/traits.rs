@@ -139,12 +139,7 @@ fn is_scoped(table: &TableCtx) -> bool {
 
 /// The same-hub table a single-column reference on `column` points to.
 fn through_parent<'c, 'a>(ctx: &'c Ctx<'a>, hub: &'c HubCtx<'a>, table: &TableCtx, column: &str) -> Option<&'c TableCtx<'a>> {
-    let on_column = table.column(column).and_then(|c| {
-        c.modifiers.iter().find_map(|m| match &m.kind {
-            ModifierKind::References(r) => Some(r),
-            _ => None,
-        })
-    });
+    let on_column = table.column(column).and_then(Column::reference);
     let reference = on_column.or_else(|| {
         table.items.iter().find_map(|item| match &item.kind {
             TableItemKind::ForeignKey { columns, target, .. } if columns.len() == 1 && columns[0].name == column => Some(target),
