@@ -601,13 +601,18 @@ impl Statement {
                     ident(name)
                 )
             }
-            AlterRole { name, bypass_rls } => {
-                format!(
-                    "ALTER ROLE {} {};\n",
-                    ident(name),
-                    if *bypass_rls { "BYPASSRLS" } else { "NOBYPASSRLS" }
-                )
-            }
+            // Roles are cluster-wide: databases migrating at once would race on
+            // the same catalog row ("tuple concurrently updated"), so the change
+            // is serialized by an advisory lock and made only when still needed.
+            AlterRole { name, bypass_rls } => format!(
+                "DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext({lock})); \
+                 IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {role} AND rolbypassrls <> {bypass_rls}) \
+                 THEN ALTER ROLE {} {}; END IF; END $$;\n",
+                ident(name),
+                if *bypass_rls { "BYPASSRLS" } else { "NOBYPASSRLS" },
+                lock = literal(&format!("hubgen role {name}")),
+                role = literal(name),
+            ),
             GrantRole { role, member } => format!("GRANT {} TO {};\n", ident(role), ident(member)),
             CreateSchema { name } => format!("CREATE SCHEMA IF NOT EXISTS {};\n", ident(name)),
             DropSchema { name } => format!("DROP SCHEMA {};\n", ident(name)),

@@ -10,4 +10,4 @@ REVOKE SELECT ON TABLE "public"."orders" FROM "platform_support";
 CREATE POLICY "support_read" ON "public"."orders" FOR SELECT TO "platform_support" USING (true);
 
 -- undo: role platform_support bypasses row-level security
-ALTER ROLE "platform_support" NOBYPASSRLS;
+DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('hubgen role platform_support')); IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'platform_support' AND rolbypassrls <> false) THEN ALTER ROLE "platform_support" NOBYPASSRLS; END IF; END $$;

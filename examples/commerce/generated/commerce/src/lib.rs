@@ -1948,7 +1948,7 @@ CREATE POLICY "tenant_isolation" ON "public"."audit_logs" USING ("tenant_id" = (
 SET LOCAL lock_timeout = '5s';
 
 -- role platform_support bypasses row-level security
-ALTER ROLE "platform_support" BYPASSRLS;
+DO $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('hubgen role platform_support')); IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'platform_support' AND rolbypassrls <> true) THEN ALTER ROLE "platform_support" BYPASSRLS; END IF; END $$;
 
 -- drop policy support_read on public.orders
 DROP POLICY "support_read" ON "public"."orders";
