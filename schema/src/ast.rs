@@ -83,6 +83,42 @@ pub enum HubItem {
     Distributed(Distributed),
 }
 
+/// A partitioned table's upkeep: partitions made ahead, retired past retention.
+#[derive(Debug, Clone)]
+pub struct Upkeep {
+    pub every: Interval,
+    pub premake: Option<(u32, Span)>,
+    pub retain: Option<Interval>,
+    /// Retired partitions are archived (COPY to a sink) before they are dropped.
+    pub archive: Option<Span>,
+}
+
+/// `90 days`, `1 month`: a count and a unit as written.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    pub count: u32,
+    pub unit: Ident,
+    pub span: Span,
+}
+
+impl Interval {
+    /// The unit in singular lower case (`days` → `day`).
+    pub fn unit(&self) -> String {
+        let unit = self.unit.name.to_ascii_lowercase();
+        unit.strip_suffix('s').map(str::to_string).unwrap_or(unit)
+    }
+
+    /// As PostgreSQL's interval input reads it: `90 days`.
+    pub fn sql(&self) -> String {
+        let unit = self.unit();
+        if self.count == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{} {unit}s", self.count)
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Distributed {
     pub trivia: Trivia,
@@ -234,6 +270,13 @@ pub enum TableItemKind {
         target: Reference,
     },
     PartitionBy {
+        column: Ident,
+        /// `every 1 month premake 3 retain 90 days archive`: pg_partman keeps the partitions.
+        upkeep: Option<Upkeep>,
+    },
+    /// `retain 30 days by created_at`: rows older than that are deleted by `maintain`.
+    Retain {
+        keep: Interval,
         column: Ident,
     },
     Partition {

@@ -322,7 +322,23 @@ fn table_item(kind: &TableItemKind) -> String {
                 reference(target)
             )
         }
-        TableItemKind::PartitionBy { column } => format!("partition by range ({})", ident(&column.name)),
+        TableItemKind::PartitionBy { column, upkeep } => {
+            let mut line = format!("partition by range ({})", ident(&column.name));
+            if let Some(u) = upkeep {
+                line.push_str(&format!(" every {}", interval(&u.every)));
+                if let Some((n, _)) = u.premake {
+                    line.push_str(&format!(" premake {n}"));
+                }
+                if let Some(keep) = &u.retain {
+                    line.push_str(&format!(" retain {}", interval(keep)));
+                }
+                if u.archive.is_some() {
+                    line.push_str(" archive");
+                }
+            }
+            line
+        }
+        TableItemKind::Retain { keep, column } => format!("retain {} by {}", interval(keep), ident(&column.name)),
         TableItemKind::Partition { name, from, to } => format!("partition {} from {} to {}", ident(&name.name), from.text, to.text),
         TableItemKind::Policy(p) => {
             let mut out = format!("policy {}", ident(&p.name.name));
@@ -389,4 +405,9 @@ fn enum_value(value: &str) -> String {
     } else {
         format!("'{}'", value.replace('\'', "''"))
     }
+}
+
+/// An interval as written, unit in lower case: `90 days`.
+fn interval(i: &Interval) -> String {
+    format!("{} {}", i.count, i.unit.name.to_ascii_lowercase())
 }

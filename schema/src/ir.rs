@@ -94,6 +94,8 @@ pub struct Table {
     /// Optimistic locking: updates must name the version they read.
     pub version_column: Option<String>,
     pub partitioning: Option<Partitioning>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     pub policies: Vec<Policy>,
     pub grants: Vec<Grant>,
 }
@@ -215,6 +217,60 @@ pub struct Partitioning {
     /// Range partitioning by this column.
     pub column: String,
     pub partitions: Vec<Partition>,
+    /// pg_partman makes the partitions ahead and retires them past retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upkeep: Option<Upkeep>,
+    /// Partitions carry their parent's RLS, policies and grants. Locks
+    /// written before hubgen did so lack it, and the next plan secures them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub secured: bool,
+}
+
+/// `every 1 month premake 3 retain 90 days archive`, as pg_partman's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upkeep {
+    /// pg_partman's interval: hourly, daily, weekly, monthly, quarterly or yearly.
+    pub interval: String,
+    /// Partitions made ahead of the current one.
+    pub premake: u32,
+    /// A partition retires once its upper bound is this much in the past (`90 days`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain: Option<String>,
+    /// Retired partitions are archived before they are dropped.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archive: bool,
+}
+
+impl Upkeep {
+    /// The `every` clause for an interval pg_partman names, as schema text.
+    pub const INTERVALS: [(&'static str, &'static str); 6] = [
+        ("1 hour", "hourly"),
+        ("1 day", "daily"),
+        ("1 week", "weekly"),
+        ("1 month", "monthly"),
+        ("3 months", "quarterly"),
+        ("1 year", "yearly"),
+    ];
+
+    /// pg_partman's suffix format for a partition's lower bound (`to_char`).
+    pub fn suffix_format(&self) -> &'static str {
+        match self.interval.as_str() {
+            "hourly" => "YYYY_MM_DD_HH24MI",
+            "daily" => "YYYY_MM_DD",
+            "weekly" => "IYYY\"w\"IW",
+            "quarterly" => "YYYY\"q\"Q",
+            "yearly" => "YYYY",
+            _ => "YYYY_MM",
+        }
+    }
+}
+
+/// `retain 30 days by created_at`: rows of an unpartitioned table older than
+/// `keep` are deleted in batches by `maintain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub column: String,
+    pub keep: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -81,6 +81,7 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         soft_delete: None,
         version_column: table.option_column(TableOptionKind::Versioned).map(|(n, _)| n.to_string()),
         partitioning: None,
+        retention: None,
         policies: Vec::new(),
         grants: Vec::new(),
     };
@@ -174,7 +175,7 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                     .collect(),
                 predicate: index.predicate.as_ref().map(|p| p.text.clone()),
             }),
-            TableItemKind::PartitionBy { column } => {
+            TableItemKind::PartitionBy { column, upkeep } => {
                 let partitions = table
                     .items
                     .iter()
@@ -190,7 +191,24 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                 out.partitioning = Some(ir::Partitioning {
                     column: column.name.clone(),
                     partitions,
+                    upkeep: upkeep.as_ref().map(|u| ir::Upkeep {
+                        interval: ir::Upkeep::INTERVALS
+                            .iter()
+                            .find(|(every, _)| *every == u.every.sql())
+                            .map_or("monthly", |(_, name)| name)
+                            .to_string(),
+                        premake: u.premake.map_or(4, |(n, _)| n),
+                        retain: u.retain.as_ref().map(Interval::sql),
+                        archive: u.archive.is_some(),
+                    }),
+                    secured: true,
                 });
+            }
+            TableItemKind::Retain { keep, column } => {
+                out.retention = Some(ir::Retention {
+                    column: column.name.clone(),
+                    keep: keep.sql(),
+                })
             }
             TableItemKind::Policy(policy) => out.policies.push(ir::Policy {
                 name: policy.name.name.clone(),

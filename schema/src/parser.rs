@@ -656,7 +656,17 @@ impl<'a> Parser<'a> {
                 self.expect(TokenKind::LParen, "`(`")?;
                 let column = self.ident("a column name")?;
                 self.expect(TokenKind::RParen, "`)`")?;
-                TableItemKind::PartitionBy { column }
+                let upkeep = if self.at_keyword("every") { Some(self.upkeep()?) } else { None };
+                TableItemKind::PartitionBy { column, upkeep }
+            }
+            "retain" if next_is(TokenKind::Number, "") => {
+                self.bump();
+                let keep = self.interval()?;
+                self.expect_keyword("by")?;
+                TableItemKind::Retain {
+                    keep,
+                    column: self.ident("the time column rows are aged by")?,
+                }
             }
             "partition" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();
@@ -736,6 +746,35 @@ impl<'a> Parser<'a> {
             })
         };
         is_type(self.tokens.get(self.pos + 1))
+    }
+
+    /// `every 1 month [premake 3] [retain 90 days [archive]]`
+    fn upkeep(&mut self) -> PResult<Upkeep> {
+        self.expect_keyword("every")?;
+        let every = self.interval()?;
+        let premake = if self.eat_keyword("premake") {
+            let token = self.expect(TokenKind::Number, "how many partitions to make ahead")?;
+            Some((self.src(token).parse::<u32>().unwrap_or(u32::MAX), token.span))
+        } else {
+            None
+        };
+        let retain = if self.eat_keyword("retain") { Some(self.interval()?) } else { None };
+        let archive = self.at_keyword("archive").then(|| self.bump().span);
+        Ok(Upkeep {
+            every,
+            premake,
+            retain,
+            archive,
+        })
+    }
+
+    /// `90 days`: a whole number and a unit.
+    fn interval(&mut self) -> PResult<Interval> {
+        let token = self.expect(TokenKind::Number, "a number (as in `90 days`)")?;
+        let count = self.src(token).parse::<u32>().unwrap_or(u32::MAX);
+        let unit = self.ident("a unit (`hour`, `day`, `week`, `month` or `year`)")?;
+        let span = token.span.to(unit.span);
+        Ok(Interval { count, unit, span })
     }
 
     fn bound(&mut self) -> PResult<Expr> {

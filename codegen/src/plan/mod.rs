@@ -16,11 +16,13 @@ mod security;
 mod setup;
 mod tables;
 mod types;
+mod upkeep;
 
 use crate::sql::statement::{Inverse, Statement};
 use hubgen_schema::ir;
 pub use renames::Renames;
 pub use types::TypeChange;
+pub use upkeep::partman_name;
 
 /// Where a step goes. Steps are sorted by phase (stably), and the phases
 /// decide the migration files (see `files`): enum values first in a file of
@@ -39,6 +41,8 @@ pub enum Phase {
     /// Constraints (NOT VALID on existing tables), indexes, partitions.
     Attach,
     Security,
+    /// Partitions take the parent's final security.
+    Partitions,
     Comments,
     Drop,
     /// CREATE INDEX CONCURRENTLY: one statement a file, no transaction.
@@ -173,6 +177,7 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
         columns::plan(new, o, t, &renames, &mut plan);
         constraints::plan(o, t, &renames, &mut plan);
         security::plan(old, new, o, t, &renames, &mut plan);
+        upkeep::secure(old, new, o, t, &mut plan);
     }
     setup::drops(old, new, &mut plan);
     plan.steps.sort_by_key(|s| s.phase);

@@ -42,6 +42,9 @@ pub(super) fn plan(old: &ir::Hub, new: &ir::Hub, renames: &Renames, plan: &mut P
 
     // Partitions of tables that stay.
     for (o, t) in renames.matched(old, new) {
+        if super::upkeep::plan(o, t, plan) {
+            continue;
+        }
         let old_parts = o.partitioning.as_ref().map(|p| p.partitions.as_slice()).unwrap_or_default();
         let new_parts = t.partitioning.as_ref().map(|p| p.partitions.as_slice()).unwrap_or_default();
         for p in new_parts.iter().filter(|p| !old_parts.contains(p)) {
@@ -149,6 +152,21 @@ fn create_table(hub: &ir::Hub, t: &ir::Table, foreign_keys: &[&ir::ForeignKey]) 
     });
     out.extend(security::grants(hub, t));
     out.extend(security::row_security(hub, t));
+    // Partitions are made (pg_partman) or secured once the parent's security is in place.
+    match &t.partitioning {
+        Some(ir::Partitioning {
+            column,
+            upkeep: Some(upkeep),
+            ..
+        }) => out.push(Statement::ConfigureUpkeep {
+            table: name,
+            column: column.clone(),
+            upkeep: upkeep.clone(),
+            kept: Vec::new(),
+        }),
+        Some(p) if !p.partitions.is_empty() => out.push(Statement::SecurePartitions { table: name }),
+        _ => {}
+    }
     out
 }
 

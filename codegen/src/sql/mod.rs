@@ -5,6 +5,7 @@ pub mod citus;
 pub(crate) mod ddl;
 pub mod quote;
 pub mod statement;
+pub mod upkeep;
 
 pub use access::{
     is_isolation_policy, owner_predicate, rls_enabled as access_rls_enabled, scope_policies, table_privileges, tenant_predicate, Roles,

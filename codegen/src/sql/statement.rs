@@ -357,6 +357,32 @@ pub enum Statement {
         text: Option<String>,
         previous: Option<String>,
     },
+    /// pg_partman keeps the table's partitions from now on (and makes those
+    /// around the day it is applied). `kept`: partitions that existed before,
+    /// which removing the upkeep again must not drop.
+    ConfigureUpkeep {
+        table: Name,
+        column: String,
+        upkeep: ir::Upkeep,
+        kept: Vec<String>,
+    },
+    /// Premake, retention or archiving changed (same interval).
+    ReconfigureUpkeep {
+        table: Name,
+        upkeep: ir::Upkeep,
+        previous: ir::Upkeep,
+    },
+    /// The table leaves pg_partman; the empty partitions it made are dropped.
+    RemoveUpkeep {
+        table: Name,
+        column: String,
+        upkeep: ir::Upkeep,
+        kept: Vec<String>,
+    },
+    /// Every partition gets the parent's row-level security, policies and grants.
+    SecurePartitions {
+        table: Name,
+    },
 }
 
 /// The table-level lock a statement takes, weakest first.
@@ -454,7 +480,11 @@ impl Statement {
             | RenameIndex { table, .. }
             | RowSecurity { table, .. }
             | CreatePolicy { table, .. }
-            | DropPolicy { table, .. } => Some(table),
+            | DropPolicy { table, .. }
+            | ConfigureUpkeep { table, .. }
+            | ReconfigureUpkeep { table, .. }
+            | RemoveUpkeep { table, .. }
+            | SecurePartitions { table } => Some(table),
             Guard(g) => Some(match g {
                 self::Guard::Converts { table, .. } | self::Guard::Fits { table, .. } | self::Guard::NoNulls { table, .. } => table,
             }),
@@ -479,7 +509,35 @@ impl Statement {
                 Inverse::Keep
             }
             // The owner only changes with the object, which its own inverse handles.
-            SetOwner { .. } => Inverse::Keep,
+            // Partitions stay secured while they exist.
+            SetOwner { .. } | SecurePartitions { .. } => Inverse::Keep,
+            ConfigureUpkeep {
+                table,
+                column,
+                upkeep,
+                kept,
+            } => undo(RemoveUpkeep {
+                table,
+                column,
+                upkeep,
+                kept,
+            }),
+            RemoveUpkeep {
+                table,
+                column,
+                upkeep,
+                kept,
+            } => undo(ConfigureUpkeep {
+                table,
+                column,
+                upkeep,
+                kept,
+            }),
+            ReconfigureUpkeep { table, upkeep, previous } => undo(ReconfigureUpkeep {
+                table,
+                upkeep: previous,
+                previous: upkeep,
+            }),
             AlterRole { name, bypass_rls } => undo(AlterRole {
                 name,
                 bypass_rls: !bypass_rls,
@@ -753,6 +811,10 @@ impl Statement {
                 object.sql(),
                 text.as_deref().map_or_else(|| "NULL".to_string(), literal)
             ),
+            ConfigureUpkeep { table, column, upkeep, .. } => super::upkeep::configure(table, column, upkeep),
+            ReconfigureUpkeep { table, upkeep, .. } => super::upkeep::reconfigure(table, upkeep),
+            RemoveUpkeep { table, kept, .. } => super::upkeep::remove(table, kept),
+            SecurePartitions { table } => super::upkeep::secure_partitions(table),
         }
     }
 }

@@ -924,6 +924,11 @@ pub fn partition_column_type(column: &Ident, actual: &ColumnType) -> Diagnostic 
     .help("range partitions split time or integer columns; partition by a `timestamp`, `timestamptz`, `date` or integer column")
 }
 
+/// Partition upkeep or row retention that cannot work as written.
+pub fn invalid_upkeep(span: Span, problem: impl Into<String>, label: &str, help: impl Into<String>) -> Diagnostic {
+    error(Code::InvalidUpkeep, span, problem.into(), label).help(help.into())
+}
+
 pub fn partition_without_range(name: &Ident, table: &str) -> Diagnostic {
     error(
         Code::PartitionWithoutRange,

@@ -136,6 +136,7 @@ codes! {
     PartitionWithoutRange = "partition-without-range",
     NoPartitions = "no-partitions",
     InvalidPartitionBounds = "invalid-partition-bounds",
+    InvalidUpkeep = "invalid-upkeep",
     // indexes, policies, grants
     InvalidIndexMethod = "invalid-index-method",
     InvalidIndexOption = "invalid-index-option",

@@ -193,7 +193,8 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
             out.push(messages::partition_key_not_in_key_span(item.span, column_ident, &what, &columns));
         }
     }
-    if partitions.is_empty() {
+    let upkeep = table.items.iter().any(|i| matches!(&i.kind, TableItemKind::PartitionBy { upkeep: Some(_), .. }));
+    if partitions.is_empty() && !upkeep {
         out.push(messages::no_partitions(column_ident, table.name()));
     }
     // Bounds: from < to, and no two ranges overlap (for comparable literals).

@@ -10,6 +10,7 @@ pub(crate) mod references;
 pub(crate) mod settings;
 mod tenancy;
 mod traits;
+mod upkeep;
 
 use crate::ast::*;
 use crate::diagnostics::{messages, Diagnostic};
@@ -58,6 +59,7 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     traits::check(ctx, diagnostics);
     access::check(ctx, diagnostics);
     settings::check(ctx, diagnostics);
+    upkeep::check(ctx, diagnostics);
     tenancy::check(ctx, diagnostics);
     citus::check(ctx, diagnostics);
     tenancy::apply_allows(ctx, diagnostics);
@@ -289,7 +291,7 @@ impl<'a> TableCtx<'a> {
 
     pub fn partition_column(&self) -> Option<&'a Ident> {
         self.items.iter().find_map(|item| match &item.kind {
-            TableItemKind::PartitionBy { column } => Some(column),
+            TableItemKind::PartitionBy { column, .. } => Some(column),
             _ => None,
         })
     }

@@ -1323,7 +1323,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
         ),
         received_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 2u32, 1u32)
+            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
                 .and_then(|d| d.and_hms_opt(12, 0, 0))
                 .expect("timestamp"),
         ),

@@ -1,0 +1,172 @@
+//! SQL for the data lifecycle: pg_partman's configuration of a partitioned
+//! table's upkeep, its removal, and `hubgen.secure_partitions`, which gives
+//! every partition its parent's row-level security, policies and grants.
+//!
+//! pg_partman makes partitions (in a migration, in `maintain`, from pg_cron)
+//! and copies grants, but not row-level security: a partition queried
+//! directly would show every tenant's rows. So whatever makes partitions
+//! calls `secure_partitions` after it.
+
+use super::quote::literal;
+use super::statement::Name;
+use hubgen_schema::ir;
+
+/// The schema pg_partman is installed in.
+pub const PARTMAN_SCHEMA: &str = "partman";
+
+/// hubgen's helper functions live here, apart from the hub's own schemas.
+pub const HELPER_SCHEMA: &str = "hubgen";
+
+/// Schemas that hold tools' objects rather than the hub's: never drift.
+pub const TOOL_SCHEMAS: [&str; 3] = [PARTMAN_SCHEMA, HELPER_SCHEMA, "cron"];
+
+/// Installs (or replaces) `hubgen.secure_partitions(parent)`. Idempotent:
+/// it changes only what differs, and returns how many partitions it changed.
+const SECURE_PARTITIONS_FN: &str = r#"CREATE SCHEMA IF NOT EXISTS hubgen;
+CREATE OR REPLACE FUNCTION hubgen.secure_partitions(parent regclass) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    p pg_class;
+    c pg_class;
+    pol record;
+    acl record;
+    changed integer := 0;
+    touched boolean;
+BEGIN
+    SELECT * INTO p FROM pg_class WHERE oid = parent;
+    FOR c IN SELECT k.* FROM pg_partition_tree(parent) t JOIN pg_class k ON k.oid = t.relid WHERE t.relid <> parent LOOP
+        touched := false;
+        IF c.relowner <> p.relowner THEN
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, pg_get_userbyid(p.relowner));
+            touched := true;
+        END IF;
+        IF c.relrowsecurity <> p.relrowsecurity THEN
+            EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY', c.oid::regclass, CASE WHEN p.relrowsecurity THEN 'ENABLE' ELSE 'DISABLE' END);
+            touched := true;
+        END IF;
+        IF c.relforcerowsecurity <> p.relforcerowsecurity THEN
+            EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY', c.oid::regclass, CASE WHEN p.relforcerowsecurity THEN 'FORCE' ELSE 'NO FORCE' END);
+            touched := true;
+        END IF;
+        -- Policies: drop those that differ from the parent's, create the missing.
+        FOR pol IN
+            SELECT cp.polname FROM pg_policy cp WHERE cp.polrelid = c.oid AND NOT EXISTS (
+                SELECT 1 FROM pg_policy pp WHERE pp.polrelid = parent AND pp.polname = cp.polname
+                   AND pp.polcmd = cp.polcmd AND pp.polpermissive = cp.polpermissive AND pp.polroles = cp.polroles
+                   AND pg_get_expr(pp.polqual, pp.polrelid) IS NOT DISTINCT FROM pg_get_expr(cp.polqual, cp.polrelid)
+                   AND pg_get_expr(pp.polwithcheck, pp.polrelid) IS NOT DISTINCT FROM pg_get_expr(cp.polwithcheck, cp.polrelid))
+        LOOP
+            EXECUTE format('DROP POLICY %I ON %s', pol.polname, c.oid::regclass);
+            touched := true;
+        END LOOP;
+        FOR pol IN
+            SELECT pp.polname,
+                   CASE pp.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS cmd,
+                   CASE WHEN pp.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS kind,
+                   (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ') FROM unnest(pp.polroles) r) AS roles,
+                   pg_get_expr(pp.polqual, pp.polrelid) AS qual,
+                   pg_get_expr(pp.polwithcheck, pp.polrelid) AS with_check
+              FROM pg_policy pp
+             WHERE pp.polrelid = parent AND NOT EXISTS (SELECT 1 FROM pg_policy cp WHERE cp.polrelid = c.oid AND cp.polname = pp.polname)
+        LOOP
+            EXECUTE format('CREATE POLICY %I ON %s AS %s FOR %s TO %s', pol.polname, c.oid::regclass, pol.kind, pol.cmd, pol.roles)
+                || COALESCE(' USING (' || pol.qual || ')', '')
+                || COALESCE(' WITH CHECK (' || pol.with_check || ')', '');
+            touched := true;
+        END LOOP;
+        -- Grants: exactly the parent's.
+        FOR acl IN
+            SELECT a.grantee, a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner
+            EXCEPT SELECT a.grantee, a.privilege_type FROM aclexplode(p.relacl) a WHERE a.grantee <> p.relowner
+        LOOP
+            EXECUTE format('REVOKE %s ON %s FROM %s', acl.privilege_type, c.oid::regclass,
+                           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END);
+            touched := true;
+        END LOOP;
+        FOR acl IN
+            SELECT a.grantee, a.privilege_type FROM aclexplode(p.relacl) a WHERE a.grantee <> p.relowner
+            EXCEPT SELECT a.grantee, a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner
+        LOOP
+            EXECUTE format('GRANT %s ON %s TO %s', acl.privilege_type, c.oid::regclass,
+                           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END);
+            touched := true;
+        END LOOP;
+        IF touched THEN
+            changed := changed + 1;
+        END IF;
+    END LOOP;
+    RETURN changed;
+END
+$fn$;
+"#;
+
+/// `hubgen.secure_partitions` installed, then run on `table`.
+pub fn secure_partitions(table: &Name) -> String {
+    format!(
+        "{SECURE_PARTITIONS_FN}SELECT hubgen.secure_partitions({});\n",
+        literal(&table.sql())
+    )
+}
+
+/// pg_partman installed, the table registered with it (which makes the
+/// partitions around today), retention configured, and the partitions secured.
+pub fn configure(table: &Name, column: &str, upkeep: &ir::Upkeep) -> String {
+    let parent = literal(&table.label());
+    let retention = upkeep.retain.as_deref().map_or_else(|| "NULL".to_string(), literal);
+    format!(
+        "CREATE SCHEMA IF NOT EXISTS {PARTMAN_SCHEMA};\n\
+         CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA {PARTMAN_SCHEMA};\n\
+         SELECT {PARTMAN_SCHEMA}.create_parent({parent}, {column}, 'native', {interval}, p_premake := {premake}, p_jobmon := false);\n\
+         UPDATE {PARTMAN_SCHEMA}.part_config SET retention = {retention}, retention_keep_table = {archive}, \
+         infinite_time_partitions = true, inherit_privileges = true WHERE parent_table = {parent};\n{secure}",
+        column = literal(column),
+        interval = literal(&upkeep.interval),
+        premake = upkeep.premake,
+        archive = upkeep.archive,
+        secure = secure_partitions(table),
+    )
+}
+
+/// pg_partman's settings changed in place (same interval).
+pub fn reconfigure(table: &Name, upkeep: &ir::Upkeep) -> String {
+    format!(
+        "UPDATE {PARTMAN_SCHEMA}.part_config SET premake = {premake}, retention = {retention}, retention_keep_table = {archive} \
+         WHERE parent_table = {parent};\n",
+        parent = literal(&table.label()),
+        premake = upkeep.premake,
+        retention = upkeep.retain.as_deref().map_or_else(|| "NULL".to_string(), literal),
+        archive = upkeep.archive,
+    )
+}
+
+/// The table leaves pg_partman: its configuration and template go, and so
+/// do the partitions it made, except `kept` (declared ones) — but only when
+/// empty: a partition holding rows stops the migration, which rolls back.
+pub fn remove(table: &Name, kept: &[String]) -> String {
+    let kept: Vec<String> = kept.iter().map(|k| literal(k)).collect();
+    let kept = if kept.is_empty() {
+        "ARRAY[]::text[]".to_string()
+    } else {
+        format!("ARRAY[{}]", kept.join(", "))
+    };
+    format!(
+        "DO $$\n\
+         DECLARE\n    part regclass;\n    has_rows boolean;\n\
+         BEGIN\n    \
+             FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = {parent}::regclass \
+             AND (SELECT relname FROM pg_class WHERE oid = inhrelid) <> ALL ({kept}) LOOP\n        \
+                 EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', part) INTO has_rows;\n        \
+                 IF has_rows THEN\n            \
+                     RAISE EXCEPTION 'partition % holds rows: declare it in the schema or move its rows before removing upkeep', part;\n        \
+                 END IF;\n        \
+                 EXECUTE format('DROP TABLE %s', part);\n    \
+             END LOOP;\n    \
+             DELETE FROM {PARTMAN_SCHEMA}.part_config WHERE parent_table = {label};\n    \
+             EXECUTE format('DROP TABLE IF EXISTS {PARTMAN_SCHEMA}.%I', 'template_' || {schema} || '_' || {name});\n\
+         END $$;\n",
+        parent = literal(&table.sql()),
+        label = literal(&table.label()),
+        schema = literal(&table.schema),
+        name = literal(&table.name),
+    )
+}
