@@ -41,8 +41,15 @@ pub struct Table {
     pub foreign_keys: BTreeMap<String, ForeignKey>,
     pub indexes: BTreeMap<String, Index>,
     pub partition_key: Option<String>,
-    /// Partition name → `from .. to`.
+    /// Partition name → `from .. to` (not for tables with upkeep, whose
+    /// partitions come and go with the calendar).
     pub partitions: BTreeMap<String, String>,
+    /// pg_partman's upkeep: `monthly premake 3 retain 90 days archive`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upkeep: Option<String>,
+    /// Partitions whose security differs from this table's → how.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub insecure_partitions: BTreeMap<String, String>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
     pub policies: BTreeMap<String, Policy>,
@@ -164,6 +171,7 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
                 },
             );
         }
+        table.upkeep = t.partitioning.as_ref().and_then(|p| p.upkeep.as_ref()).map(upkeep_label);
         for p in t.partitioning.iter().flat_map(|p| &p.partitions) {
             table.partitions.insert(
                 p.name.clone(),
@@ -275,6 +283,18 @@ fn walk(path: &str, expected: &serde_json::Value, actual: &serde_json::Value, ou
             actual: Some(actual.to_string()),
         }),
     }
+}
+
+/// Upkeep as the catalog compares it: `monthly premake 3 retain 90 days archive`.
+pub fn upkeep_label(upkeep: &ir::Upkeep) -> String {
+    let mut label = format!("{} premake {}", upkeep.interval, upkeep.premake);
+    if let Some(keep) = &upkeep.retain {
+        label.push_str(&format!(" retain {keep}"));
+    }
+    if upkeep.archive {
+        label.push_str(" archive");
+    }
+    label
 }
 
 /// A partition bound as PostgreSQL prints it and as the schema writes it

@@ -2,6 +2,7 @@
 //! prints diagnostics, writes files only when their content changed.
 
 mod check;
+mod maintain;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -89,6 +90,30 @@ enum Command {
         #[arg(long)]
         hub: Option<String>,
     },
+    /// Keep the data lifecycle on a live database: make partitions ahead, retire those past
+    /// retention, archive them (gzip CSV, read back and counted) before dropping them, and delete
+    /// old rows of tables with `retain ... by`. Every step commits on its own and can be rerun;
+    /// connect as a role that bypasses row-level security.
+    Maintain {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// The database to maintain.
+        #[arg(long)]
+        database_url: String,
+        /// The hub the database belongs to (default: the hub whose database name the URL names).
+        #[arg(long)]
+        hub: Option<String>,
+        /// Where archives go, one `<schema>.<partition>.csv.gz` each.
+        #[arg(long, default_value = "archive")]
+        archive_dir: PathBuf,
+        /// The clock: an RFC 3339 time or a date (default: now).
+        #[arg(long)]
+        now: Option<String>,
+        /// Rows deleted per batch by row retention.
+        #[arg(long, default_value_t = 10_000)]
+        batch: i64,
+    },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
         /// Schema file (default: schema/platform.hubs).
@@ -139,6 +164,17 @@ fn main() -> ExitCode {
         Command::Verify { schema, database_url, hub } => {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             verify::run(&path, &database_url, hub.as_deref())
+        }
+        Command::Maintain {
+            schema,
+            database_url,
+            hub,
+            archive_dir,
+            now,
+            batch,
+        } => {
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            maintain::run(&path, &database_url, hub.as_deref(), &archive_dir, now.as_deref(), batch)
         }
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };

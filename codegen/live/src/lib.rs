@@ -33,7 +33,9 @@ pub async fn introspect_read_only(url: &str) -> Result<(Catalog, usize), sqlx::E
     Ok(result)
 }
 
-const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'";
+/// Schemas of the hub: not PostgreSQL's, not tools' (pg_partman, hubgen's helpers, pg_cron).
+const USER_SCHEMAS: &str =
+    "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
 
 /// The migration tools' own history tables: bookkeeping, not the schema.
 pub const HISTORY_TABLES: &[&str] = &["public._sqlx_migrations", "public.flyway_schema_history"];
@@ -253,8 +255,77 @@ pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usi
             },
         );
     }
+    // Partitions whose security differs from their parent's.
+    let q = format!(
+        "SELECT n.nspname, p.relname, c.relname, concat_ws('; ', \
+           CASE WHEN (c.relrowsecurity, c.relforcerowsecurity) <> (p.relrowsecurity, p.relforcerowsecurity) \
+                THEN 'row-level security ' || CASE WHEN c.relrowsecurity THEN 'on' ELSE 'off' END \
+                     || CASE WHEN c.relforcerowsecurity THEN ', forced' ELSE ', not forced' END END, \
+           CASE WHEN ({POLICIES} c.oid) IS DISTINCT FROM ({POLICIES} p.oid) THEN 'policies differ' END, \
+           CASE WHEN ({GRANTS} c.oid) IS DISTINCT FROM ({GRANTS} p.oid) THEN 'grants differ' END) \
+         FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_class p ON p.oid = h.inhparent \
+         JOIN pg_namespace n ON n.oid = p.relnamespace WHERE c.relispartition AND {USER_SCHEMAS}"
+    );
+    for row in fetch(&mut *conn, q).await? {
+        let how: String = row.get(3);
+        if let (false, Some(table)) = (how.is_empty(), catalog.tables.get_mut(&key(&row))) {
+            table.insecure_partitions.insert(row.get(2), how);
+        }
+    }
+
+    // pg_partman's configuration, where it is installed.
+    let q = "SELECT to_regclass('partman.part_config') IS NOT NULL".to_string();
+    let partman: bool = fetch(&mut *conn, q).await?.first().is_some_and(|r| r.get(0));
+    if partman {
+        let q = "SELECT split_part(parent_table, '.', 1), split_part(parent_table, '.', 2), partition_interval, premake, \
+                 retention, retention_keep_table FROM partman.part_config"
+            .to_string();
+        for row in fetch(&mut *conn, q).await? {
+            let name = key(&row);
+            let interval: String = row.get(2);
+            let upkeep = hubgen_schema::ir::Upkeep {
+                interval: partman_interval(&interval).unwrap_or(&interval).to_string(),
+                premake: row.get::<i32, _>(3).try_into().unwrap_or_default(),
+                retain: row.get(4),
+                archive: row.get(5),
+            };
+            let Some(table) = catalog.tables.get_mut(&name) else {
+                continue;
+            };
+            table.upkeep = Some(hubgen_codegen::catalog::upkeep_label(&upkeep));
+            // Partitions come and go with the calendar; their security is checked above.
+            table.partitions.clear();
+            // Partitions retired but not yet archived (`maintain` finishes them) are not drift.
+            let retired = format!("{name}_p");
+            catalog
+                .tables
+                .retain(|t, _| !(t.starts_with(&retired) && t[retired.len()..].starts_with(|c: char| c.is_ascii_digit())));
+        }
+    }
+
     catalog.tables.retain(|name, _| !HISTORY_TABLES.contains(&name.as_str()));
     Ok((catalog, queries))
+}
+
+/// A partition's policies, comparable across tables (append the table's oid).
+const POLICIES: &str = "SELECT array_agg(row(polname, polcmd, polpermissive, polroles, \
+    pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid))::text ORDER BY polname) FROM pg_policy WHERE polrelid =";
+
+/// A table's grants other than its owner's (append the table's oid).
+const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_type ORDER BY 1) \
+    FROM pg_class t, aclexplode(t.relacl) a WHERE a.grantee <> t.relowner AND t.oid =";
+
+/// pg_partman's stored interval → the name hubgen configures it by.
+fn partman_interval(stored: &str) -> Option<&'static str> {
+    Some(match stored {
+        "01:00:00" => "hourly",
+        "1 day" => "daily",
+        "7 days" => "weekly",
+        "1 mon" => "monthly",
+        "3 mons" => "quarterly",
+        "1 year" => "yearly",
+        _ => return None,
+    })
 }
 
 fn key(row: &sqlx::postgres::PgRow) -> String {

@@ -697,6 +697,8 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
 }
 
 /// Batch inserts that name the row the database refused.
+pub mod maintain;
+
 pub mod batch {
     use super::Error;
     use sqlx::postgres::{PgArguments, PgConnection, Postgres};

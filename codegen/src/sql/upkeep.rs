@@ -170,3 +170,14 @@ pub fn remove(table: &Name, kept: &[String]) -> String {
         name = literal(&table.name),
     )
 }
+
+/// `retain ... by` of the hub's tables: (quoted table, quoted column, interval).
+pub fn row_retention(hub: &ir::Hub) -> Vec<(String, String, String)> {
+    hub.tables
+        .iter()
+        .filter_map(|t| {
+            let r = t.retention.as_ref()?;
+            Some((Name::of(t).sql(), super::quote::ident(&r.column), r.keep.clone()))
+        })
+        .collect()
+}
