@@ -316,6 +316,7 @@ pub fn hub_items_with_ids(
             }
         }
     });
+    let maintain = lifecycle(hub);
     quote! {
         pub use ::hubgen_runtime::{#(#runtime),*};
         #ids_module
@@ -330,10 +331,39 @@ pub fn hub_items_with_ids(
             ::hubgen_runtime::migrate(pool, MIGRATIONS).await
         }
 
+        #maintain
         #(#enums)*
         #(#tables)*
         #(#reexports)*
     }
+}
+
+/// `maintain` and the hub's row retention, for hubs with partition upkeep or `retain`.
+fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
+    let upkeep = hub.tables.iter().any(|t| t.partitioning.as_ref().is_some_and(|p| p.upkeep.is_some()));
+    let retention = crate::sql::upkeep::row_retention(hub);
+    if !upkeep && retention.is_empty() {
+        return None;
+    }
+    let rows = retention.iter().map(|(table, column, keep)| {
+        quote! { ::hubgen_runtime::maintain::RowRetention { table: #table, column: #column, keep: #keep } }
+    });
+    Some(quote! {
+        /// The tables whose old rows [`maintain`] deletes (`retain ... by`).
+        pub const RETENTION: &[::hubgen_runtime::maintain::RowRetention<'static>] = &[#(#rows),*];
+
+        /// One maintenance run at `now` (see `hubgen_runtime::maintain`):
+        /// partitions made ahead, those past retention archived into `sink`
+        /// and dropped, old rows deleted. Resumable: rerun after any failure.
+        /// Connect as a role that bypasses row-level security.
+        pub async fn maintain(
+            conn: &mut ::sqlx::PgConnection,
+            now: ::hubgen_runtime::chrono::DateTime<::hubgen_runtime::chrono::Utc>,
+            sink: &dyn ::hubgen_runtime::maintain::ArchiveSink,
+        ) -> Result<::hubgen_runtime::maintain::Report, ::hubgen_runtime::maintain::Error> {
+            ::hubgen_runtime::maintain::run(conn, &::hubgen_runtime::maintain::Options::new(now, RETENTION), sink).await
+        }
+    })
 }
 
 /// The types a table's module defines, re-exported at the crate root.

@@ -984,6 +984,26 @@ pub async fn migrate(
     ::hubgen_runtime::migrate(pool, MIGRATIONS).await
 }
 #[rustfmt::skip]
+/// The tables whose old rows [`maintain`] deletes (`retain ... by`).
+pub const RETENTION: &[::hubgen_runtime::maintain::RowRetention<'static>] = &[];
+#[rustfmt::skip]
+/// One maintenance run at `now` (see `hubgen_runtime::maintain`):
+/// partitions made ahead, those past retention archived into `sink`
+/// and dropped, old rows deleted. Resumable: rerun after any failure.
+/// Connect as a role that bypasses row-level security.
+pub async fn maintain(
+    conn: &mut ::sqlx::PgConnection,
+    now: ::hubgen_runtime::chrono::DateTime<::hubgen_runtime::chrono::Utc>,
+    sink: &dyn ::hubgen_runtime::maintain::ArchiveSink,
+) -> Result<::hubgen_runtime::maintain::Report, ::hubgen_runtime::maintain::Error> {
+    ::hubgen_runtime::maintain::run(
+            conn,
+            &::hubgen_runtime::maintain::Options::new(now, RETENTION),
+            sink,
+        )
+        .await
+}
+#[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
     use super::*;
