@@ -97,12 +97,11 @@ async fn a_simulated_year_of_daily_maintenance_loses_and_duplicates_nothing() {
             assert!(day >= 150 && crashes < 2, "day {day}: {e}");
             crashes += 1;
             // A partition is left detached (and maybe archived): drift-free all the same.
-            let left: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM pg_class WHERE relname ~ '^messages_p' AND relkind = 'r' AND NOT relispartition",
-            )
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+            let left: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname ~ '^messages_p' AND relkind = 'r' AND NOT relispartition")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
             assert!(left > 0, "day {day}: the crash left a retired partition to resume from");
         }
         // Messages arrive all day; none may lack a partition or land in the default one.
@@ -153,13 +152,20 @@ async fn a_simulated_year_of_daily_maintenance_loses_and_duplicates_nothing() {
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    assert_eq!(oldest_partition_end, None, "partitions of months long past retention are still attached");
+    assert_eq!(
+        oldest_partition_end, None,
+        "partitions of months long past retention are still attached"
+    );
 
     // The archive: every other row exactly once.
     let mut archived: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(&archive_dir).unwrap() {
         let path = entry.unwrap().path();
-        assert!(path.to_string_lossy().ends_with(".csv.gz"), "a partial archive left: {}", path.display());
+        assert!(
+            path.to_string_lossy().ends_with(".csv.gz"),
+            "a partial archive left: {}",
+            path.display()
+        );
         let reader = io::BufReader::new(flate2_reader(&path));
         archived.extend(reader.lines().skip(1).map(|l| l.unwrap().split(',').next().unwrap().to_string()));
     }

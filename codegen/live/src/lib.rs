@@ -34,8 +34,7 @@ pub async fn introspect_read_only(url: &str) -> Result<(Catalog, usize), sqlx::E
 }
 
 /// Schemas of the hub: not PostgreSQL's, not tools' (pg_partman, hubgen's helpers, pg_cron).
-const USER_SCHEMAS: &str =
-    "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
+const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
 
 /// The migration tools' own history tables: bookkeeping, not the schema.
 pub const HISTORY_TABLES: &[&str] = &["public._sqlx_migrations", "public.flyway_schema_history"];

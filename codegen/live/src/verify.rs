@@ -335,13 +335,18 @@ impl Verifier<'_, '_> {
 
     /// A partition queried directly hides other scopes' rows (or refuses).
     async fn partitions(&mut self, scope: &Scope) -> Result<(), sqlx::Error> {
-        let Some(partitioning) = &self.table.partitioning else {
+        if self.table.partitioning.is_none() {
             return Ok(());
-        };
+        }
+        // The partitions that exist, declared or made by pg_partman.
+        let partitions: Vec<String> =
+            sqlx::query_scalar("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = $1::regclass ORDER BY 1")
+                .bind(format!("\"{}\".\"{}\"", self.table.schema, self.table.name))
+                .fetch_all(&mut *self.conn)
+                .await?;
         let roles = Roles::of(self.hub);
-        for partition in &partitioning.partitions {
+        for name in partitions {
             self.report.partitions += 1;
-            let name = format!("\"{}\".\"{}\"", self.table.schema, partition.name);
             let foreign = format!(
                 "SELECT count(*) FROM {name} WHERE \"{}\" IS DISTINCT FROM '{}'",
                 scope.column, scope.a

@@ -193,10 +193,17 @@ pub fn count_csv_rows(mut reader: impl Read) -> io::Result<u64> {
 pub enum Error {
     Database(sqlx::Error),
     /// The sink could not write or read the archive of `table`.
-    Archive { table: String, source: io::Error },
+    Archive {
+        table: String,
+        source: io::Error,
+    },
     /// The archive read back does not hold the partition's rows: it is kept
     /// for inspection and the partition is not dropped.
-    Mismatch { table: String, rows: u64, archived: Option<u64> },
+    Mismatch {
+        table: String,
+        rows: u64,
+        archived: Option<u64>,
+    },
 }
 
 impl std::fmt::Display for Error {
@@ -354,7 +361,9 @@ async fn archive(conn: &mut PgConnection, table: &str, sink: &dyn ArchiveSink) -
     sqlx::query("SET LOCAL row_security = off").execute(&mut *tx).await?;
     // No one writes a detached partition; the lock makes sure while it is copied.
     sqlx::query(&format!("LOCK TABLE {table} IN SHARE MODE")).execute(&mut *tx).await?;
-    let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&mut *tx).await?;
+    let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&mut *tx)
+        .await?;
     let rows = u64::try_from(rows).unwrap_or_default();
     if sink.rows(&key).map_err(failed)? != Some(rows) {
         let mut writer = sink.begin(&key).map_err(failed)?;

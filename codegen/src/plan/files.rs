@@ -11,6 +11,7 @@
 
 use super::{Phase, Plan, Step};
 use crate::generate::Flavor;
+use crate::sql::statement::Statement;
 use hubgen_schema::Span;
 
 /// sqlx runs a file outside a transaction when it starts with this line.
@@ -177,7 +178,13 @@ fn slug(steps: &[&Step]) -> String {
             .collect::<Vec<_>>()
             .join("_")
     };
-    let mut name = match steps {
+    // Helper functions come with the changes that need them; they do not name the file.
+    let steps: Vec<&Step> = steps
+        .iter()
+        .copied()
+        .filter(|s| !s.statements.iter().all(|st| matches!(st, Statement::InstallHelpers)))
+        .collect();
+    let mut name = match steps.as_slice() {
         [] => "no_changes".to_string(),
         [one] => slug(&one.summary),
         [first, rest @ ..] => format!("{}_and_{}_more", slug(&first.summary), rest.len()),

@@ -180,6 +180,22 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
         upkeep::secure(old, new, o, t, &mut plan);
     }
     setup::drops(old, new, &mut plan);
+    let helpers = plan.statements().any(|s| {
+        matches!(
+            s,
+            Statement::SecurePartitions { .. } | Statement::ConfigureUpkeep { .. } | Statement::RemoveUpkeep { .. }
+        )
+    });
+    if helpers {
+        plan.steps.insert(
+            0,
+            Step::new(
+                Phase::Setup,
+                "install hubgen's helper functions".into(),
+                vec![Statement::InstallHelpers],
+            ),
+        );
+    }
     plan.steps.sort_by_key(|s| s.phase);
     plan
 }

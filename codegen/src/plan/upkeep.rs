@@ -39,7 +39,11 @@ pub(super) fn plan(o: &ir::Table, t: &ir::Table, plan: &mut Plan) -> bool {
                 upkeep: upkeep.clone(),
                 kept,
             });
-            plan.push(Step::new(Phase::Attach, format!("add partition upkeep to {}", label(t)), statements));
+            plan.push(Step::new(
+                Phase::Attach,
+                format!("add partition upkeep to {}", label(t)),
+                statements,
+            ));
             true
         }
         (Some(previous), None) => {
@@ -80,7 +84,11 @@ pub(super) fn plan(o: &ir::Table, t: &ir::Table, plan: &mut Plan) -> bool {
                     },
                 ]
             };
-            plan.push(Step::new(Phase::Attach, format!("change partition upkeep of {}", label(t)), statements));
+            plan.push(Step::new(
+                Phase::Attach,
+                format!("change partition upkeep of {}", label(t)),
+                statements,
+            ));
             true
         }
         (Some(_), Some(_)) => true,
@@ -98,7 +106,9 @@ pub(super) fn secure(old_hub: &ir::Hub, new_hub: &ir::Hub, o: &ir::Table, t: &ir
     // Adding upkeep secures the partitions it makes and renames; otherwise a
     // partition added, or a lock written before partitions were secured.
     let partitions_changed = !upkeep_added
-        && old.is_none_or(|p| p.partitions != partitioning.partitions || p.secured != partitioning.secured || p.upkeep != partitioning.upkeep);
+        && old.is_none_or(|p| {
+            p.partitions != partitioning.partitions || p.secured != partitioning.secured || p.upkeep != partitioning.upkeep
+        });
     let changed = partitions_changed
         || o.policies != t.policies
         || scope_policies(old_hub, o) != scope_policies(new_hub, t)

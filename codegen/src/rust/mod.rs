@@ -340,7 +340,10 @@ pub fn hub_items_with_ids(
 
 /// `maintain` and the hub's row retention, for hubs with partition upkeep or `retain`.
 fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
-    let upkeep = hub.tables.iter().any(|t| t.partitioning.as_ref().is_some_and(|p| p.upkeep.is_some()));
+    let upkeep = hub
+        .tables
+        .iter()
+        .any(|t| t.partitioning.as_ref().is_some_and(|p| p.upkeep.is_some()));
     let retention = crate::sql::upkeep::row_retention(hub);
     if !upkeep && retention.is_empty() {
         return None;

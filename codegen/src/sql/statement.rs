@@ -379,6 +379,8 @@ pub enum Statement {
         upkeep: ir::Upkeep,
         kept: Vec<String>,
     },
+    /// hubgen's helper functions (`hubgen.secure_partitions`), replaced if present.
+    InstallHelpers,
     /// Every partition gets the parent's row-level security, policies and grants.
     SecurePartitions {
         table: Name,
@@ -440,6 +442,7 @@ impl Statement {
             | CreateSchema { .. }
             | DropSchema { .. }
             | CreateExtension { .. }
+            | InstallHelpers
             | CreateEnum { .. }
             | CreateTable { .. } => LockMode::None,
             Guard(_) => LockMode::AccessShare,
@@ -510,7 +513,8 @@ impl Statement {
             }
             // The owner only changes with the object, which its own inverse handles.
             // Partitions stay secured while they exist.
-            SetOwner { .. } | SecurePartitions { .. } => Inverse::Keep,
+            // Helpers stay: migrations before this one may rely on them.
+            SetOwner { .. } | SecurePartitions { .. } | InstallHelpers => Inverse::Keep,
             ConfigureUpkeep {
                 table,
                 column,
@@ -814,6 +818,7 @@ impl Statement {
             ConfigureUpkeep { table, column, upkeep, .. } => super::upkeep::configure(table, column, upkeep),
             ReconfigureUpkeep { table, upkeep, .. } => super::upkeep::reconfigure(table, upkeep),
             RemoveUpkeep { table, kept, .. } => super::upkeep::remove(table, kept),
+            InstallHelpers => super::upkeep::install_helpers(),
             SecurePartitions { table } => super::upkeep::secure_partitions(table),
         }
     }

@@ -100,12 +100,14 @@ END
 $fn$;
 "#;
 
-/// `hubgen.secure_partitions` installed, then run on `table`.
+/// Installs hubgen's helper functions (idempotent).
+pub fn install_helpers() -> String {
+    SECURE_PARTITIONS_FN.to_string()
+}
+
+/// Gives `table`'s partitions its security.
 pub fn secure_partitions(table: &Name) -> String {
-    format!(
-        "{SECURE_PARTITIONS_FN}SELECT hubgen.secure_partitions({});\n",
-        literal(&table.sql())
-    )
+    format!("SELECT hubgen.secure_partitions({});\n", literal(&table.sql()))
 }
 
 /// pg_partman installed, the table registered with it (which makes the

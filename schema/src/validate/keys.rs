@@ -193,7 +193,10 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
             out.push(messages::partition_key_not_in_key_span(item.span, column_ident, &what, &columns));
         }
     }
-    let upkeep = table.items.iter().any(|i| matches!(&i.kind, TableItemKind::PartitionBy { upkeep: Some(_), .. }));
+    let upkeep = table
+        .items
+        .iter()
+        .any(|i| matches!(&i.kind, TableItemKind::PartitionBy { upkeep: Some(_), .. }));
     if partitions.is_empty() && !upkeep {
         out.push(messages::no_partitions(column_ident, table.name()));
     }

@@ -91,7 +91,10 @@ fn partition_upkeep(hub: &HubCtx, table: &TableCtx, column: &Ident, upkeep: &Upk
         if let TableItemKind::Partition { name, .. } = &item.kind {
             out.push(messages::invalid_upkeep(
                 name.span,
-                format!("partition `{}` is declared, but pg_partman makes this table's partitions", name.name),
+                format!(
+                    "partition `{}` is declared, but pg_partman makes this table's partitions",
+                    name.name
+                ),
                 "declared partition",
                 "remove the line: adding upkeep renames existing partitions to pg_partman's names, and `maintain` makes new ones",
             ));
@@ -119,7 +122,12 @@ fn retention(
     }
     interval_unit(keep, out);
     let Some(c) = table.column(&column.name) else {
-        out.push(messages::unknown_column(column, "the retention column", table.name(), table.column_names()));
+        out.push(messages::unknown_column(
+            column,
+            "the retention column",
+            table.name(),
+            table.column_names(),
+        ));
         return;
     };
     if !hub.resolve_type(table.schema, &c.ty).is_some_and(|t| t.is_temporal()) {

@@ -4,3 +4,5 @@
 SET LOCAL lock_timeout = '5s';
 
 -- undo: secure partitions of public.audit_logs
+
+-- undo: install hubgen's helper functions

@@ -20,3 +20,5 @@ BEGIN
     EXECUTE format('DROP TABLE IF EXISTS partman.%I', 'template_' || 'tenant_template' || '_' || 'messages');
 END $$;
 ALTER TABLE "tenant_template"."messages_p2026_02" RENAME TO "messages_2026_02";
+
+-- undo: install hubgen's helper functions
