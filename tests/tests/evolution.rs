@@ -303,6 +303,12 @@ scenarios! {
     add_enum_value => scenario("add_enum_value", &[("    active\n    closed\n", "    active\n    closed\n    archived\n")], ROWS_SURVIVE);
     add_enum_and_column => scenario("add_enum_and_column", &[("  table customers {", "  enum tier {\n    basic\n    gold\n  }\n\n  table customers {"), ("    note        varchar(50)\n", "    note        varchar(50)\n    tier        tier  not null default 'basic'\n")], "SELECT count(*) = 3 FROM customers WHERE tier = 'basic'");
     add_partition => scenario("add_partition", &[("    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n", "    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n    partition events_2026_02 from '2026-02-01' to '2026-03-01'\n")], "SELECT count(*) = 1 FROM events");
+    add_upkeep => scenario("add_upkeep", &[("    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n", "    partition by range (occurred_at) every 1 month premake 2 retain 90 days archive\n")], "SELECT count(*) = 1 FROM events_p2026_01");
+    change_upkeep => Scenario {
+        v1: edit(BASE, &[("    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n", "    partition by range (occurred_at) every 1 month premake 2\n")]),
+        v2: edit(BASE, &[("    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n", "    partition by range (occurred_at) every 1 month premake 4 retain 1 year\n")]),
+        ..scenario("change_upkeep", &[], "SELECT count(*) = 1 FROM events")
+    };
     tenant_scope => scenario("tenant_scope", &[("  table orders {", "  table orders tenant_scoped(tenant_id) {")], "SELECT count(*) = 1 FROM orders");
     owner_scope => scenario("owner_scope", &[("  table orders {", "  table orders owner_scoped(customer_id) {"), ("    index idx_orders_tenant (tenant_id)\n", "    index idx_orders_tenant (tenant_id)\n    index idx_orders_customer (customer_id)\n")], "SELECT count(*) = 1 FROM orders");
     parent_scope => scenario("parent_scope", &[("  table customers {", "  table customers owner_scoped(id) {"), ("  table orders {", "  table orders scoped_through(customer_id) {"), ("    index idx_orders_tenant (tenant_id)\n", "    index idx_orders_tenant (tenant_id)\n    index idx_orders_customer (customer_id)\n")], "SELECT count(*) = 1 FROM orders");
