@@ -106,9 +106,7 @@ pub(super) fn secure(old_hub: &ir::Hub, new_hub: &ir::Hub, o: &ir::Table, t: &ir
     // Adding upkeep secures the partitions it makes and renames; otherwise a
     // partition added, or a lock written before partitions were secured.
     let partitions_changed = !upkeep_added
-        && old.is_none_or(|p| {
-            p.partitions != partitioning.partitions || p.secured != partitioning.secured || p.upkeep != partitioning.upkeep
-        });
+        && old.is_none_or(|p| p.partitions != partitioning.partitions || p.secured != partitioning.secured);
     let changed = partitions_changed
         || o.policies != t.policies
         || scope_policies(old_hub, o) != scope_policies(new_hub, t)
