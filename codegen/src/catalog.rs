@@ -121,7 +121,10 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
                 name: k.name.clone(),
                 columns: k.columns.clone(),
             }),
-            partition_key: t.partitioning.as_ref().map(|p| p.column.clone()),
+            partition_key: t.partitioning.as_ref().map(|p| match p.method {
+                ir::PartitionMethod::Range => p.column.clone(),
+                method => format!("{} ({})", method.keyword().to_ascii_lowercase(), p.column),
+            }),
             rls_enabled: sql::access_rls_enabled(t),
             rls_forced: sql::access_rls_enabled(t),
             ..Table::default()
@@ -172,11 +175,19 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
             );
         }
         table.upkeep = t.partitioning.as_ref().and_then(|p| p.upkeep.as_ref()).map(upkeep_label);
-        for p in t.partitioning.iter().flat_map(|p| &p.partitions) {
-            table.partitions.insert(
-                p.name.clone(),
-                format!("{} .. {}", normalize_bound(&p.from), normalize_bound(&p.to)),
-            );
+        if let Some(partitioning) = &t.partitioning {
+            for p in &partitioning.partitions {
+                let bound = match (partitioning.method, p.remainder) {
+                    _ if p.default => "default".to_string(),
+                    (ir::PartitionMethod::Hash { modulus }, Some(r)) => format!("modulus {modulus} remainder {r}"),
+                    (ir::PartitionMethod::List, _) => {
+                        let values: Vec<String> = p.values.iter().map(|v| normalize_bound(v)).collect();
+                        format!("in ({})", values.join(", "))
+                    }
+                    _ => format!("{} .. {}", normalize_bound(&p.from), normalize_bound(&p.to)),
+                };
+                table.partitions.insert(p.name.clone(), bound);
+            }
         }
         for p in sql::scope_policies(hub, t) {
             table.policies.insert(

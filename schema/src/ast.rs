@@ -83,6 +83,35 @@ pub enum HubItem {
     Distributed(Distributed),
 }
 
+/// `partition by range|list|hash (column)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionMethod {
+    Range,
+    List,
+    Hash,
+}
+
+impl PartitionMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartitionMethod::Range => "range",
+            PartitionMethod::List => "list",
+            PartitionMethod::Hash => "hash",
+        }
+    }
+}
+
+/// Which rows a declared partition holds.
+#[derive(Debug, Clone)]
+pub enum PartitionBound {
+    /// `from '2026-01-01' to '2026-02-01'`
+    Range { from: Expr, to: Expr },
+    /// `in ('eu', 'uk')`
+    In(Vec<Expr>),
+    /// `default`: rows no other partition takes.
+    Default(Span),
+}
+
 /// A partitioned table's upkeep: partitions made ahead, retired past retention.
 #[derive(Debug, Clone)]
 pub struct Upkeep {
@@ -270,9 +299,12 @@ pub enum TableItemKind {
         target: Reference,
     },
     PartitionBy {
+        method: PartitionMethod,
         column: Ident,
         /// `every 1 month premake 3 retain 90 days archive`: pg_partman keeps the partitions.
         upkeep: Option<Upkeep>,
+        /// `into 16` (hash): how many partitions hubgen makes.
+        into: Option<(u32, Span)>,
     },
     /// `retain 30 days by created_at`: rows older than that are deleted by `maintain`.
     Retain {
@@ -281,8 +313,7 @@ pub enum TableItemKind {
     },
     Partition {
         name: Ident,
-        from: Expr,
-        to: Expr,
+        bound: PartitionBound,
     },
     Policy(Policy),
     Grant {

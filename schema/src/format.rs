@@ -322,8 +322,16 @@ fn table_item(kind: &TableItemKind) -> String {
                 reference(target)
             )
         }
-        TableItemKind::PartitionBy { column, upkeep } => {
-            let mut line = format!("partition by range ({})", ident(&column.name));
+        TableItemKind::PartitionBy {
+            method,
+            column,
+            upkeep,
+            into,
+        } => {
+            let mut line = format!("partition by {} ({})", method.as_str(), ident(&column.name));
+            if let Some((n, _)) = into {
+                line.push_str(&format!(" into {n}"));
+            }
             if let Some(u) = upkeep {
                 line.push_str(&format!(" every {}", interval(&u.every)));
                 if let Some((n, _)) = u.premake {
@@ -339,7 +347,14 @@ fn table_item(kind: &TableItemKind) -> String {
             line
         }
         TableItemKind::Retain { keep, column } => format!("retain {} by {}", interval(keep), ident(&column.name)),
-        TableItemKind::Partition { name, from, to } => format!("partition {} from {} to {}", ident(&name.name), from.text, to.text),
+        TableItemKind::Partition { name, bound } => match bound {
+            PartitionBound::Range { from, to } => format!("partition {} from {} to {}", ident(&name.name), from.text, to.text),
+            PartitionBound::In(values) => {
+                let values: Vec<&str> = values.iter().map(|v| v.text.as_str()).collect();
+                format!("partition {} in ({})", ident(&name.name), values.join(", "))
+            }
+            PartitionBound::Default(_) => format!("partition {} default", ident(&name.name)),
+        },
         TableItemKind::Policy(p) => {
             let mut out = format!("policy {}", ident(&p.name.name));
             if let Some(command) = &p.command {

@@ -214,8 +214,10 @@ pub enum SoftDeleteKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partitioning {
-    /// Range partitioning by this column.
+    /// Partitioned by this column.
     pub column: String,
+    #[serde(default, skip_serializing_if = "PartitionMethod::is_range")]
+    pub method: PartitionMethod,
     pub partitions: Vec<Partition>,
     /// pg_partman makes the partitions ahead and retires them past retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -273,11 +275,62 @@ pub struct Retention {
     pub keep: String,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartitionMethod {
+    #[default]
+    Range,
+    List,
+    /// Rows spread over `modulus` partitions by the key's hash.
+    Hash {
+        modulus: u32,
+    },
+}
+
+impl PartitionMethod {
+    fn is_range(&self) -> bool {
+        *self == PartitionMethod::Range
+    }
+
+    /// `RANGE`, `LIST`, `HASH`: the SQL keyword.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            PartitionMethod::Range => "RANGE",
+            PartitionMethod::List => "LIST",
+            PartitionMethod::Hash { .. } => "HASH",
+        }
+    }
+}
+
+/// A partition: a range (`from`, `to`), a list of values, the default
+/// partition, or one remainder of a hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partition {
     pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub to: String,
+    /// List partitions: the values, as SQL literals.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub default: bool,
+    /// Hash partitions: this partition's remainder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remainder: Option<u32>,
+}
+
+impl Partition {
+    /// The bound as `CREATE TABLE ... PARTITION OF` writes it.
+    pub fn bound_sql(&self, method: PartitionMethod) -> String {
+        match (method, self.remainder) {
+            _ if self.default => "DEFAULT".to_string(),
+            (PartitionMethod::Hash { modulus }, Some(r)) => format!("FOR VALUES WITH (MODULUS {modulus}, REMAINDER {r})"),
+            (PartitionMethod::List, _) => format!("FOR VALUES IN ({})", self.values.join(", ")),
+            _ => format!("FOR VALUES FROM ({}) TO ({})", self.from, self.to),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

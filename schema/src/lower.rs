@@ -175,21 +175,46 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                     .collect(),
                 predicate: index.predicate.as_ref().map(|p| p.text.clone()),
             }),
-            TableItemKind::PartitionBy { column, upkeep } => {
-                let partitions = table
-                    .items
-                    .iter()
-                    .filter_map(|i| match &i.kind {
-                        TableItemKind::Partition { name, from, to } => Some(ir::Partition {
-                            name: name.name.clone(),
-                            from: from.text.clone(),
-                            to: to.text.clone(),
-                        }),
-                        _ => None,
-                    })
-                    .collect();
+            TableItemKind::PartitionBy {
+                method,
+                column,
+                upkeep,
+                into,
+            } => {
+                let method = match method {
+                    PartitionMethod::Range => ir::PartitionMethod::Range,
+                    PartitionMethod::List => ir::PartitionMethod::List,
+                    PartitionMethod::Hash => ir::PartitionMethod::Hash {
+                        modulus: into.map_or(1, |(n, _)| n),
+                    },
+                };
+                let partitions = match method {
+                    // Hash partitions are hubgen's to name: `<table>_h00` ...
+                    ir::PartitionMethod::Hash { modulus } => {
+                        let width = (modulus.saturating_sub(1)).to_string().len().max(2);
+                        (0..modulus)
+                            .map(|r| ir::Partition {
+                                name: format!("{}_h{r:0width$}", table.name()),
+                                from: String::new(),
+                                to: String::new(),
+                                values: Vec::new(),
+                                default: false,
+                                remainder: Some(r),
+                            })
+                            .collect()
+                    }
+                    _ => table
+                        .items
+                        .iter()
+                        .filter_map(|i| match &i.kind {
+                            TableItemKind::Partition { name, bound } => Some(lower_partition(name, bound)),
+                            _ => None,
+                        })
+                        .collect(),
+                };
                 out.partitioning = Some(ir::Partitioning {
                     column: column.name.clone(),
+                    method,
                     partitions,
                     upkeep: upkeep.as_ref().map(|u| ir::Upkeep {
                         interval: ir::Upkeep::INTERVALS
@@ -242,6 +267,23 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         });
     }
     out
+}
+
+fn lower_partition(name: &Ident, bound: &PartitionBound) -> ir::Partition {
+    let mut p = ir::Partition {
+        name: name.name.clone(),
+        from: String::new(),
+        to: String::new(),
+        values: Vec::new(),
+        default: false,
+        remainder: None,
+    };
+    match bound {
+        PartitionBound::Range { from, to } => (p.from, p.to) = (from.text.clone(), to.text.clone()),
+        PartitionBound::In(values) => p.values = values.iter().map(|v| v.text.clone()).collect(),
+        PartitionBound::Default(_) => p.default = true,
+    }
+    p
 }
 
 fn lower_reference(

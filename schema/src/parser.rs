@@ -652,12 +652,31 @@ impl<'a> Parser<'a> {
             "partition" if next_is(TokenKind::Ident, "by") => {
                 self.bump();
                 self.bump();
-                self.expect_keyword("range")?;
+                let method = if self.eat_keyword("range") {
+                    PartitionMethod::Range
+                } else if self.eat_keyword("list") {
+                    PartitionMethod::List
+                } else if self.eat_keyword("hash") {
+                    PartitionMethod::Hash
+                } else {
+                    return Err(self.error_expected("`range`, `list` or `hash`"));
+                };
                 self.expect(TokenKind::LParen, "`(`")?;
                 let column = self.ident("a column name")?;
                 self.expect(TokenKind::RParen, "`)`")?;
                 let upkeep = if self.at_keyword("every") { Some(self.upkeep()?) } else { None };
-                TableItemKind::PartitionBy { column, upkeep }
+                let into = if self.eat_keyword("into") {
+                    let token = self.expect(TokenKind::Number, "how many hash partitions")?;
+                    Some((self.src(token).parse::<u32>().unwrap_or(u32::MAX), token.span))
+                } else {
+                    None
+                };
+                TableItemKind::PartitionBy {
+                    method,
+                    column,
+                    upkeep,
+                    into,
+                }
             }
             "retain" if next_is(TokenKind::Number, "") => {
                 self.bump();
@@ -671,11 +690,25 @@ impl<'a> Parser<'a> {
             "partition" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();
                 let name = self.ident("a partition name")?;
-                self.expect_keyword("from")?;
-                let from = self.bound()?;
-                self.expect_keyword("to")?;
-                let to = self.bound()?;
-                TableItemKind::Partition { name, from, to }
+                let bound = if self.at_keyword("default") {
+                    PartitionBound::Default(self.bump().span)
+                } else if self.eat_keyword("in") {
+                    self.expect(TokenKind::LParen, "`(`")?;
+                    let mut values = vec![self.bound()?];
+                    while self.eat(TokenKind::Comma).is_some() {
+                        values.push(self.bound()?);
+                    }
+                    self.expect(TokenKind::RParen, "`)`")?;
+                    PartitionBound::In(values)
+                } else if self.eat_keyword("from") {
+                    let from = self.bound()?;
+                    self.expect_keyword("to")?;
+                    let to = self.bound()?;
+                    PartitionBound::Range { from, to }
+                } else {
+                    return Err(self.error_expected("`from`, `in` or `default`"));
+                };
+                TableItemKind::Partition { name, bound }
             }
             "policy" if next_is(TokenKind::Ident, "") && !self.column_follows() => {
                 self.bump();

@@ -331,18 +331,33 @@ fn key(row: &sqlx::postgres::PgRow) -> String {
     format!("{}.{}", row.get::<String, _>(0), row.get::<String, _>(1))
 }
 
-/// `RANGE (received_at)` → `received_at`
+/// `RANGE (received_at)` → `received_at`; `LIST (region)` → `list (region)`
+/// (as the expected catalog writes keys).
 fn partition_column(definition: &str) -> String {
-    definition
-        .split_once('(')
-        .map_or(definition, |(_, rest)| rest.trim_end_matches(')'))
-        .trim_matches('"')
-        .to_string()
+    let (method, rest) = definition.split_once(' ').unwrap_or(("RANGE", definition));
+    let column = rest.trim().trim_start_matches('(').trim_end_matches(')').trim_matches('"');
+    match method {
+        "RANGE" => column.to_string(),
+        other => format!("{} ({column})", other.to_ascii_lowercase()),
+    }
 }
 
-/// `FOR VALUES FROM ('2026-02-01 00:00:00') TO ('2026-03-01 00:00:00')` → `'2026-02-01' .. '2026-03-01'`
+/// A partition bound as the expected catalog writes it:
+/// `FOR VALUES FROM ('2026-02-01 00:00:00') TO ('2026-03-01 00:00:00')` → `'2026-02-01' .. '2026-03-01'`,
+/// `FOR VALUES IN ('eu', 'uk')` → `in ('eu', 'uk')`, `DEFAULT` → `default`,
+/// `FOR VALUES WITH (modulus 16, remainder 3)` → `modulus 16 remainder 3`.
 fn partition_bounds(definition: &str) -> String {
     let inner = |s: &str| s.trim().trim_start_matches('(').trim_end_matches(')').to_string();
+    if definition == "DEFAULT" {
+        return "default".into();
+    }
+    if let Some(values) = definition.strip_prefix("FOR VALUES IN ") {
+        let values: Vec<String> = inner(values).split(", ").map(normalize_bound).collect();
+        return format!("in ({})", values.join(", "));
+    }
+    if let Some(hash) = definition.strip_prefix("FOR VALUES WITH ") {
+        return inner(hash).replace(',', "");
+    }
     match definition.split_once(" FROM ").and_then(|(_, rest)| rest.split_once(" TO ")) {
         Some((from, to)) => format!("{} .. {}", normalize_bound(&inner(from)), normalize_bound(&inner(to))),
         None => definition.to_string(),

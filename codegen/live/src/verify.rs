@@ -478,7 +478,13 @@ fn insert_sql(hub: &ir::Hub, table: &ir::Table, principal: uuid::Uuid, given: &[
             value.map_or("NULL".into(), |v| format!("'{v}'"))
         } else if scoped(&column.name) {
             format!("'{principal}'")
-        } else if let Some(p) = partition_key {
+        } else if let Some(p) = partition_key.filter(|p| p.method == ir::PartitionMethod::List) {
+            // A value some partition lists (else the default partition takes it).
+            p.partitions
+                .iter()
+                .find_map(|x| x.values.first().cloned())
+                .unwrap_or_else(|| value(hub, table, column, n))
+        } else if let Some(p) = partition_key.filter(|p| p.method == ir::PartitionMethod::Range) {
             // Inside the first partition, whatever today's date is.
             p.partitions.first().map_or("now()".into(), |first| first.from.clone())
         } else if column.default.is_some() || column.nullable {

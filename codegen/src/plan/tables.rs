@@ -120,7 +120,10 @@ fn create_table(hub: &ir::Hub, t: &ir::Table, foreign_keys: &[&ir::ForeignKey]) 
         name: name.clone(),
         columns: t.columns.iter().map(|c| ColumnDef::of(hub, c)).collect(),
         constraints,
-        partition_by: t.partitioning.as_ref().map(|p| p.column.clone()),
+        partition_by: t
+            .partitioning
+            .as_ref()
+            .map(|p| format!("{} ({})", p.method.keyword(), crate::sql::quote::ident(&p.column))),
     }];
     for p in t.partitioning.iter().flat_map(|p| &p.partitions) {
         out.extend(partition(hub, t, p));
@@ -177,8 +180,7 @@ fn partition(hub: &ir::Hub, t: &ir::Table, p: &ir::Partition) -> Vec<Statement> 
         Statement::CreatePartition {
             name: name.clone(),
             parent: Name::of(t),
-            from: p.from.clone(),
-            to: p.to.clone(),
+            bound: p.bound_sql(t.partitioning.as_ref().map(|p| p.method).unwrap_or_default()),
         },
         Statement::SetOwner {
             object: Object::Table(name),

@@ -105,8 +105,8 @@ pub(super) fn secure(old_hub: &ir::Hub, new_hub: &ir::Hub, o: &ir::Table, t: &ir
     let upkeep_added = partitioning.upkeep.is_some() && old.and_then(|p| p.upkeep.as_ref()).is_none();
     // Adding upkeep secures the partitions it makes and renames; otherwise a
     // partition added, or a lock written before partitions were secured.
-    let partitions_changed = !upkeep_added
-        && old.is_none_or(|p| p.partitions != partitioning.partitions || p.secured != partitioning.secured);
+    let partitions_changed =
+        !upkeep_added && old.is_none_or(|p| p.partitions != partitioning.partitions || p.secured != partitioning.secured);
     let changed = partitions_changed
         || o.policies != t.policies
         || scope_policies(old_hub, o) != scope_policies(new_hub, t)

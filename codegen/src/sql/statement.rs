@@ -230,6 +230,7 @@ pub enum Statement {
         name: Name,
         columns: Vec<ColumnDef>,
         constraints: Vec<Constraint>,
+        /// `RANGE ("occurred_at")`
         partition_by: Option<String>,
     },
     DropTable {
@@ -242,8 +243,8 @@ pub enum Statement {
     CreatePartition {
         name: Name,
         parent: Name,
-        from: String,
-        to: String,
+        /// `FOR VALUES FROM (...) TO (...)`, `FOR VALUES IN (...)`, `DEFAULT`, ...
+        bound: String,
     },
     DropPartition {
         name: Name,
@@ -701,19 +702,17 @@ impl Statement {
                     .chain(constraints.iter().map(Constraint::sql))
                     .collect();
                 let mut sql = format!("CREATE TABLE {} (\n    {}\n)", name.sql(), lines.join(",\n    "));
-                if let Some(column) = partition_by {
-                    let _ = write!(sql, " PARTITION BY RANGE ({})", ident(column));
+                if let Some(key) = partition_by {
+                    let _ = write!(sql, " PARTITION BY {key}");
                 }
                 sql.push_str(";\n");
                 sql
             }
             DropTable { name } | DropPartition { name, .. } => format!("DROP TABLE {};\n", name.sql()),
             RenameTable { from, to } => alter(from, format!("RENAME TO {}", ident(to))),
-            CreatePartition { name, parent, from, to } => format!(
-                "CREATE TABLE {} PARTITION OF {} FOR VALUES FROM ({from}) TO ({to});\n",
-                name.sql(),
-                parent.sql()
-            ),
+            CreatePartition { name, parent, bound } => {
+                format!("CREATE TABLE {} PARTITION OF {} {bound};\n", name.sql(), parent.sql())
+            }
             AddColumn { table, column } => alter(table, format!("ADD COLUMN {}", column.sql())),
             DropColumn { table, column } => alter(table, format!("DROP COLUMN {}", ident(column))),
             RenameColumn { table, from, to } => alter(table, format!("RENAME COLUMN {} TO {}", ident(from), ident(to))),

@@ -952,13 +952,17 @@ pub fn no_partitions(column: &Ident, table: &str) -> Diagnostic {
 }
 
 pub fn partition_bounds(span: Span, problem: &str) -> Diagnostic {
+    partition_bounds_help(span, problem, "`from` is inclusive and `to` exclusive; ranges must not overlap")
+}
+
+pub fn partition_bounds_help(span: Span, problem: &str, help: &str) -> Diagnostic {
     error(
         Code::InvalidPartitionBounds,
         span,
         format!("invalid partition bounds: {problem}"),
         "bounds",
     )
-    .help("`from` is inclusive and `to` exclusive; ranges must not overlap")
+    .help(help.to_string())
 }
 
 // ---- indexes, policies, grants ---------------------------------------------

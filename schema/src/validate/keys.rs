@@ -140,17 +140,20 @@ fn check_index(hub: &HubCtx, table: &TableCtx, index: &Index, out: &mut Vec<Diag
 }
 
 fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
-    let partition_by = table.partition_column();
-    let partitions: Vec<(&Ident, &Expr, &Expr)> = table
+    let partition_by = table.items.iter().find_map(|i| match &i.kind {
+        TableItemKind::PartitionBy { method, column, into, .. } => Some((*method, column, *into)),
+        _ => None,
+    });
+    let declared: Vec<(&Ident, &PartitionBound)> = table
         .items
         .iter()
         .filter_map(|i| match &i.kind {
-            TableItemKind::Partition { name, from, to } => Some((name, from, to)),
+            TableItemKind::Partition { name, bound } => Some((name, bound)),
             _ => None,
         })
         .collect();
-    let Some(column_ident) = partition_by else {
-        if let Some((name, _, _)) = partitions.first() {
+    let Some((method, column_ident, into)) = partition_by else {
+        if let Some((name, _)) = declared.first() {
             out.push(messages::partition_without_range(name, table.name()));
         }
         return;
@@ -158,13 +161,21 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
     if !known(table, column_ident, "the partition key", out) {
         return;
     }
-    if let Some(column) = table.column(&column_ident.name) {
+    if let (PartitionMethod::Range, Some(column)) = (method, table.column(&column_ident.name)) {
         if let Some(ty) = hub.resolve_type(table.schema, &column.ty) {
             if !(ty.is_temporal() || ty.is_integer()) {
                 out.push(messages::partition_column_type(column_ident, &ty));
             }
         }
     }
+    partition_bounds_match(method, into, column_ident, &declared, out);
+    let partitions: Vec<(&Ident, &Expr, &Expr)> = declared
+        .iter()
+        .filter_map(|(name, bound)| match bound {
+            PartitionBound::Range { from, to } => Some((*name, from, to)),
+            _ => None,
+        })
+        .collect();
     // PostgreSQL: unique constraints on a partitioned table must include the partition key.
     let key = column_ident.name.as_str();
     let pk = table.primary_key();
@@ -197,7 +208,7 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
         .items
         .iter()
         .any(|i| matches!(&i.kind, TableItemKind::PartitionBy { upkeep: Some(_), .. }));
-    if partitions.is_empty() && !upkeep {
+    if declared.is_empty() && !upkeep && method != PartitionMethod::Hash {
         out.push(messages::no_partitions(column_ident, table.name()));
     }
     // Bounds: from < to, and no two ranges overlap (for comparable literals).
@@ -220,6 +231,78 @@ fn check_partitions(hub: &HubCtx, table: &TableCtx, out: &mut Vec<Diagnostic>) {
             ));
         }
         ranges.push((name, lo, hi));
+    }
+}
+
+/// Each declared partition's bound suits the method; hash partitions are
+/// counted, not declared; list values and the default partition appear once.
+fn partition_bounds_match(
+    method: PartitionMethod,
+    into: Option<(u32, crate::span::Span)>,
+    column: &Ident,
+    declared: &[(&Ident, &PartitionBound)],
+    out: &mut Vec<Diagnostic>,
+) {
+    match (method, into) {
+        (PartitionMethod::Hash, None) => out.push(messages::partition_bounds_help(
+            column.span,
+            "hash partitioning needs a count",
+            "say how many partitions: `partition by hash (tenant_id) into 16`",
+        )),
+        (PartitionMethod::Hash, Some((n, span))) if !(2..=1024).contains(&n) => out.push(messages::partition_bounds_help(
+            span,
+            "hash partitions number 2 to 1024",
+            "pick a count in that range; a power of two splits evenly when it grows",
+        )),
+        (PartitionMethod::Range | PartitionMethod::List, Some((_, span))) => out.push(messages::partition_bounds_help(
+            span,
+            "`into` counts hash partitions",
+            "remove `into`: range and list partitions are declared one by one",
+        )),
+        _ => {}
+    }
+    let mut values: Vec<&str> = Vec::new();
+    let mut default: Option<&Ident> = None;
+    for (name, bound) in declared {
+        match (method, bound) {
+            (PartitionMethod::Hash, _) => out.push(messages::partition_bounds_help(
+                name.span,
+                &format!("`{}`: hash partitions are made by `into`, not declared", name.name),
+                "remove the line; `into N` makes partitions `<table>_h00` to `<table>_h<N-1>`",
+            )),
+            (PartitionMethod::List, PartitionBound::Range { from, .. }) => out.push(messages::partition_bounds_help(
+                from.span,
+                &format!("`{}`: a list partition takes values, not a range", name.name),
+                "list its values: `partition regions_eu in ('eu', 'uk')`, or `default`",
+            )),
+            (PartitionMethod::Range, PartitionBound::In(v)) => out.push(messages::partition_bounds_help(
+                v[0].span,
+                &format!("`{}`: a range partition takes a range, not values", name.name),
+                "write `from <first> to <after the last>`, or partition by list",
+            )),
+            (_, PartitionBound::Default(span)) => {
+                if let Some(first) = default.replace(name) {
+                    out.push(messages::partition_bounds_help(
+                        *span,
+                        &format!("`{}` is a second default partition after `{}`", name.name, first.name),
+                        "keep one `default` partition",
+                    ));
+                }
+            }
+            (PartitionMethod::List, PartitionBound::In(vs)) => {
+                for v in vs {
+                    if values.contains(&v.text.as_str()) {
+                        out.push(messages::partition_bounds_help(
+                            v.span,
+                            &format!("{} is listed by two partitions", v.text),
+                            "list each value in one partition only",
+                        ));
+                    }
+                    values.push(&v.text);
+                }
+            }
+            (PartitionMethod::Range, PartitionBound::Range { .. }) => {}
+        }
     }
 }
 

@@ -288,13 +288,6 @@ impl<'a> TableCtx<'a> {
         sets.retain(|s| !s.is_empty());
         sets
     }
-
-    pub fn partition_column(&self) -> Option<&'a Ident> {
-        self.items.iter().find_map(|item| match &item.kind {
-            TableItemKind::PartitionBy { column, .. } => Some(column),
-            _ => None,
-        })
-    }
 }
 
 impl Column {

@@ -18,7 +18,9 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
                 _ => None,
             });
             let partitioned = table.items.iter().find_map(|i| match &i.kind {
-                TableItemKind::PartitionBy { column, upkeep } => Some((column, upkeep)),
+                TableItemKind::PartitionBy {
+                    method, column, upkeep, ..
+                } => Some((column, upkeep, *method)),
                 _ => None,
             });
             if let Some((item, keep, column)) = retains.next() {
@@ -32,8 +34,21 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
                     "keep one `retain ... by column` line",
                 ));
             }
-            if let Some((column, Some(upkeep))) = partitioned {
-                partition_upkeep(hub, table, column, upkeep, out);
+            if let Some((column, Some(upkeep), method)) = partitioned {
+                if method == PartitionMethod::Range {
+                    partition_upkeep(hub, table, column, upkeep, out);
+                } else {
+                    out.push(messages::invalid_upkeep(
+                        upkeep.every.span,
+                        format!(
+                            "upkeep by time needs range partitions; `{}` is partitioned by {}",
+                            table.name(),
+                            method.as_str()
+                        ),
+                        "not a range",
+                        "partition by range on a time column: `partition by range (created_at) every 1 month`",
+                    ));
+                }
             }
         }
     }
