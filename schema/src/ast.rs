@@ -81,6 +81,15 @@ pub enum HubItem {
     Setting(Setting),
     /// `distributed by tenant_id`: the hub is laid out for Citus.
     Distributed(Distributed),
+    /// `schedule maintenance '0 2 * * *'`: pg_cron runs the partition upkeep.
+    Schedule(Schedule),
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub trivia: Trivia,
+    /// A cron expression, quoted as written.
+    pub cron: Expr,
 }
 
 /// `partition by range|list|hash (column)`.

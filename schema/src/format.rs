@@ -111,7 +111,12 @@ impl Writer {
             // One-line items (roles, extensions) group together; blocks get a blank line around them.
             let is_line = matches!(
                 item,
-                HubItem::Role(_) | HubItem::Extension(_) | HubItem::Acknowledge(_) | HubItem::Setting(_) | HubItem::Distributed(_)
+                HubItem::Role(_)
+                    | HubItem::Extension(_)
+                    | HubItem::Acknowledge(_)
+                    | HubItem::Setting(_)
+                    | HubItem::Distributed(_)
+                    | HubItem::Schedule(_)
             );
             if i > 0 && !(is_line && previous_was_line) {
                 self.blank();
@@ -137,6 +142,7 @@ impl Writer {
                 }
                 HubItem::Setting(s) => self.setting(s),
                 HubItem::Distributed(d) => self.item_line(&d.trivia, &format!("distributed by {}", ident(&d.column.name))),
+                HubItem::Schedule(s) => self.item_line(&s.trivia, &format!("schedule maintenance {}", s.cron.text)),
                 HubItem::Schema(s) => {
                     self.item_line(&s.trivia, &format!("schema {} {{", ident(&s.name.name)));
                     self.indent += 1;

@@ -33,6 +33,9 @@ pub struct Hub {
     /// `distributed by`: the column a Citus cluster shards this hub's tables by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed_by: Option<String>,
+    /// `schedule maintenance`: the cron schedule pg_cron runs the upkeep on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_schedule: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

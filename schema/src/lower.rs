@@ -53,6 +53,7 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             .collect(),
         lock_timeout: crate::validate::settings::value(ctx, hub, "lock_timeout").map(str::to_string),
         distributed_by: hub.distributed.first().map(|d| d.column.name.clone()),
+        maintenance_schedule: hub.schedules.first().map(|s| s.cron.text.trim_matches('\'').to_string()),
     }
 }
 

@@ -413,6 +413,19 @@ impl<'a> Parser<'a> {
                 self.take_trailing(&mut trivia);
                 Ok(HubItem::Distributed(Distributed { trivia, column }))
             }
+            "schedule" if allow_schema => {
+                let mut trivia = self.take_trivia();
+                self.bump();
+                self.expect_keyword("maintenance")?;
+                let token = self.expect(TokenKind::Str, "a quoted cron schedule, as in '0 2 * * *'")?;
+                let cron = Expr {
+                    text: self.src(token).to_string(),
+                    idents: vec![],
+                    span: token.span,
+                };
+                self.take_trailing(&mut trivia);
+                Ok(HubItem::Schedule(Schedule { trivia, cron }))
+            }
             "schema" if allow_schema => {
                 let mut trivia = self.take_trivia();
                 let start = self.bump().span;

@@ -202,3 +202,86 @@ fn flate2_reader(path: &std::path::Path) -> Box<dyn io::Read> {
     let file = std::fs::File::open(path).unwrap();
     Box::new(flate2::read::GzDecoder::new(file))
 }
+
+/// `schedule maintenance` becomes a pg_cron job in the cluster's cron
+/// database that runs the upkeep in the hub's database: scheduled every
+/// minute here, it is seen to run and to leave the database drift-free.
+#[tokio::test]
+async fn pg_cron_runs_the_scheduled_upkeep_in_the_hub_database() {
+    let db = TestDb::create("lifecycle_cron").await;
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("pool");
+    hub_inbox::migrate(&pool).await.expect("migrations");
+    // The newest partition pg_partman made ahead goes missing; its job, on its own clock, remakes it.
+    let mut conn = db.connect().await;
+    let next: String = sqlx::query_scalar(
+        "SELECT 'tenant_template.' || max(c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'tenant_template.messages'::regclass AND c.relname ~ '^messages_p'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    sqlx::raw_sql(&format!("DROP TABLE {next}"))
+        .execute(&mut conn)
+        .await
+        .expect("drop a partition");
+
+    let script = std::fs::read_to_string(hubgen_e2e::root().join("examples/social_inbox/generated/inbox/cron.sql")).unwrap();
+    let script = script
+        .replace("'social_inbox_db'", &format!("'{}'", db.name))
+        .replace("'0 2 * * *'", "'* * * * *'")
+        .replace("hubgen inbox maintenance", &format!("{} maintenance", db.name));
+    let mut cron = sqlx::PgConnection::connect(&hubgen_e2e::url_for("postgres"))
+        .await
+        .expect("cron database");
+    sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pg_cron")
+        .execute(&mut cron)
+        .await
+        .expect("pg_cron (shared_preload_libraries = 'pg_cron', cron.database_name = 'postgres'; .ci/run sets both)");
+    sqlx::raw_sql(&script).execute(&mut cron).await.expect("cron.sql");
+    sqlx::raw_sql(&script)
+        .execute(&mut cron)
+        .await
+        .expect("cron.sql again: the job is updated, not doubled");
+    let (jobs, job): (i64, i64) = sqlx::query_as("SELECT count(*), max(jobid) FROM cron.job WHERE database = $1")
+        .bind(&db.name)
+        .fetch_one(&mut cron)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1, "one job for the hub");
+
+    // pg_cron starts jobs on the minute: wait for a run to finish.
+    let mut status = None;
+    for _ in 0..90 {
+        status = sqlx::query_scalar("SELECT status || ': ' || coalesce(return_message, '') FROM cron.job_run_details WHERE jobid = $1 AND status IN ('succeeded', 'failed') LIMIT 1")
+            .bind(job)
+            .fetch_optional(&mut cron)
+            .await
+            .unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    sqlx::query("SELECT cron.unschedule($1)")
+        .bind(job)
+        .execute(&mut cron)
+        .await
+        .unwrap();
+    let status: String = status.expect("the job ran within 90 s");
+    assert!(status.starts_with("succeeded"), "{status}");
+    let remade: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&next)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(remade, "the job remade {next}");
+    let schema = hubgen_e2e::load("examples/social_inbox/schema/social_inbox.hubs");
+    let differences = catalog::diff(
+        &catalog::expected(&schema.hubs[0]),
+        &hubgen_live::introspect(&mut conn).await.unwrap(),
+    );
+    assert!(differences.is_empty(), "drift after the job: {differences:#?}");
+    conn.close().await.ok();
+    pool.close().await;
+    db.drop_db().await;
+}

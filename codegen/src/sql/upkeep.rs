@@ -183,3 +183,28 @@ pub fn row_retention(hub: &ir::Hub) -> Vec<(String, String, String)> {
         })
         .collect()
 }
+
+/// The pg_cron job of a hub that schedules its maintenance, or `None`.
+/// pg_cron lives in one database of the cluster (`cron.database_name`); the
+/// job runs the upkeep in the hub's database: pg_partman's maintenance (its
+/// own clock), then the partitions' security. Archiving and row retention
+/// stay with `hubgen maintain`, which can write outside the database.
+pub fn cron_script(hub: &ir::Hub) -> Option<String> {
+    let schedule = hub.maintenance_schedule.as_ref()?;
+    let job = format!("hubgen {} maintenance", hub.name);
+    let command = format!(
+        "SELECT {PARTMAN_SCHEMA}.run_maintenance(p_jobmon := false); \
+         SELECT {HELPER_SCHEMA}.secure_partitions(parent_table::regclass) FROM {PARTMAN_SCHEMA}.part_config"
+    );
+    Some(format!(
+        "-- hub {hub} on pg_cron: its partition upkeep on {schedule}.\n\
+         -- Run in the database pg_cron is installed in (cron.database_name); re-running\n\
+         -- updates the job. Retired partitions wait for `hubgen maintain` to archive them.\n\
+         SELECT cron.schedule_in_database({job}, {schedule}, {command}, {database});\n",
+        hub = hub.name,
+        job = literal(&job),
+        schedule = literal(schedule),
+        command = literal(&command),
+        database = literal(&hub.database),
+    ))
+}

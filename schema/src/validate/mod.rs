@@ -37,6 +37,8 @@ pub(crate) struct HubCtx<'a> {
     pub settings: Vec<&'a Setting>,
     /// `distributed by`: the first is the hub's; others are reported.
     pub distributed: Vec<&'a Distributed>,
+    /// `schedule maintenance`: the first is the hub's; others are reported.
+    pub schedules: Vec<&'a Schedule>,
 }
 
 pub(crate) struct TableCtx<'a> {
@@ -97,6 +99,7 @@ pub(crate) fn build<'a>(file: &'a SchemaFile, diagnostics: &mut Vec<Diagnostic>)
             acknowledged: Vec::new(),
             settings: Vec::new(),
             distributed: Vec::new(),
+            schedules: Vec::new(),
         };
         // Mixins first, so a table may use one declared below it.
         collect_mixins(&hub.items, &mut ctx.mixins);
@@ -161,6 +164,7 @@ fn collect<'a>(item: &'a HubItem, schema: &'a str, hub: &mut HubCtx<'a>, global:
         HubItem::Acknowledge(a) => hub.acknowledged.push(a),
         HubItem::Setting(s) => hub.settings.push(s),
         HubItem::Distributed(d) => hub.distributed.push(d),
+        HubItem::Schedule(s) => hub.schedules.push(s),
         HubItem::Schema(block) => {
             hub.schema_blocks.push(block);
             for item in &block.items {

@@ -12,6 +12,7 @@ const UNITS: [&str; 5] = ["hour", "day", "week", "month", "year"];
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for hub in &ctx.hubs {
+        schedules(hub, out);
         for table in &hub.tables {
             let mut retains = table.items.iter().filter_map(|i| match &i.kind {
                 TableItemKind::Retain { keep, column } => Some((i, keep, column)),
@@ -51,6 +52,49 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+    }
+}
+
+/// One `schedule maintenance` with a five-field cron expression, in a hub
+/// with something to maintain.
+fn schedules(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
+    for extra in hub.schedules.iter().skip(1) {
+        out.push(messages::invalid_upkeep(
+            extra.cron.span,
+            "a second `schedule maintenance`",
+            "second schedule",
+            "keep one: pg_cron runs the hub's upkeep on one schedule",
+        ));
+    }
+    let Some(schedule) = hub.schedules.first() else {
+        return;
+    };
+    let cron = schedule.cron.text.trim_matches('\'');
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    let valid = fields.len() == 5 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_digit() || "*/,-".contains(c)));
+    if !valid {
+        out.push(messages::invalid_upkeep(
+            schedule.cron.span,
+            format!("`{cron}` is not a cron schedule pg_cron reads"),
+            "not five cron fields",
+            "write minute hour day month weekday, e.g. '0 2 * * *' for 02:00 every day",
+        ));
+    }
+    let upkeep = hub.tables.iter().any(|t| {
+        t.items
+            .iter()
+            .any(|i| matches!(&i.kind, TableItemKind::PartitionBy { upkeep: Some(_), .. }))
+    });
+    if !upkeep {
+        out.push(messages::invalid_upkeep(
+            schedule.cron.span,
+            format!(
+                "hub `{}` schedules maintenance but no table has partition upkeep",
+                hub.ast.name.name
+            ),
+            "nothing to schedule",
+            "add upkeep to a partitioned table (`partition by range (c) every 1 month`) or remove the schedule",
+        ));
     }
 }
 
