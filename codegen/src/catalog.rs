@@ -19,6 +19,46 @@ pub struct Catalog {
     pub enums: BTreeMap<String, Enum>,
     /// `schema.name` → table (partitions appear under their parent).
     pub tables: BTreeMap<String, Table>,
+    /// Tenant schemas the registry (`hubgen.tenant_schemas`) lists: each is
+    /// compared with the template, not with the hub.
+    #[serde(skip)]
+    pub tenant_schemas: BTreeSet<String>,
+}
+
+impl Catalog {
+    /// Splits the registered tenant schemas off: the hub's own catalog, and
+    /// each tenant schema's with its name replaced by the template placeholder
+    /// (as `expected` of the template hub writes it).
+    pub fn split_tenants(&self) -> (Catalog, Vec<(String, Catalog)>) {
+        let mut own = self.clone();
+        own.tenant_schemas.clear();
+        let mut tenants = Vec::new();
+        for schema in &self.tenant_schemas {
+            let prefix = format!("{schema}.");
+            let rename = |key: &str| format!("{}.{}", crate::tenant::PLACEHOLDER, &key[prefix.len()..]);
+            let mut tenant = Catalog::default();
+            if own.schemas.remove(schema) {
+                tenant.schemas.insert(crate::tenant::PLACEHOLDER.to_string());
+            }
+            let enums: Vec<String> = own.enums.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+            for key in enums {
+                let e = own.enums.remove(&key).unwrap_or_default();
+                tenant.enums.insert(rename(&key), e);
+            }
+            let tables: Vec<String> = own.tables.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+            for key in tables {
+                let mut table = own.tables.remove(&key).unwrap_or_default();
+                for fk in table.foreign_keys.values_mut() {
+                    if fk.references.starts_with(&prefix) {
+                        fk.references = rename(&fk.references);
+                    }
+                }
+                tenant.tables.insert(rename(&key), table);
+            }
+            tenants.push((schema.clone(), tenant));
+        }
+        (own, tenants)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -112,9 +112,11 @@ fn generated_finding(path: &str, message: String) -> Finding {
     }
 }
 
-/// A live database's catalog against its hub's schema.
+/// A live database's catalog against its hub's schema, and each tenant
+/// schema against the template.
 pub fn database(hub: &ir::Hub, actual: &Catalog) -> Vec<Finding> {
-    catalog::diff(&catalog::expected(hub), actual)
+    let (own, tenants) = actual.split_tenants();
+    let mut findings: Vec<Finding> = catalog::diff(&catalog::expected(hub), &own)
         .into_iter()
         .map(|d| Finding {
             kind: "database-drift",
@@ -123,7 +125,23 @@ pub fn database(hub: &ir::Hub, actual: &Catalog) -> Vec<Finding> {
             message: d.to_string(),
             diff: None,
         })
-        .collect()
+        .collect();
+    if let Some(template) = crate::tenant::template_hub(hub) {
+        let expected = catalog::expected(&template);
+        for (schema, tenant) in &tenants {
+            findings.extend(catalog::diff(&expected, tenant).into_iter().map(|d| Finding {
+                kind: "tenant-schema-drift",
+                hub: Some(hub.name.clone()),
+                path: None,
+                message: format!(
+                    "tenant schema `{schema}`: {}",
+                    d.to_string().replace(crate::tenant::PLACEHOLDER, schema)
+                ),
+                diff: None,
+            }));
+        }
+    }
+    findings
 }
 
 fn finding(kind: &'static str, hub: &str, path: String, message: String) -> Finding {

@@ -11,6 +11,7 @@ pub mod plan;
 pub mod project;
 pub mod rust;
 pub mod sql;
+pub mod tenant;
 
 pub use generate::{generate, generate_from, Config, Existing, Flavor, HubState, Output};
 pub use project::Project;

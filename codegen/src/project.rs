@@ -71,13 +71,13 @@ impl Project {
         Ok(())
     }
 
-    /// The migrations of one hub that run forward, in version order, as on disk.
+    /// The migrations a hub crate embeds (forward, then the tenant schemas' upgrades), as on disk.
     pub fn forward_migrations(&self, hub: &str) -> Result<Vec<(String, String)>, String> {
         let dir = self.migrations_dir(hub);
         if !dir.is_dir() {
             return Ok(Vec::new());
         }
-        Ok(crate::generate::forward_migrations(&read_hub(&dir)?.files))
+        Ok(crate::generate::embedded_migrations(&read_hub(&dir)?.files))
     }
 }
 
@@ -97,6 +97,17 @@ fn read_hub(dir: &Path) -> Result<HubState, String> {
             }
         } else {
             state.files.insert(name, text);
+        }
+    }
+    // The tenant schemas' upgrades, keyed `tenant/<file>`.
+    let tenant = dir.join(crate::tenant::FOLDER);
+    if let Ok(entries) = std::fs::read_dir(&tenant) {
+        for file in entries.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".sql") {
+                let text = std::fs::read_to_string(file.path()).map_err(|e| format!("cannot read {}: {e}", file.path().display()))?;
+                state.files.insert(format!("{}/{name}", crate::tenant::FOLDER), text);
+            }
         }
     }
     Ok(state)

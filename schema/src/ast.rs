@@ -176,9 +176,19 @@ pub struct Acknowledge {
 pub struct SchemaBlock {
     pub trivia: Trivia,
     pub name: Ident,
+    /// `per tenant ['tenant_{id}']`: a template each tenant gets a copy of,
+    /// named by the rule (default `tenant_{id}`).
+    pub per_tenant: Option<PerTenant>,
     pub items: Vec<HubItem>,
     pub dangling: Vec<String>,
     pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct PerTenant {
+    pub span: Span,
+    /// The naming rule as written (quoted), if any.
+    pub naming: Option<Expr>,
 }
 
 #[derive(Debug, Clone)]

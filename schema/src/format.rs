@@ -144,7 +144,12 @@ impl Writer {
                 HubItem::Distributed(d) => self.item_line(&d.trivia, &format!("distributed by {}", ident(&d.column.name))),
                 HubItem::Schedule(s) => self.item_line(&s.trivia, &format!("schedule maintenance {}", s.cron.text)),
                 HubItem::Schema(s) => {
-                    self.item_line(&s.trivia, &format!("schema {} {{", ident(&s.name.name)));
+                    let per_tenant = match &s.per_tenant {
+                        None => String::new(),
+                        Some(PerTenant { naming: None, .. }) => " per tenant".to_string(),
+                        Some(PerTenant { naming: Some(rule), .. }) => format!(" per tenant {}", rule.text),
+                    };
+                    self.item_line(&s.trivia, &format!("schema {}{per_tenant} {{", ident(&s.name.name)));
                     self.indent += 1;
                     self.hub_items(&s.items);
                     self.close(&s.dangling);

@@ -33,9 +33,24 @@ pub struct Hub {
     /// `distributed by`: the column a Citus cluster shards this hub's tables by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distributed_by: Option<String>,
+    /// `schema x per tenant`: the template every tenant's schema copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_template: Option<TenantTemplate>,
     /// `schedule maintenance`: the cron schedule pg_cron runs the upkeep on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_schedule: Option<String>,
+}
+
+/// A schema provisioned once per tenant, at the template's current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantTemplate {
+    pub schema: String,
+    /// How a tenant's schema is named: `tenant_{id}`.
+    pub naming: String,
+}
+
+impl TenantTemplate {
+    pub const DEFAULT_NAMING: &'static str = "tenant_{id}";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,15 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             .collect(),
         lock_timeout: crate::validate::settings::value(ctx, hub, "lock_timeout").map(str::to_string),
         distributed_by: hub.distributed.first().map(|d| d.column.name.clone()),
+        tenant_template: hub.schema_blocks.iter().find_map(|s| {
+            let rule = s.per_tenant.as_ref()?;
+            Some(ir::TenantTemplate {
+                schema: s.name.name.clone(),
+                naming: rule.naming.as_ref().map_or(ir::TenantTemplate::DEFAULT_NAMING.to_string(), |n| {
+                    n.text.trim_matches('\'').to_string()
+                }),
+            })
+        }),
         maintenance_schedule: hub.schedules.first().map(|s| s.cron.text.trim_matches('\'').to_string()),
     }
 }

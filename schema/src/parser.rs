@@ -430,6 +430,27 @@ impl<'a> Parser<'a> {
                 let mut trivia = self.take_trivia();
                 let start = self.bump().span;
                 let name = self.ident("a schema name")?;
+                let per_tenant = if self.at_keyword("per") {
+                    let start = self.bump().span;
+                    self.expect_keyword("tenant")?;
+                    let naming = match self.peek().kind {
+                        TokenKind::Str => {
+                            let token = self.bump();
+                            Some(Expr {
+                                text: self.src(token).to_string(),
+                                idents: vec![],
+                                span: token.span,
+                            })
+                        }
+                        _ => None,
+                    };
+                    Some(PerTenant {
+                        span: start.to(Span::new(self.last_end, self.last_end)),
+                        naming,
+                    })
+                } else {
+                    None
+                };
                 let open = self.open_brace()?;
                 self.take_trailing(&mut trivia);
                 let mut items = Vec::new();
@@ -440,6 +461,7 @@ impl<'a> Parser<'a> {
                 Ok(HubItem::Schema(SchemaBlock {
                     trivia,
                     name,
+                    per_tenant,
                     items,
                     dangling,
                     span: start.to(end),

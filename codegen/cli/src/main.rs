@@ -3,6 +3,7 @@
 
 mod check;
 mod maintain;
+mod tenants;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -114,6 +115,24 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         batch: i64,
     },
+    /// Schema per tenant: provision a tenant's copy of the hub's `per tenant` schema, list the
+    /// copies, or bring every copy to the template's version (resumable: rerun after a failure).
+    Tenants {
+        #[command(subcommand)]
+        action: TenantsAction,
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long, global = true)]
+        schema: Option<PathBuf>,
+        /// Project root holding migrations/ (default: the schema's project root).
+        #[arg(long, global = true)]
+        root: Option<PathBuf>,
+        /// The database.
+        #[arg(long, global = true)]
+        database_url: Option<String>,
+        /// The hub the database belongs to (default: the hub whose database name the URL names).
+        #[arg(long, global = true)]
+        hub: Option<String>,
+    },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
         /// Schema file (default: schema/platform.hubs).
@@ -127,6 +146,20 @@ enum Command {
         /// Schema files (default: schema/platform.hubs).
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum TenantsAction {
+    /// Provision the schema of each tenant id (at the template's version; an existing one is kept).
+    Provision {
+        /// Tenant ids: `123`, or a UUID (its dashes dropped in the schema name).
+        #[arg(required = true)]
+        tenants: Vec<String>,
+    },
+    /// List the tenant schemas and their versions.
+    List,
+    /// Bring every tenant schema to the template's version.
+    Migrate,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -175,6 +208,17 @@ fn main() -> ExitCode {
         } => {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             maintain::run(&path, &database_url, hub.as_deref(), &archive_dir, now.as_deref(), batch)
+        }
+        Command::Tenants {
+            action,
+            schema,
+            root,
+            database_url,
+            hub,
+        } => {
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            let root = root.unwrap_or_else(|| project_root(&path));
+            tenants::run(&path, &root, database_url.as_deref(), hub.as_deref(), action)
         }
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };

@@ -272,9 +272,14 @@ pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usi
         }
     }
 
-    // pg_partman's configuration, where it is installed.
-    let q = "SELECT to_regclass('partman.part_config') IS NOT NULL".to_string();
-    let partman: bool = fetch(&mut *conn, q).await?.first().is_some_and(|r| r.get(0));
+    // pg_partman's configuration and the tenant schemas' registry, where they are.
+    let q = "SELECT to_regclass('partman.part_config') IS NOT NULL, to_regclass('hubgen.tenant_schemas') IS NOT NULL".to_string();
+    let tools = fetch(&mut *conn, q).await?;
+    let partman: bool = tools.first().is_some_and(|r| r.get(0));
+    if tools.first().is_some_and(|r| r.get::<bool, _>(1)) {
+        let q = "SELECT schema_name FROM hubgen.tenant_schemas".to_string();
+        catalog.tenant_schemas = fetch(&mut *conn, q).await?.iter().map(|r| r.get(0)).collect();
+    }
     if partman {
         let q = "SELECT split_part(parent_table, '.', 1), split_part(parent_table, '.', 2), partition_interval, premake, \
                  retention, retention_keep_table FROM partman.part_config"

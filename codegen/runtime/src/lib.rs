@@ -698,6 +698,7 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
 
 /// Batch inserts that name the row the database refused.
 pub mod maintain;
+pub mod tenants;
 
 pub mod batch {
     use super::Error;

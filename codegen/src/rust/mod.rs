@@ -212,6 +212,9 @@ pub fn hub_items_with_ids(
     ids_path: Option<&syn::Path>,
 ) -> TokenStream {
     let ids = Ids::of(schema);
+    let (tenant_upgrades, migrations): (Vec<&(String, String)>, Vec<&(String, String)>) =
+        migrations.iter().partition(|(file, _)| file.contains('/'));
+    let tenants = tenant_schemas(hub, &migrations, &tenant_upgrades);
     let migration_entries = migrations.iter().map(|(file, sql)| {
         let (version, description) = migration_version(file);
         let sql = raw_string(sql);
@@ -332,10 +335,53 @@ pub fn hub_items_with_ids(
         }
 
         #maintain
+        #tenants
         #(#enums)*
         #(#tables)*
         #(#reexports)*
     }
+}
+
+/// A hub with a per-tenant schema: its template (baseline and upgrades),
+/// `provision_tenant` and `migrate_tenants`.
+fn tenant_schemas(hub: &ir::Hub, migrations: &[&(String, String)], upgrades: &[&(String, String)]) -> Option<TokenStream> {
+    let template = hub.tenant_template.as_ref()?;
+    let version = migrations.iter().map(|(file, _)| migration_version(file).0).max().unwrap_or(1);
+    let baseline = raw_string(&crate::tenant::baseline(hub, u32::try_from(version).unwrap_or(1))?);
+    let naming = &template.naming;
+    let upgrades = upgrades.iter().map(|(file, sql)| {
+        let (version, _) = migration_version(file.rsplit('/').next().unwrap_or_default());
+        let sql = raw_string(sql);
+        quote!((#version, #sql))
+    });
+    let doc = format!(
+        " The per-tenant schema: `{}` is the template, each tenant's copy is named `{naming}`.",
+        template.schema
+    );
+    Some(quote! {
+        #[doc = #doc]
+        pub const TENANT_TEMPLATE: ::hubgen_runtime::tenants::Template<'static> = ::hubgen_runtime::tenants::Template {
+            naming: #naming,
+            version: #version,
+            baseline: #baseline,
+            upgrades: &[#(#upgrades),*],
+        };
+
+        /// Provisions `tenant`'s schema at the template's version (or returns it, if it exists).
+        pub async fn provision_tenant(
+            conn: &mut ::sqlx::PgConnection,
+            tenant: &str,
+        ) -> Result<::hubgen_runtime::tenants::TenantSchema, ::hubgen_runtime::tenants::Error> {
+            ::hubgen_runtime::tenants::provision(conn, &TENANT_TEMPLATE, tenant).await
+        }
+
+        /// Brings every tenant schema to the template's version; resumable.
+        pub async fn migrate_tenants(
+            conn: &mut ::sqlx::PgConnection,
+        ) -> Result<::hubgen_runtime::tenants::Report, ::hubgen_runtime::tenants::Error> {
+            ::hubgen_runtime::tenants::migrate(conn, &TENANT_TEMPLATE).await
+        }
+    })
 }
 
 /// `maintain` and the hub's row retention, for hubs with partition upkeep or `retain`.

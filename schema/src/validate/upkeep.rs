@@ -13,6 +13,7 @@ const UNITS: [&str; 5] = ["hour", "day", "week", "month", "year"];
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
     for hub in &ctx.hubs {
         schedules(hub, out);
+        tenant_templates(hub, out);
         for table in &hub.tables {
             let mut retains = table.items.iter().filter_map(|i| match &i.kind {
                 TableItemKind::Retain { keep, column } => Some((i, keep, column)),
@@ -95,6 +96,41 @@ fn schedules(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
             "nothing to schedule",
             "add upkeep to a partitioned table (`partition by range (c) every 1 month`) or remove the schedule",
         ));
+    }
+}
+
+/// One template schema per hub, named by a rule that makes valid, distinct names.
+fn tenant_templates(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
+    let templates: Vec<&SchemaBlock> = hub.schema_blocks.iter().copied().filter(|s| s.per_tenant.is_some()).collect();
+    for extra in templates.iter().skip(1) {
+        out.push(messages::invalid_upkeep(
+            extra.per_tenant.as_ref().map_or(extra.name.span, |p| p.span),
+            format!(
+                "a second per-tenant schema `{}` after `{}`",
+                extra.name.name, templates[0].name.name
+            ),
+            "second template",
+            "put every per-tenant table in one `schema ... per tenant` block",
+        ));
+    }
+    for template in templates {
+        let Some(rule) = template.per_tenant.as_ref().and_then(|p| p.naming.as_ref()) else {
+            continue;
+        };
+        let naming = rule.text.trim_matches('\'');
+        let rest = naming.replacen("{id}", "", 1);
+        let valid = naming.matches("{id}").count() == 1
+            && rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && naming.len() + 28 <= 63;
+        if !valid {
+            out.push(messages::invalid_upkeep(
+                rule.span,
+                format!("`{naming}` cannot name tenant schemas"),
+                "not a naming rule",
+                "write a lower-case prefix and `{id}` once, e.g. 'tenant_{id}' (the id is at most 32 characters)",
+            ));
+        }
     }
 }
 

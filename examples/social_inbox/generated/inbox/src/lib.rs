@@ -1006,6 +1006,405 @@ pub async fn maintain(
         .await
 }
 #[rustfmt::skip]
+/// The per-tenant schema: `tenant_template` is the template, each tenant's copy is named `tenant_{id}`.
+pub const TENANT_TEMPLATE: ::hubgen_runtime::tenants::Template<'static> = ::hubgen_runtime::tenants::Template {
+    naming: "tenant_{id}",
+    version: 2i64,
+    baseline: r#"-- hub inbox: a tenant's schema at version 2, `hubgen_tenant_schema` standing for its name
+
+-- install hubgen's helper functions
+CREATE SCHEMA IF NOT EXISTS hubgen;
+CREATE OR REPLACE FUNCTION hubgen.secure_partitions(parent regclass) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    p pg_class;
+    c pg_class;
+    pol record;
+    acl record;
+    changed integer := 0;
+    touched boolean;
+BEGIN
+    SELECT * INTO p FROM pg_class WHERE oid = parent;
+    FOR c IN SELECT k.* FROM pg_partition_tree(parent) t JOIN pg_class k ON k.oid = t.relid WHERE t.relid <> parent LOOP
+        touched := false;
+        IF c.relowner <> p.relowner THEN
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', c.oid::regclass, pg_get_userbyid(p.relowner));
+            touched := true;
+        END IF;
+        IF c.relrowsecurity <> p.relrowsecurity THEN
+            EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY', c.oid::regclass, CASE WHEN p.relrowsecurity THEN 'ENABLE' ELSE 'DISABLE' END);
+            touched := true;
+        END IF;
+        IF c.relforcerowsecurity <> p.relforcerowsecurity THEN
+            EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY', c.oid::regclass, CASE WHEN p.relforcerowsecurity THEN 'FORCE' ELSE 'NO FORCE' END);
+            touched := true;
+        END IF;
+        -- Policies: drop those that differ from the parent's, create the missing.
+        FOR pol IN
+            SELECT cp.polname FROM pg_policy cp WHERE cp.polrelid = c.oid AND NOT EXISTS (
+                SELECT 1 FROM pg_policy pp WHERE pp.polrelid = parent AND pp.polname = cp.polname
+                   AND pp.polcmd = cp.polcmd AND pp.polpermissive = cp.polpermissive AND pp.polroles = cp.polroles
+                   AND pg_get_expr(pp.polqual, pp.polrelid) IS NOT DISTINCT FROM pg_get_expr(cp.polqual, cp.polrelid)
+                   AND pg_get_expr(pp.polwithcheck, pp.polrelid) IS NOT DISTINCT FROM pg_get_expr(cp.polwithcheck, cp.polrelid))
+        LOOP
+            EXECUTE format('DROP POLICY %I ON %s', pol.polname, c.oid::regclass);
+            touched := true;
+        END LOOP;
+        FOR pol IN
+            SELECT pp.polname,
+                   CASE pp.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS cmd,
+                   CASE WHEN pp.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS kind,
+                   (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r)) END, ', ') FROM unnest(pp.polroles) r) AS roles,
+                   pg_get_expr(pp.polqual, pp.polrelid) AS qual,
+                   pg_get_expr(pp.polwithcheck, pp.polrelid) AS with_check
+              FROM pg_policy pp
+             WHERE pp.polrelid = parent AND NOT EXISTS (SELECT 1 FROM pg_policy cp WHERE cp.polrelid = c.oid AND cp.polname = pp.polname)
+        LOOP
+            EXECUTE format('CREATE POLICY %I ON %s AS %s FOR %s TO %s', pol.polname, c.oid::regclass, pol.kind, pol.cmd, pol.roles)
+                || COALESCE(' USING (' || pol.qual || ')', '')
+                || COALESCE(' WITH CHECK (' || pol.with_check || ')', '');
+            touched := true;
+        END LOOP;
+        -- Grants: exactly the parent's.
+        FOR acl IN
+            SELECT a.grantee, a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner
+            EXCEPT SELECT a.grantee, a.privilege_type FROM aclexplode(p.relacl) a WHERE a.grantee <> p.relowner
+        LOOP
+            EXECUTE format('REVOKE %s ON %s FROM %s', acl.privilege_type, c.oid::regclass,
+                           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END);
+            touched := true;
+        END LOOP;
+        FOR acl IN
+            SELECT a.grantee, a.privilege_type FROM aclexplode(p.relacl) a WHERE a.grantee <> p.relowner
+            EXCEPT SELECT a.grantee, a.privilege_type FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner
+        LOOP
+            EXECUTE format('GRANT %s ON %s TO %s', acl.privilege_type, c.oid::regclass,
+                           CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END);
+            touched := true;
+        END LOOP;
+        IF touched THEN
+            changed := changed + 1;
+        END IF;
+    END LOOP;
+    RETURN changed;
+END
+$fn$;
+
+-- create role inbox_owner
+DO $$ BEGIN CREATE ROLE "inbox_owner" NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+
+-- create role inbox_app
+DO $$ BEGIN CREATE ROLE "inbox_app" NOLOGIN NOBYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+
+-- create role inbox_readonly
+DO $$ BEGIN CREATE ROLE "inbox_readonly" NOLOGIN NOBYPASSRLS; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+
+-- grant usage on schema public to inbox_app and inbox_readonly
+GRANT USAGE ON SCHEMA "public" TO "inbox_app", "inbox_readonly";
+
+-- create schema hubgen_tenant_schema
+CREATE SCHEMA IF NOT EXISTS "hubgen_tenant_schema";
+ALTER SCHEMA "hubgen_tenant_schema" OWNER TO "inbox_owner";
+GRANT USAGE ON SCHEMA "hubgen_tenant_schema" TO "inbox_app", "inbox_readonly";
+
+-- create extension pg_trgm
+CREATE EXTENSION IF NOT EXISTS "pg_trgm";
+
+-- create table hubgen_tenant_schema.users
+CREATE TABLE "hubgen_tenant_schema"."users" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "tenant_id" uuid NOT NULL,
+    "email" character varying(255) NOT NULL,
+    "password_hash" text NOT NULL,
+    "role_id" uuid NOT NULL,
+    "last_login" timestamp without time zone,
+    "mfa_enabled" boolean DEFAULT false,
+    "created_at" timestamp without time zone DEFAULT NOW(),
+    CONSTRAINT "users_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "unique_user_email" UNIQUE ("tenant_id", "email")
+);
+CREATE INDEX "idx_users_tenant" ON "hubgen_tenant_schema"."users" ("tenant_id");
+CREATE INDEX "idx_users_email" ON "hubgen_tenant_schema"."users" ("email");
+COMMENT ON TABLE "hubgen_tenant_schema"."users" IS 'People who work the inbox.';
+ALTER TABLE "hubgen_tenant_schema"."users" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."users" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."users" TO "inbox_readonly";
+ALTER TABLE "hubgen_tenant_schema"."users" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "hubgen_tenant_schema"."users" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "tenant_isolation" ON "hubgen_tenant_schema"."users" USING ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)) WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid));
+
+-- create table hubgen_tenant_schema.api_keys
+CREATE TABLE "hubgen_tenant_schema"."api_keys" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "user_id" uuid NOT NULL,
+    "key_hash" character varying(255) NOT NULL,
+    "name" character varying(100) NOT NULL,
+    "expires_at" timestamp without time zone,
+    "active" boolean DEFAULT true NOT NULL,
+    CONSTRAINT "api_keys_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "api_keys_key_hash_key" UNIQUE ("key_hash"),
+    CONSTRAINT "api_keys_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "hubgen_tenant_schema"."users" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_api_keys_user" ON "hubgen_tenant_schema"."api_keys" ("user_id");
+COMMENT ON TABLE "hubgen_tenant_schema"."api_keys" IS 'API keys a user generates (ER diagram: API_KEY).';
+ALTER TABLE "hubgen_tenant_schema"."api_keys" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."api_keys" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."api_keys" TO "inbox_readonly";
+
+-- create table hubgen_tenant_schema.social_accounts
+CREATE TABLE "hubgen_tenant_schema"."social_accounts" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "tenant_id" uuid NOT NULL,
+    "platform" character varying(50) NOT NULL,
+    "account_id" character varying(255) NOT NULL,
+    "account_name" character varying(255),
+    "access_token_encrypted" text NOT NULL,
+    "refresh_token_encrypted" text,
+    "token_expires_at" timestamp without time zone,
+    "metadata" jsonb DEFAULT '{}',
+    "connected_at" timestamp without time zone DEFAULT NOW(),
+    "active" boolean DEFAULT true,
+    CONSTRAINT "social_accounts_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "unique_social_account" UNIQUE ("tenant_id", "platform", "account_id")
+);
+CREATE INDEX "idx_social_accounts_tenant" ON "hubgen_tenant_schema"."social_accounts" ("tenant_id");
+CREATE INDEX "idx_social_accounts_platform" ON "hubgen_tenant_schema"."social_accounts" ("platform");
+COMMENT ON TABLE "hubgen_tenant_schema"."social_accounts" IS 'Connected social accounts; tokens are stored encrypted (AES-256).';
+ALTER TABLE "hubgen_tenant_schema"."social_accounts" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."social_accounts" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."social_accounts" TO "inbox_readonly";
+ALTER TABLE "hubgen_tenant_schema"."social_accounts" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "hubgen_tenant_schema"."social_accounts" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "tenant_isolation" ON "hubgen_tenant_schema"."social_accounts" USING ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)) WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid));
+
+-- create table hubgen_tenant_schema.conversations
+CREATE TABLE "hubgen_tenant_schema"."conversations" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "tenant_id" uuid NOT NULL,
+    "social_account_id" uuid NOT NULL,
+    "platform_conversation_id" character varying(255) NOT NULL,
+    "participant_id" character varying(255) NOT NULL,
+    "participant_name" character varying(255),
+    "status" character varying(50) DEFAULT 'active',
+    "started_at" timestamp without time zone DEFAULT NOW(),
+    "last_message_at" timestamp without time zone DEFAULT NOW(),
+    "message_count" integer DEFAULT 0,
+    CONSTRAINT "conversations_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "unique_platform_conversation" UNIQUE ("social_account_id", "platform_conversation_id"),
+    CONSTRAINT "conversations_social_account_id_fkey" FOREIGN KEY ("social_account_id") REFERENCES "hubgen_tenant_schema"."social_accounts" ("id")
+);
+CREATE INDEX "idx_conversations_tenant" ON "hubgen_tenant_schema"."conversations" ("tenant_id");
+CREATE INDEX "idx_conversations_status" ON "hubgen_tenant_schema"."conversations" ("status");
+CREATE INDEX "idx_conversations_last_message" ON "hubgen_tenant_schema"."conversations" ("last_message_at" DESC);
+COMMENT ON TABLE "hubgen_tenant_schema"."conversations" IS 'A thread with one participant on one social account.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."conversations"."status" IS 'active or closed.';
+ALTER TABLE "hubgen_tenant_schema"."conversations" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."conversations" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."conversations" TO "inbox_readonly";
+ALTER TABLE "hubgen_tenant_schema"."conversations" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "hubgen_tenant_schema"."conversations" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "tenant_isolation" ON "hubgen_tenant_schema"."conversations" USING ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)) WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid));
+
+-- create table hubgen_tenant_schema.messages
+CREATE TABLE "hubgen_tenant_schema"."messages" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "conversation_id" uuid NOT NULL,
+    "platform_message_id" character varying(255) NOT NULL,
+    "direction" character varying(20) NOT NULL,
+    "content" text NOT NULL,
+    "sender_id" character varying(255),
+    "received_at" timestamp without time zone DEFAULT NOW() NOT NULL,
+    "metadata" jsonb DEFAULT '{}',
+    CONSTRAINT "messages_pkey" PRIMARY KEY ("id", "received_at"),
+    CONSTRAINT "messages_direction_check" CHECK (direction in ('inbound', 'outbound')),
+    CONSTRAINT "messages_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "hubgen_tenant_schema"."conversations" ("id")
+) PARTITION BY RANGE ("received_at");
+CREATE INDEX "idx_messages_conversation" ON "hubgen_tenant_schema"."messages" ("conversation_id", "received_at" DESC);
+CREATE INDEX "idx_messages_platform_id" ON "hubgen_tenant_schema"."messages" ("platform_message_id");
+COMMENT ON TABLE "hubgen_tenant_schema"."messages" IS 'Messages, partitioned by month; 90 days stay hot, older months are archived.';
+ALTER TABLE "hubgen_tenant_schema"."messages" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."messages" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."messages" TO "inbox_readonly";
+CREATE SCHEMA IF NOT EXISTS partman;
+CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
+SELECT partman.create_parent('hubgen_tenant_schema.messages', 'received_at', 'native', 'monthly', p_premake := 3, p_jobmon := false);
+UPDATE partman.part_config SET retention = '90 days', retention_keep_table = true, infinite_time_partitions = true, inherit_privileges = true WHERE parent_table = 'hubgen_tenant_schema.messages';
+SELECT hubgen.secure_partitions('"hubgen_tenant_schema"."messages"');
+
+-- create table hubgen_tenant_schema.replies
+CREATE TABLE "hubgen_tenant_schema"."replies" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "message_id" uuid NOT NULL,
+    "content" text NOT NULL,
+    "status" character varying(20) DEFAULT 'pending' NOT NULL,
+    "confidence" double precision,
+    "generated_at" timestamp without time zone DEFAULT NOW(),
+    "sent_at" timestamp without time zone,
+    "error_message" text,
+    CONSTRAINT "replies_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "replies_status_check" CHECK (status in ('pending', 'sent', 'failed'))
+);
+CREATE INDEX "idx_replies_message" ON "hubgen_tenant_schema"."replies" ("message_id");
+CREATE INDEX "idx_replies_failed" ON "hubgen_tenant_schema"."replies" ("generated_at") WHERE (status = 'failed');
+COMMENT ON TABLE "hubgen_tenant_schema"."replies" IS 'AI-generated replies to a message (ER diagram: REPLY).';
+ALTER TABLE "hubgen_tenant_schema"."replies" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."replies" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."replies" TO "inbox_readonly";
+
+-- create table hubgen_tenant_schema.leads
+CREATE TABLE "hubgen_tenant_schema"."leads" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "tenant_id" uuid NOT NULL,
+    "conversation_id" uuid,
+    "name" character varying(255),
+    "email" character varying(255),
+    "phone" character varying(50),
+    "company" character varying(255),
+    "score" character varying(20),
+    "status" character varying(50) DEFAULT 'new',
+    "notes" text,
+    "created_at" timestamp without time zone DEFAULT NOW(),
+    "updated_at" timestamp without time zone DEFAULT NOW(),
+    "search_vector" tsvector GENERATED ALWAYS AS (to_tsvector('english', coalesce(name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(company, ''))) STORED,
+    CONSTRAINT "leads_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "leads_score_check" CHECK (score in ('hot', 'warm', 'cold')),
+    CONSTRAINT "leads_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "hubgen_tenant_schema"."conversations" ("id")
+);
+CREATE INDEX "idx_leads_tenant" ON "hubgen_tenant_schema"."leads" ("tenant_id");
+CREATE INDEX "idx_leads_score" ON "hubgen_tenant_schema"."leads" ("score");
+CREATE INDEX "idx_leads_status" ON "hubgen_tenant_schema"."leads" ("status");
+CREATE INDEX "idx_leads_search" ON "hubgen_tenant_schema"."leads" USING gin ("search_vector");
+CREATE INDEX "idx_leads_email" ON "hubgen_tenant_schema"."leads" ("email") WHERE (email is not null);
+COMMENT ON TABLE "hubgen_tenant_schema"."leads" IS 'Leads found in conversations, searchable by full text.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."leads"."status" IS 'new, contacted, qualified, converted or lost.';
+ALTER TABLE "hubgen_tenant_schema"."leads" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."leads" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."leads" TO "inbox_readonly";
+ALTER TABLE "hubgen_tenant_schema"."leads" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "hubgen_tenant_schema"."leads" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "tenant_isolation" ON "hubgen_tenant_schema"."leads" USING ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)) WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid));
+
+-- create table hubgen_tenant_schema.lead_scores
+CREATE TABLE "hubgen_tenant_schema"."lead_scores" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "lead_id" uuid NOT NULL,
+    "score" character varying(20) NOT NULL,
+    "score_value" integer NOT NULL,
+    "signals" jsonb DEFAULT '{}',
+    "reasoning" text,
+    "scored_at" timestamp without time zone DEFAULT NOW(),
+    CONSTRAINT "lead_scores_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "lead_scores_score_check" CHECK (score in ('hot', 'warm', 'cold')),
+    CONSTRAINT "lead_scores_lead_id_fkey" FOREIGN KEY ("lead_id") REFERENCES "hubgen_tenant_schema"."leads" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_lead_scores_lead" ON "hubgen_tenant_schema"."lead_scores" ("lead_id");
+COMMENT ON TABLE "hubgen_tenant_schema"."lead_scores" IS 'Score history of a lead (ER diagram: LEAD_SCORE).';
+ALTER TABLE "hubgen_tenant_schema"."lead_scores" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."lead_scores" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."lead_scores" TO "inbox_readonly";
+
+-- create table hubgen_tenant_schema.crm_configs
+CREATE TABLE "hubgen_tenant_schema"."crm_configs" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "tenant_id" uuid NOT NULL,
+    "provider" character varying(50) NOT NULL,
+    "credentials_encrypted" text NOT NULL,
+    "field_mappings" jsonb DEFAULT '{}',
+    "auto_sync" boolean DEFAULT false NOT NULL,
+    "active" boolean DEFAULT true NOT NULL,
+    CONSTRAINT "crm_configs_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "crm_configs_provider_check" CHECK (provider in ('salesforce', 'hubspot', 'zoho'))
+);
+CREATE INDEX "idx_crm_configs_tenant" ON "hubgen_tenant_schema"."crm_configs" ("tenant_id");
+COMMENT ON TABLE "hubgen_tenant_schema"."crm_configs" IS 'CRM connections of a tenant (ER diagram: CRM_CONFIG).';
+ALTER TABLE "hubgen_tenant_schema"."crm_configs" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."crm_configs" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."crm_configs" TO "inbox_readonly";
+ALTER TABLE "hubgen_tenant_schema"."crm_configs" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "hubgen_tenant_schema"."crm_configs" FORCE ROW LEVEL SECURITY;
+CREATE POLICY "tenant_isolation" ON "hubgen_tenant_schema"."crm_configs" USING ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid)) WITH CHECK ("tenant_id" = (SELECT NULLIF(current_setting('app.current_tenant_id', true), '')::uuid));
+
+-- create table hubgen_tenant_schema.crm_syncs
+CREATE TABLE "hubgen_tenant_schema"."crm_syncs" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "lead_id" uuid NOT NULL,
+    "crm_config_id" uuid NOT NULL,
+    "external_id" character varying(255),
+    "action" character varying(50) NOT NULL,
+    "status" character varying(50) DEFAULT 'pending',
+    "error_message" text,
+    "synced_at" timestamp without time zone DEFAULT NOW(),
+    "retry_count" integer DEFAULT 0,
+    "next_retry_at" timestamp without time zone,
+    CONSTRAINT "crm_syncs_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "crm_syncs_lead_id_fkey" FOREIGN KEY ("lead_id") REFERENCES "hubgen_tenant_schema"."leads" ("id")
+);
+CREATE INDEX "idx_crm_syncs_lead" ON "hubgen_tenant_schema"."crm_syncs" ("lead_id");
+CREATE INDEX "idx_crm_syncs_status" ON "hubgen_tenant_schema"."crm_syncs" ("status");
+CREATE INDEX "idx_crm_syncs_retry" ON "hubgen_tenant_schema"."crm_syncs" ("next_retry_at") WHERE (status = 'failed');
+COMMENT ON TABLE "hubgen_tenant_schema"."crm_syncs" IS 'Pushes of leads to a CRM, retried with backoff.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."crm_syncs"."action" IS 'create, update or delete.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."crm_syncs"."status" IS 'pending, success or failed.';
+ALTER TABLE "hubgen_tenant_schema"."crm_syncs" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."crm_syncs" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."crm_syncs" TO "inbox_readonly";
+
+-- create table hubgen_tenant_schema.ai_tasks
+CREATE TABLE "hubgen_tenant_schema"."ai_tasks" (
+    "id" uuid DEFAULT gen_random_uuid() NOT NULL,
+    "message_id" uuid NOT NULL,
+    "task_type" character varying(50) NOT NULL,
+    "status" character varying(50) DEFAULT 'queued',
+    "input" jsonb,
+    "output" jsonb,
+    "created_at" timestamp without time zone DEFAULT NOW(),
+    "completed_at" timestamp without time zone,
+    "retry_count" integer DEFAULT 0,
+    "error_message" text,
+    CONSTRAINT "ai_tasks_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "idx_ai_tasks_message" ON "hubgen_tenant_schema"."ai_tasks" ("message_id");
+CREATE INDEX "idx_ai_tasks_status" ON "hubgen_tenant_schema"."ai_tasks" ("status", "created_at");
+COMMENT ON TABLE "hubgen_tenant_schema"."ai_tasks" IS 'Classification, scoring and reply jobs for a message.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."ai_tasks"."task_type" IS 'classify, score or reply.';
+COMMENT ON COLUMN "hubgen_tenant_schema"."ai_tasks"."status" IS 'queued, processing, completed or failed.';
+ALTER TABLE "hubgen_tenant_schema"."ai_tasks" OWNER TO "inbox_owner";
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."ai_tasks" TO "inbox_app";
+GRANT SELECT ON TABLE "hubgen_tenant_schema"."ai_tasks" TO "inbox_readonly";
+
+-- add foreign key hubgen_tenant_schema.users.users_tenant_id_fkey
+ALTER TABLE "hubgen_tenant_schema"."users" ADD CONSTRAINT "users_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants" ("id");
+
+-- add foreign key hubgen_tenant_schema.social_accounts.social_accounts_tenant_id_fkey
+ALTER TABLE "hubgen_tenant_schema"."social_accounts" ADD CONSTRAINT "social_accounts_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants" ("id");
+
+-- add foreign key hubgen_tenant_schema.conversations.conversations_tenant_id_fkey
+ALTER TABLE "hubgen_tenant_schema"."conversations" ADD CONSTRAINT "conversations_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants" ("id");
+
+-- add foreign key hubgen_tenant_schema.leads.leads_tenant_id_fkey
+ALTER TABLE "hubgen_tenant_schema"."leads" ADD CONSTRAINT "leads_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants" ("id");
+
+-- add foreign key hubgen_tenant_schema.crm_configs.crm_configs_tenant_id_fkey
+ALTER TABLE "hubgen_tenant_schema"."crm_configs" ADD CONSTRAINT "crm_configs_tenant_id_fkey" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants" ("id");
+"#,
+    upgrades: &[],
+};
+#[rustfmt::skip]
+/// Provisions `tenant`'s schema at the template's version (or returns it, if it exists).
+pub async fn provision_tenant(
+    conn: &mut ::sqlx::PgConnection,
+    tenant: &str,
+) -> Result<::hubgen_runtime::tenants::TenantSchema, ::hubgen_runtime::tenants::Error> {
+    ::hubgen_runtime::tenants::provision(conn, &TENANT_TEMPLATE, tenant).await
+}
+#[rustfmt::skip]
+/// Brings every tenant schema to the template's version; resumable.
+pub async fn migrate_tenants(
+    conn: &mut ::sqlx::PgConnection,
+) -> Result<::hubgen_runtime::tenants::Report, ::hubgen_runtime::tenants::Error> {
+    ::hubgen_runtime::tenants::migrate(conn, &TENANT_TEMPLATE).await
+}
+#[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
     use super::*;

@@ -1,0 +1,84 @@
+//! Schema per tenant: a hub's `schema x per tenant` is a template. Every
+//! tenant gets a copy, `tenant_<id>`, provisioned at the template's current
+//! version from `generated/<hub>/tenant_schema.sql`, and brought forward by
+//! the tenant part of each later migration, `migrations/<hub>/tenant/NNNN_*.sql`
+//! (sqlx and Flyway skip that folder; the tenant runner reads it).
+//!
+//! Both are planned like any migration, from the IR restricted to the
+//! template's objects, with the template's schema renamed to [`PLACEHOLDER`];
+//! the runner puts the tenant's schema name in its place.
+
+use crate::plan::{self, files};
+use hubgen_schema::ir;
+
+/// Stands for the tenant's schema in tenant scripts: a name no schema of
+/// the hub can have, so replacing it is unambiguous.
+pub const PLACEHOLDER: &str = "hubgen_tenant_schema";
+
+/// Where tenant upgrades live inside `migrations/<hub>/`.
+pub const FOLDER: &str = "tenant";
+
+/// The template's objects as a hub of their own, in the placeholder schema.
+pub fn template_hub(hub: &ir::Hub) -> Option<ir::Hub> {
+    let template = hub.tenant_template.as_ref()?;
+    let rename = |schema: &str| {
+        if schema == template.schema {
+            PLACEHOLDER.to_string()
+        } else {
+            schema.to_string()
+        }
+    };
+    let mut out = hub.clone();
+    out.tenant_template = None;
+    out.maintenance_schedule = None;
+    out.schemas = vec![PLACEHOLDER.to_string()];
+    out.tables.retain(|t| t.schema == template.schema);
+    out.enums.retain(|e| e.schema == template.schema);
+    for e in &mut out.enums {
+        e.schema = rename(&e.schema);
+    }
+    for t in &mut out.tables {
+        t.schema = rename(&t.schema);
+        for fk in &mut t.foreign_keys {
+            fk.ref_schema = rename(&fk.ref_schema);
+        }
+    }
+    Some(out)
+}
+
+/// The whole tenant schema at the hub's current version, or `None` for a hub without a template.
+pub fn baseline(hub: &ir::Hub, version: u32) -> Option<String> {
+    let template = template_hub(hub)?;
+    let plan = plan::plan(None, &template);
+    let header = format!(
+        "-- hub {}: a tenant's schema at version {version}, `{PLACEHOLDER}` standing for its name\n",
+        hub.name
+    );
+    let layout = files::Layout {
+        flavor: crate::generate::Flavor::Sqlx,
+        header: &header,
+        lock_timeout: hub.lock_timeout.as_deref().unwrap_or(files::DEFAULT_LOCK_TIMEOUT),
+    };
+    Some(files::initial(&plan, &layout).text)
+}
+
+/// The tenant part of migration `version`: (file name, contents) of each
+/// file, empty when the template does not change.
+pub fn upgrade(old: &ir::Hub, new: &ir::Hub, version: u32, header: &str) -> Vec<(String, String)> {
+    let (Some(from), Some(to)) = (template_hub(old), template_hub(new)) else {
+        return Vec::new();
+    };
+    let plan = plan::plan(Some(&from), &to);
+    if plan.is_empty() {
+        return Vec::new();
+    }
+    let layout = files::Layout {
+        flavor: crate::generate::Flavor::Sqlx,
+        header,
+        lock_timeout: new.lock_timeout.as_deref().unwrap_or(files::DEFAULT_LOCK_TIMEOUT),
+    };
+    files::next(&plan, version, &layout)
+        .into_iter()
+        .map(|f| (format!("{FOLDER}/{}", f.name), f.text))
+        .collect()
+}
