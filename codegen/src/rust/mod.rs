@@ -212,8 +212,8 @@ pub fn hub_items_with_ids(
     ids_path: Option<&syn::Path>,
 ) -> TokenStream {
     let ids = Ids::of(schema);
-    let (tenant_upgrades, migrations): (Vec<&(String, String)>, Vec<&(String, String)>) =
-        migrations.iter().partition(|(file, _)| file.contains('/'));
+    // Tenant schemas' upgrades are embedded apart (`tenant/…`).
+    let (tenant_upgrades, migrations): (Vec<_>, Vec<_>) = migrations.iter().partition(|(file, _)| file.contains('/'));
     let tenants = tenant_schemas(hub, &migrations, &tenant_upgrades);
     let migration_entries = migrations.iter().map(|(file, sql)| {
         let (version, description) = migration_version(file);
