@@ -194,51 +194,74 @@ pub async fn migrate(conn: &mut PgConnection, template: &Template<'_>) -> Result
         ..Report::default()
     };
     for tenant in schemas.iter().filter(|s| s.version < template.version) {
-        for (version, sql) in template.upgrades.iter().filter(|(v, _)| *v > tenant.version) {
-            if upgrade(conn, &tenant.schema, *version, sql).await? {
-                report.applied += 1;
-            }
+        let applied = migrate_one(conn, template, &tenant.schema).await?;
+        if let Some(applied) = applied {
+            report.migrated += 1;
+            report.applied += applied;
         }
-        // Later migrations that left the template alone.
-        sqlx::query("UPDATE hubgen.tenant_schemas SET version = $2, migrated_at = now() WHERE schema_name = $1 AND version < $2")
-            .bind(&tenant.schema)
-            .bind(template.version)
-            .execute(&mut *conn)
-            .await?;
-        report.migrated += 1;
     }
     Ok(report)
 }
 
-/// One upgrade of one schema, unless another run did it first. A script
-/// that cannot run in a transaction runs on its own, its statements written
-/// to be repeatable, and the registry is updated after it.
-async fn upgrade(conn: &mut PgConnection, schema: &str, version: i64, sql: &str) -> Result<bool, Error> {
+/// One schema's pending upgrades, under a session lock on the schema so
+/// that concurrent runners take turns (a waiting runner holds no
+/// transaction open, which `CREATE INDEX CONCURRENTLY` would wait for).
+/// `None` when another runner had already brought it forward.
+async fn migrate_one(conn: &mut PgConnection, template: &Template<'_>, schema: &str) -> Result<Option<usize>, Error> {
+    let key = format!("hubgen tenant {schema}");
+    while !sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock(hashtext($1))")
+        .bind(&key)
+        .fetch_one(&mut *conn)
+        .await?
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let result = async {
+        let version: i64 = sqlx::query_scalar("SELECT version FROM hubgen.tenant_schemas WHERE schema_name = $1")
+            .bind(schema)
+            .fetch_one(&mut *conn)
+            .await?;
+        if version >= template.version {
+            return Ok(None);
+        }
+        let mut applied = 0;
+        for (to, sql) in template.upgrades.iter().filter(|(v, _)| *v > version) {
+            upgrade(conn, schema, *to, sql).await?;
+            applied += 1;
+        }
+        // Later migrations that left the template alone.
+        sqlx::query("UPDATE hubgen.tenant_schemas SET version = $2, migrated_at = now() WHERE schema_name = $1 AND version < $2")
+            .bind(schema)
+            .bind(template.version)
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(applied))
+    }
+    .await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&key).execute(&mut *conn).await?;
+    result
+}
+
+/// One upgrade of one schema and its registry row, in one transaction; a
+/// script that cannot run in a transaction runs on its own, then the row.
+async fn upgrade(conn: &mut PgConnection, schema: &str, version: i64, sql: &str) -> Result<(), Error> {
     let failed = |source| Error::Upgrade {
         schema: schema.to_string(),
         version,
         source,
     };
     let sql = script(sql, schema);
-    let mut tx = conn.begin().await?;
-    let current: i64 = sqlx::query_scalar("SELECT version FROM hubgen.tenant_schemas WHERE schema_name = $1 FOR UPDATE")
-        .bind(schema)
-        .fetch_one(&mut *tx)
-        .await?;
-    if current >= version {
-        return Ok(false);
-    }
     let mark = "UPDATE hubgen.tenant_schemas SET version = $2, migrated_at = now() WHERE schema_name = $1";
     if sql.contains(NO_TRANSACTION) {
-        tx.rollback().await?;
         sqlx::raw_sql(&sql).execute(&mut *conn).await.map_err(failed)?;
         sqlx::query(mark).bind(schema).bind(version).execute(&mut *conn).await?;
-        return Ok(true);
+        return Ok(());
     }
+    let mut tx = conn.begin().await?;
     sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(failed)?;
     sqlx::query(mark).bind(schema).bind(version).execute(&mut *tx).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 #[cfg(test)]
