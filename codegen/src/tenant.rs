@@ -8,7 +8,8 @@
 //! template's objects, with the template's schema renamed to [`PLACEHOLDER`];
 //! the runner puts the tenant's schema name in its place.
 
-use crate::plan::{self, files};
+use crate::plan::{self, files, Plan};
+use crate::sql::statement::{Object, Statement};
 use hubgen_schema::ir;
 
 /// Stands for the tenant's schema in tenant scripts: a name no schema of
@@ -46,10 +47,34 @@ pub fn template_hub(hub: &ir::Hub) -> Option<ir::Hub> {
     Some(out)
 }
 
+/// The plan's statements on the tenant's own schema. Roles, extensions,
+/// hubgen's helpers and other schemas are the hub's, made by its migrations
+/// before any tenant exists; leaving them out also lets tenants be
+/// provisioned at once without racing on those shared catalog rows.
+fn own_objects(mut plan: Plan) -> Plan {
+    let shared = |s: &Statement| match s {
+        Statement::CreateRole { .. }
+        | Statement::AlterRole { .. }
+        | Statement::GrantRole { .. }
+        | Statement::CreateExtension { .. }
+        | Statement::InstallHelpers => true,
+        Statement::Grant { object, .. }
+        | Statement::Revoke { object, .. }
+        | Statement::SetOwner { object, .. }
+        | Statement::Comment { object, .. } => matches!(object, Object::Schema(name) if name != PLACEHOLDER),
+        _ => false,
+    };
+    for step in &mut plan.steps {
+        step.statements.retain(|s| !shared(s));
+    }
+    plan.steps.retain(|step| !step.statements.is_empty());
+    plan
+}
+
 /// The whole tenant schema at the hub's current version, or `None` for a hub without a template.
 pub fn baseline(hub: &ir::Hub, version: u32) -> Option<String> {
     let template = template_hub(hub)?;
-    let plan = plan::plan(None, &template);
+    let plan = own_objects(plan::plan(None, &template));
     let header = format!(
         "-- hub {}: a tenant's schema at version {version}, `{PLACEHOLDER}` standing for its name\n",
         hub.name
@@ -68,7 +93,7 @@ pub fn upgrade(old: &ir::Hub, new: &ir::Hub, version: u32, header: &str) -> Vec<
     let (Some(from), Some(to)) = (template_hub(old), template_hub(new)) else {
         return Vec::new();
     };
-    let plan = plan::plan(Some(&from), &to);
+    let plan = own_objects(plan::plan(Some(&from), &to));
     if plan.is_empty() {
         return Vec::new();
     }

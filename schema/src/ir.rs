@@ -272,6 +272,18 @@ impl Upkeep {
         ("1 year", "yearly"),
     ];
 
+    /// The `date_trunc` unit a partition starts on.
+    pub fn truncation_unit(&self) -> &'static str {
+        match self.interval.as_str() {
+            "hourly" => "hour",
+            "daily" => "day",
+            "weekly" => "week",
+            "quarterly" => "quarter",
+            "yearly" => "year",
+            _ => "month",
+        }
+    }
+
     /// pg_partman's suffix format for a partition's lower bound (`to_char`).
     pub fn suffix_format(&self) -> &'static str {
         match self.interval.as_str() {

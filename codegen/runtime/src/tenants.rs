@@ -186,35 +186,54 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<TenantSchema>, Error> {
         .collect())
 }
 
-/// Brings every tenant schema to the template's version.
+/// Brings every tenant schema to the template's version. Runners started
+/// at once share the work: each takes the schemas no other runner holds,
+/// then waits for the rest and finds them done.
 pub async fn migrate(conn: &mut PgConnection, template: &Template<'_>) -> Result<Report, Error> {
     let schemas = list(conn).await?;
     let mut report = Report {
         schemas: schemas.len(),
         ..Report::default()
     };
-    for tenant in schemas.iter().filter(|s| s.version < template.version) {
-        let applied = migrate_one(conn, template, &tenant.schema).await?;
-        if let Some(applied) = applied {
-            report.migrated += 1;
-            report.applied += applied;
+    let mut pending: Vec<String> = schemas.into_iter().filter(|s| s.version < template.version).map(|s| s.schema).collect();
+    while !pending.is_empty() {
+        let mut held = Vec::new();
+        for schema in pending {
+            match migrate_one(conn, template, &schema).await? {
+                Turn::Held => held.push(schema),
+                Turn::Done(None) => {}
+                Turn::Done(Some(applied)) => {
+                    report.migrated += 1;
+                    report.applied += applied;
+                }
+            }
         }
+        if !held.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        pending = held;
     }
     Ok(report)
 }
 
-/// One schema's pending upgrades, under a session lock on the schema so
-/// that concurrent runners take turns (a waiting runner holds no
-/// transaction open, which `CREATE INDEX CONCURRENTLY` would wait for).
-/// `None` when another runner had already brought it forward.
-async fn migrate_one(conn: &mut PgConnection, template: &Template<'_>, schema: &str) -> Result<Option<usize>, Error> {
+enum Turn {
+    /// Another runner holds the schema.
+    Held,
+    /// Upgrades applied here, or `None` when the schema was already current.
+    Done(Option<usize>),
+}
+
+/// One schema's pending upgrades, under a session lock on the schema (a
+/// runner waiting for it holds no transaction open, which `CREATE INDEX
+/// CONCURRENTLY` would otherwise wait for).
+async fn migrate_one(conn: &mut PgConnection, template: &Template<'_>, schema: &str) -> Result<Turn, Error> {
     let key = format!("hubgen tenant {schema}");
-    while !sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock(hashtext($1))")
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
         .bind(&key)
         .fetch_one(&mut *conn)
-        .await?
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        .await?;
+    if !locked {
+        return Ok(Turn::Held);
     }
     let result = async {
         let version: i64 = sqlx::query_scalar("SELECT version FROM hubgen.tenant_schemas WHERE schema_name = $1")
@@ -222,7 +241,7 @@ async fn migrate_one(conn: &mut PgConnection, template: &Template<'_>, schema: &
             .fetch_one(&mut *conn)
             .await?;
         if version >= template.version {
-            return Ok(None);
+            return Ok(Turn::Done(None));
         }
         let mut applied = 0;
         for (to, sql) in template.upgrades.iter().filter(|(v, _)| *v > version) {
@@ -235,7 +254,7 @@ async fn migrate_one(conn: &mut PgConnection, template: &Template<'_>, schema: &
             .bind(template.version)
             .execute(&mut *conn)
             .await?;
-        Ok(Some(applied))
+        Ok(Turn::Done(Some(applied)))
     }
     .await;
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(&key).execute(&mut *conn).await?;

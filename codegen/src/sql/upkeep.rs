@@ -111,18 +111,22 @@ pub fn secure_partitions(table: &Name) -> String {
 }
 
 /// pg_partman installed, the table registered with it (which makes the
-/// partitions around today), retention configured, and the partitions secured.
+/// current partition and `premake` ahead: rows of the past go to the
+/// default partition, which `maintain` empties into partitions of their
+/// own), retention configured, and the partitions secured.
 pub fn configure(table: &Name, column: &str, upkeep: &ir::Upkeep) -> String {
     let parent = literal(&table.label());
     let retention = upkeep.retain.as_deref().map_or_else(|| "NULL".to_string(), literal);
     format!(
         "CREATE SCHEMA IF NOT EXISTS {PARTMAN_SCHEMA};\n\
          CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA {PARTMAN_SCHEMA};\n\
-         SELECT {PARTMAN_SCHEMA}.create_parent({parent}, {column}, 'native', {interval}, p_premake := {premake}, p_jobmon := false);\n\
+         SELECT {PARTMAN_SCHEMA}.create_parent({parent}, {column}, 'native', {interval}, p_premake := {premake}, \
+         p_start_partition := date_trunc({unit}, now())::text, p_jobmon := false);\n\
          UPDATE {PARTMAN_SCHEMA}.part_config SET retention = {retention}, retention_keep_table = {archive}, \
          infinite_time_partitions = true, inherit_privileges = true WHERE parent_table = {parent};\n{secure}",
         column = literal(column),
         interval = literal(&upkeep.interval),
+        unit = literal(upkeep.truncation_unit()),
         premake = upkeep.premake,
         archive = upkeep.archive,
         secure = secure_partitions(table),
