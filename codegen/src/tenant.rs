@@ -9,7 +9,7 @@
 //! the runner puts the tenant's schema name in its place.
 
 use crate::plan::{self, files, Plan};
-use crate::sql::statement::{Object, Statement};
+use crate::sql::statement::{Constraint, Object, Statement};
 use hubgen_schema::ir;
 
 /// Stands for the tenant's schema in tenant scripts: a name no schema of
@@ -71,10 +71,41 @@ fn own_objects(mut plan: Plan) -> Plan {
     plan
 }
 
+/// Foreign keys into the hub's shared tables (`public.tenants`) added last.
+/// Each takes a lock on the shared table that conflicts with itself until
+/// the transaction ends: last, it serializes only the end of a provisioning,
+/// and tenants are provisioned at once.
+fn shared_references_last(mut plan: Plan) -> Plan {
+    let mut later = Vec::new();
+    for step in &mut plan.steps {
+        for statement in &mut step.statements {
+            if let Statement::CreateTable { name, constraints, .. } = statement {
+                let (shared, own): (Vec<Constraint>, Vec<Constraint>) = std::mem::take(constraints)
+                    .into_iter()
+                    .partition(|c| matches!(c, Constraint::ForeignKey(fk) if fk.ref_schema != PLACEHOLDER));
+                *constraints = own;
+                later.extend(shared.into_iter().map(|constraint| Statement::AddConstraint {
+                    table: name.clone(),
+                    constraint,
+                    not_valid: false,
+                }));
+            }
+        }
+    }
+    if !later.is_empty() {
+        plan.steps.push(plan::Step::new(
+            plan::Phase::Finish,
+            "references to the hub's shared tables".into(),
+            later,
+        ));
+    }
+    plan
+}
+
 /// The whole tenant schema at the hub's current version, or `None` for a hub without a template.
 pub fn baseline(hub: &ir::Hub, version: u32) -> Option<String> {
     let template = template_hub(hub)?;
-    let plan = own_objects(plan::plan(None, &template));
+    let plan = shared_references_last(own_objects(plan::plan(None, &template)));
     let header = format!(
         "-- hub {}: a tenant's schema at version {version}, `{PLACEHOLDER}` standing for its name\n",
         hub.name

@@ -25,7 +25,9 @@ async fn main() {
 
     // Three first, for the query count of a small check.
     for id in 0..3 {
-        hub_inbox::provision_tenant(&mut db.connect().await, &format!("t{id:05}")).await.expect("provision");
+        hub_inbox::provision_tenant(&mut db.connect().await, &format!("t{id:05}"))
+            .await
+            .expect("provision");
     }
     let (_, small_queries) = hubgen_live::introspect_counted(&mut db.connect().await).await.unwrap();
 
@@ -38,7 +40,9 @@ async fn main() {
             if id >= count {
                 break;
             }
-            hub_inbox::provision_tenant(&mut conn, &format!("t{id:05}")).await.expect("provision");
+            hub_inbox::provision_tenant(&mut conn, &format!("t{id:05}"))
+                .await
+                .expect("provision");
         }
         conn.close().await.ok();
     };
@@ -67,7 +71,11 @@ async fn main() {
     let started = Instant::now();
     let (catalog, queries) = hubgen_live::introspect_counted(&mut db.connect().await).await.unwrap();
     let mut hub_v2 = hub.clone();
-    if let Some(users) = hub_v2.tables.iter_mut().find(|t| t.schema == "tenant_template" && t.name == "users") {
+    if let Some(users) = hub_v2
+        .tables
+        .iter_mut()
+        .find(|t| t.schema == "tenant_template" && t.name == "users")
+    {
         let mut nickname = users.columns.iter().find(|c| c.name == "last_login").cloned().unwrap();
         nickname.name = "nickname".into();
         nickname.ty = hubgen_schema::types::ColumnType::Text;
@@ -79,8 +87,15 @@ async fn main() {
     assert_eq!(tenant_findings, 0, "tenant schemas drift: {:?}", findings.first());
 
     println!("{count} tenant schemas of the social inbox ({runners} connections):");
-    println!("  provisioned in {:.1} s (goal < 60 s), {:.1} ms each", provisioned.as_secs_f64(), provisioned.as_secs_f64() * 1000.0 / count as f64);
-    println!("  one-column change applied to all in {:.1} s (goal < 30 s)", migrated.as_secs_f64());
+    println!(
+        "  provisioned in {:.1} s (goal < 60 s), {:.1} ms each",
+        provisioned.as_secs_f64(),
+        provisioned.as_secs_f64() * 1000.0 / count as f64
+    );
+    println!(
+        "  one-column change applied to all in {:.1} s (goal < 30 s)",
+        migrated.as_secs_f64()
+    );
     println!(
         "  drift check of all in {:.2} s (goal < 5 s), {queries} catalog queries (3 schemas: {small_queries})",
         checked.as_secs_f64()

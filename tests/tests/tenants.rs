@@ -55,7 +55,9 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     // The edit, planned from the example's checked-in migrations.
     let schema = v2();
     let hub = &schema.hubs[0];
-    let existing = Project::at(&hubgen_e2e::root().join("examples/social_inbox")).existing().expect("existing");
+    let existing = Project::at(&hubgen_e2e::root().join("examples/social_inbox"))
+        .existing()
+        .expect("existing");
     let config = Config {
         schema_path: "schema/social_inbox.hubs".into(),
         ..Default::default()
@@ -67,7 +69,9 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     std::fs::create_dir_all(&dir).unwrap();
     let mut upgrades: BTreeMap<String, String> = BTreeMap::new();
     for (path, text) in &out.files {
-        let Some(name) = path.strip_prefix("migrations/inbox/") else { continue };
+        let Some(name) = path.strip_prefix("migrations/inbox/") else {
+            continue;
+        };
         if let Some(file) = name.strip_prefix("tenant/") {
             upgrades.insert(file.to_string(), text.clone());
         } else if name.ends_with(".sql") {
@@ -96,7 +100,11 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     let mut other = db.connect().await;
     let (a, b) = tokio::join!(tenants::migrate(&mut conn, &template), tenants::migrate(&mut other, &template));
     let (a, b) = (a.expect("runner a"), b.expect("runner b"));
-    assert_eq!(a.applied + b.applied, 3 * upgrades.len(), "each upgrade once per schema: {a:?} {b:?}");
+    assert_eq!(
+        a.applied + b.applied,
+        3 * upgrades.len(),
+        "each upgrade once per schema: {a:?} {b:?}"
+    );
     let again = tenants::migrate(&mut conn, &template).await.unwrap();
     assert_eq!((again.applied, again.migrated), (0, 0), "nothing left");
     for s in tenants::list(&mut conn).await.unwrap() {
@@ -115,11 +123,18 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     let findings = |catalog| hubgen_codegen::check::database(hub, &catalog);
     let clean = findings(hubgen_live::introspect(&mut conn).await.unwrap());
     assert!(clean.is_empty(), "drift: {clean:#?}");
-    sqlx::raw_sql("DROP INDEX tenant_456.idx_users_nickname").execute(&mut conn).await.unwrap();
+    sqlx::raw_sql("DROP INDEX tenant_456.idx_users_nickname")
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let drift = findings(hubgen_live::introspect(&mut conn).await.unwrap());
     assert_eq!(drift.len(), 1, "{drift:#?}");
     assert_eq!(drift[0].kind, "tenant-schema-drift");
-    assert!(drift[0].message.contains("tenant schema `tenant_456`") && drift[0].message.contains("idx_users_nickname"), "{}", drift[0].message);
+    assert!(
+        drift[0].message.contains("tenant schema `tenant_456`") && drift[0].message.contains("idx_users_nickname"),
+        "{}",
+        drift[0].message
+    );
 
     conn.close().await.ok();
     other.close().await.ok();
