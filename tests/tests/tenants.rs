@@ -55,7 +55,7 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     // The edit, planned from the example's checked-in migrations.
     let schema = v2();
     let hub = &schema.hubs[0];
-    let existing = Project::at(&hubgen_e2e::root().join("examples/social_inbox"))
+    let existing = Project::at(hubgen_e2e::root().join("examples/social_inbox"))
         .existing()
         .expect("existing");
     let config = Config {
