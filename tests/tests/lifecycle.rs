@@ -285,3 +285,66 @@ async fn pg_cron_runs_the_scheduled_upkeep_in_the_hub_database() {
     pool.close().await;
     db.drop_db().await;
 }
+
+/// `retain 30 days by created_at` on an unpartitioned table: `maintain`
+/// deletes exactly the rows past retention, in bounded batches, and a
+/// second run finds nothing more. Also the upkeep fixture's daily and
+/// monthly partitioned tables get their partitions ahead of the clock.
+#[tokio::test]
+async fn row_retention_deletes_old_rows_in_batches() {
+    let schema = hubgen_e2e::load("schema/tests/data/ok/upkeep.hubs");
+    let hub = &schema.hubs[0];
+    let db = TestDb::create("lifecycle_retention").await;
+    let mut conn = db.connect().await;
+    let sql = hubgen_e2e::initial_migration("schema/upkeep.hubs", &schema, "app");
+    hubgen_live::apply(&mut conn, &sql).await.expect("the fixture's migration");
+    let now: DateTime<Utc> = Utc.with_ymd_and_hms(2027, 6, 1, 0, 0, 0).unwrap();
+    // 2,500 sessions, one every 6 hours back from `now`: 30 days keep 120 of them (121 with the boundary excluded).
+    sqlx::query("INSERT INTO sessions (id, created_at) SELECT gen_random_uuid(), $1::timestamptz - i * interval '6 hours' FROM generate_series(0, 2499) i")
+        .bind(now)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let retention = hubgen_codegen::sql::upkeep::row_retention(hub);
+    assert_eq!(retention.len(), 1, "{retention:?}");
+    let rows: Vec<hubgen_runtime::maintain::RowRetention> = retention
+        .iter()
+        .map(|(table, column, keep)| hubgen_runtime::maintain::RowRetention { table, column, keep })
+        .collect();
+    let options = hubgen_runtime::maintain::Options {
+        batch: 500,
+        ..hubgen_runtime::maintain::Options::new(now, &rows)
+    };
+    let sink = DirectorySink::new(std::env::temp_dir().join(format!("hubgen-retention-{}", db.name))).unwrap();
+    let report = hubgen_runtime::maintain::run(&mut conn, &options, &sink).await.expect("maintain");
+    let expected_old: i64 = 2500 - 120 - 1; // rows at exactly 30 days stay (strictly older go)
+    assert_eq!(report.deleted_rows, u64::try_from(expected_old).unwrap(), "{report:?}");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 121);
+    let stale: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE created_at < $1::timestamptz - interval '30 days'")
+        .bind(now)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stale, 0);
+    // Both partitioned tables have the partition holding `now` and those ahead.
+    assert_eq!(report.tables, 2);
+    for (table, ahead) in [("events", "events_p2027_09"), ("metrics", "metrics_p2027_06_05")] {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(ahead)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert!(exists, "{table}: {ahead} made ahead");
+    }
+    let again = hubgen_runtime::maintain::run(&mut conn, &options, &sink)
+        .await
+        .expect("maintain again");
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("hubgen-retention-{}", db.name)));
+    assert_eq!((again.deleted_rows, again.created), (0, 0), "{again:?}");
+    conn.close().await.ok();
+    db.drop_db().await;
+}
