@@ -10,6 +10,11 @@ use hubgen_runtime::tenants::{self, Template};
 use sqlx::Connection;
 use std::collections::BTreeMap;
 
+/// A fixed tenant id.
+const fn acme_u128() -> u128 {
+    0xac3e_0000_0000_4000_8000_0000_0000_0001
+}
+
 const SCHEMA: &str = "examples/social_inbox/schema/social_inbox.hubs";
 
 fn v2() -> hubgen_schema::ir::Schema {
@@ -48,9 +53,40 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
         .await
         .expect("a tenant's row");
     }
+    // The generated repositories address a tenant's own schema through its transaction.
+    let acme = uuid::Uuid::from_u128(acme_u128());
+    sqlx::query("INSERT INTO public.tenants (id, name, tier) VALUES ($1, 'acme', 'pro')")
+        .bind(acme)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let schema = hub_inbox::provision_tenant(&mut conn, &acme.to_string())
+        .await
+        .expect("provision by uuid");
+    let mut tx = hub_inbox::begin_tenant(&pool, hub_inbox::ids::TenantId(acme))
+        .await
+        .expect("begin in the tenant's schema");
+    let user = hub_inbox::UserRepo::insert(
+        &mut tx,
+        &hub_inbox::NewUser::new("ada@acme.io".into(), "x".into(), uuid::Uuid::nil()),
+    )
+    .await
+    .expect("insert through the repository");
+    assert_eq!(hub_inbox::UserRepo::count(&mut tx, &Default::default()).await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let (own, template): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT (SELECT count(*) FROM {}.users WHERE id = $1), (SELECT count(*) FROM tenant_template.users WHERE id = $1)",
+        schema.schema
+    ))
+    .bind(user.id)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!((own, template), (1, 0), "the row is in {}, not in the template", schema.schema);
+
     // Provisioning again keeps the schema and its rows.
     hub_inbox::provision_tenant(&mut conn, "123").await.expect("provision again");
-    assert_eq!(tenants::list(&mut conn).await.unwrap().len(), 3);
+    assert_eq!(tenants::list(&mut conn).await.unwrap().len(), 4);
 
     // The edit, planned from the example's checked-in migrations.
     let schema = v2();
@@ -102,7 +138,7 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     let (a, b) = (a.expect("runner a"), b.expect("runner b"));
     assert_eq!(
         a.applied + b.applied,
-        3 * upgrades.len(),
+        4 * upgrades.len(),
         "each upgrade once per schema: {a:?} {b:?}"
     );
     let again = tenants::migrate(&mut conn, &template).await.unwrap();

@@ -112,6 +112,14 @@ impl<'c> TenantTx<'c> {
         Ok(TenantTx { tx, tenant, actor: None })
     }
 
+    /// From now on the transaction addresses `schema`, a tenant's copy of
+    /// the hub's per-tenant template (`tenants::provision`): the template's
+    /// tables resolve there (`search_path`, local to the transaction).
+    pub async fn in_schema(mut self, schema: &str) -> Result<Self, Error> {
+        tenants::enter_local(&mut self.tx, schema).await?;
+        Ok(self)
+    }
+
     /// From now on the transaction acts for `user`: owner-scoped tables
     /// show and take that user's rows (within this tenant where they are
     /// tenant-scoped too).

@@ -99,6 +99,34 @@ pub fn schema_name(naming: &str, tenant: &str) -> Result<String, Error> {
     Ok(naming.replace("{id}", &id))
 }
 
+/// Points a connection's `search_path` at `schema` (then `public`) for the
+/// session: the hub crate's queries on template tables then reach that
+/// tenant's copy (or the template itself, given its name).
+pub async fn enter(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    search_path(conn, schema, false).await
+}
+
+/// [`enter`] for the current transaction only.
+pub async fn enter_local(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    search_path(conn, schema, true).await
+}
+
+async fn search_path(conn: &mut PgConnection, schema: &str, local: bool) -> Result<(), sqlx::Error> {
+    // The name is quoted by PostgreSQL, bound rather than spliced.
+    sqlx::query("SELECT set_config('search_path', quote_ident($1) || ', public', $2)")
+        .bind(schema)
+        .bind(local)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The schema of a tenant whose id is a UUID (what [`schema_name`] gives
+/// for its text): always a valid name.
+pub fn schema_of(naming: &str, tenant: uuid::Uuid) -> String {
+    naming.replace("{id}", &tenant.simple().to_string())
+}
+
 /// The template's script for one schema.
 fn script(sql: &str, schema: &str) -> String {
     sql.replace(PLACEHOLDER, schema)

@@ -358,7 +358,12 @@ fn tenant_schemas(hub: &ir::Hub, migrations: &[&(String, String)], upgrades: &[&
         " The per-tenant schema: `{}` is the template, each tenant's copy is named `{naming}`.",
         template.schema
     );
+    let schema = &template.schema;
     Some(quote! {
+        /// The per-tenant template's schema: where its tables resolve on a connection that
+        /// has entered no tenant's schema (`hubgen_runtime::tenants::enter(conn, TEMPLATE_SCHEMA)`).
+        pub const TEMPLATE_SCHEMA: &str = #schema;
+
         #[doc = #doc]
         pub const TENANT_TEMPLATE: ::hubgen_runtime::tenants::Template<'static> = ::hubgen_runtime::tenants::Template {
             naming: #naming,
@@ -373,6 +378,17 @@ fn tenant_schemas(hub: &ir::Hub, migrations: &[&(String, String)], upgrades: &[&
             tenant: &str,
         ) -> Result<::hubgen_runtime::tenants::TenantSchema, ::hubgen_runtime::tenants::Error> {
             ::hubgen_runtime::tenants::provision(conn, &TENANT_TEMPLATE, tenant).await
+        }
+
+        /// Begins `tenant`'s transaction in its own schema (provisioned by
+        /// [`provision_tenant`] with the tenant's id), row-level security scoped to it.
+        pub async fn begin_tenant(
+            pool: &::sqlx::PgPool,
+            tenant: impl ::hubgen_runtime::TenantKey,
+        ) -> Result<::hubgen_runtime::TenantTx<'static>, ::hubgen_runtime::Error> {
+            let tx = ::hubgen_runtime::TenantTx::begin(pool, tenant).await?;
+            let schema = ::hubgen_runtime::tenants::schema_of(TENANT_TEMPLATE.naming, tx.tenant());
+            tx.in_schema(&schema).await
         }
 
         /// Brings every tenant schema to the template's version; resumable.

@@ -67,6 +67,18 @@ pub(super) struct Shape<'a> {
 }
 
 impl<'a> Shape<'a> {
+    /// The table as queries name it: schema-qualified, except in a hub's
+    /// per-tenant template, whose tables resolve through `search_path` to
+    /// the tenant's schema the transaction entered (or to the template).
+    pub fn table_sql(&self) -> String {
+        let template = self.hub.tenant_template.as_ref().is_some_and(|t| t.schema == self.table.schema);
+        if template {
+            crate::sql::quote::ident(&self.table.name)
+        } else {
+            crate::sql::quote::qualified(&self.table.schema, &self.table.name)
+        }
+    }
+
     pub fn of(schema: &ir::Schema, hub: &'a ir::Hub, table: &'a ir::Table, ids: &Ids) -> Shape<'a> {
         let base = pascal(&singular(&table.name));
         let column = |name: &str| table.column(name);

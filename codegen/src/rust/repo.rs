@@ -7,7 +7,7 @@ use super::models::{Receiver, Shape, SortVariant};
 use super::names::field;
 use super::types::{is_copy, owned, sql_type, via_text};
 use super::Ids;
-use crate::sql::quote::{ident as q, qualified};
+use crate::sql::quote::ident as q;
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
 use proc_macro2::TokenStream;
@@ -196,7 +196,7 @@ impl ShapeTokens {
 
 fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (condition, binds) = key_condition(shape, &mut params, quote!(key));
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
@@ -224,7 +224,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 
 fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     shape
         .uniques
         .iter()
@@ -332,7 +332,7 @@ fn keyset(shape: &Shape, column: Option<&ir::Column>, desc: bool) -> (String, St
 
 fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 1 };
     let (filters, filter_binds) = filter_condition(shape, &mut params);
     let limit = params.typed("bigint");
@@ -413,8 +413,7 @@ fn all_of(conditions: &[String]) -> String {
 }
 
 fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (conditions, binds) = filter_condition(shape, &mut params);
     let condition = all_of(&conditions);
@@ -435,7 +434,7 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 /// for scans too large for one page.
 fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (conditions, binds) = filter_condition(shape, &mut params);
     let condition = all_of(&conditions);
@@ -462,7 +461,7 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 /// `exists` and `get_many` by primary key.
 fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (condition, binds) = key_condition(shape, &mut params, quote!(key));
@@ -541,7 +540,7 @@ fn insert_parts(
 
 fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), tenant_value(shape));
     let sql = format!(
@@ -563,8 +562,7 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 }
 
 fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
-    let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let new_ty = &shape.new;
     let ShapeTokens { exec, conn, .. } = t;
     // UNNEST flattens nested arrays, so tables with array columns insert row by row.
@@ -650,7 +648,7 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
         return None;
     }
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let columns: Vec<String> = shape.insertable.iter().map(|c| q(&c.name)).collect();
     let defaulted = shape
         .insertable
@@ -732,7 +730,7 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
 
 fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     // The key is bound twice when a version check fails, so the first binding clones it.
     let key_expr = if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) };
@@ -818,7 +816,7 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 
 fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
     let (condition, binds) = key_condition(shape, &mut params, quote!(key));
     let (sql, doc) = match &table.soft_delete {
@@ -848,7 +846,7 @@ fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 
 fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let Some(soft) = &table.soft_delete else { return quote!() };
     let mut params = Params { hub: shape.hub, n: 0 };
     let (condition, binds) = key_condition(shape, &mut params, quote!(key));
@@ -870,7 +868,7 @@ fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 
 fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
     let table = shape.table;
-    let name = qualified(&table.schema, &table.name);
+    let name = shape.table_sql();
     let mut keys: Vec<Vec<&ir::Column>> = Vec::new();
     if !shape.key.is_empty() {
         keys.push(shape.key.clone());

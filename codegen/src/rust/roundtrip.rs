@@ -159,6 +159,14 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     let shape = Shape::of(schema, hub, table, ids);
     let test = format_ident!("{}_round_trip", table.name);
     let db_name = format!("rt_{}_{}", hub.name, table.name);
+    // Foreign keys are skipped (replica mode); template tables resolve to the template.
+    let setup = match &hub.tenant_template {
+        Some(t) => format!(
+            "SET session_replication_role = replica; SET search_path = {}, public",
+            crate::sql::quote::ident(&t.schema)
+        ),
+        None => "SET session_replication_role = replica".to_string(),
+    };
     let Shape {
         row,
         new,
@@ -227,7 +235,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         return quote! {
             #[tokio::test]
             async fn #test() -> Result<(), Box<dyn std::error::Error>> {
-                let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, "SET session_replication_role = replica", 2).await;
+                let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
                 #begin
                 assert_eq!(#repo::count(#exec, &#filter::default()).await?, 0);
                 ::sqlx::query(#insert)#bind.execute(&mut *db.pool.acquire().await?).await?;
@@ -495,7 +503,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         #[tokio::test]
         #[allow(unused_variables)]
         async fn #test() -> Result<(), Box<dyn std::error::Error>> {
-            let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, "SET session_replication_role = replica", 2).await;
+            let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
             let sample = |n: u32| #new { #(#new_fields),* };
             #begin
             let new = sample(1);

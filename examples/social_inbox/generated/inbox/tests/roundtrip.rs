@@ -14,7 +14,7 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_tenants",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -197,7 +197,7 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_roles",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -336,7 +336,7 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_platforms",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -488,7 +488,7 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_users",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -684,7 +684,7 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_api_keys",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -863,7 +863,7 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_social_accounts",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -1088,7 +1088,7 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_conversations",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -1306,7 +1306,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_messages",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -1485,7 +1485,7 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_replies",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -1679,7 +1679,7 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_leads",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -1886,7 +1886,7 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_lead_scores",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -2070,7 +2070,7 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_crm_configs",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -2231,7 +2231,7 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_crm_syncs",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
@@ -2448,7 +2448,7 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_inbox_ai_tasks",
             MIGRATIONS,
-            "SET session_replication_role = replica",
+            "SET session_replication_role = replica; SET search_path = \"tenant_template\", public",
             2,
         )
         .await;
