@@ -113,6 +113,21 @@ fn tenant_templates(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
             "put every per-tenant table in one `schema ... per tenant` block",
         ));
     }
+    for template in &templates {
+        // Template tables are queried through `search_path` (the tenant's
+        // schema, then `public`): a namesake in `public` would answer for a
+        // connection that entered no tenant schema.
+        for table in hub.tables.iter().filter(|t| t.schema == template.name.name) {
+            if hub.tables.iter().any(|o| o.schema == super::DEFAULT_SCHEMA && o.ast.name.name == table.ast.name.name) {
+                out.push(messages::invalid_upkeep(
+                    table.ast.name.span,
+                    format!("per-tenant table `{}` has a namesake in `public`", table.ast.name.name),
+                    "ambiguous through search_path",
+                    "rename one of them: tenant schemas are searched before `public`",
+                ));
+            }
+        }
+    }
     for template in templates {
         let Some(rule) = template.per_tenant.as_ref().and_then(|p| p.naming.as_ref()) else {
             continue;
