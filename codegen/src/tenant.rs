@@ -71,6 +71,21 @@ fn own_objects(mut plan: Plan) -> Plan {
     plan
 }
 
+/// A tenant's copy of a table pg_partman keeps joins it like the template's
+/// table (`hubgen.partman_like`), not through `create_parent`, whose cost
+/// grows with the sets it manages.
+fn upkeep_like_template(mut plan: Plan, template: &str) -> Plan {
+    for statement in plan.steps.iter_mut().flat_map(|s| &mut s.statements) {
+        if let Statement::ConfigureUpkeep { table, .. } = statement {
+            *statement = Statement::ConfigureUpkeepLike {
+                table: table.clone(),
+                template: crate::sql::statement::Name::new(template, &table.name),
+            };
+        }
+    }
+    plan
+}
+
 /// Foreign keys into the hub's shared tables (`public.tenants`) added last.
 /// Each takes a lock on the shared table that conflicts with itself until
 /// the transaction ends: last, it serializes only the end of a provisioning,
@@ -105,7 +120,8 @@ fn shared_references_last(mut plan: Plan) -> Plan {
 /// The whole tenant schema at the hub's current version, or `None` for a hub without a template.
 pub fn baseline(hub: &ir::Hub, version: u32) -> Option<String> {
     let template = template_hub(hub)?;
-    let plan = shared_references_last(own_objects(plan::plan(None, &template)));
+    let schema = &hub.tenant_template.as_ref()?.schema;
+    let plan = upkeep_like_template(shared_references_last(own_objects(plan::plan(None, &template))), schema);
     let header = format!(
         "-- hub {}: a tenant's schema at version {version}, `{PLACEHOLDER}` standing for its name\n",
         hub.name
@@ -124,7 +140,8 @@ pub fn upgrade(old: &ir::Hub, new: &ir::Hub, version: u32, header: &str) -> Vec<
     let (Some(from), Some(to)) = (template_hub(old), template_hub(new)) else {
         return Vec::new();
     };
-    let plan = own_objects(plan::plan(Some(&from), &to));
+    let schema = new.tenant_template.as_ref().map_or("", |t| t.schema.as_str());
+    let plan = upkeep_like_template(own_objects(plan::plan(Some(&from), &to)), schema);
     if plan.is_empty() {
         return Vec::new();
     }

@@ -367,6 +367,11 @@ pub enum Statement {
         upkeep: ir::Upkeep,
         kept: Vec<String>,
     },
+    /// A tenant's copy of a table joins pg_partman like the template's table.
+    ConfigureUpkeepLike {
+        table: Name,
+        template: Name,
+    },
     /// Premake, retention or archiving changed (same interval).
     ReconfigureUpkeep {
         table: Name,
@@ -486,6 +491,7 @@ impl Statement {
             | CreatePolicy { table, .. }
             | DropPolicy { table, .. }
             | ConfigureUpkeep { table, .. }
+            | ConfigureUpkeepLike { table, .. }
             | ReconfigureUpkeep { table, .. }
             | RemoveUpkeep { table, .. }
             | SecurePartitions { table } => Some(table),
@@ -516,6 +522,8 @@ impl Statement {
             // Partitions stay secured while they exist.
             // Helpers stay: migrations before this one may rely on them.
             SetOwner { .. } | SecurePartitions { .. } | InstallHelpers => Inverse::Keep,
+            // Tenant scripts run forward only.
+            ConfigureUpkeepLike { .. } => Inverse::Irreversible,
             ConfigureUpkeep {
                 table,
                 column,
@@ -815,6 +823,7 @@ impl Statement {
                 text.as_deref().map_or_else(|| "NULL".to_string(), literal)
             ),
             ConfigureUpkeep { table, column, upkeep, .. } => super::upkeep::configure(table, column, upkeep),
+            ConfigureUpkeepLike { table, template } => super::upkeep::configure_like(table, template),
             ReconfigureUpkeep { table, upkeep, .. } => super::upkeep::reconfigure(table, upkeep),
             RemoveUpkeep { table, kept, .. } => super::upkeep::remove(table, kept),
             InstallHelpers => super::upkeep::install_helpers(),

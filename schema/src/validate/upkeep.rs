@@ -118,7 +118,11 @@ fn tenant_templates(hub: &HubCtx, out: &mut Vec<Diagnostic>) {
         // schema, then `public`): a namesake in `public` would answer for a
         // connection that entered no tenant schema.
         for table in hub.tables.iter().filter(|t| t.schema == template.name.name) {
-            if hub.tables.iter().any(|o| o.schema == super::DEFAULT_SCHEMA && o.ast.name.name == table.ast.name.name) {
+            if hub
+                .tables
+                .iter()
+                .any(|o| o.schema == super::DEFAULT_SCHEMA && o.ast.name.name == table.ast.name.name)
+            {
                 out.push(messages::invalid_upkeep(
                     table.ast.name.span,
                     format!("per-tenant table `{}` has a namesake in `public`", table.ast.name.name),

@@ -80,6 +80,33 @@ BEGIN
     RETURN changed;
 END
 $fn$;
+CREATE OR REPLACE FUNCTION hubgen.partman_like(parent text, template text) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    cfg record;
+    unit text;
+    start timestamptz;
+    parent_schema text := split_part(parent, '.', 1);
+    parent_name text := split_part(parent, '.', 2);
+BEGIN
+    SELECT * INTO cfg FROM partman.part_config WHERE parent_table = template;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'pg_partman does not keep %: migrate the hub before provisioning tenants', template;
+    END IF;
+    INSERT INTO partman.part_config
+        SELECT (jsonb_populate_record(NULL::partman.part_config, to_jsonb(c) || jsonb_build_object('parent_table', parent))).*
+          FROM partman.part_config c WHERE c.parent_table = template;
+    unit := CASE cfg.partition_interval::interval WHEN '1 hour' THEN 'hour' WHEN '1 day' THEN 'day' WHEN '7 days' THEN 'week'
+                 WHEN '3 months' THEN 'quarter' WHEN '1 year' THEN 'year' ELSE 'month' END;
+    FOR i IN 0..cfg.premake LOOP
+        start := date_trunc(unit, now()) + cfg.partition_interval::interval * i;
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)', parent_schema,
+                       parent_name || '_p' || to_char(start, cfg.datetime_string), parent_schema, parent_name,
+                       start, start + cfg.partition_interval::interval);
+    END LOOP;
+    EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', parent_schema, parent_name || '_default', parent_schema, parent_name);
+END
+$fn$;
 
 -- secure partitions of public.audit_logs
 SELECT hubgen.secure_partitions('"public"."audit_logs"');

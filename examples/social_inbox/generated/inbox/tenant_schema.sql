@@ -121,10 +121,7 @@ COMMENT ON TABLE "hubgen_tenant_schema"."messages" IS 'Messages, partitioned by 
 ALTER TABLE "hubgen_tenant_schema"."messages" OWNER TO "inbox_owner";
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "hubgen_tenant_schema"."messages" TO "inbox_app";
 GRANT SELECT ON TABLE "hubgen_tenant_schema"."messages" TO "inbox_readonly";
-CREATE SCHEMA IF NOT EXISTS partman;
-CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
-SELECT partman.create_parent('hubgen_tenant_schema.messages', 'received_at', 'native', 'monthly', p_premake := 3, p_start_partition := date_trunc('month', now())::text, p_jobmon := false);
-UPDATE partman.part_config SET retention = '90 days', retention_keep_table = true, infinite_time_partitions = true, inherit_privileges = true WHERE parent_table = 'hubgen_tenant_schema.messages';
+SELECT hubgen.partman_like('hubgen_tenant_schema.messages', 'tenant_template.messages');
 SELECT hubgen.secure_partitions('"hubgen_tenant_schema"."messages"');
 
 -- create table hubgen_tenant_schema.replies
