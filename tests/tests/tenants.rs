@@ -84,6 +84,25 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     .unwrap();
     assert_eq!((own, template), (1, 0), "the row is in {}, not in the template", schema.schema);
 
+    // pg_partman keeps the tenants' copies too: maintenance half a year on makes their partitions.
+    let later = hubgen_runtime::chrono::Utc::now() + hubgen_runtime::chrono::Duration::days(200);
+    let sink =
+        hubgen_runtime::maintain::DirectorySink::new(std::env::temp_dir().join(format!("hubgen-tenants-archive-{}", db.name))).unwrap();
+    let report = hub_inbox::maintain(&mut conn, later, &sink).await.expect("maintain");
+    assert_eq!(report.tables, 5, "the template and four tenant copies: {report:?}");
+    let month: String = sqlx::query_scalar("SELECT 'tenant_123.messages_p' || to_char($1::timestamptz, 'YYYY_MM')")
+        .bind(later)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let made: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&month)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(made, "{month} made by maintenance");
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("hubgen-tenants-archive-{}", db.name)));
+
     // Provisioning again keeps the schema and its rows.
     hub_inbox::provision_tenant(&mut conn, "123").await.expect("provision again");
     assert_eq!(tenants::list(&mut conn).await.unwrap().len(), 4);
