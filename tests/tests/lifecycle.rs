@@ -348,3 +348,66 @@ async fn row_retention_deletes_old_rows_in_batches() {
     conn.close().await.ok();
     db.drop_db().await;
 }
+
+/// A year of daily partitions: the upkeep fixture's `metrics` table, kept
+/// daily with 30 days hot and archive, maintained every simulated day.
+#[tokio::test]
+async fn a_year_of_daily_partitions() {
+    let schema = hubgen_e2e::load("schema/tests/data/ok/upkeep.hubs");
+    let db = TestDb::create("lifecycle_daily").await;
+    let mut conn = db.connect().await;
+    let sql = hubgen_e2e::initial_migration("schema/upkeep.hubs", &schema, "app");
+    hubgen_live::apply(&mut conn, &sql).await.expect("the fixture's migration");
+    let dir = std::env::temp_dir().join(format!("hubgen-daily-{}", db.name));
+    let _ = std::fs::remove_dir_all(&dir);
+    let sink = DirectorySink::new(&dir).unwrap();
+    let start: DateTime<Utc> = Utc.with_ymd_and_hms(2027, 1, 1, 1, 0, 0).unwrap();
+    let mut maintenance = std::time::Duration::ZERO;
+    let mut inserted = 0i64;
+    for day in 0..365 {
+        let now = start + Duration::days(day);
+        let began = Instant::now();
+        let options = hubgen_runtime::maintain::Options::new(now, &[]);
+        hubgen_runtime::maintain::run(&mut conn, &options, &sink)
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"));
+        maintenance += began.elapsed();
+        let n = sqlx::query("INSERT INTO metrics (id, measured_at) SELECT gen_random_uuid(), $1::timestamptz + h * interval '1 hour' FROM generate_series(0, 20) h")
+            .bind(now)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"))
+            .rows_affected();
+        inserted += i64::try_from(n).unwrap();
+    }
+    let hot: i64 = sqlx::query_scalar("SELECT count(*) FROM metrics")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let defaulted: i64 = sqlx::query_scalar("SELECT count(*) FROM metrics_default")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let attached: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'metrics'::regclass")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let mut archived = 0u64;
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        archived += hubgen_runtime::maintain::count_csv_rows(flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())).unwrap();
+        files += 1;
+    }
+    assert_eq!(defaulted, 0, "rows in the default partition");
+    assert_eq!(i64::try_from(archived).unwrap() + hot, inserted, "every row hot or archived once");
+    assert!(files >= 330, "{files} daily partitions archived");
+    assert!(attached <= 40, "{attached} partitions attached: 30 days hot, a week ahead");
+    println!(
+        "a year of daily partitions: 365 maintenance runs in {:.2} s ({:.1} ms a run), {files} partitions archived ({archived} rows), {attached} attached",
+        maintenance.as_secs_f64(),
+        maintenance.as_secs_f64() * 1000.0 / 365.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    db.drop_db().await;
+}
