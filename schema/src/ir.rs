@@ -283,18 +283,6 @@ impl Upkeep {
             _ => "month",
         }
     }
-
-    /// pg_partman's suffix format for a partition's lower bound (`to_char`).
-    pub fn suffix_format(&self) -> &'static str {
-        match self.interval.as_str() {
-            "hourly" => "YYYY_MM_DD_HH24MI",
-            "daily" => "YYYY_MM_DD",
-            "weekly" => "IYYY\"w\"IW",
-            "quarterly" => "YYYY\"q\"Q",
-            "yearly" => "YYYY",
-            _ => "YYYY_MM",
-        }
-    }
 }
 
 /// `retain 30 days by created_at`: rows of an unpartitioned table older than

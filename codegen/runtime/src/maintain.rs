@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sqlx::{Connection, PgConnection, Row};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `retain 30 days by created_at` on an unpartitioned table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,11 +414,6 @@ async fn delete_old_rows(conn: &mut PgConnection, retention: &RowRetention<'_>, 
             return Ok(deleted);
         }
     }
-}
-
-/// Where the CLI puts archives by default.
-pub fn default_archive_dir(root: &Path) -> PathBuf {
-    root.join("archive")
 }
 
 #[cfg(test)]
