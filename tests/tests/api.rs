@@ -4,7 +4,7 @@
 use hub_tenant::{NewTenantMember, TenantMemberFilter, TenantMemberRepo};
 use hub_wallet::{NewWallet, WalletPatch, WalletRepo};
 use hubgen_runtime::testing::TestDatabase;
-use hubgen_runtime::{ActorTx, AnyActor, Error, PageRequest, PlatformTx, TenantTx};
+use hubgen_runtime::{ActorTx, AnyActor, Error, PageRequest, PlatformTx, Scope, TenantTx};
 use rust_decimal::Decimal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,16 @@ async fn as_auth(pool: &sqlx::PgPool) -> PlatformTx<'static> {
     PlatformTx::begin(pool, hub_identity::roles::IDENTITY_AUTH)
         .await
         .expect("begin as identity_auth")
+}
+
+/// Whether `insert_copy` made its session-private staging table for `table`
+/// in the open transaction (it is dropped at commit).
+async fn has_staging_table(tx: &mut impl Scope, table: &str) -> bool {
+    sqlx::query_scalar("SELECT to_regclass('pg_temp.hubgen_copy_' || $1) IS NOT NULL")
+        .bind(table)
+        .fetch_one(tx.conn())
+        .await
+        .expect("staging table lookup")
 }
 
 /// 32 tasks update one wallet from the same version: exactly one wins each
@@ -579,6 +589,8 @@ async fn copy_and_unnest_store_identical_rows() {
             )
         };
         assert_eq!((n_users, n_wallets), (500, 500));
+        // identity_auth bypasses the users' policies: COPY went straight in, no staging table.
+        assert!(!has_staging_table(&mut a, "public_users").await, "no staging for a BYPASSRLS role");
         a.commit().await.expect("commit");
         b.commit().await.expect("commit");
         sums.push([checksums(&identity).await, checksums(&wallet).await].concat());
@@ -609,6 +621,10 @@ async fn copy_into_a_tenant_scoped_table_as_the_application_role() {
     assert_eq!(
         TenantMemberRepo::insert_copy(&mut tx, &members).await.expect("copy as tenant_app"),
         20_000
+    );
+    assert!(
+        has_staging_table(&mut tx, "public_tenant_members").await,
+        "staged under the policies"
     );
     // Twice in one transaction: the staging table is reused, not re-created.
     let more: Vec<NewTenantMember> = (0..10)

@@ -759,10 +759,13 @@ pub mod batch {
 /// their database default, as with `insert`: rows are sent in groups that
 /// leave the same columns out (usually one group).
 ///
-/// PostgreSQL refuses `COPY FROM` into a table under row-level security, so
-/// for those the rows are copied into a temporary table shaped like it
-/// (defaults included, no policies, no indexes) and moved with one
-/// `INSERT ... SELECT`, which the policies check as any insert.
+/// PostgreSQL refuses `COPY FROM` into a table whose row-level security
+/// applies to the current role, so for those the rows are copied into a
+/// temporary table shaped like it (defaults included, no policies, no
+/// indexes) and moved with one `INSERT ... SELECT`, which the policies check
+/// as any insert. Where the policies do not apply to the role (its owner
+/// without FORCE, a `BYPASSRLS` role such as a hub's sign-up role), the rows
+/// go straight in: the staging copy would only add a second insert.
 pub mod copy {
     use super::Error;
     use sqlx::encode::{Encode, IsNull};
@@ -843,17 +846,30 @@ pub mod copy {
     /// Inserts `rows` by binary COPY, with `tenant` (from a `TenantTx`) as the
     /// last column where the table is tenant-scoped; returns how many.
     pub async fn insert<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
-        if !R::ROW_SECURITY {
-            return copy_groups(conn, rows, tenant).await;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let staged = R::ROW_SECURITY
+            && sqlx::query_scalar::<_, bool>("SELECT row_security_active($1::text::regclass)")
+                .bind(R::TABLE)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !staged {
+            return copy_groups(conn, rows, tenant, false).await;
         }
         // The staging table lives until commit: a transaction (or a savepoint in one) holds it.
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let inserted = copy_groups(&mut tx, rows, tenant).await?;
+        let inserted = copy_groups(&mut tx, rows, tenant, true).await?;
         tx.commit().await?;
         Ok(inserted)
     }
 
-    async fn copy_groups<R: CopyRow>(conn: &mut PgConnection, rows: &[R], tenant: Option<(&str, Uuid)>) -> Result<u64, Error> {
+    async fn copy_groups<R: CopyRow>(
+        conn: &mut PgConnection,
+        rows: &[R],
+        tenant: Option<(&str, Uuid)>,
+        staged: bool,
+    ) -> Result<u64, Error> {
         let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
         for row in rows {
             let defaulted = row.defaulted();
@@ -875,7 +891,7 @@ pub mod copy {
             }
             let fields = columns.len();
             let columns = columns.join(", ");
-            let target = if R::ROW_SECURITY {
+            let target = if staged {
                 // Temporary: private to this session, and gone at commit.
                 let staging = format!("\"hubgen_copy_{}\"", R::STAGING);
                 let create = format!(
@@ -908,7 +924,7 @@ pub mod copy {
             writer.buf.extend_from_slice(&(-1i16).to_be_bytes());
             copy.send(writer.buf.as_slice()).await?;
             let copied = copy.finish().await?;
-            inserted += if R::ROW_SECURITY {
+            inserted += if staged {
                 let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", R::TABLE);
                 let moved = sqlx::query(&moved).execute(&mut *conn).await?.rows_affected();
                 sqlx::raw_sql(&format!("TRUNCATE {target}")).execute(&mut *conn).await?;
