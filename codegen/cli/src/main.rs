@@ -3,6 +3,7 @@
 
 mod check;
 mod maintain;
+mod migrate;
 mod tenants;
 mod verify;
 
@@ -90,6 +91,49 @@ enum Command {
         /// The hub the database belongs to (default: the hub whose database name the URL names).
         #[arg(long)]
         hub: Option<String>,
+    },
+    /// Apply every hub's pending migrations to its database, in order, under the database's
+    /// migration lock (the one sqlx takes: concurrent runs apply each migration once). A
+    /// migration that times out waiting for a lock is retried with a growing wait, each try
+    /// all or nothing. A hub's URL: --database-url, else $<HUB>_DATABASE_URL, else
+    /// [databases] in hubgen.toml, else $DATABASE_URL's server with the hub's database.
+    Migrate {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Project root holding migrations/ (default: the schema's project root).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Only these hubs (repeat the flag; default: every hub).
+        #[arg(long)]
+        hub: Vec<String>,
+        /// The database of the one hub named (or whose database the URL names).
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Print what would run; run nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Tries after the first for a migration that timed out waiting for a lock.
+        #[arg(long, default_value_t = 3)]
+        retries: u32,
+        /// The wait before the first retry, doubling for each next one (at most 30s).
+        #[arg(long, default_value = "1s")]
+        backoff: String,
+    },
+    /// Show each hub's applied and pending migrations (reads only); exit 1 if one is behind.
+    Status {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Project root holding migrations/ (default: the schema's project root).
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Only these hubs (repeat the flag; default: every hub).
+        #[arg(long)]
+        hub: Vec<String>,
+        /// The database of the one hub named (or whose database the URL names).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Keep the data lifecycle on a live database: make partitions ahead, retire those past
     /// retention, archive them (gzip CSV, read back and counted) before dropping them, and delete
@@ -197,6 +241,41 @@ fn main() -> ExitCode {
         Command::Verify { schema, database_url, hub } => {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             verify::run(&path, &database_url, hub.as_deref())
+        }
+        Command::Migrate {
+            schema,
+            root,
+            hub,
+            database_url,
+            dry_run,
+            retries,
+            backoff,
+        } => {
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            let root = root.unwrap_or_else(|| project_root(&path));
+            let request = migrate::Request {
+                schema: &path,
+                root: &root,
+                hubs: &hub,
+                database_url: database_url.as_deref(),
+            };
+            migrate::migrate(&request, dry_run, retries, &backoff)
+        }
+        Command::Status {
+            schema,
+            root,
+            hub,
+            database_url,
+        } => {
+            let path = files_or_default(schema.into_iter().collect()).remove(0);
+            let root = root.unwrap_or_else(|| project_root(&path));
+            let request = migrate::Request {
+                schema: &path,
+                root: &root,
+                hubs: &hub,
+                database_url: database_url.as_deref(),
+            };
+            migrate::status(&request)
         }
         Command::Maintain {
             schema,

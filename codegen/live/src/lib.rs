@@ -5,9 +5,12 @@
 //!   fixed number of queries ([`CATALOG_QUERIES`]), whatever the table count;
 //! - [`apply`] runs a migration in one transaction, so a failing migration
 //!   leaves the database as it was;
+//! - [`migrate`] applies a hub's migration files as sqlx does, with retries
+//!   for a migration that timed out waiting for a lock (`hubgen migrate`);
 //! - [`verify::isolation`] proves every scoped table's row-level security
 //!   with the database's own answers (`hubgen verify`).
 
+pub mod migrate;
 pub mod verify;
 
 use hubgen_codegen::catalog::{normalize_bound, normalize_expr, Catalog, Column, Enum, ForeignKey, Index, Key, Policy, Table};

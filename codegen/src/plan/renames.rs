@@ -148,10 +148,15 @@ impl Renames {
     }
 
     /// Old column names of `table` (new name) mapped to their new names;
-    /// a dropped column keeps its name, so the definition cannot match.
+    /// a dropped column keeps its name, so the definition cannot match. A
+    /// table outside the plan (a tenant template's reference to a shared
+    /// table) keeps its columns as they are.
     pub fn columns(&self, schema: &str, table: &str, old: &[String]) -> Vec<String> {
+        let Some(map) = self.columns.get(&(schema.to_string(), table.to_string())) else {
+            return old.to_vec();
+        };
         old.iter()
-            .map(|c| self.column(schema, table, c).cloned().unwrap_or_else(|| format!("{c} (dropped)")))
+            .map(|c| map.get(c).cloned().unwrap_or_else(|| format!("{c} (dropped)")))
             .collect()
     }
 
