@@ -98,9 +98,8 @@ async fn migrate_hub(hub: &Hub, url: &str, root: &Path, options: &Options, dry_r
     bar.set_message(format!("{name}: taking the migration lock"));
     let say = |line: String| bar.suspend(|| println!("{line}"));
     let result = migrate::run(&mut conn, &migrator, options, dry_run, |event| match event {
-        Event::Waiting => say(format!(
-            "{name}: another migration holds {}'s migration lock; waiting for it",
-            hub.database
+        Event::Waiting(database) => say(format!(
+            "{name}: another migration holds {database}'s migration lock; waiting for it"
         )),
         Event::Applying(step) => bar.set_message(format!("{name}: applying {step}")),
         Event::Applied(step, took) => say(format!("{name}: applied {step} ({} ms)", took.as_millis())),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::fresh_database;
+use common::{fresh_database, server};
 use sqlx::migrate::Migrate;
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -135,7 +135,8 @@ fn project(name: &str, database: &str, extra_column: bool) -> PathBuf {
 #[tokio::test]
 async fn a_migration_blocked_by_a_lock_retries_fails_cleanly_then_goes_through() {
     let url = fresh_database("migrate_blocked").await;
-    let env = vec![("NOTES_DATABASE_URL".to_string(), url.clone())];
+    // The server alone: the hub's declared database is the one to migrate.
+    let env = vec![("DATABASE_URL".to_string(), server())];
     let dir = project("blocked", "migrate_blocked", false);
     let out = hubgen(&["migrate"], &dir, &env).output().expect("migrate v1");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -204,8 +205,10 @@ async fn a_migration_blocked_by_a_lock_retries_fails_cleanly_then_goes_through()
 #[tokio::test]
 async fn waits_for_the_lock_sqlx_holds() {
     let url = fresh_database("migrate_sqlx_lock").await;
-    let env = vec![("NOTES_DATABASE_URL".to_string(), url.clone())];
-    let dir = project("sqlx_lock", "migrate_sqlx_lock", false);
+    let dir = project("sqlx_lock", "some_other_db", false);
+    // The project's config names the hub's database.
+    std::fs::write(dir.join("hubgen.toml"), format!("[databases]\nnotes = \"{url}\"\n")).expect("config");
+    let env = vec![("DATABASE_URL".to_string(), "postgres://nobody@127.0.0.1:1/nothing".to_string())];
     let mut sqlx_side = PgConnection::connect(&url).await.expect("connect");
     sqlx_side.lock().await.expect("sqlx's migration lock");
     let run = hubgen(&["migrate"], &dir, &env).spawn().expect("migrate");

@@ -104,8 +104,8 @@ pub struct Status {
 /// What `run` reports as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// Another session holds the database's migration lock; `run` waits for it.
-    Waiting,
+    /// Another session holds the migration lock of this database; `run` waits for it.
+    Waiting(&'a str),
     Applying(&'a Step),
     Applied(&'a Step, Duration),
     /// The try timed out waiting for a lock and left nothing; the next starts after `wait`.
@@ -257,7 +257,8 @@ pub async fn run(
     dry_run: bool,
     mut on: impl FnMut(Event),
 ) -> Result<Vec<Step>, Failure> {
-    let lock = lock_id(conn).await?;
+    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut *conn).await?;
+    let lock = lock_id(&database);
     // Polled, not waited for in one statement: a session blocked in
     // pg_advisory_lock is a transaction in progress, which the other run's
     // CREATE INDEX CONCURRENTLY waits for while holding the lock (a deadlock).
@@ -268,7 +269,7 @@ pub async fn run(
         .await?
     {
         if !waited {
-            on(Event::Waiting);
+            on(Event::Waiting(&database));
             waited = true;
         }
         tokio::time::sleep(LOCK_POLL).await;
@@ -357,10 +358,9 @@ async fn run_locked(
 /// The advisory lock sqlx's migrator takes on the database: a key from the
 /// database name (CRC-32 times a constant), so that concurrent `hubgen
 /// migrate`, `sqlx migrate run` and `migrate()` wait for each other.
-async fn lock_id(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    let database: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut *conn).await?;
+fn lock_id(database: &str) -> i64 {
     const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
-    Ok(0x3d32ad9e * i64::from(CRC.checksum(database.as_bytes())))
+    0x3d32ad9e * i64::from(CRC.checksum(database.as_bytes()))
 }
 
 /// Whether a try failed waiting for a lock (`lock_timeout`) or lost a deadlock: worth a retry.
