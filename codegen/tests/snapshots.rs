@@ -1,5 +1,5 @@
-//! One small schema per feature; the SQL and the Rust generated for each
-//! are pinned by snapshots, exactly as `hubgen generate` writes them.
+//! One small schema per feature; the SQL, the Rust and the docs generated
+//! for each are pinned by snapshots, exactly as `hubgen generate` writes them.
 
 use std::path::{Path, PathBuf};
 
@@ -39,9 +39,16 @@ fn generated_sql_and_rust_match_snapshots() {
             .filter(|(name, _)| name.ends_with("src/lib.rs"))
             .map(|(name, contents)| format!("==> {name} <==\n{contents}"))
             .collect();
+        let docs: Vec<String> = output
+            .files
+            .iter()
+            .filter(|(name, _)| name.ends_with("README.md"))
+            .map(|(name, contents)| format!("==> {name} <==\n{contents}"))
+            .collect();
         insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!(stem.clone(), sql.join("\n"));
             insta::assert_snapshot!(format!("{stem}.rust"), rust.join("\n"));
+            insta::assert_snapshot!(format!("{stem}.docs"), docs.join("\n"));
         });
     }
 }
@@ -126,7 +133,10 @@ fn no_stale_snapshots() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
     for entry in std::fs::read_dir(dir).expect("snapshots") {
         let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
-        let stem = name.strip_suffix(".rust.snap").or_else(|| name.strip_suffix(".snap"));
+        let stem = name
+            .strip_suffix(".rust.snap")
+            .or_else(|| name.strip_suffix(".docs.snap"))
+            .or_else(|| name.strip_suffix(".snap"));
         assert!(
             stem.is_some_and(|s| fixtures.iter().any(|f| f == s)),
             "stale or pending snapshot {name}"
