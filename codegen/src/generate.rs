@@ -34,6 +34,68 @@ pub struct Config {
     pub flavor: Flavor,
     /// Let destructive changes (drops, narrowing) into a migration.
     pub allow_destructive: bool,
+    /// Where generated crates take their dependencies from.
+    pub crates: Crates,
+}
+
+/// Where generated crates take their dependencies from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Crates {
+    /// `sqlx.workspace = true`: the enclosing workspace pins them (this repository).
+    #[default]
+    Workspace,
+    /// Each crate names its dependencies itself ([`EXPLICIT_DEPENDENCIES`]),
+    /// and `hubgen-runtime` from this source: the inside of a TOML inline
+    /// table relative to the crate, such as `path = "../../runtime"`.
+    Standalone { runtime: String },
+}
+
+/// The dependencies of generated crates as a standalone crate names them;
+/// the same as this repository's `[workspace.dependencies]` (a test holds them equal).
+pub const EXPLICIT_DEPENDENCIES: &[(&str, &str)] = &[
+    (
+        "sqlx",
+        r#"{ version = "0.8", default-features = false, features = ["runtime-tokio", "postgres", "macros", "migrate", "uuid", "chrono", "rust_decimal", "json", "ipnet"] }"#,
+    ),
+    (
+        "tokio",
+        r#"{ version = "1", features = ["rt-multi-thread", "macros", "sync", "time"] }"#,
+    ),
+    ("uuid", r#"{ version = "1", features = ["v4", "serde"] }"#),
+    (
+        "chrono",
+        r#"{ version = "0.4", default-features = false, features = ["std", "clock", "serde"] }"#,
+    ),
+    ("rust_decimal", r#"{ version = "1", features = ["serde-with-str"] }"#),
+    ("schemars", r#"{ version = "0.8", features = ["chrono", "uuid1", "rust_decimal"] }"#),
+    ("serde", r#"{ version = "1", features = ["derive"] }"#),
+    ("serde_json", r#""1""#),
+];
+
+impl Crates {
+    /// One dependency line of a generated manifest.
+    fn dependency(&self, name: &str, features: &[&str]) -> String {
+        let features = features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ");
+        match self {
+            Crates::Workspace if features.is_empty() => format!("{name}.workspace = true\n"),
+            Crates::Workspace => format!("{name} = {{ workspace = true, features = [{features}] }}\n"),
+            Crates::Standalone { runtime } if name == "hubgen-runtime" => match features.is_empty() {
+                true => format!("{name} = {{ {runtime} }}\n"),
+                false => format!("{name} = {{ {runtime}, features = [{features}] }}\n"),
+            },
+            Crates::Standalone { .. } => {
+                let spec = EXPLICIT_DEPENDENCIES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or("\"*\"", |(_, spec)| spec);
+                format!("{name} = {spec}\n")
+            }
+        }
+    }
+
+    fn dependencies(&self, names: &[&str]) -> String {
+        names.iter().map(|name| self.dependency(name, &[])).collect()
+    }
 }
 
 /// Relative path → contents, sorted: the same schema always yields the same map.
@@ -171,9 +233,10 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
     let shares_ids = crate::rust::shares_ids(schema);
     if shares_ids {
         let ids = crate::rust::Ids::of(schema);
-        output
-            .files
-            .insert("generated/ids/Cargo.toml".into(), format!("{toml_header}{}", ids_manifest()));
+        output.files.insert(
+            "generated/ids/Cargo.toml".into(),
+            format!("{toml_header}{}", ids_manifest(&config.crates)),
+        );
         output.files.insert(
             "generated/ids/src/lib.rs".into(),
             crate::rust::render(crate::rust::ids_crate(&ids), &rust_header),
@@ -194,7 +257,7 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
         let tokens = crate::rust::hub_crate(schema, hub, &embedded_migrations(&migrations));
         output.files.insert(
             format!("generated/{}/Cargo.toml", hub.name),
-            format!("{toml_header}{}", hub_manifest(hub, shares_ids)),
+            format!("{toml_header}{}", hub_manifest(hub, shares_ids, &config.crates)),
         );
         output.files.insert(
             format!("generated/{}/src/lib.rs", hub.name),
@@ -381,7 +444,7 @@ pub fn hub_package(hub: &str) -> String {
     format!("hub-{}", hub.replace('_', "-"))
 }
 
-fn hub_manifest(hub: &ir::Hub, shares_ids: bool) -> String {
+fn hub_manifest(hub: &ir::Hub, shares_ids: bool, crates: &Crates) -> String {
     let ids = if shares_ids { "hub-ids = { path = \"../ids\" }\n" } else { "" };
     format!(
         r#"[package]
@@ -393,28 +456,30 @@ publish = false
 readme = "README.md"
 
 [dependencies]
-{}hubgen-runtime.workspace = true
-sqlx.workspace = true
-serde.workspace = true
-serde_json.workspace = true
-schemars.workspace = true
-uuid.workspace = true
-chrono.workspace = true
-rust_decimal.workspace = true
-
+{ids}{}
 [dev-dependencies]
-hubgen-runtime = {{ workspace = true, features = ["testing"] }}
-tokio.workspace = true
-"#,
+{}{}"#,
         hub_package(&hub.name),
         hub.name,
         hub.database,
-        ids
+        crates.dependencies(&[
+            "hubgen-runtime",
+            "sqlx",
+            "serde",
+            "serde_json",
+            "schemars",
+            "uuid",
+            "chrono",
+            "rust_decimal"
+        ]),
+        crates.dependency("hubgen-runtime", &["testing"]),
+        crates.dependency("tokio", &[]),
     )
 }
 
-fn ids_manifest() -> &'static str {
-    r#"[package]
+fn ids_manifest(crates: &Crates) -> String {
+    format!(
+        r#"[package]
 name = "hub-ids"
 description = "Typed IDs shared by every hub crate"
 version = "0.1.0"
@@ -422,12 +487,9 @@ edition = "2021"
 publish = false
 
 [dependencies]
-hubgen-runtime.workspace = true
-sqlx.workspace = true
-serde.workspace = true
-schemars.workspace = true
-uuid.workspace = true
-"#
+{}"#,
+        crates.dependencies(&["hubgen-runtime", "sqlx", "serde", "schemars", "uuid"])
+    )
 }
 
 /// `-- @generated by hubgen from <schema> — do not edit`, and what the file was made from.

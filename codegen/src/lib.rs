@@ -14,5 +14,5 @@ pub mod rust;
 pub mod sql;
 pub mod tenant;
 
-pub use generate::{generate, generate_from, Config, Existing, Flavor, HubState, Output};
+pub use generate::{generate, generate_from, Config, Crates, Existing, Flavor, HubState, Output};
 pub use project::Project;

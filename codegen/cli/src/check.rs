@@ -19,6 +19,7 @@ pub fn run(schema: &Path, root: &Path, database_url: Option<&str>, hub: Option<&
     let generated = project.generated_files().map_err(crate::Fatal)?;
     let config = hubgen_codegen::Config {
         schema_path: header_path(schema, root),
+        crates: crate::config::ProjectConfig::read(root)?.crates(),
         ..Default::default()
     };
     let mut findings = hubgen_codegen::check::files(&ir, &existing, &generated, &config);

@@ -2,6 +2,8 @@
 //! prints diagnostics, writes files only when their content changed.
 
 mod check;
+mod config;
+mod init;
 mod maintain;
 mod migrate;
 mod tenants;
@@ -91,6 +93,24 @@ enum Command {
         /// The hub the database belongs to (default: the hub whose database name the URL names).
         #[arg(long)]
         hub: Option<String>,
+    },
+    /// Start a project in DIR (default: here): a schema with one hub, hubgen.toml, a Cargo
+    /// workspace for the generated crates, a README. Its crates build without this repository.
+    Init {
+        /// The project's folder (made if missing; existing files are never overwritten).
+        dir: Option<PathBuf>,
+        /// hubgen-runtime from this folder (default: the runtime this hubgen was built from).
+        #[arg(long, conflicts_with_all = ["runtime_git", "runtime_version"])]
+        runtime_path: Option<PathBuf>,
+        /// hubgen-runtime from this git repository.
+        #[arg(long, conflicts_with = "runtime_version")]
+        runtime_git: Option<String>,
+        /// The git revision of --runtime-git.
+        #[arg(long, requires = "runtime_git")]
+        runtime_rev: Option<String>,
+        /// hubgen-runtime of this version, from the registry.
+        #[arg(long)]
+        runtime_version: Option<String>,
     },
     /// Apply every hub's pending migrations to its database, in order, under the database's
     /// migration lock (the one sqlx takes: concurrent runs apply each migration once). A
@@ -241,6 +261,21 @@ fn main() -> ExitCode {
         Command::Verify { schema, database_url, hub } => {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             verify::run(&path, &database_url, hub.as_deref())
+        }
+        Command::Init {
+            dir,
+            runtime_path,
+            runtime_git,
+            runtime_rev,
+            runtime_version,
+        } => {
+            let runtime = match (runtime_path, runtime_git, runtime_version) {
+                (Some(path), _, _) => init::Runtime::Path(path),
+                (_, Some(url), _) => init::Runtime::Git { url, rev: runtime_rev },
+                (_, _, Some(version)) => init::Runtime::Version(version),
+                _ => init::Runtime::Default,
+            };
+            init::run(&dir.unwrap_or_else(|| PathBuf::from(".")), runtime)
         }
         Command::Migrate {
             schema,
@@ -454,6 +489,7 @@ fn generate(
             FlavorArg::Flyway => hubgen_codegen::Flavor::Flyway,
         },
         allow_destructive,
+        crates: config::ProjectConfig::read(&out)?.crates(),
     };
     let project = hubgen_codegen::Project::at(&out);
     let mut existing = project.existing().map_err(Fatal)?;

@@ -12,7 +12,6 @@ use crate::{paint, Fatal};
 use hubgen_live::migrate::{self, Event, Failure, Options};
 use hubgen_schema::ir::{Hub, Schema};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -245,7 +244,7 @@ fn targets<'a>(ir: &'a Schema, request: &Request) -> Result<Vec<(&'a Hub, String
     if request.database_url.is_some() && hubs.len() != 1 {
         return Err(Fatal("--database-url names one database: pick its hub with one --hub".into()));
     }
-    let config = config_urls(request.root)?;
+    let config = crate::config::ProjectConfig::read(request.root)?.databases;
     let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
     hubs.into_iter()
         .map(|hub| {
@@ -265,21 +264,6 @@ fn targets<'a>(ir: &'a Schema, request: &Request) -> Result<Vec<(&'a Hub, String
             Ok((hub, url))
         })
         .collect()
-}
-
-/// `[databases]` of `hubgen.toml` at the project root, if there is one.
-fn config_urls(root: &Path) -> Result<BTreeMap<String, String>, Fatal> {
-    #[derive(serde::Deserialize)]
-    struct Config {
-        #[serde(default)]
-        databases: BTreeMap<String, String>,
-    }
-    let path = root.join("hubgen.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(BTreeMap::new());
-    };
-    let config: Config = toml::from_str(&text).map_err(|e| Fatal(format!("{}: {e}", path.display())))?;
-    Ok(config.databases)
 }
 
 /// `postgres://host/any?opts` with the database replaced by `database`.

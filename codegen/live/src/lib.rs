@@ -319,7 +319,9 @@ const POLICIES: &str = "SELECT array_agg(row(polname, polcmd, polpermissive, pol
     pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid))::text ORDER BY polname) FROM pg_policy WHERE polrelid =";
 
 /// A table's grants other than its owner's (append the table's oid).
-const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_type ORDER BY 1) \
+// Sorted by what it lists (`ORDER BY 1` in an aggregate sorts by the constant 1):
+// ACL entries come in the order the grants were made, which may differ between a table and its partitions.
+const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_type ORDER BY a.grantee::text, a.privilege_type) \
     FROM pg_class t, aclexplode(t.relacl) a WHERE a.grantee <> t.relowner AND t.oid =";
 
 /// pg_partman's stored interval → the name hubgen configures it by.
