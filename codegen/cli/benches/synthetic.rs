@@ -35,7 +35,7 @@ pub fn synthetic_schema_in(tables: usize, hubs: usize) -> String {
             let _ = writeln!(out, "    created_at timestamptz   not null default now()");
             let _ = writeln!(out, "    updated_at timestamptz   not null default now() @touch");
             let _ = writeln!(out, "    index idx_t{t}_tenant (tenant_id, created_at desc)");
-            let _ = writeln!(out, "    index idx_t{t}_status (status) where (status = 'active')");
+            let _ = writeln!(out, "    index idx_t{t}_status (tenant_id, status) where (status = 'active')");
             let _ = writeln!(out, "  }}");
         }
         let _ = writeln!(out, "}}");
