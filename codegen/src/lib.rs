@@ -8,6 +8,7 @@ pub mod check;
 pub mod docs;
 pub mod generate;
 pub mod hash;
+pub mod import;
 pub mod plan;
 pub mod project;
 pub mod rust;

@@ -3,6 +3,7 @@
 
 mod check;
 mod config;
+mod import;
 mod init;
 mod maintain;
 mod migrate;
@@ -93,6 +94,20 @@ enum Command {
         /// The hub the database belongs to (default: the hub whose database name the URL names).
         #[arg(long)]
         hub: Option<String>,
+    },
+    /// Write schema text for an existing database (to stdout or --out); what the language
+    /// cannot express is named on stderr. Reads only.
+    Import {
+        /// The database to read.
+        #[arg(long)]
+        database_url: String,
+        /// The hub's name (default: the database's name). hubgen's own roles and grants
+        /// (<hub>_app, <hub>_readonly) are recognised by it.
+        #[arg(long)]
+        hub: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Start a project in DIR (default: here): a schema with one hub, hubgen.toml, a Cargo
     /// workspace for the generated crates, a README. Its crates build without this repository.
@@ -262,6 +277,7 @@ fn main() -> ExitCode {
             let path = files_or_default(schema.into_iter().collect()).remove(0);
             verify::run(&path, &database_url, hub.as_deref())
         }
+        Command::Import { database_url, hub, out } => import::run(&database_url, hub.as_deref(), out.as_deref()),
         Command::Init {
             dir,
             runtime_path,

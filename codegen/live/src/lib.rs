@@ -10,6 +10,7 @@
 //! - [`verify::isolation`] proves every scoped table's row-level security
 //!   with the database's own answers (`hubgen verify`).
 
+pub mod import;
 pub mod migrate;
 pub mod verify;
 
