@@ -130,12 +130,7 @@ pub fn schema_text(db: &Database, hub: &str) -> Imported {
     if let Some(comment) = &db.comment {
         docs(text, comment, "");
     }
-    let _ = writeln!(
-        text,
-        "hub {hub} database {}{} {{",
-        db.name,
-        if readonly { " readonly" } else { "" }
-    );
+    let _ = writeln!(text, "hub {hub} database {}{} {{", db.name, if readonly { " readonly" } else { "" });
     for extension in &db.extensions {
         let _ = writeln!(text, "  extension {extension}");
     }
@@ -176,6 +171,23 @@ pub fn schema_text(db: &Database, hub: &str) -> Imported {
         }
     }
     text.push_str("}\n");
+    // Owners other than hubgen's, once per owner: the generated migration makes `<hub>_owner` the owner.
+    let mut owners: Vec<(&str, usize)> = Vec::new();
+    for table in db
+        .tables
+        .iter()
+        .filter(|t| !t.owner.is_empty() && t.owner != format!("{hub}_owner"))
+    {
+        match owners.iter_mut().find(|(o, _)| *o == table.owner) {
+            Some((_, n)) => *n += 1,
+            None => owners.push((&table.owner, 1)),
+        }
+    }
+    for (owner, count) in owners {
+        out.unsupported.push(format!(
+            "{count} table(s) owned by `{owner}`: hubgen makes `{hub}_owner` the owner and grants `{hub}_app` and `{hub}_readonly`"
+        ));
+    }
     out
 }
 
@@ -199,6 +211,11 @@ impl Scope {
             match policy.name.as_str() {
                 "tenant_isolation" | "owner_isolation" | "tenant_owner_isolation" | "parent_isolation" => {
                     let (t, o, through) = isolation_columns(using);
+                    if t.is_none() && o.is_none() && through.is_none() {
+                        // hubgen's name, not hubgen's predicate: a policy of its own.
+                        scope.declared.push(policy.clone());
+                        continue;
+                    }
                     tenant = tenant.or(t);
                     owner = owner.or(o);
                     if let Some(column) = through {
@@ -206,7 +223,9 @@ impl Scope {
                     }
                 }
                 "global_rows" => scope.options.push("__global".into()),
-                "platform_rows" => scope.platform_role = policy.roles.first().cloned(),
+                "platform_rows" if using.contains("CURRENT_USER") || using.contains("current_user") => {
+                    scope.platform_role = policy.roles.first().cloned()
+                }
                 _ => scope.declared.push(policy.clone()),
             }
         }
@@ -222,6 +241,11 @@ impl Scope {
         if table.rls_enabled && !table.rls_forced {
             unsupported.push(format!(
                 "{label}: row-level security enabled but not forced (hubgen always forces it)"
+            ));
+        }
+        if table.rls_enabled && table.policies.is_empty() {
+            unsupported.push(format!(
+                "{label}: row-level security enabled without a policy (hubgen enables it with a scope or a policy)"
             ));
         }
         if !table.rls_enabled && !table.policies.is_empty() {
@@ -257,15 +281,7 @@ fn same(a: &str, b: &str) -> bool {
     crate::catalog::normalize_expr(a) == crate::catalog::normalize_expr(b)
 }
 
-fn write_table(
-    out: &mut String,
-    table: &Table,
-    scope: &Scope,
-    hub: &str,
-    readonly: bool,
-    indent: &str,
-    unsupported: &mut Vec<String>,
-) {
+fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readonly: bool, indent: &str, unsupported: &mut Vec<String>) {
     let label = format!("{}.{}", table.schema, table.name);
     if let Some(comment) = &table.comment {
         docs(out, comment, indent);
@@ -309,16 +325,25 @@ fn write_table(
     let mut items = Vec::new();
     if let Some(pk) = pk.filter(|_| inline_pk.is_none()) {
         if pk.name != format!("{}_pkey", table.name) {
-            unsupported.push(format!("{label}: primary key named `{}` (hubgen names it `{}_pkey`)", pk.name, table.name));
+            unsupported.push(format!(
+                "{label}: primary key named `{}` (hubgen names it `{}_pkey`)",
+                pk.name, table.name
+            ));
         }
         items.push(format!("primary key ({})", pk.columns.join(", ")));
     }
     for c in &table.constraints {
         match c.kind {
             'u' => items.push(format!("unique {} ({})", c.name, c.columns.join(", "))),
-            'c' => items.push(format!("check {} ({})", c.name, strip_parens(c.check.as_deref().unwrap_or_default()))),
+            'c' => items.push(format!(
+                "check {} ({})",
+                c.name,
+                strip_parens(c.check.as_deref().unwrap_or_default())
+            )),
             'f' => {
-                let Some((target, ref_columns, on_delete, on_update)) = &c.references else { continue };
+                let Some((target, ref_columns, on_delete, on_update)) = &c.references else {
+                    continue;
+                };
                 let target = match target.split_once('.') {
                     Some(("public", name)) if table.schema == "public" => name.to_string(),
                     _ => target.clone(),
@@ -386,7 +411,11 @@ fn write_table(
         }
         items.push(line);
     }
-    let standard_app: &[&str] = if readonly { &["select"] } else { &["select", "insert", "update", "delete"] };
+    let standard_app: &[&str] = if readonly {
+        &["select"]
+    } else {
+        &["select", "insert", "update", "delete"]
+    };
     for (role, privileges) in &table.grants {
         let implied: &[&str] = if *role == format!("{hub}_app") {
             standard_app
@@ -395,17 +424,10 @@ fn write_table(
         } else {
             &[]
         };
-        let extra: Vec<&str> = privileges
-            .iter()
-            .map(String::as_str)
-            .filter(|p| !implied.contains(p))
-            .collect();
+        let extra: Vec<&str> = privileges.iter().map(String::as_str).filter(|p| !implied.contains(p)).collect();
         if !extra.is_empty() {
             items.push(format!("grant {} to {role}", extra.join(", ")));
         }
-    }
-    if table.owner != format!("{hub}_owner") && !table.owner.is_empty() {
-        unsupported.push(format!("{label}: owned by `{}` (hubgen makes `{hub}_owner` the owner)", table.owner));
     }
     if !items.is_empty() {
         out.push('\n');
@@ -488,8 +510,8 @@ fn language_type(ty: &str, is_enum: bool) -> Option<String> {
         return Some(ty.rsplit('.').next().unwrap_or(ty).trim_matches('"').to_string());
     }
     let simple = match ty {
-        "uuid" | "text" | "boolean" | "smallint" | "integer" | "bigint" | "real" | "date" | "interval" | "json"
-        | "jsonb" | "inet" | "tsvector" | "bytea" | "numeric" | "double precision" => return Some(ty.to_string()),
+        "uuid" | "text" | "boolean" | "smallint" | "integer" | "bigint" | "real" | "date" | "interval" | "json" | "jsonb" | "inet"
+        | "tsvector" | "bytea" | "numeric" | "double precision" => return Some(ty.to_string()),
         "character varying" => "varchar",
         "time without time zone" => "time",
         "timestamp without time zone" => "timestamp",
@@ -545,7 +567,8 @@ fn strip_parens(text: &str) -> &str {
 
 /// An enum value: bare when it is a plain word, quoted otherwise.
 fn enum_value(value: &str) -> String {
-    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !value.starts_with(|c: char| c.is_ascii_digit()) {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !value.starts_with(|c: char| c.is_ascii_digit())
+    {
         value.to_string()
     } else {
         format!("'{}'", value.replace('\'', "''"))

@@ -37,9 +37,7 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
     db.comment = row.get(1);
     let (registry, partman): (bool, bool) = (row.get(2), row.get(3));
     let tenants: BTreeSet<String> = if registry {
-        notes.push(
-            "schema per tenant: the tenant copies are left out; mark the template schema `per tenant` by hand".into(),
-        );
+        notes.push("schema per tenant: the tenant copies are left out; mark the template schema `per tenant` by hand".into());
         fetch(&mut *conn, "SELECT schema_name FROM hubgen.tenant_schemas".into())
             .await?
             .iter()
@@ -282,6 +280,35 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
                 }
             }
             table.upkeep = Some(upkeep);
+        }
+    }
+
+    // What the language has no words for, by name.
+    for row in fetch(
+        &mut *conn,
+        format!(
+            "SELECT 'function ' || format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE {USER_SCHEMAS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') \
+             UNION ALL \
+             SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table ' ELSE 'sequence ' END \
+                    || format('%I.%I', n.nspname, c.relname) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE {USER_SCHEMAS} AND c.relkind IN ('v', 'm', 'f', 'S') \
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('e', 'a', 'i')) \
+             UNION ALL \
+             SELECT 'trigger ' || format('%I on %I.%I', t.tgname, n.nspname, c.relname) \
+             FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE {USER_SCHEMAS} AND NOT t.tgisinternal \
+             ORDER BY 1"
+        ),
+    )
+    .await?
+    {
+        let what: String = row.get(0);
+        let schema = what.split_whitespace().last().unwrap_or_default().split('.').next().unwrap_or_default();
+        if own(schema.trim_matches('"')) {
+            notes.push(what);
         }
     }
 
