@@ -36,6 +36,9 @@ pub struct Config {
     pub allow_destructive: bool,
     /// Where generated crates take their dependencies from.
     pub crates: Crates,
+    /// Render on the calling thread only: inside a proc macro, whose tokens
+    /// (proc_macro2 decides once per process) cannot cross threads.
+    pub single_threaded: bool,
 }
 
 /// Where generated crates take their dependencies from.
@@ -289,7 +292,12 @@ pub fn generate_from(schema: &ir::Schema, existing: &Existing, config: &Config) 
     }
     // Largest first, so no core is left with a big file at the end.
     rust_files.sort_by_key(|(_, file)| file.rank());
-    let rendered = parallel_map(&rust_files, |(_, file)| file.render(schema, &rust_header));
+    let render = |(_, file): &(String, RustFile)| file.render(schema, &rust_header);
+    let rendered = if config.single_threaded {
+        rust_files.iter().map(render).collect()
+    } else {
+        parallel_map(&rust_files, render)
+    };
     for ((path, _), text) in rust_files.into_iter().zip(rendered) {
         output.files.insert(path, text);
     }

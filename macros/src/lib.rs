@@ -112,6 +112,7 @@ fn expand(base: &Path, path: &str, hub: &str, ids: Option<&syn::Path>) -> Result
     if migrations.is_empty() {
         let config = hubgen_codegen::Config {
             schema_path: path.to_string(),
+            single_threaded: true,
             ..Default::default()
         };
         let output = hubgen_codegen::generate(&ir, &config);
