@@ -506,6 +506,7 @@ fn generate(
         },
         allow_destructive,
         crates: config::ProjectConfig::read(&out)?.crates(),
+        single_threaded: false,
     };
     let project = hubgen_codegen::Project::at(&out);
     let mut existing = project.existing().map_err(Fatal)?;
