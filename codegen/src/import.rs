@@ -315,7 +315,7 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
             if default.contains("nextval(") {
                 unsupported.push(format!("{label}.{}: a sequence default (`{default}`)", column.name));
             }
-            let _ = write!(line, " default {default}");
+            let _ = write!(line, " default {}", readable(default));
         }
         if let Some(expr) = &column.generated {
             let _ = write!(line, " generated always as ({expr}) stored");
@@ -338,7 +338,7 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
             'c' => items.push(format!(
                 "check {} ({})",
                 c.name,
-                strip_parens(c.check.as_deref().unwrap_or_default())
+                readable(strip_parens(c.check.as_deref().unwrap_or_default()))
             )),
             'f' => {
                 let Some((target, ref_columns, on_delete, on_update)) = &c.references else {
@@ -383,7 +383,7 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         }
         let _ = write!(line, " ({})", columns.join(", "));
         if let Some(predicate) = &index.predicate {
-            let _ = write!(line, " where ({})", strip_parens(predicate));
+            let _ = write!(line, " where ({})", readable(strip_parens(predicate)));
         }
         items.push(line);
     }
@@ -541,6 +541,102 @@ fn fk_action(action: char) -> Option<&'static str> {
     }
 }
 
+/// An expression as a reviewer would write it, where PostgreSQL's stored
+/// form has only added casts: `'USER'::character varying` → `'USER'`,
+/// `(status)::text = ANY ((ARRAY['a'::character varying, …])::text[])` →
+/// `status IN ('a', …)`, `(status)::text = 'a'::text` → `status = 'a'`.
+/// PostgreSQL stores the readable form back exactly as it was, so nothing
+/// changes in the database; anything else is left as PostgreSQL wrote it.
+fn readable(expr: &str) -> String {
+    if let Some((literal, "")) = literal_with_cast(expr) {
+        return literal.to_string();
+    }
+    let Some((column, rest)) = cast_column(expr) else {
+        return expr.to_string();
+    };
+    if let Some(list) = rest.strip_prefix(" = ANY (") {
+        let list = list.strip_prefix('(').unwrap_or(list);
+        let Some(mut items) = list.strip_prefix("ARRAY[") else {
+            return expr.to_string();
+        };
+        let mut values = Vec::new();
+        loop {
+            let Some((literal, after)) = literal_with_cast(items) else {
+                return expr.to_string();
+            };
+            values.push(literal);
+            match after.strip_prefix(", ") {
+                Some(next) => items = next,
+                None => {
+                    items = after;
+                    break;
+                }
+            }
+        }
+        let tail = items.strip_prefix(']').unwrap_or("?");
+        let tail = tail.strip_prefix(")::text[]").unwrap_or(tail);
+        if tail != ")" {
+            return expr.to_string();
+        }
+        return format!("{column} IN ({})", values.join(", "));
+    }
+    if let Some((literal, "")) = rest.strip_prefix(" = ").and_then(literal_with_cast) {
+        return format!("{column} = {literal}");
+    }
+    expr.to_string()
+}
+
+/// `'it''s'::type rest` → (`'it''s'`, `rest`); the cast is optional.
+fn literal_with_cast(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_prefix('\'')?.as_bytes();
+    let mut i = 0;
+    let close = loop {
+        match (body.get(i), body.get(i + 1)) {
+            (Some(b'\''), Some(b'\'')) => i += 2,
+            (Some(b'\''), _) => break i + 1,
+            (Some(_), _) => i += 1,
+            (None, _) => return None,
+        }
+    };
+    let (literal, rest) = text.split_at(close + 1);
+    let Some(cast) = rest.strip_prefix("::") else {
+        return Some((literal, rest));
+    };
+    Some((literal, after_type(cast)))
+}
+
+/// The text after a type name: `character varying(50)[] …` → ` …`.
+fn after_type(text: &str) -> &str {
+    const WORDS: [&str; 6] = [
+        "character varying",
+        "timestamp without time zone",
+        "timestamp with time zone",
+        "time without time zone",
+        "time with time zone",
+        "double precision",
+    ];
+    let mut rest = match WORDS.iter().find_map(|w| text.strip_prefix(w)) {
+        Some(rest) => rest,
+        None => text.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"'),
+    };
+    if rest.starts_with('(') {
+        rest = rest.find(')').map_or("", |end| &rest[end + 1..]);
+    }
+    rest.strip_prefix("[]").unwrap_or(rest)
+}
+
+/// `(status)::text …` or `status …` → (`status`, `…`).
+fn cast_column(expr: &str) -> Option<(&str, &str)> {
+    let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some(rest) = expr.strip_prefix('(') {
+        let (column, rest) = rest.split_once(")::")?;
+        let rest = rest.strip_prefix("text").or_else(|| rest.strip_prefix("character varying"))?;
+        return ident(column).then_some((column, rest));
+    }
+    let (column, rest) = expr.split_at(expr.find(' ')?);
+    ident(column).then_some((column, rest))
+}
+
 /// `(expr)` → `expr`, when the outer parentheses enclose the whole text.
 fn strip_parens(text: &str) -> &str {
     let trimmed = text.trim();
@@ -598,6 +694,24 @@ mod tests {
         }
         assert_eq!(language_type("public.order_status", true).as_deref(), Some("order_status"));
         assert_eq!(language_type("point", false), None);
+    }
+
+    #[test]
+    fn stored_expressions_read_as_written() {
+        assert_eq!(readable("'USER'::character varying"), "'USER'");
+        assert_eq!(readable("'it''s'::text"), "'it''s'");
+        assert_eq!(readable("'{}'::jsonb"), "'{}'");
+        assert_eq!(readable("now()"), "now()");
+        assert_eq!(
+            readable("(status)::text = ANY ((ARRAY['active'::character varying, 'inactive'::character varying])::text[])"),
+            "status IN ('active', 'inactive')"
+        );
+        assert_eq!(readable("role = ANY (ARRAY['a'::text, 'b'::text])"), "role IN ('a', 'b')");
+        assert_eq!(readable("(status)::text = 'failed'::text"), "status = 'failed'");
+        assert_eq!(readable("email IS NOT NULL"), "email IS NOT NULL");
+        assert_eq!(readable("(now() + '1 day'::interval)"), "(now() + '1 day'::interval)");
+        assert_eq!(readable("pct >= 1 AND pct <= 100"), "pct >= 1 AND pct <= 100");
+        assert_eq!(readable("'a'::text || 'b'::text"), "'a'::text || 'b'::text");
     }
 
     #[test]
