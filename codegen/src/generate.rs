@@ -53,6 +53,13 @@ pub enum Crates {
     Standalone { runtime: String },
 }
 
+fn explicit(name: &str) -> &'static str {
+    EXPLICIT_DEPENDENCIES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("\"*\"", |(_, spec)| spec)
+}
+
 /// The dependencies of generated crates as a standalone crate names them;
 /// the same as this repository's `[workspace.dependencies]` (a test holds them equal).
 pub const EXPLICIT_DEPENDENCIES: &[(&str, &str)] = &[
@@ -86,18 +93,24 @@ impl Crates {
                 true => format!("{name} = {{ {runtime} }}\n"),
                 false => format!("{name} = {{ {runtime}, features = [{features}] }}\n"),
             },
-            Crates::Standalone { .. } => {
-                let spec = EXPLICIT_DEPENDENCIES
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or("\"*\"", |(_, spec)| spec);
-                format!("{name} = {spec}\n")
-            }
+            Crates::Standalone { .. } => format!("{name} = {}\n", explicit(name)),
         }
     }
 
     fn dependencies(&self, names: &[&str]) -> String {
         names.iter().map(|name| self.dependency(name, &[])).collect()
+    }
+
+    /// schemars, only with the `json-schema` feature: its derive is a third
+    /// of a hub crate's build, and most services never ask for a schema.
+    fn schemars(&self) -> String {
+        match self {
+            Crates::Workspace => "schemars = { workspace = true, optional = true }\n".into(),
+            Crates::Standalone { .. } => {
+                let spec = explicit("schemars");
+                format!("schemars = {{ {}, optional = true }}\n", &spec[2..spec.len() - 2])
+            }
+        }
     }
 }
 
@@ -526,22 +539,19 @@ publish = false
 readme = "README.md"
 
 [dependencies]
-{ids}{}
+{ids}{}{}
+[features]
+# `JsonSchema` for the models, filters and IDs (schemars).
+json-schema = ["dep:schemars"{}]
+
 [dev-dependencies]
 {}{}"#,
         hub_package(&hub.name),
         hub.name,
         hub.database,
-        crates.dependencies(&[
-            "hubgen-runtime",
-            "sqlx",
-            "serde",
-            "serde_json",
-            "schemars",
-            "uuid",
-            "chrono",
-            "rust_decimal"
-        ]),
+        crates.dependencies(&["hubgen-runtime", "sqlx", "serde", "serde_json"]),
+        crates.schemars() + &crates.dependencies(&["uuid", "chrono", "rust_decimal"]),
+        if shares_ids { ", \"hub-ids/json-schema\"" } else { "" },
         crates.dependency("hubgen-runtime", &["testing"]),
         crates.dependency("tokio", &[]),
     )
@@ -557,8 +567,12 @@ edition = "2021"
 publish = false
 
 [dependencies]
-{}"#,
-        crates.dependencies(&["hubgen-runtime", "sqlx", "serde", "schemars", "uuid"])
+{}
+[features]
+# `JsonSchema` for the IDs (schemars).
+json-schema = ["dep:schemars"]
+"#,
+        crates.dependencies(&["hubgen-runtime", "sqlx", "serde"]) + &crates.schemars() + &crates.dependency("uuid", &[])
     )
 }
 

@@ -139,7 +139,8 @@ fn ids_items(ids: &Ids) -> TokenStream {
         });
         quote! {
             #[doc = #doc]
-            #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::Type)]
+            #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type)]
+            #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
             #[serde(transparent)]
             #[sqlx(transparent)]
             pub struct #ident(pub ::uuid::Uuid);

@@ -316,7 +316,8 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
     });
     quote! {
         #docs
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::Type)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         #[sqlx(type_name = #type_name)]
         pub enum #name {
             #(#variants),*
@@ -557,17 +558,20 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     );
 
     quote! {
+        #[allow(unused_imports)] // a table of plain columns names nothing from the hub
         use super::*;
 
         #row_doc
-        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema, ::sqlx::FromRow)]
+        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::sqlx::FromRow)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #row {
             #(#row_decl),*
         }
         #row_debug
 
         #[doc = #new_doc]
-        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #new {
             #(#new_decl),*
         }
@@ -590,7 +594,8 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #patch_doc]
-        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #patch {
             #(#patch_decl),*
         }
@@ -607,7 +612,8 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #filter_doc]
-        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         #[serde(default)]
         pub struct #filter {
             #(#filter_decl,)*
@@ -615,7 +621,8 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #sort_doc]
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize, ::serde::Deserialize, ::schemars::JsonSchema)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum #sort {
             #(#sort_decl),*

@@ -121,6 +121,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.app_registry`.
 pub mod app_registry {
+    #[allow(unused_imports)]
     use super::*;
     /// Apps a tenant can subscribe to.
     #[derive(
@@ -129,9 +130,9 @@ pub mod app_registry {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistry {
         pub id: ids::AppRegistryId,
         pub name: String,
@@ -151,14 +152,8 @@ pub mod app_registry {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `app_registry`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppRegistry {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -277,15 +272,8 @@ pub mod app_registry {
         }
     }
     /// A change to a row of `app_registry`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistryPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -425,15 +413,8 @@ pub mod app_registry {
         }
     }
     /// Filters for listing and counting `app_registry` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AppRegistryFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -453,9 +434,9 @@ pub mod app_registry {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppRegistrySort {
         /// The primary key (the default).
@@ -925,6 +906,7 @@ pub mod app_registry {
 #[rustfmt::skip]
 /// Table `public.app_subscriptions`.
 pub mod app_subscriptions {
+    #[allow(unused_imports)]
     use super::*;
     /// A tenant's subscription to an app.
     #[derive(
@@ -933,9 +915,9 @@ pub mod app_subscriptions {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscription {
         pub id: ids::AppSubscriptionId,
         pub app_id: ids::AppRegistryId,
@@ -949,14 +931,8 @@ pub mod app_subscriptions {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `app_subscriptions`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppSubscription {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1020,15 +996,8 @@ pub mod app_subscriptions {
         }
     }
     /// A change to a row of `app_subscriptions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscriptionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub app_id: Option<ids::AppRegistryId>,
@@ -1094,15 +1063,8 @@ pub mod app_subscriptions {
         }
     }
     /// Filters for listing and counting `app_subscriptions` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AppSubscriptionFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1120,9 +1082,9 @@ pub mod app_subscriptions {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppSubscriptionSort {
         /// The primary key (the default).
@@ -1534,6 +1496,7 @@ pub mod app_subscriptions {
 #[rustfmt::skip]
 /// Table `public.app_guards`.
 pub mod app_guards {
+    #[allow(unused_imports)]
     use super::*;
     /// Guard rules an app enforces for a tenant.
     #[derive(
@@ -1542,9 +1505,9 @@ pub mod app_guards {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuard {
         pub id: ids::AppGuardId,
         pub app_id: ids::AppRegistryId,
@@ -1556,14 +1519,8 @@ pub mod app_guards {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `app_guards`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppGuard {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1621,15 +1578,8 @@ pub mod app_guards {
         }
     }
     /// A change to a row of `app_guards`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuardPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub app_id: Option<ids::AppRegistryId>,
@@ -1679,15 +1629,8 @@ pub mod app_guards {
         }
     }
     /// Filters for listing and counting `app_guards` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AppGuardFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1705,9 +1648,9 @@ pub mod app_guards {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppGuardSort {
         /// The primary key (the default).

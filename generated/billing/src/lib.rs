@@ -127,6 +127,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.plans`.
 pub mod plans {
+    #[allow(unused_imports)]
     use super::*;
     /// Plans that can be sold.
     #[derive(
@@ -135,9 +136,9 @@ pub mod plans {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Plan {
         pub id: ids::PlanId,
         pub code: String,
@@ -153,14 +154,8 @@ pub mod plans {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `plans`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlan {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -266,15 +261,8 @@ pub mod plans {
         }
     }
     /// A change to a row of `plans`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlanPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub code: Option<String>,
@@ -366,15 +354,8 @@ pub mod plans {
         }
     }
     /// Filters for listing and counting `plans` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct PlanFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -390,9 +371,9 @@ pub mod plans {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum PlanSort {
         /// The primary key (the default).
@@ -541,6 +522,7 @@ pub mod plans {
 #[rustfmt::skip]
 /// Table `public.entitlements`.
 pub mod entitlements {
+    #[allow(unused_imports)]
     use super::*;
     /// What a tenant may use: one row per feature, with its limit and usage.
     #[derive(
@@ -549,9 +531,9 @@ pub mod entitlements {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Entitlement {
         pub id: ids::EntitlementId,
         pub tenant_id: ids::TenantId,
@@ -566,14 +548,8 @@ pub mod entitlements {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `entitlements`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEntitlement {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -631,15 +607,8 @@ pub mod entitlements {
         }
     }
     /// A change to a row of `entitlements`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EntitlementPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub plan_id: Option<ids::PlanId>,
@@ -685,15 +654,8 @@ pub mod entitlements {
         }
     }
     /// Filters for listing and counting `entitlements` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct EntitlementFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -709,9 +671,9 @@ pub mod entitlements {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum EntitlementSort {
         /// The primary key (the default).
@@ -869,6 +831,7 @@ pub mod entitlements {
 #[rustfmt::skip]
 /// Table `public.invoices`.
 pub mod invoices {
+    #[allow(unused_imports)]
     use super::*;
     /// Invoices issued to a tenant.
     #[derive(
@@ -877,9 +840,9 @@ pub mod invoices {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Invoice {
         pub id: ids::InvoiceId,
         pub tenant_id: ids::TenantId,
@@ -900,14 +863,8 @@ pub mod invoices {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `invoices`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewInvoice {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1011,15 +968,8 @@ pub mod invoices {
         }
     }
     /// A change to a row of `invoices`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct InvoicePatch {
         #[serde(
             default,
@@ -1121,15 +1071,8 @@ pub mod invoices {
         }
     }
     /// Filters for listing and counting `invoices` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct InvoiceFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1147,9 +1090,9 @@ pub mod invoices {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum InvoiceSort {
         /// The primary key (the default).

@@ -126,6 +126,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.runtime_configs`.
 pub mod runtime_configs {
+    #[allow(unused_imports)]
     use super::*;
     /// Configuration values by key, scoped globally, to a tenant or to a user.
     #[derive(
@@ -134,9 +135,9 @@ pub mod runtime_configs {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfig {
         pub id: ids::RuntimeConfigId,
         pub config_key: String,
@@ -154,14 +155,8 @@ pub mod runtime_configs {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `runtime_configs`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRuntimeConfig {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -253,15 +248,8 @@ pub mod runtime_configs {
         }
     }
     /// A change to a row of `runtime_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_key: Option<String>,
@@ -357,15 +345,8 @@ pub mod runtime_configs {
         }
     }
     /// Filters for listing and counting `runtime_configs` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RuntimeConfigFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -387,9 +368,9 @@ pub mod runtime_configs {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RuntimeConfigSort {
         /// The primary key (the default).
@@ -897,6 +878,7 @@ pub mod runtime_configs {
 #[rustfmt::skip]
 /// Table `public.environment_configs`.
 pub mod environment_configs {
+    #[allow(unused_imports)]
     use super::*;
     /// Configuration values per deployment environment.
     #[derive(
@@ -905,9 +887,9 @@ pub mod environment_configs {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfig {
         pub id: ids::EnvironmentConfigId,
         pub environment: String,
@@ -919,14 +901,8 @@ pub mod environment_configs {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `environment_configs`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEnvironmentConfig {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -996,15 +972,8 @@ pub mod environment_configs {
         }
     }
     /// A change to a row of `environment_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub environment: Option<String>,
@@ -1068,15 +1037,8 @@ pub mod environment_configs {
         }
     }
     /// Filters for listing and counting `environment_configs` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct EnvironmentConfigFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1094,9 +1056,9 @@ pub mod environment_configs {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum EnvironmentConfigSort {
         /// The primary key (the default).

@@ -124,6 +124,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.users`.
 pub mod users {
+    #[allow(unused_imports)]
     use super::*;
     /// Platform accounts: one per person who signs in.
     #[derive(
@@ -131,9 +132,9 @@ pub mod users {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub email: String,
@@ -166,13 +167,8 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -301,14 +297,8 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
@@ -435,15 +425,8 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -461,9 +444,9 @@ pub mod users {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
         /// The primary key (the default).
@@ -887,6 +870,7 @@ pub mod users {
 #[rustfmt::skip]
 /// Table `public.user_sessions`.
 pub mod user_sessions {
+    #[allow(unused_imports)]
     use super::*;
     /// Signed-in sessions; the token itself is never stored, only its hash.
     #[derive(
@@ -894,9 +878,9 @@ pub mod user_sessions {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSession {
         pub id: ids::UserSessionId,
         pub user_id: ids::UserId,
@@ -921,13 +905,8 @@ pub mod user_sessions {
         }
     }
     /// A new row of `user_sessions`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserSession {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -992,14 +971,8 @@ pub mod user_sessions {
         }
     }
     /// A change to a row of `user_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSessionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -1055,15 +1028,8 @@ pub mod user_sessions {
         }
     }
     /// Filters for listing and counting `user_sessions` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserSessionFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1083,9 +1049,9 @@ pub mod user_sessions {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSessionSort {
         /// The primary key (the default).

@@ -14,9 +14,9 @@
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct AppGuardId(pub ::uuid::Uuid);
@@ -64,9 +64,9 @@ impl ::std::fmt::Display for AppGuardId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct AppRegistryId(pub ::uuid::Uuid);
@@ -114,9 +114,9 @@ impl ::std::fmt::Display for AppRegistryId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct AppSubscriptionId(pub ::uuid::Uuid);
@@ -164,9 +164,9 @@ impl ::std::fmt::Display for AppSubscriptionId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct EntitlementId(pub ::uuid::Uuid);
@@ -214,9 +214,9 @@ impl ::std::fmt::Display for EntitlementId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct InvoiceId(pub ::uuid::Uuid);
@@ -264,9 +264,9 @@ impl ::std::fmt::Display for InvoiceId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct PlanId(pub ::uuid::Uuid);
@@ -314,9 +314,9 @@ impl ::std::fmt::Display for PlanId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct EnvironmentConfigId(pub ::uuid::Uuid);
@@ -364,9 +364,9 @@ impl ::std::fmt::Display for EnvironmentConfigId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct RuntimeConfigId(pub ::uuid::Uuid);
@@ -414,9 +414,9 @@ impl ::std::fmt::Display for RuntimeConfigId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserSessionId(pub ::uuid::Uuid);
@@ -464,9 +464,9 @@ impl ::std::fmt::Display for UserSessionId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserId(pub ::uuid::Uuid);
@@ -517,9 +517,9 @@ impl ::std::fmt::Display for UserId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct ConversationId(pub ::uuid::Uuid);
@@ -567,9 +567,9 @@ impl ::std::fmt::Display for ConversationId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct MessageId(pub ::uuid::Uuid);
@@ -617,9 +617,9 @@ impl ::std::fmt::Display for MessageId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct RoutingRuleId(pub ::uuid::Uuid);
@@ -667,9 +667,9 @@ impl ::std::fmt::Display for RoutingRuleId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct BotpressUserMappingId(pub ::uuid::Uuid);
@@ -717,9 +717,9 @@ impl ::std::fmt::Display for BotpressUserMappingId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct FacebookConnectionId(pub ::uuid::Uuid);
@@ -767,9 +767,9 @@ impl ::std::fmt::Display for FacebookConnectionId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct FacebookUserId(pub ::uuid::Uuid);
@@ -817,9 +817,9 @@ impl ::std::fmt::Display for FacebookUserId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct TenantMemberId(pub ::uuid::Uuid);
@@ -867,9 +867,9 @@ impl ::std::fmt::Display for TenantMemberId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct TenantProfileId(pub ::uuid::Uuid);
@@ -917,9 +917,9 @@ impl ::std::fmt::Display for TenantProfileId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct TenantId(pub ::uuid::Uuid);
@@ -970,9 +970,9 @@ impl ::std::fmt::Display for TenantId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserActivityId(pub ::uuid::Uuid);
@@ -1020,9 +1020,9 @@ impl ::std::fmt::Display for UserActivityId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserAddressId(pub ::uuid::Uuid);
@@ -1070,9 +1070,9 @@ impl ::std::fmt::Display for UserAddressId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserPreferenceId(pub ::uuid::Uuid);
@@ -1120,9 +1120,9 @@ impl ::std::fmt::Display for UserPreferenceId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct UserProfileId(pub ::uuid::Uuid);
@@ -1170,9 +1170,9 @@ impl ::std::fmt::Display for UserProfileId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct LedgerId(pub ::uuid::Uuid);
@@ -1220,9 +1220,9 @@ impl ::std::fmt::Display for LedgerId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct TransactionId(pub ::uuid::Uuid);
@@ -1270,9 +1270,9 @@ impl ::std::fmt::Display for TransactionId {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[serde(transparent)]
 #[sqlx(transparent)]
 pub struct WalletId(pub ::uuid::Uuid);

@@ -212,6 +212,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.messages`.
 pub mod messages {
+    #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received on any channel.
     #[derive(
@@ -220,9 +221,9 @@ pub mod messages {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
         pub tenant_id: Option<ids::TenantId>,
@@ -243,14 +244,8 @@ pub mod messages {
         pub read_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `messages`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -361,15 +356,8 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<::uuid::Uuid>,
@@ -489,15 +477,8 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -521,9 +502,9 @@ pub mod messages {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
         /// The primary key (the default).
@@ -1037,6 +1018,7 @@ pub mod messages {
 #[rustfmt::skip]
 /// Table `public.conversations`.
 pub mod conversations {
+    #[allow(unused_imports)]
     use super::*;
     /// A thread of messages with one participant on one channel.
     #[derive(
@@ -1045,9 +1027,9 @@ pub mod conversations {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
         pub tenant_id: Option<ids::TenantId>,
@@ -1061,14 +1043,8 @@ pub mod conversations {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `conversations`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1144,15 +1120,8 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_id: Option<::uuid::Uuid>,
@@ -1218,15 +1187,8 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1248,9 +1210,9 @@ pub mod conversations {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
         /// The primary key (the default).
@@ -1674,6 +1636,7 @@ pub mod conversations {
 #[rustfmt::skip]
 /// Table `public.routing_rules`.
 pub mod routing_rules {
+    #[allow(unused_imports)]
     use super::*;
     /// Rules that pick where an incoming message goes.
     #[derive(
@@ -1682,9 +1645,9 @@ pub mod routing_rules {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRule {
         pub id: ids::RoutingRuleId,
         pub tenant_id: Option<ids::TenantId>,
@@ -1697,14 +1660,8 @@ pub mod routing_rules {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `routing_rules`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRoutingRule {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1769,15 +1726,8 @@ pub mod routing_rules {
         }
     }
     /// A change to a row of `routing_rules`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRulePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -1825,15 +1775,8 @@ pub mod routing_rules {
         }
     }
     /// Filters for listing and counting `routing_rules` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RoutingRuleFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1853,9 +1796,9 @@ pub mod routing_rules {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RoutingRuleSort {
         /// The primary key (the default).

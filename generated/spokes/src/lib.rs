@@ -149,6 +149,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.facebook_connections`.
 pub mod facebook_connections {
+    #[allow(unused_imports)]
     use super::*;
     /// A tenant's connected Facebook page.
     #[derive(
@@ -156,9 +157,9 @@ pub mod facebook_connections {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnection {
         pub id: ids::FacebookConnectionId,
         pub tenant_id: ids::TenantId,
@@ -190,13 +191,8 @@ pub mod facebook_connections {
         }
     }
     /// A new row of `facebook_connections`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookConnection {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -286,14 +282,8 @@ pub mod facebook_connections {
         }
     }
     /// A change to a row of `facebook_connections`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnectionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub page_id: Option<String>,
@@ -372,15 +362,8 @@ pub mod facebook_connections {
         }
     }
     /// Filters for listing and counting `facebook_connections` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct FacebookConnectionFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -398,9 +381,9 @@ pub mod facebook_connections {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum FacebookConnectionSort {
         /// The primary key (the default).
@@ -781,6 +764,7 @@ pub mod facebook_connections {
 #[rustfmt::skip]
 /// Table `public.facebook_users`.
 pub mod facebook_users {
+    #[allow(unused_imports)]
     use super::*;
     /// Facebook users who talked to a page.
     #[derive(
@@ -789,9 +773,9 @@ pub mod facebook_users {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUser {
         pub id: ids::FacebookUserId,
         pub facebook_user_id: String,
@@ -807,14 +791,8 @@ pub mod facebook_users {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `facebook_users`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -900,15 +878,8 @@ pub mod facebook_users {
         }
     }
     /// A change to a row of `facebook_users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub facebook_user_id: Option<String>,
@@ -1002,15 +973,8 @@ pub mod facebook_users {
         }
     }
     /// Filters for listing and counting `facebook_users` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct FacebookUserFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1028,9 +992,9 @@ pub mod facebook_users {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum FacebookUserSort {
         /// The primary key (the default).
@@ -1465,6 +1429,7 @@ pub mod facebook_users {
 #[rustfmt::skip]
 /// Table `public.botpress_user_mappings`.
 pub mod botpress_user_mappings {
+    #[allow(unused_imports)]
     use super::*;
     /// Maps a platform user to its Botpress user.
     #[derive(
@@ -1473,9 +1438,9 @@ pub mod botpress_user_mappings {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMapping {
         pub id: ids::BotpressUserMappingId,
         pub tenant_id: ids::TenantId,
@@ -1486,14 +1451,8 @@ pub mod botpress_user_mappings {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `botpress_user_mappings`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBotpressUserMapping {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1560,15 +1519,8 @@ pub mod botpress_user_mappings {
         }
     }
     /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMappingPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform_user_id: Option<String>,
@@ -1616,15 +1568,8 @@ pub mod botpress_user_mappings {
         }
     }
     /// Filters for listing and counting `botpress_user_mappings` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct BotpressUserMappingFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1642,9 +1587,9 @@ pub mod botpress_user_mappings {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum BotpressUserMappingSort {
         /// The primary key (the default).

@@ -135,6 +135,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
+    #[allow(unused_imports)]
     use super::*;
     /// Workspaces (customer organisations).
     #[derive(
@@ -143,9 +144,9 @@ pub mod tenants {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
         pub name: String,
@@ -161,14 +162,8 @@ pub mod tenants {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `tenants`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         pub name: String,
         #[serde(default)]
@@ -262,15 +257,8 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -374,15 +362,8 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -402,9 +383,9 @@ pub mod tenants {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
@@ -816,6 +797,7 @@ pub mod tenants {
 #[rustfmt::skip]
 /// Table `public.tenant_members`.
 pub mod tenant_members {
+    #[allow(unused_imports)]
     use super::*;
     /// Who belongs to a workspace, and with which role.
     #[derive(
@@ -824,9 +806,9 @@ pub mod tenant_members {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMember {
         pub id: ids::TenantMemberId,
         pub tenant_id: ids::TenantId,
@@ -839,14 +821,8 @@ pub mod tenant_members {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `tenant_members`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantMember {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -905,15 +881,8 @@ pub mod tenant_members {
         }
     }
     /// A change to a row of `tenant_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMemberPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -963,15 +932,8 @@ pub mod tenant_members {
         }
     }
     /// Filters for listing and counting `tenant_members` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantMemberFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -989,9 +951,9 @@ pub mod tenant_members {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantMemberSort {
         /// The primary key (the default).
@@ -1369,6 +1331,7 @@ pub mod tenant_members {
 #[rustfmt::skip]
 /// Table `public.tenant_profiles`.
 pub mod tenant_profiles {
+    #[allow(unused_imports)]
     use super::*;
     /// Business profile and settings of a workspace.
     #[derive(
@@ -1377,9 +1340,9 @@ pub mod tenant_profiles {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfile {
         pub id: ids::TenantProfileId,
         pub tenant_id: ids::TenantId,
@@ -1396,15 +1359,8 @@ pub mod tenant_profiles {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `tenant_profiles`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1504,15 +1460,8 @@ pub mod tenant_profiles {
         }
     }
     /// A change to a row of `tenant_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfilePatch {
         #[serde(
             default,
@@ -1624,15 +1573,8 @@ pub mod tenant_profiles {
         }
     }
     /// Filters for listing and counting `tenant_profiles` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantProfileFilter {}
     /// What a list of `tenant_profiles` can be ordered by: the primary key or an indexed column.
@@ -1645,9 +1587,9 @@ pub mod tenant_profiles {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantProfileSort {
         /// The primary key (the default).

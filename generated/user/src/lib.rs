@@ -165,6 +165,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.user_profiles`.
 pub mod user_profiles {
+    #[allow(unused_imports)]
     use super::*;
     /// Public profile of an identity user.
     #[derive(
@@ -173,9 +174,9 @@ pub mod user_profiles {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfile {
         pub id: ids::UserProfileId,
         pub user_id: ids::UserId,
@@ -192,14 +193,8 @@ pub mod user_profiles {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `user_profiles`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -308,15 +303,8 @@ pub mod user_profiles {
         }
     }
     /// A change to a row of `user_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfilePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -438,15 +426,8 @@ pub mod user_profiles {
         }
     }
     /// Filters for listing and counting `user_profiles` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserProfileFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -462,9 +443,9 @@ pub mod user_profiles {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserProfileSort {
         /// The primary key (the default).
@@ -880,6 +861,7 @@ pub mod user_profiles {
 #[rustfmt::skip]
 /// Table `public.user_preferences`.
 pub mod user_preferences {
+    #[allow(unused_imports)]
     use super::*;
     /// Notification, display and privacy preferences.
     #[derive(
@@ -888,9 +870,9 @@ pub mod user_preferences {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreference {
         pub id: ids::UserPreferenceId,
         pub user_id: ids::UserId,
@@ -905,14 +887,8 @@ pub mod user_preferences {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `user_preferences`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserPreference {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -996,15 +972,8 @@ pub mod user_preferences {
         }
     }
     /// A change to a row of `user_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreferencePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -1090,15 +1059,8 @@ pub mod user_preferences {
         }
     }
     /// Filters for listing and counting `user_preferences` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserPreferenceFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1114,9 +1076,9 @@ pub mod user_preferences {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserPreferenceSort {
         /// The primary key (the default).
@@ -1540,6 +1502,7 @@ pub mod user_preferences {
 #[rustfmt::skip]
 /// Table `public.user_activities`.
 pub mod user_activities {
+    #[allow(unused_imports)]
     use super::*;
     /// Audit trail of what a user did.
     #[derive(
@@ -1548,9 +1511,9 @@ pub mod user_activities {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivity {
         pub id: ids::UserActivityId,
         pub user_id: ids::UserId,
@@ -1562,14 +1525,8 @@ pub mod user_activities {
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `user_activities`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserActivity {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1620,15 +1577,8 @@ pub mod user_activities {
         }
     }
     /// A change to a row of `user_activities`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivityPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -1682,15 +1632,8 @@ pub mod user_activities {
         }
     }
     /// Filters for listing and counting `user_activities` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserActivityFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1710,9 +1653,9 @@ pub mod user_activities {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserActivitySort {
         /// The primary key (the default).
@@ -2096,6 +2039,7 @@ pub mod user_activities {
 #[rustfmt::skip]
 /// Table `public.user_addresses`.
 pub mod user_addresses {
+    #[allow(unused_imports)]
     use super::*;
     /// Postal addresses of a user.
     #[derive(
@@ -2104,9 +2048,9 @@ pub mod user_addresses {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddress {
         pub id: ids::UserAddressId,
         pub user_id: ids::UserId,
@@ -2122,14 +2066,8 @@ pub mod user_addresses {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `user_addresses`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserAddress {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2224,15 +2162,8 @@ pub mod user_addresses {
         }
     }
     /// A change to a row of `user_addresses`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddressPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -2330,15 +2261,8 @@ pub mod user_addresses {
         }
     }
     /// Filters for listing and counting `user_addresses` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserAddressFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2356,9 +2280,9 @@ pub mod user_addresses {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserAddressSort {
         /// The primary key (the default).

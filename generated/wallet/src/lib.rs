@@ -150,6 +150,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.wallets`.
 pub mod wallets {
+    #[allow(unused_imports)]
     use super::*;
     /// A balance held by a user, optionally inside a tenant.
     #[derive(
@@ -158,9 +159,9 @@ pub mod wallets {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Wallet {
         pub id: ids::WalletId,
         pub user_id: ids::UserId,
@@ -177,14 +178,8 @@ pub mod wallets {
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `wallets`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWallet {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -270,15 +265,8 @@ pub mod wallets {
         }
     }
     /// A change to a row of `wallets`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WalletPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -366,15 +354,8 @@ pub mod wallets {
         }
     }
     /// Filters for listing and counting `wallets` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct WalletFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -396,9 +377,9 @@ pub mod wallets {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum WalletSort {
         /// The primary key (the default).
@@ -873,6 +854,7 @@ pub mod wallets {
 #[rustfmt::skip]
 /// Table `public.transactions`.
 pub mod transactions {
+    #[allow(unused_imports)]
     use super::*;
     /// Money movements on a wallet.
     #[derive(
@@ -881,9 +863,9 @@ pub mod transactions {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Transaction {
         pub id: ids::TransactionId,
         pub wallet_id: ids::WalletId,
@@ -901,14 +883,8 @@ pub mod transactions {
         pub completed_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `transactions`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTransaction {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -997,15 +973,8 @@ pub mod transactions {
         }
     }
     /// A change to a row of `transactions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TransactionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_id: Option<ids::WalletId>,
@@ -1097,15 +1066,8 @@ pub mod transactions {
         }
     }
     /// Filters for listing and counting `transactions` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TransactionFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1127,9 +1089,9 @@ pub mod transactions {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TransactionSort {
         /// The primary key (the default).
@@ -1592,6 +1554,7 @@ pub mod transactions {
 #[rustfmt::skip]
 /// Table `public.ledger`.
 pub mod ledger {
+    #[allow(unused_imports)]
     use super::*;
     /// Double-entry ledger lines.
     #[derive(
@@ -1600,9 +1563,9 @@ pub mod ledger {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Ledger {
         pub id: ids::LedgerId,
         pub wallet_id: ids::WalletId,
@@ -1617,14 +1580,8 @@ pub mod ledger {
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `ledger`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLedger {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1696,15 +1653,8 @@ pub mod ledger {
         }
     }
     /// A change to a row of `ledger`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LedgerPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_id: Option<ids::WalletId>,
@@ -1774,15 +1724,8 @@ pub mod ledger {
         }
     }
     /// Filters for listing and counting `ledger` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LedgerFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1804,9 +1747,9 @@ pub mod ledger {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LedgerSort {
         /// The primary key (the default).

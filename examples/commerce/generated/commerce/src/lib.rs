@@ -24,9 +24,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct AddressBookId(pub ::uuid::Uuid);
@@ -68,9 +68,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct BuyerProfileId(pub ::uuid::Uuid);
@@ -112,9 +112,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ComplaintId(pub ::uuid::Uuid);
@@ -156,9 +156,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ConversationEventId(pub ::uuid::Uuid);
@@ -200,9 +200,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ConversationHistoryId(pub ::uuid::Uuid);
@@ -244,9 +244,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct KycDocumentId(pub ::uuid::Uuid);
@@ -288,9 +288,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct KycInfoId(pub ::uuid::Uuid);
@@ -332,9 +332,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct NotificationPreferenceId(pub ::uuid::Uuid);
@@ -376,9 +376,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct OrderChannelMetaId(pub ::uuid::Uuid);
@@ -420,9 +420,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct OrderItemId(pub ::uuid::Uuid);
@@ -464,9 +464,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct OrderReturnId(pub ::uuid::Uuid);
@@ -508,9 +508,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct OrderId(pub ::uuid::Uuid);
@@ -552,9 +552,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ProductId(pub ::uuid::Uuid);
@@ -596,9 +596,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct SavedPaymentMethodId(pub ::uuid::Uuid);
@@ -640,9 +640,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct SellerOnboardingId(pub ::uuid::Uuid);
@@ -684,9 +684,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct SellerProfileId(pub ::uuid::Uuid);
@@ -728,9 +728,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontId(pub ::uuid::Uuid);
@@ -772,9 +772,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontAssetId(pub ::uuid::Uuid);
@@ -816,9 +816,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontBannerId(pub ::uuid::Uuid);
@@ -860,9 +860,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontDraftId(pub ::uuid::Uuid);
@@ -904,9 +904,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontThemeId(pub ::uuid::Uuid);
@@ -948,9 +948,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct StorefrontVersionId(pub ::uuid::Uuid);
@@ -992,9 +992,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TeamInviteId(pub ::uuid::Uuid);
@@ -1036,9 +1036,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TeamMemberId(pub ::uuid::Uuid);
@@ -1080,9 +1080,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TenantId(pub ::uuid::Uuid);
@@ -1126,9 +1126,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct UserId(pub ::uuid::Uuid);
@@ -1170,9 +1170,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ViolationId(pub ::uuid::Uuid);
@@ -2094,9 +2094,9 @@ pub async fn migrate(
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "subscription_tier")]
 pub enum SubscriptionTier {
     #[sqlx(rename = "free")]
@@ -2135,9 +2135,9 @@ impl SubscriptionTier {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "team_role")]
 pub enum TeamRole {
     #[sqlx(rename = "owner")]
@@ -2176,9 +2176,9 @@ impl TeamRole {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "order_status")]
 pub enum OrderStatus {
     #[sqlx(rename = "pending")]
@@ -2225,9 +2225,9 @@ impl OrderStatus {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "verification_status")]
 pub enum VerificationStatus {
     #[sqlx(rename = "pending")]
@@ -2258,6 +2258,7 @@ impl VerificationStatus {
 #[rustfmt::skip]
 /// Table `public.tenant`.
 pub mod tenant {
+    #[allow(unused_imports)]
     use super::*;
     /// A merchant's workspace.
     #[derive(
@@ -2266,9 +2267,9 @@ pub mod tenant {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
         pub name: String,
@@ -2279,14 +2280,8 @@ pub mod tenant {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `tenant`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2346,15 +2341,8 @@ pub mod tenant {
         }
     }
     /// A change to a row of `tenant`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -2396,15 +2384,8 @@ pub mod tenant {
         }
     }
     /// Filters for listing and counting `tenant` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {}
     /// What a list of `tenant` can be ordered by: the primary key or an indexed column.
@@ -2417,9 +2398,9 @@ pub mod tenant {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
@@ -2728,6 +2709,7 @@ pub mod tenant {
 #[rustfmt::skip]
 /// Table `public.users`.
 pub mod users {
+    #[allow(unused_imports)]
     use super::*;
     /// People who sign in; system admins have no tenant.
     #[derive(
@@ -2736,9 +2718,9 @@ pub mod users {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub email: String,
@@ -2749,14 +2731,8 @@ pub mod users {
         pub is_deleted: bool,
     }
     /// A new row of `users`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2810,15 +2786,8 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
@@ -2856,15 +2825,8 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2882,9 +2844,9 @@ pub mod users {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
         /// The primary key (the default).
@@ -3241,6 +3203,7 @@ pub mod users {
 #[rustfmt::skip]
 /// Table `public.buyer_profile`.
 pub mod buyer_profile {
+    #[allow(unused_imports)]
     use super::*;
     /// Buyer side of a user (one-to-one with users).
     #[derive(
@@ -3248,9 +3211,9 @@ pub mod buyer_profile {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfile {
         pub id: ids::BuyerProfileId,
         pub tenant_id: ids::TenantId,
@@ -3280,13 +3243,8 @@ pub mod buyer_profile {
         }
     }
     /// A new row of `buyer_profile`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBuyerProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3373,14 +3331,8 @@ pub mod buyer_profile {
         }
     }
     /// A change to a row of `buyer_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfilePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -3443,15 +3395,8 @@ pub mod buyer_profile {
         }
     }
     /// Filters for listing and counting `buyer_profile` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct BuyerProfileFilter {
         /// Also return soft-deleted rows.
@@ -3467,9 +3412,9 @@ pub mod buyer_profile {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum BuyerProfileSort {
         /// The primary key (the default).
@@ -3828,6 +3773,7 @@ pub mod buyer_profile {
 #[rustfmt::skip]
 /// Table `public.seller_profile`.
 pub mod seller_profile {
+    #[allow(unused_imports)]
     use super::*;
     /// Seller side of a user (one-to-one with users).
     #[derive(
@@ -3835,9 +3781,9 @@ pub mod seller_profile {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfile {
         pub id: ids::SellerProfileId,
         pub tenant_id: ids::TenantId,
@@ -3866,13 +3812,8 @@ pub mod seller_profile {
         }
     }
     /// A new row of `seller_profile`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerProfile {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3957,14 +3898,8 @@ pub mod seller_profile {
         }
     }
     /// A change to a row of `seller_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfilePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -4031,15 +3966,8 @@ pub mod seller_profile {
         }
     }
     /// Filters for listing and counting `seller_profile` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SellerProfileFilter {
         /// Also return soft-deleted rows.
@@ -4055,9 +3983,9 @@ pub mod seller_profile {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SellerProfileSort {
         /// The primary key (the default).
@@ -4416,6 +4344,7 @@ pub mod seller_profile {
 #[rustfmt::skip]
 /// Table `public.team_members`.
 pub mod team_members {
+    #[allow(unused_imports)]
     use super::*;
     /// Users who work in a tenant, with their role.
     #[derive(
@@ -4424,9 +4353,9 @@ pub mod team_members {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMember {
         pub id: ids::TeamMemberId,
         pub tenant_id: ids::TenantId,
@@ -4437,14 +4366,8 @@ pub mod team_members {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `team_members`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamMember {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -4484,15 +4407,8 @@ pub mod team_members {
         }
     }
     /// A change to a row of `team_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMemberPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -4512,15 +4428,8 @@ pub mod team_members {
         }
     }
     /// Filters for listing and counting `team_members` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TeamMemberFilter {}
     /// What a list of `team_members` can be ordered by: the primary key or an indexed column.
@@ -4533,9 +4442,9 @@ pub mod team_members {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TeamMemberSort {
         /// The primary key (the default).
@@ -4848,6 +4757,7 @@ pub mod team_members {
 #[rustfmt::skip]
 /// Table `public.team_invites`.
 pub mod team_invites {
+    #[allow(unused_imports)]
     use super::*;
     /// Invitations to join a tenant's team.
     #[derive(
@@ -4856,9 +4766,9 @@ pub mod team_invites {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvite {
         pub id: ids::TeamInviteId,
         pub tenant_id: ids::TenantId,
@@ -4871,14 +4781,8 @@ pub mod team_invites {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `team_invites`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamInvite {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -4955,15 +4859,8 @@ pub mod team_invites {
         }
     }
     /// A change to a row of `team_invites`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvitePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
@@ -5015,15 +4912,8 @@ pub mod team_invites {
         }
     }
     /// Filters for listing and counting `team_invites` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TeamInviteFilter {}
     /// What a list of `team_invites` can be ordered by: the primary key or an indexed column.
@@ -5036,9 +4926,9 @@ pub mod team_invites {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TeamInviteSort {
         /// The primary key (the default).
@@ -5325,6 +5215,7 @@ pub mod team_invites {
 #[rustfmt::skip]
 /// Table `public.products`.
 pub mod products {
+    #[allow(unused_imports)]
     use super::*;
     /// Products a seller lists.
     #[derive(
@@ -5333,9 +5224,9 @@ pub mod products {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Product {
         pub id: ids::ProductId,
         pub tenant_id: ids::TenantId,
@@ -5351,14 +5242,8 @@ pub mod products {
         pub version: i32,
     }
     /// A new row of `products`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewProduct {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -5418,15 +5303,8 @@ pub mod products {
         }
     }
     /// A change to a row of `products`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ProductPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
@@ -5464,15 +5342,8 @@ pub mod products {
         }
     }
     /// Filters for listing and counting `products` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ProductFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -5490,9 +5361,9 @@ pub mod products {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ProductSort {
         /// The primary key (the default).
@@ -5870,6 +5741,7 @@ pub mod products {
 #[rustfmt::skip]
 /// Table `public.orders`.
 pub mod orders {
+    #[allow(unused_imports)]
     use super::*;
     /// Orders placed by buyers through a channel.
     #[derive(
@@ -5878,9 +5750,9 @@ pub mod orders {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Order {
         pub id: ids::OrderId,
         pub tenant_id: ids::TenantId,
@@ -5897,14 +5769,8 @@ pub mod orders {
         pub version: i32,
     }
     /// A new row of `orders`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrder {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -5964,15 +5830,8 @@ pub mod orders {
         }
     }
     /// A change to a row of `orders`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderPatch {
         #[serde(
             default,
@@ -6010,15 +5869,8 @@ pub mod orders {
         }
     }
     /// Filters for listing and counting `orders` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -6040,9 +5892,9 @@ pub mod orders {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderSort {
         /// The primary key (the default).
@@ -6460,6 +6312,7 @@ pub mod orders {
 #[rustfmt::skip]
 /// Table `public.order_items`.
 pub mod order_items {
+    #[allow(unused_imports)]
     use super::*;
     /// Lines of an order.
     #[derive(
@@ -6468,9 +6321,9 @@ pub mod order_items {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItem {
         pub id: ids::OrderItemId,
         pub tenant_id: ids::TenantId,
@@ -6481,14 +6334,8 @@ pub mod order_items {
         pub subtotal: Option<::rust_decimal::Decimal>,
     }
     /// A new row of `order_items`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderItem {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -6523,15 +6370,8 @@ pub mod order_items {
         }
     }
     /// A change to a row of `order_items`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItemPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
@@ -6551,15 +6391,8 @@ pub mod order_items {
         }
     }
     /// Filters for listing and counting `order_items` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderItemFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -6575,9 +6408,9 @@ pub mod order_items {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderItemSort {
         /// The primary key (the default).
@@ -6863,6 +6696,7 @@ pub mod order_items {
 #[rustfmt::skip]
 /// Table `public.order_returns`.
 pub mod order_returns {
+    #[allow(unused_imports)]
     use super::*;
     /// Returns requested on an order.
     #[derive(
@@ -6871,9 +6705,9 @@ pub mod order_returns {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturn {
         pub id: ids::OrderReturnId,
         pub tenant_id: ids::TenantId,
@@ -6887,14 +6721,8 @@ pub mod order_returns {
         pub version: i32,
     }
     /// A new row of `order_returns`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderReturn {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -6953,15 +6781,8 @@ pub mod order_returns {
         }
     }
     /// A change to a row of `order_returns`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturnPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
@@ -7011,15 +6832,8 @@ pub mod order_returns {
         }
     }
     /// Filters for listing and counting `order_returns` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderReturnFilter {}
     /// What a list of `order_returns` can be ordered by: the primary key or an indexed column.
@@ -7032,9 +6846,9 @@ pub mod order_returns {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderReturnSort {
         /// The primary key (the default).
@@ -7336,6 +7150,7 @@ pub mod order_returns {
 #[rustfmt::skip]
 /// Table `public.order_channel_meta`.
 pub mod order_channel_meta {
+    #[allow(unused_imports)]
     use super::*;
     /// Channel-specific data of an order (one-to-one with orders).
     #[derive(
@@ -7344,9 +7159,9 @@ pub mod order_channel_meta {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMeta {
         pub id: ids::OrderChannelMetaId,
         pub tenant_id: ids::TenantId,
@@ -7355,14 +7170,8 @@ pub mod order_channel_meta {
         pub channel_data: ::serde_json::Value,
     }
     /// A new row of `order_channel_meta`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderChannelMeta {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -7401,15 +7210,8 @@ pub mod order_channel_meta {
         }
     }
     /// A change to a row of `order_channel_meta`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMetaPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
@@ -7435,15 +7237,8 @@ pub mod order_channel_meta {
         }
     }
     /// Filters for listing and counting `order_channel_meta` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderChannelMetaFilter {}
     /// What a list of `order_channel_meta` can be ordered by: the primary key or an indexed column.
@@ -7456,9 +7251,9 @@ pub mod order_channel_meta {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderChannelMetaSort {
         /// The primary key (the default).
@@ -7747,6 +7542,7 @@ pub mod order_channel_meta {
 #[rustfmt::skip]
 /// Table `public.address_book`.
 pub mod address_book {
+    #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved addresses.
     #[derive(
@@ -7754,9 +7550,9 @@ pub mod address_book {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBook {
         pub id: ids::AddressBookId,
         pub tenant_id: ids::TenantId,
@@ -7794,13 +7590,8 @@ pub mod address_book {
         }
     }
     /// A new row of `address_book`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAddressBook {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -7925,14 +7716,8 @@ pub mod address_book {
         }
     }
     /// A change to a row of `address_book`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBookPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::BuyerProfileId>,
@@ -8027,15 +7812,8 @@ pub mod address_book {
         }
     }
     /// Filters for listing and counting `address_book` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AddressBookFilter {
         /// Also return soft-deleted rows.
@@ -8051,9 +7829,9 @@ pub mod address_book {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AddressBookSort {
         /// The primary key (the default).
@@ -8411,6 +8189,7 @@ pub mod address_book {
 #[rustfmt::skip]
 /// Table `public.saved_payment_method`.
 pub mod saved_payment_method {
+    #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved payment methods; only the last four digits are kept.
     #[derive(
@@ -8418,9 +8197,9 @@ pub mod saved_payment_method {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethod {
         pub id: ids::SavedPaymentMethodId,
         pub tenant_id: ids::TenantId,
@@ -8453,13 +8232,8 @@ pub mod saved_payment_method {
         }
     }
     /// A new row of `saved_payment_method`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSavedPaymentMethod {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -8539,14 +8313,8 @@ pub mod saved_payment_method {
         }
     }
     /// A change to a row of `saved_payment_method`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethodPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::BuyerProfileId>,
@@ -8609,15 +8377,8 @@ pub mod saved_payment_method {
         }
     }
     /// Filters for listing and counting `saved_payment_method` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SavedPaymentMethodFilter {
         /// Also return soft-deleted rows.
@@ -8633,9 +8394,9 @@ pub mod saved_payment_method {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SavedPaymentMethodSort {
         /// The primary key (the default).
@@ -8976,6 +8737,7 @@ pub mod saved_payment_method {
 #[rustfmt::skip]
 /// Table `public.notification_preferences`.
 pub mod notification_preferences {
+    #[allow(unused_imports)]
     use super::*;
     /// Which notifications a user wants, per channel.
     #[derive(
@@ -8984,9 +8746,9 @@ pub mod notification_preferences {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreference {
         pub id: ids::NotificationPreferenceId,
         pub user_id: ids::UserId,
@@ -8999,14 +8761,8 @@ pub mod notification_preferences {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `notification_preferences`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewNotificationPreference {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -9065,15 +8821,8 @@ pub mod notification_preferences {
         }
     }
     /// A change to a row of `notification_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreferencePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -9107,15 +8856,8 @@ pub mod notification_preferences {
         }
     }
     /// Filters for listing and counting `notification_preferences` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct NotificationPreferenceFilter {}
     /// What a list of `notification_preferences` can be ordered by: the primary key or an indexed column.
@@ -9128,9 +8870,9 @@ pub mod notification_preferences {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum NotificationPreferenceSort {
         /// The primary key (the default).
@@ -9476,6 +9218,7 @@ pub mod notification_preferences {
 #[rustfmt::skip]
 /// Table `public.seller_onboarding`.
 pub mod seller_onboarding {
+    #[allow(unused_imports)]
     use super::*;
     /// Verification process of a seller (one-to-one with seller_profile).
     #[derive(
@@ -9484,9 +9227,9 @@ pub mod seller_onboarding {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboarding {
         pub id: ids::SellerOnboardingId,
         pub tenant_id: ids::TenantId,
@@ -9501,14 +9244,8 @@ pub mod seller_onboarding {
         pub version: i32,
     }
     /// A new row of `seller_onboarding`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerOnboarding {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -9565,15 +9302,8 @@ pub mod seller_onboarding {
         }
     }
     /// A change to a row of `seller_onboarding`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboardingPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
@@ -9619,15 +9349,8 @@ pub mod seller_onboarding {
         }
     }
     /// Filters for listing and counting `seller_onboarding` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SellerOnboardingFilter {}
     /// What a list of `seller_onboarding` can be ordered by: the primary key or an indexed column.
@@ -9640,9 +9363,9 @@ pub mod seller_onboarding {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SellerOnboardingSort {
         /// The primary key (the default).
@@ -10000,6 +9723,7 @@ pub mod seller_onboarding {
 #[rustfmt::skip]
 /// Table `public.kyc_document`.
 pub mod kyc_document {
+    #[allow(unused_imports)]
     use super::*;
     /// Documents uploaded for KYC.
     #[derive(
@@ -10007,9 +9731,9 @@ pub mod kyc_document {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocument {
         pub id: ids::KycDocumentId,
         pub tenant_id: ids::TenantId,
@@ -10036,13 +9760,8 @@ pub mod kyc_document {
         }
     }
     /// A new row of `kyc_document`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycDocument {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -10118,14 +9837,8 @@ pub mod kyc_document {
         }
     }
     /// A change to a row of `kyc_document`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocumentPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_onboarding_id: Option<ids::SellerOnboardingId>,
@@ -10174,15 +9887,8 @@ pub mod kyc_document {
         }
     }
     /// Filters for listing and counting `kyc_document` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KycDocumentFilter {}
     /// What a list of `kyc_document` can be ordered by: the primary key or an indexed column.
@@ -10195,9 +9901,9 @@ pub mod kyc_document {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KycDocumentSort {
         /// The primary key (the default).
@@ -10494,6 +10200,7 @@ pub mod kyc_document {
 #[rustfmt::skip]
 /// Table `public.kyc_info`.
 pub mod kyc_info {
+    #[allow(unused_imports)]
     use super::*;
     /// Registration and tax data of a seller (one-to-one with seller_onboarding).
     #[derive(
@@ -10501,9 +10208,9 @@ pub mod kyc_info {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfo {
         pub id: ids::KycInfoId,
         pub tenant_id: ids::TenantId,
@@ -10531,13 +10238,8 @@ pub mod kyc_info {
         }
     }
     /// A new row of `kyc_info`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycInfo {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -10610,14 +10312,8 @@ pub mod kyc_info {
         }
     }
     /// A change to a row of `kyc_info`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfoPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerOnboardingId>,
@@ -10666,15 +10362,8 @@ pub mod kyc_info {
         }
     }
     /// Filters for listing and counting `kyc_info` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KycInfoFilter {}
     /// What a list of `kyc_info` can be ordered by: the primary key or an indexed column.
@@ -10687,9 +10376,9 @@ pub mod kyc_info {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KycInfoSort {
         /// The primary key (the default).
@@ -11011,6 +10700,7 @@ pub mod kyc_info {
 #[rustfmt::skip]
 /// Table `public.storefront_theme`.
 pub mod storefront_theme {
+    #[allow(unused_imports)]
     use super::*;
     /// Themes for storefronts; system themes have no tenant.
     #[derive(
@@ -11019,9 +10709,9 @@ pub mod storefront_theme {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontTheme {
         pub id: ids::StorefrontThemeId,
         pub name: String,
@@ -11032,14 +10722,8 @@ pub mod storefront_theme {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `storefront_theme`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontTheme {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -11090,15 +10774,8 @@ pub mod storefront_theme {
         }
     }
     /// A change to a row of `storefront_theme`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontThemePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -11136,15 +10813,8 @@ pub mod storefront_theme {
         }
     }
     /// Filters for listing and counting `storefront_theme` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontThemeFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -11160,9 +10830,9 @@ pub mod storefront_theme {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontThemeSort {
         /// The primary key (the default).
@@ -11476,6 +11146,7 @@ pub mod storefront_theme {
 #[rustfmt::skip]
 /// Table `public.storefront`.
 pub mod storefront {
+    #[allow(unused_imports)]
     use super::*;
     /// A tenant's public shop (one-to-one with tenant).
     #[derive(
@@ -11484,9 +11155,9 @@ pub mod storefront {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Storefront {
         pub id: ids::StorefrontId,
         pub tenant_id: ids::TenantId,
@@ -11497,15 +11168,8 @@ pub mod storefront {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `storefront`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefront {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -11553,15 +11217,8 @@ pub mod storefront {
         }
     }
     /// A change to a row of `storefront`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontPatch {
         #[serde(
             default,
@@ -11597,15 +11254,8 @@ pub mod storefront {
         }
     }
     /// Filters for listing and counting `storefront` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontFilter {}
     /// What a list of `storefront` can be ordered by: the primary key or an indexed column.
@@ -11618,9 +11268,9 @@ pub mod storefront {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontSort {
         /// The primary key (the default).
@@ -11963,6 +11613,7 @@ pub mod storefront {
 #[rustfmt::skip]
 /// Table `public.storefront_versions`.
 pub mod storefront_versions {
+    #[allow(unused_imports)]
     use super::*;
     /// Published versions of a storefront.
     #[derive(
@@ -11971,9 +11622,9 @@ pub mod storefront_versions {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersion {
         pub id: ids::StorefrontVersionId,
         pub tenant_id: ids::TenantId,
@@ -11984,14 +11635,8 @@ pub mod storefront_versions {
         pub published_by: Option<ids::UserId>,
     }
     /// A new row of `storefront_versions`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontVersion {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -12030,15 +11675,8 @@ pub mod storefront_versions {
         }
     }
     /// A change to a row of `storefront_versions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
@@ -12064,15 +11702,8 @@ pub mod storefront_versions {
         }
     }
     /// Filters for listing and counting `storefront_versions` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontVersionFilter {}
     /// What a list of `storefront_versions` can be ordered by: the primary key or an indexed column.
@@ -12085,9 +11716,9 @@ pub mod storefront_versions {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontVersionSort {
         /// The primary key (the default).
@@ -12387,6 +12018,7 @@ pub mod storefront_versions {
 #[rustfmt::skip]
 /// Table `public.storefront_drafts`.
 pub mod storefront_drafts {
+    #[allow(unused_imports)]
     use super::*;
     /// Unpublished edits of a storefront.
     #[derive(
@@ -12395,9 +12027,9 @@ pub mod storefront_drafts {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraft {
         pub id: ids::StorefrontDraftId,
         pub tenant_id: ids::TenantId,
@@ -12408,14 +12040,8 @@ pub mod storefront_drafts {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `storefront_drafts`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontDraft {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -12455,15 +12081,8 @@ pub mod storefront_drafts {
         }
     }
     /// A change to a row of `storefront_drafts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraftPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
@@ -12487,15 +12106,8 @@ pub mod storefront_drafts {
         }
     }
     /// Filters for listing and counting `storefront_drafts` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontDraftFilter {}
     /// What a list of `storefront_drafts` can be ordered by: the primary key or an indexed column.
@@ -12508,9 +12120,9 @@ pub mod storefront_drafts {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontDraftSort {
         /// The primary key (the default).
@@ -12778,6 +12390,7 @@ pub mod storefront_drafts {
 #[rustfmt::skip]
 /// Table `public.storefront_asset`.
 pub mod storefront_asset {
+    #[allow(unused_imports)]
     use super::*;
     /// Uploaded files (images, fonts) of a tenant.
     #[derive(
@@ -12786,9 +12399,9 @@ pub mod storefront_asset {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAsset {
         pub id: ids::StorefrontAssetId,
         pub tenant_id: ids::TenantId,
@@ -12800,14 +12413,8 @@ pub mod storefront_asset {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `storefront_asset`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontAsset {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -12868,15 +12475,8 @@ pub mod storefront_asset {
         }
     }
     /// A change to a row of `storefront_asset`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAssetPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file_name: Option<String>,
@@ -12921,15 +12521,8 @@ pub mod storefront_asset {
         }
     }
     /// Filters for listing and counting `storefront_asset` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontAssetFilter {}
     /// What a list of `storefront_asset` can be ordered by: the primary key or an indexed column.
@@ -12942,9 +12535,9 @@ pub mod storefront_asset {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontAssetSort {
         /// The primary key (the default).
@@ -13223,6 +12816,7 @@ pub mod storefront_asset {
 #[rustfmt::skip]
 /// Table `public.storefront_banner`.
 pub mod storefront_banner {
+    #[allow(unused_imports)]
     use super::*;
     /// Banners shown on a storefront.
     #[derive(
@@ -13231,9 +12825,9 @@ pub mod storefront_banner {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBanner {
         pub id: ids::StorefrontBannerId,
         pub tenant_id: ids::TenantId,
@@ -13245,14 +12839,8 @@ pub mod storefront_banner {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `storefront_banner`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontBanner {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -13305,15 +12893,8 @@ pub mod storefront_banner {
         }
     }
     /// A change to a row of `storefront_banner`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBannerPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
@@ -13343,15 +12924,8 @@ pub mod storefront_banner {
         }
     }
     /// Filters for listing and counting `storefront_banner` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontBannerFilter {}
     /// What a list of `storefront_banner` can be ordered by: the primary key or an indexed column.
@@ -13364,9 +12938,9 @@ pub mod storefront_banner {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontBannerSort {
         /// The primary key (the default).
@@ -13651,6 +13225,7 @@ pub mod storefront_banner {
 #[rustfmt::skip]
 /// Table `public.conversation_history`.
 pub mod conversation_history {
+    #[allow(unused_imports)]
     use super::*;
     /// Messages exchanged with customers on any channel.
     #[derive(
@@ -13658,9 +13233,9 @@ pub mod conversation_history {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistory {
         pub id: ids::ConversationHistoryId,
         pub tenant_id: ids::TenantId,
@@ -13685,13 +13260,8 @@ pub mod conversation_history {
         }
     }
     /// A new row of `conversation_history`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationHistory {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -13763,14 +13333,8 @@ pub mod conversation_history {
         }
     }
     /// A change to a row of `conversation_history`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistoryPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_id: Option<String>,
@@ -13829,15 +13393,8 @@ pub mod conversation_history {
         }
     }
     /// Filters for listing and counting `conversation_history` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationHistoryFilter {}
     /// What a list of `conversation_history` can be ordered by: the primary key or an indexed column.
@@ -13850,9 +13407,9 @@ pub mod conversation_history {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationHistorySort {
         /// The primary key (the default).
@@ -14122,6 +13679,7 @@ pub mod conversation_history {
 #[rustfmt::skip]
 /// Table `public.conversation_event`.
 pub mod conversation_event {
+    #[allow(unused_imports)]
     use super::*;
     /// Events within a conversation (typing, read, handoff, ...).
     #[derive(
@@ -14130,9 +13688,9 @@ pub mod conversation_event {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEvent {
         pub id: ids::ConversationEventId,
         pub tenant_id: ids::TenantId,
@@ -14142,14 +13700,8 @@ pub mod conversation_event {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `conversation_event`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationEvent {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -14195,15 +13747,8 @@ pub mod conversation_event {
         }
     }
     /// A change to a row of `conversation_event`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEventPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationHistoryId>,
@@ -14231,15 +13776,8 @@ pub mod conversation_event {
         }
     }
     /// Filters for listing and counting `conversation_event` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationEventFilter {}
     /// What a list of `conversation_event` can be ordered by: the primary key or an indexed column.
@@ -14252,9 +13790,9 @@ pub mod conversation_event {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationEventSort {
         /// The primary key (the default).
@@ -14519,6 +14057,7 @@ pub mod conversation_event {
 #[rustfmt::skip]
 /// Table `public.complaints`.
 pub mod complaints {
+    #[allow(unused_imports)]
     use super::*;
     /// Complaints filed against a user.
     #[derive(
@@ -14527,9 +14066,9 @@ pub mod complaints {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Complaint {
         pub id: ids::ComplaintId,
         pub tenant_id: ids::TenantId,
@@ -14541,14 +14080,8 @@ pub mod complaints {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `complaints`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewComplaint {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -14603,15 +14136,8 @@ pub mod complaints {
         }
     }
     /// A change to a row of `complaints`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ComplaintPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -14651,15 +14177,8 @@ pub mod complaints {
         }
     }
     /// Filters for listing and counting `complaints` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ComplaintFilter {}
     /// What a list of `complaints` can be ordered by: the primary key or an indexed column.
@@ -14672,9 +14191,9 @@ pub mod complaints {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ComplaintSort {
         /// The primary key (the default).
@@ -14957,6 +14476,7 @@ pub mod complaints {
 #[rustfmt::skip]
 /// Table `public.violations`.
 pub mod violations {
+    #[allow(unused_imports)]
     use super::*;
     /// Policy violations recorded against a user.
     #[derive(
@@ -14965,9 +14485,9 @@ pub mod violations {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Violation {
         pub id: ids::ViolationId,
         pub tenant_id: ids::TenantId,
@@ -14978,14 +14498,8 @@ pub mod violations {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `violations`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewViolation {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -15046,15 +14560,8 @@ pub mod violations {
         }
     }
     /// A change to a row of `violations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ViolationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -15098,15 +14605,8 @@ pub mod violations {
         }
     }
     /// Filters for listing and counting `violations` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ViolationFilter {}
     /// What a list of `violations` can be ordered by: the primary key or an indexed column.
@@ -15119,9 +14619,9 @@ pub mod violations {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ViolationSort {
         /// The primary key (the default).
@@ -15399,6 +14899,7 @@ pub mod violations {
 #[rustfmt::skip]
 /// Table `public.audit_logs`.
 pub mod audit_logs {
+    #[allow(unused_imports)]
     use super::*;
     /// Audit log of critical operations, partitioned by month.
     #[derive(
@@ -15407,9 +14908,9 @@ pub mod audit_logs {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLog {
         pub id: ::uuid::Uuid,
         pub tenant_id: ids::TenantId,
@@ -15421,14 +14922,8 @@ pub mod audit_logs {
         pub occurred_at: ::chrono::DateTime<::chrono::Utc>,
     }
     /// A new row of `audit_logs`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAuditLog {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -15489,15 +14984,8 @@ pub mod audit_logs {
         }
     }
     /// A change to a row of `audit_logs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLogPatch {
         #[serde(
             default,
@@ -15539,15 +15027,8 @@ pub mod audit_logs {
         }
     }
     /// Filters for listing and counting `audit_logs` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AuditLogFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -15563,9 +15044,9 @@ pub mod audit_logs {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AuditLogSort {
         /// The primary key (the default).

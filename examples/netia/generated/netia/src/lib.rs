@@ -24,9 +24,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ApiKeyId(pub ::uuid::Uuid);
@@ -68,9 +68,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ConversationId(pub ::uuid::Uuid);
@@ -112,9 +112,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct KnowledgeBaseId(pub ::uuid::Uuid);
@@ -156,9 +156,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct LeadId(pub ::uuid::Uuid);
@@ -200,9 +200,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct MessageId(pub ::uuid::Uuid);
@@ -244,9 +244,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TenantConfigurationId(pub ::uuid::Uuid);
@@ -288,9 +288,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TenantId(pub ::uuid::Uuid);
@@ -528,6 +528,7 @@ pub async fn migrate(
 #[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
+    #[allow(unused_imports)]
     use super::*;
     /// Customer accounts and subscription details.
     #[derive(
@@ -536,9 +537,9 @@ pub mod tenants {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
         pub name: String,
@@ -556,14 +557,8 @@ pub mod tenants {
         pub is_active: Option<bool>,
     }
     /// A new row of `tenants`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -677,15 +672,8 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -791,15 +779,8 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -821,9 +802,9 @@ pub mod tenants {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
@@ -1370,6 +1351,7 @@ pub mod tenants {
 #[rustfmt::skip]
 /// Table `public.api_keys`.
 pub mod api_keys {
+    #[allow(unused_imports)]
     use super::*;
     /// API keys for tenant authentication.
     #[derive(
@@ -1377,9 +1359,9 @@ pub mod api_keys {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub tenant_id: ids::TenantId,
@@ -1406,13 +1388,8 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1488,14 +1465,8 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tenant_id: Option<ids::TenantId>,
@@ -1566,15 +1537,8 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ApiKeyFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1592,9 +1556,9 @@ pub mod api_keys {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ApiKeySort {
         /// The primary key (the default).
@@ -1964,6 +1928,7 @@ pub mod api_keys {
 #[rustfmt::skip]
 /// Table `public.conversations`.
 pub mod conversations {
+    #[allow(unused_imports)]
     use super::*;
     /// Conversation sessions per tenant.
     #[derive(
@@ -1972,9 +1937,9 @@ pub mod conversations {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
         pub tenant_id: ids::TenantId,
@@ -1984,14 +1949,8 @@ pub mod conversations {
         pub metadata: Option<::serde_json::Value>,
     }
     /// A new row of `conversations`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2036,15 +1995,8 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub session_id: Option<String>,
@@ -2078,15 +2030,8 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2102,9 +2047,9 @@ pub mod conversations {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
         /// The primary key (the default).
@@ -2442,6 +2387,7 @@ pub mod conversations {
 #[rustfmt::skip]
 /// Table `public.messages`.
 pub mod messages {
+    #[allow(unused_imports)]
     use super::*;
     /// Individual messages within conversations.
     #[derive(
@@ -2450,9 +2396,9 @@ pub mod messages {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
         pub tenant_id: ids::TenantId,
@@ -2463,14 +2409,8 @@ pub mod messages {
         pub metadata: Option<::serde_json::Value>,
     }
     /// A new row of `messages`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2525,15 +2465,8 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationId>,
@@ -2577,15 +2510,8 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2603,9 +2529,9 @@ pub mod messages {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
         /// The primary key (the default).
@@ -2938,6 +2864,7 @@ pub mod messages {
 #[rustfmt::skip]
 /// Table `public.leads`.
 pub mod leads {
+    #[allow(unused_imports)]
     use super::*;
     /// Leads captured from conversations.
     #[derive(
@@ -2945,9 +2872,9 @@ pub mod leads {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
         pub tenant_id: ids::TenantId,
@@ -2975,13 +2902,8 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3057,14 +2979,8 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
         #[serde(
             default,
@@ -3125,15 +3041,8 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -3153,9 +3062,9 @@ pub mod leads {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadSort {
         /// The primary key (the default).
@@ -3526,6 +3435,7 @@ pub mod leads {
 #[rustfmt::skip]
 /// Table `public.tenant_configurations`.
 pub mod tenant_configurations {
+    #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific configuration settings.
     #[derive(
@@ -3534,9 +3444,9 @@ pub mod tenant_configurations {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfiguration {
         pub id: ids::TenantConfigurationId,
         pub tenant_id: ids::TenantId,
@@ -3546,14 +3456,8 @@ pub mod tenant_configurations {
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     /// A new row of `tenant_configurations`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantConfiguration {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3596,15 +3500,8 @@ pub mod tenant_configurations {
         }
     }
     /// A change to a row of `tenant_configurations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfigurationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_type: Option<String>,
@@ -3634,15 +3531,8 @@ pub mod tenant_configurations {
         }
     }
     /// Filters for listing and counting `tenant_configurations` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantConfigurationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -3658,9 +3548,9 @@ pub mod tenant_configurations {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantConfigurationSort {
         /// The primary key (the default).
@@ -4003,6 +3893,7 @@ pub mod tenant_configurations {
 #[rustfmt::skip]
 /// Table `public.knowledge_bases`.
 pub mod knowledge_bases {
+    #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific knowledge base content.
     #[derive(
@@ -4011,9 +3902,9 @@ pub mod knowledge_bases {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBase {
         pub id: ids::KnowledgeBaseId,
         pub tenant_id: ids::TenantId,
@@ -4025,14 +3916,8 @@ pub mod knowledge_bases {
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     /// A new row of `knowledge_bases`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKnowledgeBase {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -4089,15 +3974,8 @@ pub mod knowledge_bases {
         }
     }
     /// A change to a row of `knowledge_bases`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBasePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content_type: Option<String>,
@@ -4145,15 +4023,8 @@ pub mod knowledge_bases {
         }
     }
     /// Filters for listing and counting `knowledge_bases` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KnowledgeBaseFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -4171,9 +4042,9 @@ pub mod knowledge_bases {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KnowledgeBaseSort {
         /// The primary key (the default).

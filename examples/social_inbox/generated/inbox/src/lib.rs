@@ -24,9 +24,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct RoleId(pub ::uuid::Uuid);
@@ -68,9 +68,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TenantId(pub ::uuid::Uuid);
@@ -114,9 +114,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct AiTaskId(pub ::uuid::Uuid);
@@ -158,9 +158,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ApiKeyId(pub ::uuid::Uuid);
@@ -202,9 +202,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ConversationId(pub ::uuid::Uuid);
@@ -246,9 +246,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct CrmConfigId(pub ::uuid::Uuid);
@@ -290,9 +290,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct CrmSyncId(pub ::uuid::Uuid);
@@ -334,9 +334,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct LeadScoreId(pub ::uuid::Uuid);
@@ -378,9 +378,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct LeadId(pub ::uuid::Uuid);
@@ -422,9 +422,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct ReplyId(pub ::uuid::Uuid);
@@ -466,9 +466,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct SocialAccountId(pub ::uuid::Uuid);
@@ -510,9 +510,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct UserId(pub ::uuid::Uuid);
@@ -1356,6 +1356,7 @@ pub async fn migrate_tenants(
 #[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
+    #[allow(unused_imports)]
     use super::*;
     /// Tenant accounts, shared by every tenant schema.
     #[derive(
@@ -1364,9 +1365,9 @@ pub mod tenants {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
         pub name: String,
@@ -1377,14 +1378,8 @@ pub mod tenants {
         pub active: Option<bool>,
     }
     /// A new row of `tenants`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1450,15 +1445,8 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -1520,15 +1508,8 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1544,9 +1525,9 @@ pub mod tenants {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
@@ -1876,6 +1857,7 @@ pub mod tenants {
 #[rustfmt::skip]
 /// Table `public.roles`.
 pub mod roles {
+    #[allow(unused_imports)]
     use super::*;
     /// Roles a user can hold (ER diagram: ROLE).
     #[derive(
@@ -1884,23 +1866,17 @@ pub mod roles {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Role {
         pub id: ids::RoleId,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
     }
     /// A new row of `roles`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRole {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1943,15 +1919,8 @@ pub mod roles {
         }
     }
     /// A change to a row of `roles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RolePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
@@ -1985,15 +1954,8 @@ pub mod roles {
         }
     }
     /// Filters for listing and counting `roles` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RoleFilter {}
     /// What a list of `roles` can be ordered by: the primary key or an indexed column.
@@ -2006,9 +1968,9 @@ pub mod roles {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RoleSort {
         /// The primary key (the default).
@@ -2272,6 +2234,7 @@ pub mod roles {
 #[rustfmt::skip]
 /// Table `public.platforms`.
 pub mod platforms {
+    #[allow(unused_imports)]
     use super::*;
     /// Social networks the inbox connects to (ER diagram: PLATFORM).
     #[derive(
@@ -2280,23 +2243,17 @@ pub mod platforms {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Platform {
         pub name: String,
         pub display_name: String,
         pub config: Option<::serde_json::Value>,
     }
     /// A new row of `platforms`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlatform {
         pub name: String,
         pub display_name: String,
@@ -2340,15 +2297,8 @@ pub mod platforms {
         }
     }
     /// A change to a row of `platforms`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlatformPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub display_name: Option<String>,
@@ -2376,15 +2326,8 @@ pub mod platforms {
         }
     }
     /// Filters for listing and counting `platforms` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct PlatformFilter {}
     /// What a list of `platforms` can be ordered by: the primary key or an indexed column.
@@ -2397,9 +2340,9 @@ pub mod platforms {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum PlatformSort {
         /// The primary key (the default).
@@ -2636,6 +2579,7 @@ pub mod platforms {
 #[rustfmt::skip]
 /// Table `tenant_template.users`.
 pub mod users {
+    #[allow(unused_imports)]
     use super::*;
     /// People who work the inbox.
     #[derive(
@@ -2643,9 +2587,9 @@ pub mod users {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub tenant_id: ids::TenantId,
@@ -2672,13 +2616,8 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2746,14 +2685,8 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
@@ -2815,15 +2748,8 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2839,9 +2765,9 @@ pub mod users {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
         /// The primary key (the default).
@@ -3188,6 +3114,7 @@ pub mod users {
 #[rustfmt::skip]
 /// Table `tenant_template.api_keys`.
 pub mod api_keys {
+    #[allow(unused_imports)]
     use super::*;
     /// API keys a user generates (ER diagram: API_KEY).
     #[derive(
@@ -3195,9 +3122,9 @@ pub mod api_keys {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub user_id: ids::UserId,
@@ -3220,13 +3147,8 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3292,14 +3214,8 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
@@ -3352,15 +3268,8 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ApiKeyFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -3376,9 +3285,9 @@ pub mod api_keys {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ApiKeySort {
         /// The primary key (the default).
@@ -3703,6 +3612,7 @@ pub mod api_keys {
 #[rustfmt::skip]
 /// Table `tenant_template.social_accounts`.
 pub mod social_accounts {
+    #[allow(unused_imports)]
     use super::*;
     /// Connected social accounts; tokens are stored encrypted (AES-256).
     #[derive(
@@ -3710,9 +3620,9 @@ pub mod social_accounts {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccount {
         pub id: ids::SocialAccountId,
         pub tenant_id: ids::TenantId,
@@ -3746,13 +3656,8 @@ pub mod social_accounts {
         }
     }
     /// A new row of `social_accounts`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSocialAccount {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -3849,14 +3754,8 @@ pub mod social_accounts {
         }
     }
     /// A change to a row of `social_accounts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccountPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform: Option<String>,
@@ -3945,15 +3844,8 @@ pub mod social_accounts {
         }
     }
     /// Filters for listing and counting `social_accounts` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SocialAccountFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -3969,9 +3861,9 @@ pub mod social_accounts {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SocialAccountSort {
         /// The primary key (the default).
@@ -4375,6 +4267,7 @@ pub mod social_accounts {
 #[rustfmt::skip]
 /// Table `tenant_template.conversations`.
 pub mod conversations {
+    #[allow(unused_imports)]
     use super::*;
     /// A thread with one participant on one social account.
     #[derive(
@@ -4383,9 +4276,9 @@ pub mod conversations {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
         pub tenant_id: ids::TenantId,
@@ -4400,14 +4293,8 @@ pub mod conversations {
         pub message_count: Option<i32>,
     }
     /// A new row of `conversations`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -4494,15 +4381,8 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub social_account_id: Option<ids::SocialAccountId>,
@@ -4582,15 +4462,8 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -4608,9 +4481,9 @@ pub mod conversations {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
         /// The primary key (the default).
@@ -5027,6 +4900,7 @@ pub mod conversations {
 #[rustfmt::skip]
 /// Table `tenant_template.messages`.
 pub mod messages {
+    #[allow(unused_imports)]
     use super::*;
     /// Messages, partitioned by month; 90 days stay hot, older months are archived.
     #[derive(
@@ -5035,9 +4909,9 @@ pub mod messages {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ::uuid::Uuid,
         pub conversation_id: ids::ConversationId,
@@ -5049,14 +4923,8 @@ pub mod messages {
         pub metadata: Option<::serde_json::Value>,
     }
     /// A new row of `messages`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -5134,15 +5002,8 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<ids::ConversationId>,
@@ -5204,15 +5065,8 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -5230,9 +5084,9 @@ pub mod messages {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
         /// The primary key (the default).
@@ -5587,6 +5441,7 @@ pub mod messages {
 #[rustfmt::skip]
 /// Table `tenant_template.replies`.
 pub mod replies {
+    #[allow(unused_imports)]
     use super::*;
     /// AI-generated replies to a message (ER diagram: REPLY).
     #[derive(
@@ -5595,9 +5450,9 @@ pub mod replies {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Reply {
         pub id: ids::ReplyId,
         pub message_id: ::uuid::Uuid,
@@ -5609,14 +5464,8 @@ pub mod replies {
         pub error_message: Option<String>,
     }
     /// A new row of `replies`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewReply {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -5673,15 +5522,8 @@ pub mod replies {
         }
     }
     /// A change to a row of `replies`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ReplyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<::uuid::Uuid>,
@@ -5737,15 +5579,8 @@ pub mod replies {
         }
     }
     /// Filters for listing and counting `replies` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ReplyFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -5763,9 +5598,9 @@ pub mod replies {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ReplySort {
         /// The primary key (the default).
@@ -6106,6 +5941,7 @@ pub mod replies {
 #[rustfmt::skip]
 /// Table `tenant_template.leads`.
 pub mod leads {
+    #[allow(unused_imports)]
     use super::*;
     /// Leads found in conversations, searchable by full text.
     #[derive(
@@ -6113,9 +5949,9 @@ pub mod leads {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
         pub tenant_id: ids::TenantId,
@@ -6155,14 +5991,8 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -6299,14 +6129,8 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
         #[serde(
             default,
@@ -6435,15 +6259,8 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -6463,9 +6280,9 @@ pub mod leads {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadSort {
         /// The primary key (the default).
@@ -6846,6 +6663,7 @@ pub mod leads {
 #[rustfmt::skip]
 /// Table `tenant_template.lead_scores`.
 pub mod lead_scores {
+    #[allow(unused_imports)]
     use super::*;
     /// Score history of a lead (ER diagram: LEAD_SCORE).
     #[derive(
@@ -6854,9 +6672,9 @@ pub mod lead_scores {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScore {
         pub id: ids::LeadScoreId,
         pub lead_id: ids::LeadId,
@@ -6867,14 +6685,8 @@ pub mod lead_scores {
         pub scored_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `lead_scores`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLeadScore {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -6928,15 +6740,8 @@ pub mod lead_scores {
         }
     }
     /// A change to a row of `lead_scores`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScorePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lead_id: Option<ids::LeadId>,
@@ -6986,15 +6791,8 @@ pub mod lead_scores {
         }
     }
     /// Filters for listing and counting `lead_scores` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadScoreFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -7010,9 +6808,9 @@ pub mod lead_scores {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadScoreSort {
         /// The primary key (the default).
@@ -7322,6 +7120,7 @@ pub mod lead_scores {
 #[rustfmt::skip]
 /// Table `tenant_template.crm_configs`.
 pub mod crm_configs {
+    #[allow(unused_imports)]
     use super::*;
     /// CRM connections of a tenant (ER diagram: CRM_CONFIG).
     #[derive(
@@ -7329,9 +7128,9 @@ pub mod crm_configs {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfig {
         pub id: ids::CrmConfigId,
         pub tenant_id: ids::TenantId,
@@ -7356,13 +7155,8 @@ pub mod crm_configs {
         }
     }
     /// A new row of `crm_configs`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmConfig {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -7428,14 +7222,8 @@ pub mod crm_configs {
         }
     }
     /// A change to a row of `crm_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub provider: Option<String>,
@@ -7486,15 +7274,8 @@ pub mod crm_configs {
         }
     }
     /// Filters for listing and counting `crm_configs` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct CrmConfigFilter {}
     /// What a list of `crm_configs` can be ordered by: the primary key or an indexed column.
@@ -7507,9 +7288,9 @@ pub mod crm_configs {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum CrmConfigSort {
         /// The primary key (the default).
@@ -7793,6 +7574,7 @@ pub mod crm_configs {
 #[rustfmt::skip]
 /// Table `tenant_template.crm_syncs`.
 pub mod crm_syncs {
+    #[allow(unused_imports)]
     use super::*;
     /// Pushes of leads to a CRM, retried with backoff.
     #[derive(
@@ -7801,9 +7583,9 @@ pub mod crm_syncs {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSync {
         pub id: ids::CrmSyncId,
         pub lead_id: ids::LeadId,
@@ -7819,14 +7601,8 @@ pub mod crm_syncs {
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
     }
     /// A new row of `crm_syncs`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmSync {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -7907,15 +7683,8 @@ pub mod crm_syncs {
         }
     }
     /// A change to a row of `crm_syncs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSyncPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lead_id: Option<ids::LeadId>,
@@ -7993,15 +7762,8 @@ pub mod crm_syncs {
         }
     }
     /// Filters for listing and counting `crm_syncs` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct CrmSyncFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -8021,9 +7783,9 @@ pub mod crm_syncs {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum CrmSyncSort {
         /// The primary key (the default).
@@ -8421,6 +8183,7 @@ pub mod crm_syncs {
 #[rustfmt::skip]
 /// Table `tenant_template.ai_tasks`.
 pub mod ai_tasks {
+    #[allow(unused_imports)]
     use super::*;
     /// Classification, scoring and reply jobs for a message.
     #[derive(
@@ -8429,9 +8192,9 @@ pub mod ai_tasks {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTask {
         pub id: ids::AiTaskId,
         pub message_id: ::uuid::Uuid,
@@ -8447,14 +8210,8 @@ pub mod ai_tasks {
         pub error_message: Option<String>,
     }
     /// A new row of `ai_tasks`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAiTask {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -8524,15 +8281,8 @@ pub mod ai_tasks {
         }
     }
     /// A change to a row of `ai_tasks`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTaskPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<::uuid::Uuid>,
@@ -8606,15 +8356,8 @@ pub mod ai_tasks {
         }
     }
     /// Filters for listing and counting `ai_tasks` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AiTaskFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -8632,9 +8375,9 @@ pub mod ai_tasks {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AiTaskSort {
         /// The primary key (the default).

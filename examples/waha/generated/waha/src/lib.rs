@@ -24,9 +24,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct MessageId(pub ::uuid::Uuid);
@@ -68,9 +68,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct TenantId(pub ::uuid::Uuid);
@@ -114,9 +114,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct UserId(pub ::uuid::Uuid);
@@ -158,9 +158,9 @@ pub mod ids {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::Type
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(transparent)]
     #[sqlx(transparent)]
     pub struct WahaSessionId(pub ::uuid::Uuid);
@@ -387,9 +387,9 @@ pub async fn migrate(
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "tenant_status")]
 pub enum TenantStatus {
     #[sqlx(rename = "active")]
@@ -420,9 +420,9 @@ impl TenantStatus {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "user_role")]
 pub enum UserRole {
     #[sqlx(rename = "TENANT_ADMIN")]
@@ -461,9 +461,9 @@ impl UserRole {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "waha_session_status")]
 pub enum WahaSessionStatus {
     #[sqlx(rename = "starting")]
@@ -506,9 +506,9 @@ impl WahaSessionStatus {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "waha_engine")]
 pub enum WahaEngine {
     #[sqlx(rename = "WEBJS")]
@@ -539,9 +539,9 @@ impl WahaEngine {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "message_direction")]
 pub enum MessageDirection {
     #[sqlx(rename = "inbound")]
@@ -572,9 +572,9 @@ impl MessageDirection {
     Debug,
     ::serde::Serialize,
     ::serde::Deserialize,
-    ::schemars::JsonSchema,
     ::sqlx::Type
 )]
+#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 #[sqlx(type_name = "message_status")]
 pub enum MessageStatus {
     #[sqlx(rename = "queued")]
@@ -605,6 +605,7 @@ impl MessageStatus {
 #[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
+    #[allow(unused_imports)]
     use super::*;
     /// Organisations using the messaging service.
     #[derive(
@@ -613,9 +614,9 @@ pub mod tenants {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -630,14 +631,8 @@ pub mod tenants {
         pub settings: ::serde_json::Value,
     }
     /// A new row of `tenants`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -692,15 +687,8 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -734,15 +722,8 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         /// Also return soft-deleted rows.
@@ -758,9 +739,9 @@ pub mod tenants {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
@@ -1108,6 +1089,7 @@ pub mod tenants {
 #[rustfmt::skip]
 /// Table `public.users`.
 pub mod users {
+    #[allow(unused_imports)]
     use super::*;
     /// Users within each tenant.
     #[derive(
@@ -1115,9 +1097,9 @@ pub mod users {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -1155,13 +1137,8 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1274,14 +1251,8 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -1376,15 +1347,8 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         /// Also return soft-deleted rows.
@@ -1400,9 +1364,9 @@ pub mod users {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
         /// The primary key (the default).
@@ -1797,6 +1761,7 @@ pub mod users {
 #[rustfmt::skip]
 /// Table `public.waha_sessions`.
 pub mod waha_sessions {
+    #[allow(unused_imports)]
     use super::*;
     /// WhatsApp sessions managed by WAHA.
     #[derive(
@@ -1805,9 +1770,9 @@ pub mod waha_sessions {
         Debug,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSession {
         pub id: ids::WahaSessionId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -1826,14 +1791,8 @@ pub mod waha_sessions {
         pub tenant_id: ids::TenantId,
     }
     /// A new row of `waha_sessions`.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWahaSession {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -1899,15 +1858,8 @@ pub mod waha_sessions {
         }
     }
     /// A change to a row of `waha_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSessionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -1951,15 +1903,8 @@ pub mod waha_sessions {
         }
     }
     /// Filters for listing and counting `waha_sessions` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct WahaSessionFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -1979,9 +1924,9 @@ pub mod waha_sessions {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum WahaSessionSort {
         /// The primary key (the default).
@@ -2432,6 +2377,7 @@ pub mod waha_sessions {
 #[rustfmt::skip]
 /// Table `public.messages`.
 pub mod messages {
+    #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received through the service.
     #[derive(
@@ -2439,9 +2385,9 @@ pub mod messages {
         PartialEq,
         ::serde::Serialize,
         ::serde::Deserialize,
-        ::schemars::JsonSchema,
         ::sqlx::FromRow
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -2495,13 +2441,8 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
         #[serde(default)]
@@ -2664,14 +2605,8 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -2809,15 +2744,8 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(
-        Clone,
-        PartialEq,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
-    )]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
@@ -2845,9 +2773,9 @@ pub mod messages {
         Default,
         Debug,
         ::serde::Serialize,
-        ::serde::Deserialize,
-        ::schemars::JsonSchema
+        ::serde::Deserialize
     )]
+    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
         /// The primary key (the default).
