@@ -6,7 +6,7 @@
 # (hub crates ÷ SeaORM; issue 14's goal: touch-and-rebuild CPU ≤ 1.0x).
 #
 # Not a test: run it by hand, `tests/benches/compile_vs_seaorm.sh` (needs
-# PostgreSQL, as the tests do, and the crates.io registry for sea-orm-cli and
+# PostgreSQL, as the tests do, and the package registry for sea-orm-cli and
 # sea-orm). It takes 15–25 minutes on 2 cores, mostly the clean builds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
