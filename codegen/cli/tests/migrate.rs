@@ -209,6 +209,12 @@ async fn waits_for_the_lock_sqlx_holds() {
     // The project's config names the hub's database.
     std::fs::write(dir.join("hubgen.toml"), format!("[databases]\nnotes = \"{url}\"\n")).expect("config");
     let env = vec![("DATABASE_URL".to_string(), "postgres://nobody@127.0.0.1:1/nothing".to_string())];
+    // A dry run on a database never migrated: it says what would run and writes nothing.
+    let dry = hubgen(&["migrate", "--dry-run"], &dir, &env).output().expect("dry run");
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(text(&dry).contains("notes: would apply 0001 initial"), "{}", text(&dry));
+    let untouched: bool = scalar(&url, "SELECT to_regclass('_sqlx_migrations') IS NULL").await;
+    assert!(untouched, "a dry run made no table");
     let mut sqlx_side = PgConnection::connect(&url).await.expect("connect");
     sqlx_side.lock().await.expect("sqlx's migration lock");
     let run = hubgen(&["migrate"], &dir, &env).spawn().expect("migrate");

@@ -288,8 +288,11 @@ async fn run_locked(
     dry_run: bool,
     on: &mut impl FnMut(Event),
 ) -> Result<Vec<Step>, Failure> {
-    // Made and read under the lock: a run that waited sees what the other one applied.
-    conn.ensure_migrations_table().await?;
+    // Read under the lock: a run that waited sees what the other one applied.
+    // A dry run writes nothing, not even sqlx's table.
+    if !dry_run {
+        conn.ensure_migrations_table().await?;
+    }
     let status = status(conn, migrator).await?;
     if !status.problems.is_empty() {
         return Err(Failure::Refused(status.problems));
