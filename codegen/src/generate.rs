@@ -107,8 +107,8 @@ impl Crates {
         match self {
             Crates::Workspace => "schemars = { workspace = true, optional = true }\n".into(),
             Crates::Standalone { .. } => {
-                let spec = explicit("schemars");
-                format!("schemars = {{ {}, optional = true }}\n", &spec[2..spec.len() - 2])
+                let inside = explicit("schemars").trim_start_matches("{ ").trim_end_matches(" }");
+                format!("schemars = {{ {inside}, optional = true }}\n")
             }
         }
     }

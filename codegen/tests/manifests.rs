@@ -36,6 +36,10 @@ fn standalone_crates_name_every_dependency() {
         assert!(!text.contains("workspace"), "{name}:\n{text}");
         assert!(text.contains("hubgen-runtime = { path = \"../../runtime\" }\n"), "{name}:\n{text}");
         assert!(text.contains("sqlx = { version = \"0.8\""), "{name}:\n{text}");
+        assert!(
+            text.contains("schemars = { version = \"0.8\", features = [\"chrono\", \"uuid1\", \"rust_decimal\"], optional = true }\n"),
+            "{name}:\n{text}"
+        );
         if name != "generated/ids/Cargo.toml" {
             assert!(
                 text.contains("hubgen-runtime = { path = \"../../runtime\", features = [\"testing\"] }\n"),

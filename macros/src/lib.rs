@@ -9,7 +9,7 @@
 //! to the schema's folder (as `hubgen generate` wrote them), in version
 //! order, or, where there are none yet, the first migration of the schema.
 
-use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::quote;
 use std::path::{Path, PathBuf};
 use syn::parse::{Parse, ParseStream};
@@ -75,7 +75,7 @@ pub fn hub_ids(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
         let message = hubgen_schema::diagnostics::render_all(&output.diagnostics, &source, false);
         return syn::Error::new(path.span(), message).to_compile_error().into();
     };
-    let items = json_schema_always(hubgen_codegen::rust::schema_ids(&ir));
+    let items = hubgen_codegen::rust::json_schema_always(hubgen_codegen::rust::schema_ids(&ir));
     let track = file.display().to_string();
     quote!(const _: &[u8] = include_bytes!(#track); #items).into()
 }
@@ -86,53 +86,12 @@ pub fn hub(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let path = args.path.value();
     match expand(&schema_base(&path), &path, &args.hub.to_string(), args.ids.as_ref()) {
         Ok((items, schema_file)) => {
-            let items = json_schema_always(items);
+            let items = hubgen_codegen::rust::json_schema_always(items);
             // Rebuild when the schema changes.
             let track = schema_file.display().to_string();
             quote!(const _: &[u8] = include_bytes!(#track); #items).into()
         }
         Err(message) => syn::Error::new(args.path.span(), message).to_compile_error().into(),
-    }
-}
-
-/// A crate of one's own has no `json-schema` feature to ask (and would be
-/// warned of an unknown one): `hub!` derives `JsonSchema` unconditionally,
-/// as the generated crates do with the feature on.
-fn json_schema_always(tokens: TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|tree| match tree {
-            TokenTree::Group(group) => {
-                let inner = match group.delimiter() {
-                    Delimiter::Bracket => unconditional(&group.stream()).unwrap_or_else(|| json_schema_always(group.stream())),
-                    _ => json_schema_always(group.stream()),
-                };
-                let mut rebuilt = Group::new(group.delimiter(), inner);
-                rebuilt.set_span(group.span());
-                TokenTree::Group(rebuilt)
-            }
-            other => other,
-        })
-        .collect()
-}
-
-/// `cfg_attr(feature = "json-schema", derive(..))` → `derive(..)`.
-fn unconditional(attribute: &TokenStream) -> Option<TokenStream> {
-    let mut trees = attribute.clone().into_iter();
-    let (Some(TokenTree::Ident(name)), Some(TokenTree::Group(args)), None) = (trees.next(), trees.next(), trees.next()) else {
-        return None;
-    };
-    if name != "cfg_attr" {
-        return None;
-    }
-    let args: Vec<TokenTree> = args.stream().into_iter().collect();
-    match &args[..] {
-        [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Literal(value), TokenTree::Punct(comma), rest @ ..]
-            if key == "feature" && eq.as_char() == '=' && value.to_string() == "\"json-schema\"" && comma.as_char() == ',' =>
-        {
-            Some(rest.iter().cloned().collect())
-        }
-        _ => None,
     }
 }
 
@@ -171,7 +130,8 @@ fn expand(base: &Path, path: &str, hub: &str, ids: Option<&syn::Path>) -> Result
 
 #[cfg(test)]
 mod tests {
-    use super::{expand, json_schema_always};
+    use super::expand;
+    use hubgen_codegen::rust::json_schema_always;
     use std::path::Path;
 
     /// What the macro expands to is exactly the generated crate's items.

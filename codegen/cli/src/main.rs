@@ -133,18 +133,8 @@ enum Command {
     /// all or nothing. A hub's URL: --database-url, else $<HUB>_DATABASE_URL, else
     /// [databases] in hubgen.toml, else $DATABASE_URL's server with the hub's database.
     Migrate {
-        /// Schema file (default: schema/platform.hubs).
-        #[arg(long)]
-        schema: Option<PathBuf>,
-        /// Project root holding migrations/ (default: the schema's project root).
-        #[arg(long)]
-        root: Option<PathBuf>,
-        /// Only these hubs (repeat the flag; default: every hub).
-        #[arg(long)]
-        hub: Vec<String>,
-        /// The database of the one hub named (or whose database the URL names).
-        #[arg(long)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        on: migrate::Request,
         /// Print what would run; run nothing.
         #[arg(long)]
         dry_run: bool,
@@ -157,18 +147,8 @@ enum Command {
     },
     /// Show each hub's applied and pending migrations (reads only); exit 1 if one is behind.
     Status {
-        /// Schema file (default: schema/platform.hubs).
-        #[arg(long)]
-        schema: Option<PathBuf>,
-        /// Project root holding migrations/ (default: the schema's project root).
-        #[arg(long)]
-        root: Option<PathBuf>,
-        /// Only these hubs (repeat the flag; default: every hub).
-        #[arg(long)]
-        hub: Vec<String>,
-        /// The database of the one hub named (or whose database the URL names).
-        #[arg(long)]
-        database_url: Option<String>,
+        #[command(flatten)]
+        on: migrate::Request,
     },
     /// Keep the data lifecycle on a live database: make partitions ahead, retire those past
     /// retention, archive them (gzip CSV, read back and counted) before dropping them, and delete
@@ -294,40 +274,12 @@ fn main() -> ExitCode {
             init::run(&dir.unwrap_or_else(|| PathBuf::from(".")), runtime)
         }
         Command::Migrate {
-            schema,
-            root,
-            hub,
-            database_url,
+            on,
             dry_run,
             retries,
             backoff,
-        } => {
-            let path = files_or_default(schema.into_iter().collect()).remove(0);
-            let root = root.unwrap_or_else(|| project_root(&path));
-            let request = migrate::Request {
-                schema: &path,
-                root: &root,
-                hubs: &hub,
-                database_url: database_url.as_deref(),
-            };
-            migrate::migrate(&request, dry_run, retries, &backoff)
-        }
-        Command::Status {
-            schema,
-            root,
-            hub,
-            database_url,
-        } => {
-            let path = files_or_default(schema.into_iter().collect()).remove(0);
-            let root = root.unwrap_or_else(|| project_root(&path));
-            let request = migrate::Request {
-                schema: &path,
-                root: &root,
-                hubs: &hub,
-                database_url: database_url.as_deref(),
-            };
-            migrate::status(&request)
-        }
+        } => migrate::migrate(&on, dry_run, retries, &backoff),
+        Command::Status { on } => migrate::status(&on),
         Command::Maintain {
             schema,
             database_url,
@@ -375,7 +327,7 @@ pub(crate) fn paint(text: &str, style: &str) -> String {
 }
 
 /// The platform schema, found from the current directory or any parent.
-fn files_or_default(files: Vec<PathBuf>) -> Vec<PathBuf> {
+pub(crate) fn files_or_default(files: Vec<PathBuf>) -> Vec<PathBuf> {
     if !files.is_empty() {
         return files;
     }
@@ -461,7 +413,7 @@ fn validate(files: &[PathBuf]) -> Result<bool, Fatal> {
 
 /// A schema in `<root>/schema/` belongs to the project at `<root>` (as
 /// `hub!` assumes); any other schema's output goes to the current directory.
-fn project_root(schema: &Path) -> PathBuf {
+pub(crate) fn project_root(schema: &Path) -> PathBuf {
     match schema.parent() {
         Some(dir) if dir.file_name().is_some_and(|n| n == "schema") => dir.parent().map(Path::to_path_buf).unwrap_or_default(),
         _ => PathBuf::from("."),

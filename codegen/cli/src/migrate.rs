@@ -12,15 +12,33 @@ use crate::{paint, Fatal};
 use hubgen_live::migrate::{self, Event, Failure, Options};
 use hubgen_schema::ir::{Hub, Schema};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What `hubgen migrate` and `hubgen status` are asked.
-pub struct Request<'a> {
-    pub schema: &'a Path,
-    pub root: &'a Path,
-    pub hubs: &'a [String],
-    pub database_url: Option<&'a str>,
+/// Which hubs `hubgen migrate` and `hubgen status` work on, and where.
+#[derive(clap::Args)]
+pub struct Request {
+    /// Schema file (default: schema/platform.hubs).
+    #[arg(long)]
+    schema: Option<PathBuf>,
+    /// Project root holding migrations/ (default: the schema's project root).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Only these hubs (repeat the flag; default: every hub).
+    #[arg(long)]
+    hub: Vec<String>,
+    /// The database of the one hub named (or whose database the URL names).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+impl Request {
+    /// The schema file and the project root.
+    fn paths(&self) -> (PathBuf, PathBuf) {
+        let schema = crate::files_or_default(self.schema.iter().cloned().collect()).remove(0);
+        let root = self.root.clone().unwrap_or_else(|| crate::project_root(&schema));
+        (schema, root)
+    }
 }
 
 /// How one hub ended.
@@ -33,10 +51,11 @@ enum Outcome {
 }
 
 pub fn migrate(request: &Request, dry_run: bool, retries: u32, backoff: &str) -> Result<bool, Fatal> {
+    let (schema, root) = request.paths();
     let backoff =
         parse_duration(backoff).ok_or_else(|| Fatal(format!("--backoff `{backoff}`: expected a duration such as 500ms or 2s")))?;
-    let ir = crate::compile_or_fatal(request.schema, "migrating")?;
-    let targets = targets(&ir, request)?;
+    let ir = crate::compile_or_fatal(&schema, "migrating")?;
+    let targets = targets(&ir, request, &root)?;
     let runtime = crate::runtime()?;
     let outcomes: Vec<Outcome> = targets
         .iter()
@@ -49,19 +68,20 @@ pub fn migrate(request: &Request, dry_run: bool, retries: u32, backoff: &str) ->
                     .clone()
                     .unwrap_or_else(|| hubgen_codegen::plan::files::DEFAULT_LOCK_TIMEOUT.to_string()),
             };
-            runtime.block_on(migrate_hub(hub, url, request.root, &options, dry_run))
+            runtime.block_on(migrate_hub(hub, url, &root, &options, dry_run))
         })
         .collect();
     conclude(&outcomes)
 }
 
 pub fn status(request: &Request) -> Result<bool, Fatal> {
-    let ir = crate::compile_or_fatal(request.schema, "reading the status")?;
-    let targets = targets(&ir, request)?;
+    let (schema, root) = request.paths();
+    let ir = crate::compile_or_fatal(&schema, "reading the status")?;
+    let targets = targets(&ir, request, &root)?;
     let runtime = crate::runtime()?;
     let outcomes: Vec<Outcome> = targets
         .iter()
-        .map(|(hub, url)| runtime.block_on(status_hub(hub, url, request.root)))
+        .map(|(hub, url)| runtime.block_on(status_hub(hub, url, &root)))
         .collect();
     conclude(&outcomes)
 }
@@ -228,15 +248,15 @@ async fn open(hub: &Hub, url: &str, root: &Path) -> Result<(sqlx::PgConnection, 
 }
 
 /// The hubs asked for, each with its database URL.
-fn targets<'a>(ir: &'a Schema, request: &Request) -> Result<Vec<(&'a Hub, String)>, Fatal> {
-    let hubs: Vec<&Hub> = if request.hubs.is_empty() {
-        match request.database_url {
+fn targets<'a>(ir: &'a Schema, request: &Request, root: &Path) -> Result<Vec<(&'a Hub, String)>, Fatal> {
+    let hubs: Vec<&Hub> = if request.hub.is_empty() {
+        match request.database_url.as_deref() {
             Some(url) => vec![crate::check::target_hub(ir, url, None)?],
             None => ir.hubs.iter().collect(),
         }
     } else {
         request
-            .hubs
+            .hub
             .iter()
             .map(|name| ir.hub(name).ok_or_else(|| Fatal(format!("the schema has no hub `{name}`"))))
             .collect::<Result<_, _>>()?
@@ -244,14 +264,14 @@ fn targets<'a>(ir: &'a Schema, request: &Request) -> Result<Vec<(&'a Hub, String
     if request.database_url.is_some() && hubs.len() != 1 {
         return Err(Fatal("--database-url names one database: pick its hub with one --hub".into()));
     }
-    let config = crate::config::ProjectConfig::read(request.root)?.databases;
+    let config = crate::config::ProjectConfig::read(root)?.databases;
     let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
     hubs.into_iter()
         .map(|hub| {
             let key = format!("{}_DATABASE_URL", hub.name.to_uppercase().replace('-', "_"));
             let url = request
                 .database_url
-                .map(str::to_string)
+                .clone()
                 .or_else(|| env(&key))
                 .or_else(|| config.get(&hub.name).cloned())
                 .or_else(|| env("DATABASE_URL").map(|server| with_database(&server, &hub.database)))

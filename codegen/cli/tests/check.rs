@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::fresh_database;
+use common::{fresh_database, root};
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,14 +15,6 @@ fn hubgen(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
         command.env(k, v);
     }
     command.output().expect("hubgen runs")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("workspace root")
-        .to_path_buf()
 }
 
 /// A project with the platform schema, generated.

@@ -7,56 +7,16 @@
 
 mod common;
 
-use common::fresh_database;
-use std::path::{Path, PathBuf};
+use common::{copy_tree, fresh_database, outside_target_dir, root};
+use std::path::Path;
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// A target directory of the copy's own, inside this build's: cargo names a
-/// workspace crate's artifacts by its path relative to the workspace root,
-/// so the copy's crates would overwrite this build's in a shared one.
-fn target_dir() -> PathBuf {
-    let own = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_BIN_EXE_hubgen"))
-            .ancestors()
-            .nth(2)
-            .expect("target/<profile>/hubgen")
-            .to_path_buf()
-    });
-    own.join("day-two")
-}
-
-/// The repository's files, copied to `to`: everything but build output and
-/// hidden folders (`.git`), so it works on a checkout or a plain copy alike.
-fn copy_repository(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("readable").flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let path = entry.path();
-        if path.is_dir() {
-            if name != "target" && !name.starts_with('.') {
-                copy_repository(&path, &to.join(&*name));
-            }
-        } else {
-            std::fs::create_dir_all(to).expect("mkdir");
-            std::fs::copy(&path, to.join(&*name)).expect("copy");
-        }
-    }
-}
 
 fn run(program: &str, args: &[&str], dir: &Path) -> Output {
     let mut command = Command::new(program);
     command
         .args(args)
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", outside_target_dir())
         .env_remove("GITHUB_ACTIONS");
     let out = command.output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
     assert!(
@@ -83,7 +43,7 @@ fn edit(file: &Path, edits: &[(&str, &str)]) {
 async fn one_edit_of_the_wallet_hub_holds_end_to_end_in_a_copy_of_the_repository() {
     let copy = std::env::temp_dir().join(format!("hubgen-day-two-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&copy);
-    copy_repository(&root(), &copy);
+    copy_tree(&root(), &copy);
     let hubgen = env!("CARGO_BIN_EXE_hubgen");
     let v1 = hubgen_schema::compile(&std::fs::read_to_string(copy.join("schema/platform.hubs")).expect("schema"))
         .ir

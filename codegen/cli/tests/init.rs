@@ -1,16 +1,11 @@
 //! `hubgen init` outside this repository: the project it makes generates,
 //! checks clean, and its crates build offline against the runtime by path.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("workspace root")
-        .to_path_buf()
-}
+use common::{outside_target_dir, root};
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(program);
@@ -23,20 +18,6 @@ fn run(program: &str, args: &[&str], dir: &Path, env: &[(&str, &Path)]) -> Outpu
 
 fn said(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Beside the day-two copy's build, whose dependencies (same lock, same
-/// profile) it reuses; never this build's own directory, where cargo names
-/// workspace crates by their relative path.
-fn target_dir() -> PathBuf {
-    let own = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_BIN_EXE_hubgen"))
-            .ancestors()
-            .nth(2)
-            .expect("target/<profile>/hubgen")
-            .to_path_buf()
-    });
-    own.join("day-two")
 }
 
 #[test]
@@ -78,7 +59,7 @@ fn an_initialized_project_builds_without_this_repository() {
         "cargo",
         &["build", "--offline", "--quiet", "--all-targets"],
         &dir,
-        &[("CARGO_TARGET_DIR", &target_dir())],
+        &[("CARGO_TARGET_DIR", &outside_target_dir())],
     );
     assert!(out.status.success(), "the project builds:\n{}", said(&out));
     let _ = std::fs::remove_dir_all(&parent);

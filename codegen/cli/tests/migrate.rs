@@ -5,20 +5,12 @@
 
 mod common;
 
-use common::{fresh_database, server};
+use common::{copy_tree, fresh_database, root, server};
 use sqlx::migrate::Migrate;
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn hubgen(args: &[&str], dir: &Path, env: &[(String, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hubgen"));
@@ -232,18 +224,6 @@ async fn waits_for_the_lock_sqlx_holds() {
     let table: bool = scalar(&url, "SELECT to_regclass('notes') IS NOT NULL").await;
     assert!(table);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Day two of a hub with a schema per tenant: a column added to the

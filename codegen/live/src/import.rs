@@ -3,16 +3,10 @@
 //! whatever the table count. The pure part, writing schema text, is
 //! `hubgen_codegen::import`.
 
+use crate::{partman_interval, HISTORY_TABLES, USER_SCHEMAS};
 use hubgen_codegen::import::{Column, Constraint, Database, Enum, Index, Policy, Role, Table};
 use sqlx::{PgConnection, Row};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The user schemas (not PostgreSQL's, not the tools' hubgen installs).
-const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
-
-/// Tables of the user schemas, partitions and migration history left out.
-const USER_TABLES: &str = "c.relkind IN ('r', 'p') AND NOT c.relispartition \
-    AND (n.nspname, c.relname) NOT IN (('public', '_sqlx_migrations'), ('public', 'flyway_schema_history'))";
 
 /// The database as its catalog describes it, and how many queries that took.
 pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usize), sqlx::Error> {
@@ -98,13 +92,13 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
              c.relrowsecurity, c.relforcerowsecurity, CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
              array(SELECT CASE WHEN a.grantee = 0 THEN 'public' ELSE pg_get_userbyid(a.grantee)::text END || ':' || lower(a.privilege_type) \
                    FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner ORDER BY 1) \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_TABLES} AND {USER_SCHEMAS} ORDER BY c.oid"
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND {USER_SCHEMAS} ORDER BY c.oid"
         ),
     )
     .await?
     {
-        let schema: String = row.get(1);
-        if !own(&schema) {
+        let (schema, name): (String, String) = (row.get(1), row.get(2));
+        if !own(&schema) || HISTORY_TABLES.contains(&format!("{schema}.{name}").as_str()) {
             continue;
         }
         let oid = oid(&row);
@@ -125,7 +119,7 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
             oid,
             Table {
                 schema,
-                name: row.get(2),
+                name,
                 comment: row.get(3),
                 owner: row.get(4),
                 rls_enabled: row.get(5),
@@ -260,17 +254,13 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
                 continue;
             };
             let interval: String = row.get(1);
-            let every = match interval.as_str() {
-                "01:00:00" => "1 hour",
-                "1 day" => "1 day",
-                "7 days" => "1 week",
-                "1 mon" => "1 month",
-                "3 mons" => "3 months",
-                "1 year" => "1 year",
-                other => {
-                    notes.push(format!("{}.{}: pg_partman interval `{other}`", table.schema, table.name));
-                    continue;
-                }
+            // pg_partman's stored interval → its name → the `every` clause that configures it.
+            let every = partman_interval(&interval)
+                .and_then(|name| hubgen_schema::ir::Upkeep::INTERVALS.iter().find(|(_, n)| *n == name))
+                .map(|(every, _)| *every);
+            let Some(every) = every else {
+                notes.push(format!("{}.{}: pg_partman interval `{interval}`", table.schema, table.name));
+                continue;
             };
             let mut upkeep = format!("every {every} premake {}", row.get::<i32, _>(2));
             if let Some(retain) = row.get::<Option<String>, _>(3) {

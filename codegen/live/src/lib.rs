@@ -38,7 +38,8 @@ pub async fn introspect_read_only(url: &str) -> Result<(Catalog, usize), sqlx::E
 }
 
 /// Schemas of the hub: not PostgreSQL's, not tools' (pg_partman, hubgen's helpers, pg_cron).
-const USER_SCHEMAS: &str = "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
+pub(crate) const USER_SCHEMAS: &str =
+    "n.nspname NOT LIKE 'pg\\_%' AND n.nspname NOT IN ('information_schema', 'partman', 'hubgen', 'cron')";
 
 /// The migration tools' own history tables: bookkeeping, not the schema.
 pub const HISTORY_TABLES: &[&str] = &["public._sqlx_migrations", "public.flyway_schema_history"];
@@ -326,7 +327,7 @@ const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_typ
     FROM pg_class t, aclexplode(t.relacl) a WHERE a.grantee <> t.relowner AND t.oid =";
 
 /// pg_partman's stored interval → the name hubgen configures it by.
-fn partman_interval(stored: &str) -> Option<&'static str> {
+pub(crate) fn partman_interval(stored: &str) -> Option<&'static str> {
     Some(match stored {
         "01:00:00" => "hourly",
         "1 day" => "daily",

@@ -9,7 +9,7 @@ mod roundtrip;
 mod types;
 
 use hubgen_schema::ir;
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::quote;
 use std::collections::BTreeMap;
 
@@ -499,5 +499,46 @@ pub fn render(tokens: TokenStream, header: &str) -> String {
         Ok(text) => format!("{header}{text}"),
         // Not reachable for tokens this module builds; keep the output inspectable anyway.
         Err(e) => format!("{header}compile_error!({:?});\n", e.to_string()),
+    }
+}
+
+/// A crate of one's own has no `json-schema` feature to ask (and would be
+/// warned of an unknown one): `hub!` derives `JsonSchema` unconditionally,
+/// as the generated crates do with the feature on.
+pub fn json_schema_always(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let inner = match group.delimiter() {
+                    Delimiter::Bracket => unconditional(&group.stream()).unwrap_or_else(|| json_schema_always(group.stream())),
+                    _ => json_schema_always(group.stream()),
+                };
+                let mut rebuilt = Group::new(group.delimiter(), inner);
+                rebuilt.set_span(group.span());
+                TokenTree::Group(rebuilt)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// `cfg_attr(feature = "json-schema", derive(..))` → `derive(..)`.
+fn unconditional(attribute: &TokenStream) -> Option<TokenStream> {
+    let mut trees = attribute.clone().into_iter();
+    let (Some(TokenTree::Ident(name)), Some(TokenTree::Group(args)), None) = (trees.next(), trees.next(), trees.next()) else {
+        return None;
+    };
+    if name != "cfg_attr" {
+        return None;
+    }
+    let args: Vec<TokenTree> = args.stream().into_iter().collect();
+    match &args[..] {
+        [TokenTree::Ident(key), TokenTree::Punct(eq), TokenTree::Literal(value), TokenTree::Punct(comma), rest @ ..]
+            if key == "feature" && eq.as_char() == '=' && value.to_string() == "\"json-schema\"" && comma.as_char() == ',' =>
+        {
+            Some(rest.iter().cloned().collect())
+        }
+        _ => None,
     }
 }
