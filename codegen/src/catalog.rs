@@ -87,6 +87,9 @@ pub struct Table {
     /// pg_partman's upkeep: `monthly premake 3 retain 90 days archive`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upkeep: Option<String>,
+    /// The audit trigger: `hubgen.audit_<hub>(arguments)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<String>,
     /// Partitions whose security differs from this table's → how.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub insecure_partitions: BTreeMap<String, String>,
@@ -254,6 +257,7 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
         for (role, privileges) in sql::table_privileges(hub, t) {
             table.grants.entry(role).or_default().extend(privileges);
         }
+        table.audit = sql::audit::trigger(hub, t).map(|trigger| trigger.signature());
         catalog.tables.insert(format!("{}.{}", t.schema, t.name), table);
     }
     catalog

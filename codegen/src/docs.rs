@@ -238,6 +238,20 @@ fn table_reference(out: &mut String, hub: &ir::Hub, table: &ir::Table) {
     if let Some(r) = &table.retention {
         traits.push(format!("rows older than {} by `{}` deleted", r.keep, r.column));
     }
+    if let (true, Some(log)) = (table.audited, hub.audit_log()) {
+        traits.push(format!(
+            "audited: every insert, update and delete writes a row to `{}`{}",
+            log.name,
+            if table.columns.iter().any(|c| c.sensitive) {
+                ", sensitive values masked"
+            } else {
+                ""
+            }
+        ));
+    }
+    if table.audit_log {
+        traits.push("the hub's audit log: written by the audit trigger only; applications read it".into());
+    }
     if !traits.is_empty() {
         let _ = writeln!(out, "{}.\n", capitalize(&traits.join("; ")));
     }

@@ -57,6 +57,8 @@ pub struct Table {
     pub policies: Vec<Policy>,
     /// Role → privileges (lowercase), the owner's left out.
     pub grants: Vec<(String, Vec<String>)>,
+    /// hubgen's audit trigger is on the table.
+    pub audited: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -195,6 +197,8 @@ pub fn schema_text(db: &Database, hub: &str) -> Imported {
 #[derive(Debug, Default)]
 struct Scope {
     options: Vec<String>,
+    /// hubgen's `audit_writer` policy marks the hub's audit log.
+    audit_log: bool,
     platform_role: Option<String>,
     /// Policies that are not hubgen's own: declared as they are.
     declared: Vec<Policy>,
@@ -223,6 +227,7 @@ impl Scope {
                     }
                 }
                 "global_rows" => scope.options.push("__global".into()),
+                name if name == crate::sql::audit::WRITER_POLICY && policy.command == "insert" => scope.audit_log = true,
                 "platform_rows" if using.contains("CURRENT_USER") || using.contains("current_user") => {
                     scope.platform_role = policy.roles.first().cloned()
                 }
@@ -237,6 +242,12 @@ impl Scope {
         }
         if let Some(column) = owner {
             scope.options.push(format!("owner_scoped({column})"));
+        }
+        if table.audited {
+            scope.options.push("audited".into());
+        }
+        if scope.audit_log {
+            scope.options.push("audit_log".into());
         }
         if table.rls_enabled && !table.rls_forced {
             unsupported.push(format!(
@@ -411,7 +422,7 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         }
         items.push(line);
     }
-    let standard_app: &[&str] = if readonly {
+    let standard_app: &[&str] = if readonly || scope.audit_log {
         &["select"]
     } else {
         &["select", "insert", "update", "delete"]

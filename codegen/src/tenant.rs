@@ -57,7 +57,8 @@ fn own_objects(mut plan: Plan) -> Plan {
         | Statement::AlterRole { .. }
         | Statement::GrantRole { .. }
         | Statement::CreateExtension { .. }
-        | Statement::InstallHelpers => true,
+        | Statement::InstallHelpers
+        | Statement::InstallAudit { .. } => true,
         Statement::Grant { object, .. }
         | Statement::Revoke { object, .. }
         | Statement::SetOwner { object, .. }

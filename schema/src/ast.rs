@@ -264,10 +264,14 @@ pub enum TableOptionKind {
     /// Reference data every tenant reads: deliberately unscoped (a Citus
     /// reference table in a distributed hub).
     Shared,
+    /// Every insert, update and delete writes a row to the hub's audit log, by trigger.
+    Audited,
+    /// The hub's audit log: audited tables write here; applications only read it.
+    AuditLog,
 }
 
 impl TableOptionKind {
-    pub const ALL: [(&'static str, TableOptionKind); 8] = [
+    pub const ALL: [(&'static str, TableOptionKind); 10] = [
         ("tenant_scoped", TableOptionKind::TenantScoped),
         ("tenant_or_global", TableOptionKind::TenantOrGlobal),
         ("owner_scoped", TableOptionKind::OwnerScoped),
@@ -276,6 +280,8 @@ impl TableOptionKind {
         ("versioned", TableOptionKind::Versioned),
         ("renamed_from", TableOptionKind::RenamedFrom),
         ("shared", TableOptionKind::Shared),
+        ("audited", TableOptionKind::Audited),
+        ("audit_log", TableOptionKind::AuditLog),
     ];
 
     /// Whether the option scopes rows for row-level security.

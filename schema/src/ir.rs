@@ -116,6 +116,13 @@ pub struct Table {
     pub retention: Option<Retention>,
     pub policies: Vec<Policy>,
     pub grants: Vec<Grant>,
+    /// `audited`: a trigger writes every insert, update and delete to the hub's audit log.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub audited: bool,
+    /// `audit_log`: the hub's audit log. Applications read it; only the
+    /// audit trigger writes it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub audit_log: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -381,6 +388,17 @@ impl Hub {
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.schema == schema && t.name == name)
+    }
+
+    /// Whether applications write `table`: not in a read-only hub, and not
+    /// the audit log, which only the audit trigger writes.
+    pub fn writes(&self, table: &Table) -> bool {
+        !self.readonly && !table.audit_log
+    }
+
+    /// The table audited tables write their changes to.
+    pub fn audit_log(&self) -> Option<&Table> {
+        self.tables.iter().find(|t| t.audit_log)
     }
 }
 

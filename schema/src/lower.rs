@@ -94,6 +94,8 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         retention: None,
         policies: Vec::new(),
         grants: Vec::new(),
+        audited: table.option(TableOptionKind::Audited).is_some(),
+        audit_log: table.option(TableOptionKind::AuditLog).is_some(),
     };
     let pk = table.primary_key();
     if !pk.is_empty() {

@@ -259,6 +259,22 @@ pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usi
             },
         );
     }
+    // Audit triggers (a partitioned table's partitions inherit its trigger).
+    let q = format!(
+        "SELECT n.nspname, c.relname, f.pronamespace::regnamespace::text || '.' || f.proname, encode(t.tgargs, 'escape') \
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_proc f ON f.oid = t.tgfoid WHERE t.tgname = '{}' AND t.tgparentid = 0 AND {USER_SCHEMAS}",
+        hubgen_codegen::sql::audit::TRIGGER
+    );
+    for row in fetch(&mut *conn, q).await? {
+        if let Some(table) = catalog.tables.get_mut(&key(&row)) {
+            table.audit = Some(format!(
+                "{}({})",
+                row.get::<String, _>(2),
+                trigger_args(&row.get::<String, _>(3)).join(", ")
+            ));
+        }
+    }
     // Partitions whose security differs from their parent's.
     let q = format!(
         "SELECT n.nspname, p.relname, c.relname, concat_ws('; ', \
@@ -325,6 +341,14 @@ const POLICIES: &str = "SELECT array_agg(row(polname, polcmd, polpermissive, pol
 // ACL entries come in the order the grants were made, which may differ between a table and its partitions.
 const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_type ORDER BY a.grantee::text, a.privilege_type) \
     FROM pg_class t, aclexplode(t.relacl) a WHERE a.grantee <> t.relowner AND t.oid =";
+
+/// A trigger's arguments from `encode(tgargs, 'escape')`: each ends in a NUL
+/// byte, which the escape format writes as `\000` (and a backslash as `\\`).
+fn trigger_args(escaped: &str) -> Vec<String> {
+    let mut args: Vec<String> = escaped.split("\\000").map(|a| a.replace("\\\\", "\\")).collect();
+    args.pop();
+    args
+}
 
 /// pg_partman's stored interval → the name hubgen configures it by.
 pub(crate) fn partman_interval(stored: &str) -> Option<&'static str> {

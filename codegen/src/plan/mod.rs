@@ -7,6 +7,7 @@
 //! valid too: objects that change or go are detached under their old names
 //! before anything is renamed, and attached under the new names after.
 
+mod audit;
 mod columns;
 mod constraints;
 pub mod files;
@@ -180,6 +181,7 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
         upkeep::secure(old, new, o, t, &mut plan);
     }
     setup::drops(old, new, &mut plan);
+    audit::plan(old, new, &renames, &mut plan);
     let helpers = plan.statements().any(|s| {
         matches!(
             s,

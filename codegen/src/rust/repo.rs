@@ -96,7 +96,7 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
         methods.clear();
     }
     let mut copy_row = quote!();
-    if !hub.readonly && !shape.key.is_empty() {
+    if hub.writes(table) && !shape.key.is_empty() {
         methods.push(insert(&shape, &full));
         methods.push(insert_many(&shape, &full));
         if let Some((method, row_impl)) = insert_copy(&shape, &full) {
@@ -125,7 +125,13 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
                 " Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner."
             }
         },
-        if hub.readonly { " Read-only hub: no write methods." } else { "" }
+        if hub.readonly {
+            " Read-only hub: no write methods."
+        } else if table.audit_log {
+            " The hub's audit log: the audit trigger of each audited table writes it, so there are no write methods."
+        } else {
+            ""
+        }
     );
     quote! {
         #[doc = #doc]

@@ -97,6 +97,22 @@ fn nullable_scope_columns(t: &ir::Table) -> Vec<&str> {
 
 /// The policies hubgen generates for a scoped table, in a stable order.
 pub fn scope_policies(hub: &ir::Hub, t: &ir::Table) -> Vec<PolicyDef> {
+    let mut out = isolation_policies(hub, t);
+    if t.audit_log {
+        // The audit trigger runs as the owner, which FORCE subjects to the
+        // policies: it writes any tenant's audit rows (applications cannot insert).
+        out.push(PolicyDef {
+            name: super::audit::WRITER_POLICY.into(),
+            command: Some("insert".into()),
+            role: Some(Roles::of(hub).owner),
+            using: None,
+            with_check: Some("true".into()),
+        });
+    }
+    out
+}
+
+fn isolation_policies(hub: &ir::Hub, t: &ir::Table) -> Vec<PolicyDef> {
     if !t.is_scoped() {
         return Vec::new();
     }
@@ -155,7 +171,8 @@ pub fn tenant_predicate(column: &str) -> String {
 /// The privileges each role holds on a table: (role, privileges), roles in a stable order.
 pub fn table_privileges(hub: &ir::Hub, table: &ir::Table) -> Vec<(String, Vec<String>)> {
     let roles = Roles::of(hub);
-    let write: &[&str] = if hub.readonly {
+    // The audit log is written by the audit trigger alone.
+    let write: &[&str] = if hub.readonly || table.audit_log {
         &["select"]
     } else {
         &["select", "insert", "update", "delete"]

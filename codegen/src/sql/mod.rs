@@ -1,6 +1,7 @@
 //! IR → PostgreSQL: the initial migration of a hub (DDL, RLS, roles, grants).
 
 pub(crate) mod access;
+pub mod audit;
 pub mod citus;
 pub(crate) mod ddl;
 pub mod quote;

@@ -391,6 +391,20 @@ pub enum Statement {
     SecurePartitions {
         table: Name,
     },
+    /// The hub's audit trigger function, replaced if present, owned by `owner`.
+    InstallAudit {
+        function: Name,
+        owner: String,
+    },
+    /// Every insert, update and delete on `table` writes an audit row.
+    CreateAuditTrigger {
+        table: Name,
+        trigger: super::audit::Trigger,
+    },
+    DropAuditTrigger {
+        table: Name,
+        trigger: super::audit::Trigger,
+    },
 }
 
 /// The table-level lock a statement takes, weakest first.
@@ -449,6 +463,7 @@ impl Statement {
             | DropSchema { .. }
             | CreateExtension { .. }
             | InstallHelpers
+            | InstallAudit { .. }
             | CreateEnum { .. }
             | CreateTable { .. } => LockMode::None,
             Guard(_) => LockMode::AccessShare,
@@ -459,7 +474,8 @@ impl Statement {
             AddConstraint {
                 constraint: Constraint::ForeignKey(_),
                 ..
-            } => LockMode::ShareRowExclusive,
+            }
+            | CreateAuditTrigger { .. } => LockMode::ShareRowExclusive,
             _ => LockMode::AccessExclusive,
         }
     }
@@ -494,6 +510,8 @@ impl Statement {
             | ConfigureUpkeepLike { table, .. }
             | ReconfigureUpkeep { table, .. }
             | RemoveUpkeep { table, .. }
+            | CreateAuditTrigger { table, .. }
+            | DropAuditTrigger { table, .. }
             | SecurePartitions { table } => Some(table),
             Guard(g) => Some(match g {
                 self::Guard::Converts { table, .. } | self::Guard::Fits { table, .. } | self::Guard::NoNulls { table, .. } => table,
@@ -521,7 +539,9 @@ impl Statement {
             // The owner only changes with the object, which its own inverse handles.
             // Partitions stay secured while they exist.
             // Helpers stay: migrations before this one may rely on them.
-            SetOwner { .. } | SecurePartitions { .. } | InstallHelpers => Inverse::Keep,
+            SetOwner { .. } | SecurePartitions { .. } | InstallHelpers | InstallAudit { .. } => Inverse::Keep,
+            CreateAuditTrigger { table, trigger } => undo(DropAuditTrigger { table, trigger }),
+            DropAuditTrigger { table, trigger } => undo(CreateAuditTrigger { table, trigger }),
             // Tenant scripts run forward only.
             ConfigureUpkeepLike { .. } => Inverse::Irreversible,
             ConfigureUpkeep {
@@ -828,6 +848,9 @@ impl Statement {
             RemoveUpkeep { table, kept, .. } => super::upkeep::remove(table, kept),
             InstallHelpers => super::upkeep::install_helpers(),
             SecurePartitions { table } => super::upkeep::secure_partitions(table),
+            InstallAudit { function, owner } => super::audit::install(function, owner),
+            CreateAuditTrigger { table, trigger } => super::audit::create_trigger(table, trigger),
+            DropAuditTrigger { table, .. } => super::audit::drop_trigger(table),
         }
     }
 }

@@ -929,6 +929,11 @@ pub fn invalid_upkeep(span: Span, problem: impl Into<String>, label: &str, help:
     error(Code::InvalidUpkeep, span, problem.into(), label).help(help.into())
 }
 
+/// An audited table or an audit log that cannot work as written.
+pub fn invalid_audit(span: Span, problem: impl Into<String>, label: &str, help: impl Into<String>) -> Diagnostic {
+    error(Code::InvalidAudit, span, problem.into(), label).help(help.into())
+}
+
 pub fn partition_without_range(name: &Ident, table: &str) -> Diagnostic {
     error(
         Code::PartitionWithoutRange,

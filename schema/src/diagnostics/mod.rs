@@ -137,6 +137,8 @@ codes! {
     NoPartitions = "no-partitions",
     InvalidPartitionBounds = "invalid-partition-bounds",
     InvalidUpkeep = "invalid-upkeep",
+    // audit
+    InvalidAudit = "invalid-audit",
     // indexes, policies, grants
     InvalidIndexMethod = "invalid-index-method",
     InvalidIndexOption = "invalid-index-option",

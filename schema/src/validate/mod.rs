@@ -2,6 +2,7 @@
 //! one pass per rule group. Every pass reports all it finds; none stops early.
 
 mod access;
+mod audit;
 pub(crate) mod citus;
 mod columns;
 mod keys;
@@ -62,6 +63,7 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     access::check(ctx, diagnostics);
     settings::check(ctx, diagnostics);
     upkeep::check(ctx, diagnostics);
+    audit::check(ctx, diagnostics);
     tenancy::check(ctx, diagnostics);
     citus::check(ctx, diagnostics);
     tenancy::apply_allows(ctx, diagnostics);
@@ -243,7 +245,7 @@ impl<'a> TableCtx<'a> {
             TableOptionKind::SoftDelete => "deleted_at",
             TableOptionKind::Versioned => "version",
             TableOptionKind::RenamedFrom => return option.arg.as_ref().map(|a| (a.name.as_str(), a.span)),
-            TableOptionKind::Shared => return None,
+            TableOptionKind::Shared | TableOptionKind::Audited | TableOptionKind::AuditLog => return None,
         };
         Some(match &option.arg {
             Some(arg) => (arg.name.as_str(), arg.span),
