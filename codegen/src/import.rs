@@ -72,6 +72,8 @@ pub struct Column {
     pub default: Option<String>,
     pub generated: Option<String>,
     pub comment: Option<String>,
+    /// The audit trigger masks it: the schema marked it `@sensitive`.
+    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -330,6 +332,9 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         }
         if let Some(expr) = &column.generated {
             let _ = write!(line, " generated always as ({expr}) stored");
+        }
+        if column.sensitive {
+            line.push_str(" @sensitive");
         }
         let _ = writeln!(out, "{line}");
     }

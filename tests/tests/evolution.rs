@@ -269,6 +269,33 @@ macro_rules! scenarios {
 
 const ADD_TABLE: &str = "  table events {";
 
+/// The hub's audit log, declared before `events`.
+const AUDIT_LOG: &str = "  table audit_log tenant_scoped(tenant_id) audit_log {
+    tenant_id    uuid         not null
+    id           uuid         not null default gen_random_uuid()
+    actor_id     uuid
+    action       text         not null
+    entity_type  text         not null
+    entity_id    uuid         not null
+    changes      jsonb        not null
+    occurred_at  timestamptz  not null default now()
+
+    primary key (tenant_id, id)
+  }
+
+  table events {";
+
+/// `orders`, scoped by tenant and audited, with the audit log: the v1 of the scenarios that change auditing.
+fn audited_base() -> String {
+    edit(
+        BASE,
+        &[
+            ("  table orders {", "  table orders tenant_scoped(tenant_id) audited {"),
+            (ADD_TABLE, AUDIT_LOG),
+        ],
+    )
+}
+
 scenarios! {
     add_table => scenario("add_table", &[(ADD_TABLE, "  table coupons {\n    code  varchar(20)  primary key\n    pct   integer      not null check (pct between 1 and 100)\n  }\n\n  table events {")], ROWS_SURVIVE);
     drop_table => Scenario { allow_destructive: true, drops_rows: true, ..scenario("drop_table", &[("  table events {\n    id           uuid         not null default gen_random_uuid()\n    occurred_at  timestamptz  not null\n    kind         text         not null\n\n    primary key (id, occurred_at)\n    partition by range (occurred_at)\n    partition events_2026_01 from '2026-01-01' to '2026-02-01'\n  }\n", "")], ROWS_SURVIVE) };
@@ -324,6 +351,17 @@ scenarios! {
         ..scenario("varchar_to_enum_with_default", &[], "SELECT count(*) = 3 FROM customers WHERE level = 'basic'")
     };
     add_not_null_column_with_backfill => scenario("add_not_null_column_with_backfill", &[("    note        varchar(50)\n", "    note        varchar(50)\n    region      varchar(20)  not null  @backfill('eu')\n")], "SELECT count(*) = 3 FROM customers WHERE region = 'eu'");
+    add_audit => scenario("add_audit", &[("  table orders {", "  table orders tenant_scoped(tenant_id) audited {"), (ADD_TABLE, AUDIT_LOG)], "SELECT count(*) = 1 FROM orders");
+    stop_auditing => Scenario {
+        v1: audited_base(),
+        v2: edit(&audited_base(), &[(" audited {", " {")]),
+        ..scenario("stop_auditing", &[], "SELECT count(*) = 1 FROM orders")
+    };
+    audit_masks_a_new_sensitive_column => Scenario {
+        v1: audited_base(),
+        v2: edit(&audited_base(), &[("    total        numeric(10, 2)  not null default 0\n", "    total        numeric(10, 2)  not null default 0  @sensitive\n")]),
+        ..scenario("audit_masks_a_new_sensitive_column", &[], "SELECT count(*) = 1 FROM orders")
+    };
     timestamp_to_timestamptz => scenario("timestamp_to_timestamptz", &[("    created_at  timestamp     not null default now()", "    created_at  timestamptz   not null default now()")], ROWS_SURVIVE);
 }
 

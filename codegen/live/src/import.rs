@@ -154,6 +154,7 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
             generated: if generated { expr } else { None },
             comment: row.get(6),
             is_enum: row.get(7),
+            sensitive: false,
         });
     }
 
@@ -277,18 +278,19 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
     for row in fetch(
         &mut *conn,
         format!(
-            "SELECT 'function ' || format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), NULL::int8 \
+            "SELECT 'function ' || format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), NULL::int8, NULL \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
              WHERE {USER_SCHEMAS} AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e') \
              UNION ALL \
              SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'f' THEN 'foreign table ' ELSE 'sequence ' END \
-                    || format('%I.%I', n.nspname, c.relname), NULL::int8 \
+                    || format('%I.%I', n.nspname, c.relname), NULL::int8, NULL \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE {USER_SCHEMAS} AND c.relkind IN ('v', 'm', 'f', 'S') \
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('e', 'a', 'i')) \
              UNION ALL \
              SELECT 'trigger ' || format('%I on %I.%I', t.tgname, n.nspname, c.relname), \
-                    CASE WHEN t.tgname = 'hubgen_audit' AND f.pronamespace::regnamespace::text = 'hubgen' THEN c.oid::int8 END \
+                    CASE WHEN t.tgname = 'hubgen_audit' AND f.pronamespace::regnamespace::text = 'hubgen' THEN c.oid::int8 END, \
+                    encode(t.tgargs, 'escape') \
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_proc f ON f.oid = t.tgfoid \
              WHERE {USER_SCHEMAS} AND NOT t.tgisinternal AND t.tgparentid = 0 \
@@ -297,9 +299,14 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
     )
     .await?
     {
-        // hubgen's own audit trigger is the `audited` trait.
+        // hubgen's own audit trigger is the `audited` trait; the columns it masks are `@sensitive`.
         if let Some(table) = row.try_get::<Option<i64>, _>(1)?.and_then(|o| tables.get_mut(&(o as u32))) {
             table.audited = true;
+            let args = crate::trigger_args(&row.get::<String, _>(2));
+            let masked: Vec<&str> = args.get(3).map(|m| m.split(',').collect()).unwrap_or_default();
+            for column in table.columns.iter_mut().filter(|c| masked.contains(&c.name.as_str())) {
+                column.sensitive = true;
+            }
             continue;
         }
         let what: String = row.get(0);

@@ -344,7 +344,7 @@ const GRANTS: &str = "SELECT array_agg(a.grantee::text || ' ' || a.privilege_typ
 
 /// A trigger's arguments from `encode(tgargs, 'escape')`: each ends in a NUL
 /// byte, which the escape format writes as `\000` (and a backslash as `\\`).
-fn trigger_args(escaped: &str) -> Vec<String> {
+pub(crate) fn trigger_args(escaped: &str) -> Vec<String> {
     let mut args: Vec<String> = escaped.split("\\000").map(|a| a.replace("\\\\", "\\")).collect();
     args.pop();
     args

@@ -273,10 +273,19 @@ impl Verifier<'_, '_> {
         if !is_rejected(&self.probe(&app, None, &insert_b).await?) {
             self.fail("insert", "an insert without a context was not rejected".into());
         }
-        if self.hub.readonly {
-            let delete = format!("DELETE FROM {name} WHERE \"{col}\" = '{}'", scope.b);
-            if !is_rejected(&self.probe(&app, Some(principal(1)), &delete).await?) {
-                self.fail("read-only", "the read-only hub's application role could delete".into());
+        // A read-only hub, or the audit log: the application role writes nothing, not even its own rows.
+        if !self.hub.writes(self.table) {
+            self.n += 1;
+            let insert_a = insert_sql(self.hub, self.table, principal(1), &[(col, Some(scope.a))], self.n);
+            let update_a = format!("UPDATE {name} SET \"{col}\" = \"{col}\" WHERE \"{col}\" = '{}'", scope.a);
+            let delete_a = format!("DELETE FROM {name} WHERE \"{col}\" = '{}'", scope.a);
+            for (check, sql) in [("insert", insert_a), ("update", update_a), ("delete", delete_a)] {
+                if !is_rejected(&self.probe(&app, Some(principal(1)), &sql).await?) {
+                    self.fail(
+                        "read-only",
+                        format!("the application role could {check} its own rows of a table it only reads"),
+                    );
+                }
             }
             return Ok(());
         }
@@ -312,7 +321,7 @@ impl Verifier<'_, '_> {
     /// Rows without a scope: a tenant's context never writes one; the
     /// platform role, in a platform transaction, does.
     async fn platform_rows(&mut self, scope: &mut Scope) -> Result<(), sqlx::Error> {
-        if scope.unscoped == 0 || self.hub.readonly {
+        if scope.unscoped == 0 || !self.hub.writes(self.table) {
             return Ok(());
         }
         let app = Roles::of(self.hub).app;
@@ -431,8 +440,15 @@ fn value(hub: &ir::Hub, table: &ir::Table, column: &ir::Column, n: usize) -> Str
         let v: String = v.chars().take(max.unwrap_or(64) as usize).collect();
         format!("'{v}'")
     };
+    // Numbers that identify rows (keys) differ per row; others are 1, which most checks allow.
+    let keyed = table
+        .primary_key
+        .iter()
+        .chain(&table.uniques)
+        .any(|k| k.columns.contains(&column.name));
     match &column.ty {
         ColumnType::Uuid => format!("'{}'", principal(1_000_000 + n as u128)),
+        ColumnType::SmallInt | ColumnType::Integer | ColumnType::BigInt | ColumnType::Numeric(_) if keyed => (n + 1).to_string(),
         ColumnType::Varchar(max) => text(*max),
         ColumnType::Char(len) => {
             let digits = format!("{n:0>width$}", width = *len as usize);

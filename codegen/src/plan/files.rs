@@ -182,7 +182,11 @@ fn slug(steps: &[&Step]) -> String {
     let steps: Vec<&Step> = steps
         .iter()
         .copied()
-        .filter(|s| !s.statements.iter().all(|st| matches!(st, Statement::InstallHelpers)))
+        .filter(|s| {
+            !s.statements
+                .iter()
+                .all(|st| matches!(st, Statement::InstallHelpers | Statement::InstallAudit { .. }))
+        })
         .collect();
     let mut name = match steps.as_slice() {
         [] => "no_changes".to_string(),

@@ -19,7 +19,7 @@ pub const TRIGGER: &str = "hubgen_audit";
 /// The audit log's policy that lets the trigger (run as the owner) insert.
 pub const WRITER_POLICY: &str = "audit_writer";
 /// What a sensitive value reads as in an audit row.
-pub const MASK: &str = "[redacted]";
+pub const MASK: &str = "<redacted>";
 
 /// The trigger function of `hub`, in the helper schema.
 pub fn function(hub: &ir::Hub) -> Name {
@@ -89,7 +89,7 @@ pub fn drop_trigger(table: &Name) -> String {
 ///
 /// Each changed column goes into `changes` as `{"old": ..., "new": ...}`
 /// (an insert has no old row, a delete no new one: their values read as
-/// null); masked columns show `[redacted]` instead of a value. The actor is
+/// null); masked columns show `<redacted>` (as `Debug` does) instead of a value. The actor is
 /// the user the transaction acts for (`app.current_user_id`); the tenant is
 /// the row's, or else the transaction's. `EXECUTE` because the audit log is
 /// an argument: one function serves every audited table of the hub.

@@ -4792,7 +4792,6 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
 }
 #[rustfmt::skip]
 #[tokio::test]
-#[allow(unused_variables)]
 async fn audit_logs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_commerce_audit_logs",
@@ -4801,164 +4800,28 @@ async fn audit_logs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             2,
         )
         .await;
-    let sample = |n: u32| NewAuditLog {
-        id: None,
-        actor_id: Some(ids::UserId::new()),
-        action: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        entity_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        entity_id: ::uuid::Uuid::new_v4(),
-        changes: None,
-        occurred_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 11u32, 1u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp")
-                .and_utc(),
-        ),
-    };
     let tenant = ids::TenantId::new();
     let mut tx = ::hubgen_runtime::TenantTx::begin(&db.pool, tenant).await?;
-    let new = sample(1);
-    new.validate().map_err(|v| format!("the sample is invalid: {v:?}"))?;
-    let row: AuditLog = AuditLogRepo::insert(&mut tx, &new).await?;
+    assert_eq!(AuditLogRepo::count(& mut tx, & AuditLogFilter::default()). await ?, 0);
+    ::sqlx::query(
+            "INSERT INTO \"public\".\"audit_logs\" (\"tenant_id\", \"action\", \"entity_type\", \"entity_id\") VALUES ($1, 'x', 'x', gen_random_uuid())",
+        )
+        .bind(tx.tenant())
+        .execute(&mut *db.pool.acquire().await?)
+        .await?;
+    let page = AuditLogRepo::list(
+            &mut tx,
+            &AuditLogFilter::default(),
+            &::hubgen_runtime::PageRequest::first(10),
+        )
+        .await?;
+    assert_eq!(page.items.len(), 1);
+    let row: AuditLog = page.items[0].clone();
     assert_eq!(
         AuditLogRepo::get(& mut tx, (row.id, row.occurred_at)). await ?, Some(row
-        .clone()), "get returns what insert stored"
+        .clone())
     );
     assert_eq!(AuditLogRepo::count(& mut tx, & AuditLogFilter::default()). await ?, 1);
-    assert_eq!(AuditLogRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
-    assert_eq!(AuditLogRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = AuditLogRepo::list(
-            &mut tx,
-            &AuditLogFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = AuditLogRepo::list(
-            &mut tx,
-            &AuditLogFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    for sort in [AuditLogSort::PrimaryKey, AuditLogSort::EntityType] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = AuditLogRepo::list(
-                    &mut tx,
-                    &AuditLogFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = AuditLogRepo::list(
-                        &mut tx,
-                        &AuditLogFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, AuditLogRepo::count(& mut tx, &
-                AuditLogFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
-    assert!(
-        AuditLogRepo::exists(& mut tx, (row.id, row.occurred_at)). await ?, "exists"
-    );
-    let both = AuditLogRepo::get_many(
-            &mut tx,
-            &[(row.id, row.occurred_at), (first.items[0].id, first.items[0].occurred_at)],
-        )
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
-    let streamed: Vec<AuditLog> = ::hubgen_runtime::TryStreamExt::try_collect(
-            AuditLogRepo::stream(&mut tx, &AuditLogFilter::default()),
-        )
-        .await?;
-    assert_eq!(
-        streamed.len() as i64, AuditLogRepo::count(& mut tx, & AuditLogFilter::default())
-        . await ?, "the stream reads every row"
-    );
-    let all = AuditLogRepo::count(&mut tx, &AuditLogFilter::default()).await?;
-    let values = AuditLogRepo::count(
-            &mut tx,
-            &AuditLogFilter {
-                entity_type: ::hubgen_runtime::Condition::not_null(),
-            },
-        )
-        .await?;
-    assert_eq!(
-        AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
-        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
-        "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.entity_type.clone()) {
-        assert_eq!(
-            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
-            ::hubgen_runtime::Condition::at_least(value.clone()) }). await ? +
-            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
-            ::hubgen_runtime::Condition::below(value.clone()) }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            AuditLogRepo::count(& mut tx, & AuditLogFilter { entity_type :
-            ::hubgen_runtime::Condition::any_of([value.clone()]) }). await ? >= 1,
-            "IN finds the row by `{}`", "entity_type"
-        );
-    }
-    let n = 99u32;
-    let patch = AuditLogPatch {
-        action: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
-        ..Default::default()
-    };
-    let updated = AuditLogRepo::update(&mut tx, (row.id, row.occurred_at), &patch)
-        .await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
-    assert_eq!(updated.action, expected, "patched field");
-    assert_eq!(
-        AuditLogRepo::get(& mut tx, (row.id, row.occurred_at)). await ?, Some(updated
-        .clone()), "get returns the patched row"
-    );
-    AuditLogRepo::delete(&mut tx, (row.id, row.occurred_at)).await?;
-    assert_eq!(AuditLogRepo::get(& mut tx, (row.id, row.occurred_at)). await ?, None);
-    assert_eq!(
-        AuditLogRepo::count(& mut tx, & AuditLogFilter::default()). await ?, 2i64
-    );
-    assert!(
-        matches!(AuditLogRepo::delete(& mut tx, (row.id, row.occurred_at)). await,
-        Err(::hubgen_runtime::Error::NotFound))
-    );
     drop(tx);
     db.drop_db().await;
     Ok(())
