@@ -39,10 +39,10 @@ impl Bench {
 
     async fn audit(&self, on: bool) {
         let verb = if on { "ENABLE" } else { "DISABLE" };
-        sqlx::query(&format!("ALTER TABLE products {verb} TRIGGER hubgen_audit"))
+        sqlx::query(&format!("ALTER TABLE products {verb} TRIGGER USER"))
             .execute(&self.admin)
             .await
-            .expect("toggle the audit trigger");
+            .expect("toggle the audit triggers");
     }
 
     /// `SINGLE` inserts one by one in a transaction.
@@ -68,7 +68,7 @@ impl Bench {
 
     /// Empties the tables between rounds so both contenders insert into the same sizes.
     async fn reset(&self) {
-        sqlx::query("TRUNCATE products CASCADE; TRUNCATE audit_logs")
+        sqlx::raw_sql("TRUNCATE products CASCADE; TRUNCATE audit_logs")
             .execute(&self.admin)
             .await
             .expect("truncate");

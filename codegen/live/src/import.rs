@@ -289,7 +289,7 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('e', 'a', 'i')) \
              UNION ALL \
              SELECT 'trigger ' || format('%I on %I.%I', t.tgname, n.nspname, c.relname), \
-                    CASE WHEN t.tgname = 'hubgen_audit' AND f.pronamespace::regnamespace::text = 'hubgen' THEN c.oid::int8 END, \
+                    CASE WHEN t.tgname LIKE 'hubgen\\_audit\\_%' AND f.pronamespace::regnamespace::text = 'hubgen' THEN c.oid::int8 END, \
                     encode(t.tgargs, 'escape') \
              FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_proc f ON f.oid = t.tgfoid \
@@ -303,7 +303,9 @@ pub async fn read(conn: &mut PgConnection) -> Result<(Database, Vec<String>, usi
         if let Some(table) = row.try_get::<Option<i64>, _>(1)?.and_then(|o| tables.get_mut(&(o as u32))) {
             table.audited = true;
             let args = crate::trigger_args(&row.get::<String, _>(2));
-            let masked: Vec<&str> = args.get(3).map(|m| m.split(',').collect()).unwrap_or_default();
+            let masked: Vec<&str> = args
+                .get(hubgen_codegen::sql::audit::MASKED_ARG)
+                .map(|m| m.split(',').collect()).unwrap_or_default();
             for column in table.columns.iter_mut().filter(|c| masked.contains(&c.name.as_str())) {
                 column.sensitive = true;
             }

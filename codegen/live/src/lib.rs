@@ -259,20 +259,26 @@ pub async fn introspect_counted(conn: &mut PgConnection) -> Result<(Catalog, usi
             },
         );
     }
-    // Audit triggers (a partitioned table's partitions inherit its trigger).
+    // Audit triggers (a partitioned table's partitions inherit its triggers).
     let q = format!(
-        "SELECT n.nspname, c.relname, f.pronamespace::regnamespace::text || '.' || f.proname, encode(t.tgargs, 'escape') \
+        "SELECT n.nspname, c.relname, string_agg(t.tgname || ': ' || f.pronamespace::regnamespace::text || '.' || f.proname \
+           || '(' || encode(t.tgargs, 'escape') || ')', '; ' ORDER BY t.tgname) \
          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         JOIN pg_proc f ON f.oid = t.tgfoid WHERE t.tgname = '{}' AND t.tgparentid = 0 AND {USER_SCHEMAS}",
-        hubgen_codegen::sql::audit::TRIGGER
+         JOIN pg_proc f ON f.oid = t.tgfoid WHERE t.tgname LIKE '{}%' AND t.tgparentid = 0 AND {USER_SCHEMAS} GROUP BY 1, 2",
+        hubgen_codegen::sql::audit::TRIGGER_PREFIX
     );
     for row in fetch(&mut *conn, q).await? {
         if let Some(table) = catalog.tables.get_mut(&key(&row)) {
-            table.audit = Some(format!(
-                "{}({})",
-                row.get::<String, _>(2),
-                trigger_args(&row.get::<String, _>(3)).join(", ")
-            ));
+            // `encode(…, 'escape')` ends each argument in `\000`: back to `a, b, c`.
+            let triggers: Vec<String> = row
+                .get::<String, _>(2)
+                .split("; ")
+                .map(|t| match t.split_once('(') {
+                    Some((head, args)) => format!("{head}({})", trigger_args(args.trim_end_matches(')')).join(", ")),
+                    None => t.to_string(),
+                })
+                .collect();
+            table.audit = Some(triggers.join("; "));
         }
     }
     // Partitions whose security differs from their parent's.

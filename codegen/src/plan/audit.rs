@@ -2,13 +2,13 @@
 //! (the audit log, the key, the tenant column, the masked columns).
 
 use super::{label, Phase, Plan, Renames, Step};
-use crate::sql::audit::{self, Trigger};
+use crate::sql::audit;
 use crate::sql::statement::{Name, Statement};
-use crate::sql::Roles;
 use hubgen_schema::ir;
 
 pub(super) fn plan(old: &ir::Hub, new: &ir::Hub, renames: &Renames, plan: &mut Plan) {
     let matched = renames.matched(old, new);
+    let log = audit::functions(new).map(|f| f.log.label());
     for t in &new.tables {
         let o = matched.iter().find(|(_, n)| std::ptr::eq(*n, t)).map(|(o, _)| *o);
         let before = o.and_then(|o| audit::trigger(old, o));
@@ -29,7 +29,7 @@ pub(super) fn plan(old: &ir::Hub, new: &ir::Hub, renames: &Renames, plan: &mut P
         if let Some(trigger) = after {
             plan.push(Step::new(
                 Phase::Security,
-                format!("audit {} into {}", label(t), audit_log_label(&trigger)),
+                format!("audit {} into {}", label(t), log.as_deref().unwrap_or("the audit log")),
                 vec![Statement::CreateAuditTrigger {
                     table: Name::of(t),
                     trigger,
@@ -37,20 +37,20 @@ pub(super) fn plan(old: &ir::Hub, new: &ir::Hub, renames: &Renames, plan: &mut P
             ));
         }
     }
+    // The functions name the audit log: (re)installed with the triggers
+    // that need them, and whenever the audit log they write to changes.
+    let (before, after) = (audit::functions(old), audit::functions(new));
     let creates = plan.statements().any(|s| matches!(s, Statement::CreateAuditTrigger { .. }));
-    if creates {
+    let audited = new.tables.iter().any(|t| audit::trigger(new, t).is_some());
+    if let Some(functions) = after.filter(|f| creates || (audited && before.as_ref() != Some(f))) {
+        let previous = before.filter(|b| *b != functions);
         plan.push(Step::new(
             Phase::Setup,
-            "install the audit trigger function".into(),
+            "install the audit trigger functions".into(),
             vec![Statement::InstallAudit {
-                function: audit::function(new),
-                owner: Roles::of(new).owner,
+                functions: Box::new(functions),
+                previous: previous.map(Box::new),
             }],
         ));
     }
-}
-
-/// The audit log a trigger writes to, as summaries name tables.
-fn audit_log_label(trigger: &Trigger) -> String {
-    trigger.args[0].replace('"', "")
 }

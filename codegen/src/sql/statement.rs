@@ -391,10 +391,11 @@ pub enum Statement {
     SecurePartitions {
         table: Name,
     },
-    /// The hub's audit trigger function, replaced if present, owned by `owner`.
+    /// The hub's audit trigger functions, replaced if present (undone by
+    /// the `previous` ones, which name the audit log as it was).
     InstallAudit {
-        function: Name,
-        owner: String,
+        functions: Box<super::audit::Functions>,
+        previous: Option<Box<super::audit::Functions>>,
     },
     /// Every insert, update and delete on `table` writes an audit row.
     CreateAuditTrigger {
@@ -539,7 +540,14 @@ impl Statement {
             // The owner only changes with the object, which its own inverse handles.
             // Partitions stay secured while they exist.
             // Helpers stay: migrations before this one may rely on them.
-            SetOwner { .. } | SecurePartitions { .. } | InstallHelpers | InstallAudit { .. } => Inverse::Keep,
+            SetOwner { .. } | SecurePartitions { .. } | InstallHelpers | InstallAudit { previous: None, .. } => Inverse::Keep,
+            InstallAudit {
+                functions,
+                previous: Some(previous),
+            } => undo(InstallAudit {
+                functions: previous,
+                previous: Some(functions),
+            }),
             CreateAuditTrigger { table, trigger } => undo(DropAuditTrigger { table, trigger }),
             DropAuditTrigger { table, trigger } => undo(CreateAuditTrigger { table, trigger }),
             // Tenant scripts run forward only.
@@ -848,9 +856,9 @@ impl Statement {
             RemoveUpkeep { table, kept, .. } => super::upkeep::remove(table, kept),
             InstallHelpers => super::upkeep::install_helpers(),
             SecurePartitions { table } => super::upkeep::secure_partitions(table),
-            InstallAudit { function, owner } => super::audit::install(function, owner),
-            CreateAuditTrigger { table, trigger } => super::audit::create_trigger(table, trigger),
-            DropAuditTrigger { table, .. } => super::audit::drop_trigger(table),
+            InstallAudit { functions, .. } => super::audit::install(functions),
+            CreateAuditTrigger { table, trigger } => super::audit::create_triggers(table, trigger),
+            DropAuditTrigger { table, trigger } => super::audit::drop_triggers(table, trigger),
         }
     }
 }

@@ -6,13 +6,19 @@ SET LOCAL lock_timeout = '5s';
 -- undo: secure partitions of public.audit_logs
 
 -- undo: audit public.orders into public.audit_logs
-DROP TRIGGER "hubgen_audit" ON "public"."orders";
+DROP TRIGGER "hubgen_audit_delete" ON "public"."orders";
+DROP TRIGGER "hubgen_audit_insert" ON "public"."orders";
+DROP TRIGGER "hubgen_audit_update" ON "public"."orders";
 
 -- undo: audit public.products into public.audit_logs
-DROP TRIGGER "hubgen_audit" ON "public"."products";
+DROP TRIGGER "hubgen_audit_delete" ON "public"."products";
+DROP TRIGGER "hubgen_audit_insert" ON "public"."products";
+DROP TRIGGER "hubgen_audit_update" ON "public"."products";
 
 -- undo: audit public.buyer_profile into public.audit_logs
-DROP TRIGGER "hubgen_audit" ON "public"."buyer_profile";
+DROP TRIGGER "hubgen_audit_delete" ON "public"."buyer_profile";
+DROP TRIGGER "hubgen_audit_insert" ON "public"."buyer_profile";
+DROP TRIGGER "hubgen_audit_update" ON "public"."buyer_profile";
 
 -- undo: revoke delete, insert, update on public.audit_logs from commerce_app
 GRANT DELETE, INSERT, UPDATE ON TABLE "public"."audit_logs" TO "commerce_app";
@@ -39,6 +45,6 @@ END $$;
 ALTER TABLE "public"."audit_logs_p2026_12" RENAME TO "audit_logs_2026_12";
 ALTER TABLE "public"."audit_logs_p2026_11" RENAME TO "audit_logs_2026_11";
 
--- undo: install the audit trigger function
+-- undo: install the audit trigger functions
 
 -- undo: install hubgen's helper functions

@@ -108,50 +108,50 @@ BEGIN
 END
 $fn$;
 
--- install the audit trigger function
+-- install the audit trigger functions
 CREATE SCHEMA IF NOT EXISTS "hubgen";
-CREATE OR REPLACE FUNCTION "hubgen"."audit_commerce"() RETURNS trigger
+CREATE OR REPLACE FUNCTION "hubgen"."audit_commerce_rows"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+-- Inserts and deletes, per statement: every row of the transition table at once.
 DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
-    any_row jsonb := COALESCE(new_row, old_row);
-    keys text[] := string_to_array(TG_ARGV[1], ',');
-    masked text[] := string_to_array(TG_ARGV[3], ',');
-    changes jsonb := '{}';
-    col text;
-    before jsonb;
-    after jsonb;
-    entity jsonb;
-    tenant uuid;
+    keys text[] := string_to_array(TG_ARGV[0], ',');
+    masked text[] := string_to_array(TG_ARGV[2], ',');
+    actor uuid := NULLIF(current_setting('app.current_user_id', true), '')::uuid;
 BEGIN
-    FOR col IN SELECT jsonb_object_keys(any_row) LOOP
-        before := COALESCE(old_row -> col, 'null');
-        after := COALESCE(new_row -> col, 'null');
-        IF before IS DISTINCT FROM after THEN
-            IF col = ANY (masked) THEN
-                before := CASE WHEN before = 'null' THEN before ELSE to_jsonb('<redacted>'::text) END;
-                after := CASE WHEN after = 'null' THEN after ELSE to_jsonb('<redacted>'::text) END;
-            END IF;
-            changes := changes || jsonb_build_object(col, jsonb_build_object('old', before, 'new', after));
-        END IF;
-    END LOOP;
-    IF cardinality(keys) = 1 THEN
-        entity := any_row -> keys[1];
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO "public"."audit_logs" (tenant_id, actor_id, action, entity_type, entity_id, changes, occurred_at)
+        SELECT CASE WHEN TG_ARGV[1] <> '' THEN (r.j ->> TG_ARGV[1])::uuid ELSE NULLIF(current_setting('app.current_tenant_id', true), '')::uuid END, actor, 'insert', TG_ARGV[3], ((CASE WHEN cardinality(keys) = 1 THEN r.j -> keys[1] ELSE (SELECT jsonb_object_agg(k, r.j -> k) FROM unnest(keys) k) END) #>> '{}')::uuid, (SELECT COALESCE(jsonb_object_agg(e.key, jsonb_build_object('old', 'null'::jsonb, 'new', CASE WHEN e.value = 'null' OR NOT (e.key = ANY (masked)) THEN e.value ELSE to_jsonb('<redacted>'::text) END)), '{}') FROM jsonb_each(r.j) e WHERE e.value <> 'null'), clock_timestamp()
+          FROM (SELECT to_jsonb(t) AS j FROM new_rows t) r;
     ELSE
-        SELECT jsonb_object_agg(k, any_row -> k) INTO entity FROM unnest(keys) k;
+        INSERT INTO "public"."audit_logs" (tenant_id, actor_id, action, entity_type, entity_id, changes, occurred_at)
+        SELECT CASE WHEN TG_ARGV[1] <> '' THEN (r.j ->> TG_ARGV[1])::uuid ELSE NULLIF(current_setting('app.current_tenant_id', true), '')::uuid END, actor, 'delete', TG_ARGV[3], ((CASE WHEN cardinality(keys) = 1 THEN r.j -> keys[1] ELSE (SELECT jsonb_object_agg(k, r.j -> k) FROM unnest(keys) k) END) #>> '{}')::uuid, (SELECT COALESCE(jsonb_object_agg(e.key, jsonb_build_object('old', CASE WHEN e.value = 'null' OR NOT (e.key = ANY (masked)) THEN e.value ELSE to_jsonb('<redacted>'::text) END, 'new', 'null'::jsonb)), '{}') FROM jsonb_each(r.j) e WHERE e.value <> 'null'), clock_timestamp()
+          FROM (SELECT to_jsonb(t) AS j FROM old_rows t) r;
     END IF;
-    tenant := CASE WHEN TG_ARGV[2] <> '' THEN (any_row ->> TG_ARGV[2])::uuid
-                   ELSE NULLIF(current_setting('app.current_tenant_id', true), '')::uuid END;
-    EXECUTE format('INSERT INTO %s (tenant_id, actor_id, action, entity_type, entity_id, changes, occurred_at) '
-                   'VALUES ($1, $2, $3, $4, %s, $6, now())', TG_ARGV[0],
-                   CASE TG_ARGV[4] WHEN 'jsonb' THEN '$5' WHEN 'uuid' THEN '($5 #>> ''{}'')::uuid' ELSE '$5 #>> ''{}''' END)
-        USING tenant, NULLIF(current_setting('app.current_user_id', true), '')::uuid, lower(TG_OP), TG_ARGV[5], entity, changes;
     RETURN NULL;
 END
 $fn$;
-ALTER FUNCTION "hubgen"."audit_commerce"() OWNER TO "commerce_owner";
-REVOKE ALL ON FUNCTION "hubgen"."audit_commerce"() FROM PUBLIC;
+ALTER FUNCTION "hubgen"."audit_commerce_rows"() OWNER TO "commerce_owner";
+REVOKE ALL ON FUNCTION "hubgen"."audit_commerce_rows"() FROM PUBLIC;
+CREATE OR REPLACE FUNCTION "hubgen"."audit_commerce_row"() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+-- Updates, per row: the columns whose value changed.
+DECLARE
+    keys text[] := string_to_array(TG_ARGV[0], ',');
+    masked text[] := string_to_array(TG_ARGV[2], ',');
+    actor uuid := NULLIF(current_setting('app.current_user_id', true), '')::uuid;
+    old_row jsonb := to_jsonb(OLD);
+    new_row jsonb := to_jsonb(NEW);
+    changes jsonb;
+BEGIN
+    SELECT COALESCE(jsonb_object_agg(n.key, jsonb_build_object('old', CASE WHEN o.value = 'null' OR NOT (n.key = ANY (masked)) THEN o.value ELSE to_jsonb('<redacted>'::text) END, 'new', CASE WHEN n.value = 'null' OR NOT (n.key = ANY (masked)) THEN n.value ELSE to_jsonb('<redacted>'::text) END)), '{}') INTO changes
+      FROM jsonb_each(new_row) n JOIN jsonb_each(old_row) o USING (key) WHERE n.value IS DISTINCT FROM o.value;
+    INSERT INTO "public"."audit_logs" (tenant_id, actor_id, action, entity_type, entity_id, changes, occurred_at)
+    VALUES (CASE WHEN TG_ARGV[1] <> '' THEN (new_row ->> TG_ARGV[1])::uuid ELSE NULLIF(current_setting('app.current_tenant_id', true), '')::uuid END, actor, 'update', TG_ARGV[3], ((CASE WHEN cardinality(keys) = 1 THEN new_row -> keys[1] ELSE (SELECT jsonb_object_agg(k, new_row -> k) FROM unnest(keys) k) END) #>> '{}')::uuid, changes, clock_timestamp());
+    RETURN NULL;
+END
+$fn$;
+ALTER FUNCTION "hubgen"."audit_commerce_row"() OWNER TO "commerce_owner";
+REVOKE ALL ON FUNCTION "hubgen"."audit_commerce_row"() FROM PUBLIC;
 
 -- add partition upkeep to public.audit_logs
 ALTER TABLE "public"."audit_logs_2026_11" RENAME TO "audit_logs_p2026_11";
@@ -169,13 +169,19 @@ CREATE POLICY "audit_writer" ON "public"."audit_logs" FOR INSERT TO "commerce_ow
 REVOKE DELETE, INSERT, UPDATE ON TABLE "public"."audit_logs" FROM "commerce_app";
 
 -- audit public.buyer_profile into public.audit_logs
-CREATE TRIGGER "hubgen_audit" AFTER INSERT OR UPDATE OR DELETE ON "public"."buyer_profile" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce"('"public"."audit_logs"', 'id', 'tenant_id', 'phone_number,full_name', 'uuid', 'public.buyer_profile');
+CREATE TRIGGER "hubgen_audit_delete" AFTER DELETE ON "public"."buyer_profile" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', 'phone_number,full_name', 'public.buyer_profile');
+CREATE TRIGGER "hubgen_audit_insert" AFTER INSERT ON "public"."buyer_profile" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', 'phone_number,full_name', 'public.buyer_profile');
+CREATE TRIGGER "hubgen_audit_update" AFTER UPDATE ON "public"."buyer_profile" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce_row"('id', 'tenant_id', 'phone_number,full_name', 'public.buyer_profile');
 
 -- audit public.products into public.audit_logs
-CREATE TRIGGER "hubgen_audit" AFTER INSERT OR UPDATE OR DELETE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce"('"public"."audit_logs"', 'id', 'tenant_id', '', 'uuid', 'public.products');
+CREATE TRIGGER "hubgen_audit_delete" AFTER DELETE ON "public"."products" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', '', 'public.products');
+CREATE TRIGGER "hubgen_audit_insert" AFTER INSERT ON "public"."products" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', '', 'public.products');
+CREATE TRIGGER "hubgen_audit_update" AFTER UPDATE ON "public"."products" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce_row"('id', 'tenant_id', '', 'public.products');
 
 -- audit public.orders into public.audit_logs
-CREATE TRIGGER "hubgen_audit" AFTER INSERT OR UPDATE OR DELETE ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce"('"public"."audit_logs"', 'id', 'tenant_id', '', 'uuid', 'public.orders');
+CREATE TRIGGER "hubgen_audit_delete" AFTER DELETE ON "public"."orders" REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', '', 'public.orders');
+CREATE TRIGGER "hubgen_audit_insert" AFTER INSERT ON "public"."orders" REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "hubgen"."audit_commerce_rows"('id', 'tenant_id', '', 'public.orders');
+CREATE TRIGGER "hubgen_audit_update" AFTER UPDATE ON "public"."orders" FOR EACH ROW EXECUTE FUNCTION "hubgen"."audit_commerce_row"('id', 'tenant_id', '', 'public.orders');
 
 -- secure partitions of public.audit_logs
 SELECT hubgen.secure_partitions('"public"."audit_logs"');
