@@ -934,6 +934,17 @@ pub fn invalid_audit(span: Span, problem: impl Into<String>, label: &str, help: 
     error(Code::InvalidAudit, span, problem.into(), label).help(help.into())
 }
 
+/// An audit log that nothing ever trims.
+pub fn unbounded_audit_log(span: Span, table: &str) -> Diagnostic {
+    warning(
+        Code::UnboundedAuditLog,
+        span,
+        format!("audit log `{table}` keeps every row forever: it grows with every change to every audited table"),
+        "no retention",
+    )
+    .help("partition it by month and retire old months: `partition by range (occurred_at) every 1 month retain 1 year` (or `allow unbounded-audit-log`)")
+}
+
 pub fn partition_without_range(name: &Ident, table: &str) -> Diagnostic {
     error(
         Code::PartitionWithoutRange,

@@ -139,6 +139,7 @@ codes! {
     InvalidUpkeep = "invalid-upkeep",
     // audit
     InvalidAudit = "invalid-audit",
+    UnboundedAuditLog = "unbounded-audit-log",
     // indexes, policies, grants
     InvalidIndexMethod = "invalid-index-method",
     InvalidIndexOption = "invalid-index-option",

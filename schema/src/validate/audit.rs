@@ -109,6 +109,14 @@ fn log_column<'a>(hub: &HubCtx, log: &TableCtx<'a>, role: Role) -> Option<(&'a C
 
 fn check_log(hub: &HubCtx, log: &TableCtx, out: &mut Vec<Diagnostic>) {
     let span = option_span(log, TableOptionKind::AuditLog);
+    let retained = log.items.iter().any(|item| match &item.kind {
+        TableItemKind::PartitionBy { upkeep, .. } => upkeep.as_ref().is_some_and(|u| u.retain.is_some()),
+        TableItemKind::Retain { .. } => true,
+        _ => false,
+    });
+    if !retained {
+        out.push(messages::unbounded_audit_log(span, log.name()));
+    }
     if log.option(TableOptionKind::Audited).is_some() {
         out.push(messages::invalid_audit(
             option_span(log, TableOptionKind::Audited),

@@ -14,6 +14,7 @@ pub const ALLOWABLE: &[Code] = &[
     Code::TenantKeyOrder,
     Code::ScopeIndexMissing,
     Code::NoPartitions,
+    Code::UnboundedAuditLog,
 ];
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Diagnostic>) {
