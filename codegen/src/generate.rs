@@ -529,6 +529,9 @@ pub fn hub_package(hub: &str) -> String {
 
 fn hub_manifest(hub: &ir::Hub, shares_ids: bool, crates: &Crates) -> String {
     let ids = if shares_ids { "hub-ids = { path = \"../ids\" }\n" } else { "" };
+    // `@encrypted` columns need the runtime's cryptography.
+    let encrypted = hub.tables.iter().flat_map(|t| &t.columns).any(|c| c.encrypted.is_some());
+    let runtime_features: &[&str] = if encrypted { &["encryption"] } else { &[] };
     format!(
         r#"[package]
 name = "{}"
@@ -549,7 +552,7 @@ json-schema = ["dep:schemars"{}]
         hub_package(&hub.name),
         hub.name,
         hub.database,
-        crates.dependencies(&["hubgen-runtime", "sqlx", "serde", "serde_json"]),
+        crates.dependency("hubgen-runtime", runtime_features) + &crates.dependencies(&["sqlx", "serde", "serde_json"]),
         crates.schemars() + &crates.dependencies(&["uuid", "chrono", "rust_decimal"]),
         if shares_ids { ", \"hub-ids/json-schema\"" } else { "" },
         crates.dependency("hubgen-runtime", &["testing"]),

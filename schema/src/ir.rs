@@ -146,6 +146,31 @@ pub struct Column {
     pub touch: bool,
     /// Client-side format check: email, uuid, url, phone.
     pub format: Option<String>,
+    /// `@encrypted`: stored as ciphertext (`ty` is bytea); the generated
+    /// crate seals and opens it. Encrypted columns are also `sensitive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<Encryption>,
+    /// This column is the blind index of that `@encrypted(searchable)` one:
+    /// the crate fills it, unique keys and indexes of the encrypted column use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blind_index_of: Option<String>,
+}
+
+/// How an `@encrypted` column is stored and found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// The type of the plain value (text or varchar), as the schema declares it.
+    pub plaintext: ColumnType,
+    /// `@encrypted(searchable)`: a blind index column (`<name>_bidx`) makes equality lookups possible.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub searchable: bool,
+}
+
+impl Encryption {
+    /// The blind index column of a searchable encrypted column.
+    pub fn index_column(column: &str) -> String {
+        format!("{column}_bidx")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

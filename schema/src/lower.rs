@@ -119,7 +119,16 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             sensitive: column.attr("sensitive").is_some(),
             touch: column.attr("touch").is_some(),
             format: column.attr("format").and_then(|a| a.args.first()).map(|a| a.name.clone()),
+            encrypted: None,
+            blind_index_of: None,
         };
+        if let Some(attr) = column.attr("encrypted") {
+            lowered.encrypted = Some(ir::Encryption {
+                plaintext: std::mem::replace(&mut lowered.ty, ColumnType::Bytea),
+                searchable: attr.args.iter().any(|a| a.name == "searchable"),
+            });
+            lowered.sensitive = true;
+        }
         for modifier in &column.modifiers {
             match &modifier.kind {
                 ModifierKind::Default(expr) => lowered.default = Some(expr.text.clone()),
@@ -139,7 +148,13 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
                 _ => {}
             }
         }
+        let index = lowered
+            .encrypted
+            .as_ref()
+            .filter(|e| e.searchable)
+            .map(|_| blind_index_column(&lowered));
         out.columns.push(lowered);
+        out.columns.extend(index);
     }
     for item in &table.items {
         match &item.kind {
@@ -268,6 +283,19 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             | TableItemKind::Allow(_) => {}
         }
     }
+    // Keys and indexes of a searchable encrypted column hold its blind index.
+    let searchable: Vec<String> = out.columns.iter().filter_map(|c| c.blind_index_of.clone()).collect();
+    let to_index = |c: &mut String| {
+        if searchable.contains(c) {
+            *c = ir::Encryption::index_column(c);
+        }
+    };
+    for key in &mut out.uniques {
+        key.columns.iter_mut().for_each(to_index);
+    }
+    for index in &mut out.indexes {
+        index.columns.iter_mut().for_each(|c| to_index(&mut c.name));
+    }
     if let Some((column, _)) = table.option_column(TableOptionKind::SoftDelete) {
         let kind = match out.column(column).map(|c| &c.ty) {
             Some(ColumnType::Boolean) => ir::SoftDeleteKind::Flag,
@@ -279,6 +307,29 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         });
     }
     out
+}
+
+/// The blind index column of a searchable encrypted column: filled by the
+/// generated crate (HMAC-SHA-256 of the plain value), NULL where it is.
+fn blind_index_column(encrypted: &ir::Column) -> ir::Column {
+    ir::Column {
+        name: ir::Encryption::index_column(&encrypted.name),
+        ty: ColumnType::Bytea,
+        nullable: true,
+        default: None,
+        generated: None,
+        docs: Some(format!(
+            "Blind index of `{}`: equality lookups on the encrypted value.",
+            encrypted.name
+        )),
+        renamed_from: None,
+        backfill: None,
+        sensitive: false,
+        touch: false,
+        format: None,
+        encrypted: None,
+        blind_index_of: Some(encrypted.name.clone()),
+    }
 }
 
 fn lower_partition(name: &Ident, bound: &PartitionBound) -> ir::Partition {

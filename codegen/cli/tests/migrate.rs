@@ -256,9 +256,11 @@ async fn migrate_brings_the_tenant_schemas_along() {
     std::fs::write(&path, edited).expect("edit");
     let out = hubgen(&["generate", "--schema", schema], &dir, &[]).output().expect("generate");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The edit's upgrades: those the example does not have already.
     let upgrades: Vec<String> = std::fs::read_dir(dir.join("migrations/inbox/tenant"))
         .expect("tenant upgrades")
         .flatten()
+        .filter(|e| !example.join("migrations/inbox/tenant").join(e.file_name()).exists())
         .map(|e| std::fs::read_to_string(e.path()).expect("upgrade"))
         .collect();
     assert_eq!(upgrades.len(), 1, "one upgrade for one change: {upgrades:?}");
@@ -269,17 +271,27 @@ async fn migrate_brings_the_tenant_schemas_along() {
         upgrades[0]
     );
 
+    // The edit is the version after the example's last.
+    let next = std::fs::read_dir(example.join("migrations/inbox"))
+        .expect("migrations")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.split('_').next()?.parse::<u32>().ok())
+        .max()
+        .expect("the example has migrations")
+        + 1;
     let said = run(&["migrate"]);
     assert!(
-        said.contains("inbox: applied 0003 add column tenant template users nickname"),
+        said.contains(&format!("inbox: applied {next:04} add column tenant template users nickname")),
         "{said}"
     );
     assert!(
-        said.contains("inbox: 2 tenant schema(s) at version 3: 2 migrated, 2 upgrade(s) applied"),
+        said.contains(&format!(
+            "inbox: 2 tenant schema(s) at version {next}: 2 migrated, 2 upgrade(s) applied"
+        )),
         "{said}"
     );
     let listed = run(&["tenants", "list"]);
-    assert_eq!(listed.matches("version 3").count(), 2, "{listed}");
+    assert_eq!(listed.matches(&format!("version {next}")).count(), 2, "{listed}");
     let nicknames: i64 = scalar(
         &url,
         "SELECT count(*) FROM information_schema.columns WHERE table_schema IN ('tenant_1', 'tenant_2') AND table_name = 'users' AND column_name = 'nickname'",

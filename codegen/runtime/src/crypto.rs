@@ -248,6 +248,57 @@ pub fn active_key_prefix() -> Result<Vec<u8>, CryptoError> {
     Ok(prefix)
 }
 
+/// Seals again, with the active key, every value of `columns` (quoted
+/// names) in `table` (quoted, qualified) that another key sealed or that a
+/// migration carried over as plaintext: `batch` rows a transaction, locked
+/// with `SKIP LOCKED`, so it runs beside the service and converges; a rerun
+/// changes nothing. Returns how many rows it sealed again. Run it as a role
+/// that bypasses row-level security (the hub's owner), after installing a
+/// ring whose active key is the new one.
+pub async fn reencrypt(conn: &mut sqlx::PgConnection, table: &str, columns: &[&str], batch: i64) -> Result<u64, crate::Error> {
+    use sqlx::{Connection, Row};
+    let prefix = active_key_prefix().map_err(crypto_error)?;
+    let stale: Vec<String> = columns
+        .iter()
+        .map(|c| format!("({c} IS NOT NULL AND substring({c} from 1 for {HEADER}) <> $1)"))
+        .collect();
+    let select = format!(
+        "SELECT ctid::text, {} FROM {table} WHERE {} LIMIT $2 FOR UPDATE SKIP LOCKED",
+        columns.join(", "),
+        stale.join(" OR ")
+    );
+    let sets: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
+    let update = format!("UPDATE {table} SET {} WHERE ctid = $1::tid", sets.join(", "));
+    let mut total = 0;
+    loop {
+        let mut tx = conn.begin().await?;
+        let rows = sqlx::query(&select).bind(&prefix).bind(batch).fetch_all(&mut *tx).await?;
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(total);
+        }
+        for row in &rows {
+            let mut query = sqlx::query(&update).bind(row.try_get::<String, _>(0)?);
+            for i in 0..columns.len() {
+                let stored: Option<Vec<u8>> = row.try_get(i + 1)?;
+                let sealed = match stored {
+                    Some(v) if v.starts_with(&prefix) => Some(v),
+                    Some(v) => Some(open(&v).and_then(|plain| seal(&plain)).map_err(crypto_error)?),
+                    None => None,
+                };
+                query = query.bind(sealed);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        total += rows.len() as u64;
+    }
+}
+
+fn crypto_error(e: CryptoError) -> crate::Error {
+    crate::Error::Database(sqlx::Error::Decode(Box::new(e)))
+}
+
 /// A value of an `@encrypted` column: plaintext in memory, sealed in the
 /// database. `Debug` prints `<redacted>`; it does not serialize at all
 /// (generated models skip it), but deserializes from its plain value, so

@@ -142,7 +142,11 @@ fn add_column(hub: &ir::Hub, t: &ir::Table, c: &ir::Column) -> Step {
 /// cast it) and goes back on after; narrowing and conversions check that
 /// every value survives before anything changes.
 fn retype(hub: &ir::Hub, table: &Name, tl: &str, oc: &ir::Column, c: &ir::Column) -> Step {
-    let change = types::classify(&oc.ty, &c.ty);
+    let change = match (&oc.encrypted, &c.encrypted) {
+        (None, Some(_)) => TypeChange::Encrypt,
+        (Some(_), None) => TypeChange::Decrypt,
+        _ => types::classify(&oc.ty, &c.ty),
+    };
     let (from, to) = (column_type(hub, &oc.ty), column_type(hub, &c.ty));
     let column = c.name.clone();
     let mut statements = Vec::new();
@@ -166,7 +170,11 @@ fn retype(hub: &ir::Hub, table: &Name, tl: &str, oc: &ir::Column, c: &ir::Column
             column: column.clone(),
             to: to.clone(),
         })),
-        TypeChange::Widening | TypeChange::WideningRewrite => {}
+        TypeChange::Decrypt => statements.push(Statement::Guard(Guard::Unsealed {
+            table: table.clone(),
+            column: column.clone(),
+        })),
+        TypeChange::Widening | TypeChange::WideningRewrite | TypeChange::Encrypt => {}
     }
     statements.push(Statement::AlterType {
         table: table.clone(),
@@ -183,11 +191,12 @@ fn retype(hub: &ir::Hub, table: &Name, tl: &str, oc: &ir::Column, c: &ir::Column
             previous: None,
         });
     }
-    Step::new(
-        Phase::Columns,
-        format!("change type of {tl}.{} from {from} to {to}", c.name),
-        statements,
-    )
+    let summary = match change {
+        TypeChange::Encrypt => format!("encrypt {tl}.{}", c.name),
+        TypeChange::Decrypt => format!("decrypt {tl}.{} (back to {to})", c.name),
+        _ => format!("change type of {tl}.{} from {from} to {to}", c.name),
+    };
+    Step::new(Phase::Columns, summary, statements)
 }
 
 fn comment(table: &Name, tl: &str, c: &ir::Column, previous: Option<String>) -> Step {

@@ -12,6 +12,12 @@ pub enum TypeChange {
     Narrowing,
     /// A different kind of value (text → integer): converted with `USING`, may fail.
     Conversion,
+    /// Text becomes `@encrypted`: each value is kept as plaintext marked as
+    /// such (a zero byte, then UTF-8), which the crate reads and its
+    /// `reencrypt` seals; the database has no keys.
+    Encrypt,
+    /// Back to text, possible while no value has been sealed yet.
+    Decrypt,
 }
 
 pub fn classify(from: &ColumnType, to: &ColumnType) -> TypeChange {

@@ -321,6 +321,7 @@ pub fn hub_items_with_ids(
         }
     });
     let maintain = lifecycle(hub);
+    let encryption = encryption(hub);
     quote! {
         pub use ::hubgen_runtime::{#(#runtime),*};
         #ids_module
@@ -336,6 +337,7 @@ pub fn hub_items_with_ids(
         }
 
         #maintain
+        #encryption
         #tenants
         #(#enums)*
         #(#tables)*
@@ -428,6 +430,51 @@ fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
             sink: &dyn ::hubgen_runtime::maintain::ArchiveSink,
         ) -> Result<::hubgen_runtime::maintain::Report, ::hubgen_runtime::maintain::Error> {
             ::hubgen_runtime::maintain::run(conn, &::hubgen_runtime::maintain::Options::new(now, RETENTION), sink).await
+        }
+    })
+}
+
+/// `reencrypt`, for hubs with `@encrypted` columns.
+fn encryption(hub: &ir::Hub) -> Option<TokenStream> {
+    let template = hub.tenant_template.as_ref().map(|t| t.schema.as_str());
+    let tables: Vec<TokenStream> = hub
+        .tables
+        .iter()
+        .filter_map(|t| {
+            let columns: Vec<String> = t
+                .columns
+                .iter()
+                .filter(|c| c.encrypted.is_some())
+                .map(|c| crate::sql::quote::ident(&c.name))
+                .collect();
+            // A template's tables resolve through `search_path`, as the repositories address them.
+            let name = if Some(t.schema.as_str()) == template {
+                crate::sql::quote::ident(&t.name)
+            } else {
+                crate::sql::quote::qualified(&t.schema, &t.name)
+            };
+            (!columns.is_empty()).then(|| quote!((#name, &[#(#columns),*])))
+        })
+        .collect();
+    if tables.is_empty() {
+        return None;
+    }
+    Some(quote! {
+        /// The tables with `@encrypted` columns: (table, columns), quoted.
+        pub const ENCRYPTED: &[(&str, &[&str])] = &[#(#tables),*];
+
+        /// Seals every encrypted value again with the key ring's active key
+        /// (after a rotation, or after a migration encrypted a column that
+        /// held plaintext), `batch` rows a transaction; returns how many rows
+        /// changed. Rerun it until it returns 0. Connect as a role that
+        /// bypasses row-level security. Tables of a per-tenant template are
+        /// found through `search_path`: run it once in each tenant's schema.
+        pub async fn reencrypt(conn: &mut ::sqlx::PgConnection, batch: i64) -> Result<u64, ::hubgen_runtime::Error> {
+            let mut total = 0;
+            for (table, columns) in ENCRYPTED {
+                total += ::hubgen_runtime::crypto::reencrypt(conn, table, columns, batch).await?;
+            }
+            Ok(total)
         }
     })
 }

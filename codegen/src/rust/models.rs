@@ -172,6 +172,9 @@ impl<'a> Shape<'a> {
 
     /// The Rust type of a non-null value of `column` (typed IDs where they apply).
     pub fn ty(&self, column: &ir::Column) -> TokenStream {
+        if column.encrypted.is_some() {
+            return quote!(::hubgen_runtime::crypto::Secret<String>);
+        }
         self.types
             .iter()
             .find(|(n, _)| *n == column.name)
@@ -349,11 +352,13 @@ pub(super) fn check_list(table: &ir::Table, column: &str) -> Option<Vec<String>>
 fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
     let name = &column.name;
     let mut checks = Vec::new();
-    if let ColumnType::Varchar(Some(n)) | ColumnType::Char(n) = column.ty {
-        let n = n as usize;
+    // An encrypted value is checked as the plain value it holds.
+    let ty = column.encrypted.as_ref().map_or(&column.ty, |e| &e.plaintext);
+    if let ColumnType::Varchar(Some(n)) | ColumnType::Char(n) = ty {
+        let n = *n as usize;
         checks.push(quote!(::hubgen_runtime::check::max_chars(&mut violations, #name, value, #n);));
     }
-    if column.ty.is_textual() {
+    if ty.is_textual() {
         if let Some(list) = check_list(table, name) {
             // A sensitive value never appears in a message.
             let check = if column.sensitive {
@@ -367,7 +372,8 @@ fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
             checks.push(quote!(::hubgen_runtime::check::format(&mut violations, #name, value, #format);));
         }
     }
-    (!checks.is_empty()).then(|| quote!(#(#checks)*))
+    let expose = column.encrypted.is_some().then(|| quote!(let value = value.expose();));
+    (!checks.is_empty()).then(|| quote!(#expose #(#checks)*))
 }
 
 fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStream {

@@ -27,6 +27,16 @@ fn date_of(bound: &str) -> Option<(i32, u32, u32)> {
 
 /// A Rust expression of `column`'s (non-null) type; `variant` 0 or 1 gives two different values.
 fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
+    if let Some(encryption) = &column.encrypted {
+        // The plain value's sample, sealed by the key ring the test installs.
+        let plain = ir::Column {
+            ty: encryption.plaintext.clone(),
+            encrypted: None,
+            ..column.clone()
+        };
+        let value = sample(shape, &plain, variant);
+        return quote!(::hubgen_runtime::crypto::Secret::new(#value));
+    }
     let (hub, table) = (shape.hub, shape.table);
     let partition_date = table
         .partitioning
@@ -127,6 +137,9 @@ fn literal(hub: &ir::Hub, table: &ir::Table, column: &ir::Column) -> String {
         ColumnType::Date => "current_date".into(),
         ColumnType::Timestamp | ColumnType::Timestamptz => "now()".into(),
         ColumnType::Json | ColumnType::Jsonb => "'{}'".into(),
+        // An encrypted column: `x` as the plaintext a migration carries over.
+        ColumnType::Bytea if column.encrypted.is_some() => "'\\x0078'".into(),
+        ColumnType::Bytea => "'\\x00'".into(),
         ColumnType::Enum(name) => format!(
             "'{}'",
             hub.enums.iter().find(|e| &e.name == name).map_or("", |e| e.values[0].as_str())
@@ -176,6 +189,15 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         ..
     } = &shape;
     let tenant = shape.tenant.is_some();
+    // Encrypted columns: a fixed test key ring (the ring is process-wide, so every test installs the same).
+    let key_ring = table.columns.iter().any(|c| c.encrypted.is_some()).then(|| {
+        let ring = "key 1 a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=\nindex aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=\n";
+        quote! {
+            ::hubgen_runtime::crypto::install(::std::sync::Arc::new(
+                ::hubgen_runtime::crypto::StaticKeyRing::parse(#ring).expect("test key ring"),
+            ));
+        }
+    });
     // Tests connect as the superuser, whom row-level security lets through:
     // the transaction only has to be of the kind the repository takes.
     let begin = match shape.receiver {
@@ -235,7 +257,9 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         return quote! {
             #[tokio::test]
             async fn #test() -> Result<(), Box<dyn std::error::Error>> {
-                let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
+                #key_ring
+                #key_ring
+            let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
                 #begin
                 assert_eq!(#repo::count(#exec, &#filter::default()).await?, 0);
                 ::sqlx::query(#insert)#bind.execute(&mut *db.pool.acquire().await?).await?;
@@ -503,6 +527,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
         #[tokio::test]
         #[allow(unused_variables)]
         async fn #test() -> Result<(), Box<dyn std::error::Error>> {
+            #key_ring
             let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
             let sample = |n: u32| #new { #(#new_fields),* };
             #begin

@@ -180,6 +180,8 @@ pub enum Guard {
     },
     /// No value is NULL (before SET NOT NULL).
     NoNulls { table: Name, column: String },
+    /// No value of an encrypted column is sealed yet (before it becomes text again).
+    Unsealed { table: Name, column: String },
 }
 
 /// One statement of a migration.
@@ -515,7 +517,10 @@ impl Statement {
             | DropAuditTrigger { table, .. }
             | SecurePartitions { table } => Some(table),
             Guard(g) => Some(match g {
-                self::Guard::Converts { table, .. } | self::Guard::Fits { table, .. } | self::Guard::NoNulls { table, .. } => table,
+                self::Guard::Converts { table, .. }
+                | self::Guard::Fits { table, .. }
+                | self::Guard::NoNulls { table, .. }
+                | self::Guard::Unsealed { table, .. } => table,
             }),
             _ => None,
         }
@@ -620,6 +625,26 @@ impl Statement {
                     },
                 ]),
                 TypeChange::Narrowing | TypeChange::Conversion => Inverse::Irreversible,
+                TypeChange::Encrypt => Inverse::Undo(vec![
+                    Guard(self::Guard::Unsealed {
+                        table: table.clone(),
+                        column: column.clone(),
+                    }),
+                    AlterType {
+                        table,
+                        column,
+                        from: to,
+                        to: from,
+                        change: TypeChange::Decrypt,
+                    },
+                ]),
+                TypeChange::Decrypt => undo(AlterType {
+                    table,
+                    column,
+                    from: to,
+                    to: from,
+                    change: TypeChange::Encrypt,
+                }),
             },
             SetDefault {
                 table,
@@ -760,6 +785,8 @@ impl Statement {
                 let using = match change {
                     TypeChange::Widening | TypeChange::Narrowing => String::new(),
                     TypeChange::WideningRewrite | TypeChange::Conversion => format!(" USING {}::{to}", ident(column)),
+                    TypeChange::Encrypt => format!(" USING '\\x00'::bytea || convert_to({}, 'UTF8')", ident(column)),
+                    TypeChange::Decrypt => format!(" USING convert_from(substring({} from 2), 'UTF8')::{to}", ident(column)),
                 };
                 alter(table, format!("ALTER COLUMN {} TYPE {to}{using}", ident(column)))
             }
@@ -907,6 +934,17 @@ fn guard_sql(guard: &Guard) -> String {
             format!("SELECT count(*) INTO bad FROM {} WHERE {} IS NULL;", table.sql(), ident(column)),
             "NULL".to_string(),
             format!("fill them first, or declare how in the schema: `@backfill(<sql>)` on `{column}`"),
+        ),
+        Guard::Unsealed { table, column } => (
+            table,
+            column,
+            format!(
+                "SELECT count(*) INTO bad FROM {} WHERE get_byte({}, 0) <> 0;",
+                table.sql(),
+                ident(column)
+            ),
+            "a sealed (encrypted) value".to_string(),
+            "the database has no keys: decrypt those values in the service first, or keep the column encrypted".to_string(),
         ),
         Guard::Converts { table, column, to } | Guard::Fits { table, column, to, .. } => {
             let col = ident(column);

@@ -934,6 +934,11 @@ pub fn invalid_audit(span: Span, problem: impl Into<String>, label: &str, help: 
     error(Code::InvalidAudit, span, problem.into(), label).help(help.into())
 }
 
+/// An `@encrypted` column used where ciphertext cannot serve.
+pub fn invalid_encryption(span: Span, problem: impl Into<String>, label: &str, help: impl Into<String>) -> Diagnostic {
+    error(Code::InvalidEncryption, span, problem.into(), label).help(help.into())
+}
+
 /// An audit log that nothing ever trims.
 pub fn unbounded_audit_log(span: Span, table: &str) -> Diagnostic {
     warning(

@@ -140,6 +140,7 @@ codes! {
     // audit
     InvalidAudit = "invalid-audit",
     UnboundedAuditLog = "unbounded-audit-log",
+    InvalidEncryption = "invalid-encryption",
     // indexes, policies, grants
     InvalidIndexMethod = "invalid-index-method",
     InvalidIndexOption = "invalid-index-option",

@@ -14,6 +14,8 @@ pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("renamed_from", true),
     ("format", true),
     ("backfill", false),
+    // `@encrypted` or `@encrypted(searchable)`: see `encryption`.
+    ("encrypted", false),
 ];
 pub const FORMATS: &[&str] = &["email", "uuid", "url", "phone"];
 
@@ -75,6 +77,8 @@ fn check_column(hub: &HubCtx, table: &TableCtx, column: &Column, out: &mut Vec<D
                 Some(expr) => expression_columns(table, expr, "this backfill", out),
                 None => out.push(messages::attribute_arity(attr, 1)),
             }
+        } else if attr.name.name == "encrypted" {
+            // Checked with the rest of encryption's rules.
         } else if attr.args.len() != wanted {
             out.push(messages::attribute_arity(attr, wanted));
         } else if attr.name.name == "format" && !FORMATS.contains(&attr.args[0].name.as_str()) {

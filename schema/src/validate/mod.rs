@@ -5,6 +5,7 @@ mod access;
 mod audit;
 pub(crate) mod citus;
 mod columns;
+mod encryption;
 mod keys;
 mod names;
 pub(crate) mod references;
@@ -64,6 +65,7 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     settings::check(ctx, diagnostics);
     upkeep::check(ctx, diagnostics);
     audit::check(ctx, diagnostics);
+    encryption::check(ctx, diagnostics);
     tenancy::check(ctx, diagnostics);
     citus::check(ctx, diagnostics);
     tenancy::apply_allows(ctx, diagnostics);
