@@ -34,7 +34,12 @@ fn standalone_crates_name_every_dependency() {
     assert_eq!(manifests.len(), 10, "nine hubs and their ids");
     for (name, text) in manifests {
         assert!(!text.contains("workspace"), "{name}:\n{text}");
-        assert!(text.contains("hubgen-runtime = { path = \"../../runtime\" }\n"), "{name}:\n{text}");
+        // Hubs with `@encrypted` columns take the runtime's cryptography.
+        assert!(
+            text.contains("hubgen-runtime = { path = \"../../runtime\" }\n")
+                || text.contains("hubgen-runtime = { path = \"../../runtime\", features = [\"encryption\"] }\n"),
+            "{name}:\n{text}"
+        );
         assert!(text.contains("sqlx = { version = \"0.8\""), "{name}:\n{text}");
         assert!(
             text.contains("schemars = { version = \"0.8\", features = [\"chrono\", \"uuid1\", \"rust_decimal\"], optional = true }\n"),

@@ -1,13 +1,19 @@
-//! What privacy costs: inserts into an audited table (commerce's products)
-//! with the audit trigger on and off, in short interleaved rounds on the same
-//! database (this machine's speed drifts between phases, so each round's two
-//! timings are compared with each other). Prints the throughput ratio,
-//! audited ÷ plain, for single-row inserts and for batches (UNNEST).
+//! What privacy costs, in short interleaved rounds on one database (this
+//! machine's speed drifts between phases, so each round's two timings are
+//! compared with each other), as throughput ratios:
+//!
+//! - audit: inserts into an audited table (commerce's products) with the
+//!   audit triggers on and off, single rows and batches (UNNEST);
+//! - encryption: the inbox crate's insert and get of a social account, whose
+//!   tokens it seals and opens, against the same statements hand-written
+//!   with bytes of the same length bound plainly.
 //!
 //! Run: `cargo bench -p hubgen-e2e --bench privacy` (needs PostgreSQL and pg_partman, see README).
 
 use hub_commerce::ids::{SellerProfileId, TenantId};
 use hub_commerce::{NewProduct, ProductRepo};
+use hub_inbox::{NewSocialAccount, SocialAccountRepo};
+use hubgen_runtime::crypto::{self, Secret, StaticKeyRing};
 use hubgen_runtime::testing::{url_for, TestDatabase};
 use hubgen_runtime::{AnyActor, TenantTx};
 use rust_decimal::Decimal;
@@ -80,6 +86,95 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+const INSERT_PLAIN: &str = "INSERT INTO \"social_accounts\" (\"tenant_id\", \"platform\", \"account_id\", \"access_token_encrypted\", \"refresh_token_encrypted\") VALUES ($1, $2, $3, $4, $5) RETURNING \"id\"";
+const GET_PLAIN: &str = "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"social_accounts\" WHERE \"id\" = $1::uuid";
+const TOKEN: &str = "EAAGm0PX4ZCpsBAKZCZBexampletokenvalue0123456789abcdefghijklmnopqrstuvwxyz";
+
+type PlainRow = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Vec<u8>,
+    Option<Vec<u8>>,
+    Option<hubgen_runtime::chrono::NaiveDateTime>,
+    Option<serde_json::Value>,
+    Option<hubgen_runtime::chrono::NaiveDateTime>,
+    Option<bool>,
+);
+
+/// Sealed by the crate against plain bytes of the same length, for `SINGLE` inserts then gets a round.
+async fn encryption() {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    crypto::install(std::sync::Arc::new(
+        StaticKeyRing::parse(&format!("key 1 {key}\nindex {key}\n")).expect("ring"),
+    ));
+    let db = TestDatabase::create(
+        "bench_encryption",
+        hub_inbox::MIGRATIONS,
+        "SET session_replication_role = replica; SET search_path = tenant_template, public",
+        2,
+    )
+    .await;
+    let tenant = hub_inbox::ids::TenantId::new();
+    // What the crate stores: the sealed token's length.
+    let sealed_len = crypto::seal(TOKEN.as_bytes()).expect("seal").len();
+    let (mut inserts, mut gets) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let mut times = [(Duration::ZERO, Duration::ZERO); 2];
+        for sealed in if round % 2 == 0 { [true, false] } else { [false, true] } {
+            let mut tx = TenantTx::begin(&db.pool, tenant).await.expect("begin");
+            let start = Instant::now();
+            let mut ids = Vec::with_capacity(SINGLE);
+            for i in 0..SINGLE {
+                if sealed {
+                    let new = NewSocialAccount {
+                        refresh_token_encrypted: Some(Secret::new(TOKEN.to_string())),
+                        ..NewSocialAccount::new("facebook".into(), format!("acct-{round}-{i}"), Secret::new(TOKEN.to_string()))
+                    };
+                    ids.push(SocialAccountRepo::insert(&mut tx, &new).await.expect("insert").id.0);
+                } else {
+                    let bytes = vec![1u8; sealed_len];
+                    let id: Uuid = sqlx::query_scalar(INSERT_PLAIN)
+                        .bind(tenant.0)
+                        .bind("facebook")
+                        .bind(format!("plain-{round}-{i}"))
+                        .bind(&bytes)
+                        .bind(Some(&bytes))
+                        .fetch_one(tx.conn())
+                        .await
+                        .expect("plain insert");
+                    ids.push(id);
+                }
+            }
+            let inserted = start.elapsed();
+            let start = Instant::now();
+            for id in &ids {
+                if sealed {
+                    let row = SocialAccountRepo::get(&mut tx, hub_inbox::ids::SocialAccountId(*id))
+                        .await
+                        .expect("get")
+                        .expect("row");
+                    assert_eq!(row.access_token_encrypted.expose(), TOKEN);
+                } else {
+                    let row: PlainRow = sqlx::query_as(GET_PLAIN).bind(id).fetch_one(tx.conn()).await.expect("plain get");
+                    assert_eq!(row.5.len(), sealed_len);
+                }
+            }
+            times[usize::from(!sealed)] = (inserted, start.elapsed());
+            tx.commit().await.expect("commit");
+        }
+        inserts.push(times[1].0.as_secs_f64() / times[0].0.as_secs_f64());
+        gets.push(times[1].1.as_secs_f64() / times[0].1.as_secs_f64());
+    }
+    println!("encryption: {ROUNDS} interleaved rounds of {SINGLE} rows, two sealed tokens a row ({sealed_len} bytes each)");
+    println!("  insert: encrypted ÷ plain throughput = {:.2} (median)", median(inserts));
+    println!("  get: encrypted ÷ plain throughput = {:.2} (median)", median(gets));
+    db.drop_db().await;
+}
+
 #[tokio::main]
 async fn main() {
     let db = TestDatabase::create("bench_privacy", hub_commerce::MIGRATIONS, "SET ROLE commerce_app", 2).await;
@@ -146,4 +241,5 @@ async fn main() {
     );
     bench.admin.close().await;
     bench.db.drop_db().await;
+    encryption().await;
 }

@@ -11,6 +11,14 @@ use crate_under_test::*;
 #[tokio::test]
 #[allow(unused_variables)]
 async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Error>> {
+    ::hubgen_runtime::crypto::install(
+        ::std::sync::Arc::new(
+            ::hubgen_runtime::crypto::StaticKeyRing::parse(
+                    "key 1 a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=\nindex aWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWk=\n",
+                )
+                .expect("test key ring"),
+        ),
+    );
     let db = ::hubgen_runtime::testing::TestDatabase::create(
             "rt_spokes_facebook_connections",
             MIGRATIONS,
@@ -25,10 +33,14 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
             format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
         ),
         page_access_token: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+            ::hubgen_runtime::crypto::Secret::new(
+                format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+            ),
         ),
         webhook_secret: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+            ::hubgen_runtime::crypto::Secret::new(
+                format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+            ),
         ),
         connection_status: None,
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
