@@ -265,6 +265,23 @@ async fn audit_rows_belong_to_their_transaction_and_their_tenant_and_cannot_be_c
         assert_eq!(code.as_deref(), Some("42501"), "{sql}: {error}");
     }
     assert_eq!(shop.counts().await, expected(&[("public.products", "insert", 1)]));
+
+    // Drift: the database matches the schema, audit triggers included, until one goes.
+    let schema = hubgen_e2e::load("examples/commerce/schema/commerce.hubs");
+    let hub = &schema.hubs[0];
+    let drift = || async {
+        let mut conn = shop.admin.acquire().await.expect("conn");
+        let live = hubgen_live::introspect(&mut conn).await.expect("introspect");
+        hubgen_codegen::catalog::diff(&hubgen_codegen::catalog::expected(hub), &live)
+    };
+    let clean = drift().await;
+    assert!(clean.is_empty(), "no drift after the migrations: {clean:?}");
+    sqlx::query("DROP TRIGGER hubgen_audit_update ON orders")
+        .execute(&shop.admin)
+        .await
+        .expect("drop a trigger");
+    let found: Vec<String> = drift().await.iter().map(|d| d.path.clone()).collect();
+    assert_eq!(found, ["tables.public.orders.audit"], "the missing trigger is drift");
     shop.admin.close().await;
     shop.db.drop_db().await;
 }
