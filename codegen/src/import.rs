@@ -307,11 +307,35 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
     let inner = format!("{indent}  ");
     let pk = table.constraints.iter().find(|c| c.kind == 'p');
     let inline_pk = pk.filter(|k| k.columns.len() == 1 && k.name == format!("{}_pkey", table.name));
-    for column in &table.columns {
+    // `@encrypted(searchable)`: a bytea column with hubgen's generated blind
+    // index beside it; the index column is hubgen's to write, and the keys
+    // and indexes on it are the encrypted column's.
+    let searchable: Vec<&str> = table
+        .columns
+        .iter()
+        .filter(|c| c.ty == "bytea")
+        .filter(|c| {
+            let index = hubgen_schema::ir::Encryption::index_column(&c.name);
+            table.columns.iter().any(|b| {
+                b.name == index
+                    && b.generated
+                        .as_deref()
+                        .is_some_and(|g| g.contains(&format!("get_byte({}, 0) = 2", c.name)))
+            })
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    let is_index = |name: &str| searchable.iter().any(|c| hubgen_schema::ir::Encryption::index_column(c) == name);
+    let of_index = |name: &String| match searchable.iter().find(|c| hubgen_schema::ir::Encryption::index_column(c) == *name) {
+        Some(c) => c.to_string(),
+        None => name.clone(),
+    };
+    for column in table.columns.iter().filter(|c| !is_index(&c.name)) {
         if let Some(comment) = &column.comment {
             docs(out, comment, &inner);
         }
-        let ty = match language_type(&column.ty, column.is_enum) {
+        let encrypted = searchable.contains(&column.name.as_str());
+        let ty = match language_type(if encrypted { "text" } else { &column.ty }, column.is_enum) {
             Some(ty) => ty,
             None => {
                 unsupported.push(format!("{label}.{}: type `{}`", column.name, column.ty));
@@ -333,7 +357,9 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         if let Some(expr) = &column.generated {
             let _ = write!(line, " generated always as ({expr}) stored");
         }
-        if column.sensitive {
+        if encrypted {
+            line.push_str(" @encrypted(searchable)");
+        } else if column.sensitive {
             line.push_str(" @sensitive");
         }
         let _ = writeln!(out, "{line}");
@@ -350,7 +376,11 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
     }
     for c in &table.constraints {
         match c.kind {
-            'u' => items.push(format!("unique {} ({})", c.name, c.columns.join(", "))),
+            'u' => items.push(format!(
+                "unique {} ({})",
+                c.name,
+                c.columns.iter().map(of_index).collect::<Vec<_>>().join(", ")
+            )),
             'c' => items.push(format!(
                 "check {} ({})",
                 c.name,
@@ -384,7 +414,10 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         let mut columns = Vec::new();
         for (column, desc) in index.columns.iter().zip(&index.descending) {
             match column {
-                Some(name) => columns.push(if *desc { format!("{name} desc") } else { name.clone() }),
+                Some(name) => {
+                    let name = of_index(name);
+                    columns.push(if *desc { format!("{name} desc") } else { name })
+                }
                 None => {
                     unsupported.push(format!("{label}: index `{}` on an expression", index.name));
                 }

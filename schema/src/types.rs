@@ -200,6 +200,7 @@ pub fn is_sql_word(word: &str) -> bool {
         "exists",
         "false",
         "first",
+        "for",
         "from",
         "hour",
         "ilike",

@@ -14,6 +14,11 @@ use hubgen_runtime::testing::{url_for, TestDatabase};
 use hubgen_runtime::TenantTx;
 use std::sync::Arc;
 
+/// A schema of one's own with a searchable encrypted column, expanded by `hub!`.
+mod vault {
+    hubgen_macros::hub!("data/vault.hubs", vault);
+}
+
 const TOKEN: &str = "tok_live_5f3a9c";
 /// Template tables resolve through `search_path`; foreign keys are not the point here.
 const SETUP: &str = "SET session_replication_role = replica; SET search_path = tenant_template, public";
@@ -111,6 +116,9 @@ async fn encrypted_columns_seal_rotate_and_carry_plaintext_over() {
     admin.close().await;
     db.drop_db().await;
 
+    // Searchable: the unique key and the lookup work on the blind index the value carries.
+    searchable().await;
+
     // Day two: plaintext tokens written before the migration that encrypts the column.
     install(1, &[1]);
     let before = &hub_inbox::MIGRATIONS[..2];
@@ -163,5 +171,66 @@ async fn encrypted_columns_seal_rotate_and_carry_plaintext_over() {
     assert!(refused.to_string().contains("sealed"), "{refused}");
     drop(tx);
     admin.close().await;
+    db.drop_db().await;
+}
+
+/// `@encrypted(searchable)` through a `hub!` expansion: sealed with the blind
+/// index in front, which the database copies into `email_bidx`; unique and
+/// looked up by the plain value, across a rotation and an update.
+async fn searchable() {
+    use crypto::SearchableSecret;
+    use vault::{AccountPatch, AccountRepo, NewAccount};
+    install(1, &[1]);
+    let db = TestDatabase::create("encryption_vault", vault::MIGRATIONS, "", 2).await;
+    let mut conn = db.pool.acquire().await.expect("conn");
+    let new = |email: &str| NewAccount::new(SearchableSecret::new(email.to_string()));
+    let a = AccountRepo::insert(&mut conn, &new("a@x.io")).await.expect("insert a");
+    AccountRepo::insert(&mut conn, &new("b@x.io")).await.expect("insert b");
+    let found = AccountRepo::get_by_email(&mut conn, "a@x.io")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!((found.id, found.email.expose().as_str()), (a.id, "a@x.io"));
+    assert!(AccountRepo::get_by_email(&mut conn, "c@x.io").await.expect("lookup").is_none());
+    let again = AccountRepo::insert(&mut conn, &new("a@x.io"))
+        .await
+        .expect_err("the email is unique");
+    assert!(matches!(again, hubgen_runtime::Error::UniqueViolation { .. }), "{again}");
+    let (email, index): (Vec<u8>, Vec<u8>) = sqlx::query_as("SELECT email, email_bidx FROM accounts WHERE id = $1")
+        .bind(a.id.0)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("stored");
+    assert_eq!(email[0], 2, "sealed with its index");
+    assert_eq!(index, email[1..33], "the database copies the index");
+    assert!(!email.windows(6).any(|w| w == b"a@x.io"));
+
+    // Rotation: reencrypt seals both again under key 2; lookups still find them.
+    install(2, &[1, 2]);
+    assert_eq!(vault::reencrypt(&mut conn, 10).await.expect("reencrypt"), 2);
+    assert_eq!(vault::reencrypt(&mut conn, 10).await.expect("rerun"), 0);
+    let keys: Vec<Option<u32>> = sqlx::query_scalar::<_, Vec<u8>>("SELECT email FROM accounts ORDER BY email_bidx")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("stored")
+        .iter()
+        .map(|e| crypto::key_id(e))
+        .collect();
+    assert_eq!(keys, [Some(2), Some(2)]);
+    install(2, &[2]);
+    assert!(AccountRepo::get_by_email(&mut conn, "b@x.io").await.expect("lookup").is_some());
+
+    // An update moves the index with the value.
+    let patch = AccountPatch {
+        email: Some(SearchableSecret::new("z@x.io".to_string())),
+        ..Default::default()
+    };
+    AccountRepo::update(&mut conn, a.id, &patch).await.expect("update");
+    assert!(AccountRepo::get_by_email(&mut conn, "a@x.io").await.expect("lookup").is_none());
+    assert_eq!(
+        AccountRepo::get_by_email(&mut conn, "z@x.io").await.expect("lookup").map(|r| r.id),
+        Some(a.id)
+    );
+    drop(conn);
     db.drop_db().await;
 }

@@ -362,6 +362,8 @@ scenarios! {
         v2: edit(&audited_base(), &[("    total        numeric(10, 2)  not null default 0\n", "    total        numeric(10, 2)  not null default 0  @sensitive\n")]),
         ..scenario("audit_masks_a_new_sensitive_column", &[], "SELECT count(*) = 1 FROM orders")
     };
+    encrypt_column => scenario("encrypt_column", &[("    note        varchar(50)\n", "    note        varchar(50)  @encrypted\n")], "SELECT count(*) = 3 FROM customers WHERE get_byte(note, 0) = 0 AND convert_from(substring(note from 2), 'UTF8') IN ('x', 'y', 'z')");
+    encrypt_indexed_column_searchable => scenario("encrypt_indexed_column_searchable", &[("    email       varchar(100)  not null\n", "    email       varchar(100)  not null  @encrypted(searchable)\n")], "SELECT count(*) = 3 FROM customers WHERE get_byte(email, 0) = 0 AND email_bidx IS NULL");
     timestamp_to_timestamptz => scenario("timestamp_to_timestamptz", &[("    created_at  timestamp     not null default now()", "    created_at  timestamptz   not null default now()")], ROWS_SURVIVE);
 }
 

@@ -3,7 +3,9 @@
 //! for equality lookups (`@encrypted(searchable)`).
 //!
 //! A stored value is `[1][key id: u32, big-endian][nonce: 12 bytes][ciphertext and tag]`,
-//! so the key that sealed it travels with it and keys rotate: install a ring
+//! or, for `@encrypted(searchable)`, `[2][blind index: 32 bytes][key id]…`, whose
+//! index the database copies into the `<column>_bidx` generated column; so
+//! the key that sealed a value travels with it and keys rotate: install a ring
 //! whose active key is new, old rows stay readable with the old keys, and
 //! the crates' `reencrypt` seals them again. A value that starts with `[0]`
 //! is plaintext (UTF-8) the migration that encrypted the column carried
@@ -31,8 +33,11 @@ pub type KeyId = u32;
 
 const SEALED: u8 = 1;
 const PLAINTEXT: u8 = 0;
+/// A sealed value that carries its blind index after the version byte.
+const INDEXED: u8 = 2;
 const HEADER: usize = 1 + 4;
 const NONCE: usize = 12;
+const INDEX: usize = 32;
 
 /// Where the keys come from. Implement it over a KMS or a vault; or use
 /// [`StaticKeyRing`], which reads them from the environment or a file.
@@ -206,10 +211,25 @@ pub fn seal(plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     Ok(out)
 }
 
-/// Opens a stored value (sealed, or plaintext carried over by a migration).
+/// Seals `plaintext` with the active key, its blind index in front.
+pub fn seal_indexed(plaintext: &str) -> Result<Vec<u8>, CryptoError> {
+    let sealed = seal(plaintext.as_bytes())?;
+    let mut out = Vec::with_capacity(1 + INDEX + sealed.len() - 1);
+    out.push(INDEXED);
+    out.extend_from_slice(&blind_index(plaintext)?);
+    out.extend_from_slice(&sealed[1..]);
+    Ok(out)
+}
+
+/// Opens a stored value (sealed, indexed, or plaintext carried over by a migration).
 pub fn open(stored: &[u8]) -> Result<Vec<u8>, CryptoError> {
     match stored.first() {
         Some(&PLAINTEXT) => Ok(stored[1..].to_vec()),
+        Some(&INDEXED) if stored.len() > 1 + INDEX => {
+            let mut sealed = vec![SEALED];
+            sealed.extend_from_slice(&stored[1 + INDEX..]);
+            open(&sealed)
+        }
         Some(&SEALED) if stored.len() >= HEADER + NONCE + 16 => {
             let id = key_id(stored).ok_or(CryptoError::Corrupt)?;
             let ring = ring()?;
@@ -226,8 +246,18 @@ pub fn open(stored: &[u8]) -> Result<Vec<u8>, CryptoError> {
 pub fn key_id(stored: &[u8]) -> Option<KeyId> {
     match stored {
         [SEALED, a, b, c, d, ..] => Some(KeyId::from_be_bytes([*a, *b, *c, *d])),
+        [INDEXED, rest @ ..] if rest.len() >= INDEX + 4 => {
+            let id = &rest[INDEX..INDEX + 4];
+            Some(KeyId::from_be_bytes([id[0], id[1], id[2], id[3]]))
+        }
         _ => None,
     }
+}
+
+/// The blind index a lookup by a searchable encrypted column compares with
+/// (`get_by_<column>`).
+pub fn lookup(plaintext: &str) -> Result<Vec<u8>, crate::Error> {
+    blind_index(plaintext).map_err(crypto_error)
 }
 
 /// The blind index of a value: HMAC-SHA-256 under the ring's index key.
@@ -255,35 +285,63 @@ pub fn active_key_prefix() -> Result<Vec<u8>, CryptoError> {
 /// changes nothing. Returns how many rows it sealed again. Run it as a role
 /// that bypasses row-level security (the hub's owner), after installing a
 /// ring whose active key is the new one.
-pub async fn reencrypt(conn: &mut sqlx::PgConnection, table: &str, columns: &[&str], batch: i64) -> Result<u64, crate::Error> {
+/// `columns`: (quoted name, searchable).
+pub async fn reencrypt(conn: &mut sqlx::PgConnection, table: &str, columns: &[(&str, bool)], batch: i64) -> Result<u64, crate::Error> {
     use sqlx::{Connection, Row};
     let prefix = active_key_prefix().map_err(crypto_error)?;
+    let key = prefix[1..].to_vec();
+    // Current: sealed (or indexed) under the active key.
+    let current = |stored: &[u8], searchable: bool| {
+        let version = if searchable { INDEXED } else { SEALED };
+        stored.first() == Some(&version) && key_id(stored).map(KeyId::to_be_bytes).as_ref().map(|k| &k[..]) == Some(&key[..])
+    };
     let stale: Vec<String> = columns
         .iter()
-        .map(|c| format!("({c} IS NOT NULL AND substring({c} from 1 for {HEADER}) <> $1)"))
+        .map(|(c, searchable)| match searchable {
+            true => format!(
+                "({c} IS NOT NULL AND (get_byte({c}, 0) <> {INDEXED} OR substring({c} from {} for 4) <> $3))",
+                2 + INDEX
+            ),
+            false => format!("({c} IS NOT NULL AND substring({c} from 1 for {HEADER}) <> $1)"),
+        })
         .collect();
+    let names: Vec<&str> = columns.iter().map(|(c, _)| *c).collect();
     let select = format!(
         "SELECT ctid::text, {} FROM {table} WHERE {} LIMIT $2 FOR UPDATE SKIP LOCKED",
-        columns.join(", "),
+        names.join(", "),
         stale.join(" OR ")
     );
-    let sets: Vec<String> = columns.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
+    let sets: Vec<String> = names.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
     let update = format!("UPDATE {table} SET {} WHERE ctid = $1::tid", sets.join(", "));
     let mut total = 0;
     loop {
         let mut tx = conn.begin().await?;
-        let rows = sqlx::query(&select).bind(&prefix).bind(batch).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&select)
+            .bind(&prefix)
+            .bind(batch)
+            .bind(&key)
+            .fetch_all(&mut *tx)
+            .await?;
         if rows.is_empty() {
             tx.commit().await?;
             return Ok(total);
         }
         for row in &rows {
             let mut query = sqlx::query(&update).bind(row.try_get::<String, _>(0)?);
-            for i in 0..columns.len() {
+            for (i, (_, searchable)) in columns.iter().enumerate() {
                 let stored: Option<Vec<u8>> = row.try_get(i + 1)?;
                 let sealed = match stored {
-                    Some(v) if v.starts_with(&prefix) => Some(v),
-                    Some(v) => Some(open(&v).and_then(|plain| seal(&plain)).map_err(crypto_error)?),
+                    Some(v) if current(&v, *searchable) => Some(v),
+                    Some(v) => {
+                        let plain = open(&v).map_err(crypto_error)?;
+                        Some(
+                            match searchable {
+                                true => seal_indexed(&String::from_utf8(plain).map_err(|_| crypto_error(CryptoError::Corrupt))?),
+                                false => seal(&plain),
+                            }
+                            .map_err(crypto_error)?,
+                        )
+                    }
                     None => None,
                 };
                 query = query.bind(sealed);
@@ -384,6 +442,85 @@ impl<'r> Decode<'r, Postgres> for Secret<String> {
     }
 }
 
+/// A value of an `@encrypted(searchable)` column: a [`Secret`] stored with
+/// its blind index, so `get_by_<column>` finds it. Same guarantees.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SearchableSecret<T>(T);
+
+impl<T> SearchableSecret<T> {
+    pub fn new(value: T) -> SearchableSecret<T> {
+        SearchableSecret(value)
+    }
+
+    /// The plain value. Mind where it goes.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl From<String> for SearchableSecret<String> {
+    fn from(value: String) -> SearchableSecret<String> {
+        SearchableSecret(value)
+    }
+}
+
+impl From<&str> for SearchableSecret<String> {
+    fn from(value: &str) -> SearchableSecret<String> {
+        SearchableSecret(value.to_string())
+    }
+}
+
+impl<T> std::fmt::Debug for SearchableSecret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for SearchableSecret<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(SearchableSecret)
+    }
+}
+
+impl schemars::JsonSchema for SearchableSecret<String> {
+    fn schema_name() -> String {
+        "Secret".into()
+    }
+
+    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        Secret::<String>::json_schema(generator)
+    }
+}
+
+impl Type<Postgres> for SearchableSecret<String> {
+    fn type_info() -> PgTypeInfo {
+        <Vec<u8> as Type<Postgres>>::type_info()
+    }
+}
+
+impl PgHasArrayType for SearchableSecret<String> {
+    fn array_type_info() -> PgTypeInfo {
+        <Vec<u8> as PgHasArrayType>::array_type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for SearchableSecret<String> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <Vec<u8> as Encode<Postgres>>::encode(seal_indexed(&self.0)?, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for SearchableSecret<String> {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        let Secret(plain) = <Secret<String> as Decode<Postgres>>::decode(value)?;
+        Ok(SearchableSecret(plain))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +569,13 @@ mod tests {
         assert_ne!(blind_index("a@x.io").expect("index"), blind_index("b@x.io").expect("index"));
         assert_eq!(blind_index("a@x.io").expect("index").len(), 32);
         assert_eq!(format!("{:?}", Secret::new("tok_live_123".to_string())), "<redacted>");
+
+        // Indexed: the blind index in front, the key id after it; opens like the rest.
+        let indexed = seal_indexed("a@x.io").expect("seal");
+        assert_eq!(indexed[0], INDEXED);
+        assert_eq!(indexed[1..1 + INDEX], blind_index("a@x.io").expect("index")[..]);
+        assert_eq!(key_id(&indexed), Some(3));
+        assert_eq!(open(&indexed).expect("open"), b"a@x.io");
     }
 
     #[test]

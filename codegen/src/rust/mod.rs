@@ -441,11 +441,14 @@ fn encryption(hub: &ir::Hub) -> Option<TokenStream> {
         .tables
         .iter()
         .filter_map(|t| {
-            let columns: Vec<String> = t
+            let columns: Vec<TokenStream> = t
                 .columns
                 .iter()
-                .filter(|c| c.encrypted.is_some())
-                .map(|c| crate::sql::quote::ident(&c.name))
+                .filter_map(|c| {
+                    let searchable = c.encrypted.as_ref()?.searchable;
+                    let name = crate::sql::quote::ident(&c.name);
+                    Some(quote!((#name, #searchable)))
+                })
                 .collect();
             // A template's tables resolve through `search_path`, as the repositories address them.
             let name = if Some(t.schema.as_str()) == template {
@@ -460,8 +463,8 @@ fn encryption(hub: &ir::Hub) -> Option<TokenStream> {
         return None;
     }
     Some(quote! {
-        /// The tables with `@encrypted` columns: (table, columns), quoted.
-        pub const ENCRYPTED: &[(&str, &[&str])] = &[#(#tables),*];
+        /// The tables with `@encrypted` columns: (table, [(column, searchable)]), quoted.
+        pub const ENCRYPTED: &[(&str, &[(&str, bool)])] = &[#(#tables),*];
 
         /// Seals every encrypted value again with the key ring's active key
         /// (after a rotation, or after a migration encrypted a column that

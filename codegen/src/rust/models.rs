@@ -113,7 +113,9 @@ impl<'a> Shape<'a> {
         for index in &table.indexes {
             if let Some(first) = index.columns.first().and_then(|c| column(&c.name)) {
                 // A `tenant_or_global` table filters on its tenant: `is_null()` asks for the global rows.
+                // A blind index is looked up by `get_by_<column>`, not filtered.
                 let usable = (!is(first, table.tenant_column.as_deref()) || table.tenant_global)
+                    && first.blind_index_of.is_none()
                     && !super::types::via_text(&first.ty)
                     && !matches!(first.ty, ColumnType::Array(_) | ColumnType::Json | ColumnType::Jsonb);
                 if usable && !filters.iter().any(|f| f.name == first.name) {
@@ -172,8 +174,10 @@ impl<'a> Shape<'a> {
 
     /// The Rust type of a non-null value of `column` (typed IDs where they apply).
     pub fn ty(&self, column: &ir::Column) -> TokenStream {
-        if column.encrypted.is_some() {
-            return quote!(::hubgen_runtime::crypto::Secret<String>);
+        match &column.encrypted {
+            Some(e) if e.searchable => return quote!(::hubgen_runtime::crypto::SearchableSecret<String>),
+            Some(_) => return quote!(::hubgen_runtime::crypto::Secret<String>),
+            None => {}
         }
         self.types
             .iter()
@@ -405,9 +409,11 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     } = &shape;
 
     // Row: every column, as read.
+    // A blind index is the database's business: rows do not carry it.
     let row_fields: Vec<(&ir::Column, TokenStream)> = table
         .columns
         .iter()
+        .filter(|c| c.blind_index_of.is_none())
         .map(|c| {
             let t = shape.ty(c);
             (c, if c.nullable { quote!(Option<#t>) } else { t })

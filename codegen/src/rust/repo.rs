@@ -49,7 +49,13 @@ fn live_condition(table: &ir::Table) -> Option<String> {
 }
 
 fn select_list(table: &ir::Table) -> String {
-    table.columns.iter().map(super::types::select_expr).collect::<Vec<_>>().join(", ")
+    table
+        .columns
+        .iter()
+        .filter(|c| c.blind_index_of.is_none())
+        .map(super::types::select_expr)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `expr`, borrowed unless the column's type is `Copy`.
@@ -239,22 +245,27 @@ fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
             let conditions: Vec<String> = columns.iter().map(|c| format!("{} = {}", q(&c.name), params.value(c))).collect();
             let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
             let sql = format!("SELECT {} FROM {name} WHERE {}{live}", select_list(table), conditions.join(" AND "));
-            let method = format_ident!(
-                "get_by_{}",
-                columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_and_")
-            );
+            // A blind index is asked by its encrypted column's plain value.
+            let named = |c: &ir::Column| c.blind_index_of.clone().unwrap_or_else(|| c.name.clone());
+            let method = format_ident!("get_by_{}", columns.iter().map(|c| named(c)).collect::<Vec<_>>().join("_and_"));
             let args = columns.iter().map(|c| {
-                let f = field(&c.name);
-                let ty = shape.ty(c);
+                let f = field(&named(c));
+                let ty = match c.blind_index_of {
+                    Some(_) => quote!(&str),
+                    None => shape.ty(c),
+                };
                 quote!(#f: #ty)
             });
             let binds = columns.iter().map(|c| {
-                let f = field(&c.name);
-                quote!(.bind(#f))
+                let f = field(&named(c));
+                match c.blind_index_of {
+                    Some(_) => quote!(.bind(::hubgen_runtime::crypto::lookup(#f)?)),
+                    None => quote!(.bind(#f)),
+                }
             });
             let doc = format!(
                 " The row whose {} equal these values.",
-                columns.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
+                columns.iter().map(|c| format!("`{}`", named(c))).collect::<Vec<_>>().join(", ")
             );
             let ShapeTokens { exec, conn, row, .. } = t;
             quote! {

@@ -35,7 +35,10 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
             ..column.clone()
         };
         let value = sample(shape, &plain, variant);
-        return quote!(::hubgen_runtime::crypto::Secret::new(#value));
+        return match encryption.searchable {
+            true => quote!(::hubgen_runtime::crypto::SearchableSecret::new(#value)),
+            false => quote!(::hubgen_runtime::crypto::Secret::new(#value)),
+        };
     }
     let (hub, table) = (shape.hub, shape.table);
     let partition_date = table

@@ -162,11 +162,11 @@ pub async fn migrate(
     ::hubgen_runtime::migrate(pool, MIGRATIONS).await
 }
 #[rustfmt::skip]
-/// The tables with `@encrypted` columns: (table, columns), quoted.
-pub const ENCRYPTED: &[(&str, &[&str])] = &[
+/// The tables with `@encrypted` columns: (table, [(column, searchable)]), quoted.
+pub const ENCRYPTED: &[(&str, &[(&str, bool)])] = &[
     (
         "\"public\".\"facebook_connections\"",
-        &["\"page_access_token\"", "\"webhook_secret\""],
+        &[("\"page_access_token\"", false), ("\"webhook_secret\"", false)],
     ),
 ];
 #[rustfmt::skip]

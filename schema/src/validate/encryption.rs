@@ -32,18 +32,12 @@ fn check_column(hub: &HubCtx, table: &TableCtx, column: &Column, attr: &Attr, ou
     let name = &column.name.name;
     match attr.args.as_slice() {
         [] => {}
-        // The blind index is lowered, but the crates do not fill it yet.
-        [arg] if arg.name == "searchable" => out.push(messages::invalid_encryption(
-            arg.span,
-            "`@encrypted(searchable)` is not generated yet: the crates cannot fill its blind index",
-            "not yet",
-            "write `@encrypted`, and look the row up by its key",
-        )),
+        [arg] if arg.name == "searchable" => {}
         [arg, ..] => out.push(messages::invalid_encryption(
             arg.span,
-            format!("`@encrypted` takes no option, not `{}`", arg.name),
+            format!("`@encrypted` takes `searchable` or nothing, not `{}`", arg.name),
             "not an option",
-            "write `@encrypted`",
+            "write `@encrypted`, or `@encrypted(searchable)` for equality lookups",
         )),
     }
     if let Some(ty) = hub.resolve_type(table.schema, &column.ty) {
@@ -93,7 +87,10 @@ fn check_uses(table: &TableCtx, out: &mut Vec<Diagnostic>) {
             return;
         }
         let help = if searchable_helps {
-            format!("keep `{}` plain, or look rows up by their key", ident.name)
+            format!(
+                "declare `{}` `@encrypted(searchable)`: its blind index keeps the lookup",
+                ident.name
+            )
         } else {
             format!("keep `{}` plain, or leave it out of {what}", ident.name)
         };

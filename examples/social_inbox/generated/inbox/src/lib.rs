@@ -1051,13 +1051,13 @@ pub async fn maintain(
         .await
 }
 #[rustfmt::skip]
-/// The tables with `@encrypted` columns: (table, columns), quoted.
-pub const ENCRYPTED: &[(&str, &[&str])] = &[
+/// The tables with `@encrypted` columns: (table, [(column, searchable)]), quoted.
+pub const ENCRYPTED: &[(&str, &[(&str, bool)])] = &[
     (
         "\"social_accounts\"",
-        &["\"access_token_encrypted\"", "\"refresh_token_encrypted\""],
+        &[("\"access_token_encrypted\"", false), ("\"refresh_token_encrypted\"", false)],
     ),
-    ("\"crm_configs\"", &["\"credentials_encrypted\""]),
+    ("\"crm_configs\"", &[("\"credentials_encrypted\"", false)]),
 ];
 #[rustfmt::skip]
 /// Seals every encrypted value again with the key ring's active key
