@@ -357,167 +357,111 @@ fn crypto_error(e: CryptoError) -> crate::Error {
     crate::Error::Database(sqlx::Error::Decode(Box::new(e)))
 }
 
-/// A value of an `@encrypted` column: plaintext in memory, sealed in the
-/// database. `Debug` prints `<redacted>`; it does not serialize at all
-/// (generated models skip it), but deserializes from its plain value, so
-/// requests can carry it in.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret<T>(T);
+/// The parts a [`Secret`] and a [`SearchableSecret`] share: plaintext in
+/// memory, `<redacted>` in `Debug`, no `Serialize`, deserialized from the
+/// plain value, `bytea` in PostgreSQL; each seals in its own `Encode`.
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Default)]
+        pub struct $name<T>(T);
 
-impl<T> Secret<T> {
-    pub fn new(value: T) -> Secret<T> {
-        Secret(value)
-    }
+        impl<T> $name<T> {
+            pub fn new(value: T) -> $name<T> {
+                $name(value)
+            }
 
-    /// The plain value. Mind where it goes.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
+            /// The plain value. Mind where it goes.
+            pub fn expose(&self) -> &T {
+                &self.0
+            }
 
-    pub fn into_inner(self) -> T {
-        self.0
-    }
+            pub fn into_inner(self) -> T {
+                self.0
+            }
+        }
+
+        impl From<String> for $name<String> {
+            fn from(value: String) -> $name<String> {
+                $name(value)
+            }
+        }
+
+        impl From<&str> for $name<String> {
+            fn from(value: &str) -> $name<String> {
+                $name(value.to_string())
+            }
+        }
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("<redacted>")
+            }
+        }
+
+        impl<'de, T: Deserialize<'de>> Deserialize<'de> for $name<T> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                T::deserialize(deserializer).map($name)
+            }
+        }
+
+        impl schemars::JsonSchema for $name<String> {
+            fn schema_name() -> String {
+                "Secret".into()
+            }
+
+            fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+                let mut schema = String::json_schema(generator).into_object();
+                schema.metadata().write_only = true;
+                schema.into()
+            }
+        }
+
+        impl Type<Postgres> for $name<String> {
+            fn type_info() -> PgTypeInfo {
+                <Vec<u8> as Type<Postgres>>::type_info()
+            }
+        }
+
+        impl PgHasArrayType for $name<String> {
+            fn array_type_info() -> PgTypeInfo {
+                <Vec<u8> as PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $name<String> {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let stored = <&[u8] as Decode<Postgres>>::decode(value)?;
+                let plain = open(stored)?;
+                Ok($name(String::from_utf8(plain).map_err(|_| CryptoError::Corrupt)?))
+            }
+        }
+    };
 }
 
-impl From<String> for Secret<String> {
-    fn from(value: String) -> Secret<String> {
-        Secret(value)
-    }
-}
+secret_type!(
+    /// A value of an `@encrypted` column: plaintext in memory, sealed in the
+    /// database. `Debug` prints `<redacted>`; it does not serialize at all
+    /// (generated models skip it), but deserializes from its plain value, so
+    /// requests can carry it in.
+    Secret
+);
 
-impl From<&str> for Secret<String> {
-    fn from(value: &str) -> Secret<String> {
-        Secret(value.to_string())
-    }
-}
-
-impl<T> std::fmt::Debug for Secret<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Secret<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize(deserializer).map(Secret)
-    }
-}
-
-impl schemars::JsonSchema for Secret<String> {
-    fn schema_name() -> String {
-        "Secret".into()
-    }
-
-    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        let mut schema = String::json_schema(generator).into_object();
-        schema.metadata().write_only = true;
-        schema.into()
-    }
-}
-
-impl Type<Postgres> for Secret<String> {
-    fn type_info() -> PgTypeInfo {
-        <Vec<u8> as Type<Postgres>>::type_info()
-    }
-}
-
-impl PgHasArrayType for Secret<String> {
-    fn array_type_info() -> PgTypeInfo {
-        <Vec<u8> as PgHasArrayType>::array_type_info()
-    }
-}
+secret_type!(
+    /// A value of an `@encrypted(searchable)` column: a [`Secret`] stored with
+    /// its blind index, so `get_by_<column>` finds it. Same guarantees.
+    SearchableSecret
+);
 
 impl Encode<'_, Postgres> for Secret<String> {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        let sealed = seal(self.0.as_bytes())?;
-        <Vec<u8> as Encode<Postgres>>::encode(sealed, buf)
-    }
-}
-
-impl<'r> Decode<'r, Postgres> for Secret<String> {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        let stored = <&[u8] as Decode<Postgres>>::decode(value)?;
-        let plain = open(stored)?;
-        Ok(Secret(String::from_utf8(plain).map_err(|_| CryptoError::Corrupt)?))
-    }
-}
-
-/// A value of an `@encrypted(searchable)` column: a [`Secret`] stored with
-/// its blind index, so `get_by_<column>` finds it. Same guarantees.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct SearchableSecret<T>(T);
-
-impl<T> SearchableSecret<T> {
-    pub fn new(value: T) -> SearchableSecret<T> {
-        SearchableSecret(value)
-    }
-
-    /// The plain value. Mind where it goes.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl From<String> for SearchableSecret<String> {
-    fn from(value: String) -> SearchableSecret<String> {
-        SearchableSecret(value)
-    }
-}
-
-impl From<&str> for SearchableSecret<String> {
-    fn from(value: &str) -> SearchableSecret<String> {
-        SearchableSecret(value.to_string())
-    }
-}
-
-impl<T> std::fmt::Debug for SearchableSecret<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for SearchableSecret<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        T::deserialize(deserializer).map(SearchableSecret)
-    }
-}
-
-impl schemars::JsonSchema for SearchableSecret<String> {
-    fn schema_name() -> String {
-        "Secret".into()
-    }
-
-    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        Secret::<String>::json_schema(generator)
-    }
-}
-
-impl Type<Postgres> for SearchableSecret<String> {
-    fn type_info() -> PgTypeInfo {
-        <Vec<u8> as Type<Postgres>>::type_info()
-    }
-}
-
-impl PgHasArrayType for SearchableSecret<String> {
-    fn array_type_info() -> PgTypeInfo {
-        <Vec<u8> as PgHasArrayType>::array_type_info()
+        <Vec<u8> as Encode<Postgres>>::encode(seal(self.0.as_bytes())?, buf)
     }
 }
 
 impl Encode<'_, Postgres> for SearchableSecret<String> {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
         <Vec<u8> as Encode<Postgres>>::encode(seal_indexed(&self.0)?, buf)
-    }
-}
-
-impl<'r> Decode<'r, Postgres> for SearchableSecret<String> {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        let Secret(plain) = <Secret<String> as Decode<Postgres>>::decode(value)?;
-        Ok(SearchableSecret(plain))
     }
 }
 

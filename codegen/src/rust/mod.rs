@@ -436,7 +436,6 @@ fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
 
 /// `reencrypt`, for hubs with `@encrypted` columns.
 fn encryption(hub: &ir::Hub) -> Option<TokenStream> {
-    let template = hub.tenant_template.as_ref().map(|t| t.schema.as_str());
     let tables: Vec<TokenStream> = hub
         .tables
         .iter()
@@ -450,12 +449,8 @@ fn encryption(hub: &ir::Hub) -> Option<TokenStream> {
                     Some(quote!((#name, #searchable)))
                 })
                 .collect();
-            // A template's tables resolve through `search_path`, as the repositories address them.
-            let name = if Some(t.schema.as_str()) == template {
-                crate::sql::quote::ident(&t.name)
-            } else {
-                crate::sql::quote::qualified(&t.schema, &t.name)
-            };
+            // As the repositories address it (a template's tables through `search_path`).
+            let name = models::table_sql(hub, t);
             (!columns.is_empty()).then(|| quote!((#name, &[#(#columns),*])))
         })
         .collect();

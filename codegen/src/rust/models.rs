@@ -66,17 +66,22 @@ pub(super) struct Shape<'a> {
     types: Vec<(String, TokenStream)>,
 }
 
+/// A table as queries name it: schema-qualified, except in a hub's
+/// per-tenant template, whose tables resolve through `search_path` to the
+/// tenant's schema the transaction entered (or to the template).
+pub(super) fn table_sql(hub: &ir::Hub, table: &ir::Table) -> String {
+    let template = hub.tenant_template.as_ref().is_some_and(|t| t.schema == table.schema);
+    if template {
+        crate::sql::quote::ident(&table.name)
+    } else {
+        crate::sql::quote::qualified(&table.schema, &table.name)
+    }
+}
+
 impl<'a> Shape<'a> {
-    /// The table as queries name it: schema-qualified, except in a hub's
-    /// per-tenant template, whose tables resolve through `search_path` to
-    /// the tenant's schema the transaction entered (or to the template).
+    /// The table as queries name it (see [`table_sql`]).
     pub fn table_sql(&self) -> String {
-        let template = self.hub.tenant_template.as_ref().is_some_and(|t| t.schema == self.table.schema);
-        if template {
-            crate::sql::quote::ident(&self.table.name)
-        } else {
-            crate::sql::quote::qualified(&self.table.schema, &self.table.name)
-        }
+        table_sql(self.hub, self.table)
     }
 
     pub fn of(schema: &ir::Schema, hub: &'a ir::Hub, table: &'a ir::Table, ids: &Ids) -> Shape<'a> {

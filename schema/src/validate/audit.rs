@@ -8,19 +8,7 @@ use crate::ast::*;
 use crate::diagnostics::{messages, Diagnostic};
 use crate::types::ColumnType;
 
-/// What the audit trigger writes into a column of the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Tenant,
-    Actor,
-    Action,
-    EntityType,
-    EntityId,
-    Changes,
-    OccurredAt,
-}
-
-/// The audit log's columns, as the trigger names them: (name, role, types it accepts).
+/// The audit log's columns, as the trigger names them: (name, types it accepts).
 const AUDIT_COLUMNS: [(&str, &str); 7] = [
     ("tenant_id", "uuid"),
     ("actor_id", "uuid"),
@@ -31,28 +19,20 @@ const AUDIT_COLUMNS: [(&str, &str); 7] = [
     ("occurred_at", "timestamptz or timestamp"),
 ];
 
-const ROLES: [Role; 7] = [
-    Role::Tenant,
-    Role::Actor,
-    Role::Action,
-    Role::EntityType,
-    Role::EntityId,
-    Role::Changes,
-    Role::OccurredAt,
-];
-
 /// What `help` suggests to a hub without an audit log.
 const AUDIT_LOG_HELP: &str = "declare the hub's audit log: `table audit_log tenant_scoped(tenant_id) audit_log { ... }` with the columns \
      tenant_id uuid, actor_id uuid, action text, entity_type text, entity_id text, changes jsonb and occurred_at timestamptz \
      (and, to keep it small, `partition by range (occurred_at) every 1 month retain 1 year`)";
 
-fn accepts(role: Role, ty: &ColumnType) -> bool {
-    match role {
-        Role::Tenant | Role::Actor => *ty == ColumnType::Uuid,
-        Role::Action | Role::EntityType => matches!(ty, ColumnType::Text | ColumnType::Varchar(_)),
-        Role::EntityId => matches!(ty, ColumnType::Uuid | ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Jsonb),
-        Role::Changes => *ty == ColumnType::Jsonb,
-        Role::OccurredAt => matches!(ty, ColumnType::Timestamptz | ColumnType::Timestamp),
+/// Whether the audit log's column `name` can hold what the trigger writes into it.
+fn accepts(name: &str, ty: &ColumnType) -> bool {
+    match name {
+        "tenant_id" | "actor_id" => *ty == ColumnType::Uuid,
+        "action" | "entity_type" => matches!(ty, ColumnType::Text | ColumnType::Varchar(_)),
+        "entity_id" => matches!(ty, ColumnType::Uuid | ColumnType::Text | ColumnType::Varchar(_) | ColumnType::Jsonb),
+        "changes" => *ty == ColumnType::Jsonb,
+        "occurred_at" => matches!(ty, ColumnType::Timestamptz | ColumnType::Timestamp),
+        _ => true,
     }
 }
 
@@ -100,9 +80,8 @@ fn option_span(table: &TableCtx, kind: TableOptionKind) -> crate::span::Span {
     table.option(kind).map_or(table.ast.name.span, |o| o.span)
 }
 
-/// The audit log's column in `role`, with its resolved type.
-fn log_column<'a>(hub: &HubCtx, log: &TableCtx<'a>, role: Role) -> Option<(&'a Column, Option<ColumnType>)> {
-    let name = AUDIT_COLUMNS[ROLES.iter().position(|r| *r == role)?].0;
+/// The audit log's column `name`, with its resolved type.
+fn log_column<'a>(hub: &HubCtx, log: &TableCtx<'a>, name: &str) -> Option<(&'a Column, Option<ColumnType>)> {
     let column = log.column(name)?;
     Some((column, hub.resolve_type(log.schema, &column.ty)))
 }
@@ -156,21 +135,21 @@ fn check_log(hub: &HubCtx, log: &TableCtx, out: &mut Vec<Diagnostic>) {
             "declare it `tenant_scoped(tenant_id)`",
         )),
     }
-    for (role, (name, types)) in ROLES.iter().zip(AUDIT_COLUMNS) {
-        match log_column(hub, log, *role) {
+    for (name, types) in AUDIT_COLUMNS {
+        match log_column(hub, log, name) {
             None => out.push(messages::invalid_audit(
                 log.ast.name.span,
                 format!("audit log `{}` has no column `{name}`, which the audit trigger writes", log.name()),
                 "column missing",
                 format!("add `{name}` ({types}); the trigger fills tenant_id, actor_id, action, entity_type, entity_id, changes and occurred_at"),
             )),
-            Some((column, Some(ty))) if !accepts(*role, &ty) => out.push(messages::invalid_audit(
+            Some((column, Some(ty))) if !accepts(name, &ty) => out.push(messages::invalid_audit(
                 column.ty.span,
                 format!("audit log column `{name}` is `{ty}`, which cannot hold what the audit trigger writes"),
                 "wrong type",
                 format!("declare `{name}` as {types}"),
             )),
-            Some((column, _)) if *role == Role::Action && varchar_shorter_than(hub, log, column, "delete".len()) => {
+            Some((column, _)) if name == "action" && varchar_shorter_than(hub, log, column, "delete".len()) => {
                 out.push(messages::invalid_audit(
                     column.ty.span,
                     format!("audit log column `{name}` is too short for `insert`, `update` and `delete`"),
@@ -242,7 +221,7 @@ fn check_audited(hub: &HubCtx, table: &TableCtx, log: Option<&TableCtx>, out: &m
             "declare a primary key",
         ));
     }
-    if let Some((entity, Some(ColumnType::Uuid))) = log_column(hub, log, Role::EntityId) {
+    if let Some((entity, Some(ColumnType::Uuid))) = log_column(hub, log, "entity_id") {
         let uuid_key = match key.as_slice() {
             [only] => table
                 .column(only)
@@ -263,7 +242,7 @@ fn check_audited(hub: &HubCtx, table: &TableCtx, log: Option<&TableCtx>, out: &m
             ));
         }
     }
-    if let Some((entity_type, _)) = log_column(hub, log, Role::EntityType) {
+    if let Some((entity_type, _)) = log_column(hub, log, "entity_type") {
         let label = format!("{}.{}", table.schema, table.name());
         if varchar_shorter_than(hub, log, entity_type, label.len()) {
             out.push(messages::invalid_audit(
@@ -274,7 +253,7 @@ fn check_audited(hub: &HubCtx, table: &TableCtx, log: Option<&TableCtx>, out: &m
             ));
         }
     }
-    if let Some((tenant, _)) = log_column(hub, log, Role::Tenant) {
+    if let Some((tenant, _)) = log_column(hub, log, "tenant_id") {
         let tenant_not_null = !log.is_nullable(tenant);
         let has_tenant = match table.tenant_option() {
             Some((TableOptionKind::TenantScoped, (column, _))) => table.column(column).is_some_and(|c| !table.is_nullable(c)),
