@@ -19,6 +19,9 @@ pub struct Catalog {
     pub enums: BTreeMap<String, Enum>,
     /// `schema.name` → table (partitions appear under their parent).
     pub tables: BTreeMap<String, Table>,
+    /// hubgen's erase function, `hubgen.erase_<hub>_subject(type)` → a hash of its body.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, String>,
     /// Tenant schemas the registry (`hubgen.tenant_schemas`) lists: each is
     /// compared with the template, not with the hub.
     #[serde(skip)]
@@ -147,6 +150,11 @@ pub fn expected(hub: &ir::Hub) -> Catalog {
         schemas: hub.schemas.iter().cloned().collect(),
         ..Catalog::default()
     };
+    if let Some(f) = sql::erasure::function(hub) {
+        catalog
+            .functions
+            .insert(format!("{}({})", f.name.label(), f.key), crate::hash::hex(f.source().as_bytes()));
+    }
     for e in &hub.enums {
         catalog.enums.insert(
             format!("{}.{}", e.schema, e.name),

@@ -252,6 +252,15 @@ fn table_reference(out: &mut String, hub: &ir::Hub, table: &ir::Table) {
     if table.audit_log {
         traits.push("the hub's audit log: written by the audit trigger only; applications read it".into());
     }
+    if let Some(erasure) = &hub.erasure {
+        for step in erasure.steps.iter().filter(|s| s.schema == table.schema && s.table == table.name) {
+            traits.push(format!(
+                "erasing a person (`{}`): {}",
+                erasure.subject,
+                crate::erasure::describe(step)
+            ));
+        }
+    }
     if !traits.is_empty() {
         let _ = writeln!(out, "{}.\n", capitalize(&traits.join("; ")));
     }
@@ -273,6 +282,9 @@ fn table_reference(out: &mut String, hub: &ir::Hub, table: &ir::Table) {
         }
         if column.sensitive {
             notes.push("sensitive".into());
+        }
+        if column.pii {
+            notes.push("personal (pii)".into());
         }
         if let Some(docs) = &column.docs {
             notes.push(cell(docs.trim()));

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod check;
 pub mod docs;
+pub mod erasure;
 pub mod generate;
 pub mod hash;
 pub mod import;

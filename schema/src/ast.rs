@@ -268,10 +268,13 @@ pub enum TableOptionKind {
     Audited,
     /// The hub's audit log: audited tables write here; applications only read it.
     AuditLog,
+    /// The table of the people whose data erasure removes (`identity.users`):
+    /// every table that references it is erased with it.
+    DataSubject,
 }
 
 impl TableOptionKind {
-    pub const ALL: [(&'static str, TableOptionKind); 10] = [
+    pub const ALL: [(&'static str, TableOptionKind); 11] = [
         ("tenant_scoped", TableOptionKind::TenantScoped),
         ("tenant_or_global", TableOptionKind::TenantOrGlobal),
         ("owner_scoped", TableOptionKind::OwnerScoped),
@@ -282,6 +285,7 @@ impl TableOptionKind {
         ("shared", TableOptionKind::Shared),
         ("audited", TableOptionKind::Audited),
         ("audit_log", TableOptionKind::AuditLog),
+        ("data_subject", TableOptionKind::DataSubject),
     ];
 
     /// Whether the option scopes rows for row-level security.
@@ -347,6 +351,8 @@ pub enum TableItemKind {
     },
     /// `allow tenant-key-order`: silences one warning for this table.
     Allow(Ident),
+    /// `on erase delete`: what erasing a data subject does to its rows here.
+    OnErase(EraseAction),
 }
 
 #[derive(Debug, Clone)]
@@ -386,6 +392,33 @@ pub enum ModifierKind {
     Check(Expr),
     /// `generated always as (expr) stored`
     Generated(Expr),
+    /// `on erase keep`: what erasing a data subject does to this column.
+    OnErase(EraseAction),
+}
+
+/// What erasing a data subject (GDPR's right to be forgotten) does to a
+/// table's rows or a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EraseAction {
+    /// The subject's rows are deleted.
+    Delete,
+    /// The rows stay, their personal values replaced and their link to the subject cut.
+    Anonymize,
+    /// The rows (or the value) stay; a kept row's personal values are still anonymized.
+    Keep,
+}
+
+impl EraseAction {
+    pub const ALL: [(&'static str, EraseAction); 3] = [
+        ("delete", EraseAction::Delete),
+        ("anonymize", EraseAction::Anonymize),
+        ("keep", EraseAction::Keep),
+    ];
+
+    pub fn keyword(self) -> &'static str {
+        Self::ALL.iter().find(|(_, a)| *a == self).map_or("", |(n, _)| n)
+    }
 }
 
 /// `@sensitive`, `@touch`, `@renamed_from(old)`, `@format(email)`, `@backfill(<sql>)`.

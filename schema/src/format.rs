@@ -281,6 +281,7 @@ fn modifier(kind: &ModifierKind) -> String {
         ModifierKind::References(r) => format!("references {}", reference(r)),
         ModifierKind::Check(e) => format!("check ({})", e.text),
         ModifierKind::Generated(e) => format!("generated always as ({}) stored", e.text),
+        ModifierKind::OnErase(action) => format!("on erase {}", action.keyword()),
     }
 }
 
@@ -385,6 +386,7 @@ fn table_item(kind: &TableItemKind) -> String {
             format!("grant {} to {}", privileges.join(", "), ident(&role.name))
         }
         TableItemKind::Allow(code) => format!("allow {}", code.name),
+        TableItemKind::OnErase(action) => format!("on erase {}", action.keyword()),
     }
 }
 

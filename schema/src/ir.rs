@@ -3,7 +3,7 @@
 //! names PostgreSQL itself would choose. Order is declaration order, so the
 //! same file always yields the same IR.
 
-use crate::ast::FkAction;
+use crate::ast::{EraseAction, FkAction};
 use crate::types::ColumnType;
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +39,73 @@ pub struct Hub {
     /// `schedule maintenance`: the cron schedule pg_cron runs the upkeep on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_schedule: Option<String>,
+    /// What erasing a data subject does here, derived from the whole schema
+    /// (see [`crate::erasure`]); `None` when no table here holds the subject's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<Erasure>,
+}
+
+/// A hub's part of erasing one data subject: the steps its erase function runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// The data subject's table, as `hub.table` (`identity.users`).
+    pub subject: String,
+    /// The type of the subject's key, which erasure is given.
+    pub key: ColumnType,
+    /// In the order they run: rows that reference others before those they reference.
+    pub steps: Vec<ErasureStep>,
+}
+
+/// What erasure does to the rows of one table that hold the subject's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureStep {
+    pub schema: String,
+    pub table: String,
+    /// `delete`, or `anonymize`/`keep`: the rows stay with `set` applied.
+    pub action: EraseAction,
+    /// The subject's rows: those any of these match.
+    pub rows: Vec<RowMatch>,
+    /// Column → the SQL value that replaces the subject's (anonymize and keep).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<(String, String)>,
+    /// Columns of these rows that keep the subject's values on purpose (`keep`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<String>,
+}
+
+/// How a step finds the subject's rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowMatch {
+    /// The column holds the subject's key.
+    Column(String),
+    /// The columns reference the rows an earlier step of `schema.table` matched
+    /// (that table's delete or keep step).
+    Parent {
+        columns: Vec<String>,
+        schema: String,
+        table: String,
+        ref_columns: Vec<String>,
+    },
+}
+
+impl ErasureStep {
+    /// A step that only clears a column naming the subject in rows that are
+    /// not theirs (`on erase anonymize` on a reference).
+    pub fn is_mention(&self) -> bool {
+        self.action == EraseAction::Anonymize
+            && self.kept.is_empty()
+            && matches!((self.rows.as_slice(), self.set.as_slice()), ([RowMatch::Column(c)], [(s, _)]) if c == s)
+    }
+}
+
+impl Erasure {
+    /// The step that finds the subject's own rows of a table (not a mention).
+    pub fn rows_of(&self, schema: &str, table: &str) -> Option<&ErasureStep> {
+        self.steps
+            .iter()
+            .find(|s| s.schema == schema && s.table == table && s.action != EraseAction::Anonymize)
+    }
 }
 
 /// A schema provisioned once per tenant, at the template's current version.
@@ -123,6 +190,12 @@ pub struct Table {
     /// audit trigger writes it.
     #[serde(default, skip_serializing_if = "is_false")]
     pub audit_log: bool,
+    /// `data_subject`: the people erasure removes (one table in a schema).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub data_subject: bool,
+    /// `on erase ...`: what erasing a subject does to its rows here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erase: Option<EraseAction>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,8 +213,15 @@ pub struct Column {
     /// (`@backfill(<sql>)`): an evolution hint, like `renamed_from`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<String>,
-    /// PII or secret: redacted in `Debug` and logs.
+    /// A secret: redacted in `Debug` and logs, masked in audit rows.
     pub sensitive: bool,
+    /// `@pii`: personal data (a name, an email): redacted in `Debug` and
+    /// logs, masked in audit rows, anonymized when its subject is erased.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pii: bool,
+    /// `on erase keep | anonymize`: what erasing a subject does to this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erase: Option<EraseAction>,
     /// Set to `now()` by every generated update.
     pub touch: bool,
     /// Client-side format check: email, uuid, url, phone.
@@ -164,6 +244,14 @@ pub struct Encryption {
     /// `@encrypted(searchable)`: a blind index column (`<name>_bidx`) makes equality lookups possible.
     #[serde(default, skip_serializing_if = "is_false")]
     pub searchable: bool,
+}
+
+impl Column {
+    /// Redacted in `Debug`, logs and validation messages, masked in audit
+    /// rows: secrets (`@sensitive`, `@encrypted`) and personal data (`@pii`).
+    pub fn redacted(&self) -> bool {
+        self.sensitive || self.pii
+    }
 }
 
 impl Encryption {

@@ -9,6 +9,7 @@
 
 pub mod ast;
 pub mod diagnostics;
+pub mod erasure;
 pub mod format;
 pub mod ir;
 mod lexer;
@@ -56,7 +57,12 @@ pub fn compile(text: &str) -> Output {
         let ctx = validate::build(&ast, &mut diagnostics);
         validate::validate(&ctx, &mut diagnostics);
         if !diagnostics.iter().any(Diagnostic::is_error) {
-            ir = Some(lower::lower(&ctx));
+            let mut lowered = lower::lower(&ctx);
+            for finding in erasure::derive(&mut lowered) {
+                let span = locate(&ast, &finding.anchor).unwrap_or_default();
+                diagnostics.push(diagnostics::messages::erasure_finding(span, &finding));
+            }
+            ir = (!diagnostics.iter().any(Diagnostic::is_error)).then_some(lowered);
         }
     }
     // A mixin's columns are checked once per table that uses them; report each problem once.

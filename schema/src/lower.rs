@@ -63,6 +63,7 @@ fn lower_hub(ctx: &Ctx, hub: &HubCtx) -> ir::Hub {
             })
         }),
         maintenance_schedule: hub.schedules.first().map(|s| s.cron.text.trim_matches('\'').to_string()),
+        erasure: None,
     }
 }
 
@@ -96,6 +97,11 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
         grants: Vec::new(),
         audited: table.option(TableOptionKind::Audited).is_some(),
         audit_log: table.option(TableOptionKind::AuditLog).is_some(),
+        data_subject: table.option(TableOptionKind::DataSubject).is_some(),
+        erase: table.items.iter().find_map(|item| match item.kind {
+            TableItemKind::OnErase(action) => Some(action),
+            _ => None,
+        }),
     };
     let pk = table.primary_key();
     if !pk.is_empty() {
@@ -117,6 +123,11 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             renamed_from: column.attr("renamed_from").and_then(|a| a.args.first()).map(|a| a.name.clone()),
             backfill: column.attr("backfill").and_then(|a| a.expr.as_ref()).map(|e| e.text.clone()),
             sensitive: column.attr("sensitive").is_some(),
+            pii: column.attr("pii").is_some(),
+            erase: column.modifiers.iter().find_map(|m| match m.kind {
+                ModifierKind::OnErase(action) => Some(action),
+                _ => None,
+            }),
             touch: column.attr("touch").is_some(),
             format: column.attr("format").and_then(|a| a.args.first()).map(|a| a.name.clone()),
             encrypted: None,
@@ -280,7 +291,8 @@ fn lower_table(ctx: &Ctx, hub: &HubCtx, table: &TableCtx) -> ir::Table {
             | TableItemKind::Use(_)
             | TableItemKind::PrimaryKey(_)
             | TableItemKind::Partition { .. }
-            | TableItemKind::Allow(_) => {}
+            | TableItemKind::Allow(_)
+            | TableItemKind::OnErase(_) => {}
         }
     }
     // Keys and indexes of a searchable encrypted column hold its blind index.
@@ -331,6 +343,8 @@ fn blind_index_column(encrypted: &ir::Column) -> ir::Column {
         renamed_from: None,
         backfill: None,
         sensitive: false,
+        pii: false,
+        erase: None,
         touch: false,
         format: None,
         encrypted: None,

@@ -765,6 +765,11 @@ impl<'a> Parser<'a> {
                 self.bump();
                 TableItemKind::Allow(self.lint_code()?)
             }
+            "on" if next_is(TokenKind::Ident, "erase") => {
+                self.bump();
+                self.bump();
+                TableItemKind::OnErase(self.erase_action()?)
+            }
             _ => {
                 // Columns parse their own trivia.
                 self.pending.leading.splice(0..0, trivia.leading.drain(..));
@@ -971,7 +976,7 @@ impl<'a> Parser<'a> {
         };
         let mut on_delete = None;
         let mut on_update = None;
-        while self.at_keyword("on") {
+        while self.at_keyword("on") && !self.on_erase_follows() {
             self.bump();
             let which = self.peek();
             let is_delete = if self.eat_keyword("delete") {
@@ -1014,6 +1019,24 @@ impl<'a> Parser<'a> {
             on_update,
             span: start.to(Span::new(self.last_end, self.last_end)),
         })
+    }
+
+    /// Whether `on erase` comes next (a column's erasure rule, not a reference's action).
+    fn on_erase_follows(&mut self) -> bool {
+        let at = self.peek();
+        let next = self.tokens.get(self.pos + 1).copied();
+        at.kind == TokenKind::Ident
+            && self.src(at).eq_ignore_ascii_case("on")
+            && next.is_some_and(|t| t.kind == TokenKind::Ident && self.src(t).eq_ignore_ascii_case("erase"))
+    }
+
+    fn erase_action(&mut self) -> PResult<EraseAction> {
+        for (keyword, action) in EraseAction::ALL {
+            if self.eat_keyword(keyword) {
+                return Ok(action);
+            }
+        }
+        Err(self.error_expected("`delete`, `anonymize` or `keep`"))
     }
 
     // ---- columns ----------------------------------------------------------
@@ -1090,6 +1113,11 @@ impl<'a> Parser<'a> {
                     self.bump();
                     ModifierKind::Check(self.paren_expr()?)
                 }
+                (_, "on") if self.on_erase_follows() => {
+                    self.bump();
+                    self.bump();
+                    ModifierKind::OnErase(self.erase_action()?)
+                }
                 (_, "generated") => {
                     self.bump();
                     if self.eat_keyword("always") {
@@ -1100,9 +1128,9 @@ impl<'a> Parser<'a> {
                     ModifierKind::Generated(expr)
                 }
                 _ => {
-                    return Err(
-                        self.error_expected("a column modifier (not null, default, unique, references, check, generated, @attribute)")
-                    )
+                    return Err(self.error_expected(
+                        "a column modifier (not null, default, unique, references, check, generated, on erase, @attribute)",
+                    ))
                 }
             };
             modifiers.push(Modifier {

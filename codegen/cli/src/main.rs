@@ -192,6 +192,16 @@ enum Command {
         #[arg(long, global = true)]
         hub: Option<String>,
     },
+    /// Print what erasing one data subject does in every hub (or --hub): each table's rows
+    /// deleted, anonymized or kept, in the order the hub's erase function runs them.
+    ErasePlan {
+        /// Schema file (default: schema/platform.hubs).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Only this hub.
+        #[arg(long)]
+        hub: Option<String>,
+    },
     /// Print the resolved IR (what the generators see) as JSON.
     Ir {
         /// Schema file (default: schema/platform.hubs).
@@ -302,6 +312,7 @@ fn main() -> ExitCode {
             let root = root.unwrap_or_else(|| project_root(&path));
             tenants::run(&path, &root, database_url.as_deref(), hub.as_deref(), action)
         }
+        Command::ErasePlan { schema, hub } => erase_plan(&files_or_default(schema.into_iter().collect())[0], hub.as_deref()),
         Command::Ir { file } => ir(&files_or_default(file.into_iter().collect())[0]),
     };
     match result {
@@ -508,6 +519,18 @@ fn generate(
         file.path,
         ir.hubs.len()
     );
+    Ok(true)
+}
+
+fn erase_plan(path: &Path, hub: Option<&str>) -> Result<bool, Fatal> {
+    let file = read(path)?;
+    let output = hubgen_schema::compile(&file.text);
+    eprint!("{}", render_all(&output.diagnostics, &file, color()));
+    let Some(ir) = output.ir else { return Ok(false) };
+    if let Some(name) = hub.filter(|h| !ir.hubs.iter().any(|x| x.name == *h)) {
+        return Err(Fatal(format!("{}: no hub `{name}`", file.path)));
+    }
+    print!("{}", hubgen_codegen::erasure::plan_text(&ir, hub));
     Ok(true)
 }
 

@@ -707,6 +707,7 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
 /// Batch inserts that name the row the database refused.
 #[cfg(feature = "encryption")]
 pub mod crypto;
+pub mod erasure;
 pub mod maintain;
 pub mod tenants;
 

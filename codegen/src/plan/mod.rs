@@ -10,6 +10,7 @@
 mod audit;
 mod columns;
 mod constraints;
+mod erasure;
 pub mod files;
 pub mod lint;
 mod renames;
@@ -167,6 +168,7 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
                 roles: Vec::new(),
                 schemas: Vec::new(),
                 extensions: Vec::new(),
+                erasure: None,
                 ..new.clone()
             };
             &empty
@@ -182,6 +184,7 @@ pub fn plan(old: Option<&ir::Hub>, new: &ir::Hub) -> Plan {
     }
     setup::drops(old, new, &mut plan);
     audit::plan(old, new, &renames, &mut plan);
+    erasure::plan(old, new, &mut plan);
     let helpers = plan.statements().any(|s| {
         matches!(
             s,

@@ -148,7 +148,7 @@ pub(super) fn plan(old_hub: &ir::Hub, hub: &ir::Hub, o: &ir::Table, t: &ir::Tabl
     }
 
     // Grants, per role.
-    let (old_grants, new_grants) = (table_privileges(hub, o), table_privileges(hub, t));
+    let (old_grants, new_grants) = (table_privileges(old_hub, o), table_privileges(hub, t));
     let held = |list: &[(String, Vec<String>)], role: &str| -> BTreeSet<String> {
         list.iter()
             .filter(|(r, _)| r == role)

@@ -322,6 +322,7 @@ pub fn hub_items_with_ids(
     });
     let maintain = lifecycle(hub);
     let encryption = encryption(hub);
+    let erasure = erasure(schema, hub, &ids);
     quote! {
         pub use ::hubgen_runtime::{#(#runtime),*};
         #ids_module
@@ -338,6 +339,7 @@ pub fn hub_items_with_ids(
 
         #maintain
         #encryption
+        #erasure
         #tenants
         #(#enums)*
         #(#tables)*
@@ -430,6 +432,54 @@ fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
             sink: &dyn ::hubgen_runtime::maintain::ArchiveSink,
         ) -> Result<::hubgen_runtime::maintain::Report, ::hubgen_runtime::maintain::Error> {
             ::hubgen_runtime::maintain::run(conn, &::hubgen_runtime::maintain::Options::new(now, RETENTION), sink).await
+        }
+    })
+}
+
+/// `erase_subject`, in every hub of a schema with a `data_subject`.
+fn erasure(schema: &ir::Schema, hub: &ir::Hub, ids: &Ids) -> Option<TokenStream> {
+    let (subject_hub, subject) = schema
+        .hubs
+        .iter()
+        .find_map(|h| h.tables.iter().find(|t| t.data_subject).map(|t| (h, t)))?;
+    let key = subject.primary_key.as_ref()?.columns.first()?;
+    let key_type = subject.column(key)?.ty.clone();
+    let id = match ids.get(&subject_hub.name, &subject.schema, &subject.name) {
+        Some(name) => {
+            let name = names::ident(name);
+            quote!(ids::#name)
+        }
+        None => types::rust_type(&key_type),
+    };
+    let label = format!("{}.{}", subject_hub.name, subject.name);
+    let Some(function) = crate::sql::erasure::function(hub) else {
+        let doc =
+            format!(" Erases one data subject (`{label}`) from this hub: nothing here holds a subject's data, so it changes nothing.");
+        return Some(quote! {
+            #[doc = #doc]
+            pub async fn erase_subject(
+                _conn: &mut ::sqlx::PgConnection,
+                _subject: #id,
+            ) -> Result<::hubgen_runtime::erasure::Report, ::hubgen_runtime::Error> {
+                Ok(::hubgen_runtime::erasure::Report::default())
+            }
+        });
+    };
+    let doc = format!(
+        " Erases one data subject (`{label}`) from this hub, as the schema's `on erase` rules say \
+         (`hubgen erase-plan` prints the steps), in one statement: deleted rows, anonymized values, \
+         per table. Idempotent: erasing again changes nothing. Runs `{}`: connect as a member of `{}`.",
+        function.name.label(),
+        function.owner
+    );
+    let sql = format!("SELECT step_table, step_action, step_rows FROM {}($1)", function.name.sql());
+    Some(quote! {
+        #[doc = #doc]
+        pub async fn erase_subject(
+            conn: &mut ::sqlx::PgConnection,
+            subject: #id,
+        ) -> Result<::hubgen_runtime::erasure::Report, ::hubgen_runtime::Error> {
+            ::hubgen_runtime::erasure::erase(conn, #sql, subject).await
         }
     })
 }

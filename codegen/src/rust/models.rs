@@ -1,5 +1,5 @@
 //! Models: the row, insert, patch and filter structs of a table, schema
-//! enums, `validate()` and redacting `Debug` for `@sensitive` fields.
+//! enums, `validate()` and redacting `Debug` for `@sensitive` and `@pii` fields.
 
 use super::names::{field, ident, pascal, singular, variants};
 use super::types::rust_type;
@@ -369,8 +369,8 @@ fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
     }
     if ty.is_textual() {
         if let Some(list) = check_list(table, name) {
-            // A sensitive value never appears in a message.
-            let check = if column.sensitive {
+            // A sensitive or personal value never appears in a message.
+            let check = if column.redacted() {
                 quote!(one_of_redacted)
             } else {
                 quote!(one_of)
@@ -390,7 +390,7 @@ fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStrea
     let entries = fields.iter().map(|(c, _)| {
         let f = field(&c.name);
         let n = &c.name;
-        if c.sensitive {
+        if c.redacted() {
             quote!(.field(#n, &"<redacted>"))
         } else {
             quote!(.field(#n, &self.#f))
@@ -407,7 +407,7 @@ fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStrea
 
 pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) -> TokenStream {
     let shape = Shape::of(schema, hub, table, ids);
-    let sensitive = table.columns.iter().any(|c| c.sensitive);
+    let sensitive = table.columns.iter().any(|c| c.redacted());
     let derive_debug = if sensitive { quote!() } else { quote!(Debug,) };
     let Shape {
         row, new, patch, filter, ..

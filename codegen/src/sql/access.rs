@@ -184,6 +184,10 @@ pub fn table_privileges(hub: &ir::Hub, table: &ir::Table) -> Vec<(String, Vec<St
     for grant in &table.grants {
         out.push((grant.role.clone(), grant.privileges.clone()));
     }
+    let erasure = super::erasure::privileges(hub, table);
+    if !erasure.is_empty() {
+        out.push((super::erasure::role(hub), erasure));
+    }
     out
 }
 

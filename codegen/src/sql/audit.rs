@@ -104,7 +104,7 @@ pub fn trigger(hub: &ir::Hub, table: &ir::Table) -> Option<Trigger> {
     }
     let functions = functions(hub)?;
     let key = table.primary_key.as_ref()?;
-    let masked: Vec<&str> = table.columns.iter().filter(|c| c.sensitive).map(|c| c.name.as_str()).collect();
+    let masked: Vec<&str> = table.columns.iter().filter(|c| c.redacted()).map(|c| c.name.as_str()).collect();
     Some(Trigger {
         functions: (functions.rows, functions.row),
         args: vec![

@@ -4,6 +4,7 @@ pub(crate) mod access;
 pub mod audit;
 pub mod citus;
 pub(crate) mod ddl;
+pub mod erasure;
 pub mod quote;
 pub mod statement;
 pub mod upkeep;

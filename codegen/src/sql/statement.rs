@@ -408,6 +408,15 @@ pub enum Statement {
         table: Name,
         trigger: super::audit::Trigger,
     },
+    /// The hub's erase function, replaced if present (undone by the
+    /// `previous` one, or dropped when there was none).
+    InstallErasure {
+        function: Box<super::erasure::Function>,
+        previous: Option<Box<super::erasure::Function>>,
+    },
+    DropErasure {
+        function: Box<super::erasure::Function>,
+    },
 }
 
 /// The table-level lock a statement takes, weakest first.
@@ -467,6 +476,8 @@ impl Statement {
             | CreateExtension { .. }
             | InstallHelpers
             | InstallAudit { .. }
+            | InstallErasure { .. }
+            | DropErasure { .. }
             | CreateEnum { .. }
             | CreateTable { .. } => LockMode::None,
             Guard(_) => LockMode::AccessShare,
@@ -553,6 +564,15 @@ impl Statement {
                 functions: previous,
                 previous: Some(functions),
             }),
+            InstallErasure { function, previous: None } => undo(DropErasure { function }),
+            InstallErasure {
+                function,
+                previous: Some(previous),
+            } => undo(InstallErasure {
+                function: previous,
+                previous: Some(function),
+            }),
+            DropErasure { function } => undo(InstallErasure { function, previous: None }),
             CreateAuditTrigger { table, trigger } => undo(DropAuditTrigger { table, trigger }),
             DropAuditTrigger { table, trigger } => undo(CreateAuditTrigger { table, trigger }),
             // Tenant scripts run forward only.
@@ -886,6 +906,8 @@ impl Statement {
             InstallAudit { functions, .. } => super::audit::install(functions),
             CreateAuditTrigger { table, trigger } => super::audit::create_triggers(table, trigger),
             DropAuditTrigger { table, trigger } => super::audit::drop_triggers(table, trigger),
+            InstallErasure { function, .. } => super::erasure::install(function),
+            DropErasure { function } => super::erasure::drop(function),
         }
     }
 }

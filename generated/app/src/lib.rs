@@ -119,6 +119,14 @@ pub async fn migrate(
     ::hubgen_runtime::migrate(pool, MIGRATIONS).await
 }
 #[rustfmt::skip]
+/// Erases one data subject (`identity.users`) from this hub: nothing here holds a subject's data, so it changes nothing.
+pub async fn erase_subject(
+    _conn: &mut ::sqlx::PgConnection,
+    _subject: ids::UserId,
+) -> Result<::hubgen_runtime::erasure::Report, ::hubgen_runtime::Error> {
+    Ok(::hubgen_runtime::erasure::Report::default())
+}
+#[rustfmt::skip]
 /// Table `public.app_registry`.
 pub mod app_registry {
     #[allow(unused_imports)]

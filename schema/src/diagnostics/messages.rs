@@ -939,6 +939,26 @@ pub fn invalid_encryption(span: Span, problem: impl Into<String>, label: &str, h
     error(Code::InvalidEncryption, span, problem.into(), label).help(help.into())
 }
 
+/// An `on erase` rule or a `data_subject` erasure cannot follow.
+pub fn invalid_erasure(span: Span, problem: impl Into<String>, label: &str, help: impl Into<String>) -> Diagnostic {
+    error(Code::InvalidErasure, span, problem.into(), label).help(help.into())
+}
+
+/// A finding of the erasure derivation, at the line its anchor names.
+pub fn erasure_finding(span: Span, finding: &crate::erasure::Finding) -> Diagnostic {
+    let code = if finding.error {
+        Code::InvalidErasure
+    } else {
+        Code::UnerasedPersonalData
+    };
+    let diagnostic = if finding.error {
+        error(code, span, finding.message.clone(), finding.label)
+    } else {
+        warning(code, span, finding.message.clone(), finding.label)
+    };
+    diagnostic.help(finding.help.clone())
+}
+
 /// An audit log that nothing ever trims.
 pub fn unbounded_audit_log(span: Span, table: &str) -> Diagnostic {
     warning(

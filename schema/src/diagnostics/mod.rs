@@ -141,6 +141,8 @@ codes! {
     InvalidAudit = "invalid-audit",
     UnboundedAuditLog = "unbounded-audit-log",
     InvalidEncryption = "invalid-encryption",
+    InvalidErasure = "invalid-erasure",
+    UnerasedPersonalData = "unerased-personal-data",
     // indexes, policies, grants
     InvalidIndexMethod = "invalid-index-method",
     InvalidIndexOption = "invalid-index-option",

@@ -10,6 +10,7 @@ use crate::types::{self, Arity, ColumnType};
 /// `backfill` takes a SQL expression instead (see `parser::EXPR_ATTRIBUTES`).
 pub const ATTRIBUTES: &[(&str, bool)] = &[
     ("sensitive", false),
+    ("pii", false),
     ("touch", false),
     ("renamed_from", true),
     ("format", true),

@@ -6,6 +6,7 @@ mod audit;
 pub(crate) mod citus;
 mod columns;
 mod encryption;
+mod erasure;
 mod keys;
 mod names;
 pub(crate) mod references;
@@ -66,6 +67,7 @@ pub(crate) fn validate(ctx: &Ctx, diagnostics: &mut Vec<Diagnostic>) {
     upkeep::check(ctx, diagnostics);
     audit::check(ctx, diagnostics);
     encryption::check(ctx, diagnostics);
+    erasure::check(ctx, diagnostics);
     tenancy::check(ctx, diagnostics);
     citus::check(ctx, diagnostics);
     tenancy::apply_allows(ctx, diagnostics);
@@ -247,7 +249,7 @@ impl<'a> TableCtx<'a> {
             TableOptionKind::SoftDelete => "deleted_at",
             TableOptionKind::Versioned => "version",
             TableOptionKind::RenamedFrom => return option.arg.as_ref().map(|a| (a.name.as_str(), a.span)),
-            TableOptionKind::Shared | TableOptionKind::Audited | TableOptionKind::AuditLog => return None,
+            TableOptionKind::Shared | TableOptionKind::Audited | TableOptionKind::AuditLog | TableOptionKind::DataSubject => return None,
         };
         Some(match &option.arg {
             Some(arg) => (arg.name.as_str(), arg.span),

@@ -161,6 +161,7 @@ pub(super) fn modifier_name(kind: &ModifierKind) -> String {
         ModifierKind::References(_) => "references",
         ModifierKind::Check(_) => "check",
         ModifierKind::Generated(_) => "generated",
+        ModifierKind::OnErase(_) => "on erase",
     }
     .to_string()
 }
