@@ -49,6 +49,9 @@ fn generated_sql_and_rust_match_snapshots() {
             insta::assert_snapshot!(stem.clone(), sql.join("\n"));
             insta::assert_snapshot!(format!("{stem}.rust"), rust.join("\n"));
             insta::assert_snapshot!(format!("{stem}.docs"), docs.join("\n"));
+            if ir.hubs.iter().any(|h| h.erasure.is_some()) {
+                insta::assert_snapshot!(format!("{stem}.erasure"), hubgen_codegen::erasure::plan_text(&ir, None));
+            }
         });
     }
 }
@@ -136,6 +139,7 @@ fn no_stale_snapshots() {
         let stem = name
             .strip_suffix(".rust.snap")
             .or_else(|| name.strip_suffix(".docs.snap"))
+            .or_else(|| name.strip_suffix(".erasure.snap"))
             .or_else(|| name.strip_suffix(".snap"));
         assert!(
             stem.is_some_and(|s| fixtures.iter().any(|f| f == s)),

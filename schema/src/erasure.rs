@@ -191,12 +191,8 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
                     table: pt.name.clone(),
                     ref_columns: fk.ref_columns.clone(),
                 };
-                // A foreign key onto the subject itself is already a direct match.
-                if direct[i]
-                    .owned
-                    .iter()
-                    .any(|d| matches!(d, RowMatch::Column(c) if fk.columns == [c.clone()]))
-                {
+                // A foreign key onto the subject itself is a direct reference, handled above.
+                if hub.name == subject.hub && pt.schema == subject.schema && pt.name == subject.table {
                     continue;
                 }
                 let child = &mut next[i];
@@ -245,7 +241,7 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
                 Err(why) => findings.push(no_value(hub, t, column, &why)),
             }
         }
-        let Some(action) = r.action.filter(|_| !r.owned.is_empty()) else {
+        let Some(mut action) = r.action.filter(|_| !r.owned.is_empty()) else {
             continue;
         };
         if is_subject(t) && action == EraseAction::Anonymize {
@@ -256,7 +252,8 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
                 label: "on erase anonymize",
                 help: "delete them (`on erase delete`, the default), or keep them as tombstones with their personal values anonymized (`on erase keep`)".into(),
             });
-            continue;
+            // Planned as the default, so nothing else is reported about it.
+            action = EraseAction::Delete;
         }
         if let (Some(parent), false) = (&r.deleted_parent, action == EraseAction::Delete) {
             findings.push(Finding {
@@ -309,6 +306,32 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
             }
         }
         steps.push((i, step));
+    }
+    // A kept reference to rows erasure deletes would break its foreign key.
+    for (i, step) in &steps {
+        let t = &hub.tables[*i];
+        for fk in t.foreign_keys.iter().filter(|fk| fk.columns.iter().any(|c| step.kept.contains(c))) {
+            let deleted = steps
+                .iter()
+                .any(|(_, s)| s.action == EraseAction::Delete && s.schema == fk.ref_schema && s.table == fk.ref_table);
+            if deleted {
+                findings.push(Finding {
+                    anchor: table_anchor(hub, t),
+                    error: true,
+                    message: format!(
+                        "`{}` keeps `{}`, a foreign key to `{}`, whose rows erasure deletes",
+                        t.name,
+                        fk.columns.join("`, `"),
+                        fk.ref_table
+                    ),
+                    label: "kept reference to a deleted row",
+                    help: format!(
+                        "delete these rows too (`on erase delete`), make the column nullable and anonymize it, or keep `{}`'s rows (`on erase keep` there)",
+                        fk.ref_table
+                    ),
+                });
+            }
+        }
     }
     if steps.is_empty() {
         return None;
@@ -367,6 +390,9 @@ fn anonymous_value(t: &ir::Table, c: &ir::Column) -> Result<String, String> {
     if unique {
         return Err("it is not null and unique, so every erased row would need a value of its own".into());
     }
+    if t.foreign_keys.iter().any(|fk| fk.columns.contains(&c.name)) {
+        return Err("it is not null and a foreign key, and no row it could reference stands for no one".into());
+    }
     if c.encrypted.is_some() {
         // An empty plain value in the crate's unsealed form.
         return Ok("'\\x00'::bytea".into());
@@ -412,7 +438,25 @@ fn is_constant(default: &str) -> bool {
 fn unerased(hub: &ir::Hub, erasure: Option<&ir::Erasure>, subject: &Subject, findings: &mut Vec<Finding>) {
     for t in &hub.tables {
         let reached = erasure.is_some_and(|e| e.steps.iter().any(|s| s.schema == t.schema && s.table == t.name && !s.is_mention()));
-        if reached || t.erase.is_some() || t.audit_log {
+        if let Some(rule) = t.erase.filter(|r| !reached && *r != EraseAction::Keep) {
+            findings.push(Finding {
+                anchor: table_anchor(hub, t),
+                error: false,
+                message: format!(
+                    "`on erase {}` on `{}` never applies: erasing a person (`{}`) never reaches it",
+                    rule.keyword(),
+                    t.name,
+                    subject.label()
+                ),
+                label: "rule without rows",
+                help: format!(
+                    "reference the person (`references {}({})`), reach it through a row of theirs that erasure deletes or keeps, or remove the rule",
+                    subject.label(),
+                    subject.key
+                ),
+            });
+        }
+        if reached || t.erase == Some(EraseAction::Keep) || t.audit_log {
             continue;
         }
         for c in t

@@ -285,6 +285,19 @@ const AUDIT_LOG: &str = "  table audit_log tenant_scoped(tenant_id) audit_log {
 
   table events {";
 
+/// Customers are the people erasure removes; their orders go with them.
+const ERASURE: &[(&str, &str)] = &[
+    ("  table customers {", "  table customers data_subject {"),
+    ("    name        text\n", "    name        text          @pii\n"),
+    (
+        "    index idx_orders_tenant (tenant_id)",
+        "    on erase delete\n    index idx_orders_tenant (tenant_id)",
+    ),
+];
+
+/// The erase function runs (for no one: the rows must survive) with a step per table.
+const ERASE_RUNS: &str = "SELECT count(*) = 2 AND sum(step_rows) = 0 FROM hubgen.erase_shop_subject(gen_random_uuid())";
+
 /// `orders`, scoped by tenant and audited, with the audit log: the v1 of the scenarios that change auditing.
 fn audited_base() -> String {
     edit(
@@ -364,6 +377,23 @@ scenarios! {
     };
     encrypt_column => scenario("encrypt_column", &[("    note        varchar(50)\n", "    note        varchar(50)  @encrypted\n")], "SELECT count(*) = 3 FROM customers WHERE get_byte(note, 0) = 0 AND convert_from(substring(note from 2), 'UTF8') IN ('x', 'y', 'z')");
     encrypt_indexed_column_searchable => scenario("encrypt_indexed_column_searchable", &[("    email       varchar(100)  not null\n", "    email       varchar(100)  not null  @encrypted(searchable)\n")], "SELECT count(*) = 3 FROM customers WHERE get_byte(email, 0) = 0 AND email_bidx IS NULL");
+    declare_data_subject => scenario("declare_data_subject", ERASURE, ERASE_RUNS);
+    stop_erasing => Scenario {
+        v1: edit(BASE, ERASURE),
+        v2: BASE.to_string(),
+        ..scenario("stop_erasing", &[], ROWS_SURVIVE)
+    };
+    erasure_rule_changes => Scenario {
+        v1: edit(BASE, ERASURE),
+        v2: edit(
+            &edit(BASE, ERASURE),
+            &[
+                ("    on erase delete\n", ""),
+                ("    customer_id  uuid            not null references customers(id)\n", "    customer_id  uuid            references customers(id) on erase anonymize\n"),
+            ],
+        ),
+        ..scenario("erasure_rule_changes", &[], ERASE_RUNS)
+    };
     timestamp_to_timestamptz => scenario("timestamp_to_timestamptz", &[("    created_at  timestamp     not null default now()", "    created_at  timestamptz   not null default now()")], ROWS_SURVIVE);
 }
 

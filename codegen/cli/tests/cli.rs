@@ -158,3 +158,23 @@ fn generate_without_a_lock_points_at_the_hub_and_writes_nothing() {
         "nothing is written"
     );
 }
+
+/// `erase-plan` prints what erasing one person does in each of the nine hubs.
+#[test]
+fn erase_plan_prints_every_hub_of_the_platform() {
+    let root = workspace();
+    let out = hubgen(&["erase-plan"], &root);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("erase_plan_platform", stdout);
+    });
+
+    let wallet = hubgen(&["erase-plan", "--hub", "wallet"], &root);
+    let text = String::from_utf8_lossy(&wallet.stdout);
+    assert!(text.contains("hub wallet") && !text.contains("hub identity"), "{text}");
+
+    let unknown = hubgen(&["erase-plan", "--hub", "nowhere"], &root);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no hub `nowhere`"));
+}
