@@ -119,7 +119,21 @@ pub struct Imported {
 /// The schema text of `db` as hub `hub`.
 pub fn schema_text(db: &Database, hub: &str) -> Imported {
     let mut out = Imported::default();
-    let standard = |role: &str| [format!("{hub}_owner"), format!("{hub}_app"), format!("{hub}_readonly")].contains(&role.to_string());
+    let erasure = format!("{hub}_erasure");
+    let standard = |role: &str| {
+        [
+            format!("{hub}_owner"),
+            format!("{hub}_app"),
+            format!("{hub}_readonly"),
+            erasure.clone(),
+        ]
+        .contains(&role.to_string())
+    };
+    if db.roles.iter().any(|r| r.name == erasure) || db.tables.iter().any(|t| t.grants.iter().any(|(r, _)| *r == erasure)) {
+        out.unsupported.push(format!(
+            "erasure (`{erasure}` and its erase function): hubgen derives them from `data_subject` and `on erase` rules, which it cannot read back; declare those"
+        ));
+    }
     let scopes: Vec<Scope> = db.tables.iter().map(|t| Scope::of(t, &mut out.unsupported)).collect();
     let platform = scopes.iter().find_map(|s| s.platform_role.clone());
     let readonly = !db.tables.is_empty()
@@ -465,7 +479,8 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
     } else {
         &["select", "insert", "update", "delete"]
     };
-    for (role, privileges) in &table.grants {
+    // The erasure role's grants follow from the erasure rules.
+    for (role, privileges) in table.grants.iter().filter(|(role, _)| *role != format!("{hub}_erasure")) {
         let implied: &[&str] = if *role == format!("{hub}_app") {
             standard_app
         } else if *role == format!("{hub}_readonly") {

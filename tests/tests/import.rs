@@ -46,7 +46,16 @@ async fn trip(name: &str, original: TestDatabase, hub: &str, by_hubgen: bool) ->
     hubgen_live::apply(&mut fresh, &generated.files[&format!("migrations/{hub}/0001_initial.sql")])
         .await
         .unwrap_or_else(|e| panic!("{name}: the regenerated migration applies: {e}\n{formatted}"));
-    let before = hubgen_live::introspect(&mut conn).await.expect("introspect the original");
+    let mut before = hubgen_live::introspect(&mut conn).await.expect("introspect the original");
+    // Erasure follows from rules this database does not hold (the data subject
+    // lives in another hub's database, typed references have no foreign key):
+    // the import names it, and its function and role's grants are not compared.
+    if notes.iter().any(|n| is_erasure_note(n)) {
+        before.functions.clear();
+        for table in before.tables.values_mut() {
+            table.grants.remove(&format!("{hub}_erasure"));
+        }
+    }
     let mut after = hubgen_live::introspect(&mut fresh).await.expect("introspect the copy");
     assert!(!before.tables.is_empty(), "{name}: the original has tables");
     assert_eq!(before.tables.len(), db.tables.len(), "{name}: every table imported");
@@ -75,6 +84,10 @@ async fn trip(name: &str, original: TestDatabase, hub: &str, by_hubgen: bool) ->
         tables: before.tables.len(),
         text: formatted,
     }
+}
+
+fn is_erasure_note(note: &str) -> bool {
+    note.starts_with("erasure (")
 }
 
 /// A hub's checked-in migrations, applied by sqlx's migrator, round-tripped.
@@ -108,7 +121,7 @@ async fn every_platform_hub_round_trips() {
         "identity", "user", "tenant", "app", "billing", "wallet", "config", "message", "spokes",
     ] {
         let (differences, notes) = round_trip(&root().join("migrations").join(hub), hub).await;
-        assert!(notes.is_empty(), "{hub}: {notes:?}");
+        assert!(notes.iter().all(|n| is_erasure_note(n)), "{hub}: {notes:?}");
         if !differences.is_empty() {
             failures.push(differences);
         }
@@ -206,7 +219,12 @@ async fn every_fixture_round_trips() {
             let sql = hubgen_e2e::initial_migration(&path, &schema, &hub.name);
             let stem = Path::new(&path).file_stem().expect("name").to_string_lossy().into_owned();
             let trip = sql_round_trip(&format!("fixture_{stem}_{}", hub.name), &sql, &hub.name, true).await;
-            assert!(trip.notes.is_empty(), "{path} {}: {:?}", hub.name, trip.notes);
+            assert!(
+                trip.notes.iter().all(|n| is_erasure_note(n)),
+                "{path} {}: {:?}",
+                hub.name,
+                trip.notes
+            );
             trips += 1;
             if !trip.differences.is_empty() {
                 failures.push(trip.differences);

@@ -213,7 +213,10 @@ async fn editing_the_platform_yields_one_migration_per_touched_hub() {
         "    last_login_at   timestamp\n",
         "    last_login_at   timestamp\n    nickname        varchar(50)\n",
     );
-    edit("    bio            text\n", "    about          text  @renamed_from(bio)\n");
+    edit(
+        "    bio            text          @pii",
+        "    about          text          @pii @renamed_from(bio)",
+    );
     edit(
         "    index idx_transactions_created_at (created_at)\n",
         "    index idx_transactions_created_at (created_at)\n    index idx_transactions_wallet_created (wallet_id, created_at desc)\n",
