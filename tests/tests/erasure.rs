@@ -193,6 +193,14 @@ async fn erasing_a_person_leaves_nothing_of_theirs_in_nine_hubs() {
             grant.push_str(&format!("GRANT {hub}_erasure TO {ERASER};"));
         }
         sqlx::raw_sql(&grant).execute(&db.pool).await.expect("eraser role");
+        // The migrations left exactly the schema's catalog, erase function included (what `check` compares).
+        let ir = schema.hubs.iter().find(|h| h.name == hub).expect("hub");
+        let mut conn = db.pool.acquire().await.expect("conn");
+        let live = hubgen_live::introspect(&mut conn).await.expect("introspect");
+        let drift = hubgen_codegen::catalog::diff(&hubgen_codegen::catalog::expected(ir), &live);
+        assert!(drift.is_empty(), "hub {hub}: {drift:?}");
+        assert_eq!(live.functions.is_empty(), ir.erasure.is_none(), "hub {hub}: the erase function");
+        drop(conn);
         databases.push((hub, db));
     }
 
