@@ -179,22 +179,18 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
                 let Some(p) = hub.tables.iter().position(|p| p.schema == fk.ref_schema && p.name == fk.ref_table) else {
                     continue;
                 };
-                let parent = &reach[p];
+                let (parent, pt) = (&reach[p], &hub.tables[p]);
                 let followed = matches!(parent.action, Some(EraseAction::Delete | EraseAction::Keep));
-                if p == i || !followed || parent.owned.is_empty() || is_subject(t) {
+                // A foreign key onto the subject itself is a direct reference, handled above.
+                if p == i || !followed || parent.owned.is_empty() || is_subject(t) || is_subject(pt) {
                     continue;
                 }
-                let pt = &hub.tables[p];
                 let m = RowMatch::Parent {
                     columns: fk.columns.clone(),
                     schema: pt.schema.clone(),
                     table: pt.name.clone(),
                     ref_columns: fk.ref_columns.clone(),
                 };
-                // A foreign key onto the subject itself is a direct reference, handled above.
-                if hub.name == subject.hub && pt.schema == subject.schema && pt.name == subject.table {
-                    continue;
-                }
                 let child = &mut next[i];
                 if !child.owned.contains(&m) {
                     child.owned.push(m);
@@ -202,15 +198,11 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
                 if parent.action == Some(EraseAction::Delete) {
                     child.deleted_parent.get_or_insert_with(|| pt.name.clone());
                 }
-                let inherited = if child.deleted_parent.is_some() {
+                // Rows of a deleted row go with it; rows of a kept one stay, as their own reference says.
+                let default = if child.deleted_parent.is_some() {
                     EraseAction::Delete
                 } else {
-                    EraseAction::Keep
-                };
-                let default = match direct[i].action {
-                    Some(_) if child.deleted_parent.is_some() => EraseAction::Delete,
-                    Some(own) if t.erase.is_none() => own,
-                    _ => inherited,
+                    direct[i].action.unwrap_or(EraseAction::Keep)
                 };
                 child.action = Some(t.erase.unwrap_or(default));
             }

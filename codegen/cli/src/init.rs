@@ -105,10 +105,19 @@ fn schema_text(name: &str) -> String {
         r#"/// {name}: one hub to begin with. Add tables to it and hubs beside it;
 /// `hubgen generate` turns them into migrations and a crate per hub.
 hub main database {name}_main {{
+  /// The people who sign in, each reaching only their own row. Erasing one
+  /// (`erase_subject`) removes what is theirs from every hub.
+  table users owner_scoped(id) data_subject {{
+    id uuid primary key default gen_random_uuid()
+    email text unique not null @pii
+    name text @pii
+  }}
+
   /// What the service keeps, one tenant's rows apart from another's: replace it with your own.
   table notes tenant_scoped(tenant_id) {{
     id uuid primary key default gen_random_uuid()
     tenant_id uuid not null
+    author_id uuid references users(id)
     title text not null
     body text
     created_at timestamptz not null default now()
@@ -162,6 +171,7 @@ cargo build            # the generated crates
 hubgen migrate         # apply pending migrations (databases: hubgen.toml)
 hubgen status          # what is applied and pending, per hub
 hubgen check           # drift between schema, migrations and generated files
+hubgen erase-plan      # what erasing one person does, hub by hub
 ```
 
 Change the schema, run `hubgen generate` again: each hub with a change gets
