@@ -277,6 +277,14 @@ async fn erasing_a_person_leaves_nothing_of_theirs_in_nine_hubs() {
             _ => assert!(report.steps.is_empty(), "hub {hub} holds no one's data: {report:?}"),
         }
 
+        println!(
+            "{hub}: deleted {}, anonymized {}; the person's values in {} column(s) before, {} after (kept)",
+            report.deleted(),
+            report.anonymized(),
+            alice_before.len(),
+            alice_after.len()
+        );
+
         // Erasing again changes nothing.
         let again = erase(hub, &db.pool, alice.id).await.expect("erase again");
         assert!(again.is_empty(), "hub {hub}: a second erasure changed rows: {again:?}");
