@@ -200,6 +200,24 @@ async fn erasing_a_person_leaves_nothing_of_theirs_in_nine_hubs() {
         let drift = hubgen_codegen::catalog::diff(&hubgen_codegen::catalog::expected(ir), &live);
         assert!(drift.is_empty(), "hub {hub}: {drift:?}");
         assert_eq!(live.functions.is_empty(), ir.erasure.is_none(), "hub {hub}: the erase function");
+        if hub == "identity" {
+            // An erase function edited by hand is drift, named as such.
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+            sqlx::raw_sql(
+                "CREATE OR REPLACE FUNCTION hubgen.erase_identity_subject(erased_subject uuid) \
+                 RETURNS TABLE (step_table text, step_action text, step_rows bigint) LANGUAGE plpgsql AS $$ BEGIN RETURN; END $$",
+            )
+            .execute(&mut *tx)
+            .await
+            .expect("replace the function");
+            let edited = hubgen_live::introspect(&mut tx).await.expect("introspect");
+            let drift = hubgen_codegen::catalog::diff(&hubgen_codegen::catalog::expected(ir), &edited);
+            assert!(
+                drift.len() == 1 && drift[0].path.starts_with("functions."),
+                "an edited erase function is drift: {drift:?}"
+            );
+            tx.rollback().await.expect("rollback");
+        }
         drop(conn);
         databases.push((hub, db));
     }
