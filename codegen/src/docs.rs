@@ -253,12 +253,14 @@ fn table_reference(out: &mut String, hub: &ir::Hub, table: &ir::Table) {
         traits.push("the hub's audit log: written by the audit trigger only; applications read it".into());
     }
     if let Some(erasure) = &hub.erasure {
-        for step in erasure.steps.iter().filter(|s| s.schema == table.schema && s.table == table.name) {
-            traits.push(format!(
-                "erasing a person (`{}`): {}",
-                erasure.subject,
-                crate::erasure::describe(step)
-            ));
+        let steps: Vec<String> = erasure
+            .steps
+            .iter()
+            .filter(|s| s.schema == table.schema && s.table == table.name)
+            .map(crate::erasure::describe)
+            .collect();
+        if !steps.is_empty() {
+            traits.push(format!("erasing a person (`{}`): {}", erasure.subject, steps.join(", then ")));
         }
     }
     if !traits.is_empty() {
