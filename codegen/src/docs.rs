@@ -506,7 +506,8 @@ fn doc_cell(docs: &Option<String>) -> String {
     docs.as_deref().map(|d| cell(d.trim())).unwrap_or_default()
 }
 
-fn columns(names: &[String]) -> String {
+/// `` `a`, `b` ``
+pub(crate) fn columns(names: &[String]) -> String {
     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 

@@ -20,10 +20,6 @@ fn rows(step: &ir::ErasureStep) -> String {
     parts.join(" or ")
 }
 
-fn columns(list: &[String]) -> String {
-    list.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-}
-
 /// One line per step: what it does to which rows.
 pub fn describe(step: &ir::ErasureStep) -> String {
     if step.is_mention() {
@@ -44,21 +40,20 @@ pub fn describe(step: &ir::ErasureStep) -> String {
         }
     }
     if !step.kept.is_empty() {
-        let _ = write!(text, "; kept: {}", columns(&step.kept));
+        let _ = write!(text, "; kept: {}", crate::docs::columns(&step.kept));
     }
     text
 }
 
 /// `hubgen erase-plan`: every hub's steps, in the order its erase function runs them.
 pub fn plan_text(schema: &ir::Schema, only: Option<&str>) -> String {
-    let subject = schema
-        .hubs
-        .iter()
-        .find_map(|h| h.tables.iter().find(|t| t.data_subject).map(|t| format!("{}.{}", h.name, t.name)));
-    let Some(subject) = subject else {
+    let Some((subject_hub, subject)) = schema.data_subject() else {
         return "No table is the data subject: declare one with `data_subject` (`table users data_subject { ... }`).\n".into();
     };
-    let mut out = format!("Erasing one `{subject}`: each hub's `erase_subject` runs its steps in order, in one statement.\n");
+    let mut out = format!(
+        "Erasing one `{}.{}`: each hub's `erase_subject` runs its steps in order, in one statement.\n",
+        subject_hub.name, subject.name
+    );
     for hub in schema.hubs.iter().filter(|h| only.is_none_or(|o| o == h.name)) {
         let _ = write!(out, "\nhub {} (database {})", hub.name, hub.database);
         let Some(erasure) = &hub.erasure else {
@@ -66,7 +61,7 @@ pub fn plan_text(schema: &ir::Schema, only: Option<&str>) -> String {
             continue;
         };
         let function = crate::sql::erasure::function_name(hub);
-        let _ = writeln!(out, ": {} as {}", function.label(), crate::sql::erasure::role(hub));
+        let _ = writeln!(out, ": {} as {}", function.label(), crate::sql::erasure::role(&hub.name));
         let width = erasure.steps.iter().map(|s| s.schema.len() + s.table.len() + 1).max().unwrap_or(0);
         for (i, step) in erasure.steps.iter().enumerate() {
             let table = format!("{}.{}", step.schema, step.table);

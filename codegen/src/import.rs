@@ -119,7 +119,7 @@ pub struct Imported {
 /// The schema text of `db` as hub `hub`.
 pub fn schema_text(db: &Database, hub: &str) -> Imported {
     let mut out = Imported::default();
-    let erasure = format!("{hub}_erasure");
+    let erasure = crate::sql::erasure::role(hub);
     let standard = |role: &str| {
         [
             format!("{hub}_owner"),
@@ -480,7 +480,8 @@ fn write_table(out: &mut String, table: &Table, scope: &Scope, hub: &str, readon
         &["select", "insert", "update", "delete"]
     };
     // The erasure role's grants follow from the erasure rules.
-    for (role, privileges) in table.grants.iter().filter(|(role, _)| *role != format!("{hub}_erasure")) {
+    let erasure = crate::sql::erasure::role(hub);
+    for (role, privileges) in table.grants.iter().filter(|(role, _)| **role != erasure) {
         let implied: &[&str] = if *role == format!("{hub}_app") {
             standard_app
         } else if *role == format!("{hub}_readonly") {

@@ -52,8 +52,7 @@ impl Subject {
 /// Fills `hub.erasure` for every hub and returns the findings.
 pub fn derive(schema: &mut ir::Schema) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let subject = schema.hubs.iter().find_map(|hub| {
-        let table = hub.tables.iter().find(|t| t.data_subject)?;
+    let subject = schema.data_subject().and_then(|(hub, table)| {
         let key = table.primary_key.as_ref().filter(|k| k.columns.len() == 1)?.columns[0].clone();
         Some(Subject {
             hub: hub.name.clone(),
@@ -281,7 +280,7 @@ fn derive_hub(hub: &ir::Hub, subject: &Subject, findings: &mut Vec<Finding>) -> 
             let key: Vec<&str> = t.primary_key.iter().flat_map(|k| k.columns.iter().map(String::as_str)).collect();
             for c in &t.columns {
                 let link = links.contains(&c.name.as_str());
-                let personal = (c.pii || c.sensitive || c.erase == Some(EraseAction::Anonymize)) && c.blind_index_of.is_none();
+                let personal = (c.redacted() || c.erase == Some(EraseAction::Anonymize)) && c.blind_index_of.is_none();
                 let anonymized = match c.erase {
                     Some(EraseAction::Keep) => false,
                     _ if link => action == EraseAction::Anonymize,
@@ -454,7 +453,7 @@ fn unerased(hub: &ir::Hub, erasure: Option<&ir::Erasure>, subject: &Subject, fin
         for c in t
             .columns
             .iter()
-            .filter(|c| (c.pii || c.sensitive) && c.erase.is_none() && c.blind_index_of.is_none())
+            .filter(|c| c.redacted() && c.erase != Some(EraseAction::Keep) && c.blind_index_of.is_none())
         {
             let what = if c.pii { "@pii" } else { "@sensitive" };
             findings.push(Finding {

@@ -491,6 +491,13 @@ impl Schema {
     pub fn hub(&self, name: &str) -> Option<&Hub> {
         self.hubs.iter().find(|h| h.name == name)
     }
+
+    /// The `data_subject` table erasure is keyed on, with its hub.
+    pub fn data_subject(&self) -> Option<(&Hub, &Table)> {
+        self.hubs
+            .iter()
+            .find_map(|hub| hub.tables.iter().find(|t| t.data_subject).map(|t| (hub, t)))
+    }
 }
 
 impl Hub {

@@ -1023,11 +1023,8 @@ impl<'a> Parser<'a> {
 
     /// Whether `on erase` comes next (a column's erasure rule, not a reference's action).
     fn on_erase_follows(&mut self) -> bool {
-        let at = self.peek();
         let next = self.tokens.get(self.pos + 1).copied();
-        at.kind == TokenKind::Ident
-            && self.src(at).eq_ignore_ascii_case("on")
-            && next.is_some_and(|t| t.kind == TokenKind::Ident && self.src(t).eq_ignore_ascii_case("erase"))
+        self.at_keyword("on") && next.is_some_and(|t| t.kind == TokenKind::Ident && self.src(t).eq_ignore_ascii_case("erase"))
     }
 
     fn erase_action(&mut self) -> PResult<EraseAction> {

@@ -15,7 +15,7 @@ pub(super) fn plan(old: &ir::Hub, new: &ir::Hub, plan: &mut Plan) {
     match (before, after) {
         (before, Some(function)) => {
             if before.is_none() {
-                let role = erasure::role(new);
+                let role = erasure::role(&new.name);
                 plan.push(Step::new(
                     Phase::Setup,
                     format!("create role {role}"),

@@ -438,10 +438,7 @@ fn lifecycle(hub: &ir::Hub) -> Option<TokenStream> {
 
 /// `erase_subject`, in every hub of a schema with a `data_subject`.
 fn erasure(schema: &ir::Schema, hub: &ir::Hub, ids: &Ids) -> Option<TokenStream> {
-    let (subject_hub, subject) = schema
-        .hubs
-        .iter()
-        .find_map(|h| h.tables.iter().find(|t| t.data_subject).map(|t| (h, t)))?;
+    let (subject_hub, subject) = schema.data_subject()?;
     let key = subject.primary_key.as_ref()?.columns.first()?;
     let key_type = subject.column(key)?.ty.clone();
     let id = match ids.get(&subject_hub.name, &subject.schema, &subject.name) {

@@ -186,7 +186,7 @@ pub fn table_privileges(hub: &ir::Hub, table: &ir::Table) -> Vec<(String, Vec<St
     }
     let erasure = super::erasure::privileges(hub, table);
     if !erasure.is_empty() {
-        out.push((super::erasure::role(hub), erasure));
+        out.push((super::erasure::role(&hub.name), erasure));
     }
     out
 }

@@ -11,7 +11,7 @@
 //! Every step changes only rows that still hold the subject's values, so a
 //! second erasure of the same subject changes nothing and reports zeros.
 
-use super::quote::{ident, literal};
+use super::quote::{ident, ident_list, literal};
 use super::statement::Name;
 use super::upkeep::HELPER_SCHEMA;
 use hubgen_schema::ast::EraseAction;
@@ -36,9 +36,9 @@ impl Function {
     }
 }
 
-/// The role that owns a hub's erase function.
-pub fn role(hub: &ir::Hub) -> String {
-    format!("{}_erasure", hub.name)
+/// The role that owns hub `hub`'s erase function.
+pub fn role(hub: &str) -> String {
+    format!("{hub}_erasure")
 }
 
 /// `hubgen.erase_<hub>_subject`.
@@ -97,7 +97,7 @@ pub fn function(hub: &ir::Hub) -> Option<Function> {
     body.push_str("END\n");
     Some(Function {
         name: function_name(hub),
-        owner: role(hub),
+        owner: role(&hub.name),
         key: super::column_type(hub, &erasure.key),
         body,
     })
@@ -118,11 +118,11 @@ fn rows(erasure: &ir::Erasure, step: &ir::ErasureStep, depth: usize) -> String {
             } => {
                 let parent = erasure.rows_of(schema, table).filter(|_| depth < erasure.steps.len());
                 let filter = parent.map_or_else(|| "false".to_string(), |p| rows(erasure, p, depth + 1));
-                let list = |cs: &[String]| cs.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+                let selected: Vec<String> = ref_columns.iter().map(|c| ident(c)).collect();
                 format!(
-                    "({}) IN (SELECT {} FROM {} WHERE {filter})",
-                    list(columns),
-                    list(ref_columns),
+                    "{} IN (SELECT {} FROM {} WHERE {filter})",
+                    ident_list(columns),
+                    selected.join(", "),
                     Name::new(schema, table).sql()
                 )
             }

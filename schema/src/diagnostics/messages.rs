@@ -946,15 +946,11 @@ pub fn invalid_erasure(span: Span, problem: impl Into<String>, label: &str, help
 
 /// A finding of the erasure derivation, at the line its anchor names.
 pub fn erasure_finding(span: Span, finding: &crate::erasure::Finding) -> Diagnostic {
-    let code = if finding.error {
-        Code::InvalidErasure
-    } else {
-        Code::UnerasedPersonalData
-    };
+    let message = finding.message.clone();
     let diagnostic = if finding.error {
-        error(code, span, finding.message.clone(), finding.label)
+        error(Code::InvalidErasure, span, message, finding.label)
     } else {
-        warning(code, span, finding.message.clone(), finding.label)
+        warning(Code::UnerasedPersonalData, span, message, finding.label)
     };
     diagnostic.help(finding.help.clone())
 }
