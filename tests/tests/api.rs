@@ -725,19 +725,22 @@ async fn a_cursor_of_another_order_is_refused() {
 /// not in jsonb's binary format; NULL stays NULL.
 #[tokio::test]
 async fn copy_writes_json_columns_as_text() {
-    use hubgen_runtime::copy::{CopyRow, CopyWriter};
+    use hubgen_runtime::copy::CopyRow;
+    use hubgen_runtime::repo::{NewRow, Sink};
     struct Doc(Option<serde_json::Value>);
+    impl NewRow for Doc {
+        fn validate(&self) -> Result<(), Vec<hubgen_runtime::Violation>> {
+            Ok(())
+        }
+        fn bind(&self, sink: &mut impl Sink) {
+            sink.json(self.0.as_ref(), false);
+        }
+    }
     impl CopyRow for Doc {
         const TABLE: &'static str = "\"public\".\"docs\"";
         const COLUMNS: &'static [&'static str] = &["\"body\""];
         const STAGING: &'static str = "public_docs";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            0
-        }
-        fn write(&self, row: &mut CopyWriter, _defaulted: u64) -> Result<(), Error> {
-            row.json(self.0.as_ref())
-        }
     }
     let db = TestDatabase::create("api_copy_json", hub_identity::MIGRATIONS, "", 2).await;
     let mut conn = db.pool.acquire().await.expect("connection");

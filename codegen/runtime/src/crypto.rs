@@ -429,6 +429,13 @@ macro_rules! secret_type {
             }
         }
 
+        /// Checked as the plain value it holds.
+        impl crate::check::Text for $name<String> {
+            fn text(&self) -> Option<&str> {
+                Some(&self.0)
+            }
+        }
+
         impl<'r> Decode<'r, Postgres> for $name<String> {
             fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
                 let stored = <&[u8] as Decode<Postgres>>::decode(value)?;

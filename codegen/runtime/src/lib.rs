@@ -176,6 +176,18 @@ impl Scope for TenantTx<'_> {
 }
 
 impl TenantOrPlatform for TenantTx<'_> {}
+
+/// A plain connection: what repositories of tables without row-level
+/// security take; rows get no tenant from it.
+impl Scope for PgConnection {
+    fn conn(&mut self) -> &mut PgConnection {
+        self
+    }
+
+    fn tenant_id(&self) -> Option<Uuid> {
+        None
+    }
+}
 impl Acting for TenantTx<'_> {}
 
 /// A transaction acting for one user, outside any tenant: owner-scoped
@@ -704,57 +716,12 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
     migrator.run(pool).await
 }
 
-/// Batch inserts that name the row the database refused.
 #[cfg(feature = "encryption")]
 pub mod crypto;
 pub mod erasure;
 pub mod maintain;
+pub mod repo;
 pub mod tenants;
-
-pub mod batch {
-    use super::Error;
-    use sqlx::postgres::{PgArguments, PgConnection, Postgres};
-    use sqlx::query::Query;
-
-    /// Runs `many` (one statement for every row) in a savepoint. If the
-    /// database refuses it for a row's sake (a constraint, a value, a
-    /// policy), inserts the rows one at a time with `one`, each after the
-    /// ones before (so a duplicate inside the batch is found too), rolls all
-    /// of it back and reports the first refused row as [`Error::InRow`].
-    /// The probe runs only on that error path.
-    pub async fn insert<'q, R>(
-        conn: &mut PgConnection,
-        rows: &'q [R],
-        many: Query<'q, Postgres, PgArguments>,
-        one: impl Fn(&'q R) -> Query<'q, Postgres, PgArguments>,
-    ) -> Result<u64, Error> {
-        let mut batch = sqlx::Connection::begin(&mut *conn).await?;
-        let error = match many.execute(&mut *batch).await {
-            Ok(done) => {
-                batch.commit().await?;
-                return Ok(done.rows_affected());
-            }
-            Err(error) => error,
-        };
-        batch.rollback().await?;
-        if !matches!(error, sqlx::Error::Database(_)) {
-            return Err(error.into());
-        }
-        let mut probe = sqlx::Connection::begin(&mut *conn).await?;
-        for (row, new) in rows.iter().enumerate() {
-            if let Err(refused) = one(new).execute(&mut *probe).await {
-                probe.rollback().await?;
-                return Err(Error::InRow {
-                    row,
-                    error: Box::new(refused.into()),
-                });
-            }
-        }
-        // Every row alone went in: the batch failed as a whole; report that.
-        probe.rollback().await?;
-        Err(error.into())
-    }
-}
 
 /// Bulk insert through `COPY ... FROM STDIN (FORMAT binary)`: values are
 /// encoded by sqlx's own binary encoders, so a row lands exactly as the
@@ -770,30 +737,79 @@ pub mod batch {
 /// without FORCE, a `BYPASSRLS` role such as a hub's sign-up role), the rows
 /// go straight in: the staging copy would only add a second insert.
 pub mod copy {
+    use super::repo::{NewRow, Param, Sink};
     use super::Error;
     use sqlx::encode::{Encode, IsNull};
     use sqlx::postgres::{PgArgumentBuffer, PgConnection, Postgres};
     use uuid::Uuid;
 
-    /// An insert struct that can travel by COPY (generated).
-    pub trait CopyRow {
+    /// An insert struct that can travel by COPY (generated): its fields
+    /// travel through [`NewRow::bind`], so COPY and `insert` send the same.
+    pub trait CopyRow: NewRow {
         /// The quoted table name.
         const TABLE: &'static str;
-        /// The quoted columns the struct holds, in the order `write` sends them.
+        /// The quoted columns the struct holds, in the order `bind` sends them.
         const COLUMNS: &'static [&'static str];
         /// The unquoted table name, for the staging table under row-level security.
         const STAGING: &'static str;
         /// Whether the table is under row-level security (COPY goes through staging).
         const ROW_SECURITY: bool;
-        /// Bit `i` set: column `i` is left to its default in this row.
-        fn defaulted(&self) -> u64;
-        /// Writes the row's values, skipping the columns in `defaulted`.
-        fn write(&self, row: &mut CopyWriter, defaulted: u64) -> Result<(), Error>;
     }
 
-    /// The mask of [`CopyRow::defaulted`] from (column index, left to its default) pairs.
-    pub fn mask(columns: &[(u32, bool)]) -> u64 {
-        columns.iter().filter(|(_, left)| *left).fold(0, |mask, (i, _)| mask | 1 << i)
+    /// Bit `i` set: column `i` is left to its default in this row.
+    fn defaulted(row: &impl NewRow) -> u64 {
+        struct Mask {
+            bits: u64,
+            column: u32,
+        }
+        impl Sink for Mask {
+            fn value<'q, T: Param<'q>>(&mut self, _: &'q T) {
+                self.column += 1;
+            }
+            fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>) {
+                self.bits |= u64::from(value.is_none()) << self.column;
+                self.column += 1;
+            }
+            fn json(&mut self, value: Option<&serde_json::Value>, or_default: bool) {
+                self.bits |= u64::from(or_default && value.is_none()) << self.column;
+                self.column += 1;
+            }
+        }
+        let mut mask = Mask { bits: 0, column: 0 };
+        row.bind(&mut mask);
+        mask.bits
+    }
+
+    /// A row's fields into the COPY stream, but those its group leaves to their defaults.
+    struct Fields<'w> {
+        writer: &'w mut CopyWriter,
+        defaulted: u64,
+        column: u32,
+        error: Option<Error>,
+    }
+
+    impl Fields<'_> {
+        fn next(&mut self) -> bool {
+            let skip = self.defaulted & (1 << self.column) != 0;
+            self.column += 1;
+            !skip && self.error.is_none()
+        }
+    }
+
+    impl Sink for Fields<'_> {
+        fn value<'q, T: Param<'q>>(&mut self, value: &'q T) {
+            if self.next() {
+                self.error = self.writer.field(value).err();
+            }
+        }
+        fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>) {
+            self.value(value);
+        }
+        fn json(&mut self, value: Option<&serde_json::Value>, _: bool) {
+            if self.next() {
+                self.error = self.writer.json(value).err();
+            }
+        }
     }
 
     /// The binary COPY stream being built.
@@ -875,7 +891,7 @@ pub mod copy {
     ) -> Result<u64, Error> {
         let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
         for row in rows {
-            let defaulted = row.defaulted();
+            let defaulted = defaulted(row);
             match groups.iter_mut().find(|(d, _)| *d == defaulted) {
                 Some((_, group)) => group.push(row),
                 None => groups.push((defaulted, vec![row])),
@@ -911,7 +927,14 @@ pub mod copy {
             let mut writer = CopyWriter::new();
             for row in group {
                 writer.row(fields);
-                let written = row.write(&mut writer, defaulted).and_then(|()| match tenant {
+                let mut fields = Fields {
+                    writer: &mut writer,
+                    defaulted,
+                    column: 0,
+                    error: None,
+                };
+                row.bind(&mut fields);
+                let written = fields.error.map_or(Ok(()), Err).and_then(|()| match tenant {
                     Some((_, id)) => writer.field(&id),
                     None => Ok(()),
                 });
@@ -958,32 +981,81 @@ pub mod nullable_patch {
     }
 }
 
-/// Client-side checks shared by generated `validate()` methods.
+/// Client-side checks of generated `validate()` methods: each text field
+/// against its rules (`varchar(n)`, a CHECK's `in (...)` list, a `@format`).
 pub mod check {
     use super::Violation;
 
-    pub fn max_chars(out: &mut Vec<Violation>, field: &'static str, value: &str, max: usize) {
-        let n = value.chars().count();
-        if n > max {
-            out.push(Violation::new(field, format!("is {n} characters long; at most {max} allowed")));
+    /// One rule a text value must keep.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Rule {
+        /// At most this many characters.
+        MaxChars(usize),
+        /// One of these values.
+        OneOf(&'static [&'static str]),
+        /// [`Rule::OneOf`] for a `@sensitive` or `@pii` field: the message does not repeat the value.
+        OneOfRedacted(&'static [&'static str]),
+        /// `email`, `uuid`, `url` or `phone`.
+        Format(&'static str),
+    }
+
+    /// A text field as `validate` sees it: its value, or none to check
+    /// (`None` in an insert struct or a patch).
+    pub trait Text {
+        fn text(&self) -> Option<&str>;
+    }
+
+    impl Text for String {
+        fn text(&self) -> Option<&str> {
+            Some(self)
         }
     }
 
-    pub fn one_of(out: &mut Vec<Violation>, field: &'static str, value: &str, allowed: &[&str]) {
-        if !allowed.contains(&value) {
-            out.push(Violation::new(field, format!("`{value}` is not one of {}", allowed.join(", "))));
+    impl<T: Text> Text for Option<T> {
+        fn text(&self) -> Option<&str> {
+            self.as_ref().and_then(Text::text)
         }
     }
 
-    /// [`one_of`] for a `@sensitive` field: the message does not repeat the value.
-    pub fn one_of_redacted(out: &mut Vec<Violation>, field: &'static str, value: &str, allowed: &[&str]) {
-        if !allowed.contains(&value) {
-            out.push(Violation::new(field, format!("is not one of {}", allowed.join(", "))));
+    /// The violations found so far.
+    #[derive(Debug, Default)]
+    pub struct Checks(Vec<Violation>);
+
+    impl Checks {
+        /// Checks `value` (if there is one) against `rules`.
+        pub fn text(&mut self, field: &'static str, value: &impl Text, rules: &[Rule]) {
+            let Some(value) = value.text() else { return };
+            for rule in rules {
+                if let Some(message) = broken(*rule, value) {
+                    self.0.push(Violation::new(field, message));
+                }
+            }
+        }
+
+        pub fn finish(self) -> Result<(), Vec<Violation>> {
+            if self.0.is_empty() {
+                Ok(())
+            } else {
+                Err(self.0)
+            }
         }
     }
 
-    pub fn format(out: &mut Vec<Violation>, field: &'static str, value: &str, format: &str) {
-        let ok = match format {
+    /// What is wrong with `value` under `rule`, if anything.
+    fn broken(rule: Rule, value: &str) -> Option<String> {
+        match rule {
+            Rule::MaxChars(max) => {
+                let n = value.chars().count();
+                (n > max).then(|| format!("is {n} characters long; at most {max} allowed"))
+            }
+            Rule::OneOf(allowed) => (!allowed.contains(&value)).then(|| format!("`{value}` is not one of {}", allowed.join(", "))),
+            Rule::OneOfRedacted(allowed) => (!allowed.contains(&value)).then(|| format!("is not one of {}", allowed.join(", "))),
+            Rule::Format(format) => (!formatted(format, value)).then(|| format!("is not a valid {format}")),
+        }
+    }
+
+    fn formatted(format: &str, value: &str) -> bool {
+        match format {
             "email" => value
                 .split_once('@')
                 .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !value.contains(char::is_whitespace)),
@@ -994,9 +1066,6 @@ pub mod check {
                 (6..=15).contains(&digits) && value.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c))
             }
             _ => true,
-        };
-        if !ok {
-            out.push(Violation::new(field, format!("is not a valid {format}")));
         }
     }
 }
@@ -1004,7 +1073,7 @@ pub mod check {
 /// A throwaway database for tests of generated crates (feature `testing`).
 #[cfg(feature = "testing")]
 pub mod testing {
-    use super::EmbeddedMigration;
+    use super::{EmbeddedMigration, Error, Page, PageRequest};
     use sqlx::postgres::PgPoolOptions;
     use sqlx::{Connection, Executor, PgConnection, PgPool};
 
@@ -1020,6 +1089,48 @@ pub mod testing {
             Some(i) if !server[..i].ends_with('/') => format!("{}/{database}", &server[..i]),
             _ => format!("{server}/{database}"),
         }
+    }
+
+    /// Lists the `rows` rows of a table in every order of `sorts`, both
+    /// ways, through `list` (the repository's, on the test's transaction):
+    /// pages of one row read exactly the rows of one big page (the keyset
+    /// skips and repeats nothing), and descending is ascending reversed
+    /// (NULLs last one way, first the other).
+    pub async fn check_orders<S: Copy + Default + std::fmt::Debug, R: PartialEq + std::fmt::Debug>(
+        sorts: &[S],
+        rows: i64,
+        mut list: impl AsyncFnMut(PageRequest<S>) -> Result<Page<R>, Error>,
+    ) -> Result<(), Error> {
+        for &sort in sorts {
+            let mut ways = Vec::new();
+            for desc in [false, true] {
+                let mut request = PageRequest::first(1).by(sort);
+                if desc {
+                    request = request.desc();
+                }
+                let whole = list(PageRequest {
+                    limit: 100,
+                    ..request.clone()
+                })
+                .await?
+                .items;
+                let mut paged = Vec::new();
+                loop {
+                    let page = list(request.clone()).await?;
+                    paged.extend(page.items);
+                    match page.next {
+                        Some(cursor) => request = request.after(cursor),
+                        None => break,
+                    }
+                }
+                assert_eq!(paged, whole, "{sort:?} desc={desc}: pages of one row read the rows of one page");
+                assert_eq!(whole.len() as i64, rows, "{sort:?} desc={desc}: one page holds every row");
+                ways.push(whole);
+            }
+            ways[1].reverse();
+            assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
+        }
+        Ok(())
     }
 
     /// A fresh database with a hub's migrations applied; dropped by [`TestDatabase::drop_db`].

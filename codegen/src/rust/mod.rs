@@ -578,20 +578,66 @@ fn migration_version(file: &str) -> (i64, String) {
 /// Prints tokens as a Rust file, after the `@generated` header. Each item
 /// is marked `#[rustfmt::skip]`: prettyplease's layout is the canonical one,
 /// and `cargo fmt` on the workspace must not fight it.
+///
+/// Items are parsed and printed one at a time (prettyplease prints a file
+/// as its items one after the other, so the text is the same): a table's
+/// module at a time stays in cache, where a whole crate's syntax tree did not.
 pub fn render(tokens: TokenStream, header: &str) -> String {
-    let file = syn::parse2::<syn::File>(tokens).map(|mut f| {
+    let items = top_level_items(tokens);
+    let mut out = String::from(header);
+    for item in &items {
+        match render_items(item.clone()) {
+            Ok(text) => out.push_str(&text),
+            // A split that does not parse alone: print the file whole.
+            Err(_) => return render_whole(items.into_iter().collect(), header),
+        }
+    }
+    out
+}
+
+fn render_whole(tokens: TokenStream, header: &str) -> String {
+    match render_items(tokens) {
+        Ok(text) => format!("{header}{text}"),
+        // Not reachable for tokens this module builds; keep the output inspectable anyway.
+        Err(e) => format!("{header}compile_error!({:?});\n", e.to_string()),
+    }
+}
+
+fn render_items(tokens: TokenStream) -> syn::Result<String> {
+    syn::parse2::<syn::File>(tokens).map(|mut f| {
         for item in &mut f.items {
             if let Some(attrs) = item_attrs(item) {
                 attrs.insert(0, syn::parse_quote!(#[rustfmt::skip]));
             }
         }
         prettyplease::unparse(&f)
-    });
-    match file {
-        Ok(text) => format!("{header}{text}"),
-        // Not reachable for tokens this module builds; keep the output inspectable anyway.
-        Err(e) => format!("{header}compile_error!({:?});\n", e.to_string()),
+    })
+}
+
+/// The file's top-level items, each with its attributes (the file's inner
+/// attributes go with the first): an item ends at a `;` or at a braced
+/// body not followed by one (`mod m { }`, `impl T { }`, `fn f() { }`).
+fn top_level_items(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut items = Vec::new();
+    let mut current: Vec<TokenTree> = Vec::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        let ends = match &tree {
+            TokenTree::Punct(p) => p.as_char() == ';',
+            TokenTree::Group(g) => {
+                g.delimiter() == Delimiter::Brace && !matches!(trees.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ';')
+            }
+            _ => false,
+        };
+        current.push(tree);
+        if ends {
+            items.push(current.drain(..).collect());
+        }
     }
+    if !current.is_empty() {
+        items.push(current.into_iter().collect());
+    }
+    items
 }
 
 /// A crate of one's own has no `json-schema` feature to ask (and would be

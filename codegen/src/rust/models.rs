@@ -357,32 +357,42 @@ pub(super) fn check_list(table: &ir::Table, column: &str) -> Option<Vec<String>>
     })
 }
 
-/// Statements pushing violations for one string value bound as `value`.
+/// The `check::Checks::text` call for one field, if its column has rules
+/// (an insert struct and a patch check alike: `Text` sees through `Option`s).
 fn checks_for(table: &ir::Table, column: &ir::Column) -> Option<TokenStream> {
     let name = &column.name;
-    let mut checks = Vec::new();
+    let mut rules = Vec::new();
     // An encrypted value is checked as the plain value it holds.
     let ty = column.encrypted.as_ref().map_or(&column.ty, |e| &e.plaintext);
     if let ColumnType::Varchar(Some(n)) | ColumnType::Char(n) = ty {
         let n = *n as usize;
-        checks.push(quote!(::hubgen_runtime::check::max_chars(&mut violations, #name, value, #n);));
+        rules.push(quote!(MaxChars(#n)));
     }
     if ty.is_textual() {
         if let Some(list) = check_list(table, name) {
             // A sensitive or personal value never appears in a message.
-            let check = if column.redacted() {
-                quote!(one_of_redacted)
-            } else {
-                quote!(one_of)
-            };
-            checks.push(quote!(::hubgen_runtime::check::#check(&mut violations, #name, value, &[#(#list),*]);));
+            let rule = if column.redacted() { quote!(OneOfRedacted) } else { quote!(OneOf) };
+            rules.push(quote!(#rule(&[#(#list),*])));
         }
         if let Some(format) = &column.format {
-            checks.push(quote!(::hubgen_runtime::check::format(&mut violations, #name, value, #format);));
+            rules.push(quote!(Format(#format)));
         }
     }
-    let expose = column.encrypted.is_some().then(|| quote!(let value = value.expose();));
-    (!checks.is_empty()).then(|| quote!(#expose #(#checks)*))
+    let f = field(name);
+    (!rules.is_empty()).then(|| quote!(c.text(#name, &self.#f, &[#(#rules),*]);))
+}
+
+/// A `validate()` body running `checks`.
+fn validate_body(checks: Vec<TokenStream>) -> TokenStream {
+    if checks.is_empty() {
+        return quote!(Ok(()));
+    }
+    quote! {
+        use ::hubgen_runtime::check::Rule::*;
+        let mut c = ::hubgen_runtime::check::Checks::default();
+        #(#checks)*
+        c.finish()
+    }
 }
 
 fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStream {
@@ -462,15 +472,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#docs #rename #default #secret pub #f: #t)
     });
     let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
-    let new_checks = new_fields.iter().filter_map(|(c, _)| {
-        let f = field(&c.name);
-        let body = checks_for(table, c)?;
-        Some(if shape.is_new_optional(c) {
-            quote!(if let Some(value) = &self.#f { #body })
-        } else {
-            quote!({ let value = &self.#f; #body })
-        })
-    });
+    let new_checks = validate_body(new_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
     // Patch: every field optional; nullable ones can be set to NULL with `Some(None)`.
     let patch_fields: Vec<(&ir::Column, TokenStream)> = shape
@@ -502,15 +504,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#rename #serde pub #f: #t)
     });
     let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
-    let patch_checks = patch_fields.iter().filter_map(|(c, _)| {
-        let f = field(&c.name);
-        let body = checks_for(table, c)?;
-        Some(if c.nullable {
-            quote!(if let Some(Some(value)) = &self.#f { #body })
-        } else {
-            quote!(if let Some(value) = &self.#f { #body })
-        })
-    });
+    let patch_checks = validate_body(patch_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
     // Filter: a condition on each column that leads an index.
     let filter_decl = shape.filters.iter().map(|c| {
@@ -603,10 +597,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
 
             /// Checks what can be checked before sending: lengths, allowed values, formats.
             pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-                #[allow(unused_mut)]
-                let mut violations = Vec::new();
-                #(#new_checks)*
-                if violations.is_empty() { Ok(()) } else { Err(violations) }
+                #new_checks
             }
         }
 
@@ -621,10 +612,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         impl #patch {
             /// Checks what can be checked before sending: lengths, allowed values, formats.
             pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-                #[allow(unused_mut)]
-                let mut violations = Vec::new();
-                #(#patch_checks)*
-                if violations.is_empty() { Ok(()) } else { Err(violations) }
+                #patch_checks
             }
         }
 

@@ -58,37 +58,34 @@ fn select_list(table: &ir::Table) -> String {
         .join(", ")
 }
 
-/// `expr`, borrowed unless the column's type is `Copy`.
-fn by_ref(column: &ir::Column, expr: TokenStream) -> TokenStream {
-    if is_copy(&column.ty) {
-        expr
-    } else {
-        quote!(&#expr)
-    }
-}
-
 fn key_is_copy(shape: &Shape) -> bool {
     shape.key.iter().all(|c| is_copy(&c.ty))
 }
 
-/// `key = $1 AND ...`, and the tokens binding the key.
-fn key_condition(shape: &Shape, params: &mut Params, key: TokenStream) -> (String, Vec<TokenStream>) {
-    let mut conditions = Vec::new();
-    let mut binds = Vec::new();
-    for (i, column) in shape.key.iter().enumerate() {
-        conditions.push(format!("{} = {}", q(&column.name), params.value(column)));
-        if shape.key.len() == 1 {
-            binds.push(quote!(.bind(#key)));
-        } else {
-            let i = syn::Index::from(i);
-            binds.push(quote!(.bind(#key.#i)));
-        }
+/// `key = $1 AND ...`.
+fn key_condition(shape: &Shape, params: &mut Params) -> String {
+    let conditions: Vec<String> = shape
+        .key
+        .iter()
+        .map(|column| format!("{} = {}", q(&column.name), params.value(column)))
+        .collect();
+    conditions.join(" AND ")
+}
+
+/// The key as the runtime's `Params`: a tuple of its columns.
+fn key_params(shape: &Shape, key: TokenStream) -> TokenStream {
+    if shape.key.len() == 1 {
+        quote!((#key,))
+    } else {
+        key
     }
-    (conditions.join(" AND "), binds)
 }
 
 pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) -> TokenStream {
     let shape = Shape::of(schema, hub, table, ids);
+    if shape.key.is_empty() {
+        return repo_struct(&shape, Vec::new(), quote!());
+    }
     let full = ShapeTokens::new(&shape);
     let mut methods = vec![
         get(&shape, &full),
@@ -98,16 +95,13 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
         stream(&shape, &full),
     ];
     methods.extend(get_by_unique(&shape, &full));
-    if shape.key.is_empty() {
-        methods.clear();
-    }
-    let mut copy_row = quote!();
-    if hub.writes(table) && !shape.key.is_empty() {
+    let mut impls = filter_impl(&shape);
+    if hub.writes(table) {
         methods.push(insert(&shape, &full));
         methods.push(insert_many(&shape, &full));
         if let Some((method, row_impl)) = insert_copy(&shape, &full) {
             methods.push(method);
-            copy_row = row_impl;
+            impls.extend(row_impl);
         }
         methods.push(update(&shape, &full));
         methods.push(delete(&shape, &full));
@@ -115,7 +109,14 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
             methods.push(restore(&shape, &full));
         }
         methods.extend(upserts(&shape, &full));
+        impls.extend(new_row_impl(&shape));
+        impls.extend(patch_row_impl(&shape));
     }
+    repo_struct(&shape, methods, impls)
+}
+
+fn repo_struct(shape: &Shape, methods: Vec<TokenStream>, impls: TokenStream) -> TokenStream {
+    let (hub, table) = (shape.hub, shape.table);
     let repo = &shape.repo;
     let doc = format!(
         " Queries on `{}.{}`.{}{}",
@@ -147,17 +148,7 @@ pub(super) fn repository(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, 
             #(#methods)*
         }
 
-        #copy_row
-    }
-}
-
-/// The tenant new rows get: the `TenantTx`'s, or (where rows may have no
-/// tenant) whatever the transaction carries, NULL for the platform's.
-fn tenant_value(shape: &Shape) -> TokenStream {
-    if shape.receiver == Receiver::Tenant {
-        quote!(tx.tenant())
-    } else {
-        quote!(::hubgen_runtime::Scope::tenant_id(&*tx))
+        #impls
     }
 }
 
@@ -180,26 +171,24 @@ fn receiver_param(receiver: Receiver, lifetime: TokenStream) -> TokenStream {
     }
 }
 
-/// Tokens every method uses: the executor parameter and how to reach the connection.
+/// Tokens every method uses: the executor parameter, the `Scope` it is
+/// passed on as (the runtime's functions take any), the row and key types.
 struct ShapeTokens {
     exec: TokenStream,
-    conn: TokenStream,
+    scope: TokenStream,
     row: TokenStream,
     key: TokenStream,
 }
 
 impl ShapeTokens {
     fn new(shape: &Shape) -> ShapeTokens {
-        let exec = receiver_param(shape.receiver, quote!());
-        let conn = match shape.receiver {
-            Receiver::Conn => quote!(&mut *conn),
-            Receiver::Tenant => quote!(tx.conn()),
-            Receiver::TenantOrPlatform | Receiver::Acting => quote!(::hubgen_runtime::Scope::conn(tx)),
-        };
         let row = &shape.row;
         ShapeTokens {
-            exec,
-            conn,
+            exec: receiver_param(shape.receiver, quote!()),
+            scope: match shape.receiver {
+                Receiver::Conn => quote!(&mut *conn),
+                _ => quote!(&mut *tx),
+            },
             row: quote!(#row),
             key: shape.key_type(),
         }
@@ -209,16 +198,16 @@ impl ShapeTokens {
 fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
     let sql = format!("SELECT {} FROM {name} WHERE {condition}{live}", select_list(table));
-    let ShapeTokens { exec, conn, row, key } = t;
+    let ShapeTokens { exec, scope, row, key } = t;
+    let params = key_params(shape, quote!(key));
     let mut out = quote! {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+            ::hubgen_runtime::repo::fetch_optional(#scope, SQL, #params).await
         }
     };
     if !live.is_empty() {
@@ -227,7 +216,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
             /// The row with this primary key, soft-deleted or not.
             pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
                 const SQL: &str = #sql;
-                Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+                ::hubgen_runtime::repo::fetch_optional(#scope, SQL, #params).await
             }
         });
     }
@@ -256,35 +245,35 @@ fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 };
                 quote!(#f: #ty)
             });
-            let binds = columns.iter().map(|c| {
+            let values = columns.iter().map(|c| {
                 let f = field(&named(c));
                 match c.blind_index_of {
-                    Some(_) => quote!(.bind(::hubgen_runtime::crypto::lookup(#f)?)),
-                    None => quote!(.bind(#f)),
+                    Some(_) => quote!(::hubgen_runtime::crypto::lookup(#f)?),
+                    None => quote!(#f),
                 }
             });
             let doc = format!(
                 " The row whose {} equal these values.",
                 columns.iter().map(|c| format!("`{}`", named(c))).collect::<Vec<_>>().join(", ")
             );
-            let ShapeTokens { exec, conn, row, .. } = t;
+            let ShapeTokens { exec, scope, row, .. } = t;
             quote! {
                 #[doc = #doc]
                 pub async fn #method(#exec, #(#args),*) -> Result<Option<#row>, ::hubgen_runtime::Error> {
                     const SQL: &str = #sql;
-                    Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_optional(#conn).await?)
+                    ::hubgen_runtime::repo::fetch_optional(#scope, SQL, (#(#values,)*)).await
                 }
             }
         })
         .collect()
 }
 
-/// `(filters) AND (live unless asked)` and their binds, continuing `params`.
-/// Each filter column's [`Condition`](hubgen_runtime) takes four parameters
-/// (`IN`, the range's ends, `IS NULL`), each a no-op when NULL.
-fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<TokenStream>) {
+/// `(filters) AND (live unless asked)`, continuing `params`. Each filter
+/// column's [`Condition`](hubgen_runtime) takes four parameters (`IN`, the
+/// range's ends, `IS NULL`), each a no-op when NULL; the filter's
+/// `Filter::bind` (see [`filter_impl`]) sends them in this order.
+fn filter_condition(shape: &Shape, params: &mut Params) -> Vec<String> {
     let mut conditions = Vec::new();
-    let mut binds = Vec::new();
     for column in &shape.filters {
         let c = q(&column.name);
         let ty = sql_type(shape.hub, &column.ty);
@@ -295,20 +284,35 @@ fn filter_condition(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<Tok
         conditions.push(format!(
             "({any_of} IS NULL OR {c} = ANY({any_of})) AND ({at_least} IS NULL OR {c} >= {at_least}) AND ({below} IS NULL OR {c} < {below}) AND ({is_null} IS NULL OR ({c} IS NULL) = {is_null})"
         ));
-        let f = field(&column.name);
-        binds.push(quote! {
-            .bind(filter.#f.any_of.as_deref())
-            .bind(filter.#f.at_least.as_ref())
-            .bind(filter.#f.below.as_ref())
-            .bind(filter.#f.is_null)
-        });
     }
     if let Some(live) = live_condition(shape.table) {
         let p = params.typed("bool");
         conditions.push(format!("({p} OR {live})"));
-        binds.push(quote!(.bind(filter.include_deleted)));
     }
-    (conditions, binds)
+    conditions
+}
+
+/// The filter struct's parameters, in [`filter_condition`]'s order.
+fn filter_impl(shape: &Shape) -> TokenStream {
+    let binds = shape.filters.iter().map(|c| {
+        let f = field(&c.name);
+        quote!(args.condition(&self.#f);)
+    });
+    let live = shape.table.soft_delete.as_ref().map(|_| quote!(args.add(self.include_deleted);));
+    let filter = &shape.filter;
+    let args = if shape.filters.is_empty() && live.is_none() {
+        quote!(_args)
+    } else {
+        quote!(args)
+    };
+    quote! {
+        impl ::hubgen_runtime::repo::Filter for #filter {
+            fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
+                #(#binds)*
+                #live
+            }
+        }
+    }
 }
 
 /// The keyset condition and ORDER BY of one sort, after the cursor `$1`
@@ -351,10 +355,11 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 1 };
-    let (filters, filter_binds) = filter_condition(shape, &mut params);
+    let filters = filter_condition(shape, &mut params);
     let limit = params.typed("bigint");
     let variants = shape.sort_variants();
-    // One statement per order and direction, so each can use its index.
+    // One statement per order and direction, so each can use its index;
+    // the runtime picks statement `2 × sort + desc`.
     let statements: Vec<String> = variants
         .iter()
         .flat_map(|v| [false, true].map(|desc| keyset(shape, v.column, desc)))
@@ -379,9 +384,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         })
         .collect();
     let sort = &shape.sort;
-    let row_ty = &shape.row;
-    let arms = variants.iter().enumerate().map(|(i, SortVariant { variant, column, .. })| {
-        let (asc, desc) = (2 * i, 2 * i + 1);
+    let arms = variants.iter().map(|SortVariant { variant, column, .. }| {
         let values = match column {
             None => quote!((#(#key_fields,)*)),
             Some(c) => {
@@ -389,7 +392,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
                 quote!((&row.#f, #(#key_fields),*))
             }
         };
-        quote!(#sort::#variant => (if page.is_desc() { #desc } else { #asc }, |order: &str, row: &#row_ty| ::hubgen_runtime::Cursor::of(order, &#values)))
+        quote!(#sort::#variant => ::hubgen_runtime::Cursor::of(order, &#values))
     });
     // Each cursor names its order, so one from another order is refused, not misread.
     let orders: Vec<String> = variants
@@ -397,25 +400,16 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         .flat_map(|v| [format!("{} asc", v.name), format!("{} desc", v.name)])
         .collect();
     let filter = &shape.filter;
-    let filter_arg = if filter_binds.is_empty() { quote!(_filter) } else { quote!(filter) };
-    let ShapeTokens { exec, conn, row, .. } = t;
+    let ShapeTokens { exec, scope, row, .. } = t;
     quote! {
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
-        pub async fn list(#exec, #filter_arg: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
+        pub async fn list(#exec, filter: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
             const SQL: [&str; #count] = [#(#statements),*];
             const ORDERS: [&str; #count] = [#(#orders),*];
-            let (statement, cursor): (usize, fn(&str, &#row) -> ::hubgen_runtime::Cursor) = match page.sort {
+            ::hubgen_runtime::repo::list(#scope, &SQL, &ORDERS, page.sort as usize, filter, page, |order, row: &#row| match page.sort {
                 #(#arms),*
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, #row>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                #(#filter_binds)*
-                .bind(limit)
-                .fetch_all(#conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            })
+            .await
         }
     }
 }
@@ -431,18 +425,15 @@ fn all_of(conditions: &[String]) -> String {
 
 fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let name = shape.table_sql();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (conditions, binds) = filter_condition(shape, &mut params);
-    let condition = all_of(&conditions);
+    let condition = all_of(&filter_condition(shape, &mut Params { hub: shape.hub, n: 0 }));
     let sql = format!("SELECT count(*) FROM {name} WHERE {condition}");
     let filter = &shape.filter;
-    let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
-    let ShapeTokens { exec, conn, .. } = t;
+    let ShapeTokens { exec, scope, .. } = t;
     quote! {
         /// How many rows match the filter.
-        pub async fn count(#exec, #filter_arg: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
+        pub async fn count(#exec, filter: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            Ok(::sqlx::query_scalar::<_, i64>(SQL)#(#binds)*.fetch_one(#conn).await?)
+            ::hubgen_runtime::repo::count(#scope, SQL, filter).await
         }
     }
 }
@@ -452,9 +443,7 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (conditions, binds) = filter_condition(shape, &mut params);
-    let condition = all_of(&conditions);
+    let condition = all_of(&filter_condition(shape, &mut Params { hub: shape.hub, n: 0 }));
     let order: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
     let sql = format!(
         "SELECT {} FROM {name} WHERE {condition} ORDER BY {}",
@@ -462,15 +451,14 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         order.join(", ")
     );
     let filter = &shape.filter;
-    let filter_arg = if binds.is_empty() { quote!(_filter) } else { quote!(filter) };
-    let ShapeTokens { conn, row, .. } = t;
+    let ShapeTokens { scope, row, .. } = t;
     // The stream borrows the connection for as long as it runs.
     let exec = receiver_param(shape.receiver, quote!('a));
     quote! {
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
-        pub fn stream<'a>(#exec, #filter_arg: &'a #filter) -> ::hubgen_runtime::RowStream<'a, #row> {
+        pub fn stream<'a>(#exec, filter: &#filter) -> ::hubgen_runtime::RowStream<'a, #row> {
             const SQL: &str = #sql;
-            ::hubgen_runtime::row_stream(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch(#conn))
+            ::hubgen_runtime::repo::stream(#scope, SQL, filter)
         }
     }
 }
@@ -480,8 +468,7 @@ fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
     let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {condition}{live})");
     // Keys travel as one array per key column; rows come back in key order.
     let key_columns: Vec<String> = shape.key.iter().map(|c| q(&c.name)).collect();
@@ -498,43 +485,38 @@ fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         arrays.join(", "),
         key_columns.join(", ")
     );
-    let many_binds: Vec<TokenStream> = if shape.key.len() == 1 {
-        vec![quote!(.bind(keys))]
+    let many_params = if shape.key.len() == 1 {
+        quote!((keys,))
     } else {
-        (0..shape.key.len())
-            .map(|i| {
-                let i = syn::Index::from(i);
-                let part = owned(shape.key[i.index as usize], quote!(k.#i));
-                quote!(.bind(keys.iter().map(|k| #part).collect::<Vec<_>>()))
-            })
-            .collect()
+        let parts = (0..shape.key.len()).map(|i| {
+            let i = syn::Index::from(i);
+            let part = owned(shape.key[i.index as usize], quote!(k.#i));
+            quote!(keys.iter().map(|k| #part).collect::<Vec<_>>())
+        });
+        quote!((#(#parts,)*))
     };
-    let ShapeTokens { exec, conn, row, key } = t;
+    let ShapeTokens { exec, scope, row, key } = t;
+    let params = key_params(shape, quote!(key));
     quote! {
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(#exec, key: #key) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = #exists_sql;
-            Ok(::sqlx::query_scalar::<_, bool>(SQL)#(#binds)*.fetch_one(#conn).await?)
+            ::hubgen_runtime::repo::exists(#scope, SQL, #params).await
         }
 
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(#exec, keys: &[#key]) -> Result<Vec<#row>, ::hubgen_runtime::Error> {
             const SQL: &str = #many_sql;
-            Ok(::sqlx::query_as::<_, #row>(SQL)#(#many_binds)*.fetch_all(#conn).await?)
+            ::hubgen_runtime::repo::fetch_all(#scope, SQL, #many_params).await
         }
     }
 }
 
-/// Column list, value expressions and binds of an insert of one `new` row.
-fn insert_parts(
-    shape: &Shape,
-    params: &mut Params,
-    new: TokenStream,
-    tenant_id: TokenStream,
-) -> (Vec<String>, Vec<String>, Vec<TokenStream>) {
+/// Column list and value expressions of an insert of one row, in the order
+/// the insert struct's `NewRow::bind` sends them, then the tenant.
+fn insert_parts(shape: &Shape, params: &mut Params) -> (Vec<String>, Vec<String>) {
     let mut columns = Vec::new();
     let mut values = Vec::new();
-    let mut binds = Vec::new();
     for column in &shape.insertable {
         columns.push(q(&column.name));
         let p = params.value(column);
@@ -543,23 +525,74 @@ fn insert_parts(
             Some(default) => format!("COALESCE({p}, {default})"),
             None => p,
         });
-        let f = field(&column.name);
-        let value = by_ref(column, quote!(#new.#f));
-        binds.push(quote!(.bind(#value)));
     }
     if let Some(tenant) = shape.tenant {
         columns.push(q(&tenant.name));
         values.push(params.typed("uuid"));
-        binds.push(quote!(.bind(#tenant_id)));
     }
-    (columns, values, binds)
+    (columns, values)
+}
+
+/// The insert struct's `NewRow` (and, without array columns, `NewRows`):
+/// which field goes to which parameter, for every insert and upsert.
+fn new_row_impl(shape: &Shape) -> TokenStream {
+    let binds = shape.insertable.iter().map(|c| {
+        let f = field(&c.name);
+        if matches!(c.ty, ColumnType::Json) {
+            let value = if shape.is_new_optional(c) {
+                quote!(self.#f.as_ref())
+            } else {
+                quote!(Some(&self.#f))
+            };
+            let or_default = c.default.is_some();
+            quote!(sink.json(#value, #or_default);)
+        } else if c.default.is_some() {
+            quote!(sink.or_default(&self.#f);)
+        } else {
+            quote!(sink.value(&self.#f);)
+        }
+    });
+    let tenant = shape.tenant.map(|column| {
+        let column = q(&column.name);
+        quote!(const TENANT: Option<&'static str> = Some(#column);)
+    });
+    let new_ty = &shape.new;
+    let mut out = quote! {
+        impl ::hubgen_runtime::repo::NewRow for #new_ty {
+            #tenant
+            fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+                self.validate()
+            }
+            fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+                #(#binds)*
+            }
+        }
+    };
+    if !has_arrays(shape) {
+        let columns = shape.insertable.iter().map(|c| {
+            let f = field(&c.name);
+            quote!(args.column(rows, |r| &r.#f);)
+        });
+        out.extend(quote! {
+            impl ::hubgen_runtime::repo::NewRows for #new_ty {
+                fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+                    #(#columns)*
+                }
+            }
+        });
+    }
+    out
+}
+
+/// UNNEST flattens nested arrays, so tables with array columns insert row by row.
+fn has_arrays(shape: &Shape) -> bool {
+    shape.insertable.iter().any(|c| matches!(c.ty, ColumnType::Array(_)))
 }
 
 fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), tenant_value(shape));
+    let (columns, values) = insert_parts(shape, &mut Params { hub: shape.hub, n: 0 });
     let sql = format!(
         "INSERT INTO {name} ({}) VALUES ({}) RETURNING {}",
         columns.join(", "),
@@ -567,13 +600,12 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         select_list(table)
     );
     let new_ty = &shape.new;
-    let ShapeTokens { exec, conn, row, .. } = t;
+    let ShapeTokens { exec, scope, row, .. } = t;
     quote! {
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
+            ::hubgen_runtime::repo::insert(#scope, SQL, new).await
         }
     }
 }
@@ -581,21 +613,16 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let name = shape.table_sql();
     let new_ty = &shape.new;
-    let ShapeTokens { exec, conn, .. } = t;
-    // UNNEST flattens nested arrays, so tables with array columns insert row by row.
-    if shape.insertable.iter().any(|c| matches!(c.ty, ColumnType::Array(_))) {
-        let call = if shape.tenant.is_some() {
-            quote!(Self::insert(tx, new))
-        } else {
-            quote!(Self::insert(&mut *conn, new))
-        };
+    let ShapeTokens { exec, scope, .. } = t;
+    // The single-row insert: the whole job with array columns, else the probe that finds a refused row.
+    let (one_columns, one_values) = insert_parts(shape, &mut Params { hub: shape.hub, n: 0 });
+    let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
+    if has_arrays(shape) {
         return quote! {
             /// Inserts many rows (one statement each: this table has array columns), returning how many; a refused row is named by `Error::InRow`.
             pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-                for (row, new) in rows.iter().enumerate() {
-                    #call.await.map_err(|error| ::hubgen_runtime::Error::InRow { row, error: Box::new(error) })?;
-                }
-                Ok(rows.len() as u64)
+                const ONE: &str = #one;
+                ::hubgen_runtime::repo::insert_each(#scope, ONE, rows).await
             }
         };
     }
@@ -604,7 +631,6 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let mut arrays = Vec::new();
     let mut aliases = Vec::new();
     let mut values = Vec::new();
-    let mut binds = Vec::new();
     for column in &shape.insertable {
         columns.push(q(&column.name));
         let n = params.next();
@@ -623,14 +649,10 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
             value = format!("COALESCE({value}, {default})");
         }
         values.push(value);
-        let f = field(&column.name);
-        let value = owned(column, quote!(r.#f));
-        binds.push(quote!(.bind(rows.iter().map(|r| #value).collect::<Vec<_>>())));
     }
     if let Some(tenant) = shape.tenant {
         columns.push(q(&tenant.name));
         values.push(params.typed("uuid"));
-        binds.push(quote!(.bind(tenant)));
     }
     let sql = format!(
         "INSERT INTO {name} ({}) SELECT {} FROM UNNEST({}) AS u({})",
@@ -639,22 +661,12 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         arrays.join(", "),
         aliases.join(", ")
     );
-    // The single-row insert that finds which row the database refused.
-    let mut one_params = Params { hub: shape.hub, n: 0 };
-    let (one_columns, one_values, one_binds) = insert_parts(shape, &mut one_params, quote!(new), quote!(tenant));
-    let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
-    let tenant = shape.tenant.map(|_| {
-        let value = tenant_value(shape);
-        quote!(let tenant = #value;)
-    });
     quote! {
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
             const ONE: &str = #one;
-            ::hubgen_runtime::Violation::of_rows(rows, #new_ty::validate).map_err(::hubgen_runtime::Error::Invalid)?;
-            #tenant
-            ::hubgen_runtime::batch::insert(#conn, rows, ::sqlx::query(SQL)#(#binds)*, |new| ::sqlx::query(ONE)#(#one_binds)*).await
+            ::hubgen_runtime::repo::insert_many(#scope, SQL, ONE, rows).await
         }
     }
 }
@@ -667,62 +679,14 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
     let table = shape.table;
     let name = shape.table_sql();
     let columns: Vec<String> = shape.insertable.iter().map(|c| q(&c.name)).collect();
-    let defaulted = shape
-        .insertable
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.default.is_some())
-        .map(|(i, c)| {
-            let f = field(&c.name);
-            let bit = i as u32;
-            quote!((#bit, self.#f.is_none()))
-        });
-    let writes = shape.insertable.iter().enumerate().map(|(i, c)| {
-        let f = field(&c.name);
-        let value = if matches!(c.ty, ColumnType::Json) {
-            let arg = if shape.is_new_optional(c) {
-                quote!(self.#f.as_ref())
-            } else {
-                quote!(Some(&self.#f))
-            };
-            quote!(row.json(#arg)?;)
-        } else {
-            quote!(row.field(&self.#f)?;)
-        };
-        if c.default.is_some() {
-            let bit = 1u64 << i;
-            quote!(if defaulted & #bit == 0 { #value })
-        } else {
-            value
-        }
-    });
-    // Only tables with defaulted columns read the mask.
-    let defaulted_param = if shape.insertable.iter().any(|c| c.default.is_some()) {
-        quote!(defaulted)
-    } else {
-        quote!(_defaulted)
-    };
     let new_ty = &shape.new;
     let staging = format!("{}_{}", table.schema, table.name);
     let row_security = crate::sql::access_rls_enabled(table);
-    let tenant = match shape.tenant {
-        Some(column) => {
-            let (column, value) = (q(&column.name), tenant_value(shape));
-            if shape.receiver == Receiver::Tenant {
-                quote!(Some((#column, #value)))
-            } else {
-                quote!(#value.map(|tenant| (#column, tenant)))
-            }
-        }
-        None => quote!(None),
-    };
-    let ShapeTokens { exec, conn, .. } = t;
+    let ShapeTokens { exec, scope, .. } = t;
     let method = quote! {
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, #new_ty::validate).map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = #tenant;
-            ::hubgen_runtime::copy::insert(#conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(#scope, rows).await
         }
     };
     let row_impl = quote! {
@@ -731,42 +695,51 @@ fn insert_copy(shape: &Shape, t: &ShapeTokens) -> Option<(TokenStream, TokenStre
             const COLUMNS: &'static [&'static str] = &[#(#columns),*];
             const STAGING: &'static str = #staging;
             const ROW_SECURITY: bool = #row_security;
-
-            fn defaulted(&self) -> u64 {
-                ::hubgen_runtime::copy::mask(&[#(#defaulted),*])
-            }
-
-            fn write(&self, row: &mut ::hubgen_runtime::copy::CopyWriter, #defaulted_param: u64) -> Result<(), ::hubgen_runtime::Error> {
-                #(#writes)*
-                Ok(())
-            }
         }
     };
     Some((method, row_impl))
+}
+
+/// The patch struct's `PatchRow`: its parameters in [`update`]'s order.
+fn patch_row_impl(shape: &Shape) -> TokenStream {
+    let binds = shape.patchable.iter().map(|c| {
+        let f = field(&c.name);
+        if c.nullable {
+            quote!(args.patch(&self.#f);)
+        } else if is_copy(&c.ty) {
+            quote!(args.add(self.#f);)
+        } else {
+            quote!(args.add(&self.#f);)
+        }
+    });
+    let patch_ty = &shape.patch;
+    let args = if shape.patchable.is_empty() { quote!(_args) } else { quote!(args) };
+    quote! {
+        impl ::hubgen_runtime::repo::PatchRow for #patch_ty {
+            fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+                self.validate()
+            }
+            fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
+                #(#binds)*
+            }
+        }
+    }
 }
 
 fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
     let mut params = Params { hub: shape.hub, n: 0 };
-    // The key is bound twice when a version check fails, so the first binding clones it.
-    let key_expr = if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) };
-    let (key_sql, key_binds) = key_condition(shape, &mut params, key_expr);
+    let key_sql = key_condition(shape, &mut params);
     let mut sets = Vec::new();
-    let mut binds = Vec::new();
     for column in &shape.patchable {
         let c = q(&column.name);
-        let f = field(&column.name);
         if column.nullable {
             let flag = params.typed("bool");
             let value = params.value(column);
             sets.push(format!("{c} = CASE WHEN {flag} THEN {value} ELSE {c} END"));
-            let value = owned(column, quote!(patch.#f));
-            binds.push(quote!(.bind(patch.#f.is_some()).bind(#value.flatten())));
         } else {
             sets.push(format!("{c} = COALESCE({}, {c})", params.value(column)));
-            let value = owned(column, quote!(patch.#f));
-            binds.push(quote!(.bind(#value)));
         }
     }
     for column in table.columns.iter().filter(|c| c.touch) {
@@ -775,13 +748,14 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let mut condition = key_sql;
     let version = table.version_column.as_deref().and_then(|v| table.column(v));
     let mut version_arg = quote!();
+    let mut after = quote!(());
     if let Some(column) = version {
         let c = q(&column.name);
         sets.push(format!("{c} = {c} + 1"));
         condition.push_str(&format!(" AND {c} = {}", params.value(column)));
         let ty = shape.ty(column);
         version_arg = quote!(, expected_version: #ty);
-        binds.push(quote!(.bind(expected_version)));
+        after = quote!((expected_version,));
     }
     if sets.is_empty() {
         let first = q(&shape.key[0].name);
@@ -796,37 +770,40 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         select_list(table)
     );
     let patch_ty = &shape.patch;
-    let ShapeTokens { exec, conn, row, key } = t;
+    let ShapeTokens { exec, scope, row, key } = t;
     let table_name = &table.name;
-    let missing = if version.is_some() {
-        let mut p = Params { hub: shape.hub, n: 0 };
-        let (exists_condition, exists_binds) = key_condition(shape, &mut p, quote!(key));
-        let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
-        let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})");
-        quote! {
-            // No row matched: either it is gone, or its version moved on.
-            const EXISTS: &str = #exists_sql;
-            let exists: bool = ::sqlx::query_scalar(EXISTS)#(#exists_binds)*.fetch_one(#conn).await?;
-            Err(if exists { ::hubgen_runtime::Error::Conflict { table: #table_name } } else { ::hubgen_runtime::Error::NotFound })
-        }
-    } else {
-        quote!(Err(::hubgen_runtime::Error::NotFound))
-    };
     let doc = if version.is_some() {
         " Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile."
     } else {
         " Applies a patch to the row with this key and returns the row as stored."
     };
+    let Some(_) = version else {
+        let params = key_params(shape, quote!(key));
+        return quote! {
+            #[doc = #doc]
+            pub async fn update(#exec, key: #key, patch: &#patch_ty) -> Result<#row, ::hubgen_runtime::Error> {
+                const SQL: &str = #sql;
+                ::hubgen_runtime::repo::update(#scope, SQL, #params, patch, ()).await?.ok_or(::hubgen_runtime::Error::NotFound)
+            }
+        };
+    };
+    // No row matched: either it is gone, or its version moved on. The key
+    // is asked for twice then, so the first use clones it.
+    let first = key_params(shape, if key_is_copy(shape) { quote!(key) } else { quote!(key.clone()) });
+    let params = key_params(shape, quote!(key));
+    let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
+    let exists_condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
+    let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})");
     quote! {
         #[doc = #doc]
         pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, #row>(SQL)#(#key_binds)*#(#binds)*.fetch_optional(#conn).await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = #exists_sql;
+            if let Some(row) = ::hubgen_runtime::repo::update(#scope, SQL, #first, patch, #after).await? {
                 return Ok(row);
             }
-            #missing
+            let exists = ::hubgen_runtime::repo::exists(#scope, EXISTS, #params).await?;
+            Err(if exists { ::hubgen_runtime::Error::Conflict { table: #table_name } } else { ::hubgen_runtime::Error::NotFound })
         }
     }
 }
@@ -834,8 +811,7 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
 fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
     let (sql, doc) = match &table.soft_delete {
         Some(soft) => {
             let set = match soft.kind {
@@ -850,13 +826,13 @@ fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         }
         None => (format!("DELETE FROM {name} WHERE {condition}"), " Deletes the row."),
     };
-    let ShapeTokens { exec, conn, key, .. } = t;
+    let ShapeTokens { exec, scope, key, .. } = t;
+    let params = key_params(shape, quote!(key));
     quote! {
         #[doc = #doc]
         pub async fn delete(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(#scope, SQL, #params).await
         }
     }
 }
@@ -865,20 +841,19 @@ fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let table = shape.table;
     let name = shape.table_sql();
     let Some(soft) = &table.soft_delete else { return quote!() };
-    let mut params = Params { hub: shape.hub, n: 0 };
-    let (condition, binds) = key_condition(shape, &mut params, quote!(key));
+    let condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
     let c = q(&soft.column);
     let sql = match soft.kind {
         ir::SoftDeleteKind::Timestamp => format!("UPDATE {name} SET {c} = NULL WHERE {condition} AND {c} IS NOT NULL"),
         ir::SoftDeleteKind::Flag => format!("UPDATE {name} SET {c} = false WHERE {condition} AND {c}"),
     };
-    let ShapeTokens { exec, conn, key, .. } = t;
+    let ShapeTokens { exec, scope, key, .. } = t;
+    let params = key_params(shape, quote!(key));
     quote! {
         /// Brings a soft-deleted row back.
         pub async fn restore(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = #sql;
-            let done = ::sqlx::query(SQL)#(#binds)*.execute(#conn).await?.rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(#scope, SQL, #params).await
         }
     }
 }
@@ -896,7 +871,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
         .filter(|key| key.iter().all(|c| insertable(c)))
         .map(|key| {
             let mut params = Params { hub: shape.hub, n: 0 };
-            let (columns, values, binds) = insert_parts(shape, &mut params, quote!(new), tenant_value(shape));
+            let (columns, values) = insert_parts(shape, &mut params);
             let mut sets: Vec<String> = shape
                 .insertable
                 .iter()
@@ -954,13 +929,12 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 key.iter().map(|c| format!("`{}`", c.name)).collect::<Vec<_>>().join(", ")
             );
             let new_ty = &shape.new;
-            let ShapeTokens { exec, conn, row, .. } = t;
+            let ShapeTokens { exec, scope, row, .. } = t;
             quote! {
                 #[doc = #doc]
                 pub async fn #method(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
                     const SQL: &str = #sql;
-                    new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-                    Ok(::sqlx::query_as::<_, #row>(SQL)#(#binds)*.fetch_one(#conn).await?)
+                    ::hubgen_runtime::repo::insert(#scope, SQL, new).await
                 }
             }
         })

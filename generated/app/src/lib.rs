@@ -225,58 +225,15 @@ pub mod app_registry {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.category {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "category",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.app_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "app_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.version {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "version",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.developer {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "developer",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("category", &self.category, &[MaxChars(100usize)]);
+            c.text("app_type", &self.app_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("version", &self.version, &[MaxChars(50usize)]);
+            c.text("developer", &self.developer, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `app_registry`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -367,57 +324,15 @@ pub mod app_registry {
     impl AppRegistryPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.category {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "category",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.app_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "app_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.version {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "version",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.developer {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "developer",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("category", &self.category, &[MaxChars(100usize)]);
+            c.text("app_type", &self.app_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("version", &self.version, &[MaxChars(50usize)]);
+            c.text("developer", &self.developer, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `app_registry` (each on an indexed column).
@@ -466,12 +381,7 @@ pub mod app_registry {
             key: ids::AppRegistryId,
         ) -> Result<Option<AppRegistry>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\" FROM \"public\".\"app_registry\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AppRegistry>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -479,12 +389,7 @@ pub mod app_registry {
             key: ids::AppRegistryId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"app_registry\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -492,12 +397,7 @@ pub mod app_registry {
             keys: &[ids::AppRegistryId],
         ) -> Result<Vec<AppRegistry>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\" FROM \"public\".\"app_registry\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, AppRegistry>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -525,69 +425,35 @@ pub mod app_registry {
                 "app_type asc",
                 "app_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AppRegistry) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                AppRegistrySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AppRegistry| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                AppRegistrySort::Category => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &AppRegistry| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.category, &row.id),
-                        ),
-                    )
-                }
-                AppRegistrySort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &AppRegistry| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                AppRegistrySort::AppType => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &AppRegistry| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.app_type, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AppRegistry>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.category.any_of.as_deref())
-                .bind(filter.category.at_least.as_ref())
-                .bind(filter.category.below.as_ref())
-                .bind(filter.category.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.app_type.any_of.as_deref())
-                .bind(filter.app_type.at_least.as_ref())
-                .bind(filter.app_type.below.as_ref())
-                .bind(filter.app_type.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AppRegistry| match page.sort {
+                        AppRegistrySort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        AppRegistrySort::Category => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.category, &row.id),
+                            )
+                        }
+                        AppRegistrySort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        AppRegistrySort::AppType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.app_type, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -595,46 +461,15 @@ pub mod app_registry {
             filter: &AppRegistryFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_registry\" WHERE ($1::character varying(100)[] IS NULL OR \"category\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"category\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"category\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"category\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"app_type\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"app_type\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"app_type\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"app_type\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.category.any_of.as_deref())
-                    .bind(filter.category.at_least.as_ref())
-                    .bind(filter.category.below.as_ref())
-                    .bind(filter.category.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.app_type.any_of.as_deref())
-                    .bind(filter.app_type.at_least.as_ref())
-                    .bind(filter.app_type.below.as_ref())
-                    .bind(filter.app_type.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AppRegistryFilter,
+            filter: &AppRegistryFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AppRegistry> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\" FROM \"public\".\"app_registry\" WHERE ($1::character varying(100)[] IS NULL OR \"category\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"category\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"category\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"category\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"app_type\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"app_type\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"app_type\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"app_type\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AppRegistry>(SQL)
-                    .bind(filter.category.any_of.as_deref())
-                    .bind(filter.category.at_least.as_ref())
-                    .bind(filter.category.below.as_ref())
-                    .bind(filter.category.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.app_type.any_of.as_deref())
-                    .bind(filter.app_type.at_least.as_ref())
-                    .bind(filter.app_type.below.as_ref())
-                    .bind(filter.app_type.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -642,28 +477,7 @@ pub mod app_registry {
             new: &NewAppRegistry,
         ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppRegistry>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(&new.category)
-                    .bind(&new.app_type)
-                    .bind(&new.status)
-                    .bind(&new.version)
-                    .bind(&new.developer)
-                    .bind(&new.icon_url)
-                    .bind(&new.screenshots)
-                    .bind(&new.features)
-                    .bind(&new.requirements)
-                    .bind(&new.pricing)
-                    .bind(&new.configuration_schema)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -672,89 +486,14 @@ pub mod app_registry {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", u.\"category\", COALESCE(u.\"app_type\", 'INTEGRATION'), COALESCE(u.\"status\", 'ACTIVE'), u.\"version\", u.\"developer\", u.\"icon_url\", u.\"screenshots\", u.\"features\", u.\"requirements\", u.\"pricing\", u.\"configuration_schema\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(100)[], $5::character varying(50)[], $6::character varying(50)[], $7::character varying(50)[], $8::character varying(255)[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[], $13::jsonb[], $14::jsonb[], $15::timestamp without time zone[], $16::timestamp without time zone[]) AS u(\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppRegistry::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.category.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.app_type.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.version.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.developer.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.icon_url.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.screenshots.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.features.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.requirements.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.pricing.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.configuration_schema.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.description)
-                            .bind(&new.category)
-                            .bind(&new.app_type)
-                            .bind(&new.status)
-                            .bind(&new.version)
-                            .bind(&new.developer)
-                            .bind(&new.icon_url)
-                            .bind(&new.screenshots)
-                            .bind(&new.features)
-                            .bind(&new.requirements)
-                            .bind(&new.pricing)
-                            .bind(&new.configuration_schema)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewAppRegistry],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppRegistry::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -763,42 +502,9 @@ pub mod app_registry {
             patch: &AppRegistryPatch,
         ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_registry\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"category\" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE \"category\" END, \"app_type\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"app_type\" END, \"status\" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE \"status\" END, \"version\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"version\" END, \"developer\" = CASE WHEN $13::bool THEN $14::character varying(255) ELSE \"developer\" END, \"icon_url\" = CASE WHEN $15::bool THEN $16::text ELSE \"icon_url\" END, \"screenshots\" = CASE WHEN $17::bool THEN $18::jsonb ELSE \"screenshots\" END, \"features\" = CASE WHEN $19::bool THEN $20::jsonb ELSE \"features\" END, \"requirements\" = CASE WHEN $21::bool THEN $22::jsonb ELSE \"requirements\" END, \"pricing\" = CASE WHEN $23::bool THEN $24::jsonb ELSE \"pricing\" END, \"configuration_schema\" = CASE WHEN $25::bool THEN $26::jsonb ELSE \"configuration_schema\" END, \"created_at\" = CASE WHEN $27::bool THEN $28::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, AppRegistry>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.category.is_some())
-                .bind(patch.category.clone().flatten())
-                .bind(patch.app_type.is_some())
-                .bind(patch.app_type.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.version.is_some())
-                .bind(patch.version.clone().flatten())
-                .bind(patch.developer.is_some())
-                .bind(patch.developer.clone().flatten())
-                .bind(patch.icon_url.is_some())
-                .bind(patch.icon_url.clone().flatten())
-                .bind(patch.screenshots.is_some())
-                .bind(patch.screenshots.clone().flatten())
-                .bind(patch.features.is_some())
-                .bind(patch.features.clone().flatten())
-                .bind(patch.requirements.is_some())
-                .bind(patch.requirements.clone().flatten())
-                .bind(patch.pricing.is_some())
-                .bind(patch.pricing.clone().flatten())
-                .bind(patch.configuration_schema.is_some())
-                .bind(patch.configuration_schema.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -806,12 +512,7 @@ pub mod app_registry {
             key: ids::AppRegistryId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_registry\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -819,28 +520,14 @@ pub mod app_registry {
             new: &NewAppRegistry,
         ) -> Result<AppRegistry, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_registry\" (\"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::character varying(100), COALESCE($5::character varying(50), 'INTEGRATION'), COALESCE($6::character varying(50), 'ACTIVE'), $7::character varying(50), $8::character varying(255), $9::text, $10::jsonb, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, COALESCE($15::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($16::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"app_registry\".\"description\"), \"category\" = COALESCE($4::character varying(100), \"public\".\"app_registry\".\"category\"), \"app_type\" = COALESCE($5::character varying(50), \"public\".\"app_registry\".\"app_type\"), \"status\" = COALESCE($6::character varying(50), \"public\".\"app_registry\".\"status\"), \"version\" = COALESCE($7::character varying(50), \"public\".\"app_registry\".\"version\"), \"developer\" = COALESCE($8::character varying(255), \"public\".\"app_registry\".\"developer\"), \"icon_url\" = COALESCE($9::text, \"public\".\"app_registry\".\"icon_url\"), \"screenshots\" = COALESCE($10::jsonb, \"public\".\"app_registry\".\"screenshots\"), \"features\" = COALESCE($11::jsonb, \"public\".\"app_registry\".\"features\"), \"requirements\" = COALESCE($12::jsonb, \"public\".\"app_registry\".\"requirements\"), \"pricing\" = COALESCE($13::jsonb, \"public\".\"app_registry\".\"pricing\"), \"configuration_schema\" = COALESCE($14::jsonb, \"public\".\"app_registry\".\"configuration_schema\"), \"created_at\" = COALESCE($15::timestamp without time zone, \"public\".\"app_registry\".\"created_at\"), \"updated_at\" = COALESCE($16::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"category\", \"app_type\", \"status\", \"version\", \"developer\", \"icon_url\", \"screenshots\", \"features\", \"requirements\", \"pricing\", \"configuration_schema\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppRegistry>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(&new.category)
-                    .bind(&new.app_type)
-                    .bind(&new.status)
-                    .bind(&new.version)
-                    .bind(&new.developer)
-                    .bind(&new.icon_url)
-                    .bind(&new.screenshots)
-                    .bind(&new.features)
-                    .bind(&new.requirements)
-                    .bind(&new.pricing)
-                    .bind(&new.configuration_schema)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AppRegistryFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.category);
+            args.condition(&self.status);
+            args.condition(&self.app_type);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppRegistry {
@@ -865,49 +552,69 @@ pub mod app_registry {
         ];
         const STAGING: &'static str = "public_app_registry";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.app_type.is_none()),
-                    (5u32, self.status.is_none()),
-                    (14u32, self.created_at.is_none()),
-                    (15u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewAppRegistry {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            row.field(&self.description)?;
-            row.field(&self.category)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.app_type)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.version)?;
-            row.field(&self.developer)?;
-            row.field(&self.icon_url)?;
-            row.field(&self.screenshots)?;
-            row.field(&self.features)?;
-            row.field(&self.requirements)?;
-            row.field(&self.pricing)?;
-            row.field(&self.configuration_schema)?;
-            if defaulted & 16384u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32768u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.value(&self.description);
+            sink.value(&self.category);
+            sink.or_default(&self.app_type);
+            sink.or_default(&self.status);
+            sink.value(&self.version);
+            sink.value(&self.developer);
+            sink.value(&self.icon_url);
+            sink.value(&self.screenshots);
+            sink.value(&self.features);
+            sink.value(&self.requirements);
+            sink.value(&self.pricing);
+            sink.value(&self.configuration_schema);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewAppRegistry {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.category);
+            args.column(rows, |r| &r.app_type);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.version);
+            args.column(rows, |r| &r.developer);
+            args.column(rows, |r| &r.icon_url);
+            args.column(rows, |r| &r.screenshots);
+            args.column(rows, |r| &r.features);
+            args.column(rows, |r| &r.requirements);
+            args.column(rows, |r| &r.pricing);
+            args.column(rows, |r| &r.configuration_schema);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for AppRegistryPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.patch(&self.description);
+            args.patch(&self.category);
+            args.patch(&self.app_type);
+            args.patch(&self.status);
+            args.patch(&self.version);
+            args.patch(&self.developer);
+            args.patch(&self.icon_url);
+            args.patch(&self.screenshots);
+            args.patch(&self.features);
+            args.patch(&self.requirements);
+            args.patch(&self.pricing);
+            args.patch(&self.configuration_schema);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -982,25 +689,11 @@ pub mod app_subscriptions {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.plan {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "plan",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("plan", &self.plan, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `app_subscriptions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1049,25 +742,11 @@ pub mod app_subscriptions {
     impl AppSubscriptionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.plan {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "plan",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("plan", &self.plan, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `app_subscriptions` (each on an indexed column).
@@ -1112,12 +791,7 @@ pub mod app_subscriptions {
             key: ids::AppSubscriptionId,
         ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1125,12 +799,7 @@ pub mod app_subscriptions {
             key: ids::AppSubscriptionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"app_subscriptions\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1138,12 +807,7 @@ pub mod app_subscriptions {
             keys: &[ids::AppSubscriptionId],
         ) -> Result<Vec<AppSubscription>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1167,56 +831,26 @@ pub mod app_subscriptions {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AppSubscription) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                AppSubscriptionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AppSubscription| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                AppSubscriptionSort::AppId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &AppSubscription| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.app_id, &row.id),
-                        ),
-                    )
-                }
-                AppSubscriptionSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &AppSubscription| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AppSubscription>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.app_id.any_of.as_deref())
-                .bind(filter.app_id.at_least.as_ref())
-                .bind(filter.app_id.below.as_ref())
-                .bind(filter.app_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AppSubscription| match page.sort {
+                        AppSubscriptionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        AppSubscriptionSort::AppId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                        }
+                        AppSubscriptionSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1224,38 +858,15 @@ pub mod app_subscriptions {
             filter: &AppSubscriptionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_subscriptions\" WHERE ($1::uuid[] IS NULL OR \"app_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"app_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"app_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"app_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.app_id.any_of.as_deref())
-                    .bind(filter.app_id.at_least.as_ref())
-                    .bind(filter.app_id.below.as_ref())
-                    .bind(filter.app_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a AppSubscriptionFilter,
+            filter: &AppSubscriptionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AppSubscription> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE ($1::uuid[] IS NULL OR \"app_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"app_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"app_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"app_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(filter.app_id.any_of.as_deref())
-                    .bind(filter.app_id.at_least.as_ref())
-                    .bind(filter.app_id.below.as_ref())
-                    .bind(filter.app_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `app_id`, `tenant_id` equal these values.
         pub async fn get_by_app_id_and_tenant_id(
@@ -1264,13 +875,8 @@ pub mod app_subscriptions {
             tenant_id: ids::TenantId,
         ) -> Result<Option<AppSubscription>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\" FROM \"public\".\"app_subscriptions\" WHERE \"app_id\" = $1::uuid AND \"tenant_id\" = $2::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(app_id)
-                    .bind(tenant_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (app_id, tenant_id))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1278,22 +884,7 @@ pub mod app_subscriptions {
             new: &NewAppSubscription,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(new.id)
-                    .bind(new.app_id)
-                    .bind(&new.status)
-                    .bind(&new.plan)
-                    .bind(&new.configuration)
-                    .bind(&new.usage_stats)
-                    .bind(&new.billing_info)
-                    .bind(new.subscribed_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1302,63 +893,14 @@ pub mod app_subscriptions {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"app_id\", COALESCE(u.\"status\", 'ACTIVE'), u.\"plan\", u.\"configuration\", u.\"usage_stats\", u.\"billing_info\", COALESCE(u.\"subscribed_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppSubscription::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.app_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.plan.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.configuration.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.usage_stats.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.billing_info.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.subscribed_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.app_id)
-                            .bind(&new.status)
-                            .bind(&new.plan)
-                            .bind(&new.configuration)
-                            .bind(&new.usage_stats)
-                            .bind(&new.billing_info)
-                            .bind(new.subscribed_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAppSubscription],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppSubscription::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1367,28 +909,9 @@ pub mod app_subscriptions {
             patch: &AppSubscriptionPatch,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_subscriptions\" SET \"app_id\" = COALESCE($2::uuid, \"app_id\"), \"status\" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE \"status\" END, \"plan\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"plan\" END, \"configuration\" = CASE WHEN $7::bool THEN $8::jsonb ELSE \"configuration\" END, \"usage_stats\" = CASE WHEN $9::bool THEN $10::jsonb ELSE \"usage_stats\" END, \"billing_info\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"billing_info\" END, \"subscribed_at\" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE \"subscribed_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, AppSubscription>(SQL)
-                .bind(key)
-                .bind(patch.app_id)
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.plan.is_some())
-                .bind(patch.plan.clone().flatten())
-                .bind(patch.configuration.is_some())
-                .bind(patch.configuration.clone().flatten())
-                .bind(patch.usage_stats.is_some())
-                .bind(patch.usage_stats.clone().flatten())
-                .bind(patch.billing_info.is_some())
-                .bind(patch.billing_info.clone().flatten())
-                .bind(patch.subscribed_at.is_some())
-                .bind(patch.subscribed_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1396,12 +919,7 @@ pub mod app_subscriptions {
             key: ids::AppSubscriptionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_subscriptions\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1409,22 +927,7 @@ pub mod app_subscriptions {
             new: &NewAppSubscription,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = COALESCE($4::character varying(50), \"public\".\"app_subscriptions\".\"plan\"), \"configuration\" = COALESCE($5::jsonb, \"public\".\"app_subscriptions\".\"configuration\"), \"usage_stats\" = COALESCE($6::jsonb, \"public\".\"app_subscriptions\".\"usage_stats\"), \"billing_info\" = COALESCE($7::jsonb, \"public\".\"app_subscriptions\".\"billing_info\"), \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(new.id)
-                    .bind(new.app_id)
-                    .bind(&new.status)
-                    .bind(&new.plan)
-                    .bind(&new.configuration)
-                    .bind(&new.usage_stats)
-                    .bind(&new.billing_info)
-                    .bind(new.subscribed_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `app_id`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_app_id_and_tenant_id(
@@ -1432,22 +935,13 @@ pub mod app_subscriptions {
             new: &NewAppSubscription,
         ) -> Result<AppSubscription, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_subscriptions\" (\"id\", \"app_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'ACTIVE'), $4::character varying(50), $5::jsonb, $6::jsonb, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"app_id\", \"tenant_id\") DO UPDATE SET \"status\" = COALESCE($3::character varying(50), \"public\".\"app_subscriptions\".\"status\"), \"plan\" = COALESCE($4::character varying(50), \"public\".\"app_subscriptions\".\"plan\"), \"configuration\" = COALESCE($5::jsonb, \"public\".\"app_subscriptions\".\"configuration\"), \"usage_stats\" = COALESCE($6::jsonb, \"public\".\"app_subscriptions\".\"usage_stats\"), \"billing_info\" = COALESCE($7::jsonb, \"public\".\"app_subscriptions\".\"billing_info\"), \"subscribed_at\" = COALESCE($8::timestamp without time zone, \"public\".\"app_subscriptions\".\"subscribed_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"status\", \"plan\", \"configuration\", \"usage_stats\", \"billing_info\", \"subscribed_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppSubscription>(SQL)
-                    .bind(new.id)
-                    .bind(new.app_id)
-                    .bind(&new.status)
-                    .bind(&new.plan)
-                    .bind(&new.configuration)
-                    .bind(&new.usage_stats)
-                    .bind(&new.billing_info)
-                    .bind(new.subscribed_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AppSubscriptionFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.app_id);
+            args.condition(&self.status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppSubscription {
@@ -1465,39 +959,49 @@ pub mod app_subscriptions {
         ];
         const STAGING: &'static str = "public_app_subscriptions";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.status.is_none()),
-                    (7u32, self.subscribed_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewAppSubscription {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.app_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.plan)?;
-            row.field(&self.configuration)?;
-            row.field(&self.usage_stats)?;
-            row.field(&self.billing_info)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.subscribed_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.app_id);
+            sink.or_default(&self.status);
+            sink.value(&self.plan);
+            sink.value(&self.configuration);
+            sink.value(&self.usage_stats);
+            sink.value(&self.billing_info);
+            sink.or_default(&self.subscribed_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewAppSubscription {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.app_id);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.plan);
+            args.column(rows, |r| &r.configuration);
+            args.column(rows, |r| &r.usage_stats);
+            args.column(rows, |r| &r.billing_info);
+            args.column(rows, |r| &r.subscribed_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for AppSubscriptionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.app_id);
+            args.patch(&self.status);
+            args.patch(&self.plan);
+            args.patch(&self.configuration);
+            args.patch(&self.usage_stats);
+            args.patch(&self.billing_info);
+            args.patch(&self.subscribed_at);
         }
     }
 }
@@ -1563,26 +1067,11 @@ pub mod app_guards {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.guard_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "guard_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("guard_type", &self.guard_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `app_guards`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1615,25 +1104,11 @@ pub mod app_guards {
     impl AppGuardPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.guard_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "guard_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("guard_type", &self.guard_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `app_guards` (each on an indexed column).
@@ -1678,12 +1153,7 @@ pub mod app_guards {
             key: ids::AppGuardId,
         ) -> Result<Option<AppGuard>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\" FROM \"public\".\"app_guards\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AppGuard>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1691,12 +1161,7 @@ pub mod app_guards {
             key: ids::AppGuardId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"app_guards\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1704,12 +1169,7 @@ pub mod app_guards {
             keys: &[ids::AppGuardId],
         ) -> Result<Vec<AppGuard>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\" FROM \"public\".\"app_guards\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, AppGuard>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1733,55 +1193,29 @@ pub mod app_guards {
                 "guard_type asc",
                 "guard_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AppGuard) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                AppGuardSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AppGuard| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                AppGuardSort::AppId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &AppGuard| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.app_id, &row.id),
-                        ),
-                    )
-                }
-                AppGuardSort::GuardType => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &AppGuard| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.guard_type, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AppGuard>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.app_id.any_of.as_deref())
-                .bind(filter.app_id.at_least.as_ref())
-                .bind(filter.app_id.below.as_ref())
-                .bind(filter.app_id.is_null)
-                .bind(filter.guard_type.any_of.as_deref())
-                .bind(filter.guard_type.at_least.as_ref())
-                .bind(filter.guard_type.below.as_ref())
-                .bind(filter.guard_type.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AppGuard| match page.sort {
+                        AppGuardSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        AppGuardSort::AppId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.app_id, &row.id))
+                        }
+                        AppGuardSort::GuardType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.guard_type, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1789,38 +1223,15 @@ pub mod app_guards {
             filter: &AppGuardFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"app_guards\" WHERE ($1::uuid[] IS NULL OR \"app_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"app_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"app_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"app_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"guard_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"guard_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"guard_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"guard_type\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.app_id.any_of.as_deref())
-                    .bind(filter.app_id.at_least.as_ref())
-                    .bind(filter.app_id.below.as_ref())
-                    .bind(filter.app_id.is_null)
-                    .bind(filter.guard_type.any_of.as_deref())
-                    .bind(filter.guard_type.at_least.as_ref())
-                    .bind(filter.guard_type.below.as_ref())
-                    .bind(filter.guard_type.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a AppGuardFilter,
+            filter: &AppGuardFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AppGuard> {
             const SQL: &str = "SELECT \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\" FROM \"public\".\"app_guards\" WHERE ($1::uuid[] IS NULL OR \"app_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"app_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"app_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"app_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"guard_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"guard_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"guard_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"guard_type\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AppGuard>(SQL)
-                    .bind(filter.app_id.any_of.as_deref())
-                    .bind(filter.app_id.at_least.as_ref())
-                    .bind(filter.app_id.below.as_ref())
-                    .bind(filter.app_id.is_null)
-                    .bind(filter.guard_type.any_of.as_deref())
-                    .bind(filter.guard_type.at_least.as_ref())
-                    .bind(filter.guard_type.below.as_ref())
-                    .bind(filter.guard_type.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1828,20 +1239,7 @@ pub mod app_guards {
             new: &NewAppGuard,
         ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppGuard>(SQL)
-                    .bind(new.id)
-                    .bind(new.app_id)
-                    .bind(&new.guard_type)
-                    .bind(&new.status)
-                    .bind(&new.rules)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1850,46 +1248,14 @@ pub mod app_guards {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"app_id\", u.\"guard_type\", COALESCE(u.\"status\", 'ACTIVE'), u.\"rules\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u(\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppGuard::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.app_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.guard_type.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.rules.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.app_id)
-                            .bind(&new.guard_type)
-                            .bind(&new.status)
-                            .bind(&new.rules)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAppGuard],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewAppGuard::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1898,23 +1264,9 @@ pub mod app_guards {
             patch: &AppGuardPatch,
         ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"app_guards\" SET \"app_id\" = COALESCE($2::uuid, \"app_id\"), \"guard_type\" = COALESCE($3::character varying(50), \"guard_type\"), \"status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"status\" END, \"rules\" = CASE WHEN $6::bool THEN $7::jsonb ELSE \"rules\" END, \"created_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, AppGuard>(SQL)
-                .bind(key)
-                .bind(patch.app_id)
-                .bind(patch.guard_type.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.rules.is_some())
-                .bind(patch.rules.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1922,12 +1274,7 @@ pub mod app_guards {
             key: ids::AppGuardId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"app_guards\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1935,20 +1282,13 @@ pub mod app_guards {
             new: &NewAppGuard,
         ) -> Result<AppGuard, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"app_guards\" (\"id\", \"app_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::jsonb, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"app_id\" = EXCLUDED.\"app_id\", \"guard_type\" = EXCLUDED.\"guard_type\", \"status\" = COALESCE($4::character varying(50), \"public\".\"app_guards\".\"status\"), \"rules\" = COALESCE($5::jsonb, \"public\".\"app_guards\".\"rules\"), \"created_at\" = COALESCE($6::timestamp without time zone, \"public\".\"app_guards\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"app_id\", \"tenant_id\", \"guard_type\", \"status\", \"rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AppGuard>(SQL)
-                    .bind(new.id)
-                    .bind(new.app_id)
-                    .bind(&new.guard_type)
-                    .bind(&new.status)
-                    .bind(&new.rules)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AppGuardFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.app_id);
+            args.condition(&self.guard_type);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAppGuard {
@@ -1964,37 +1304,43 @@ pub mod app_guards {
         ];
         const STAGING: &'static str = "public_app_guards";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.status.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewAppGuard {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.app_id)?;
-            row.field(&self.guard_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.rules)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.app_id);
+            sink.value(&self.guard_type);
+            sink.or_default(&self.status);
+            sink.value(&self.rules);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewAppGuard {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.app_id);
+            args.column(rows, |r| &r.guard_type);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.rules);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for AppGuardPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.app_id);
+            args.add(&self.guard_type);
+            args.patch(&self.status);
+            args.patch(&self.rules);
+            args.patch(&self.created_at);
         }
     }
 }

@@ -79,55 +79,21 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        AppRegistrySort::Id,
-        AppRegistrySort::Category,
-        AppRegistrySort::Status,
-        AppRegistrySort::AppType,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = AppRegistryRepo::list(
-                    &mut tx,
-                    &AppRegistryFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = AppRegistryRepo::list(
-                        &mut tx,
-                        &AppRegistryFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, AppRegistryRepo::count(& mut tx, &
-                AppRegistryFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                AppRegistrySort::Id,
+                AppRegistrySort::Category,
+                AppRegistrySort::Status,
+                AppRegistrySort::AppType,
+            ],
+            rows,
+            async |page| {
+                AppRegistryRepo::list(&mut tx, &AppRegistryFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(AppRegistryRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = AppRegistryRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -318,54 +284,25 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        AppSubscriptionSort::Id,
-        AppSubscriptionSort::AppId,
-        AppSubscriptionSort::Status,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = AppSubscriptionRepo::list(
-                    &mut tx,
-                    &AppSubscriptionFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = AppSubscriptionRepo::list(
+    let rows = AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default())
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                AppSubscriptionSort::Id,
+                AppSubscriptionSort::AppId,
+                AppSubscriptionSort::Status,
+            ],
+            rows,
+            async |page| {
+                AppSubscriptionRepo::list(
                         &mut tx,
                         &AppSubscriptionFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, AppSubscriptionRepo::count(& mut tx, &
-                AppSubscriptionFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(AppSubscriptionRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = AppSubscriptionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;
@@ -528,50 +465,15 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = AppGuardRepo::list(
-                    &mut tx,
-                    &AppGuardFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = AppGuardRepo::list(
-                        &mut tx,
-                        &AppGuardFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, AppGuardRepo::count(& mut tx, &
-                AppGuardFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType],
+            rows,
+            async |page| {
+                AppGuardRepo::list(&mut tx, &AppGuardFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(AppGuardRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = AppGuardRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

@@ -215,57 +215,18 @@ pub mod plans {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.code;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "code",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.billing_interval {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "billing_interval",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "billing_interval",
-                    value,
-                    &["MONTHLY", "YEARLY"],
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("code", &self.code, &[MaxChars(50usize)]);
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text(
+                "billing_interval",
+                &self.billing_interval,
+                &[MaxChars(20usize), OneOf(&["MONTHLY", "YEARLY"])],
+            );
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `plans`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -310,55 +271,18 @@ pub mod plans {
     impl PlanPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.code {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "code",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.billing_interval {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "billing_interval",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "billing_interval",
-                    value,
-                    &["MONTHLY", "YEARLY"],
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("code", &self.code, &[MaxChars(50usize)]);
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text(
+                "billing_interval",
+                &self.billing_interval,
+                &[MaxChars(20usize), OneOf(&["MONTHLY", "YEARLY"])],
+            );
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `plans` (each on an indexed column).
@@ -399,12 +323,7 @@ pub mod plans {
             key: ids::PlanId,
         ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Plan>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -412,12 +331,7 @@ pub mod plans {
             key: ids::PlanId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"plans\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -425,7 +339,7 @@ pub mod plans {
             keys: &[ids::PlanId],
         ) -> Result<Vec<Plan>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Plan>(SQL).bind(keys).fetch_all(&mut *conn).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -445,41 +359,21 @@ pub mod plans {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Plan) -> ::hubgen_runtime::Cursor) = match page.sort {
-                PlanSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Plan| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                PlanSort::Status => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Plan| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Plan>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Plan| match page.sort {
+                        PlanSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        PlanSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -487,30 +381,15 @@ pub mod plans {
             filter: &PlanFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"plans\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a PlanFilter,
+            filter: &PlanFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Plan> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Plan>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `code` equal these values.
         pub async fn get_by_code(
@@ -518,12 +397,12 @@ pub mod plans {
             code: String,
         ) -> Result<Option<Plan>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"code\", \"name\", \"description\", \"price\", \"currency\", \"billing_interval\", \"features\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"plans\" WHERE \"code\" = $1::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, Plan>(SQL)
-                    .bind(code)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (code,)).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for PlanFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.status);
         }
     }
 }
@@ -600,18 +479,10 @@ pub mod entitlements {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.feature_key;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "feature_key",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("feature_key", &self.feature_key, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `entitlements`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -648,17 +519,10 @@ pub mod entitlements {
     impl EntitlementPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.feature_key {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "feature_key",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("feature_key", &self.feature_key, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `entitlements` (each on an indexed column).
@@ -699,12 +563,7 @@ pub mod entitlements {
             key: ids::EntitlementId,
         ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Entitlement>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -712,12 +571,7 @@ pub mod entitlements {
             key: ids::EntitlementId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"entitlements\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -725,12 +579,7 @@ pub mod entitlements {
             keys: &[ids::EntitlementId],
         ) -> Result<Vec<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Entitlement>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -750,43 +599,23 @@ pub mod entitlements {
                 "plan_id asc",
                 "plan_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Entitlement) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                EntitlementSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Entitlement| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                EntitlementSort::PlanId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Entitlement| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.plan_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Entitlement>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.plan_id.any_of.as_deref())
-                .bind(filter.plan_id.at_least.as_ref())
-                .bind(filter.plan_id.below.as_ref())
-                .bind(filter.plan_id.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Entitlement| match page.sort {
+                        EntitlementSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        EntitlementSort::PlanId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.plan_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -794,30 +623,15 @@ pub mod entitlements {
             filter: &EntitlementFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"entitlements\" WHERE ($1::uuid[] IS NULL OR \"plan_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"plan_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"plan_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"plan_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.plan_id.any_of.as_deref())
-                    .bind(filter.plan_id.at_least.as_ref())
-                    .bind(filter.plan_id.below.as_ref())
-                    .bind(filter.plan_id.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a EntitlementFilter,
+            filter: &EntitlementFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Entitlement> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE ($1::uuid[] IS NULL OR \"plan_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"plan_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"plan_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"plan_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Entitlement>(SQL)
-                    .bind(filter.plan_id.any_of.as_deref())
-                    .bind(filter.plan_id.at_least.as_ref())
-                    .bind(filter.plan_id.below.as_ref())
-                    .bind(filter.plan_id.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `feature_key` equal these values.
         pub async fn get_by_tenant_id_and_feature_key(
@@ -826,13 +640,17 @@ pub mod entitlements {
             feature_key: String,
         ) -> Result<Option<Entitlement>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"feature_key\", \"limit_value\", \"used_value\", \"valid_from\", \"valid_until\", \"created_at\", \"updated_at\" FROM \"public\".\"entitlements\" WHERE \"tenant_id\" = $1::uuid AND \"feature_key\" = $2::character varying(100)";
-            Ok(
-                ::sqlx::query_as::<_, Entitlement>(SQL)
-                    .bind(tenant_id)
-                    .bind(feature_key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, feature_key),
+                )
+                .await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for EntitlementFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.plan_id);
         }
     }
 }
@@ -939,40 +757,19 @@ pub mod invoices {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.invoice_number;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "invoice_number",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["DRAFT", "OPEN", "PAID", "VOID", "UNCOLLECTIBLE"],
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("invoice_number", &self.invoice_number, &[MaxChars(50usize)]);
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(50usize),
+                    OneOf(&["DRAFT", "OPEN", "PAID", "VOID", "UNCOLLECTIBLE"]),
+                ],
+            );
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `invoices`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1043,39 +840,19 @@ pub mod invoices {
     impl InvoicePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.invoice_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "invoice_number",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["DRAFT", "OPEN", "PAID", "VOID", "UNCOLLECTIBLE"],
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("invoice_number", &self.invoice_number, &[MaxChars(50usize)]);
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(50usize),
+                    OneOf(&["DRAFT", "OPEN", "PAID", "VOID", "UNCOLLECTIBLE"]),
+                ],
+            );
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `invoices` (each on an indexed column).
@@ -1120,12 +897,7 @@ pub mod invoices {
             key: ids::InvoiceId,
         ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Invoice>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1133,12 +905,7 @@ pub mod invoices {
             key: ids::InvoiceId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"invoices\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1146,12 +913,7 @@ pub mod invoices {
             keys: &[ids::InvoiceId],
         ) -> Result<Vec<Invoice>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Invoice>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1175,55 +937,26 @@ pub mod invoices {
                 "due_at asc",
                 "due_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Invoice) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                InvoiceSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                InvoiceSort::Status => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                InvoiceSort::DueAt => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Invoice| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.due_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Invoice>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.due_at.any_of.as_deref())
-                .bind(filter.due_at.at_least.as_ref())
-                .bind(filter.due_at.below.as_ref())
-                .bind(filter.due_at.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Invoice| match page.sort {
+                        InvoiceSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        InvoiceSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        InvoiceSort::DueAt => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.due_at, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1231,38 +964,15 @@ pub mod invoices {
             filter: &InvoiceFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"invoices\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"due_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"due_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"due_at\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.due_at.any_of.as_deref())
-                    .bind(filter.due_at.at_least.as_ref())
-                    .bind(filter.due_at.below.as_ref())
-                    .bind(filter.due_at.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a InvoiceFilter,
+            filter: &InvoiceFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Invoice> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"due_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"due_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"due_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"due_at\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Invoice>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.due_at.any_of.as_deref())
-                    .bind(filter.due_at.at_least.as_ref())
-                    .bind(filter.due_at.below.as_ref())
-                    .bind(filter.due_at.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `invoice_number` equal these values.
         pub async fn get_by_invoice_number(
@@ -1270,12 +980,14 @@ pub mod invoices {
             invoice_number: String,
         ) -> Result<Option<Invoice>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"plan_id\", \"invoice_number\", \"status\", \"currency\", \"subtotal\", \"tax\", \"total\", \"period_start\", \"period_end\", \"issued_at\", \"due_at\", \"paid_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"invoices\" WHERE \"invoice_number\" = $1::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, Invoice>(SQL)
-                    .bind(invoice_number)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (invoice_number,))
+                .await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for InvoiceFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.status);
+            args.condition(&self.due_at);
         }
     }
 }

@@ -255,43 +255,13 @@ pub mod runtime_configs {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.config_key;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_key",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.config_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.scope;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "scope",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.category {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "category",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("config_key", &self.config_key, &[MaxChars(255usize)]);
+            c.text("config_type", &self.config_type, &[MaxChars(50usize)]);
+            c.text("scope", &self.scope, &[MaxChars(50usize)]);
+            c.text("category", &self.category, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `runtime_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -354,41 +324,13 @@ pub mod runtime_configs {
     impl RuntimeConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.config_key {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_key",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.config_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.scope {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "scope",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.category {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "category",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("config_key", &self.config_key, &[MaxChars(255usize)]);
+            c.text("config_type", &self.config_type, &[MaxChars(50usize)]);
+            c.text("scope", &self.scope, &[MaxChars(50usize)]);
+            c.text("category", &self.category, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `runtime_configs` (each on an indexed column).
@@ -441,12 +383,7 @@ pub mod runtime_configs {
             key: ids::RuntimeConfigId,
         ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -454,12 +391,7 @@ pub mod runtime_configs {
             key: ids::RuntimeConfigId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"runtime_configs\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -467,12 +399,7 @@ pub mod runtime_configs {
             keys: &[ids::RuntimeConfigId],
         ) -> Result<Vec<RuntimeConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -504,82 +431,41 @@ pub mod runtime_configs {
                 "category asc",
                 "category desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &RuntimeConfig) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                RuntimeConfigSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &RuntimeConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                RuntimeConfigSort::ConfigKey => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &RuntimeConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.config_key, &row.id),
-                        ),
-                    )
-                }
-                RuntimeConfigSort::Scope => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &RuntimeConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.scope, &row.id),
-                        ),
-                    )
-                }
-                RuntimeConfigSort::TenantId => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &RuntimeConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-                RuntimeConfigSort::Category => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &RuntimeConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.category, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, RuntimeConfig>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.config_key.any_of.as_deref())
-                .bind(filter.config_key.at_least.as_ref())
-                .bind(filter.config_key.below.as_ref())
-                .bind(filter.config_key.is_null)
-                .bind(filter.scope.any_of.as_deref())
-                .bind(filter.scope.at_least.as_ref())
-                .bind(filter.scope.below.as_ref())
-                .bind(filter.scope.is_null)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(filter.category.any_of.as_deref())
-                .bind(filter.category.at_least.as_ref())
-                .bind(filter.category.below.as_ref())
-                .bind(filter.category.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &RuntimeConfig| match page.sort {
+                        RuntimeConfigSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        RuntimeConfigSort::ConfigKey => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.config_key, &row.id),
+                            )
+                        }
+                        RuntimeConfigSort::Scope => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.scope, &row.id))
+                        }
+                        RuntimeConfigSort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                        RuntimeConfigSort::Category => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.category, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -587,54 +473,15 @@ pub mod runtime_configs {
             filter: &RuntimeConfigFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"runtime_configs\" WHERE ($1::character varying(255)[] IS NULL OR \"config_key\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"config_key\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"config_key\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"config_key\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"scope\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"scope\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"scope\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"scope\" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR \"tenant_id\" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR \"tenant_id\" >= $10::uuid) AND ($11::uuid IS NULL OR \"tenant_id\" < $11::uuid) AND ($12::bool IS NULL OR (\"tenant_id\" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR \"category\" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR \"category\" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR \"category\" < $15::character varying(100)) AND ($16::bool IS NULL OR (\"category\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.config_key.any_of.as_deref())
-                    .bind(filter.config_key.at_least.as_ref())
-                    .bind(filter.config_key.below.as_ref())
-                    .bind(filter.config_key.is_null)
-                    .bind(filter.scope.any_of.as_deref())
-                    .bind(filter.scope.at_least.as_ref())
-                    .bind(filter.scope.below.as_ref())
-                    .bind(filter.scope.is_null)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.category.any_of.as_deref())
-                    .bind(filter.category.at_least.as_ref())
-                    .bind(filter.category.below.as_ref())
-                    .bind(filter.category.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RuntimeConfigFilter,
+            filter: &RuntimeConfigFilter,
         ) -> ::hubgen_runtime::RowStream<'a, RuntimeConfig> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE ($1::character varying(255)[] IS NULL OR \"config_key\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"config_key\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"config_key\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"config_key\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"scope\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"scope\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"scope\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"scope\" IS NULL) = $8::bool) AND ($9::uuid[] IS NULL OR \"tenant_id\" = ANY($9::uuid[])) AND ($10::uuid IS NULL OR \"tenant_id\" >= $10::uuid) AND ($11::uuid IS NULL OR \"tenant_id\" < $11::uuid) AND ($12::bool IS NULL OR (\"tenant_id\" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR \"category\" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR \"category\" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR \"category\" < $15::character varying(100)) AND ($16::bool IS NULL OR (\"category\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(filter.config_key.any_of.as_deref())
-                    .bind(filter.config_key.at_least.as_ref())
-                    .bind(filter.config_key.below.as_ref())
-                    .bind(filter.config_key.is_null)
-                    .bind(filter.scope.any_of.as_deref())
-                    .bind(filter.scope.at_least.as_ref())
-                    .bind(filter.scope.below.as_ref())
-                    .bind(filter.scope.is_null)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.category.any_of.as_deref())
-                    .bind(filter.category.at_least.as_ref())
-                    .bind(filter.category.below.as_ref())
-                    .bind(filter.category.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `config_key` equal these values.
         pub async fn get_by_config_key(
@@ -642,12 +489,7 @@ pub mod runtime_configs {
             config_key: String,
         ) -> Result<Option<RuntimeConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\" FROM \"public\".\"runtime_configs\" WHERE \"config_key\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(config_key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (config_key,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -655,25 +497,7 @@ pub mod runtime_configs {
             new: &NewRuntimeConfig,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.scope)
-                    .bind(new.user_id)
-                    .bind(&new.category)
-                    .bind(&new.description)
-                    .bind(new.is_encrypted)
-                    .bind(&new.validation_rules)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -682,84 +506,14 @@ pub mod runtime_configs {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"scope\", u.\"user_id\", u.\"category\", u.\"description\", COALESCE(u.\"is_encrypted\", FALSE), u.\"validation_rules\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::character varying(50)[], $5::character varying(50)[], $6::uuid[], $7::character varying(100)[], $8::text[], $9::boolean[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewRuntimeConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx);
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_value.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.scope.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.category.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.is_encrypted).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.validation_rules.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.config_key)
-                            .bind(&new.config_value)
-                            .bind(&new.config_type)
-                            .bind(&new.scope)
-                            .bind(new.user_id)
-                            .bind(&new.category)
-                            .bind(&new.description)
-                            .bind(new.is_encrypted)
-                            .bind(&new.validation_rules)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             rows: &[NewRuntimeConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewRuntimeConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx)
-                .map(|tenant| ("\"tenant_id\"", tenant));
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -768,33 +522,9 @@ pub mod runtime_configs {
             patch: &RuntimeConfigPatch,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"runtime_configs\" SET \"config_key\" = COALESCE($2::character varying(255), \"config_key\"), \"config_value\" = CASE WHEN $3::bool THEN $4::text ELSE \"config_value\" END, \"config_type\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"config_type\" END, \"scope\" = COALESCE($7::character varying(50), \"scope\"), \"user_id\" = CASE WHEN $8::bool THEN $9::uuid ELSE \"user_id\" END, \"category\" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE \"category\" END, \"description\" = CASE WHEN $12::bool THEN $13::text ELSE \"description\" END, \"is_encrypted\" = CASE WHEN $14::bool THEN $15::boolean ELSE \"is_encrypted\" END, \"validation_rules\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"validation_rules\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                .bind(key)
-                .bind(patch.config_key.clone())
-                .bind(patch.config_value.is_some())
-                .bind(patch.config_value.clone().flatten())
-                .bind(patch.config_type.is_some())
-                .bind(patch.config_type.clone().flatten())
-                .bind(patch.scope.clone())
-                .bind(patch.user_id.is_some())
-                .bind(patch.user_id.flatten())
-                .bind(patch.category.is_some())
-                .bind(patch.category.clone().flatten())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.is_encrypted.is_some())
-                .bind(patch.is_encrypted.flatten())
-                .bind(patch.validation_rules.is_some())
-                .bind(patch.validation_rules.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -802,12 +532,7 @@ pub mod runtime_configs {
             key: ids::RuntimeConfigId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"runtime_configs\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -815,25 +540,7 @@ pub mod runtime_configs {
             new: &NewRuntimeConfig,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = COALESCE($3::text, \"public\".\"runtime_configs\".\"config_value\"), \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"user_id\" = COALESCE($6::uuid, \"public\".\"runtime_configs\".\"user_id\"), \"category\" = COALESCE($7::character varying(100), \"public\".\"runtime_configs\".\"category\"), \"description\" = COALESCE($8::text, \"public\".\"runtime_configs\".\"description\"), \"is_encrypted\" = COALESCE($9::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = COALESCE($10::jsonb, \"public\".\"runtime_configs\".\"validation_rules\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.scope)
-                    .bind(new.user_id)
-                    .bind(&new.category)
-                    .bind(&new.description)
-                    .bind(new.is_encrypted)
-                    .bind(&new.validation_rules)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_config_key(
@@ -841,25 +548,15 @@ pub mod runtime_configs {
             new: &NewRuntimeConfig,
         ) -> Result<RuntimeConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"runtime_configs\" (\"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, COALESCE($4::character varying(50), 'STRING'), $5::character varying(50), $6::uuid, $7::character varying(100), $8::text, COALESCE($9::boolean, FALSE), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"config_key\") DO UPDATE SET \"config_value\" = COALESCE($3::text, \"public\".\"runtime_configs\".\"config_value\"), \"config_type\" = COALESCE($4::character varying(50), \"public\".\"runtime_configs\".\"config_type\"), \"scope\" = EXCLUDED.\"scope\", \"user_id\" = COALESCE($6::uuid, \"public\".\"runtime_configs\".\"user_id\"), \"category\" = COALESCE($7::character varying(100), \"public\".\"runtime_configs\".\"category\"), \"description\" = COALESCE($8::text, \"public\".\"runtime_configs\".\"description\"), \"is_encrypted\" = COALESCE($9::boolean, \"public\".\"runtime_configs\".\"is_encrypted\"), \"validation_rules\" = COALESCE($10::jsonb, \"public\".\"runtime_configs\".\"validation_rules\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"runtime_configs\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"config_key\", \"config_value\", \"config_type\", \"scope\", \"tenant_id\", \"user_id\", \"category\", \"description\", \"is_encrypted\", \"validation_rules\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, RuntimeConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.scope)
-                    .bind(new.user_id)
-                    .bind(&new.category)
-                    .bind(&new.description)
-                    .bind(new.is_encrypted)
-                    .bind(&new.validation_rules)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for RuntimeConfigFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.config_key);
+            args.condition(&self.scope);
+            args.condition(&self.tenant_id);
+            args.condition(&self.category);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRuntimeConfig {
@@ -880,45 +577,58 @@ pub mod runtime_configs {
         ];
         const STAGING: &'static str = "public_runtime_configs";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.config_type.is_none()),
-                    (8u32, self.is_encrypted.is_none()),
-                    (10u32, self.created_at.is_none()),
-                    (11u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewRuntimeConfig {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.config_key)?;
-            row.field(&self.config_value)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.config_type)?;
-            }
-            row.field(&self.scope)?;
-            row.field(&self.user_id)?;
-            row.field(&self.category)?;
-            row.field(&self.description)?;
-            if defaulted & 256u64 == 0 {
-                row.field(&self.is_encrypted)?;
-            }
-            row.field(&self.validation_rules)?;
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 2048u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.config_key);
+            sink.value(&self.config_value);
+            sink.or_default(&self.config_type);
+            sink.value(&self.scope);
+            sink.value(&self.user_id);
+            sink.value(&self.category);
+            sink.value(&self.description);
+            sink.or_default(&self.is_encrypted);
+            sink.value(&self.validation_rules);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewRuntimeConfig {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.config_key);
+            args.column(rows, |r| &r.config_value);
+            args.column(rows, |r| &r.config_type);
+            args.column(rows, |r| &r.scope);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.category);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.is_encrypted);
+            args.column(rows, |r| &r.validation_rules);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for RuntimeConfigPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.config_key);
+            args.patch(&self.config_value);
+            args.patch(&self.config_type);
+            args.add(&self.scope);
+            args.patch(&self.user_id);
+            args.patch(&self.category);
+            args.patch(&self.description);
+            args.patch(&self.is_encrypted);
+            args.patch(&self.validation_rules);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -987,35 +697,12 @@ pub mod environment_configs {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.environment;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "environment",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.config_key;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_key",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.config_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("environment", &self.environment, &[MaxChars(50usize)]);
+            c.text("config_key", &self.config_key, &[MaxChars(255usize)]);
+            c.text("config_type", &self.config_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `environment_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1054,33 +741,12 @@ pub mod environment_configs {
     impl EnvironmentConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.environment {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "environment",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.config_key {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_key",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.config_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("environment", &self.environment, &[MaxChars(50usize)]);
+            c.text("config_key", &self.config_key, &[MaxChars(255usize)]);
+            c.text("config_type", &self.config_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `environment_configs` (each on an indexed column).
@@ -1125,12 +791,7 @@ pub mod environment_configs {
             key: ids::EnvironmentConfigId,
         ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1138,12 +799,7 @@ pub mod environment_configs {
             key: ids::EnvironmentConfigId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"environment_configs\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1151,12 +807,7 @@ pub mod environment_configs {
             keys: &[ids::EnvironmentConfigId],
         ) -> Result<Vec<EnvironmentConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1180,56 +831,32 @@ pub mod environment_configs {
                 "config_key asc",
                 "config_key desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &EnvironmentConfig) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                EnvironmentConfigSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &EnvironmentConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                EnvironmentConfigSort::Environment => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &EnvironmentConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.environment, &row.id),
-                        ),
-                    )
-                }
-                EnvironmentConfigSort::ConfigKey => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &EnvironmentConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.config_key, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, EnvironmentConfig>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.environment.any_of.as_deref())
-                .bind(filter.environment.at_least.as_ref())
-                .bind(filter.environment.below.as_ref())
-                .bind(filter.environment.is_null)
-                .bind(filter.config_key.any_of.as_deref())
-                .bind(filter.config_key.at_least.as_ref())
-                .bind(filter.config_key.below.as_ref())
-                .bind(filter.config_key.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &EnvironmentConfig| match page.sort {
+                        EnvironmentConfigSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        EnvironmentConfigSort::Environment => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.environment, &row.id),
+                            )
+                        }
+                        EnvironmentConfigSort::ConfigKey => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.config_key, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1237,38 +864,15 @@ pub mod environment_configs {
             filter: &EnvironmentConfigFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"environment_configs\" WHERE ($1::character varying(50)[] IS NULL OR \"environment\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"environment\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"environment\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"environment\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"config_key\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"config_key\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"config_key\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"config_key\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.environment.any_of.as_deref())
-                    .bind(filter.environment.at_least.as_ref())
-                    .bind(filter.environment.below.as_ref())
-                    .bind(filter.environment.is_null)
-                    .bind(filter.config_key.any_of.as_deref())
-                    .bind(filter.config_key.at_least.as_ref())
-                    .bind(filter.config_key.below.as_ref())
-                    .bind(filter.config_key.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a EnvironmentConfigFilter,
+            filter: &EnvironmentConfigFilter,
         ) -> ::hubgen_runtime::RowStream<'a, EnvironmentConfig> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE ($1::character varying(50)[] IS NULL OR \"environment\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"environment\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"environment\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"environment\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"config_key\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"config_key\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"config_key\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"config_key\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(filter.environment.any_of.as_deref())
-                    .bind(filter.environment.at_least.as_ref())
-                    .bind(filter.environment.below.as_ref())
-                    .bind(filter.environment.is_null)
-                    .bind(filter.config_key.any_of.as_deref())
-                    .bind(filter.config_key.at_least.as_ref())
-                    .bind(filter.config_key.below.as_ref())
-                    .bind(filter.config_key.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `environment`, `config_key` equal these values.
         pub async fn get_by_environment_and_config_key(
@@ -1277,13 +881,12 @@ pub mod environment_configs {
             config_key: String,
         ) -> Result<Option<EnvironmentConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\" FROM \"public\".\"environment_configs\" WHERE \"environment\" = $1::character varying(50) AND \"config_key\" = $2::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(environment)
-                    .bind(config_key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *conn,
+                    SQL,
+                    (environment, config_key),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1291,20 +894,7 @@ pub mod environment_configs {
             new: &NewEnvironmentConfig,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.environment)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.description)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1313,65 +903,14 @@ pub mod environment_configs {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"environment\", u.\"config_key\", u.\"config_value\", COALESCE(u.\"config_type\", 'STRING'), u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::text[], $5::character varying(50)[], $6::text[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u(\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewEnvironmentConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.environment.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.config_key.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_value.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.environment)
-                            .bind(&new.config_key)
-                            .bind(&new.config_value)
-                            .bind(&new.config_type)
-                            .bind(&new.description)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewEnvironmentConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewEnvironmentConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1380,25 +919,9 @@ pub mod environment_configs {
             patch: &EnvironmentConfigPatch,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"environment_configs\" SET \"environment\" = COALESCE($2::character varying(50), \"environment\"), \"config_key\" = COALESCE($3::character varying(255), \"config_key\"), \"config_value\" = CASE WHEN $4::bool THEN $5::text ELSE \"config_value\" END, \"config_type\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"config_type\" END, \"description\" = CASE WHEN $8::bool THEN $9::text ELSE \"description\" END, \"created_at\" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                .bind(key)
-                .bind(patch.environment.clone())
-                .bind(patch.config_key.clone())
-                .bind(patch.config_value.is_some())
-                .bind(patch.config_value.clone().flatten())
-                .bind(patch.config_type.is_some())
-                .bind(patch.config_type.clone().flatten())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1406,12 +929,7 @@ pub mod environment_configs {
             key: ids::EnvironmentConfigId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"environment_configs\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1419,20 +937,7 @@ pub mod environment_configs {
             new: &NewEnvironmentConfig,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"environment\" = EXCLUDED.\"environment\", \"config_key\" = EXCLUDED.\"config_key\", \"config_value\" = COALESCE($4::text, \"public\".\"environment_configs\".\"config_value\"), \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = COALESCE($6::text, \"public\".\"environment_configs\".\"description\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.environment)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.description)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `environment`, `config_key` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_environment_and_config_key(
@@ -1440,20 +945,13 @@ pub mod environment_configs {
             new: &NewEnvironmentConfig,
         ) -> Result<EnvironmentConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"environment_configs\" (\"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::text, COALESCE($5::character varying(50), 'STRING'), $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"environment\", \"config_key\") DO UPDATE SET \"config_value\" = COALESCE($4::text, \"public\".\"environment_configs\".\"config_value\"), \"config_type\" = COALESCE($5::character varying(50), \"public\".\"environment_configs\".\"config_type\"), \"description\" = COALESCE($6::text, \"public\".\"environment_configs\".\"description\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"environment_configs\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"environment\", \"config_key\", \"config_value\", \"config_type\", \"description\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, EnvironmentConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.environment)
-                    .bind(&new.config_key)
-                    .bind(&new.config_value)
-                    .bind(&new.config_type)
-                    .bind(&new.description)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for EnvironmentConfigFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.environment);
+            args.condition(&self.config_key);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewEnvironmentConfig {
@@ -1470,38 +968,45 @@ pub mod environment_configs {
         ];
         const STAGING: &'static str = "public_environment_configs";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.config_type.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (7u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewEnvironmentConfig {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.environment)?;
-            row.field(&self.config_key)?;
-            row.field(&self.config_value)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.config_type)?;
-            }
-            row.field(&self.description)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.environment);
+            sink.value(&self.config_key);
+            sink.value(&self.config_value);
+            sink.or_default(&self.config_type);
+            sink.value(&self.description);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewEnvironmentConfig {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.environment);
+            args.column(rows, |r| &r.config_key);
+            args.column(rows, |r| &r.config_value);
+            args.column(rows, |r| &r.config_type);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for EnvironmentConfigPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.environment);
+            args.add(&self.config_key);
+            args.patch(&self.config_value);
+            args.patch(&self.config_type);
+            args.patch(&self.description);
+            args.patch(&self.created_at);
         }
     }
 }

@@ -76,56 +76,22 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        RuntimeConfigSort::Id,
-        RuntimeConfigSort::ConfigKey,
-        RuntimeConfigSort::Scope,
-        RuntimeConfigSort::TenantId,
-        RuntimeConfigSort::Category,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = RuntimeConfigRepo::list(
-                    &mut tx,
-                    &RuntimeConfigFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = RuntimeConfigRepo::list(
-                        &mut tx,
-                        &RuntimeConfigFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, RuntimeConfigRepo::count(& mut tx, &
-                RuntimeConfigFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                RuntimeConfigSort::Id,
+                RuntimeConfigSort::ConfigKey,
+                RuntimeConfigSort::Scope,
+                RuntimeConfigSort::TenantId,
+                RuntimeConfigSort::Category,
+            ],
+            rows,
+            async |page| {
+                RuntimeConfigRepo::list(&mut tx, &RuntimeConfigFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(RuntimeConfigRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = RuntimeConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -310,54 +276,25 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        EnvironmentConfigSort::Id,
-        EnvironmentConfigSort::Environment,
-        EnvironmentConfigSort::ConfigKey,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = EnvironmentConfigRepo::list(
-                    &mut tx,
-                    &EnvironmentConfigFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = EnvironmentConfigRepo::list(
+    let rows = EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default())
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                EnvironmentConfigSort::Id,
+                EnvironmentConfigSort::Environment,
+                EnvironmentConfigSort::ConfigKey,
+            ],
+            rows,
+            async |page| {
+                EnvironmentConfigRepo::list(
                         &mut tx,
                         &EnvironmentConfigFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, EnvironmentConfigRepo::count(& mut tx, &
-                EnvironmentConfigFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(EnvironmentConfigRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = EnvironmentConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;

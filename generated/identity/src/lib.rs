@@ -290,65 +290,15 @@ pub mod users {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            {
-                let value = &self.password_hash;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "password_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.role {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("password_hash", &self.password_hash, &[MaxChars(255usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("role", &self.role, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -420,63 +370,15 @@ pub mod users {
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.password_hash {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "password_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.role {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("password_hash", &self.password_hash, &[MaxChars(255usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("role", &self.role, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
@@ -521,12 +423,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -534,12 +431,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"users\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -547,12 +439,7 @@ pub mod users {
             keys: &[ids::UserId],
         ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -576,54 +463,24 @@ pub mod users {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
-                UserSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserSort::Email => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.email, &row.id),
-                        ),
-                    )
-                }
-                UserSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.email.any_of.as_deref())
-                .bind(filter.email.at_least.as_ref())
-                .bind(filter.email.below.as_ref())
-                .bind(filter.email.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &User| match page.sort {
+                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        UserSort::Email => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                        }
+                        UserSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -631,38 +488,15 @@ pub mod users {
             filter: &UserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"users\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserFilter,
+            filter: &UserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, User> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `email` equal these values.
         pub async fn get_by_email(
@@ -670,12 +504,7 @@ pub mod users {
             email: String,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\" FROM \"public\".\"users\" WHERE \"email\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(email)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -683,23 +512,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.email_verified)
-                    .bind(new.last_login_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -708,63 +521,14 @@ pub mod users {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", u.\"password_hash\", u.\"first_name\", u.\"last_name\", COALESCE(u.\"role\", 'USER'), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"email_verified\", FALSE), u.\"last_login_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(100)[], $6::character varying(50)[], $7::character varying(50)[], $8::boolean[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.password_hash.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email_verified).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.email)
-                            .bind(&new.password_hash)
-                            .bind(&new.first_name)
-                            .bind(&new.last_name)
-                            .bind(&new.role)
-                            .bind(&new.status)
-                            .bind(new.email_verified)
-                            .bind(new.last_login_at)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -773,31 +537,9 @@ pub mod users {
             patch: &UserPatch,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"password_hash\" = COALESCE($3::character varying(255), \"password_hash\"), \"first_name\" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE \"last_name\" END, \"role\" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE \"role\" END, \"status\" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE \"status\" END, \"email_verified\" = CASE WHEN $12::bool THEN $13::boolean ELSE \"email_verified\" END, \"last_login_at\" = CASE WHEN $14::bool THEN $15::timestamp without time zone ELSE \"last_login_at\" END, \"created_at\" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, User>(SQL)
-                .bind(key)
-                .bind(patch.email.clone())
-                .bind(patch.password_hash.clone())
-                .bind(patch.first_name.is_some())
-                .bind(patch.first_name.clone().flatten())
-                .bind(patch.last_name.is_some())
-                .bind(patch.last_name.clone().flatten())
-                .bind(patch.role.is_some())
-                .bind(patch.role.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.email_verified.is_some())
-                .bind(patch.email_verified.flatten())
-                .bind(patch.last_login_at.is_some())
-                .bind(patch.last_login_at.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -805,12 +547,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -818,23 +555,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($4::character varying(100), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = COALESCE($9::timestamp without time zone, \"public\".\"users\".\"last_login_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.email_verified)
-                    .bind(new.last_login_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email(
@@ -842,23 +563,13 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), $4::character varying(100), $5::character varying(100), COALESCE($6::character varying(50), 'USER'), COALESCE($7::character varying(50), 'ACTIVE'), COALESCE($8::boolean, FALSE), $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($4::character varying(100), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($6::character varying(50), \"public\".\"users\".\"role\"), \"status\" = COALESCE($7::character varying(50), \"public\".\"users\".\"status\"), \"email_verified\" = COALESCE($8::boolean, \"public\".\"users\".\"email_verified\"), \"last_login_at\" = COALESCE($9::timestamp without time zone, \"public\".\"users\".\"last_login_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"status\", \"email_verified\", \"last_login_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.email_verified)
-                    .bind(new.last_login_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.email);
+            args.condition(&self.status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
@@ -878,47 +589,54 @@ pub mod users {
         ];
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.role.is_none()),
-                    (6u32, self.status.is_none()),
-                    (7u32, self.email_verified.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.email)?;
-            row.field(&self.password_hash)?;
-            row.field(&self.first_name)?;
-            row.field(&self.last_name)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.role)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.email_verified)?;
-            }
-            row.field(&self.last_login_at)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.email);
+            sink.value(&self.password_hash);
+            sink.value(&self.first_name);
+            sink.value(&self.last_name);
+            sink.or_default(&self.role);
+            sink.or_default(&self.status);
+            sink.or_default(&self.email_verified);
+            sink.value(&self.last_login_at);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUser {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.password_hash);
+            args.column(rows, |r| &r.first_name);
+            args.column(rows, |r| &r.last_name);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.email_verified);
+            args.column(rows, |r| &r.last_login_at);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.email);
+            args.add(&self.password_hash);
+            args.patch(&self.first_name);
+            args.patch(&self.last_name);
+            args.patch(&self.role);
+            args.patch(&self.status);
+            args.patch(&self.email_verified);
+            args.patch(&self.last_login_at);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1011,18 +729,10 @@ pub mod user_sessions {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.token_hash;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "token_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("token_hash", &self.token_hash, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `user_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1069,17 +779,10 @@ pub mod user_sessions {
     impl UserSessionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.token_hash {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "token_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("token_hash", &self.token_hash, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `user_sessions` (each on an indexed column).
@@ -1126,12 +829,7 @@ pub mod user_sessions {
             key: ids::UserSessionId,
         ) -> Result<Option<UserSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\" FROM \"public\".\"user_sessions\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserSession>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1139,12 +837,7 @@ pub mod user_sessions {
             key: ids::UserSessionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"user_sessions\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1152,12 +845,7 @@ pub mod user_sessions {
             keys: &[ids::UserSessionId],
         ) -> Result<Vec<UserSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\" FROM \"public\".\"user_sessions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, UserSession>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1181,60 +869,29 @@ pub mod user_sessions {
                 "expires_at asc",
                 "expires_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &UserSession) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                UserSessionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &UserSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserSessionSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &UserSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-                UserSessionSort::ExpiresAt => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &UserSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.expires_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, UserSession>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(filter.token_hash.any_of.as_deref())
-                .bind(filter.token_hash.at_least.as_ref())
-                .bind(filter.token_hash.below.as_ref())
-                .bind(filter.token_hash.is_null)
-                .bind(filter.expires_at.any_of.as_deref())
-                .bind(filter.expires_at.at_least.as_ref())
-                .bind(filter.expires_at.below.as_ref())
-                .bind(filter.expires_at.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &UserSession| match page.sort {
+                        UserSessionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        UserSessionSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                        UserSessionSort::ExpiresAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.expires_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1242,46 +899,15 @@ pub mod user_sessions {
             filter: &UserSessionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_sessions\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"token_hash\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"token_hash\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"token_hash\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"token_hash\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"expires_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"expires_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"expires_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"expires_at\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.token_hash.any_of.as_deref())
-                    .bind(filter.token_hash.at_least.as_ref())
-                    .bind(filter.token_hash.below.as_ref())
-                    .bind(filter.token_hash.is_null)
-                    .bind(filter.expires_at.any_of.as_deref())
-                    .bind(filter.expires_at.at_least.as_ref())
-                    .bind(filter.expires_at.below.as_ref())
-                    .bind(filter.expires_at.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserSessionFilter,
+            filter: &UserSessionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, UserSession> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\" FROM \"public\".\"user_sessions\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"token_hash\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"token_hash\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"token_hash\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"token_hash\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"expires_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"expires_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"expires_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"expires_at\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, UserSession>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.token_hash.any_of.as_deref())
-                    .bind(filter.token_hash.at_least.as_ref())
-                    .bind(filter.token_hash.below.as_ref())
-                    .bind(filter.token_hash.is_null)
-                    .bind(filter.expires_at.any_of.as_deref())
-                    .bind(filter.expires_at.at_least.as_ref())
-                    .bind(filter.expires_at.below.as_ref())
-                    .bind(filter.expires_at.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1289,19 +915,7 @@ pub mod user_sessions {
             new: &NewUserSession,
         ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserSession>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.token_hash)
-                    .bind(new.expires_at)
-                    .bind(new.ip_address)
-                    .bind(&new.user_agent)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1310,50 +924,14 @@ pub mod user_sessions {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"token_hash\", u.\"expires_at\", u.\"ip_address\", u.\"user_agent\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::timestamp without time zone[], $5::inet[], $6::text[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserSession::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.token_hash.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.token_hash)
-                            .bind(new.expires_at)
-                            .bind(new.ip_address)
-                            .bind(&new.user_agent)
-                            .bind(new.created_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUserSession],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserSession::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1362,24 +940,9 @@ pub mod user_sessions {
             patch: &UserSessionPatch,
         ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_sessions\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"token_hash\" = COALESCE($3::character varying(255), \"token_hash\"), \"expires_at\" = COALESCE($4::timestamp without time zone, \"expires_at\"), \"ip_address\" = CASE WHEN $5::bool THEN $6::inet ELSE \"ip_address\" END, \"user_agent\" = CASE WHEN $7::bool THEN $8::text ELSE \"user_agent\" END, \"created_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, UserSession>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.token_hash.clone())
-                .bind(patch.expires_at)
-                .bind(patch.ip_address.is_some())
-                .bind(patch.ip_address.flatten())
-                .bind(patch.user_agent.is_some())
-                .bind(patch.user_agent.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1387,12 +950,7 @@ pub mod user_sessions {
             key: ids::UserSessionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_sessions\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1400,19 +958,14 @@ pub mod user_sessions {
             new: &NewUserSession,
         ) -> Result<UserSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_sessions\" (\"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::timestamp without time zone, $5::inet, $6::text, COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"token_hash\" = EXCLUDED.\"token_hash\", \"expires_at\" = EXCLUDED.\"expires_at\", \"ip_address\" = COALESCE($5::inet, \"public\".\"user_sessions\".\"ip_address\"), \"user_agent\" = COALESCE($6::text, \"public\".\"user_sessions\".\"user_agent\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"user_sessions\".\"created_at\") RETURNING \"id\", \"user_id\", \"token_hash\", \"expires_at\", \"ip_address\", \"user_agent\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserSession>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.token_hash)
-                    .bind(new.expires_at)
-                    .bind(new.ip_address)
-                    .bind(&new.user_agent)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserSessionFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
+            args.condition(&self.token_hash);
+            args.condition(&self.expires_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserSession {
@@ -1428,28 +981,43 @@ pub mod user_sessions {
         ];
         const STAGING: &'static str = "public_user_sessions";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (6u32, self.created_at.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUserSession {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.token_hash)?;
-            row.field(&self.expires_at)?;
-            row.field(&self.ip_address)?;
-            row.field(&self.user_agent)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.token_hash);
+            sink.value(&self.expires_at);
+            sink.value(&self.ip_address);
+            sink.value(&self.user_agent);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUserSession {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.token_hash);
+            args.column(rows, |r| &r.expires_at);
+            args.column(rows, |r| &r.ip_address);
+            args.column(rows, |r| &r.user_agent);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserSessionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.token_hash);
+            args.add(self.expires_at);
+            args.patch(&self.ip_address);
+            args.patch(&self.user_agent);
+            args.patch(&self.created_at);
         }
     }
 }

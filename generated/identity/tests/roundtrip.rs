@@ -84,46 +84,13 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [UserSort::Id, UserSort::Email, UserSort::Status] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserRepo::list(
-                    &mut tx,
-                    &UserFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserSort::Id, UserSort::Email, UserSort::Status],
+            rows,
+            async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
+        )
+        .await?;
     assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -290,54 +257,16 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        UserSessionSort::Id,
-        UserSessionSort::UserId,
-        UserSessionSort::ExpiresAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserSessionRepo::list(
-                    &mut tx,
-                    &UserSessionFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserSessionRepo::list(
-                        &mut tx,
-                        &UserSessionFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserSessionRepo::count(& mut tx, &
-                UserSessionFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserSessionSort::Id, UserSessionSort::UserId, UserSessionSort::ExpiresAt],
+            rows,
+            async |page| {
+                UserSessionRepo::list(&mut tx, &UserSessionFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(UserSessionRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserSessionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

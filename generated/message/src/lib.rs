@@ -316,51 +316,14 @@ pub mod messages {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.message_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "message_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.sender_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "sender_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.recipient_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "recipient_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.channel;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("message_type", &self.message_type, &[MaxChars(50usize)]);
+            c.text("sender_type", &self.sender_type, &[MaxChars(50usize)]);
+            c.text("recipient_type", &self.recipient_type, &[MaxChars(50usize)]);
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -439,49 +402,14 @@ pub mod messages {
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.message_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "message_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.sender_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "sender_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.recipient_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "recipient_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.channel {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("message_type", &self.message_type, &[MaxChars(50usize)]);
+            c.text("sender_type", &self.sender_type, &[MaxChars(50usize)]);
+            c.text("recipient_type", &self.recipient_type, &[MaxChars(50usize)]);
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
@@ -538,12 +466,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\" FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -551,12 +474,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -564,12 +482,7 @@ pub mod messages {
             keys: &[ids::MessageId],
         ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\" FROM \"public\".\"messages\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -605,94 +518,44 @@ pub mod messages {
                 "created_at asc",
                 "created_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Message) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                MessageSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                MessageSort::ConversationId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::SenderId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.sender_id, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::Channel => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.channel, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::Status => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::CreatedAt => {
-                    (
-                        if page.is_desc() { 11usize } else { 10usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.created_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Message>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.conversation_id.any_of.as_deref())
-                .bind(filter.conversation_id.at_least.as_ref())
-                .bind(filter.conversation_id.below.as_ref())
-                .bind(filter.conversation_id.is_null)
-                .bind(filter.sender_id.any_of.as_deref())
-                .bind(filter.sender_id.at_least.as_ref())
-                .bind(filter.sender_id.below.as_ref())
-                .bind(filter.sender_id.is_null)
-                .bind(filter.channel.any_of.as_deref())
-                .bind(filter.channel.at_least.as_ref())
-                .bind(filter.channel.below.as_ref())
-                .bind(filter.channel.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.created_at.any_of.as_deref())
-                .bind(filter.created_at.at_least.as_ref())
-                .bind(filter.created_at.below.as_ref())
-                .bind(filter.created_at.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Message| match page.sort {
+                        MessageSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        MessageSort::ConversationId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.conversation_id, &row.id),
+                            )
+                        }
+                        MessageSort::SenderId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.sender_id, &row.id),
+                            )
+                        }
+                        MessageSort::Channel => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                        }
+                        MessageSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        MessageSort::CreatedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.created_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -700,62 +563,15 @@ pub mod messages {
             filter: &MessageFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"sender_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"sender_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"sender_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"sender_id\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"channel\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"channel\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"channel\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"channel\" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR \"status\" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR \"status\" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR \"status\" < $15::character varying(50)) AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR \"created_at\" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR \"created_at\" < $19::timestamp without time zone) AND ($20::bool IS NULL OR (\"created_at\" IS NULL) = $20::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.sender_id.any_of.as_deref())
-                    .bind(filter.sender_id.at_least.as_ref())
-                    .bind(filter.sender_id.below.as_ref())
-                    .bind(filter.sender_id.is_null)
-                    .bind(filter.channel.any_of.as_deref())
-                    .bind(filter.channel.at_least.as_ref())
-                    .bind(filter.channel.below.as_ref())
-                    .bind(filter.channel.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a MessageFilter,
+            filter: &MessageFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Message> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\" FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"sender_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"sender_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"sender_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"sender_id\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"channel\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"channel\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"channel\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"channel\" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR \"status\" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR \"status\" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR \"status\" < $15::character varying(50)) AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool) AND ($17::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($17::timestamp without time zone[])) AND ($18::timestamp without time zone IS NULL OR \"created_at\" >= $18::timestamp without time zone) AND ($19::timestamp without time zone IS NULL OR \"created_at\" < $19::timestamp without time zone) AND ($20::bool IS NULL OR (\"created_at\" IS NULL) = $20::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.sender_id.any_of.as_deref())
-                    .bind(filter.sender_id.at_least.as_ref())
-                    .bind(filter.sender_id.below.as_ref())
-                    .bind(filter.sender_id.is_null)
-                    .bind(filter.channel.any_of.as_deref())
-                    .bind(filter.channel.at_least.as_ref())
-                    .bind(filter.channel.below.as_ref())
-                    .bind(filter.channel.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -763,28 +579,7 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.message_type)
-                    .bind(&new.content)
-                    .bind(new.sender_id)
-                    .bind(&new.sender_type)
-                    .bind(new.recipient_id)
-                    .bind(&new.recipient_type)
-                    .bind(&new.channel)
-                    .bind(&new.status)
-                    .bind(&new.metadata)
-                    .bind(&new.external_message_id)
-                    .bind(new.created_at)
-                    .bind(new.delivered_at)
-                    .bind(new.read_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -793,88 +588,14 @@ pub mod messages {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", COALESCE(u.\"message_type\", 'TEXT'), u.\"content\", u.\"sender_id\", u.\"sender_type\", u.\"recipient_id\", u.\"recipient_type\", u.\"channel\", COALESCE(u.\"status\", 'SENT'), u.\"metadata\", u.\"external_message_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"delivered_at\", u.\"read_at\", $16::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::uuid[], $6::character varying(50)[], $7::uuid[], $8::character varying(50)[], $9::character varying(50)[], $10::character varying(50)[], $11::jsonb[], $12::text[], $13::timestamp without time zone[], $14::timestamp without time zone[], $15::timestamp without time zone[]) AS u(\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx);
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.message_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.sender_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.sender_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.recipient_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.recipient_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.external_message_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.read_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.message_type)
-                            .bind(&new.content)
-                            .bind(new.sender_id)
-                            .bind(&new.sender_type)
-                            .bind(new.recipient_id)
-                            .bind(&new.recipient_type)
-                            .bind(&new.channel)
-                            .bind(&new.status)
-                            .bind(&new.metadata)
-                            .bind(&new.external_message_id)
-                            .bind(new.created_at)
-                            .bind(new.delivered_at)
-                            .bind(new.read_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx)
-                .map(|tenant| ("\"tenant_id\"", tenant));
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -883,39 +604,9 @@ pub mod messages {
             patch: &MessagePatch,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"conversation_id\" = COALESCE($2::uuid, \"conversation_id\"), \"message_type\" = CASE WHEN $3::bool THEN $4::character varying(50) ELSE \"message_type\" END, \"content\" = CASE WHEN $5::bool THEN $6::text ELSE \"content\" END, \"sender_id\" = COALESCE($7::uuid, \"sender_id\"), \"sender_type\" = COALESCE($8::character varying(50), \"sender_type\"), \"recipient_id\" = CASE WHEN $9::bool THEN $10::uuid ELSE \"recipient_id\" END, \"recipient_type\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"recipient_type\" END, \"channel\" = COALESCE($13::character varying(50), \"channel\"), \"status\" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE \"status\" END, \"metadata\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"metadata\" END, \"external_message_id\" = CASE WHEN $18::bool THEN $19::text ELSE \"external_message_id\" END, \"created_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"created_at\" END, \"delivered_at\" = CASE WHEN $22::bool THEN $23::timestamp without time zone ELSE \"delivered_at\" END, \"read_at\" = CASE WHEN $24::bool THEN $25::timestamp without time zone ELSE \"read_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Message>(SQL)
-                .bind(key)
-                .bind(patch.conversation_id)
-                .bind(patch.message_type.is_some())
-                .bind(patch.message_type.clone().flatten())
-                .bind(patch.content.is_some())
-                .bind(patch.content.clone().flatten())
-                .bind(patch.sender_id)
-                .bind(patch.sender_type.clone())
-                .bind(patch.recipient_id.is_some())
-                .bind(patch.recipient_id.flatten())
-                .bind(patch.recipient_type.is_some())
-                .bind(patch.recipient_type.clone().flatten())
-                .bind(patch.channel.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.external_message_id.is_some())
-                .bind(patch.external_message_id.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.delivered_at.is_some())
-                .bind(patch.delivered_at.flatten())
-                .bind(patch.read_at.is_some())
-                .bind(patch.read_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -923,12 +614,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -936,28 +622,16 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(50), 'TEXT'), $4::text, $5::uuid, $6::character varying(50), $7::uuid, $8::character varying(50), $9::character varying(50), COALESCE($10::character varying(50), 'SENT'), $11::jsonb, $12::text, COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP), $14::timestamp without time zone, $15::timestamp without time zone, $16::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"message_type\" = COALESCE($3::character varying(50), \"public\".\"messages\".\"message_type\"), \"content\" = COALESCE($4::text, \"public\".\"messages\".\"content\"), \"sender_id\" = EXCLUDED.\"sender_id\", \"sender_type\" = EXCLUDED.\"sender_type\", \"recipient_id\" = COALESCE($7::uuid, \"public\".\"messages\".\"recipient_id\"), \"recipient_type\" = COALESCE($8::character varying(50), \"public\".\"messages\".\"recipient_type\"), \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($10::character varying(50), \"public\".\"messages\".\"status\"), \"metadata\" = COALESCE($11::jsonb, \"public\".\"messages\".\"metadata\"), \"external_message_id\" = COALESCE($12::text, \"public\".\"messages\".\"external_message_id\"), \"created_at\" = COALESCE($13::timestamp without time zone, \"public\".\"messages\".\"created_at\"), \"delivered_at\" = COALESCE($14::timestamp without time zone, \"public\".\"messages\".\"delivered_at\"), \"read_at\" = COALESCE($15::timestamp without time zone, \"public\".\"messages\".\"read_at\") RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"message_type\", \"content\", \"sender_id\", \"sender_type\", \"recipient_id\", \"recipient_type\", \"channel\", \"status\", \"metadata\", \"external_message_id\", \"created_at\", \"delivered_at\", \"read_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.message_type)
-                    .bind(&new.content)
-                    .bind(new.sender_id)
-                    .bind(&new.sender_type)
-                    .bind(new.recipient_id)
-                    .bind(&new.recipient_type)
-                    .bind(&new.channel)
-                    .bind(&new.status)
-                    .bind(&new.metadata)
-                    .bind(&new.external_message_id)
-                    .bind(new.created_at)
-                    .bind(new.delivered_at)
-                    .bind(new.read_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.conversation_id);
+            args.condition(&self.sender_id);
+            args.condition(&self.channel);
+            args.condition(&self.status);
+            args.condition(&self.created_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
@@ -981,45 +655,68 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.message_type.is_none()),
-                    (9u32, self.status.is_none()),
-                    (12u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.message_type)?;
-            }
-            row.field(&self.content)?;
-            row.field(&self.sender_id)?;
-            row.field(&self.sender_type)?;
-            row.field(&self.recipient_id)?;
-            row.field(&self.recipient_type)?;
-            row.field(&self.channel)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.metadata)?;
-            row.field(&self.external_message_id)?;
-            if defaulted & 4096u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            row.field(&self.delivered_at)?;
-            row.field(&self.read_at)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.or_default(&self.message_type);
+            sink.value(&self.content);
+            sink.value(&self.sender_id);
+            sink.value(&self.sender_type);
+            sink.value(&self.recipient_id);
+            sink.value(&self.recipient_type);
+            sink.value(&self.channel);
+            sink.or_default(&self.status);
+            sink.value(&self.metadata);
+            sink.value(&self.external_message_id);
+            sink.or_default(&self.created_at);
+            sink.value(&self.delivered_at);
+            sink.value(&self.read_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.message_type);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.sender_id);
+            args.column(rows, |r| &r.sender_type);
+            args.column(rows, |r| &r.recipient_id);
+            args.column(rows, |r| &r.recipient_type);
+            args.column(rows, |r| &r.channel);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.external_message_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.delivered_at);
+            args.column(rows, |r| &r.read_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.conversation_id);
+            args.patch(&self.message_type);
+            args.patch(&self.content);
+            args.add(self.sender_id);
+            args.add(&self.sender_type);
+            args.patch(&self.recipient_id);
+            args.patch(&self.recipient_type);
+            args.add(&self.channel);
+            args.patch(&self.status);
+            args.patch(&self.metadata);
+            args.patch(&self.external_message_id);
+            args.patch(&self.created_at);
+            args.patch(&self.delivered_at);
+            args.patch(&self.read_at);
         }
     }
 }
@@ -1096,35 +793,12 @@ pub mod conversations {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.participant_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.channel;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("participant_type", &self.participant_type, &[MaxChars(50usize)]);
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1165,33 +839,12 @@ pub mod conversations {
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.participant_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.channel {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("participant_type", &self.participant_type, &[MaxChars(50usize)]);
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
@@ -1244,12 +897,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1257,12 +905,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1270,12 +913,7 @@ pub mod conversations {
             keys: &[ids::ConversationId],
         ) -> Result<Vec<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"conversations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1307,82 +945,38 @@ pub mod conversations {
                 "last_message_at asc",
                 "last_message_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Conversation) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ConversationSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ConversationSort::ParticipantId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.participant_id, &row.id),
-                        ),
-                    )
-                }
-                ConversationSort::Channel => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.channel, &row.id),
-                        ),
-                    )
-                }
-                ConversationSort::Status => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                ConversationSort::LastMessageAt => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.last_message_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Conversation>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.participant_id.any_of.as_deref())
-                .bind(filter.participant_id.at_least.as_ref())
-                .bind(filter.participant_id.below.as_ref())
-                .bind(filter.participant_id.is_null)
-                .bind(filter.channel.any_of.as_deref())
-                .bind(filter.channel.at_least.as_ref())
-                .bind(filter.channel.below.as_ref())
-                .bind(filter.channel.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.last_message_at.any_of.as_deref())
-                .bind(filter.last_message_at.at_least.as_ref())
-                .bind(filter.last_message_at.below.as_ref())
-                .bind(filter.last_message_at.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Conversation| match page.sort {
+                        ConversationSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ConversationSort::ParticipantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.participant_id, &row.id),
+                            )
+                        }
+                        ConversationSort::Channel => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.channel, &row.id))
+                        }
+                        ConversationSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        ConversationSort::LastMessageAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.last_message_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1390,54 +984,15 @@ pub mod conversations {
             filter: &ConversationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"conversations\" WHERE ($1::uuid[] IS NULL OR \"participant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"participant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"participant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"participant_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"channel\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"channel\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"channel\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"channel\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR \"last_message_at\" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR \"last_message_at\" < $15::timestamp without time zone) AND ($16::bool IS NULL OR (\"last_message_at\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.participant_id.any_of.as_deref())
-                    .bind(filter.participant_id.at_least.as_ref())
-                    .bind(filter.participant_id.below.as_ref())
-                    .bind(filter.participant_id.is_null)
-                    .bind(filter.channel.any_of.as_deref())
-                    .bind(filter.channel.at_least.as_ref())
-                    .bind(filter.channel.below.as_ref())
-                    .bind(filter.channel.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.last_message_at.any_of.as_deref())
-                    .bind(filter.last_message_at.at_least.as_ref())
-                    .bind(filter.last_message_at.below.as_ref())
-                    .bind(filter.last_message_at.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a ConversationFilter,
+            filter: &ConversationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"conversations\" WHERE ($1::uuid[] IS NULL OR \"participant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"participant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"participant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"participant_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"channel\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"channel\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"channel\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"channel\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR \"last_message_at\" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR \"last_message_at\" < $15::timestamp without time zone) AND ($16::bool IS NULL OR (\"last_message_at\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(filter.participant_id.any_of.as_deref())
-                    .bind(filter.participant_id.at_least.as_ref())
-                    .bind(filter.participant_id.below.as_ref())
-                    .bind(filter.participant_id.is_null)
-                    .bind(filter.channel.any_of.as_deref())
-                    .bind(filter.channel.at_least.as_ref())
-                    .bind(filter.channel.below.as_ref())
-                    .bind(filter.channel.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.last_message_at.any_of.as_deref())
-                    .bind(filter.last_message_at.at_least.as_ref())
-                    .bind(filter.last_message_at.below.as_ref())
-                    .bind(filter.last_message_at.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1445,22 +1000,7 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(new.participant_id)
-                    .bind(&new.participant_type)
-                    .bind(&new.channel)
-                    .bind(&new.status)
-                    .bind(new.last_message_at)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1469,61 +1009,14 @@ pub mod conversations {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"participant_id\", u.\"participant_type\", u.\"channel\", COALESCE(u.\"status\", 'ACTIVE'), u.\"last_message_at\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::character varying(50)[], $6::timestamp without time zone[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx);
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.participant_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.participant_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.participant_id)
-                            .bind(&new.participant_type)
-                            .bind(&new.channel)
-                            .bind(&new.status)
-                            .bind(new.last_message_at)
-                            .bind(&new.metadata)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx)
-                .map(|tenant| ("\"tenant_id\"", tenant));
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1532,26 +1025,9 @@ pub mod conversations {
             patch: &ConversationPatch,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"conversations\" SET \"participant_id\" = COALESCE($2::uuid, \"participant_id\"), \"participant_type\" = COALESCE($3::character varying(50), \"participant_type\"), \"channel\" = COALESCE($4::character varying(50), \"channel\"), \"status\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"status\" END, \"last_message_at\" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE \"last_message_at\" END, \"metadata\" = CASE WHEN $9::bool THEN $10::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Conversation>(SQL)
-                .bind(key)
-                .bind(patch.participant_id)
-                .bind(patch.participant_type.clone())
-                .bind(patch.channel.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.last_message_at.is_some())
-                .bind(patch.last_message_at.flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1559,12 +1035,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1572,22 +1043,15 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::character varying(50), COALESCE($5::character varying(50), 'ACTIVE'), $6::timestamp without time zone, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_type\" = EXCLUDED.\"participant_type\", \"channel\" = EXCLUDED.\"channel\", \"status\" = COALESCE($5::character varying(50), \"public\".\"conversations\".\"status\"), \"last_message_at\" = COALESCE($6::timestamp without time zone, \"public\".\"conversations\".\"last_message_at\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"conversations\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"participant_id\", \"participant_type\", \"channel\", \"status\", \"last_message_at\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(new.participant_id)
-                    .bind(&new.participant_type)
-                    .bind(&new.channel)
-                    .bind(&new.status)
-                    .bind(new.last_message_at)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.participant_id);
+            args.condition(&self.channel);
+            args.condition(&self.status);
+            args.condition(&self.last_message_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
@@ -1605,39 +1069,49 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "public_conversations";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.status.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.participant_id)?;
-            row.field(&self.participant_type)?;
-            row.field(&self.channel)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.last_message_at)?;
-            row.field(&self.metadata)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.participant_id);
+            sink.value(&self.participant_type);
+            sink.value(&self.channel);
+            sink.or_default(&self.status);
+            sink.value(&self.last_message_at);
+            sink.value(&self.metadata);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.participant_id);
+            args.column(rows, |r| &r.participant_type);
+            args.column(rows, |r| &r.channel);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.last_message_at);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.participant_id);
+            args.add(&self.participant_type);
+            args.add(&self.channel);
+            args.patch(&self.status);
+            args.patch(&self.last_message_at);
+            args.patch(&self.metadata);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1711,26 +1185,11 @@ pub mod routing_rules {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `routing_rules`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1761,25 +1220,11 @@ pub mod routing_rules {
     impl RoutingRulePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `routing_rules` (each on an indexed column).
@@ -1828,12 +1273,7 @@ pub mod routing_rules {
             key: ids::RoutingRuleId,
         ) -> Result<Option<RoutingRule>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"routing_rules\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, RoutingRule>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1841,12 +1281,7 @@ pub mod routing_rules {
             key: ids::RoutingRuleId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"routing_rules\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1854,12 +1289,7 @@ pub mod routing_rules {
             keys: &[ids::RoutingRuleId],
         ) -> Result<Vec<RoutingRule>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"routing_rules\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, RoutingRule>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1887,69 +1317,35 @@ pub mod routing_rules {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &RoutingRule) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                RoutingRuleSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &RoutingRule| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                RoutingRuleSort::TenantId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &RoutingRule| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-                RoutingRuleSort::Priority => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &RoutingRule| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.priority, &row.id),
-                        ),
-                    )
-                }
-                RoutingRuleSort::Status => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &RoutingRule| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, RoutingRule>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(filter.priority.any_of.as_deref())
-                .bind(filter.priority.at_least.as_ref())
-                .bind(filter.priority.below.as_ref())
-                .bind(filter.priority.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &RoutingRule| match page.sort {
+                        RoutingRuleSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        RoutingRuleSort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                        RoutingRuleSort::Priority => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.priority, &row.id),
+                            )
+                        }
+                        RoutingRuleSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1957,46 +1353,15 @@ pub mod routing_rules {
             filter: &RoutingRuleFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"routing_rules\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR \"priority\" = ANY($5::integer[])) AND ($6::integer IS NULL OR \"priority\" >= $6::integer) AND ($7::integer IS NULL OR \"priority\" < $7::integer) AND ($8::bool IS NULL OR (\"priority\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.priority.any_of.as_deref())
-                    .bind(filter.priority.at_least.as_ref())
-                    .bind(filter.priority.below.as_ref())
-                    .bind(filter.priority.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a RoutingRuleFilter,
+            filter: &RoutingRuleFilter,
         ) -> ::hubgen_runtime::RowStream<'a, RoutingRule> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"routing_rules\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::integer[] IS NULL OR \"priority\" = ANY($5::integer[])) AND ($6::integer IS NULL OR \"priority\" >= $6::integer) AND ($7::integer IS NULL OR \"priority\" < $7::integer) AND ($8::bool IS NULL OR (\"priority\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, RoutingRule>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.priority.any_of.as_deref())
-                    .bind(filter.priority.at_least.as_ref())
-                    .bind(filter.priority.below.as_ref())
-                    .bind(filter.priority.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2004,21 +1369,7 @@ pub mod routing_rules {
             new: &NewRoutingRule,
         ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, RoutingRule>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(new.priority)
-                    .bind(&new.conditions)
-                    .bind(&new.actions)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2027,54 +1378,14 @@ pub mod routing_rules {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", COALESCE(u.\"priority\", 1), u.\"conditions\", u.\"actions\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::integer[], $4::jsonb[], $5::jsonb[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[]) AS u(\"id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewRoutingRule::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx);
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.priority).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.conditions.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.actions.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(new.priority)
-                            .bind(&new.conditions)
-                            .bind(&new.actions)
-                            .bind(&new.status)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             rows: &[NewRoutingRule],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewRoutingRule::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx)
-                .map(|tenant| ("\"tenant_id\"", tenant));
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2083,23 +1394,9 @@ pub mod routing_rules {
             patch: &RoutingRulePatch,
         ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"routing_rules\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"priority\" = COALESCE($3::integer, \"priority\"), \"conditions\" = COALESCE($4::jsonb, \"conditions\"), \"actions\" = COALESCE($5::jsonb, \"actions\"), \"status\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"status\" END, \"created_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, RoutingRule>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.priority)
-                .bind(patch.conditions.clone())
-                .bind(patch.actions.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2107,12 +1404,7 @@ pub mod routing_rules {
             key: ids::RoutingRuleId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"routing_rules\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2120,21 +1412,14 @@ pub mod routing_rules {
             new: &NewRoutingRule,
         ) -> Result<RoutingRule, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"routing_rules\" (\"id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::integer, 1), $4::jsonb, $5::jsonb, COALESCE($6::character varying(50), 'ACTIVE'), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"priority\" = COALESCE($3::integer, \"public\".\"routing_rules\".\"priority\"), \"conditions\" = EXCLUDED.\"conditions\", \"actions\" = EXCLUDED.\"actions\", \"status\" = COALESCE($6::character varying(50), \"public\".\"routing_rules\".\"status\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"public\".\"routing_rules\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"name\", \"priority\", \"conditions\", \"actions\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, RoutingRule>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(new.priority)
-                    .bind(&new.conditions)
-                    .bind(&new.actions)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for RoutingRuleFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.tenant_id);
+            args.condition(&self.priority);
+            args.condition(&self.status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRoutingRule {
@@ -2151,41 +1436,46 @@ pub mod routing_rules {
         ];
         const STAGING: &'static str = "public_routing_rules";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.priority.is_none()),
-                    (5u32, self.status.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (7u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewRoutingRule {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.priority)?;
-            }
-            row.field(&self.conditions)?;
-            row.field(&self.actions)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.or_default(&self.priority);
+            sink.value(&self.conditions);
+            sink.value(&self.actions);
+            sink.or_default(&self.status);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewRoutingRule {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.priority);
+            args.column(rows, |r| &r.conditions);
+            args.column(rows, |r| &r.actions);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for RoutingRulePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.add(self.priority);
+            args.add(&self.conditions);
+            args.add(&self.actions);
+            args.patch(&self.status);
+            args.patch(&self.created_at);
         }
     }
 }

@@ -81,57 +81,22 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        MessageSort::Id,
-        MessageSort::ConversationId,
-        MessageSort::SenderId,
-        MessageSort::Channel,
-        MessageSort::Status,
-        MessageSort::CreatedAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = MessageRepo::list(
-                    &mut tx,
-                    &MessageFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = MessageRepo::list(
-                        &mut tx,
-                        &MessageFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, MessageRepo::count(& mut tx, &
-                MessageFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                MessageSort::Id,
+                MessageSort::ConversationId,
+                MessageSort::SenderId,
+                MessageSort::Channel,
+                MessageSort::Status,
+                MessageSort::CreatedAt,
+            ],
+            rows,
+            async |page| {
+                MessageRepo::list(&mut tx, &MessageFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -314,56 +279,22 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        ConversationSort::Id,
-        ConversationSort::ParticipantId,
-        ConversationSort::Channel,
-        ConversationSort::Status,
-        ConversationSort::LastMessageAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ConversationRepo::list(
-                    &mut tx,
-                    &ConversationFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ConversationRepo::list(
-                        &mut tx,
-                        &ConversationFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ConversationRepo::count(& mut tx, &
-                ConversationFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                ConversationSort::Id,
+                ConversationSort::ParticipantId,
+                ConversationSort::Channel,
+                ConversationSort::Status,
+                ConversationSort::LastMessageAt,
+            ],
+            rows,
+            async |page| {
+                ConversationRepo::list(&mut tx, &ConversationFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -515,55 +446,21 @@ async fn routing_rules_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        RoutingRuleSort::Id,
-        RoutingRuleSort::TenantId,
-        RoutingRuleSort::Priority,
-        RoutingRuleSort::Status,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = RoutingRuleRepo::list(
-                    &mut tx,
-                    &RoutingRuleFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = RoutingRuleRepo::list(
-                        &mut tx,
-                        &RoutingRuleFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, RoutingRuleRepo::count(& mut tx, &
-                RoutingRuleFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = RoutingRuleRepo::count(&mut tx, &RoutingRuleFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                RoutingRuleSort::Id,
+                RoutingRuleSort::TenantId,
+                RoutingRuleSort::Priority,
+                RoutingRuleSort::Status,
+            ],
+            rows,
+            async |page| {
+                RoutingRuleRepo::list(&mut tx, &RoutingRuleFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(RoutingRuleRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = RoutingRuleRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

@@ -338,34 +338,12 @@ pub mod facebook_connections {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.page_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "page_id",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.page_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "page_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.connection_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "connection_status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("page_id", &self.page_id, &[MaxChars(100usize)]);
+            c.text("page_name", &self.page_name, &[MaxChars(255usize)]);
+            c.text("connection_status", &self.connection_status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `facebook_connections`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -419,33 +397,12 @@ pub mod facebook_connections {
     impl FacebookConnectionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.page_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "page_id",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.page_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "page_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.connection_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "connection_status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("page_id", &self.page_id, &[MaxChars(100usize)]);
+            c.text("page_name", &self.page_name, &[MaxChars(255usize)]);
+            c.text("connection_status", &self.connection_status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `facebook_connections` (each on an indexed column).
@@ -490,12 +447,7 @@ pub mod facebook_connections {
             key: ids::FacebookConnectionId,
         ) -> Result<Option<FacebookConnection>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_connections\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -503,12 +455,7 @@ pub mod facebook_connections {
             key: ids::FacebookConnectionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"facebook_connections\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -516,12 +463,7 @@ pub mod facebook_connections {
             keys: &[ids::FacebookConnectionId],
         ) -> Result<Vec<FacebookConnection>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_connections\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -548,56 +490,29 @@ pub mod facebook_connections {
                 "connection_status asc",
                 "connection_status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &FacebookConnection) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                FacebookConnectionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &FacebookConnection| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                FacebookConnectionSort::PageId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &FacebookConnection| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.page_id, &row.id),
-                        ),
-                    )
-                }
-                FacebookConnectionSort::ConnectionStatus => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &FacebookConnection| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.connection_status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, FacebookConnection>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.page_id.any_of.as_deref())
-                .bind(filter.page_id.at_least.as_ref())
-                .bind(filter.page_id.below.as_ref())
-                .bind(filter.page_id.is_null)
-                .bind(filter.connection_status.any_of.as_deref())
-                .bind(filter.connection_status.at_least.as_ref())
-                .bind(filter.connection_status.below.as_ref())
-                .bind(filter.connection_status.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &FacebookConnection| match page.sort {
+                        FacebookConnectionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        FacebookConnectionSort::PageId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.page_id, &row.id))
+                        }
+                        FacebookConnectionSort::ConnectionStatus => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.connection_status, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -605,38 +520,15 @@ pub mod facebook_connections {
             filter: &FacebookConnectionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"facebook_connections\" WHERE ($1::character varying(100)[] IS NULL OR \"page_id\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"page_id\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"page_id\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"page_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"connection_status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"connection_status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"connection_status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"connection_status\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.page_id.any_of.as_deref())
-                    .bind(filter.page_id.at_least.as_ref())
-                    .bind(filter.page_id.below.as_ref())
-                    .bind(filter.page_id.is_null)
-                    .bind(filter.connection_status.any_of.as_deref())
-                    .bind(filter.connection_status.at_least.as_ref())
-                    .bind(filter.connection_status.below.as_ref())
-                    .bind(filter.connection_status.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a FacebookConnectionFilter,
+            filter: &FacebookConnectionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, FacebookConnection> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_connections\" WHERE ($1::character varying(100)[] IS NULL OR \"page_id\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"page_id\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"page_id\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"page_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"connection_status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"connection_status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"connection_status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"connection_status\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                    .bind(filter.page_id.any_of.as_deref())
-                    .bind(filter.page_id.at_least.as_ref())
-                    .bind(filter.page_id.below.as_ref())
-                    .bind(filter.page_id.is_null)
-                    .bind(filter.connection_status.any_of.as_deref())
-                    .bind(filter.connection_status.at_least.as_ref())
-                    .bind(filter.connection_status.below.as_ref())
-                    .bind(filter.connection_status.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -644,22 +536,7 @@ pub mod facebook_connections {
             new: &NewFacebookConnection,
         ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                    .bind(new.id)
-                    .bind(&new.page_id)
-                    .bind(&new.page_name)
-                    .bind(&new.page_access_token)
-                    .bind(&new.webhook_secret)
-                    .bind(&new.connection_status)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -668,67 +545,14 @@ pub mod facebook_connections {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"page_id\", u.\"page_name\", u.\"page_access_token\", u.\"webhook_secret\", COALESCE(u.\"connection_status\", 'ACTIVE'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $10::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(255)[], $4::bytea[], $5::bytea[], $6::character varying(50)[], $7::jsonb[], $8::timestamp without time zone[], $9::timestamp without time zone[]) AS u(\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookConnection::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.page_id.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.page_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.page_access_token.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.webhook_secret.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.connection_status.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.page_id)
-                            .bind(&new.page_name)
-                            .bind(&new.page_access_token)
-                            .bind(&new.webhook_secret)
-                            .bind(&new.connection_status)
-                            .bind(&new.metadata)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewFacebookConnection],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookConnection::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -737,28 +561,9 @@ pub mod facebook_connections {
             patch: &FacebookConnectionPatch,
         ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"facebook_connections\" SET \"page_id\" = COALESCE($2::character varying(100), \"page_id\"), \"page_name\" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE \"page_name\" END, \"page_access_token\" = CASE WHEN $5::bool THEN $6::bytea ELSE \"page_access_token\" END, \"webhook_secret\" = CASE WHEN $7::bool THEN $8::bytea ELSE \"webhook_secret\" END, \"connection_status\" = CASE WHEN $9::bool THEN $10::character varying(50) ELSE \"connection_status\" END, \"metadata\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                .bind(key)
-                .bind(patch.page_id.clone())
-                .bind(patch.page_name.is_some())
-                .bind(patch.page_name.clone().flatten())
-                .bind(patch.page_access_token.is_some())
-                .bind(patch.page_access_token.clone().flatten())
-                .bind(patch.webhook_secret.is_some())
-                .bind(patch.webhook_secret.clone().flatten())
-                .bind(patch.connection_status.is_some())
-                .bind(patch.connection_status.clone().flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -766,12 +571,7 @@ pub mod facebook_connections {
             key: ids::FacebookConnectionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"facebook_connections\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -779,22 +579,13 @@ pub mod facebook_connections {
             new: &NewFacebookConnection,
         ) -> Result<FacebookConnection, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_connections\" (\"id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(255), $4::bytea, $5::bytea, COALESCE($6::character varying(50), 'ACTIVE'), $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($9::timestamp without time zone, CURRENT_TIMESTAMP), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"page_id\" = EXCLUDED.\"page_id\", \"page_name\" = COALESCE($3::character varying(255), \"public\".\"facebook_connections\".\"page_name\"), \"page_access_token\" = COALESCE($4::bytea, \"public\".\"facebook_connections\".\"page_access_token\"), \"webhook_secret\" = COALESCE($5::bytea, \"public\".\"facebook_connections\".\"webhook_secret\"), \"connection_status\" = COALESCE($6::character varying(50), \"public\".\"facebook_connections\".\"connection_status\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"facebook_connections\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"facebook_connections\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"page_id\", \"page_name\", \"page_access_token\", \"webhook_secret\", \"connection_status\", \"metadata\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, FacebookConnection>(SQL)
-                    .bind(new.id)
-                    .bind(&new.page_id)
-                    .bind(&new.page_name)
-                    .bind(&new.page_access_token)
-                    .bind(&new.webhook_secret)
-                    .bind(&new.connection_status)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for FacebookConnectionFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.page_id);
+            args.condition(&self.connection_status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewFacebookConnection {
@@ -812,39 +603,49 @@ pub mod facebook_connections {
         ];
         const STAGING: &'static str = "public_facebook_connections";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.connection_status.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewFacebookConnection {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.page_id)?;
-            row.field(&self.page_name)?;
-            row.field(&self.page_access_token)?;
-            row.field(&self.webhook_secret)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.connection_status)?;
-            }
-            row.field(&self.metadata)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.page_id);
+            sink.value(&self.page_name);
+            sink.value(&self.page_access_token);
+            sink.value(&self.webhook_secret);
+            sink.or_default(&self.connection_status);
+            sink.value(&self.metadata);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewFacebookConnection {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.page_id);
+            args.column(rows, |r| &r.page_name);
+            args.column(rows, |r| &r.page_access_token);
+            args.column(rows, |r| &r.webhook_secret);
+            args.column(rows, |r| &r.connection_status);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for FacebookConnectionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.page_id);
+            args.patch(&self.page_name);
+            args.patch(&self.page_access_token);
+            args.patch(&self.webhook_secret);
+            args.patch(&self.connection_status);
+            args.patch(&self.metadata);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -960,42 +761,13 @@ pub mod facebook_users {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.facebook_user_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "facebook_user_id",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.locale {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "locale",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("facebook_user_id", &self.facebook_user_id, &[MaxChars(100usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("locale", &self.locale, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `facebook_users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1071,41 +843,13 @@ pub mod facebook_users {
     impl FacebookUserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.facebook_user_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "facebook_user_id",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.locale {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "locale",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("facebook_user_id", &self.facebook_user_id, &[MaxChars(100usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("locale", &self.locale, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `facebook_users` (each on an indexed column).
@@ -1150,12 +894,7 @@ pub mod facebook_users {
             key: ids::FacebookUserId,
         ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1163,12 +902,7 @@ pub mod facebook_users {
             key: ids::FacebookUserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"facebook_users\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1176,12 +910,7 @@ pub mod facebook_users {
             keys: &[ids::FacebookUserId],
         ) -> Result<Vec<FacebookUser>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1205,56 +934,29 @@ pub mod facebook_users {
                 "user_id asc",
                 "user_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &FacebookUser) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                FacebookUserSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &FacebookUser| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                FacebookUserSort::FacebookUserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &FacebookUser| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.facebook_user_id, &row.id),
-                        ),
-                    )
-                }
-                FacebookUserSort::UserId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &FacebookUser| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, FacebookUser>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.facebook_user_id.any_of.as_deref())
-                .bind(filter.facebook_user_id.at_least.as_ref())
-                .bind(filter.facebook_user_id.below.as_ref())
-                .bind(filter.facebook_user_id.is_null)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &FacebookUser| match page.sort {
+                        FacebookUserSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        FacebookUserSort::FacebookUserId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.facebook_user_id, &row.id),
+                            )
+                        }
+                        FacebookUserSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1262,38 +964,15 @@ pub mod facebook_users {
             filter: &FacebookUserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"facebook_users\" WHERE ($1::character varying(100)[] IS NULL OR \"facebook_user_id\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"facebook_user_id\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"facebook_user_id\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"facebook_user_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"user_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"user_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"user_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"user_id\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.facebook_user_id.any_of.as_deref())
-                    .bind(filter.facebook_user_id.at_least.as_ref())
-                    .bind(filter.facebook_user_id.below.as_ref())
-                    .bind(filter.facebook_user_id.is_null)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::TenantOrPlatform + 'a),
-            filter: &'a FacebookUserFilter,
+            filter: &FacebookUserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, FacebookUser> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE ($1::character varying(100)[] IS NULL OR \"facebook_user_id\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"facebook_user_id\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"facebook_user_id\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"facebook_user_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"user_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"user_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"user_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"user_id\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(filter.facebook_user_id.any_of.as_deref())
-                    .bind(filter.facebook_user_id.at_least.as_ref())
-                    .bind(filter.facebook_user_id.below.as_ref())
-                    .bind(filter.facebook_user_id.is_null)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `facebook_user_id` equal these values.
         pub async fn get_by_facebook_user_id(
@@ -1301,12 +980,8 @@ pub mod facebook_users {
             facebook_user_id: String,
         ) -> Result<Option<FacebookUser>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\" FROM \"public\".\"facebook_users\" WHERE \"facebook_user_id\" = $1::character varying(100)";
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(facebook_user_id)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (facebook_user_id,))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1314,24 +989,7 @@ pub mod facebook_users {
             new: &NewFacebookUser,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(new.id)
-                    .bind(&new.facebook_user_id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.profile_pic_url)
-                    .bind(&new.locale)
-                    .bind(new.timezone)
-                    .bind(new.last_interaction_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1340,77 +998,14 @@ pub mod facebook_users {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"facebook_user_id\", u.\"user_id\", u.\"first_name\", u.\"last_name\", u.\"profile_pic_url\", u.\"locale\", u.\"timezone\", u.\"last_interaction_at\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::character varying(100)[], $5::character varying(100)[], $6::text[], $7::character varying(10)[], $8::integer[], $9::timestamp without time zone[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx);
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.facebook_user_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.profile_pic_url.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.locale.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.timezone).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.last_interaction_at)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.facebook_user_id)
-                            .bind(new.user_id)
-                            .bind(&new.first_name)
-                            .bind(&new.last_name)
-                            .bind(&new.profile_pic_url)
-                            .bind(&new.locale)
-                            .bind(new.timezone)
-                            .bind(new.last_interaction_at)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::TenantOrPlatform,
             rows: &[NewFacebookUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewFacebookUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = ::hubgen_runtime::Scope::tenant_id(&*tx)
-                .map(|tenant| ("\"tenant_id\"", tenant));
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1419,32 +1014,9 @@ pub mod facebook_users {
             patch: &FacebookUserPatch,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"facebook_users\" SET \"facebook_user_id\" = COALESCE($2::character varying(100), \"facebook_user_id\"), \"user_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"user_id\" END, \"first_name\" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $7::bool THEN $8::character varying(100) ELSE \"last_name\" END, \"profile_pic_url\" = CASE WHEN $9::bool THEN $10::text ELSE \"profile_pic_url\" END, \"locale\" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE \"locale\" END, \"timezone\" = CASE WHEN $13::bool THEN $14::integer ELSE \"timezone\" END, \"last_interaction_at\" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE \"last_interaction_at\" END, \"created_at\" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, FacebookUser>(SQL)
-                .bind(key)
-                .bind(patch.facebook_user_id.clone())
-                .bind(patch.user_id.is_some())
-                .bind(patch.user_id.flatten())
-                .bind(patch.first_name.is_some())
-                .bind(patch.first_name.clone().flatten())
-                .bind(patch.last_name.is_some())
-                .bind(patch.last_name.clone().flatten())
-                .bind(patch.profile_pic_url.is_some())
-                .bind(patch.profile_pic_url.clone().flatten())
-                .bind(patch.locale.is_some())
-                .bind(patch.locale.clone().flatten())
-                .bind(patch.timezone.is_some())
-                .bind(patch.timezone.flatten())
-                .bind(patch.last_interaction_at.is_some())
-                .bind(patch.last_interaction_at.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1452,12 +1024,7 @@ pub mod facebook_users {
             key: ids::FacebookUserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"facebook_users\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1465,24 +1032,7 @@ pub mod facebook_users {
             new: &NewFacebookUser,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"facebook_user_id\" = EXCLUDED.\"facebook_user_id\", \"user_id\" = COALESCE($3::uuid, \"public\".\"facebook_users\".\"user_id\"), \"first_name\" = COALESCE($4::character varying(100), \"public\".\"facebook_users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"facebook_users\".\"last_name\"), \"profile_pic_url\" = COALESCE($6::text, \"public\".\"facebook_users\".\"profile_pic_url\"), \"locale\" = COALESCE($7::character varying(10), \"public\".\"facebook_users\".\"locale\"), \"timezone\" = COALESCE($8::integer, \"public\".\"facebook_users\".\"timezone\"), \"last_interaction_at\" = COALESCE($9::timestamp without time zone, \"public\".\"facebook_users\".\"last_interaction_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(new.id)
-                    .bind(&new.facebook_user_id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.profile_pic_url)
-                    .bind(&new.locale)
-                    .bind(new.timezone)
-                    .bind(new.last_interaction_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `facebook_user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_facebook_user_id(
@@ -1490,24 +1040,13 @@ pub mod facebook_users {
             new: &NewFacebookUser,
         ) -> Result<FacebookUser, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"facebook_users\" (\"id\", \"facebook_user_id\", \"user_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::character varying(100), $5::character varying(100), $6::text, $7::character varying(10), $8::integer, $9::timestamp without time zone, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT (\"facebook_user_id\") DO UPDATE SET \"user_id\" = COALESCE($3::uuid, \"public\".\"facebook_users\".\"user_id\"), \"first_name\" = COALESCE($4::character varying(100), \"public\".\"facebook_users\".\"first_name\"), \"last_name\" = COALESCE($5::character varying(100), \"public\".\"facebook_users\".\"last_name\"), \"profile_pic_url\" = COALESCE($6::text, \"public\".\"facebook_users\".\"profile_pic_url\"), \"locale\" = COALESCE($7::character varying(10), \"public\".\"facebook_users\".\"locale\"), \"timezone\" = COALESCE($8::integer, \"public\".\"facebook_users\".\"timezone\"), \"last_interaction_at\" = COALESCE($9::timestamp without time zone, \"public\".\"facebook_users\".\"last_interaction_at\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"facebook_users\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"facebook_user_id\", \"user_id\", \"tenant_id\", \"first_name\", \"last_name\", \"profile_pic_url\", \"locale\", \"timezone\", \"last_interaction_at\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, FacebookUser>(SQL)
-                    .bind(new.id)
-                    .bind(&new.facebook_user_id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.profile_pic_url)
-                    .bind(&new.locale)
-                    .bind(new.timezone)
-                    .bind(new.last_interaction_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(::hubgen_runtime::Scope::tenant_id(&*tx))
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for FacebookUserFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.facebook_user_id);
+            args.condition(&self.user_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewFacebookUser {
@@ -1527,38 +1066,55 @@ pub mod facebook_users {
         ];
         const STAGING: &'static str = "public_facebook_users";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewFacebookUser {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.facebook_user_id)?;
-            row.field(&self.user_id)?;
-            row.field(&self.first_name)?;
-            row.field(&self.last_name)?;
-            row.field(&self.profile_pic_url)?;
-            row.field(&self.locale)?;
-            row.field(&self.timezone)?;
-            row.field(&self.last_interaction_at)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.facebook_user_id);
+            sink.value(&self.user_id);
+            sink.value(&self.first_name);
+            sink.value(&self.last_name);
+            sink.value(&self.profile_pic_url);
+            sink.value(&self.locale);
+            sink.value(&self.timezone);
+            sink.value(&self.last_interaction_at);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewFacebookUser {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.facebook_user_id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.first_name);
+            args.column(rows, |r| &r.last_name);
+            args.column(rows, |r| &r.profile_pic_url);
+            args.column(rows, |r| &r.locale);
+            args.column(rows, |r| &r.timezone);
+            args.column(rows, |r| &r.last_interaction_at);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for FacebookUserPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.facebook_user_id);
+            args.patch(&self.user_id);
+            args.patch(&self.first_name);
+            args.patch(&self.last_name);
+            args.patch(&self.profile_pic_url);
+            args.patch(&self.locale);
+            args.patch(&self.timezone);
+            args.patch(&self.last_interaction_at);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1622,36 +1178,12 @@ pub mod botpress_user_mappings {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.platform_user_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_user_id",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.platform_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.botpress_user_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "botpress_user_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("platform_user_id", &self.platform_user_id, &[MaxChars(255usize)]);
+            c.text("platform_type", &self.platform_type, &[MaxChars(50usize)]);
+            c.text("botpress_user_id", &self.botpress_user_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1674,33 +1206,12 @@ pub mod botpress_user_mappings {
     impl BotpressUserMappingPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.platform_user_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_user_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.platform_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.botpress_user_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "botpress_user_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("platform_user_id", &self.platform_user_id, &[MaxChars(255usize)]);
+            c.text("platform_type", &self.platform_type, &[MaxChars(50usize)]);
+            c.text("botpress_user_id", &self.botpress_user_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `botpress_user_mappings` (each on an indexed column).
@@ -1745,12 +1256,7 @@ pub mod botpress_user_mappings {
             key: ids::BotpressUserMappingId,
         ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1758,12 +1264,7 @@ pub mod botpress_user_mappings {
             key: ids::BotpressUserMappingId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"botpress_user_mappings\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1771,12 +1272,7 @@ pub mod botpress_user_mappings {
             keys: &[ids::BotpressUserMappingId],
         ) -> Result<Vec<BotpressUserMapping>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1803,56 +1299,32 @@ pub mod botpress_user_mappings {
                 "botpress_user_id asc",
                 "botpress_user_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &BotpressUserMapping) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                BotpressUserMappingSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &BotpressUserMapping| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                BotpressUserMappingSort::PlatformUserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &BotpressUserMapping| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.platform_user_id, &row.id),
-                        ),
-                    )
-                }
-                BotpressUserMappingSort::BotpressUserId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &BotpressUserMapping| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.botpress_user_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, BotpressUserMapping>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.platform_user_id.any_of.as_deref())
-                .bind(filter.platform_user_id.at_least.as_ref())
-                .bind(filter.platform_user_id.below.as_ref())
-                .bind(filter.platform_user_id.is_null)
-                .bind(filter.botpress_user_id.any_of.as_deref())
-                .bind(filter.botpress_user_id.at_least.as_ref())
-                .bind(filter.botpress_user_id.below.as_ref())
-                .bind(filter.botpress_user_id.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &BotpressUserMapping| match page.sort {
+                        BotpressUserMappingSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        BotpressUserMappingSort::PlatformUserId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.platform_user_id, &row.id),
+                            )
+                        }
+                        BotpressUserMappingSort::BotpressUserId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.botpress_user_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1860,38 +1332,15 @@ pub mod botpress_user_mappings {
             filter: &BotpressUserMappingFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"botpress_user_mappings\" WHERE ($1::character varying(255)[] IS NULL OR \"platform_user_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"platform_user_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"platform_user_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"platform_user_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"botpress_user_id\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"botpress_user_id\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"botpress_user_id\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"botpress_user_id\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.platform_user_id.any_of.as_deref())
-                    .bind(filter.platform_user_id.at_least.as_ref())
-                    .bind(filter.platform_user_id.below.as_ref())
-                    .bind(filter.platform_user_id.is_null)
-                    .bind(filter.botpress_user_id.any_of.as_deref())
-                    .bind(filter.botpress_user_id.at_least.as_ref())
-                    .bind(filter.botpress_user_id.below.as_ref())
-                    .bind(filter.botpress_user_id.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a BotpressUserMappingFilter,
+            filter: &BotpressUserMappingFilter,
         ) -> ::hubgen_runtime::RowStream<'a, BotpressUserMapping> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE ($1::character varying(255)[] IS NULL OR \"platform_user_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"platform_user_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"platform_user_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"platform_user_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"botpress_user_id\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"botpress_user_id\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"botpress_user_id\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"botpress_user_id\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(filter.platform_user_id.any_of.as_deref())
-                    .bind(filter.platform_user_id.at_least.as_ref())
-                    .bind(filter.platform_user_id.below.as_ref())
-                    .bind(filter.platform_user_id.is_null)
-                    .bind(filter.botpress_user_id.any_of.as_deref())
-                    .bind(filter.botpress_user_id.at_least.as_ref())
-                    .bind(filter.botpress_user_id.below.as_ref())
-                    .bind(filter.botpress_user_id.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `platform_user_id`, `platform_type` equal these values.
         pub async fn get_by_tenant_id_and_platform_user_id_and_platform_type(
@@ -1901,14 +1350,12 @@ pub mod botpress_user_mappings {
             platform_type: String,
         ) -> Result<Option<BotpressUserMapping>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\" FROM \"public\".\"botpress_user_mappings\" WHERE \"tenant_id\" = $1::uuid AND \"platform_user_id\" = $2::character varying(255) AND \"platform_type\" = $3::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(tenant_id)
-                    .bind(platform_user_id)
-                    .bind(platform_type)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, platform_user_id, platform_type),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1916,19 +1363,7 @@ pub mod botpress_user_mappings {
             new: &NewBotpressUserMapping,
         ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform_user_id)
-                    .bind(&new.platform_type)
-                    .bind(&new.botpress_user_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1937,57 +1372,14 @@ pub mod botpress_user_mappings {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"platform_user_id\", u.\"platform_type\", u.\"botpress_user_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::character varying(255)[], $5::timestamp without time zone[], $6::timestamp without time zone[]) AS u(\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewBotpressUserMapping::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.platform_user_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.platform_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.botpress_user_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.platform_user_id)
-                            .bind(&new.platform_type)
-                            .bind(&new.botpress_user_id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBotpressUserMapping],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewBotpressUserMapping::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1996,20 +1388,9 @@ pub mod botpress_user_mappings {
             patch: &BotpressUserMappingPatch,
         ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"botpress_user_mappings\" SET \"platform_user_id\" = COALESCE($2::character varying(255), \"platform_user_id\"), \"platform_type\" = COALESCE($3::character varying(50), \"platform_type\"), \"botpress_user_id\" = COALESCE($4::character varying(255), \"botpress_user_id\"), \"created_at\" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                .bind(key)
-                .bind(patch.platform_user_id.clone())
-                .bind(patch.platform_type.clone())
-                .bind(patch.botpress_user_id.clone())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2017,12 +1398,7 @@ pub mod botpress_user_mappings {
             key: ids::BotpressUserMappingId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"botpress_user_mappings\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2030,19 +1406,7 @@ pub mod botpress_user_mappings {
             new: &NewBotpressUserMapping,
         ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"platform_user_id\" = EXCLUDED.\"platform_user_id\", \"platform_type\" = EXCLUDED.\"platform_type\", \"botpress_user_id\" = EXCLUDED.\"botpress_user_id\", \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"botpress_user_mappings\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform_user_id)
-                    .bind(&new.platform_type)
-                    .bind(&new.botpress_user_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform_user_id`, `platform_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_platform_user_id_and_platform_type(
@@ -2050,19 +1414,13 @@ pub mod botpress_user_mappings {
             new: &NewBotpressUserMapping,
         ) -> Result<BotpressUserMapping, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"botpress_user_mappings\" (\"id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), $4::character varying(255), COALESCE($5::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), $7::uuid) ON CONFLICT (\"tenant_id\", \"platform_user_id\", \"platform_type\") DO UPDATE SET \"botpress_user_id\" = EXCLUDED.\"botpress_user_id\", \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"botpress_user_mappings\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"platform_user_id\", \"platform_type\", \"botpress_user_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BotpressUserMapping>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform_user_id)
-                    .bind(&new.platform_type)
-                    .bind(&new.botpress_user_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for BotpressUserMappingFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.platform_user_id);
+            args.condition(&self.botpress_user_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewBotpressUserMapping {
@@ -2077,33 +1435,40 @@ pub mod botpress_user_mappings {
         ];
         const STAGING: &'static str = "public_botpress_user_mappings";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewBotpressUserMapping {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.platform_user_id)?;
-            row.field(&self.platform_type)?;
-            row.field(&self.botpress_user_id)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.platform_user_id);
+            sink.value(&self.platform_type);
+            sink.value(&self.botpress_user_id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewBotpressUserMapping {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.platform_user_id);
+            args.column(rows, |r| &r.platform_type);
+            args.column(rows, |r| &r.botpress_user_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for BotpressUserMappingPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.platform_user_id);
+            args.add(&self.platform_type);
+            args.add(&self.botpress_user_id);
+            args.patch(&self.created_at);
         }
     }
 }

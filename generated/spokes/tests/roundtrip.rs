@@ -82,54 +82,28 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        FacebookConnectionSort::Id,
-        FacebookConnectionSort::PageId,
-        FacebookConnectionSort::ConnectionStatus,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = FacebookConnectionRepo::list(
-                    &mut tx,
-                    &FacebookConnectionFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = FacebookConnectionRepo::list(
+    let rows = FacebookConnectionRepo::count(
+            &mut tx,
+            &FacebookConnectionFilter::default(),
+        )
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                FacebookConnectionSort::Id,
+                FacebookConnectionSort::PageId,
+                FacebookConnectionSort::ConnectionStatus,
+            ],
+            rows,
+            async |page| {
+                FacebookConnectionRepo::list(
                         &mut tx,
                         &FacebookConnectionFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, FacebookConnectionRepo::count(& mut tx, &
-                FacebookConnectionFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(FacebookConnectionRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = FacebookConnectionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;
@@ -320,54 +294,20 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        FacebookUserSort::Id,
-        FacebookUserSort::FacebookUserId,
-        FacebookUserSort::UserId,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = FacebookUserRepo::list(
-                    &mut tx,
-                    &FacebookUserFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = FacebookUserRepo::list(
-                        &mut tx,
-                        &FacebookUserFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, FacebookUserRepo::count(& mut tx, &
-                FacebookUserFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                FacebookUserSort::Id,
+                FacebookUserSort::FacebookUserId,
+                FacebookUserSort::UserId,
+            ],
+            rows,
+            async |page| {
+                FacebookUserRepo::list(&mut tx, &FacebookUserFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(FacebookUserRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = FacebookUserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -554,54 +494,28 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        BotpressUserMappingSort::Id,
-        BotpressUserMappingSort::PlatformUserId,
-        BotpressUserMappingSort::BotpressUserId,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = BotpressUserMappingRepo::list(
-                    &mut tx,
-                    &BotpressUserMappingFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = BotpressUserMappingRepo::list(
+    let rows = BotpressUserMappingRepo::count(
+            &mut tx,
+            &BotpressUserMappingFilter::default(),
+        )
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                BotpressUserMappingSort::Id,
+                BotpressUserMappingSort::PlatformUserId,
+                BotpressUserMappingSort::BotpressUserId,
+            ],
+            rows,
+            async |page| {
+                BotpressUserMappingRepo::list(
                         &mut tx,
                         &BotpressUserMappingFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, BotpressUserMappingRepo::count(& mut tx, &
-                BotpressUserMappingFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(BotpressUserMappingRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = BotpressUserMappingRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;

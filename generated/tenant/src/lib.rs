@@ -273,50 +273,14 @@ pub mod tenants {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.visibility {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "visibility",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.industry {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "industry",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.company_size {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company_size",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("visibility", &self.visibility, &[MaxChars(50usize)]);
+            c.text("industry", &self.industry, &[MaxChars(100usize)]);
+            c.text("company_size", &self.company_size, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -379,49 +343,14 @@ pub mod tenants {
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.visibility {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "visibility",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.industry {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "industry",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.company_size {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company_size",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("visibility", &self.visibility, &[MaxChars(50usize)]);
+            c.text("industry", &self.industry, &[MaxChars(100usize)]);
+            c.text("company_size", &self.company_size, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
@@ -470,12 +399,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -483,12 +407,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -496,7 +415,7 @@ pub mod tenants {
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Tenant>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -524,67 +443,35 @@ pub mod tenants {
                 "visibility asc",
                 "visibility desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
-                TenantSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                TenantSort::OwnerId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.owner_id, &row.id),
-                        ),
-                    )
-                }
-                TenantSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                TenantSort::Visibility => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.visibility, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.owner_id.any_of.as_deref())
-                .bind(filter.owner_id.at_least.as_ref())
-                .bind(filter.owner_id.below.as_ref())
-                .bind(filter.owner_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.visibility.any_of.as_deref())
-                .bind(filter.visibility.at_least.as_ref())
-                .bind(filter.visibility.below.as_ref())
-                .bind(filter.visibility.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Tenant| match page.sort {
+                        TenantSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        TenantSort::OwnerId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.owner_id, &row.id),
+                            )
+                        }
+                        TenantSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        TenantSort::Visibility => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.visibility, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -592,46 +479,15 @@ pub mod tenants {
             filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenants\" WHERE ($1::uuid[] IS NULL OR \"owner_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"owner_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"owner_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"owner_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"visibility\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"visibility\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"visibility\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"visibility\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.owner_id.any_of.as_deref())
-                    .bind(filter.owner_id.at_least.as_ref())
-                    .bind(filter.owner_id.below.as_ref())
-                    .bind(filter.owner_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.visibility.any_of.as_deref())
-                    .bind(filter.visibility.at_least.as_ref())
-                    .bind(filter.visibility.below.as_ref())
-                    .bind(filter.visibility.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a TenantFilter,
+            filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\" FROM \"public\".\"tenants\" WHERE ($1::uuid[] IS NULL OR \"owner_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"owner_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"owner_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"owner_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"visibility\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"visibility\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"visibility\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"visibility\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(filter.owner_id.any_of.as_deref())
-                    .bind(filter.owner_id.at_least.as_ref())
-                    .bind(filter.owner_id.below.as_ref())
-                    .bind(filter.owner_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.visibility.any_of.as_deref())
-                    .bind(filter.visibility.at_least.as_ref())
-                    .bind(filter.visibility.below.as_ref())
-                    .bind(filter.visibility.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -639,24 +495,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\", \"id\") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(&new.status)
-                    .bind(&new.visibility)
-                    .bind(new.owner_id)
-                    .bind(&new.industry)
-                    .bind(&new.company_size)
-                    .bind(&new.website)
-                    .bind(&new.logo_url)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -665,68 +504,14 @@ pub mod tenants {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\", \"id\") SELECT u.\"name\", u.\"description\", COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"visibility\", 'PRIVATE'), u.\"owner_id\", u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $12::uuid FROM UNNEST($1::character varying(255)[], $2::text[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::character varying(100)[], $7::character varying(50)[], $8::text[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\", \"id\") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.visibility.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.owner_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.company_size.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(&new.name)
-                            .bind(&new.description)
-                            .bind(&new.status)
-                            .bind(&new.visibility)
-                            .bind(new.owner_id)
-                            .bind(&new.industry)
-                            .bind(&new.company_size)
-                            .bind(&new.website)
-                            .bind(&new.logo_url)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -735,33 +520,9 @@ pub mod tenants {
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"status\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"status\" END, \"visibility\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"visibility\" END, \"owner_id\" = COALESCE($9::uuid, \"owner_id\"), \"industry\" = CASE WHEN $10::bool THEN $11::character varying(100) ELSE \"industry\" END, \"company_size\" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE \"company_size\" END, \"website\" = CASE WHEN $14::bool THEN $15::text ELSE \"website\" END, \"logo_url\" = CASE WHEN $16::bool THEN $17::text ELSE \"logo_url\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Tenant>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.visibility.is_some())
-                .bind(patch.visibility.clone().flatten())
-                .bind(patch.owner_id)
-                .bind(patch.industry.is_some())
-                .bind(patch.industry.clone().flatten())
-                .bind(patch.company_size.is_some())
-                .bind(patch.company_size.clone().flatten())
-                .bind(patch.website.is_some())
-                .bind(patch.website.clone().flatten())
-                .bind(patch.logo_url.is_some())
-                .bind(patch.logo_url.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -769,12 +530,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -782,24 +538,14 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\", \"id\") VALUES ($1::character varying(255), $2::text, COALESCE($3::character varying(50), 'ACTIVE'), COALESCE($4::character varying(50), 'PRIVATE'), $5::uuid, $6::character varying(100), $7::character varying(50), $8::text, $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($2::text, \"public\".\"tenants\".\"description\"), \"status\" = COALESCE($3::character varying(50), \"public\".\"tenants\".\"status\"), \"visibility\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"visibility\"), \"owner_id\" = EXCLUDED.\"owner_id\", \"industry\" = COALESCE($6::character varying(100), \"public\".\"tenants\".\"industry\"), \"company_size\" = COALESCE($7::character varying(50), \"public\".\"tenants\".\"company_size\"), \"website\" = COALESCE($8::text, \"public\".\"tenants\".\"website\"), \"logo_url\" = COALESCE($9::text, \"public\".\"tenants\".\"logo_url\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"name\", \"description\", \"status\", \"visibility\", \"owner_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(&new.status)
-                    .bind(&new.visibility)
-                    .bind(new.owner_id)
-                    .bind(&new.industry)
-                    .bind(&new.company_size)
-                    .bind(&new.website)
-                    .bind(&new.logo_url)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.owner_id);
+            args.condition(&self.status);
+            args.condition(&self.visibility);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
@@ -819,41 +565,56 @@ pub mod tenants {
         ];
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (2u32, self.status.is_none()),
-                    (3u32, self.visibility.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        const TENANT: Option<&'static str> = Some("\"id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            row.field(&self.name)?;
-            row.field(&self.description)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.visibility)?;
-            }
-            row.field(&self.owner_id)?;
-            row.field(&self.industry)?;
-            row.field(&self.company_size)?;
-            row.field(&self.website)?;
-            row.field(&self.logo_url)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.value(&self.name);
+            sink.value(&self.description);
+            sink.or_default(&self.status);
+            sink.or_default(&self.visibility);
+            sink.value(&self.owner_id);
+            sink.value(&self.industry);
+            sink.value(&self.company_size);
+            sink.value(&self.website);
+            sink.value(&self.logo_url);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.visibility);
+            args.column(rows, |r| &r.owner_id);
+            args.column(rows, |r| &r.industry);
+            args.column(rows, |r| &r.company_size);
+            args.column(rows, |r| &r.website);
+            args.column(rows, |r| &r.logo_url);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.patch(&self.description);
+            args.patch(&self.status);
+            args.patch(&self.visibility);
+            args.add(self.owner_id);
+            args.patch(&self.industry);
+            args.patch(&self.company_size);
+            args.patch(&self.website);
+            args.patch(&self.logo_url);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -921,26 +682,11 @@ pub mod tenant_members {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.role;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("role", &self.role, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenant_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -973,25 +719,11 @@ pub mod tenant_members {
     impl TenantMemberPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.role {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("role", &self.role, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenant_members` (each on an indexed column).
@@ -1036,12 +768,7 @@ pub mod tenant_members {
             key: ids::TenantMemberId,
         ) -> Result<Option<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1049,12 +776,7 @@ pub mod tenant_members {
             key: ids::TenantMemberId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenant_members\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1062,12 +784,7 @@ pub mod tenant_members {
             keys: &[ids::TenantMemberId],
         ) -> Result<Vec<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1091,56 +808,26 @@ pub mod tenant_members {
                 "role asc",
                 "role desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &TenantMember) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TenantMemberSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                TenantMemberSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-                TenantMemberSort::Role => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &TenantMember| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.role, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, TenantMember>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(filter.role.any_of.as_deref())
-                .bind(filter.role.at_least.as_ref())
-                .bind(filter.role.below.as_ref())
-                .bind(filter.role.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &TenantMember| match page.sort {
+                        TenantMemberSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        TenantMemberSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                        TenantMemberSort::Role => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.role, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1148,38 +835,15 @@ pub mod tenant_members {
             filter: &TenantMemberFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant_members\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"role\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"role\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"role\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"role\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.role.any_of.as_deref())
-                    .bind(filter.role.at_least.as_ref())
-                    .bind(filter.role.below.as_ref())
-                    .bind(filter.role.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a TenantMemberFilter,
+            filter: &TenantMemberFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TenantMember> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"role\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"role\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"role\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"role\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.role.any_of.as_deref())
-                    .bind(filter.role.at_least.as_ref())
-                    .bind(filter.role.below.as_ref())
-                    .bind(filter.role.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `user_id` equal these values.
         pub async fn get_by_tenant_id_and_user_id(
@@ -1188,13 +852,8 @@ pub mod tenant_members {
             user_id: ids::UserId,
         ) -> Result<Option<TenantMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\" FROM \"public\".\"tenant_members\" WHERE \"tenant_id\" = $1::uuid AND \"user_id\" = $2::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1202,20 +861,7 @@ pub mod tenant_members {
             new: &NewTenantMember,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.invited_by)
-                    .bind(new.joined_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1224,44 +870,14 @@ pub mod tenant_members {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"role\", COALESCE(u.\"status\", 'ACTIVE'), u.\"invited_by\", COALESCE(u.\"joined_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::uuid[], $6::timestamp without time zone[], $7::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantMember::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.invited_by).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.joined_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.role)
-                            .bind(&new.status)
-                            .bind(new.invited_by)
-                            .bind(new.joined_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantMember],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantMember::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1270,23 +886,9 @@ pub mod tenant_members {
             patch: &TenantMemberPatch,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant_members\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"role\" = COALESCE($3::character varying(50), \"role\"), \"status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"status\" END, \"invited_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"invited_by\" END, \"joined_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"joined_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, TenantMember>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.role.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.invited_by.is_some())
-                .bind(patch.invited_by.flatten())
-                .bind(patch.joined_at.is_some())
-                .bind(patch.joined_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1294,12 +896,7 @@ pub mod tenant_members {
             key: ids::TenantMemberId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant_members\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1307,20 +904,7 @@ pub mod tenant_members {
             new: &NewTenantMember,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = COALESCE($5::uuid, \"public\".\"tenant_members\".\"invited_by\"), \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.invited_by)
-                    .bind(new.joined_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_user_id(
@@ -1328,20 +912,13 @@ pub mod tenant_members {
             new: &NewTenantMember,
         ) -> Result<TenantMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_members\" (\"id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'ACTIVE'), $5::uuid, COALESCE($6::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($7::timestamp without time zone, CURRENT_TIMESTAMP), $8::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = EXCLUDED.\"role\", \"status\" = COALESCE($4::character varying(50), \"public\".\"tenant_members\".\"status\"), \"invited_by\" = COALESCE($5::uuid, \"public\".\"tenant_members\".\"invited_by\"), \"joined_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenant_members\".\"joined_at\"), \"updated_at\" = COALESCE($7::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"status\", \"invited_by\", \"joined_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.role)
-                    .bind(&new.status)
-                    .bind(new.invited_by)
-                    .bind(new.joined_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantMemberFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
+            args.condition(&self.role);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantMember {
@@ -1357,37 +934,43 @@ pub mod tenant_members {
         ];
         const STAGING: &'static str = "public_tenant_members";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.status.is_none()),
-                    (5u32, self.joined_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenantMember {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.role)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.invited_by)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.joined_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.role);
+            sink.or_default(&self.status);
+            sink.value(&self.invited_by);
+            sink.or_default(&self.joined_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenantMember {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.invited_by);
+            args.column(rows, |r| &r.joined_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantMemberPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.role);
+            args.patch(&self.status);
+            args.patch(&self.invited_by);
+            args.patch(&self.joined_at);
         }
     }
 }
@@ -1477,49 +1060,14 @@ pub mod tenant_profiles {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.industry {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "industry",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.company_size {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company_size",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.timezone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "timezone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "language",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("industry", &self.industry, &[MaxChars(100usize)]);
+            c.text("company_size", &self.company_size, &[MaxChars(50usize)]);
+            c.text("timezone", &self.timezone, &[MaxChars(50usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("language", &self.language, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenant_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1590,49 +1138,14 @@ pub mod tenant_profiles {
     impl TenantProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.industry {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "industry",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.company_size {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company_size",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.timezone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "timezone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(Some(value)) = &self.language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "language",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("industry", &self.industry, &[MaxChars(100usize)]);
+            c.text("company_size", &self.company_size, &[MaxChars(50usize)]);
+            c.text("timezone", &self.timezone, &[MaxChars(50usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("language", &self.language, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenant_profiles` (each on an indexed column).
@@ -1668,12 +1181,7 @@ pub mod tenant_profiles {
             key: ids::TenantProfileId,
         ) -> Result<Option<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1681,12 +1189,7 @@ pub mod tenant_profiles {
             key: ids::TenantProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenant_profiles\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1694,17 +1197,12 @@ pub mod tenant_profiles {
             keys: &[ids::TenantProfileId],
         ) -> Result<Vec<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TenantProfileFilter,
+            filter: &TenantProfileFilter,
             page: &::hubgen_runtime::PageRequest<TenantProfileSort>,
         ) -> Result<::hubgen_runtime::Page<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -1712,48 +1210,36 @@ pub mod tenant_profiles {
                 "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &TenantProfile) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TenantProfileSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &TenantProfile| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, TenantProfile>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &TenantProfile| match page.sort {
+                        TenantProfileSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TenantProfileFilter,
+            filter: &TenantProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant_profiles\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a TenantProfileFilter,
+            filter: &TenantProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TenantProfile> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, TenantProfile>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id` equal these values.
         pub async fn get_by_tenant_id(
@@ -1761,12 +1247,7 @@ pub mod tenant_profiles {
             tenant_id: ids::TenantId,
         ) -> Result<Option<TenantProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_profiles\" WHERE \"tenant_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(tenant_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1774,25 +1255,7 @@ pub mod tenant_profiles {
             new: &NewTenantProfile,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(new.id)
-                    .bind(&new.industry)
-                    .bind(&new.company_size)
-                    .bind(&new.website)
-                    .bind(&new.logo_url)
-                    .bind(&new.timezone)
-                    .bind(&new.currency)
-                    .bind(&new.language)
-                    .bind(&new.business_hours)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1801,76 +1264,14 @@ pub mod tenant_profiles {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"industry\", u.\"company_size\", u.\"website\", u.\"logo_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"language\", 'en'), u.\"business_hours\", u.\"settings\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP), $13::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::character varying(50)[], $4::text[], $5::text[], $6::character varying(50)[], $7::character varying(10)[], $8::character varying(10)[], $9::jsonb[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.industry.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.company_size.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.website.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.logo_url.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.business_hours.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.industry)
-                            .bind(&new.company_size)
-                            .bind(&new.website)
-                            .bind(&new.logo_url)
-                            .bind(&new.timezone)
-                            .bind(&new.currency)
-                            .bind(&new.language)
-                            .bind(&new.business_hours)
-                            .bind(&new.settings)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1879,35 +1280,9 @@ pub mod tenant_profiles {
             patch: &TenantProfilePatch,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant_profiles\" SET \"industry\" = CASE WHEN $2::bool THEN $3::character varying(100) ELSE \"industry\" END, \"company_size\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"company_size\" END, \"website\" = CASE WHEN $6::bool THEN $7::text ELSE \"website\" END, \"logo_url\" = CASE WHEN $8::bool THEN $9::text ELSE \"logo_url\" END, \"timezone\" = CASE WHEN $10::bool THEN $11::character varying(50) ELSE \"timezone\" END, \"currency\" = CASE WHEN $12::bool THEN $13::character varying(10) ELSE \"currency\" END, \"language\" = CASE WHEN $14::bool THEN $15::character varying(10) ELSE \"language\" END, \"business_hours\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"business_hours\" END, \"settings\" = CASE WHEN $18::bool THEN $19::jsonb ELSE \"settings\" END, \"created_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, TenantProfile>(SQL)
-                .bind(key)
-                .bind(patch.industry.is_some())
-                .bind(patch.industry.clone().flatten())
-                .bind(patch.company_size.is_some())
-                .bind(patch.company_size.clone().flatten())
-                .bind(patch.website.is_some())
-                .bind(patch.website.clone().flatten())
-                .bind(patch.logo_url.is_some())
-                .bind(patch.logo_url.clone().flatten())
-                .bind(patch.timezone.is_some())
-                .bind(patch.timezone.clone().flatten())
-                .bind(patch.currency.is_some())
-                .bind(patch.currency.clone().flatten())
-                .bind(patch.language.is_some())
-                .bind(patch.language.clone().flatten())
-                .bind(patch.business_hours.is_some())
-                .bind(patch.business_hours.clone().flatten())
-                .bind(patch.settings.is_some())
-                .bind(patch.settings.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1915,12 +1290,7 @@ pub mod tenant_profiles {
             key: ids::TenantProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant_profiles\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1928,25 +1298,7 @@ pub mod tenant_profiles {
             new: &NewTenantProfile,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"industry\" = COALESCE($2::character varying(100), \"public\".\"tenant_profiles\".\"industry\"), \"company_size\" = COALESCE($3::character varying(50), \"public\".\"tenant_profiles\".\"company_size\"), \"website\" = COALESCE($4::text, \"public\".\"tenant_profiles\".\"website\"), \"logo_url\" = COALESCE($5::text, \"public\".\"tenant_profiles\".\"logo_url\"), \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = COALESCE($9::jsonb, \"public\".\"tenant_profiles\".\"business_hours\"), \"settings\" = COALESCE($10::jsonb, \"public\".\"tenant_profiles\".\"settings\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(new.id)
-                    .bind(&new.industry)
-                    .bind(&new.company_size)
-                    .bind(&new.website)
-                    .bind(&new.logo_url)
-                    .bind(&new.timezone)
-                    .bind(&new.currency)
-                    .bind(&new.language)
-                    .bind(&new.business_hours)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id(
@@ -1954,26 +1306,11 @@ pub mod tenant_profiles {
             new: &NewTenantProfile,
         ) -> Result<TenantProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_profiles\" (\"id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::character varying(50), $4::text, $5::text, COALESCE($6::character varying(50), 'UTC'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(10), 'en'), $9::jsonb, $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"industry\" = COALESCE($2::character varying(100), \"public\".\"tenant_profiles\".\"industry\"), \"company_size\" = COALESCE($3::character varying(50), \"public\".\"tenant_profiles\".\"company_size\"), \"website\" = COALESCE($4::text, \"public\".\"tenant_profiles\".\"website\"), \"logo_url\" = COALESCE($5::text, \"public\".\"tenant_profiles\".\"logo_url\"), \"timezone\" = COALESCE($6::character varying(50), \"public\".\"tenant_profiles\".\"timezone\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"tenant_profiles\".\"currency\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"tenant_profiles\".\"language\"), \"business_hours\" = COALESCE($9::jsonb, \"public\".\"tenant_profiles\".\"business_hours\"), \"settings\" = COALESCE($10::jsonb, \"public\".\"tenant_profiles\".\"settings\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"tenant_profiles\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"industry\", \"company_size\", \"website\", \"logo_url\", \"timezone\", \"currency\", \"language\", \"business_hours\", \"settings\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantProfile>(SQL)
-                    .bind(new.id)
-                    .bind(&new.industry)
-                    .bind(&new.company_size)
-                    .bind(&new.website)
-                    .bind(&new.logo_url)
-                    .bind(&new.timezone)
-                    .bind(&new.currency)
-                    .bind(&new.language)
-                    .bind(&new.business_hours)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantProfileFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantProfile {
         const TABLE: &'static str = "\"public\".\"tenant_profiles\"";
@@ -1993,48 +1330,58 @@ pub mod tenant_profiles {
         ];
         const STAGING: &'static str = "public_tenant_profiles";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.timezone.is_none()),
-                    (6u32, self.currency.is_none()),
-                    (7u32, self.language.is_none()),
-                    (10u32, self.created_at.is_none()),
-                    (11u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenantProfile {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.industry)?;
-            row.field(&self.company_size)?;
-            row.field(&self.website)?;
-            row.field(&self.logo_url)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.timezone)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.currency)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.language)?;
-            }
-            row.field(&self.business_hours)?;
-            row.field(&self.settings)?;
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 2048u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.industry);
+            sink.value(&self.company_size);
+            sink.value(&self.website);
+            sink.value(&self.logo_url);
+            sink.or_default(&self.timezone);
+            sink.or_default(&self.currency);
+            sink.or_default(&self.language);
+            sink.value(&self.business_hours);
+            sink.value(&self.settings);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenantProfile {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.industry);
+            args.column(rows, |r| &r.company_size);
+            args.column(rows, |r| &r.website);
+            args.column(rows, |r| &r.logo_url);
+            args.column(rows, |r| &r.timezone);
+            args.column(rows, |r| &r.currency);
+            args.column(rows, |r| &r.language);
+            args.column(rows, |r| &r.business_hours);
+            args.column(rows, |r| &r.settings);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantProfilePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&self.industry);
+            args.patch(&self.company_size);
+            args.patch(&self.website);
+            args.patch(&self.logo_url);
+            args.patch(&self.timezone);
+            args.patch(&self.currency);
+            args.patch(&self.language);
+            args.patch(&self.business_hours);
+            args.patch(&self.settings);
+            args.patch(&self.created_at);
         }
     }
 }

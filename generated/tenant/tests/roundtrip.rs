@@ -66,51 +66,20 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        TenantSort::Id,
-        TenantSort::OwnerId,
-        TenantSort::Status,
-        TenantSort::Visibility,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantRepo::list(
-                    &mut tx,
-                    &TenantFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantRepo::count(& mut tx, &
-                TenantFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                TenantSort::Id,
+                TenantSort::OwnerId,
+                TenantSort::Status,
+                TenantSort::Visibility,
+            ],
+            rows,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -233,54 +202,16 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        TenantMemberSort::Id,
-        TenantMemberSort::UserId,
-        TenantMemberSort::Role,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantMemberRepo::list(
-                    &mut tx,
-                    &TenantMemberFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantMemberRepo::list(
-                        &mut tx,
-                        &TenantMemberFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantMemberRepo::count(& mut tx, &
-                TenantMemberFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[TenantMemberSort::Id, TenantMemberSort::UserId, TenantMemberSort::Role],
+            rows,
+            async |page| {
+                TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(TenantMemberRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantMemberRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -434,50 +365,16 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [TenantProfileSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantProfileRepo::list(
-                    &mut tx,
-                    &TenantProfileFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantProfileRepo::list(
-                        &mut tx,
-                        &TenantProfileFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantProfileRepo::count(& mut tx, &
-                TenantProfileFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantProfileRepo::count(&mut tx, &TenantProfileFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[TenantProfileSort::Id],
+            rows,
+            async |page| {
+                TenantProfileRepo::list(&mut tx, &TenantProfileFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(TenantProfileRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

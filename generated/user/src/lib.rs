@@ -357,57 +357,15 @@ pub mod user_profiles {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.phone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(value) = &self.timezone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "timezone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "language",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.gender {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "gender",
-                    value,
-                    20usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("phone", &self.phone, &[MaxChars(20usize)]);
+            c.text("timezone", &self.timezone, &[MaxChars(50usize)]);
+            c.text("language", &self.language, &[MaxChars(10usize)]);
+            c.text("gender", &self.gender, &[MaxChars(20usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `user_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -497,57 +455,15 @@ pub mod user_profiles {
     impl UserProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.phone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(Some(value)) = &self.timezone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "timezone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "language",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(Some(value)) = &self.gender {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "gender",
-                    value,
-                    20usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("first_name", &self.first_name, &[MaxChars(100usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(100usize)]);
+            c.text("phone", &self.phone, &[MaxChars(20usize)]);
+            c.text("timezone", &self.timezone, &[MaxChars(50usize)]);
+            c.text("language", &self.language, &[MaxChars(10usize)]);
+            c.text("gender", &self.gender, &[MaxChars(20usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `user_profiles` (each on an indexed column).
@@ -588,12 +504,7 @@ pub mod user_profiles {
             key: ids::UserProfileId,
         ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -601,12 +512,7 @@ pub mod user_profiles {
             key: ids::UserProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"user_profiles\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -614,12 +520,7 @@ pub mod user_profiles {
             keys: &[ids::UserProfileId],
         ) -> Result<Vec<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -639,43 +540,23 @@ pub mod user_profiles {
                 "user_id asc",
                 "user_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &UserProfile) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                UserProfileSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &UserProfile| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserProfileSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &UserProfile| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, UserProfile>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &UserProfile| match page.sort {
+                        UserProfileSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        UserProfileSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -683,30 +564,15 @@ pub mod user_profiles {
             filter: &UserProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_profiles\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserProfileFilter,
+            filter: &UserProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, UserProfile> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
@@ -714,12 +580,7 @@ pub mod user_profiles {
             user_id: ids::UserId,
         ) -> Result<Option<UserProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\" FROM \"public\".\"user_profiles\" WHERE \"user_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(user_id)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -727,25 +588,7 @@ pub mod user_profiles {
             new: &NewUserProfile,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.phone)
-                    .bind(&new.avatar_url)
-                    .bind(&new.timezone)
-                    .bind(&new.language)
-                    .bind(&new.bio)
-                    .bind(new.date_of_birth)
-                    .bind(&new.gender)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -754,68 +597,14 @@ pub mod user_profiles {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"first_name\", u.\"last_name\", u.\"phone\", u.\"avatar_url\", COALESCE(u.\"timezone\", 'UTC'), COALESCE(u.\"language\", 'en'), u.\"bio\", u.\"date_of_birth\", u.\"gender\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(100)[], $5::character varying(20)[], $6::text[], $7::character varying(50)[], $8::character varying(10)[], $9::text[], $10::date[], $11::character varying(20)[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.avatar_url.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.timezone.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.language.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.bio.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.date_of_birth).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.gender.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.first_name)
-                            .bind(&new.last_name)
-                            .bind(&new.phone)
-                            .bind(&new.avatar_url)
-                            .bind(&new.timezone)
-                            .bind(&new.language)
-                            .bind(&new.bio)
-                            .bind(new.date_of_birth)
-                            .bind(&new.gender)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUserProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -824,36 +613,9 @@ pub mod user_profiles {
             patch: &UserProfilePatch,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_profiles\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"first_name\" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $5::bool THEN $6::character varying(100) ELSE \"last_name\" END, \"phone\" = CASE WHEN $7::bool THEN $8::character varying(20) ELSE \"phone\" END, \"avatar_url\" = CASE WHEN $9::bool THEN $10::text ELSE \"avatar_url\" END, \"timezone\" = CASE WHEN $11::bool THEN $12::character varying(50) ELSE \"timezone\" END, \"language\" = CASE WHEN $13::bool THEN $14::character varying(10) ELSE \"language\" END, \"bio\" = CASE WHEN $15::bool THEN $16::text ELSE \"bio\" END, \"date_of_birth\" = CASE WHEN $17::bool THEN $18::date ELSE \"date_of_birth\" END, \"gender\" = CASE WHEN $19::bool THEN $20::character varying(20) ELSE \"gender\" END, \"created_at\" = CASE WHEN $21::bool THEN $22::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, UserProfile>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.first_name.is_some())
-                .bind(patch.first_name.clone().flatten())
-                .bind(patch.last_name.is_some())
-                .bind(patch.last_name.clone().flatten())
-                .bind(patch.phone.is_some())
-                .bind(patch.phone.clone().flatten())
-                .bind(patch.avatar_url.is_some())
-                .bind(patch.avatar_url.clone().flatten())
-                .bind(patch.timezone.is_some())
-                .bind(patch.timezone.clone().flatten())
-                .bind(patch.language.is_some())
-                .bind(patch.language.clone().flatten())
-                .bind(patch.bio.is_some())
-                .bind(patch.bio.clone().flatten())
-                .bind(patch.date_of_birth.is_some())
-                .bind(patch.date_of_birth.flatten())
-                .bind(patch.gender.is_some())
-                .bind(patch.gender.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -861,12 +623,7 @@ pub mod user_profiles {
             key: ids::UserProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_profiles\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -874,25 +631,7 @@ pub mod user_profiles {
             new: &NewUserProfile,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"first_name\" = COALESCE($3::character varying(100), \"public\".\"user_profiles\".\"first_name\"), \"last_name\" = COALESCE($4::character varying(100), \"public\".\"user_profiles\".\"last_name\"), \"phone\" = COALESCE($5::character varying(20), \"public\".\"user_profiles\".\"phone\"), \"avatar_url\" = COALESCE($6::text, \"public\".\"user_profiles\".\"avatar_url\"), \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = COALESCE($9::text, \"public\".\"user_profiles\".\"bio\"), \"date_of_birth\" = COALESCE($10::date, \"public\".\"user_profiles\".\"date_of_birth\"), \"gender\" = COALESCE($11::character varying(20), \"public\".\"user_profiles\".\"gender\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.phone)
-                    .bind(&new.avatar_url)
-                    .bind(&new.timezone)
-                    .bind(&new.language)
-                    .bind(&new.bio)
-                    .bind(new.date_of_birth)
-                    .bind(&new.gender)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
@@ -900,25 +639,12 @@ pub mod user_profiles {
             new: &NewUserProfile,
         ) -> Result<UserProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_profiles\" (\"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(100), $5::character varying(20), $6::text, COALESCE($7::character varying(50), 'UTC'), COALESCE($8::character varying(10), 'en'), $9::text, $10::date, $11::character varying(20), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($13::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"first_name\" = COALESCE($3::character varying(100), \"public\".\"user_profiles\".\"first_name\"), \"last_name\" = COALESCE($4::character varying(100), \"public\".\"user_profiles\".\"last_name\"), \"phone\" = COALESCE($5::character varying(20), \"public\".\"user_profiles\".\"phone\"), \"avatar_url\" = COALESCE($6::text, \"public\".\"user_profiles\".\"avatar_url\"), \"timezone\" = COALESCE($7::character varying(50), \"public\".\"user_profiles\".\"timezone\"), \"language\" = COALESCE($8::character varying(10), \"public\".\"user_profiles\".\"language\"), \"bio\" = COALESCE($9::text, \"public\".\"user_profiles\".\"bio\"), \"date_of_birth\" = COALESCE($10::date, \"public\".\"user_profiles\".\"date_of_birth\"), \"gender\" = COALESCE($11::character varying(20), \"public\".\"user_profiles\".\"gender\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"user_profiles\".\"created_at\"), \"updated_at\" = COALESCE($13::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"first_name\", \"last_name\", \"phone\", \"avatar_url\", \"timezone\", \"language\", \"bio\", \"date_of_birth\", \"gender\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(&new.phone)
-                    .bind(&new.avatar_url)
-                    .bind(&new.timezone)
-                    .bind(&new.language)
-                    .bind(&new.bio)
-                    .bind(new.date_of_birth)
-                    .bind(&new.gender)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserProfileFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserProfile {
@@ -940,46 +666,60 @@ pub mod user_profiles {
         ];
         const STAGING: &'static str = "public_user_profiles";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (6u32, self.timezone.is_none()),
-                    (7u32, self.language.is_none()),
-                    (11u32, self.created_at.is_none()),
-                    (12u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUserProfile {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.first_name)?;
-            row.field(&self.last_name)?;
-            row.field(&self.phone)?;
-            row.field(&self.avatar_url)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.timezone)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.language)?;
-            }
-            row.field(&self.bio)?;
-            row.field(&self.date_of_birth)?;
-            row.field(&self.gender)?;
-            if defaulted & 2048u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 4096u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.first_name);
+            sink.value(&self.last_name);
+            sink.value(&self.phone);
+            sink.value(&self.avatar_url);
+            sink.or_default(&self.timezone);
+            sink.or_default(&self.language);
+            sink.value(&self.bio);
+            sink.value(&self.date_of_birth);
+            sink.value(&self.gender);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUserProfile {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.first_name);
+            args.column(rows, |r| &r.last_name);
+            args.column(rows, |r| &r.phone);
+            args.column(rows, |r| &r.avatar_url);
+            args.column(rows, |r| &r.timezone);
+            args.column(rows, |r| &r.language);
+            args.column(rows, |r| &r.bio);
+            args.column(rows, |r| &r.date_of_birth);
+            args.column(rows, |r| &r.gender);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserProfilePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.patch(&self.first_name);
+            args.patch(&self.last_name);
+            args.patch(&self.phone);
+            args.patch(&self.avatar_url);
+            args.patch(&self.timezone);
+            args.patch(&self.language);
+            args.patch(&self.bio);
+            args.patch(&self.date_of_birth);
+            args.patch(&self.gender);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1067,33 +807,16 @@ pub mod user_preferences {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.theme {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "theme",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.privacy_profile_visibility {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "privacy_profile_visibility",
-                    value,
-                    20usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("theme", &self.theme, &[MaxChars(20usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text(
+                "privacy_profile_visibility",
+                &self.privacy_profile_visibility,
+                &[MaxChars(20usize)],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `user_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1154,33 +877,16 @@ pub mod user_preferences {
     impl UserPreferencePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.theme {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "theme",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(Some(value)) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(Some(value)) = &self.privacy_profile_visibility {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "privacy_profile_visibility",
-                    value,
-                    20usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("theme", &self.theme, &[MaxChars(20usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text(
+                "privacy_profile_visibility",
+                &self.privacy_profile_visibility,
+                &[MaxChars(20usize)],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `user_preferences` (each on an indexed column).
@@ -1221,12 +927,7 @@ pub mod user_preferences {
             key: ids::UserPreferenceId,
         ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1234,12 +935,7 @@ pub mod user_preferences {
             key: ids::UserPreferenceId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"user_preferences\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1247,12 +943,7 @@ pub mod user_preferences {
             keys: &[ids::UserPreferenceId],
         ) -> Result<Vec<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1272,43 +963,23 @@ pub mod user_preferences {
                 "user_id asc",
                 "user_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &UserPreference) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                UserPreferenceSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &UserPreference| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserPreferenceSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &UserPreference| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, UserPreference>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &UserPreference| match page.sort {
+                        UserPreferenceSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        UserPreferenceSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1316,30 +987,15 @@ pub mod user_preferences {
             filter: &UserPreferenceFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_preferences\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserPreferenceFilter,
+            filter: &UserPreferenceFilter,
         ) -> ::hubgen_runtime::RowStream<'a, UserPreference> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
@@ -1347,12 +1003,7 @@ pub mod user_preferences {
             user_id: ids::UserId,
         ) -> Result<Option<UserPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\" FROM \"public\".\"user_preferences\" WHERE \"user_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(user_id)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1360,23 +1011,7 @@ pub mod user_preferences {
             new: &NewUserPreference,
         ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.email_notifications)
-                    .bind(new.sms_notifications)
-                    .bind(new.push_notifications)
-                    .bind(&new.theme)
-                    .bind(&new.currency)
-                    .bind(&new.privacy_profile_visibility)
-                    .bind(new.privacy_activity_tracking)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1385,75 +1020,14 @@ pub mod user_preferences {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"email_notifications\", TRUE), COALESCE(u.\"sms_notifications\", FALSE), COALESCE(u.\"push_notifications\", TRUE), COALESCE(u.\"theme\", 'light'), COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"privacy_profile_visibility\", 'PUBLIC'), COALESCE(u.\"privacy_activity_tracking\", TRUE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::boolean[], $5::boolean[], $6::character varying(20)[], $7::character varying(10)[], $8::character varying(20)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserPreference::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.email_notifications)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.sms_notifications).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.push_notifications).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.theme.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.privacy_profile_visibility.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.privacy_activity_tracking)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(new.email_notifications)
-                            .bind(new.sms_notifications)
-                            .bind(new.push_notifications)
-                            .bind(&new.theme)
-                            .bind(&new.currency)
-                            .bind(&new.privacy_profile_visibility)
-                            .bind(new.privacy_activity_tracking)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUserPreference],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserPreference::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1462,32 +1036,9 @@ pub mod user_preferences {
             patch: &UserPreferencePatch,
         ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_preferences\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"email_notifications\" = CASE WHEN $3::bool THEN $4::boolean ELSE \"email_notifications\" END, \"sms_notifications\" = CASE WHEN $5::bool THEN $6::boolean ELSE \"sms_notifications\" END, \"push_notifications\" = CASE WHEN $7::bool THEN $8::boolean ELSE \"push_notifications\" END, \"theme\" = CASE WHEN $9::bool THEN $10::character varying(20) ELSE \"theme\" END, \"currency\" = CASE WHEN $11::bool THEN $12::character varying(10) ELSE \"currency\" END, \"privacy_profile_visibility\" = CASE WHEN $13::bool THEN $14::character varying(20) ELSE \"privacy_profile_visibility\" END, \"privacy_activity_tracking\" = CASE WHEN $15::bool THEN $16::boolean ELSE \"privacy_activity_tracking\" END, \"created_at\" = CASE WHEN $17::bool THEN $18::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, UserPreference>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.email_notifications.is_some())
-                .bind(patch.email_notifications.flatten())
-                .bind(patch.sms_notifications.is_some())
-                .bind(patch.sms_notifications.flatten())
-                .bind(patch.push_notifications.is_some())
-                .bind(patch.push_notifications.flatten())
-                .bind(patch.theme.is_some())
-                .bind(patch.theme.clone().flatten())
-                .bind(patch.currency.is_some())
-                .bind(patch.currency.clone().flatten())
-                .bind(patch.privacy_profile_visibility.is_some())
-                .bind(patch.privacy_profile_visibility.clone().flatten())
-                .bind(patch.privacy_activity_tracking.is_some())
-                .bind(patch.privacy_activity_tracking.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1495,12 +1046,7 @@ pub mod user_preferences {
             key: ids::UserPreferenceId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_preferences\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1508,23 +1054,7 @@ pub mod user_preferences {
             new: &NewUserPreference,
         ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"email_notifications\" = COALESCE($3::boolean, \"public\".\"user_preferences\".\"email_notifications\"), \"sms_notifications\" = COALESCE($4::boolean, \"public\".\"user_preferences\".\"sms_notifications\"), \"push_notifications\" = COALESCE($5::boolean, \"public\".\"user_preferences\".\"push_notifications\"), \"theme\" = COALESCE($6::character varying(20), \"public\".\"user_preferences\".\"theme\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"user_preferences\".\"currency\"), \"privacy_profile_visibility\" = COALESCE($8::character varying(20), \"public\".\"user_preferences\".\"privacy_profile_visibility\"), \"privacy_activity_tracking\" = COALESCE($9::boolean, \"public\".\"user_preferences\".\"privacy_activity_tracking\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_preferences\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.email_notifications)
-                    .bind(new.sms_notifications)
-                    .bind(new.push_notifications)
-                    .bind(&new.theme)
-                    .bind(&new.currency)
-                    .bind(&new.privacy_profile_visibility)
-                    .bind(new.privacy_activity_tracking)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
@@ -1532,23 +1062,12 @@ pub mod user_preferences {
             new: &NewUserPreference,
         ) -> Result<UserPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_preferences\" (\"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, TRUE), COALESCE($4::boolean, FALSE), COALESCE($5::boolean, TRUE), COALESCE($6::character varying(20), 'light'), COALESCE($7::character varying(10), 'USD'), COALESCE($8::character varying(20), 'PUBLIC'), COALESCE($9::boolean, TRUE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"user_id\") DO UPDATE SET \"email_notifications\" = COALESCE($3::boolean, \"public\".\"user_preferences\".\"email_notifications\"), \"sms_notifications\" = COALESCE($4::boolean, \"public\".\"user_preferences\".\"sms_notifications\"), \"push_notifications\" = COALESCE($5::boolean, \"public\".\"user_preferences\".\"push_notifications\"), \"theme\" = COALESCE($6::character varying(20), \"public\".\"user_preferences\".\"theme\"), \"currency\" = COALESCE($7::character varying(10), \"public\".\"user_preferences\".\"currency\"), \"privacy_profile_visibility\" = COALESCE($8::character varying(20), \"public\".\"user_preferences\".\"privacy_profile_visibility\"), \"privacy_activity_tracking\" = COALESCE($9::boolean, \"public\".\"user_preferences\".\"privacy_activity_tracking\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_preferences\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"email_notifications\", \"sms_notifications\", \"push_notifications\", \"theme\", \"currency\", \"privacy_profile_visibility\", \"privacy_activity_tracking\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.email_notifications)
-                    .bind(new.sms_notifications)
-                    .bind(new.push_notifications)
-                    .bind(&new.theme)
-                    .bind(&new.currency)
-                    .bind(&new.privacy_profile_visibility)
-                    .bind(new.privacy_activity_tracking)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserPreferenceFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserPreference {
@@ -1568,59 +1087,54 @@ pub mod user_preferences {
         ];
         const STAGING: &'static str = "public_user_preferences";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.email_notifications.is_none()),
-                    (3u32, self.sms_notifications.is_none()),
-                    (4u32, self.push_notifications.is_none()),
-                    (5u32, self.theme.is_none()),
-                    (6u32, self.currency.is_none()),
-                    (7u32, self.privacy_profile_visibility.is_none()),
-                    (8u32, self.privacy_activity_tracking.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUserPreference {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.email_notifications)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.sms_notifications)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.push_notifications)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.theme)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.currency)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.privacy_profile_visibility)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.privacy_activity_tracking)?;
-            }
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.or_default(&self.email_notifications);
+            sink.or_default(&self.sms_notifications);
+            sink.or_default(&self.push_notifications);
+            sink.or_default(&self.theme);
+            sink.or_default(&self.currency);
+            sink.or_default(&self.privacy_profile_visibility);
+            sink.or_default(&self.privacy_activity_tracking);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUserPreference {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.email_notifications);
+            args.column(rows, |r| &r.sms_notifications);
+            args.column(rows, |r| &r.push_notifications);
+            args.column(rows, |r| &r.theme);
+            args.column(rows, |r| &r.currency);
+            args.column(rows, |r| &r.privacy_profile_visibility);
+            args.column(rows, |r| &r.privacy_activity_tracking);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserPreferencePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.patch(&self.email_notifications);
+            args.patch(&self.sms_notifications);
+            args.patch(&self.push_notifications);
+            args.patch(&self.theme);
+            args.patch(&self.currency);
+            args.patch(&self.privacy_profile_visibility);
+            args.patch(&self.privacy_activity_tracking);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1714,18 +1228,10 @@ pub mod user_activities {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.activity_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "activity_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("activity_type", &self.activity_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `user_activities`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1783,17 +1289,10 @@ pub mod user_activities {
     impl UserActivityPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.activity_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "activity_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("activity_type", &self.activity_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `user_activities` (each on an indexed column).
@@ -1842,12 +1341,7 @@ pub mod user_activities {
             key: ids::UserActivityId,
         ) -> Result<Option<UserActivity>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserActivity>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1855,12 +1349,7 @@ pub mod user_activities {
             key: ids::UserActivityId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"user_activities\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1868,12 +1357,7 @@ pub mod user_activities {
             keys: &[ids::UserActivityId],
         ) -> Result<Vec<UserActivity>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, UserActivity>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1901,69 +1385,35 @@ pub mod user_activities {
                 "created_at asc",
                 "created_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &UserActivity) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                UserActivitySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserActivitySort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-                UserActivitySort::ActivityType => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.activity_type, &row.id),
-                        ),
-                    )
-                }
-                UserActivitySort::CreatedAt => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &UserActivity| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.created_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, UserActivity>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(filter.activity_type.any_of.as_deref())
-                .bind(filter.activity_type.at_least.as_ref())
-                .bind(filter.activity_type.below.as_ref())
-                .bind(filter.activity_type.is_null)
-                .bind(filter.created_at.any_of.as_deref())
-                .bind(filter.created_at.at_least.as_ref())
-                .bind(filter.created_at.below.as_ref())
-                .bind(filter.created_at.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &UserActivity| match page.sort {
+                        UserActivitySort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        UserActivitySort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                        UserActivitySort::ActivityType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.activity_type, &row.id),
+                            )
+                        }
+                        UserActivitySort::CreatedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.created_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1971,46 +1421,15 @@ pub mod user_activities {
             filter: &UserActivityFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_activities\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"activity_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"activity_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"activity_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"activity_type\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"created_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"created_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"created_at\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.activity_type.any_of.as_deref())
-                    .bind(filter.activity_type.at_least.as_ref())
-                    .bind(filter.activity_type.below.as_ref())
-                    .bind(filter.activity_type.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserActivityFilter,
+            filter: &UserActivityFilter,
         ) -> ::hubgen_runtime::RowStream<'a, UserActivity> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\" FROM \"public\".\"user_activities\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"activity_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"activity_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"activity_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"activity_type\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"created_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"created_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"created_at\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, UserActivity>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.activity_type.any_of.as_deref())
-                    .bind(filter.activity_type.at_least.as_ref())
-                    .bind(filter.activity_type.below.as_ref())
-                    .bind(filter.activity_type.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2018,20 +1437,7 @@ pub mod user_activities {
             new: &NewUserActivity,
         ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserActivity>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.activity_type)
-                    .bind(&new.description)
-                    .bind(new.ip_address)
-                    .bind(&new.user_agent)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2040,62 +1446,14 @@ pub mod user_activities {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"activity_type\", u.\"description\", u.\"ip_address\", u.\"user_agent\", u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::inet[], $6::text[], $7::jsonb[], $8::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserActivity::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.activity_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.ip_address).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.user_agent.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.activity_type)
-                            .bind(&new.description)
-                            .bind(new.ip_address)
-                            .bind(&new.user_agent)
-                            .bind(&new.metadata)
-                            .bind(new.created_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUserActivity],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserActivity::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2104,27 +1462,9 @@ pub mod user_activities {
             patch: &UserActivityPatch,
         ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_activities\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"activity_type\" = COALESCE($3::character varying(50), \"activity_type\"), \"description\" = CASE WHEN $4::bool THEN $5::text ELSE \"description\" END, \"ip_address\" = CASE WHEN $6::bool THEN $7::inet ELSE \"ip_address\" END, \"user_agent\" = CASE WHEN $8::bool THEN $9::text ELSE \"user_agent\" END, \"metadata\" = CASE WHEN $10::bool THEN $11::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, UserActivity>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.activity_type.clone())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.ip_address.is_some())
-                .bind(patch.ip_address.flatten())
-                .bind(patch.user_agent.is_some())
-                .bind(patch.user_agent.clone().flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2132,12 +1472,7 @@ pub mod user_activities {
             key: ids::UserActivityId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_activities\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2145,20 +1480,14 @@ pub mod user_activities {
             new: &NewUserActivity,
         ) -> Result<UserActivity, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_activities\" (\"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, $5::inet, $6::text, $7::jsonb, COALESCE($8::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"activity_type\" = EXCLUDED.\"activity_type\", \"description\" = COALESCE($4::text, \"public\".\"user_activities\".\"description\"), \"ip_address\" = COALESCE($5::inet, \"public\".\"user_activities\".\"ip_address\"), \"user_agent\" = COALESCE($6::text, \"public\".\"user_activities\".\"user_agent\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"user_activities\".\"metadata\"), \"created_at\" = COALESCE($8::timestamp without time zone, \"public\".\"user_activities\".\"created_at\") RETURNING \"id\", \"user_id\", \"activity_type\", \"description\", \"ip_address\", \"user_agent\", \"metadata\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserActivity>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.activity_type)
-                    .bind(&new.description)
-                    .bind(new.ip_address)
-                    .bind(&new.user_agent)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserActivityFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
+            args.condition(&self.activity_type);
+            args.condition(&self.created_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserActivity {
@@ -2175,29 +1504,46 @@ pub mod user_activities {
         ];
         const STAGING: &'static str = "public_user_activities";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (7u32, self.created_at.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUserActivity {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.activity_type)?;
-            row.field(&self.description)?;
-            row.field(&self.ip_address)?;
-            row.field(&self.user_agent)?;
-            row.field(&self.metadata)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.activity_type);
+            sink.value(&self.description);
+            sink.value(&self.ip_address);
+            sink.value(&self.user_agent);
+            sink.value(&self.metadata);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUserActivity {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.activity_type);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.ip_address);
+            args.column(rows, |r| &r.user_agent);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserActivityPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.activity_type);
+            args.patch(&self.description);
+            args.patch(&self.ip_address);
+            args.patch(&self.user_agent);
+            args.patch(&self.metadata);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -2313,50 +1659,14 @@ pub mod user_addresses {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.address_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(value) = &self.city {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "city",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.state_province {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "state_province",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.postal_code {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "postal_code",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(value) = &self.country {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "country",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("address_type", &self.address_type, &[MaxChars(20usize)]);
+            c.text("city", &self.city, &[MaxChars(100usize)]);
+            c.text("state_province", &self.state_province, &[MaxChars(100usize)]);
+            c.text("postal_code", &self.postal_code, &[MaxChars(20usize)]);
+            c.text("country", &self.country, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `user_addresses`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2428,49 +1738,14 @@ pub mod user_addresses {
     impl UserAddressPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.address_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(Some(value)) = &self.city {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "city",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.state_province {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "state_province",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.postal_code {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "postal_code",
-                    value,
-                    20usize,
-                );
-            }
-            if let Some(Some(value)) = &self.country {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "country",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("address_type", &self.address_type, &[MaxChars(20usize)]);
+            c.text("city", &self.city, &[MaxChars(100usize)]);
+            c.text("state_province", &self.state_province, &[MaxChars(100usize)]);
+            c.text("postal_code", &self.postal_code, &[MaxChars(20usize)]);
+            c.text("country", &self.country, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `user_addresses` (each on an indexed column).
@@ -2515,12 +1790,7 @@ pub mod user_addresses {
             key: ids::UserAddressId,
         ) -> Result<Option<UserAddress>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, UserAddress>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2528,12 +1798,7 @@ pub mod user_addresses {
             key: ids::UserAddressId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"user_addresses\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2541,12 +1806,7 @@ pub mod user_addresses {
             keys: &[ids::UserAddressId],
         ) -> Result<Vec<UserAddress>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, UserAddress>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2570,56 +1830,29 @@ pub mod user_addresses {
                 "address_type asc",
                 "address_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &UserAddress) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                UserAddressSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserAddressSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-                UserAddressSort::AddressType => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &UserAddress| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.address_type, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, UserAddress>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(filter.address_type.any_of.as_deref())
-                .bind(filter.address_type.at_least.as_ref())
-                .bind(filter.address_type.below.as_ref())
-                .bind(filter.address_type.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &UserAddress| match page.sort {
+                        UserAddressSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        UserAddressSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                        UserAddressSort::AddressType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.address_type, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2627,38 +1860,15 @@ pub mod user_addresses {
             filter: &UserAddressFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"user_addresses\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR \"address_type\" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR \"address_type\" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR \"address_type\" < $7::character varying(20)) AND ($8::bool IS NULL OR (\"address_type\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.address_type.any_of.as_deref())
-                    .bind(filter.address_type.at_least.as_ref())
-                    .bind(filter.address_type.below.as_ref())
-                    .bind(filter.address_type.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a UserAddressFilter,
+            filter: &UserAddressFilter,
         ) -> ::hubgen_runtime::RowStream<'a, UserAddress> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\" FROM \"public\".\"user_addresses\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR \"address_type\" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR \"address_type\" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR \"address_type\" < $7::character varying(20)) AND ($8::bool IS NULL OR (\"address_type\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, UserAddress>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.address_type.any_of.as_deref())
-                    .bind(filter.address_type.at_least.as_ref())
-                    .bind(filter.address_type.below.as_ref())
-                    .bind(filter.address_type.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2666,23 +1876,7 @@ pub mod user_addresses {
             new: &NewUserAddress,
         ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserAddress>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.address_type)
-                    .bind(&new.street_address)
-                    .bind(&new.city)
-                    .bind(&new.state_province)
-                    .bind(&new.postal_code)
-                    .bind(&new.country)
-                    .bind(new.is_default)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2691,74 +1885,14 @@ pub mod user_addresses {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"address_type\", u.\"street_address\", u.\"city\", u.\"state_province\", u.\"postal_code\", u.\"country\", COALESCE(u.\"is_default\", FALSE), COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::character varying(100)[], $6::character varying(100)[], $7::character varying(20)[], $8::character varying(100)[], $9::boolean[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserAddress::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.address_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.street_address.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.state_province.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.postal_code.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.address_type)
-                            .bind(&new.street_address)
-                            .bind(&new.city)
-                            .bind(&new.state_province)
-                            .bind(&new.postal_code)
-                            .bind(&new.country)
-                            .bind(new.is_default)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewUserAddress],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUserAddress::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2767,31 +1901,9 @@ pub mod user_addresses {
             patch: &UserAddressPatch,
         ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"user_addresses\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"address_type\" = COALESCE($3::character varying(20), \"address_type\"), \"street_address\" = CASE WHEN $4::bool THEN $5::text ELSE \"street_address\" END, \"city\" = CASE WHEN $6::bool THEN $7::character varying(100) ELSE \"city\" END, \"state_province\" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE \"state_province\" END, \"postal_code\" = CASE WHEN $10::bool THEN $11::character varying(20) ELSE \"postal_code\" END, \"country\" = CASE WHEN $12::bool THEN $13::character varying(100) ELSE \"country\" END, \"is_default\" = CASE WHEN $14::bool THEN $15::boolean ELSE \"is_default\" END, \"created_at\" = CASE WHEN $16::bool THEN $17::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, UserAddress>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.address_type.clone())
-                .bind(patch.street_address.is_some())
-                .bind(patch.street_address.clone().flatten())
-                .bind(patch.city.is_some())
-                .bind(patch.city.clone().flatten())
-                .bind(patch.state_province.is_some())
-                .bind(patch.state_province.clone().flatten())
-                .bind(patch.postal_code.is_some())
-                .bind(patch.postal_code.clone().flatten())
-                .bind(patch.country.is_some())
-                .bind(patch.country.clone().flatten())
-                .bind(patch.is_default.is_some())
-                .bind(patch.is_default.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2799,12 +1911,7 @@ pub mod user_addresses {
             key: ids::UserAddressId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"user_addresses\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2812,23 +1919,13 @@ pub mod user_addresses {
             new: &NewUserAddress,
         ) -> Result<UserAddress, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"user_addresses\" (\"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, $5::character varying(100), $6::character varying(100), $7::character varying(20), $8::character varying(100), COALESCE($9::boolean, FALSE), COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = EXCLUDED.\"address_type\", \"street_address\" = COALESCE($4::text, \"public\".\"user_addresses\".\"street_address\"), \"city\" = COALESCE($5::character varying(100), \"public\".\"user_addresses\".\"city\"), \"state_province\" = COALESCE($6::character varying(100), \"public\".\"user_addresses\".\"state_province\"), \"postal_code\" = COALESCE($7::character varying(20), \"public\".\"user_addresses\".\"postal_code\"), \"country\" = COALESCE($8::character varying(100), \"public\".\"user_addresses\".\"country\"), \"is_default\" = COALESCE($9::boolean, \"public\".\"user_addresses\".\"is_default\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"user_addresses\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"user_id\", \"address_type\", \"street_address\", \"city\", \"state_province\", \"postal_code\", \"country\", \"is_default\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, UserAddress>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.address_type)
-                    .bind(&new.street_address)
-                    .bind(&new.city)
-                    .bind(&new.state_province)
-                    .bind(&new.postal_code)
-                    .bind(&new.country)
-                    .bind(new.is_default)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserAddressFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
+            args.condition(&self.address_type);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUserAddress {
@@ -2848,41 +1945,54 @@ pub mod user_addresses {
         ];
         const STAGING: &'static str = "public_user_addresses";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (8u32, self.is_default.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUserAddress {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.address_type)?;
-            row.field(&self.street_address)?;
-            row.field(&self.city)?;
-            row.field(&self.state_province)?;
-            row.field(&self.postal_code)?;
-            row.field(&self.country)?;
-            if defaulted & 256u64 == 0 {
-                row.field(&self.is_default)?;
-            }
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.address_type);
+            sink.value(&self.street_address);
+            sink.value(&self.city);
+            sink.value(&self.state_province);
+            sink.value(&self.postal_code);
+            sink.value(&self.country);
+            sink.or_default(&self.is_default);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUserAddress {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.address_type);
+            args.column(rows, |r| &r.street_address);
+            args.column(rows, |r| &r.city);
+            args.column(rows, |r| &r.state_province);
+            args.column(rows, |r| &r.postal_code);
+            args.column(rows, |r| &r.country);
+            args.column(rows, |r| &r.is_default);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserAddressPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.address_type);
+            args.patch(&self.street_address);
+            args.patch(&self.city);
+            args.patch(&self.state_province);
+            args.patch(&self.postal_code);
+            args.patch(&self.country);
+            args.patch(&self.is_default);
+            args.patch(&self.created_at);
         }
     }
 }

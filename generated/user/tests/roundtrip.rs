@@ -82,50 +82,16 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [UserProfileSort::Id, UserProfileSort::UserId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserProfileRepo::list(
-                    &mut tx,
-                    &UserProfileFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserProfileRepo::list(
-                        &mut tx,
-                        &UserProfileFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserProfileRepo::count(& mut tx, &
-                UserProfileFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserProfileRepo::count(&mut tx, &UserProfileFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserProfileSort::Id, UserProfileSort::UserId],
+            rows,
+            async |page| {
+                UserProfileRepo::list(&mut tx, &UserProfileFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(UserProfileRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -309,50 +275,21 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [UserPreferenceSort::Id, UserPreferenceSort::UserId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserPreferenceRepo::list(
-                    &mut tx,
-                    &UserPreferenceFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserPreferenceRepo::list(
+    let rows = UserPreferenceRepo::count(&mut tx, &UserPreferenceFilter::default())
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserPreferenceSort::Id, UserPreferenceSort::UserId],
+            rows,
+            async |page| {
+                UserPreferenceRepo::list(
                         &mut tx,
                         &UserPreferenceFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserPreferenceRepo::count(& mut tx, &
-                UserPreferenceFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(UserPreferenceRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserPreferenceRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;
@@ -533,55 +470,21 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        UserActivitySort::Id,
-        UserActivitySort::UserId,
-        UserActivitySort::ActivityType,
-        UserActivitySort::CreatedAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserActivityRepo::list(
-                    &mut tx,
-                    &UserActivityFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserActivityRepo::list(
-                        &mut tx,
-                        &UserActivityFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserActivityRepo::count(& mut tx, &
-                UserActivityFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserActivityRepo::count(&mut tx, &UserActivityFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                UserActivitySort::Id,
+                UserActivitySort::UserId,
+                UserActivitySort::ActivityType,
+                UserActivitySort::CreatedAt,
+            ],
+            rows,
+            async |page| {
+                UserActivityRepo::list(&mut tx, &UserActivityFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(UserActivityRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserActivityRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -752,54 +655,20 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        UserAddressSort::Id,
-        UserAddressSort::UserId,
-        UserAddressSort::AddressType,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserAddressRepo::list(
-                    &mut tx,
-                    &UserAddressFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserAddressRepo::list(
-                        &mut tx,
-                        &UserAddressFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserAddressRepo::count(& mut tx, &
-                UserAddressFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserAddressRepo::count(&mut tx, &UserAddressFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                UserAddressSort::Id,
+                UserAddressSort::UserId,
+                UserAddressSort::AddressType,
+            ],
+            rows,
+            async |page| {
+                UserAddressRepo::list(&mut tx, &UserAddressFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(UserAddressRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserAddressRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

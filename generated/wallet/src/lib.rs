@@ -298,33 +298,12 @@ pub mod wallets {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.wallet_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "wallet_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("wallet_type", &self.wallet_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `wallets`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -387,33 +366,12 @@ pub mod wallets {
     impl WalletPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.wallet_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "wallet_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.text("wallet_type", &self.wallet_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `wallets` (each on an indexed column).
@@ -466,12 +424,7 @@ pub mod wallets {
             key: ids::WalletId,
         ) -> Result<Option<Wallet>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\" FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Wallet>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -479,12 +432,7 @@ pub mod wallets {
             key: ids::WalletId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -492,12 +440,7 @@ pub mod wallets {
             keys: &[ids::WalletId],
         ) -> Result<Vec<Wallet>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\" FROM \"public\".\"wallets\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Wallet>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -529,80 +472,38 @@ pub mod wallets {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Wallet) -> ::hubgen_runtime::Cursor) = match page.sort {
-                WalletSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Wallet| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                WalletSort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Wallet| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-                WalletSort::TenantId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Wallet| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-                WalletSort::Currency => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Wallet| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.currency, &row.id),
-                        ),
-                    )
-                }
-                WalletSort::Status => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Wallet| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Wallet>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(filter.currency.any_of.as_deref())
-                .bind(filter.currency.at_least.as_ref())
-                .bind(filter.currency.below.as_ref())
-                .bind(filter.currency.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Wallet| match page.sort {
+                        WalletSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        WalletSort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                        WalletSort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                        WalletSort::Currency => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.currency, &row.id),
+                            )
+                        }
+                        WalletSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -610,54 +511,15 @@ pub mod wallets {
             filter: &WalletFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"wallets\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"tenant_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"tenant_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"tenant_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"tenant_id\" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR \"currency\" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR \"currency\" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR \"currency\" < $11::character varying(10)) AND ($12::bool IS NULL OR (\"currency\" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR \"status\" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR \"status\" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR \"status\" < $15::character varying(50)) AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.currency.any_of.as_deref())
-                    .bind(filter.currency.at_least.as_ref())
-                    .bind(filter.currency.below.as_ref())
-                    .bind(filter.currency.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a WalletFilter,
+            filter: &WalletFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Wallet> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\" FROM \"public\".\"wallets\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"tenant_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"tenant_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"tenant_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"tenant_id\" IS NULL) = $8::bool) AND ($9::character varying(10)[] IS NULL OR \"currency\" = ANY($9::character varying(10)[])) AND ($10::character varying(10) IS NULL OR \"currency\" >= $10::character varying(10)) AND ($11::character varying(10) IS NULL OR \"currency\" < $11::character varying(10)) AND ($12::bool IS NULL OR (\"currency\" IS NULL) = $12::bool) AND ($13::character varying(50)[] IS NULL OR \"status\" = ANY($13::character varying(50)[])) AND ($14::character varying(50) IS NULL OR \"status\" >= $14::character varying(50)) AND ($15::character varying(50) IS NULL OR \"status\" < $15::character varying(50)) AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Wallet>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.currency.any_of.as_deref())
-                    .bind(filter.currency.at_least.as_ref())
-                    .bind(filter.currency.below.as_ref())
-                    .bind(filter.currency.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -665,24 +527,7 @@ pub mod wallets {
             new: &NewWallet,
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Wallet>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.tenant_id)
-                    .bind(&new.currency)
-                    .bind(new.balance)
-                    .bind(new.available_balance)
-                    .bind(new.frozen_balance)
-                    .bind(&new.status)
-                    .bind(&new.wallet_type)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -691,67 +536,14 @@ pub mod wallets {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"tenant_id\", COALESCE(u.\"currency\", 'USD'), COALESCE(u.\"balance\", 0.00), COALESCE(u.\"available_balance\", 0.00), COALESCE(u.\"frozen_balance\", 0.00), COALESCE(u.\"status\", 'ACTIVE'), COALESCE(u.\"wallet_type\", 'PERSONAL'), u.\"metadata\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), COALESCE(u.\"updated_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(10)[], $5::numeric(19,4)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::character varying(50)[], $9::character varying(50)[], $10::jsonb[], $11::timestamp without time zone[], $12::timestamp without time zone[]) AS u(\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewWallet::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.available_balance).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.frozen_balance).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.wallet_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(new.tenant_id)
-                            .bind(&new.currency)
-                            .bind(new.balance)
-                            .bind(new.available_balance)
-                            .bind(new.frozen_balance)
-                            .bind(&new.status)
-                            .bind(&new.wallet_type)
-                            .bind(&new.metadata)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewWallet],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewWallet::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
@@ -761,38 +553,19 @@ pub mod wallets {
             expected_version: i32,
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"wallets\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"tenant_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"tenant_id\" END, \"currency\" = COALESCE($5::character varying(10), \"currency\"), \"balance\" = CASE WHEN $6::bool THEN $7::numeric(19,4) ELSE \"balance\" END, \"available_balance\" = CASE WHEN $8::bool THEN $9::numeric(19,4) ELSE \"available_balance\" END, \"frozen_balance\" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE \"frozen_balance\" END, \"status\" = CASE WHEN $12::bool THEN $13::character varying(50) ELSE \"status\" END, \"wallet_type\" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE \"wallet_type\" END, \"metadata\" = CASE WHEN $16::bool THEN $17::jsonb ELSE \"metadata\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $20::integer RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Wallet>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.tenant_id.is_some())
-                .bind(patch.tenant_id.flatten())
-                .bind(patch.currency.clone())
-                .bind(patch.balance.is_some())
-                .bind(patch.balance.flatten())
-                .bind(patch.available_balance.is_some())
-                .bind(patch.available_balance.flatten())
-                .bind(patch.frozen_balance.is_some())
-                .bind(patch.frozen_balance.flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.wallet_type.is_some())
-                .bind(patch.wallet_type.clone().flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(expected_version)
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid)";
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
+                )
+                .await?
+            {
                 return Ok(row);
             }
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid)";
-            let exists: bool = ::sqlx::query_scalar(EXISTS)
-                .bind(key)
-                .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                .await?;
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -809,12 +582,7 @@ pub mod wallets {
             key: ids::WalletId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"wallets\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -822,24 +590,15 @@ pub mod wallets {
             new: &NewWallet,
         ) -> Result<Wallet, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"wallets\" (\"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::character varying(10), 'USD'), COALESCE($5::numeric(19,4), 0.00), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), COALESCE($8::character varying(50), 'ACTIVE'), COALESCE($9::character varying(50), 'PERSONAL'), $10::jsonb, COALESCE($11::timestamp without time zone, CURRENT_TIMESTAMP), COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"tenant_id\" = COALESCE($3::uuid, \"public\".\"wallets\".\"tenant_id\"), \"currency\" = COALESCE($4::character varying(10), \"public\".\"wallets\".\"currency\"), \"balance\" = COALESCE($5::numeric(19,4), \"public\".\"wallets\".\"balance\"), \"available_balance\" = COALESCE($6::numeric(19,4), \"public\".\"wallets\".\"available_balance\"), \"frozen_balance\" = COALESCE($7::numeric(19,4), \"public\".\"wallets\".\"frozen_balance\"), \"status\" = COALESCE($8::character varying(50), \"public\".\"wallets\".\"status\"), \"wallet_type\" = COALESCE($9::character varying(50), \"public\".\"wallets\".\"wallet_type\"), \"metadata\" = COALESCE($10::jsonb, \"public\".\"wallets\".\"metadata\"), \"created_at\" = COALESCE($11::timestamp without time zone, \"public\".\"wallets\".\"created_at\"), \"updated_at\" = COALESCE($12::timestamp without time zone, now()), \"version\" = \"public\".\"wallets\".\"version\" + 1 RETURNING \"id\", \"user_id\", \"tenant_id\", \"currency\", \"balance\", \"available_balance\", \"frozen_balance\", \"status\", \"wallet_type\", \"metadata\", \"version\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Wallet>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.tenant_id)
-                    .bind(&new.currency)
-                    .bind(new.balance)
-                    .bind(new.available_balance)
-                    .bind(new.frozen_balance)
-                    .bind(&new.status)
-                    .bind(&new.wallet_type)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for WalletFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
+            args.condition(&self.tenant_id);
+            args.condition(&self.currency);
+            args.condition(&self.status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewWallet {
@@ -860,57 +619,57 @@ pub mod wallets {
         ];
         const STAGING: &'static str = "public_wallets";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.currency.is_none()),
-                    (4u32, self.balance.is_none()),
-                    (5u32, self.available_balance.is_none()),
-                    (6u32, self.frozen_balance.is_none()),
-                    (7u32, self.status.is_none()),
-                    (8u32, self.wallet_type.is_none()),
-                    (10u32, self.created_at.is_none()),
-                    (11u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewWallet {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.tenant_id)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.currency)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.balance)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.available_balance)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.frozen_balance)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.wallet_type)?;
-            }
-            row.field(&self.metadata)?;
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 2048u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.tenant_id);
+            sink.or_default(&self.currency);
+            sink.or_default(&self.balance);
+            sink.or_default(&self.available_balance);
+            sink.or_default(&self.frozen_balance);
+            sink.or_default(&self.status);
+            sink.or_default(&self.wallet_type);
+            sink.value(&self.metadata);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewWallet {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.tenant_id);
+            args.column(rows, |r| &r.currency);
+            args.column(rows, |r| &r.balance);
+            args.column(rows, |r| &r.available_balance);
+            args.column(rows, |r| &r.frozen_balance);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.wallet_type);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for WalletPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.patch(&self.tenant_id);
+            args.add(&self.currency);
+            args.patch(&self.balance);
+            args.patch(&self.available_balance);
+            args.patch(&self.frozen_balance);
+            args.patch(&self.status);
+            args.patch(&self.wallet_type);
+            args.patch(&self.metadata);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -1041,35 +800,12 @@ pub mod transactions {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.transaction_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "transaction_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.currency;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("transaction_type", &self.transaction_type, &[MaxChars(50usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `transactions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1154,33 +890,12 @@ pub mod transactions {
     impl TransactionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.transaction_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "transaction_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.currency {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "currency",
-                    value,
-                    10usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("transaction_type", &self.transaction_type, &[MaxChars(50usize)]);
+            c.text("currency", &self.currency, &[MaxChars(10usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `transactions` (each on an indexed column).
@@ -1233,12 +948,7 @@ pub mod transactions {
             key: ids::TransactionId,
         ) -> Result<Option<Transaction>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\" FROM \"public\".\"transactions\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Transaction>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1246,12 +956,7 @@ pub mod transactions {
             key: ids::TransactionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"transactions\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1259,12 +964,7 @@ pub mod transactions {
             keys: &[ids::TransactionId],
         ) -> Result<Vec<Transaction>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\" FROM \"public\".\"transactions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Transaction>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1296,82 +996,41 @@ pub mod transactions {
                 "created_at asc",
                 "created_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Transaction) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TransactionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Transaction| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                TransactionSort::WalletId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Transaction| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.wallet_id, &row.id),
-                        ),
-                    )
-                }
-                TransactionSort::TransactionType => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Transaction| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.transaction_type, &row.id),
-                        ),
-                    )
-                }
-                TransactionSort::Status => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Transaction| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                TransactionSort::CreatedAt => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Transaction| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.created_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Transaction>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.wallet_id.any_of.as_deref())
-                .bind(filter.wallet_id.at_least.as_ref())
-                .bind(filter.wallet_id.below.as_ref())
-                .bind(filter.wallet_id.is_null)
-                .bind(filter.transaction_type.any_of.as_deref())
-                .bind(filter.transaction_type.at_least.as_ref())
-                .bind(filter.transaction_type.below.as_ref())
-                .bind(filter.transaction_type.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.created_at.any_of.as_deref())
-                .bind(filter.created_at.at_least.as_ref())
-                .bind(filter.created_at.below.as_ref())
-                .bind(filter.created_at.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Transaction| match page.sort {
+                        TransactionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        TransactionSort::WalletId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.wallet_id, &row.id),
+                            )
+                        }
+                        TransactionSort::TransactionType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.transaction_type, &row.id),
+                            )
+                        }
+                        TransactionSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        TransactionSort::CreatedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.created_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1379,54 +1038,15 @@ pub mod transactions {
             filter: &TransactionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"transactions\" WHERE ($1::uuid[] IS NULL OR \"wallet_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"wallet_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"wallet_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"wallet_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"transaction_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"transaction_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"transaction_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"transaction_type\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR \"created_at\" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR \"created_at\" < $15::timestamp without time zone) AND ($16::bool IS NULL OR (\"created_at\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.wallet_id.any_of.as_deref())
-                    .bind(filter.wallet_id.at_least.as_ref())
-                    .bind(filter.wallet_id.below.as_ref())
-                    .bind(filter.wallet_id.is_null)
-                    .bind(filter.transaction_type.any_of.as_deref())
-                    .bind(filter.transaction_type.at_least.as_ref())
-                    .bind(filter.transaction_type.below.as_ref())
-                    .bind(filter.transaction_type.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a TransactionFilter,
+            filter: &TransactionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Transaction> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\" FROM \"public\".\"transactions\" WHERE ($1::uuid[] IS NULL OR \"wallet_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"wallet_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"wallet_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"wallet_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"transaction_type\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"transaction_type\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"transaction_type\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"transaction_type\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"status\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"status\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"status\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::timestamp without time zone[] IS NULL OR \"created_at\" = ANY($13::timestamp without time zone[])) AND ($14::timestamp without time zone IS NULL OR \"created_at\" >= $14::timestamp without time zone) AND ($15::timestamp without time zone IS NULL OR \"created_at\" < $15::timestamp without time zone) AND ($16::bool IS NULL OR (\"created_at\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Transaction>(SQL)
-                    .bind(filter.wallet_id.any_of.as_deref())
-                    .bind(filter.wallet_id.at_least.as_ref())
-                    .bind(filter.wallet_id.below.as_ref())
-                    .bind(filter.wallet_id.is_null)
-                    .bind(filter.transaction_type.any_of.as_deref())
-                    .bind(filter.transaction_type.at_least.as_ref())
-                    .bind(filter.transaction_type.below.as_ref())
-                    .bind(filter.transaction_type.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1434,25 +1054,7 @@ pub mod transactions {
             new: &NewTransaction,
         ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Transaction>(SQL)
-                    .bind(new.id)
-                    .bind(new.wallet_id)
-                    .bind(&new.transaction_type)
-                    .bind(new.amount)
-                    .bind(&new.currency)
-                    .bind(&new.status)
-                    .bind(&new.description)
-                    .bind(new.fee)
-                    .bind(new.net_amount)
-                    .bind(&new.metadata)
-                    .bind(&new.external_transaction_id)
-                    .bind(new.created_at)
-                    .bind(new.completed_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1461,77 +1063,14 @@ pub mod transactions {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_type\", u.\"amount\", u.\"currency\", COALESCE(u.\"status\", 'PENDING'), u.\"description\", COALESCE(u.\"fee\", 0.00), u.\"net_amount\", u.\"metadata\", u.\"external_transaction_id\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP), u.\"completed_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::numeric(19,4)[], $5::character varying(10)[], $6::character varying(50)[], $7::text[], $8::numeric(19,4)[], $9::numeric(19,4)[], $10::jsonb[], $11::text[], $12::timestamp without time zone[], $13::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTransaction::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.transaction_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.fee).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.net_amount).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.external_transaction_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.wallet_id)
-                            .bind(&new.transaction_type)
-                            .bind(new.amount)
-                            .bind(&new.currency)
-                            .bind(&new.status)
-                            .bind(&new.description)
-                            .bind(new.fee)
-                            .bind(new.net_amount)
-                            .bind(&new.metadata)
-                            .bind(&new.external_transaction_id)
-                            .bind(new.created_at)
-                            .bind(new.completed_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewTransaction],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTransaction::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1540,35 +1079,9 @@ pub mod transactions {
             patch: &TransactionPatch,
         ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"transactions\" SET \"wallet_id\" = COALESCE($2::uuid, \"wallet_id\"), \"transaction_type\" = COALESCE($3::character varying(50), \"transaction_type\"), \"amount\" = COALESCE($4::numeric(19,4), \"amount\"), \"currency\" = COALESCE($5::character varying(10), \"currency\"), \"status\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"status\" END, \"description\" = CASE WHEN $8::bool THEN $9::text ELSE \"description\" END, \"fee\" = CASE WHEN $10::bool THEN $11::numeric(19,4) ELSE \"fee\" END, \"net_amount\" = CASE WHEN $12::bool THEN $13::numeric(19,4) ELSE \"net_amount\" END, \"metadata\" = CASE WHEN $14::bool THEN $15::jsonb ELSE \"metadata\" END, \"external_transaction_id\" = CASE WHEN $16::bool THEN $17::text ELSE \"external_transaction_id\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"completed_at\" = CASE WHEN $20::bool THEN $21::timestamp without time zone ELSE \"completed_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Transaction>(SQL)
-                .bind(key)
-                .bind(patch.wallet_id)
-                .bind(patch.transaction_type.clone())
-                .bind(patch.amount)
-                .bind(patch.currency.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.fee.is_some())
-                .bind(patch.fee.flatten())
-                .bind(patch.net_amount.is_some())
-                .bind(patch.net_amount.flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.external_transaction_id.is_some())
-                .bind(patch.external_transaction_id.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.completed_at.is_some())
-                .bind(patch.completed_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1576,12 +1089,7 @@ pub mod transactions {
             key: ids::TransactionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"transactions\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1589,25 +1097,15 @@ pub mod transactions {
             new: &NewTransaction,
         ) -> Result<Transaction, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"transactions\" (\"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::numeric(19,4), $5::character varying(10), COALESCE($6::character varying(50), 'PENDING'), $7::text, COALESCE($8::numeric(19,4), 0.00), $9::numeric(19,4), $10::jsonb, $11::text, COALESCE($12::timestamp without time zone, CURRENT_TIMESTAMP), $13::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_type\" = EXCLUDED.\"transaction_type\", \"amount\" = EXCLUDED.\"amount\", \"currency\" = EXCLUDED.\"currency\", \"status\" = COALESCE($6::character varying(50), \"public\".\"transactions\".\"status\"), \"description\" = COALESCE($7::text, \"public\".\"transactions\".\"description\"), \"fee\" = COALESCE($8::numeric(19,4), \"public\".\"transactions\".\"fee\"), \"net_amount\" = COALESCE($9::numeric(19,4), \"public\".\"transactions\".\"net_amount\"), \"metadata\" = COALESCE($10::jsonb, \"public\".\"transactions\".\"metadata\"), \"external_transaction_id\" = COALESCE($11::text, \"public\".\"transactions\".\"external_transaction_id\"), \"created_at\" = COALESCE($12::timestamp without time zone, \"public\".\"transactions\".\"created_at\"), \"completed_at\" = COALESCE($13::timestamp without time zone, \"public\".\"transactions\".\"completed_at\") RETURNING \"id\", \"wallet_id\", \"transaction_type\", \"amount\", \"currency\", \"status\", \"description\", \"fee\", \"net_amount\", \"metadata\", \"external_transaction_id\", \"created_at\", \"completed_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Transaction>(SQL)
-                    .bind(new.id)
-                    .bind(new.wallet_id)
-                    .bind(&new.transaction_type)
-                    .bind(new.amount)
-                    .bind(&new.currency)
-                    .bind(&new.status)
-                    .bind(&new.description)
-                    .bind(new.fee)
-                    .bind(new.net_amount)
-                    .bind(&new.metadata)
-                    .bind(&new.external_transaction_id)
-                    .bind(new.created_at)
-                    .bind(new.completed_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TransactionFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.wallet_id);
+            args.condition(&self.transaction_type);
+            args.condition(&self.status);
+            args.condition(&self.created_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTransaction {
@@ -1629,43 +1127,61 @@ pub mod transactions {
         ];
         const STAGING: &'static str = "public_transactions";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.status.is_none()),
-                    (7u32, self.fee.is_none()),
-                    (11u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTransaction {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.wallet_id)?;
-            row.field(&self.transaction_type)?;
-            row.field(&self.amount)?;
-            row.field(&self.currency)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.description)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.fee)?;
-            }
-            row.field(&self.net_amount)?;
-            row.field(&self.metadata)?;
-            row.field(&self.external_transaction_id)?;
-            if defaulted & 2048u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            row.field(&self.completed_at)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.wallet_id);
+            sink.value(&self.transaction_type);
+            sink.value(&self.amount);
+            sink.value(&self.currency);
+            sink.or_default(&self.status);
+            sink.value(&self.description);
+            sink.or_default(&self.fee);
+            sink.value(&self.net_amount);
+            sink.value(&self.metadata);
+            sink.value(&self.external_transaction_id);
+            sink.or_default(&self.created_at);
+            sink.value(&self.completed_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTransaction {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.wallet_id);
+            args.column(rows, |r| &r.transaction_type);
+            args.column(rows, |r| &r.amount);
+            args.column(rows, |r| &r.currency);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.fee);
+            args.column(rows, |r| &r.net_amount);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.external_transaction_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.completed_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TransactionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.wallet_id);
+            args.add(&self.transaction_type);
+            args.add(self.amount);
+            args.add(&self.currency);
+            args.patch(&self.status);
+            args.patch(&self.description);
+            args.patch(&self.fee);
+            args.patch(&self.net_amount);
+            args.patch(&self.metadata);
+            args.patch(&self.external_transaction_id);
+            args.patch(&self.created_at);
+            args.patch(&self.completed_at);
         }
     }
 }
@@ -1778,27 +1294,11 @@ pub mod ledger {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.account_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.account_code;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_code",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("account_type", &self.account_type, &[MaxChars(50usize)]);
+            c.text("account_code", &self.account_code, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `ledger`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1866,25 +1366,11 @@ pub mod ledger {
     impl LedgerPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.account_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.account_code {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_code",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("account_type", &self.account_type, &[MaxChars(50usize)]);
+            c.text("account_code", &self.account_code, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `ledger` (each on an indexed column).
@@ -1937,12 +1423,7 @@ pub mod ledger {
             key: ids::LedgerId,
         ) -> Result<Option<Ledger>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\" FROM \"public\".\"ledger\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Ledger>(SQL)
-                    .bind(key)
-                    .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1950,12 +1431,7 @@ pub mod ledger {
             key: ids::LedgerId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"ledger\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1963,12 +1439,7 @@ pub mod ledger {
             keys: &[ids::LedgerId],
         ) -> Result<Vec<Ledger>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\" FROM \"public\".\"ledger\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Ledger>(SQL)
-                    .bind(keys)
-                    .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2000,80 +1471,44 @@ pub mod ledger {
                 "account_code asc",
                 "account_code desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Ledger) -> ::hubgen_runtime::Cursor) = match page.sort {
-                LedgerSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Ledger| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                LedgerSort::WalletId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Ledger| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.wallet_id, &row.id),
-                        ),
-                    )
-                }
-                LedgerSort::TransactionId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Ledger| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.transaction_id, &row.id),
-                        ),
-                    )
-                }
-                LedgerSort::AccountType => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Ledger| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.account_type, &row.id),
-                        ),
-                    )
-                }
-                LedgerSort::AccountCode => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Ledger| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.account_code, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Ledger>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.wallet_id.any_of.as_deref())
-                .bind(filter.wallet_id.at_least.as_ref())
-                .bind(filter.wallet_id.below.as_ref())
-                .bind(filter.wallet_id.is_null)
-                .bind(filter.transaction_id.any_of.as_deref())
-                .bind(filter.transaction_id.at_least.as_ref())
-                .bind(filter.transaction_id.below.as_ref())
-                .bind(filter.transaction_id.is_null)
-                .bind(filter.account_type.any_of.as_deref())
-                .bind(filter.account_type.at_least.as_ref())
-                .bind(filter.account_type.below.as_ref())
-                .bind(filter.account_type.is_null)
-                .bind(filter.account_code.any_of.as_deref())
-                .bind(filter.account_code.at_least.as_ref())
-                .bind(filter.account_code.below.as_ref())
-                .bind(filter.account_code.is_null)
-                .bind(limit)
-                .fetch_all(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Ledger| match page.sort {
+                        LedgerSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        LedgerSort::WalletId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.wallet_id, &row.id),
+                            )
+                        }
+                        LedgerSort::TransactionId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.transaction_id, &row.id),
+                            )
+                        }
+                        LedgerSort::AccountType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.account_type, &row.id),
+                            )
+                        }
+                        LedgerSort::AccountCode => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.account_code, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2081,54 +1516,15 @@ pub mod ledger {
             filter: &LedgerFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"ledger\" WHERE ($1::uuid[] IS NULL OR \"wallet_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"wallet_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"wallet_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"wallet_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"transaction_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"transaction_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"transaction_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"transaction_id\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"account_type\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"account_type\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"account_type\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"account_type\" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR \"account_code\" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR \"account_code\" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR \"account_code\" < $15::character varying(100)) AND ($16::bool IS NULL OR (\"account_code\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.wallet_id.any_of.as_deref())
-                    .bind(filter.wallet_id.at_least.as_ref())
-                    .bind(filter.wallet_id.below.as_ref())
-                    .bind(filter.wallet_id.is_null)
-                    .bind(filter.transaction_id.any_of.as_deref())
-                    .bind(filter.transaction_id.at_least.as_ref())
-                    .bind(filter.transaction_id.below.as_ref())
-                    .bind(filter.transaction_id.is_null)
-                    .bind(filter.account_type.any_of.as_deref())
-                    .bind(filter.account_type.at_least.as_ref())
-                    .bind(filter.account_type.below.as_ref())
-                    .bind(filter.account_type.is_null)
-                    .bind(filter.account_code.any_of.as_deref())
-                    .bind(filter.account_code.at_least.as_ref())
-                    .bind(filter.account_code.below.as_ref())
-                    .bind(filter.account_code.is_null)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut (impl ::hubgen_runtime::Acting + 'a),
-            filter: &'a LedgerFilter,
+            filter: &LedgerFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Ledger> {
             const SQL: &str = "SELECT \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\" FROM \"public\".\"ledger\" WHERE ($1::uuid[] IS NULL OR \"wallet_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"wallet_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"wallet_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"wallet_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"transaction_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"transaction_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"transaction_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"transaction_id\" IS NULL) = $8::bool) AND ($9::character varying(50)[] IS NULL OR \"account_type\" = ANY($9::character varying(50)[])) AND ($10::character varying(50) IS NULL OR \"account_type\" >= $10::character varying(50)) AND ($11::character varying(50) IS NULL OR \"account_type\" < $11::character varying(50)) AND ($12::bool IS NULL OR (\"account_type\" IS NULL) = $12::bool) AND ($13::character varying(100)[] IS NULL OR \"account_code\" = ANY($13::character varying(100)[])) AND ($14::character varying(100) IS NULL OR \"account_code\" >= $14::character varying(100)) AND ($15::character varying(100) IS NULL OR \"account_code\" < $15::character varying(100)) AND ($16::bool IS NULL OR (\"account_code\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Ledger>(SQL)
-                    .bind(filter.wallet_id.any_of.as_deref())
-                    .bind(filter.wallet_id.at_least.as_ref())
-                    .bind(filter.wallet_id.below.as_ref())
-                    .bind(filter.wallet_id.is_null)
-                    .bind(filter.transaction_id.any_of.as_deref())
-                    .bind(filter.transaction_id.at_least.as_ref())
-                    .bind(filter.transaction_id.below.as_ref())
-                    .bind(filter.transaction_id.is_null)
-                    .bind(filter.account_type.any_of.as_deref())
-                    .bind(filter.account_type.at_least.as_ref())
-                    .bind(filter.account_type.below.as_ref())
-                    .bind(filter.account_type.is_null)
-                    .bind(filter.account_code.any_of.as_deref())
-                    .bind(filter.account_code.at_least.as_ref())
-                    .bind(filter.account_code.below.as_ref())
-                    .bind(filter.account_code.is_null)
-                    .fetch(::hubgen_runtime::Scope::conn(tx)),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2136,22 +1532,7 @@ pub mod ledger {
             new: &NewLedger,
         ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Ledger>(SQL)
-                    .bind(new.id)
-                    .bind(new.wallet_id)
-                    .bind(new.transaction_id)
-                    .bind(&new.account_type)
-                    .bind(&new.account_code)
-                    .bind(new.debit_amount)
-                    .bind(new.credit_amount)
-                    .bind(new.balance)
-                    .bind(&new.description)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2160,67 +1541,14 @@ pub mod ledger {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"wallet_id\", u.\"transaction_id\", u.\"account_type\", u.\"account_code\", COALESCE(u.\"debit_amount\", 0.00), COALESCE(u.\"credit_amount\", 0.00), u.\"balance\", u.\"description\", COALESCE(u.\"created_at\", CURRENT_TIMESTAMP) FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(50)[], $5::character varying(100)[], $6::numeric(19,4)[], $7::numeric(19,4)[], $8::numeric(19,4)[], $9::text[], $10::timestamp without time zone[]) AS u(\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewLedger::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.wallet_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.transaction_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.account_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.account_code.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.debit_amount).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.credit_amount).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.balance).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.wallet_id)
-                            .bind(new.transaction_id)
-                            .bind(&new.account_type)
-                            .bind(&new.account_code)
-                            .bind(new.debit_amount)
-                            .bind(new.credit_amount)
-                            .bind(new.balance)
-                            .bind(&new.description)
-                            .bind(new.created_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut impl ::hubgen_runtime::Acting,
             rows: &[NewLedger],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewLedger::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(
-                    ::hubgen_runtime::Scope::conn(tx),
-                    rows,
-                    tenant,
-                )
-                .await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2229,30 +1557,9 @@ pub mod ledger {
             patch: &LedgerPatch,
         ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"ledger\" SET \"wallet_id\" = COALESCE($2::uuid, \"wallet_id\"), \"transaction_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"transaction_id\" END, \"account_type\" = COALESCE($5::character varying(50), \"account_type\"), \"account_code\" = COALESCE($6::character varying(100), \"account_code\"), \"debit_amount\" = CASE WHEN $7::bool THEN $8::numeric(19,4) ELSE \"debit_amount\" END, \"credit_amount\" = CASE WHEN $9::bool THEN $10::numeric(19,4) ELSE \"credit_amount\" END, \"balance\" = CASE WHEN $11::bool THEN $12::numeric(19,4) ELSE \"balance\" END, \"description\" = CASE WHEN $13::bool THEN $14::text ELSE \"description\" END, \"created_at\" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Ledger>(SQL)
-                .bind(key)
-                .bind(patch.wallet_id)
-                .bind(patch.transaction_id.is_some())
-                .bind(patch.transaction_id.flatten())
-                .bind(patch.account_type.clone())
-                .bind(patch.account_code.clone())
-                .bind(patch.debit_amount.is_some())
-                .bind(patch.debit_amount.flatten())
-                .bind(patch.credit_amount.is_some())
-                .bind(patch.credit_amount.flatten())
-                .bind(patch.balance.is_some())
-                .bind(patch.balance.flatten())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(::hubgen_runtime::Scope::conn(tx))
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2260,12 +1567,7 @@ pub mod ledger {
             key: ids::LedgerId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"ledger\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(::hubgen_runtime::Scope::conn(tx))
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2273,22 +1575,15 @@ pub mod ledger {
             new: &NewLedger,
         ) -> Result<Ledger, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"ledger\" (\"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(50), $5::character varying(100), COALESCE($6::numeric(19,4), 0.00), COALESCE($7::numeric(19,4), 0.00), $8::numeric(19,4), $9::text, COALESCE($10::timestamp without time zone, CURRENT_TIMESTAMP)) ON CONFLICT (\"id\") DO UPDATE SET \"wallet_id\" = EXCLUDED.\"wallet_id\", \"transaction_id\" = COALESCE($3::uuid, \"public\".\"ledger\".\"transaction_id\"), \"account_type\" = EXCLUDED.\"account_type\", \"account_code\" = EXCLUDED.\"account_code\", \"debit_amount\" = COALESCE($6::numeric(19,4), \"public\".\"ledger\".\"debit_amount\"), \"credit_amount\" = COALESCE($7::numeric(19,4), \"public\".\"ledger\".\"credit_amount\"), \"balance\" = COALESCE($8::numeric(19,4), \"public\".\"ledger\".\"balance\"), \"description\" = COALESCE($9::text, \"public\".\"ledger\".\"description\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"public\".\"ledger\".\"created_at\") RETURNING \"id\", \"wallet_id\", \"transaction_id\", \"account_type\", \"account_code\", \"debit_amount\", \"credit_amount\", \"balance\", \"description\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Ledger>(SQL)
-                    .bind(new.id)
-                    .bind(new.wallet_id)
-                    .bind(new.transaction_id)
-                    .bind(&new.account_type)
-                    .bind(&new.account_code)
-                    .bind(new.debit_amount)
-                    .bind(new.credit_amount)
-                    .bind(new.balance)
-                    .bind(&new.description)
-                    .bind(new.created_at)
-                    .fetch_one(::hubgen_runtime::Scope::conn(tx))
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for LedgerFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.wallet_id);
+            args.condition(&self.transaction_id);
+            args.condition(&self.account_type);
+            args.condition(&self.account_code);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLedger {
@@ -2307,40 +1602,52 @@ pub mod ledger {
         ];
         const STAGING: &'static str = "public_ledger";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.debit_amount.is_none()),
-                    (6u32, self.credit_amount.is_none()),
-                    (9u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewLedger {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.wallet_id)?;
-            row.field(&self.transaction_id)?;
-            row.field(&self.account_type)?;
-            row.field(&self.account_code)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.debit_amount)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.credit_amount)?;
-            }
-            row.field(&self.balance)?;
-            row.field(&self.description)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.wallet_id);
+            sink.value(&self.transaction_id);
+            sink.value(&self.account_type);
+            sink.value(&self.account_code);
+            sink.or_default(&self.debit_amount);
+            sink.or_default(&self.credit_amount);
+            sink.value(&self.balance);
+            sink.value(&self.description);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewLedger {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.wallet_id);
+            args.column(rows, |r| &r.transaction_id);
+            args.column(rows, |r| &r.account_type);
+            args.column(rows, |r| &r.account_code);
+            args.column(rows, |r| &r.debit_amount);
+            args.column(rows, |r| &r.credit_amount);
+            args.column(rows, |r| &r.balance);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for LedgerPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.wallet_id);
+            args.patch(&self.transaction_id);
+            args.add(&self.account_type);
+            args.add(&self.account_code);
+            args.patch(&self.debit_amount);
+            args.patch(&self.credit_amount);
+            args.patch(&self.balance);
+            args.patch(&self.description);
+            args.patch(&self.created_at);
         }
     }
 }

@@ -67,52 +67,21 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        WalletSort::Id,
-        WalletSort::UserId,
-        WalletSort::TenantId,
-        WalletSort::Currency,
-        WalletSort::Status,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = WalletRepo::list(
-                    &mut tx,
-                    &WalletFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = WalletRepo::list(&mut tx, &WalletFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, WalletRepo::count(& mut tx, &
-                WalletFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = WalletRepo::count(&mut tx, &WalletFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                WalletSort::Id,
+                WalletSort::UserId,
+                WalletSort::TenantId,
+                WalletSort::Currency,
+                WalletSort::Status,
+            ],
+            rows,
+            async |page| {
+                WalletRepo::list(&mut tx, &WalletFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(WalletRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = WalletRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -308,56 +277,22 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        TransactionSort::Id,
-        TransactionSort::WalletId,
-        TransactionSort::TransactionType,
-        TransactionSort::Status,
-        TransactionSort::CreatedAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TransactionRepo::list(
-                    &mut tx,
-                    &TransactionFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TransactionRepo::list(
-                        &mut tx,
-                        &TransactionFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TransactionRepo::count(& mut tx, &
-                TransactionFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                TransactionSort::Id,
+                TransactionSort::WalletId,
+                TransactionSort::TransactionType,
+                TransactionSort::Status,
+                TransactionSort::CreatedAt,
+            ],
+            rows,
+            async |page| {
+                TransactionRepo::list(&mut tx, &TransactionFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(TransactionRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TransactionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -532,52 +467,21 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        LedgerSort::Id,
-        LedgerSort::WalletId,
-        LedgerSort::TransactionId,
-        LedgerSort::AccountType,
-        LedgerSort::AccountCode,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = LedgerRepo::list(
-                    &mut tx,
-                    &LedgerFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = LedgerRepo::list(&mut tx, &LedgerFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, LedgerRepo::count(& mut tx, &
-                LedgerFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                LedgerSort::Id,
+                LedgerSort::WalletId,
+                LedgerSort::TransactionId,
+                LedgerSort::AccountType,
+                LedgerSort::AccountCode,
+            ],
+            rows,
+            async |page| {
+                LedgerRepo::list(&mut tx, &LedgerFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(LedgerRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = LedgerRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

@@ -2530,26 +2530,11 @@ pub mod tenant {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.domain {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "domain",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("domain", &self.domain, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenant`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2574,25 +2559,11 @@ pub mod tenant {
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.domain {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "domain",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("domain", &self.domain, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenant` (each on an indexed column).
@@ -2628,12 +2599,7 @@ pub mod tenant {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2641,12 +2607,7 @@ pub mod tenant {
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2654,17 +2615,12 @@ pub mod tenant {
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &TenantFilter,
+            filter: &TenantFilter,
             page: &::hubgen_runtime::PageRequest<TenantSort>,
         ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -2672,46 +2628,36 @@ pub mod tenant {
                 "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
-                TenantSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Tenant| match page.sort {
+                        TenantSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &TenantFilter,
+            filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(&mut *conn).await?)
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            _filter: &'a TenantFilter,
+            filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
             const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Tenant>(SQL).fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `domain` equal these values.
         pub async fn get_by_domain(
@@ -2719,12 +2665,7 @@ pub mod tenant {
             domain: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE \"domain\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(domain)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (domain,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2732,19 +2673,7 @@ pub mod tenant {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.domain)
-                    .bind(new.subscription_tier)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2753,43 +2682,14 @@ pub mod tenant {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"domain\", COALESCE(u.\"subscription_tier\", 'free'), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::\"public\".\"subscription_tier\"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.domain.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.subscription_tier).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.domain)
-                            .bind(new.subscription_tier)
-                            .bind(new.is_active)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2798,21 +2698,9 @@ pub mod tenant {
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"domain\" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE \"domain\" END, \"subscription_tier\" = COALESCE($5::\"public\".\"subscription_tier\", \"subscription_tier\"), \"is_active\" = COALESCE($6::boolean, \"is_active\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Tenant>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.domain.is_some())
-                .bind(patch.domain.clone().flatten())
-                .bind(patch.subscription_tier)
-                .bind(patch.is_active)
-                .bind(patch.created_at)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2820,12 +2708,7 @@ pub mod tenant {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2833,19 +2716,7 @@ pub mod tenant {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"domain\" = COALESCE($3::character varying(255), \"public\".\"tenant\".\"domain\"), \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.domain)
-                    .bind(new.subscription_tier)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_domain(
@@ -2853,20 +2724,11 @@ pub mod tenant {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"domain\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.domain)
-                    .bind(new.subscription_tier)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
         const TABLE: &'static str = "\"public\".\"tenant\"";
@@ -2881,40 +2743,42 @@ pub mod tenant {
         ];
         const STAGING: &'static str = "public_tenant";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.subscription_tier.is_none()),
-                    (4u32, self.is_active.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            row.field(&self.domain)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.subscription_tier)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.value(&self.domain);
+            sink.or_default(&self.subscription_tier);
+            sink.or_default(&self.is_active);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.domain);
+            args.column(rows, |r| &r.subscription_tier);
+            args.column(rows, |r| &r.is_active);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.patch(&self.domain);
+            args.add(self.subscription_tier);
+            args.add(self.is_active);
+            args.add(self.created_at);
         }
     }
 }
@@ -2977,24 +2841,10 @@ pub mod users {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.finish()
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3017,23 +2867,10 @@ pub mod users {
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
@@ -3076,12 +2913,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -3089,12 +2921,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3102,12 +2929,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3115,7 +2937,7 @@ pub mod users {
             keys: &[ids::UserId],
         ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, User>(SQL).bind(keys).fetch_all(&mut *conn).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3135,42 +2957,24 @@ pub mod users {
                 "tenant_id asc",
                 "tenant_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
-                UserSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserSort::TenantId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &User| match page.sort {
+                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        UserSort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3178,32 +2982,15 @@ pub mod users {
             filter: &UserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"users\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a UserFilter,
+            filter: &UserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, User> {
             const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `tenant_id`, `email` equal these values.
         pub async fn get_by_tenant_id_and_email(
@@ -3212,13 +2999,8 @@ pub mod users {
             email: String,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"tenant_id\" = $1::uuid AND \"email\" = $2::character varying(255) AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(tenant_id)
-                    .bind(email)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tenant_id, email))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3226,18 +3008,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(new.is_seller)
-                    .bind(new.tenant_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3246,39 +3017,14 @@ pub mod users {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"is_seller\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_seller).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.email)
-                            .bind(new.is_seller)
-                            .bind(new.tenant_id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3287,20 +3033,9 @@ pub mod users {
             patch: &UserPatch,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"is_seller\" = COALESCE($3::boolean, \"is_seller\"), \"tenant_id\" = CASE WHEN $4::bool THEN $5::uuid ELSE \"tenant_id\" END, \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, User>(SQL)
-                .bind(key)
-                .bind(patch.email.clone())
-                .bind(patch.is_seller)
-                .bind(patch.tenant_id.is_some())
-                .bind(patch.tenant_id.flatten())
-                .bind(patch.created_at)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -3308,12 +3043,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -3321,12 +3051,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3334,18 +3059,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"tenant_id\" = COALESCE($4::uuid, \"public\".\"users\".\"tenant_id\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(new.is_seller)
-                    .bind(new.tenant_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_email(
@@ -3353,18 +3067,13 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"tenant_id\", \"email\") DO UPDATE SET \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(new.is_seller)
-                    .bind(new.tenant_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.tenant_id);
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
@@ -3379,36 +3088,39 @@ pub mod users {
         ];
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.is_seller.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.email)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.is_seller)?;
-            }
-            row.field(&self.tenant_id)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.email);
+            sink.or_default(&self.is_seller);
+            sink.value(&self.tenant_id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUser {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.is_seller);
+            args.column(rows, |r| &r.tenant_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.email);
+            args.add(self.is_seller);
+            args.patch(&self.tenant_id);
+            args.add(self.created_at);
         }
     }
 }
@@ -3507,39 +3219,16 @@ pub mod buyer_profile {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.phone_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    "phone",
-                );
-            }
-            if let Some(value) = &self.full_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "full_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.preferred_language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "preferred_language",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "phone_number",
+                &self.phone_number,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.text("full_name", &self.full_name, &[MaxChars(255usize)]);
+            c.text("preferred_language", &self.preferred_language, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `buyer_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3571,39 +3260,16 @@ pub mod buyer_profile {
     impl BuyerProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.phone_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    "phone",
-                );
-            }
-            if let Some(Some(value)) = &self.full_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "full_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.preferred_language {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "preferred_language",
-                    value,
-                    10usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "phone_number",
+                &self.phone_number,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.text("full_name", &self.full_name, &[MaxChars(255usize)]);
+            c.text("preferred_language", &self.preferred_language, &[MaxChars(10usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `buyer_profile` (each on an indexed column).
@@ -3642,12 +3308,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -3655,12 +3316,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3668,12 +3324,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3681,12 +3332,7 @@ pub mod buyer_profile {
             keys: &[ids::BuyerProfileId],
         ) -> Result<Vec<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3699,31 +3345,20 @@ pub mod buyer_profile {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &BuyerProfile) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                BuyerProfileSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &BuyerProfile| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, BuyerProfile>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &BuyerProfile| match page.sort {
+                        BuyerProfileSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3731,24 +3366,15 @@ pub mod buyer_profile {
             filter: &BuyerProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"buyer_profile\" WHERE ($1::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a BuyerProfileFilter,
+            filter: &BuyerProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, BuyerProfile> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
@@ -3756,12 +3382,7 @@ pub mod buyer_profile {
             user_id: ids::UserId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"user_id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(user_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3769,20 +3390,7 @@ pub mod buyer_profile {
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.phone_number)
-                    .bind(&new.full_name)
-                    .bind(&new.preferred_language)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3791,56 +3399,14 @@ pub mod buyer_profile {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"phone_number\", u.\"full_name\", COALESCE(u.\"preferred_language\", 'en'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewBuyerProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.phone_number.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.full_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.preferred_language.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.phone_number)
-                            .bind(&new.full_name)
-                            .bind(&new.preferred_language)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBuyerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewBuyerProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3849,22 +3415,9 @@ pub mod buyer_profile {
             patch: &BuyerProfilePatch,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"phone_number\" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE \"phone_number\" END, \"full_name\" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE \"full_name\" END, \"preferred_language\" = COALESCE($7::character varying(10), \"preferred_language\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.phone_number.is_some())
-                .bind(patch.phone_number.clone().flatten())
-                .bind(patch.full_name.is_some())
-                .bind(patch.full_name.clone().flatten())
-                .bind(patch.preferred_language.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -3872,12 +3425,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -3885,12 +3433,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3898,20 +3441,7 @@ pub mod buyer_profile {
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.phone_number)
-                    .bind(&new.full_name)
-                    .bind(&new.preferred_language)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
@@ -3919,20 +3449,12 @@ pub mod buyer_profile {
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, BuyerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.phone_number)
-                    .bind(&new.full_name)
-                    .bind(&new.preferred_language)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for BuyerProfileFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewBuyerProfile {
@@ -3948,37 +3470,43 @@ pub mod buyer_profile {
         ];
         const STAGING: &'static str = "public_buyer_profile";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.preferred_language.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewBuyerProfile {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.phone_number)?;
-            row.field(&self.full_name)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.preferred_language)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.phone_number);
+            sink.value(&self.full_name);
+            sink.or_default(&self.preferred_language);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewBuyerProfile {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.phone_number);
+            args.column(rows, |r| &r.full_name);
+            args.column(rows, |r| &r.preferred_language);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for BuyerProfilePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.patch(&self.phone_number);
+            args.patch(&self.full_name);
+            args.add(&self.preferred_language);
+            args.add(self.created_at);
         }
     }
 }
@@ -4073,40 +3601,16 @@ pub mod seller_profile {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.business_name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.business_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_type",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.phone_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    "phone",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("business_name", &self.business_name, &[MaxChars(255usize)]);
+            c.text("business_type", &self.business_type, &[MaxChars(100usize)]);
+            c.text(
+                "phone_number",
+                &self.phone_number,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `seller_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -4142,39 +3646,16 @@ pub mod seller_profile {
     impl SellerProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.business_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.business_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_type",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.phone_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "phone_number",
-                    value,
-                    "phone",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("business_name", &self.business_name, &[MaxChars(255usize)]);
+            c.text("business_type", &self.business_type, &[MaxChars(100usize)]);
+            c.text(
+                "phone_number",
+                &self.phone_number,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `seller_profile` (each on an indexed column).
@@ -4213,12 +3694,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -4226,12 +3702,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -4239,12 +3710,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -4252,12 +3718,7 @@ pub mod seller_profile {
             keys: &[ids::SellerProfileId],
         ) -> Result<Vec<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -4270,31 +3731,20 @@ pub mod seller_profile {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &SellerProfile) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                SellerProfileSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &SellerProfile| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, SellerProfile>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &SellerProfile| match page.sort {
+                        SellerProfileSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4302,24 +3752,15 @@ pub mod seller_profile {
             filter: &SellerProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"seller_profile\" WHERE ($1::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a SellerProfileFilter,
+            filter: &SellerProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SellerProfile> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
         pub async fn get_by_user_id(
@@ -4327,12 +3768,7 @@ pub mod seller_profile {
             user_id: ids::UserId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"user_id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(user_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -4340,20 +3776,7 @@ pub mod seller_profile {
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.business_name)
-                    .bind(&new.business_type)
-                    .bind(&new.phone_number)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -4362,59 +3785,14 @@ pub mod seller_profile {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"business_name\", u.\"business_type\", u.\"phone_number\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewSellerProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.business_name.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.business_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.phone_number.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.business_name)
-                            .bind(&new.business_type)
-                            .bind(&new.phone_number)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewSellerProfile::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -4423,22 +3801,9 @@ pub mod seller_profile {
             patch: &SellerProfilePatch,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"business_name\" = COALESCE($3::character varying(255), \"business_name\"), \"business_type\" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE \"business_type\" END, \"phone_number\" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE \"phone_number\" END, \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, SellerProfile>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.business_name.clone())
-                .bind(patch.business_type.is_some())
-                .bind(patch.business_type.clone().flatten())
-                .bind(patch.phone_number.is_some())
-                .bind(patch.phone_number.clone().flatten())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -4446,12 +3811,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -4459,12 +3819,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -4472,20 +3827,7 @@ pub mod seller_profile {
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.business_name)
-                    .bind(&new.business_type)
-                    .bind(&new.phone_number)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id(
@@ -4493,20 +3835,12 @@ pub mod seller_profile {
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerProfile>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.business_name)
-                    .bind(&new.business_type)
-                    .bind(&new.phone_number)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for SellerProfileFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSellerProfile {
@@ -4522,34 +3856,43 @@ pub mod seller_profile {
         ];
         const STAGING: &'static str = "public_seller_profile";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewSellerProfile {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.business_name)?;
-            row.field(&self.business_type)?;
-            row.field(&self.phone_number)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.business_name);
+            sink.value(&self.business_type);
+            sink.value(&self.phone_number);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewSellerProfile {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.business_name);
+            args.column(rows, |r| &r.business_type);
+            args.column(rows, |r| &r.phone_number);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for SellerProfilePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.business_name);
+            args.patch(&self.business_type);
+            args.patch(&self.phone_number);
+            args.add(self.created_at);
         }
     }
 }
@@ -4613,9 +3956,7 @@ pub mod team_members {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// A change to a row of `team_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -4634,9 +3975,7 @@ pub mod team_members {
     impl TeamMemberPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// Filters for listing and counting `team_members` (each on an indexed column).
@@ -4672,12 +4011,7 @@ pub mod team_members {
             key: ids::TeamMemberId,
         ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -4685,12 +4019,7 @@ pub mod team_members {
             key: ids::TeamMemberId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -4698,17 +4027,12 @@ pub mod team_members {
             keys: &[ids::TeamMemberId],
         ) -> Result<Vec<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TeamMemberFilter,
+            filter: &TeamMemberFilter,
             page: &::hubgen_runtime::PageRequest<TeamMemberSort>,
         ) -> Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -4716,48 +4040,36 @@ pub mod team_members {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &TeamMember) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TeamMemberSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &TeamMember| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, TeamMember>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &TeamMember| match page.sort {
+                        TeamMemberSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TeamMemberFilter,
+            filter: &TeamMemberFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"team_members\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a TeamMemberFilter,
+            filter: &TeamMemberFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TeamMember> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, TeamMember>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `user_id` equal these values.
         pub async fn get_by_tenant_id_and_user_id(
@@ -4766,13 +4078,8 @@ pub mod team_members {
             user_id: ids::UserId,
         ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE \"tenant_id\" = $1::uuid AND \"user_id\" = $2::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(tenant_id)
-                    .bind(user_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -4780,19 +4087,7 @@ pub mod team_members {
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.role)
-                    .bind(&new.permissions)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -4801,47 +4096,14 @@ pub mod team_members {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"permissions\", '{}'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::\"public\".\"team_role\"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTeamMember::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.permissions.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(new.role)
-                            .bind(&new.permissions)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamMember],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTeamMember::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -4850,19 +4112,9 @@ pub mod team_members {
             patch: &TeamMemberPatch,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"team_members\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"role\" = COALESCE($3::\"public\".\"team_role\", \"role\"), \"permissions\" = COALESCE($4::jsonb, \"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, TeamMember>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.role)
-                .bind(patch.permissions.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -4870,12 +4122,7 @@ pub mod team_members {
             key: ids::TeamMemberId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -4883,19 +4130,7 @@ pub mod team_members {
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_members\".\"role\"), \"permissions\" = COALESCE($4::jsonb, \"public\".\"team_members\".\"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"team_members\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.role)
-                    .bind(&new.permissions)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_user_id(
@@ -4903,20 +4138,11 @@ pub mod team_members {
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_members\".\"role\"), \"permissions\" = COALESCE($4::jsonb, \"public\".\"team_members\".\"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"team_members\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TeamMember>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.role)
-                    .bind(&new.permissions)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for TeamMemberFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamMember {
         const TABLE: &'static str = "\"public\".\"team_members\"";
@@ -4930,39 +4156,40 @@ pub mod team_members {
         ];
         const STAGING: &'static str = "public_team_members";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.role.is_none()),
-                    (3u32, self.permissions.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTeamMember {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.role)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.permissions)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.or_default(&self.role);
+            sink.or_default(&self.permissions);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTeamMember {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.permissions);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TeamMemberPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(self.role);
+            args.add(&self.permissions);
+            args.add(self.created_at);
         }
     }
 }
@@ -5036,38 +4263,18 @@ pub mod team_invites {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["pending", "accepted", "expired", "revoked"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["pending", "accepted", "expired", "revoked"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `team_invites`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -5090,37 +4297,18 @@ pub mod team_invites {
     impl TeamInvitePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["pending", "accepted", "expired", "revoked"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["pending", "accepted", "expired", "revoked"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `team_invites` (each on an indexed column).
@@ -5156,12 +4344,7 @@ pub mod team_invites {
             key: ids::TeamInviteId,
         ) -> Result<Option<TeamInvite>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TeamInvite>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -5169,12 +4352,7 @@ pub mod team_invites {
             key: ids::TeamInviteId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -5182,17 +4360,12 @@ pub mod team_invites {
             keys: &[ids::TeamInviteId],
         ) -> Result<Vec<TeamInvite>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, TeamInvite>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TeamInviteFilter,
+            filter: &TeamInviteFilter,
             page: &::hubgen_runtime::PageRequest<TeamInviteSort>,
         ) -> Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -5200,48 +4373,36 @@ pub mod team_invites {
                 "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &TeamInvite) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TeamInviteSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &TeamInvite| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, TeamInvite>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &TeamInvite| match page.sort {
+                        TeamInviteSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &TeamInviteFilter,
+            filter: &TeamInviteFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"team_invites\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a TeamInviteFilter,
+            filter: &TeamInviteFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TeamInvite> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, TeamInvite>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -5249,21 +4410,7 @@ pub mod team_invites {
             new: &NewTeamInvite,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TeamInvite>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(new.role)
-                    .bind(&new.status)
-                    .bind(new.expires_at)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -5272,46 +4419,14 @@ pub mod team_invites {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"status\", 'pending'), u.\"expires_at\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::\"public\".\"team_role\"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTeamInvite::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.email)
-                            .bind(new.role)
-                            .bind(&new.status)
-                            .bind(new.expires_at)
-                            .bind(new.created_by)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamInvite],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTeamInvite::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -5320,21 +4435,9 @@ pub mod team_invites {
             patch: &TeamInvitePatch,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"team_invites\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"role\" = COALESCE($3::\"public\".\"team_role\", \"role\"), \"status\" = COALESCE($4::character varying(20), \"status\"), \"expires_at\" = COALESCE($5::timestamp with time zone, \"expires_at\"), \"created_by\" = COALESCE($6::uuid, \"created_by\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, TeamInvite>(SQL)
-                .bind(key)
-                .bind(patch.email.clone())
-                .bind(patch.role)
-                .bind(patch.status.clone())
-                .bind(patch.expires_at)
-                .bind(patch.created_by)
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -5342,12 +4445,7 @@ pub mod team_invites {
             key: ids::TeamInviteId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -5355,22 +4453,11 @@ pub mod team_invites {
             new: &NewTeamInvite,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_invites\".\"role\"), \"status\" = COALESCE($4::character varying(20), \"public\".\"team_invites\".\"status\"), \"expires_at\" = EXCLUDED.\"expires_at\", \"created_by\" = EXCLUDED.\"created_by\", \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"team_invites\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TeamInvite>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(new.role)
-                    .bind(&new.status)
-                    .bind(new.expires_at)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for TeamInviteFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamInvite {
         const TABLE: &'static str = "\"public\".\"team_invites\"";
@@ -5386,41 +4473,46 @@ pub mod team_invites {
         ];
         const STAGING: &'static str = "public_team_invites";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.role.is_none()),
-                    (3u32, self.status.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (7u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTeamInvite {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.email)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.role)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.expires_at)?;
-            row.field(&self.created_by)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.email);
+            sink.or_default(&self.role);
+            sink.or_default(&self.status);
+            sink.value(&self.expires_at);
+            sink.value(&self.created_by);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTeamInvite {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.expires_at);
+            args.column(rows, |r| &r.created_by);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TeamInvitePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.email);
+            args.add(self.role);
+            args.add(&self.status);
+            args.add(self.expires_at);
+            args.add(self.created_by);
+            args.add(self.created_at);
         }
     }
 }
@@ -5500,18 +4592,10 @@ pub mod products {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `products`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -5540,17 +4624,10 @@ pub mod products {
     impl ProductPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `products` (each on an indexed column).
@@ -5593,12 +4670,7 @@ pub mod products {
             key: ids::ProductId,
         ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -5606,12 +4678,7 @@ pub mod products {
             key: ids::ProductId,
         ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -5619,12 +4686,7 @@ pub mod products {
             key: ids::ProductId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -5632,12 +4694,7 @@ pub mod products {
             keys: &[ids::ProductId],
         ) -> Result<Vec<Product>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -5657,43 +4714,26 @@ pub mod products {
                 "seller_id asc",
                 "seller_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Product) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                ProductSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Product| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ProductSort::SellerId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Product| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.seller_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Product>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.seller_id.any_of.as_deref())
-                .bind(filter.seller_id.at_least.as_ref())
-                .bind(filter.seller_id.below.as_ref())
-                .bind(filter.seller_id.is_null)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Product| match page.sort {
+                        ProductSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ProductSort::SellerId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.seller_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5701,32 +4741,15 @@ pub mod products {
             filter: &ProductFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"products\" WHERE ($1::uuid[] IS NULL OR \"seller_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"seller_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"seller_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"seller_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.seller_id.any_of.as_deref())
-                    .bind(filter.seller_id.at_least.as_ref())
-                    .bind(filter.seller_id.below.as_ref())
-                    .bind(filter.seller_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a ProductFilter,
+            filter: &ProductFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Product> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::uuid[] IS NULL OR \"seller_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"seller_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"seller_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"seller_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(filter.seller_id.any_of.as_deref())
-                    .bind(filter.seller_id.at_least.as_ref())
-                    .bind(filter.seller_id.below.as_ref())
-                    .bind(filter.seller_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -5734,22 +4757,7 @@ pub mod products {
             new: &NewProduct,
         ) -> Result<Product, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(new.price)
-                    .bind(new.inventory_count)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -5758,53 +4766,14 @@ pub mod products {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"name\", u.\"description\", u.\"price\", COALESCE(u.\"inventory_count\", 0), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewProduct::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.price).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.inventory_count).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.seller_id)
-                            .bind(&new.name)
-                            .bind(&new.description)
-                            .bind(new.price)
-                            .bind(new.inventory_count)
-                            .bind(new.is_active)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewProduct],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewProduct::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
@@ -5814,28 +4783,19 @@ pub mod products {
             expected_version: i32,
         ) -> Result<Product, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"products\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"name\" = COALESCE($3::character varying(255), \"name\"), \"description\" = CASE WHEN $4::bool THEN $5::text ELSE \"description\" END, \"price\" = COALESCE($6::numeric(12,2), \"price\"), \"inventory_count\" = COALESCE($7::integer, \"inventory_count\"), \"is_active\" = COALESCE($8::boolean, \"is_active\"), \"created_at\" = COALESCE($9::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $10::integer AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Product>(SQL)
-                .bind(key)
-                .bind(patch.seller_id)
-                .bind(patch.name.clone())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.price)
-                .bind(patch.inventory_count)
-                .bind(patch.is_active)
-                .bind(patch.created_at)
-                .bind(expected_version)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
+                )
+                .await?
+            {
                 return Ok(row);
             }
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            let exists: bool = ::sqlx::query_scalar(EXISTS)
-                .bind(key)
-                .fetch_one(tx.conn())
-                .await?;
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -5852,12 +4812,7 @@ pub mod products {
             key: ids::ProductId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"products\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -5865,12 +4820,7 @@ pub mod products {
             key: ids::ProductId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"products\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -5878,22 +4828,13 @@ pub mod products {
             new: &NewProduct,
         ) -> Result<Product, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($4::text, \"public\".\"products\".\"description\"), \"price\" = EXCLUDED.\"price\", \"inventory_count\" = COALESCE($6::integer, \"public\".\"products\".\"inventory_count\"), \"is_active\" = COALESCE($7::boolean, \"public\".\"products\".\"is_active\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"products\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"products\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Product>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(new.price)
-                    .bind(new.inventory_count)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ProductFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.seller_id);
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewProduct {
@@ -5911,42 +4852,49 @@ pub mod products {
         ];
         const STAGING: &'static str = "public_products";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.inventory_count.is_none()),
-                    (6u32, self.is_active.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewProduct {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.seller_id)?;
-            row.field(&self.name)?;
-            row.field(&self.description)?;
-            row.field(&self.price)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.inventory_count)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.seller_id);
+            sink.value(&self.name);
+            sink.value(&self.description);
+            sink.value(&self.price);
+            sink.or_default(&self.inventory_count);
+            sink.or_default(&self.is_active);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewProduct {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.seller_id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.price);
+            args.column(rows, |r| &r.inventory_count);
+            args.column(rows, |r| &r.is_active);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ProductPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.seller_id);
+            args.add(&self.name);
+            args.patch(&self.description);
+            args.add(self.price);
+            args.add(self.inventory_count);
+            args.add(self.is_active);
+            args.add(self.created_at);
         }
     }
 }
@@ -6027,18 +4975,10 @@ pub mod orders {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.channel;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `orders`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -6067,17 +5007,10 @@ pub mod orders {
     impl OrderPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.channel {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel", &self.channel, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `orders` (each on an indexed column).
@@ -6128,12 +5061,7 @@ pub mod orders {
             key: ids::OrderId,
         ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, Order>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -6141,12 +5069,7 @@ pub mod orders {
             key: ids::OrderId,
         ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Order>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -6154,12 +5077,7 @@ pub mod orders {
             key: ids::OrderId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -6167,7 +5085,7 @@ pub mod orders {
             keys: &[ids::OrderId],
         ) -> Result<Vec<Order>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Order>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -6195,68 +5113,33 @@ pub mod orders {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Order) -> ::hubgen_runtime::Cursor) = match page.sort {
-                OrderSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                OrderSort::CustomerId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.customer_id, &row.id),
-                        ),
-                    )
-                }
-                OrderSort::SellerId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.seller_id, &row.id),
-                        ),
-                    )
-                }
-                OrderSort::Status => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Order| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Order>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.customer_id.any_of.as_deref())
-                .bind(filter.customer_id.at_least.as_ref())
-                .bind(filter.customer_id.below.as_ref())
-                .bind(filter.customer_id.is_null)
-                .bind(filter.seller_id.any_of.as_deref())
-                .bind(filter.seller_id.at_least.as_ref())
-                .bind(filter.seller_id.below.as_ref())
-                .bind(filter.seller_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Order| match page.sort {
+                        OrderSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        OrderSort::CustomerId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.customer_id, &row.id),
+                            )
+                        }
+                        OrderSort::SellerId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.seller_id, &row.id),
+                            )
+                        }
+                        OrderSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6264,48 +5147,15 @@ pub mod orders {
             filter: &OrderFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"orders\" WHERE ($1::uuid[] IS NULL OR \"customer_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"customer_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"customer_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"customer_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"seller_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"seller_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"seller_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"seller_id\" IS NULL) = $8::bool) AND ($9::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($9::\"public\".\"order_status\"[])) AND ($10::\"public\".\"order_status\" IS NULL OR \"status\" >= $10::\"public\".\"order_status\") AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" < $11::\"public\".\"order_status\") AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.customer_id.any_of.as_deref())
-                    .bind(filter.customer_id.at_least.as_ref())
-                    .bind(filter.customer_id.below.as_ref())
-                    .bind(filter.customer_id.is_null)
-                    .bind(filter.seller_id.any_of.as_deref())
-                    .bind(filter.seller_id.at_least.as_ref())
-                    .bind(filter.seller_id.below.as_ref())
-                    .bind(filter.seller_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a OrderFilter,
+            filter: &OrderFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Order> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::uuid[] IS NULL OR \"customer_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"customer_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"customer_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"customer_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"seller_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"seller_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"seller_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"seller_id\" IS NULL) = $8::bool) AND ($9::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($9::\"public\".\"order_status\"[])) AND ($10::\"public\".\"order_status\" IS NULL OR \"status\" >= $10::\"public\".\"order_status\") AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" < $11::\"public\".\"order_status\") AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Order>(SQL)
-                    .bind(filter.customer_id.any_of.as_deref())
-                    .bind(filter.customer_id.at_least.as_ref())
-                    .bind(filter.customer_id.below.as_ref())
-                    .bind(filter.customer_id.is_null)
-                    .bind(filter.seller_id.any_of.as_deref())
-                    .bind(filter.seller_id.at_least.as_ref())
-                    .bind(filter.seller_id.below.as_ref())
-                    .bind(filter.seller_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -6313,22 +5163,7 @@ pub mod orders {
             new: &NewOrder,
         ) -> Result<Order, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Order>(SQL)
-                    .bind(new.id)
-                    .bind(new.product_id)
-                    .bind(new.seller_id)
-                    .bind(new.customer_id)
-                    .bind(new.status)
-                    .bind(&new.channel)
-                    .bind(new.total_amount)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -6337,48 +5172,14 @@ pub mod orders {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"product_id\", u.\"seller_id\", u.\"customer_id\", COALESCE(u.\"status\", 'pending'), u.\"channel\", u.\"total_amount\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::\"public\".\"order_status\"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrder::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.channel.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.total_amount).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.product_id)
-                            .bind(new.seller_id)
-                            .bind(new.customer_id)
-                            .bind(new.status)
-                            .bind(&new.channel)
-                            .bind(new.total_amount)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrder],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrder::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
@@ -6388,28 +5189,19 @@ pub mod orders {
             expected_version: i32,
         ) -> Result<Order, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"orders\" SET \"product_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"product_id\" END, \"seller_id\" = COALESCE($4::uuid, \"seller_id\"), \"customer_id\" = COALESCE($5::uuid, \"customer_id\"), \"status\" = COALESCE($6::\"public\".\"order_status\", \"status\"), \"channel\" = COALESCE($7::character varying(50), \"channel\"), \"total_amount\" = COALESCE($8::numeric(12,2), \"total_amount\"), \"created_at\" = COALESCE($9::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $10::integer AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Order>(SQL)
-                .bind(key)
-                .bind(patch.product_id.is_some())
-                .bind(patch.product_id.flatten())
-                .bind(patch.seller_id)
-                .bind(patch.customer_id)
-                .bind(patch.status)
-                .bind(patch.channel.clone())
-                .bind(patch.total_amount)
-                .bind(patch.created_at)
-                .bind(expected_version)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
+                )
+                .await?
+            {
                 return Ok(row);
             }
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            let exists: bool = ::sqlx::query_scalar(EXISTS)
-                .bind(key)
-                .fetch_one(tx.conn())
-                .await?;
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -6426,12 +5218,7 @@ pub mod orders {
             key: ids::OrderId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"orders\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -6439,12 +5226,7 @@ pub mod orders {
             key: ids::OrderId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"orders\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -6452,22 +5234,15 @@ pub mod orders {
             new: &NewOrder,
         ) -> Result<Order, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"product_id\" = COALESCE($2::uuid, \"public\".\"orders\".\"product_id\"), \"seller_id\" = EXCLUDED.\"seller_id\", \"customer_id\" = EXCLUDED.\"customer_id\", \"status\" = COALESCE($5::\"public\".\"order_status\", \"public\".\"orders\".\"status\"), \"channel\" = EXCLUDED.\"channel\", \"total_amount\" = EXCLUDED.\"total_amount\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"orders\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"orders\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Order>(SQL)
-                    .bind(new.id)
-                    .bind(new.product_id)
-                    .bind(new.seller_id)
-                    .bind(new.customer_id)
-                    .bind(new.status)
-                    .bind(&new.channel)
-                    .bind(new.total_amount)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for OrderFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.customer_id);
+            args.condition(&self.seller_id);
+            args.condition(&self.status);
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrder {
@@ -6485,39 +5260,49 @@ pub mod orders {
         ];
         const STAGING: &'static str = "public_orders";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.status.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewOrder {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.product_id)?;
-            row.field(&self.seller_id)?;
-            row.field(&self.customer_id)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.channel)?;
-            row.field(&self.total_amount)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.product_id);
+            sink.value(&self.seller_id);
+            sink.value(&self.customer_id);
+            sink.or_default(&self.status);
+            sink.value(&self.channel);
+            sink.value(&self.total_amount);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewOrder {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.product_id);
+            args.column(rows, |r| &r.seller_id);
+            args.column(rows, |r| &r.customer_id);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.channel);
+            args.column(rows, |r| &r.total_amount);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for OrderPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&self.product_id);
+            args.add(self.seller_id);
+            args.add(self.customer_id);
+            args.add(self.status);
+            args.add(&self.channel);
+            args.add(self.total_amount);
+            args.add(self.created_at);
         }
     }
 }
@@ -6576,9 +5361,7 @@ pub mod order_items {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// A change to a row of `order_items`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -6597,9 +5380,7 @@ pub mod order_items {
     impl OrderItemPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// Filters for listing and counting `order_items` (each on an indexed column).
@@ -6640,12 +5421,7 @@ pub mod order_items {
             key: ids::OrderItemId,
         ) -> Result<Option<OrderItem>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, OrderItem>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -6653,12 +5429,7 @@ pub mod order_items {
             key: ids::OrderItemId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -6666,12 +5437,7 @@ pub mod order_items {
             keys: &[ids::OrderItemId],
         ) -> Result<Vec<OrderItem>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, OrderItem>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -6691,43 +5457,26 @@ pub mod order_items {
                 "product_id asc",
                 "product_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &OrderItem) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                OrderItemSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &OrderItem| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                OrderItemSort::ProductId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &OrderItem| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.product_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, OrderItem>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.product_id.any_of.as_deref())
-                .bind(filter.product_id.at_least.as_ref())
-                .bind(filter.product_id.below.as_ref())
-                .bind(filter.product_id.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &OrderItem| match page.sort {
+                        OrderItemSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        OrderItemSort::ProductId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.product_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6735,30 +5484,15 @@ pub mod order_items {
             filter: &OrderItemFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"order_items\" WHERE ($1::uuid[] IS NULL OR \"product_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"product_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"product_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"product_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.product_id.any_of.as_deref())
-                    .bind(filter.product_id.at_least.as_ref())
-                    .bind(filter.product_id.below.as_ref())
-                    .bind(filter.product_id.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a OrderItemFilter,
+            filter: &OrderItemFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderItem> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::uuid[] IS NULL OR \"product_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"product_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"product_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"product_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, OrderItem>(SQL)
-                    .bind(filter.product_id.any_of.as_deref())
-                    .bind(filter.product_id.at_least.as_ref())
-                    .bind(filter.product_id.below.as_ref())
-                    .bind(filter.product_id.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -6766,18 +5500,7 @@ pub mod order_items {
             new: &NewOrderItem,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderItem>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(new.product_id)
-                    .bind(new.quantity)
-                    .bind(new.unit_price)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -6786,40 +5509,14 @@ pub mod order_items {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"product_id\", u.\"quantity\", u.\"unit_price\", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u(\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\")";
             const ONE: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderItem::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.product_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.quantity).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.unit_price).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.order_id)
-                            .bind(new.product_id)
-                            .bind(new.quantity)
-                            .bind(new.unit_price)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderItem],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderItem::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -6828,19 +5525,9 @@ pub mod order_items {
             patch: &OrderItemPatch,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"order_items\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"product_id\" = COALESCE($3::uuid, \"product_id\"), \"quantity\" = COALESCE($4::integer, \"quantity\"), \"unit_price\" = COALESCE($5::numeric(12,2), \"unit_price\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, OrderItem>(SQL)
-                .bind(key)
-                .bind(patch.order_id)
-                .bind(patch.product_id)
-                .bind(patch.quantity)
-                .bind(patch.unit_price)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -6848,12 +5535,7 @@ pub mod order_items {
             key: ids::OrderItemId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -6861,18 +5543,12 @@ pub mod order_items {
             new: &NewOrderItem,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"product_id\" = EXCLUDED.\"product_id\", \"quantity\" = EXCLUDED.\"quantity\", \"unit_price\" = EXCLUDED.\"unit_price\" RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderItem>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(new.product_id)
-                    .bind(new.quantity)
-                    .bind(new.unit_price)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for OrderItemFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.product_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderItem {
@@ -6886,22 +5562,38 @@ pub mod order_items {
         ];
         const STAGING: &'static str = "public_order_items";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(&[(0u32, self.id.is_none())])
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewOrderItem {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.order_id)?;
-            row.field(&self.product_id)?;
-            row.field(&self.quantity)?;
-            row.field(&self.unit_price)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.order_id);
+            sink.value(&self.product_id);
+            sink.value(&self.quantity);
+            sink.value(&self.unit_price);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewOrderItem {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.order_id);
+            args.column(rows, |r| &r.product_id);
+            args.column(rows, |r| &r.quantity);
+            args.column(rows, |r| &r.unit_price);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for OrderItemPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.order_id);
+            args.add(self.product_id);
+            args.add(self.quantity);
+            args.add(self.unit_price);
         }
     }
 }
@@ -6973,23 +5665,17 @@ pub mod order_returns {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["requested", "approved", "rejected", "refunded"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["requested", "approved", "rejected", "refunded"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `order_returns`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -7024,23 +5710,17 @@ pub mod order_returns {
     impl OrderReturnPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["requested", "approved", "rejected", "refunded"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["requested", "approved", "rejected", "refunded"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `order_returns` (each on an indexed column).
@@ -7076,12 +5756,7 @@ pub mod order_returns {
             key: ids::OrderReturnId,
         ) -> Result<Option<OrderReturn>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, OrderReturn>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -7089,12 +5764,7 @@ pub mod order_returns {
             key: ids::OrderReturnId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -7102,17 +5772,12 @@ pub mod order_returns {
             keys: &[ids::OrderReturnId],
         ) -> Result<Vec<OrderReturn>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, OrderReturn>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &OrderReturnFilter,
+            filter: &OrderReturnFilter,
             page: &::hubgen_runtime::PageRequest<OrderReturnSort>,
         ) -> Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -7120,48 +5785,36 @@ pub mod order_returns {
                 "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &OrderReturn) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                OrderReturnSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &OrderReturn| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, OrderReturn>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &OrderReturn| match page.sort {
+                        OrderReturnSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &OrderReturnFilter,
+            filter: &OrderReturnFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"order_returns\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a OrderReturnFilter,
+            filter: &OrderReturnFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderReturn> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, OrderReturn>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -7169,21 +5822,7 @@ pub mod order_returns {
             new: &NewOrderReturn,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderReturn>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(&new.status)
-                    .bind(&new.reason)
-                    .bind(new.approved_by)
-                    .bind(new.return_date)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -7192,46 +5831,14 @@ pub mod order_returns {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", COALESCE(u.\"status\", 'requested'), u.\"reason\", u.\"approved_by\", u.\"return_date\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderReturn::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.reason.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.approved_by).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.return_date).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.order_id)
-                            .bind(&new.status)
-                            .bind(&new.reason)
-                            .bind(new.approved_by)
-                            .bind(new.return_date)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderReturn],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderReturn::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
@@ -7241,29 +5848,19 @@ pub mod order_returns {
             expected_version: i32,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"order_returns\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"status\" = COALESCE($3::character varying(20), \"status\"), \"reason\" = CASE WHEN $4::bool THEN $5::text ELSE \"reason\" END, \"approved_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"approved_by\" END, \"return_date\" = CASE WHEN $8::bool THEN $9::date ELSE \"return_date\" END, \"created_at\" = COALESCE($10::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $11::integer RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, OrderReturn>(SQL)
-                .bind(key)
-                .bind(patch.order_id)
-                .bind(patch.status.clone())
-                .bind(patch.reason.is_some())
-                .bind(patch.reason.clone().flatten())
-                .bind(patch.approved_by.is_some())
-                .bind(patch.approved_by.flatten())
-                .bind(patch.return_date.is_some())
-                .bind(patch.return_date.flatten())
-                .bind(patch.created_at)
-                .bind(expected_version)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid)";
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
+                )
+                .await?
+            {
                 return Ok(row);
             }
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid)";
-            let exists: bool = ::sqlx::query_scalar(EXISTS)
-                .bind(key)
-                .fetch_one(tx.conn())
-                .await?;
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -7280,12 +5877,7 @@ pub mod order_returns {
             key: ids::OrderReturnId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -7293,22 +5885,11 @@ pub mod order_returns {
             new: &NewOrderReturn,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"status\" = COALESCE($3::character varying(20), \"public\".\"order_returns\".\"status\"), \"reason\" = COALESCE($4::text, \"public\".\"order_returns\".\"reason\"), \"approved_by\" = COALESCE($5::uuid, \"public\".\"order_returns\".\"approved_by\"), \"return_date\" = COALESCE($6::date, \"public\".\"order_returns\".\"return_date\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"order_returns\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()), \"version\" = \"public\".\"order_returns\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderReturn>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(&new.status)
-                    .bind(&new.reason)
-                    .bind(new.approved_by)
-                    .bind(new.return_date)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for OrderReturnFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderReturn {
         const TABLE: &'static str = "\"public\".\"order_returns\"";
@@ -7324,38 +5905,46 @@ pub mod order_returns {
         ];
         const STAGING: &'static str = "public_order_returns";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.status.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (7u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewOrderReturn {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.order_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.reason)?;
-            row.field(&self.approved_by)?;
-            row.field(&self.return_date)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.order_id);
+            sink.or_default(&self.status);
+            sink.value(&self.reason);
+            sink.value(&self.approved_by);
+            sink.value(&self.return_date);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewOrderReturn {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.order_id);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.reason);
+            args.column(rows, |r| &r.approved_by);
+            args.column(rows, |r| &r.return_date);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for OrderReturnPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.order_id);
+            args.add(&self.status);
+            args.patch(&self.reason);
+            args.patch(&self.approved_by);
+            args.patch(&self.return_date);
+            args.add(self.created_at);
         }
     }
 }
@@ -7407,18 +5996,10 @@ pub mod order_channel_meta {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.channel_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel_type", &self.channel_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `order_channel_meta`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -7435,17 +6016,10 @@ pub mod order_channel_meta {
     impl OrderChannelMetaPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.channel_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel_type", &self.channel_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `order_channel_meta` (each on an indexed column).
@@ -7481,12 +6055,7 @@ pub mod order_channel_meta {
             key: ids::OrderChannelMetaId,
         ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -7494,12 +6063,7 @@ pub mod order_channel_meta {
             key: ids::OrderChannelMetaId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -7507,17 +6071,12 @@ pub mod order_channel_meta {
             keys: &[ids::OrderChannelMetaId],
         ) -> Result<Vec<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &OrderChannelMetaFilter,
+            filter: &OrderChannelMetaFilter,
             page: &::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
         ) -> Result<::hubgen_runtime::Page<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -7525,48 +6084,36 @@ pub mod order_channel_meta {
                 "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &OrderChannelMeta) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                OrderChannelMetaSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &OrderChannelMeta| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, OrderChannelMeta>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &OrderChannelMeta| match page.sort {
+                        OrderChannelMetaSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &OrderChannelMetaFilter,
+            filter: &OrderChannelMetaFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"order_channel_meta\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a OrderChannelMetaFilter,
+            filter: &OrderChannelMetaFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderChannelMeta> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `order_id` equal these values.
         pub async fn get_by_order_id(
@@ -7574,12 +6121,7 @@ pub mod order_channel_meta {
             order_id: ids::OrderId,
         ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE \"order_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(order_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (order_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -7587,17 +6129,7 @@ pub mod order_channel_meta {
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(&new.channel_type)
-                    .bind(&new.channel_data)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -7606,48 +6138,14 @@ pub mod order_channel_meta {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"channel_type\", COALESCE(u.\"channel_data\", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u(\"id\", \"order_id\", \"channel_type\", \"channel_data\")";
             const ONE: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderChannelMeta::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.channel_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.channel_data.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.order_id)
-                            .bind(&new.channel_type)
-                            .bind(&new.channel_data)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderChannelMeta],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewOrderChannelMeta::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -7656,18 +6154,9 @@ pub mod order_channel_meta {
             patch: &OrderChannelMetaPatch,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"order_channel_meta\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"channel_type\" = COALESCE($3::character varying(50), \"channel_type\"), \"channel_data\" = COALESCE($4::jsonb, \"channel_data\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                .bind(key)
-                .bind(patch.order_id)
-                .bind(patch.channel_type.clone())
-                .bind(patch.channel_data.clone())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -7675,12 +6164,7 @@ pub mod order_channel_meta {
             key: ids::OrderChannelMetaId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -7688,17 +6172,7 @@ pub mod order_channel_meta {
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"channel_type\" = EXCLUDED.\"channel_type\", \"channel_data\" = COALESCE($4::jsonb, \"public\".\"order_channel_meta\".\"channel_data\") RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(&new.channel_type)
-                    .bind(&new.channel_data)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_order_id(
@@ -7706,18 +6180,11 @@ pub mod order_channel_meta {
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT (\"order_id\") DO UPDATE SET \"channel_type\" = EXCLUDED.\"channel_type\", \"channel_data\" = COALESCE($4::jsonb, \"public\".\"order_channel_meta\".\"channel_data\") RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, OrderChannelMeta>(SQL)
-                    .bind(new.id)
-                    .bind(new.order_id)
-                    .bind(&new.channel_type)
-                    .bind(&new.channel_data)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for OrderChannelMetaFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderChannelMeta {
         const TABLE: &'static str = "\"public\".\"order_channel_meta\"";
@@ -7729,25 +6196,35 @@ pub mod order_channel_meta {
         ];
         const STAGING: &'static str = "public_order_channel_meta";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (3u32, self.channel_data.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewOrderChannelMeta {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.order_id)?;
-            row.field(&self.channel_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.channel_data)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.order_id);
+            sink.value(&self.channel_type);
+            sink.or_default(&self.channel_data);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewOrderChannelMeta {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.order_id);
+            args.column(rows, |r| &r.channel_type);
+            args.column(rows, |r| &r.channel_data);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for OrderChannelMetaPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.order_id);
+            args.add(&self.channel_type);
+            args.add(&self.channel_data);
         }
     }
 }
@@ -7873,58 +6350,18 @@ pub mod address_book {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.address_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    &["shipping", "billing"],
-                );
-            }
-            {
-                let value = &self.recipient_name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "recipient_name",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.city;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "city",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.state {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "state",
-                    value,
-                    100usize,
-                );
-            }
-            {
-                let value = &self.country;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "country",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "address_type",
+                &self.address_type,
+                &[MaxChars(20usize), OneOf(&["shipping", "billing"])],
+            );
+            c.text("recipient_name", &self.recipient_name, &[MaxChars(255usize)]);
+            c.text("city", &self.city, &[MaxChars(100usize)]);
+            c.text("state", &self.state, &[MaxChars(100usize)]);
+            c.text("country", &self.country, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `address_book`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -7972,55 +6409,18 @@ pub mod address_book {
     impl AddressBookPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.address_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "address_type",
-                    value,
-                    &["shipping", "billing"],
-                );
-            }
-            if let Some(value) = &self.recipient_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "recipient_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.city {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "city",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.state {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "state",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.country {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "country",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "address_type",
+                &self.address_type,
+                &[MaxChars(20usize), OneOf(&["shipping", "billing"])],
+            );
+            c.text("recipient_name", &self.recipient_name, &[MaxChars(255usize)]);
+            c.text("city", &self.city, &[MaxChars(100usize)]);
+            c.text("state", &self.state, &[MaxChars(100usize)]);
+            c.text("country", &self.country, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `address_book` (each on an indexed column).
@@ -8059,12 +6459,7 @@ pub mod address_book {
             key: ids::AddressBookId,
         ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -8072,12 +6467,7 @@ pub mod address_book {
             key: ids::AddressBookId,
         ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -8085,12 +6475,7 @@ pub mod address_book {
             key: ids::AddressBookId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -8098,12 +6483,7 @@ pub mod address_book {
             keys: &[ids::AddressBookId],
         ) -> Result<Vec<AddressBook>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -8116,31 +6496,20 @@ pub mod address_book {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AddressBook) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                AddressBookSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AddressBook| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AddressBook>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AddressBook| match page.sort {
+                        AddressBookSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8148,24 +6517,15 @@ pub mod address_book {
             filter: &AddressBookFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"address_book\" WHERE ($1::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a AddressBookFilter,
+            filter: &AddressBookFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AddressBook> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -8173,24 +6533,7 @@ pub mod address_book {
             new: &NewAddressBook,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.address_type)
-                    .bind(new.is_default)
-                    .bind(&new.recipient_name)
-                    .bind(&new.street_address)
-                    .bind(&new.city)
-                    .bind(&new.state)
-                    .bind(&new.country)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -8199,67 +6542,14 @@ pub mod address_book {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"address_type\", 'shipping'), COALESCE(u.\"is_default\", false), u.\"recipient_name\", u.\"street_address\", u.\"city\", u.\"state\", u.\"country\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewAddressBook::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.address_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.recipient_name.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.street_address.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.city.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.state.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.country.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.address_type)
-                            .bind(new.is_default)
-                            .bind(&new.recipient_name)
-                            .bind(&new.street_address)
-                            .bind(&new.city)
-                            .bind(&new.state)
-                            .bind(&new.country)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAddressBook],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewAddressBook::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -8268,25 +6558,9 @@ pub mod address_book {
             patch: &AddressBookPatch,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"address_type\" = COALESCE($3::character varying(20), \"address_type\"), \"is_default\" = COALESCE($4::boolean, \"is_default\"), \"recipient_name\" = COALESCE($5::character varying(255), \"recipient_name\"), \"street_address\" = COALESCE($6::text, \"street_address\"), \"city\" = COALESCE($7::character varying(100), \"city\"), \"state\" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE \"state\" END, \"country\" = COALESCE($10::character varying(100), \"country\"), \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, AddressBook>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.address_type.clone())
-                .bind(patch.is_default)
-                .bind(patch.recipient_name.clone())
-                .bind(patch.street_address.clone())
-                .bind(patch.city.clone())
-                .bind(patch.state.is_some())
-                .bind(patch.state.clone().flatten())
-                .bind(patch.country.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -8294,12 +6568,7 @@ pub mod address_book {
             key: ids::AddressBookId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -8307,12 +6576,7 @@ pub mod address_book {
             key: ids::AddressBookId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -8320,24 +6584,12 @@ pub mod address_book {
             new: &NewAddressBook,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = COALESCE($3::character varying(20), \"public\".\"address_book\".\"address_type\"), \"is_default\" = COALESCE($4::boolean, \"public\".\"address_book\".\"is_default\"), \"recipient_name\" = EXCLUDED.\"recipient_name\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state\" = COALESCE($8::character varying(100), \"public\".\"address_book\".\"state\"), \"country\" = EXCLUDED.\"country\", \"created_at\" = COALESCE($10::timestamp with time zone, \"public\".\"address_book\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AddressBook>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.address_type)
-                    .bind(new.is_default)
-                    .bind(&new.recipient_name)
-                    .bind(&new.street_address)
-                    .bind(&new.city)
-                    .bind(&new.state)
-                    .bind(&new.country)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AddressBookFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAddressBook {
@@ -8357,44 +6609,55 @@ pub mod address_book {
         ];
         const STAGING: &'static str = "public_address_book";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.address_type.is_none()),
-                    (3u32, self.is_default.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewAddressBook {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.address_type)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.is_default)?;
-            }
-            row.field(&self.recipient_name)?;
-            row.field(&self.street_address)?;
-            row.field(&self.city)?;
-            row.field(&self.state)?;
-            row.field(&self.country)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.or_default(&self.address_type);
+            sink.or_default(&self.is_default);
+            sink.value(&self.recipient_name);
+            sink.value(&self.street_address);
+            sink.value(&self.city);
+            sink.value(&self.state);
+            sink.value(&self.country);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewAddressBook {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.address_type);
+            args.column(rows, |r| &r.is_default);
+            args.column(rows, |r| &r.recipient_name);
+            args.column(rows, |r| &r.street_address);
+            args.column(rows, |r| &r.city);
+            args.column(rows, |r| &r.state);
+            args.column(rows, |r| &r.country);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for AddressBookPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.address_type);
+            args.add(self.is_default);
+            args.add(&self.recipient_name);
+            args.add(&self.street_address);
+            args.add(&self.city);
+            args.patch(&self.state);
+            args.add(&self.country);
+            args.add(self.created_at);
         }
     }
 }
@@ -8502,26 +6765,11 @@ pub mod saved_payment_method {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.payment_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "payment_type",
-                    value,
-                    30usize,
-                );
-            }
-            if let Some(value) = &self.card_last_four {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "card_last_four",
-                    value,
-                    4usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("payment_type", &self.payment_type, &[MaxChars(30usize)]);
+            c.text("card_last_four", &self.card_last_four, &[MaxChars(4usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `saved_payment_method`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -8567,25 +6815,11 @@ pub mod saved_payment_method {
     impl SavedPaymentMethodPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.payment_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "payment_type",
-                    value,
-                    30usize,
-                );
-            }
-            if let Some(Some(value)) = &self.card_last_four {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "card_last_four",
-                    value,
-                    4usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("payment_type", &self.payment_type, &[MaxChars(30usize)]);
+            c.text("card_last_four", &self.card_last_four, &[MaxChars(4usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `saved_payment_method` (each on an indexed column).
@@ -8624,12 +6858,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
         ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            Ok(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -8637,12 +6866,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
         ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -8650,12 +6874,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -8663,12 +6882,7 @@ pub mod saved_payment_method {
             keys: &[ids::SavedPaymentMethodId],
         ) -> Result<Vec<SavedPaymentMethod>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -8684,31 +6898,20 @@ pub mod saved_payment_method {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &SavedPaymentMethod) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                SavedPaymentMethodSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &SavedPaymentMethod| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, SavedPaymentMethod>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &SavedPaymentMethod| match page.sort {
+                        SavedPaymentMethodSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8716,24 +6919,15 @@ pub mod saved_payment_method {
             filter: &SavedPaymentMethodFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"saved_payment_method\" WHERE ($1::bool OR NOT \"is_deleted\")";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a SavedPaymentMethodFilter,
+            filter: &SavedPaymentMethodFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SavedPaymentMethod> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -8741,22 +6935,7 @@ pub mod saved_payment_method {
             new: &NewSavedPaymentMethod,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.payment_type)
-                    .bind(new.is_default)
-                    .bind(&new.card_last_four)
-                    .bind(new.expiry_month)
-                    .bind(new.expiry_year)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -8765,58 +6944,14 @@ pub mod saved_payment_method {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"payment_type\", COALESCE(u.\"is_default\", false), u.\"card_last_four\", u.\"expiry_month\", u.\"expiry_year\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewSavedPaymentMethod::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.payment_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.is_default).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.card_last_four.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.expiry_month).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.expiry_year).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.payment_type)
-                            .bind(new.is_default)
-                            .bind(&new.card_last_four)
-                            .bind(new.expiry_month)
-                            .bind(new.expiry_year)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSavedPaymentMethod],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewSavedPaymentMethod::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -8825,25 +6960,9 @@ pub mod saved_payment_method {
             patch: &SavedPaymentMethodPatch,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"payment_type\" = COALESCE($3::character varying(30), \"payment_type\"), \"is_default\" = COALESCE($4::boolean, \"is_default\"), \"card_last_four\" = CASE WHEN $5::bool THEN $6::character(4) ELSE \"card_last_four\" END, \"expiry_month\" = CASE WHEN $7::bool THEN $8::smallint ELSE \"expiry_month\" END, \"expiry_year\" = CASE WHEN $9::bool THEN $10::smallint ELSE \"expiry_year\" END, \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.payment_type.clone())
-                .bind(patch.is_default)
-                .bind(patch.card_last_four.is_some())
-                .bind(patch.card_last_four.clone().flatten())
-                .bind(patch.expiry_month.is_some())
-                .bind(patch.expiry_month.flatten())
-                .bind(patch.expiry_year.is_some())
-                .bind(patch.expiry_year.flatten())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -8851,12 +6970,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -8864,12 +6978,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -8877,22 +6986,12 @@ pub mod saved_payment_method {
             new: &NewSavedPaymentMethod,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"payment_type\" = EXCLUDED.\"payment_type\", \"is_default\" = COALESCE($4::boolean, \"public\".\"saved_payment_method\".\"is_default\"), \"card_last_four\" = COALESCE($5::character(4), \"public\".\"saved_payment_method\".\"card_last_four\"), \"expiry_month\" = COALESCE($6::smallint, \"public\".\"saved_payment_method\".\"expiry_month\"), \"expiry_year\" = COALESCE($7::smallint, \"public\".\"saved_payment_method\".\"expiry_year\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"saved_payment_method\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SavedPaymentMethod>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.payment_type)
-                    .bind(new.is_default)
-                    .bind(&new.card_last_four)
-                    .bind(new.expiry_month)
-                    .bind(new.expiry_year)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for SavedPaymentMethodFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSavedPaymentMethod {
@@ -8910,39 +7009,49 @@ pub mod saved_payment_method {
         ];
         const STAGING: &'static str = "public_saved_payment_method";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.is_default.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewSavedPaymentMethod {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.payment_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.is_default)?;
-            }
-            row.field(&self.card_last_four)?;
-            row.field(&self.expiry_month)?;
-            row.field(&self.expiry_year)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.payment_type);
+            sink.or_default(&self.is_default);
+            sink.value(&self.card_last_four);
+            sink.value(&self.expiry_month);
+            sink.value(&self.expiry_year);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewSavedPaymentMethod {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.payment_type);
+            args.column(rows, |r| &r.is_default);
+            args.column(rows, |r| &r.card_last_four);
+            args.column(rows, |r| &r.expiry_month);
+            args.column(rows, |r| &r.expiry_year);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for SavedPaymentMethodPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.payment_type);
+            args.add(self.is_default);
+            args.patch(&self.card_last_four);
+            args.patch(&self.expiry_month);
+            args.patch(&self.expiry_year);
+            args.add(self.created_at);
         }
     }
 }
@@ -9018,18 +7127,10 @@ pub mod notification_preferences {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.notification_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "notification_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("notification_type", &self.notification_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `notification_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -9054,17 +7155,10 @@ pub mod notification_preferences {
     impl NotificationPreferencePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.notification_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "notification_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("notification_type", &self.notification_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `notification_preferences` (each on an indexed column).
@@ -9100,12 +7194,7 @@ pub mod notification_preferences {
             key: ids::NotificationPreferenceId,
         ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -9113,12 +7202,7 @@ pub mod notification_preferences {
             key: ids::NotificationPreferenceId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -9126,17 +7210,12 @@ pub mod notification_preferences {
             keys: &[ids::NotificationPreferenceId],
         ) -> Result<Vec<NotificationPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &NotificationPreferenceFilter,
+            filter: &NotificationPreferenceFilter,
             page: &::hubgen_runtime::PageRequest<NotificationPreferenceSort>,
         ) -> Result<
             ::hubgen_runtime::Page<NotificationPreference>,
@@ -9147,48 +7226,36 @@ pub mod notification_preferences {
                 "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &NotificationPreference) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                NotificationPreferenceSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &NotificationPreference| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, NotificationPreference>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &NotificationPreference| match page.sort {
+                        NotificationPreferenceSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &NotificationPreferenceFilter,
+            filter: &NotificationPreferenceFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"notification_preferences\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(&mut *conn).await?)
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            _filter: &'a NotificationPreferenceFilter,
+            filter: &NotificationPreferenceFilter,
         ) -> ::hubgen_runtime::RowStream<'a, NotificationPreference> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL).fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `user_id`, `notification_type` equal these values.
         pub async fn get_by_user_id_and_notification_type(
@@ -9197,13 +7264,12 @@ pub mod notification_preferences {
             notification_type: String,
         ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE \"user_id\" = $1::uuid AND \"notification_type\" = $2::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(user_id)
-                    .bind(notification_type)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *conn,
+                    SQL,
+                    (user_id, notification_type),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -9211,21 +7277,7 @@ pub mod notification_preferences {
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.notification_type)
-                    .bind(new.email_enabled)
-                    .bind(new.sms_enabled)
-                    .bind(new.push_enabled)
-                    .bind(new.in_app_enabled)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -9234,56 +7286,14 @@ pub mod notification_preferences {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"notification_type\", COALESCE(u.\"email_enabled\", true), COALESCE(u.\"sms_enabled\", false), COALESCE(u.\"push_enabled\", true), COALESCE(u.\"in_app_enabled\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))";
-            ::hubgen_runtime::Violation::of_rows(
-                    rows,
-                    NewNotificationPreference::validate,
-                )
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.notification_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.email_enabled).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.sms_enabled).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.push_enabled).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.in_app_enabled).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.notification_type)
-                            .bind(new.email_enabled)
-                            .bind(new.sms_enabled)
-                            .bind(new.push_enabled)
-                            .bind(new.in_app_enabled)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewNotificationPreference],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(
-                    rows,
-                    NewNotificationPreference::validate,
-                )
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -9292,22 +7302,9 @@ pub mod notification_preferences {
             patch: &NotificationPreferencePatch,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"notification_preferences\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"notification_type\" = COALESCE($3::character varying(50), \"notification_type\"), \"email_enabled\" = COALESCE($4::boolean, \"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.notification_type.clone())
-                .bind(patch.email_enabled)
-                .bind(patch.sms_enabled)
-                .bind(patch.push_enabled)
-                .bind(patch.in_app_enabled)
-                .bind(patch.created_at)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -9315,12 +7312,7 @@ pub mod notification_preferences {
             key: ids::NotificationPreferenceId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -9328,21 +7320,7 @@ pub mod notification_preferences {
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"notification_type\" = EXCLUDED.\"notification_type\", \"email_enabled\" = COALESCE($4::boolean, \"public\".\"notification_preferences\".\"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"public\".\"notification_preferences\".\"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"public\".\"notification_preferences\".\"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"public\".\"notification_preferences\".\"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"notification_preferences\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.notification_type)
-                    .bind(new.email_enabled)
-                    .bind(new.sms_enabled)
-                    .bind(new.push_enabled)
-                    .bind(new.in_app_enabled)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_user_id_and_notification_type(
@@ -9350,22 +7328,11 @@ pub mod notification_preferences {
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT (\"user_id\", \"notification_type\") DO UPDATE SET \"email_enabled\" = COALESCE($4::boolean, \"public\".\"notification_preferences\".\"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"public\".\"notification_preferences\".\"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"public\".\"notification_preferences\".\"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"public\".\"notification_preferences\".\"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"notification_preferences\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, NotificationPreference>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.notification_type)
-                    .bind(new.email_enabled)
-                    .bind(new.sms_enabled)
-                    .bind(new.push_enabled)
-                    .bind(new.in_app_enabled)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for NotificationPreferenceFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewNotificationPreference {
         const TABLE: &'static str = "\"public\".\"notification_preferences\"";
@@ -9382,48 +7349,48 @@ pub mod notification_preferences {
         ];
         const STAGING: &'static str = "public_notification_preferences";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.email_enabled.is_none()),
-                    (4u32, self.sms_enabled.is_none()),
-                    (5u32, self.push_enabled.is_none()),
-                    (6u32, self.in_app_enabled.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewNotificationPreference {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.notification_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.email_enabled)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.sms_enabled)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.push_enabled)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.in_app_enabled)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.notification_type);
+            sink.or_default(&self.email_enabled);
+            sink.or_default(&self.sms_enabled);
+            sink.or_default(&self.push_enabled);
+            sink.or_default(&self.in_app_enabled);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewNotificationPreference {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.notification_type);
+            args.column(rows, |r| &r.email_enabled);
+            args.column(rows, |r| &r.sms_enabled);
+            args.column(rows, |r| &r.push_enabled);
+            args.column(rows, |r| &r.in_app_enabled);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for NotificationPreferencePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.notification_type);
+            args.add(self.email_enabled);
+            args.add(self.sms_enabled);
+            args.add(self.push_enabled);
+            args.add(self.in_app_enabled);
+            args.add(self.created_at);
         }
     }
 }
@@ -9500,17 +7467,10 @@ pub mod seller_onboarding {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.onboarding_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "onboarding_status",
-                    value,
-                    30usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("onboarding_status", &self.onboarding_status, &[MaxChars(30usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `seller_onboarding`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -9547,17 +7507,10 @@ pub mod seller_onboarding {
     impl SellerOnboardingPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.onboarding_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "onboarding_status",
-                    value,
-                    30usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("onboarding_status", &self.onboarding_status, &[MaxChars(30usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `seller_onboarding` (each on an indexed column).
@@ -9593,12 +7546,7 @@ pub mod seller_onboarding {
             key: ids::SellerOnboardingId,
         ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -9606,12 +7554,7 @@ pub mod seller_onboarding {
             key: ids::SellerOnboardingId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -9619,17 +7562,12 @@ pub mod seller_onboarding {
             keys: &[ids::SellerOnboardingId],
         ) -> Result<Vec<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &SellerOnboardingFilter,
+            filter: &SellerOnboardingFilter,
             page: &::hubgen_runtime::PageRequest<SellerOnboardingSort>,
         ) -> Result<::hubgen_runtime::Page<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -9637,48 +7575,36 @@ pub mod seller_onboarding {
                 "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &SellerOnboarding) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                SellerOnboardingSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &SellerOnboarding| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, SellerOnboarding>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &SellerOnboarding| match page.sort {
+                        SellerOnboardingSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &SellerOnboardingFilter,
+            filter: &SellerOnboardingFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"seller_onboarding\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a SellerOnboardingFilter,
+            filter: &SellerOnboardingFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SellerOnboarding> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
         pub async fn get_by_seller_id(
@@ -9686,12 +7612,7 @@ pub mod seller_onboarding {
             seller_id: ids::SellerProfileId,
         ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE \"seller_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(seller_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -9699,22 +7620,7 @@ pub mod seller_onboarding {
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.onboarding_status)
-                    .bind(new.verification_status)
-                    .bind(new.submitted_at)
-                    .bind(new.verified_at)
-                    .bind(new.rejected_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -9723,58 +7629,14 @@ pub mod seller_onboarding {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", COALESCE(u.\"onboarding_status\", 'started'), COALESCE(u.\"verification_status\", 'pending'), u.\"submitted_at\", u.\"verified_at\", u.\"rejected_at\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::\"public\".\"verification_status\"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewSellerOnboarding::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.onboarding_status.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.verification_status)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.submitted_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.verified_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.rejected_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.seller_id)
-                            .bind(&new.onboarding_status)
-                            .bind(new.verification_status)
-                            .bind(new.submitted_at)
-                            .bind(new.verified_at)
-                            .bind(new.rejected_at)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerOnboarding],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewSellerOnboarding::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch if the row still has `expected_version` (optimistic locking), bumping the version; `Error::Conflict` if it changed meanwhile.
         pub async fn update(
@@ -9784,30 +7646,19 @@ pub mod seller_onboarding {
             expected_version: i32,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"seller_onboarding\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"onboarding_status\" = COALESCE($3::character varying(30), \"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"verification_status\"), \"submitted_at\" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE \"submitted_at\" END, \"verified_at\" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE \"verified_at\" END, \"rejected_at\" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE \"rejected_at\" END, \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $12::integer RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                .bind(key)
-                .bind(patch.seller_id)
-                .bind(patch.onboarding_status.clone())
-                .bind(patch.verification_status)
-                .bind(patch.submitted_at.is_some())
-                .bind(patch.submitted_at.flatten())
-                .bind(patch.verified_at.is_some())
-                .bind(patch.verified_at.flatten())
-                .bind(patch.rejected_at.is_some())
-                .bind(patch.rejected_at.flatten())
-                .bind(patch.created_at)
-                .bind(expected_version)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
+            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid)";
+            if let Some(row) = ::hubgen_runtime::repo::update(
+                    &mut *tx,
+                    SQL,
+                    (key,),
+                    patch,
+                    (expected_version,),
+                )
+                .await?
+            {
                 return Ok(row);
             }
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid)";
-            let exists: bool = ::sqlx::query_scalar(EXISTS)
-                .bind(key)
-                .fetch_one(tx.conn())
-                .await?;
+            let exists = ::hubgen_runtime::repo::exists(&mut *tx, EXISTS, (key,)).await?;
             Err(
                 if exists {
                     ::hubgen_runtime::Error::Conflict {
@@ -9824,12 +7675,7 @@ pub mod seller_onboarding {
             key: ids::SellerOnboardingId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -9837,22 +7683,7 @@ pub mod seller_onboarding {
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.onboarding_status)
-                    .bind(new.verification_status)
-                    .bind(new.submitted_at)
-                    .bind(new.verified_at)
-                    .bind(new.rejected_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_seller_id(
@@ -9860,23 +7691,11 @@ pub mod seller_onboarding {
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SellerOnboarding>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.onboarding_status)
-                    .bind(new.verification_status)
-                    .bind(new.submitted_at)
-                    .bind(new.verified_at)
-                    .bind(new.rejected_at)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for SellerOnboardingFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSellerOnboarding {
         const TABLE: &'static str = "\"public\".\"seller_onboarding\"";
@@ -9893,42 +7712,49 @@ pub mod seller_onboarding {
         ];
         const STAGING: &'static str = "public_seller_onboarding";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.onboarding_status.is_none()),
-                    (3u32, self.verification_status.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewSellerOnboarding {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.seller_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.onboarding_status)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.verification_status)?;
-            }
-            row.field(&self.submitted_at)?;
-            row.field(&self.verified_at)?;
-            row.field(&self.rejected_at)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.seller_id);
+            sink.or_default(&self.onboarding_status);
+            sink.or_default(&self.verification_status);
+            sink.value(&self.submitted_at);
+            sink.value(&self.verified_at);
+            sink.value(&self.rejected_at);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewSellerOnboarding {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.seller_id);
+            args.column(rows, |r| &r.onboarding_status);
+            args.column(rows, |r| &r.verification_status);
+            args.column(rows, |r| &r.submitted_at);
+            args.column(rows, |r| &r.verified_at);
+            args.column(rows, |r| &r.rejected_at);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for SellerOnboardingPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.seller_id);
+            args.add(&self.onboarding_status);
+            args.add(self.verification_status);
+            args.patch(&self.submitted_at);
+            args.patch(&self.verified_at);
+            args.patch(&self.rejected_at);
+            args.add(self.created_at);
         }
     }
 }
@@ -10025,27 +7851,11 @@ pub mod kyc_document {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.document_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "document_type",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.document_url;
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "document_url",
-                    value,
-                    "url",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("document_type", &self.document_type, &[MaxChars(50usize)]);
+            c.text("document_url", &self.document_url, &[Format("url")]);
+            c.finish()
         }
     }
     /// A change to a row of `kyc_document`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -10077,25 +7887,11 @@ pub mod kyc_document {
     impl KycDocumentPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.document_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "document_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.document_url {
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "document_url",
-                    value,
-                    "url",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("document_type", &self.document_type, &[MaxChars(50usize)]);
+            c.text("document_url", &self.document_url, &[Format("url")]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `kyc_document` (each on an indexed column).
@@ -10131,12 +7927,7 @@ pub mod kyc_document {
             key: ids::KycDocumentId,
         ) -> Result<Option<KycDocument>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, KycDocument>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -10144,12 +7935,7 @@ pub mod kyc_document {
             key: ids::KycDocumentId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -10157,17 +7943,12 @@ pub mod kyc_document {
             keys: &[ids::KycDocumentId],
         ) -> Result<Vec<KycDocument>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, KycDocument>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &KycDocumentFilter,
+            filter: &KycDocumentFilter,
             page: &::hubgen_runtime::PageRequest<KycDocumentSort>,
         ) -> Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -10175,48 +7956,36 @@ pub mod kyc_document {
                 "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &KycDocument) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                KycDocumentSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &KycDocument| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, KycDocument>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &KycDocument| match page.sort {
+                        KycDocumentSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &KycDocumentFilter,
+            filter: &KycDocumentFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"kyc_document\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a KycDocumentFilter,
+            filter: &KycDocumentFilter,
         ) -> ::hubgen_runtime::RowStream<'a, KycDocument> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, KycDocument>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -10224,20 +7993,7 @@ pub mod kyc_document {
             new: &NewKycDocument,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KycDocument>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_onboarding_id)
-                    .bind(&new.document_type)
-                    .bind(&new.document_url)
-                    .bind(new.verification_status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -10246,64 +8002,14 @@ pub mod kyc_document {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_onboarding_id\", u.\"document_type\", u.\"document_url\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewKycDocument::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.seller_onboarding_id)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.document_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.document_url.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.verification_status)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.seller_onboarding_id)
-                            .bind(&new.document_type)
-                            .bind(&new.document_url)
-                            .bind(new.verification_status)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycDocument],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewKycDocument::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -10312,20 +8018,9 @@ pub mod kyc_document {
             patch: &KycDocumentPatch,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"kyc_document\" SET \"seller_onboarding_id\" = COALESCE($2::uuid, \"seller_onboarding_id\"), \"document_type\" = COALESCE($3::character varying(50), \"document_type\"), \"document_url\" = COALESCE($4::text, \"document_url\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, KycDocument>(SQL)
-                .bind(key)
-                .bind(patch.seller_onboarding_id)
-                .bind(patch.document_type.clone())
-                .bind(patch.document_url.clone())
-                .bind(patch.verification_status)
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -10333,12 +8028,7 @@ pub mod kyc_document {
             key: ids::KycDocumentId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -10346,21 +8036,11 @@ pub mod kyc_document {
             new: &NewKycDocument,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_onboarding_id\" = EXCLUDED.\"seller_onboarding_id\", \"document_type\" = EXCLUDED.\"document_type\", \"document_url\" = EXCLUDED.\"document_url\", \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_document\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_document\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KycDocument>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_onboarding_id)
-                    .bind(&new.document_type)
-                    .bind(&new.document_url)
-                    .bind(new.verification_status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for KycDocumentFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycDocument {
         const TABLE: &'static str = "\"public\".\"kyc_document\"";
@@ -10375,37 +8055,43 @@ pub mod kyc_document {
         ];
         const STAGING: &'static str = "public_kyc_document";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.verification_status.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewKycDocument {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.seller_onboarding_id)?;
-            row.field(&self.document_type)?;
-            row.field(&self.document_url)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.verification_status)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.seller_onboarding_id);
+            sink.value(&self.document_type);
+            sink.value(&self.document_url);
+            sink.or_default(&self.verification_status);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewKycDocument {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.seller_onboarding_id);
+            args.column(rows, |r| &r.document_type);
+            args.column(rows, |r| &r.document_url);
+            args.column(rows, |r| &r.verification_status);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for KycDocumentPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.seller_onboarding_id);
+            args.add(&self.document_type);
+            args.add(&self.document_url);
+            args.add(self.verification_status);
+            args.add(self.created_at);
         }
     }
 }
@@ -10502,25 +8188,15 @@ pub mod kyc_info {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.business_registration_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_registration_number",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.tax_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tax_id",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "business_registration_number",
+                &self.business_registration_number,
+                &[MaxChars(100usize)],
+            );
+            c.text("tax_id", &self.tax_id, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `kyc_info`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -10552,25 +8228,15 @@ pub mod kyc_info {
     impl KycInfoPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.business_registration_number {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "business_registration_number",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(Some(value)) = &self.tax_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tax_id",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "business_registration_number",
+                &self.business_registration_number,
+                &[MaxChars(100usize)],
+            );
+            c.text("tax_id", &self.tax_id, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `kyc_info` (each on an indexed column).
@@ -10606,12 +8272,7 @@ pub mod kyc_info {
             key: ids::KycInfoId,
         ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -10619,12 +8280,7 @@ pub mod kyc_info {
             key: ids::KycInfoId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -10632,17 +8288,12 @@ pub mod kyc_info {
             keys: &[ids::KycInfoId],
         ) -> Result<Vec<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &KycInfoFilter,
+            filter: &KycInfoFilter,
             page: &::hubgen_runtime::PageRequest<KycInfoSort>,
         ) -> Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -10650,47 +8301,36 @@ pub mod kyc_info {
                 "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &KycInfo) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                KycInfoSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &KycInfo| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, KycInfo>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &KycInfo| match page.sort {
+                        KycInfoSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &KycInfoFilter,
+            filter: &KycInfoFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"kyc_info\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a KycInfoFilter,
+            filter: &KycInfoFilter,
         ) -> ::hubgen_runtime::RowStream<'a, KycInfo> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, KycInfo>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
         pub async fn get_by_seller_id(
@@ -10698,12 +8338,7 @@ pub mod kyc_info {
             seller_id: ids::SellerOnboardingId,
         ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE \"seller_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(seller_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -10711,20 +8346,7 @@ pub mod kyc_info {
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.business_registration_number)
-                    .bind(&new.tax_id)
-                    .bind(new.verification_status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -10733,54 +8355,14 @@ pub mod kyc_info {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"business_registration_number\", u.\"tax_id\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewKycInfo::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.seller_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.business_registration_number.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.tax_id.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.verification_status)
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.seller_id)
-                            .bind(&new.business_registration_number)
-                            .bind(&new.tax_id)
-                            .bind(new.verification_status)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycInfo],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewKycInfo::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -10789,22 +8371,9 @@ pub mod kyc_info {
             patch: &KycInfoPatch,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"kyc_info\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"business_registration_number\" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE \"business_registration_number\" END, \"tax_id\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"tax_id\" END, \"verification_status\" = COALESCE($7::\"public\".\"verification_status\", \"verification_status\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, KycInfo>(SQL)
-                .bind(key)
-                .bind(patch.seller_id)
-                .bind(patch.business_registration_number.is_some())
-                .bind(patch.business_registration_number.clone().flatten())
-                .bind(patch.tax_id.is_some())
-                .bind(patch.tax_id.clone().flatten())
-                .bind(patch.verification_status)
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -10812,12 +8381,7 @@ pub mod kyc_info {
             key: ids::KycInfoId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -10825,20 +8389,7 @@ pub mod kyc_info {
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.business_registration_number)
-                    .bind(&new.tax_id)
-                    .bind(new.verification_status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_seller_id(
@@ -10846,21 +8397,11 @@ pub mod kyc_info {
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KycInfo>(SQL)
-                    .bind(new.id)
-                    .bind(new.seller_id)
-                    .bind(&new.business_registration_number)
-                    .bind(&new.tax_id)
-                    .bind(new.verification_status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for KycInfoFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycInfo {
         const TABLE: &'static str = "\"public\".\"kyc_info\"";
@@ -10875,37 +8416,43 @@ pub mod kyc_info {
         ];
         const STAGING: &'static str = "public_kyc_info";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.verification_status.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewKycInfo {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.seller_id)?;
-            row.field(&self.business_registration_number)?;
-            row.field(&self.tax_id)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.verification_status)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.seller_id);
+            sink.value(&self.business_registration_number);
+            sink.value(&self.tax_id);
+            sink.or_default(&self.verification_status);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewKycInfo {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.seller_id);
+            args.column(rows, |r| &r.business_registration_number);
+            args.column(rows, |r| &r.tax_id);
+            args.column(rows, |r| &r.verification_status);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for KycInfoPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.seller_id);
+            args.patch(&self.business_registration_number);
+            args.patch(&self.tax_id);
+            args.add(self.verification_status);
+            args.add(self.created_at);
         }
     }
 }
@@ -10971,18 +8518,10 @@ pub mod storefront_theme {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `storefront_theme`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -11011,17 +8550,10 @@ pub mod storefront_theme {
     impl StorefrontThemePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `storefront_theme` (each on an indexed column).
@@ -11062,12 +8594,7 @@ pub mod storefront_theme {
             key: ids::StorefrontThemeId,
         ) -> Result<Option<StorefrontTheme>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -11075,12 +8602,7 @@ pub mod storefront_theme {
             key: ids::StorefrontThemeId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -11088,12 +8610,7 @@ pub mod storefront_theme {
             keys: &[ids::StorefrontThemeId],
         ) -> Result<Vec<StorefrontTheme>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -11113,43 +8630,26 @@ pub mod storefront_theme {
                 "tenant_id asc",
                 "tenant_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &StorefrontTheme) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontThemeSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                StorefrontThemeSort::TenantId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &StorefrontTheme| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, StorefrontTheme>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &StorefrontTheme| match page.sort {
+                        StorefrontThemeSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        StorefrontThemeSort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -11157,30 +8657,15 @@ pub mod storefront_theme {
             filter: &StorefrontThemeFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_theme\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a StorefrontThemeFilter,
+            filter: &StorefrontThemeFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontTheme> {
             const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -11188,19 +8673,7 @@ pub mod storefront_theme {
             new: &NewStorefrontTheme,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(new.is_system)
-                    .bind(new.tenant_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -11209,46 +8682,14 @@ pub mod storefront_theme {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", COALESCE(u.\"is_system\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontTheme::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.is_system).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.description)
-                            .bind(new.is_system)
-                            .bind(new.tenant_id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewStorefrontTheme],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontTheme::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -11257,22 +8698,9 @@ pub mod storefront_theme {
             patch: &StorefrontThemePatch,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront_theme\" SET \"name\" = COALESCE($2::character varying(100), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"is_system\" = COALESCE($5::boolean, \"is_system\"), \"tenant_id\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"tenant_id\" END, \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.is_system)
-                .bind(patch.tenant_id.is_some())
-                .bind(patch.tenant_id.flatten())
-                .bind(patch.created_at)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -11280,12 +8708,7 @@ pub mod storefront_theme {
             key: ids::StorefrontThemeId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -11293,19 +8716,12 @@ pub mod storefront_theme {
             new: &NewStorefrontTheme,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"storefront_theme\".\"description\"), \"is_system\" = COALESCE($4::boolean, \"public\".\"storefront_theme\".\"is_system\"), \"tenant_id\" = COALESCE($5::uuid, \"public\".\"storefront_theme\".\"tenant_id\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_theme\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontTheme>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.description)
-                    .bind(new.is_system)
-                    .bind(new.tenant_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontThemeFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.tenant_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontTheme {
@@ -11321,37 +8737,42 @@ pub mod storefront_theme {
         ];
         const STAGING: &'static str = "public_storefront_theme";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.is_system.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefrontTheme {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            row.field(&self.description)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.is_system)?;
-            }
-            row.field(&self.tenant_id)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.value(&self.description);
+            sink.or_default(&self.is_system);
+            sink.value(&self.tenant_id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefrontTheme {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.is_system);
+            args.column(rows, |r| &r.tenant_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontThemePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.patch(&self.description);
+            args.add(self.is_system);
+            args.patch(&self.tenant_id);
+            args.add(self.created_at);
         }
     }
 }
@@ -11415,17 +8836,10 @@ pub mod storefront {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.custom_domain {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "custom_domain",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("custom_domain", &self.custom_domain, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `storefront`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -11452,17 +8866,10 @@ pub mod storefront {
     impl StorefrontPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.custom_domain {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "custom_domain",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("custom_domain", &self.custom_domain, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `storefront` (each on an indexed column).
@@ -11498,12 +8905,7 @@ pub mod storefront {
             key: ids::StorefrontId,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -11511,12 +8913,7 @@ pub mod storefront {
             key: ids::StorefrontId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -11524,17 +8921,12 @@ pub mod storefront {
             keys: &[ids::StorefrontId],
         ) -> Result<Vec<Storefront>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontFilter,
+            filter: &StorefrontFilter,
             page: &::hubgen_runtime::PageRequest<StorefrontSort>,
         ) -> Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -11542,48 +8934,36 @@ pub mod storefront {
                 "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Storefront) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Storefront| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Storefront>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Storefront| match page.sort {
+                        StorefrontSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontFilter,
+            filter: &StorefrontFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a StorefrontFilter,
+            filter: &StorefrontFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Storefront> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Storefront>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id` equal these values.
         pub async fn get_by_tenant_id(
@@ -11591,12 +8971,7 @@ pub mod storefront {
             tenant_id: ids::TenantId,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"tenant_id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(tenant_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,)).await
         }
         /// The row whose `custom_domain` equal these values.
         pub async fn get_by_custom_domain(
@@ -11604,12 +8979,7 @@ pub mod storefront {
             custom_domain: String,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"custom_domain\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(custom_domain)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (custom_domain,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -11617,19 +8987,7 @@ pub mod storefront {
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(new.id)
-                    .bind(new.theme_id)
-                    .bind(new.is_published)
-                    .bind(&new.custom_domain)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -11638,47 +8996,14 @@ pub mod storefront {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"theme_id\", COALESCE(u.\"is_published\", false), u.\"custom_domain\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefront::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.theme_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_published).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.custom_domain.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.theme_id)
-                            .bind(new.is_published)
-                            .bind(&new.custom_domain)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefront],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefront::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -11687,21 +9012,9 @@ pub mod storefront {
             patch: &StorefrontPatch,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront\" SET \"theme_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"theme_id\" END, \"is_published\" = COALESCE($4::boolean, \"is_published\"), \"custom_domain\" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE \"custom_domain\" END, \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Storefront>(SQL)
-                .bind(key)
-                .bind(patch.theme_id.is_some())
-                .bind(patch.theme_id.flatten())
-                .bind(patch.is_published)
-                .bind(patch.custom_domain.is_some())
-                .bind(patch.custom_domain.clone().flatten())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -11709,12 +9022,7 @@ pub mod storefront {
             key: ids::StorefrontId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -11722,19 +9030,7 @@ pub mod storefront {
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(new.id)
-                    .bind(new.theme_id)
-                    .bind(new.is_published)
-                    .bind(&new.custom_domain)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id(
@@ -11742,19 +9038,7 @@ pub mod storefront {
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(new.id)
-                    .bind(new.theme_id)
-                    .bind(new.is_published)
-                    .bind(&new.custom_domain)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_custom_domain(
@@ -11762,20 +9046,11 @@ pub mod storefront {
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"custom_domain\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Storefront>(SQL)
-                    .bind(new.id)
-                    .bind(new.theme_id)
-                    .bind(new.is_published)
-                    .bind(&new.custom_domain)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefront {
         const TABLE: &'static str = "\"public\".\"storefront\"";
@@ -11789,36 +9064,40 @@ pub mod storefront {
         ];
         const STAGING: &'static str = "public_storefront";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.is_published.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefront {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.theme_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.is_published)?;
-            }
-            row.field(&self.custom_domain)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.theme_id);
+            sink.or_default(&self.is_published);
+            sink.value(&self.custom_domain);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefront {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.theme_id);
+            args.column(rows, |r| &r.is_published);
+            args.column(rows, |r| &r.custom_domain);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&self.theme_id);
+            args.add(self.is_published);
+            args.patch(&self.custom_domain);
+            args.add(self.created_at);
         }
     }
 }
@@ -11881,9 +9160,7 @@ pub mod storefront_versions {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// A change to a row of `storefront_versions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -11908,9 +9185,7 @@ pub mod storefront_versions {
     impl StorefrontVersionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// Filters for listing and counting `storefront_versions` (each on an indexed column).
@@ -11946,12 +9221,7 @@ pub mod storefront_versions {
             key: ids::StorefrontVersionId,
         ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -11959,12 +9229,7 @@ pub mod storefront_versions {
             key: ids::StorefrontVersionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -11972,17 +9237,12 @@ pub mod storefront_versions {
             keys: &[ids::StorefrontVersionId],
         ) -> Result<Vec<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontVersionFilter,
+            filter: &StorefrontVersionFilter,
             page: &::hubgen_runtime::PageRequest<StorefrontVersionSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -11990,48 +9250,36 @@ pub mod storefront_versions {
                 "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &StorefrontVersion) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontVersionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &StorefrontVersion| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, StorefrontVersion>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &StorefrontVersion| match page.sort {
+                        StorefrontVersionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontVersionFilter,
+            filter: &StorefrontVersionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_versions\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a StorefrontVersionFilter,
+            filter: &StorefrontVersionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontVersion> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `storefront_id`, `version` equal these values.
         pub async fn get_by_tenant_id_and_storefront_id_and_version(
@@ -12041,14 +9289,12 @@ pub mod storefront_versions {
             version: i32,
         ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE \"tenant_id\" = $1::uuid AND \"storefront_id\" = $2::uuid AND \"version\" = $3::integer";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(tenant_id)
-                    .bind(storefront_id)
-                    .bind(version)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, storefront_id, version),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -12056,19 +9302,7 @@ pub mod storefront_versions {
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(new.version)
-                    .bind(&new.content)
-                    .bind(new.published_at)
-                    .bind(new.published_by)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -12077,42 +9311,14 @@ pub mod storefront_versions {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"version\", u.\"content\", COALESCE(u.\"published_at\", now()), u.\"published_by\", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u(\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontVersion::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.published_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.published_by).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.storefront_id)
-                            .bind(new.version)
-                            .bind(&new.content)
-                            .bind(new.published_at)
-                            .bind(new.published_by)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontVersion],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontVersion::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -12121,21 +9327,9 @@ pub mod storefront_versions {
             patch: &StorefrontVersionPatch,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront_versions\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"version\" = COALESCE($3::integer, \"version\"), \"content\" = COALESCE($4::jsonb, \"content\"), \"published_at\" = COALESCE($5::timestamp with time zone, \"published_at\"), \"published_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"published_by\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                .bind(key)
-                .bind(patch.storefront_id)
-                .bind(patch.version)
-                .bind(patch.content.clone())
-                .bind(patch.published_at)
-                .bind(patch.published_by.is_some())
-                .bind(patch.published_by.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -12143,12 +9337,7 @@ pub mod storefront_versions {
             key: ids::StorefrontVersionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -12156,19 +9345,7 @@ pub mod storefront_versions {
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"version\" = EXCLUDED.\"version\", \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(new.version)
-                    .bind(&new.content)
-                    .bind(new.published_at)
-                    .bind(new.published_by)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_storefront_id_and_version(
@@ -12176,20 +9353,11 @@ pub mod storefront_versions {
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"tenant_id\", \"storefront_id\", \"version\") DO UPDATE SET \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontVersion>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(new.version)
-                    .bind(&new.content)
-                    .bind(new.published_at)
-                    .bind(new.published_by)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontVersionFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontVersion {
         const TABLE: &'static str = "\"public\".\"storefront_versions\"";
@@ -12203,27 +9371,41 @@ pub mod storefront_versions {
         ];
         const STAGING: &'static str = "public_storefront_versions";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (4u32, self.published_at.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefrontVersion {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.storefront_id)?;
-            row.field(&self.version)?;
-            row.field(&self.content)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.published_at)?;
-            }
-            row.field(&self.published_by)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.storefront_id);
+            sink.value(&self.version);
+            sink.value(&self.content);
+            sink.or_default(&self.published_at);
+            sink.value(&self.published_by);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefrontVersion {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.storefront_id);
+            args.column(rows, |r| &r.version);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.published_at);
+            args.column(rows, |r| &r.published_by);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontVersionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.storefront_id);
+            args.add(self.version);
+            args.add(&self.content);
+            args.add(self.published_at);
+            args.patch(&self.published_by);
         }
     }
 }
@@ -12287,9 +9469,7 @@ pub mod storefront_drafts {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// A change to a row of `storefront_drafts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -12312,9 +9492,7 @@ pub mod storefront_drafts {
     impl StorefrontDraftPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            Ok(())
         }
     }
     /// Filters for listing and counting `storefront_drafts` (each on an indexed column).
@@ -12350,12 +9528,7 @@ pub mod storefront_drafts {
             key: ids::StorefrontDraftId,
         ) -> Result<Option<StorefrontDraft>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontDraft>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -12363,12 +9536,7 @@ pub mod storefront_drafts {
             key: ids::StorefrontDraftId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -12376,17 +9544,12 @@ pub mod storefront_drafts {
             keys: &[ids::StorefrontDraftId],
         ) -> Result<Vec<StorefrontDraft>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontDraft>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontDraftFilter,
+            filter: &StorefrontDraftFilter,
             page: &::hubgen_runtime::PageRequest<StorefrontDraftSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontDraft>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -12394,48 +9557,36 @@ pub mod storefront_drafts {
                 "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &StorefrontDraft) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontDraftSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &StorefrontDraft| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, StorefrontDraft>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &StorefrontDraft| match page.sort {
+                        StorefrontDraftSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontDraftFilter,
+            filter: &StorefrontDraftFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_drafts\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a StorefrontDraftFilter,
+            filter: &StorefrontDraftFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontDraft> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, StorefrontDraft>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -12443,19 +9594,7 @@ pub mod storefront_drafts {
             new: &NewStorefrontDraft,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontDraft>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(&new.content)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -12464,42 +9603,14 @@ pub mod storefront_drafts {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"content\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontDraft::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.storefront_id)
-                            .bind(&new.content)
-                            .bind(new.created_by)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontDraft],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontDraft::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -12508,20 +9619,9 @@ pub mod storefront_drafts {
             patch: &StorefrontDraftPatch,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront_drafts\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"content\" = COALESCE($3::jsonb, \"content\"), \"created_by\" = CASE WHEN $4::bool THEN $5::uuid ELSE \"created_by\" END, \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, StorefrontDraft>(SQL)
-                .bind(key)
-                .bind(patch.storefront_id)
-                .bind(patch.content.clone())
-                .bind(patch.created_by.is_some())
-                .bind(patch.created_by.flatten())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -12529,12 +9629,7 @@ pub mod storefront_drafts {
             key: ids::StorefrontDraftId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -12542,20 +9637,11 @@ pub mod storefront_drafts {
             new: &NewStorefrontDraft,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"content\" = EXCLUDED.\"content\", \"created_by\" = COALESCE($4::uuid, \"public\".\"storefront_drafts\".\"created_by\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_drafts\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontDraft>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(&new.content)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontDraftFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontDraft {
         const TABLE: &'static str = "\"public\".\"storefront_drafts\"";
@@ -12569,33 +9655,40 @@ pub mod storefront_drafts {
         ];
         const STAGING: &'static str = "public_storefront_drafts";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefrontDraft {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.storefront_id)?;
-            row.field(&self.content)?;
-            row.field(&self.created_by)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.storefront_id);
+            sink.value(&self.content);
+            sink.value(&self.created_by);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefrontDraft {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.storefront_id);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.created_by);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontDraftPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.storefront_id);
+            args.add(&self.content);
+            args.patch(&self.created_by);
+            args.add(self.created_at);
         }
     }
 }
@@ -12659,31 +9752,12 @@ pub mod storefront_asset {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.file_name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "file_name",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.file_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "file_type",
-                    value,
-                    100usize,
-                );
-            }
-            {
-                let value = &self.url;
-                ::hubgen_runtime::check::format(&mut violations, "url", value, "url");
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("file_name", &self.file_name, &[MaxChars(255usize)]);
+            c.text("file_type", &self.file_type, &[MaxChars(100usize)]);
+            c.text("url", &self.url, &[Format("url")]);
+            c.finish()
         }
     }
     /// A change to a row of `storefront_asset`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -12708,28 +9782,12 @@ pub mod storefront_asset {
     impl StorefrontAssetPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.file_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "file_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.file_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "file_type",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.url {
-                ::hubgen_runtime::check::format(&mut violations, "url", value, "url");
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("file_name", &self.file_name, &[MaxChars(255usize)]);
+            c.text("file_type", &self.file_type, &[MaxChars(100usize)]);
+            c.text("url", &self.url, &[Format("url")]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `storefront_asset` (each on an indexed column).
@@ -12765,12 +9823,7 @@ pub mod storefront_asset {
             key: ids::StorefrontAssetId,
         ) -> Result<Option<StorefrontAsset>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontAsset>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -12778,12 +9831,7 @@ pub mod storefront_asset {
             key: ids::StorefrontAssetId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -12791,17 +9839,12 @@ pub mod storefront_asset {
             keys: &[ids::StorefrontAssetId],
         ) -> Result<Vec<StorefrontAsset>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontAsset>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontAssetFilter,
+            filter: &StorefrontAssetFilter,
             page: &::hubgen_runtime::PageRequest<StorefrontAssetSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontAsset>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -12809,48 +9852,36 @@ pub mod storefront_asset {
                 "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &StorefrontAsset) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontAssetSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &StorefrontAsset| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, StorefrontAsset>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &StorefrontAsset| match page.sort {
+                        StorefrontAssetSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontAssetFilter,
+            filter: &StorefrontAssetFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_asset\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a StorefrontAssetFilter,
+            filter: &StorefrontAssetFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontAsset> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, StorefrontAsset>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -12858,20 +9889,7 @@ pub mod storefront_asset {
             new: &NewStorefrontAsset,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontAsset>(SQL)
-                    .bind(new.id)
-                    .bind(&new.file_name)
-                    .bind(&new.file_type)
-                    .bind(&new.url)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -12880,48 +9898,14 @@ pub mod storefront_asset {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"file_name\", u.\"file_type\", u.\"url\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontAsset::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.file_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.file_type.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.url.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.file_name)
-                            .bind(&new.file_type)
-                            .bind(&new.url)
-                            .bind(new.created_by)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontAsset],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontAsset::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -12930,21 +9914,9 @@ pub mod storefront_asset {
             patch: &StorefrontAssetPatch,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront_asset\" SET \"file_name\" = COALESCE($2::character varying(255), \"file_name\"), \"file_type\" = COALESCE($3::character varying(100), \"file_type\"), \"url\" = COALESCE($4::text, \"url\"), \"created_by\" = CASE WHEN $5::bool THEN $6::uuid ELSE \"created_by\" END, \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, StorefrontAsset>(SQL)
-                .bind(key)
-                .bind(patch.file_name.clone())
-                .bind(patch.file_type.clone())
-                .bind(patch.url.clone())
-                .bind(patch.created_by.is_some())
-                .bind(patch.created_by.flatten())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -12952,12 +9924,7 @@ pub mod storefront_asset {
             key: ids::StorefrontAssetId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -12965,21 +9932,11 @@ pub mod storefront_asset {
             new: &NewStorefrontAsset,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"file_name\" = EXCLUDED.\"file_name\", \"file_type\" = EXCLUDED.\"file_type\", \"url\" = EXCLUDED.\"url\", \"created_by\" = COALESCE($5::uuid, \"public\".\"storefront_asset\".\"created_by\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_asset\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontAsset>(SQL)
-                    .bind(new.id)
-                    .bind(&new.file_name)
-                    .bind(&new.file_type)
-                    .bind(&new.url)
-                    .bind(new.created_by)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontAssetFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontAsset {
         const TABLE: &'static str = "\"public\".\"storefront_asset\"";
@@ -12994,34 +9951,43 @@ pub mod storefront_asset {
         ];
         const STAGING: &'static str = "public_storefront_asset";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefrontAsset {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.file_name)?;
-            row.field(&self.file_type)?;
-            row.field(&self.url)?;
-            row.field(&self.created_by)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.file_name);
+            sink.value(&self.file_type);
+            sink.value(&self.url);
+            sink.value(&self.created_by);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefrontAsset {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.file_name);
+            args.column(rows, |r| &r.file_type);
+            args.column(rows, |r| &r.url);
+            args.column(rows, |r| &r.created_by);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontAssetPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.file_name);
+            args.add(&self.file_type);
+            args.add(&self.url);
+            args.patch(&self.created_by);
+            args.add(self.created_at);
         }
     }
 }
@@ -13091,17 +10057,10 @@ pub mod storefront_banner {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.banner_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "banner_type",
-                    value,
-                    30usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("banner_type", &self.banner_type, &[MaxChars(30usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `storefront_banner`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -13122,17 +10081,10 @@ pub mod storefront_banner {
     impl StorefrontBannerPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.banner_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "banner_type",
-                    value,
-                    30usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("banner_type", &self.banner_type, &[MaxChars(30usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `storefront_banner` (each on an indexed column).
@@ -13168,12 +10120,7 @@ pub mod storefront_banner {
             key: ids::StorefrontBannerId,
         ) -> Result<Option<StorefrontBanner>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontBanner>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -13181,12 +10128,7 @@ pub mod storefront_banner {
             key: ids::StorefrontBannerId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -13194,17 +10136,12 @@ pub mod storefront_banner {
             keys: &[ids::StorefrontBannerId],
         ) -> Result<Vec<StorefrontBanner>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, StorefrontBanner>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontBannerFilter,
+            filter: &StorefrontBannerFilter,
             page: &::hubgen_runtime::PageRequest<StorefrontBannerSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontBanner>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -13212,48 +10149,36 @@ pub mod storefront_banner {
                 "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &StorefrontBanner) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                StorefrontBannerSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &StorefrontBanner| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, StorefrontBanner>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &StorefrontBanner| match page.sort {
+                        StorefrontBannerSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &StorefrontBannerFilter,
+            filter: &StorefrontBannerFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_banner\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a StorefrontBannerFilter,
+            filter: &StorefrontBannerFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontBanner> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, StorefrontBanner>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -13261,20 +10186,7 @@ pub mod storefront_banner {
             new: &NewStorefrontBanner,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontBanner>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(new.asset_id)
-                    .bind(new.is_active)
-                    .bind(&new.banner_type)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -13283,49 +10195,14 @@ pub mod storefront_banner {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"asset_id\", COALESCE(u.\"is_active\", true), COALESCE(u.\"banner_type\", 'hero'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontBanner::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.storefront_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.asset_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.banner_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.storefront_id)
-                            .bind(new.asset_id)
-                            .bind(new.is_active)
-                            .bind(&new.banner_type)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontBanner],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewStorefrontBanner::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -13334,20 +10211,9 @@ pub mod storefront_banner {
             patch: &StorefrontBannerPatch,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"storefront_banner\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"asset_id\" = COALESCE($3::uuid, \"asset_id\"), \"is_active\" = COALESCE($4::boolean, \"is_active\"), \"banner_type\" = COALESCE($5::character varying(30), \"banner_type\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, StorefrontBanner>(SQL)
-                .bind(key)
-                .bind(patch.storefront_id)
-                .bind(patch.asset_id)
-                .bind(patch.is_active)
-                .bind(patch.banner_type.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -13355,12 +10221,7 @@ pub mod storefront_banner {
             key: ids::StorefrontBannerId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -13368,21 +10229,11 @@ pub mod storefront_banner {
             new: &NewStorefrontBanner,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"asset_id\" = EXCLUDED.\"asset_id\", \"is_active\" = COALESCE($4::boolean, \"public\".\"storefront_banner\".\"is_active\"), \"banner_type\" = COALESCE($5::character varying(30), \"public\".\"storefront_banner\".\"banner_type\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_banner\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, StorefrontBanner>(SQL)
-                    .bind(new.id)
-                    .bind(new.storefront_id)
-                    .bind(new.asset_id)
-                    .bind(new.is_active)
-                    .bind(&new.banner_type)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for StorefrontBannerFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontBanner {
         const TABLE: &'static str = "\"public\".\"storefront_banner\"";
@@ -13397,40 +10248,43 @@ pub mod storefront_banner {
         ];
         const STAGING: &'static str = "public_storefront_banner";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.is_active.is_none()),
-                    (4u32, self.banner_type.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewStorefrontBanner {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.storefront_id)?;
-            row.field(&self.asset_id)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.banner_type)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.storefront_id);
+            sink.value(&self.asset_id);
+            sink.or_default(&self.is_active);
+            sink.or_default(&self.banner_type);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewStorefrontBanner {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.storefront_id);
+            args.column(rows, |r| &r.asset_id);
+            args.column(rows, |r| &r.is_active);
+            args.column(rows, |r| &r.banner_type);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for StorefrontBannerPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.storefront_id);
+            args.add(self.asset_id);
+            args.add(self.is_active);
+            args.add(&self.banner_type);
+            args.add(self.created_at);
         }
     }
 }
@@ -13515,33 +10369,15 @@ pub mod conversation_history {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.channel_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel_id",
-                    value,
-                    100usize,
-                );
-            }
-            {
-                let value = &self.direction;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "direction",
-                    value,
-                    10usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "direction",
-                    value,
-                    &["inbound", "outbound"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel_id", &self.channel_id, &[MaxChars(100usize)]);
+            c.text(
+                "direction",
+                &self.direction,
+                &[MaxChars(10usize), OneOf(&["inbound", "outbound"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `conversation_history`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -13577,31 +10413,15 @@ pub mod conversation_history {
     impl ConversationHistoryPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.channel_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "channel_id",
-                    value,
-                    100usize,
-                );
-            }
-            if let Some(value) = &self.direction {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "direction",
-                    value,
-                    10usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "direction",
-                    value,
-                    &["inbound", "outbound"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("channel_id", &self.channel_id, &[MaxChars(100usize)]);
+            c.text(
+                "direction",
+                &self.direction,
+                &[MaxChars(10usize), OneOf(&["inbound", "outbound"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `conversation_history` (each on an indexed column).
@@ -13637,12 +10457,7 @@ pub mod conversation_history {
             key: ids::ConversationHistoryId,
         ) -> Result<Option<ConversationHistory>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, ConversationHistory>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -13650,12 +10465,7 @@ pub mod conversation_history {
             key: ids::ConversationHistoryId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -13663,17 +10473,12 @@ pub mod conversation_history {
             keys: &[ids::ConversationHistoryId],
         ) -> Result<Vec<ConversationHistory>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, ConversationHistory>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ConversationHistoryFilter,
+            filter: &ConversationHistoryFilter,
             page: &::hubgen_runtime::PageRequest<ConversationHistorySort>,
         ) -> Result<
             ::hubgen_runtime::Page<ConversationHistory>,
@@ -13684,48 +10489,36 @@ pub mod conversation_history {
                 "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &ConversationHistory) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ConversationHistorySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &ConversationHistory| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, ConversationHistory>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &ConversationHistory| match page.sort {
+                        ConversationHistorySort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ConversationHistoryFilter,
+            filter: &ConversationHistoryFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"conversation_history\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a ConversationHistoryFilter,
+            filter: &ConversationHistoryFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ConversationHistory> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, ConversationHistory>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -13733,19 +10526,7 @@ pub mod conversation_history {
             new: &NewConversationHistory,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ConversationHistory>(SQL)
-                    .bind(new.id)
-                    .bind(&new.channel_id)
-                    .bind(new.customer_id)
-                    .bind(&new.message)
-                    .bind(&new.direction)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -13754,46 +10535,14 @@ pub mod conversation_history {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"channel_id\", u.\"customer_id\", u.\"message\", u.\"direction\", COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u(\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversationHistory::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.channel_id.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.customer_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.message.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.channel_id)
-                            .bind(new.customer_id)
-                            .bind(&new.message)
-                            .bind(&new.direction)
-                            .bind(new.created_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationHistory],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversationHistory::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -13802,21 +10551,9 @@ pub mod conversation_history {
             patch: &ConversationHistoryPatch,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"conversation_history\" SET \"channel_id\" = COALESCE($2::character varying(100), \"channel_id\"), \"customer_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"customer_id\" END, \"message\" = COALESCE($5::text, \"message\"), \"direction\" = COALESCE($6::character varying(10), \"direction\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, ConversationHistory>(SQL)
-                .bind(key)
-                .bind(patch.channel_id.clone())
-                .bind(patch.customer_id.is_some())
-                .bind(patch.customer_id.flatten())
-                .bind(patch.message.clone())
-                .bind(patch.direction.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -13824,12 +10561,7 @@ pub mod conversation_history {
             key: ids::ConversationHistoryId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -13837,20 +10569,11 @@ pub mod conversation_history {
             new: &NewConversationHistory,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"channel_id\" = EXCLUDED.\"channel_id\", \"customer_id\" = COALESCE($3::uuid, \"public\".\"conversation_history\".\"customer_id\"), \"message\" = EXCLUDED.\"message\", \"direction\" = EXCLUDED.\"direction\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"conversation_history\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ConversationHistory>(SQL)
-                    .bind(new.id)
-                    .bind(&new.channel_id)
-                    .bind(new.customer_id)
-                    .bind(&new.message)
-                    .bind(&new.direction)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for ConversationHistoryFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationHistory {
         const TABLE: &'static str = "\"public\".\"conversation_history\"";
@@ -13864,27 +10587,41 @@ pub mod conversation_history {
         ];
         const STAGING: &'static str = "public_conversation_history";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (5u32, self.created_at.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewConversationHistory {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.channel_id)?;
-            row.field(&self.customer_id)?;
-            row.field(&self.message)?;
-            row.field(&self.direction)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.channel_id);
+            sink.value(&self.customer_id);
+            sink.value(&self.message);
+            sink.value(&self.direction);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewConversationHistory {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.channel_id);
+            args.column(rows, |r| &r.customer_id);
+            args.column(rows, |r| &r.message);
+            args.column(rows, |r| &r.direction);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ConversationHistoryPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.channel_id);
+            args.patch(&self.customer_id);
+            args.add(&self.message);
+            args.add(&self.direction);
+            args.add(self.created_at);
         }
     }
 }
@@ -13944,18 +10681,10 @@ pub mod conversation_event {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.event_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "event_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("event_type", &self.event_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `conversation_event`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -13974,17 +10703,10 @@ pub mod conversation_event {
     impl ConversationEventPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.event_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "event_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("event_type", &self.event_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `conversation_event` (each on an indexed column).
@@ -14020,12 +10742,7 @@ pub mod conversation_event {
             key: ids::ConversationEventId,
         ) -> Result<Option<ConversationEvent>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, ConversationEvent>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -14033,12 +10750,7 @@ pub mod conversation_event {
             key: ids::ConversationEventId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -14046,17 +10758,12 @@ pub mod conversation_event {
             keys: &[ids::ConversationEventId],
         ) -> Result<Vec<ConversationEvent>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, ConversationEvent>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ConversationEventFilter,
+            filter: &ConversationEventFilter,
             page: &::hubgen_runtime::PageRequest<ConversationEventSort>,
         ) -> Result<::hubgen_runtime::Page<ConversationEvent>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -14064,48 +10771,36 @@ pub mod conversation_event {
                 "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &ConversationEvent) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ConversationEventSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &ConversationEvent| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, ConversationEvent>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &ConversationEvent| match page.sort {
+                        ConversationEventSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ConversationEventFilter,
+            filter: &ConversationEventFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"conversation_event\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a ConversationEventFilter,
+            filter: &ConversationEventFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ConversationEvent> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, ConversationEvent>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -14113,18 +10808,7 @@ pub mod conversation_event {
             new: &NewConversationEvent,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ConversationEvent>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.event_type)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -14133,44 +10817,14 @@ pub mod conversation_event {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"event_type\", COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"created_at\", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u(\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversationEvent::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.event_type.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.event_type)
-                            .bind(&new.metadata)
-                            .bind(new.created_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationEvent],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversationEvent::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -14179,19 +10833,9 @@ pub mod conversation_event {
             patch: &ConversationEventPatch,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"conversation_event\" SET \"conversation_id\" = COALESCE($2::uuid, \"conversation_id\"), \"event_type\" = COALESCE($3::character varying(50), \"event_type\"), \"metadata\" = COALESCE($4::jsonb, \"metadata\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, ConversationEvent>(SQL)
-                .bind(key)
-                .bind(patch.conversation_id)
-                .bind(patch.event_type.clone())
-                .bind(patch.metadata.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -14199,12 +10843,7 @@ pub mod conversation_event {
             key: ids::ConversationEventId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -14212,19 +10851,11 @@ pub mod conversation_event {
             new: &NewConversationEvent,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"event_type\" = EXCLUDED.\"event_type\", \"metadata\" = COALESCE($4::jsonb, \"public\".\"conversation_event\".\"metadata\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"conversation_event\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ConversationEvent>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.event_type)
-                    .bind(&new.metadata)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for ConversationEventFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationEvent {
         const TABLE: &'static str = "\"public\".\"conversation_event\"";
@@ -14237,32 +10868,38 @@ pub mod conversation_event {
         ];
         const STAGING: &'static str = "public_conversation_event";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.metadata.is_none()),
-                    (4u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewConversationEvent {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            row.field(&self.event_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.value(&self.event_type);
+            sink.or_default(&self.metadata);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewConversationEvent {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.event_type);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ConversationEventPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.conversation_id);
+            args.add(&self.event_type);
+            args.add(&self.metadata);
+            args.add(self.created_at);
         }
     }
 }
@@ -14328,23 +10965,17 @@ pub mod complaints {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["open", "investigating", "resolved", "dismissed"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["open", "investigating", "resolved", "dismissed"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `complaints`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -14369,23 +11000,17 @@ pub mod complaints {
     impl ComplaintPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["open", "investigating", "resolved", "dismissed"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[
+                    MaxChars(20usize),
+                    OneOf(&["open", "investigating", "resolved", "dismissed"]),
+                ],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `complaints` (each on an indexed column).
@@ -14421,12 +11046,7 @@ pub mod complaints {
             key: ids::ComplaintId,
         ) -> Result<Option<Complaint>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Complaint>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -14434,12 +11054,7 @@ pub mod complaints {
             key: ids::ComplaintId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -14447,17 +11062,12 @@ pub mod complaints {
             keys: &[ids::ComplaintId],
         ) -> Result<Vec<Complaint>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Complaint>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ComplaintFilter,
+            filter: &ComplaintFilter,
             page: &::hubgen_runtime::PageRequest<ComplaintSort>,
         ) -> Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -14465,48 +11075,36 @@ pub mod complaints {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Complaint) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ComplaintSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Complaint| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Complaint>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Complaint| match page.sort {
+                        ComplaintSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ComplaintFilter,
+            filter: &ComplaintFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"complaints\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a ComplaintFilter,
+            filter: &ComplaintFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Complaint> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Complaint>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -14514,20 +11112,7 @@ pub mod complaints {
             new: &NewComplaint,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Complaint>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.order_id)
-                    .bind(&new.description)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -14536,49 +11121,14 @@ pub mod complaints {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"order_id\", u.\"description\", COALESCE(u.\"status\", 'open'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewComplaint::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(new.order_id)
-                            .bind(&new.description)
-                            .bind(&new.status)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewComplaint],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewComplaint::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -14587,21 +11137,9 @@ pub mod complaints {
             patch: &ComplaintPatch,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"complaints\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"order_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"order_id\" END, \"description\" = COALESCE($5::text, \"description\"), \"status\" = COALESCE($6::character varying(20), \"status\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Complaint>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.order_id.is_some())
-                .bind(patch.order_id.flatten())
-                .bind(patch.description.clone())
-                .bind(patch.status.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -14609,12 +11147,7 @@ pub mod complaints {
             key: ids::ComplaintId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -14622,21 +11155,11 @@ pub mod complaints {
             new: &NewComplaint,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"order_id\" = COALESCE($3::uuid, \"public\".\"complaints\".\"order_id\"), \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($5::character varying(20), \"public\".\"complaints\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"complaints\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Complaint>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(new.order_id)
-                    .bind(&new.description)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for ComplaintFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewComplaint {
         const TABLE: &'static str = "\"public\".\"complaints\"";
@@ -14651,37 +11174,43 @@ pub mod complaints {
         ];
         const STAGING: &'static str = "public_complaints";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.status.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewComplaint {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.order_id)?;
-            row.field(&self.description)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.order_id);
+            sink.value(&self.description);
+            sink.or_default(&self.status);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewComplaint {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.order_id);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ComplaintPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.patch(&self.order_id);
+            args.add(&self.description);
+            args.add(&self.status);
+            args.add(self.created_at);
         }
     }
 }
@@ -14743,32 +11272,15 @@ pub mod violations {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.violation_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "violation_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.severity {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "severity",
-                    value,
-                    10usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "severity",
-                    value,
-                    &["low", "medium", "high"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("violation_type", &self.violation_type, &[MaxChars(50usize)]);
+            c.text(
+                "severity",
+                &self.severity,
+                &[MaxChars(10usize), OneOf(&["low", "medium", "high"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `violations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -14789,31 +11301,15 @@ pub mod violations {
     impl ViolationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.violation_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "violation_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.severity {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "severity",
-                    value,
-                    10usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "severity",
-                    value,
-                    &["low", "medium", "high"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("violation_type", &self.violation_type, &[MaxChars(50usize)]);
+            c.text(
+                "severity",
+                &self.severity,
+                &[MaxChars(10usize), OneOf(&["low", "medium", "high"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `violations` (each on an indexed column).
@@ -14849,12 +11345,7 @@ pub mod violations {
             key: ids::ViolationId,
         ) -> Result<Option<Violation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Violation>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -14862,12 +11353,7 @@ pub mod violations {
             key: ids::ViolationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -14875,17 +11361,12 @@ pub mod violations {
             keys: &[ids::ViolationId],
         ) -> Result<Vec<Violation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Violation>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ViolationFilter,
+            filter: &ViolationFilter,
             page: &::hubgen_runtime::PageRequest<ViolationSort>,
         ) -> Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -14893,48 +11374,36 @@ pub mod violations {
                 "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Violation) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ViolationSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Violation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Violation>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Violation| match page.sort {
+                        ViolationSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &ViolationFilter,
+            filter: &ViolationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"violations\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a ViolationFilter,
+            filter: &ViolationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Violation> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Violation>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -14942,19 +11411,7 @@ pub mod violations {
             new: &NewViolation,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Violation>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.violation_type)
-                    .bind(&new.severity)
-                    .bind(&new.details)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -14963,49 +11420,14 @@ pub mod violations {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"violation_type\", COALESCE(u.\"severity\", 'low'), COALESCE(u.\"details\", '{}'), COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewViolation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.violation_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.severity.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.details.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.violation_type)
-                            .bind(&new.severity)
-                            .bind(&new.details)
-                            .bind(new.created_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewViolation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewViolation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -15014,20 +11436,9 @@ pub mod violations {
             patch: &ViolationPatch,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"violations\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"violation_type\" = COALESCE($3::character varying(50), \"violation_type\"), \"severity\" = COALESCE($4::character varying(10), \"severity\"), \"details\" = COALESCE($5::jsonb, \"details\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Violation>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.violation_type.clone())
-                .bind(patch.severity.clone())
-                .bind(patch.details.clone())
-                .bind(patch.created_at)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -15035,12 +11446,7 @@ pub mod violations {
             key: ids::ViolationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -15048,20 +11454,11 @@ pub mod violations {
             new: &NewViolation,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"violation_type\" = EXCLUDED.\"violation_type\", \"severity\" = COALESCE($4::character varying(10), \"public\".\"violations\".\"severity\"), \"details\" = COALESCE($5::jsonb, \"public\".\"violations\".\"details\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"violations\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Violation>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.violation_type)
-                    .bind(&new.severity)
-                    .bind(&new.details)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for ViolationFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewViolation {
         const TABLE: &'static str = "\"public\".\"violations\"";
@@ -15075,36 +11472,41 @@ pub mod violations {
         ];
         const STAGING: &'static str = "public_violations";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.severity.is_none()),
-                    (4u32, self.details.is_none()),
-                    (5u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewViolation {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.violation_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.severity)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.details)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.violation_type);
+            sink.or_default(&self.severity);
+            sink.or_default(&self.details);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewViolation {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.violation_type);
+            args.column(rows, |r| &r.severity);
+            args.column(rows, |r| &r.details);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ViolationPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.violation_type);
+            args.add(&self.severity);
+            args.add(&self.details);
+            args.add(self.created_at);
         }
     }
 }
@@ -15172,27 +11574,11 @@ pub mod audit_logs {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.action;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "action",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.entity_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "entity_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("action", &self.action, &[MaxChars(50usize)]);
+            c.text("entity_type", &self.entity_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `audit_logs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -15217,25 +11603,11 @@ pub mod audit_logs {
     impl AuditLogPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.action {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "action",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.entity_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "entity_type",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("action", &self.action, &[MaxChars(50usize)]);
+            c.text("entity_type", &self.entity_type, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `audit_logs` (each on an indexed column).
@@ -15276,13 +11648,7 @@ pub mod audit_logs {
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
         ) -> Result<Option<AuditLog>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE \"id\" = $1::uuid AND \"occurred_at\" = $2::timestamp with time zone";
-            Ok(
-                ::sqlx::query_as::<_, AuditLog>(SQL)
-                    .bind(key.0)
-                    .bind(key.1)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, key).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -15290,13 +11656,7 @@ pub mod audit_logs {
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"audit_logs\" WHERE \"id\" = $1::uuid AND \"occurred_at\" = $2::timestamp with time zone)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key.0)
-                    .bind(key.1)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, key).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -15304,13 +11664,15 @@ pub mod audit_logs {
             keys: &[(::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>)],
         ) -> Result<Vec<AuditLog>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE (\"id\", \"occurred_at\") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY \"id\", \"occurred_at\"";
-            Ok(
-                ::sqlx::query_as::<_, AuditLog>(SQL)
-                    .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
-                    .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(
+                    &mut *tx,
+                    SQL,
+                    (
+                        keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+                        keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+                    ),
+                )
+                .await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -15330,42 +11692,29 @@ pub mod audit_logs {
                 "entity_type asc",
                 "entity_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AuditLog) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                AuditLogSort::PrimaryKey => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AuditLog| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id, &row.occurred_at),
-                        ),
-                    )
-                }
-                AuditLogSort::EntityType => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &AuditLog| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.entity_type, &row.id, &row.occurred_at),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AuditLog>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.entity_type.any_of.as_deref())
-                .bind(filter.entity_type.at_least.as_ref())
-                .bind(filter.entity_type.below.as_ref())
-                .bind(filter.entity_type.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AuditLog| match page.sort {
+                        AuditLogSort::PrimaryKey => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.id, &row.occurred_at),
+                            )
+                        }
+                        AuditLogSort::EntityType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.entity_type, &row.id, &row.occurred_at),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -15373,30 +11722,20 @@ pub mod audit_logs {
             filter: &AuditLogFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"audit_logs\" WHERE ($1::character varying(50)[] IS NULL OR \"entity_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"entity_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"entity_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"entity_type\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.entity_type.any_of.as_deref())
-                    .bind(filter.entity_type.at_least.as_ref())
-                    .bind(filter.entity_type.below.as_ref())
-                    .bind(filter.entity_type.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a AuditLogFilter,
+            filter: &AuditLogFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AuditLog> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::character varying(50)[] IS NULL OR \"entity_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"entity_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"entity_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"entity_type\" IS NULL) = $4::bool) ORDER BY \"id\", \"occurred_at\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AuditLog>(SQL)
-                    .bind(filter.entity_type.any_of.as_deref())
-                    .bind(filter.entity_type.at_least.as_ref())
-                    .bind(filter.entity_type.below.as_ref())
-                    .bind(filter.entity_type.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AuditLogFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.entity_type);
         }
     }
 }

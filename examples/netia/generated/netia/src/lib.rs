@@ -610,65 +610,19 @@ pub mod tenants {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.subscription_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "subscription_status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.subscription_plan {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "subscription_plan",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.crisp_website_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "crisp_website_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.tidio_website_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tidio_website_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text(
+                "subscription_status",
+                &self.subscription_status,
+                &[MaxChars(50usize)],
+            );
+            c.text("subscription_plan", &self.subscription_plan, &[MaxChars(50usize)]);
+            c.text("crisp_website_id", &self.crisp_website_id, &[MaxChars(255usize)]);
+            c.text("tidio_website_id", &self.tidio_website_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -719,63 +673,19 @@ pub mod tenants {
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(Some(value)) = &self.subscription_status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "subscription_status",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.subscription_plan {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "subscription_plan",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.crisp_website_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "crisp_website_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.tidio_website_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tidio_website_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text(
+                "subscription_status",
+                &self.subscription_status,
+                &[MaxChars(50usize)],
+            );
+            c.text("subscription_plan", &self.subscription_plan, &[MaxChars(50usize)]);
+            c.text("crisp_website_id", &self.crisp_website_id, &[MaxChars(255usize)]);
+            c.text("tidio_website_id", &self.tidio_website_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
@@ -828,12 +738,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -841,12 +746,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -854,12 +754,7 @@ pub mod tenants {
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -891,80 +786,41 @@ pub mod tenants {
                 "tidio_website_id asc",
                 "tidio_website_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
-                TenantSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                TenantSort::Email => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.email, &row.id),
-                        ),
-                    )
-                }
-                TenantSort::SubscriptionStatus => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.subscription_status, &row.id),
-                        ),
-                    )
-                }
-                TenantSort::CrispWebsiteId => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.crisp_website_id, &row.id),
-                        ),
-                    )
-                }
-                TenantSort::TidioWebsiteId => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tidio_website_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.email.any_of.as_deref())
-                .bind(filter.email.at_least.as_ref())
-                .bind(filter.email.below.as_ref())
-                .bind(filter.email.is_null)
-                .bind(filter.subscription_status.any_of.as_deref())
-                .bind(filter.subscription_status.at_least.as_ref())
-                .bind(filter.subscription_status.below.as_ref())
-                .bind(filter.subscription_status.is_null)
-                .bind(filter.crisp_website_id.any_of.as_deref())
-                .bind(filter.crisp_website_id.at_least.as_ref())
-                .bind(filter.crisp_website_id.below.as_ref())
-                .bind(filter.crisp_website_id.is_null)
-                .bind(filter.tidio_website_id.any_of.as_deref())
-                .bind(filter.tidio_website_id.at_least.as_ref())
-                .bind(filter.tidio_website_id.below.as_ref())
-                .bind(filter.tidio_website_id.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Tenant| match page.sort {
+                        TenantSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        TenantSort::Email => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                        }
+                        TenantSort::SubscriptionStatus => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.subscription_status, &row.id),
+                            )
+                        }
+                        TenantSort::CrispWebsiteId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.crisp_website_id, &row.id),
+                            )
+                        }
+                        TenantSort::TidioWebsiteId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tidio_website_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -972,54 +828,15 @@ pub mod tenants {
             filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenants\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"subscription_status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"subscription_status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"subscription_status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"subscription_status\" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR \"crisp_website_id\" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR \"crisp_website_id\" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR \"crisp_website_id\" < $11::character varying(255)) AND ($12::bool IS NULL OR (\"crisp_website_id\" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR \"tidio_website_id\" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR \"tidio_website_id\" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR \"tidio_website_id\" < $15::character varying(255)) AND ($16::bool IS NULL OR (\"tidio_website_id\" IS NULL) = $16::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .bind(filter.subscription_status.any_of.as_deref())
-                    .bind(filter.subscription_status.at_least.as_ref())
-                    .bind(filter.subscription_status.below.as_ref())
-                    .bind(filter.subscription_status.is_null)
-                    .bind(filter.crisp_website_id.any_of.as_deref())
-                    .bind(filter.crisp_website_id.at_least.as_ref())
-                    .bind(filter.crisp_website_id.below.as_ref())
-                    .bind(filter.crisp_website_id.is_null)
-                    .bind(filter.tidio_website_id.any_of.as_deref())
-                    .bind(filter.tidio_website_id.at_least.as_ref())
-                    .bind(filter.tidio_website_id.below.as_ref())
-                    .bind(filter.tidio_website_id.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
+            filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"subscription_status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"subscription_status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"subscription_status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"subscription_status\" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR \"crisp_website_id\" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR \"crisp_website_id\" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR \"crisp_website_id\" < $11::character varying(255)) AND ($12::bool IS NULL OR (\"crisp_website_id\" IS NULL) = $12::bool) AND ($13::character varying(255)[] IS NULL OR \"tidio_website_id\" = ANY($13::character varying(255)[])) AND ($14::character varying(255) IS NULL OR \"tidio_website_id\" >= $14::character varying(255)) AND ($15::character varying(255) IS NULL OR \"tidio_website_id\" < $15::character varying(255)) AND ($16::bool IS NULL OR (\"tidio_website_id\" IS NULL) = $16::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .bind(filter.subscription_status.any_of.as_deref())
-                    .bind(filter.subscription_status.at_least.as_ref())
-                    .bind(filter.subscription_status.below.as_ref())
-                    .bind(filter.subscription_status.is_null)
-                    .bind(filter.crisp_website_id.any_of.as_deref())
-                    .bind(filter.crisp_website_id.at_least.as_ref())
-                    .bind(filter.crisp_website_id.below.as_ref())
-                    .bind(filter.crisp_website_id.is_null)
-                    .bind(filter.tidio_website_id.any_of.as_deref())
-                    .bind(filter.tidio_website_id.at_least.as_ref())
-                    .bind(filter.tidio_website_id.below.as_ref())
-                    .bind(filter.tidio_website_id.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `email` equal these values.
         pub async fn get_by_email(
@@ -1027,12 +844,7 @@ pub mod tenants {
             email: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE \"email\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(email)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (email,)).await
         }
         /// The row whose `crisp_website_id` equal these values.
         pub async fn get_by_crisp_website_id(
@@ -1040,12 +852,8 @@ pub mod tenants {
             crisp_website_id: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE \"crisp_website_id\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(crisp_website_id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (crisp_website_id,))
+                .await
         }
         /// The row whose `tidio_website_id` equal these values.
         pub async fn get_by_tidio_website_id(
@@ -1053,12 +861,8 @@ pub mod tenants {
             tidio_website_id: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\" FROM \"public\".\"tenants\" WHERE \"tidio_website_id\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(tidio_website_id)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tidio_website_id,))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1066,22 +870,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.subscription_status)
-                    .bind(&new.subscription_plan)
-                    .bind(&new.crisp_website_id)
-                    .bind(&new.tidio_website_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1090,67 +879,14 @@ pub mod tenants {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"email\", COALESCE(u.\"subscription_status\", 'trial'), COALESCE(u.\"subscription_plan\", 'basic'), u.\"crisp_website_id\", u.\"tidio_website_id\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"is_active\", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::character varying(50)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(255)[], $8::timestamp with time zone[], $9::timestamp with time zone[], $10::boolean[]) AS u(\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.subscription_status.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.subscription_plan.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.crisp_website_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.tidio_website_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.email)
-                            .bind(&new.subscription_status)
-                            .bind(&new.subscription_plan)
-                            .bind(&new.crisp_website_id)
-                            .bind(&new.tidio_website_id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(new.is_active)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1159,29 +895,9 @@ pub mod tenants {
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"email\" = COALESCE($3::character varying(255), \"email\"), \"subscription_status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"subscription_status\" END, \"subscription_plan\" = CASE WHEN $6::bool THEN $7::character varying(50) ELSE \"subscription_plan\" END, \"crisp_website_id\" = CASE WHEN $8::bool THEN $9::character varying(255) ELSE \"crisp_website_id\" END, \"tidio_website_id\" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE \"tidio_website_id\" END, \"created_at\" = CASE WHEN $12::bool THEN $13::timestamp with time zone ELSE \"created_at\" END, \"is_active\" = CASE WHEN $14::bool THEN $15::boolean ELSE \"is_active\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Tenant>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.email.clone())
-                .bind(patch.subscription_status.is_some())
-                .bind(patch.subscription_status.clone().flatten())
-                .bind(patch.subscription_plan.is_some())
-                .bind(patch.subscription_plan.clone().flatten())
-                .bind(patch.crisp_website_id.is_some())
-                .bind(patch.crisp_website_id.clone().flatten())
-                .bind(patch.tidio_website_id.is_some())
-                .bind(patch.tidio_website_id.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.is_active.is_some())
-                .bind(patch.is_active.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1189,12 +905,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1202,22 +913,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.subscription_status)
-                    .bind(&new.subscription_plan)
-                    .bind(&new.crisp_website_id)
-                    .bind(&new.tidio_website_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email(
@@ -1225,22 +921,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"email\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.subscription_status)
-                    .bind(&new.subscription_plan)
-                    .bind(&new.crisp_website_id)
-                    .bind(&new.tidio_website_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `crisp_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_crisp_website_id(
@@ -1248,22 +929,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"crisp_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"tidio_website_id\" = COALESCE($7::character varying(255), \"public\".\"tenants\".\"tidio_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.subscription_status)
-                    .bind(&new.subscription_plan)
-                    .bind(&new.crisp_website_id)
-                    .bind(&new.tidio_website_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tidio_website_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tidio_website_id(
@@ -1271,22 +937,15 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::character varying(50), 'trial'), COALESCE($5::character varying(50), 'basic'), $6::character varying(255), $7::character varying(255), COALESCE($8::timestamp with time zone, NOW()), COALESCE($9::timestamp with time zone, NOW()), COALESCE($10::boolean, true)) ON CONFLICT (\"tidio_website_id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"email\" = EXCLUDED.\"email\", \"subscription_status\" = COALESCE($4::character varying(50), \"public\".\"tenants\".\"subscription_status\"), \"subscription_plan\" = COALESCE($5::character varying(50), \"public\".\"tenants\".\"subscription_plan\"), \"crisp_website_id\" = COALESCE($6::character varying(255), \"public\".\"tenants\".\"crisp_website_id\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_active\" = COALESCE($10::boolean, \"public\".\"tenants\".\"is_active\") RETURNING \"id\", \"name\", \"email\", \"subscription_status\", \"subscription_plan\", \"crisp_website_id\", \"tidio_website_id\", \"created_at\", \"updated_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.subscription_status)
-                    .bind(&new.subscription_plan)
-                    .bind(&new.crisp_website_id)
-                    .bind(&new.tidio_website_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.email);
+            args.condition(&self.subscription_status);
+            args.condition(&self.crisp_website_id);
+            args.condition(&self.tidio_website_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
@@ -1305,46 +964,51 @@ pub mod tenants {
         ];
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.subscription_status.is_none()),
-                    (4u32, self.subscription_plan.is_none()),
-                    (7u32, self.created_at.is_none()),
-                    (8u32, self.updated_at.is_none()),
-                    (9u32, self.is_active.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            row.field(&self.email)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.subscription_status)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.subscription_plan)?;
-            }
-            row.field(&self.crisp_website_id)?;
-            row.field(&self.tidio_website_id)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            if defaulted & 512u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.value(&self.email);
+            sink.or_default(&self.subscription_status);
+            sink.or_default(&self.subscription_plan);
+            sink.value(&self.crisp_website_id);
+            sink.value(&self.tidio_website_id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.or_default(&self.is_active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.subscription_status);
+            args.column(rows, |r| &r.subscription_plan);
+            args.column(rows, |r| &r.crisp_website_id);
+            args.column(rows, |r| &r.tidio_website_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.is_active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.add(&self.email);
+            args.patch(&self.subscription_status);
+            args.patch(&self.subscription_plan);
+            args.patch(&self.crisp_website_id);
+            args.patch(&self.tidio_website_id);
+            args.patch(&self.created_at);
+            args.patch(&self.is_active);
         }
     }
 }
@@ -1441,27 +1105,11 @@ pub mod api_keys {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.key_hash;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "key_hash",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("key_hash", &self.key_hash, &[MaxChars(255usize)]);
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1515,25 +1163,11 @@ pub mod api_keys {
     impl ApiKeyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.key_hash {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "key_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("key_hash", &self.key_hash, &[MaxChars(255usize)]);
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
@@ -1576,12 +1210,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\" FROM \"public\".\"api_keys\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1589,12 +1218,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"api_keys\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1602,12 +1226,7 @@ pub mod api_keys {
             keys: &[ids::ApiKeyId],
         ) -> Result<Vec<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\" FROM \"public\".\"api_keys\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1627,45 +1246,26 @@ pub mod api_keys {
                 "tenant_id asc",
                 "tenant_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &ApiKey) -> ::hubgen_runtime::Cursor) = match page.sort {
-                ApiKeySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ApiKeySort::TenantId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.tenant_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, ApiKey>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.tenant_id.any_of.as_deref())
-                .bind(filter.tenant_id.at_least.as_ref())
-                .bind(filter.tenant_id.below.as_ref())
-                .bind(filter.tenant_id.is_null)
-                .bind(filter.key_hash.any_of.as_deref())
-                .bind(filter.key_hash.at_least.as_ref())
-                .bind(filter.key_hash.below.as_ref())
-                .bind(filter.key_hash.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &ApiKey| match page.sort {
+                        ApiKeySort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ApiKeySort::TenantId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.tenant_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1673,38 +1273,15 @@ pub mod api_keys {
             filter: &ApiKeyFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"api_keys\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"key_hash\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"key_hash\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"key_hash\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"key_hash\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.key_hash.any_of.as_deref())
-                    .bind(filter.key_hash.at_least.as_ref())
-                    .bind(filter.key_hash.below.as_ref())
-                    .bind(filter.key_hash.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
+            filter: &ApiKeyFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ApiKey> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\" FROM \"public\".\"api_keys\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"key_hash\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"key_hash\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"key_hash\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"key_hash\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(filter.tenant_id.any_of.as_deref())
-                    .bind(filter.tenant_id.at_least.as_ref())
-                    .bind(filter.tenant_id.below.as_ref())
-                    .bind(filter.tenant_id.is_null)
-                    .bind(filter.key_hash.any_of.as_deref())
-                    .bind(filter.key_hash.at_least.as_ref())
-                    .bind(filter.key_hash.below.as_ref())
-                    .bind(filter.key_hash.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `key_hash` equal these values.
         pub async fn get_by_key_hash(
@@ -1712,12 +1289,7 @@ pub mod api_keys {
             key_hash: String,
         ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\" FROM \"public\".\"api_keys\" WHERE \"key_hash\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(key_hash)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1725,20 +1297,7 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.tenant_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .bind(new.last_used_at)
-                    .bind(new.created_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1747,50 +1306,14 @@ pub mod api_keys {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"tenant_id\", u.\"key_hash\", u.\"name\", COALESCE(u.\"permissions\", '{}'), u.\"last_used_at\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"is_active\", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::jsonb[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::boolean[]) AS u(\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\")";
             const ONE: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.permissions.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.last_used_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.tenant_id)
-                            .bind(&new.key_hash)
-                            .bind(&new.name)
-                            .bind(&new.permissions)
-                            .bind(new.last_used_at)
-                            .bind(new.created_at)
-                            .bind(new.is_active)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewApiKey],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1799,26 +1322,9 @@ pub mod api_keys {
             patch: &ApiKeyPatch,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"api_keys\" SET \"tenant_id\" = COALESCE($2::uuid, \"tenant_id\"), \"key_hash\" = COALESCE($3::character varying(255), \"key_hash\"), \"name\" = COALESCE($4::character varying(100), \"name\"), \"permissions\" = CASE WHEN $5::bool THEN $6::jsonb ELSE \"permissions\" END, \"last_used_at\" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE \"last_used_at\" END, \"created_at\" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE \"created_at\" END, \"is_active\" = CASE WHEN $11::bool THEN $12::boolean ELSE \"is_active\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, ApiKey>(SQL)
-                .bind(key)
-                .bind(patch.tenant_id)
-                .bind(patch.key_hash.clone())
-                .bind(patch.name.clone())
-                .bind(patch.permissions.is_some())
-                .bind(patch.permissions.clone().flatten())
-                .bind(patch.last_used_at.is_some())
-                .bind(patch.last_used_at.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.is_active.is_some())
-                .bind(patch.is_active.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1826,12 +1332,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"api_keys\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1839,20 +1340,7 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = COALESCE($6::timestamp with time zone, \"public\".\"api_keys\".\"last_used_at\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.tenant_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .bind(new.last_used_at)
-                    .bind(new.created_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_key_hash(
@@ -1860,20 +1348,13 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"api_keys\" (\"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), COALESCE($5::jsonb, '{}'), $6::timestamp with time zone, COALESCE($7::timestamp with time zone, NOW()), COALESCE($8::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"tenant_id\" = EXCLUDED.\"tenant_id\", \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($5::jsonb, \"public\".\"api_keys\".\"permissions\"), \"last_used_at\" = COALESCE($6::timestamp with time zone, \"public\".\"api_keys\".\"last_used_at\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"api_keys\".\"created_at\"), \"is_active\" = COALESCE($8::boolean, \"public\".\"api_keys\".\"is_active\") RETURNING \"id\", \"tenant_id\", \"key_hash\", \"name\", \"permissions\", \"last_used_at\", \"created_at\", \"is_active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.tenant_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .bind(new.last_used_at)
-                    .bind(new.created_at)
-                    .bind(new.is_active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.tenant_id);
+            args.condition(&self.key_hash);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
@@ -1890,38 +1371,46 @@ pub mod api_keys {
         ];
         const STAGING: &'static str = "public_api_keys";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.permissions.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (7u32, self.is_active.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.tenant_id)?;
-            row.field(&self.key_hash)?;
-            row.field(&self.name)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.permissions)?;
-            }
-            row.field(&self.last_used_at)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.tenant_id);
+            sink.value(&self.key_hash);
+            sink.value(&self.name);
+            sink.or_default(&self.permissions);
+            sink.value(&self.last_used_at);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.is_active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewApiKey {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.tenant_id);
+            args.column(rows, |r| &r.key_hash);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.permissions);
+            args.column(rows, |r| &r.last_used_at);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.is_active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.tenant_id);
+            args.add(&self.key_hash);
+            args.add(&self.name);
+            args.patch(&self.permissions);
+            args.patch(&self.last_used_at);
+            args.patch(&self.created_at);
+            args.patch(&self.is_active);
         }
     }
 }
@@ -1980,18 +1469,10 @@ pub mod conversations {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.session_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "session_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("session_id", &self.session_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2016,17 +1497,10 @@ pub mod conversations {
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.session_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "session_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("session_id", &self.session_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
@@ -2067,12 +1541,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\" FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2080,12 +1549,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2093,12 +1557,7 @@ pub mod conversations {
             keys: &[ids::ConversationId],
         ) -> Result<Vec<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\" FROM \"public\".\"conversations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2118,43 +1577,26 @@ pub mod conversations {
                 "session_id asc",
                 "session_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Conversation) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ConversationSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ConversationSort::SessionId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.session_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Conversation>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.session_id.any_of.as_deref())
-                .bind(filter.session_id.at_least.as_ref())
-                .bind(filter.session_id.below.as_ref())
-                .bind(filter.session_id.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Conversation| match page.sort {
+                        ConversationSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ConversationSort::SessionId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.session_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2162,30 +1604,15 @@ pub mod conversations {
             filter: &ConversationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"conversations\" WHERE ($1::character varying(255)[] IS NULL OR \"session_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"session_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"session_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"session_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.session_id.any_of.as_deref())
-                    .bind(filter.session_id.at_least.as_ref())
-                    .bind(filter.session_id.below.as_ref())
-                    .bind(filter.session_id.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a ConversationFilter,
+            filter: &ConversationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\" FROM \"public\".\"conversations\" WHERE ($1::character varying(255)[] IS NULL OR \"session_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"session_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"session_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"session_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(filter.session_id.any_of.as_deref())
-                    .bind(filter.session_id.at_least.as_ref())
-                    .bind(filter.session_id.below.as_ref())
-                    .bind(filter.session_id.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `session_id` equal these values.
         pub async fn get_by_tenant_id_and_session_id(
@@ -2194,13 +1621,12 @@ pub mod conversations {
             session_id: String,
         ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\" FROM \"public\".\"conversations\" WHERE \"tenant_id\" = $1::uuid AND \"session_id\" = $2::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(tenant_id)
-                    .bind(session_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, session_id),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2208,18 +1634,7 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) RETURNING \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(&new.session_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.metadata)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2228,44 +1643,14 @@ pub mod conversations {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"session_id\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"metadata\", '{}'), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::timestamp with time zone[], $4::timestamp with time zone[], $5::jsonb[]) AS u(\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\")";
             const ONE: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.session_id.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.session_id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(&new.metadata)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2274,20 +1659,9 @@ pub mod conversations {
             patch: &ConversationPatch,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"conversations\" SET \"session_id\" = COALESCE($2::character varying(255), \"session_id\"), \"created_at\" = CASE WHEN $3::bool THEN $4::timestamp with time zone ELSE \"created_at\" END, \"metadata\" = CASE WHEN $5::bool THEN $6::jsonb ELSE \"metadata\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Conversation>(SQL)
-                .bind(key)
-                .bind(patch.session_id.clone())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2295,12 +1669,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"conversations\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2308,18 +1677,7 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"session_id\" = EXCLUDED.\"session_id\", \"created_at\" = COALESCE($3::timestamp with time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($4::timestamp with time zone, now()), \"metadata\" = COALESCE($5::jsonb, \"public\".\"conversations\".\"metadata\") RETURNING \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(&new.session_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.metadata)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_session_id(
@@ -2327,18 +1685,12 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"conversations\" (\"id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::timestamp with time zone, NOW()), COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::jsonb, '{}'), $6::uuid) ON CONFLICT (\"tenant_id\", \"session_id\") DO UPDATE SET \"created_at\" = COALESCE($3::timestamp with time zone, \"public\".\"conversations\".\"created_at\"), \"updated_at\" = COALESCE($4::timestamp with time zone, now()), \"metadata\" = COALESCE($5::jsonb, \"public\".\"conversations\".\"metadata\") RETURNING \"id\", \"tenant_id\", \"session_id\", \"created_at\", \"updated_at\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(&new.session_id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.metadata)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.session_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
@@ -2352,35 +1704,37 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "public_conversations";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (2u32, self.created_at.is_none()),
-                    (3u32, self.updated_at.is_none()),
-                    (4u32, self.metadata.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.session_id)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 8u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.session_id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.or_default(&self.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.session_id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.session_id);
+            args.patch(&self.created_at);
+            args.patch(&self.metadata);
         }
     }
 }
@@ -2444,24 +1798,14 @@ pub mod messages {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.role;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "role",
-                    value,
-                    &["user", "assistant", "system"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "role",
+                &self.role,
+                &[MaxChars(20usize), OneOf(&["user", "assistant", "system"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2490,23 +1834,14 @@ pub mod messages {
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.role {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "role",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "role",
-                    value,
-                    &["user", "assistant", "system"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "role",
+                &self.role,
+                &[MaxChars(20usize), OneOf(&["user", "assistant", "system"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
@@ -2551,12 +1886,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\" FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2564,12 +1894,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2577,12 +1902,7 @@ pub mod messages {
             keys: &[ids::MessageId],
         ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\" FROM \"public\".\"messages\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2606,55 +1926,32 @@ pub mod messages {
                 "timestamp asc",
                 "timestamp desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Message) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                MessageSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                MessageSort::ConversationId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::Timestamp => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.timestamp, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Message>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.conversation_id.any_of.as_deref())
-                .bind(filter.conversation_id.at_least.as_ref())
-                .bind(filter.conversation_id.below.as_ref())
-                .bind(filter.conversation_id.is_null)
-                .bind(filter.timestamp.any_of.as_deref())
-                .bind(filter.timestamp.at_least.as_ref())
-                .bind(filter.timestamp.below.as_ref())
-                .bind(filter.timestamp.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Message| match page.sort {
+                        MessageSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        MessageSort::ConversationId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.conversation_id, &row.id),
+                            )
+                        }
+                        MessageSort::Timestamp => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.timestamp, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2662,38 +1959,15 @@ pub mod messages {
             filter: &MessageFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR \"timestamp\" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR \"timestamp\" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR \"timestamp\" < $7::timestamp with time zone) AND ($8::bool IS NULL OR (\"timestamp\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.timestamp.any_of.as_deref())
-                    .bind(filter.timestamp.at_least.as_ref())
-                    .bind(filter.timestamp.below.as_ref())
-                    .bind(filter.timestamp.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a MessageFilter,
+            filter: &MessageFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Message> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\" FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::timestamp with time zone[] IS NULL OR \"timestamp\" = ANY($5::timestamp with time zone[])) AND ($6::timestamp with time zone IS NULL OR \"timestamp\" >= $6::timestamp with time zone) AND ($7::timestamp with time zone IS NULL OR \"timestamp\" < $7::timestamp with time zone) AND ($8::bool IS NULL OR (\"timestamp\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.timestamp.any_of.as_deref())
-                    .bind(filter.timestamp.at_least.as_ref())
-                    .bind(filter.timestamp.below.as_ref())
-                    .bind(filter.timestamp.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2701,19 +1975,7 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.role)
-                    .bind(&new.content)
-                    .bind(new.timestamp)
-                    .bind(&new.metadata)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2722,44 +1984,14 @@ pub mod messages {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"role\", u.\"content\", COALESCE(u.\"timestamp\", NOW()), COALESCE(u.\"metadata\", '{}'), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::timestamp with time zone[], $6::jsonb[]) AS u(\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\")";
             const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.role.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.timestamp).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.role)
-                            .bind(&new.content)
-                            .bind(new.timestamp)
-                            .bind(&new.metadata)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2768,22 +2000,9 @@ pub mod messages {
             patch: &MessagePatch,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"conversation_id\" = COALESCE($2::uuid, \"conversation_id\"), \"role\" = COALESCE($3::character varying(20), \"role\"), \"content\" = COALESCE($4::text, \"content\"), \"timestamp\" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE \"timestamp\" END, \"metadata\" = CASE WHEN $7::bool THEN $8::jsonb ELSE \"metadata\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Message>(SQL)
-                .bind(key)
-                .bind(patch.conversation_id)
-                .bind(patch.role.clone())
-                .bind(patch.content.clone())
-                .bind(patch.timestamp.is_some())
-                .bind(patch.timestamp.flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2791,12 +2010,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2804,19 +2018,13 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::text, COALESCE($5::timestamp with time zone, NOW()), COALESCE($6::jsonb, '{}'), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"role\" = EXCLUDED.\"role\", \"content\" = EXCLUDED.\"content\", \"timestamp\" = COALESCE($5::timestamp with time zone, \"public\".\"messages\".\"timestamp\"), \"metadata\" = COALESCE($6::jsonb, \"public\".\"messages\".\"metadata\") RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"role\", \"content\", \"timestamp\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.role)
-                    .bind(&new.content)
-                    .bind(new.timestamp)
-                    .bind(&new.metadata)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.conversation_id);
+            args.condition(&self.timestamp);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
@@ -2831,33 +2039,41 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.timestamp.is_none()),
-                    (5u32, self.metadata.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            row.field(&self.role)?;
-            row.field(&self.content)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.timestamp)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.value(&self.role);
+            sink.value(&self.content);
+            sink.or_default(&self.timestamp);
+            sink.or_default(&self.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.timestamp);
+            args.column(rows, |r| &r.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.conversation_id);
+            args.add(&self.role);
+            args.add(&self.content);
+            args.patch(&self.timestamp);
+            args.patch(&self.metadata);
         }
     }
 }
@@ -2956,26 +2172,11 @@ pub mod leads {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.intent;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "intent",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("intent", &self.intent, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3019,25 +2220,11 @@ pub mod leads {
     impl LeadPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.intent {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "intent",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("intent", &self.intent, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
@@ -3086,12 +2273,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<Option<Lead>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"leads\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3099,12 +2281,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"leads\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3112,7 +2289,7 @@ pub mod leads {
             keys: &[ids::LeadId],
         ) -> Result<Vec<Lead>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"leads\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Lead>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3140,67 +2317,30 @@ pub mod leads {
                 "created_at asc",
                 "created_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Lead) -> ::hubgen_runtime::Cursor) = match page.sort {
-                LeadSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                LeadSort::Intent => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.intent, &row.id),
-                        ),
-                    )
-                }
-                LeadSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                LeadSort::CreatedAt => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.created_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Lead>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.intent.any_of.as_deref())
-                .bind(filter.intent.at_least.as_ref())
-                .bind(filter.intent.below.as_ref())
-                .bind(filter.intent.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.created_at.any_of.as_deref())
-                .bind(filter.created_at.at_least.as_ref())
-                .bind(filter.created_at.below.as_ref())
-                .bind(filter.created_at.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Lead| match page.sort {
+                        LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        LeadSort::Intent => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.intent, &row.id))
+                        }
+                        LeadSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        LeadSort::CreatedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.created_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3208,46 +2348,15 @@ pub mod leads {
             filter: &LeadFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"leads\" WHERE ($1::character varying(50)[] IS NULL OR \"intent\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"intent\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"intent\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"intent\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR \"created_at\" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR \"created_at\" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR \"created_at\" < $11::timestamp with time zone) AND ($12::bool IS NULL OR (\"created_at\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.intent.any_of.as_deref())
-                    .bind(filter.intent.at_least.as_ref())
-                    .bind(filter.intent.below.as_ref())
-                    .bind(filter.intent.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a LeadFilter,
+            filter: &LeadFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Lead> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"leads\" WHERE ($1::character varying(50)[] IS NULL OR \"intent\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"intent\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"intent\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"intent\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::timestamp with time zone[] IS NULL OR \"created_at\" = ANY($9::timestamp with time zone[])) AND ($10::timestamp with time zone IS NULL OR \"created_at\" >= $10::timestamp with time zone) AND ($11::timestamp with time zone IS NULL OR \"created_at\" < $11::timestamp with time zone) AND ($12::bool IS NULL OR (\"created_at\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(filter.intent.any_of.as_deref())
-                    .bind(filter.intent.at_least.as_ref())
-                    .bind(filter.intent.below.as_ref())
-                    .bind(filter.intent.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3255,20 +2364,7 @@ pub mod leads {
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.intent)
-                    .bind(&new.contact_info)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3277,49 +2373,14 @@ pub mod leads {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"intent\", COALESCE(u.\"contact_info\", '{}'), COALESCE(u.\"status\", 'new'), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::character varying(50)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.intent.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.contact_info.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.intent)
-                            .bind(&new.contact_info)
-                            .bind(&new.status)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewLead],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3328,24 +2389,9 @@ pub mod leads {
             patch: &LeadPatch,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"leads\" SET \"conversation_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"conversation_id\" END, \"intent\" = COALESCE($4::character varying(50), \"intent\"), \"contact_info\" = CASE WHEN $5::bool THEN $6::jsonb ELSE \"contact_info\" END, \"status\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"status\" END, \"created_at\" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Lead>(SQL)
-                .bind(key)
-                .bind(patch.conversation_id.is_some())
-                .bind(patch.conversation_id.flatten())
-                .bind(patch.intent.clone())
-                .bind(patch.contact_info.is_some())
-                .bind(patch.contact_info.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -3353,12 +2399,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"leads\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3366,20 +2407,14 @@ pub mod leads {
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"leads\" (\"id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::character varying(50), 'new'), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = COALESCE($2::uuid, \"public\".\"leads\".\"conversation_id\"), \"intent\" = EXCLUDED.\"intent\", \"contact_info\" = COALESCE($4::jsonb, \"public\".\"leads\".\"contact_info\"), \"status\" = COALESCE($5::character varying(50), \"public\".\"leads\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"leads\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"intent\", \"contact_info\", \"status\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.intent)
-                    .bind(&new.contact_info)
-                    .bind(&new.status)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for LeadFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.intent);
+            args.condition(&self.status);
+            args.condition(&self.created_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLead {
@@ -3395,40 +2430,43 @@ pub mod leads {
         ];
         const STAGING: &'static str = "public_leads";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.contact_info.is_none()),
-                    (4u32, self.status.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewLead {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            row.field(&self.intent)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.contact_info)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.value(&self.intent);
+            sink.or_default(&self.contact_info);
+            sink.or_default(&self.status);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewLead {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.intent);
+            args.column(rows, |r| &r.contact_info);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&self.conversation_id);
+            args.add(&self.intent);
+            args.patch(&self.contact_info);
+            args.patch(&self.status);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -3485,18 +2523,10 @@ pub mod tenant_configurations {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.config_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("config_type", &self.config_type, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenant_configurations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3517,17 +2547,10 @@ pub mod tenant_configurations {
     impl TenantConfigurationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.config_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "config_type",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("config_type", &self.config_type, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenant_configurations` (each on an indexed column).
@@ -3568,12 +2591,7 @@ pub mod tenant_configurations {
             key: ids::TenantConfigurationId,
         ) -> Result<Option<TenantConfiguration>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_configurations\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3581,12 +2599,7 @@ pub mod tenant_configurations {
             key: ids::TenantConfigurationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenant_configurations\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3594,12 +2607,7 @@ pub mod tenant_configurations {
             keys: &[ids::TenantConfigurationId],
         ) -> Result<Vec<TenantConfiguration>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_configurations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3622,43 +2630,26 @@ pub mod tenant_configurations {
                 "config_type asc",
                 "config_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &TenantConfiguration) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                TenantConfigurationSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &TenantConfiguration| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                TenantConfigurationSort::ConfigType => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &TenantConfiguration| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.config_type, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, TenantConfiguration>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.config_type.any_of.as_deref())
-                .bind(filter.config_type.at_least.as_ref())
-                .bind(filter.config_type.below.as_ref())
-                .bind(filter.config_type.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &TenantConfiguration| match page.sort {
+                        TenantConfigurationSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        TenantConfigurationSort::ConfigType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.config_type, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3666,30 +2657,15 @@ pub mod tenant_configurations {
             filter: &TenantConfigurationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant_configurations\" WHERE ($1::character varying(100)[] IS NULL OR \"config_type\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"config_type\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"config_type\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"config_type\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.config_type.any_of.as_deref())
-                    .bind(filter.config_type.at_least.as_ref())
-                    .bind(filter.config_type.below.as_ref())
-                    .bind(filter.config_type.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a TenantConfigurationFilter,
+            filter: &TenantConfigurationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TenantConfiguration> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_configurations\" WHERE ($1::character varying(100)[] IS NULL OR \"config_type\" = ANY($1::character varying(100)[])) AND ($2::character varying(100) IS NULL OR \"config_type\" >= $2::character varying(100)) AND ($3::character varying(100) IS NULL OR \"config_type\" < $3::character varying(100)) AND ($4::bool IS NULL OR (\"config_type\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(filter.config_type.any_of.as_deref())
-                    .bind(filter.config_type.at_least.as_ref())
-                    .bind(filter.config_type.below.as_ref())
-                    .bind(filter.config_type.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `config_type` equal these values.
         pub async fn get_by_tenant_id_and_config_type(
@@ -3698,13 +2674,12 @@ pub mod tenant_configurations {
             config_type: String,
         ) -> Result<Option<TenantConfiguration>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant_configurations\" WHERE \"tenant_id\" = $1::uuid AND \"config_type\" = $2::character varying(100)";
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(tenant_id)
-                    .bind(config_type)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, config_type),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3712,18 +2687,7 @@ pub mod tenant_configurations {
             new: &NewTenantConfiguration,
         ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) RETURNING \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_type)
-                    .bind(&new.config_data)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3732,50 +2696,14 @@ pub mod tenant_configurations {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"config_type\", u.\"config_data\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $6::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::jsonb[], $4::timestamp with time zone[], $5::timestamp with time zone[]) AS u(\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantConfiguration::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.config_data.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.config_type)
-                            .bind(&new.config_data)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTenantConfiguration],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenantConfiguration::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3784,19 +2712,9 @@ pub mod tenant_configurations {
             patch: &TenantConfigurationPatch,
         ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenant_configurations\" SET \"config_type\" = COALESCE($2::character varying(100), \"config_type\"), \"config_data\" = COALESCE($3::jsonb, \"config_data\"), \"created_at\" = CASE WHEN $4::bool THEN $5::timestamp with time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                .bind(key)
-                .bind(patch.config_type.clone())
-                .bind(patch.config_data.clone())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -3804,12 +2722,7 @@ pub mod tenant_configurations {
             key: ids::TenantConfigurationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenant_configurations\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3817,18 +2730,7 @@ pub mod tenant_configurations {
             new: &NewTenantConfiguration,
         ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"config_type\" = EXCLUDED.\"config_type\", \"config_data\" = EXCLUDED.\"config_data\", \"created_at\" = COALESCE($4::timestamp with time zone, \"public\".\"tenant_configurations\".\"created_at\"), \"updated_at\" = COALESCE($5::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_type)
-                    .bind(&new.config_data)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `config_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_config_type(
@@ -3836,18 +2738,12 @@ pub mod tenant_configurations {
             new: &NewTenantConfiguration,
         ) -> Result<TenantConfiguration, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenant_configurations\" (\"id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::jsonb, COALESCE($4::timestamp with time zone, NOW()), COALESCE($5::timestamp with time zone, NOW()), $6::uuid) ON CONFLICT (\"tenant_id\", \"config_type\") DO UPDATE SET \"config_data\" = EXCLUDED.\"config_data\", \"created_at\" = COALESCE($4::timestamp with time zone, \"public\".\"tenant_configurations\".\"created_at\"), \"updated_at\" = COALESCE($5::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"config_type\", \"config_data\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, TenantConfiguration>(SQL)
-                    .bind(new.id)
-                    .bind(&new.config_type)
-                    .bind(&new.config_data)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantConfigurationFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.config_type);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantConfiguration {
@@ -3861,32 +2757,37 @@ pub mod tenant_configurations {
         ];
         const STAGING: &'static str = "public_tenant_configurations";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.created_at.is_none()),
-                    (4u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenantConfiguration {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.config_type)?;
-            row.field(&self.config_data)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.config_type);
+            sink.value(&self.config_data);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenantConfiguration {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.config_type);
+            args.column(rows, |r| &r.config_data);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantConfigurationPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.config_type);
+            args.add(&self.config_data);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -3953,24 +2854,14 @@ pub mod knowledge_bases {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.content_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "content_type",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "content_type",
-                    value,
-                    &["faq", "system_prompt", "custom"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "content_type",
+                &self.content_type,
+                &[MaxChars(50usize), OneOf(&["faq", "system_prompt", "custom"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `knowledge_bases`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -4003,23 +2894,14 @@ pub mod knowledge_bases {
     impl KnowledgeBasePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.content_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "content_type",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "content_type",
-                    value,
-                    &["faq", "system_prompt", "custom"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "content_type",
+                &self.content_type,
+                &[MaxChars(50usize), OneOf(&["faq", "system_prompt", "custom"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `knowledge_bases` (each on an indexed column).
@@ -4062,12 +2944,7 @@ pub mod knowledge_bases {
             key: ids::KnowledgeBaseId,
         ) -> Result<Option<KnowledgeBase>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"knowledge_bases\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -4075,12 +2952,7 @@ pub mod knowledge_bases {
             key: ids::KnowledgeBaseId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"knowledge_bases\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -4088,12 +2960,7 @@ pub mod knowledge_bases {
             keys: &[ids::KnowledgeBaseId],
         ) -> Result<Vec<KnowledgeBase>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"knowledge_bases\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -4113,47 +2980,26 @@ pub mod knowledge_bases {
                 "content_type asc",
                 "content_type desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &KnowledgeBase) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                KnowledgeBaseSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &KnowledgeBase| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                KnowledgeBaseSort::ContentType => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &KnowledgeBase| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.content_type, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, KnowledgeBase>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.content_type.any_of.as_deref())
-                .bind(filter.content_type.at_least.as_ref())
-                .bind(filter.content_type.below.as_ref())
-                .bind(filter.content_type.is_null)
-                .bind(filter.is_active.any_of.as_deref())
-                .bind(filter.is_active.at_least.as_ref())
-                .bind(filter.is_active.below.as_ref())
-                .bind(filter.is_active.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &KnowledgeBase| match page.sort {
+                        KnowledgeBaseSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        KnowledgeBaseSort::ContentType => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.content_type, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4161,38 +3007,15 @@ pub mod knowledge_bases {
             filter: &KnowledgeBaseFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"knowledge_bases\" WHERE ($1::character varying(50)[] IS NULL OR \"content_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"content_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"content_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"content_type\" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR \"is_active\" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR \"is_active\" >= $6::boolean) AND ($7::boolean IS NULL OR \"is_active\" < $7::boolean) AND ($8::bool IS NULL OR (\"is_active\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.content_type.any_of.as_deref())
-                    .bind(filter.content_type.at_least.as_ref())
-                    .bind(filter.content_type.below.as_ref())
-                    .bind(filter.content_type.is_null)
-                    .bind(filter.is_active.any_of.as_deref())
-                    .bind(filter.is_active.at_least.as_ref())
-                    .bind(filter.is_active.below.as_ref())
-                    .bind(filter.is_active.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a KnowledgeBaseFilter,
+            filter: &KnowledgeBaseFilter,
         ) -> ::hubgen_runtime::RowStream<'a, KnowledgeBase> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"knowledge_bases\" WHERE ($1::character varying(50)[] IS NULL OR \"content_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"content_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"content_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"content_type\" IS NULL) = $4::bool) AND ($5::boolean[] IS NULL OR \"is_active\" = ANY($5::boolean[])) AND ($6::boolean IS NULL OR \"is_active\" >= $6::boolean) AND ($7::boolean IS NULL OR \"is_active\" < $7::boolean) AND ($8::bool IS NULL OR (\"is_active\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                    .bind(filter.content_type.any_of.as_deref())
-                    .bind(filter.content_type.at_least.as_ref())
-                    .bind(filter.content_type.below.as_ref())
-                    .bind(filter.content_type.is_null)
-                    .bind(filter.is_active.any_of.as_deref())
-                    .bind(filter.is_active.at_least.as_ref())
-                    .bind(filter.is_active.below.as_ref())
-                    .bind(filter.is_active.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -4200,20 +3023,7 @@ pub mod knowledge_bases {
             new: &NewKnowledgeBase,
         ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                    .bind(new.id)
-                    .bind(&new.content_type)
-                    .bind(&new.content)
-                    .bind(new.version)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -4222,49 +3032,14 @@ pub mod knowledge_bases {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"content_type\", u.\"content\", COALESCE(u.\"version\", 1), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::text[], $4::integer[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewKnowledgeBase::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.content_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.content_type)
-                            .bind(&new.content)
-                            .bind(new.version)
-                            .bind(new.is_active)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKnowledgeBase],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewKnowledgeBase::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -4273,23 +3048,9 @@ pub mod knowledge_bases {
             patch: &KnowledgeBasePatch,
         ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"knowledge_bases\" SET \"content_type\" = COALESCE($2::character varying(50), \"content_type\"), \"content\" = COALESCE($3::text, \"content\"), \"version\" = CASE WHEN $4::bool THEN $5::integer ELSE \"version\" END, \"is_active\" = CASE WHEN $6::bool THEN $7::boolean ELSE \"is_active\" END, \"created_at\" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                .bind(key)
-                .bind(patch.content_type.clone())
-                .bind(patch.content.clone())
-                .bind(patch.version.is_some())
-                .bind(patch.version.flatten())
-                .bind(patch.is_active.is_some())
-                .bind(patch.is_active.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -4297,12 +3058,7 @@ pub mod knowledge_bases {
             key: ids::KnowledgeBaseId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"knowledge_bases\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -4310,20 +3066,13 @@ pub mod knowledge_bases {
             new: &NewKnowledgeBase,
         ) -> Result<KnowledgeBase, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"knowledge_bases\" (\"id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::text, COALESCE($4::integer, 1), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, NOW()), COALESCE($7::timestamp with time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"content_type\" = EXCLUDED.\"content_type\", \"content\" = EXCLUDED.\"content\", \"version\" = COALESCE($4::integer, \"public\".\"knowledge_bases\".\"version\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"knowledge_bases\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"knowledge_bases\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"content_type\", \"content\", \"version\", \"is_active\", \"created_at\", \"updated_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, KnowledgeBase>(SQL)
-                    .bind(new.id)
-                    .bind(&new.content_type)
-                    .bind(&new.content)
-                    .bind(new.version)
-                    .bind(new.is_active)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for KnowledgeBaseFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.content_type);
+            args.condition(&self.is_active);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKnowledgeBase {
@@ -4339,40 +3088,43 @@ pub mod knowledge_bases {
         ];
         const STAGING: &'static str = "public_knowledge_bases";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.version.is_none()),
-                    (4u32, self.is_active.is_none()),
-                    (5u32, self.created_at.is_none()),
-                    (6u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewKnowledgeBase {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.content_type)?;
-            row.field(&self.content)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.version)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.content_type);
+            sink.value(&self.content);
+            sink.or_default(&self.version);
+            sink.or_default(&self.is_active);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewKnowledgeBase {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.content_type);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.version);
+            args.column(rows, |r| &r.is_active);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for KnowledgeBasePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.content_type);
+            args.add(&self.content);
+            args.patch(&self.version);
+            args.patch(&self.is_active);
+            args.patch(&self.created_at);
         }
     }
 }

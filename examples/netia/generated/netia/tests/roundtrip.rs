@@ -80,52 +80,21 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        TenantSort::Id,
-        TenantSort::Email,
-        TenantSort::SubscriptionStatus,
-        TenantSort::CrispWebsiteId,
-        TenantSort::TidioWebsiteId,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantRepo::list(
-                    &mut tx,
-                    &TenantFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantRepo::count(& mut tx, &
-                TenantFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                TenantSort::Id,
+                TenantSort::Email,
+                TenantSort::SubscriptionStatus,
+                TenantSort::CrispWebsiteId,
+                TenantSort::TidioWebsiteId,
+            ],
+            rows,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -292,46 +261,15 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [ApiKeySort::Id, ApiKeySort::TenantId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ApiKeyRepo::list(
-                    &mut tx,
-                    &ApiKeyFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ApiKeyRepo::count(& mut tx, &
-                ApiKeyFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ApiKeyRepo::count(&mut tx, &ApiKeyFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[ApiKeySort::Id, ApiKeySort::TenantId],
+            rows,
+            async |page| {
+                ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(ApiKeyRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ApiKeyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -482,50 +420,16 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [ConversationSort::Id, ConversationSort::SessionId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ConversationRepo::list(
-                    &mut tx,
-                    &ConversationFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ConversationRepo::list(
-                        &mut tx,
-                        &ConversationFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ConversationRepo::count(& mut tx, &
-                ConversationFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[ConversationSort::Id, ConversationSort::SessionId],
+            rows,
+            async |page| {
+                ConversationRepo::list(&mut tx, &ConversationFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -658,50 +562,15 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [MessageSort::Id, MessageSort::ConversationId, MessageSort::Timestamp] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = MessageRepo::list(
-                    &mut tx,
-                    &MessageFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = MessageRepo::list(
-                        &mut tx,
-                        &MessageFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, MessageRepo::count(& mut tx, &
-                MessageFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[MessageSort::Id, MessageSort::ConversationId, MessageSort::Timestamp],
+            rows,
+            async |page| {
+                MessageRepo::list(&mut tx, &MessageFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -840,46 +709,13 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [LeadSort::Id, LeadSort::Intent, LeadSort::Status, LeadSort::CreatedAt] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = LeadRepo::list(
-                    &mut tx,
-                    &LeadFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = LeadRepo::list(&mut tx, &LeadFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = LeadRepo::count(&mut tx, &LeadFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[LeadSort::Id, LeadSort::Intent, LeadSort::Status, LeadSort::CreatedAt],
+            rows,
+            async |page| { LeadRepo::list(&mut tx, &LeadFilter::default(), &page).await },
+        )
+        .await?;
     assert!(LeadRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = LeadRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -1035,50 +871,24 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [TenantConfigurationSort::Id, TenantConfigurationSort::ConfigType] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantConfigurationRepo::list(
-                    &mut tx,
-                    &TenantConfigurationFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantConfigurationRepo::list(
+    let rows = TenantConfigurationRepo::count(
+            &mut tx,
+            &TenantConfigurationFilter::default(),
+        )
+        .await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[TenantConfigurationSort::Id, TenantConfigurationSort::ConfigType],
+            rows,
+            async |page| {
+                TenantConfigurationRepo::list(
                         &mut tx,
                         &TenantConfigurationFilter::default(),
-                        &request,
+                        &page,
                     )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantConfigurationRepo::count(& mut tx, &
-                TenantConfigurationFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+                    .await
+            },
+        )
+        .await?;
     assert!(TenantConfigurationRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantConfigurationRepo::get_many(&mut tx, &[row.id, first.items[0].id])
         .await?;
@@ -1220,50 +1030,16 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [KnowledgeBaseSort::Id, KnowledgeBaseSort::ContentType] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = KnowledgeBaseRepo::list(
-                    &mut tx,
-                    &KnowledgeBaseFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = KnowledgeBaseRepo::list(
-                        &mut tx,
-                        &KnowledgeBaseFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, KnowledgeBaseRepo::count(& mut tx, &
-                KnowledgeBaseFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = KnowledgeBaseRepo::count(&mut tx, &KnowledgeBaseFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[KnowledgeBaseSort::Id, KnowledgeBaseSort::ContentType],
+            rows,
+            async |page| {
+                KnowledgeBaseRepo::list(&mut tx, &KnowledgeBaseFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(KnowledgeBaseRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = KnowledgeBaseRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

@@ -1477,33 +1477,15 @@ pub mod tenants {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.tier;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tier",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "tier",
-                    value,
-                    &["free", "pro", "enterprise"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text(
+                "tier",
+                &self.tier,
+                &[MaxChars(50usize), OneOf(&["free", "pro", "enterprise"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1542,31 +1524,15 @@ pub mod tenants {
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.tier {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "tier",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "tier",
-                    value,
-                    &["free", "pro", "enterprise"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text(
+                "tier",
+                &self.tier,
+                &[MaxChars(50usize), OneOf(&["free", "pro", "enterprise"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
@@ -1605,12 +1571,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1618,12 +1579,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1631,12 +1587,7 @@ pub mod tenants {
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1649,32 +1600,20 @@ pub mod tenants {
                 "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::boolean[] IS NULL OR \"active\" = ANY($2::boolean[])) AND ($3::boolean IS NULL OR \"active\" >= $3::boolean) AND ($4::boolean IS NULL OR \"active\" < $4::boolean) AND ($5::bool IS NULL OR (\"active\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
-                TenantSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.active.any_of.as_deref())
-                .bind(filter.active.at_least.as_ref())
-                .bind(filter.active.below.as_ref())
-                .bind(filter.active.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Tenant| match page.sort {
+                        TenantSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1682,30 +1621,15 @@ pub mod tenants {
             filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenants\" WHERE ($1::boolean[] IS NULL OR \"active\" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR \"active\" >= $2::boolean) AND ($3::boolean IS NULL OR \"active\" < $3::boolean) AND ($4::bool IS NULL OR (\"active\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.active.any_of.as_deref())
-                    .bind(filter.active.at_least.as_ref())
-                    .bind(filter.active.below.as_ref())
-                    .bind(filter.active.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
+            filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
             const SQL: &str = "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE ($1::boolean[] IS NULL OR \"active\" = ANY($1::boolean[])) AND ($2::boolean IS NULL OR \"active\" >= $2::boolean) AND ($3::boolean IS NULL OR \"active\" < $3::boolean) AND ($4::bool IS NULL OR (\"active\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(filter.active.any_of.as_deref())
-                    .bind(filter.active.at_least.as_ref())
-                    .bind(filter.active.below.as_ref())
-                    .bind(filter.active.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `name` equal these values.
         pub async fn get_by_name(
@@ -1713,12 +1637,7 @@ pub mod tenants {
             name: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\" FROM \"public\".\"tenants\" WHERE \"name\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1726,19 +1645,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) RETURNING \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.tier)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1747,43 +1654,14 @@ pub mod tenants {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"tier\", COALESCE(u.\"settings\", '{}'), COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), COALESCE(u.\"active\", true) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(50)[], $4::jsonb[], $5::timestamp without time zone[], $6::timestamp without time zone[], $7::boolean[]) AS u(\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.tier)
-                            .bind(&new.settings)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(new.active)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1792,25 +1670,9 @@ pub mod tenants {
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"tier\" = COALESCE($3::character varying(50), \"tier\"), \"settings\" = CASE WHEN $4::bool THEN $5::jsonb ELSE \"settings\" END, \"created_at\" = CASE WHEN $6::bool THEN $7::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = CASE WHEN $8::bool THEN $9::timestamp without time zone ELSE \"updated_at\" END, \"active\" = CASE WHEN $10::bool THEN $11::boolean ELSE \"active\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Tenant>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.tier.clone())
-                .bind(patch.settings.is_some())
-                .bind(patch.settings.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.updated_at.is_some())
-                .bind(patch.updated_at.flatten())
-                .bind(patch.active.is_some())
-                .bind(patch.active.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -1818,12 +1680,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1831,19 +1688,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"tier\" = EXCLUDED.\"tier\", \"settings\" = COALESCE($4::jsonb, \"public\".\"tenants\".\"settings\"), \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenants\".\"updated_at\"), \"active\" = COALESCE($7::boolean, \"public\".\"tenants\".\"active\") RETURNING \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.tier)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
@@ -1851,19 +1696,12 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp without time zone, NOW()), COALESCE($6::timestamp without time zone, NOW()), COALESCE($7::boolean, true)) ON CONFLICT (\"name\") DO UPDATE SET \"tier\" = EXCLUDED.\"tier\", \"settings\" = COALESCE($4::jsonb, \"public\".\"tenants\".\"settings\"), \"created_at\" = COALESCE($5::timestamp without time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp without time zone, \"public\".\"tenants\".\"updated_at\"), \"active\" = COALESCE($7::boolean, \"public\".\"tenants\".\"active\") RETURNING \"id\", \"name\", \"tier\", \"settings\", \"created_at\", \"updated_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.tier)
-                    .bind(&new.settings)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.active);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
@@ -1879,40 +1717,43 @@ pub mod tenants {
         ];
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.settings.is_none()),
-                    (4u32, self.created_at.is_none()),
-                    (5u32, self.updated_at.is_none()),
-                    (6u32, self.active.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            row.field(&self.tier)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.settings)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.value(&self.tier);
+            sink.or_default(&self.settings);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.or_default(&self.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.tier);
+            args.column(rows, |r| &r.settings);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.add(&self.tier);
+            args.patch(&self.settings);
+            args.patch(&self.created_at);
+            args.patch(&self.updated_at);
+            args.patch(&self.active);
         }
     }
 }
@@ -1960,24 +1801,14 @@ pub mod roles {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "name",
-                    value,
-                    &["admin", "member", "viewer"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "name",
+                &self.name,
+                &[MaxChars(50usize), OneOf(&["admin", "member", "viewer"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `roles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1996,23 +1827,14 @@ pub mod roles {
     impl RolePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "name",
-                    value,
-                    &["admin", "member", "viewer"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "name",
+                &self.name,
+                &[MaxChars(50usize), OneOf(&["admin", "member", "viewer"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `roles` (each on an indexed column).
@@ -2048,12 +1870,7 @@ pub mod roles {
             key: ids::RoleId,
         ) -> Result<Option<Role>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Role>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2061,12 +1878,7 @@ pub mod roles {
             key: ids::RoleId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"roles\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2074,12 +1886,12 @@ pub mod roles {
             keys: &[ids::RoleId],
         ) -> Result<Vec<Role>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Role>(SQL).bind(keys).fetch_all(&mut *conn).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &RoleFilter,
+            filter: &RoleFilter,
             page: &::hubgen_runtime::PageRequest<RoleSort>,
         ) -> Result<::hubgen_runtime::Page<Role>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -2087,46 +1899,34 @@ pub mod roles {
                 "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Role) -> ::hubgen_runtime::Cursor) = match page.sort {
-                RoleSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Role| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Role>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Role| match page.sort {
+                        RoleSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &RoleFilter,
+            filter: &RoleFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"roles\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(&mut *conn).await?)
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            _filter: &'a RoleFilter,
+            filter: &RoleFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Role> {
             const SQL: &str = "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Role>(SQL).fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `name` equal these values.
         pub async fn get_by_name(
@@ -2134,12 +1934,7 @@ pub mod roles {
             name: String,
         ) -> Result<Option<Role>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"name\", \"permissions\" FROM \"public\".\"roles\" WHERE \"name\" = $1::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, Role>(SQL)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2147,15 +1942,7 @@ pub mod roles {
             new: &NewRole,
         ) -> Result<Role, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) RETURNING \"id\", \"name\", \"permissions\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Role>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2164,38 +1951,14 @@ pub mod roles {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", COALESCE(u.\"permissions\", '{}') FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::jsonb[]) AS u(\"id\", \"name\", \"permissions\")";
             const ONE: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}'))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewRole::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.permissions.clone())
-                                .collect::<Vec<_>>(),
-                        ),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.name)
-                            .bind(&new.permissions)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewRole],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewRole::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2204,18 +1967,9 @@ pub mod roles {
             patch: &RolePatch,
         ) -> Result<Role, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"roles\" SET \"name\" = COALESCE($2::character varying(50), \"name\"), \"permissions\" = CASE WHEN $3::bool THEN $4::jsonb ELSE \"permissions\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"permissions\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Role>(SQL)
-                .bind(key)
-                .bind(patch.name.clone())
-                .bind(patch.permissions.is_some())
-                .bind(patch.permissions.clone().flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2223,12 +1977,7 @@ pub mod roles {
             key: ids::RoleId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"roles\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2236,15 +1985,7 @@ pub mod roles {
             new: &NewRole,
         ) -> Result<Role, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"permissions\" = COALESCE($3::jsonb, \"public\".\"roles\".\"permissions\") RETURNING \"id\", \"name\", \"permissions\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Role>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
@@ -2252,16 +1993,11 @@ pub mod roles {
             new: &NewRole,
         ) -> Result<Role, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"roles\" (\"id\", \"name\", \"permissions\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), COALESCE($3::jsonb, '{}')) ON CONFLICT (\"name\") DO UPDATE SET \"permissions\" = COALESCE($3::jsonb, \"public\".\"roles\".\"permissions\") RETURNING \"id\", \"name\", \"permissions\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Role>(SQL)
-                    .bind(new.id)
-                    .bind(&new.name)
-                    .bind(&new.permissions)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for RoleFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRole {
         const TABLE: &'static str = "\"public\".\"roles\"";
@@ -2272,24 +2008,31 @@ pub mod roles {
         ];
         const STAGING: &'static str = "public_roles";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (2u32, self.permissions.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewRole {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.name)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.permissions)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.name);
+            sink.or_default(&self.permissions);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewRole {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.permissions);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for RolePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.name);
+            args.patch(&self.permissions);
         }
     }
 }
@@ -2335,27 +2078,11 @@ pub mod platforms {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.display_name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "display_name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(50usize)]);
+            c.text("display_name", &self.display_name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `platforms`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2374,17 +2101,10 @@ pub mod platforms {
     impl PlatformPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.display_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "display_name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("display_name", &self.display_name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `platforms` (each on an indexed column).
@@ -2420,12 +2140,7 @@ pub mod platforms {
             key: String,
         ) -> Result<Option<Platform>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE \"name\" = $1::character varying(50)";
-            Ok(
-                ::sqlx::query_as::<_, Platform>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2433,12 +2148,7 @@ pub mod platforms {
             key: String,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"platforms\" WHERE \"name\" = $1::character varying(50))";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2446,17 +2156,12 @@ pub mod platforms {
             keys: &[String],
         ) -> Result<Vec<Platform>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE (\"name\") IN (SELECT * FROM UNNEST($1::character varying(50)[])) ORDER BY \"name\"";
-            Ok(
-                ::sqlx::query_as::<_, Platform>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &PlatformFilter,
+            filter: &PlatformFilter,
             page: &::hubgen_runtime::PageRequest<PlatformSort>,
         ) -> Result<::hubgen_runtime::Page<Platform>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -2464,47 +2169,36 @@ pub mod platforms {
                 "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE ($1::text IS NULL OR (\"name\") < (($1::text::jsonb->1->>0)::character varying(50))) ORDER BY \"name\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["name asc", "name desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Platform) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                PlatformSort::Name => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Platform| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.name,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Platform>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Platform| match page.sort {
+                        PlatformSort::Name => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.name,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             conn: &mut ::sqlx::PgConnection,
-            _filter: &PlatformFilter,
+            filter: &PlatformFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"platforms\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(&mut *conn).await?)
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            _filter: &'a PlatformFilter,
+            filter: &PlatformFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Platform> {
             const SQL: &str = "SELECT \"name\", \"display_name\", \"config\" FROM \"public\".\"platforms\" WHERE true ORDER BY \"name\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Platform>(SQL).fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2512,15 +2206,7 @@ pub mod platforms {
             new: &NewPlatform,
         ) -> Result<Platform, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) RETURNING \"name\", \"display_name\", \"config\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Platform>(SQL)
-                    .bind(&new.name)
-                    .bind(&new.display_name)
-                    .bind(&new.config)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2529,38 +2215,14 @@ pub mod platforms {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") SELECT u.\"name\", u.\"display_name\", COALESCE(u.\"config\", '{}') FROM UNNEST($1::character varying(50)[], $2::character varying(255)[], $3::jsonb[]) AS u(\"name\", \"display_name\", \"config\")";
             const ONE: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}'))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewPlatform::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.display_name.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(&new.name)
-                            .bind(&new.display_name)
-                            .bind(&new.config)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewPlatform],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewPlatform::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2569,18 +2231,9 @@ pub mod platforms {
             patch: &PlatformPatch,
         ) -> Result<Platform, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"platforms\" SET \"display_name\" = COALESCE($2::character varying(255), \"display_name\"), \"config\" = CASE WHEN $3::bool THEN $4::jsonb ELSE \"config\" END WHERE \"name\" = $1::character varying(50) RETURNING \"name\", \"display_name\", \"config\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Platform>(SQL)
-                .bind(key.clone())
-                .bind(patch.display_name.clone())
-                .bind(patch.config.is_some())
-                .bind(patch.config.clone().flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -2588,12 +2241,7 @@ pub mod platforms {
             key: String,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"public\".\"platforms\" WHERE \"name\" = $1::character varying(50)";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
@@ -2601,16 +2249,11 @@ pub mod platforms {
             new: &NewPlatform,
         ) -> Result<Platform, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"platforms\" (\"name\", \"display_name\", \"config\") VALUES ($1::character varying(50), $2::character varying(255), COALESCE($3::jsonb, '{}')) ON CONFLICT (\"name\") DO UPDATE SET \"display_name\" = EXCLUDED.\"display_name\", \"config\" = COALESCE($3::jsonb, \"public\".\"platforms\".\"config\") RETURNING \"name\", \"display_name\", \"config\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Platform>(SQL)
-                    .bind(&new.name)
-                    .bind(&new.display_name)
-                    .bind(&new.config)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for PlatformFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewPlatform {
         const TABLE: &'static str = "\"public\".\"platforms\"";
@@ -2621,20 +2264,31 @@ pub mod platforms {
         ];
         const STAGING: &'static str = "public_platforms";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(&[(2u32, self.config.is_none())])
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewPlatform {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            row.field(&self.name)?;
-            row.field(&self.display_name)?;
-            if defaulted & 4u64 == 0 {
-                row.field(&self.config)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.value(&self.name);
+            sink.value(&self.display_name);
+            sink.or_default(&self.config);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewPlatform {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.display_name);
+            args.column(rows, |r| &r.config);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for PlatformPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.display_name);
+            args.patch(&self.config);
         }
     }
 }
@@ -2726,24 +2380,10 @@ pub mod users {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.finish()
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2790,23 +2430,10 @@ pub mod users {
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
@@ -2847,12 +2474,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"users\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2860,12 +2482,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"users\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2873,7 +2490,7 @@ pub mod users {
             keys: &[ids::UserId],
         ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, User>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2893,41 +2510,21 @@ pub mod users {
                 "email asc",
                 "email desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
-                UserSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                UserSort::Email => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.email, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.email.any_of.as_deref())
-                .bind(filter.email.at_least.as_ref())
-                .bind(filter.email.below.as_ref())
-                .bind(filter.email.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &User| match page.sort {
+                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        UserSort::Email => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.email, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2935,30 +2532,15 @@ pub mod users {
             filter: &UserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"users\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a UserFilter,
+            filter: &UserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, User> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"users\" WHERE ($1::character varying(255)[] IS NULL OR \"email\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"email\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"email\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"email\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `email` equal these values.
         pub async fn get_by_tenant_id_and_email(
@@ -2967,13 +2549,8 @@ pub mod users {
             email: String,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\" FROM \"users\" WHERE \"tenant_id\" = $1::uuid AND \"email\" = $2::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(tenant_id)
-                    .bind(email)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, email))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2981,20 +2558,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(new.role_id)
-                    .bind(new.last_login)
-                    .bind(new.mfa_enabled)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3003,49 +2567,14 @@ pub mod users {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", u.\"password_hash\", u.\"role_id\", u.\"last_login\", COALESCE(u.\"mfa_enabled\", false), COALESCE(u.\"created_at\", NOW()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::text[], $4::uuid[], $5::timestamp without time zone[], $6::boolean[], $7::timestamp without time zone[]) AS u(\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\")";
             const ONE: &str = "INSERT INTO \"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.password_hash.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.role_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.last_login).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.mfa_enabled).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.email)
-                            .bind(&new.password_hash)
-                            .bind(new.role_id)
-                            .bind(new.last_login)
-                            .bind(new.mfa_enabled)
-                            .bind(new.created_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3054,24 +2583,9 @@ pub mod users {
             patch: &UserPatch,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"users\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"password_hash\" = COALESCE($3::text, \"password_hash\"), \"role_id\" = COALESCE($4::uuid, \"role_id\"), \"last_login\" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE \"last_login\" END, \"mfa_enabled\" = CASE WHEN $7::bool THEN $8::boolean ELSE \"mfa_enabled\" END, \"created_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"created_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, User>(SQL)
-                .bind(key)
-                .bind(patch.email.clone())
-                .bind(patch.password_hash.clone())
-                .bind(patch.role_id)
-                .bind(patch.last_login.is_some())
-                .bind(patch.last_login.flatten())
-                .bind(patch.mfa_enabled.is_some())
-                .bind(patch.mfa_enabled.flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -3079,12 +2593,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"users\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3092,20 +2601,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = COALESCE($5::timestamp without time zone, \"users\".\"last_login\"), \"mfa_enabled\" = COALESCE($6::boolean, \"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(new.role_id)
-                    .bind(new.last_login)
-                    .bind(new.mfa_enabled)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_email(
@@ -3113,20 +2609,12 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"users\" (\"id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::text, $4::uuid, $5::timestamp without time zone, COALESCE($6::boolean, false), COALESCE($7::timestamp without time zone, NOW()), $8::uuid) ON CONFLICT (\"tenant_id\", \"email\") DO UPDATE SET \"password_hash\" = EXCLUDED.\"password_hash\", \"role_id\" = EXCLUDED.\"role_id\", \"last_login\" = COALESCE($5::timestamp without time zone, \"users\".\"last_login\"), \"mfa_enabled\" = COALESCE($6::boolean, \"users\".\"mfa_enabled\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"users\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"email\", \"password_hash\", \"role_id\", \"last_login\", \"mfa_enabled\", \"created_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(new.role_id)
-                    .bind(new.last_login)
-                    .bind(new.mfa_enabled)
-                    .bind(new.created_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.email);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
@@ -3142,34 +2630,44 @@ pub mod users {
         ];
         const STAGING: &'static str = "tenant_template_users";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.mfa_enabled.is_none()),
-                    (6u32, self.created_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.email)?;
-            row.field(&self.password_hash)?;
-            row.field(&self.role_id)?;
-            row.field(&self.last_login)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.mfa_enabled)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.email);
+            sink.value(&self.password_hash);
+            sink.value(&self.role_id);
+            sink.value(&self.last_login);
+            sink.or_default(&self.mfa_enabled);
+            sink.or_default(&self.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUser {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.password_hash);
+            args.column(rows, |r| &r.role_id);
+            args.column(rows, |r| &r.last_login);
+            args.column(rows, |r| &r.mfa_enabled);
+            args.column(rows, |r| &r.created_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.email);
+            args.add(&self.password_hash);
+            args.add(self.role_id);
+            args.patch(&self.last_login);
+            args.patch(&self.mfa_enabled);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -3252,27 +2750,11 @@ pub mod api_keys {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.key_hash;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "key_hash",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("key_hash", &self.key_hash, &[MaxChars(255usize)]);
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3308,25 +2790,11 @@ pub mod api_keys {
     impl ApiKeyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.key_hash {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "key_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("key_hash", &self.key_hash, &[MaxChars(255usize)]);
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
@@ -3367,12 +2835,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"api_keys\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3380,12 +2843,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"api_keys\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3393,12 +2851,7 @@ pub mod api_keys {
             keys: &[ids::ApiKeyId],
         ) -> Result<Vec<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"api_keys\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3418,41 +2871,23 @@ pub mod api_keys {
                 "user_id asc",
                 "user_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &ApiKey) -> ::hubgen_runtime::Cursor) = match page.sort {
-                ApiKeySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ApiKeySort::UserId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &ApiKey| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.user_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, ApiKey>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.user_id.any_of.as_deref())
-                .bind(filter.user_id.at_least.as_ref())
-                .bind(filter.user_id.below.as_ref())
-                .bind(filter.user_id.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &ApiKey| match page.sort {
+                        ApiKeySort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ApiKeySort::UserId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.user_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -3460,30 +2895,15 @@ pub mod api_keys {
             filter: &ApiKeyFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"api_keys\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ApiKeyFilter,
+            filter: &ApiKeyFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ApiKey> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"api_keys\" WHERE ($1::uuid[] IS NULL OR \"user_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"user_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"user_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"user_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(filter.user_id.any_of.as_deref())
-                    .bind(filter.user_id.at_least.as_ref())
-                    .bind(filter.user_id.below.as_ref())
-                    .bind(filter.user_id.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `key_hash` equal these values.
         pub async fn get_by_key_hash(
@@ -3491,12 +2911,7 @@ pub mod api_keys {
             key_hash: String,
         ) -> Result<Option<ApiKey>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\" FROM \"api_keys\" WHERE \"key_hash\" = $1::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(key_hash)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key_hash,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3504,18 +2919,7 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(new.expires_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3524,41 +2928,14 @@ pub mod api_keys {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"key_hash\", u.\"name\", u.\"expires_at\", COALESCE(u.\"active\", true) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::timestamp without time zone[], $6::boolean[]) AS u(\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\")";
             const ONE: &str = "INSERT INTO \"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.user_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.key_hash.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.user_id)
-                            .bind(&new.key_hash)
-                            .bind(&new.name)
-                            .bind(new.expires_at)
-                            .bind(new.active)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewApiKey],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewApiKey::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3567,21 +2944,9 @@ pub mod api_keys {
             patch: &ApiKeyPatch,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"api_keys\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"key_hash\" = COALESCE($3::character varying(255), \"key_hash\"), \"name\" = COALESCE($4::character varying(100), \"name\"), \"expires_at\" = CASE WHEN $5::bool THEN $6::timestamp without time zone ELSE \"expires_at\" END, \"active\" = COALESCE($7::boolean, \"active\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, ApiKey>(SQL)
-                .bind(key)
-                .bind(patch.user_id)
-                .bind(patch.key_hash.clone())
-                .bind(patch.name.clone())
-                .bind(patch.expires_at.is_some())
-                .bind(patch.expires_at.flatten())
-                .bind(patch.active)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -3589,12 +2954,7 @@ pub mod api_keys {
             key: ids::ApiKeyId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"api_keys\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3602,18 +2962,7 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"key_hash\" = EXCLUDED.\"key_hash\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = COALESCE($5::timestamp without time zone, \"api_keys\".\"expires_at\"), \"active\" = COALESCE($6::boolean, \"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(new.expires_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `key_hash` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_key_hash(
@@ -3621,18 +2970,12 @@ pub mod api_keys {
             new: &NewApiKey,
         ) -> Result<ApiKey, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"api_keys\" (\"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::timestamp without time zone, COALESCE($6::boolean, true)) ON CONFLICT (\"key_hash\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"name\" = EXCLUDED.\"name\", \"expires_at\" = COALESCE($5::timestamp without time zone, \"api_keys\".\"expires_at\"), \"active\" = COALESCE($6::boolean, \"api_keys\".\"active\") RETURNING \"id\", \"user_id\", \"key_hash\", \"name\", \"expires_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, ApiKey>(SQL)
-                    .bind(new.id)
-                    .bind(new.user_id)
-                    .bind(&new.key_hash)
-                    .bind(&new.name)
-                    .bind(new.expires_at)
-                    .bind(new.active)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.user_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewApiKey {
@@ -3647,27 +2990,40 @@ pub mod api_keys {
         ];
         const STAGING: &'static str = "tenant_template_api_keys";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[(0u32, self.id.is_none()), (5u32, self.active.is_none())],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.user_id)?;
-            row.field(&self.key_hash)?;
-            row.field(&self.name)?;
-            row.field(&self.expires_at)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.user_id);
+            sink.value(&self.key_hash);
+            sink.value(&self.name);
+            sink.value(&self.expires_at);
+            sink.or_default(&self.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewApiKey {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.user_id);
+            args.column(rows, |r| &r.key_hash);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.expires_at);
+            args.column(rows, |r| &r.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.user_id);
+            args.add(&self.key_hash);
+            args.add(&self.name);
+            args.patch(&self.expires_at);
+            args.add(self.active);
         }
     }
 }
@@ -3784,35 +3140,12 @@ pub mod social_accounts {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.platform;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform",
-                    value,
-                    50usize,
-                );
-            }
-            {
-                let value = &self.account_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.account_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("platform", &self.platform, &[MaxChars(50usize)]);
+            c.text("account_id", &self.account_id, &[MaxChars(255usize)]);
+            c.text("account_name", &self.account_name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `social_accounts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -3878,33 +3211,12 @@ pub mod social_accounts {
     impl SocialAccountPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.platform {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.account_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.account_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "account_name",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("platform", &self.platform, &[MaxChars(50usize)]);
+            c.text("account_id", &self.account_id, &[MaxChars(255usize)]);
+            c.text("account_name", &self.account_name, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `social_accounts` (each on an indexed column).
@@ -3945,12 +3257,7 @@ pub mod social_accounts {
             key: ids::SocialAccountId,
         ) -> Result<Option<SocialAccount>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"social_accounts\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -3958,12 +3265,7 @@ pub mod social_accounts {
             key: ids::SocialAccountId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"social_accounts\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -3971,12 +3273,7 @@ pub mod social_accounts {
             keys: &[ids::SocialAccountId],
         ) -> Result<Vec<SocialAccount>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"social_accounts\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -3996,43 +3293,26 @@ pub mod social_accounts {
                 "platform asc",
                 "platform desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &SocialAccount) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                SocialAccountSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &SocialAccount| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                SocialAccountSort::Platform => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &SocialAccount| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.platform, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, SocialAccount>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.platform.any_of.as_deref())
-                .bind(filter.platform.at_least.as_ref())
-                .bind(filter.platform.below.as_ref())
-                .bind(filter.platform.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &SocialAccount| match page.sort {
+                        SocialAccountSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        SocialAccountSort::Platform => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.platform, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4040,30 +3320,15 @@ pub mod social_accounts {
             filter: &SocialAccountFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"social_accounts\" WHERE ($1::character varying(50)[] IS NULL OR \"platform\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"platform\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"platform\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"platform\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.platform.any_of.as_deref())
-                    .bind(filter.platform.at_least.as_ref())
-                    .bind(filter.platform.below.as_ref())
-                    .bind(filter.platform.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a SocialAccountFilter,
+            filter: &SocialAccountFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SocialAccount> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"social_accounts\" WHERE ($1::character varying(50)[] IS NULL OR \"platform\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"platform\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"platform\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"platform\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(filter.platform.any_of.as_deref())
-                    .bind(filter.platform.at_least.as_ref())
-                    .bind(filter.platform.below.as_ref())
-                    .bind(filter.platform.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `platform`, `account_id` equal these values.
         pub async fn get_by_tenant_id_and_platform_and_account_id(
@@ -4073,14 +3338,12 @@ pub mod social_accounts {
             account_id: String,
         ) -> Result<Option<SocialAccount>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\" FROM \"social_accounts\" WHERE \"tenant_id\" = $1::uuid AND \"platform\" = $2::character varying(50) AND \"account_id\" = $3::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(tenant_id)
-                    .bind(platform)
-                    .bind(account_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (tenant_id, platform, account_id),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -4088,23 +3351,7 @@ pub mod social_accounts {
             new: &NewSocialAccount,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform)
-                    .bind(&new.account_id)
-                    .bind(&new.account_name)
-                    .bind(&new.access_token_encrypted)
-                    .bind(&new.refresh_token_encrypted)
-                    .bind(new.token_expires_at)
-                    .bind(&new.metadata)
-                    .bind(new.connected_at)
-                    .bind(new.active)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -4113,73 +3360,14 @@ pub mod social_accounts {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"platform\", u.\"account_id\", u.\"account_name\", u.\"access_token_encrypted\", u.\"refresh_token_encrypted\", u.\"token_expires_at\", COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"connected_at\", NOW()), COALESCE(u.\"active\", true), $11::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::character varying(255)[], $4::character varying(255)[], $5::bytea[], $6::bytea[], $7::timestamp without time zone[], $8::jsonb[], $9::timestamp without time zone[], $10::boolean[]) AS u(\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\")";
             const ONE: &str = "INSERT INTO \"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewSocialAccount::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.platform.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.account_id.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.account_name.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.access_token_encrypted.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.refresh_token_encrypted.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.token_expires_at).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.connected_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.platform)
-                            .bind(&new.account_id)
-                            .bind(&new.account_name)
-                            .bind(&new.access_token_encrypted)
-                            .bind(&new.refresh_token_encrypted)
-                            .bind(new.token_expires_at)
-                            .bind(&new.metadata)
-                            .bind(new.connected_at)
-                            .bind(new.active)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSocialAccount],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewSocialAccount::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -4188,30 +3376,9 @@ pub mod social_accounts {
             patch: &SocialAccountPatch,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"social_accounts\" SET \"platform\" = COALESCE($2::character varying(50), \"platform\"), \"account_id\" = COALESCE($3::character varying(255), \"account_id\"), \"account_name\" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE \"account_name\" END, \"access_token_encrypted\" = COALESCE($6::bytea, \"access_token_encrypted\"), \"refresh_token_encrypted\" = CASE WHEN $7::bool THEN $8::bytea ELSE \"refresh_token_encrypted\" END, \"token_expires_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"token_expires_at\" END, \"metadata\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"metadata\" END, \"connected_at\" = CASE WHEN $13::bool THEN $14::timestamp without time zone ELSE \"connected_at\" END, \"active\" = CASE WHEN $15::bool THEN $16::boolean ELSE \"active\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, SocialAccount>(SQL)
-                .bind(key)
-                .bind(patch.platform.clone())
-                .bind(patch.account_id.clone())
-                .bind(patch.account_name.is_some())
-                .bind(patch.account_name.clone().flatten())
-                .bind(patch.access_token_encrypted.clone())
-                .bind(patch.refresh_token_encrypted.is_some())
-                .bind(patch.refresh_token_encrypted.clone().flatten())
-                .bind(patch.token_expires_at.is_some())
-                .bind(patch.token_expires_at.flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .bind(patch.connected_at.is_some())
-                .bind(patch.connected_at.flatten())
-                .bind(patch.active.is_some())
-                .bind(patch.active.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -4219,12 +3386,7 @@ pub mod social_accounts {
             key: ids::SocialAccountId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"social_accounts\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -4232,23 +3394,7 @@ pub mod social_accounts {
             new: &NewSocialAccount,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"platform\" = EXCLUDED.\"platform\", \"account_id\" = EXCLUDED.\"account_id\", \"account_name\" = COALESCE($4::character varying(255), \"social_accounts\".\"account_name\"), \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = COALESCE($6::bytea, \"social_accounts\".\"refresh_token_encrypted\"), \"token_expires_at\" = COALESCE($7::timestamp without time zone, \"social_accounts\".\"token_expires_at\"), \"metadata\" = COALESCE($8::jsonb, \"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform)
-                    .bind(&new.account_id)
-                    .bind(&new.account_name)
-                    .bind(&new.access_token_encrypted)
-                    .bind(&new.refresh_token_encrypted)
-                    .bind(new.token_expires_at)
-                    .bind(&new.metadata)
-                    .bind(new.connected_at)
-                    .bind(new.active)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `platform`, `account_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_tenant_id_and_platform_and_account_id(
@@ -4256,23 +3402,12 @@ pub mod social_accounts {
             new: &NewSocialAccount,
         ) -> Result<SocialAccount, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"social_accounts\" (\"id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::character varying(255), $4::character varying(255), $5::bytea, $6::bytea, $7::timestamp without time zone, COALESCE($8::jsonb, '{}'), COALESCE($9::timestamp without time zone, NOW()), COALESCE($10::boolean, true), $11::uuid) ON CONFLICT (\"tenant_id\", \"platform\", \"account_id\") DO UPDATE SET \"account_name\" = COALESCE($4::character varying(255), \"social_accounts\".\"account_name\"), \"access_token_encrypted\" = EXCLUDED.\"access_token_encrypted\", \"refresh_token_encrypted\" = COALESCE($6::bytea, \"social_accounts\".\"refresh_token_encrypted\"), \"token_expires_at\" = COALESCE($7::timestamp without time zone, \"social_accounts\".\"token_expires_at\"), \"metadata\" = COALESCE($8::jsonb, \"social_accounts\".\"metadata\"), \"connected_at\" = COALESCE($9::timestamp without time zone, \"social_accounts\".\"connected_at\"), \"active\" = COALESCE($10::boolean, \"social_accounts\".\"active\") RETURNING \"id\", \"tenant_id\", \"platform\", \"account_id\", \"account_name\", \"access_token_encrypted\", \"refresh_token_encrypted\", \"token_expires_at\", \"metadata\", \"connected_at\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, SocialAccount>(SQL)
-                    .bind(new.id)
-                    .bind(&new.platform)
-                    .bind(&new.account_id)
-                    .bind(&new.account_name)
-                    .bind(&new.access_token_encrypted)
-                    .bind(&new.refresh_token_encrypted)
-                    .bind(new.token_expires_at)
-                    .bind(&new.metadata)
-                    .bind(new.connected_at)
-                    .bind(new.active)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for SocialAccountFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.platform);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSocialAccount {
@@ -4291,40 +3426,53 @@ pub mod social_accounts {
         ];
         const STAGING: &'static str = "tenant_template_social_accounts";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (7u32, self.metadata.is_none()),
-                    (8u32, self.connected_at.is_none()),
-                    (9u32, self.active.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewSocialAccount {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.platform)?;
-            row.field(&self.account_id)?;
-            row.field(&self.account_name)?;
-            row.field(&self.access_token_encrypted)?;
-            row.field(&self.refresh_token_encrypted)?;
-            row.field(&self.token_expires_at)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.connected_at)?;
-            }
-            if defaulted & 512u64 == 0 {
-                row.field(&self.active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.platform);
+            sink.value(&self.account_id);
+            sink.value(&self.account_name);
+            sink.value(&self.access_token_encrypted);
+            sink.value(&self.refresh_token_encrypted);
+            sink.value(&self.token_expires_at);
+            sink.or_default(&self.metadata);
+            sink.or_default(&self.connected_at);
+            sink.or_default(&self.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewSocialAccount {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.platform);
+            args.column(rows, |r| &r.account_id);
+            args.column(rows, |r| &r.account_name);
+            args.column(rows, |r| &r.access_token_encrypted);
+            args.column(rows, |r| &r.refresh_token_encrypted);
+            args.column(rows, |r| &r.token_expires_at);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.connected_at);
+            args.column(rows, |r| &r.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for SocialAccountPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.platform);
+            args.add(&self.account_id);
+            args.patch(&self.account_name);
+            args.add(&self.access_token_encrypted);
+            args.patch(&self.refresh_token_encrypted);
+            args.patch(&self.token_expires_at);
+            args.patch(&self.metadata);
+            args.patch(&self.connected_at);
+            args.patch(&self.active);
         }
     }
 }
@@ -4405,43 +3553,17 @@ pub mod conversations {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.platform_conversation_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_conversation_id",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.participant_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.participant_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "platform_conversation_id",
+                &self.platform_conversation_id,
+                &[MaxChars(255usize)],
+            );
+            c.text("participant_id", &self.participant_id, &[MaxChars(255usize)]);
+            c.text("participant_name", &self.participant_name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -4488,41 +3610,17 @@ pub mod conversations {
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.platform_conversation_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_conversation_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.participant_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.participant_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "participant_name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "platform_conversation_id",
+                &self.platform_conversation_id,
+                &[MaxChars(255usize)],
+            );
+            c.text("participant_id", &self.participant_id, &[MaxChars(255usize)]);
+            c.text("participant_name", &self.participant_name, &[MaxChars(255usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
@@ -4567,12 +3665,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"conversations\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -4580,12 +3673,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"conversations\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -4593,12 +3681,7 @@ pub mod conversations {
             keys: &[ids::ConversationId],
         ) -> Result<Vec<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"conversations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -4622,56 +3705,29 @@ pub mod conversations {
                 "last_message_at asc",
                 "last_message_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Conversation) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                ConversationSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ConversationSort::Status => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                ConversationSort::LastMessageAt => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Conversation| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.last_message_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Conversation>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.last_message_at.any_of.as_deref())
-                .bind(filter.last_message_at.at_least.as_ref())
-                .bind(filter.last_message_at.below.as_ref())
-                .bind(filter.last_message_at.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Conversation| match page.sort {
+                        ConversationSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        ConversationSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        ConversationSort::LastMessageAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.last_message_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -4679,38 +3735,15 @@ pub mod conversations {
             filter: &ConversationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"conversations\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"last_message_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"last_message_at\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.last_message_at.any_of.as_deref())
-                    .bind(filter.last_message_at.at_least.as_ref())
-                    .bind(filter.last_message_at.below.as_ref())
-                    .bind(filter.last_message_at.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a ConversationFilter,
+            filter: &ConversationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Conversation> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"conversations\" WHERE ($1::character varying(50)[] IS NULL OR \"status\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"status\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"status\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"status\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"last_message_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"last_message_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"last_message_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"last_message_at\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.last_message_at.any_of.as_deref())
-                    .bind(filter.last_message_at.at_least.as_ref())
-                    .bind(filter.last_message_at.below.as_ref())
-                    .bind(filter.last_message_at.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `social_account_id`, `platform_conversation_id` equal these values.
         pub async fn get_by_social_account_id_and_platform_conversation_id(
@@ -4719,13 +3752,12 @@ pub mod conversations {
             platform_conversation_id: String,
         ) -> Result<Option<Conversation>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\" FROM \"conversations\" WHERE \"social_account_id\" = $1::uuid AND \"platform_conversation_id\" = $2::character varying(255)";
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(social_account_id)
-                    .bind(platform_conversation_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(
+                    &mut *tx,
+                    SQL,
+                    (social_account_id, platform_conversation_id),
+                )
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -4733,22 +3765,7 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(new.social_account_id)
-                    .bind(&new.platform_conversation_id)
-                    .bind(&new.participant_id)
-                    .bind(&new.participant_name)
-                    .bind(&new.status)
-                    .bind(new.started_at)
-                    .bind(new.last_message_at)
-                    .bind(new.message_count)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -4757,65 +3774,14 @@ pub mod conversations {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"social_account_id\", u.\"platform_conversation_id\", u.\"participant_id\", u.\"participant_name\", COALESCE(u.\"status\", 'active'), COALESCE(u.\"started_at\", NOW()), COALESCE(u.\"last_message_at\", NOW()), COALESCE(u.\"message_count\", 0), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[]) AS u(\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\")";
             const ONE: &str = "INSERT INTO \"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.social_account_id).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.platform_conversation_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.participant_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.participant_name.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.started_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.last_message_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.message_count).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.social_account_id)
-                            .bind(&new.platform_conversation_id)
-                            .bind(&new.participant_id)
-                            .bind(&new.participant_name)
-                            .bind(&new.status)
-                            .bind(new.started_at)
-                            .bind(new.last_message_at)
-                            .bind(new.message_count)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewConversation::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -4824,28 +3790,9 @@ pub mod conversations {
             patch: &ConversationPatch,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"conversations\" SET \"social_account_id\" = COALESCE($2::uuid, \"social_account_id\"), \"platform_conversation_id\" = COALESCE($3::character varying(255), \"platform_conversation_id\"), \"participant_id\" = COALESCE($4::character varying(255), \"participant_id\"), \"participant_name\" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE \"participant_name\" END, \"status\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"status\" END, \"started_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"started_at\" END, \"last_message_at\" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE \"last_message_at\" END, \"message_count\" = CASE WHEN $13::bool THEN $14::integer ELSE \"message_count\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Conversation>(SQL)
-                .bind(key)
-                .bind(patch.social_account_id)
-                .bind(patch.platform_conversation_id.clone())
-                .bind(patch.participant_id.clone())
-                .bind(patch.participant_name.is_some())
-                .bind(patch.participant_name.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.started_at.is_some())
-                .bind(patch.started_at.flatten())
-                .bind(patch.last_message_at.is_some())
-                .bind(patch.last_message_at.flatten())
-                .bind(patch.message_count.is_some())
-                .bind(patch.message_count.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -4853,12 +3800,7 @@ pub mod conversations {
             key: ids::ConversationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"conversations\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -4866,22 +3808,7 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"social_account_id\" = EXCLUDED.\"social_account_id\", \"platform_conversation_id\" = EXCLUDED.\"platform_conversation_id\", \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = COALESCE($5::character varying(255), \"conversations\".\"participant_name\"), \"status\" = COALESCE($6::character varying(50), \"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(new.social_account_id)
-                    .bind(&new.platform_conversation_id)
-                    .bind(&new.participant_id)
-                    .bind(&new.participant_name)
-                    .bind(&new.status)
-                    .bind(new.started_at)
-                    .bind(new.last_message_at)
-                    .bind(new.message_count)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `social_account_id`, `platform_conversation_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_social_account_id_and_platform_conversation_id(
@@ -4889,22 +3816,13 @@ pub mod conversations {
             new: &NewConversation,
         ) -> Result<Conversation, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"conversations\" (\"id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(255), COALESCE($6::character varying(50), 'active'), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::uuid) ON CONFLICT (\"social_account_id\", \"platform_conversation_id\") DO UPDATE SET \"participant_id\" = EXCLUDED.\"participant_id\", \"participant_name\" = COALESCE($5::character varying(255), \"conversations\".\"participant_name\"), \"status\" = COALESCE($6::character varying(50), \"conversations\".\"status\"), \"started_at\" = COALESCE($7::timestamp without time zone, \"conversations\".\"started_at\"), \"last_message_at\" = COALESCE($8::timestamp without time zone, \"conversations\".\"last_message_at\"), \"message_count\" = COALESCE($9::integer, \"conversations\".\"message_count\") RETURNING \"id\", \"tenant_id\", \"social_account_id\", \"platform_conversation_id\", \"participant_id\", \"participant_name\", \"status\", \"started_at\", \"last_message_at\", \"message_count\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Conversation>(SQL)
-                    .bind(new.id)
-                    .bind(new.social_account_id)
-                    .bind(&new.platform_conversation_id)
-                    .bind(&new.participant_id)
-                    .bind(&new.participant_name)
-                    .bind(&new.status)
-                    .bind(new.started_at)
-                    .bind(new.last_message_at)
-                    .bind(new.message_count)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.status);
+            args.condition(&self.last_message_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversation {
@@ -4922,42 +3840,50 @@ pub mod conversations {
         ];
         const STAGING: &'static str = "tenant_template_conversations";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.status.is_none()),
-                    (6u32, self.started_at.is_none()),
-                    (7u32, self.last_message_at.is_none()),
-                    (8u32, self.message_count.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewConversation {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.social_account_id)?;
-            row.field(&self.platform_conversation_id)?;
-            row.field(&self.participant_id)?;
-            row.field(&self.participant_name)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.started_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.last_message_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.message_count)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.social_account_id);
+            sink.value(&self.platform_conversation_id);
+            sink.value(&self.participant_id);
+            sink.value(&self.participant_name);
+            sink.or_default(&self.status);
+            sink.or_default(&self.started_at);
+            sink.or_default(&self.last_message_at);
+            sink.or_default(&self.message_count);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.social_account_id);
+            args.column(rows, |r| &r.platform_conversation_id);
+            args.column(rows, |r| &r.participant_id);
+            args.column(rows, |r| &r.participant_name);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.started_at);
+            args.column(rows, |r| &r.last_message_at);
+            args.column(rows, |r| &r.message_count);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.social_account_id);
+            args.add(&self.platform_conversation_id);
+            args.add(&self.participant_id);
+            args.patch(&self.participant_name);
+            args.patch(&self.status);
+            args.patch(&self.started_at);
+            args.patch(&self.last_message_at);
+            args.patch(&self.message_count);
         }
     }
 }
@@ -5028,41 +3954,20 @@ pub mod messages {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.platform_message_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_message_id",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.direction;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "direction",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "direction",
-                    value,
-                    &["inbound", "outbound"],
-                );
-            }
-            if let Some(value) = &self.sender_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "sender_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "platform_message_id",
+                &self.platform_message_id,
+                &[MaxChars(255usize)],
+            );
+            c.text(
+                "direction",
+                &self.direction,
+                &[MaxChars(20usize), OneOf(&["inbound", "outbound"])],
+            );
+            c.text("sender_id", &self.sender_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -5093,39 +3998,20 @@ pub mod messages {
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.platform_message_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "platform_message_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.direction {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "direction",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "direction",
-                    value,
-                    &["inbound", "outbound"],
-                );
-            }
-            if let Some(Some(value)) = &self.sender_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "sender_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "platform_message_id",
+                &self.platform_message_id,
+                &[MaxChars(255usize)],
+            );
+            c.text(
+                "direction",
+                &self.direction,
+                &[MaxChars(20usize), OneOf(&["inbound", "outbound"])],
+            );
+            c.text("sender_id", &self.sender_id, &[MaxChars(255usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
@@ -5170,13 +4056,7 @@ pub mod messages {
             key: (::uuid::Uuid, ::chrono::NaiveDateTime),
         ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"messages\" WHERE \"id\" = $1::uuid AND \"received_at\" = $2::timestamp without time zone";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(key.0)
-                    .bind(key.1)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, key).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -5184,13 +4064,7 @@ pub mod messages {
             key: (::uuid::Uuid, ::chrono::NaiveDateTime),
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"messages\" WHERE \"id\" = $1::uuid AND \"received_at\" = $2::timestamp without time zone)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key.0)
-                    .bind(key.1)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, key).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -5198,13 +4072,15 @@ pub mod messages {
             keys: &[(::uuid::Uuid, ::chrono::NaiveDateTime)],
         ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"messages\" WHERE (\"id\", \"received_at\") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp without time zone[])) ORDER BY \"id\", \"received_at\"";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(keys.iter().map(|k| k.0).collect::<Vec<_>>())
-                    .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(
+                    &mut *conn,
+                    SQL,
+                    (
+                        keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+                        keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+                    ),
+                )
+                .await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -5228,55 +4104,35 @@ pub mod messages {
                 "platform_message_id asc",
                 "platform_message_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Message) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                MessageSort::PrimaryKey => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id, &row.received_at),
-                        ),
-                    )
-                }
-                MessageSort::ConversationId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.conversation_id, &row.id, &row.received_at),
-                        ),
-                    )
-                }
-                MessageSort::PlatformMessageId => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.platform_message_id, &row.id, &row.received_at),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Message>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.conversation_id.any_of.as_deref())
-                .bind(filter.conversation_id.at_least.as_ref())
-                .bind(filter.conversation_id.below.as_ref())
-                .bind(filter.conversation_id.is_null)
-                .bind(filter.platform_message_id.any_of.as_deref())
-                .bind(filter.platform_message_id.at_least.as_ref())
-                .bind(filter.platform_message_id.below.as_ref())
-                .bind(filter.platform_message_id.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Message| match page.sort {
+                        MessageSort::PrimaryKey => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.id, &row.received_at),
+                            )
+                        }
+                        MessageSort::ConversationId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.conversation_id, &row.id, &row.received_at),
+                            )
+                        }
+                        MessageSort::PlatformMessageId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.platform_message_id, &row.id, &row.received_at),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5284,38 +4140,15 @@ pub mod messages {
             filter: &MessageFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"platform_message_id\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"platform_message_id\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.platform_message_id.any_of.as_deref())
-                    .bind(filter.platform_message_id.at_least.as_ref())
-                    .bind(filter.platform_message_id.below.as_ref())
-                    .bind(filter.platform_message_id.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a MessageFilter,
+            filter: &MessageFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Message> {
             const SQL: &str = "SELECT \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\" FROM \"messages\" WHERE ($1::uuid[] IS NULL OR \"conversation_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"conversation_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"conversation_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"conversation_id\" IS NULL) = $4::bool) AND ($5::character varying(255)[] IS NULL OR \"platform_message_id\" = ANY($5::character varying(255)[])) AND ($6::character varying(255) IS NULL OR \"platform_message_id\" >= $6::character varying(255)) AND ($7::character varying(255) IS NULL OR \"platform_message_id\" < $7::character varying(255)) AND ($8::bool IS NULL OR (\"platform_message_id\" IS NULL) = $8::bool) ORDER BY \"id\", \"received_at\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(filter.conversation_id.any_of.as_deref())
-                    .bind(filter.conversation_id.at_least.as_ref())
-                    .bind(filter.conversation_id.below.as_ref())
-                    .bind(filter.conversation_id.is_null)
-                    .bind(filter.platform_message_id.any_of.as_deref())
-                    .bind(filter.platform_message_id.at_least.as_ref())
-                    .bind(filter.platform_message_id.below.as_ref())
-                    .bind(filter.platform_message_id.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -5323,20 +4156,7 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) RETURNING \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.platform_message_id)
-                    .bind(&new.direction)
-                    .bind(&new.content)
-                    .bind(&new.sender_id)
-                    .bind(new.received_at)
-                    .bind(&new.metadata)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -5345,54 +4165,14 @@ pub mod messages {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"platform_message_id\", u.\"direction\", u.\"content\", u.\"sender_id\", COALESCE(u.\"received_at\", NOW()), COALESCE(u.\"metadata\", '{}') FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(20)[], $5::text[], $6::character varying(255)[], $7::timestamp without time zone[], $8::jsonb[]) AS u(\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\")";
             const ONE: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}'))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.platform_message_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.direction.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.sender_id.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.received_at).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        ),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.platform_message_id)
-                            .bind(&new.direction)
-                            .bind(&new.content)
-                            .bind(&new.sender_id)
-                            .bind(new.received_at)
-                            .bind(&new.metadata)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -5401,24 +4181,9 @@ pub mod messages {
             patch: &MessagePatch,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"messages\" SET \"conversation_id\" = COALESCE($3::uuid, \"conversation_id\"), \"platform_message_id\" = COALESCE($4::character varying(255), \"platform_message_id\"), \"direction\" = COALESCE($5::character varying(20), \"direction\"), \"content\" = COALESCE($6::text, \"content\"), \"sender_id\" = CASE WHEN $7::bool THEN $8::character varying(255) ELSE \"sender_id\" END, \"metadata\" = CASE WHEN $9::bool THEN $10::jsonb ELSE \"metadata\" END WHERE \"id\" = $1::uuid AND \"received_at\" = $2::timestamp without time zone RETURNING \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Message>(SQL)
-                .bind(key.0)
-                .bind(key.1)
-                .bind(patch.conversation_id)
-                .bind(patch.platform_message_id.clone())
-                .bind(patch.direction.clone())
-                .bind(patch.content.clone())
-                .bind(patch.sender_id.is_some())
-                .bind(patch.sender_id.clone().flatten())
-                .bind(patch.metadata.is_some())
-                .bind(patch.metadata.clone().flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, key, patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -5426,13 +4191,7 @@ pub mod messages {
             key: (::uuid::Uuid, ::chrono::NaiveDateTime),
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"messages\" WHERE \"id\" = $1::uuid AND \"received_at\" = $2::timestamp without time zone";
-            let done = ::sqlx::query(SQL)
-                .bind(key.0)
-                .bind(key.1)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, key).await
         }
         /// Inserts the row, or, when one with the same `id`, `received_at` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id_and_received_at(
@@ -5440,20 +4199,13 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"messages\" (\"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(20), $5::text, $6::character varying(255), COALESCE($7::timestamp without time zone, NOW()), COALESCE($8::jsonb, '{}')) ON CONFLICT (\"id\", \"received_at\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"platform_message_id\" = EXCLUDED.\"platform_message_id\", \"direction\" = EXCLUDED.\"direction\", \"content\" = EXCLUDED.\"content\", \"sender_id\" = COALESCE($6::character varying(255), \"messages\".\"sender_id\"), \"metadata\" = COALESCE($8::jsonb, \"messages\".\"metadata\") RETURNING \"id\", \"conversation_id\", \"platform_message_id\", \"direction\", \"content\", \"sender_id\", \"received_at\", \"metadata\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.platform_message_id)
-                    .bind(&new.direction)
-                    .bind(&new.content)
-                    .bind(&new.sender_id)
-                    .bind(new.received_at)
-                    .bind(&new.metadata)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.conversation_id);
+            args.condition(&self.platform_message_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
@@ -5470,35 +4222,45 @@ pub mod messages {
         ];
         const STAGING: &'static str = "tenant_template_messages";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (6u32, self.received_at.is_none()),
-                    (7u32, self.metadata.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            row.field(&self.platform_message_id)?;
-            row.field(&self.direction)?;
-            row.field(&self.content)?;
-            row.field(&self.sender_id)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.received_at)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.value(&self.platform_message_id);
+            sink.value(&self.direction);
+            sink.value(&self.content);
+            sink.value(&self.sender_id);
+            sink.or_default(&self.received_at);
+            sink.or_default(&self.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.platform_message_id);
+            args.column(rows, |r| &r.direction);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.sender_id);
+            args.column(rows, |r| &r.received_at);
+            args.column(rows, |r| &r.metadata);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.conversation_id);
+            args.add(&self.platform_message_id);
+            args.add(&self.direction);
+            args.add(&self.content);
+            args.patch(&self.sender_id);
+            args.patch(&self.metadata);
         }
     }
 }
@@ -5566,23 +4328,14 @@ pub mod replies {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["pending", "sent", "failed"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[MaxChars(20usize), OneOf(&["pending", "sent", "failed"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `replies`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -5623,23 +4376,14 @@ pub mod replies {
     impl ReplyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "status",
-                    value,
-                    &["pending", "sent", "failed"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "status",
+                &self.status,
+                &[MaxChars(20usize), OneOf(&["pending", "sent", "failed"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `replies` (each on an indexed column).
@@ -5684,12 +4428,7 @@ pub mod replies {
             key: ids::ReplyId,
         ) -> Result<Option<Reply>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"replies\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Reply>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -5697,12 +4436,7 @@ pub mod replies {
             key: ids::ReplyId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"replies\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -5710,7 +4444,7 @@ pub mod replies {
             keys: &[ids::ReplyId],
         ) -> Result<Vec<Reply>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"replies\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Reply>(SQL).bind(keys).fetch_all(&mut *conn).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -5734,54 +4468,30 @@ pub mod replies {
                 "generated_at asc",
                 "generated_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Reply) -> ::hubgen_runtime::Cursor) = match page.sort {
-                ReplySort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                ReplySort::MessageId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.message_id, &row.id),
-                        ),
-                    )
-                }
-                ReplySort::GeneratedAt => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Reply| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.generated_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Reply>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.message_id.any_of.as_deref())
-                .bind(filter.message_id.at_least.as_ref())
-                .bind(filter.message_id.below.as_ref())
-                .bind(filter.message_id.is_null)
-                .bind(filter.generated_at.any_of.as_deref())
-                .bind(filter.generated_at.at_least.as_ref())
-                .bind(filter.generated_at.below.as_ref())
-                .bind(filter.generated_at.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Reply| match page.sort {
+                        ReplySort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        ReplySort::MessageId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.message_id, &row.id),
+                            )
+                        }
+                        ReplySort::GeneratedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.generated_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -5789,38 +4499,15 @@ pub mod replies {
             filter: &ReplyFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"replies\" WHERE ($1::uuid[] IS NULL OR \"message_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"message_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"message_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"message_id\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"generated_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"generated_at\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.message_id.any_of.as_deref())
-                    .bind(filter.message_id.at_least.as_ref())
-                    .bind(filter.message_id.below.as_ref())
-                    .bind(filter.message_id.is_null)
-                    .bind(filter.generated_at.any_of.as_deref())
-                    .bind(filter.generated_at.at_least.as_ref())
-                    .bind(filter.generated_at.below.as_ref())
-                    .bind(filter.generated_at.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a ReplyFilter,
+            filter: &ReplyFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Reply> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\" FROM \"replies\" WHERE ($1::uuid[] IS NULL OR \"message_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"message_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"message_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"message_id\" IS NULL) = $4::bool) AND ($5::timestamp without time zone[] IS NULL OR \"generated_at\" = ANY($5::timestamp without time zone[])) AND ($6::timestamp without time zone IS NULL OR \"generated_at\" >= $6::timestamp without time zone) AND ($7::timestamp without time zone IS NULL OR \"generated_at\" < $7::timestamp without time zone) AND ($8::bool IS NULL OR (\"generated_at\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Reply>(SQL)
-                    .bind(filter.message_id.any_of.as_deref())
-                    .bind(filter.message_id.at_least.as_ref())
-                    .bind(filter.message_id.below.as_ref())
-                    .bind(filter.message_id.is_null)
-                    .bind(filter.generated_at.any_of.as_deref())
-                    .bind(filter.generated_at.at_least.as_ref())
-                    .bind(filter.generated_at.below.as_ref())
-                    .bind(filter.generated_at.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -5828,20 +4515,7 @@ pub mod replies {
             new: &NewReply,
         ) -> Result<Reply, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) RETURNING \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Reply>(SQL)
-                    .bind(new.id)
-                    .bind(new.message_id)
-                    .bind(&new.content)
-                    .bind(&new.status)
-                    .bind(new.confidence)
-                    .bind(new.generated_at)
-                    .bind(new.sent_at)
-                    .bind(&new.error_message)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -5850,48 +4524,14 @@ pub mod replies {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"message_id\", u.\"content\", COALESCE(u.\"status\", 'pending'), u.\"confidence\", COALESCE(u.\"generated_at\", NOW()), u.\"sent_at\", u.\"error_message\" FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::character varying(20)[], $5::double precision[], $6::timestamp without time zone[], $7::timestamp without time zone[], $8::text[]) AS u(\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\")";
             const ONE: &str = "INSERT INTO \"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewReply::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.content.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.confidence).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.generated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.sent_at).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.error_message.clone())
-                                .collect::<Vec<_>>(),
-                        ),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.message_id)
-                            .bind(&new.content)
-                            .bind(&new.status)
-                            .bind(new.confidence)
-                            .bind(new.generated_at)
-                            .bind(new.sent_at)
-                            .bind(&new.error_message)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewReply],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewReply::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -5900,26 +4540,9 @@ pub mod replies {
             patch: &ReplyPatch,
         ) -> Result<Reply, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"replies\" SET \"message_id\" = COALESCE($2::uuid, \"message_id\"), \"content\" = COALESCE($3::text, \"content\"), \"status\" = COALESCE($4::character varying(20), \"status\"), \"confidence\" = CASE WHEN $5::bool THEN $6::double precision ELSE \"confidence\" END, \"generated_at\" = CASE WHEN $7::bool THEN $8::timestamp without time zone ELSE \"generated_at\" END, \"sent_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"sent_at\" END, \"error_message\" = CASE WHEN $11::bool THEN $12::text ELSE \"error_message\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Reply>(SQL)
-                .bind(key)
-                .bind(patch.message_id)
-                .bind(patch.content.clone())
-                .bind(patch.status.clone())
-                .bind(patch.confidence.is_some())
-                .bind(patch.confidence.flatten())
-                .bind(patch.generated_at.is_some())
-                .bind(patch.generated_at.flatten())
-                .bind(patch.sent_at.is_some())
-                .bind(patch.sent_at.flatten())
-                .bind(patch.error_message.is_some())
-                .bind(patch.error_message.clone().flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -5927,12 +4550,7 @@ pub mod replies {
             key: ids::ReplyId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"replies\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -5940,20 +4558,13 @@ pub mod replies {
             new: &NewReply,
         ) -> Result<Reply, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"replies\" (\"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::text, COALESCE($4::character varying(20), 'pending'), $5::double precision, COALESCE($6::timestamp without time zone, NOW()), $7::timestamp without time zone, $8::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"content\" = EXCLUDED.\"content\", \"status\" = COALESCE($4::character varying(20), \"replies\".\"status\"), \"confidence\" = COALESCE($5::double precision, \"replies\".\"confidence\"), \"generated_at\" = COALESCE($6::timestamp without time zone, \"replies\".\"generated_at\"), \"sent_at\" = COALESCE($7::timestamp without time zone, \"replies\".\"sent_at\"), \"error_message\" = COALESCE($8::text, \"replies\".\"error_message\") RETURNING \"id\", \"message_id\", \"content\", \"status\", \"confidence\", \"generated_at\", \"sent_at\", \"error_message\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Reply>(SQL)
-                    .bind(new.id)
-                    .bind(new.message_id)
-                    .bind(&new.content)
-                    .bind(&new.status)
-                    .bind(new.confidence)
-                    .bind(new.generated_at)
-                    .bind(new.sent_at)
-                    .bind(&new.error_message)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for ReplyFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.message_id);
+            args.condition(&self.generated_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewReply {
@@ -5970,35 +4581,46 @@ pub mod replies {
         ];
         const STAGING: &'static str = "tenant_template_replies";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.status.is_none()),
-                    (5u32, self.generated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewReply {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.message_id)?;
-            row.field(&self.content)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.confidence)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.generated_at)?;
-            }
-            row.field(&self.sent_at)?;
-            row.field(&self.error_message)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.message_id);
+            sink.value(&self.content);
+            sink.or_default(&self.status);
+            sink.value(&self.confidence);
+            sink.or_default(&self.generated_at);
+            sink.value(&self.sent_at);
+            sink.value(&self.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewReply {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.message_id);
+            args.column(rows, |r| &r.content);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.confidence);
+            args.column(rows, |r| &r.generated_at);
+            args.column(rows, |r| &r.sent_at);
+            args.column(rows, |r| &r.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for ReplyPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.message_id);
+            args.add(&self.content);
+            args.add(&self.status);
+            args.patch(&self.confidence);
+            args.patch(&self.generated_at);
+            args.patch(&self.sent_at);
+            args.patch(&self.error_message);
         }
     }
 }
@@ -6127,69 +4749,19 @@ pub mod leads {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.phone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.company {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.score {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "score",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "score",
-                    value,
-                    &["hot", "warm", "cold"],
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("phone", &self.phone, &[MaxChars(50usize)]);
+            c.text("company", &self.company, &[MaxChars(255usize)]);
+            c.text(
+                "score",
+                &self.score,
+                &[MaxChars(20usize), OneOf(&["hot", "warm", "cold"])],
+            );
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -6257,69 +4829,19 @@ pub mod leads {
     impl LeadPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(Some(value)) = &self.phone {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "phone",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.company {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "company",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.score {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "score",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "score",
-                    value,
-                    &["hot", "warm", "cold"],
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(255usize)]);
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("phone", &self.phone, &[MaxChars(50usize)]);
+            c.text("company", &self.company, &[MaxChars(255usize)]);
+            c.text(
+                "score",
+                &self.score,
+                &[MaxChars(20usize), OneOf(&["hot", "warm", "cold"])],
+            );
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
@@ -6366,12 +4888,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<Option<Lead>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"leads\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -6379,12 +4896,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"leads\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -6392,7 +4904,7 @@ pub mod leads {
             keys: &[ids::LeadId],
         ) -> Result<Vec<Lead>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"leads\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, Lead>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -6416,58 +4928,24 @@ pub mod leads {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Lead) -> ::hubgen_runtime::Cursor) = match page.sort {
-                LeadSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                LeadSort::Score => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.score, &row.id),
-                        ),
-                    )
-                }
-                LeadSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Lead| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Lead>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.score.any_of.as_deref())
-                .bind(filter.score.at_least.as_ref())
-                .bind(filter.score.below.as_ref())
-                .bind(filter.score.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.email.any_of.as_deref())
-                .bind(filter.email.at_least.as_ref())
-                .bind(filter.email.below.as_ref())
-                .bind(filter.email.is_null)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Lead| match page.sort {
+                        LeadSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                        LeadSort::Score => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.score, &row.id))
+                        }
+                        LeadSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6475,46 +4953,15 @@ pub mod leads {
             filter: &LeadFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"leads\" WHERE ($1::character varying(20)[] IS NULL OR \"score\" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR \"score\" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR \"score\" < $3::character varying(20)) AND ($4::bool IS NULL OR (\"score\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR \"email\" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR \"email\" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR \"email\" < $11::character varying(255)) AND ($12::bool IS NULL OR (\"email\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.score.any_of.as_deref())
-                    .bind(filter.score.at_least.as_ref())
-                    .bind(filter.score.below.as_ref())
-                    .bind(filter.score.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a LeadFilter,
+            filter: &LeadFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Lead> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\" FROM \"leads\" WHERE ($1::character varying(20)[] IS NULL OR \"score\" = ANY($1::character varying(20)[])) AND ($2::character varying(20) IS NULL OR \"score\" >= $2::character varying(20)) AND ($3::character varying(20) IS NULL OR \"score\" < $3::character varying(20)) AND ($4::bool IS NULL OR (\"score\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::character varying(255)[] IS NULL OR \"email\" = ANY($9::character varying(255)[])) AND ($10::character varying(255) IS NULL OR \"email\" >= $10::character varying(255)) AND ($11::character varying(255) IS NULL OR \"email\" < $11::character varying(255)) AND ($12::bool IS NULL OR (\"email\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(filter.score.any_of.as_deref())
-                    .bind(filter.score.at_least.as_ref())
-                    .bind(filter.score.below.as_ref())
-                    .bind(filter.score.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.email.any_of.as_deref())
-                    .bind(filter.email.at_least.as_ref())
-                    .bind(filter.email.below.as_ref())
-                    .bind(filter.email.is_null)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -6522,24 +4969,7 @@ pub mod leads {
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.phone)
-                    .bind(&new.company)
-                    .bind(&new.score)
-                    .bind(&new.status)
-                    .bind(&new.notes)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -6548,52 +4978,14 @@ pub mod leads {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"name\", u.\"email\", u.\"phone\", u.\"company\", u.\"score\", COALESCE(u.\"status\", 'new'), u.\"notes\", COALESCE(u.\"created_at\", NOW()), COALESCE(u.\"updated_at\", NOW()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(255)[], $7::character varying(20)[], $8::character varying(50)[], $9::text[], $10::timestamp without time zone[], $11::timestamp without time zone[]) AS u(\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\")";
             const ONE: &str = "INSERT INTO \"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.conversation_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.phone.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.company.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.notes.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.conversation_id)
-                            .bind(&new.name)
-                            .bind(&new.email)
-                            .bind(&new.phone)
-                            .bind(&new.company)
-                            .bind(&new.score)
-                            .bind(&new.status)
-                            .bind(&new.notes)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewLead],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewLead::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -6602,33 +4994,9 @@ pub mod leads {
             patch: &LeadPatch,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"leads\" SET \"conversation_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"conversation_id\" END, \"name\" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE \"name\" END, \"email\" = CASE WHEN $6::bool THEN $7::character varying(255) ELSE \"email\" END, \"phone\" = CASE WHEN $8::bool THEN $9::character varying(50) ELSE \"phone\" END, \"company\" = CASE WHEN $10::bool THEN $11::character varying(255) ELSE \"company\" END, \"score\" = CASE WHEN $12::bool THEN $13::character varying(20) ELSE \"score\" END, \"status\" = CASE WHEN $14::bool THEN $15::character varying(50) ELSE \"status\" END, \"notes\" = CASE WHEN $16::bool THEN $17::text ELSE \"notes\" END, \"created_at\" = CASE WHEN $18::bool THEN $19::timestamp without time zone ELSE \"created_at\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Lead>(SQL)
-                .bind(key)
-                .bind(patch.conversation_id.is_some())
-                .bind(patch.conversation_id.flatten())
-                .bind(patch.name.is_some())
-                .bind(patch.name.clone().flatten())
-                .bind(patch.email.is_some())
-                .bind(patch.email.clone().flatten())
-                .bind(patch.phone.is_some())
-                .bind(patch.phone.clone().flatten())
-                .bind(patch.company.is_some())
-                .bind(patch.company.clone().flatten())
-                .bind(patch.score.is_some())
-                .bind(patch.score.clone().flatten())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.notes.is_some())
-                .bind(patch.notes.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -6636,12 +5004,7 @@ pub mod leads {
             key: ids::LeadId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"leads\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -6649,24 +5012,14 @@ pub mod leads {
             new: &NewLead,
         ) -> Result<Lead, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"leads\" (\"id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(255), $5::character varying(50), $6::character varying(255), $7::character varying(20), COALESCE($8::character varying(50), 'new'), $9::text, COALESCE($10::timestamp without time zone, NOW()), COALESCE($11::timestamp without time zone, NOW()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = COALESCE($2::uuid, \"leads\".\"conversation_id\"), \"name\" = COALESCE($3::character varying(255), \"leads\".\"name\"), \"email\" = COALESCE($4::character varying(255), \"leads\".\"email\"), \"phone\" = COALESCE($5::character varying(50), \"leads\".\"phone\"), \"company\" = COALESCE($6::character varying(255), \"leads\".\"company\"), \"score\" = COALESCE($7::character varying(20), \"leads\".\"score\"), \"status\" = COALESCE($8::character varying(50), \"leads\".\"status\"), \"notes\" = COALESCE($9::text, \"leads\".\"notes\"), \"created_at\" = COALESCE($10::timestamp without time zone, \"leads\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp without time zone, now()) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"name\", \"email\", \"phone\", \"company\", \"score\", \"status\", \"notes\", \"created_at\", \"updated_at\", \"search_vector\"::text AS \"search_vector\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Lead>(SQL)
-                    .bind(new.id)
-                    .bind(new.conversation_id)
-                    .bind(&new.name)
-                    .bind(&new.email)
-                    .bind(&new.phone)
-                    .bind(&new.company)
-                    .bind(&new.score)
-                    .bind(&new.status)
-                    .bind(&new.notes)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for LeadFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.score);
+            args.condition(&self.status);
+            args.condition(&self.email);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLead {
@@ -6686,41 +5039,55 @@ pub mod leads {
         ];
         const STAGING: &'static str = "tenant_template_leads";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (7u32, self.status.is_none()),
-                    (9u32, self.created_at.is_none()),
-                    (10u32, self.updated_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewLead {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.conversation_id)?;
-            row.field(&self.name)?;
-            row.field(&self.email)?;
-            row.field(&self.phone)?;
-            row.field(&self.company)?;
-            row.field(&self.score)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.notes)?;
-            if defaulted & 512u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.conversation_id);
+            sink.value(&self.name);
+            sink.value(&self.email);
+            sink.value(&self.phone);
+            sink.value(&self.company);
+            sink.value(&self.score);
+            sink.or_default(&self.status);
+            sink.value(&self.notes);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewLead {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.conversation_id);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.phone);
+            args.column(rows, |r| &r.company);
+            args.column(rows, |r| &r.score);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.notes);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.patch(&self.conversation_id);
+            args.patch(&self.name);
+            args.patch(&self.email);
+            args.patch(&self.phone);
+            args.patch(&self.company);
+            args.patch(&self.score);
+            args.patch(&self.status);
+            args.patch(&self.notes);
+            args.patch(&self.created_at);
         }
     }
 }
@@ -6783,24 +5150,14 @@ pub mod lead_scores {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.score;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "score",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "score",
-                    value,
-                    &["hot", "warm", "cold"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "score",
+                &self.score,
+                &[MaxChars(20usize), OneOf(&["hot", "warm", "cold"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `lead_scores`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -6835,23 +5192,14 @@ pub mod lead_scores {
     impl LeadScorePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.score {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "score",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "score",
-                    value,
-                    &["hot", "warm", "cold"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "score",
+                &self.score,
+                &[MaxChars(20usize), OneOf(&["hot", "warm", "cold"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `lead_scores` (each on an indexed column).
@@ -6892,12 +5240,7 @@ pub mod lead_scores {
             key: ids::LeadScoreId,
         ) -> Result<Option<LeadScore>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"lead_scores\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, LeadScore>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -6905,12 +5248,7 @@ pub mod lead_scores {
             key: ids::LeadScoreId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"lead_scores\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -6918,12 +5256,7 @@ pub mod lead_scores {
             keys: &[ids::LeadScoreId],
         ) -> Result<Vec<LeadScore>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"lead_scores\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, LeadScore>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -6943,43 +5276,23 @@ pub mod lead_scores {
                 "lead_id asc",
                 "lead_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &LeadScore) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                LeadScoreSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &LeadScore| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                LeadScoreSort::LeadId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &LeadScore| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.lead_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, LeadScore>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.lead_id.any_of.as_deref())
-                .bind(filter.lead_id.at_least.as_ref())
-                .bind(filter.lead_id.below.as_ref())
-                .bind(filter.lead_id.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &LeadScore| match page.sort {
+                        LeadScoreSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        LeadScoreSort::LeadId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -6987,30 +5300,15 @@ pub mod lead_scores {
             filter: &LeadScoreFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"lead_scores\" WHERE ($1::uuid[] IS NULL OR \"lead_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"lead_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"lead_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"lead_id\" IS NULL) = $4::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.lead_id.any_of.as_deref())
-                    .bind(filter.lead_id.at_least.as_ref())
-                    .bind(filter.lead_id.below.as_ref())
-                    .bind(filter.lead_id.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a LeadScoreFilter,
+            filter: &LeadScoreFilter,
         ) -> ::hubgen_runtime::RowStream<'a, LeadScore> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\" FROM \"lead_scores\" WHERE ($1::uuid[] IS NULL OR \"lead_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"lead_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"lead_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"lead_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, LeadScore>(SQL)
-                    .bind(filter.lead_id.any_of.as_deref())
-                    .bind(filter.lead_id.at_least.as_ref())
-                    .bind(filter.lead_id.below.as_ref())
-                    .bind(filter.lead_id.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -7018,19 +5316,7 @@ pub mod lead_scores {
             new: &NewLeadScore,
         ) -> Result<LeadScore, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) RETURNING \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, LeadScore>(SQL)
-                    .bind(new.id)
-                    .bind(new.lead_id)
-                    .bind(&new.score)
-                    .bind(new.score_value)
-                    .bind(&new.signals)
-                    .bind(&new.reasoning)
-                    .bind(new.scored_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -7039,43 +5325,14 @@ pub mod lead_scores {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"lead_id\", u.\"score\", u.\"score_value\", COALESCE(u.\"signals\", '{}'), u.\"reasoning\", COALESCE(u.\"scored_at\", NOW()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::integer[], $5::jsonb[], $6::text[], $7::timestamp without time zone[]) AS u(\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\")";
             const ONE: &str = "INSERT INTO \"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW()))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewLeadScore::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.score.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.score_value).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.signals.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.reasoning.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.scored_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.lead_id)
-                            .bind(&new.score)
-                            .bind(new.score_value)
-                            .bind(&new.signals)
-                            .bind(&new.reasoning)
-                            .bind(new.scored_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewLeadScore],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewLeadScore::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -7084,24 +5341,9 @@ pub mod lead_scores {
             patch: &LeadScorePatch,
         ) -> Result<LeadScore, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"lead_scores\" SET \"lead_id\" = COALESCE($2::uuid, \"lead_id\"), \"score\" = COALESCE($3::character varying(20), \"score\"), \"score_value\" = COALESCE($4::integer, \"score_value\"), \"signals\" = CASE WHEN $5::bool THEN $6::jsonb ELSE \"signals\" END, \"reasoning\" = CASE WHEN $7::bool THEN $8::text ELSE \"reasoning\" END, \"scored_at\" = CASE WHEN $9::bool THEN $10::timestamp without time zone ELSE \"scored_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, LeadScore>(SQL)
-                .bind(key)
-                .bind(patch.lead_id)
-                .bind(patch.score.clone())
-                .bind(patch.score_value)
-                .bind(patch.signals.is_some())
-                .bind(patch.signals.clone().flatten())
-                .bind(patch.reasoning.is_some())
-                .bind(patch.reasoning.clone().flatten())
-                .bind(patch.scored_at.is_some())
-                .bind(patch.scored_at.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -7109,12 +5351,7 @@ pub mod lead_scores {
             key: ids::LeadScoreId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"lead_scores\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -7122,19 +5359,12 @@ pub mod lead_scores {
             new: &NewLeadScore,
         ) -> Result<LeadScore, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"lead_scores\" (\"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::integer, COALESCE($5::jsonb, '{}'), $6::text, COALESCE($7::timestamp without time zone, NOW())) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"score\" = EXCLUDED.\"score\", \"score_value\" = EXCLUDED.\"score_value\", \"signals\" = COALESCE($5::jsonb, \"lead_scores\".\"signals\"), \"reasoning\" = COALESCE($6::text, \"lead_scores\".\"reasoning\"), \"scored_at\" = COALESCE($7::timestamp without time zone, \"lead_scores\".\"scored_at\") RETURNING \"id\", \"lead_id\", \"score\", \"score_value\", \"signals\", \"reasoning\", \"scored_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, LeadScore>(SQL)
-                    .bind(new.id)
-                    .bind(new.lead_id)
-                    .bind(&new.score)
-                    .bind(new.score_value)
-                    .bind(&new.signals)
-                    .bind(&new.reasoning)
-                    .bind(new.scored_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for LeadScoreFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.lead_id);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewLeadScore {
@@ -7150,34 +5380,43 @@ pub mod lead_scores {
         ];
         const STAGING: &'static str = "tenant_template_lead_scores";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (4u32, self.signals.is_none()),
-                    (6u32, self.scored_at.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewLeadScore {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.lead_id)?;
-            row.field(&self.score)?;
-            row.field(&self.score_value)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.signals)?;
-            }
-            row.field(&self.reasoning)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.scored_at)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.lead_id);
+            sink.value(&self.score);
+            sink.value(&self.score_value);
+            sink.or_default(&self.signals);
+            sink.value(&self.reasoning);
+            sink.or_default(&self.scored_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewLeadScore {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.lead_id);
+            args.column(rows, |r| &r.score);
+            args.column(rows, |r| &r.score_value);
+            args.column(rows, |r| &r.signals);
+            args.column(rows, |r| &r.reasoning);
+            args.column(rows, |r| &r.scored_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for LeadScorePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.lead_id);
+            args.add(&self.score);
+            args.add(self.score_value);
+            args.patch(&self.signals);
+            args.patch(&self.reasoning);
+            args.patch(&self.scored_at);
         }
     }
 }
@@ -7268,24 +5507,14 @@ pub mod crm_configs {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.provider;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "provider",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "provider",
-                    value,
-                    &["salesforce", "hubspot", "zoho"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "provider",
+                &self.provider,
+                &[MaxChars(50usize), OneOf(&["salesforce", "hubspot", "zoho"])],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `crm_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -7321,23 +5550,14 @@ pub mod crm_configs {
     impl CrmConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.provider {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "provider",
-                    value,
-                    50usize,
-                );
-                ::hubgen_runtime::check::one_of(
-                    &mut violations,
-                    "provider",
-                    value,
-                    &["salesforce", "hubspot", "zoho"],
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "provider",
+                &self.provider,
+                &[MaxChars(50usize), OneOf(&["salesforce", "hubspot", "zoho"])],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `crm_configs` (each on an indexed column).
@@ -7373,12 +5593,7 @@ pub mod crm_configs {
             key: ids::CrmConfigId,
         ) -> Result<Option<CrmConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"crm_configs\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, CrmConfig>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -7386,12 +5601,7 @@ pub mod crm_configs {
             key: ids::CrmConfigId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"crm_configs\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -7399,17 +5609,12 @@ pub mod crm_configs {
             keys: &[ids::CrmConfigId],
         ) -> Result<Vec<CrmConfig>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"crm_configs\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, CrmConfig>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &CrmConfigFilter,
+            filter: &CrmConfigFilter,
             page: &::hubgen_runtime::PageRequest<CrmConfigSort>,
         ) -> Result<::hubgen_runtime::Page<CrmConfig>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
@@ -7417,48 +5622,36 @@ pub mod crm_configs {
                 "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"crm_configs\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &CrmConfig) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                CrmConfigSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &CrmConfig| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, CrmConfig>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &CrmConfig| match page.sort {
+                        CrmConfigSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &CrmConfigFilter,
+            filter: &CrmConfigFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"crm_configs\" WHERE true";
-            Ok(::sqlx::query_scalar::<_, i64>(SQL).fetch_one(tx.conn()).await?)
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            _filter: &'a CrmConfigFilter,
+            filter: &CrmConfigFilter,
         ) -> ::hubgen_runtime::RowStream<'a, CrmConfig> {
             const SQL: &str = "SELECT \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\" FROM \"crm_configs\" WHERE true ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, CrmConfig>(SQL).fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -7466,19 +5659,7 @@ pub mod crm_configs {
             new: &NewCrmConfig,
         ) -> Result<CrmConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) RETURNING \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, CrmConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.provider)
-                    .bind(&new.credentials_encrypted)
-                    .bind(&new.field_mappings)
-                    .bind(new.auto_sync)
-                    .bind(new.active)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -7487,54 +5668,14 @@ pub mod crm_configs {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"provider\", u.\"credentials_encrypted\", COALESCE(u.\"field_mappings\", '{}'), COALESCE(u.\"auto_sync\", false), COALESCE(u.\"active\", true), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(50)[], $3::bytea[], $4::jsonb[], $5::boolean[], $6::boolean[]) AS u(\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\")";
             const ONE: &str = "INSERT INTO \"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewCrmConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.provider.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.credentials_encrypted.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.field_mappings.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.auto_sync).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.active).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(&new.provider)
-                            .bind(&new.credentials_encrypted)
-                            .bind(&new.field_mappings)
-                            .bind(new.auto_sync)
-                            .bind(new.active)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewCrmConfig],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewCrmConfig::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -7543,21 +5684,9 @@ pub mod crm_configs {
             patch: &CrmConfigPatch,
         ) -> Result<CrmConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"crm_configs\" SET \"provider\" = COALESCE($2::character varying(50), \"provider\"), \"credentials_encrypted\" = COALESCE($3::bytea, \"credentials_encrypted\"), \"field_mappings\" = CASE WHEN $4::bool THEN $5::jsonb ELSE \"field_mappings\" END, \"auto_sync\" = COALESCE($6::boolean, \"auto_sync\"), \"active\" = COALESCE($7::boolean, \"active\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, CrmConfig>(SQL)
-                .bind(key)
-                .bind(patch.provider.clone())
-                .bind(patch.credentials_encrypted.clone())
-                .bind(patch.field_mappings.is_some())
-                .bind(patch.field_mappings.clone().flatten())
-                .bind(patch.auto_sync)
-                .bind(patch.active)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -7565,12 +5694,7 @@ pub mod crm_configs {
             key: ids::CrmConfigId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"crm_configs\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -7578,20 +5702,11 @@ pub mod crm_configs {
             new: &NewCrmConfig,
         ) -> Result<CrmConfig, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_configs\" (\"id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(50), $3::bytea, COALESCE($4::jsonb, '{}'), COALESCE($5::boolean, false), COALESCE($6::boolean, true), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"provider\" = EXCLUDED.\"provider\", \"credentials_encrypted\" = EXCLUDED.\"credentials_encrypted\", \"field_mappings\" = COALESCE($4::jsonb, \"crm_configs\".\"field_mappings\"), \"auto_sync\" = COALESCE($5::boolean, \"crm_configs\".\"auto_sync\"), \"active\" = COALESCE($6::boolean, \"crm_configs\".\"active\") RETURNING \"id\", \"tenant_id\", \"provider\", \"credentials_encrypted\", \"field_mappings\", \"auto_sync\", \"active\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, CrmConfig>(SQL)
-                    .bind(new.id)
-                    .bind(&new.provider)
-                    .bind(&new.credentials_encrypted)
-                    .bind(&new.field_mappings)
-                    .bind(new.auto_sync)
-                    .bind(new.active)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
+    }
+    impl ::hubgen_runtime::repo::Filter for CrmConfigFilter {
+        fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewCrmConfig {
         const TABLE: &'static str = "\"crm_configs\"";
@@ -7605,36 +5720,41 @@ pub mod crm_configs {
         ];
         const STAGING: &'static str = "tenant_template_crm_configs";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.field_mappings.is_none()),
-                    (4u32, self.auto_sync.is_none()),
-                    (5u32, self.active.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewCrmConfig {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.provider)?;
-            row.field(&self.credentials_encrypted)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.field_mappings)?;
-            }
-            if defaulted & 16u64 == 0 {
-                row.field(&self.auto_sync)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.active)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.provider);
+            sink.value(&self.credentials_encrypted);
+            sink.or_default(&self.field_mappings);
+            sink.or_default(&self.auto_sync);
+            sink.or_default(&self.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewCrmConfig {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.provider);
+            args.column(rows, |r| &r.credentials_encrypted);
+            args.column(rows, |r| &r.field_mappings);
+            args.column(rows, |r| &r.auto_sync);
+            args.column(rows, |r| &r.active);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for CrmConfigPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(&self.provider);
+            args.add(&self.credentials_encrypted);
+            args.patch(&self.field_mappings);
+            args.add(self.auto_sync);
+            args.add(self.active);
         }
     }
 }
@@ -7719,34 +5839,12 @@ pub mod crm_syncs {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.external_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "external_id",
-                    value,
-                    255usize,
-                );
-            }
-            {
-                let value = &self.action;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "action",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("external_id", &self.external_id, &[MaxChars(255usize)]);
+            c.text("action", &self.action, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `crm_syncs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -7799,33 +5897,12 @@ pub mod crm_syncs {
     impl CrmSyncPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(Some(value)) = &self.external_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "external_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.action {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "action",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("external_id", &self.external_id, &[MaxChars(255usize)]);
+            c.text("action", &self.action, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `crm_syncs` (each on an indexed column).
@@ -7874,12 +5951,7 @@ pub mod crm_syncs {
             key: ids::CrmSyncId,
         ) -> Result<Option<CrmSync>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"crm_syncs\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, CrmSync>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -7887,12 +5959,7 @@ pub mod crm_syncs {
             key: ids::CrmSyncId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"crm_syncs\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -7900,12 +5967,7 @@ pub mod crm_syncs {
             keys: &[ids::CrmSyncId],
         ) -> Result<Vec<CrmSync>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"crm_syncs\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, CrmSync>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -7933,68 +5995,32 @@ pub mod crm_syncs {
                 "next_retry_at asc",
                 "next_retry_at desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &CrmSync) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                CrmSyncSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                CrmSyncSort::LeadId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.lead_id, &row.id),
-                        ),
-                    )
-                }
-                CrmSyncSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                CrmSyncSort::NextRetryAt => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &CrmSync| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.next_retry_at, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, CrmSync>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.lead_id.any_of.as_deref())
-                .bind(filter.lead_id.at_least.as_ref())
-                .bind(filter.lead_id.below.as_ref())
-                .bind(filter.lead_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.next_retry_at.any_of.as_deref())
-                .bind(filter.next_retry_at.at_least.as_ref())
-                .bind(filter.next_retry_at.below.as_ref())
-                .bind(filter.next_retry_at.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &CrmSync| match page.sort {
+                        CrmSyncSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        CrmSyncSort::LeadId => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.lead_id, &row.id))
+                        }
+                        CrmSyncSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        CrmSyncSort::NextRetryAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.next_retry_at, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8002,46 +6028,15 @@ pub mod crm_syncs {
             filter: &CrmSyncFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"crm_syncs\" WHERE ($1::uuid[] IS NULL OR \"lead_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"lead_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"lead_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"lead_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"next_retry_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"next_retry_at\" IS NULL) = $12::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.lead_id.any_of.as_deref())
-                    .bind(filter.lead_id.at_least.as_ref())
-                    .bind(filter.lead_id.below.as_ref())
-                    .bind(filter.lead_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.next_retry_at.any_of.as_deref())
-                    .bind(filter.next_retry_at.at_least.as_ref())
-                    .bind(filter.next_retry_at.below.as_ref())
-                    .bind(filter.next_retry_at.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a CrmSyncFilter,
+            filter: &CrmSyncFilter,
         ) -> ::hubgen_runtime::RowStream<'a, CrmSync> {
             const SQL: &str = "SELECT \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\" FROM \"crm_syncs\" WHERE ($1::uuid[] IS NULL OR \"lead_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"lead_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"lead_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"lead_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::timestamp without time zone[] IS NULL OR \"next_retry_at\" = ANY($9::timestamp without time zone[])) AND ($10::timestamp without time zone IS NULL OR \"next_retry_at\" >= $10::timestamp without time zone) AND ($11::timestamp without time zone IS NULL OR \"next_retry_at\" < $11::timestamp without time zone) AND ($12::bool IS NULL OR (\"next_retry_at\" IS NULL) = $12::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, CrmSync>(SQL)
-                    .bind(filter.lead_id.any_of.as_deref())
-                    .bind(filter.lead_id.at_least.as_ref())
-                    .bind(filter.lead_id.below.as_ref())
-                    .bind(filter.lead_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.next_retry_at.any_of.as_deref())
-                    .bind(filter.next_retry_at.at_least.as_ref())
-                    .bind(filter.next_retry_at.below.as_ref())
-                    .bind(filter.next_retry_at.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -8049,22 +6044,7 @@ pub mod crm_syncs {
             new: &NewCrmSync,
         ) -> Result<CrmSync, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) RETURNING \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, CrmSync>(SQL)
-                    .bind(new.id)
-                    .bind(new.lead_id)
-                    .bind(new.crm_config_id)
-                    .bind(&new.external_id)
-                    .bind(&new.action)
-                    .bind(&new.status)
-                    .bind(&new.error_message)
-                    .bind(new.synced_at)
-                    .bind(new.retry_count)
-                    .bind(new.next_retry_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -8073,57 +6053,14 @@ pub mod crm_syncs {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"lead_id\", u.\"crm_config_id\", u.\"external_id\", u.\"action\", COALESCE(u.\"status\", 'pending'), u.\"error_message\", COALESCE(u.\"synced_at\", NOW()), COALESCE(u.\"retry_count\", 0), u.\"next_retry_at\" FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::character varying(255)[], $5::character varying(50)[], $6::character varying(50)[], $7::text[], $8::timestamp without time zone[], $9::integer[], $10::timestamp without time zone[]) AS u(\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\")";
             const ONE: &str = "INSERT INTO \"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewCrmSync::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.lead_id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.crm_config_id).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.external_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.action.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.error_message.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.synced_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.next_retry_at).collect::<Vec<_>>()),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.lead_id)
-                            .bind(new.crm_config_id)
-                            .bind(&new.external_id)
-                            .bind(&new.action)
-                            .bind(&new.status)
-                            .bind(&new.error_message)
-                            .bind(new.synced_at)
-                            .bind(new.retry_count)
-                            .bind(new.next_retry_at)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewCrmSync],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewCrmSync::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -8132,30 +6069,9 @@ pub mod crm_syncs {
             patch: &CrmSyncPatch,
         ) -> Result<CrmSync, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"crm_syncs\" SET \"lead_id\" = COALESCE($2::uuid, \"lead_id\"), \"crm_config_id\" = COALESCE($3::uuid, \"crm_config_id\"), \"external_id\" = CASE WHEN $4::bool THEN $5::character varying(255) ELSE \"external_id\" END, \"action\" = COALESCE($6::character varying(50), \"action\"), \"status\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"status\" END, \"error_message\" = CASE WHEN $9::bool THEN $10::text ELSE \"error_message\" END, \"synced_at\" = CASE WHEN $11::bool THEN $12::timestamp without time zone ELSE \"synced_at\" END, \"retry_count\" = CASE WHEN $13::bool THEN $14::integer ELSE \"retry_count\" END, \"next_retry_at\" = CASE WHEN $15::bool THEN $16::timestamp without time zone ELSE \"next_retry_at\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, CrmSync>(SQL)
-                .bind(key)
-                .bind(patch.lead_id)
-                .bind(patch.crm_config_id)
-                .bind(patch.external_id.is_some())
-                .bind(patch.external_id.clone().flatten())
-                .bind(patch.action.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.error_message.is_some())
-                .bind(patch.error_message.clone().flatten())
-                .bind(patch.synced_at.is_some())
-                .bind(patch.synced_at.flatten())
-                .bind(patch.retry_count.is_some())
-                .bind(patch.retry_count.flatten())
-                .bind(patch.next_retry_at.is_some())
-                .bind(patch.next_retry_at.flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -8163,12 +6079,7 @@ pub mod crm_syncs {
             key: ids::CrmSyncId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"crm_syncs\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -8176,22 +6087,14 @@ pub mod crm_syncs {
             new: &NewCrmSync,
         ) -> Result<CrmSync, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"crm_syncs\" (\"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::character varying(255), $5::character varying(50), COALESCE($6::character varying(50), 'pending'), $7::text, COALESCE($8::timestamp without time zone, NOW()), COALESCE($9::integer, 0), $10::timestamp without time zone) ON CONFLICT (\"id\") DO UPDATE SET \"lead_id\" = EXCLUDED.\"lead_id\", \"crm_config_id\" = EXCLUDED.\"crm_config_id\", \"external_id\" = COALESCE($4::character varying(255), \"crm_syncs\".\"external_id\"), \"action\" = EXCLUDED.\"action\", \"status\" = COALESCE($6::character varying(50), \"crm_syncs\".\"status\"), \"error_message\" = COALESCE($7::text, \"crm_syncs\".\"error_message\"), \"synced_at\" = COALESCE($8::timestamp without time zone, \"crm_syncs\".\"synced_at\"), \"retry_count\" = COALESCE($9::integer, \"crm_syncs\".\"retry_count\"), \"next_retry_at\" = COALESCE($10::timestamp without time zone, \"crm_syncs\".\"next_retry_at\") RETURNING \"id\", \"lead_id\", \"crm_config_id\", \"external_id\", \"action\", \"status\", \"error_message\", \"synced_at\", \"retry_count\", \"next_retry_at\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, CrmSync>(SQL)
-                    .bind(new.id)
-                    .bind(new.lead_id)
-                    .bind(new.crm_config_id)
-                    .bind(&new.external_id)
-                    .bind(&new.action)
-                    .bind(&new.status)
-                    .bind(&new.error_message)
-                    .bind(new.synced_at)
-                    .bind(new.retry_count)
-                    .bind(new.next_retry_at)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for CrmSyncFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.lead_id);
+            args.condition(&self.status);
+            args.condition(&self.next_retry_at);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewCrmSync {
@@ -8210,40 +6113,52 @@ pub mod crm_syncs {
         ];
         const STAGING: &'static str = "tenant_template_crm_syncs";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (5u32, self.status.is_none()),
-                    (7u32, self.synced_at.is_none()),
-                    (8u32, self.retry_count.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewCrmSync {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.lead_id)?;
-            row.field(&self.crm_config_id)?;
-            row.field(&self.external_id)?;
-            row.field(&self.action)?;
-            if defaulted & 32u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.error_message)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.synced_at)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.retry_count)?;
-            }
-            row.field(&self.next_retry_at)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.lead_id);
+            sink.value(&self.crm_config_id);
+            sink.value(&self.external_id);
+            sink.value(&self.action);
+            sink.or_default(&self.status);
+            sink.value(&self.error_message);
+            sink.or_default(&self.synced_at);
+            sink.or_default(&self.retry_count);
+            sink.value(&self.next_retry_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewCrmSync {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.lead_id);
+            args.column(rows, |r| &r.crm_config_id);
+            args.column(rows, |r| &r.external_id);
+            args.column(rows, |r| &r.action);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.error_message);
+            args.column(rows, |r| &r.synced_at);
+            args.column(rows, |r| &r.retry_count);
+            args.column(rows, |r| &r.next_retry_at);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for CrmSyncPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.lead_id);
+            args.add(self.crm_config_id);
+            args.patch(&self.external_id);
+            args.add(&self.action);
+            args.patch(&self.status);
+            args.patch(&self.error_message);
+            args.patch(&self.synced_at);
+            args.patch(&self.retry_count);
+            args.patch(&self.next_retry_at);
         }
     }
 }
@@ -8325,26 +6240,11 @@ pub mod ai_tasks {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.task_type;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "task_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("task_type", &self.task_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `ai_tasks`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -8401,25 +6301,11 @@ pub mod ai_tasks {
     impl AiTaskPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.task_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "task_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.status {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "status",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("task_type", &self.task_type, &[MaxChars(50usize)]);
+            c.text("status", &self.status, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `ai_tasks` (each on an indexed column).
@@ -8464,12 +6350,7 @@ pub mod ai_tasks {
             key: ids::AiTaskId,
         ) -> Result<Option<AiTask>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"ai_tasks\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, AiTask>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -8477,12 +6358,7 @@ pub mod ai_tasks {
             key: ids::AiTaskId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"ai_tasks\" WHERE \"id\" = $1::uuid)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -8490,12 +6366,7 @@ pub mod ai_tasks {
             keys: &[ids::AiTaskId],
         ) -> Result<Vec<AiTask>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"ai_tasks\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, AiTask>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -8519,54 +6390,29 @@ pub mod ai_tasks {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &AiTask) -> ::hubgen_runtime::Cursor) = match page.sort {
-                AiTaskSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                AiTaskSort::MessageId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.message_id, &row.id),
-                        ),
-                    )
-                }
-                AiTaskSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &AiTask| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, AiTask>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.message_id.any_of.as_deref())
-                .bind(filter.message_id.at_least.as_ref())
-                .bind(filter.message_id.below.as_ref())
-                .bind(filter.message_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &AiTask| match page.sort {
+                        AiTaskSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        AiTaskSort::MessageId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.message_id, &row.id),
+                            )
+                        }
+                        AiTaskSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -8574,38 +6420,15 @@ pub mod ai_tasks {
             filter: &AiTaskFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"ai_tasks\" WHERE ($1::uuid[] IS NULL OR \"message_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"message_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"message_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"message_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.message_id.any_of.as_deref())
-                    .bind(filter.message_id.at_least.as_ref())
-                    .bind(filter.message_id.below.as_ref())
-                    .bind(filter.message_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a AiTaskFilter,
+            filter: &AiTaskFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AiTask> {
             const SQL: &str = "SELECT \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\" FROM \"ai_tasks\" WHERE ($1::uuid[] IS NULL OR \"message_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"message_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"message_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"message_id\" IS NULL) = $4::bool) AND ($5::character varying(50)[] IS NULL OR \"status\" = ANY($5::character varying(50)[])) AND ($6::character varying(50) IS NULL OR \"status\" >= $6::character varying(50)) AND ($7::character varying(50) IS NULL OR \"status\" < $7::character varying(50)) AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, AiTask>(SQL)
-                    .bind(filter.message_id.any_of.as_deref())
-                    .bind(filter.message_id.at_least.as_ref())
-                    .bind(filter.message_id.below.as_ref())
-                    .bind(filter.message_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -8613,22 +6436,7 @@ pub mod ai_tasks {
             new: &NewAiTask,
         ) -> Result<AiTask, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) RETURNING \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AiTask>(SQL)
-                    .bind(new.id)
-                    .bind(new.message_id)
-                    .bind(&new.task_type)
-                    .bind(&new.status)
-                    .bind(&new.input)
-                    .bind(&new.output)
-                    .bind(new.created_at)
-                    .bind(new.completed_at)
-                    .bind(new.retry_count)
-                    .bind(&new.error_message)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -8637,54 +6445,14 @@ pub mod ai_tasks {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"message_id\", u.\"task_type\", COALESCE(u.\"status\", 'queued'), u.\"input\", u.\"output\", COALESCE(u.\"created_at\", NOW()), u.\"completed_at\", COALESCE(u.\"retry_count\", 0), u.\"error_message\" FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(50)[], $5::jsonb[], $6::jsonb[], $7::timestamp without time zone[], $8::timestamp without time zone[], $9::integer[], $10::text[]) AS u(\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\")";
             const ONE: &str = "INSERT INTO \"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewAiTask::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.message_id).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.task_type.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.input.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.output.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.completed_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.retry_count).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.error_message.clone())
-                                .collect::<Vec<_>>(),
-                        ),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.message_id)
-                            .bind(&new.task_type)
-                            .bind(&new.status)
-                            .bind(&new.input)
-                            .bind(&new.output)
-                            .bind(new.created_at)
-                            .bind(new.completed_at)
-                            .bind(new.retry_count)
-                            .bind(&new.error_message)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewAiTask],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewAiTask::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -8693,31 +6461,9 @@ pub mod ai_tasks {
             patch: &AiTaskPatch,
         ) -> Result<AiTask, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"ai_tasks\" SET \"message_id\" = COALESCE($2::uuid, \"message_id\"), \"task_type\" = COALESCE($3::character varying(50), \"task_type\"), \"status\" = CASE WHEN $4::bool THEN $5::character varying(50) ELSE \"status\" END, \"input\" = CASE WHEN $6::bool THEN $7::jsonb ELSE \"input\" END, \"output\" = CASE WHEN $8::bool THEN $9::jsonb ELSE \"output\" END, \"created_at\" = CASE WHEN $10::bool THEN $11::timestamp without time zone ELSE \"created_at\" END, \"completed_at\" = CASE WHEN $12::bool THEN $13::timestamp without time zone ELSE \"completed_at\" END, \"retry_count\" = CASE WHEN $14::bool THEN $15::integer ELSE \"retry_count\" END, \"error_message\" = CASE WHEN $16::bool THEN $17::text ELSE \"error_message\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, AiTask>(SQL)
-                .bind(key)
-                .bind(patch.message_id)
-                .bind(patch.task_type.clone())
-                .bind(patch.status.is_some())
-                .bind(patch.status.clone().flatten())
-                .bind(patch.input.is_some())
-                .bind(patch.input.clone().flatten())
-                .bind(patch.output.is_some())
-                .bind(patch.output.clone().flatten())
-                .bind(patch.created_at.is_some())
-                .bind(patch.created_at.flatten())
-                .bind(patch.completed_at.is_some())
-                .bind(patch.completed_at.flatten())
-                .bind(patch.retry_count.is_some())
-                .bind(patch.retry_count.flatten())
-                .bind(patch.error_message.is_some())
-                .bind(patch.error_message.clone().flatten())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Deletes the row.
         pub async fn delete(
@@ -8725,12 +6471,7 @@ pub mod ai_tasks {
             key: ids::AiTaskId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "DELETE FROM \"ai_tasks\" WHERE \"id\" = $1::uuid";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -8738,22 +6479,13 @@ pub mod ai_tasks {
             new: &NewAiTask,
         ) -> Result<AiTask, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"ai_tasks\" (\"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(50), 'queued'), $5::jsonb, $6::jsonb, COALESCE($7::timestamp without time zone, NOW()), $8::timestamp without time zone, COALESCE($9::integer, 0), $10::text) ON CONFLICT (\"id\") DO UPDATE SET \"message_id\" = EXCLUDED.\"message_id\", \"task_type\" = EXCLUDED.\"task_type\", \"status\" = COALESCE($4::character varying(50), \"ai_tasks\".\"status\"), \"input\" = COALESCE($5::jsonb, \"ai_tasks\".\"input\"), \"output\" = COALESCE($6::jsonb, \"ai_tasks\".\"output\"), \"created_at\" = COALESCE($7::timestamp without time zone, \"ai_tasks\".\"created_at\"), \"completed_at\" = COALESCE($8::timestamp without time zone, \"ai_tasks\".\"completed_at\"), \"retry_count\" = COALESCE($9::integer, \"ai_tasks\".\"retry_count\"), \"error_message\" = COALESCE($10::text, \"ai_tasks\".\"error_message\") RETURNING \"id\", \"message_id\", \"task_type\", \"status\", \"input\", \"output\", \"created_at\", \"completed_at\", \"retry_count\", \"error_message\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, AiTask>(SQL)
-                    .bind(new.id)
-                    .bind(new.message_id)
-                    .bind(&new.task_type)
-                    .bind(&new.status)
-                    .bind(&new.input)
-                    .bind(&new.output)
-                    .bind(new.created_at)
-                    .bind(new.completed_at)
-                    .bind(new.retry_count)
-                    .bind(&new.error_message)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for AiTaskFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.message_id);
+            args.condition(&self.status);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewAiTask {
@@ -8772,40 +6504,52 @@ pub mod ai_tasks {
         ];
         const STAGING: &'static str = "tenant_template_ai_tasks";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (3u32, self.status.is_none()),
-                    (6u32, self.created_at.is_none()),
-                    (8u32, self.retry_count.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewAiTask {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            row.field(&self.message_id)?;
-            row.field(&self.task_type)?;
-            if defaulted & 8u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.input)?;
-            row.field(&self.output)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            row.field(&self.completed_at)?;
-            if defaulted & 256u64 == 0 {
-                row.field(&self.retry_count)?;
-            }
-            row.field(&self.error_message)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.value(&self.message_id);
+            sink.value(&self.task_type);
+            sink.or_default(&self.status);
+            sink.value(&self.input);
+            sink.value(&self.output);
+            sink.or_default(&self.created_at);
+            sink.value(&self.completed_at);
+            sink.or_default(&self.retry_count);
+            sink.value(&self.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewAiTask {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.message_id);
+            args.column(rows, |r| &r.task_type);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.input);
+            args.column(rows, |r| &r.output);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.completed_at);
+            args.column(rows, |r| &r.retry_count);
+            args.column(rows, |r| &r.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for AiTaskPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.message_id);
+            args.add(&self.task_type);
+            args.patch(&self.status);
+            args.patch(&self.input);
+            args.patch(&self.output);
+            args.patch(&self.created_at);
+            args.patch(&self.completed_at);
+            args.patch(&self.retry_count);
+            args.patch(&self.error_message);
         }
     }
 }

@@ -62,46 +62,15 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [TenantSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantRepo::list(
-                    &mut tx,
-                    &TenantFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantRepo::count(& mut tx, &
-                TenantFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[TenantSort::Id],
+            rows,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -241,46 +210,13 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [RoleSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = RoleRepo::list(
-                    &mut tx,
-                    &RoleFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = RoleRepo::list(&mut tx, &RoleFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, RoleRepo::count(& mut tx, & RoleFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = RoleRepo::count(&mut tx, &RoleFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[RoleSort::Id],
+            rows,
+            async |page| { RoleRepo::list(&mut tx, &RoleFilter::default(), &page).await },
+        )
+        .await?;
     assert!(RoleRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = RoleRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -379,50 +315,15 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [PlatformSort::Name] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = PlatformRepo::list(
-                    &mut tx,
-                    &PlatformFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = PlatformRepo::list(
-                        &mut tx,
-                        &PlatformFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, PlatformRepo::count(& mut tx, &
-                PlatformFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = PlatformRepo::count(&mut tx, &PlatformFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[PlatformSort::Name],
+            rows,
+            async |page| {
+                PlatformRepo::list(&mut tx, &PlatformFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(PlatformRepo::exists(& mut tx, row.name.clone()). await ?, "exists");
     let both = PlatformRepo::get_many(
             &mut tx,
@@ -547,46 +448,13 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [UserSort::Id, UserSort::Email] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserRepo::list(
-                    &mut tx,
-                    &UserFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserSort::Id, UserSort::Email],
+            rows,
+            async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
+        )
+        .await?;
     assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -735,46 +603,15 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [ApiKeySort::Id, ApiKeySort::UserId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ApiKeyRepo::list(
-                    &mut tx,
-                    &ApiKeyFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ApiKeyRepo::count(& mut tx, &
-                ApiKeyFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ApiKeyRepo::count(&mut tx, &ApiKeyFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[ApiKeySort::Id, ApiKeySort::UserId],
+            rows,
+            async |page| {
+                ApiKeyRepo::list(&mut tx, &ApiKeyFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(ApiKeyRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ApiKeyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -938,50 +775,16 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [SocialAccountSort::Id, SocialAccountSort::Platform] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = SocialAccountRepo::list(
-                    &mut tx,
-                    &SocialAccountFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = SocialAccountRepo::list(
-                        &mut tx,
-                        &SocialAccountFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, SocialAccountRepo::count(& mut tx, &
-                SocialAccountFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = SocialAccountRepo::count(&mut tx, &SocialAccountFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[SocialAccountSort::Id, SocialAccountSort::Platform],
+            rows,
+            async |page| {
+                SocialAccountRepo::list(&mut tx, &SocialAccountFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(SocialAccountRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = SocialAccountRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -1159,54 +962,20 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        ConversationSort::Id,
-        ConversationSort::Status,
-        ConversationSort::LastMessageAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ConversationRepo::list(
-                    &mut tx,
-                    &ConversationFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ConversationRepo::list(
-                        &mut tx,
-                        &ConversationFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ConversationRepo::count(& mut tx, &
-                ConversationFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ConversationRepo::count(&mut tx, &ConversationFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                ConversationSort::Id,
+                ConversationSort::Status,
+                ConversationSort::LastMessageAt,
+            ],
+            rows,
+            async |page| {
+                ConversationRepo::list(&mut tx, &ConversationFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(ConversationRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ConversationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -1369,54 +1138,19 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        MessageSort::PrimaryKey,
-        MessageSort::ConversationId,
-        MessageSort::PlatformMessageId,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = MessageRepo::list(
-                    &mut tx,
-                    &MessageFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = MessageRepo::list(
-                        &mut tx,
-                        &MessageFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, MessageRepo::count(& mut tx, &
-                MessageFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                MessageSort::PrimaryKey,
+                MessageSort::ConversationId,
+                MessageSort::PlatformMessageId,
+            ],
+            rows,
+            async |page| {
+                MessageRepo::list(&mut tx, &MessageFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(MessageRepo::exists(& mut tx, (row.id, row.received_at)). await ?, "exists");
     let both = MessageRepo::get_many(
             &mut tx,
@@ -1545,46 +1279,15 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [ReplySort::Id, ReplySort::MessageId, ReplySort::GeneratedAt] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = ReplyRepo::list(
-                    &mut tx,
-                    &ReplyFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = ReplyRepo::list(&mut tx, &ReplyFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, ReplyRepo::count(& mut tx, & ReplyFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = ReplyRepo::count(&mut tx, &ReplyFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[ReplySort::Id, ReplySort::MessageId, ReplySort::GeneratedAt],
+            rows,
+            async |page| {
+                ReplyRepo::list(&mut tx, &ReplyFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(ReplyRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = ReplyRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -1744,46 +1447,13 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [LeadSort::Id, LeadSort::Score, LeadSort::Status] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = LeadRepo::list(
-                    &mut tx,
-                    &LeadFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = LeadRepo::list(&mut tx, &LeadFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, LeadRepo::count(& mut tx, & LeadFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = LeadRepo::count(&mut tx, &LeadFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[LeadSort::Id, LeadSort::Score, LeadSort::Status],
+            rows,
+            async |page| { LeadRepo::list(&mut tx, &LeadFilter::default(), &page).await },
+        )
+        .await?;
     assert!(LeadRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = LeadRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -1941,50 +1611,15 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [LeadScoreSort::Id, LeadScoreSort::LeadId] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = LeadScoreRepo::list(
-                    &mut tx,
-                    &LeadScoreFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = LeadScoreRepo::list(
-                        &mut tx,
-                        &LeadScoreFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, LeadScoreRepo::count(& mut tx, &
-                LeadScoreFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = LeadScoreRepo::count(&mut tx, &LeadScoreFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[LeadScoreSort::Id, LeadScoreSort::LeadId],
+            rows,
+            async |page| {
+                LeadScoreRepo::list(&mut tx, &LeadScoreFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(LeadScoreRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = LeadScoreRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -2133,50 +1768,15 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [CrmConfigSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = CrmConfigRepo::list(
-                    &mut tx,
-                    &CrmConfigFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = CrmConfigRepo::list(
-                        &mut tx,
-                        &CrmConfigFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, CrmConfigRepo::count(& mut tx, &
-                CrmConfigFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = CrmConfigRepo::count(&mut tx, &CrmConfigFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[CrmConfigSort::Id],
+            rows,
+            async |page| {
+                CrmConfigRepo::list(&mut tx, &CrmConfigFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(CrmConfigRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = CrmConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -2300,55 +1900,20 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        CrmSyncSort::Id,
-        CrmSyncSort::LeadId,
-        CrmSyncSort::Status,
-        CrmSyncSort::NextRetryAt,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = CrmSyncRepo::list(
-                    &mut tx,
-                    &CrmSyncFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = CrmSyncRepo::list(
-                        &mut tx,
-                        &CrmSyncFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, CrmSyncRepo::count(& mut tx, &
-                CrmSyncFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = CrmSyncRepo::count(&mut tx, &CrmSyncFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                CrmSyncSort::Id,
+                CrmSyncSort::LeadId,
+                CrmSyncSort::Status,
+                CrmSyncSort::NextRetryAt,
+            ],
+            rows,
+            async |page| {
+                CrmSyncRepo::list(&mut tx, &CrmSyncFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(CrmSyncRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = CrmSyncRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -2515,46 +2080,15 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [AiTaskSort::Id, AiTaskSort::MessageId, AiTaskSort::Status] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = AiTaskRepo::list(
-                    &mut tx,
-                    &AiTaskFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = AiTaskRepo::list(&mut tx, &AiTaskFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, AiTaskRepo::count(& mut tx, &
-                AiTaskFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = AiTaskRepo::count(&mut tx, &AiTaskFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[AiTaskSort::Id, AiTaskSort::MessageId, AiTaskSort::Status],
+            rows,
+            async |page| {
+                AiTaskRepo::list(&mut tx, &AiTaskFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(AiTaskRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = AiTaskRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

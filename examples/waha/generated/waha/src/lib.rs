@@ -672,18 +672,10 @@ pub mod tenants {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.name;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -708,17 +700,10 @@ pub mod tenants {
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "name",
-                    value,
-                    100usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("name", &self.name, &[MaxChars(100usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
@@ -757,12 +742,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -770,12 +750,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(key)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -783,12 +758,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenants\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -796,12 +766,7 @@ pub mod tenants {
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND \"deleted_at\" IS NULL ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(keys)
-                    .fetch_all(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -814,29 +779,20 @@ pub mod tenants {
                 "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Tenant) -> ::hubgen_runtime::Cursor) = match page.sort {
-                TenantSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Tenant| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Tenant>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *conn,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Tenant| match page.sort {
+                        TenantSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -844,24 +800,15 @@ pub mod tenants {
             filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"tenants\" WHERE ($1::bool OR \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             conn: &'a mut ::sqlx::PgConnection,
-            filter: &'a TenantFilter,
+            filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE ($1::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(&mut *conn),
-            )
+            ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `name` equal these values.
         pub async fn get_by_name(
@@ -869,12 +816,7 @@ pub mod tenants {
             name: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\" FROM \"public\".\"tenants\" WHERE \"name\" = $1::character varying(100) AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(name)
-                    .fetch_optional(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (name,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -882,19 +824,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.name)
-                    .bind(new.status)
-                    .bind(&new.description)
-                    .bind(&new.settings)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -903,48 +833,14 @@ pub mod tenants {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"name\", COALESCE(u.\"status\", 'active'), u.\"description\", COALESCE(u.\"settings\", '{}') FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(100)[], $5::\"public\".\"tenant_status\"[], $6::text[], $7::jsonb[]) AS u(\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\")";
             const ONE: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}'))";
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            ::hubgen_runtime::batch::insert(
-                    &mut *conn,
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.description.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.settings.clone()).collect::<Vec<_>>(),
-                        ),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(&new.name)
-                            .bind(new.status)
-                            .bind(&new.description)
-                            .bind(&new.settings)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewTenant::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = None;
-            ::hubgen_runtime::copy::insert(&mut *conn, rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *conn, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -953,21 +849,9 @@ pub mod tenants {
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"created_at\" = COALESCE($2::timestamp with time zone, \"created_at\"), \"name\" = COALESCE($3::character varying(100), \"name\"), \"status\" = COALESCE($4::\"public\".\"tenant_status\", \"status\"), \"description\" = CASE WHEN $5::bool THEN $6::text ELSE \"description\" END, \"settings\" = COALESCE($7::jsonb, \"settings\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Tenant>(SQL)
-                .bind(key)
-                .bind(patch.created_at)
-                .bind(patch.name.clone())
-                .bind(patch.status)
-                .bind(patch.description.is_some())
-                .bind(patch.description.clone().flatten())
-                .bind(patch.settings.clone())
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -975,12 +859,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"deleted_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -988,12 +867,7 @@ pub mod tenants {
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"tenants\" SET \"deleted_at\" = NULL WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NOT NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1001,19 +875,7 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"name\" = EXCLUDED.\"name\", \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = COALESCE($6::text, \"public\".\"tenants\".\"description\"), \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.name)
-                    .bind(new.status)
-                    .bind(&new.description)
-                    .bind(&new.settings)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `name` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_name(
@@ -1021,19 +883,12 @@ pub mod tenants {
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"tenants\" (\"id\", \"created_at\", \"updated_at\", \"name\", \"status\", \"description\", \"settings\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(100), COALESCE($5::\"public\".\"tenant_status\", 'active'), $6::text, COALESCE($7::jsonb, '{}')) ON CONFLICT (\"name\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"tenants\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"tenant_status\", \"public\".\"tenants\".\"status\"), \"description\" = COALESCE($6::text, \"public\".\"tenants\".\"description\"), \"settings\" = COALESCE($7::jsonb, \"public\".\"tenants\".\"settings\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"name\", \"status\", \"description\", \"settings\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Tenant>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.name)
-                    .bind(new.status)
-                    .bind(&new.description)
-                    .bind(&new.settings)
-                    .fetch_one(&mut *conn)
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
@@ -1049,40 +904,42 @@ pub mod tenants {
         ];
         const STAGING: &'static str = "public_tenants";
         const ROW_SECURITY: bool = false;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (1u32, self.created_at.is_none()),
-                    (2u32, self.updated_at.is_none()),
-                    (4u32, self.status.is_none()),
-                    (6u32, self.settings.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            if defaulted & 2u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 4u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            row.field(&self.name)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.description)?;
-            if defaulted & 64u64 == 0 {
-                row.field(&self.settings)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.value(&self.name);
+            sink.or_default(&self.status);
+            sink.value(&self.description);
+            sink.or_default(&self.settings);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.name);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.description);
+            args.column(rows, |r| &r.settings);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.created_at);
+            args.add(&self.name);
+            args.add(self.status);
+            args.patch(&self.description);
+            args.add(&self.settings);
         }
     }
 }
@@ -1205,49 +1062,13 @@ pub mod users {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.email;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            {
-                let value = &self.password_hash;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "password_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("password_hash", &self.password_hash, &[MaxChars(255usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(50usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1303,47 +1124,13 @@ pub mod users {
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.email {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "email",
-                    value,
-                    255usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "email",
-                    value,
-                    "email",
-                );
-            }
-            if let Some(value) = &self.password_hash {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "password_hash",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(Some(value)) = &self.first_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "first_name",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.last_name {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "last_name",
-                    value,
-                    50usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("email", &self.email, &[MaxChars(255usize), Format("email")]);
+            c.text("password_hash", &self.password_hash, &[MaxChars(255usize)]);
+            c.text("first_name", &self.first_name, &[MaxChars(50usize)]);
+            c.text("last_name", &self.last_name, &[MaxChars(50usize)]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
@@ -1382,12 +1169,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -1395,12 +1177,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1408,12 +1185,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1421,7 +1193,7 @@ pub mod users {
             keys: &[ids::UserId],
         ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND \"deleted_at\" IS NULL ORDER BY \"id\"";
-            Ok(::sqlx::query_as::<_, User>(SQL).bind(keys).fetch_all(tx.conn()).await?)
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -1434,29 +1206,18 @@ pub mod users {
                 "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\" DESC LIMIT $3::bigint",
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &User) -> ::hubgen_runtime::Cursor) = match page.sort {
-                UserSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &User| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, User>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &User| match page.sort {
+                        UserSort::Id => ::hubgen_runtime::Cursor::of(order, &(&row.id,)),
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -1464,24 +1225,15 @@ pub mod users {
             filter: &UserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"users\" WHERE ($1::bool OR \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a UserFilter,
+            filter: &UserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, User> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE ($1::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `email`, `tenant_id` equal these values.
         pub async fn get_by_email_and_tenant_id(
@@ -1490,13 +1242,8 @@ pub mod users {
             tenant_id: ids::TenantId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\" FROM \"public\".\"users\" WHERE \"email\" = $1::character varying(255) AND \"tenant_id\" = $2::uuid AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(email)
-                    .bind(tenant_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (email, tenant_id))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -1504,24 +1251,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(new.role)
-                    .bind(new.is_active)
-                    .bind(new.last_login_at)
-                    .bind(&new.preferences)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -1530,66 +1260,14 @@ pub mod users {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"email\", u.\"password_hash\", u.\"first_name\", u.\"last_name\", COALESCE(u.\"role\", 'AGENT'), COALESCE(u.\"is_active\", true), u.\"last_login_at\", COALESCE(u.\"preferences\", '{}'), $12::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::character varying(255)[], $6::character varying(50)[], $7::character varying(50)[], $8::\"public\".\"user_role\"[], $9::boolean[], $10::timestamp with time zone[], $11::jsonb[]) AS u(\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\")";
             const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.email.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.password_hash.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.first_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.last_name.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.role).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.is_active).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.last_login_at).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.preferences.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(&new.email)
-                            .bind(&new.password_hash)
-                            .bind(&new.first_name)
-                            .bind(&new.last_name)
-                            .bind(new.role)
-                            .bind(new.is_active)
-                            .bind(new.last_login_at)
-                            .bind(&new.preferences)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewUser::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -1598,27 +1276,9 @@ pub mod users {
             patch: &UserPatch,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"created_at\" = COALESCE($2::timestamp with time zone, \"created_at\"), \"email\" = COALESCE($3::character varying(255), \"email\"), \"password_hash\" = COALESCE($4::character varying(255), \"password_hash\"), \"first_name\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"first_name\" END, \"last_name\" = CASE WHEN $7::bool THEN $8::character varying(50) ELSE \"last_name\" END, \"role\" = COALESCE($9::\"public\".\"user_role\", \"role\"), \"is_active\" = COALESCE($10::boolean, \"is_active\"), \"last_login_at\" = CASE WHEN $11::bool THEN $12::timestamp with time zone ELSE \"last_login_at\" END, \"preferences\" = COALESCE($13::jsonb, \"preferences\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, User>(SQL)
-                .bind(key)
-                .bind(patch.created_at)
-                .bind(patch.email.clone())
-                .bind(patch.password_hash.clone())
-                .bind(patch.first_name.is_some())
-                .bind(patch.first_name.clone().flatten())
-                .bind(patch.last_name.is_some())
-                .bind(patch.last_name.clone().flatten())
-                .bind(patch.role)
-                .bind(patch.is_active)
-                .bind(patch.last_login_at.is_some())
-                .bind(patch.last_login_at.flatten())
-                .bind(patch.preferences.clone())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -1626,12 +1286,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"deleted_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -1639,12 +1294,7 @@ pub mod users {
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"users\" SET \"deleted_at\" = NULL WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NOT NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -1652,24 +1302,7 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"email\" = EXCLUDED.\"email\", \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($6::character varying(50), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($7::character varying(50), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = COALESCE($10::timestamp with time zone, \"public\".\"users\".\"last_login_at\"), \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(new.role)
-                    .bind(new.is_active)
-                    .bind(new.last_login_at)
-                    .bind(&new.preferences)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `email`, `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_email_and_tenant_id(
@@ -1677,24 +1310,12 @@ pub mod users {
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"created_at\", \"updated_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), $5::character varying(255), $6::character varying(50), $7::character varying(50), COALESCE($8::\"public\".\"user_role\", 'AGENT'), COALESCE($9::boolean, true), $10::timestamp with time zone, COALESCE($11::jsonb, '{}'), $12::uuid) ON CONFLICT (\"email\", \"tenant_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"password_hash\" = EXCLUDED.\"password_hash\", \"first_name\" = COALESCE($6::character varying(50), \"public\".\"users\".\"first_name\"), \"last_name\" = COALESCE($7::character varying(50), \"public\".\"users\".\"last_name\"), \"role\" = COALESCE($8::\"public\".\"user_role\", \"public\".\"users\".\"role\"), \"is_active\" = COALESCE($9::boolean, \"public\".\"users\".\"is_active\"), \"last_login_at\" = COALESCE($10::timestamp with time zone, \"public\".\"users\".\"last_login_at\"), \"preferences\" = COALESCE($11::jsonb, \"public\".\"users\".\"preferences\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"email\", \"password_hash\", \"first_name\", \"last_name\", \"role\", \"is_active\", \"last_login_at\", \"preferences\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, User>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.email)
-                    .bind(&new.password_hash)
-                    .bind(&new.first_name)
-                    .bind(&new.last_name)
-                    .bind(new.role)
-                    .bind(new.is_active)
-                    .bind(new.last_login_at)
-                    .bind(&new.preferences)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for UserFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewUser {
@@ -1714,47 +1335,55 @@ pub mod users {
         ];
         const STAGING: &'static str = "public_users";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (1u32, self.created_at.is_none()),
-                    (2u32, self.updated_at.is_none()),
-                    (7u32, self.role.is_none()),
-                    (8u32, self.is_active.is_none()),
-                    (10u32, self.preferences.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewUser {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            if defaulted & 2u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 4u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            row.field(&self.email)?;
-            row.field(&self.password_hash)?;
-            row.field(&self.first_name)?;
-            row.field(&self.last_name)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.role)?;
-            }
-            if defaulted & 256u64 == 0 {
-                row.field(&self.is_active)?;
-            }
-            row.field(&self.last_login_at)?;
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.preferences)?;
-            }
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.value(&self.email);
+            sink.value(&self.password_hash);
+            sink.value(&self.first_name);
+            sink.value(&self.last_name);
+            sink.or_default(&self.role);
+            sink.or_default(&self.is_active);
+            sink.value(&self.last_login_at);
+            sink.or_default(&self.preferences);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewUser {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.email);
+            args.column(rows, |r| &r.password_hash);
+            args.column(rows, |r| &r.first_name);
+            args.column(rows, |r| &r.last_name);
+            args.column(rows, |r| &r.role);
+            args.column(rows, |r| &r.is_active);
+            args.column(rows, |r| &r.last_login_at);
+            args.column(rows, |r| &r.preferences);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.created_at);
+            args.add(&self.email);
+            args.add(&self.password_hash);
+            args.patch(&self.first_name);
+            args.patch(&self.last_name);
+            args.add(self.role);
+            args.add(self.is_active);
+            args.patch(&self.last_login_at);
+            args.add(&self.preferences);
         }
     }
 }
@@ -1843,18 +1472,14 @@ pub mod waha_sessions {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.external_session_id;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "external_session_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "external_session_id",
+                &self.external_session_id,
+                &[MaxChars(255usize)],
+            );
+            c.finish()
         }
     }
     /// A change to a row of `waha_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -1889,17 +1514,14 @@ pub mod waha_sessions {
     impl WahaSessionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.external_session_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "external_session_id",
-                    value,
-                    255usize,
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text(
+                "external_session_id",
+                &self.external_session_id,
+                &[MaxChars(255usize)],
+            );
+            c.finish()
         }
     }
     /// Filters for listing and counting `waha_sessions` (each on an indexed column).
@@ -1946,12 +1568,7 @@ pub mod waha_sessions {
             key: ids::WahaSessionId,
         ) -> Result<Option<WahaSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\" FROM \"public\".\"waha_sessions\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -1959,12 +1576,7 @@ pub mod waha_sessions {
             key: ids::WahaSessionId,
         ) -> Result<Option<WahaSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\" FROM \"public\".\"waha_sessions\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -1972,12 +1584,7 @@ pub mod waha_sessions {
             key: ids::WahaSessionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"waha_sessions\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -1985,12 +1592,7 @@ pub mod waha_sessions {
             keys: &[ids::WahaSessionId],
         ) -> Result<Vec<WahaSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\" FROM \"public\".\"waha_sessions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND \"deleted_at\" IS NULL ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2014,57 +1616,29 @@ pub mod waha_sessions {
                 "status asc",
                 "status desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &WahaSession) -> ::hubgen_runtime::Cursor) = match page
-                .sort
-            {
-                WahaSessionSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &WahaSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                WahaSessionSort::ExternalSessionId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &WahaSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.external_session_id, &row.id),
-                        ),
-                    )
-                }
-                WahaSessionSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &WahaSession| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, WahaSession>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.external_session_id.any_of.as_deref())
-                .bind(filter.external_session_id.at_least.as_ref())
-                .bind(filter.external_session_id.below.as_ref())
-                .bind(filter.external_session_id.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &WahaSession| match page.sort {
+                        WahaSessionSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        WahaSessionSort::ExternalSessionId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.external_session_id, &row.id),
+                            )
+                        }
+                        WahaSessionSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2072,40 +1646,15 @@ pub mod waha_sessions {
             filter: &WahaSessionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"waha_sessions\" WHERE ($1::character varying(255)[] IS NULL OR \"external_session_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"external_session_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"external_session_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"external_session_id\" IS NULL) = $4::bool) AND ($5::\"public\".\"waha_session_status\"[] IS NULL OR \"status\" = ANY($5::\"public\".\"waha_session_status\"[])) AND ($6::\"public\".\"waha_session_status\" IS NULL OR \"status\" >= $6::\"public\".\"waha_session_status\") AND ($7::\"public\".\"waha_session_status\" IS NULL OR \"status\" < $7::\"public\".\"waha_session_status\") AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::bool OR \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.external_session_id.any_of.as_deref())
-                    .bind(filter.external_session_id.at_least.as_ref())
-                    .bind(filter.external_session_id.below.as_ref())
-                    .bind(filter.external_session_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a WahaSessionFilter,
+            filter: &WahaSessionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, WahaSession> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\" FROM \"public\".\"waha_sessions\" WHERE ($1::character varying(255)[] IS NULL OR \"external_session_id\" = ANY($1::character varying(255)[])) AND ($2::character varying(255) IS NULL OR \"external_session_id\" >= $2::character varying(255)) AND ($3::character varying(255) IS NULL OR \"external_session_id\" < $3::character varying(255)) AND ($4::bool IS NULL OR (\"external_session_id\" IS NULL) = $4::bool) AND ($5::\"public\".\"waha_session_status\"[] IS NULL OR \"status\" = ANY($5::\"public\".\"waha_session_status\"[])) AND ($6::\"public\".\"waha_session_status\" IS NULL OR \"status\" >= $6::\"public\".\"waha_session_status\") AND ($7::\"public\".\"waha_session_status\" IS NULL OR \"status\" < $7::\"public\".\"waha_session_status\") AND ($8::bool IS NULL OR (\"status\" IS NULL) = $8::bool) AND ($9::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(filter.external_session_id.any_of.as_deref())
-                    .bind(filter.external_session_id.at_least.as_ref())
-                    .bind(filter.external_session_id.below.as_ref())
-                    .bind(filter.external_session_id.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `external_session_id` equal these values.
         pub async fn get_by_external_session_id(
@@ -2113,12 +1662,8 @@ pub mod waha_sessions {
             external_session_id: String,
         ) -> Result<Option<WahaSession>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\" FROM \"public\".\"waha_sessions\" WHERE \"external_session_id\" = $1::character varying(255) AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(external_session_id)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (external_session_id,))
+                .await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -2126,23 +1671,7 @@ pub mod waha_sessions {
             new: &NewWahaSession,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.external_session_id)
-                    .bind(new.status)
-                    .bind(new.engine)
-                    .bind(&new.metadata)
-                    .bind(&new.config)
-                    .bind(new.last_activity_at)
-                    .bind(&new.error_message)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -2151,64 +1680,14 @@ pub mod waha_sessions {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"external_session_id\", COALESCE(u.\"status\", 'starting'), COALESCE(u.\"engine\", 'WEBJS'), COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"config\", '{}'), u.\"last_activity_at\", u.\"error_message\", $11::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::character varying(255)[], $5::\"public\".\"waha_session_status\"[], $6::\"public\".\"waha_engine\"[], $7::jsonb[], $8::jsonb[], $9::timestamp with time zone[], $10::text[]) AS u(\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\")";
             const ONE: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewWahaSession::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.external_session_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.engine).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.last_activity_at).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.error_message.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(&new.external_session_id)
-                            .bind(new.status)
-                            .bind(new.engine)
-                            .bind(&new.metadata)
-                            .bind(&new.config)
-                            .bind(new.last_activity_at)
-                            .bind(&new.error_message)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewWahaSession],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewWahaSession::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -2217,25 +1696,9 @@ pub mod waha_sessions {
             patch: &WahaSessionPatch,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"waha_sessions\" SET \"created_at\" = COALESCE($2::timestamp with time zone, \"created_at\"), \"external_session_id\" = COALESCE($3::character varying(255), \"external_session_id\"), \"status\" = COALESCE($4::\"public\".\"waha_session_status\", \"status\"), \"engine\" = COALESCE($5::\"public\".\"waha_engine\", \"engine\"), \"metadata\" = COALESCE($6::jsonb, \"metadata\"), \"config\" = COALESCE($7::jsonb, \"config\"), \"last_activity_at\" = CASE WHEN $8::bool THEN $9::timestamp with time zone ELSE \"last_activity_at\" END, \"error_message\" = CASE WHEN $10::bool THEN $11::text ELSE \"error_message\" END, \"updated_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, WahaSession>(SQL)
-                .bind(key)
-                .bind(patch.created_at)
-                .bind(patch.external_session_id.clone())
-                .bind(patch.status)
-                .bind(patch.engine)
-                .bind(patch.metadata.clone())
-                .bind(patch.config.clone())
-                .bind(patch.last_activity_at.is_some())
-                .bind(patch.last_activity_at.flatten())
-                .bind(patch.error_message.is_some())
-                .bind(patch.error_message.clone().flatten())
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -2243,12 +1706,7 @@ pub mod waha_sessions {
             key: ids::WahaSessionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"waha_sessions\" SET \"deleted_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -2256,12 +1714,7 @@ pub mod waha_sessions {
             key: ids::WahaSessionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"waha_sessions\" SET \"deleted_at\" = NULL WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NOT NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -2269,23 +1722,7 @@ pub mod waha_sessions {
             new: &NewWahaSession,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"external_session_id\" = EXCLUDED.\"external_session_id\", \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = COALESCE($9::timestamp with time zone, \"public\".\"waha_sessions\".\"last_activity_at\"), \"error_message\" = COALESCE($10::text, \"public\".\"waha_sessions\".\"error_message\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.external_session_id)
-                    .bind(new.status)
-                    .bind(new.engine)
-                    .bind(&new.metadata)
-                    .bind(&new.config)
-                    .bind(new.last_activity_at)
-                    .bind(&new.error_message)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `external_session_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_external_session_id(
@@ -2293,23 +1730,14 @@ pub mod waha_sessions {
             new: &NewWahaSession,
         ) -> Result<WahaSession, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"waha_sessions\" (\"id\", \"created_at\", \"updated_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::character varying(255), COALESCE($5::\"public\".\"waha_session_status\", 'starting'), COALESCE($6::\"public\".\"waha_engine\", 'WEBJS'), COALESCE($7::jsonb, '{}'), COALESCE($8::jsonb, '{}'), $9::timestamp with time zone, $10::text, $11::uuid) ON CONFLICT (\"external_session_id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"waha_sessions\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"status\" = COALESCE($5::\"public\".\"waha_session_status\", \"public\".\"waha_sessions\".\"status\"), \"engine\" = COALESCE($6::\"public\".\"waha_engine\", \"public\".\"waha_sessions\".\"engine\"), \"metadata\" = COALESCE($7::jsonb, \"public\".\"waha_sessions\".\"metadata\"), \"config\" = COALESCE($8::jsonb, \"public\".\"waha_sessions\".\"config\"), \"last_activity_at\" = COALESCE($9::timestamp with time zone, \"public\".\"waha_sessions\".\"last_activity_at\"), \"error_message\" = COALESCE($10::text, \"public\".\"waha_sessions\".\"error_message\"), \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"external_session_id\", \"status\", \"engine\", \"metadata\", \"config\", \"last_activity_at\", \"error_message\", \"tenant_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, WahaSession>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(&new.external_session_id)
-                    .bind(new.status)
-                    .bind(new.engine)
-                    .bind(&new.metadata)
-                    .bind(&new.config)
-                    .bind(new.last_activity_at)
-                    .bind(&new.error_message)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for WahaSessionFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.external_session_id);
+            args.condition(&self.status);
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewWahaSession {
@@ -2328,49 +1756,52 @@ pub mod waha_sessions {
         ];
         const STAGING: &'static str = "public_waha_sessions";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (1u32, self.created_at.is_none()),
-                    (2u32, self.updated_at.is_none()),
-                    (4u32, self.status.is_none()),
-                    (5u32, self.engine.is_none()),
-                    (6u32, self.metadata.is_none()),
-                    (7u32, self.config.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewWahaSession {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            if defaulted & 2u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 4u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            row.field(&self.external_session_id)?;
-            if defaulted & 16u64 == 0 {
-                row.field(&self.status)?;
-            }
-            if defaulted & 32u64 == 0 {
-                row.field(&self.engine)?;
-            }
-            if defaulted & 64u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            if defaulted & 128u64 == 0 {
-                row.field(&self.config)?;
-            }
-            row.field(&self.last_activity_at)?;
-            row.field(&self.error_message)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.value(&self.external_session_id);
+            sink.or_default(&self.status);
+            sink.or_default(&self.engine);
+            sink.or_default(&self.metadata);
+            sink.or_default(&self.config);
+            sink.value(&self.last_activity_at);
+            sink.value(&self.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewWahaSession {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.external_session_id);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.engine);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.config);
+            args.column(rows, |r| &r.last_activity_at);
+            args.column(rows, |r| &r.error_message);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for WahaSessionPatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.created_at);
+            args.add(&self.external_session_id);
+            args.add(self.status);
+            args.add(self.engine);
+            args.add(&self.metadata);
+            args.add(&self.config);
+            args.patch(&self.last_activity_at);
+            args.patch(&self.error_message);
         }
     }
 }
@@ -2539,69 +1970,18 @@ pub mod messages {
         }
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            {
-                let value = &self.to_msisdn;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "to_msisdn",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "to_msisdn",
-                    value,
-                    "phone",
-                );
-            }
-            {
-                let value = &self.from_msisdn;
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "from_msisdn",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "from_msisdn",
-                    value,
-                    "phone",
-                );
-            }
-            if let Some(value) = &self.waha_message_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "waha_message_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.message_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "message_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(value) = &self.media_url {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "media_url",
-                    value,
-                    500usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "media_url",
-                    value,
-                    "url",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("to_msisdn", &self.to_msisdn, &[MaxChars(20usize), Format("phone")]);
+            c.text(
+                "from_msisdn",
+                &self.from_msisdn,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.text("waha_message_id", &self.waha_message_id, &[MaxChars(255usize)]);
+            c.text("message_type", &self.message_type, &[MaxChars(50usize)]);
+            c.text("media_url", &self.media_url, &[MaxChars(500usize), Format("url")]);
+            c.finish()
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
@@ -2680,67 +2060,18 @@ pub mod messages {
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
-            #[allow(unused_mut)]
-            let mut violations = Vec::new();
-            if let Some(value) = &self.to_msisdn {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "to_msisdn",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "to_msisdn",
-                    value,
-                    "phone",
-                );
-            }
-            if let Some(value) = &self.from_msisdn {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "from_msisdn",
-                    value,
-                    20usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "from_msisdn",
-                    value,
-                    "phone",
-                );
-            }
-            if let Some(Some(value)) = &self.waha_message_id {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "waha_message_id",
-                    value,
-                    255usize,
-                );
-            }
-            if let Some(value) = &self.message_type {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "message_type",
-                    value,
-                    50usize,
-                );
-            }
-            if let Some(Some(value)) = &self.media_url {
-                ::hubgen_runtime::check::max_chars(
-                    &mut violations,
-                    "media_url",
-                    value,
-                    500usize,
-                );
-                ::hubgen_runtime::check::format(
-                    &mut violations,
-                    "media_url",
-                    value,
-                    "url",
-                );
-            }
-            if violations.is_empty() { Ok(()) } else { Err(violations) }
+            use ::hubgen_runtime::check::Rule::*;
+            let mut c = ::hubgen_runtime::check::Checks::default();
+            c.text("to_msisdn", &self.to_msisdn, &[MaxChars(20usize), Format("phone")]);
+            c.text(
+                "from_msisdn",
+                &self.from_msisdn,
+                &[MaxChars(20usize), Format("phone")],
+            );
+            c.text("waha_message_id", &self.waha_message_id, &[MaxChars(255usize)]);
+            c.text("message_type", &self.message_type, &[MaxChars(50usize)]);
+            c.text("media_url", &self.media_url, &[MaxChars(500usize), Format("url")]);
+            c.finish()
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
@@ -2799,12 +2130,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\" FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
         pub async fn get_including_deleted(
@@ -2812,12 +2138,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<Option<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\" FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(key)
-                    .fetch_optional(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(
@@ -2825,12 +2146,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"messages\" WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, bool>(SQL)
-                    .bind(key)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
         pub async fn get_many(
@@ -2838,12 +2154,7 @@ pub mod messages {
             keys: &[ids::MessageId],
         ) -> Result<Vec<Message>, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\" FROM \"public\".\"messages\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND \"deleted_at\" IS NULL ORDER BY \"id\"";
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(keys)
-                    .fetch_all(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(
@@ -2875,90 +2186,41 @@ pub mod messages {
                 "waha_message_id asc",
                 "waha_message_id desc",
             ];
-            let (
-                statement,
-                cursor,
-            ): (usize, fn(&str, &Message) -> ::hubgen_runtime::Cursor) = match page.sort
-            {
-                MessageSort::Id => {
-                    (
-                        if page.is_desc() { 1usize } else { 0usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.id,),
-                        ),
-                    )
-                }
-                MessageSort::SessionId => {
-                    (
-                        if page.is_desc() { 3usize } else { 2usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.session_id, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::Status => {
-                    (
-                        if page.is_desc() { 5usize } else { 4usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.status, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::CreatedAt => {
-                    (
-                        if page.is_desc() { 7usize } else { 6usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.created_at, &row.id),
-                        ),
-                    )
-                }
-                MessageSort::WahaMessageId => {
-                    (
-                        if page.is_desc() { 9usize } else { 8usize },
-                        |order: &str, row: &Message| ::hubgen_runtime::Cursor::of(
-                            order,
-                            &(&row.waha_message_id, &row.id),
-                        ),
-                    )
-                }
-            };
-            let order = ORDERS[statement];
-            let limit = page.sql_limit();
-            let rows = ::sqlx::query_as::<_, Message>(SQL[statement])
-                .bind(page.cursor_for(order)?)
-                .bind(filter.session_id.any_of.as_deref())
-                .bind(filter.session_id.at_least.as_ref())
-                .bind(filter.session_id.below.as_ref())
-                .bind(filter.session_id.is_null)
-                .bind(filter.to_msisdn.any_of.as_deref())
-                .bind(filter.to_msisdn.at_least.as_ref())
-                .bind(filter.to_msisdn.below.as_ref())
-                .bind(filter.to_msisdn.is_null)
-                .bind(filter.from_msisdn.any_of.as_deref())
-                .bind(filter.from_msisdn.at_least.as_ref())
-                .bind(filter.from_msisdn.below.as_ref())
-                .bind(filter.from_msisdn.is_null)
-                .bind(filter.status.any_of.as_deref())
-                .bind(filter.status.at_least.as_ref())
-                .bind(filter.status.below.as_ref())
-                .bind(filter.status.is_null)
-                .bind(filter.created_at.any_of.as_deref())
-                .bind(filter.created_at.at_least.as_ref())
-                .bind(filter.created_at.below.as_ref())
-                .bind(filter.created_at.is_null)
-                .bind(filter.waha_message_id.any_of.as_deref())
-                .bind(filter.waha_message_id.at_least.as_ref())
-                .bind(filter.waha_message_id.below.as_ref())
-                .bind(filter.waha_message_id.is_null)
-                .bind(filter.include_deleted)
-                .bind(limit)
-                .fetch_all(tx.conn())
-                .await?;
-            Ok(::hubgen_runtime::Page::from_rows(rows, limit, |row| cursor(order, row)))
+            ::hubgen_runtime::repo::list(
+                    &mut *tx,
+                    &SQL,
+                    &ORDERS,
+                    page.sort as usize,
+                    filter,
+                    page,
+                    |order, row: &Message| match page.sort {
+                        MessageSort::Id => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.id,))
+                        }
+                        MessageSort::SessionId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.session_id, &row.id),
+                            )
+                        }
+                        MessageSort::Status => {
+                            ::hubgen_runtime::Cursor::of(order, &(&row.status, &row.id))
+                        }
+                        MessageSort::CreatedAt => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.created_at, &row.id),
+                            )
+                        }
+                        MessageSort::WahaMessageId => {
+                            ::hubgen_runtime::Cursor::of(
+                                order,
+                                &(&row.waha_message_id, &row.id),
+                            )
+                        }
+                    },
+                )
+                .await
         }
         /// How many rows match the filter.
         pub async fn count(
@@ -2966,72 +2228,15 @@ pub mod messages {
             filter: &MessageFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
             const SQL: &str = "SELECT count(*) FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"session_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"session_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"session_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"session_id\" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR \"to_msisdn\" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR \"to_msisdn\" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR \"to_msisdn\" < $7::character varying(20)) AND ($8::bool IS NULL OR (\"to_msisdn\" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR \"from_msisdn\" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR \"from_msisdn\" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR \"from_msisdn\" < $11::character varying(20)) AND ($12::bool IS NULL OR (\"from_msisdn\" IS NULL) = $12::bool) AND ($13::\"public\".\"message_status\"[] IS NULL OR \"status\" = ANY($13::\"public\".\"message_status\"[])) AND ($14::\"public\".\"message_status\" IS NULL OR \"status\" >= $14::\"public\".\"message_status\") AND ($15::\"public\".\"message_status\" IS NULL OR \"status\" < $15::\"public\".\"message_status\") AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR \"created_at\" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR \"created_at\" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR \"created_at\" < $19::timestamp with time zone) AND ($20::bool IS NULL OR (\"created_at\" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR \"waha_message_id\" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR \"waha_message_id\" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR \"waha_message_id\" < $23::character varying(255)) AND ($24::bool IS NULL OR (\"waha_message_id\" IS NULL) = $24::bool) AND ($25::bool OR \"deleted_at\" IS NULL)";
-            Ok(
-                ::sqlx::query_scalar::<_, i64>(SQL)
-                    .bind(filter.session_id.any_of.as_deref())
-                    .bind(filter.session_id.at_least.as_ref())
-                    .bind(filter.session_id.below.as_ref())
-                    .bind(filter.session_id.is_null)
-                    .bind(filter.to_msisdn.any_of.as_deref())
-                    .bind(filter.to_msisdn.at_least.as_ref())
-                    .bind(filter.to_msisdn.below.as_ref())
-                    .bind(filter.to_msisdn.is_null)
-                    .bind(filter.from_msisdn.any_of.as_deref())
-                    .bind(filter.from_msisdn.at_least.as_ref())
-                    .bind(filter.from_msisdn.below.as_ref())
-                    .bind(filter.from_msisdn.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .bind(filter.waha_message_id.any_of.as_deref())
-                    .bind(filter.waha_message_id.at_least.as_ref())
-                    .bind(filter.waha_message_id.below.as_ref())
-                    .bind(filter.waha_message_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
-            filter: &'a MessageFilter,
+            filter: &MessageFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Message> {
             const SQL: &str = "SELECT \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\" FROM \"public\".\"messages\" WHERE ($1::uuid[] IS NULL OR \"session_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"session_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"session_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"session_id\" IS NULL) = $4::bool) AND ($5::character varying(20)[] IS NULL OR \"to_msisdn\" = ANY($5::character varying(20)[])) AND ($6::character varying(20) IS NULL OR \"to_msisdn\" >= $6::character varying(20)) AND ($7::character varying(20) IS NULL OR \"to_msisdn\" < $7::character varying(20)) AND ($8::bool IS NULL OR (\"to_msisdn\" IS NULL) = $8::bool) AND ($9::character varying(20)[] IS NULL OR \"from_msisdn\" = ANY($9::character varying(20)[])) AND ($10::character varying(20) IS NULL OR \"from_msisdn\" >= $10::character varying(20)) AND ($11::character varying(20) IS NULL OR \"from_msisdn\" < $11::character varying(20)) AND ($12::bool IS NULL OR (\"from_msisdn\" IS NULL) = $12::bool) AND ($13::\"public\".\"message_status\"[] IS NULL OR \"status\" = ANY($13::\"public\".\"message_status\"[])) AND ($14::\"public\".\"message_status\" IS NULL OR \"status\" >= $14::\"public\".\"message_status\") AND ($15::\"public\".\"message_status\" IS NULL OR \"status\" < $15::\"public\".\"message_status\") AND ($16::bool IS NULL OR (\"status\" IS NULL) = $16::bool) AND ($17::timestamp with time zone[] IS NULL OR \"created_at\" = ANY($17::timestamp with time zone[])) AND ($18::timestamp with time zone IS NULL OR \"created_at\" >= $18::timestamp with time zone) AND ($19::timestamp with time zone IS NULL OR \"created_at\" < $19::timestamp with time zone) AND ($20::bool IS NULL OR (\"created_at\" IS NULL) = $20::bool) AND ($21::character varying(255)[] IS NULL OR \"waha_message_id\" = ANY($21::character varying(255)[])) AND ($22::character varying(255) IS NULL OR \"waha_message_id\" >= $22::character varying(255)) AND ($23::character varying(255) IS NULL OR \"waha_message_id\" < $23::character varying(255)) AND ($24::bool IS NULL OR (\"waha_message_id\" IS NULL) = $24::bool) AND ($25::bool OR \"deleted_at\" IS NULL) ORDER BY \"id\"";
-            ::hubgen_runtime::row_stream(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(filter.session_id.any_of.as_deref())
-                    .bind(filter.session_id.at_least.as_ref())
-                    .bind(filter.session_id.below.as_ref())
-                    .bind(filter.session_id.is_null)
-                    .bind(filter.to_msisdn.any_of.as_deref())
-                    .bind(filter.to_msisdn.at_least.as_ref())
-                    .bind(filter.to_msisdn.below.as_ref())
-                    .bind(filter.to_msisdn.is_null)
-                    .bind(filter.from_msisdn.any_of.as_deref())
-                    .bind(filter.from_msisdn.at_least.as_ref())
-                    .bind(filter.from_msisdn.below.as_ref())
-                    .bind(filter.from_msisdn.is_null)
-                    .bind(filter.status.any_of.as_deref())
-                    .bind(filter.status.at_least.as_ref())
-                    .bind(filter.status.below.as_ref())
-                    .bind(filter.status.is_null)
-                    .bind(filter.created_at.any_of.as_deref())
-                    .bind(filter.created_at.at_least.as_ref())
-                    .bind(filter.created_at.below.as_ref())
-                    .bind(filter.created_at.is_null)
-                    .bind(filter.waha_message_id.any_of.as_deref())
-                    .bind(filter.waha_message_id.at_least.as_ref())
-                    .bind(filter.waha_message_id.below.as_ref())
-                    .bind(filter.waha_message_id.is_null)
-                    .bind(filter.include_deleted)
-                    .fetch(tx.conn()),
-            )
+            ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(
@@ -3039,29 +2244,7 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.direction)
-                    .bind(&new.to_msisdn)
-                    .bind(&new.from_msisdn)
-                    .bind(&new.body)
-                    .bind(new.status)
-                    .bind(&new.waha_message_id)
-                    .bind(&new.raw_payload)
-                    .bind(&new.message_type)
-                    .bind(&new.media_url)
-                    .bind(&new.metadata)
-                    .bind(&new.error_message)
-                    .bind(new.delivered_at)
-                    .bind(new.session_id)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(
@@ -3070,93 +2253,14 @@ pub mod messages {
         ) -> Result<u64, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), u.\"direction\", u.\"to_msisdn\", u.\"from_msisdn\", u.\"body\", COALESCE(u.\"status\", 'queued'), u.\"waha_message_id\", u.\"raw_payload\", COALESCE(u.\"message_type\", 'text'), u.\"media_url\", COALESCE(u.\"metadata\", '{}'), u.\"error_message\", u.\"delivered_at\", u.\"session_id\", $17::uuid FROM UNNEST($1::uuid[], $2::timestamp with time zone[], $3::timestamp with time zone[], $4::\"public\".\"message_direction\"[], $5::character varying(20)[], $6::character varying(20)[], $7::text[], $8::\"public\".\"message_status\"[], $9::character varying(255)[], $10::jsonb[], $11::character varying(50)[], $12::character varying(500)[], $13::jsonb[], $14::text[], $15::timestamp with time zone[], $16::uuid[]) AS u(\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\")";
             const ONE: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid)";
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = tx.tenant();
-            ::hubgen_runtime::batch::insert(
-                    tx.conn(),
-                    rows,
-                    ::sqlx::query(SQL)
-                        .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.direction).collect::<Vec<_>>())
-                        .bind(
-                            rows.iter().map(|r| r.to_msisdn.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.from_msisdn.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.body.clone()).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.waha_message_id.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.raw_payload.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.message_type.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.media_url.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows.iter().map(|r| r.metadata.clone()).collect::<Vec<_>>(),
-                        )
-                        .bind(
-                            rows
-                                .iter()
-                                .map(|r| r.error_message.clone())
-                                .collect::<Vec<_>>(),
-                        )
-                        .bind(rows.iter().map(|r| r.delivered_at).collect::<Vec<_>>())
-                        .bind(rows.iter().map(|r| r.session_id).collect::<Vec<_>>())
-                        .bind(tenant),
-                    |new| {
-                        ::sqlx::query(ONE)
-                            .bind(new.id)
-                            .bind(new.created_at)
-                            .bind(new.updated_at)
-                            .bind(new.direction)
-                            .bind(&new.to_msisdn)
-                            .bind(&new.from_msisdn)
-                            .bind(&new.body)
-                            .bind(new.status)
-                            .bind(&new.waha_message_id)
-                            .bind(&new.raw_payload)
-                            .bind(&new.message_type)
-                            .bind(&new.media_url)
-                            .bind(&new.metadata)
-                            .bind(&new.error_message)
-                            .bind(new.delivered_at)
-                            .bind(new.session_id)
-                            .bind(tenant)
-                    },
-                )
-                .await
+            ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
         pub async fn insert_copy(
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewMessage],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            ::hubgen_runtime::Violation::of_rows(rows, NewMessage::validate)
-                .map_err(::hubgen_runtime::Error::Invalid)?;
-            let tenant = Some(("\"tenant_id\"", tx.tenant()));
-            ::hubgen_runtime::copy::insert(tx.conn(), rows, tenant).await
+            ::hubgen_runtime::repo::insert_copy(&mut *tx, rows).await
         }
         /// Applies a patch to the row with this key and returns the row as stored.
         pub async fn update(
@@ -3165,35 +2269,9 @@ pub mod messages {
             patch: &MessagePatch,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"created_at\" = COALESCE($2::timestamp with time zone, \"created_at\"), \"direction\" = COALESCE($3::\"public\".\"message_direction\", \"direction\"), \"to_msisdn\" = COALESCE($4::character varying(20), \"to_msisdn\"), \"from_msisdn\" = COALESCE($5::character varying(20), \"from_msisdn\"), \"body\" = CASE WHEN $6::bool THEN $7::text ELSE \"body\" END, \"status\" = COALESCE($8::\"public\".\"message_status\", \"status\"), \"waha_message_id\" = CASE WHEN $9::bool THEN $10::character varying(255) ELSE \"waha_message_id\" END, \"raw_payload\" = CASE WHEN $11::bool THEN $12::jsonb ELSE \"raw_payload\" END, \"message_type\" = COALESCE($13::character varying(50), \"message_type\"), \"media_url\" = CASE WHEN $14::bool THEN $15::character varying(500) ELSE \"media_url\" END, \"metadata\" = COALESCE($16::jsonb, \"metadata\"), \"error_message\" = CASE WHEN $17::bool THEN $18::text ELSE \"error_message\" END, \"delivered_at\" = CASE WHEN $19::bool THEN $20::timestamp with time zone ELSE \"delivered_at\" END, \"session_id\" = COALESCE($21::uuid, \"session_id\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\"";
-            patch.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            let updated = ::sqlx::query_as::<_, Message>(SQL)
-                .bind(key)
-                .bind(patch.created_at)
-                .bind(patch.direction)
-                .bind(patch.to_msisdn.clone())
-                .bind(patch.from_msisdn.clone())
-                .bind(patch.body.is_some())
-                .bind(patch.body.clone().flatten())
-                .bind(patch.status)
-                .bind(patch.waha_message_id.is_some())
-                .bind(patch.waha_message_id.clone().flatten())
-                .bind(patch.raw_payload.is_some())
-                .bind(patch.raw_payload.clone().flatten())
-                .bind(patch.message_type.clone())
-                .bind(patch.media_url.is_some())
-                .bind(patch.media_url.clone().flatten())
-                .bind(patch.metadata.clone())
-                .bind(patch.error_message.is_some())
-                .bind(patch.error_message.clone().flatten())
-                .bind(patch.delivered_at.is_some())
-                .bind(patch.delivered_at.flatten())
-                .bind(patch.session_id)
-                .fetch_optional(tx.conn())
-                .await?;
-            if let Some(row) = updated {
-                return Ok(row);
-            }
-            Err(::hubgen_runtime::Error::NotFound)
+            ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
+                .await?
+                .ok_or(::hubgen_runtime::Error::NotFound)
         }
         /// Soft-deletes the row: hidden from `get` and `list` until `restore`.
         pub async fn delete(
@@ -3201,12 +2279,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"deleted_at\" = now() WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
         pub async fn restore(
@@ -3214,12 +2287,7 @@ pub mod messages {
             key: ids::MessageId,
         ) -> Result<(), ::hubgen_runtime::Error> {
             const SQL: &str = "UPDATE \"public\".\"messages\" SET \"deleted_at\" = NULL WHERE \"id\" = $1::uuid AND \"deleted_at\" IS NOT NULL";
-            let done = ::sqlx::query(SQL)
-                .bind(key)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
-            if done == 0 { Err(::hubgen_runtime::Error::NotFound) } else { Ok(()) }
+            ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
         pub async fn upsert_by_id(
@@ -3227,29 +2295,18 @@ pub mod messages {
             new: &NewMessage,
         ) -> Result<Message, ::hubgen_runtime::Error> {
             const SQL: &str = "INSERT INTO \"public\".\"messages\" (\"id\", \"created_at\", \"updated_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"session_id\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), COALESCE($2::timestamp with time zone, now()), COALESCE($3::timestamp with time zone, now()), $4::\"public\".\"message_direction\", $5::character varying(20), $6::character varying(20), $7::text, COALESCE($8::\"public\".\"message_status\", 'queued'), $9::character varying(255), $10::jsonb, COALESCE($11::character varying(50), 'text'), $12::character varying(500), COALESCE($13::jsonb, '{}'), $14::text, $15::timestamp with time zone, $16::uuid, $17::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"created_at\" = COALESCE($2::timestamp with time zone, \"public\".\"messages\".\"created_at\"), \"updated_at\" = COALESCE($3::timestamp with time zone, now()), \"direction\" = EXCLUDED.\"direction\", \"to_msisdn\" = EXCLUDED.\"to_msisdn\", \"from_msisdn\" = EXCLUDED.\"from_msisdn\", \"body\" = COALESCE($7::text, \"public\".\"messages\".\"body\"), \"status\" = COALESCE($8::\"public\".\"message_status\", \"public\".\"messages\".\"status\"), \"waha_message_id\" = COALESCE($9::character varying(255), \"public\".\"messages\".\"waha_message_id\"), \"raw_payload\" = COALESCE($10::jsonb, \"public\".\"messages\".\"raw_payload\"), \"message_type\" = COALESCE($11::character varying(50), \"public\".\"messages\".\"message_type\"), \"media_url\" = COALESCE($12::character varying(500), \"public\".\"messages\".\"media_url\"), \"metadata\" = COALESCE($13::jsonb, \"public\".\"messages\".\"metadata\"), \"error_message\" = COALESCE($14::text, \"public\".\"messages\".\"error_message\"), \"delivered_at\" = COALESCE($15::timestamp with time zone, \"public\".\"messages\".\"delivered_at\"), \"session_id\" = EXCLUDED.\"session_id\", \"deleted_at\" = NULL RETURNING \"id\", \"created_at\", \"updated_at\", \"deleted_at\", \"direction\", \"to_msisdn\", \"from_msisdn\", \"body\", \"status\", \"waha_message_id\", \"raw_payload\", \"message_type\", \"media_url\", \"metadata\", \"error_message\", \"delivered_at\", \"tenant_id\", \"session_id\"";
-            new.validate().map_err(::hubgen_runtime::Error::Invalid)?;
-            Ok(
-                ::sqlx::query_as::<_, Message>(SQL)
-                    .bind(new.id)
-                    .bind(new.created_at)
-                    .bind(new.updated_at)
-                    .bind(new.direction)
-                    .bind(&new.to_msisdn)
-                    .bind(&new.from_msisdn)
-                    .bind(&new.body)
-                    .bind(new.status)
-                    .bind(&new.waha_message_id)
-                    .bind(&new.raw_payload)
-                    .bind(&new.message_type)
-                    .bind(&new.media_url)
-                    .bind(&new.metadata)
-                    .bind(&new.error_message)
-                    .bind(new.delivered_at)
-                    .bind(new.session_id)
-                    .bind(tx.tenant())
-                    .fetch_one(tx.conn())
-                    .await?,
-            )
+            ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
+        }
+    }
+    impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.condition(&self.session_id);
+            args.condition(&self.to_msisdn);
+            args.condition(&self.from_msisdn);
+            args.condition(&self.status);
+            args.condition(&self.created_at);
+            args.condition(&self.waha_message_id);
+            args.add(self.include_deleted);
         }
     }
     impl ::hubgen_runtime::copy::CopyRow for NewMessage {
@@ -3274,52 +2331,70 @@ pub mod messages {
         ];
         const STAGING: &'static str = "public_messages";
         const ROW_SECURITY: bool = true;
-        fn defaulted(&self) -> u64 {
-            ::hubgen_runtime::copy::mask(
-                &[
-                    (0u32, self.id.is_none()),
-                    (1u32, self.created_at.is_none()),
-                    (2u32, self.updated_at.is_none()),
-                    (7u32, self.status.is_none()),
-                    (10u32, self.message_type.is_none()),
-                    (12u32, self.metadata.is_none()),
-                ],
-            )
+    }
+    impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
         }
-        fn write(
-            &self,
-            row: &mut ::hubgen_runtime::copy::CopyWriter,
-            defaulted: u64,
-        ) -> Result<(), ::hubgen_runtime::Error> {
-            if defaulted & 1u64 == 0 {
-                row.field(&self.id)?;
-            }
-            if defaulted & 2u64 == 0 {
-                row.field(&self.created_at)?;
-            }
-            if defaulted & 4u64 == 0 {
-                row.field(&self.updated_at)?;
-            }
-            row.field(&self.direction)?;
-            row.field(&self.to_msisdn)?;
-            row.field(&self.from_msisdn)?;
-            row.field(&self.body)?;
-            if defaulted & 128u64 == 0 {
-                row.field(&self.status)?;
-            }
-            row.field(&self.waha_message_id)?;
-            row.field(&self.raw_payload)?;
-            if defaulted & 1024u64 == 0 {
-                row.field(&self.message_type)?;
-            }
-            row.field(&self.media_url)?;
-            if defaulted & 4096u64 == 0 {
-                row.field(&self.metadata)?;
-            }
-            row.field(&self.error_message)?;
-            row.field(&self.delivered_at)?;
-            row.field(&self.session_id)?;
-            Ok(())
+        fn bind(&self, sink: &mut impl ::hubgen_runtime::repo::Sink) {
+            sink.or_default(&self.id);
+            sink.or_default(&self.created_at);
+            sink.or_default(&self.updated_at);
+            sink.value(&self.direction);
+            sink.value(&self.to_msisdn);
+            sink.value(&self.from_msisdn);
+            sink.value(&self.body);
+            sink.or_default(&self.status);
+            sink.value(&self.waha_message_id);
+            sink.value(&self.raw_payload);
+            sink.or_default(&self.message_type);
+            sink.value(&self.media_url);
+            sink.or_default(&self.metadata);
+            sink.value(&self.error_message);
+            sink.value(&self.delivered_at);
+            sink.value(&self.session_id);
+        }
+    }
+    impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
+            args.column(rows, |r| &r.id);
+            args.column(rows, |r| &r.created_at);
+            args.column(rows, |r| &r.updated_at);
+            args.column(rows, |r| &r.direction);
+            args.column(rows, |r| &r.to_msisdn);
+            args.column(rows, |r| &r.from_msisdn);
+            args.column(rows, |r| &r.body);
+            args.column(rows, |r| &r.status);
+            args.column(rows, |r| &r.waha_message_id);
+            args.column(rows, |r| &r.raw_payload);
+            args.column(rows, |r| &r.message_type);
+            args.column(rows, |r| &r.media_url);
+            args.column(rows, |r| &r.metadata);
+            args.column(rows, |r| &r.error_message);
+            args.column(rows, |r| &r.delivered_at);
+            args.column(rows, |r| &r.session_id);
+        }
+    }
+    impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
+            self.validate()
+        }
+        fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
+            args.add(self.created_at);
+            args.add(self.direction);
+            args.add(&self.to_msisdn);
+            args.add(&self.from_msisdn);
+            args.patch(&self.body);
+            args.add(self.status);
+            args.patch(&self.waha_message_id);
+            args.patch(&self.raw_payload);
+            args.add(&self.message_type);
+            args.patch(&self.media_url);
+            args.add(&self.metadata);
+            args.patch(&self.error_message);
+            args.patch(&self.delivered_at);
+            args.add(self.session_id);
         }
     }
 }

@@ -64,46 +64,15 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [TenantSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = TenantRepo::list(
-                    &mut tx,
-                    &TenantFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = TenantRepo::list(&mut tx, &TenantFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, TenantRepo::count(& mut tx, &
-                TenantFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[TenantSort::Id],
+            rows,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -259,46 +228,13 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [UserSort::Id] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = UserRepo::list(
-                    &mut tx,
-                    &UserFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = UserRepo::list(&mut tx, &UserFilter::default(), &request)
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()).
-                await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = UserRepo::count(&mut tx, &UserFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[UserSort::Id],
+            rows,
+            async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
+        )
+        .await?;
     assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -461,54 +397,20 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        WahaSessionSort::Id,
-        WahaSessionSort::ExternalSessionId,
-        WahaSessionSort::Status,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = WahaSessionRepo::list(
-                    &mut tx,
-                    &WahaSessionFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = WahaSessionRepo::list(
-                        &mut tx,
-                        &WahaSessionFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, WahaSessionRepo::count(& mut tx, &
-                WahaSessionFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = WahaSessionRepo::count(&mut tx, &WahaSessionFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                WahaSessionSort::Id,
+                WahaSessionSort::ExternalSessionId,
+                WahaSessionSort::Status,
+            ],
+            rows,
+            async |page| {
+                WahaSessionRepo::list(&mut tx, &WahaSessionFilter::default(), &page)
+                    .await
+            },
+        )
+        .await?;
     assert!(WahaSessionRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = WahaSessionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(
@@ -712,56 +614,21 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         first.items.iter().chain(& second.items).any(| r | r == & row),
         "list finds the row"
     );
-    for sort in [
-        MessageSort::Id,
-        MessageSort::SessionId,
-        MessageSort::Status,
-        MessageSort::CreatedAt,
-        MessageSort::WahaMessageId,
-    ] {
-        let mut ways = Vec::new();
-        for desc in [false, true] {
-            let mut request = ::hubgen_runtime::PageRequest::first(1).by(sort);
-            if desc {
-                request = request.desc();
-            }
-            let whole = MessageRepo::list(
-                    &mut tx,
-                    &MessageFilter::default(),
-                    &::hubgen_runtime::PageRequest {
-                        limit: 100,
-                        ..request.clone()
-                    },
-                )
-                .await?
-                .items;
-            let mut paged = Vec::new();
-            loop {
-                let page = MessageRepo::list(
-                        &mut tx,
-                        &MessageFilter::default(),
-                        &request,
-                    )
-                    .await?;
-                paged.extend(page.items);
-                match page.next {
-                    Some(cursor) => request = request.after(cursor),
-                    None => break,
-                }
-            }
-            assert_eq!(
-                paged, whole,
-                "{sort:?} desc={desc}: pages of one row read the rows of one page"
-            );
-            assert_eq!(
-                whole.len() as i64, MessageRepo::count(& mut tx, &
-                MessageFilter::default()). await ?
-            );
-            ways.push(whole);
-        }
-        ways[1].reverse();
-        assert_eq!(ways[0], ways[1], "{sort:?}: descending is ascending reversed");
-    }
+    let rows = MessageRepo::count(&mut tx, &MessageFilter::default()).await?;
+    ::hubgen_runtime::testing::check_orders(
+            &[
+                MessageSort::Id,
+                MessageSort::SessionId,
+                MessageSort::Status,
+                MessageSort::CreatedAt,
+                MessageSort::WahaMessageId,
+            ],
+            rows,
+            async |page| {
+                MessageRepo::list(&mut tx, &MessageFilter::default(), &page).await
+            },
+        )
+        .await?;
     assert!(MessageRepo::exists(& mut tx, row.id). await ?, "exists");
     let both = MessageRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
     assert!(

@@ -1,0 +1,342 @@
+//! The generic half of every generated repository. A generated method holds
+//! its table's const SQL and calls one of these functions; the generated
+//! impls of [`NewRow`], [`NewRows`], [`PatchRow`] and [`Filter`] say, once
+//! per table, which field goes to which parameter. So each hub crate carries
+//! its SQL and its field lists, not a copy of the bind-and-fetch code for
+//! every method of every table (smaller to generate, faster to compile).
+
+use crate::{Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
+use sqlx::{Arguments, Encode, FromRow, Postgres, Type};
+
+/// A value a statement parameter can carry (borrowed for `'q`).
+pub trait Param<'q>: Encode<'q, Postgres> + Type<Postgres> {}
+
+impl<'q, T: Encode<'q, Postgres> + Type<Postgres>> Param<'q> for T {}
+
+/// A row type a statement reads.
+pub trait Row: for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+impl<T: for<'r> FromRow<'r, PgRow> + Send + Unpin> Row for T {}
+
+/// A statement's parameters, bound in order. An encoding error is kept and
+/// reported when the statement would run, as sqlx's own `bind` does.
+#[derive(Default)]
+pub struct Args {
+    args: PgArguments,
+    error: Option<BoxDynError>,
+}
+
+impl Args {
+    /// The next parameter.
+    pub fn add<'q, T: Param<'q> + 'q>(&mut self, value: T) {
+        if self.error.is_none() {
+            if let Err(error) = self.args.add(value) {
+                self.error = Some(error);
+            }
+        }
+    }
+
+    /// A nullable column's patch field: whether to set it, then the value (NULL clears).
+    pub fn patch<'q, T: Param<'q>>(&mut self, value: &'q Option<Option<T>>) {
+        self.add(value.is_some());
+        self.add(value.as_ref().and_then(Option::as_ref));
+    }
+
+    /// A filter column's [`Condition`](crate::Condition): its four parameters, each a no-op when NULL.
+    pub fn condition<'q, T: Param<'q> + PgHasArrayType>(&mut self, condition: &'q crate::Condition<T>) {
+        self.add(condition.any_of.as_deref());
+        self.add(condition.at_least.as_ref());
+        self.add(condition.below.as_ref());
+        self.add(condition.is_null);
+    }
+
+    /// One column of many rows, as one array parameter (for `UNNEST`).
+    pub fn column<'q, R, T: Param<'q> + PgHasArrayType + 'q>(&mut self, rows: &'q [R], field: impl Fn(&'q R) -> &'q T) {
+        self.add(rows.iter().map(field).collect::<Vec<&T>>());
+    }
+
+    fn finish(self) -> Result<PgArguments, Error> {
+        match self.error {
+            None => Ok(self.args),
+            Some(error) => Err(sqlx::Error::Encode(error).into()),
+        }
+    }
+}
+
+/// Where an insert struct sends its fields, in column order: statement
+/// parameters ([`Args`]), a binary COPY row, or the mask of the columns a
+/// row leaves to their defaults.
+pub trait Sink {
+    /// A column's value.
+    fn value<'q, T: Param<'q>>(&mut self, value: &'q T);
+    /// A column with a default: `None` leaves it to the default.
+    fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>);
+    /// A `json` (not `jsonb`) column; `or_default` as above.
+    fn json(&mut self, value: Option<&serde_json::Value>, or_default: bool);
+}
+
+impl Sink for Args {
+    fn value<'q, T: Param<'q>>(&mut self, value: &'q T) {
+        self.add(value);
+    }
+
+    /// `None` travels as NULL: the statement's `COALESCE` takes the default.
+    fn or_default<'q, T: Param<'q>>(&mut self, value: &'q Option<T>) {
+        self.add(value);
+    }
+
+    /// Sent as `jsonb`; the statement casts it.
+    fn json(&mut self, value: Option<&serde_json::Value>, _or_default: bool) {
+        self.add(value);
+    }
+}
+
+/// A table's insert struct (generated).
+pub trait NewRow: Sync {
+    /// The quoted tenant column the transaction's tenant fills, bound after the fields.
+    const TENANT: Option<&'static str> = None;
+    /// Client-side checks (the struct's own `validate`).
+    fn validate(&self) -> Result<(), Vec<Violation>>;
+    /// Sends every field, in column order.
+    fn bind(&self, sink: &mut impl Sink);
+}
+
+/// An insert struct whose columns can travel as one array each (tables
+/// without array columns: `UNNEST` would flatten those).
+pub trait NewRows: NewRow + Sized {
+    /// One array per column, in column order.
+    fn bind_columns(rows: &[Self], args: &mut Args);
+}
+
+/// A table's patch struct (generated).
+pub trait PatchRow: Sync {
+    fn validate(&self) -> Result<(), Vec<Violation>>;
+    /// Every field's parameters, in column order (see [`Args::patch`]).
+    fn bind(&self, args: &mut Args);
+}
+
+/// A table's filter struct (generated).
+pub trait Filter: Sync {
+    /// Every condition's parameters (see [`Args::condition`]).
+    fn bind(&self, args: &mut Args);
+}
+
+/// Values bound in order: a key, or its columns (a tuple, `()` for none).
+pub trait Params<'q>: Send {
+    fn bind(self, args: &mut Args);
+}
+
+macro_rules! tuple_params {
+    ($($name:ident),*) => {
+        impl<'q, $($name: Param<'q> + Send + 'q),*> Params<'q> for ($($name,)*) {
+            #[allow(non_snake_case, unused_variables)]
+            fn bind(self, args: &mut Args) {
+                let ($($name,)*) = self;
+                $(args.add($name);)*
+            }
+        }
+    };
+}
+
+tuple_params!();
+tuple_params!(A);
+tuple_params!(A, B);
+tuple_params!(A, B, C);
+tuple_params!(A, B, C, D);
+tuple_params!(A, B, C, D, E);
+tuple_params!(A, B, C, D, E, F);
+
+fn args_of<'q>(params: impl Params<'q>) -> Args {
+    let mut args = Args::default();
+    params.bind(&mut args);
+    args
+}
+
+fn filtered(filter: &impl Filter) -> Args {
+    let mut args = Args::default();
+    filter.bind(&mut args);
+    args
+}
+
+/// At most one row (`get`, `get_by_*`).
+pub async fn fetch_optional<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<Option<R>, Error> {
+    let args = args_of(params).finish()?;
+    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_optional(tx.conn()).await?)
+}
+
+/// Every row (`get_many`).
+pub async fn fetch_all<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<Vec<R>, Error> {
+    let args = args_of(params).finish()?;
+    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_all(tx.conn()).await?)
+}
+
+/// `SELECT EXISTS (...)`.
+pub async fn exists<'q>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<bool, Error> {
+    let args = args_of(params).finish()?;
+    Ok(sqlx::query_scalar_with::<_, bool, _>(sql, args).fetch_one(tx.conn()).await?)
+}
+
+/// A statement that must change one row (`delete`, `restore`): `NotFound` if it changed none.
+pub async fn execute_one<'q>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<(), Error> {
+    let args = args_of(params).finish()?;
+    let done = sqlx::query_with(sql, args).execute(tx.conn()).await?.rows_affected();
+    if done == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// How many rows match the filter.
+pub async fn count(tx: &mut impl Scope, sql: &str, filter: &impl Filter) -> Result<i64, Error> {
+    let args = filtered(filter).finish()?;
+    Ok(sqlx::query_scalar_with::<_, i64, _>(sql, args).fetch_one(tx.conn()).await?)
+}
+
+/// The rows matching the filter, as PostgreSQL sends them.
+pub fn stream<'a, R: Row + 'a>(tx: &'a mut impl Scope, sql: &'static str, filter: &impl Filter) -> RowStream<'a, R> {
+    use futures_util::StreamExt;
+    match filtered(filter).finish() {
+        Ok(args) => crate::row_stream(sqlx::query_as_with::<_, R, _>(sql, args).fetch(tx.conn())),
+        Err(error) => futures_util::stream::once(async { Err(error) }).boxed(),
+    }
+}
+
+/// One page: statement `2 × sort + desc` of `sql` (one per order and
+/// direction, each in `orders`), after the page's cursor, with the filter's
+/// parameters and the limit; `cursor` makes a row's cursor for an order.
+pub async fn list<R: Row, S>(
+    tx: &mut impl Scope,
+    sql: &[&str],
+    orders: &[&'static str],
+    sort: usize,
+    filter: &impl Filter,
+    page: &PageRequest<S>,
+    cursor: impl Fn(&str, &R) -> Cursor,
+) -> Result<Page<R>, Error> {
+    let statement = 2 * sort + usize::from(page.is_desc());
+    let order = orders[statement];
+    let limit = page.sql_limit();
+    let mut args = Args::default();
+    args.add(page.cursor_for(order)?);
+    filter.bind(&mut args);
+    args.add(limit);
+    let rows = sqlx::query_as_with::<_, R, _>(sql[statement], args.finish()?)
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(Page::from_rows(rows, limit, |row| cursor(order, row)))
+}
+
+/// A new row's parameters: its fields, then the transaction's tenant where the table has one.
+fn new_args<N: NewRow>(tx: &impl Scope, new: &N) -> Args {
+    let mut args = Args::default();
+    new.bind(&mut args);
+    if N::TENANT.is_some() {
+        args.add(tx.tenant_id());
+    }
+    args
+}
+
+/// Inserts (or upserts) one row after `validate()`, returning it as stored.
+pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) -> Result<R, Error> {
+    new.validate().map_err(Error::Invalid)?;
+    let args = new_args(tx, new).finish()?;
+    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_one(tx.conn()).await?)
+}
+
+/// Inserts many rows in one statement (`sql`: one array parameter per
+/// column) after `validate()` of each, all or none, in a savepoint. If the
+/// database refuses the batch for a row's sake (a constraint, a value, a
+/// policy), inserts the rows one at a time with `one` (the single-row insert),
+/// each after the ones before (so a duplicate inside the batch is found too),
+/// rolls all of it back and reports the first refused row as
+/// [`Error::InRow`]. The probe runs only on that error path.
+pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, rows: &[N]) -> Result<u64, Error> {
+    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+    let mut args = Args::default();
+    N::bind_columns(rows, &mut args);
+    if N::TENANT.is_some() {
+        args.add(tx.tenant_id());
+    }
+    let args = args.finish()?;
+    let tenant = tx.tenant_id();
+    let conn = tx.conn();
+    let mut batch = sqlx::Connection::begin(&mut *conn).await?;
+    let error = match sqlx::query_with(sql, args).execute(&mut *batch).await {
+        Ok(done) => {
+            batch.commit().await?;
+            return Ok(done.rows_affected());
+        }
+        Err(error) => error,
+    };
+    batch.rollback().await?;
+    if !matches!(error, sqlx::Error::Database(_)) {
+        return Err(error.into());
+    }
+    let mut probe = sqlx::Connection::begin(&mut *conn).await?;
+    for (row, new) in rows.iter().enumerate() {
+        let mut args = Args::default();
+        new.bind(&mut args);
+        if N::TENANT.is_some() {
+            args.add(tenant);
+        }
+        let refused = match args.finish() {
+            Ok(args) => sqlx::query_with(one, args).execute(&mut *probe).await.err().map(Error::from),
+            Err(error) => Some(error),
+        };
+        if let Some(refused) = refused {
+            probe.rollback().await?;
+            return Err(Error::InRow {
+                row,
+                error: Box::new(refused),
+            });
+        }
+    }
+    // Every row alone went in: the batch failed as a whole; report that.
+    probe.rollback().await?;
+    Err(error.into())
+}
+
+/// Inserts many rows one statement each (tables with array columns), after
+/// `validate()` of each; a refused row is named by `Error::InRow`.
+pub async fn insert_each<N: NewRow>(tx: &mut impl Scope, sql: &str, rows: &[N]) -> Result<u64, Error> {
+    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+    for (row, new) in rows.iter().enumerate() {
+        let inserted = match new_args(tx, new).finish() {
+            Ok(args) => sqlx::query_with(sql, args).execute(tx.conn()).await.map_err(Error::from),
+            Err(error) => Err(error),
+        };
+        inserted.map_err(|error| Error::InRow {
+            row,
+            error: Box::new(error),
+        })?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Inserts many rows by binary COPY after `validate()` of each (see [`copy`](crate::copy)).
+pub async fn insert_copy<N: crate::copy::CopyRow>(tx: &mut impl Scope, rows: &[N]) -> Result<u64, Error> {
+    Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+    let tenant = N::TENANT.zip(tx.tenant_id());
+    crate::copy::insert(tx.conn(), rows, tenant).await
+}
+
+/// Applies a patch after `validate()`: the key's parameters, the patch's,
+/// then `after` (an expected version, or `()`); `None` when no row matched.
+pub async fn update<'q, P: PatchRow, R: Row>(
+    tx: &mut impl Scope,
+    sql: &str,
+    key: impl Params<'q>,
+    patch: &P,
+    after: impl Params<'q>,
+) -> Result<Option<R>, Error> {
+    patch.validate().map_err(Error::Invalid)?;
+    let mut args = args_of(key);
+    patch.bind(&mut args);
+    after.bind(&mut args);
+    Ok(sqlx::query_as_with::<_, R, _>(sql, args.finish()?)
+        .fetch_optional(tx.conn())
+        .await?)
+}
