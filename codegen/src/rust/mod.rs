@@ -46,9 +46,13 @@ impl Ids {
             }
         }
         // Two tables with the same singular name get their hub's name in front.
+        let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, name) in &candidates {
+            *uses.entry(name).or_default() += 1;
+        }
         let mut names = BTreeMap::new();
         for (key, name) in &candidates {
-            let clashes = candidates.iter().filter(|(_, other)| other == name).count() > 1;
+            let clashes = uses[name.as_str()] > 1;
             let name = if clashes {
                 format!(
                     "{}{}{name}",
@@ -539,7 +543,7 @@ fn table_type_names(table: &ir::Table) -> impl Iterator<Item = String> {
 }
 
 /// A raw string literal, so embedded SQL stays readable in the generated file.
-fn raw_string(text: &str) -> proc_macro2::Literal {
+pub(super) fn raw_string(text: &str) -> proc_macro2::Literal {
     let mut hashes = String::from("#");
     while text.contains(&format!("\"{hashes}")) {
         hashes.push('#');
@@ -583,24 +587,15 @@ fn migration_version(file: &str) -> (i64, String) {
 /// as its items one after the other, so the text is the same): a table's
 /// module at a time stays in cache, where a whole crate's syntax tree did not.
 pub fn render(tokens: TokenStream, header: &str) -> String {
-    let items = top_level_items(tokens);
     let mut out = String::from(header);
-    for item in &items {
-        match render_items(item.clone()) {
+    for item in top_level_items(tokens) {
+        match render_items(item) {
             Ok(text) => out.push_str(&text),
-            // A split that does not parse alone: print the file whole.
-            Err(_) => return render_whole(items.into_iter().collect(), header),
+            // Not reachable for tokens this module builds; keep the output inspectable anyway.
+            Err(e) => return format!("{header}compile_error!({:?});\n", e.to_string()),
         }
     }
     out
-}
-
-fn render_whole(tokens: TokenStream, header: &str) -> String {
-    match render_items(tokens) {
-        Ok(text) => format!("{header}{text}"),
-        // Not reachable for tokens this module builds; keep the output inspectable anyway.
-        Err(e) => format!("{header}compile_error!({:?});\n", e.to_string()),
-    }
 }
 
 fn render_items(tokens: TokenStream) -> syn::Result<String> {

@@ -6,7 +6,7 @@
 use super::models::{Receiver, Shape, SortVariant};
 use super::names::field;
 use super::types::{is_copy, owned, sql_type, via_text};
-use super::Ids;
+use super::{raw_string, Ids};
 use crate::sql::quote::ident as q;
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
@@ -203,6 +203,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let sql = format!("SELECT {} FROM {name} WHERE {condition}{live}", select_list(table));
     let ShapeTokens { exec, scope, row, key } = t;
     let params = key_params(shape, quote!(key));
+    let sql = raw_string(&sql);
     let mut out = quote! {
         /// The row with this primary key, if it exists (and is not soft-deleted).
         pub async fn get(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
@@ -212,6 +213,7 @@ fn get(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     if !live.is_empty() {
         let sql = format!("SELECT {} FROM {name} WHERE {condition}", select_list(table));
+        let sql = raw_string(&sql);
         out.extend(quote! {
             /// The row with this primary key, soft-deleted or not.
             pub async fn get_including_deleted(#exec, key: #key) -> Result<Option<#row>, ::hubgen_runtime::Error> {
@@ -257,6 +259,7 @@ fn get_by_unique(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
                 columns.iter().map(|c| format!("`{}`", named(c))).collect::<Vec<_>>().join(", ")
             );
             let ShapeTokens { exec, scope, row, .. } = t;
+            let sql = raw_string(&sql);
             quote! {
                 #[doc = #doc]
                 pub async fn #method(#exec, #(#args),*) -> Result<Option<#row>, ::hubgen_runtime::Error> {
@@ -401,6 +404,7 @@ fn list(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         .collect();
     let filter = &shape.filter;
     let ShapeTokens { exec, scope, row, .. } = t;
+    let statements: Vec<_> = statements.iter().map(|s| raw_string(s)).collect();
     quote! {
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
         pub async fn list(#exec, filter: &#filter, page: &::hubgen_runtime::PageRequest<#sort>) -> Result<::hubgen_runtime::Page<#row>, ::hubgen_runtime::Error> {
@@ -429,6 +433,7 @@ fn count(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let sql = format!("SELECT count(*) FROM {name} WHERE {condition}");
     let filter = &shape.filter;
     let ShapeTokens { exec, scope, .. } = t;
+    let sql = raw_string(&sql);
     quote! {
         /// How many rows match the filter.
         pub async fn count(#exec, filter: &#filter) -> Result<i64, ::hubgen_runtime::Error> {
@@ -454,6 +459,7 @@ fn stream(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let ShapeTokens { scope, row, .. } = t;
     // The stream borrows the connection for as long as it runs.
     let exec = receiver_param(shape.receiver, quote!('a));
+    let sql = raw_string(&sql);
     quote! {
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
         pub fn stream<'a>(#exec, filter: &#filter) -> ::hubgen_runtime::RowStream<'a, #row> {
@@ -497,6 +503,8 @@ fn exists_and_get_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     let ShapeTokens { exec, scope, row, key } = t;
     let params = key_params(shape, quote!(key));
+    let exists_sql = raw_string(&exists_sql);
+    let many_sql = raw_string(&many_sql);
     quote! {
         /// Whether a row with this primary key exists (and is not soft-deleted).
         pub async fn exists(#exec, key: #key) -> Result<bool, ::hubgen_runtime::Error> {
@@ -601,6 +609,7 @@ fn insert(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     );
     let new_ty = &shape.new;
     let ShapeTokens { exec, scope, row, .. } = t;
+    let sql = raw_string(&sql);
     quote! {
         /// Inserts one row (after `validate()`), returning it as stored.
         pub async fn insert(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {
@@ -618,6 +627,7 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let (one_columns, one_values) = insert_parts(shape, &mut Params { hub: shape.hub, n: 0 });
     let one = format!("INSERT INTO {name} ({}) VALUES ({})", one_columns.join(", "), one_values.join(", "));
     if has_arrays(shape) {
+        let one = raw_string(&one);
         return quote! {
             /// Inserts many rows (one statement each: this table has array columns), returning how many; a refused row is named by `Error::InRow`.
             pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
@@ -661,6 +671,8 @@ fn insert_many(shape: &Shape, t: &ShapeTokens) -> TokenStream {
         arrays.join(", "),
         aliases.join(", ")
     );
+    let sql = raw_string(&sql);
+    let one = raw_string(&one);
     quote! {
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
         pub async fn insert_many(#exec, rows: &[#new_ty]) -> Result<u64, ::hubgen_runtime::Error> {
@@ -779,6 +791,7 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     let Some(_) = version else {
         let params = key_params(shape, quote!(key));
+        let sql = raw_string(&sql);
         return quote! {
             #[doc = #doc]
             pub async fn update(#exec, key: #key, patch: &#patch_ty) -> Result<#row, ::hubgen_runtime::Error> {
@@ -794,6 +807,8 @@ fn update(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     let live = live_condition(table).map(|c| format!(" AND {c}")).unwrap_or_default();
     let exists_condition = key_condition(shape, &mut Params { hub: shape.hub, n: 0 });
     let exists_sql = format!("SELECT EXISTS (SELECT 1 FROM {name} WHERE {exists_condition}{live})");
+    let sql = raw_string(&sql);
+    let exists_sql = raw_string(&exists_sql);
     quote! {
         #[doc = #doc]
         pub async fn update(#exec, key: #key, patch: &#patch_ty #version_arg) -> Result<#row, ::hubgen_runtime::Error> {
@@ -828,6 +843,7 @@ fn delete(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     let ShapeTokens { exec, scope, key, .. } = t;
     let params = key_params(shape, quote!(key));
+    let sql = raw_string(&sql);
     quote! {
         #[doc = #doc]
         pub async fn delete(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
@@ -849,6 +865,7 @@ fn restore(shape: &Shape, t: &ShapeTokens) -> TokenStream {
     };
     let ShapeTokens { exec, scope, key, .. } = t;
     let params = key_params(shape, quote!(key));
+    let sql = raw_string(&sql);
     quote! {
         /// Brings a soft-deleted row back.
         pub async fn restore(#exec, key: #key) -> Result<(), ::hubgen_runtime::Error> {
@@ -930,6 +947,7 @@ fn upserts(shape: &Shape, t: &ShapeTokens) -> Vec<TokenStream> {
             );
             let new_ty = &shape.new;
             let ShapeTokens { exec, scope, row, .. } = t;
+            let sql = raw_string(&sql);
             quote! {
                 #[doc = #doc]
                 pub async fn #method(#exec, new: &#new_ty) -> Result<#row, ::hubgen_runtime::Error> {

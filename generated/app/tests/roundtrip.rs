@@ -161,41 +161,8 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = AppRegistryRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.category, row.category, "upsert keeps `category` when it is left None"
-    );
-    assert_eq!(
-        kept.app_type, row.app_type, "upsert keeps `app_type` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.version, row.version, "upsert keeps `version` when it is left None");
-    assert_eq!(
-        kept.developer, row.developer, "upsert keeps `developer` when it is left None"
-    );
-    assert_eq!(
-        kept.icon_url, row.icon_url, "upsert keeps `icon_url` when it is left None"
-    );
-    assert_eq!(
-        kept.screenshots, row.screenshots,
-        "upsert keeps `screenshots` when it is left None"
-    );
-    assert_eq!(
-        kept.features, row.features, "upsert keeps `features` when it is left None"
-    );
-    assert_eq!(
-        kept.requirements, row.requirements,
-        "upsert keeps `requirements` when it is left None"
-    );
-    assert_eq!(kept.pricing, row.pricing, "upsert keeps `pricing` when it is left None");
-    assert_eq!(
-        kept.configuration_schema, row.configuration_schema,
-        "upsert keeps `configuration_schema` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, AppRegistry { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -364,23 +331,9 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     bare.subscribed_at = None;
     bare.updated_at = None;
     let kept = AppSubscriptionRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.plan, row.plan, "upsert keeps `plan` when it is left None");
     assert_eq!(
-        kept.configuration, row.configuration,
-        "upsert keeps `configuration` when it is left None"
-    );
-    assert_eq!(
-        kept.usage_stats, row.usage_stats,
-        "upsert keeps `usage_stats` when it is left None"
-    );
-    assert_eq!(
-        kept.billing_info, row.billing_info,
-        "upsert keeps `billing_info` when it is left None"
-    );
-    assert_eq!(
-        kept.subscribed_at, row.subscribed_at,
-        "upsert keeps `subscribed_at` when it is left None"
+        kept, AppSubscription { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -530,10 +483,9 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = AppGuardRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.rules, row.rules, "upsert keeps `rules` when it is left None");
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, AppGuard { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

@@ -155,31 +155,8 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     bare.updated_at = None;
     let kept = RuntimeConfigRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.config_value, row.config_value,
-        "upsert keeps `config_value` when it is left None"
-    );
-    assert_eq!(
-        kept.config_type, row.config_type,
-        "upsert keeps `config_type` when it is left None"
-    );
-    assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
-    assert_eq!(
-        kept.category, row.category, "upsert keeps `category` when it is left None"
-    );
-    assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.is_encrypted, row.is_encrypted,
-        "upsert keeps `is_encrypted` when it is left None"
-    );
-    assert_eq!(
-        kept.validation_rules, row.validation_rules,
-        "upsert keeps `validation_rules` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, RuntimeConfig { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -357,19 +334,8 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     bare.updated_at = None;
     let kept = EnvironmentConfigRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.config_value, row.config_value,
-        "upsert keeps `config_value` when it is left None"
-    );
-    assert_eq!(
-        kept.config_type, row.config_type,
-        "upsert keeps `config_type` when it is left None"
-    );
-    assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, EnvironmentConfig { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

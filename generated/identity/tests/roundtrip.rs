@@ -152,23 +152,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
-    );
-    assert_eq!(
-        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
-    );
-    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.email_verified, row.email_verified,
-        "upsert keeps `email_verified` when it is left None"
-    );
-    assert_eq!(
-        kept.last_login_at, row.last_login_at,
-        "upsert keeps `last_login_at` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, User { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -323,13 +308,8 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     let kept = UserSessionRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.ip_address, row.ip_address, "upsert keeps `ip_address` when it is left None"
-    );
-    assert_eq!(
-        kept.user_agent, row.user_agent, "upsert keeps `user_agent` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, UserSession { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

@@ -170,25 +170,8 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     bare.updated_at = None;
     let kept = FacebookConnectionRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.page_name, row.page_name, "upsert keeps `page_name` when it is left None"
-    );
-    assert_eq!(
-        kept.page_access_token, row.page_access_token,
-        "upsert keeps `page_access_token` when it is left None"
-    );
-    assert_eq!(
-        kept.webhook_secret, row.webhook_secret,
-        "upsert keeps `webhook_secret` when it is left None"
-    );
-    assert_eq!(
-        kept.connection_status, row.connection_status,
-        "upsert keeps `connection_status` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, FacebookConnection { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -370,27 +353,9 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = FacebookUserRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.user_id, row.user_id, "upsert keeps `user_id` when it is left None");
     assert_eq!(
-        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
-    );
-    assert_eq!(
-        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
-    );
-    assert_eq!(
-        kept.profile_pic_url, row.profile_pic_url,
-        "upsert keeps `profile_pic_url` when it is left None"
-    );
-    assert_eq!(kept.locale, row.locale, "upsert keeps `locale` when it is left None");
-    assert_eq!(
-        kept.timezone, row.timezone, "upsert keeps `timezone` when it is left None"
-    );
-    assert_eq!(
-        kept.last_interaction_at, row.last_interaction_at,
-        "upsert keeps `last_interaction_at` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, FacebookUser { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -581,7 +546,8 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     bare.updated_at = None;
     let kept = BotpressUserMappingRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, BotpressUserMapping { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

@@ -155,29 +155,8 @@ async fn user_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = UserProfileRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
-    );
-    assert_eq!(
-        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
-    );
-    assert_eq!(kept.phone, row.phone, "upsert keeps `phone` when it is left None");
-    assert_eq!(
-        kept.avatar_url, row.avatar_url, "upsert keeps `avatar_url` when it is left None"
-    );
-    assert_eq!(
-        kept.timezone, row.timezone, "upsert keeps `timezone` when it is left None"
-    );
-    assert_eq!(
-        kept.language, row.language, "upsert keeps `language` when it is left None"
-    );
-    assert_eq!(kept.bio, row.bio, "upsert keeps `bio` when it is left None");
-    assert_eq!(
-        kept.date_of_birth, row.date_of_birth,
-        "upsert keeps `date_of_birth` when it is left None"
-    );
-    assert_eq!(kept.gender, row.gender, "upsert keeps `gender` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, UserProfile { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -353,31 +332,8 @@ async fn user_preferences_round_trip() -> Result<(), Box<dyn std::error::Error>>
     bare.updated_at = None;
     let kept = UserPreferenceRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.email_notifications, row.email_notifications,
-        "upsert keeps `email_notifications` when it is left None"
-    );
-    assert_eq!(
-        kept.sms_notifications, row.sms_notifications,
-        "upsert keeps `sms_notifications` when it is left None"
-    );
-    assert_eq!(
-        kept.push_notifications, row.push_notifications,
-        "upsert keeps `push_notifications` when it is left None"
-    );
-    assert_eq!(kept.theme, row.theme, "upsert keeps `theme` when it is left None");
-    assert_eq!(
-        kept.currency, row.currency, "upsert keeps `currency` when it is left None"
-    );
-    assert_eq!(
-        kept.privacy_profile_visibility, row.privacy_profile_visibility,
-        "upsert keeps `privacy_profile_visibility` when it is left None"
-    );
-    assert_eq!(
-        kept.privacy_activity_tracking, row.privacy_activity_tracking,
-        "upsert keeps `privacy_activity_tracking` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, UserPreference { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -543,20 +499,8 @@ async fn user_activities_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     bare.created_at = None;
     let kept = UserActivityRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.ip_address, row.ip_address, "upsert keeps `ip_address` when it is left None"
-    );
-    assert_eq!(
-        kept.user_agent, row.user_agent, "upsert keeps `user_agent` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, UserActivity { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -730,24 +674,8 @@ async fn user_addresses_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = UserAddressRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.street_address, row.street_address,
-        "upsert keeps `street_address` when it is left None"
-    );
-    assert_eq!(kept.city, row.city, "upsert keeps `city` when it is left None");
-    assert_eq!(
-        kept.state_province, row.state_province,
-        "upsert keeps `state_province` when it is left None"
-    );
-    assert_eq!(
-        kept.postal_code, row.postal_code,
-        "upsert keeps `postal_code` when it is left None"
-    );
-    assert_eq!(kept.country, row.country, "upsert keeps `country` when it is left None");
-    assert_eq!(
-        kept.is_default, row.is_default, "upsert keeps `is_default` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, UserAddress { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

@@ -144,33 +144,11 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = WalletRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(
-        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
-    );
-    assert_eq!(
-        kept.currency, row.currency, "upsert keeps `currency` when it is left None"
-    );
-    assert_eq!(kept.balance, row.balance, "upsert keeps `balance` when it is left None");
-    assert_eq!(
-        kept.available_balance, row.available_balance,
-        "upsert keeps `available_balance` when it is left None"
-    );
-    assert_eq!(
-        kept.frozen_balance, row.frozen_balance,
-        "upsert keeps `frozen_balance` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.wallet_type, row.wallet_type,
-        "upsert keeps `wallet_type` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
     assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    assert_eq!(
+        kept, Wallet { updated_at : kept.updated_at, version : kept.version, ..row
+        .clone() }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = WalletPatch {
@@ -353,28 +331,9 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.completed_at = None;
     let kept = TransactionRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
     assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(kept.fee, row.fee, "upsert keeps `fee` when it is left None");
-    assert_eq!(
-        kept.net_amount, row.net_amount, "upsert keeps `net_amount` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.external_transaction_id, row.external_transaction_id,
-        "upsert keeps `external_transaction_id` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.completed_at, row.completed_at,
-        "upsert keeps `completed_at` when it is left None"
+        kept, Transaction { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -541,24 +500,7 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     let kept = LedgerRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.transaction_id, row.transaction_id,
-        "upsert keeps `transaction_id` when it is left None"
-    );
-    assert_eq!(
-        kept.debit_amount, row.debit_amount,
-        "upsert keeps `debit_amount` when it is left None"
-    );
-    assert_eq!(
-        kept.credit_amount, row.credit_amount,
-        "upsert keeps `credit_amount` when it is left None"
-    );
-    assert_eq!(kept.balance, row.balance, "upsert keeps `balance` when it is left None");
-    assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Ledger { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

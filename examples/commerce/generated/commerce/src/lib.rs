@@ -2598,7 +2598,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -2606,7 +2606,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."tenant" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -2614,7 +2614,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             keys: &[ids::TenantId],
         ) -> Result<Vec<Tenant>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -2624,8 +2624,8 @@ pub mod tenant {
             page: &::hubgen_runtime::PageRequest<TenantSort>,
         ) -> Result<::hubgen_runtime::Page<Tenant>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -2648,7 +2648,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             filter: &TenantFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"tenant\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."tenant" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -2656,7 +2656,7 @@ pub mod tenant {
             conn: &'a mut ::sqlx::PgConnection,
             filter: &TenantFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Tenant> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `domain` equal these values.
@@ -2664,7 +2664,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             domain: String,
         ) -> Result<Option<Tenant>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\" FROM \"public\".\"tenant\" WHERE \"domain\" = $1::character varying(255)";
+            const SQL: &str = r#"SELECT "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at" FROM "public"."tenant" WHERE "domain" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (domain,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -2672,7 +2672,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -2680,8 +2680,8 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewTenant],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"domain\", COALESCE(u.\"subscription_tier\", 'free'), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::\"public\".\"subscription_tier\"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
+            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."domain", COALESCE(u."subscription_tier", 'free'), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(255)[], $4::"public"."subscription_tier"[], $5::boolean[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
             ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -2697,7 +2697,7 @@ pub mod tenant {
             key: ids::TenantId,
             patch: &TenantPatch,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"tenant\" SET \"name\" = COALESCE($2::character varying(255), \"name\"), \"domain\" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE \"domain\" END, \"subscription_tier\" = COALESCE($5::\"public\".\"subscription_tier\", \"subscription_tier\"), \"is_active\" = COALESCE($6::boolean, \"is_active\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."tenant" SET "name" = COALESCE($2::character varying(255), "name"), "domain" = CASE WHEN $3::bool THEN $4::character varying(255) ELSE "domain" END, "subscription_tier" = COALESCE($5::"public"."subscription_tier", "subscription_tier"), "is_active" = COALESCE($6::boolean, "is_active"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -2707,7 +2707,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             key: ids::TenantId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"tenant\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."tenant" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -2715,7 +2715,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"domain\" = COALESCE($3::character varying(255), \"public\".\"tenant\".\"domain\"), \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "domain" = COALESCE($3::character varying(255), "public"."tenant"."domain"), "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -2723,7 +2723,7 @@ pub mod tenant {
             conn: &mut ::sqlx::PgConnection,
             new: &NewTenant,
         ) -> Result<Tenant, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"tenant\" (\"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::\"public\".\"subscription_tier\", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"domain\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"subscription_tier\" = COALESCE($4::\"public\".\"subscription_tier\", \"public\".\"tenant\".\"subscription_tier\"), \"is_active\" = COALESCE($5::boolean, \"public\".\"tenant\".\"is_active\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"tenant\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"domain\", \"subscription_tier\", \"is_active\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."tenant" ("id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(255), COALESCE($4::"public"."subscription_tier", 'free'), COALESCE($5::boolean, true), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("domain") DO UPDATE SET "name" = EXCLUDED."name", "subscription_tier" = COALESCE($4::"public"."subscription_tier", "public"."tenant"."subscription_tier"), "is_active" = COALESCE($5::boolean, "public"."tenant"."is_active"), "created_at" = COALESCE($6::timestamp with time zone, "public"."tenant"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "domain", "subscription_tier", "is_active", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
     }
@@ -2912,7 +2912,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -2920,7 +2920,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -2928,7 +2928,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"users\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."users" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -2936,7 +2936,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             keys: &[ids::UserId],
         ) -> Result<Vec<User>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -2946,10 +2946,10 @@ pub mod users {
             page: &::hubgen_runtime::PageRequest<UserSort>,
         ) -> Result<::hubgen_runtime::Page<User>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\", \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $7::bigint",
+                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
+                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
+                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id", "id" LIMIT $7::bigint"#,
+                r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "tenant_id" DESC, "id" DESC LIMIT $7::bigint"#,
             ];
             const ORDERS: [&str; 4usize] = [
                 "id asc",
@@ -2981,7 +2981,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             filter: &UserFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"users\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -2989,7 +2989,7 @@ pub mod users {
             conn: &'a mut ::sqlx::PgConnection,
             filter: &UserFilter,
         ) -> ::hubgen_runtime::RowStream<'a, User> {
-            const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `tenant_id`, `email` equal these values.
@@ -2998,7 +2998,7 @@ pub mod users {
             tenant_id: ids::TenantId,
             email: String,
         ) -> Result<Option<User>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"users\" WHERE \"tenant_id\" = $1::uuid AND \"email\" = $2::character varying(255) AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted" FROM "public"."users" WHERE "tenant_id" = $1::uuid AND "email" = $2::character varying(255) AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (tenant_id, email))
                 .await
         }
@@ -3007,7 +3007,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -3015,8 +3015,8 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewUser],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"is_seller\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))";
+            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."is_seller", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::boolean[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "email", "is_seller", "tenant_id", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()))"#;
             ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -3032,7 +3032,7 @@ pub mod users {
             key: ids::UserId,
             patch: &UserPatch,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"users\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"is_seller\" = COALESCE($3::boolean, \"is_seller\"), \"tenant_id\" = CASE WHEN $4::bool THEN $5::uuid ELSE \"tenant_id\" END, \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."users" SET "email" = COALESCE($2::character varying(255), "email"), "is_seller" = COALESCE($3::boolean, "is_seller"), "tenant_id" = CASE WHEN $4::bool THEN $5::uuid ELSE "tenant_id" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -3042,7 +3042,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"users\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -3050,7 +3050,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             key: ids::UserId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"users\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."users" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3058,7 +3058,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"tenant_id\" = COALESCE($4::uuid, \"public\".\"users\".\"tenant_id\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "tenant_id" = COALESCE($4::uuid, "public"."users"."tenant_id"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `email` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3066,7 +3066,7 @@ pub mod users {
             conn: &mut ::sqlx::PgConnection,
             new: &NewUser,
         ) -> Result<User, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"users\" (\"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT (\"tenant_id\", \"email\") DO UPDATE SET \"is_seller\" = COALESCE($3::boolean, \"public\".\"users\".\"is_seller\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"users\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"email\", \"is_seller\", \"tenant_id\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."users" ("id", "email", "is_seller", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::boolean, false), $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now())) ON CONFLICT ("tenant_id", "email") DO UPDATE SET "is_seller" = COALESCE($3::boolean, "public"."users"."is_seller"), "created_at" = COALESCE($5::timestamp with time zone, "public"."users"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "email", "is_seller", "tenant_id", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
     }
@@ -3307,7 +3307,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -3315,7 +3315,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -3323,7 +3323,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"buyer_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."buyer_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -3331,7 +3331,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::BuyerProfileId],
         ) -> Result<Vec<BuyerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -3341,8 +3341,8 @@ pub mod buyer_profile {
             page: &::hubgen_runtime::PageRequest<BuyerProfileSort>,
         ) -> Result<::hubgen_runtime::Page<BuyerProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -3365,7 +3365,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &BuyerProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"buyer_profile\" WHERE ($1::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -3373,7 +3373,7 @@ pub mod buyer_profile {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &BuyerProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, BuyerProfile> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
@@ -3381,7 +3381,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             user_id: ids::UserId,
         ) -> Result<Option<BuyerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"buyer_profile\" WHERE \"user_id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted" FROM "public"."buyer_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -3389,7 +3389,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -3397,8 +3397,8 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewBuyerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"phone_number\", u.\"full_name\", COALESCE(u.\"preferred_language\", 'en'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."phone_number", u."full_name", COALESCE(u."preferred_language", 'en'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::character varying(255)[], $5::character varying(10)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -3414,7 +3414,7 @@ pub mod buyer_profile {
             key: ids::BuyerProfileId,
             patch: &BuyerProfilePatch,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"phone_number\" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE \"phone_number\" END, \"full_name\" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE \"full_name\" END, \"preferred_language\" = COALESCE($7::character varying(10), \"preferred_language\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "phone_number" = CASE WHEN $3::bool THEN $4::character varying(20) ELSE "phone_number" END, "full_name" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "full_name" END, "preferred_language" = COALESCE($7::character varying(10), "preferred_language"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -3424,7 +3424,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -3432,7 +3432,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::BuyerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"buyer_profile\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."buyer_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3440,7 +3440,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3448,7 +3448,7 @@ pub mod buyer_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewBuyerProfile,
         ) -> Result<BuyerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"buyer_profile\" (\"id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"phone_number\" = COALESCE($3::character varying(20), \"public\".\"buyer_profile\".\"phone_number\"), \"full_name\" = COALESCE($4::character varying(255), \"public\".\"buyer_profile\".\"full_name\"), \"preferred_language\" = COALESCE($5::character varying(10), \"public\".\"buyer_profile\".\"preferred_language\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"buyer_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"phone_number\", \"full_name\", \"preferred_language\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."buyer_profile" ("id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(20), $4::character varying(255), COALESCE($5::character varying(10), 'en'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "phone_number" = COALESCE($3::character varying(20), "public"."buyer_profile"."phone_number"), "full_name" = COALESCE($4::character varying(255), "public"."buyer_profile"."full_name"), "preferred_language" = COALESCE($5::character varying(10), "public"."buyer_profile"."preferred_language"), "created_at" = COALESCE($6::timestamp with time zone, "public"."buyer_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "phone_number", "full_name", "preferred_language", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -3693,7 +3693,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -3701,7 +3701,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -3709,7 +3709,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_profile\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_profile" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -3717,7 +3717,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::SellerProfileId],
         ) -> Result<Vec<SellerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -3727,8 +3727,8 @@ pub mod seller_profile {
             page: &::hubgen_runtime::PageRequest<SellerProfileSort>,
         ) -> Result<::hubgen_runtime::Page<SellerProfile>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -3751,7 +3751,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SellerProfileFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"seller_profile\" WHERE ($1::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -3759,7 +3759,7 @@ pub mod seller_profile {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SellerProfileFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SellerProfile> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `user_id` equal these values.
@@ -3767,7 +3767,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             user_id: ids::UserId,
         ) -> Result<Option<SellerProfile>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"seller_profile\" WHERE \"user_id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted" FROM "public"."seller_profile" WHERE "user_id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (user_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -3775,7 +3775,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -3783,8 +3783,8 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerProfile],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"business_name\", u.\"business_type\", u.\"phone_number\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."business_name", u."business_type", u."phone_number", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::character varying(100)[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -3800,7 +3800,7 @@ pub mod seller_profile {
             key: ids::SellerProfileId,
             patch: &SellerProfilePatch,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"business_name\" = COALESCE($3::character varying(255), \"business_name\"), \"business_type\" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE \"business_type\" END, \"phone_number\" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE \"phone_number\" END, \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "user_id" = COALESCE($2::uuid, "user_id"), "business_name" = COALESCE($3::character varying(255), "business_name"), "business_type" = CASE WHEN $4::bool THEN $5::character varying(100) ELSE "business_type" END, "phone_number" = CASE WHEN $6::bool THEN $7::character varying(20) ELSE "phone_number" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -3810,7 +3810,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -3818,7 +3818,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerProfileId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"seller_profile\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."seller_profile" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3826,7 +3826,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -3834,7 +3834,7 @@ pub mod seller_profile {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerProfile,
         ) -> Result<SellerProfile, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_profile\" (\"id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"user_id\") DO UPDATE SET \"business_name\" = EXCLUDED.\"business_name\", \"business_type\" = COALESCE($4::character varying(100), \"public\".\"seller_profile\".\"business_type\"), \"phone_number\" = COALESCE($5::character varying(20), \"public\".\"seller_profile\".\"phone_number\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_profile\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"business_name\", \"business_type\", \"phone_number\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_profile" ("id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::character varying(100), $5::character varying(20), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("user_id") DO UPDATE SET "business_name" = EXCLUDED."business_name", "business_type" = COALESCE($4::character varying(100), "public"."seller_profile"."business_type"), "phone_number" = COALESCE($5::character varying(20), "public"."seller_profile"."phone_number"), "created_at" = COALESCE($6::timestamp with time zone, "public"."seller_profile"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "business_name", "business_type", "phone_number", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -4010,7 +4010,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamMemberId,
         ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -4018,7 +4018,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamMemberId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_members" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -4026,7 +4026,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::TeamMemberId],
         ) -> Result<Vec<TeamMember>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -4036,8 +4036,8 @@ pub mod team_members {
             page: &::hubgen_runtime::PageRequest<TeamMemberSort>,
         ) -> Result<::hubgen_runtime::Page<TeamMember>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -4060,7 +4060,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TeamMemberFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"team_members\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."team_members" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -4068,7 +4068,7 @@ pub mod team_members {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TeamMemberFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TeamMember> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `user_id` equal these values.
@@ -4077,7 +4077,7 @@ pub mod team_members {
             tenant_id: ids::TenantId,
             user_id: ids::UserId,
         ) -> Result<Option<TeamMember>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\" FROM \"public\".\"team_members\" WHERE \"tenant_id\" = $1::uuid AND \"user_id\" = $2::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at" FROM "public"."team_members" WHERE "tenant_id" = $1::uuid AND "user_id" = $2::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id, user_id))
                 .await
         }
@@ -4086,7 +4086,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -4094,8 +4094,8 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamMember],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"permissions\", '{}'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::\"public\".\"team_role\"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."role", 'staff'), COALESCE(u."permissions", '{}'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::"public"."team_role"[], $4::jsonb[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "user_id", "role", "permissions", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -4111,7 +4111,7 @@ pub mod team_members {
             key: ids::TeamMemberId,
             patch: &TeamMemberPatch,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"team_members\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"role\" = COALESCE($3::\"public\".\"team_role\", \"role\"), \"permissions\" = COALESCE($4::jsonb, \"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."team_members" SET "user_id" = COALESCE($2::uuid, "user_id"), "role" = COALESCE($3::"public"."team_role", "role"), "permissions" = COALESCE($4::jsonb, "permissions"), "created_at" = COALESCE($5::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -4121,7 +4121,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamMemberId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"team_members\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."team_members" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -4129,7 +4129,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_members\".\"role\"), \"permissions\" = COALESCE($4::jsonb, \"public\".\"team_members\".\"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"team_members\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `user_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -4137,7 +4137,7 @@ pub mod team_members {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamMember,
         ) -> Result<TeamMember, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_members\" (\"id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\", \"user_id\") DO UPDATE SET \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_members\".\"role\"), \"permissions\" = COALESCE($4::jsonb, \"public\".\"team_members\".\"permissions\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"team_members\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"role\", \"permissions\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."team_members" ("id", "user_id", "role", "permissions", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id", "user_id") DO UPDATE SET "role" = COALESCE($3::"public"."team_role", "public"."team_members"."role"), "permissions" = COALESCE($4::jsonb, "public"."team_members"."permissions"), "created_at" = COALESCE($5::timestamp with time zone, "public"."team_members"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "role", "permissions", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -4343,7 +4343,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamInviteId,
         ) -> Result<Option<TeamInvite>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -4351,7 +4351,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamInviteId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."team_invites" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -4359,7 +4359,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::TeamInviteId],
         ) -> Result<Vec<TeamInvite>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -4369,8 +4369,8 @@ pub mod team_invites {
             page: &::hubgen_runtime::PageRequest<TeamInviteSort>,
         ) -> Result<::hubgen_runtime::Page<TeamInvite>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -4393,7 +4393,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TeamInviteFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"team_invites\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."team_invites" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -4401,7 +4401,7 @@ pub mod team_invites {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &TeamInviteFilter,
         ) -> ::hubgen_runtime::RowStream<'a, TeamInvite> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"team_invites\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at" FROM "public"."team_invites" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -4409,7 +4409,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamInvite,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -4417,8 +4417,8 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewTeamInvite],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"email\", COALESCE(u.\"role\", 'staff'), COALESCE(u.\"status\", 'pending'), u.\"expires_at\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::\"public\".\"team_role\"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."email", COALESCE(u."role", 'staff'), COALESCE(u."status", 'pending'), u."expires_at", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::"public"."team_role"[], $4::character varying(20)[], $5::timestamp with time zone[], $6::uuid[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -4434,7 +4434,7 @@ pub mod team_invites {
             key: ids::TeamInviteId,
             patch: &TeamInvitePatch,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"team_invites\" SET \"email\" = COALESCE($2::character varying(255), \"email\"), \"role\" = COALESCE($3::\"public\".\"team_role\", \"role\"), \"status\" = COALESCE($4::character varying(20), \"status\"), \"expires_at\" = COALESCE($5::timestamp with time zone, \"expires_at\"), \"created_by\" = COALESCE($6::uuid, \"created_by\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."team_invites" SET "email" = COALESCE($2::character varying(255), "email"), "role" = COALESCE($3::"public"."team_role", "role"), "status" = COALESCE($4::character varying(20), "status"), "expires_at" = COALESCE($5::timestamp with time zone, "expires_at"), "created_by" = COALESCE($6::uuid, "created_by"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -4444,7 +4444,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::TeamInviteId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"team_invites\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."team_invites" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -4452,7 +4452,7 @@ pub mod team_invites {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewTeamInvite,
         ) -> Result<TeamInvite, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"team_invites\" (\"id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::\"public\".\"team_role\", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"email\" = EXCLUDED.\"email\", \"role\" = COALESCE($3::\"public\".\"team_role\", \"public\".\"team_invites\".\"role\"), \"status\" = COALESCE($4::character varying(20), \"public\".\"team_invites\".\"status\"), \"expires_at\" = EXCLUDED.\"expires_at\", \"created_by\" = EXCLUDED.\"created_by\", \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"team_invites\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"email\", \"role\", \"status\", \"expires_at\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."team_invites" ("id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), COALESCE($3::"public"."team_role", 'staff'), COALESCE($4::character varying(20), 'pending'), $5::timestamp with time zone, $6::uuid, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "email" = EXCLUDED."email", "role" = COALESCE($3::"public"."team_role", "public"."team_invites"."role"), "status" = COALESCE($4::character varying(20), "public"."team_invites"."status"), "expires_at" = EXCLUDED."expires_at", "created_by" = EXCLUDED."created_by", "created_at" = COALESCE($7::timestamp with time zone, "public"."team_invites"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()) RETURNING "id", "tenant_id", "email", "role", "status", "expires_at", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -4669,7 +4669,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
         ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -4677,7 +4677,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
         ) -> Result<Option<Product>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -4685,7 +4685,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -4693,7 +4693,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::ProductId],
         ) -> Result<Vec<Product>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -4703,10 +4703,10 @@ pub mod products {
             page: &::hubgen_runtime::PageRequest<ProductSort>,
         ) -> Result<::hubgen_runtime::Page<Product>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $7::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"seller_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"seller_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"seller_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"seller_id\" IS NULL) = $5::bool) AND ($6::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $7::bigint",
+                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $7::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $7::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $7::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "seller_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "seller_id" >= $3::uuid) AND ($4::uuid IS NULL OR "seller_id" < $4::uuid) AND ($5::bool IS NULL OR ("seller_id" IS NULL) = $5::bool) AND ($6::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $7::bigint"#,
             ];
             const ORDERS: [&str; 4usize] = [
                 "id asc",
@@ -4740,7 +4740,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ProductFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"products\" WHERE ($1::uuid[] IS NULL OR \"seller_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"seller_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"seller_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"seller_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -4748,7 +4748,7 @@ pub mod products {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ProductFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Product> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"products\" WHERE ($1::uuid[] IS NULL OR \"seller_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"seller_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"seller_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"seller_id\" IS NULL) = $4::bool) AND ($5::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version" FROM "public"."products" WHERE ($1::uuid[] IS NULL OR "seller_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "seller_id" >= $2::uuid) AND ($3::uuid IS NULL OR "seller_id" < $3::uuid) AND ($4::bool IS NULL OR ("seller_id" IS NULL) = $4::bool) AND ($5::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -4756,7 +4756,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewProduct,
         ) -> Result<Product, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -4764,8 +4764,8 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewProduct],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"name\", u.\"description\", u.\"price\", COALESCE(u.\"inventory_count\", 0), COALESCE(u.\"is_active\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."name", u."description", u."price", COALESCE(u."inventory_count", 0), COALESCE(u."is_active", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(255)[], $4::text[], $5::numeric(12,2)[], $6::integer[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -4782,8 +4782,8 @@ pub mod products {
             patch: &ProductPatch,
             expected_version: i32,
         ) -> Result<Product, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"products\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"name\" = COALESCE($3::character varying(255), \"name\"), \"description\" = CASE WHEN $4::bool THEN $5::text ELSE \"description\" END, \"price\" = COALESCE($6::numeric(12,2), \"price\"), \"inventory_count\" = COALESCE($7::integer, \"inventory_count\"), \"is_active\" = COALESCE($8::boolean, \"is_active\"), \"created_at\" = COALESCE($9::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $10::integer AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"products\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"UPDATE "public"."products" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "name" = COALESCE($3::character varying(255), "name"), "description" = CASE WHEN $4::bool THEN $5::text ELSE "description" END, "price" = COALESCE($6::numeric(12,2), "price"), "inventory_count" = COALESCE($7::integer, "inventory_count"), "is_active" = COALESCE($8::boolean, "is_active"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."products" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             if let Some(row) = ::hubgen_runtime::repo::update(
                     &mut *tx,
                     SQL,
@@ -4811,7 +4811,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"products\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -4819,7 +4819,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ProductId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"products\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."products" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -4827,7 +4827,7 @@ pub mod products {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewProduct,
         ) -> Result<Product, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"products\" (\"id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($4::text, \"public\".\"products\".\"description\"), \"price\" = EXCLUDED.\"price\", \"inventory_count\" = COALESCE($6::integer, \"public\".\"products\".\"inventory_count\"), \"is_active\" = COALESCE($7::boolean, \"public\".\"products\".\"is_active\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"products\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"products\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"seller_id\", \"name\", \"description\", \"price\", \"inventory_count\", \"is_active\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."products" ("id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(255), $4::text, $5::numeric(12,2), COALESCE($6::integer, 0), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "name" = EXCLUDED."name", "description" = COALESCE($4::text, "public"."products"."description"), "price" = EXCLUDED."price", "inventory_count" = COALESCE($6::integer, "public"."products"."inventory_count"), "is_active" = COALESCE($7::boolean, "public"."products"."is_active"), "created_at" = COALESCE($8::timestamp with time zone, "public"."products"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."products"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "seller_id", "name", "description", "price", "inventory_count", "is_active", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -5060,7 +5060,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
         ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -5068,7 +5068,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
         ) -> Result<Option<Order>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -5076,7 +5076,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -5084,7 +5084,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::OrderId],
         ) -> Result<Vec<Order>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -5094,14 +5094,14 @@ pub mod orders {
             page: &::hubgen_runtime::PageRequest<OrderSort>,
         ) -> Result<::hubgen_runtime::Page<Order>, ::hubgen_runtime::Error> {
             const SQL: [&str; 8usize] = [
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"customer_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"customer_id\" DESC, \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"seller_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"seller_id\" DESC, \"id\" DESC LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") > (($1::text::jsonb->1->>0)::\"public\".\"order_status\", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\", \"id\" LIMIT $15::bigint",
-                "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::text IS NULL OR (\"status\", \"id\") < (($1::text::jsonb->1->>0)::\"public\".\"order_status\", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"customer_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"customer_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"customer_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"customer_id\" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR \"seller_id\" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR \"seller_id\" >= $7::uuid) AND ($8::uuid IS NULL OR \"seller_id\" < $8::uuid) AND ($9::bool IS NULL OR (\"seller_id\" IS NULL) = $9::bool) AND ($10::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($10::\"public\".\"order_status\"[])) AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" >= $11::\"public\".\"order_status\") AND ($12::\"public\".\"order_status\" IS NULL OR \"status\" < $12::\"public\".\"order_status\") AND ($13::bool IS NULL OR (\"status\" IS NULL) = $13::bool) AND ($14::bool OR NOT \"is_deleted\") ORDER BY \"status\" DESC, \"id\" DESC LIMIT $15::bigint",
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id", "id" LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("customer_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "customer_id" DESC, "id" DESC LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id", "id" LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("seller_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "seller_id" DESC, "id" DESC LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") > (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status", "id" LIMIT $15::bigint"#,
+                r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::text IS NULL OR ("status", "id") < (($1::text::jsonb->1->>0)::"public"."order_status", ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "customer_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "customer_id" >= $3::uuid) AND ($4::uuid IS NULL OR "customer_id" < $4::uuid) AND ($5::bool IS NULL OR ("customer_id" IS NULL) = $5::bool) AND ($6::uuid[] IS NULL OR "seller_id" = ANY($6::uuid[])) AND ($7::uuid IS NULL OR "seller_id" >= $7::uuid) AND ($8::uuid IS NULL OR "seller_id" < $8::uuid) AND ($9::bool IS NULL OR ("seller_id" IS NULL) = $9::bool) AND ($10::"public"."order_status"[] IS NULL OR "status" = ANY($10::"public"."order_status"[])) AND ($11::"public"."order_status" IS NULL OR "status" >= $11::"public"."order_status") AND ($12::"public"."order_status" IS NULL OR "status" < $12::"public"."order_status") AND ($13::bool IS NULL OR ("status" IS NULL) = $13::bool) AND ($14::bool OR NOT "is_deleted") ORDER BY "status" DESC, "id" DESC LIMIT $15::bigint"#,
             ];
             const ORDERS: [&str; 8usize] = [
                 "id asc",
@@ -5146,7 +5146,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"orders\" WHERE ($1::uuid[] IS NULL OR \"customer_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"customer_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"customer_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"customer_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"seller_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"seller_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"seller_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"seller_id\" IS NULL) = $8::bool) AND ($9::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($9::\"public\".\"order_status\"[])) AND ($10::\"public\".\"order_status\" IS NULL OR \"status\" >= $10::\"public\".\"order_status\") AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" < $11::\"public\".\"order_status\") AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -5154,7 +5154,7 @@ pub mod orders {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Order> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\" FROM \"public\".\"orders\" WHERE ($1::uuid[] IS NULL OR \"customer_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"customer_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"customer_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"customer_id\" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR \"seller_id\" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR \"seller_id\" >= $6::uuid) AND ($7::uuid IS NULL OR \"seller_id\" < $7::uuid) AND ($8::bool IS NULL OR (\"seller_id\" IS NULL) = $8::bool) AND ($9::\"public\".\"order_status\"[] IS NULL OR \"status\" = ANY($9::\"public\".\"order_status\"[])) AND ($10::\"public\".\"order_status\" IS NULL OR \"status\" >= $10::\"public\".\"order_status\") AND ($11::\"public\".\"order_status\" IS NULL OR \"status\" < $11::\"public\".\"order_status\") AND ($12::bool IS NULL OR (\"status\" IS NULL) = $12::bool) AND ($13::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version" FROM "public"."orders" WHERE ($1::uuid[] IS NULL OR "customer_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "customer_id" >= $2::uuid) AND ($3::uuid IS NULL OR "customer_id" < $3::uuid) AND ($4::bool IS NULL OR ("customer_id" IS NULL) = $4::bool) AND ($5::uuid[] IS NULL OR "seller_id" = ANY($5::uuid[])) AND ($6::uuid IS NULL OR "seller_id" >= $6::uuid) AND ($7::uuid IS NULL OR "seller_id" < $7::uuid) AND ($8::bool IS NULL OR ("seller_id" IS NULL) = $8::bool) AND ($9::"public"."order_status"[] IS NULL OR "status" = ANY($9::"public"."order_status"[])) AND ($10::"public"."order_status" IS NULL OR "status" >= $10::"public"."order_status") AND ($11::"public"."order_status" IS NULL OR "status" < $11::"public"."order_status") AND ($12::bool IS NULL OR ("status" IS NULL) = $12::bool) AND ($13::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -5162,7 +5162,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrder,
         ) -> Result<Order, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -5170,8 +5170,8 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrder],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"product_id\", u.\"seller_id\", u.\"customer_id\", COALESCE(u.\"status\", 'pending'), u.\"channel\", u.\"total_amount\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::\"public\".\"order_status\"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."product_id", u."seller_id", u."customer_id", COALESCE(u."status", 'pending'), u."channel", u."total_amount", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::"public"."order_status"[], $6::character varying(50)[], $7::numeric(12,2)[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -5188,8 +5188,8 @@ pub mod orders {
             patch: &OrderPatch,
             expected_version: i32,
         ) -> Result<Order, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"orders\" SET \"product_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"product_id\" END, \"seller_id\" = COALESCE($4::uuid, \"seller_id\"), \"customer_id\" = COALESCE($5::uuid, \"customer_id\"), \"status\" = COALESCE($6::\"public\".\"order_status\", \"status\"), \"channel\" = COALESCE($7::character varying(50), \"channel\"), \"total_amount\" = COALESCE($8::numeric(12,2), \"total_amount\"), \"created_at\" = COALESCE($9::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $10::integer AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"orders\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"UPDATE "public"."orders" SET "product_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "product_id" END, "seller_id" = COALESCE($4::uuid, "seller_id"), "customer_id" = COALESCE($5::uuid, "customer_id"), "status" = COALESCE($6::"public"."order_status", "status"), "channel" = COALESCE($7::character varying(50), "channel"), "total_amount" = COALESCE($8::numeric(12,2), "total_amount"), "created_at" = COALESCE($9::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $10::integer AND NOT "is_deleted" RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."orders" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             if let Some(row) = ::hubgen_runtime::repo::update(
                     &mut *tx,
                     SQL,
@@ -5217,7 +5217,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"orders\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -5225,7 +5225,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"orders\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."orders" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -5233,7 +5233,7 @@ pub mod orders {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrder,
         ) -> Result<Order, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"orders\" (\"id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::\"public\".\"order_status\", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"product_id\" = COALESCE($2::uuid, \"public\".\"orders\".\"product_id\"), \"seller_id\" = EXCLUDED.\"seller_id\", \"customer_id\" = EXCLUDED.\"customer_id\", \"status\" = COALESCE($5::\"public\".\"order_status\", \"public\".\"orders\".\"status\"), \"channel\" = EXCLUDED.\"channel\", \"total_amount\" = EXCLUDED.\"total_amount\", \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"orders\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"orders\".\"version\" + 1, \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"product_id\", \"seller_id\", \"customer_id\", \"status\", \"channel\", \"total_amount\", \"created_at\", \"updated_at\", \"is_deleted\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."orders" ("id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::uuid, COALESCE($5::"public"."order_status", 'pending'), $6::character varying(50), $7::numeric(12,2), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "product_id" = COALESCE($2::uuid, "public"."orders"."product_id"), "seller_id" = EXCLUDED."seller_id", "customer_id" = EXCLUDED."customer_id", "status" = COALESCE($5::"public"."order_status", "public"."orders"."status"), "channel" = EXCLUDED."channel", "total_amount" = EXCLUDED."total_amount", "created_at" = COALESCE($8::timestamp with time zone, "public"."orders"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."orders"."version" + 1, "is_deleted" = false RETURNING "id", "tenant_id", "product_id", "seller_id", "customer_id", "status", "channel", "total_amount", "created_at", "updated_at", "is_deleted", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -5420,7 +5420,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderItemId,
         ) -> Result<Option<OrderItem>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -5428,7 +5428,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderItemId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_items" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -5436,7 +5436,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::OrderItemId],
         ) -> Result<Vec<OrderItem>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -5446,10 +5446,10 @@ pub mod order_items {
             page: &::hubgen_runtime::PageRequest<OrderItemSort>,
         ) -> Result<::hubgen_runtime::Page<OrderItem>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::text IS NULL OR (\"product_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR \"product_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"product_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"product_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"product_id\" IS NULL) = $5::bool) ORDER BY \"product_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id", "id" LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::text IS NULL OR ("product_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid)) AND ($2::uuid[] IS NULL OR "product_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "product_id" >= $3::uuid) AND ($4::uuid IS NULL OR "product_id" < $4::uuid) AND ($5::bool IS NULL OR ("product_id" IS NULL) = $5::bool) ORDER BY "product_id" DESC, "id" DESC LIMIT $6::bigint"#,
             ];
             const ORDERS: [&str; 4usize] = [
                 "id asc",
@@ -5483,7 +5483,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderItemFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"order_items\" WHERE ($1::uuid[] IS NULL OR \"product_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"product_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"product_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"product_id\" IS NULL) = $4::bool)";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool)"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -5491,7 +5491,7 @@ pub mod order_items {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderItemFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderItem> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\" FROM \"public\".\"order_items\" WHERE ($1::uuid[] IS NULL OR \"product_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"product_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"product_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"product_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal" FROM "public"."order_items" WHERE ($1::uuid[] IS NULL OR "product_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "product_id" >= $2::uuid) AND ($3::uuid IS NULL OR "product_id" < $3::uuid) AND ($4::bool IS NULL OR ("product_id" IS NULL) = $4::bool) ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -5499,7 +5499,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderItem,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -5507,8 +5507,8 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderItem],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"product_id\", u.\"quantity\", u.\"unit_price\", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u(\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\")";
-            const ONE: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."product_id", u."quantity", u."unit_price", $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::integer[], $5::numeric(12,2)[]) AS u("id", "order_id", "product_id", "quantity", "unit_price")"#;
+            const ONE: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -5524,7 +5524,7 @@ pub mod order_items {
             key: ids::OrderItemId,
             patch: &OrderItemPatch,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"order_items\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"product_id\" = COALESCE($3::uuid, \"product_id\"), \"quantity\" = COALESCE($4::integer, \"quantity\"), \"unit_price\" = COALESCE($5::numeric(12,2), \"unit_price\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
+            const SQL: &str = r#"UPDATE "public"."order_items" SET "order_id" = COALESCE($2::uuid, "order_id"), "product_id" = COALESCE($3::uuid, "product_id"), "quantity" = COALESCE($4::integer, "quantity"), "unit_price" = COALESCE($5::numeric(12,2), "unit_price") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -5534,7 +5534,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderItemId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"order_items\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."order_items" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -5542,7 +5542,7 @@ pub mod order_items {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderItem,
         ) -> Result<OrderItem, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_items\" (\"id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"product_id\" = EXCLUDED.\"product_id\", \"quantity\" = EXCLUDED.\"quantity\", \"unit_price\" = EXCLUDED.\"unit_price\" RETURNING \"id\", \"tenant_id\", \"order_id\", \"product_id\", \"quantity\", \"unit_price\", \"subtotal\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_items" ("id", "order_id", "product_id", "quantity", "unit_price", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::integer, $5::numeric(12,2), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "product_id" = EXCLUDED."product_id", "quantity" = EXCLUDED."quantity", "unit_price" = EXCLUDED."unit_price" RETURNING "id", "tenant_id", "order_id", "product_id", "quantity", "unit_price", "subtotal""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -5755,7 +5755,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderReturnId,
         ) -> Result<Option<OrderReturn>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -5763,7 +5763,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderReturnId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -5771,7 +5771,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::OrderReturnId],
         ) -> Result<Vec<OrderReturn>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -5781,8 +5781,8 @@ pub mod order_returns {
             page: &::hubgen_runtime::PageRequest<OrderReturnSort>,
         ) -> Result<::hubgen_runtime::Page<OrderReturn>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -5805,7 +5805,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderReturnFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"order_returns\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."order_returns" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -5813,7 +5813,7 @@ pub mod order_returns {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderReturnFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderReturn> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"order_returns\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version" FROM "public"."order_returns" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -5821,7 +5821,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderReturn,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -5829,8 +5829,8 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderReturn],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", COALESCE(u.\"status\", 'requested'), u.\"reason\", u.\"approved_by\", u.\"return_date\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u(\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", COALESCE(u."status", 'requested'), u."reason", u."approved_by", u."return_date", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $9::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::text[], $5::uuid[], $6::date[], $7::timestamp with time zone[], $8::timestamp with time zone[]) AS u("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -5847,8 +5847,8 @@ pub mod order_returns {
             patch: &OrderReturnPatch,
             expected_version: i32,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"order_returns\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"status\" = COALESCE($3::character varying(20), \"status\"), \"reason\" = CASE WHEN $4::bool THEN $5::text ELSE \"reason\" END, \"approved_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"approved_by\" END, \"return_date\" = CASE WHEN $8::bool THEN $9::date ELSE \"return_date\" END, \"created_at\" = COALESCE($10::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $11::integer RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"UPDATE "public"."order_returns" SET "order_id" = COALESCE($2::uuid, "order_id"), "status" = COALESCE($3::character varying(20), "status"), "reason" = CASE WHEN $4::bool THEN $5::text ELSE "reason" END, "approved_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "approved_by" END, "return_date" = CASE WHEN $8::bool THEN $9::date ELSE "return_date" END, "created_at" = COALESCE($10::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $11::integer RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_returns" WHERE "id" = $1::uuid)"#;
             if let Some(row) = ::hubgen_runtime::repo::update(
                     &mut *tx,
                     SQL,
@@ -5876,7 +5876,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderReturnId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"order_returns\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."order_returns" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -5884,7 +5884,7 @@ pub mod order_returns {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderReturn,
         ) -> Result<OrderReturn, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_returns\" (\"id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"status\" = COALESCE($3::character varying(20), \"public\".\"order_returns\".\"status\"), \"reason\" = COALESCE($4::text, \"public\".\"order_returns\".\"reason\"), \"approved_by\" = COALESCE($5::uuid, \"public\".\"order_returns\".\"approved_by\"), \"return_date\" = COALESCE($6::date, \"public\".\"order_returns\".\"return_date\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"public\".\"order_returns\".\"created_at\"), \"updated_at\" = COALESCE($8::timestamp with time zone, now()), \"version\" = \"public\".\"order_returns\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"order_id\", \"status\", \"reason\", \"approved_by\", \"return_date\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_returns" ("id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'requested'), $4::text, $5::uuid, $6::date, COALESCE($7::timestamp with time zone, now()), COALESCE($8::timestamp with time zone, now()), $9::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "status" = COALESCE($3::character varying(20), "public"."order_returns"."status"), "reason" = COALESCE($4::text, "public"."order_returns"."reason"), "approved_by" = COALESCE($5::uuid, "public"."order_returns"."approved_by"), "return_date" = COALESCE($6::date, "public"."order_returns"."return_date"), "created_at" = COALESCE($7::timestamp with time zone, "public"."order_returns"."created_at"), "updated_at" = COALESCE($8::timestamp with time zone, now()), "version" = "public"."order_returns"."version" + 1 RETURNING "id", "tenant_id", "order_id", "status", "reason", "approved_by", "return_date", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -6054,7 +6054,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderChannelMetaId,
         ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -6062,7 +6062,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderChannelMetaId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."order_channel_meta" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -6070,7 +6070,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::OrderChannelMetaId],
         ) -> Result<Vec<OrderChannelMeta>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -6080,8 +6080,8 @@ pub mod order_channel_meta {
             page: &::hubgen_runtime::PageRequest<OrderChannelMetaSort>,
         ) -> Result<::hubgen_runtime::Page<OrderChannelMeta>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -6104,7 +6104,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderChannelMetaFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"order_channel_meta\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."order_channel_meta" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -6112,7 +6112,7 @@ pub mod order_channel_meta {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &OrderChannelMetaFilter,
         ) -> ::hubgen_runtime::RowStream<'a, OrderChannelMeta> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `order_id` equal these values.
@@ -6120,7 +6120,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             order_id: ids::OrderId,
         ) -> Result<Option<OrderChannelMeta>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\" FROM \"public\".\"order_channel_meta\" WHERE \"order_id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "order_id", "channel_type", "channel_data" FROM "public"."order_channel_meta" WHERE "order_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (order_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -6128,7 +6128,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -6136,8 +6136,8 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewOrderChannelMeta],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"order_id\", u.\"channel_type\", COALESCE(u.\"channel_data\", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u(\"id\", \"order_id\", \"channel_type\", \"channel_data\")";
-            const ONE: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."order_id", u."channel_type", COALESCE(u."channel_data", '{}'), $5::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[]) AS u("id", "order_id", "channel_type", "channel_data")"#;
+            const ONE: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -6153,7 +6153,7 @@ pub mod order_channel_meta {
             key: ids::OrderChannelMetaId,
             patch: &OrderChannelMetaPatch,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"order_channel_meta\" SET \"order_id\" = COALESCE($2::uuid, \"order_id\"), \"channel_type\" = COALESCE($3::character varying(50), \"channel_type\"), \"channel_data\" = COALESCE($4::jsonb, \"channel_data\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
+            const SQL: &str = r#"UPDATE "public"."order_channel_meta" SET "order_id" = COALESCE($2::uuid, "order_id"), "channel_type" = COALESCE($3::character varying(50), "channel_type"), "channel_data" = COALESCE($4::jsonb, "channel_data") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -6163,7 +6163,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::OrderChannelMetaId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"order_channel_meta\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."order_channel_meta" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -6171,7 +6171,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"order_id\" = EXCLUDED.\"order_id\", \"channel_type\" = EXCLUDED.\"channel_type\", \"channel_data\" = COALESCE($4::jsonb, \"public\".\"order_channel_meta\".\"channel_data\") RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("id") DO UPDATE SET "order_id" = EXCLUDED."order_id", "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `order_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -6179,7 +6179,7 @@ pub mod order_channel_meta {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewOrderChannelMeta,
         ) -> Result<OrderChannelMeta, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"order_channel_meta\" (\"id\", \"order_id\", \"channel_type\", \"channel_data\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT (\"order_id\") DO UPDATE SET \"channel_type\" = EXCLUDED.\"channel_type\", \"channel_data\" = COALESCE($4::jsonb, \"public\".\"order_channel_meta\".\"channel_data\") RETURNING \"id\", \"tenant_id\", \"order_id\", \"channel_type\", \"channel_data\"";
+            const SQL: &str = r#"INSERT INTO "public"."order_channel_meta" ("id", "order_id", "channel_type", "channel_data", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), $5::uuid) ON CONFLICT ("order_id") DO UPDATE SET "channel_type" = EXCLUDED."channel_type", "channel_data" = COALESCE($4::jsonb, "public"."order_channel_meta"."channel_data") RETURNING "id", "tenant_id", "order_id", "channel_type", "channel_data""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -6458,7 +6458,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
         ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -6466,7 +6466,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
         ) -> Result<Option<AddressBook>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -6474,7 +6474,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"address_book\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."address_book" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -6482,7 +6482,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::AddressBookId],
         ) -> Result<Vec<AddressBook>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -6492,8 +6492,8 @@ pub mod address_book {
             page: &::hubgen_runtime::PageRequest<AddressBookSort>,
         ) -> Result<::hubgen_runtime::Page<AddressBook>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -6516,7 +6516,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AddressBookFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"address_book\" WHERE ($1::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -6524,7 +6524,7 @@ pub mod address_book {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AddressBookFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AddressBook> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"address_book\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted" FROM "public"."address_book" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -6532,7 +6532,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAddressBook,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -6540,8 +6540,8 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewAddressBook],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", COALESCE(u.\"address_type\", 'shipping'), COALESCE(u.\"is_default\", false), u.\"recipient_name\", u.\"street_address\", u.\"city\", u.\"state\", u.\"country\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", COALESCE(u."address_type", 'shipping'), COALESCE(u."is_default", false), u."recipient_name", u."street_address", u."city", u."state", u."country", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $12::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(20)[], $4::boolean[], $5::character varying(255)[], $6::text[], $7::character varying(100)[], $8::character varying(100)[], $9::character varying(100)[], $10::timestamp with time zone[], $11::timestamp with time zone[]) AS u("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -6557,7 +6557,7 @@ pub mod address_book {
             key: ids::AddressBookId,
             patch: &AddressBookPatch,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"address_type\" = COALESCE($3::character varying(20), \"address_type\"), \"is_default\" = COALESCE($4::boolean, \"is_default\"), \"recipient_name\" = COALESCE($5::character varying(255), \"recipient_name\"), \"street_address\" = COALESCE($6::text, \"street_address\"), \"city\" = COALESCE($7::character varying(100), \"city\"), \"state\" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE \"state\" END, \"country\" = COALESCE($10::character varying(100), \"country\"), \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."address_book" SET "user_id" = COALESCE($2::uuid, "user_id"), "address_type" = COALESCE($3::character varying(20), "address_type"), "is_default" = COALESCE($4::boolean, "is_default"), "recipient_name" = COALESCE($5::character varying(255), "recipient_name"), "street_address" = COALESCE($6::text, "street_address"), "city" = COALESCE($7::character varying(100), "city"), "state" = CASE WHEN $8::bool THEN $9::character varying(100) ELSE "state" END, "country" = COALESCE($10::character varying(100), "country"), "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -6567,7 +6567,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -6575,7 +6575,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::AddressBookId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"address_book\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."address_book" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -6583,7 +6583,7 @@ pub mod address_book {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewAddressBook,
         ) -> Result<AddressBook, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"address_book\" (\"id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"address_type\" = COALESCE($3::character varying(20), \"public\".\"address_book\".\"address_type\"), \"is_default\" = COALESCE($4::boolean, \"public\".\"address_book\".\"is_default\"), \"recipient_name\" = EXCLUDED.\"recipient_name\", \"street_address\" = EXCLUDED.\"street_address\", \"city\" = EXCLUDED.\"city\", \"state\" = COALESCE($8::character varying(100), \"public\".\"address_book\".\"state\"), \"country\" = EXCLUDED.\"country\", \"created_at\" = COALESCE($10::timestamp with time zone, \"public\".\"address_book\".\"created_at\"), \"updated_at\" = COALESCE($11::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"address_type\", \"is_default\", \"recipient_name\", \"street_address\", \"city\", \"state\", \"country\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."address_book" ("id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(20), 'shipping'), COALESCE($4::boolean, false), $5::character varying(255), $6::text, $7::character varying(100), $8::character varying(100), $9::character varying(100), COALESCE($10::timestamp with time zone, now()), COALESCE($11::timestamp with time zone, now()), $12::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "address_type" = COALESCE($3::character varying(20), "public"."address_book"."address_type"), "is_default" = COALESCE($4::boolean, "public"."address_book"."is_default"), "recipient_name" = EXCLUDED."recipient_name", "street_address" = EXCLUDED."street_address", "city" = EXCLUDED."city", "state" = COALESCE($8::character varying(100), "public"."address_book"."state"), "country" = EXCLUDED."country", "created_at" = COALESCE($10::timestamp with time zone, "public"."address_book"."created_at"), "updated_at" = COALESCE($11::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "address_type", "is_default", "recipient_name", "street_address", "city", "state", "country", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -6857,7 +6857,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
         ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// The row with this primary key, soft-deleted or not.
@@ -6865,7 +6865,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
         ) -> Result<Option<SavedPaymentMethod>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -6873,7 +6873,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"saved_payment_method\" WHERE \"id\" = $1::uuid AND NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."saved_payment_method" WHERE "id" = $1::uuid AND NOT "is_deleted")"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -6881,7 +6881,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::SavedPaymentMethodId],
         ) -> Result<Vec<SavedPaymentMethod>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT \"is_deleted\" ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) AND NOT "is_deleted" ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -6894,8 +6894,8 @@ pub mod saved_payment_method {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" LIMIT $3::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT \"is_deleted\") ORDER BY \"id\" DESC LIMIT $3::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" LIMIT $3::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::bool OR NOT "is_deleted") ORDER BY "id" DESC LIMIT $3::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -6918,7 +6918,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SavedPaymentMethodFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"saved_payment_method\" WHERE ($1::bool OR NOT \"is_deleted\")";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted")"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -6926,7 +6926,7 @@ pub mod saved_payment_method {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SavedPaymentMethodFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SavedPaymentMethod> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\" FROM \"public\".\"saved_payment_method\" WHERE ($1::bool OR NOT \"is_deleted\") ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted" FROM "public"."saved_payment_method" WHERE ($1::bool OR NOT "is_deleted") ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -6934,7 +6934,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSavedPaymentMethod,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -6942,8 +6942,8 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSavedPaymentMethod],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"payment_type\", COALESCE(u.\"is_default\", false), u.\"card_last_four\", u.\"expiry_month\", u.\"expiry_year\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."payment_type", COALESCE(u."is_default", false), u."card_last_four", u."expiry_month", u."expiry_year", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::boolean[], $5::character(4)[], $6::smallint[], $7::smallint[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -6959,7 +6959,7 @@ pub mod saved_payment_method {
             key: ids::SavedPaymentMethodId,
             patch: &SavedPaymentMethodPatch,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"payment_type\" = COALESCE($3::character varying(30), \"payment_type\"), \"is_default\" = COALESCE($4::boolean, \"is_default\"), \"card_last_four\" = CASE WHEN $5::bool THEN $6::character(4) ELSE \"card_last_four\" END, \"expiry_month\" = CASE WHEN $7::bool THEN $8::smallint ELSE \"expiry_month\" END, \"expiry_year\" = CASE WHEN $9::bool THEN $10::smallint ELSE \"expiry_year\" END, \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid AND NOT \"is_deleted\" RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "user_id" = COALESCE($2::uuid, "user_id"), "payment_type" = COALESCE($3::character varying(30), "payment_type"), "is_default" = COALESCE($4::boolean, "is_default"), "card_last_four" = CASE WHEN $5::bool THEN $6::character(4) ELSE "card_last_four" END, "expiry_month" = CASE WHEN $7::bool THEN $8::smallint ELSE "expiry_month" END, "expiry_year" = CASE WHEN $9::bool THEN $10::smallint ELSE "expiry_year" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid AND NOT "is_deleted" RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -6969,7 +6969,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"is_deleted\" = true WHERE \"id\" = $1::uuid AND NOT \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = true WHERE "id" = $1::uuid AND NOT "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Brings a soft-deleted row back.
@@ -6977,7 +6977,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SavedPaymentMethodId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"saved_payment_method\" SET \"is_deleted\" = false WHERE \"id\" = $1::uuid AND \"is_deleted\"";
+            const SQL: &str = r#"UPDATE "public"."saved_payment_method" SET "is_deleted" = false WHERE "id" = $1::uuid AND "is_deleted""#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -6985,7 +6985,7 @@ pub mod saved_payment_method {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSavedPaymentMethod,
         ) -> Result<SavedPaymentMethod, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"saved_payment_method\" (\"id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"payment_type\" = EXCLUDED.\"payment_type\", \"is_default\" = COALESCE($4::boolean, \"public\".\"saved_payment_method\".\"is_default\"), \"card_last_four\" = COALESCE($5::character(4), \"public\".\"saved_payment_method\".\"card_last_four\"), \"expiry_month\" = COALESCE($6::smallint, \"public\".\"saved_payment_method\".\"expiry_month\"), \"expiry_year\" = COALESCE($7::smallint, \"public\".\"saved_payment_method\".\"expiry_year\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"saved_payment_method\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"is_deleted\" = false RETURNING \"id\", \"tenant_id\", \"user_id\", \"payment_type\", \"is_default\", \"card_last_four\", \"expiry_month\", \"expiry_year\", \"created_at\", \"updated_at\", \"is_deleted\"";
+            const SQL: &str = r#"INSERT INTO "public"."saved_payment_method" ("id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(30), COALESCE($4::boolean, false), $5::character(4), $6::smallint, $7::smallint, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "payment_type" = EXCLUDED."payment_type", "is_default" = COALESCE($4::boolean, "public"."saved_payment_method"."is_default"), "card_last_four" = COALESCE($5::character(4), "public"."saved_payment_method"."card_last_four"), "expiry_month" = COALESCE($6::smallint, "public"."saved_payment_method"."expiry_month"), "expiry_year" = COALESCE($7::smallint, "public"."saved_payment_method"."expiry_year"), "created_at" = COALESCE($8::timestamp with time zone, "public"."saved_payment_method"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "is_deleted" = false RETURNING "id", "tenant_id", "user_id", "payment_type", "is_default", "card_last_four", "expiry_month", "expiry_year", "created_at", "updated_at", "is_deleted""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -7193,7 +7193,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
         ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -7201,7 +7201,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."notification_preferences" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -7209,7 +7209,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             keys: &[ids::NotificationPreferenceId],
         ) -> Result<Vec<NotificationPreference>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -7222,8 +7222,8 @@ pub mod notification_preferences {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -7246,7 +7246,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             filter: &NotificationPreferenceFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"notification_preferences\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."notification_preferences" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -7254,7 +7254,7 @@ pub mod notification_preferences {
             conn: &'a mut ::sqlx::PgConnection,
             filter: &NotificationPreferenceFilter,
         ) -> ::hubgen_runtime::RowStream<'a, NotificationPreference> {
-            const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// The row whose `user_id`, `notification_type` equal these values.
@@ -7263,7 +7263,7 @@ pub mod notification_preferences {
             user_id: ids::UserId,
             notification_type: String,
         ) -> Result<Option<NotificationPreference>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\" FROM \"public\".\"notification_preferences\" WHERE \"user_id\" = $1::uuid AND \"notification_type\" = $2::character varying(50)";
+            const SQL: &str = r#"SELECT "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at" FROM "public"."notification_preferences" WHERE "user_id" = $1::uuid AND "notification_type" = $2::character varying(50)"#;
             ::hubgen_runtime::repo::fetch_optional(
                     &mut *conn,
                     SQL,
@@ -7276,7 +7276,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -7284,8 +7284,8 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewNotificationPreference],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"notification_type\", COALESCE(u.\"email_enabled\", true), COALESCE(u.\"sms_enabled\", false), COALESCE(u.\"push_enabled\", true), COALESCE(u.\"in_app_enabled\", true), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))";
+            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."notification_type", COALESCE(u."email_enabled", true), COALESCE(u."sms_enabled", false), COALESCE(u."push_enabled", true), COALESCE(u."in_app_enabled", true), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::boolean[], $5::boolean[], $6::boolean[], $7::boolean[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()))"#;
             ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -7301,7 +7301,7 @@ pub mod notification_preferences {
             key: ids::NotificationPreferenceId,
             patch: &NotificationPreferencePatch,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"notification_preferences\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"notification_type\" = COALESCE($3::character varying(50), \"notification_type\"), \"email_enabled\" = COALESCE($4::boolean, \"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."notification_preferences" SET "user_id" = COALESCE($2::uuid, "user_id"), "notification_type" = COALESCE($3::character varying(50), "notification_type"), "email_enabled" = COALESCE($4::boolean, "email_enabled"), "sms_enabled" = COALESCE($5::boolean, "sms_enabled"), "push_enabled" = COALESCE($6::boolean, "push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -7311,7 +7311,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             key: ids::NotificationPreferenceId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"notification_preferences\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."notification_preferences" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -7319,7 +7319,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"notification_type\" = EXCLUDED.\"notification_type\", \"email_enabled\" = COALESCE($4::boolean, \"public\".\"notification_preferences\".\"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"public\".\"notification_preferences\".\"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"public\".\"notification_preferences\".\"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"public\".\"notification_preferences\".\"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"notification_preferences\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "notification_type" = EXCLUDED."notification_type", "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `user_id`, `notification_type` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -7327,7 +7327,7 @@ pub mod notification_preferences {
             conn: &mut ::sqlx::PgConnection,
             new: &NewNotificationPreference,
         ) -> Result<NotificationPreference, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"notification_preferences\" (\"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT (\"user_id\", \"notification_type\") DO UPDATE SET \"email_enabled\" = COALESCE($4::boolean, \"public\".\"notification_preferences\".\"email_enabled\"), \"sms_enabled\" = COALESCE($5::boolean, \"public\".\"notification_preferences\".\"sms_enabled\"), \"push_enabled\" = COALESCE($6::boolean, \"public\".\"notification_preferences\".\"push_enabled\"), \"in_app_enabled\" = COALESCE($7::boolean, \"public\".\"notification_preferences\".\"in_app_enabled\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"notification_preferences\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()) RETURNING \"id\", \"user_id\", \"notification_type\", \"email_enabled\", \"sms_enabled\", \"push_enabled\", \"in_app_enabled\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."notification_preferences" ("id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::boolean, true), COALESCE($5::boolean, false), COALESCE($6::boolean, true), COALESCE($7::boolean, true), COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now())) ON CONFLICT ("user_id", "notification_type") DO UPDATE SET "email_enabled" = COALESCE($4::boolean, "public"."notification_preferences"."email_enabled"), "sms_enabled" = COALESCE($5::boolean, "public"."notification_preferences"."sms_enabled"), "push_enabled" = COALESCE($6::boolean, "public"."notification_preferences"."push_enabled"), "in_app_enabled" = COALESCE($7::boolean, "public"."notification_preferences"."in_app_enabled"), "created_at" = COALESCE($8::timestamp with time zone, "public"."notification_preferences"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()) RETURNING "id", "user_id", "notification_type", "email_enabled", "sms_enabled", "push_enabled", "in_app_enabled", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
     }
@@ -7545,7 +7545,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerOnboardingId,
         ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -7553,7 +7553,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerOnboardingId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -7561,7 +7561,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::SellerOnboardingId],
         ) -> Result<Vec<SellerOnboarding>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -7571,8 +7571,8 @@ pub mod seller_onboarding {
             page: &::hubgen_runtime::PageRequest<SellerOnboardingSort>,
         ) -> Result<::hubgen_runtime::Page<SellerOnboarding>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -7595,7 +7595,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SellerOnboardingFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"seller_onboarding\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."seller_onboarding" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -7603,7 +7603,7 @@ pub mod seller_onboarding {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &SellerOnboardingFilter,
         ) -> ::hubgen_runtime::RowStream<'a, SellerOnboarding> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
@@ -7611,7 +7611,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             seller_id: ids::SellerProfileId,
         ) -> Result<Option<SellerOnboarding>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\" FROM \"public\".\"seller_onboarding\" WHERE \"seller_id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version" FROM "public"."seller_onboarding" WHERE "seller_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -7619,7 +7619,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -7627,8 +7627,8 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewSellerOnboarding],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", COALESCE(u.\"onboarding_status\", 'started'), COALESCE(u.\"verification_status\", 'pending'), u.\"submitted_at\", u.\"verified_at\", u.\"rejected_at\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::\"public\".\"verification_status\"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", COALESCE(u."onboarding_status", 'started'), COALESCE(u."verification_status", 'pending'), u."submitted_at", u."verified_at", u."rejected_at", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $10::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(30)[], $4::"public"."verification_status"[], $5::timestamp with time zone[], $6::timestamp with time zone[], $7::timestamp with time zone[], $8::timestamp with time zone[], $9::timestamp with time zone[]) AS u("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -7645,8 +7645,8 @@ pub mod seller_onboarding {
             patch: &SellerOnboardingPatch,
             expected_version: i32,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"seller_onboarding\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"onboarding_status\" = COALESCE($3::character varying(30), \"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"verification_status\"), \"submitted_at\" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE \"submitted_at\" END, \"verified_at\" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE \"verified_at\" END, \"rejected_at\" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE \"rejected_at\" END, \"created_at\" = COALESCE($11::timestamp with time zone, \"created_at\"), \"updated_at\" = now(), \"version\" = \"version\" + 1 WHERE \"id\" = $1::uuid AND \"version\" = $12::integer RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
-            const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"UPDATE "public"."seller_onboarding" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "onboarding_status" = COALESCE($3::character varying(30), "onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "verification_status"), "submitted_at" = CASE WHEN $5::bool THEN $6::timestamp with time zone ELSE "submitted_at" END, "verified_at" = CASE WHEN $7::bool THEN $8::timestamp with time zone ELSE "verified_at" END, "rejected_at" = CASE WHEN $9::bool THEN $10::timestamp with time zone ELSE "rejected_at" END, "created_at" = COALESCE($11::timestamp with time zone, "created_at"), "updated_at" = now(), "version" = "version" + 1 WHERE "id" = $1::uuid AND "version" = $12::integer RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
+            const EXISTS: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."seller_onboarding" WHERE "id" = $1::uuid)"#;
             if let Some(row) = ::hubgen_runtime::repo::update(
                     &mut *tx,
                     SQL,
@@ -7674,7 +7674,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::SellerOnboardingId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"seller_onboarding\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."seller_onboarding" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -7682,7 +7682,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -7690,7 +7690,7 @@ pub mod seller_onboarding {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewSellerOnboarding,
         ) -> Result<SellerOnboarding, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"seller_onboarding\" (\"id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::\"public\".\"verification_status\", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"onboarding_status\" = COALESCE($3::character varying(30), \"public\".\"seller_onboarding\".\"onboarding_status\"), \"verification_status\" = COALESCE($4::\"public\".\"verification_status\", \"public\".\"seller_onboarding\".\"verification_status\"), \"submitted_at\" = COALESCE($5::timestamp with time zone, \"public\".\"seller_onboarding\".\"submitted_at\"), \"verified_at\" = COALESCE($6::timestamp with time zone, \"public\".\"seller_onboarding\".\"verified_at\"), \"rejected_at\" = COALESCE($7::timestamp with time zone, \"public\".\"seller_onboarding\".\"rejected_at\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"public\".\"seller_onboarding\".\"created_at\"), \"updated_at\" = COALESCE($9::timestamp with time zone, now()), \"version\" = \"public\".\"seller_onboarding\".\"version\" + 1 RETURNING \"id\", \"tenant_id\", \"seller_id\", \"onboarding_status\", \"verification_status\", \"submitted_at\", \"verified_at\", \"rejected_at\", \"created_at\", \"updated_at\", \"version\"";
+            const SQL: &str = r#"INSERT INTO "public"."seller_onboarding" ("id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::character varying(30), 'started'), COALESCE($4::"public"."verification_status", 'pending'), $5::timestamp with time zone, $6::timestamp with time zone, $7::timestamp with time zone, COALESCE($8::timestamp with time zone, now()), COALESCE($9::timestamp with time zone, now()), $10::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "onboarding_status" = COALESCE($3::character varying(30), "public"."seller_onboarding"."onboarding_status"), "verification_status" = COALESCE($4::"public"."verification_status", "public"."seller_onboarding"."verification_status"), "submitted_at" = COALESCE($5::timestamp with time zone, "public"."seller_onboarding"."submitted_at"), "verified_at" = COALESCE($6::timestamp with time zone, "public"."seller_onboarding"."verified_at"), "rejected_at" = COALESCE($7::timestamp with time zone, "public"."seller_onboarding"."rejected_at"), "created_at" = COALESCE($8::timestamp with time zone, "public"."seller_onboarding"."created_at"), "updated_at" = COALESCE($9::timestamp with time zone, now()), "version" = "public"."seller_onboarding"."version" + 1 RETURNING "id", "tenant_id", "seller_id", "onboarding_status", "verification_status", "submitted_at", "verified_at", "rejected_at", "created_at", "updated_at", "version""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -7926,7 +7926,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycDocumentId,
         ) -> Result<Option<KycDocument>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -7934,7 +7934,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycDocumentId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_document" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -7942,7 +7942,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::KycDocumentId],
         ) -> Result<Vec<KycDocument>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -7952,8 +7952,8 @@ pub mod kyc_document {
             page: &::hubgen_runtime::PageRequest<KycDocumentSort>,
         ) -> Result<::hubgen_runtime::Page<KycDocument>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -7976,7 +7976,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &KycDocumentFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"kyc_document\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_document" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -7984,7 +7984,7 @@ pub mod kyc_document {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &KycDocumentFilter,
         ) -> ::hubgen_runtime::RowStream<'a, KycDocument> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_document\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at" FROM "public"."kyc_document" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -7992,7 +7992,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycDocument,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -8000,8 +8000,8 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycDocument],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_onboarding_id\", u.\"document_type\", u.\"document_url\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_onboarding_id", u."document_type", u."document_url", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::text[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -8017,7 +8017,7 @@ pub mod kyc_document {
             key: ids::KycDocumentId,
             patch: &KycDocumentPatch,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"kyc_document\" SET \"seller_onboarding_id\" = COALESCE($2::uuid, \"seller_onboarding_id\"), \"document_type\" = COALESCE($3::character varying(50), \"document_type\"), \"document_url\" = COALESCE($4::text, \"document_url\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."kyc_document" SET "seller_onboarding_id" = COALESCE($2::uuid, "seller_onboarding_id"), "document_type" = COALESCE($3::character varying(50), "document_type"), "document_url" = COALESCE($4::text, "document_url"), "verification_status" = COALESCE($5::"public"."verification_status", "verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -8027,7 +8027,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycDocumentId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"kyc_document\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."kyc_document" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -8035,7 +8035,7 @@ pub mod kyc_document {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycDocument,
         ) -> Result<KycDocument, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_document\" (\"id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_onboarding_id\" = EXCLUDED.\"seller_onboarding_id\", \"document_type\" = EXCLUDED.\"document_type\", \"document_url\" = EXCLUDED.\"document_url\", \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_document\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_document\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_onboarding_id\", \"document_type\", \"document_url\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_document" ("id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), $4::text, COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_onboarding_id" = EXCLUDED."seller_onboarding_id", "document_type" = EXCLUDED."document_type", "document_url" = EXCLUDED."document_url", "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_document"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_document"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_onboarding_id", "document_type", "document_url", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -8271,7 +8271,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycInfoId,
         ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -8279,7 +8279,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycInfoId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."kyc_info" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -8287,7 +8287,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::KycInfoId],
         ) -> Result<Vec<KycInfo>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -8297,8 +8297,8 @@ pub mod kyc_info {
             page: &::hubgen_runtime::PageRequest<KycInfoSort>,
         ) -> Result<::hubgen_runtime::Page<KycInfo>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -8321,7 +8321,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &KycInfoFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"kyc_info\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."kyc_info" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -8329,7 +8329,7 @@ pub mod kyc_info {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &KycInfoFilter,
         ) -> ::hubgen_runtime::RowStream<'a, KycInfo> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `seller_id` equal these values.
@@ -8337,7 +8337,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             seller_id: ids::SellerOnboardingId,
         ) -> Result<Option<KycInfo>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\" FROM \"public\".\"kyc_info\" WHERE \"seller_id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at" FROM "public"."kyc_info" WHERE "seller_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (seller_id,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -8345,7 +8345,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -8353,8 +8353,8 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewKycInfo],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"seller_id\", u.\"business_registration_number\", u.\"tax_id\", COALESCE(u.\"verification_status\", 'pending'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::\"public\".\"verification_status\"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."seller_id", u."business_registration_number", u."tax_id", COALESCE(u."verification_status", 'pending'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(100)[], $4::character varying(50)[], $5::"public"."verification_status"[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -8370,7 +8370,7 @@ pub mod kyc_info {
             key: ids::KycInfoId,
             patch: &KycInfoPatch,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"kyc_info\" SET \"seller_id\" = COALESCE($2::uuid, \"seller_id\"), \"business_registration_number\" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE \"business_registration_number\" END, \"tax_id\" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE \"tax_id\" END, \"verification_status\" = COALESCE($7::\"public\".\"verification_status\", \"verification_status\"), \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."kyc_info" SET "seller_id" = COALESCE($2::uuid, "seller_id"), "business_registration_number" = CASE WHEN $3::bool THEN $4::character varying(100) ELSE "business_registration_number" END, "tax_id" = CASE WHEN $5::bool THEN $6::character varying(50) ELSE "tax_id" END, "verification_status" = COALESCE($7::"public"."verification_status", "verification_status"), "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -8380,7 +8380,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::KycInfoId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"kyc_info\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."kyc_info" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -8388,7 +8388,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"seller_id\" = EXCLUDED.\"seller_id\", \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "seller_id" = EXCLUDED."seller_id", "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `seller_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -8396,7 +8396,7 @@ pub mod kyc_info {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewKycInfo,
         ) -> Result<KycInfo, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"kyc_info\" (\"id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::\"public\".\"verification_status\", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"seller_id\") DO UPDATE SET \"business_registration_number\" = COALESCE($3::character varying(100), \"public\".\"kyc_info\".\"business_registration_number\"), \"tax_id\" = COALESCE($4::character varying(50), \"public\".\"kyc_info\".\"tax_id\"), \"verification_status\" = COALESCE($5::\"public\".\"verification_status\", \"public\".\"kyc_info\".\"verification_status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"kyc_info\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"seller_id\", \"business_registration_number\", \"tax_id\", \"verification_status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."kyc_info" ("id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(100), $4::character varying(50), COALESCE($5::"public"."verification_status", 'pending'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("seller_id") DO UPDATE SET "business_registration_number" = COALESCE($3::character varying(100), "public"."kyc_info"."business_registration_number"), "tax_id" = COALESCE($4::character varying(50), "public"."kyc_info"."tax_id"), "verification_status" = COALESCE($5::"public"."verification_status", "public"."kyc_info"."verification_status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."kyc_info"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "seller_id", "business_registration_number", "tax_id", "verification_status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -8593,7 +8593,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
         ) -> Result<Option<StorefrontTheme>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *conn, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -8601,7 +8601,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_theme" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *conn, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -8609,7 +8609,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             keys: &[ids::StorefrontThemeId],
         ) -> Result<Vec<StorefrontTheme>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *conn, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -8619,10 +8619,10 @@ pub mod storefront_theme {
             page: &::hubgen_runtime::PageRequest<StorefrontThemeSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontTheme>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"id\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN \"tenant_id\" IS NULL AND (\"id\") > (($1::text::jsonb->1->>1)::uuid) ELSE (\"tenant_id\", \"id\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR \"tenant_id\" IS NULL END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\", \"id\" LIMIT $6::bigint",
-                "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN (\"tenant_id\" IS NULL AND (\"id\") < (($1::text::jsonb->1->>1)::uuid)) OR \"tenant_id\" IS NOT NULL ELSE (\"tenant_id\", \"id\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR \"tenant_id\" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR \"tenant_id\" >= $3::uuid) AND ($4::uuid IS NULL OR \"tenant_id\" < $4::uuid) AND ($5::bool IS NULL OR (\"tenant_id\" IS NULL) = $5::bool) ORDER BY \"tenant_id\" DESC, \"id\" DESC LIMIT $6::bigint",
+                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" LIMIT $6::bigint"#,
+                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "id" DESC LIMIT $6::bigint"#,
+                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN "tenant_id" IS NULL AND ("id") > (($1::text::jsonb->1->>1)::uuid) ELSE ("tenant_id", "id") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) OR "tenant_id" IS NULL END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id", "id" LIMIT $6::bigint"#,
+                r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::text IS NULL OR CASE WHEN ($1::text::jsonb->1->>0) IS NULL THEN ("tenant_id" IS NULL AND ("id") < (($1::text::jsonb->1->>1)::uuid)) OR "tenant_id" IS NOT NULL ELSE ("tenant_id", "id") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::uuid) END) AND ($2::uuid[] IS NULL OR "tenant_id" = ANY($2::uuid[])) AND ($3::uuid IS NULL OR "tenant_id" >= $3::uuid) AND ($4::uuid IS NULL OR "tenant_id" < $4::uuid) AND ($5::bool IS NULL OR ("tenant_id" IS NULL) = $5::bool) ORDER BY "tenant_id" DESC, "id" DESC LIMIT $6::bigint"#,
             ];
             const ORDERS: [&str; 4usize] = [
                 "id asc",
@@ -8656,7 +8656,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             filter: &StorefrontThemeFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_theme\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool)";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool)"#;
             ::hubgen_runtime::repo::count(&mut *conn, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -8664,7 +8664,7 @@ pub mod storefront_theme {
             conn: &'a mut ::sqlx::PgConnection,
             filter: &StorefrontThemeFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontTheme> {
-            const SQL: &str = "SELECT \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_theme\" WHERE ($1::uuid[] IS NULL OR \"tenant_id\" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR \"tenant_id\" >= $2::uuid) AND ($3::uuid IS NULL OR \"tenant_id\" < $3::uuid) AND ($4::bool IS NULL OR (\"tenant_id\" IS NULL) = $4::bool) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at" FROM "public"."storefront_theme" WHERE ($1::uuid[] IS NULL OR "tenant_id" = ANY($1::uuid[])) AND ($2::uuid IS NULL OR "tenant_id" >= $2::uuid) AND ($3::uuid IS NULL OR "tenant_id" < $3::uuid) AND ($4::bool IS NULL OR ("tenant_id" IS NULL) = $4::bool) ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *conn, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -8672,7 +8672,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             new: &NewStorefrontTheme,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -8680,8 +8680,8 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             rows: &[NewStorefrontTheme],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"name\", u.\"description\", COALESCE(u.\"is_system\", false), u.\"tenant_id\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") SELECT COALESCE(u."id", gen_random_uuid()), u."name", u."description", COALESCE(u."is_system", false), u."tenant_id", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()) FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::text[], $4::boolean[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()))"#;
             ::hubgen_runtime::repo::insert_many(&mut *conn, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -8697,7 +8697,7 @@ pub mod storefront_theme {
             key: ids::StorefrontThemeId,
             patch: &StorefrontThemePatch,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront_theme\" SET \"name\" = COALESCE($2::character varying(100), \"name\"), \"description\" = CASE WHEN $3::bool THEN $4::text ELSE \"description\" END, \"is_system\" = COALESCE($5::boolean, \"is_system\"), \"tenant_id\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"tenant_id\" END, \"created_at\" = COALESCE($8::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."storefront_theme" SET "name" = COALESCE($2::character varying(100), "name"), "description" = CASE WHEN $3::bool THEN $4::text ELSE "description" END, "is_system" = COALESCE($5::boolean, "is_system"), "tenant_id" = CASE WHEN $6::bool THEN $7::uuid ELSE "tenant_id" END, "created_at" = COALESCE($8::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *conn, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -8707,7 +8707,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             key: ids::StorefrontThemeId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront_theme\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront_theme" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *conn, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -8715,7 +8715,7 @@ pub mod storefront_theme {
             conn: &mut ::sqlx::PgConnection,
             new: &NewStorefrontTheme,
         ) -> Result<StorefrontTheme, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_theme\" (\"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT (\"id\") DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"description\" = COALESCE($3::text, \"public\".\"storefront_theme\".\"description\"), \"is_system\" = COALESCE($4::boolean, \"public\".\"storefront_theme\".\"is_system\"), \"tenant_id\" = COALESCE($5::uuid, \"public\".\"storefront_theme\".\"tenant_id\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_theme\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"name\", \"description\", \"is_system\", \"tenant_id\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_theme" ("id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::text, COALESCE($4::boolean, false), $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now())) ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name", "description" = COALESCE($3::text, "public"."storefront_theme"."description"), "is_system" = COALESCE($4::boolean, "public"."storefront_theme"."is_system"), "tenant_id" = COALESCE($5::uuid, "public"."storefront_theme"."tenant_id"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_theme"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "name", "description", "is_system", "tenant_id", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *conn, SQL, new).await
         }
     }
@@ -8904,7 +8904,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontId,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -8912,7 +8912,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -8920,7 +8920,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::StorefrontId],
         ) -> Result<Vec<Storefront>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -8930,8 +8930,8 @@ pub mod storefront {
             page: &::hubgen_runtime::PageRequest<StorefrontSort>,
         ) -> Result<::hubgen_runtime::Page<Storefront>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -8954,7 +8954,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -8962,7 +8962,7 @@ pub mod storefront {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Storefront> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id` equal these values.
@@ -8970,7 +8970,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             tenant_id: ids::TenantId,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"tenant_id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "tenant_id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (tenant_id,)).await
         }
         /// The row whose `custom_domain` equal these values.
@@ -8978,7 +8978,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             custom_domain: String,
         ) -> Result<Option<Storefront>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront\" WHERE \"custom_domain\" = $1::character varying(255)";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at" FROM "public"."storefront" WHERE "custom_domain" = $1::character varying(255)"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (custom_domain,)).await
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -8986,7 +8986,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -8994,8 +8994,8 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefront],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"theme_id\", COALESCE(u.\"is_published\", false), u.\"custom_domain\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."theme_id", COALESCE(u."is_published", false), u."custom_domain", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::boolean[], $4::character varying(255)[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -9011,7 +9011,7 @@ pub mod storefront {
             key: ids::StorefrontId,
             patch: &StorefrontPatch,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront\" SET \"theme_id\" = CASE WHEN $2::bool THEN $3::uuid ELSE \"theme_id\" END, \"is_published\" = COALESCE($4::boolean, \"is_published\"), \"custom_domain\" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE \"custom_domain\" END, \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."storefront" SET "theme_id" = CASE WHEN $2::bool THEN $3::uuid ELSE "theme_id" END, "is_published" = COALESCE($4::boolean, "is_published"), "custom_domain" = CASE WHEN $5::bool THEN $6::character varying(255) ELSE "custom_domain" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -9021,7 +9021,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9029,7 +9029,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9037,7 +9037,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"tenant_id\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"custom_domain\" = COALESCE($4::character varying(255), \"public\".\"storefront\".\"custom_domain\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("tenant_id") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "custom_domain" = COALESCE($4::character varying(255), "public"."storefront"."custom_domain"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `custom_domain` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9045,7 +9045,7 @@ pub mod storefront {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefront,
         ) -> Result<Storefront, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront\" (\"id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"custom_domain\") DO UPDATE SET \"theme_id\" = COALESCE($2::uuid, \"public\".\"storefront\".\"theme_id\"), \"is_published\" = COALESCE($3::boolean, \"public\".\"storefront\".\"is_published\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"theme_id\", \"is_published\", \"custom_domain\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront" ("id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, COALESCE($3::boolean, false), $4::character varying(255), COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("custom_domain") DO UPDATE SET "theme_id" = COALESCE($2::uuid, "public"."storefront"."theme_id"), "is_published" = COALESCE($3::boolean, "public"."storefront"."is_published"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "theme_id", "is_published", "custom_domain", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -9220,7 +9220,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontVersionId,
         ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -9228,7 +9228,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontVersionId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_versions" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -9236,7 +9236,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::StorefrontVersionId],
         ) -> Result<Vec<StorefrontVersion>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -9246,8 +9246,8 @@ pub mod storefront_versions {
             page: &::hubgen_runtime::PageRequest<StorefrontVersionSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontVersion>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -9270,7 +9270,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontVersionFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_versions\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_versions" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -9278,7 +9278,7 @@ pub mod storefront_versions {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontVersionFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontVersion> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// The row whose `tenant_id`, `storefront_id`, `version` equal these values.
@@ -9288,7 +9288,7 @@ pub mod storefront_versions {
             storefront_id: ids::StorefrontId,
             version: i32,
         ) -> Result<Option<StorefrontVersion>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\" FROM \"public\".\"storefront_versions\" WHERE \"tenant_id\" = $1::uuid AND \"storefront_id\" = $2::uuid AND \"version\" = $3::integer";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by" FROM "public"."storefront_versions" WHERE "tenant_id" = $1::uuid AND "storefront_id" = $2::uuid AND "version" = $3::integer"#;
             ::hubgen_runtime::repo::fetch_optional(
                     &mut *tx,
                     SQL,
@@ -9301,7 +9301,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -9309,8 +9309,8 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontVersion],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"version\", u.\"content\", COALESCE(u.\"published_at\", now()), u.\"published_by\", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u(\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."version", u."content", COALESCE(u."published_at", now()), u."published_by", $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::integer[], $4::jsonb[], $5::timestamp with time zone[], $6::uuid[]) AS u("id", "storefront_id", "version", "content", "published_at", "published_by")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -9326,7 +9326,7 @@ pub mod storefront_versions {
             key: ids::StorefrontVersionId,
             patch: &StorefrontVersionPatch,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront_versions\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"version\" = COALESCE($3::integer, \"version\"), \"content\" = COALESCE($4::jsonb, \"content\"), \"published_at\" = COALESCE($5::timestamp with time zone, \"published_at\"), \"published_by\" = CASE WHEN $6::bool THEN $7::uuid ELSE \"published_by\" END WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = r#"UPDATE "public"."storefront_versions" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "version" = COALESCE($3::integer, "version"), "content" = COALESCE($4::jsonb, "content"), "published_at" = COALESCE($5::timestamp with time zone, "published_at"), "published_by" = CASE WHEN $6::bool THEN $7::uuid ELSE "published_by" END WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -9336,7 +9336,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontVersionId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront_versions\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront_versions" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9344,7 +9344,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"version\" = EXCLUDED.\"version\", \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "version" = EXCLUDED."version", "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts the row, or, when one with the same `tenant_id`, `storefront_id`, `version` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9352,7 +9352,7 @@ pub mod storefront_versions {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontVersion,
         ) -> Result<StorefrontVersion, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_versions\" (\"id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT (\"tenant_id\", \"storefront_id\", \"version\") DO UPDATE SET \"content\" = EXCLUDED.\"content\", \"published_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_versions\".\"published_at\"), \"published_by\" = COALESCE($6::uuid, \"public\".\"storefront_versions\".\"published_by\") RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"version\", \"content\", \"published_at\", \"published_by\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_versions" ("id", "storefront_id", "version", "content", "published_at", "published_by", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::integer, $4::jsonb, COALESCE($5::timestamp with time zone, now()), $6::uuid, $7::uuid) ON CONFLICT ("tenant_id", "storefront_id", "version") DO UPDATE SET "content" = EXCLUDED."content", "published_at" = COALESCE($5::timestamp with time zone, "public"."storefront_versions"."published_at"), "published_by" = COALESCE($6::uuid, "public"."storefront_versions"."published_by") RETURNING "id", "tenant_id", "storefront_id", "version", "content", "published_at", "published_by""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -9527,7 +9527,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontDraftId,
         ) -> Result<Option<StorefrontDraft>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -9535,7 +9535,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontDraftId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_drafts" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -9543,7 +9543,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::StorefrontDraftId],
         ) -> Result<Vec<StorefrontDraft>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -9553,8 +9553,8 @@ pub mod storefront_drafts {
             page: &::hubgen_runtime::PageRequest<StorefrontDraftSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontDraft>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -9577,7 +9577,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontDraftFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_drafts\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_drafts" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -9585,7 +9585,7 @@ pub mod storefront_drafts {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontDraftFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontDraft> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_drafts\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at" FROM "public"."storefront_drafts" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -9593,7 +9593,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontDraft,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -9601,8 +9601,8 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontDraft],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"content\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."content", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::jsonb[], $4::uuid[], $5::timestamp with time zone[], $6::timestamp with time zone[]) AS u("id", "storefront_id", "content", "created_by", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -9618,7 +9618,7 @@ pub mod storefront_drafts {
             key: ids::StorefrontDraftId,
             patch: &StorefrontDraftPatch,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront_drafts\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"content\" = COALESCE($3::jsonb, \"content\"), \"created_by\" = CASE WHEN $4::bool THEN $5::uuid ELSE \"created_by\" END, \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."storefront_drafts" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "content" = COALESCE($3::jsonb, "content"), "created_by" = CASE WHEN $4::bool THEN $5::uuid ELSE "created_by" END, "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -9628,7 +9628,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontDraftId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront_drafts\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront_drafts" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9636,7 +9636,7 @@ pub mod storefront_drafts {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontDraft,
         ) -> Result<StorefrontDraft, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_drafts\" (\"id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"content\" = EXCLUDED.\"content\", \"created_by\" = COALESCE($4::uuid, \"public\".\"storefront_drafts\".\"created_by\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"storefront_drafts\".\"created_at\"), \"updated_at\" = COALESCE($6::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"content\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_drafts" ("id", "storefront_id", "content", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4::uuid, COALESCE($5::timestamp with time zone, now()), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "content" = EXCLUDED."content", "created_by" = COALESCE($4::uuid, "public"."storefront_drafts"."created_by"), "created_at" = COALESCE($5::timestamp with time zone, "public"."storefront_drafts"."created_at"), "updated_at" = COALESCE($6::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "content", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -9822,7 +9822,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontAssetId,
         ) -> Result<Option<StorefrontAsset>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -9830,7 +9830,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontAssetId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_asset" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -9838,7 +9838,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::StorefrontAssetId],
         ) -> Result<Vec<StorefrontAsset>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -9848,8 +9848,8 @@ pub mod storefront_asset {
             page: &::hubgen_runtime::PageRequest<StorefrontAssetSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontAsset>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -9872,7 +9872,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontAssetFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_asset\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_asset" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -9880,7 +9880,7 @@ pub mod storefront_asset {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontAssetFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontAsset> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_asset\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at" FROM "public"."storefront_asset" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -9888,7 +9888,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontAsset,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -9896,8 +9896,8 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontAsset],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"file_name\", u.\"file_type\", u.\"url\", u.\"created_by\", COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."file_name", u."file_type", u."url", u."created_by", COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::character varying(255)[], $3::character varying(100)[], $4::text[], $5::uuid[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -9913,7 +9913,7 @@ pub mod storefront_asset {
             key: ids::StorefrontAssetId,
             patch: &StorefrontAssetPatch,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront_asset\" SET \"file_name\" = COALESCE($2::character varying(255), \"file_name\"), \"file_type\" = COALESCE($3::character varying(100), \"file_type\"), \"url\" = COALESCE($4::text, \"url\"), \"created_by\" = CASE WHEN $5::bool THEN $6::uuid ELSE \"created_by\" END, \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."storefront_asset" SET "file_name" = COALESCE($2::character varying(255), "file_name"), "file_type" = COALESCE($3::character varying(100), "file_type"), "url" = COALESCE($4::text, "url"), "created_by" = CASE WHEN $5::bool THEN $6::uuid ELSE "created_by" END, "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -9923,7 +9923,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontAssetId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront_asset\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront_asset" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -9931,7 +9931,7 @@ pub mod storefront_asset {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontAsset,
         ) -> Result<StorefrontAsset, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_asset\" (\"id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"file_name\" = EXCLUDED.\"file_name\", \"file_type\" = EXCLUDED.\"file_type\", \"url\" = EXCLUDED.\"url\", \"created_by\" = COALESCE($5::uuid, \"public\".\"storefront_asset\".\"created_by\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_asset\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"file_name\", \"file_type\", \"url\", \"created_by\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_asset" ("id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(255), $3::character varying(100), $4::text, $5::uuid, COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "file_name" = EXCLUDED."file_name", "file_type" = EXCLUDED."file_type", "url" = EXCLUDED."url", "created_by" = COALESCE($5::uuid, "public"."storefront_asset"."created_by"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_asset"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "file_name", "file_type", "url", "created_by", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -10119,7 +10119,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontBannerId,
         ) -> Result<Option<StorefrontBanner>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -10127,7 +10127,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontBannerId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."storefront_banner" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -10135,7 +10135,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::StorefrontBannerId],
         ) -> Result<Vec<StorefrontBanner>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -10145,8 +10145,8 @@ pub mod storefront_banner {
             page: &::hubgen_runtime::PageRequest<StorefrontBannerSort>,
         ) -> Result<::hubgen_runtime::Page<StorefrontBanner>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -10169,7 +10169,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontBannerFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"storefront_banner\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."storefront_banner" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -10177,7 +10177,7 @@ pub mod storefront_banner {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &StorefrontBannerFilter,
         ) -> ::hubgen_runtime::RowStream<'a, StorefrontBanner> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\" FROM \"public\".\"storefront_banner\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at" FROM "public"."storefront_banner" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -10185,7 +10185,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontBanner,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -10193,8 +10193,8 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewStorefrontBanner],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"storefront_id\", u.\"asset_id\", COALESCE(u.\"is_active\", true), COALESCE(u.\"banner_type\", 'hero'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."storefront_id", u."asset_id", COALESCE(u."is_active", true), COALESCE(u."banner_type", 'hero'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean[], $5::character varying(30)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -10210,7 +10210,7 @@ pub mod storefront_banner {
             key: ids::StorefrontBannerId,
             patch: &StorefrontBannerPatch,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"storefront_banner\" SET \"storefront_id\" = COALESCE($2::uuid, \"storefront_id\"), \"asset_id\" = COALESCE($3::uuid, \"asset_id\"), \"is_active\" = COALESCE($4::boolean, \"is_active\"), \"banner_type\" = COALESCE($5::character varying(30), \"banner_type\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."storefront_banner" SET "storefront_id" = COALESCE($2::uuid, "storefront_id"), "asset_id" = COALESCE($3::uuid, "asset_id"), "is_active" = COALESCE($4::boolean, "is_active"), "banner_type" = COALESCE($5::character varying(30), "banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -10220,7 +10220,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::StorefrontBannerId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"storefront_banner\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."storefront_banner" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -10228,7 +10228,7 @@ pub mod storefront_banner {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewStorefrontBanner,
         ) -> Result<StorefrontBanner, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"storefront_banner\" (\"id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"storefront_id\" = EXCLUDED.\"storefront_id\", \"asset_id\" = EXCLUDED.\"asset_id\", \"is_active\" = COALESCE($4::boolean, \"public\".\"storefront_banner\".\"is_active\"), \"banner_type\" = COALESCE($5::character varying(30), \"public\".\"storefront_banner\".\"banner_type\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"storefront_banner\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"storefront_id\", \"asset_id\", \"is_active\", \"banner_type\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."storefront_banner" ("id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, COALESCE($4::boolean, true), COALESCE($5::character varying(30), 'hero'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "storefront_id" = EXCLUDED."storefront_id", "asset_id" = EXCLUDED."asset_id", "is_active" = COALESCE($4::boolean, "public"."storefront_banner"."is_active"), "banner_type" = COALESCE($5::character varying(30), "public"."storefront_banner"."banner_type"), "created_at" = COALESCE($6::timestamp with time zone, "public"."storefront_banner"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "storefront_id", "asset_id", "is_active", "banner_type", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -10456,7 +10456,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationHistoryId,
         ) -> Result<Option<ConversationHistory>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -10464,7 +10464,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationHistoryId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_history" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -10472,7 +10472,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::ConversationHistoryId],
         ) -> Result<Vec<ConversationHistory>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -10485,8 +10485,8 @@ pub mod conversation_history {
             ::hubgen_runtime::Error,
         > {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -10509,7 +10509,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ConversationHistoryFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"conversation_history\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_history" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -10517,7 +10517,7 @@ pub mod conversation_history {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ConversationHistoryFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ConversationHistory> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\" FROM \"public\".\"conversation_history\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at" FROM "public"."conversation_history" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -10525,7 +10525,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationHistory,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -10533,8 +10533,8 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationHistory],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"channel_id\", u.\"customer_id\", u.\"message\", u.\"direction\", COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u(\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."channel_id", u."customer_id", u."message", u."direction", COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::character varying(100)[], $3::uuid[], $4::text[], $5::character varying(10)[], $6::timestamp with time zone[]) AS u("id", "channel_id", "customer_id", "message", "direction", "created_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -10550,7 +10550,7 @@ pub mod conversation_history {
             key: ids::ConversationHistoryId,
             patch: &ConversationHistoryPatch,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"conversation_history\" SET \"channel_id\" = COALESCE($2::character varying(100), \"channel_id\"), \"customer_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"customer_id\" END, \"message\" = COALESCE($5::text, \"message\"), \"direction\" = COALESCE($6::character varying(10), \"direction\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
+            const SQL: &str = r#"UPDATE "public"."conversation_history" SET "channel_id" = COALESCE($2::character varying(100), "channel_id"), "customer_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "customer_id" END, "message" = COALESCE($5::text, "message"), "direction" = COALESCE($6::character varying(10), "direction"), "created_at" = COALESCE($7::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -10560,7 +10560,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationHistoryId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"conversation_history\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."conversation_history" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -10568,7 +10568,7 @@ pub mod conversation_history {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationHistory,
         ) -> Result<ConversationHistory, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_history\" (\"id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"channel_id\" = EXCLUDED.\"channel_id\", \"customer_id\" = COALESCE($3::uuid, \"public\".\"conversation_history\".\"customer_id\"), \"message\" = EXCLUDED.\"message\", \"direction\" = EXCLUDED.\"direction\", \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"conversation_history\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"channel_id\", \"customer_id\", \"message\", \"direction\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_history" ("id", "channel_id", "customer_id", "message", "direction", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::character varying(100), $3::uuid, $4::text, $5::character varying(10), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "channel_id" = EXCLUDED."channel_id", "customer_id" = COALESCE($3::uuid, "public"."conversation_history"."customer_id"), "message" = EXCLUDED."message", "direction" = EXCLUDED."direction", "created_at" = COALESCE($6::timestamp with time zone, "public"."conversation_history"."created_at") RETURNING "id", "tenant_id", "channel_id", "customer_id", "message", "direction", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -10741,7 +10741,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationEventId,
         ) -> Result<Option<ConversationEvent>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -10749,7 +10749,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationEventId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."conversation_event" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -10757,7 +10757,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::ConversationEventId],
         ) -> Result<Vec<ConversationEvent>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -10767,8 +10767,8 @@ pub mod conversation_event {
             page: &::hubgen_runtime::PageRequest<ConversationEventSort>,
         ) -> Result<::hubgen_runtime::Page<ConversationEvent>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -10791,7 +10791,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ConversationEventFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"conversation_event\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."conversation_event" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -10799,7 +10799,7 @@ pub mod conversation_event {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ConversationEventFilter,
         ) -> ::hubgen_runtime::RowStream<'a, ConversationEvent> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\" FROM \"public\".\"conversation_event\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at" FROM "public"."conversation_event" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -10807,7 +10807,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationEvent,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -10815,8 +10815,8 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewConversationEvent],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"conversation_id\", u.\"event_type\", COALESCE(u.\"metadata\", '{}'), COALESCE(u.\"created_at\", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u(\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."conversation_id", u."event_type", COALESCE(u."metadata", '{}'), COALESCE(u."created_at", now()), $6::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::jsonb[], $5::timestamp with time zone[]) AS u("id", "conversation_id", "event_type", "metadata", "created_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -10832,7 +10832,7 @@ pub mod conversation_event {
             key: ids::ConversationEventId,
             patch: &ConversationEventPatch,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"conversation_event\" SET \"conversation_id\" = COALESCE($2::uuid, \"conversation_id\"), \"event_type\" = COALESCE($3::character varying(50), \"event_type\"), \"metadata\" = COALESCE($4::jsonb, \"metadata\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
+            const SQL: &str = r#"UPDATE "public"."conversation_event" SET "conversation_id" = COALESCE($2::uuid, "conversation_id"), "event_type" = COALESCE($3::character varying(50), "event_type"), "metadata" = COALESCE($4::jsonb, "metadata"), "created_at" = COALESCE($5::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -10842,7 +10842,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ConversationEventId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"conversation_event\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."conversation_event" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -10850,7 +10850,7 @@ pub mod conversation_event {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewConversationEvent,
         ) -> Result<ConversationEvent, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"conversation_event\" (\"id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"conversation_id\" = EXCLUDED.\"conversation_id\", \"event_type\" = EXCLUDED.\"event_type\", \"metadata\" = COALESCE($4::jsonb, \"public\".\"conversation_event\".\"metadata\"), \"created_at\" = COALESCE($5::timestamp with time zone, \"public\".\"conversation_event\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"conversation_id\", \"event_type\", \"metadata\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."conversation_event" ("id", "conversation_id", "event_type", "metadata", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::jsonb, '{}'), COALESCE($5::timestamp with time zone, now()), $6::uuid) ON CONFLICT ("id") DO UPDATE SET "conversation_id" = EXCLUDED."conversation_id", "event_type" = EXCLUDED."event_type", "metadata" = COALESCE($4::jsonb, "public"."conversation_event"."metadata"), "created_at" = COALESCE($5::timestamp with time zone, "public"."conversation_event"."created_at") RETURNING "id", "tenant_id", "conversation_id", "event_type", "metadata", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -11045,7 +11045,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ComplaintId,
         ) -> Result<Option<Complaint>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -11053,7 +11053,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ComplaintId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."complaints" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -11061,7 +11061,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::ComplaintId],
         ) -> Result<Vec<Complaint>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -11071,8 +11071,8 @@ pub mod complaints {
             page: &::hubgen_runtime::PageRequest<ComplaintSort>,
         ) -> Result<::hubgen_runtime::Page<Complaint>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -11095,7 +11095,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ComplaintFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"complaints\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."complaints" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -11103,7 +11103,7 @@ pub mod complaints {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ComplaintFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Complaint> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\" FROM \"public\".\"complaints\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at" FROM "public"."complaints" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -11111,7 +11111,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewComplaint,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -11119,8 +11119,8 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewComplaint],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"order_id\", u.\"description\", COALESCE(u.\"status\", 'open'), COALESCE(u.\"created_at\", now()), COALESCE(u.\"updated_at\", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."order_id", u."description", COALESCE(u."status", 'open'), COALESCE(u."created_at", now()), COALESCE(u."updated_at", now()), $8::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::character varying(20)[], $6::timestamp with time zone[], $7::timestamp with time zone[]) AS u("id", "user_id", "order_id", "description", "status", "created_at", "updated_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -11136,7 +11136,7 @@ pub mod complaints {
             key: ids::ComplaintId,
             patch: &ComplaintPatch,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"complaints\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"order_id\" = CASE WHEN $3::bool THEN $4::uuid ELSE \"order_id\" END, \"description\" = COALESCE($5::text, \"description\"), \"status\" = COALESCE($6::character varying(20), \"status\"), \"created_at\" = COALESCE($7::timestamp with time zone, \"created_at\"), \"updated_at\" = now() WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"UPDATE "public"."complaints" SET "user_id" = COALESCE($2::uuid, "user_id"), "order_id" = CASE WHEN $3::bool THEN $4::uuid ELSE "order_id" END, "description" = COALESCE($5::text, "description"), "status" = COALESCE($6::character varying(20), "status"), "created_at" = COALESCE($7::timestamp with time zone, "created_at"), "updated_at" = now() WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -11146,7 +11146,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ComplaintId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"complaints\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."complaints" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -11154,7 +11154,7 @@ pub mod complaints {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewComplaint,
         ) -> Result<Complaint, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"complaints\" (\"id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"order_id\" = COALESCE($3::uuid, \"public\".\"complaints\".\"order_id\"), \"description\" = EXCLUDED.\"description\", \"status\" = COALESCE($5::character varying(20), \"public\".\"complaints\".\"status\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"complaints\".\"created_at\"), \"updated_at\" = COALESCE($7::timestamp with time zone, now()) RETURNING \"id\", \"tenant_id\", \"user_id\", \"order_id\", \"description\", \"status\", \"created_at\", \"updated_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."complaints" ("id", "user_id", "order_id", "description", "status", "created_at", "updated_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::uuid, $4::text, COALESCE($5::character varying(20), 'open'), COALESCE($6::timestamp with time zone, now()), COALESCE($7::timestamp with time zone, now()), $8::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "order_id" = COALESCE($3::uuid, "public"."complaints"."order_id"), "description" = EXCLUDED."description", "status" = COALESCE($5::character varying(20), "public"."complaints"."status"), "created_at" = COALESCE($6::timestamp with time zone, "public"."complaints"."created_at"), "updated_at" = COALESCE($7::timestamp with time zone, now()) RETURNING "id", "tenant_id", "user_id", "order_id", "description", "status", "created_at", "updated_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -11344,7 +11344,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ViolationId,
         ) -> Result<Option<Violation>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, (key,)).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -11352,7 +11352,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ViolationId,
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."violations" WHERE "id" = $1::uuid)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, (key,)).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -11360,7 +11360,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[ids::ViolationId],
         ) -> Result<Vec<Violation>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE (\"id\") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ("id") IN (SELECT * FROM UNNEST($1::uuid[])) ORDER BY "id""#;
             ::hubgen_runtime::repo::fetch_all(&mut *tx, SQL, (keys,)).await
         }
         /// One page of rows matching the filter, in the requested order (keyset pagination: stable under concurrent writes; ties broken by the primary key).
@@ -11370,8 +11370,8 @@ pub mod violations {
             page: &::hubgen_runtime::PageRequest<ViolationSort>,
         ) -> Result<::hubgen_runtime::Page<Violation>, ::hubgen_runtime::Error> {
             const SQL: [&str; 2usize] = [
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" LIMIT $2::bigint",
-                "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE ($1::text IS NULL OR (\"id\") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY \"id\" DESC LIMIT $2::bigint",
+                r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") > (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" LIMIT $2::bigint"#,
+                r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE ($1::text IS NULL OR ("id") < (($1::text::jsonb->1->>0)::uuid)) ORDER BY "id" DESC LIMIT $2::bigint"#,
             ];
             const ORDERS: [&str; 2usize] = ["id asc", "id desc"];
             ::hubgen_runtime::repo::list(
@@ -11394,7 +11394,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ViolationFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"violations\" WHERE true";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."violations" WHERE true"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -11402,7 +11402,7 @@ pub mod violations {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &ViolationFilter,
         ) -> ::hubgen_runtime::RowStream<'a, Violation> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\" FROM \"public\".\"violations\" WHERE true ORDER BY \"id\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at" FROM "public"."violations" WHERE true ORDER BY "id""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
         /// Inserts one row (after `validate()`), returning it as stored.
@@ -11410,7 +11410,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewViolation,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
         /// Inserts many rows in one statement (one array parameter per column), returning how many. All or none: if the database refuses a row, nothing is inserted and `Error::InRow` names the first row it refuses.
@@ -11418,8 +11418,8 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             rows: &[NewViolation],
         ) -> Result<u64, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") SELECT COALESCE(u.\"id\", gen_random_uuid()), u.\"user_id\", u.\"violation_type\", COALESCE(u.\"severity\", 'low'), COALESCE(u.\"details\", '{}'), COALESCE(u.\"created_at\", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u(\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\")";
-            const ONE: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)";
+            const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") SELECT COALESCE(u."id", gen_random_uuid()), u."user_id", u."violation_type", COALESCE(u."severity", 'low'), COALESCE(u."details", '{}'), COALESCE(u."created_at", now()), $7::uuid FROM UNNEST($1::uuid[], $2::uuid[], $3::character varying(50)[], $4::character varying(10)[], $5::jsonb[], $6::timestamp with time zone[]) AS u("id", "user_id", "violation_type", "severity", "details", "created_at")"#;
+            const ONE: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid)"#;
             ::hubgen_runtime::repo::insert_many(&mut *tx, SQL, ONE, rows).await
         }
         /// Inserts many rows by binary COPY (after `validate()` of each), returning how many: the fastest way in for large batches. Rows land as `insert_many` would store them; fields left `None` take their defaults.
@@ -11435,7 +11435,7 @@ pub mod violations {
             key: ids::ViolationId,
             patch: &ViolationPatch,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
-            const SQL: &str = "UPDATE \"public\".\"violations\" SET \"user_id\" = COALESCE($2::uuid, \"user_id\"), \"violation_type\" = COALESCE($3::character varying(50), \"violation_type\"), \"severity\" = COALESCE($4::character varying(10), \"severity\"), \"details\" = COALESCE($5::jsonb, \"details\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"created_at\") WHERE \"id\" = $1::uuid RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
+            const SQL: &str = r#"UPDATE "public"."violations" SET "user_id" = COALESCE($2::uuid, "user_id"), "violation_type" = COALESCE($3::character varying(50), "violation_type"), "severity" = COALESCE($4::character varying(10), "severity"), "details" = COALESCE($5::jsonb, "details"), "created_at" = COALESCE($6::timestamp with time zone, "created_at") WHERE "id" = $1::uuid RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
             ::hubgen_runtime::repo::update(&mut *tx, SQL, (key,), patch, ())
                 .await?
                 .ok_or(::hubgen_runtime::Error::NotFound)
@@ -11445,7 +11445,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: ids::ViolationId,
         ) -> Result<(), ::hubgen_runtime::Error> {
-            const SQL: &str = "DELETE FROM \"public\".\"violations\" WHERE \"id\" = $1::uuid";
+            const SQL: &str = r#"DELETE FROM "public"."violations" WHERE "id" = $1::uuid"#;
             ::hubgen_runtime::repo::execute_one(&mut *tx, SQL, (key,)).await
         }
         /// Inserts the row, or, when one with the same `id` exists, updates it: required fields and fields given as `Some` overwrite; optional fields left `None` keep the stored value, so an upsert never writes NULL over one (clear a field with `update` and a patch). `@touch` columns take the time, a version moves on, a soft-deleted row is revived.
@@ -11453,7 +11453,7 @@ pub mod violations {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             new: &NewViolation,
         ) -> Result<Violation, ::hubgen_runtime::Error> {
-            const SQL: &str = "INSERT INTO \"public\".\"violations\" (\"id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\", \"tenant_id\") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT (\"id\") DO UPDATE SET \"user_id\" = EXCLUDED.\"user_id\", \"violation_type\" = EXCLUDED.\"violation_type\", \"severity\" = COALESCE($4::character varying(10), \"public\".\"violations\".\"severity\"), \"details\" = COALESCE($5::jsonb, \"public\".\"violations\".\"details\"), \"created_at\" = COALESCE($6::timestamp with time zone, \"public\".\"violations\".\"created_at\") RETURNING \"id\", \"tenant_id\", \"user_id\", \"violation_type\", \"severity\", \"details\", \"created_at\"";
+            const SQL: &str = r#"INSERT INTO "public"."violations" ("id", "user_id", "violation_type", "severity", "details", "created_at", "tenant_id") VALUES (COALESCE($1::uuid, gen_random_uuid()), $2::uuid, $3::character varying(50), COALESCE($4::character varying(10), 'low'), COALESCE($5::jsonb, '{}'), COALESCE($6::timestamp with time zone, now()), $7::uuid) ON CONFLICT ("id") DO UPDATE SET "user_id" = EXCLUDED."user_id", "violation_type" = EXCLUDED."violation_type", "severity" = COALESCE($4::character varying(10), "public"."violations"."severity"), "details" = COALESCE($5::jsonb, "public"."violations"."details"), "created_at" = COALESCE($6::timestamp with time zone, "public"."violations"."created_at") RETURNING "id", "tenant_id", "user_id", "violation_type", "severity", "details", "created_at""#;
             ::hubgen_runtime::repo::insert(&mut *tx, SQL, new).await
         }
     }
@@ -11647,7 +11647,7 @@ pub mod audit_logs {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
         ) -> Result<Option<AuditLog>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE \"id\" = $1::uuid AND \"occurred_at\" = $2::timestamp with time zone";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone"#;
             ::hubgen_runtime::repo::fetch_optional(&mut *tx, SQL, key).await
         }
         /// Whether a row with this primary key exists (and is not soft-deleted).
@@ -11655,7 +11655,7 @@ pub mod audit_logs {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             key: (::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>),
         ) -> Result<bool, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT EXISTS (SELECT 1 FROM \"public\".\"audit_logs\" WHERE \"id\" = $1::uuid AND \"occurred_at\" = $2::timestamp with time zone)";
+            const SQL: &str = r#"SELECT EXISTS (SELECT 1 FROM "public"."audit_logs" WHERE "id" = $1::uuid AND "occurred_at" = $2::timestamp with time zone)"#;
             ::hubgen_runtime::repo::exists(&mut *tx, SQL, key).await
         }
         /// The rows with these primary keys, in key order; keys without a row are left out.
@@ -11663,7 +11663,7 @@ pub mod audit_logs {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             keys: &[(::uuid::Uuid, ::chrono::DateTime<::chrono::Utc>)],
         ) -> Result<Vec<AuditLog>, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE (\"id\", \"occurred_at\") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY \"id\", \"occurred_at\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ("id", "occurred_at") IN (SELECT * FROM UNNEST($1::uuid[], $2::timestamp with time zone[])) ORDER BY "id", "occurred_at""#;
             ::hubgen_runtime::repo::fetch_all(
                     &mut *tx,
                     SQL,
@@ -11681,10 +11681,10 @@ pub mod audit_logs {
             page: &::hubgen_runtime::PageRequest<AuditLogSort>,
         ) -> Result<::hubgen_runtime::Page<AuditLog>, ::hubgen_runtime::Error> {
             const SQL: [&str; 4usize] = [
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\", \"occurred_at\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"id\", \"occurred_at\") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\", \"id\", \"occurred_at\" LIMIT $6::bigint",
-                "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::text IS NULL OR (\"entity_type\", \"id\", \"occurred_at\") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR \"entity_type\" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR \"entity_type\" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR \"entity_type\" < $4::character varying(50)) AND ($5::bool IS NULL OR (\"entity_type\" IS NULL) = $5::bool) ORDER BY \"entity_type\" DESC, \"id\" DESC, \"occurred_at\" DESC LIMIT $6::bigint",
+                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") > (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id", "occurred_at" LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("id", "occurred_at") < (($1::text::jsonb->1->>0)::uuid, ($1::text::jsonb->1->>1)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") > (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type", "id", "occurred_at" LIMIT $6::bigint"#,
+                r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::text IS NULL OR ("entity_type", "id", "occurred_at") < (($1::text::jsonb->1->>0)::character varying(50), ($1::text::jsonb->1->>1)::uuid, ($1::text::jsonb->1->>2)::timestamp with time zone)) AND ($2::character varying(50)[] IS NULL OR "entity_type" = ANY($2::character varying(50)[])) AND ($3::character varying(50) IS NULL OR "entity_type" >= $3::character varying(50)) AND ($4::character varying(50) IS NULL OR "entity_type" < $4::character varying(50)) AND ($5::bool IS NULL OR ("entity_type" IS NULL) = $5::bool) ORDER BY "entity_type" DESC, "id" DESC, "occurred_at" DESC LIMIT $6::bigint"#,
             ];
             const ORDERS: [&str; 4usize] = [
                 "primary_key asc",
@@ -11721,7 +11721,7 @@ pub mod audit_logs {
             tx: &mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AuditLogFilter,
         ) -> Result<i64, ::hubgen_runtime::Error> {
-            const SQL: &str = "SELECT count(*) FROM \"public\".\"audit_logs\" WHERE ($1::character varying(50)[] IS NULL OR \"entity_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"entity_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"entity_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"entity_type\" IS NULL) = $4::bool)";
+            const SQL: &str = r#"SELECT count(*) FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool)"#;
             ::hubgen_runtime::repo::count(&mut *tx, SQL, filter).await
         }
         /// Every row matching the filter in primary-key order, one at a time: for scans too large for a page (rows stream as PostgreSQL sends them).
@@ -11729,7 +11729,7 @@ pub mod audit_logs {
             tx: &'a mut ::hubgen_runtime::TenantTx<'_>,
             filter: &AuditLogFilter,
         ) -> ::hubgen_runtime::RowStream<'a, AuditLog> {
-            const SQL: &str = "SELECT \"id\", \"tenant_id\", \"actor_id\", \"action\", \"entity_type\", \"entity_id\", \"changes\", \"occurred_at\" FROM \"public\".\"audit_logs\" WHERE ($1::character varying(50)[] IS NULL OR \"entity_type\" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR \"entity_type\" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR \"entity_type\" < $3::character varying(50)) AND ($4::bool IS NULL OR (\"entity_type\" IS NULL) = $4::bool) ORDER BY \"id\", \"occurred_at\"";
+            const SQL: &str = r#"SELECT "id", "tenant_id", "actor_id", "action", "entity_type", "entity_id", "changes", "occurred_at" FROM "public"."audit_logs" WHERE ($1::character varying(50)[] IS NULL OR "entity_type" = ANY($1::character varying(50)[])) AND ($2::character varying(50) IS NULL OR "entity_type" >= $2::character varying(50)) AND ($3::character varying(50) IS NULL OR "entity_type" < $3::character varying(50)) AND ($4::bool IS NULL OR ("entity_type" IS NULL) = $4::bool) ORDER BY "id", "occurred_at""#;
             ::hubgen_runtime::repo::stream(&mut *tx, SQL, filter)
         }
     }

@@ -102,16 +102,9 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.domain, row.domain, "upsert keeps `domain` when it is left None");
     assert_eq!(
-        kept.subscription_tier, row.subscription_tier,
-        "upsert keeps `subscription_tier` when it is left None"
-    );
-    assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Tenant { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -259,13 +252,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.is_seller, row.is_seller, "upsert keeps `is_seller` when it is left None"
-    );
-    assert_eq!(
-        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, User { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -406,18 +394,8 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = BuyerProfileRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.phone_number, row.phone_number,
-        "upsert keeps `phone_number` when it is left None"
-    );
-    assert_eq!(
-        kept.full_name, row.full_name, "upsert keeps `full_name` when it is left None"
-    );
-    assert_eq!(
-        kept.preferred_language, row.preferred_language,
-        "upsert keeps `preferred_language` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, BuyerProfile { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -566,15 +544,8 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = SellerProfileRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.business_type, row.business_type,
-        "upsert keeps `business_type` when it is left None"
-    );
-    assert_eq!(
-        kept.phone_number, row.phone_number,
-        "upsert keeps `phone_number` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, SellerProfile { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -712,13 +683,9 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = TeamMemberRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
     assert_eq!(
-        kept.permissions, row.permissions,
-        "upsert keeps `permissions` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, TeamMember { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -839,10 +806,9 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = TeamInviteRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, TeamInvite { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -987,21 +953,11 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = ProductRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.inventory_count, row.inventory_count,
-        "upsert keeps `inventory_count` when it is left None"
-    );
-    assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
     assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    assert_eq!(
+        kept, Product { updated_at : kept.updated_at, version : kept.version, ..row
+        .clone() }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = ProductPatch {
@@ -1169,14 +1125,11 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = OrderRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(
-        kept.product_id, row.product_id, "upsert keeps `product_id` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
     assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    assert_eq!(
+        kept, Order { updated_at : kept.updated_at, version : kept.version, ..row.clone()
+        }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = OrderPatch {
@@ -1452,20 +1405,11 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     bare.updated_at = None;
     let kept = OrderReturnRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.reason, row.reason, "upsert keeps `reason` when it is left None");
-    assert_eq!(
-        kept.approved_by, row.approved_by,
-        "upsert keeps `approved_by` when it is left None"
-    );
-    assert_eq!(
-        kept.return_date, row.return_date,
-        "upsert keeps `return_date` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
     assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    assert_eq!(
+        kept, OrderReturn { updated_at : kept.updated_at, version : kept.version, ..row
+        .clone() }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = OrderReturnPatch {
@@ -1600,8 +1544,8 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
     bare.channel_data = None;
     let kept = OrderChannelMetaRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.channel_data, row.channel_data,
-        "upsert keeps `channel_data` when it is left None"
+        kept, OrderChannelMeta { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1736,15 +1680,8 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = AddressBookRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.address_type, row.address_type,
-        "upsert keeps `address_type` when it is left None"
-    );
-    assert_eq!(
-        kept.is_default, row.is_default, "upsert keeps `is_default` when it is left None"
-    );
-    assert_eq!(kept.state, row.state, "upsert keeps `state` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, AddressBook { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1892,22 +1829,8 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
     bare.updated_at = None;
     let kept = SavedPaymentMethodRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.is_default, row.is_default, "upsert keeps `is_default` when it is left None"
-    );
-    assert_eq!(
-        kept.card_last_four, row.card_last_four,
-        "upsert keeps `card_last_four` when it is left None"
-    );
-    assert_eq!(
-        kept.expiry_month, row.expiry_month,
-        "upsert keeps `expiry_month` when it is left None"
-    );
-    assert_eq!(
-        kept.expiry_year, row.expiry_year,
-        "upsert keeps `expiry_year` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, SavedPaymentMethod { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2082,23 +2005,8 @@ async fn notification_preferences_round_trip() -> Result<
     bare.updated_at = None;
     let kept = NotificationPreferenceRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.email_enabled, row.email_enabled,
-        "upsert keeps `email_enabled` when it is left None"
-    );
-    assert_eq!(
-        kept.sms_enabled, row.sms_enabled,
-        "upsert keeps `sms_enabled` when it is left None"
-    );
-    assert_eq!(
-        kept.push_enabled, row.push_enabled,
-        "upsert keeps `push_enabled` when it is left None"
-    );
-    assert_eq!(
-        kept.in_app_enabled, row.in_app_enabled,
-        "upsert keeps `in_app_enabled` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, NotificationPreference { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2250,30 +2158,11 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
     bare.created_at = None;
     bare.updated_at = None;
     let kept = SellerOnboardingRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(
-        kept.onboarding_status, row.onboarding_status,
-        "upsert keeps `onboarding_status` when it is left None"
-    );
-    assert_eq!(
-        kept.verification_status, row.verification_status,
-        "upsert keeps `verification_status` when it is left None"
-    );
-    assert_eq!(
-        kept.submitted_at, row.submitted_at,
-        "upsert keeps `submitted_at` when it is left None"
-    );
-    assert_eq!(
-        kept.verified_at, row.verified_at,
-        "upsert keeps `verified_at` when it is left None"
-    );
-    assert_eq!(
-        kept.rejected_at, row.rejected_at,
-        "upsert keeps `rejected_at` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
     assert_eq!(kept.version, row.version + 1, "upsert moves the version on");
+    assert_eq!(
+        kept, SellerOnboarding { updated_at : kept.updated_at, version : kept.version,
+        ..row.clone() }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = SellerOnboardingPatch {
@@ -2408,11 +2297,8 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = KycDocumentRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.verification_status, row.verification_status,
-        "upsert keeps `verification_status` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, KycDocument { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2539,16 +2425,8 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = KycInfoRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.business_registration_number, row.business_registration_number,
-        "upsert keeps `business_registration_number` when it is left None"
-    );
-    assert_eq!(kept.tax_id, row.tax_id, "upsert keeps `tax_id` when it is left None");
-    assert_eq!(
-        kept.verification_status, row.verification_status,
-        "upsert keeps `verification_status` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, KycInfo { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2708,17 +2586,8 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
     bare.updated_at = None;
     let kept = StorefrontThemeRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.is_system, row.is_system, "upsert keeps `is_system` when it is left None"
-    );
-    assert_eq!(
-        kept.tenant_id, row.tenant_id, "upsert keeps `tenant_id` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, StorefrontTheme { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2842,18 +2711,8 @@ async fn storefront_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = StorefrontRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.theme_id, row.theme_id, "upsert keeps `theme_id` when it is left None"
-    );
-    assert_eq!(
-        kept.is_published, row.is_published,
-        "upsert keeps `is_published` when it is left None"
-    );
-    assert_eq!(
-        kept.custom_domain, row.custom_domain,
-        "upsert keeps `custom_domain` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Storefront { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2983,12 +2842,8 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
     bare.published_by = None;
     let kept = StorefrontVersionRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.published_at, row.published_at,
-        "upsert keeps `published_at` when it is left None"
-    );
-    assert_eq!(
-        kept.published_by, row.published_by,
-        "upsert keeps `published_by` when it is left None"
+        kept, StorefrontVersion { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3115,10 +2970,8 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
     bare.updated_at = None;
     let kept = StorefrontDraftRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_by, row.created_by, "upsert keeps `created_by` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, StorefrontDraft { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3244,10 +3097,8 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
     bare.updated_at = None;
     let kept = StorefrontAssetRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_by, row.created_by, "upsert keeps `created_by` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, StorefrontAsset { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3378,14 +3229,8 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
     bare.updated_at = None;
     let kept = StorefrontBannerRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
-    );
-    assert_eq!(
-        kept.banner_type, row.banner_type,
-        "upsert keeps `banner_type` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, StorefrontBanner { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3521,11 +3366,8 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
     bare.created_at = None;
     let kept = ConversationHistoryRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.customer_id, row.customer_id,
-        "upsert keeps `customer_id` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, ConversationHistory { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3652,10 +3494,8 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
     bare.created_at = None;
     let kept = ConversationEventRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, ConversationEvent { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3776,11 +3616,8 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = ComplaintRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.order_id, row.order_id, "upsert keeps `order_id` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Complaint { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -3901,11 +3738,7 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     let kept = ViolationRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.severity, row.severity, "upsert keeps `severity` when it is left None"
-    );
-    assert_eq!(kept.details, row.details, "upsert keeps `details` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Violation { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

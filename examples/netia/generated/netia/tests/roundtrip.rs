@@ -155,26 +155,8 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.is_active = None;
     let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.subscription_status, row.subscription_status,
-        "upsert keeps `subscription_status` when it is left None"
-    );
-    assert_eq!(
-        kept.subscription_plan, row.subscription_plan,
-        "upsert keeps `subscription_plan` when it is left None"
-    );
-    assert_eq!(
-        kept.crisp_website_id, row.crisp_website_id,
-        "upsert keeps `crisp_website_id` when it is left None"
-    );
-    assert_eq!(
-        kept.tidio_website_id, row.tidio_website_id,
-        "upsert keeps `tidio_website_id` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+        kept, Tenant { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -327,18 +309,7 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.is_active = None;
     let kept = ApiKeyRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.permissions, row.permissions,
-        "upsert keeps `permissions` when it is left None"
-    );
-    assert_eq!(
-        kept.last_used_at, row.last_used_at,
-        "upsert keeps `last_used_at` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
+        kept, ApiKey { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -485,10 +456,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.metadata = None;
     let kept = ConversationRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+        kept, Conversation { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -626,10 +595,7 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.metadata = None;
     let kept = MessageRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.timestamp, row.timestamp, "upsert keeps `timestamp` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
+        kept, Message { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -774,16 +740,8 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = LeadRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.conversation_id, row.conversation_id,
-        "upsert keeps `conversation_id` when it is left None"
-    );
-    assert_eq!(
-        kept.contact_info, row.contact_info,
-        "upsert keeps `contact_info` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Lead { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -951,7 +909,8 @@ async fn tenant_configurations_round_trip() -> Result<(), Box<dyn std::error::Er
     bare.updated_at = None;
     let kept = TenantConfigurationRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, TenantConfiguration { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1097,12 +1056,9 @@ async fn knowledge_bases_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     bare.created_at = None;
     bare.updated_at = None;
     let kept = KnowledgeBaseRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.version, row.version, "upsert keeps `version` when it is left None");
     assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, KnowledgeBase { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

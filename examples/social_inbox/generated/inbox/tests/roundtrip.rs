@@ -127,15 +127,8 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.active = None;
     let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.settings, row.settings, "upsert keeps `settings` when it is left None"
+        kept, Tenant { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.updated_at, row.updated_at, "upsert keeps `updated_at` when it is left None"
-    );
-    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
     let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
@@ -243,8 +236,7 @@ async fn roles_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.permissions = None;
     let kept = RoleRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.permissions, row.permissions,
-        "upsert keeps `permissions` when it is left None"
+        kept, Role { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -353,7 +345,9 @@ async fn platforms_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let mut bare = again.clone();
     bare.config = None;
     let kept = PlatformRepo::upsert_by_name(&mut tx, &bare).await?;
-    assert_eq!(kept.config, row.config, "upsert keeps `config` when it is left None");
+    assert_eq!(
+        kept, Platform { ..row.clone() }, "upsert keeps what optional fields leave None"
+    );
     let row = kept;
     let n = 99u32;
     let patch = PlatformPatch {
@@ -510,14 +504,7 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.created_at = None;
     let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.last_login, row.last_login, "upsert keeps `last_login` when it is left None"
-    );
-    assert_eq!(
-        kept.mfa_enabled, row.mfa_enabled,
-        "upsert keeps `mfa_enabled` when it is left None"
-    );
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, User { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -666,9 +653,8 @@ async fn api_keys_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.active = None;
     let kept = ApiKeyRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.expires_at, row.expires_at, "upsert keeps `expires_at` when it is left None"
+        kept, ApiKey { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
-    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
     let row = kept;
     let n = 99u32;
     let patch = ApiKeyPatch {
@@ -843,25 +829,9 @@ async fn social_accounts_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     bare.active = None;
     let kept = SocialAccountRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.account_name, row.account_name,
-        "upsert keeps `account_name` when it is left None"
+        kept, SocialAccount { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
-    assert_eq!(
-        kept.refresh_token_encrypted, row.refresh_token_encrypted,
-        "upsert keeps `refresh_token_encrypted` when it is left None"
-    );
-    assert_eq!(
-        kept.token_expires_at, row.token_expires_at,
-        "upsert keeps `token_expires_at` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.connected_at, row.connected_at,
-        "upsert keeps `connected_at` when it is left None"
-    );
-    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
     let row = kept;
     let n = 99u32;
     let patch = SocialAccountPatch {
@@ -1034,20 +1004,8 @@ async fn conversations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.message_count = None;
     let kept = ConversationRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.participant_name, row.participant_name,
-        "upsert keeps `participant_name` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.started_at, row.started_at, "upsert keeps `started_at` when it is left None"
-    );
-    assert_eq!(
-        kept.last_message_at, row.last_message_at,
-        "upsert keeps `last_message_at` when it is left None"
-    );
-    assert_eq!(
-        kept.message_count, row.message_count,
-        "upsert keeps `message_count` when it is left None"
+        kept, Conversation { ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1345,18 +1303,8 @@ async fn replies_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.sent_at = None;
     bare.error_message = None;
     let kept = ReplyRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
     assert_eq!(
-        kept.confidence, row.confidence, "upsert keeps `confidence` when it is left None"
-    );
-    assert_eq!(
-        kept.generated_at, row.generated_at,
-        "upsert keeps `generated_at` when it is left None"
-    );
-    assert_eq!(kept.sent_at, row.sent_at, "upsert keeps `sent_at` when it is left None");
-    assert_eq!(
-        kept.error_message, row.error_message,
-        "upsert keeps `error_message` when it is left None"
+        kept, Reply { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1517,18 +1465,8 @@ async fn leads_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.updated_at = None;
     let kept = LeadRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.conversation_id, row.conversation_id,
-        "upsert keeps `conversation_id` when it is left None"
-    );
-    assert_eq!(kept.name, row.name, "upsert keeps `name` when it is left None");
-    assert_eq!(kept.email, row.email, "upsert keeps `email` when it is left None");
-    assert_eq!(kept.phone, row.phone, "upsert keeps `phone` when it is left None");
-    assert_eq!(kept.company, row.company, "upsert keeps `company` when it is left None");
-    assert_eq!(kept.score, row.score, "upsert keeps `score` when it is left None");
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.notes, row.notes, "upsert keeps `notes` when it is left None");
-    assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
+        kept, Lead { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1674,12 +1612,8 @@ async fn lead_scores_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.reasoning = None;
     bare.scored_at = None;
     let kept = LeadScoreRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.signals, row.signals, "upsert keeps `signals` when it is left None");
     assert_eq!(
-        kept.reasoning, row.reasoning, "upsert keeps `reasoning` when it is left None"
-    );
-    assert_eq!(
-        kept.scored_at, row.scored_at, "upsert keeps `scored_at` when it is left None"
+        kept, LeadScore { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -1805,13 +1739,8 @@ async fn crm_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.active = None;
     let kept = CrmConfigRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.field_mappings, row.field_mappings,
-        "upsert keeps `field_mappings` when it is left None"
+        kept, CrmConfig { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
-    assert_eq!(
-        kept.auto_sync, row.auto_sync, "upsert keeps `auto_sync` when it is left None"
-    );
-    assert_eq!(kept.active, row.active, "upsert keeps `active` when it is left None");
     let row = kept;
     let n = 99u32;
     let patch = CrmConfigPatch {
@@ -1973,24 +1902,7 @@ async fn crm_syncs_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.next_retry_at = None;
     let kept = CrmSyncRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.external_id, row.external_id,
-        "upsert keeps `external_id` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.error_message, row.error_message,
-        "upsert keeps `error_message` when it is left None"
-    );
-    assert_eq!(
-        kept.synced_at, row.synced_at, "upsert keeps `synced_at` when it is left None"
-    );
-    assert_eq!(
-        kept.retry_count, row.retry_count,
-        "upsert keeps `retry_count` when it is left None"
-    );
-    assert_eq!(
-        kept.next_retry_at, row.next_retry_at,
-        "upsert keeps `next_retry_at` when it is left None"
+        kept, CrmSync { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -2148,23 +2060,8 @@ async fn ai_tasks_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.retry_count = None;
     bare.error_message = None;
     let kept = AiTaskRepo::upsert_by_id(&mut tx, &bare).await?;
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.input, row.input, "upsert keeps `input` when it is left None");
-    assert_eq!(kept.output, row.output, "upsert keeps `output` when it is left None");
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.completed_at, row.completed_at,
-        "upsert keeps `completed_at` when it is left None"
-    );
-    assert_eq!(
-        kept.retry_count, row.retry_count,
-        "upsert keeps `retry_count` when it is left None"
-    );
-    assert_eq!(
-        kept.error_message, row.error_message,
-        "upsert keeps `error_message` when it is left None"
+        kept, AiTask { ..row.clone() }, "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;

@@ -103,15 +103,8 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.settings = None;
     let kept = TenantRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.description, row.description,
-        "upsert keeps `description` when it is left None"
-    );
-    assert_eq!(
-        kept.settings, row.settings, "upsert keeps `settings` when it is left None"
+        kept, Tenant { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -268,25 +261,8 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.preferences = None;
     let kept = UserRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(
-        kept.first_name, row.first_name, "upsert keeps `first_name` when it is left None"
-    );
-    assert_eq!(
-        kept.last_name, row.last_name, "upsert keeps `last_name` when it is left None"
-    );
-    assert_eq!(kept.role, row.role, "upsert keeps `role` when it is left None");
-    assert_eq!(
-        kept.is_active, row.is_active, "upsert keeps `is_active` when it is left None"
-    );
-    assert_eq!(
-        kept.last_login_at, row.last_login_at,
-        "upsert keeps `last_login_at` when it is left None"
-    );
-    assert_eq!(
-        kept.preferences, row.preferences,
-        "upsert keeps `preferences` when it is left None"
+        kept, User { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -473,21 +449,8 @@ async fn waha_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.error_message = None;
     let kept = WahaSessionRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(kept.engine, row.engine, "upsert keeps `engine` when it is left None");
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(kept.config, row.config, "upsert keeps `config` when it is left None");
-    assert_eq!(
-        kept.last_activity_at, row.last_activity_at,
-        "upsert keeps `last_activity_at` when it is left None"
-    );
-    assert_eq!(
-        kept.error_message, row.error_message,
-        "upsert keeps `error_message` when it is left None"
+        kept, WahaSession { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
@@ -693,35 +656,8 @@ async fn messages_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     bare.delivered_at = None;
     let kept = MessageRepo::upsert_by_id(&mut tx, &bare).await?;
     assert_eq!(
-        kept.created_at, row.created_at, "upsert keeps `created_at` when it is left None"
-    );
-    assert_eq!(kept.body, row.body, "upsert keeps `body` when it is left None");
-    assert_eq!(kept.status, row.status, "upsert keeps `status` when it is left None");
-    assert_eq!(
-        kept.waha_message_id, row.waha_message_id,
-        "upsert keeps `waha_message_id` when it is left None"
-    );
-    assert_eq!(
-        kept.raw_payload, row.raw_payload,
-        "upsert keeps `raw_payload` when it is left None"
-    );
-    assert_eq!(
-        kept.message_type, row.message_type,
-        "upsert keeps `message_type` when it is left None"
-    );
-    assert_eq!(
-        kept.media_url, row.media_url, "upsert keeps `media_url` when it is left None"
-    );
-    assert_eq!(
-        kept.metadata, row.metadata, "upsert keeps `metadata` when it is left None"
-    );
-    assert_eq!(
-        kept.error_message, row.error_message,
-        "upsert keeps `error_message` when it is left None"
-    );
-    assert_eq!(
-        kept.delivered_at, row.delivered_at,
-        "upsert keeps `delivered_at` when it is left None"
+        kept, Message { updated_at : kept.updated_at, ..row.clone() },
+        "upsert keeps what optional fields leave None"
     );
     let row = kept;
     let n = 99u32;
