@@ -310,6 +310,7 @@ fn filter_impl(shape: &Shape) -> TokenStream {
     };
     quote! {
         impl ::hubgen_runtime::repo::Filter for #filter {
+            #[inline]
             fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
                 #(#binds)*
                 #live
@@ -568,6 +569,7 @@ fn new_row_impl(shape: &Shape) -> TokenStream {
     let mut out = quote! {
         impl ::hubgen_runtime::repo::NewRow for #new_ty {
             #tenant
+            #[inline]
             fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
                 self.validate()
             }
@@ -583,6 +585,7 @@ fn new_row_impl(shape: &Shape) -> TokenStream {
         });
         out.extend(quote! {
             impl ::hubgen_runtime::repo::NewRows for #new_ty {
+                #[inline]
                 fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
                     #(#columns)*
                 }
@@ -728,9 +731,11 @@ fn patch_row_impl(shape: &Shape) -> TokenStream {
     let args = if shape.patchable.is_empty() { quote!(_args) } else { quote!(args) };
     quote! {
         impl ::hubgen_runtime::repo::PatchRow for #patch_ty {
+            #[inline]
             fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
                 self.validate()
             }
+            #[inline]
             fn bind(&self, #args: &mut ::hubgen_runtime::repo::Args) {
                 #(#binds)*
             }

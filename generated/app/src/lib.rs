@@ -524,6 +524,7 @@ pub mod app_registry {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppRegistryFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.category);
             args.condition(&self.status);
@@ -554,6 +555,7 @@ pub mod app_registry {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewAppRegistry {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -577,6 +579,7 @@ pub mod app_registry {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewAppRegistry {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -597,9 +600,11 @@ pub mod app_registry {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppRegistryPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.patch(&self.description);
@@ -939,6 +944,7 @@ pub mod app_subscriptions {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppSubscriptionFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.app_id);
             args.condition(&self.status);
@@ -962,6 +968,7 @@ pub mod app_subscriptions {
     }
     impl ::hubgen_runtime::repo::NewRow for NewAppSubscription {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -978,6 +985,7 @@ pub mod app_subscriptions {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewAppSubscription {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
@@ -991,9 +999,11 @@ pub mod app_subscriptions {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppSubscriptionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.app_id);
             args.patch(&self.status);
@@ -1286,6 +1296,7 @@ pub mod app_guards {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AppGuardFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.app_id);
             args.condition(&self.guard_type);
@@ -1307,6 +1318,7 @@ pub mod app_guards {
     }
     impl ::hubgen_runtime::repo::NewRow for NewAppGuard {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1321,6 +1333,7 @@ pub mod app_guards {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewAppGuard {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.app_id);
@@ -1332,9 +1345,11 @@ pub mod app_guards {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AppGuardPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.app_id);
             args.add(&self.guard_type);

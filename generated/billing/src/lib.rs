@@ -401,6 +401,7 @@ pub mod plans {
         }
     }
     impl ::hubgen_runtime::repo::Filter for PlanFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.status);
         }
@@ -649,6 +650,7 @@ pub mod entitlements {
         }
     }
     impl ::hubgen_runtime::repo::Filter for EntitlementFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.plan_id);
         }
@@ -985,6 +987,7 @@ pub mod invoices {
         }
     }
     impl ::hubgen_runtime::repo::Filter for InvoiceFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.status);
             args.condition(&self.due_at);

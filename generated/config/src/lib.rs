@@ -552,6 +552,7 @@ pub mod runtime_configs {
         }
     }
     impl ::hubgen_runtime::repo::Filter for RuntimeConfigFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.config_key);
             args.condition(&self.scope);
@@ -580,6 +581,7 @@ pub mod runtime_configs {
     }
     impl ::hubgen_runtime::repo::NewRow for NewRuntimeConfig {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -599,6 +601,7 @@ pub mod runtime_configs {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewRuntimeConfig {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_key);
@@ -615,9 +618,11 @@ pub mod runtime_configs {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RuntimeConfigPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.config_key);
             args.patch(&self.config_value);
@@ -949,6 +954,7 @@ pub mod environment_configs {
         }
     }
     impl ::hubgen_runtime::repo::Filter for EnvironmentConfigFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.environment);
             args.condition(&self.config_key);
@@ -970,6 +976,7 @@ pub mod environment_configs {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewEnvironmentConfig {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -985,6 +992,7 @@ pub mod environment_configs {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewEnvironmentConfig {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.environment);
@@ -997,9 +1005,11 @@ pub mod environment_configs {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for EnvironmentConfigPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.environment);
             args.add(&self.config_key);

@@ -567,6 +567,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.email);
             args.condition(&self.status);
@@ -591,6 +592,7 @@ pub mod users {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -609,6 +611,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUser {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
@@ -624,9 +627,11 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.email);
             args.add(&self.password_hash);
@@ -962,6 +967,7 @@ pub mod user_sessions {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserSessionFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.token_hash);
@@ -983,6 +989,7 @@ pub mod user_sessions {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUserSession {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -997,6 +1004,7 @@ pub mod user_sessions {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUserSession {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -1008,9 +1016,11 @@ pub mod user_sessions {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserSessionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.token_hash);

@@ -626,6 +626,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.conversation_id);
             args.condition(&self.sender_id);
@@ -658,6 +659,7 @@ pub mod messages {
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -680,6 +682,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -699,9 +702,11 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.conversation_id);
             args.patch(&self.message_type);
@@ -1047,6 +1052,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.participant_id);
             args.condition(&self.channel);
@@ -1072,6 +1078,7 @@ pub mod conversations {
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1088,6 +1095,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.participant_id);
@@ -1101,9 +1109,11 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.participant_id);
             args.add(&self.participant_type);
@@ -1416,6 +1426,7 @@ pub mod routing_rules {
         }
     }
     impl ::hubgen_runtime::repo::Filter for RoutingRuleFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.tenant_id);
             args.condition(&self.priority);
@@ -1439,6 +1450,7 @@ pub mod routing_rules {
     }
     impl ::hubgen_runtime::repo::NewRow for NewRoutingRule {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1454,6 +1466,7 @@ pub mod routing_rules {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewRoutingRule {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -1466,9 +1479,11 @@ pub mod routing_rules {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RoutingRulePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.add(self.priority);

@@ -583,6 +583,7 @@ pub mod facebook_connections {
         }
     }
     impl ::hubgen_runtime::repo::Filter for FacebookConnectionFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.page_id);
             args.condition(&self.connection_status);
@@ -606,6 +607,7 @@ pub mod facebook_connections {
     }
     impl ::hubgen_runtime::repo::NewRow for NewFacebookConnection {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -622,6 +624,7 @@ pub mod facebook_connections {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewFacebookConnection {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.page_id);
@@ -635,9 +638,11 @@ pub mod facebook_connections {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for FacebookConnectionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.page_id);
             args.patch(&self.page_name);
@@ -1044,6 +1049,7 @@ pub mod facebook_users {
         }
     }
     impl ::hubgen_runtime::repo::Filter for FacebookUserFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.facebook_user_id);
             args.condition(&self.user_id);
@@ -1069,6 +1075,7 @@ pub mod facebook_users {
     }
     impl ::hubgen_runtime::repo::NewRow for NewFacebookUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1087,6 +1094,7 @@ pub mod facebook_users {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewFacebookUser {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.facebook_user_id);
@@ -1102,9 +1110,11 @@ pub mod facebook_users {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for FacebookUserPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.facebook_user_id);
             args.patch(&self.user_id);
@@ -1418,6 +1428,7 @@ pub mod botpress_user_mappings {
         }
     }
     impl ::hubgen_runtime::repo::Filter for BotpressUserMappingFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.platform_user_id);
             args.condition(&self.botpress_user_id);
@@ -1438,6 +1449,7 @@ pub mod botpress_user_mappings {
     }
     impl ::hubgen_runtime::repo::NewRow for NewBotpressUserMapping {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1451,6 +1463,7 @@ pub mod botpress_user_mappings {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewBotpressUserMapping {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform_user_id);
@@ -1461,9 +1474,11 @@ pub mod botpress_user_mappings {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for BotpressUserMappingPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.platform_user_id);
             args.add(&self.platform_type);

@@ -542,6 +542,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.owner_id);
             args.condition(&self.status);
@@ -568,6 +569,7 @@ pub mod tenants {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
         const TENANT: Option<&'static str> = Some("\"id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -586,6 +588,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.description);
@@ -601,9 +604,11 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.patch(&self.description);
@@ -916,6 +921,7 @@ pub mod tenant_members {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantMemberFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.role);
@@ -937,6 +943,7 @@ pub mod tenant_members {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantMember {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -951,6 +958,7 @@ pub mod tenant_members {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenantMember {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -962,9 +970,11 @@ pub mod tenant_members {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantMemberPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.role);
@@ -1310,6 +1320,7 @@ pub mod tenant_profiles {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantProfileFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenantProfile {
@@ -1333,6 +1344,7 @@ pub mod tenant_profiles {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1352,6 +1364,7 @@ pub mod tenant_profiles {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenantProfile {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.industry);
@@ -1368,9 +1381,11 @@ pub mod tenant_profiles {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantProfilePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.patch(&self.industry);
             args.patch(&self.company_size);

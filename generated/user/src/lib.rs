@@ -643,6 +643,7 @@ pub mod user_profiles {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserProfileFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
@@ -668,6 +669,7 @@ pub mod user_profiles {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUserProfile {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -688,6 +690,7 @@ pub mod user_profiles {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUserProfile {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -705,9 +708,11 @@ pub mod user_profiles {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserProfilePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.patch(&self.first_name);
@@ -1066,6 +1071,7 @@ pub mod user_preferences {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserPreferenceFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
@@ -1089,6 +1095,7 @@ pub mod user_preferences {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUserPreference {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1107,6 +1114,7 @@ pub mod user_preferences {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUserPreference {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -1122,9 +1130,11 @@ pub mod user_preferences {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPreferencePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.patch(&self.email_notifications);
@@ -1484,6 +1494,7 @@ pub mod user_activities {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserActivityFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.activity_type);
@@ -1506,6 +1517,7 @@ pub mod user_activities {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUserActivity {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1521,6 +1533,7 @@ pub mod user_activities {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUserActivity {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -1533,9 +1546,11 @@ pub mod user_activities {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserActivityPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.activity_type);
@@ -1923,6 +1938,7 @@ pub mod user_addresses {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserAddressFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.address_type);
@@ -1947,6 +1963,7 @@ pub mod user_addresses {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUserAddress {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1965,6 +1982,7 @@ pub mod user_addresses {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUserAddress {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -1980,9 +1998,11 @@ pub mod user_addresses {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserAddressPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.address_type);

@@ -594,6 +594,7 @@ pub mod wallets {
         }
     }
     impl ::hubgen_runtime::repo::Filter for WalletFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
             args.condition(&self.tenant_id);
@@ -621,6 +622,7 @@ pub mod wallets {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewWallet {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -640,6 +642,7 @@ pub mod wallets {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewWallet {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -656,9 +659,11 @@ pub mod wallets {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for WalletPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.patch(&self.tenant_id);
@@ -1101,6 +1106,7 @@ pub mod transactions {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TransactionFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.wallet_id);
             args.condition(&self.transaction_type);
@@ -1129,6 +1135,7 @@ pub mod transactions {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTransaction {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1149,6 +1156,7 @@ pub mod transactions {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTransaction {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
@@ -1166,9 +1174,11 @@ pub mod transactions {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TransactionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.wallet_id);
             args.add(&self.transaction_type);
@@ -1579,6 +1589,7 @@ pub mod ledger {
         }
     }
     impl ::hubgen_runtime::repo::Filter for LedgerFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.wallet_id);
             args.condition(&self.transaction_id);
@@ -1604,6 +1615,7 @@ pub mod ledger {
         const ROW_SECURITY: bool = true;
     }
     impl ::hubgen_runtime::repo::NewRow for NewLedger {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1621,6 +1633,7 @@ pub mod ledger {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewLedger {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.wallet_id);
@@ -1635,9 +1648,11 @@ pub mod ledger {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LedgerPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.wallet_id);
             args.patch(&self.transaction_id);

@@ -2728,6 +2728,7 @@ pub mod tenant {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTenant {
@@ -2745,6 +2746,7 @@ pub mod tenant {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2759,6 +2761,7 @@ pub mod tenant {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -2770,9 +2773,11 @@ pub mod tenant {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.patch(&self.domain);
@@ -3071,6 +3076,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.tenant_id);
             args.add(self.include_deleted);
@@ -3090,6 +3096,7 @@ pub mod users {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3103,6 +3110,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUser {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
@@ -3113,9 +3121,11 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.email);
             args.add(self.is_seller);
@@ -3453,6 +3463,7 @@ pub mod buyer_profile {
         }
     }
     impl ::hubgen_runtime::repo::Filter for BuyerProfileFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -3473,6 +3484,7 @@ pub mod buyer_profile {
     }
     impl ::hubgen_runtime::repo::NewRow for NewBuyerProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3487,6 +3499,7 @@ pub mod buyer_profile {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewBuyerProfile {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -3498,9 +3511,11 @@ pub mod buyer_profile {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for BuyerProfilePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.patch(&self.phone_number);
@@ -3839,6 +3854,7 @@ pub mod seller_profile {
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerProfileFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -3859,6 +3875,7 @@ pub mod seller_profile {
     }
     impl ::hubgen_runtime::repo::NewRow for NewSellerProfile {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3873,6 +3890,7 @@ pub mod seller_profile {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewSellerProfile {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -3884,9 +3902,11 @@ pub mod seller_profile {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SellerProfilePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.business_name);
@@ -4142,6 +4162,7 @@ pub mod team_members {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamMemberFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamMember {
@@ -4159,6 +4180,7 @@ pub mod team_members {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTeamMember {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -4172,6 +4194,7 @@ pub mod team_members {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTeamMember {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -4182,9 +4205,11 @@ pub mod team_members {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TeamMemberPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(self.role);
@@ -4457,6 +4482,7 @@ pub mod team_invites {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TeamInviteFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewTeamInvite {
@@ -4476,6 +4502,7 @@ pub mod team_invites {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTeamInvite {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -4491,6 +4518,7 @@ pub mod team_invites {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTeamInvite {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
@@ -4503,9 +4531,11 @@ pub mod team_invites {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TeamInvitePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.email);
             args.add(self.role);
@@ -4832,6 +4862,7 @@ pub mod products {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ProductFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.seller_id);
             args.add(self.include_deleted);
@@ -4855,6 +4886,7 @@ pub mod products {
     }
     impl ::hubgen_runtime::repo::NewRow for NewProduct {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -4871,6 +4903,7 @@ pub mod products {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewProduct {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
@@ -4884,9 +4917,11 @@ pub mod products {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ProductPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.seller_id);
             args.add(&self.name);
@@ -5238,6 +5273,7 @@ pub mod orders {
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.customer_id);
             args.condition(&self.seller_id);
@@ -5263,6 +5299,7 @@ pub mod orders {
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrder {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5279,6 +5316,7 @@ pub mod orders {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewOrder {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.product_id);
@@ -5292,9 +5330,11 @@ pub mod orders {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.patch(&self.product_id);
             args.add(self.seller_id);
@@ -5547,6 +5587,7 @@ pub mod order_items {
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderItemFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.product_id);
         }
@@ -5565,6 +5606,7 @@ pub mod order_items {
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrderItem {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5577,6 +5619,7 @@ pub mod order_items {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewOrderItem {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
@@ -5586,9 +5629,11 @@ pub mod order_items {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderItemPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.order_id);
             args.add(self.product_id);
@@ -5889,6 +5934,7 @@ pub mod order_returns {
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderReturnFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderReturn {
@@ -5908,6 +5954,7 @@ pub mod order_returns {
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrderReturn {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5923,6 +5970,7 @@ pub mod order_returns {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewOrderReturn {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
@@ -5935,9 +5983,11 @@ pub mod order_returns {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderReturnPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.order_id);
             args.add(&self.status);
@@ -6184,6 +6234,7 @@ pub mod order_channel_meta {
         }
     }
     impl ::hubgen_runtime::repo::Filter for OrderChannelMetaFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewOrderChannelMeta {
@@ -6199,6 +6250,7 @@ pub mod order_channel_meta {
     }
     impl ::hubgen_runtime::repo::NewRow for NewOrderChannelMeta {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -6210,6 +6262,7 @@ pub mod order_channel_meta {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewOrderChannelMeta {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.order_id);
@@ -6218,9 +6271,11 @@ pub mod order_channel_meta {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for OrderChannelMetaPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.order_id);
             args.add(&self.channel_type);
@@ -6588,6 +6643,7 @@ pub mod address_book {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AddressBookFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -6612,6 +6668,7 @@ pub mod address_book {
     }
     impl ::hubgen_runtime::repo::NewRow for NewAddressBook {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -6630,6 +6687,7 @@ pub mod address_book {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewAddressBook {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -6645,9 +6703,11 @@ pub mod address_book {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AddressBookPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.address_type);
@@ -6990,6 +7050,7 @@ pub mod saved_payment_method {
         }
     }
     impl ::hubgen_runtime::repo::Filter for SavedPaymentMethodFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -7012,6 +7073,7 @@ pub mod saved_payment_method {
     }
     impl ::hubgen_runtime::repo::NewRow for NewSavedPaymentMethod {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -7028,6 +7090,7 @@ pub mod saved_payment_method {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewSavedPaymentMethod {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -7041,9 +7104,11 @@ pub mod saved_payment_method {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SavedPaymentMethodPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.payment_type);
@@ -7332,6 +7397,7 @@ pub mod notification_preferences {
         }
     }
     impl ::hubgen_runtime::repo::Filter for NotificationPreferenceFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewNotificationPreference {
@@ -7351,6 +7417,7 @@ pub mod notification_preferences {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewNotificationPreference {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -7367,6 +7434,7 @@ pub mod notification_preferences {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewNotificationPreference {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -7380,9 +7448,11 @@ pub mod notification_preferences {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for NotificationPreferencePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.notification_type);
@@ -7695,6 +7765,7 @@ pub mod seller_onboarding {
         }
     }
     impl ::hubgen_runtime::repo::Filter for SellerOnboardingFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewSellerOnboarding {
@@ -7715,6 +7786,7 @@ pub mod seller_onboarding {
     }
     impl ::hubgen_runtime::repo::NewRow for NewSellerOnboarding {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -7731,6 +7803,7 @@ pub mod seller_onboarding {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewSellerOnboarding {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
@@ -7744,9 +7817,11 @@ pub mod seller_onboarding {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SellerOnboardingPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.seller_id);
             args.add(&self.onboarding_status);
@@ -8040,6 +8115,7 @@ pub mod kyc_document {
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycDocumentFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycDocument {
@@ -8058,6 +8134,7 @@ pub mod kyc_document {
     }
     impl ::hubgen_runtime::repo::NewRow for NewKycDocument {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -8072,6 +8149,7 @@ pub mod kyc_document {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewKycDocument {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_onboarding_id);
@@ -8083,9 +8161,11 @@ pub mod kyc_document {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KycDocumentPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.seller_onboarding_id);
             args.add(&self.document_type);
@@ -8401,6 +8481,7 @@ pub mod kyc_info {
         }
     }
     impl ::hubgen_runtime::repo::Filter for KycInfoFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewKycInfo {
@@ -8419,6 +8500,7 @@ pub mod kyc_info {
     }
     impl ::hubgen_runtime::repo::NewRow for NewKycInfo {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -8433,6 +8515,7 @@ pub mod kyc_info {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewKycInfo {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.seller_id);
@@ -8444,9 +8527,11 @@ pub mod kyc_info {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KycInfoPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.seller_id);
             args.patch(&self.business_registration_number);
@@ -8720,6 +8805,7 @@ pub mod storefront_theme {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontThemeFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.tenant_id);
         }
@@ -8739,6 +8825,7 @@ pub mod storefront_theme {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontTheme {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -8753,6 +8840,7 @@ pub mod storefront_theme {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefrontTheme {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -8764,9 +8852,11 @@ pub mod storefront_theme {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontThemePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.patch(&self.description);
@@ -9050,6 +9140,7 @@ pub mod storefront {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefront {
@@ -9067,6 +9158,7 @@ pub mod storefront {
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefront {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -9080,6 +9172,7 @@ pub mod storefront {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefront {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.theme_id);
@@ -9090,9 +9183,11 @@ pub mod storefront {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.patch(&self.theme_id);
             args.add(self.is_published);
@@ -9357,6 +9452,7 @@ pub mod storefront_versions {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontVersionFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontVersion {
@@ -9374,6 +9470,7 @@ pub mod storefront_versions {
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontVersion {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -9387,6 +9484,7 @@ pub mod storefront_versions {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefrontVersion {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
@@ -9397,9 +9495,11 @@ pub mod storefront_versions {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontVersionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.storefront_id);
             args.add(self.version);
@@ -9641,6 +9741,7 @@ pub mod storefront_drafts {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontDraftFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontDraft {
@@ -9658,6 +9759,7 @@ pub mod storefront_drafts {
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontDraft {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -9671,6 +9773,7 @@ pub mod storefront_drafts {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefrontDraft {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
@@ -9681,9 +9784,11 @@ pub mod storefront_drafts {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontDraftPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.storefront_id);
             args.add(&self.content);
@@ -9936,6 +10041,7 @@ pub mod storefront_asset {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontAssetFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontAsset {
@@ -9954,6 +10060,7 @@ pub mod storefront_asset {
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontAsset {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -9968,6 +10075,7 @@ pub mod storefront_asset {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefrontAsset {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.file_name);
@@ -9979,9 +10087,11 @@ pub mod storefront_asset {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontAssetPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.file_name);
             args.add(&self.file_type);
@@ -10233,6 +10343,7 @@ pub mod storefront_banner {
         }
     }
     impl ::hubgen_runtime::repo::Filter for StorefrontBannerFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewStorefrontBanner {
@@ -10251,6 +10362,7 @@ pub mod storefront_banner {
     }
     impl ::hubgen_runtime::repo::NewRow for NewStorefrontBanner {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -10265,6 +10377,7 @@ pub mod storefront_banner {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewStorefrontBanner {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.storefront_id);
@@ -10276,9 +10389,11 @@ pub mod storefront_banner {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for StorefrontBannerPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.storefront_id);
             args.add(self.asset_id);
@@ -10573,6 +10688,7 @@ pub mod conversation_history {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationHistoryFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationHistory {
@@ -10590,6 +10706,7 @@ pub mod conversation_history {
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversationHistory {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -10603,6 +10720,7 @@ pub mod conversation_history {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewConversationHistory {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.channel_id);
@@ -10613,9 +10731,11 @@ pub mod conversation_history {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationHistoryPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.channel_id);
             args.patch(&self.customer_id);
@@ -10855,6 +10975,7 @@ pub mod conversation_event {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationEventFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewConversationEvent {
@@ -10871,6 +10992,7 @@ pub mod conversation_event {
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversationEvent {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -10883,6 +11005,7 @@ pub mod conversation_event {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewConversationEvent {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -10892,9 +11015,11 @@ pub mod conversation_event {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationEventPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.conversation_id);
             args.add(&self.event_type);
@@ -11159,6 +11284,7 @@ pub mod complaints {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ComplaintFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewComplaint {
@@ -11177,6 +11303,7 @@ pub mod complaints {
     }
     impl ::hubgen_runtime::repo::NewRow for NewComplaint {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -11191,6 +11318,7 @@ pub mod complaints {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewComplaint {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -11202,9 +11330,11 @@ pub mod complaints {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ComplaintPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.patch(&self.order_id);
@@ -11458,6 +11588,7 @@ pub mod violations {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ViolationFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewViolation {
@@ -11475,6 +11606,7 @@ pub mod violations {
     }
     impl ::hubgen_runtime::repo::NewRow for NewViolation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -11488,6 +11620,7 @@ pub mod violations {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewViolation {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -11498,9 +11631,11 @@ pub mod violations {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ViolationPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.violation_type);
@@ -11734,6 +11869,7 @@ pub mod audit_logs {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AuditLogFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.entity_type);
         }

@@ -941,6 +941,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.email);
             args.condition(&self.subscription_status);
@@ -966,6 +967,7 @@ pub mod tenants {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -983,6 +985,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -997,9 +1000,11 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.add(&self.email);
@@ -1352,6 +1357,7 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.tenant_id);
             args.condition(&self.key_hash);
@@ -1373,6 +1379,7 @@ pub mod api_keys {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1388,6 +1395,7 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewApiKey {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.tenant_id);
@@ -1400,9 +1408,11 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.tenant_id);
             args.add(&self.key_hash);
@@ -1689,6 +1699,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.session_id);
         }
@@ -1707,6 +1718,7 @@ pub mod conversations {
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1719,6 +1731,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.session_id);
@@ -1728,9 +1741,11 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.session_id);
             args.patch(&self.created_at);
@@ -2022,6 +2037,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.conversation_id);
             args.condition(&self.timestamp);
@@ -2042,6 +2058,7 @@ pub mod messages {
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2055,6 +2072,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -2065,9 +2083,11 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.conversation_id);
             args.add(&self.role);
@@ -2411,6 +2431,7 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.intent);
             args.condition(&self.status);
@@ -2433,6 +2454,7 @@ pub mod leads {
     }
     impl ::hubgen_runtime::repo::NewRow for NewLead {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2447,6 +2469,7 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewLead {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -2458,9 +2481,11 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.patch(&self.conversation_id);
             args.add(&self.intent);
@@ -2742,6 +2767,7 @@ pub mod tenant_configurations {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantConfigurationFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.config_type);
         }
@@ -2760,6 +2786,7 @@ pub mod tenant_configurations {
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenantConfiguration {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2772,6 +2799,7 @@ pub mod tenant_configurations {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenantConfiguration {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.config_type);
@@ -2781,9 +2809,11 @@ pub mod tenant_configurations {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantConfigurationPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.config_type);
             args.add(&self.config_data);
@@ -3070,6 +3100,7 @@ pub mod knowledge_bases {
         }
     }
     impl ::hubgen_runtime::repo::Filter for KnowledgeBaseFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.content_type);
             args.condition(&self.is_active);
@@ -3091,6 +3122,7 @@ pub mod knowledge_bases {
     }
     impl ::hubgen_runtime::repo::NewRow for NewKnowledgeBase {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3105,6 +3137,7 @@ pub mod knowledge_bases {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewKnowledgeBase {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.content_type);
@@ -3116,9 +3149,11 @@ pub mod knowledge_bases {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for KnowledgeBasePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.content_type);
             args.add(&self.content);

@@ -1700,6 +1700,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.active);
         }
@@ -1719,6 +1720,7 @@ pub mod tenants {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1733,6 +1735,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -1744,9 +1747,11 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.add(&self.tier);
@@ -1997,6 +2002,7 @@ pub mod roles {
         }
     }
     impl ::hubgen_runtime::repo::Filter for RoleFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewRole {
@@ -2010,6 +2016,7 @@ pub mod roles {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewRole {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2020,6 +2027,7 @@ pub mod roles {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewRole {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.name);
@@ -2027,9 +2035,11 @@ pub mod roles {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for RolePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.name);
             args.patch(&self.permissions);
@@ -2253,6 +2263,7 @@ pub mod platforms {
         }
     }
     impl ::hubgen_runtime::repo::Filter for PlatformFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewPlatform {
@@ -2266,6 +2277,7 @@ pub mod platforms {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewPlatform {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2276,6 +2288,7 @@ pub mod platforms {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewPlatform {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.name);
             args.column(rows, |r| &r.display_name);
@@ -2283,9 +2296,11 @@ pub mod platforms {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for PlatformPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.display_name);
             args.patch(&self.config);
@@ -2613,6 +2628,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.email);
         }
@@ -2633,6 +2649,7 @@ pub mod users {
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2647,6 +2664,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUser {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.email);
@@ -2658,9 +2676,11 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.email);
             args.add(&self.password_hash);
@@ -2974,6 +2994,7 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ApiKeyFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.user_id);
         }
@@ -2992,6 +3013,7 @@ pub mod api_keys {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewApiKey {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3005,6 +3027,7 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewApiKey {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.user_id);
@@ -3015,9 +3038,11 @@ pub mod api_keys {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ApiKeyPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.user_id);
             args.add(&self.key_hash);
@@ -3406,6 +3431,7 @@ pub mod social_accounts {
         }
     }
     impl ::hubgen_runtime::repo::Filter for SocialAccountFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.platform);
         }
@@ -3429,6 +3455,7 @@ pub mod social_accounts {
     }
     impl ::hubgen_runtime::repo::NewRow for NewSocialAccount {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3446,6 +3473,7 @@ pub mod social_accounts {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewSocialAccount {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.platform);
@@ -3460,9 +3488,11 @@ pub mod social_accounts {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for SocialAccountPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.platform);
             args.add(&self.account_id);
@@ -3820,6 +3850,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ConversationFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.status);
             args.condition(&self.last_message_at);
@@ -3843,6 +3874,7 @@ pub mod conversations {
     }
     impl ::hubgen_runtime::repo::NewRow for NewConversation {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -3859,6 +3891,7 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewConversation {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.social_account_id);
@@ -3872,9 +3905,11 @@ pub mod conversations {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ConversationPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.social_account_id);
             args.add(&self.platform_conversation_id);
@@ -4203,6 +4238,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.conversation_id);
             args.condition(&self.platform_message_id);
@@ -4224,6 +4260,7 @@ pub mod messages {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -4239,6 +4276,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -4251,9 +4289,11 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.conversation_id);
             args.add(&self.platform_message_id);
@@ -4562,6 +4602,7 @@ pub mod replies {
         }
     }
     impl ::hubgen_runtime::repo::Filter for ReplyFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.message_id);
             args.condition(&self.generated_at);
@@ -4583,6 +4624,7 @@ pub mod replies {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewReply {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -4598,6 +4640,7 @@ pub mod replies {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewReply {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
@@ -4610,9 +4653,11 @@ pub mod replies {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for ReplyPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.message_id);
             args.add(&self.content);
@@ -5016,6 +5061,7 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.score);
             args.condition(&self.status);
@@ -5042,6 +5088,7 @@ pub mod leads {
     }
     impl ::hubgen_runtime::repo::NewRow for NewLead {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5060,6 +5107,7 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewLead {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.conversation_id);
@@ -5075,9 +5123,11 @@ pub mod leads {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.patch(&self.conversation_id);
             args.patch(&self.name);
@@ -5363,6 +5413,7 @@ pub mod lead_scores {
         }
     }
     impl ::hubgen_runtime::repo::Filter for LeadScoreFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.lead_id);
         }
@@ -5382,6 +5433,7 @@ pub mod lead_scores {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewLeadScore {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5396,6 +5448,7 @@ pub mod lead_scores {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewLeadScore {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
@@ -5407,9 +5460,11 @@ pub mod lead_scores {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for LeadScorePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.lead_id);
             args.add(&self.score);
@@ -5706,6 +5761,7 @@ pub mod crm_configs {
         }
     }
     impl ::hubgen_runtime::repo::Filter for CrmConfigFilter {
+        #[inline]
         fn bind(&self, _args: &mut ::hubgen_runtime::repo::Args) {}
     }
     impl ::hubgen_runtime::copy::CopyRow for NewCrmConfig {
@@ -5723,6 +5779,7 @@ pub mod crm_configs {
     }
     impl ::hubgen_runtime::repo::NewRow for NewCrmConfig {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -5736,6 +5793,7 @@ pub mod crm_configs {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewCrmConfig {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.provider);
@@ -5746,9 +5804,11 @@ pub mod crm_configs {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for CrmConfigPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(&self.provider);
             args.add(&self.credentials_encrypted);
@@ -6091,6 +6151,7 @@ pub mod crm_syncs {
         }
     }
     impl ::hubgen_runtime::repo::Filter for CrmSyncFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.lead_id);
             args.condition(&self.status);
@@ -6115,6 +6176,7 @@ pub mod crm_syncs {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewCrmSync {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -6132,6 +6194,7 @@ pub mod crm_syncs {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewCrmSync {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.lead_id);
@@ -6146,9 +6209,11 @@ pub mod crm_syncs {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for CrmSyncPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.lead_id);
             args.add(self.crm_config_id);
@@ -6483,6 +6548,7 @@ pub mod ai_tasks {
         }
     }
     impl ::hubgen_runtime::repo::Filter for AiTaskFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.message_id);
             args.condition(&self.status);
@@ -6506,6 +6572,7 @@ pub mod ai_tasks {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewAiTask {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -6523,6 +6590,7 @@ pub mod ai_tasks {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewAiTask {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.message_id);
@@ -6537,9 +6605,11 @@ pub mod ai_tasks {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for AiTaskPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.message_id);
             args.add(&self.task_type);

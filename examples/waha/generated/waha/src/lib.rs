@@ -887,6 +887,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::Filter for TenantFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -906,6 +907,7 @@ pub mod tenants {
         const ROW_SECURITY: bool = false;
     }
     impl ::hubgen_runtime::repo::NewRow for NewTenant {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -920,6 +922,7 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewTenant {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
@@ -931,9 +934,11 @@ pub mod tenants {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for TenantPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.created_at);
             args.add(&self.name);
@@ -1314,6 +1319,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::Filter for UserFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.include_deleted);
         }
@@ -1338,6 +1344,7 @@ pub mod users {
     }
     impl ::hubgen_runtime::repo::NewRow for NewUser {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1356,6 +1363,7 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewUser {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
@@ -1371,9 +1379,11 @@ pub mod users {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for UserPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.created_at);
             args.add(&self.email);
@@ -1734,6 +1744,7 @@ pub mod waha_sessions {
         }
     }
     impl ::hubgen_runtime::repo::Filter for WahaSessionFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.external_session_id);
             args.condition(&self.status);
@@ -1759,6 +1770,7 @@ pub mod waha_sessions {
     }
     impl ::hubgen_runtime::repo::NewRow for NewWahaSession {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -1776,6 +1788,7 @@ pub mod waha_sessions {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewWahaSession {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
@@ -1790,9 +1803,11 @@ pub mod waha_sessions {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for WahaSessionPatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.created_at);
             args.add(&self.external_session_id);
@@ -2299,6 +2314,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::Filter for MessageFilter {
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.condition(&self.session_id);
             args.condition(&self.to_msisdn);
@@ -2334,6 +2350,7 @@ pub mod messages {
     }
     impl ::hubgen_runtime::repo::NewRow for NewMessage {
         const TENANT: Option<&'static str> = Some("\"tenant_id\"");
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
@@ -2357,6 +2374,7 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::NewRows for NewMessage {
+        #[inline]
         fn bind_columns(rows: &[Self], args: &mut ::hubgen_runtime::repo::Args) {
             args.column(rows, |r| &r.id);
             args.column(rows, |r| &r.created_at);
@@ -2377,9 +2395,11 @@ pub mod messages {
         }
     }
     impl ::hubgen_runtime::repo::PatchRow for MessagePatch {
+        #[inline]
         fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
             self.validate()
         }
+        #[inline]
         fn bind(&self, args: &mut ::hubgen_runtime::repo::Args) {
             args.add(self.created_at);
             args.add(self.direction);
