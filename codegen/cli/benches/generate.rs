@@ -17,7 +17,7 @@ mod allocator;
 
 fn main() {
     allocator::keep_freed_memory();
-    println!("generate from IR (best of 15 for SQL, of 3 for everything)");
+    println!("generate from IR (best of 15 for SQL, of 5 for everything)");
     println!(
         "{:>7}  {:>10}  {:>8}  {:>10}  {:>12}  {:>8}",
         "tables", "SQL", "ratio", "SQL bytes", "everything", "ratio"
@@ -49,7 +49,7 @@ fn main() {
             })
             .min()
             .expect("runs");
-        let everything = (0..3)
+        let everything = (0..5)
             .map(|_| {
                 let start = Instant::now();
                 std::hint::black_box(hubgen_codegen::generate(&ir, &config));

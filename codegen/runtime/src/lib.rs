@@ -9,6 +9,8 @@
 //! - [`Error`]: unique, foreign-key and check violations as variants that name
 //!   the constraint; `Conflict` for a stale optimistic-locking version.
 //! - [`migrate`]: runs a hub's embedded migrations with sqlx's migrator.
+//! - [`repo`]: what every generated repository method runs, generic over the
+//!   table's row, insert, patch and filter types.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
