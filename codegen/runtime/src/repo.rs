@@ -230,11 +230,11 @@ pub async fn list<R: Row, S>(
 }
 
 /// A new row's parameters: its fields, then the transaction's tenant where the table has one.
-fn new_args<N: NewRow>(tx: &impl Scope, new: &N) -> Args {
+fn new_args<N: NewRow>(new: &N, tenant: Option<uuid::Uuid>) -> Args {
     let mut args = Args::default();
     new.bind(&mut args);
     if N::TENANT.is_some() {
-        args.add(tx.tenant_id());
+        args.add(tenant);
     }
     args
 }
@@ -242,7 +242,7 @@ fn new_args<N: NewRow>(tx: &impl Scope, new: &N) -> Args {
 /// Inserts (or upserts) one row after `validate()`, returning it as stored.
 pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) -> Result<R, Error> {
     new.validate().map_err(Error::Invalid)?;
-    let args = new_args(tx, new).finish()?;
+    let args = new_args(new, tx.tenant_id()).finish()?;
     Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_one(tx.conn()).await?)
 }
 
@@ -277,12 +277,7 @@ pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, 
     }
     let mut probe = sqlx::Connection::begin(&mut *conn).await?;
     for (row, new) in rows.iter().enumerate() {
-        let mut args = Args::default();
-        new.bind(&mut args);
-        if N::TENANT.is_some() {
-            args.add(tenant);
-        }
-        let refused = match args.finish() {
+        let refused = match new_args(new, tenant).finish() {
             Ok(args) => sqlx::query_with(one, args).execute(&mut *probe).await.err().map(Error::from),
             Err(error) => Some(error),
         };
@@ -304,7 +299,7 @@ pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, 
 pub async fn insert_each<N: NewRow>(tx: &mut impl Scope, sql: &str, rows: &[N]) -> Result<u64, Error> {
     Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
     for (row, new) in rows.iter().enumerate() {
-        let inserted = match new_args(tx, new).finish() {
+        let inserted = match new_args(new, tx.tenant_id()).finish() {
             Ok(args) => sqlx::query_with(sql, args).execute(tx.conn()).await.map_err(Error::from),
             Err(error) => Err(error),
         };
