@@ -584,8 +584,8 @@ readme = "README.md"
 [dependencies]
 {ids}{}{}
 [features]
-# `JsonSchema` for the models, filters and IDs (schemars).
-json-schema = ["dep:schemars"{}]
+# `JsonSchema` for the models and filters (schemars; the IDs have it always).
+json-schema = ["dep:schemars"]
 
 [dev-dependencies]
 {}{}"#,
@@ -594,13 +594,14 @@ json-schema = ["dep:schemars"{}]
         hub.database,
         crates.dependency("hubgen-runtime", runtime_features) + &crates.dependencies(&["sqlx", "serde", "serde_json"]),
         crates.schemars() + &crates.dependencies(&["uuid", "chrono", "rust_decimal"]),
-        if shares_ids { ", \"hub-ids/json-schema\"" } else { "" },
         crates.dependency("hubgen-runtime", &["testing"]),
         crates.dependency("tokio", &[]),
     )
 }
 
 fn ids_manifest(crates: &Crates) -> String {
+    // Every impl of a typed ID lives in the runtime (`Id<K>`): the crate
+    // declares markers and aliases, and needs nothing else.
     format!(
         r#"[package]
 name = "hub-ids"
@@ -610,12 +611,8 @@ edition = "2021"
 publish = false
 
 [dependencies]
-{}
-[features]
-# `JsonSchema` for the IDs (schemars).
-json-schema = ["dep:schemars"]
-"#,
-        crates.dependencies(&["hubgen-runtime", "sqlx", "serde"]) + &crates.schemars() + &crates.dependency("uuid", &[])
+{}"#,
+        crates.dependency("hubgen-runtime", &[])
     )
 }
 

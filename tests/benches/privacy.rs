@@ -153,7 +153,7 @@ async fn encryption() {
             let start = Instant::now();
             for id in &ids {
                 if sealed {
-                    let row = SocialAccountRepo::get(&mut tx, hub_inbox::ids::SocialAccountId(*id))
+                    let row = SocialAccountRepo::get(&mut tx, hub_inbox::ids::SocialAccountId::from(*id))
                         .await
                         .expect("get")
                         .expect("row");
@@ -194,9 +194,9 @@ async fn main() {
     let bench = Bench {
         db,
         admin,
-        tenant: TenantId(tenant),
+        tenant: TenantId::from(tenant),
         actor,
-        seller: SellerProfileId(seller),
+        seller: SellerProfileId::from(seller),
     };
 
     let (mut single, mut batch) = (Vec::new(), Vec::new());

@@ -48,10 +48,10 @@ async fn shop(name: &str) -> Shop {
     Shop {
         db,
         admin,
-        tenant: TenantId(tenant),
-        other: TenantId(other),
+        tenant: TenantId::from(tenant),
+        other: TenantId::from(other),
         user,
-        seller: SellerProfileId(seller),
+        seller: SellerProfileId::from(seller),
     }
 }
 
@@ -91,7 +91,7 @@ async fn every_write_path_writes_one_audit_row_per_row_changed() {
         &NewBuyerProfile {
             phone_number: Some(PHONE.into()),
             full_name: Some(FULL_NAME.into()),
-            ..NewBuyerProfile::new(UserId(shop.user))
+            ..NewBuyerProfile::new(UserId::from(shop.user))
         },
     )
     .await

@@ -146,7 +146,7 @@ async fn erase(hub: &str, pool: &sqlx::PgPool, subject: Uuid) -> Result<Report, 
         .execute(&mut *conn)
         .await
         .expect("set role");
-    let id = hub_ids::UserId(subject);
+    let id = hub_ids::UserId::from(subject);
     let report = match hub {
         "identity" => hub_identity::erase_subject(&mut conn, id).await,
         "user" => hub_user::erase_subject(&mut conn, id).await,
@@ -225,7 +225,7 @@ async fn erasing_a_person_leaves_nothing_of_theirs_in_nine_hubs() {
     // The application role cannot erase anyone.
     let mut conn = databases[0].1.pool.acquire().await.expect("conn");
     sqlx::query("SET ROLE identity_app").execute(&mut *conn).await.expect("set role");
-    let refused = hub_identity::erase_subject(&mut conn, hub_ids::UserId(alice.id)).await;
+    let refused = hub_identity::erase_subject(&mut conn, hub_ids::UserId::from(alice.id)).await;
     assert!(refused.is_err(), "the application role ran the erase function: {refused:?}");
     sqlx::query("RESET ROLE").execute(&mut *conn).await.expect("reset role");
     drop(conn);

@@ -63,7 +63,7 @@ async fn tenant_schemas_are_provisioned_migrated_and_checked() {
     let schema = hub_inbox::provision_tenant(&mut conn, &acme.to_string())
         .await
         .expect("provision by uuid");
-    let mut tx = hub_inbox::begin_tenant(&pool, hub_inbox::ids::TenantId(acme))
+    let mut tx = hub_inbox::begin_tenant(&pool, hub_inbox::ids::TenantId::from(acme))
         .await
         .expect("begin in the tenant's schema");
     let user = hub_inbox::UserRepo::insert(

@@ -11,11 +11,13 @@
 //! - [`migrate`]: runs a hub's embedded migrations with sqlx's migrator.
 //! - [`repo`]: what every generated repository method runs, generic over the
 //!   table's row, insert, patch and filter types.
+//! - [`Id`]: the typed IDs (`UserId` is `Id<kind::User>`), one generic newtype.
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use std::borrow::Cow;
 
+pub use id::{ActorIdKind, Id, IdKind, TenantIdKind};
 pub use uuid::Uuid;
 
 // What a service needs besides the hub crates and an async runtime, at the
@@ -721,6 +723,7 @@ pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<
 #[cfg(feature = "encryption")]
 pub mod crypto;
 pub mod erasure;
+pub mod id;
 pub mod maintain;
 pub mod repo;
 pub mod tenants;
@@ -870,27 +873,7 @@ pub mod copy {
         if rows.is_empty() {
             return Ok(0);
         }
-        let staged = R::ROW_SECURITY
-            && sqlx::query_scalar::<_, bool>("SELECT row_security_active($1::text::regclass)")
-                .bind(R::TABLE)
-                .fetch_one(&mut *conn)
-                .await?;
-        if !staged {
-            return copy_groups(conn, rows, tenant, false).await;
-        }
-        // The staging table lives until commit: a transaction (or a savepoint in one) holds it.
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let inserted = copy_groups(&mut tx, rows, tenant, true).await?;
-        tx.commit().await?;
-        Ok(inserted)
-    }
-
-    async fn copy_groups<R: CopyRow>(
-        conn: &mut PgConnection,
-        rows: &[R],
-        tenant: Option<(&str, Uuid)>,
-        staged: bool,
-    ) -> Result<u64, Error> {
+        // Rows leaving the same columns to their defaults travel together.
         let mut groups: Vec<(u64, Vec<&R>)> = Vec::new();
         for row in rows {
             let defaulted = defaulted(row);
@@ -899,12 +882,86 @@ pub mod copy {
                 None => groups.push((defaulted, vec![row])),
             }
         }
+        let groups: Vec<Group> = groups
+            .into_iter()
+            .map(|(defaulted, group)| Group {
+                defaulted,
+                rows: group.len(),
+                encode: Box::new(move |i, writer: &mut CopyWriter| {
+                    let mut fields = Fields {
+                        writer,
+                        defaulted,
+                        column: 0,
+                        error: None,
+                    };
+                    group[i].bind(&mut fields);
+                    fields.error.map_or(Ok(()), Err)
+                }),
+            })
+            .collect();
+        let table = Table {
+            name: R::TABLE,
+            columns: R::COLUMNS,
+            staging: R::STAGING,
+        };
+        copy_in(conn, &table, R::ROW_SECURITY, tenant, groups).await
+    }
+
+    /// Writes row `i` of a group's fields.
+    type EncodeRow<'a> = Box<dyn Fn(usize, &mut CopyWriter) -> Result<(), Error> + Send + Sync + 'a>;
+
+    /// The rows that leave the same columns (`defaulted`) to their defaults.
+    struct Group<'a> {
+        defaulted: u64,
+        rows: usize,
+        encode: EncodeRow<'a>,
+    }
+
+    /// [`CopyRow`]'s constants.
+    struct Table {
+        name: &'static str,
+        columns: &'static [&'static str],
+        staging: &'static str,
+    }
+
+    // Not generic (the rows come encoded by `Group::encode`): the COPY
+    // protocol's futures are compiled once, here, not per table.
+    async fn copy_in(
+        conn: &mut PgConnection,
+        table: &Table,
+        row_security: bool,
+        tenant: Option<(&str, Uuid)>,
+        groups: Vec<Group<'_>>,
+    ) -> Result<u64, Error> {
+        let staged = row_security
+            && sqlx::query_scalar::<_, bool>("SELECT row_security_active($1::text::regclass)")
+                .bind(table.name)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !staged {
+            return copy_groups(conn, table, tenant, groups, false).await;
+        }
+        // The staging table lives until commit: a transaction (or a savepoint in one) holds it.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let inserted = copy_groups(&mut tx, table, tenant, groups, true).await?;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn copy_groups(
+        conn: &mut PgConnection,
+        table: &Table,
+        tenant: Option<(&str, Uuid)>,
+        groups: Vec<Group<'_>>,
+        staged: bool,
+    ) -> Result<u64, Error> {
         let mut inserted = 0;
-        for (defaulted, group) in groups {
-            let mut columns: Vec<&str> = R::COLUMNS
+        for group in groups {
+            let mut columns: Vec<&str> = table
+                .columns
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| defaulted & (1 << i) == 0)
+                .filter(|(i, _)| group.defaulted & (1 << i) == 0)
                 .map(|(_, c)| *c)
                 .collect();
             if let Some((column, _)) = tenant {
@@ -914,29 +971,22 @@ pub mod copy {
             let columns = columns.join(", ");
             let target = if staged {
                 // Temporary: private to this session, and gone at commit.
-                let staging = format!("\"hubgen_copy_{}\"", R::STAGING);
+                let staging = format!("\"hubgen_copy_{}\"", table.staging);
                 let create = format!(
                     "CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
-                    R::TABLE
+                    table.name
                 );
                 sqlx::raw_sql(&create).execute(&mut *conn).await?;
                 staging
             } else {
-                R::TABLE.to_string()
+                table.name.to_string()
             };
             let statement = format!("COPY {target} ({columns}) FROM STDIN (FORMAT binary)");
             let mut copy = conn.copy_in_raw(&statement).await?;
             let mut writer = CopyWriter::new();
-            for row in group {
+            for row in 0..group.rows {
                 writer.row(fields);
-                let mut fields = Fields {
-                    writer: &mut writer,
-                    defaulted,
-                    column: 0,
-                    error: None,
-                };
-                row.bind(&mut fields);
-                let written = fields.error.map_or(Ok(()), Err).and_then(|()| match tenant {
+                let written = (group.encode)(row, &mut writer).and_then(|()| match tenant {
                     Some((_, id)) => writer.field(&id),
                     None => Ok(()),
                 });
@@ -953,7 +1003,7 @@ pub mod copy {
             copy.send(writer.buf.as_slice()).await?;
             let copied = copy.finish().await?;
             inserted += if staged {
-                let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", R::TABLE);
+                let moved = format!("INSERT INTO {} ({columns}) SELECT {columns} FROM {target}", table.name);
                 let moved = sqlx::query(&moved).execute(&mut *conn).await?.rows_affected();
                 sqlx::raw_sql(&format!("TRUNCATE {target}")).execute(&mut *conn).await?;
                 moved
@@ -1091,6 +1141,75 @@ pub mod testing {
             Some(i) if !server[..i].ends_with('/') => format!("{}/{database}", &server[..i]),
             _ => format!("{server}/{database}"),
         }
+    }
+
+    /// A text sample: `v{variant}-{n}`, cut to `max` characters, so rows differ by `n`.
+    pub fn text(variant: u32, n: u32, max: usize) -> String {
+        format!("v{variant}-{n}").chars().take(max).collect()
+    }
+
+    /// One of a check constraint's `values`, chosen by `n`.
+    pub fn pick(values: &[&str], n: u32) -> String {
+        values[n as usize % values.len()].to_string()
+    }
+
+    /// Noon on a day: a timestamp sample (`.and_utc()` for `timestamptz`).
+    pub fn noon(year: i32, month: u32, day: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("a valid sample day")
+    }
+
+    /// Pages through the `rows` rows of a table two at a time with `list`
+    /// (the repository's, on the test's transaction): every page but the
+    /// last is full and has a cursor, the last has none, the pages hold
+    /// `rows` rows and `row` among them. Returns the first page's rows.
+    pub async fn check_pages<S: Default, R: PartialEq + std::fmt::Debug>(
+        rows: usize,
+        row: &R,
+        mut list: impl AsyncFnMut(PageRequest<S>) -> Result<Page<R>, Error>,
+    ) -> Result<Vec<R>, Error> {
+        let mut pages: Vec<Vec<R>> = Vec::new();
+        let mut request = Some(PageRequest::first(2));
+        while let Some(now) = request.take() {
+            let page = list(now).await?;
+            assert!(page.items.len() <= 2, "a page holds at most its limit");
+            if let Some(cursor) = page.next {
+                assert_eq!(page.items.len(), 2, "a page with a cursor is full");
+                request = Some(PageRequest::first(2).after(cursor));
+            }
+            pages.push(page.items);
+            assert!(pages.len() <= rows / 2 + 1, "the last page has no cursor");
+        }
+        let listed: Vec<&R> = pages.iter().flatten().collect();
+        assert_eq!(listed.len(), rows, "the pages hold every row once");
+        assert!(listed.contains(&row), "list finds the row: {row:?}");
+        Ok(pages.swap_remove(0))
+    }
+
+    /// The conditions on one column split a table's rows as SQL does, counted
+    /// by `count` (the repository's, with the condition on that column):
+    /// IS NULL and IS NOT NULL split every row, `at_least` and `below` a
+    /// `value` split the rows with one, and IN finds `value`.
+    pub async fn check_conditions<T: Clone>(
+        column: &str,
+        value: Option<T>,
+        mut count: impl AsyncFnMut(super::Condition<T>) -> Result<i64, Error>,
+    ) -> Result<(), Error> {
+        use super::Condition;
+        let all = count(Condition::default()).await?;
+        let values = count(Condition::not_null()).await?;
+        assert_eq!(
+            count(Condition::is_null()).await? + values,
+            all,
+            "`{column}`: IS NULL and IS NOT NULL split the rows"
+        );
+        if let Some(value) = value {
+            let halves = count(Condition::at_least(value.clone())).await? + count(Condition::below(value.clone())).await?;
+            assert_eq!(halves, values, "`{column}`: a range's two halves split the rows with a value");
+            assert!(count(Condition::any_of([value])).await? >= 1, "`{column}`: IN finds the row");
+        }
+        Ok(())
     }
 
     /// Lists the `rows` rows of a table in every order of `sorts`, both

@@ -7,8 +7,8 @@
 
 use crate::{Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgHasArrayType, PgRow};
-use sqlx::{Arguments, Encode, FromRow, Postgres, Type};
+use sqlx::postgres::{PgArguments, PgConnection, PgHasArrayType, PgRow};
+use sqlx::{Arguments, Encode, FromRow, Postgres, Row as _, Type};
 
 /// A value a statement parameter can carry (borrowed for `'q`).
 pub trait Param<'q>: Encode<'q, Postgres> + Type<Postgres> {}
@@ -160,28 +160,55 @@ fn filtered(filter: &impl Filter) -> Args {
     args
 }
 
+// Statements run here, in functions generic over nothing: sqlx's
+// executor futures are compiled once, in this crate. Run through
+// `query_as` they would be compiled again for every row type, in every
+// hub crate; the functions below only decode the rows these return.
+
+async fn optional_row(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<Option<PgRow>, Error> {
+    Ok(sqlx::query_with(sql, args?).fetch_optional(conn).await?)
+}
+
+async fn one_row(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<PgRow, Error> {
+    Ok(sqlx::query_with(sql, args?).fetch_one(conn).await?)
+}
+
+async fn all_rows(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<Vec<PgRow>, Error> {
+    Ok(sqlx::query_with(sql, args?).fetch_all(conn).await?)
+}
+
+async fn rows_affected(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<u64, Error> {
+    Ok(sqlx::query_with(sql, args?).execute(conn).await?.rows_affected())
+}
+
+fn decode<R: Row>(row: &PgRow) -> Result<R, Error> {
+    Ok(R::from_row(row)?)
+}
+
+fn decode_all<R: Row>(rows: Vec<PgRow>) -> Result<Vec<R>, Error> {
+    rows.iter().map(decode).collect()
+}
+
 /// At most one row (`get`, `get_by_*`).
 pub async fn fetch_optional<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<Option<R>, Error> {
-    let args = args_of(params).finish()?;
-    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_optional(tx.conn()).await?)
+    let row = optional_row(tx.conn(), sql, args_of(params).finish()).await?;
+    row.as_ref().map(decode).transpose()
 }
 
 /// Every row (`get_many`).
 pub async fn fetch_all<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<Vec<R>, Error> {
-    let args = args_of(params).finish()?;
-    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_all(tx.conn()).await?)
+    decode_all(all_rows(tx.conn(), sql, args_of(params).finish()).await?)
 }
 
 /// `SELECT EXISTS (...)`.
 pub async fn exists<'q>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<bool, Error> {
-    let args = args_of(params).finish()?;
-    Ok(sqlx::query_scalar_with::<_, bool, _>(sql, args).fetch_one(tx.conn()).await?)
+    let row = one_row(tx.conn(), sql, args_of(params).finish()).await?;
+    Ok(row.try_get(0)?)
 }
 
 /// A statement that must change one row (`delete`, `restore`): `NotFound` if it changed none.
 pub async fn execute_one<'q>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<(), Error> {
-    let args = args_of(params).finish()?;
-    let done = sqlx::query_with(sql, args).execute(tx.conn()).await?.rows_affected();
+    let done = rows_affected(tx.conn(), sql, args_of(params).finish()).await?;
     if done == 0 {
         Err(Error::NotFound)
     } else {
@@ -191,15 +218,22 @@ pub async fn execute_one<'q>(tx: &mut impl Scope, sql: &str, params: impl Params
 
 /// How many rows match the filter.
 pub async fn count(tx: &mut impl Scope, sql: &str, filter: &impl Filter) -> Result<i64, Error> {
-    let args = filtered(filter).finish()?;
-    Ok(sqlx::query_scalar_with::<_, i64, _>(sql, args).fetch_one(tx.conn()).await?)
+    let row = one_row(tx.conn(), sql, filtered(filter).finish()).await?;
+    Ok(row.try_get(0)?)
 }
 
 /// The rows matching the filter, as PostgreSQL sends them.
 pub fn stream<'a, R: Row + 'a>(tx: &'a mut impl Scope, sql: &'static str, filter: &impl Filter) -> RowStream<'a, R> {
     use futures_util::StreamExt;
-    match filtered(filter).finish() {
-        Ok(args) => crate::row_stream(sqlx::query_as_with::<_, R, _>(sql, args).fetch(tx.conn())),
+    row_stream(tx.conn(), sql, filtered(filter).finish())
+        .map(|row| row.and_then(|row| decode(&row)))
+        .boxed()
+}
+
+fn row_stream<'a>(conn: &'a mut PgConnection, sql: &'static str, args: Result<PgArguments, Error>) -> RowStream<'a, PgRow> {
+    use futures_util::StreamExt;
+    match args {
+        Ok(args) => crate::row_stream(sqlx::query_with(sql, args).fetch(conn)),
         Err(error) => futures_util::stream::once(async { Err(error) }).boxed(),
     }
 }
@@ -223,9 +257,7 @@ pub async fn list<R: Row, S>(
     args.add(page.cursor_for(order)?);
     filter.bind(&mut args);
     args.add(limit);
-    let rows = sqlx::query_as_with::<_, R, _>(sql[statement], args.finish()?)
-        .fetch_all(tx.conn())
-        .await?;
+    let rows = decode_all(all_rows(tx.conn(), sql[statement], args.finish()).await?)?;
     Ok(Page::from_rows(rows, limit, |row| cursor(order, row)))
 }
 
@@ -242,8 +274,8 @@ fn new_args<N: NewRow>(new: &N, tenant: Option<uuid::Uuid>) -> Args {
 /// Inserts (or upserts) one row after `validate()`, returning it as stored.
 pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) -> Result<R, Error> {
     new.validate().map_err(Error::Invalid)?;
-    let args = new_args(new, tx.tenant_id()).finish()?;
-    Ok(sqlx::query_as_with::<_, R, _>(sql, args).fetch_one(tx.conn()).await?)
+    let args = new_args(new, tx.tenant_id()).finish();
+    decode(&one_row(tx.conn(), sql, args).await?)
 }
 
 /// Inserts many rows in one statement (`sql`: one array parameter per
@@ -255,14 +287,26 @@ pub async fn insert<N: NewRow, R: Row>(tx: &mut impl Scope, sql: &str, new: &N) 
 /// [`Error::InRow`]. The probe runs only on that error path.
 pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, rows: &[N]) -> Result<u64, Error> {
     Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+    let tenant = tx.tenant_id();
     let mut args = Args::default();
     N::bind_columns(rows, &mut args);
     if N::TENANT.is_some() {
-        args.add(tx.tenant_id());
+        args.add(tenant);
     }
-    let args = args.finish()?;
-    let tenant = tx.tenant_id();
-    let conn = tx.conn();
+    let row_args = |row: usize| new_args(&rows[row], tenant).finish();
+    insert_batch(tx.conn(), sql, args.finish(), one, rows.len(), &row_args).await
+}
+
+/// [`insert_many`]'s statements; `row_args` gives a row's parameters for `one`.
+async fn insert_batch(
+    conn: &mut PgConnection,
+    sql: &str,
+    args: Result<PgArguments, Error>,
+    one: &str,
+    rows: usize,
+    row_args: &(dyn Fn(usize) -> Result<PgArguments, Error> + Sync),
+) -> Result<u64, Error> {
+    let args = args?;
     let mut batch = sqlx::Connection::begin(&mut *conn).await?;
     let error = match sqlx::query_with(sql, args).execute(&mut *batch).await {
         Ok(done) => {
@@ -276,8 +320,8 @@ pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, 
         return Err(error.into());
     }
     let mut probe = sqlx::Connection::begin(&mut *conn).await?;
-    for (row, new) in rows.iter().enumerate() {
-        let refused = match new_args(new, tenant).finish() {
+    for row in 0..rows {
+        let refused = match row_args(row) {
             Ok(args) => sqlx::query_with(one, args).execute(&mut *probe).await.err().map(Error::from),
             Err(error) => Some(error),
         };
@@ -298,15 +342,15 @@ pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, 
 /// `validate()` of each; a refused row is named by `Error::InRow`.
 pub async fn insert_each<N: NewRow>(tx: &mut impl Scope, sql: &str, rows: &[N]) -> Result<u64, Error> {
     Violation::of_rows(rows, N::validate).map_err(Error::Invalid)?;
+    let tenant = tx.tenant_id();
+    let conn = tx.conn();
     for (row, new) in rows.iter().enumerate() {
-        let inserted = match new_args(new, tx.tenant_id()).finish() {
-            Ok(args) => sqlx::query_with(sql, args).execute(tx.conn()).await.map_err(Error::from),
-            Err(error) => Err(error),
-        };
-        inserted.map_err(|error| Error::InRow {
-            row,
-            error: Box::new(error),
-        })?;
+        rows_affected(&mut *conn, sql, new_args(new, tenant).finish())
+            .await
+            .map_err(|error| Error::InRow {
+                row,
+                error: Box::new(error),
+            })?;
     }
     Ok(rows.len() as u64)
 }
@@ -331,7 +375,6 @@ pub async fn update<'q, P: PatchRow, R: Row>(
     let mut args = args_of(key);
     patch.bind(&mut args);
     after.bind(&mut args);
-    Ok(sqlx::query_as_with::<_, R, _>(sql, args.finish()?)
-        .fetch_optional(tx.conn())
-        .await?)
+    let row = optional_row(tx.conn(), sql, args.finish()).await?;
+    row.as_ref().map(decode).transpose()
 }

@@ -124,67 +124,47 @@ pub fn schema_ids(schema: &ir::Schema) -> TokenStream {
     ids_items(&Ids::of(schema))
 }
 
-/// One newtype per typed ID.
+/// One alias of the runtime's `Id` per typed ID, and its marker in `kind`.
 fn ids_items(ids: &Ids) -> TokenStream {
-    let items = ids.all().map(|((hub, schema, table), name)| {
+    let mut aliases = Vec::new();
+    let mut kinds = Vec::new();
+    for ((hub, schema, table), name) in ids.all() {
         let ident = names::ident(name);
+        let kind = names::ident(name.strip_suffix("Id").unwrap_or(name));
         let doc = format!(" Primary key of `{hub}.{schema}.{table}`.");
-        let tenant_key = (ids.tenant() == Some(name.as_str())).then(|| {
-            quote! {
-                /// The tenant: what a `TenantTx` is begun with.
-                impl ::hubgen_runtime::TenantKey for #ident {}
-            }
-        });
-        let actor_key = (ids.actor.as_deref() == Some(name.as_str())).then(|| {
-            quote! {
-                /// The acting user: what an `ActorTx` is begun with.
-                impl ::hubgen_runtime::ActorKey for #ident {}
-            }
-        });
-        quote! {
+        aliases.push(quote! {
             #[doc = #doc]
-            #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type)]
-            #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-            #[serde(transparent)]
-            #[sqlx(transparent)]
-            pub struct #ident(pub ::uuid::Uuid);
-
-            impl #ident {
-                /// A new random (v4) id.
-                pub fn new() -> Self {
-                    Self(::uuid::Uuid::new_v4())
-                }
+            pub type #ident = ::hubgen_runtime::Id<kind::#kind>;
+        });
+        let tenant = (ids.tenant() == Some(name.as_str())).then(|| {
+            quote! {
+                /// The tenant: its ID begins a `TenantTx`.
+                impl ::hubgen_runtime::TenantIdKind for #kind {}
             }
-
-            #tenant_key
-            #actor_key
-
-            impl Default for #ident {
-                fn default() -> Self {
-                    Self::new()
-                }
+        });
+        let actor = (ids.actor.as_deref() == Some(name.as_str())).then(|| {
+            quote! {
+                /// The acting user: its ID begins an `ActorTx`.
+                impl ::hubgen_runtime::ActorIdKind for #kind {}
             }
-
-            impl From<::uuid::Uuid> for #ident {
-                fn from(id: ::uuid::Uuid) -> Self {
-                    Self(id)
-                }
+        });
+        kinds.push(quote! {
+            pub enum #kind {}
+            impl ::hubgen_runtime::IdKind for #kind {
+                const NAME: &'static str = #name;
             }
+            #tenant
+            #actor
+        });
+    }
+    quote! {
+        #(#aliases)*
 
-            impl From<#ident> for ::uuid::Uuid {
-                fn from(id: #ident) -> Self {
-                    id.0
-                }
-            }
-
-            impl ::std::fmt::Display for #ident {
-                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                    ::std::fmt::Display::fmt(&self.0, f)
-                }
-            }
+        /// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+        pub mod kind {
+            #(#kinds)*
         }
-    });
-    quote!(#(#items)*)
+    }
 }
 
 /// One hub crate's `lib.rs`: the crate docs, then [`hub_items`].
@@ -562,6 +542,7 @@ pub fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
         syn::Item::Impl(i) => &mut i.attrs,
         syn::Item::Mod(i) => &mut i.attrs,
         syn::Item::Struct(i) => &mut i.attrs,
+        syn::Item::Type(i) => &mut i.attrs,
         syn::Item::Use(i) => &mut i.attrs,
         _ => return None,
     })

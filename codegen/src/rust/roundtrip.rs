@@ -11,7 +11,7 @@ use super::Ids;
 use crate::sql::quote::{ident as q, qualified};
 use hubgen_schema::ir;
 use hubgen_schema::types::ColumnType;
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 /// `'2026-02-01'` → (2026, 2, 1)
@@ -61,9 +61,8 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
         ColumnType::Varchar(_) | ColumnType::Char(_) | ColumnType::Text => {
             if let Some(list) = check_list(table, &column.name) {
                 // By `n`, so the rows of a unique column differ.
-                let len = list.len() as u32;
-                let n = if variant == 0 { quote!(n) } else { quote!((n + #variant)) };
-                return quote!([#(#list),*][(#n % #len) as usize].to_string());
+                let n = if variant == 0 { quote!(n) } else { quote!(n + #variant) };
+                return quote!(::hubgen_runtime::testing::pick(&[#(#list),*], #n));
             }
             let max = match column.ty {
                 ColumnType::Varchar(Some(n)) | ColumnType::Char(n) => n as usize,
@@ -79,7 +78,10 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
                 Some("phone") if variant == 0 => quote!(format!("+1555{:06}", n * 2)),
                 Some("phone") => quote!(format!("+1555{:06}", n * 2 + #variant)),
                 Some("uuid") => quote!(::uuid::Uuid::new_v4().to_string()),
-                _ => quote!(format!("v{}-{n}", #variant)),
+                _ => {
+                    let (variant, max) = (Literal::u32_unsuffixed(variant), Literal::usize_unsuffixed(max));
+                    return quote!(::hubgen_runtime::testing::text(#variant, n, #max));
+                }
             };
             quote!(#text.chars().take(#max).collect::<String>())
         }
@@ -108,11 +110,10 @@ fn sample(shape: &Shape, column: &ir::Column, variant: u32) -> TokenStream {
         ColumnType::Double => quote!(1.5f64),
         ColumnType::Date => quote!(::chrono::NaiveDate::from_ymd_opt(#y, #m, #day).expect("date")),
         ColumnType::Time => quote!(::chrono::NaiveTime::from_hms_opt(12, 0, #variant).expect("time")),
-        ColumnType::Timestamp => {
-            quote!(::chrono::NaiveDate::from_ymd_opt(#y, #m, #day).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("timestamp"))
-        }
-        ColumnType::Timestamptz => {
-            quote!(::chrono::NaiveDate::from_ymd_opt(#y, #m, #day).and_then(|d| d.and_hms_opt(12, 0, 0)).expect("timestamp").and_utc())
+        ColumnType::Timestamp | ColumnType::Timestamptz => {
+            let (y, m, day) = (Literal::i32_unsuffixed(y), Literal::u32_unsuffixed(m), Literal::u32_unsuffixed(day));
+            let utc = (column.ty == ColumnType::Timestamptz).then(|| quote!(.and_utc()));
+            quote!(::hubgen_runtime::testing::noon(#y, #m, #day)#utc)
         }
         ColumnType::Json | ColumnType::Jsonb => quote!(::serde_json::json!({ "n": n, "variant": #variant })),
         ColumnType::Inet => quote!(::std::net::IpAddr::from([127, 0, 0, 1])),
@@ -261,8 +262,7 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             #[tokio::test]
             async fn #test() -> Result<(), Box<dyn std::error::Error>> {
                 #key_ring
-                #key_ring
-            let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
+                let db = ::hubgen_runtime::testing::TestDatabase::create(#db_name, MIGRATIONS, #setup, 2).await;
                 #begin
                 assert_eq!(#repo::count(#exec, &#filter::default()).await?, 0);
                 ::sqlx::query(#insert)#bind.execute(&mut *db.pool.acquire().await?).await?;
@@ -433,43 +433,35 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     } else {
         quote!(assert_eq!(#repo::insert_many(#exec, &[sample(3)]).await?, 1);)
     };
-    let paging = if one_per_tenant {
-        quote! {
-            let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
-            assert_eq!(first.next, None);
-            let second = ::hubgen_runtime::Page::<#row> { items: Vec::new(), next: None };
-        }
-    } else {
+    let inserts = (!one_per_tenant).then(|| {
         quote! {
             assert_eq!(#repo::insert_many(#exec, &[sample(2)]).await?, 1);
             #copy_one
-            let first = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2)).await?;
-            assert_eq!(first.items.len(), 2);
-            let cursor = first.next.clone().expect("a full page has a cursor");
-            let second = #repo::list(#exec, &#filter::default(), &::hubgen_runtime::PageRequest::first(2).after(cursor)).await?;
-            assert_eq!(second.items.len(), 1);
-            assert_eq!(second.next, None, "the last page has no cursor");
         }
-    };
-    // Every order, both ways (see `check_orders`).
+    });
+    // Pages of two, then every order both ways (see `check_pages` and `check_orders`).
     let sort = &shape.sort;
     let sorts = shape.sort_variants().into_iter().map(|s| {
         let variant = s.variant;
         quote!(#sort::#variant)
     });
-    let ordering = quote! {
-        let rows = #repo::count(#exec, &#filter::default()).await?;
-        ::hubgen_runtime::testing::check_orders(&[#(#sorts),*], rows, async |page| {
+    let total_rows = Literal::i64_unsuffixed(total);
+    let paging = quote! {
+        let first = ::hubgen_runtime::testing::check_pages(#total_rows, &row, async |page| {
+            #repo::list(#exec, &#filter::default(), &page).await
+        })
+        .await?;
+        ::hubgen_runtime::testing::check_orders(&[#(#sorts),*], #total_rows, async |page| {
             #repo::list(#exec, &#filter::default(), &page).await
         })
         .await?;
     };
     // Key lookups in bulk, and the stream reads what the count counts.
-    let key_of_first = key_of(quote!(first.items[0]));
+    let key_of_first = key_of(quote!(first[0]));
     let lookups = quote! {
         assert!(#repo::exists(#exec, #key).await?, "exists");
         let both = #repo::get_many(#exec, &[#key, #key_of_first]).await?;
-        assert!(both.contains(&row) && both.contains(&first.items[0]), "get_many finds both");
+        assert!(both.contains(&row) && both.contains(&first[0]), "get_many finds both");
         let streamed: Vec<#row> = ::hubgen_runtime::TryStreamExt::try_collect(#repo::stream(#exec, &#filter::default())).await?;
         assert_eq!(streamed.len() as i64, #repo::count(#exec, &#filter::default()).await?, "the stream reads every row");
     };
@@ -477,28 +469,14 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
     let conditions = shape.filters.first().map(|c| {
         let f = field(&c.name);
         let rest = (shape.filters.len() > 1 || table.soft_delete.is_some()).then(|| quote!(, ..Default::default()));
-        let with = |condition: TokenStream| quote!(#repo::count(#exec, &#filter { #f: #condition #rest }).await?);
-        let (nulls, values) = (
-            with(quote!(::hubgen_runtime::Condition::is_null())),
-            with(quote!(::hubgen_runtime::Condition::not_null())),
-        );
         let value = owned(c, quote!(row.#f));
-        let copy = owned(c, quote!(value));
-        let (at_least, below, equals) = (
-            with(quote!(::hubgen_runtime::Condition::at_least(#copy))),
-            with(quote!(::hubgen_runtime::Condition::below(#copy))),
-            with(quote!(::hubgen_runtime::Condition::any_of([#copy]))),
-        );
-        let value = if c.nullable { quote!(#value) } else { quote!(Some(#value)) };
+        let value = if c.nullable { value } else { quote!(Some(#value)) };
         let column = &c.name;
         quote! {
-            let all = #repo::count(#exec, &#filter::default()).await?;
-            let values = #values;
-            assert_eq!(#nulls + values, all, "IS NULL and IS NOT NULL split the rows");
-            if let Some(value) = #value {
-                assert_eq!(#at_least + #below, values, "a range's two halves split the rows with a value");
-                assert!(#equals >= 1, "IN finds the row by `{}`", #column);
-            }
+            ::hubgen_runtime::testing::check_conditions(#column, #value, async |condition| {
+                #repo::count(#exec, &#filter { #f: condition #rest }).await
+            })
+            .await?;
         }
     });
     quote! {
@@ -515,9 +493,8 @@ fn table_test(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table, ids: &Ids) 
             assert_eq!(#repo::get(#exec, #key).await?, Some(row.clone()), "get returns what insert stored");
             #(#unique_checks)*
             assert_eq!(#repo::count(#exec, &#filter::default()).await?, 1);
+            #inserts
             #paging
-            assert!(first.items.iter().chain(&second.items).any(|r| r == &row), "list finds the row");
-            #ordering
             #lookups
             #conditions
             #upsert

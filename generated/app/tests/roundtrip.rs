@@ -20,24 +20,14 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewAppRegistry {
         id: None,
-        name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
-        category: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
+        name: ::hubgen_runtime::testing::text(0, n, 255),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
+        category: Some(::hubgen_runtime::testing::text(0, n, 100)),
         app_type: None,
         status: None,
-        version: Some(
-            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        ),
-        developer: Some(
-            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        ),
-        icon_url: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        version: Some(::hubgen_runtime::testing::text(0, n, 50)),
+        developer: Some(::hubgen_runtime::testing::text(0, n, 255)),
+        icon_url: Some(::hubgen_runtime::testing::text(0, n, 64)),
         screenshots: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         features: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         requirements: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
@@ -59,27 +49,15 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(AppRegistryRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(AppRegistryRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = AppRegistryRepo::list(
-            &mut tx,
-            &AppRegistryFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                AppRegistryRepo::list(&mut tx, &AppRegistryFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = AppRegistryRepo::list(
-            &mut tx,
-            &AppRegistryFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 AppRegistrySort::Id,
@@ -87,7 +65,7 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 AppRegistrySort::Status,
                 AppRegistrySort::AppType,
             ],
-            rows,
+            3,
             async |page| {
                 AppRegistryRepo::list(&mut tx, &AppRegistryFilter::default(), &page)
                     .await
@@ -95,10 +73,8 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(AppRegistryRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = AppRegistryRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = AppRegistryRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<AppRegistry> = ::hubgen_runtime::TryStreamExt::try_collect(
             AppRegistryRepo::stream(&mut tx, &AppRegistryFilter::default()),
         )
@@ -107,34 +83,21 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, AppRegistryRepo::count(& mut tx, &
         AppRegistryFilter::default()). await ?, "the stream reads every row"
     );
-    let all = AppRegistryRepo::count(&mut tx, &AppRegistryFilter::default()).await?;
-    let values = AppRegistryRepo::count(
-            &mut tx,
-            &AppRegistryFilter {
-                category: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "category",
+            row.category.clone(),
+            async |condition| {
+                AppRegistryRepo::count(
+                        &mut tx,
+                        &AppRegistryFilter {
+                            category: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = row.category.clone() {
-        assert_eq!(
-            AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
-            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
-            . await ? + AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
-            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
-            await ?, values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            AppRegistryRepo::count(& mut tx, & AppRegistryFilter { category :
-            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
-            . await ? >= 1, "IN finds the row by `{}`", "category"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppRegistryRepo::upsert_by_id(&mut tx, &again).await?;
@@ -167,11 +130,11 @@ async fn app_registry_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = AppRegistryPatch {
-        name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = AppRegistryRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         AppRegistryRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -205,7 +168,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         id: None,
         app_id: ids::AppRegistryId::new(),
         status: None,
-        plan: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
+        plan: Some(::hubgen_runtime::testing::text(0, n, 50)),
         configuration: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         usage_stats: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         billing_info: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
@@ -231,27 +194,18 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     );
     assert_eq!(AppSubscriptionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(AppSubscriptionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = AppSubscriptionRepo::list(
-            &mut tx,
-            &AppSubscriptionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                AppSubscriptionRepo::list(
+                        &mut tx,
+                        &AppSubscriptionFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = AppSubscriptionRepo::list(
-            &mut tx,
-            &AppSubscriptionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[
@@ -259,7 +213,7 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
                 AppSubscriptionSort::AppId,
                 AppSubscriptionSort::Status,
             ],
-            rows,
+            3,
             async |page| {
                 AppSubscriptionRepo::list(
                         &mut tx,
@@ -271,11 +225,8 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert!(AppSubscriptionRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = AppSubscriptionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = AppSubscriptionRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<AppSubscription> = ::hubgen_runtime::TryStreamExt::try_collect(
             AppSubscriptionRepo::stream(&mut tx, &AppSubscriptionFilter::default()),
         )
@@ -284,35 +235,21 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
         streamed.len() as i64, AppSubscriptionRepo::count(& mut tx, &
         AppSubscriptionFilter::default()). await ?, "the stream reads every row"
     );
-    let all = AppSubscriptionRepo::count(&mut tx, &AppSubscriptionFilter::default())
-        .await?;
-    let values = AppSubscriptionRepo::count(
-            &mut tx,
-            &AppSubscriptionFilter {
-                app_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "app_id",
+            Some(row.app_id),
+            async |condition| {
+                AppSubscriptionRepo::count(
+                        &mut tx,
+                        &AppSubscriptionFilter {
+                            app_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.app_id) {
-        assert_eq!(
-            AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            AppSubscriptionRepo::count(& mut tx, & AppSubscriptionFilter { app_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "app_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppSubscriptionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -338,15 +275,12 @@ async fn app_subscriptions_round_trip() -> Result<(), Box<dyn std::error::Error>
     let row = kept;
     let n = 99u32;
     let patch = AppSubscriptionPatch {
-        status: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
-        ),
+        status: Some(Some(::hubgen_runtime::testing::text(1, n, 50))),
         ..Default::default()
     };
     let updated = AppSubscriptionRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.status, Some(format!("v{}-{n}", 1u32) .chars().take(50usize).collect:: <
-        String > ()), "patched field"
+        updated.status, Some(::hubgen_runtime::testing::text(1, n, 50)), "patched field"
     );
     assert_eq!(
         AppSubscriptionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -380,7 +314,7 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewAppGuard {
         id: None,
         app_id: ids::AppRegistryId::new(),
-        guard_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        guard_type: ::hubgen_runtime::testing::text(0, n, 50),
         status: None,
         rules: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
@@ -398,40 +332,25 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(AppGuardRepo::count(& mut tx, & AppGuardFilter::default()). await ?, 1);
     assert_eq!(AppGuardRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(AppGuardRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = AppGuardRepo::list(
-            &mut tx,
-            &AppGuardFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                AppGuardRepo::list(&mut tx, &AppGuardFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = AppGuardRepo::list(
-            &mut tx,
-            &AppGuardFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType],
-            rows,
+            3,
             async |page| {
                 AppGuardRepo::list(&mut tx, &AppGuardFilter::default(), &page).await
             },
         )
         .await?;
     assert!(AppGuardRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = AppGuardRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = AppGuardRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<AppGuard> = ::hubgen_runtime::TryStreamExt::try_collect(
             AppGuardRepo::stream(&mut tx, &AppGuardFilter::default()),
         )
@@ -440,34 +359,21 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, AppGuardRepo::count(& mut tx, & AppGuardFilter::default())
         . await ?, "the stream reads every row"
     );
-    let all = AppGuardRepo::count(&mut tx, &AppGuardFilter::default()).await?;
-    let values = AppGuardRepo::count(
-            &mut tx,
-            &AppGuardFilter {
-                app_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "app_id",
+            Some(row.app_id),
+            async |condition| {
+                AppGuardRepo::count(
+                        &mut tx,
+                        &AppGuardFilter {
+                            app_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.app_id) {
-        assert_eq!(
-            AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            AppGuardRepo::count(& mut tx, & AppGuardFilter { app_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "app_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = AppGuardRepo::upsert_by_id(&mut tx, &again).await?;
@@ -490,13 +396,11 @@ async fn app_guards_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = AppGuardPatch {
-        guard_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        guard_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = AppGuardRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.guard_type, expected, "patched field");
     assert_eq!(
         AppGuardRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

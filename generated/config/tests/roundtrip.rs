@@ -20,19 +20,13 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         .await;
     let sample = |n: u32| NewRuntimeConfig {
         id: None,
-        config_key: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        config_value: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        config_key: ::hubgen_runtime::testing::text(0, n, 255),
+        config_value: Some(::hubgen_runtime::testing::text(0, n, 64)),
         config_type: None,
-        scope: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        scope: ::hubgen_runtime::testing::text(0, n, 50),
         user_id: Some(ids::UserId::new()),
-        category: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        category: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         is_encrypted: None,
         validation_rules: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
         created_at: None,
@@ -56,27 +50,15 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     );
     assert_eq!(RuntimeConfigRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(RuntimeConfigRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = RuntimeConfigRepo::list(
-            &mut tx,
-            &RuntimeConfigFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                RuntimeConfigRepo::list(&mut tx, &RuntimeConfigFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = RuntimeConfigRepo::list(
-            &mut tx,
-            &RuntimeConfigFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 RuntimeConfigSort::Id,
@@ -85,7 +67,7 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
                 RuntimeConfigSort::TenantId,
                 RuntimeConfigSort::Category,
             ],
-            rows,
+            3,
             async |page| {
                 RuntimeConfigRepo::list(&mut tx, &RuntimeConfigFilter::default(), &page)
                     .await
@@ -93,10 +75,8 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert!(RuntimeConfigRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = RuntimeConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = RuntimeConfigRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<RuntimeConfig> = ::hubgen_runtime::TryStreamExt::try_collect(
             RuntimeConfigRepo::stream(&mut tx, &RuntimeConfigFilter::default()),
         )
@@ -105,35 +85,21 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         streamed.len() as i64, RuntimeConfigRepo::count(& mut tx, &
         RuntimeConfigFilter::default()). await ?, "the stream reads every row"
     );
-    let all = RuntimeConfigRepo::count(&mut tx, &RuntimeConfigFilter::default()).await?;
-    let values = RuntimeConfigRepo::count(
-            &mut tx,
-            &RuntimeConfigFilter {
-                config_key: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "config_key",
+            Some(row.config_key.clone()),
+            async |condition| {
+                RuntimeConfigRepo::count(
+                        &mut tx,
+                        &RuntimeConfigFilter {
+                            config_key: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.config_key.clone()) {
-        assert_eq!(
-            RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
-            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
-            . await ? + RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter {
-            config_key : ::hubgen_runtime::Condition::below(value.clone()),
-            ..Default::default() }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            RuntimeConfigRepo::count(& mut tx, & RuntimeConfigFilter { config_key :
-            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
-            . await ? >= 1, "IN finds the row by `{}`", "config_key"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = RuntimeConfigRepo::upsert_by_id(&mut tx, &again).await?;
@@ -161,15 +127,13 @@ async fn runtime_configs_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let row = kept;
     let n = 99u32;
     let patch = RuntimeConfigPatch {
-        config_value: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
-        ),
+        config_value: Some(Some(::hubgen_runtime::testing::text(1, n, 64))),
         ..Default::default()
     };
     let updated = RuntimeConfigRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.config_value, Some(format!("v{}-{n}", 1u32) .chars().take(64usize)
-        .collect:: < String > ()), "patched field"
+        updated.config_value, Some(::hubgen_runtime::testing::text(1, n, 64)),
+        "patched field"
     );
     assert_eq!(
         RuntimeConfigRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -202,15 +166,11 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         .await;
     let sample = |n: u32| NewEnvironmentConfig {
         id: None,
-        environment: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        config_key: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        config_value: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        environment: ::hubgen_runtime::testing::text(0, n, 50),
+        config_key: ::hubgen_runtime::testing::text(0, n, 255),
+        config_value: Some(::hubgen_runtime::testing::text(0, n, 64)),
         config_type: None,
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         created_at: None,
         updated_at: None,
     };
@@ -233,27 +193,18 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     );
     assert_eq!(EnvironmentConfigRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(EnvironmentConfigRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = EnvironmentConfigRepo::list(
-            &mut tx,
-            &EnvironmentConfigFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                EnvironmentConfigRepo::list(
+                        &mut tx,
+                        &EnvironmentConfigFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = EnvironmentConfigRepo::list(
-            &mut tx,
-            &EnvironmentConfigFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[
@@ -261,7 +212,7 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
                 EnvironmentConfigSort::Environment,
                 EnvironmentConfigSort::ConfigKey,
             ],
-            rows,
+            3,
             async |page| {
                 EnvironmentConfigRepo::list(
                         &mut tx,
@@ -273,11 +224,8 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         )
         .await?;
     assert!(EnvironmentConfigRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = EnvironmentConfigRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = EnvironmentConfigRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<EnvironmentConfig> = ::hubgen_runtime::TryStreamExt::try_collect(
             EnvironmentConfigRepo::stream(&mut tx, &EnvironmentConfigFilter::default()),
         )
@@ -286,37 +234,21 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
         streamed.len() as i64, EnvironmentConfigRepo::count(& mut tx, &
         EnvironmentConfigFilter::default()). await ?, "the stream reads every row"
     );
-    let all = EnvironmentConfigRepo::count(&mut tx, &EnvironmentConfigFilter::default())
-        .await?;
-    let values = EnvironmentConfigRepo::count(
-            &mut tx,
-            &EnvironmentConfigFilter {
-                environment: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "environment",
+            Some(row.environment.clone()),
+            async |condition| {
+                EnvironmentConfigRepo::count(
+                        &mut tx,
+                        &EnvironmentConfigFilter {
+                            environment: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter { environment :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.environment.clone()) {
-        assert_eq!(
-            EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter {
-            environment : ::hubgen_runtime::Condition::at_least(value.clone()),
-            ..Default::default() }). await ? + EnvironmentConfigRepo::count(& mut tx, &
-            EnvironmentConfigFilter { environment :
-            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
-            await ?, values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            EnvironmentConfigRepo::count(& mut tx, & EnvironmentConfigFilter {
-            environment : ::hubgen_runtime::Condition::any_of([value.clone()]),
-            ..Default::default() }). await ? >= 1, "IN finds the row by `{}`",
-            "environment"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = EnvironmentConfigRepo::upsert_by_id(&mut tx, &again).await?;
@@ -340,15 +272,13 @@ async fn environment_configs_round_trip() -> Result<(), Box<dyn std::error::Erro
     let row = kept;
     let n = 99u32;
     let patch = EnvironmentConfigPatch {
-        config_value: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
-        ),
+        config_value: Some(Some(::hubgen_runtime::testing::text(1, n, 64))),
         ..Default::default()
     };
     let updated = EnvironmentConfigRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.config_value, Some(format!("v{}-{n}", 1u32) .chars().take(64usize)
-        .collect:: < String > ()), "patched field"
+        updated.config_value, Some(::hubgen_runtime::testing::text(1, n, 64)),
+        "patched field"
     );
     assert_eq!(
         EnvironmentConfigRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

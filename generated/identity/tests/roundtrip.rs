@@ -24,24 +24,13 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             .chars()
             .take(255usize)
             .collect::<String>(),
-        password_hash: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(255usize)
-            .collect::<String>(),
-        first_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        last_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
+        password_hash: ::hubgen_runtime::testing::text(0, n, 255),
+        first_name: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        last_name: Some(::hubgen_runtime::testing::text(0, n, 100)),
         role: None,
         status: None,
         email_verified: None,
-        last_login_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp"),
-        ),
+        last_login_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15)),
         created_at: None,
         updated_at: None,
     };
@@ -64,38 +53,21 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
     assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(UserRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = UserRepo::list(
-            &mut tx,
-            &UserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = UserRepo::list(
-            &mut tx,
-            &UserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = UserRepo::count(&mut tx, &UserFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[UserSort::Id, UserSort::Email, UserSort::Status],
-            rows,
+            3,
             async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
         )
         .await?;
     assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = UserRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
             UserRepo::stream(&mut tx, &UserFilter::default()),
         )
@@ -104,34 +76,21 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
         ?, "the stream reads every row"
     );
-    let all = UserRepo::count(&mut tx, &UserFilter::default()).await?;
-    let values = UserRepo::count(
-            &mut tx,
-            &UserFilter {
-                email: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "email",
+            Some(row.email.clone()),
+            async |condition| {
+                UserRepo::count(
+                        &mut tx,
+                        &UserFilter {
+                            email: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        UserRepo::count(& mut tx, & UserFilter { email :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.email.clone()) {
-        assert_eq!(
-            UserRepo::count(& mut tx, & UserFilter { email :
-            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
-            . await ? + UserRepo::count(& mut tx, & UserFilter { email :
-            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
-            await ?, values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            UserRepo::count(& mut tx, & UserFilter { email :
-            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
-            . await ? >= 1, "IN finds the row by `{}`", "email"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -158,13 +117,11 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = UserPatch {
-        password_hash: Some(
-            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        ),
+        password_hash: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = UserRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.password_hash, expected, "patched field");
     assert_eq!(
         UserRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -195,14 +152,10 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewUserSession {
         id: None,
         user_id: ids::UserId::new(),
-        token_hash: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        expires_at: ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-            .and_then(|d| d.and_hms_opt(12, 0, 0))
-            .expect("timestamp"),
+        token_hash: ::hubgen_runtime::testing::text(0, n, 255),
+        expires_at: ::hubgen_runtime::testing::noon(2026, 1, 15),
         ip_address: Some(::std::net::IpAddr::from([127, 0, 0, 1])),
-        user_agent: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        user_agent: Some(::hubgen_runtime::testing::text(0, n, 64)),
         created_at: None,
     };
     let mut tx = ::hubgen_runtime::ActorTx::begin(
@@ -222,30 +175,18 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(UserSessionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(UserSessionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = UserSessionRepo::list(
-            &mut tx,
-            &UserSessionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                UserSessionRepo::list(&mut tx, &UserSessionFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = UserSessionRepo::list(
-            &mut tx,
-            &UserSessionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[UserSessionSort::Id, UserSessionSort::UserId, UserSessionSort::ExpiresAt],
-            rows,
+            3,
             async |page| {
                 UserSessionRepo::list(&mut tx, &UserSessionFilter::default(), &page)
                     .await
@@ -253,10 +194,8 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(UserSessionRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = UserSessionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = UserSessionRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<UserSession> = ::hubgen_runtime::TryStreamExt::try_collect(
             UserSessionRepo::stream(&mut tx, &UserSessionFilter::default()),
         )
@@ -265,34 +204,21 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, UserSessionRepo::count(& mut tx, &
         UserSessionFilter::default()). await ?, "the stream reads every row"
     );
-    let all = UserSessionRepo::count(&mut tx, &UserSessionFilter::default()).await?;
-    let values = UserSessionRepo::count(
-            &mut tx,
-            &UserSessionFilter {
-                user_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "user_id",
+            Some(row.user_id),
+            async |condition| {
+                UserSessionRepo::count(
+                        &mut tx,
+                        &UserSessionFilter {
+                            user_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.user_id) {
-        assert_eq!(
-            UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            UserSessionRepo::count(& mut tx, & UserSessionFilter { user_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "user_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserSessionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -314,13 +240,11 @@ async fn user_sessions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = UserSessionPatch {
-        token_hash: Some(
-            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        ),
+        token_hash: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = UserSessionRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.token_hash, expected, "patched field");
     assert_eq!(
         UserSessionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

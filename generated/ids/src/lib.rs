@@ -3,1307 +3,191 @@
 //! Typed IDs shared by every hub crate: a `TenantId` cannot be passed where a `UserId` is wanted.
 #[rustfmt::skip]
 /// Primary key of `app.public.app_guards`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct AppGuardId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl AppGuardId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for AppGuardId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for AppGuardId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<AppGuardId> for ::uuid::Uuid {
-    fn from(id: AppGuardId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for AppGuardId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type AppGuardId = ::hubgen_runtime::Id<kind::AppGuard>;
 #[rustfmt::skip]
 /// Primary key of `app.public.app_registry`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct AppRegistryId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl AppRegistryId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for AppRegistryId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for AppRegistryId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<AppRegistryId> for ::uuid::Uuid {
-    fn from(id: AppRegistryId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for AppRegistryId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type AppRegistryId = ::hubgen_runtime::Id<kind::AppRegistry>;
 #[rustfmt::skip]
 /// Primary key of `app.public.app_subscriptions`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct AppSubscriptionId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl AppSubscriptionId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for AppSubscriptionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for AppSubscriptionId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<AppSubscriptionId> for ::uuid::Uuid {
-    fn from(id: AppSubscriptionId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for AppSubscriptionId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type AppSubscriptionId = ::hubgen_runtime::Id<kind::AppSubscription>;
 #[rustfmt::skip]
 /// Primary key of `billing.public.entitlements`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct EntitlementId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl EntitlementId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for EntitlementId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for EntitlementId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<EntitlementId> for ::uuid::Uuid {
-    fn from(id: EntitlementId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for EntitlementId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type EntitlementId = ::hubgen_runtime::Id<kind::Entitlement>;
 #[rustfmt::skip]
 /// Primary key of `billing.public.invoices`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct InvoiceId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl InvoiceId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for InvoiceId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for InvoiceId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<InvoiceId> for ::uuid::Uuid {
-    fn from(id: InvoiceId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for InvoiceId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type InvoiceId = ::hubgen_runtime::Id<kind::Invoice>;
 #[rustfmt::skip]
 /// Primary key of `billing.public.plans`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct PlanId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl PlanId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for PlanId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for PlanId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<PlanId> for ::uuid::Uuid {
-    fn from(id: PlanId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for PlanId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type PlanId = ::hubgen_runtime::Id<kind::Plan>;
 #[rustfmt::skip]
 /// Primary key of `config.public.environment_configs`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct EnvironmentConfigId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl EnvironmentConfigId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for EnvironmentConfigId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for EnvironmentConfigId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<EnvironmentConfigId> for ::uuid::Uuid {
-    fn from(id: EnvironmentConfigId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for EnvironmentConfigId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type EnvironmentConfigId = ::hubgen_runtime::Id<kind::EnvironmentConfig>;
 #[rustfmt::skip]
 /// Primary key of `config.public.runtime_configs`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct RuntimeConfigId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl RuntimeConfigId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for RuntimeConfigId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for RuntimeConfigId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<RuntimeConfigId> for ::uuid::Uuid {
-    fn from(id: RuntimeConfigId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for RuntimeConfigId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type RuntimeConfigId = ::hubgen_runtime::Id<kind::RuntimeConfig>;
 #[rustfmt::skip]
 /// Primary key of `identity.public.user_sessions`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserSessionId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserSessionId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for UserSessionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserSessionId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserSessionId> for ::uuid::Uuid {
-    fn from(id: UserSessionId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserSessionId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserSessionId = ::hubgen_runtime::Id<kind::UserSession>;
 #[rustfmt::skip]
 /// Primary key of `identity.public.users`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-/// The acting user: what an `ActorTx` is begun with.
-impl ::hubgen_runtime::ActorKey for UserId {}
-#[rustfmt::skip]
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserId> for ::uuid::Uuid {
-    fn from(id: UserId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserId = ::hubgen_runtime::Id<kind::User>;
 #[rustfmt::skip]
 /// Primary key of `message.public.conversations`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct ConversationId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl ConversationId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for ConversationId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for ConversationId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<ConversationId> for ::uuid::Uuid {
-    fn from(id: ConversationId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for ConversationId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type ConversationId = ::hubgen_runtime::Id<kind::Conversation>;
 #[rustfmt::skip]
 /// Primary key of `message.public.messages`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct MessageId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl MessageId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for MessageId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for MessageId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<MessageId> for ::uuid::Uuid {
-    fn from(id: MessageId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for MessageId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type MessageId = ::hubgen_runtime::Id<kind::Message>;
 #[rustfmt::skip]
 /// Primary key of `message.public.routing_rules`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct RoutingRuleId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl RoutingRuleId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for RoutingRuleId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for RoutingRuleId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<RoutingRuleId> for ::uuid::Uuid {
-    fn from(id: RoutingRuleId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for RoutingRuleId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type RoutingRuleId = ::hubgen_runtime::Id<kind::RoutingRule>;
 #[rustfmt::skip]
 /// Primary key of `spokes.public.botpress_user_mappings`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct BotpressUserMappingId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl BotpressUserMappingId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for BotpressUserMappingId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for BotpressUserMappingId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<BotpressUserMappingId> for ::uuid::Uuid {
-    fn from(id: BotpressUserMappingId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for BotpressUserMappingId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type BotpressUserMappingId = ::hubgen_runtime::Id<kind::BotpressUserMapping>;
 #[rustfmt::skip]
 /// Primary key of `spokes.public.facebook_connections`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct FacebookConnectionId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl FacebookConnectionId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for FacebookConnectionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for FacebookConnectionId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<FacebookConnectionId> for ::uuid::Uuid {
-    fn from(id: FacebookConnectionId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for FacebookConnectionId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type FacebookConnectionId = ::hubgen_runtime::Id<kind::FacebookConnection>;
 #[rustfmt::skip]
 /// Primary key of `spokes.public.facebook_users`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct FacebookUserId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl FacebookUserId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for FacebookUserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for FacebookUserId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<FacebookUserId> for ::uuid::Uuid {
-    fn from(id: FacebookUserId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for FacebookUserId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type FacebookUserId = ::hubgen_runtime::Id<kind::FacebookUser>;
 #[rustfmt::skip]
 /// Primary key of `tenant.public.tenant_members`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct TenantMemberId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl TenantMemberId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for TenantMemberId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for TenantMemberId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<TenantMemberId> for ::uuid::Uuid {
-    fn from(id: TenantMemberId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for TenantMemberId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type TenantMemberId = ::hubgen_runtime::Id<kind::TenantMember>;
 #[rustfmt::skip]
 /// Primary key of `tenant.public.tenant_profiles`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct TenantProfileId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl TenantProfileId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for TenantProfileId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for TenantProfileId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<TenantProfileId> for ::uuid::Uuid {
-    fn from(id: TenantProfileId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for TenantProfileId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type TenantProfileId = ::hubgen_runtime::Id<kind::TenantProfile>;
 #[rustfmt::skip]
 /// Primary key of `tenant.public.tenants`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct TenantId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl TenantId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-/// The tenant: what a `TenantTx` is begun with.
-impl ::hubgen_runtime::TenantKey for TenantId {}
-#[rustfmt::skip]
-impl Default for TenantId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for TenantId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<TenantId> for ::uuid::Uuid {
-    fn from(id: TenantId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for TenantId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type TenantId = ::hubgen_runtime::Id<kind::Tenant>;
 #[rustfmt::skip]
 /// Primary key of `user.public.user_activities`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserActivityId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserActivityId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for UserActivityId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserActivityId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserActivityId> for ::uuid::Uuid {
-    fn from(id: UserActivityId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserActivityId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserActivityId = ::hubgen_runtime::Id<kind::UserActivity>;
 #[rustfmt::skip]
 /// Primary key of `user.public.user_addresses`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserAddressId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserAddressId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for UserAddressId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserAddressId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserAddressId> for ::uuid::Uuid {
-    fn from(id: UserAddressId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserAddressId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserAddressId = ::hubgen_runtime::Id<kind::UserAddress>;
 #[rustfmt::skip]
 /// Primary key of `user.public.user_preferences`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserPreferenceId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserPreferenceId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for UserPreferenceId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserPreferenceId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserPreferenceId> for ::uuid::Uuid {
-    fn from(id: UserPreferenceId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserPreferenceId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserPreferenceId = ::hubgen_runtime::Id<kind::UserPreference>;
 #[rustfmt::skip]
 /// Primary key of `user.public.user_profiles`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct UserProfileId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl UserProfileId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for UserProfileId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for UserProfileId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<UserProfileId> for ::uuid::Uuid {
-    fn from(id: UserProfileId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for UserProfileId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type UserProfileId = ::hubgen_runtime::Id<kind::UserProfile>;
 #[rustfmt::skip]
 /// Primary key of `wallet.public.ledger`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct LedgerId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl LedgerId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for LedgerId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for LedgerId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<LedgerId> for ::uuid::Uuid {
-    fn from(id: LedgerId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for LedgerId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type LedgerId = ::hubgen_runtime::Id<kind::Ledger>;
 #[rustfmt::skip]
 /// Primary key of `wallet.public.transactions`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct TransactionId(pub ::uuid::Uuid);
-#[rustfmt::skip]
-impl TransactionId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
-    }
-}
-#[rustfmt::skip]
-impl Default for TransactionId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for TransactionId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-#[rustfmt::skip]
-impl From<TransactionId> for ::uuid::Uuid {
-    fn from(id: TransactionId) -> Self {
-        id.0
-    }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for TransactionId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
-    }
-}
+pub type TransactionId = ::hubgen_runtime::Id<kind::Transaction>;
 #[rustfmt::skip]
 /// Primary key of `wallet.public.wallets`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
-)]
-#[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[serde(transparent)]
-#[sqlx(transparent)]
-pub struct WalletId(pub ::uuid::Uuid);
+pub type WalletId = ::hubgen_runtime::Id<kind::Wallet>;
 #[rustfmt::skip]
-impl WalletId {
-    /// A new random (v4) id.
-    pub fn new() -> Self {
-        Self(::uuid::Uuid::new_v4())
+/// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+pub mod kind {
+    pub enum AppGuard {}
+    impl ::hubgen_runtime::IdKind for AppGuard {
+        const NAME: &'static str = "AppGuardId";
     }
-}
-#[rustfmt::skip]
-impl Default for WalletId {
-    fn default() -> Self {
-        Self::new()
+    pub enum AppRegistry {}
+    impl ::hubgen_runtime::IdKind for AppRegistry {
+        const NAME: &'static str = "AppRegistryId";
     }
-}
-#[rustfmt::skip]
-impl From<::uuid::Uuid> for WalletId {
-    fn from(id: ::uuid::Uuid) -> Self {
-        Self(id)
+    pub enum AppSubscription {}
+    impl ::hubgen_runtime::IdKind for AppSubscription {
+        const NAME: &'static str = "AppSubscriptionId";
     }
-}
-#[rustfmt::skip]
-impl From<WalletId> for ::uuid::Uuid {
-    fn from(id: WalletId) -> Self {
-        id.0
+    pub enum Entitlement {}
+    impl ::hubgen_runtime::IdKind for Entitlement {
+        const NAME: &'static str = "EntitlementId";
     }
-}
-#[rustfmt::skip]
-impl ::std::fmt::Display for WalletId {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        ::std::fmt::Display::fmt(&self.0, f)
+    pub enum Invoice {}
+    impl ::hubgen_runtime::IdKind for Invoice {
+        const NAME: &'static str = "InvoiceId";
+    }
+    pub enum Plan {}
+    impl ::hubgen_runtime::IdKind for Plan {
+        const NAME: &'static str = "PlanId";
+    }
+    pub enum EnvironmentConfig {}
+    impl ::hubgen_runtime::IdKind for EnvironmentConfig {
+        const NAME: &'static str = "EnvironmentConfigId";
+    }
+    pub enum RuntimeConfig {}
+    impl ::hubgen_runtime::IdKind for RuntimeConfig {
+        const NAME: &'static str = "RuntimeConfigId";
+    }
+    pub enum UserSession {}
+    impl ::hubgen_runtime::IdKind for UserSession {
+        const NAME: &'static str = "UserSessionId";
+    }
+    pub enum User {}
+    impl ::hubgen_runtime::IdKind for User {
+        const NAME: &'static str = "UserId";
+    }
+    /// The acting user: its ID begins an `ActorTx`.
+    impl ::hubgen_runtime::ActorIdKind for User {}
+    pub enum Conversation {}
+    impl ::hubgen_runtime::IdKind for Conversation {
+        const NAME: &'static str = "ConversationId";
+    }
+    pub enum Message {}
+    impl ::hubgen_runtime::IdKind for Message {
+        const NAME: &'static str = "MessageId";
+    }
+    pub enum RoutingRule {}
+    impl ::hubgen_runtime::IdKind for RoutingRule {
+        const NAME: &'static str = "RoutingRuleId";
+    }
+    pub enum BotpressUserMapping {}
+    impl ::hubgen_runtime::IdKind for BotpressUserMapping {
+        const NAME: &'static str = "BotpressUserMappingId";
+    }
+    pub enum FacebookConnection {}
+    impl ::hubgen_runtime::IdKind for FacebookConnection {
+        const NAME: &'static str = "FacebookConnectionId";
+    }
+    pub enum FacebookUser {}
+    impl ::hubgen_runtime::IdKind for FacebookUser {
+        const NAME: &'static str = "FacebookUserId";
+    }
+    pub enum TenantMember {}
+    impl ::hubgen_runtime::IdKind for TenantMember {
+        const NAME: &'static str = "TenantMemberId";
+    }
+    pub enum TenantProfile {}
+    impl ::hubgen_runtime::IdKind for TenantProfile {
+        const NAME: &'static str = "TenantProfileId";
+    }
+    pub enum Tenant {}
+    impl ::hubgen_runtime::IdKind for Tenant {
+        const NAME: &'static str = "TenantId";
+    }
+    /// The tenant: its ID begins a `TenantTx`.
+    impl ::hubgen_runtime::TenantIdKind for Tenant {}
+    pub enum UserActivity {}
+    impl ::hubgen_runtime::IdKind for UserActivity {
+        const NAME: &'static str = "UserActivityId";
+    }
+    pub enum UserAddress {}
+    impl ::hubgen_runtime::IdKind for UserAddress {
+        const NAME: &'static str = "UserAddressId";
+    }
+    pub enum UserPreference {}
+    impl ::hubgen_runtime::IdKind for UserPreference {
+        const NAME: &'static str = "UserPreferenceId";
+    }
+    pub enum UserProfile {}
+    impl ::hubgen_runtime::IdKind for UserProfile {
+        const NAME: &'static str = "UserProfileId";
+    }
+    pub enum Ledger {}
+    impl ::hubgen_runtime::IdKind for Ledger {
+        const NAME: &'static str = "LedgerId";
+    }
+    pub enum Transaction {}
+    impl ::hubgen_runtime::IdKind for Transaction {
+        const NAME: &'static str = "TransactionId";
+    }
+    pub enum Wallet {}
+    impl ::hubgen_runtime::IdKind for Wallet {
+        const NAME: &'static str = "WalletId";
     }
 }

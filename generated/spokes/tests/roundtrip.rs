@@ -28,18 +28,16 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         .await;
     let sample = |n: u32| NewFacebookConnection {
         id: None,
-        page_id: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        page_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        ),
+        page_id: ::hubgen_runtime::testing::text(0, n, 100),
+        page_name: Some(::hubgen_runtime::testing::text(0, n, 255)),
         page_access_token: Some(
             ::hubgen_runtime::crypto::Secret::new(
-                format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+                ::hubgen_runtime::testing::text(0, n, 64),
             ),
         ),
         webhook_secret: Some(
             ::hubgen_runtime::crypto::Secret::new(
-                format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+                ::hubgen_runtime::testing::text(0, n, 64),
             ),
         ),
         connection_status: None,
@@ -62,29 +60,17 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     );
     assert_eq!(FacebookConnectionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(FacebookConnectionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = FacebookConnectionRepo::list(
-            &mut tx,
-            &FacebookConnectionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = FacebookConnectionRepo::list(
-            &mut tx,
-            &FacebookConnectionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = FacebookConnectionRepo::count(
-            &mut tx,
-            &FacebookConnectionFilter::default(),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                FacebookConnectionRepo::list(
+                        &mut tx,
+                        &FacebookConnectionFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
         .await?;
     ::hubgen_runtime::testing::check_orders(
@@ -93,7 +79,7 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
                 FacebookConnectionSort::PageId,
                 FacebookConnectionSort::ConnectionStatus,
             ],
-            rows,
+            3,
             async |page| {
                 FacebookConnectionRepo::list(
                         &mut tx,
@@ -105,11 +91,8 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert!(FacebookConnectionRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = FacebookConnectionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = FacebookConnectionRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<FacebookConnection> = ::hubgen_runtime::TryStreamExt::try_collect(
             FacebookConnectionRepo::stream(&mut tx, &FacebookConnectionFilter::default()),
         )
@@ -118,39 +101,21 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
         streamed.len() as i64, FacebookConnectionRepo::count(& mut tx, &
         FacebookConnectionFilter::default()). await ?, "the stream reads every row"
     );
-    let all = FacebookConnectionRepo::count(
-            &mut tx,
-            &FacebookConnectionFilter::default(),
-        )
-        .await?;
-    let values = FacebookConnectionRepo::count(
-            &mut tx,
-            &FacebookConnectionFilter {
-                page_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "page_id",
+            Some(row.page_id.clone()),
+            async |condition| {
+                FacebookConnectionRepo::count(
+                        &mut tx,
+                        &FacebookConnectionFilter {
+                            page_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.page_id.clone()) {
-        assert_eq!(
-            FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id
-            : ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default()
-            }). await ? + FacebookConnectionRepo::count(& mut tx, &
-            FacebookConnectionFilter { page_id : ::hubgen_runtime::Condition::below(value
-            .clone()), ..Default::default() }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            FacebookConnectionRepo::count(& mut tx, & FacebookConnectionFilter { page_id
-            : ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default()
-            }). await ? >= 1, "IN finds the row by `{}`", "page_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = FacebookConnectionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -176,13 +141,11 @@ async fn facebook_connections_round_trip() -> Result<(), Box<dyn std::error::Err
     let row = kept;
     let n = 99u32;
     let patch = FacebookConnectionPatch {
-        page_id: Some(
-            format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>(),
-        ),
+        page_id: Some(::hubgen_runtime::testing::text(1, n, 100)),
         ..Default::default()
     };
     let updated = FacebookConnectionRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 100);
     assert_eq!(updated.page_id, expected, "patched field");
     assert_eq!(
         FacebookConnectionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -215,27 +178,14 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewFacebookUser {
         id: None,
-        facebook_user_id: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(100usize)
-            .collect::<String>(),
+        facebook_user_id: ::hubgen_runtime::testing::text(0, n, 100),
         user_id: Some(ids::UserId::new()),
-        first_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        last_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        profile_pic_url: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
-        locale: Some(format!("v{}-{n}", 0u32).chars().take(10usize).collect::<String>()),
+        first_name: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        last_name: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        profile_pic_url: Some(::hubgen_runtime::testing::text(0, n, 64)),
+        locale: Some(::hubgen_runtime::testing::text(0, n, 10)),
         timezone: Some(1i32),
-        last_interaction_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp"),
-        ),
+        last_interaction_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15)),
         created_at: None,
         updated_at: None,
     };
@@ -257,34 +207,22 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(FacebookUserRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(FacebookUserRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = FacebookUserRepo::list(
-            &mut tx,
-            &FacebookUserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                FacebookUserRepo::list(&mut tx, &FacebookUserFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = FacebookUserRepo::list(
-            &mut tx,
-            &FacebookUserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 FacebookUserSort::Id,
                 FacebookUserSort::FacebookUserId,
                 FacebookUserSort::UserId,
             ],
-            rows,
+            3,
             async |page| {
                 FacebookUserRepo::list(&mut tx, &FacebookUserFilter::default(), &page)
                     .await
@@ -292,10 +230,8 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(FacebookUserRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = FacebookUserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = FacebookUserRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<FacebookUser> = ::hubgen_runtime::TryStreamExt::try_collect(
             FacebookUserRepo::stream(&mut tx, &FacebookUserFilter::default()),
         )
@@ -304,35 +240,21 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, FacebookUserRepo::count(& mut tx, &
         FacebookUserFilter::default()). await ?, "the stream reads every row"
     );
-    let all = FacebookUserRepo::count(&mut tx, &FacebookUserFilter::default()).await?;
-    let values = FacebookUserRepo::count(
-            &mut tx,
-            &FacebookUserFilter {
-                facebook_user_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "facebook_user_id",
+            Some(row.facebook_user_id.clone()),
+            async |condition| {
+                FacebookUserRepo::count(
+                        &mut tx,
+                        &FacebookUserFilter {
+                            facebook_user_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.facebook_user_id.clone()) {
-        assert_eq!(
-            FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
-            ::hubgen_runtime::Condition::at_least(value.clone()), ..Default::default() })
-            . await ? + FacebookUserRepo::count(& mut tx, & FacebookUserFilter {
-            facebook_user_id : ::hubgen_runtime::Condition::below(value.clone()),
-            ..Default::default() }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            FacebookUserRepo::count(& mut tx, & FacebookUserFilter { facebook_user_id :
-            ::hubgen_runtime::Condition::any_of([value.clone()]), ..Default::default() })
-            . await ? >= 1, "IN finds the row by `{}`", "facebook_user_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = FacebookUserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -360,15 +282,13 @@ async fn facebook_users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = FacebookUserPatch {
-        first_name: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
-        ),
+        first_name: Some(Some(::hubgen_runtime::testing::text(1, n, 100))),
         ..Default::default()
     };
     let updated = FacebookUserRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.first_name, Some(format!("v{}-{n}", 1u32) .chars().take(100usize)
-        .collect:: < String > ()), "patched field"
+        updated.first_name, Some(::hubgen_runtime::testing::text(1, n, 100)),
+        "patched field"
     );
     assert_eq!(
         FacebookUserRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -400,18 +320,9 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         .await;
     let sample = |n: u32| NewBotpressUserMapping {
         id: None,
-        platform_user_id: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(255usize)
-            .collect::<String>(),
-        platform_type: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(50usize)
-            .collect::<String>(),
-        botpress_user_id: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(255usize)
-            .collect::<String>(),
+        platform_user_id: ::hubgen_runtime::testing::text(0, n, 255),
+        platform_type: ::hubgen_runtime::testing::text(0, n, 50),
+        botpress_user_id: ::hubgen_runtime::testing::text(0, n, 255),
         created_at: None,
         updated_at: None,
     };
@@ -439,29 +350,17 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     assert_eq!(
         BotpressUserMappingRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1
     );
-    let first = BotpressUserMappingRepo::list(
-            &mut tx,
-            &BotpressUserMappingFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = BotpressUserMappingRepo::list(
-            &mut tx,
-            &BotpressUserMappingFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = BotpressUserMappingRepo::count(
-            &mut tx,
-            &BotpressUserMappingFilter::default(),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                BotpressUserMappingRepo::list(
+                        &mut tx,
+                        &BotpressUserMappingFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
         .await?;
     ::hubgen_runtime::testing::check_orders(
@@ -470,7 +369,7 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
                 BotpressUserMappingSort::PlatformUserId,
                 BotpressUserMappingSort::BotpressUserId,
             ],
-            rows,
+            3,
             async |page| {
                 BotpressUserMappingRepo::list(
                         &mut tx,
@@ -482,11 +381,8 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         )
         .await?;
     assert!(BotpressUserMappingRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = BotpressUserMappingRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = BotpressUserMappingRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<BotpressUserMapping> = ::hubgen_runtime::TryStreamExt::try_collect(
             BotpressUserMappingRepo::stream(
                 &mut tx,
@@ -498,40 +394,21 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
         streamed.len() as i64, BotpressUserMappingRepo::count(& mut tx, &
         BotpressUserMappingFilter::default()). await ?, "the stream reads every row"
     );
-    let all = BotpressUserMappingRepo::count(
-            &mut tx,
-            &BotpressUserMappingFilter::default(),
-        )
-        .await?;
-    let values = BotpressUserMappingRepo::count(
-            &mut tx,
-            &BotpressUserMappingFilter {
-                platform_user_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "platform_user_id",
+            Some(row.platform_user_id.clone()),
+            async |condition| {
+                BotpressUserMappingRepo::count(
+                        &mut tx,
+                        &BotpressUserMappingFilter {
+                            platform_user_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
-        platform_user_id : ::hubgen_runtime::Condition::is_null(), ..Default::default()
-        }). await ? + values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.platform_user_id.clone()) {
-        assert_eq!(
-            BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
-            platform_user_id : ::hubgen_runtime::Condition::at_least(value.clone()),
-            ..Default::default() }). await ? + BotpressUserMappingRepo::count(& mut tx, &
-            BotpressUserMappingFilter { platform_user_id :
-            ::hubgen_runtime::Condition::below(value.clone()), ..Default::default() }).
-            await ?, values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            BotpressUserMappingRepo::count(& mut tx, & BotpressUserMappingFilter {
-            platform_user_id : ::hubgen_runtime::Condition::any_of([value.clone()]),
-            ..Default::default() }). await ? >= 1, "IN finds the row by `{}`",
-            "platform_user_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = BotpressUserMappingRepo::upsert_by_id(&mut tx, &again).await?;
@@ -552,13 +429,11 @@ async fn botpress_user_mappings_round_trip() -> Result<(), Box<dyn std::error::E
     let row = kept;
     let n = 99u32;
     let patch = BotpressUserMappingPatch {
-        botpress_user_id: Some(
-            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        ),
+        botpress_user_id: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = BotpressUserMappingRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.botpress_user_id, expected, "patched field");
     assert_eq!(
         BotpressUserMappingRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

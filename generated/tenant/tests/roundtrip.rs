@@ -19,25 +19,15 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await;
     let sample = |n: u32| NewTenant {
-        name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        name: ::hubgen_runtime::testing::text(0, n, 255),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         status: None,
         visibility: None,
         owner_id: ids::UserId::new(),
-        industry: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        company_size: Some(
-            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        ),
-        website: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
-        logo_url: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        industry: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        company_size: Some(::hubgen_runtime::testing::text(0, n, 50)),
+        website: Some(::hubgen_runtime::testing::text(0, n, 64)),
+        logo_url: Some(::hubgen_runtime::testing::text(0, n, 64)),
         created_at: None,
         updated_at: None,
     };
@@ -51,22 +41,14 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "get returns what insert stored"
     );
     assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 1);
-    let first = TenantRepo::list(
-            &mut tx,
-            &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            1,
+            &row,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.next, None);
-    let second = ::hubgen_runtime::Page::<Tenant> {
-        items: Vec::new(),
-        next: None,
-    };
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 TenantSort::Id,
@@ -74,17 +56,15 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 TenantSort::Status,
                 TenantSort::Visibility,
             ],
-            rows,
+            1,
             async |page| {
                 TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
             },
         )
         .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
             TenantRepo::stream(&mut tx, &TenantFilter::default()),
         )
@@ -93,41 +73,28 @@ async fn tenants_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, TenantRepo::count(& mut tx, & TenantFilter::default()).
         await ?, "the stream reads every row"
     );
-    let all = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
-    let values = TenantRepo::count(
-            &mut tx,
-            &TenantFilter {
-                owner_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "owner_id",
+            Some(row.owner_id),
+            async |condition| {
+                TenantRepo::count(
+                        &mut tx,
+                        &TenantFilter {
+                            owner_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        TenantRepo::count(& mut tx, & TenantFilter { owner_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.owner_id) {
-        assert_eq!(
-            TenantRepo::count(& mut tx, & TenantFilter { owner_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + TenantRepo::count(& mut tx, & TenantFilter { owner_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            TenantRepo::count(& mut tx, & TenantFilter { owner_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "owner_id"
-        );
-    }
     let n = 99u32;
     let patch = TenantPatch {
-        name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = TenantRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         TenantRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -158,7 +125,7 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewTenantMember {
         id: None,
         user_id: ids::UserId::new(),
-        role: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        role: ::hubgen_runtime::testing::text(0, n, 50),
         status: None,
         invited_by: Some(ids::UserId::new()),
         joined_at: None,
@@ -182,30 +149,18 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(TenantMemberRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(TenantMemberRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = TenantMemberRepo::list(
-            &mut tx,
-            &TenantMemberFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = TenantMemberRepo::list(
-            &mut tx,
-            &TenantMemberFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[TenantMemberSort::Id, TenantMemberSort::UserId, TenantMemberSort::Role],
-            rows,
+            3,
             async |page| {
                 TenantMemberRepo::list(&mut tx, &TenantMemberFilter::default(), &page)
                     .await
@@ -213,10 +168,8 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(TenantMemberRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TenantMemberRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TenantMemberRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<TenantMember> = ::hubgen_runtime::TryStreamExt::try_collect(
             TenantMemberRepo::stream(&mut tx, &TenantMemberFilter::default()),
         )
@@ -225,34 +178,21 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, TenantMemberRepo::count(& mut tx, &
         TenantMemberFilter::default()). await ?, "the stream reads every row"
     );
-    let all = TenantMemberRepo::count(&mut tx, &TenantMemberFilter::default()).await?;
-    let values = TenantMemberRepo::count(
-            &mut tx,
-            &TenantMemberFilter {
-                user_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "user_id",
+            Some(row.user_id),
+            async |condition| {
+                TenantMemberRepo::count(
+                        &mut tx,
+                        &TenantMemberFilter {
+                            user_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.user_id) {
-        assert_eq!(
-            TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            TenantMemberRepo::count(& mut tx, & TenantMemberFilter { user_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "user_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TenantMemberRepo::upsert_by_id(&mut tx, &again).await?;
@@ -275,11 +215,11 @@ async fn tenant_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = TenantMemberPatch {
-        role: Some(format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>()),
+        role: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = TenantMemberRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.role, expected, "patched field");
     assert_eq!(
         TenantMemberRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -311,18 +251,10 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         .await;
     let sample = |n: u32| NewTenantProfile {
         id: None,
-        industry: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        company_size: Some(
-            format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        ),
-        website: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
-        logo_url: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        industry: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        company_size: Some(::hubgen_runtime::testing::text(0, n, 50)),
+        website: Some(::hubgen_runtime::testing::text(0, n, 64)),
+        logo_url: Some(::hubgen_runtime::testing::text(0, n, 64)),
         timezone: None,
         currency: None,
         language: None,
@@ -347,25 +279,18 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     assert_eq!(
         TenantProfileRepo::count(& mut tx, & TenantProfileFilter::default()). await ?, 1
     );
-    let first = TenantProfileRepo::list(
-            &mut tx,
-            &TenantProfileFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            1,
+            &row,
+            async |page| {
+                TenantProfileRepo::list(&mut tx, &TenantProfileFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.next, None);
-    let second = ::hubgen_runtime::Page::<TenantProfile> {
-        items: Vec::new(),
-        next: None,
-    };
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TenantProfileRepo::count(&mut tx, &TenantProfileFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[TenantProfileSort::Id],
-            rows,
+            1,
             async |page| {
                 TenantProfileRepo::list(&mut tx, &TenantProfileFilter::default(), &page)
                     .await
@@ -373,10 +298,8 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
         )
         .await?;
     assert!(TenantProfileRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TenantProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TenantProfileRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<TenantProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
             TenantProfileRepo::stream(&mut tx, &TenantProfileFilter::default()),
         )
@@ -414,15 +337,13 @@ async fn tenant_profiles_round_trip() -> Result<(), Box<dyn std::error::Error>> 
     let row = kept;
     let n = 99u32;
     let patch = TenantProfilePatch {
-        industry: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
-        ),
+        industry: Some(Some(::hubgen_runtime::testing::text(1, n, 100))),
         ..Default::default()
     };
     let updated = TenantProfileRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.industry, Some(format!("v{}-{n}", 1u32) .chars().take(100usize).collect::
-        < String > ()), "patched field"
+        updated.industry, Some(::hubgen_runtime::testing::text(1, n, 100)),
+        "patched field"
     );
     assert_eq!(
         TenantProfileRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

@@ -47,27 +47,14 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(WalletRepo::count(& mut tx, & WalletFilter::default()). await ?, 1);
     assert_eq!(WalletRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(WalletRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = WalletRepo::list(
-            &mut tx,
-            &WalletFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                WalletRepo::list(&mut tx, &WalletFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = WalletRepo::list(
-            &mut tx,
-            &WalletFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = WalletRepo::count(&mut tx, &WalletFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 WalletSort::Id,
@@ -76,17 +63,15 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 WalletSort::Currency,
                 WalletSort::Status,
             ],
-            rows,
+            3,
             async |page| {
                 WalletRepo::list(&mut tx, &WalletFilter::default(), &page).await
             },
         )
         .await?;
     assert!(WalletRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = WalletRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = WalletRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Wallet> = ::hubgen_runtime::TryStreamExt::try_collect(
             WalletRepo::stream(&mut tx, &WalletFilter::default()),
         )
@@ -95,34 +80,21 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, WalletRepo::count(& mut tx, & WalletFilter::default()).
         await ?, "the stream reads every row"
     );
-    let all = WalletRepo::count(&mut tx, &WalletFilter::default()).await?;
-    let values = WalletRepo::count(
-            &mut tx,
-            &WalletFilter {
-                user_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "user_id",
+            Some(row.user_id),
+            async |condition| {
+                WalletRepo::count(
+                        &mut tx,
+                        &WalletFilter {
+                            user_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        WalletRepo::count(& mut tx, & WalletFilter { user_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.user_id) {
-        assert_eq!(
-            WalletRepo::count(& mut tx, & WalletFilter { user_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + WalletRepo::count(& mut tx, & WalletFilter { user_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            WalletRepo::count(& mut tx, & WalletFilter { user_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "user_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = WalletRepo::upsert_by_id(&mut tx, &again).await?;
@@ -152,9 +124,7 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = WalletPatch {
-        currency: Some(
-            format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>(),
-        ),
+        currency: Some(::hubgen_runtime::testing::text(1, n, 10)),
         ..Default::default()
     };
     let updated = WalletRepo::update(&mut tx, row.id, &patch, row.version).await?;
@@ -164,7 +134,7 @@ async fn wallets_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })),
         "a stale version is a conflict: {stale:?}"
     );
-    let expected = format!("v{}-{n}", 1u32).chars().take(10usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 10);
     assert_eq!(updated.currency, expected, "patched field");
     assert_eq!(
         WalletRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -195,28 +165,17 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewTransaction {
         id: None,
         wallet_id: ids::WalletId::new(),
-        transaction_type: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(50usize)
-            .collect::<String>(),
+        transaction_type: ::hubgen_runtime::testing::text(0, n, 50),
         amount: ::rust_decimal::Decimal::new(150i64, 2),
-        currency: format!("v{}-{n}", 0u32).chars().take(10usize).collect::<String>(),
+        currency: ::hubgen_runtime::testing::text(0, n, 10),
         status: None,
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         fee: None,
         net_amount: Some(::rust_decimal::Decimal::new(150i64, 2)),
         metadata: Some(::serde_json::json!({ "n" : n, "variant" : 0u32 })),
-        external_transaction_id: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        external_transaction_id: Some(::hubgen_runtime::testing::text(0, n, 64)),
         created_at: None,
-        completed_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp"),
-        ),
+        completed_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15)),
     };
     let mut tx = ::hubgen_runtime::ActorTx::begin(
             &db.pool,
@@ -235,27 +194,15 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(TransactionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(TransactionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = TransactionRepo::list(
-            &mut tx,
-            &TransactionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                TransactionRepo::list(&mut tx, &TransactionFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = TransactionRepo::list(
-            &mut tx,
-            &TransactionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 TransactionSort::Id,
@@ -264,7 +211,7 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 TransactionSort::Status,
                 TransactionSort::CreatedAt,
             ],
-            rows,
+            3,
             async |page| {
                 TransactionRepo::list(&mut tx, &TransactionFilter::default(), &page)
                     .await
@@ -272,10 +219,8 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(TransactionRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TransactionRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TransactionRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Transaction> = ::hubgen_runtime::TryStreamExt::try_collect(
             TransactionRepo::stream(&mut tx, &TransactionFilter::default()),
         )
@@ -284,34 +229,21 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, TransactionRepo::count(& mut tx, &
         TransactionFilter::default()). await ?, "the stream reads every row"
     );
-    let all = TransactionRepo::count(&mut tx, &TransactionFilter::default()).await?;
-    let values = TransactionRepo::count(
-            &mut tx,
-            &TransactionFilter {
-                wallet_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "wallet_id",
+            Some(row.wallet_id),
+            async |condition| {
+                TransactionRepo::count(
+                        &mut tx,
+                        &TransactionFilter {
+                            wallet_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.wallet_id) {
-        assert_eq!(
-            TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            TransactionRepo::count(& mut tx, & TransactionFilter { wallet_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "wallet_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = TransactionRepo::upsert_by_id(&mut tx, &again).await?;
@@ -338,13 +270,11 @@ async fn transactions_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = TransactionPatch {
-        transaction_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        transaction_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = TransactionRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.transaction_type, expected, "patched field");
     assert_eq!(
         TransactionRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -378,17 +308,12 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         id: None,
         wallet_id: ids::WalletId::new(),
         transaction_id: Some(ids::TransactionId::new()),
-        account_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
-        account_code: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(100usize)
-            .collect::<String>(),
+        account_type: ::hubgen_runtime::testing::text(0, n, 50),
+        account_code: ::hubgen_runtime::testing::text(0, n, 100),
         debit_amount: None,
         credit_amount: None,
         balance: Some(::rust_decimal::Decimal::new(150i64, 2)),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         created_at: None,
     };
     let mut tx = ::hubgen_runtime::ActorTx::begin(
@@ -406,27 +331,14 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(LedgerRepo::count(& mut tx, & LedgerFilter::default()). await ?, 1);
     assert_eq!(LedgerRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(LedgerRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = LedgerRepo::list(
-            &mut tx,
-            &LedgerFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                LedgerRepo::list(&mut tx, &LedgerFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = LedgerRepo::list(
-            &mut tx,
-            &LedgerFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 LedgerSort::Id,
@@ -435,17 +347,15 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 LedgerSort::AccountType,
                 LedgerSort::AccountCode,
             ],
-            rows,
+            3,
             async |page| {
                 LedgerRepo::list(&mut tx, &LedgerFilter::default(), &page).await
             },
         )
         .await?;
     assert!(LedgerRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = LedgerRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = LedgerRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Ledger> = ::hubgen_runtime::TryStreamExt::try_collect(
             LedgerRepo::stream(&mut tx, &LedgerFilter::default()),
         )
@@ -454,34 +364,21 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, LedgerRepo::count(& mut tx, & LedgerFilter::default()).
         await ?, "the stream reads every row"
     );
-    let all = LedgerRepo::count(&mut tx, &LedgerFilter::default()).await?;
-    let values = LedgerRepo::count(
-            &mut tx,
-            &LedgerFilter {
-                wallet_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "wallet_id",
+            Some(row.wallet_id),
+            async |condition| {
+                LedgerRepo::count(
+                        &mut tx,
+                        &LedgerFilter {
+                            wallet_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.wallet_id) {
-        assert_eq!(
-            LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            LedgerRepo::count(& mut tx, & LedgerFilter { wallet_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "wallet_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = LedgerRepo::upsert_by_id(&mut tx, &again).await?;
@@ -505,13 +402,11 @@ async fn ledger_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = LedgerPatch {
-        account_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        account_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = LedgerRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.account_type, expected, "patched field");
     assert_eq!(
         LedgerRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

@@ -13,1193 +13,172 @@ pub use ::hubgen_runtime::{
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
 pub mod ids {
     /// Primary key of `commerce.public.address_book`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct AddressBookId(pub ::uuid::Uuid);
-    impl AddressBookId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for AddressBookId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for AddressBookId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<AddressBookId> for ::uuid::Uuid {
-        fn from(id: AddressBookId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for AddressBookId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type AddressBookId = ::hubgen_runtime::Id<kind::AddressBook>;
     /// Primary key of `commerce.public.buyer_profile`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct BuyerProfileId(pub ::uuid::Uuid);
-    impl BuyerProfileId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for BuyerProfileId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for BuyerProfileId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<BuyerProfileId> for ::uuid::Uuid {
-        fn from(id: BuyerProfileId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for BuyerProfileId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type BuyerProfileId = ::hubgen_runtime::Id<kind::BuyerProfile>;
     /// Primary key of `commerce.public.complaints`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ComplaintId(pub ::uuid::Uuid);
-    impl ComplaintId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ComplaintId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ComplaintId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ComplaintId> for ::uuid::Uuid {
-        fn from(id: ComplaintId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ComplaintId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ComplaintId = ::hubgen_runtime::Id<kind::Complaint>;
     /// Primary key of `commerce.public.conversation_event`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ConversationEventId(pub ::uuid::Uuid);
-    impl ConversationEventId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ConversationEventId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ConversationEventId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ConversationEventId> for ::uuid::Uuid {
-        fn from(id: ConversationEventId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ConversationEventId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ConversationEventId = ::hubgen_runtime::Id<kind::ConversationEvent>;
     /// Primary key of `commerce.public.conversation_history`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ConversationHistoryId(pub ::uuid::Uuid);
-    impl ConversationHistoryId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ConversationHistoryId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ConversationHistoryId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ConversationHistoryId> for ::uuid::Uuid {
-        fn from(id: ConversationHistoryId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ConversationHistoryId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ConversationHistoryId = ::hubgen_runtime::Id<kind::ConversationHistory>;
     /// Primary key of `commerce.public.kyc_document`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct KycDocumentId(pub ::uuid::Uuid);
-    impl KycDocumentId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for KycDocumentId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for KycDocumentId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<KycDocumentId> for ::uuid::Uuid {
-        fn from(id: KycDocumentId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for KycDocumentId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type KycDocumentId = ::hubgen_runtime::Id<kind::KycDocument>;
     /// Primary key of `commerce.public.kyc_info`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct KycInfoId(pub ::uuid::Uuid);
-    impl KycInfoId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for KycInfoId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for KycInfoId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<KycInfoId> for ::uuid::Uuid {
-        fn from(id: KycInfoId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for KycInfoId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type KycInfoId = ::hubgen_runtime::Id<kind::KycInfo>;
     /// Primary key of `commerce.public.notification_preferences`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct NotificationPreferenceId(pub ::uuid::Uuid);
-    impl NotificationPreferenceId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for NotificationPreferenceId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for NotificationPreferenceId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<NotificationPreferenceId> for ::uuid::Uuid {
-        fn from(id: NotificationPreferenceId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for NotificationPreferenceId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type NotificationPreferenceId = ::hubgen_runtime::Id<
+        kind::NotificationPreference,
+    >;
     /// Primary key of `commerce.public.order_channel_meta`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct OrderChannelMetaId(pub ::uuid::Uuid);
-    impl OrderChannelMetaId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for OrderChannelMetaId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for OrderChannelMetaId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<OrderChannelMetaId> for ::uuid::Uuid {
-        fn from(id: OrderChannelMetaId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for OrderChannelMetaId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type OrderChannelMetaId = ::hubgen_runtime::Id<kind::OrderChannelMeta>;
     /// Primary key of `commerce.public.order_items`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct OrderItemId(pub ::uuid::Uuid);
-    impl OrderItemId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for OrderItemId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for OrderItemId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<OrderItemId> for ::uuid::Uuid {
-        fn from(id: OrderItemId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for OrderItemId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type OrderItemId = ::hubgen_runtime::Id<kind::OrderItem>;
     /// Primary key of `commerce.public.order_returns`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct OrderReturnId(pub ::uuid::Uuid);
-    impl OrderReturnId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for OrderReturnId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for OrderReturnId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<OrderReturnId> for ::uuid::Uuid {
-        fn from(id: OrderReturnId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for OrderReturnId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type OrderReturnId = ::hubgen_runtime::Id<kind::OrderReturn>;
     /// Primary key of `commerce.public.orders`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct OrderId(pub ::uuid::Uuid);
-    impl OrderId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for OrderId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for OrderId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<OrderId> for ::uuid::Uuid {
-        fn from(id: OrderId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for OrderId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type OrderId = ::hubgen_runtime::Id<kind::Order>;
     /// Primary key of `commerce.public.products`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ProductId(pub ::uuid::Uuid);
-    impl ProductId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ProductId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ProductId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ProductId> for ::uuid::Uuid {
-        fn from(id: ProductId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ProductId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ProductId = ::hubgen_runtime::Id<kind::Product>;
     /// Primary key of `commerce.public.saved_payment_method`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct SavedPaymentMethodId(pub ::uuid::Uuid);
-    impl SavedPaymentMethodId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for SavedPaymentMethodId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for SavedPaymentMethodId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<SavedPaymentMethodId> for ::uuid::Uuid {
-        fn from(id: SavedPaymentMethodId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for SavedPaymentMethodId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type SavedPaymentMethodId = ::hubgen_runtime::Id<kind::SavedPaymentMethod>;
     /// Primary key of `commerce.public.seller_onboarding`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct SellerOnboardingId(pub ::uuid::Uuid);
-    impl SellerOnboardingId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for SellerOnboardingId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for SellerOnboardingId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<SellerOnboardingId> for ::uuid::Uuid {
-        fn from(id: SellerOnboardingId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for SellerOnboardingId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type SellerOnboardingId = ::hubgen_runtime::Id<kind::SellerOnboarding>;
     /// Primary key of `commerce.public.seller_profile`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct SellerProfileId(pub ::uuid::Uuid);
-    impl SellerProfileId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for SellerProfileId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for SellerProfileId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<SellerProfileId> for ::uuid::Uuid {
-        fn from(id: SellerProfileId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for SellerProfileId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type SellerProfileId = ::hubgen_runtime::Id<kind::SellerProfile>;
     /// Primary key of `commerce.public.storefront`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontId(pub ::uuid::Uuid);
-    impl StorefrontId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontId> for ::uuid::Uuid {
-        fn from(id: StorefrontId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontId = ::hubgen_runtime::Id<kind::Storefront>;
     /// Primary key of `commerce.public.storefront_asset`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontAssetId(pub ::uuid::Uuid);
-    impl StorefrontAssetId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontAssetId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontAssetId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontAssetId> for ::uuid::Uuid {
-        fn from(id: StorefrontAssetId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontAssetId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontAssetId = ::hubgen_runtime::Id<kind::StorefrontAsset>;
     /// Primary key of `commerce.public.storefront_banner`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontBannerId(pub ::uuid::Uuid);
-    impl StorefrontBannerId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontBannerId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontBannerId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontBannerId> for ::uuid::Uuid {
-        fn from(id: StorefrontBannerId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontBannerId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontBannerId = ::hubgen_runtime::Id<kind::StorefrontBanner>;
     /// Primary key of `commerce.public.storefront_drafts`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontDraftId(pub ::uuid::Uuid);
-    impl StorefrontDraftId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontDraftId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontDraftId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontDraftId> for ::uuid::Uuid {
-        fn from(id: StorefrontDraftId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontDraftId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontDraftId = ::hubgen_runtime::Id<kind::StorefrontDraft>;
     /// Primary key of `commerce.public.storefront_theme`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontThemeId(pub ::uuid::Uuid);
-    impl StorefrontThemeId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontThemeId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontThemeId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontThemeId> for ::uuid::Uuid {
-        fn from(id: StorefrontThemeId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontThemeId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontThemeId = ::hubgen_runtime::Id<kind::StorefrontTheme>;
     /// Primary key of `commerce.public.storefront_versions`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct StorefrontVersionId(pub ::uuid::Uuid);
-    impl StorefrontVersionId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for StorefrontVersionId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for StorefrontVersionId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<StorefrontVersionId> for ::uuid::Uuid {
-        fn from(id: StorefrontVersionId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for StorefrontVersionId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type StorefrontVersionId = ::hubgen_runtime::Id<kind::StorefrontVersion>;
     /// Primary key of `commerce.public.team_invites`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TeamInviteId(pub ::uuid::Uuid);
-    impl TeamInviteId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for TeamInviteId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TeamInviteId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TeamInviteId> for ::uuid::Uuid {
-        fn from(id: TeamInviteId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TeamInviteId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TeamInviteId = ::hubgen_runtime::Id<kind::TeamInvite>;
     /// Primary key of `commerce.public.team_members`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TeamMemberId(pub ::uuid::Uuid);
-    impl TeamMemberId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for TeamMemberId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TeamMemberId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TeamMemberId> for ::uuid::Uuid {
-        fn from(id: TeamMemberId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TeamMemberId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TeamMemberId = ::hubgen_runtime::Id<kind::TeamMember>;
     /// Primary key of `commerce.public.tenant`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TenantId(pub ::uuid::Uuid);
-    impl TenantId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    /// The tenant: what a `TenantTx` is begun with.
-    impl ::hubgen_runtime::TenantKey for TenantId {}
-    impl Default for TenantId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TenantId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TenantId> for ::uuid::Uuid {
-        fn from(id: TenantId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TenantId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TenantId = ::hubgen_runtime::Id<kind::Tenant>;
     /// Primary key of `commerce.public.users`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct UserId(pub ::uuid::Uuid);
-    impl UserId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for UserId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for UserId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<UserId> for ::uuid::Uuid {
-        fn from(id: UserId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for UserId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type UserId = ::hubgen_runtime::Id<kind::User>;
     /// Primary key of `commerce.public.violations`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ViolationId(pub ::uuid::Uuid);
-    impl ViolationId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
+    pub type ViolationId = ::hubgen_runtime::Id<kind::Violation>;
+    /// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+    pub mod kind {
+        pub enum AddressBook {}
+        impl ::hubgen_runtime::IdKind for AddressBook {
+            const NAME: &'static str = "AddressBookId";
         }
-    }
-    impl Default for ViolationId {
-        fn default() -> Self {
-            Self::new()
+        pub enum BuyerProfile {}
+        impl ::hubgen_runtime::IdKind for BuyerProfile {
+            const NAME: &'static str = "BuyerProfileId";
         }
-    }
-    impl From<::uuid::Uuid> for ViolationId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
+        pub enum Complaint {}
+        impl ::hubgen_runtime::IdKind for Complaint {
+            const NAME: &'static str = "ComplaintId";
         }
-    }
-    impl From<ViolationId> for ::uuid::Uuid {
-        fn from(id: ViolationId) -> Self {
-            id.0
+        pub enum ConversationEvent {}
+        impl ::hubgen_runtime::IdKind for ConversationEvent {
+            const NAME: &'static str = "ConversationEventId";
         }
-    }
-    impl ::std::fmt::Display for ViolationId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
+        pub enum ConversationHistory {}
+        impl ::hubgen_runtime::IdKind for ConversationHistory {
+            const NAME: &'static str = "ConversationHistoryId";
+        }
+        pub enum KycDocument {}
+        impl ::hubgen_runtime::IdKind for KycDocument {
+            const NAME: &'static str = "KycDocumentId";
+        }
+        pub enum KycInfo {}
+        impl ::hubgen_runtime::IdKind for KycInfo {
+            const NAME: &'static str = "KycInfoId";
+        }
+        pub enum NotificationPreference {}
+        impl ::hubgen_runtime::IdKind for NotificationPreference {
+            const NAME: &'static str = "NotificationPreferenceId";
+        }
+        pub enum OrderChannelMeta {}
+        impl ::hubgen_runtime::IdKind for OrderChannelMeta {
+            const NAME: &'static str = "OrderChannelMetaId";
+        }
+        pub enum OrderItem {}
+        impl ::hubgen_runtime::IdKind for OrderItem {
+            const NAME: &'static str = "OrderItemId";
+        }
+        pub enum OrderReturn {}
+        impl ::hubgen_runtime::IdKind for OrderReturn {
+            const NAME: &'static str = "OrderReturnId";
+        }
+        pub enum Order {}
+        impl ::hubgen_runtime::IdKind for Order {
+            const NAME: &'static str = "OrderId";
+        }
+        pub enum Product {}
+        impl ::hubgen_runtime::IdKind for Product {
+            const NAME: &'static str = "ProductId";
+        }
+        pub enum SavedPaymentMethod {}
+        impl ::hubgen_runtime::IdKind for SavedPaymentMethod {
+            const NAME: &'static str = "SavedPaymentMethodId";
+        }
+        pub enum SellerOnboarding {}
+        impl ::hubgen_runtime::IdKind for SellerOnboarding {
+            const NAME: &'static str = "SellerOnboardingId";
+        }
+        pub enum SellerProfile {}
+        impl ::hubgen_runtime::IdKind for SellerProfile {
+            const NAME: &'static str = "SellerProfileId";
+        }
+        pub enum Storefront {}
+        impl ::hubgen_runtime::IdKind for Storefront {
+            const NAME: &'static str = "StorefrontId";
+        }
+        pub enum StorefrontAsset {}
+        impl ::hubgen_runtime::IdKind for StorefrontAsset {
+            const NAME: &'static str = "StorefrontAssetId";
+        }
+        pub enum StorefrontBanner {}
+        impl ::hubgen_runtime::IdKind for StorefrontBanner {
+            const NAME: &'static str = "StorefrontBannerId";
+        }
+        pub enum StorefrontDraft {}
+        impl ::hubgen_runtime::IdKind for StorefrontDraft {
+            const NAME: &'static str = "StorefrontDraftId";
+        }
+        pub enum StorefrontTheme {}
+        impl ::hubgen_runtime::IdKind for StorefrontTheme {
+            const NAME: &'static str = "StorefrontThemeId";
+        }
+        pub enum StorefrontVersion {}
+        impl ::hubgen_runtime::IdKind for StorefrontVersion {
+            const NAME: &'static str = "StorefrontVersionId";
+        }
+        pub enum TeamInvite {}
+        impl ::hubgen_runtime::IdKind for TeamInvite {
+            const NAME: &'static str = "TeamInviteId";
+        }
+        pub enum TeamMember {}
+        impl ::hubgen_runtime::IdKind for TeamMember {
+            const NAME: &'static str = "TeamMemberId";
+        }
+        pub enum Tenant {}
+        impl ::hubgen_runtime::IdKind for Tenant {
+            const NAME: &'static str = "TenantId";
+        }
+        /// The tenant: its ID begins a `TenantTx`.
+        impl ::hubgen_runtime::TenantIdKind for Tenant {}
+        pub enum User {}
+        impl ::hubgen_runtime::IdKind for User {
+            const NAME: &'static str = "UserId";
+        }
+        pub enum Violation {}
+        impl ::hubgen_runtime::IdKind for Violation {
+            const NAME: &'static str = "ViolationId";
         }
     }
 }

@@ -20,10 +20,8 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     let sample = |n: u32| NewTenant {
         id: None,
-        name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        domain: Some(
-            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        ),
+        name: ::hubgen_runtime::testing::text(0, n, 255),
+        domain: Some(::hubgen_runtime::testing::text(0, n, 255)),
         subscription_tier: None,
         is_active: None,
         created_at: None,
@@ -44,40 +42,25 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(TenantRepo::count(& mut tx, & TenantFilter::default()). await ?, 1);
     assert_eq!(TenantRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(TenantRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = TenantRepo::list(
-            &mut tx,
-            &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = TenantRepo::list(
-            &mut tx,
-            &TenantFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TenantRepo::count(&mut tx, &TenantFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[TenantSort::Id],
-            rows,
+            3,
             async |page| {
                 TenantRepo::list(&mut tx, &TenantFilter::default(), &page).await
             },
         )
         .await?;
     assert!(TenantRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TenantRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TenantRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Tenant> = ::hubgen_runtime::TryStreamExt::try_collect(
             TenantRepo::stream(&mut tx, &TenantFilter::default()),
         )
@@ -109,11 +92,11 @@ async fn tenant_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = TenantPatch {
-        name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = TenantRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         TenantRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -168,38 +151,21 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(UserRepo::count(& mut tx, & UserFilter::default()). await ?, 1);
     assert_eq!(UserRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(UserRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = UserRepo::list(
-            &mut tx,
-            &UserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = UserRepo::list(
-            &mut tx,
-            &UserFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = UserRepo::count(&mut tx, &UserFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[UserSort::Id, UserSort::TenantId],
-            rows,
+            3,
             async |page| { UserRepo::list(&mut tx, &UserFilter::default(), &page).await },
         )
         .await?;
     assert!(UserRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = UserRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = UserRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<User> = ::hubgen_runtime::TryStreamExt::try_collect(
             UserRepo::stream(&mut tx, &UserFilter::default()),
         )
@@ -208,34 +174,21 @@ async fn users_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, UserRepo::count(& mut tx, & UserFilter::default()). await
         ?, "the stream reads every row"
     );
-    let all = UserRepo::count(&mut tx, &UserFilter::default()).await?;
-    let values = UserRepo::count(
-            &mut tx,
-            &UserFilter {
-                tenant_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "tenant_id",
+            row.tenant_id,
+            async |condition| {
+                UserRepo::count(
+                        &mut tx,
+                        &UserFilter {
+                            tenant_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        UserRepo::count(& mut tx, & UserFilter { tenant_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = row.tenant_id {
-        assert_eq!(
-            UserRepo::count(& mut tx, & UserFilter { tenant_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + UserRepo::count(& mut tx, & UserFilter { tenant_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            UserRepo::count(& mut tx, & UserFilter { tenant_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "tenant_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = UserRepo::upsert_by_id(&mut tx, &again).await?;
@@ -309,9 +262,7 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         phone_number: Some(
             format!("+1555{:06}", n * 2).chars().take(20usize).collect::<String>(),
         ),
-        full_name: Some(
-            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        ),
+        full_name: Some(::hubgen_runtime::testing::text(0, n, 255)),
         preferred_language: None,
         created_at: None,
         updated_at: None,
@@ -334,30 +285,18 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(BuyerProfileRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(BuyerProfileRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = BuyerProfileRepo::list(
-            &mut tx,
-            &BuyerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                BuyerProfileRepo::list(&mut tx, &BuyerProfileFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = BuyerProfileRepo::list(
-            &mut tx,
-            &BuyerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = BuyerProfileRepo::count(&mut tx, &BuyerProfileFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[BuyerProfileSort::Id],
-            rows,
+            3,
             async |page| {
                 BuyerProfileRepo::list(&mut tx, &BuyerProfileFilter::default(), &page)
                     .await
@@ -365,10 +304,8 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(BuyerProfileRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = BuyerProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = BuyerProfileRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<BuyerProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
             BuyerProfileRepo::stream(&mut tx, &BuyerProfileFilter::default()),
         )
@@ -400,15 +337,13 @@ async fn buyer_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = BuyerProfilePatch {
-        full_name: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
-        ),
+        full_name: Some(Some(::hubgen_runtime::testing::text(1, n, 255))),
         ..Default::default()
     };
     let updated = BuyerProfileRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.full_name, Some(format!("v{}-{n}", 1u32) .chars().take(255usize)
-        .collect:: < String > ()), "patched field"
+        updated.full_name, Some(::hubgen_runtime::testing::text(1, n, 255)),
+        "patched field"
     );
     assert_eq!(
         BuyerProfileRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -454,13 +389,8 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewSellerProfile {
         id: None,
         user_id: ids::UserId::new(),
-        business_name: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(255usize)
-            .collect::<String>(),
-        business_type: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
+        business_name: ::hubgen_runtime::testing::text(0, n, 255),
+        business_type: Some(::hubgen_runtime::testing::text(0, n, 100)),
         phone_number: Some(
             format!("+1555{:06}", n * 2).chars().take(20usize).collect::<String>(),
         ),
@@ -485,30 +415,18 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(SellerProfileRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(SellerProfileRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = SellerProfileRepo::list(
-            &mut tx,
-            &SellerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                SellerProfileRepo::list(&mut tx, &SellerProfileFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = SellerProfileRepo::list(
-            &mut tx,
-            &SellerProfileFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = SellerProfileRepo::count(&mut tx, &SellerProfileFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[SellerProfileSort::Id],
-            rows,
+            3,
             async |page| {
                 SellerProfileRepo::list(&mut tx, &SellerProfileFilter::default(), &page)
                     .await
@@ -516,10 +434,8 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(SellerProfileRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = SellerProfileRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = SellerProfileRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<SellerProfile> = ::hubgen_runtime::TryStreamExt::try_collect(
             SellerProfileRepo::stream(&mut tx, &SellerProfileFilter::default()),
         )
@@ -550,13 +466,11 @@ async fn seller_profile_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = SellerProfilePatch {
-        business_name: Some(
-            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        ),
+        business_name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = SellerProfileRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.business_name, expected, "patched field");
     assert_eq!(
         SellerProfileRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -626,40 +540,25 @@ async fn team_members_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(TeamMemberRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(TeamMemberRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = TeamMemberRepo::list(
-            &mut tx,
-            &TeamMemberFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                TeamMemberRepo::list(&mut tx, &TeamMemberFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = TeamMemberRepo::list(
-            &mut tx,
-            &TeamMemberFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TeamMemberRepo::count(&mut tx, &TeamMemberFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[TeamMemberSort::Id],
-            rows,
+            3,
             async |page| {
                 TeamMemberRepo::list(&mut tx, &TeamMemberFilter::default(), &page).await
             },
         )
         .await?;
     assert!(TeamMemberRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TeamMemberRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TeamMemberRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<TeamMember> = ::hubgen_runtime::TryStreamExt::try_collect(
             TeamMemberRepo::stream(&mut tx, &TeamMemberFilter::default()),
         )
@@ -727,10 +626,7 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
             .collect::<String>(),
         role: None,
         status: None,
-        expires_at: ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-            .and_then(|d| d.and_hms_opt(12, 0, 0))
-            .expect("timestamp")
-            .and_utc(),
+        expires_at: ::hubgen_runtime::testing::noon(2026, 1, 15).and_utc(),
         created_by: ids::UserId::new(),
         created_at: None,
         updated_at: None,
@@ -749,40 +645,25 @@ async fn team_invites_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(TeamInviteRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(TeamInviteRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = TeamInviteRepo::list(
-            &mut tx,
-            &TeamInviteFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                TeamInviteRepo::list(&mut tx, &TeamInviteFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = TeamInviteRepo::list(
-            &mut tx,
-            &TeamInviteFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = TeamInviteRepo::count(&mut tx, &TeamInviteFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[TeamInviteSort::Id],
-            rows,
+            3,
             async |page| {
                 TeamInviteRepo::list(&mut tx, &TeamInviteFilter::default(), &page).await
             },
         )
         .await?;
     assert!(TeamInviteRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = TeamInviteRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = TeamInviteRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<TeamInvite> = ::hubgen_runtime::TryStreamExt::try_collect(
             TeamInviteRepo::stream(&mut tx, &TeamInviteFilter::default()),
         )
@@ -845,10 +726,8 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewProduct {
         id: None,
         seller_id: ids::SellerProfileId::new(),
-        name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        name: ::hubgen_runtime::testing::text(0, n, 255),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         price: ::rust_decimal::Decimal::new(150i64, 2),
         inventory_count: None,
         is_active: None,
@@ -867,40 +746,25 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(ProductRepo::count(& mut tx, & ProductFilter::default()). await ?, 1);
     assert_eq!(ProductRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(ProductRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = ProductRepo::list(
-            &mut tx,
-            &ProductFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                ProductRepo::list(&mut tx, &ProductFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = ProductRepo::list(
-            &mut tx,
-            &ProductFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = ProductRepo::count(&mut tx, &ProductFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[ProductSort::Id, ProductSort::SellerId],
-            rows,
+            3,
             async |page| {
                 ProductRepo::list(&mut tx, &ProductFilter::default(), &page).await
             },
         )
         .await?;
     assert!(ProductRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = ProductRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = ProductRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Product> = ::hubgen_runtime::TryStreamExt::try_collect(
             ProductRepo::stream(&mut tx, &ProductFilter::default()),
         )
@@ -909,34 +773,21 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, ProductRepo::count(& mut tx, & ProductFilter::default()).
         await ?, "the stream reads every row"
     );
-    let all = ProductRepo::count(&mut tx, &ProductFilter::default()).await?;
-    let values = ProductRepo::count(
-            &mut tx,
-            &ProductFilter {
-                seller_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "seller_id",
+            Some(row.seller_id),
+            async |condition| {
+                ProductRepo::count(
+                        &mut tx,
+                        &ProductFilter {
+                            seller_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        ProductRepo::count(& mut tx, & ProductFilter { seller_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.seller_id) {
-        assert_eq!(
-            ProductRepo::count(& mut tx, & ProductFilter { seller_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + ProductRepo::count(& mut tx, & ProductFilter { seller_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            ProductRepo::count(& mut tx, & ProductFilter { seller_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "seller_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = ProductRepo::upsert_by_id(&mut tx, &again).await?;
@@ -961,7 +812,7 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = ProductPatch {
-        name: Some(format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>()),
+        name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = ProductRepo::update(&mut tx, row.id, &patch, row.version).await?;
@@ -971,7 +822,7 @@ async fn products_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })),
         "a stale version is a conflict: {stale:?}"
     );
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         ProductRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -1018,7 +869,7 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         seller_id: ids::SellerProfileId::new(),
         customer_id: ids::BuyerProfileId::new(),
         status: None,
-        channel: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        channel: ::hubgen_runtime::testing::text(0, n, 50),
         total_amount: ::rust_decimal::Decimal::new(150i64, 2),
         created_at: None,
         updated_at: None,
@@ -1035,27 +886,14 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(OrderRepo::count(& mut tx, & OrderFilter::default()). await ?, 1);
     assert_eq!(OrderRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(OrderRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = OrderRepo::list(
-            &mut tx,
-            &OrderFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                OrderRepo::list(&mut tx, &OrderFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = OrderRepo::list(
-            &mut tx,
-            &OrderFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = OrderRepo::count(&mut tx, &OrderFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[
                 OrderSort::Id,
@@ -1063,17 +901,15 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
                 OrderSort::SellerId,
                 OrderSort::Status,
             ],
-            rows,
+            3,
             async |page| {
                 OrderRepo::list(&mut tx, &OrderFilter::default(), &page).await
             },
         )
         .await?;
     assert!(OrderRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = OrderRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = OrderRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Order> = ::hubgen_runtime::TryStreamExt::try_collect(
             OrderRepo::stream(&mut tx, &OrderFilter::default()),
         )
@@ -1082,34 +918,21 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, OrderRepo::count(& mut tx, & OrderFilter::default()).
         await ?, "the stream reads every row"
     );
-    let all = OrderRepo::count(&mut tx, &OrderFilter::default()).await?;
-    let values = OrderRepo::count(
-            &mut tx,
-            &OrderFilter {
-                customer_id: ::hubgen_runtime::Condition::not_null(),
-                ..Default::default()
+    ::hubgen_runtime::testing::check_conditions(
+            "customer_id",
+            Some(row.customer_id),
+            async |condition| {
+                OrderRepo::count(
+                        &mut tx,
+                        &OrderFilter {
+                            customer_id: condition,
+                            ..Default::default()
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        OrderRepo::count(& mut tx, & OrderFilter { customer_id :
-        ::hubgen_runtime::Condition::is_null(), ..Default::default() }). await ? +
-        values, all, "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.customer_id) {
-        assert_eq!(
-            OrderRepo::count(& mut tx, & OrderFilter { customer_id :
-            ::hubgen_runtime::Condition::at_least(value), ..Default::default() }). await
-            ? + OrderRepo::count(& mut tx, & OrderFilter { customer_id :
-            ::hubgen_runtime::Condition::below(value), ..Default::default() }). await ?,
-            values, "a range's two halves split the rows with a value"
-        );
-        assert!(
-            OrderRepo::count(& mut tx, & OrderFilter { customer_id :
-            ::hubgen_runtime::Condition::any_of([value]), ..Default::default() }). await
-            ? >= 1, "IN finds the row by `{}`", "customer_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = OrderRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1133,9 +956,7 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = OrderPatch {
-        channel: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        channel: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = OrderRepo::update(&mut tx, row.id, &patch, row.version).await?;
@@ -1145,7 +966,7 @@ async fn orders_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })),
         "a stale version is a conflict: {stale:?}"
     );
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.channel, expected, "patched field");
     assert_eq!(
         OrderRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -1205,40 +1026,25 @@ async fn order_items_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(OrderItemRepo::count(& mut tx, & OrderItemFilter::default()). await ?, 1);
     assert_eq!(OrderItemRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(OrderItemRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = OrderItemRepo::list(
-            &mut tx,
-            &OrderItemFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                OrderItemRepo::list(&mut tx, &OrderItemFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = OrderItemRepo::list(
-            &mut tx,
-            &OrderItemFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = OrderItemRepo::count(&mut tx, &OrderItemFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[OrderItemSort::Id, OrderItemSort::ProductId],
-            rows,
+            3,
             async |page| {
                 OrderItemRepo::list(&mut tx, &OrderItemFilter::default(), &page).await
             },
         )
         .await?;
     assert!(OrderItemRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = OrderItemRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = OrderItemRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<OrderItem> = ::hubgen_runtime::TryStreamExt::try_collect(
             OrderItemRepo::stream(&mut tx, &OrderItemFilter::default()),
         )
@@ -1247,33 +1053,20 @@ async fn order_items_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         streamed.len() as i64, OrderItemRepo::count(& mut tx, &
         OrderItemFilter::default()). await ?, "the stream reads every row"
     );
-    let all = OrderItemRepo::count(&mut tx, &OrderItemFilter::default()).await?;
-    let values = OrderItemRepo::count(
-            &mut tx,
-            &OrderItemFilter {
-                product_id: ::hubgen_runtime::Condition::not_null(),
+    ::hubgen_runtime::testing::check_conditions(
+            "product_id",
+            Some(row.product_id),
+            async |condition| {
+                OrderItemRepo::count(
+                        &mut tx,
+                        &OrderItemFilter {
+                            product_id: condition,
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
-        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
-        "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = Some(row.product_id) {
-        assert_eq!(
-            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
-            ::hubgen_runtime::Condition::at_least(value) }). await ? +
-            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
-            ::hubgen_runtime::Condition::below(value) }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            OrderItemRepo::count(& mut tx, & OrderItemFilter { product_id :
-            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
-            "IN finds the row by `{}`", "product_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = OrderItemRepo::upsert_by_id(&mut tx, &again).await?;
@@ -1323,7 +1116,7 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         id: None,
         order_id: ids::OrderId::new(),
         status: None,
-        reason: Some(format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>()),
+        reason: Some(::hubgen_runtime::testing::text(0, n, 64)),
         approved_by: Some(ids::UserId::new()),
         return_date: Some(
             ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32).expect("date"),
@@ -1345,30 +1138,18 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(OrderReturnRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(OrderReturnRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = OrderReturnRepo::list(
-            &mut tx,
-            &OrderReturnFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                OrderReturnRepo::list(&mut tx, &OrderReturnFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = OrderReturnRepo::list(
-            &mut tx,
-            &OrderReturnFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = OrderReturnRepo::count(&mut tx, &OrderReturnFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[OrderReturnSort::Id],
-            rows,
+            3,
             async |page| {
                 OrderReturnRepo::list(&mut tx, &OrderReturnFilter::default(), &page)
                     .await
@@ -1376,10 +1157,8 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(OrderReturnRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = OrderReturnRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = OrderReturnRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<OrderReturn> = ::hubgen_runtime::TryStreamExt::try_collect(
             OrderReturnRepo::stream(&mut tx, &OrderReturnFilter::default()),
         )
@@ -1413,9 +1192,7 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = OrderReturnPatch {
-        reason: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>()),
-        ),
+        reason: Some(Some(::hubgen_runtime::testing::text(1, n, 64))),
         ..Default::default()
     };
     let updated = OrderReturnRepo::update(&mut tx, row.id, &patch, row.version).await?;
@@ -1426,8 +1203,7 @@ async fn order_returns_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         "a stale version is a conflict: {stale:?}"
     );
     assert_eq!(
-        updated.reason, Some(format!("v{}-{n}", 1u32) .chars().take(64usize).collect:: <
-        String > ()), "patched field"
+        updated.reason, Some(::hubgen_runtime::testing::text(1, n, 64)), "patched field"
     );
     assert_eq!(
         OrderReturnRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -1460,7 +1236,7 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
     let sample = |n: u32| NewOrderChannelMeta {
         id: None,
         order_id: ids::OrderId::new(),
-        channel_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        channel_type: ::hubgen_runtime::testing::text(0, n, 50),
         channel_data: None,
     };
     let tenant = ids::TenantId::new();
@@ -1482,31 +1258,22 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
     );
     assert_eq!(OrderChannelMetaRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(OrderChannelMetaRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = OrderChannelMetaRepo::list(
-            &mut tx,
-            &OrderChannelMetaFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                OrderChannelMetaRepo::list(
+                        &mut tx,
+                        &OrderChannelMetaFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = OrderChannelMetaRepo::list(
-            &mut tx,
-            &OrderChannelMetaFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = OrderChannelMetaRepo::count(&mut tx, &OrderChannelMetaFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[OrderChannelMetaSort::Id],
-            rows,
+            3,
             async |page| {
                 OrderChannelMetaRepo::list(
                         &mut tx,
@@ -1518,11 +1285,8 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
         )
         .await?;
     assert!(OrderChannelMetaRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = OrderChannelMetaRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = OrderChannelMetaRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<OrderChannelMeta> = ::hubgen_runtime::TryStreamExt::try_collect(
             OrderChannelMetaRepo::stream(&mut tx, &OrderChannelMetaFilter::default()),
         )
@@ -1550,13 +1314,11 @@ async fn order_channel_meta_round_trip() -> Result<(), Box<dyn std::error::Error
     let row = kept;
     let n = 99u32;
     let patch = OrderChannelMetaPatch {
-        channel_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        channel_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = OrderChannelMetaRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.channel_type, expected, "patched field");
     assert_eq!(
         OrderChannelMetaRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -1592,17 +1354,11 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         user_id: ids::BuyerProfileId::new(),
         address_type: None,
         is_default: None,
-        recipient_name: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(255usize)
-            .collect::<String>(),
-        street_address: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(64usize)
-            .collect::<String>(),
-        city: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        state: Some(format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>()),
-        country: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        recipient_name: ::hubgen_runtime::testing::text(0, n, 255),
+        street_address: ::hubgen_runtime::testing::text(0, n, 64),
+        city: ::hubgen_runtime::testing::text(0, n, 100),
+        state: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        country: ::hubgen_runtime::testing::text(0, n, 100),
         created_at: None,
         updated_at: None,
     };
@@ -1620,30 +1376,18 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(AddressBookRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(AddressBookRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = AddressBookRepo::list(
-            &mut tx,
-            &AddressBookFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                AddressBookRepo::list(&mut tx, &AddressBookFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = AddressBookRepo::list(
-            &mut tx,
-            &AddressBookFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = AddressBookRepo::count(&mut tx, &AddressBookFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[AddressBookSort::Id],
-            rows,
+            3,
             async |page| {
                 AddressBookRepo::list(&mut tx, &AddressBookFilter::default(), &page)
                     .await
@@ -1651,10 +1395,8 @@ async fn address_book_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(AddressBookRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = AddressBookRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = AddressBookRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<AddressBook> = ::hubgen_runtime::TryStreamExt::try_collect(
             AddressBookRepo::stream(&mut tx, &AddressBookFilter::default()),
         )
@@ -1736,7 +1478,7 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
     let sample = |n: u32| NewSavedPaymentMethod {
         id: None,
         user_id: ids::BuyerProfileId::new(),
-        payment_type: format!("v{}-{n}", 0u32).chars().take(30usize).collect::<String>(),
+        payment_type: ::hubgen_runtime::testing::text(0, n, 30),
         is_default: None,
         card_last_four: Some(format!("{:0>width$}", n % 10, width = 4usize)),
         expiry_month: Some(1i16),
@@ -1759,34 +1501,22 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
     );
     assert_eq!(SavedPaymentMethodRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(SavedPaymentMethodRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = SavedPaymentMethodRepo::list(
-            &mut tx,
-            &SavedPaymentMethodFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = SavedPaymentMethodRepo::list(
-            &mut tx,
-            &SavedPaymentMethodFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = SavedPaymentMethodRepo::count(
-            &mut tx,
-            &SavedPaymentMethodFilter::default(),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                SavedPaymentMethodRepo::list(
+                        &mut tx,
+                        &SavedPaymentMethodFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[SavedPaymentMethodSort::Id],
-            rows,
+            3,
             async |page| {
                 SavedPaymentMethodRepo::list(
                         &mut tx,
@@ -1798,11 +1528,8 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert!(SavedPaymentMethodRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = SavedPaymentMethodRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = SavedPaymentMethodRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<SavedPaymentMethod> = ::hubgen_runtime::TryStreamExt::try_collect(
             SavedPaymentMethodRepo::stream(&mut tx, &SavedPaymentMethodFilter::default()),
         )
@@ -1835,13 +1562,11 @@ async fn saved_payment_method_round_trip() -> Result<(), Box<dyn std::error::Err
     let row = kept;
     let n = 99u32;
     let patch = SavedPaymentMethodPatch {
-        payment_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(30usize).collect::<String>(),
-        ),
+        payment_type: Some(::hubgen_runtime::testing::text(1, n, 30)),
         ..Default::default()
     };
     let updated = SavedPaymentMethodRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(30usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 30);
     assert_eq!(updated.payment_type, expected, "patched field");
     assert_eq!(
         SavedPaymentMethodRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -1893,10 +1618,7 @@ async fn notification_preferences_round_trip() -> Result<
     let sample = |n: u32| NewNotificationPreference {
         id: None,
         user_id: ids::UserId::new(),
-        notification_type: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(50usize)
-            .collect::<String>(),
+        notification_type: ::hubgen_runtime::testing::text(0, n, 50),
         email_enabled: None,
         sms_enabled: None,
         push_enabled: None,
@@ -1928,34 +1650,22 @@ async fn notification_preferences_round_trip() -> Result<
     assert_eq!(
         NotificationPreferenceRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1
     );
-    let first = NotificationPreferenceRepo::list(
-            &mut tx,
-            &NotificationPreferenceFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = NotificationPreferenceRepo::list(
-            &mut tx,
-            &NotificationPreferenceFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = NotificationPreferenceRepo::count(
-            &mut tx,
-            &NotificationPreferenceFilter::default(),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                NotificationPreferenceRepo::list(
+                        &mut tx,
+                        &NotificationPreferenceFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[NotificationPreferenceSort::Id],
-            rows,
+            3,
             async |page| {
                 NotificationPreferenceRepo::list(
                         &mut tx,
@@ -1967,14 +1677,9 @@ async fn notification_preferences_round_trip() -> Result<
         )
         .await?;
     assert!(NotificationPreferenceRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = NotificationPreferenceRepo::get_many(
-            &mut tx,
-            &[row.id, first.items[0].id],
-        )
+    let both = NotificationPreferenceRepo::get_many(&mut tx, &[row.id, first[0].id])
         .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<NotificationPreference> = ::hubgen_runtime::TryStreamExt::try_collect(
             NotificationPreferenceRepo::stream(
                 &mut tx,
@@ -2051,24 +1756,9 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         seller_id: ids::SellerProfileId::new(),
         onboarding_status: None,
         verification_status: None,
-        submitted_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp")
-                .and_utc(),
-        ),
-        verified_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp")
-                .and_utc(),
-        ),
-        rejected_at: Some(
-            ::chrono::NaiveDate::from_ymd_opt(2026i32, 1u32, 15u32)
-                .and_then(|d| d.and_hms_opt(12, 0, 0))
-                .expect("timestamp")
-                .and_utc(),
-        ),
+        submitted_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15).and_utc()),
+        verified_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15).and_utc()),
+        rejected_at: Some(::hubgen_runtime::testing::noon(2026, 1, 15).and_utc()),
         created_at: None,
         updated_at: None,
     };
@@ -2091,31 +1781,22 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
     );
     assert_eq!(SellerOnboardingRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(SellerOnboardingRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = SellerOnboardingRepo::list(
-            &mut tx,
-            &SellerOnboardingFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                SellerOnboardingRepo::list(
+                        &mut tx,
+                        &SellerOnboardingFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = SellerOnboardingRepo::list(
-            &mut tx,
-            &SellerOnboardingFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = SellerOnboardingRepo::count(&mut tx, &SellerOnboardingFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[SellerOnboardingSort::Id],
-            rows,
+            3,
             async |page| {
                 SellerOnboardingRepo::list(
                         &mut tx,
@@ -2127,11 +1808,8 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert!(SellerOnboardingRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = SellerOnboardingRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = SellerOnboardingRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<SellerOnboarding> = ::hubgen_runtime::TryStreamExt::try_collect(
             SellerOnboardingRepo::stream(&mut tx, &SellerOnboardingFilter::default()),
         )
@@ -2166,9 +1844,7 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
     let row = kept;
     let n = 99u32;
     let patch = SellerOnboardingPatch {
-        onboarding_status: Some(
-            format!("v{}-{n}", 1u32).chars().take(30usize).collect::<String>(),
-        ),
+        onboarding_status: Some(::hubgen_runtime::testing::text(1, n, 30)),
         ..Default::default()
     };
     let updated = SellerOnboardingRepo::update(&mut tx, row.id, &patch, row.version)
@@ -2179,7 +1855,7 @@ async fn seller_onboarding_round_trip() -> Result<(), Box<dyn std::error::Error>
         matches!(stale, Err(::hubgen_runtime::Error::Conflict { .. })),
         "a stale version is a conflict: {stale:?}"
     );
-    let expected = format!("v{}-{n}", 1u32).chars().take(30usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 30);
     assert_eq!(updated.onboarding_status, expected, "patched field");
     assert_eq!(
         SellerOnboardingRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -2213,10 +1889,7 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewKycDocument {
         id: None,
         seller_onboarding_id: ids::SellerOnboardingId::new(),
-        document_type: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(50usize)
-            .collect::<String>(),
+        document_type: ::hubgen_runtime::testing::text(0, n, 50),
         document_url: format!("https://example.com/{n}/{}", 0u32)
             .chars()
             .take(64usize)
@@ -2239,30 +1912,18 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(KycDocumentRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(KycDocumentRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = KycDocumentRepo::list(
-            &mut tx,
-            &KycDocumentFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                KycDocumentRepo::list(&mut tx, &KycDocumentFilter::default(), &page)
+                    .await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = KycDocumentRepo::list(
-            &mut tx,
-            &KycDocumentFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = KycDocumentRepo::count(&mut tx, &KycDocumentFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[KycDocumentSort::Id],
-            rows,
+            3,
             async |page| {
                 KycDocumentRepo::list(&mut tx, &KycDocumentFilter::default(), &page)
                     .await
@@ -2270,10 +1931,8 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     assert!(KycDocumentRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = KycDocumentRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = KycDocumentRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<KycDocument> = ::hubgen_runtime::TryStreamExt::try_collect(
             KycDocumentRepo::stream(&mut tx, &KycDocumentFilter::default()),
         )
@@ -2303,13 +1962,11 @@ async fn kyc_document_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = KycDocumentPatch {
-        document_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        document_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = KycDocumentRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.document_type, expected, "patched field");
     assert_eq!(
         KycDocumentRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -2342,10 +1999,8 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewKycInfo {
         id: None,
         seller_id: ids::SellerOnboardingId::new(),
-        business_registration_number: Some(
-            format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        ),
-        tax_id: Some(format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>()),
+        business_registration_number: Some(::hubgen_runtime::testing::text(0, n, 100)),
+        tax_id: Some(::hubgen_runtime::testing::text(0, n, 50)),
         verification_status: None,
         created_at: None,
         updated_at: None,
@@ -2366,40 +2021,25 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(KycInfoRepo::count(& mut tx, & KycInfoFilter::default()). await ?, 1);
     assert_eq!(KycInfoRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(KycInfoRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = KycInfoRepo::list(
-            &mut tx,
-            &KycInfoFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                KycInfoRepo::list(&mut tx, &KycInfoFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = KycInfoRepo::list(
-            &mut tx,
-            &KycInfoFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = KycInfoRepo::count(&mut tx, &KycInfoFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[KycInfoSort::Id],
-            rows,
+            3,
             async |page| {
                 KycInfoRepo::list(&mut tx, &KycInfoFilter::default(), &page).await
             },
         )
         .await?;
     assert!(KycInfoRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = KycInfoRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = KycInfoRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<KycInfo> = ::hubgen_runtime::TryStreamExt::try_collect(
             KycInfoRepo::stream(&mut tx, &KycInfoFilter::default()),
         )
@@ -2432,14 +2072,14 @@ async fn kyc_info_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let n = 99u32;
     let patch = KycInfoPatch {
         business_registration_number: Some(
-            Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+            Some(::hubgen_runtime::testing::text(1, n, 100)),
         ),
         ..Default::default()
     };
     let updated = KycInfoRepo::update(&mut tx, row.id, &patch).await?;
     assert_eq!(
-        updated.business_registration_number, Some(format!("v{}-{n}", 1u32) .chars()
-        .take(100usize).collect:: < String > ()), "patched field"
+        updated.business_registration_number, Some(::hubgen_runtime::testing::text(1, n,
+        100)), "patched field"
     );
     assert_eq!(
         KycInfoRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -2469,10 +2109,8 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         .await;
     let sample = |n: u32| NewStorefrontTheme {
         id: None,
-        name: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
-        description: Some(
-            format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        ),
+        name: ::hubgen_runtime::testing::text(0, n, 100),
+        description: Some(::hubgen_runtime::testing::text(0, n, 64)),
         is_system: None,
         tenant_id: Some(ids::TenantId::new()),
         created_at: None,
@@ -2492,31 +2130,22 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
     );
     assert_eq!(StorefrontThemeRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(StorefrontThemeRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = StorefrontThemeRepo::list(
-            &mut tx,
-            &StorefrontThemeFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                StorefrontThemeRepo::list(
+                        &mut tx,
+                        &StorefrontThemeFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = StorefrontThemeRepo::list(
-            &mut tx,
-            &StorefrontThemeFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontThemeRepo::count(&mut tx, &StorefrontThemeFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontThemeSort::Id, StorefrontThemeSort::TenantId],
-            rows,
+            3,
             async |page| {
                 StorefrontThemeRepo::list(
                         &mut tx,
@@ -2528,11 +2157,8 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         )
         .await?;
     assert!(StorefrontThemeRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontThemeRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontThemeRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<StorefrontTheme> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontThemeRepo::stream(&mut tx, &StorefrontThemeFilter::default()),
         )
@@ -2541,34 +2167,20 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
         streamed.len() as i64, StorefrontThemeRepo::count(& mut tx, &
         StorefrontThemeFilter::default()). await ?, "the stream reads every row"
     );
-    let all = StorefrontThemeRepo::count(&mut tx, &StorefrontThemeFilter::default())
-        .await?;
-    let values = StorefrontThemeRepo::count(
-            &mut tx,
-            &StorefrontThemeFilter {
-                tenant_id: ::hubgen_runtime::Condition::not_null(),
+    ::hubgen_runtime::testing::check_conditions(
+            "tenant_id",
+            row.tenant_id,
+            async |condition| {
+                StorefrontThemeRepo::count(
+                        &mut tx,
+                        &StorefrontThemeFilter {
+                            tenant_id: condition,
+                        },
+                    )
+                    .await
             },
         )
         .await?;
-    assert_eq!(
-        StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
-        ::hubgen_runtime::Condition::is_null() }). await ? + values, all,
-        "IS NULL and IS NOT NULL split the rows"
-    );
-    if let Some(value) = row.tenant_id {
-        assert_eq!(
-            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
-            ::hubgen_runtime::Condition::at_least(value) }). await ? +
-            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
-            ::hubgen_runtime::Condition::below(value) }). await ?, values,
-            "a range's two halves split the rows with a value"
-        );
-        assert!(
-            StorefrontThemeRepo::count(& mut tx, & StorefrontThemeFilter { tenant_id :
-            ::hubgen_runtime::Condition::any_of([value]) }). await ? >= 1,
-            "IN finds the row by `{}`", "tenant_id"
-        );
-    }
     let mut again = sample(7);
     again.id = Some(row.id);
     let upserted = StorefrontThemeRepo::upsert_by_id(&mut tx, &again).await?;
@@ -2592,11 +2204,11 @@ async fn storefront_theme_round_trip() -> Result<(), Box<dyn std::error::Error>>
     let row = kept;
     let n = 99u32;
     let patch = StorefrontThemePatch {
-        name: Some(format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>()),
+        name: Some(::hubgen_runtime::testing::text(1, n, 100)),
         ..Default::default()
     };
     let updated = StorefrontThemeRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 100);
     assert_eq!(updated.name, expected, "patched field");
     assert_eq!(
         StorefrontThemeRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -2631,9 +2243,7 @@ async fn storefront_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         id: None,
         theme_id: Some(ids::StorefrontThemeId::new()),
         is_published: None,
-        custom_domain: Some(
-            format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        ),
+        custom_domain: Some(::hubgen_runtime::testing::text(0, n, 255)),
         created_at: None,
         updated_at: None,
     };
@@ -2657,35 +2267,25 @@ async fn storefront_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(
         StorefrontRepo::count(& mut tx, & StorefrontFilter::default()). await ?, 1
     );
-    let first = StorefrontRepo::list(
-            &mut tx,
-            &StorefrontFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            1,
+            &row,
+            async |page| {
+                StorefrontRepo::list(&mut tx, &StorefrontFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.next, None);
-    let second = ::hubgen_runtime::Page::<Storefront> {
-        items: Vec::new(),
-        next: None,
-    };
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontRepo::count(&mut tx, &StorefrontFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontSort::Id],
-            rows,
+            1,
             async |page| {
                 StorefrontRepo::list(&mut tx, &StorefrontFilter::default(), &page).await
             },
         )
         .await?;
     assert!(StorefrontRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Storefront> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontRepo::stream(&mut tx, &StorefrontFilter::default()),
         )
@@ -2779,31 +2379,22 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
     );
     assert_eq!(StorefrontVersionRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(StorefrontVersionRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = StorefrontVersionRepo::list(
-            &mut tx,
-            &StorefrontVersionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                StorefrontVersionRepo::list(
+                        &mut tx,
+                        &StorefrontVersionFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = StorefrontVersionRepo::list(
-            &mut tx,
-            &StorefrontVersionFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontVersionRepo::count(&mut tx, &StorefrontVersionFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontVersionSort::Id],
-            rows,
+            3,
             async |page| {
                 StorefrontVersionRepo::list(
                         &mut tx,
@@ -2815,11 +2406,8 @@ async fn storefront_versions_round_trip() -> Result<(), Box<dyn std::error::Erro
         )
         .await?;
     assert!(StorefrontVersionRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontVersionRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontVersionRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<StorefrontVersion> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontVersionRepo::stream(&mut tx, &StorefrontVersionFilter::default()),
         )
@@ -2906,31 +2494,22 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
     );
     assert_eq!(StorefrontDraftRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(StorefrontDraftRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = StorefrontDraftRepo::list(
-            &mut tx,
-            &StorefrontDraftFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                StorefrontDraftRepo::list(
+                        &mut tx,
+                        &StorefrontDraftFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = StorefrontDraftRepo::list(
-            &mut tx,
-            &StorefrontDraftFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontDraftRepo::count(&mut tx, &StorefrontDraftFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontDraftSort::Id],
-            rows,
+            3,
             async |page| {
                 StorefrontDraftRepo::list(
                         &mut tx,
@@ -2942,11 +2521,8 @@ async fn storefront_drafts_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert!(StorefrontDraftRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontDraftRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontDraftRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<StorefrontDraft> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontDraftRepo::stream(&mut tx, &StorefrontDraftFilter::default()),
         )
@@ -3008,8 +2584,8 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
         .await;
     let sample = |n: u32| NewStorefrontAsset {
         id: None,
-        file_name: format!("v{}-{n}", 0u32).chars().take(255usize).collect::<String>(),
-        file_type: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        file_name: ::hubgen_runtime::testing::text(0, n, 255),
+        file_type: ::hubgen_runtime::testing::text(0, n, 100),
         url: format!("https://example.com/{n}/{}", 0u32)
             .chars()
             .take(64usize)
@@ -3033,31 +2609,22 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
     );
     assert_eq!(StorefrontAssetRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(StorefrontAssetRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = StorefrontAssetRepo::list(
-            &mut tx,
-            &StorefrontAssetFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                StorefrontAssetRepo::list(
+                        &mut tx,
+                        &StorefrontAssetFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = StorefrontAssetRepo::list(
-            &mut tx,
-            &StorefrontAssetFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontAssetRepo::count(&mut tx, &StorefrontAssetFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontAssetSort::Id],
-            rows,
+            3,
             async |page| {
                 StorefrontAssetRepo::list(
                         &mut tx,
@@ -3069,11 +2636,8 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
         )
         .await?;
     assert!(StorefrontAssetRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontAssetRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontAssetRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<StorefrontAsset> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontAssetRepo::stream(&mut tx, &StorefrontAssetFilter::default()),
         )
@@ -3103,13 +2667,11 @@ async fn storefront_asset_round_trip() -> Result<(), Box<dyn std::error::Error>>
     let row = kept;
     let n = 99u32;
     let patch = StorefrontAssetPatch {
-        file_name: Some(
-            format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>(),
-        ),
+        file_name: Some(::hubgen_runtime::testing::text(1, n, 255)),
         ..Default::default()
     };
     let updated = StorefrontAssetRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(255usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 255);
     assert_eq!(updated.file_name, expected, "patched field");
     assert_eq!(
         StorefrontAssetRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -3164,31 +2726,22 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
     );
     assert_eq!(StorefrontBannerRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(StorefrontBannerRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = StorefrontBannerRepo::list(
-            &mut tx,
-            &StorefrontBannerFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                StorefrontBannerRepo::list(
+                        &mut tx,
+                        &StorefrontBannerFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = StorefrontBannerRepo::list(
-            &mut tx,
-            &StorefrontBannerFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = StorefrontBannerRepo::count(&mut tx, &StorefrontBannerFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[StorefrontBannerSort::Id],
-            rows,
+            3,
             async |page| {
                 StorefrontBannerRepo::list(
                         &mut tx,
@@ -3200,11 +2753,8 @@ async fn storefront_banner_round_trip() -> Result<(), Box<dyn std::error::Error>
         )
         .await?;
     assert!(StorefrontBannerRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = StorefrontBannerRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = StorefrontBannerRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<StorefrontBanner> = ::hubgen_runtime::TryStreamExt::try_collect(
             StorefrontBannerRepo::stream(&mut tx, &StorefrontBannerFilter::default()),
         )
@@ -3272,10 +2822,10 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
         .await;
     let sample = |n: u32| NewConversationHistory {
         id: None,
-        channel_id: format!("v{}-{n}", 0u32).chars().take(100usize).collect::<String>(),
+        channel_id: ::hubgen_runtime::testing::text(0, n, 100),
         customer_id: Some(ids::BuyerProfileId::new()),
-        message: format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
-        direction: ["inbound", "outbound"][(n % 2u32) as usize].to_string(),
+        message: ::hubgen_runtime::testing::text(0, n, 64),
+        direction: ::hubgen_runtime::testing::pick(&["inbound", "outbound"], n),
         created_at: None,
     };
     let tenant = ids::TenantId::new();
@@ -3297,34 +2847,22 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
     assert_eq!(
         ConversationHistoryRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1
     );
-    let first = ConversationHistoryRepo::list(
-            &mut tx,
-            &ConversationHistoryFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
-        )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = ConversationHistoryRepo::list(
-            &mut tx,
-            &ConversationHistoryFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = ConversationHistoryRepo::count(
-            &mut tx,
-            &ConversationHistoryFilter::default(),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                ConversationHistoryRepo::list(
+                        &mut tx,
+                        &ConversationHistoryFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[ConversationHistorySort::Id],
-            rows,
+            3,
             async |page| {
                 ConversationHistoryRepo::list(
                         &mut tx,
@@ -3336,11 +2874,8 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
         )
         .await?;
     assert!(ConversationHistoryRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = ConversationHistoryRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = ConversationHistoryRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<ConversationHistory> = ::hubgen_runtime::TryStreamExt::try_collect(
             ConversationHistoryRepo::stream(
                 &mut tx,
@@ -3372,13 +2907,11 @@ async fn conversation_history_round_trip() -> Result<(), Box<dyn std::error::Err
     let row = kept;
     let n = 99u32;
     let patch = ConversationHistoryPatch {
-        channel_id: Some(
-            format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>(),
-        ),
+        channel_id: Some(::hubgen_runtime::testing::text(1, n, 100)),
         ..Default::default()
     };
     let updated = ConversationHistoryRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(100usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 100);
     assert_eq!(updated.channel_id, expected, "patched field");
     assert_eq!(
         ConversationHistoryRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -3412,7 +2945,7 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
     let sample = |n: u32| NewConversationEvent {
         id: None,
         conversation_id: ids::ConversationHistoryId::new(),
-        event_type: format!("v{}-{n}", 0u32).chars().take(50usize).collect::<String>(),
+        event_type: ::hubgen_runtime::testing::text(0, n, 50),
         metadata: None,
         created_at: None,
     };
@@ -3431,31 +2964,22 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
     );
     assert_eq!(ConversationEventRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(ConversationEventRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = ConversationEventRepo::list(
-            &mut tx,
-            &ConversationEventFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                ConversationEventRepo::list(
+                        &mut tx,
+                        &ConversationEventFilter::default(),
+                        &page,
+                    )
+                    .await
+            },
         )
-        .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = ConversationEventRepo::list(
-            &mut tx,
-            &ConversationEventFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = ConversationEventRepo::count(&mut tx, &ConversationEventFilter::default())
         .await?;
     ::hubgen_runtime::testing::check_orders(
             &[ConversationEventSort::Id],
-            rows,
+            3,
             async |page| {
                 ConversationEventRepo::list(
                         &mut tx,
@@ -3467,11 +2991,8 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
         )
         .await?;
     assert!(ConversationEventRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = ConversationEventRepo::get_many(&mut tx, &[row.id, first.items[0].id])
-        .await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = ConversationEventRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<ConversationEvent> = ::hubgen_runtime::TryStreamExt::try_collect(
             ConversationEventRepo::stream(&mut tx, &ConversationEventFilter::default()),
         )
@@ -3500,13 +3021,11 @@ async fn conversation_event_round_trip() -> Result<(), Box<dyn std::error::Error
     let row = kept;
     let n = 99u32;
     let patch = ConversationEventPatch {
-        event_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        event_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = ConversationEventRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.event_type, expected, "patched field");
     assert_eq!(
         ConversationEventRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -3541,7 +3060,7 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
         id: None,
         user_id: ids::UserId::new(),
         order_id: Some(ids::OrderId::new()),
-        description: format!("v{}-{n}", 0u32).chars().take(64usize).collect::<String>(),
+        description: ::hubgen_runtime::testing::text(0, n, 64),
         status: None,
         created_at: None,
         updated_at: None,
@@ -3558,40 +3077,25 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(ComplaintRepo::count(& mut tx, & ComplaintFilter::default()). await ?, 1);
     assert_eq!(ComplaintRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(ComplaintRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = ComplaintRepo::list(
-            &mut tx,
-            &ComplaintFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                ComplaintRepo::list(&mut tx, &ComplaintFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = ComplaintRepo::list(
-            &mut tx,
-            &ComplaintFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = ComplaintRepo::count(&mut tx, &ComplaintFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[ComplaintSort::Id],
-            rows,
+            3,
             async |page| {
                 ComplaintRepo::list(&mut tx, &ComplaintFilter::default(), &page).await
             },
         )
         .await?;
     assert!(ComplaintRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = ComplaintRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = ComplaintRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Complaint> = ::hubgen_runtime::TryStreamExt::try_collect(
             ComplaintRepo::stream(&mut tx, &ComplaintFilter::default()),
         )
@@ -3622,13 +3126,11 @@ async fn complaints_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = ComplaintPatch {
-        description: Some(
-            format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>(),
-        ),
+        description: Some(::hubgen_runtime::testing::text(1, n, 64)),
         ..Default::default()
     };
     let updated = ComplaintRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(64usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 64);
     assert_eq!(updated.description, expected, "patched field");
     assert_eq!(
         ComplaintRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),
@@ -3661,10 +3163,7 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let sample = |n: u32| NewViolation {
         id: None,
         user_id: ids::UserId::new(),
-        violation_type: format!("v{}-{n}", 0u32)
-            .chars()
-            .take(50usize)
-            .collect::<String>(),
+        violation_type: ::hubgen_runtime::testing::text(0, n, 50),
         severity: None,
         details: None,
         created_at: None,
@@ -3681,40 +3180,25 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(ViolationRepo::count(& mut tx, & ViolationFilter::default()). await ?, 1);
     assert_eq!(ViolationRepo::insert_many(& mut tx, & [sample(2)]). await ?, 1);
     assert_eq!(ViolationRepo::insert_copy(& mut tx, & [sample(3)]). await ?, 1);
-    let first = ViolationRepo::list(
-            &mut tx,
-            &ViolationFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2),
+    let first = ::hubgen_runtime::testing::check_pages(
+            3,
+            &row,
+            async |page| {
+                ViolationRepo::list(&mut tx, &ViolationFilter::default(), &page).await
+            },
         )
         .await?;
-    assert_eq!(first.items.len(), 2);
-    let cursor = first.next.clone().expect("a full page has a cursor");
-    let second = ViolationRepo::list(
-            &mut tx,
-            &ViolationFilter::default(),
-            &::hubgen_runtime::PageRequest::first(2).after(cursor),
-        )
-        .await?;
-    assert_eq!(second.items.len(), 1);
-    assert_eq!(second.next, None, "the last page has no cursor");
-    assert!(
-        first.items.iter().chain(& second.items).any(| r | r == & row),
-        "list finds the row"
-    );
-    let rows = ViolationRepo::count(&mut tx, &ViolationFilter::default()).await?;
     ::hubgen_runtime::testing::check_orders(
             &[ViolationSort::Id],
-            rows,
+            3,
             async |page| {
                 ViolationRepo::list(&mut tx, &ViolationFilter::default(), &page).await
             },
         )
         .await?;
     assert!(ViolationRepo::exists(& mut tx, row.id). await ?, "exists");
-    let both = ViolationRepo::get_many(&mut tx, &[row.id, first.items[0].id]).await?;
-    assert!(
-        both.contains(& row) && both.contains(& first.items[0]), "get_many finds both"
-    );
+    let both = ViolationRepo::get_many(&mut tx, &[row.id, first[0].id]).await?;
+    assert!(both.contains(& row) && both.contains(& first[0]), "get_many finds both");
     let streamed: Vec<Violation> = ::hubgen_runtime::TryStreamExt::try_collect(
             ViolationRepo::stream(&mut tx, &ViolationFilter::default()),
         )
@@ -3743,13 +3227,11 @@ async fn violations_round_trip() -> Result<(), Box<dyn std::error::Error>> {
     let row = kept;
     let n = 99u32;
     let patch = ViolationPatch {
-        violation_type: Some(
-            format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>(),
-        ),
+        violation_type: Some(::hubgen_runtime::testing::text(1, n, 50)),
         ..Default::default()
     };
     let updated = ViolationRepo::update(&mut tx, row.id, &patch).await?;
-    let expected = format!("v{}-{n}", 1u32).chars().take(50usize).collect::<String>();
+    let expected = ::hubgen_runtime::testing::text(1, n, 50);
     assert_eq!(updated.violation_type, expected, "patched field");
     assert_eq!(
         ViolationRepo::get(& mut tx, row.id). await ?, Some(updated.clone()),

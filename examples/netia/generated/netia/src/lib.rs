@@ -13,314 +13,51 @@ pub use ::hubgen_runtime::{
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
 pub mod ids {
     /// Primary key of `netia.public.api_keys`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ApiKeyId(pub ::uuid::Uuid);
-    impl ApiKeyId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ApiKeyId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ApiKeyId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ApiKeyId> for ::uuid::Uuid {
-        fn from(id: ApiKeyId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ApiKeyId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ApiKeyId = ::hubgen_runtime::Id<kind::ApiKey>;
     /// Primary key of `netia.public.conversations`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ConversationId(pub ::uuid::Uuid);
-    impl ConversationId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ConversationId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ConversationId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ConversationId> for ::uuid::Uuid {
-        fn from(id: ConversationId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ConversationId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ConversationId = ::hubgen_runtime::Id<kind::Conversation>;
     /// Primary key of `netia.public.knowledge_bases`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct KnowledgeBaseId(pub ::uuid::Uuid);
-    impl KnowledgeBaseId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for KnowledgeBaseId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for KnowledgeBaseId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<KnowledgeBaseId> for ::uuid::Uuid {
-        fn from(id: KnowledgeBaseId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for KnowledgeBaseId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type KnowledgeBaseId = ::hubgen_runtime::Id<kind::KnowledgeBase>;
     /// Primary key of `netia.public.leads`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct LeadId(pub ::uuid::Uuid);
-    impl LeadId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for LeadId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for LeadId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<LeadId> for ::uuid::Uuid {
-        fn from(id: LeadId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for LeadId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type LeadId = ::hubgen_runtime::Id<kind::Lead>;
     /// Primary key of `netia.public.messages`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct MessageId(pub ::uuid::Uuid);
-    impl MessageId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for MessageId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for MessageId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<MessageId> for ::uuid::Uuid {
-        fn from(id: MessageId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for MessageId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type MessageId = ::hubgen_runtime::Id<kind::Message>;
     /// Primary key of `netia.public.tenant_configurations`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TenantConfigurationId(pub ::uuid::Uuid);
-    impl TenantConfigurationId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for TenantConfigurationId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TenantConfigurationId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TenantConfigurationId> for ::uuid::Uuid {
-        fn from(id: TenantConfigurationId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TenantConfigurationId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TenantConfigurationId = ::hubgen_runtime::Id<kind::TenantConfiguration>;
     /// Primary key of `netia.public.tenants`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TenantId(pub ::uuid::Uuid);
-    impl TenantId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
+    pub type TenantId = ::hubgen_runtime::Id<kind::Tenant>;
+    /// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+    pub mod kind {
+        pub enum ApiKey {}
+        impl ::hubgen_runtime::IdKind for ApiKey {
+            const NAME: &'static str = "ApiKeyId";
         }
-    }
-    /// The tenant: what a `TenantTx` is begun with.
-    impl ::hubgen_runtime::TenantKey for TenantId {}
-    impl Default for TenantId {
-        fn default() -> Self {
-            Self::new()
+        pub enum Conversation {}
+        impl ::hubgen_runtime::IdKind for Conversation {
+            const NAME: &'static str = "ConversationId";
         }
-    }
-    impl From<::uuid::Uuid> for TenantId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
+        pub enum KnowledgeBase {}
+        impl ::hubgen_runtime::IdKind for KnowledgeBase {
+            const NAME: &'static str = "KnowledgeBaseId";
         }
-    }
-    impl From<TenantId> for ::uuid::Uuid {
-        fn from(id: TenantId) -> Self {
-            id.0
+        pub enum Lead {}
+        impl ::hubgen_runtime::IdKind for Lead {
+            const NAME: &'static str = "LeadId";
         }
-    }
-    impl ::std::fmt::Display for TenantId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
+        pub enum Message {}
+        impl ::hubgen_runtime::IdKind for Message {
+            const NAME: &'static str = "MessageId";
         }
+        pub enum TenantConfiguration {}
+        impl ::hubgen_runtime::IdKind for TenantConfiguration {
+            const NAME: &'static str = "TenantConfigurationId";
+        }
+        pub enum Tenant {}
+        impl ::hubgen_runtime::IdKind for Tenant {
+            const NAME: &'static str = "TenantId";
+        }
+        /// The tenant: its ID begins a `TenantTx`.
+        impl ::hubgen_runtime::TenantIdKind for Tenant {}
     }
 }
 #[rustfmt::skip]

@@ -13,533 +13,80 @@ pub use ::hubgen_runtime::{
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
 pub mod ids {
     /// Primary key of `inbox.public.roles`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct RoleId(pub ::uuid::Uuid);
-    impl RoleId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for RoleId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for RoleId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<RoleId> for ::uuid::Uuid {
-        fn from(id: RoleId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for RoleId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type RoleId = ::hubgen_runtime::Id<kind::Role>;
     /// Primary key of `inbox.public.tenants`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TenantId(pub ::uuid::Uuid);
-    impl TenantId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    /// The tenant: what a `TenantTx` is begun with.
-    impl ::hubgen_runtime::TenantKey for TenantId {}
-    impl Default for TenantId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TenantId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TenantId> for ::uuid::Uuid {
-        fn from(id: TenantId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TenantId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TenantId = ::hubgen_runtime::Id<kind::Tenant>;
     /// Primary key of `inbox.tenant_template.ai_tasks`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct AiTaskId(pub ::uuid::Uuid);
-    impl AiTaskId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for AiTaskId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for AiTaskId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<AiTaskId> for ::uuid::Uuid {
-        fn from(id: AiTaskId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for AiTaskId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type AiTaskId = ::hubgen_runtime::Id<kind::AiTask>;
     /// Primary key of `inbox.tenant_template.api_keys`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ApiKeyId(pub ::uuid::Uuid);
-    impl ApiKeyId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ApiKeyId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ApiKeyId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ApiKeyId> for ::uuid::Uuid {
-        fn from(id: ApiKeyId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ApiKeyId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ApiKeyId = ::hubgen_runtime::Id<kind::ApiKey>;
     /// Primary key of `inbox.tenant_template.conversations`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ConversationId(pub ::uuid::Uuid);
-    impl ConversationId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ConversationId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ConversationId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ConversationId> for ::uuid::Uuid {
-        fn from(id: ConversationId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ConversationId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ConversationId = ::hubgen_runtime::Id<kind::Conversation>;
     /// Primary key of `inbox.tenant_template.crm_configs`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct CrmConfigId(pub ::uuid::Uuid);
-    impl CrmConfigId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for CrmConfigId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for CrmConfigId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<CrmConfigId> for ::uuid::Uuid {
-        fn from(id: CrmConfigId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for CrmConfigId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type CrmConfigId = ::hubgen_runtime::Id<kind::CrmConfig>;
     /// Primary key of `inbox.tenant_template.crm_syncs`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct CrmSyncId(pub ::uuid::Uuid);
-    impl CrmSyncId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for CrmSyncId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for CrmSyncId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<CrmSyncId> for ::uuid::Uuid {
-        fn from(id: CrmSyncId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for CrmSyncId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type CrmSyncId = ::hubgen_runtime::Id<kind::CrmSync>;
     /// Primary key of `inbox.tenant_template.lead_scores`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct LeadScoreId(pub ::uuid::Uuid);
-    impl LeadScoreId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for LeadScoreId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for LeadScoreId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<LeadScoreId> for ::uuid::Uuid {
-        fn from(id: LeadScoreId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for LeadScoreId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type LeadScoreId = ::hubgen_runtime::Id<kind::LeadScore>;
     /// Primary key of `inbox.tenant_template.leads`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct LeadId(pub ::uuid::Uuid);
-    impl LeadId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for LeadId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for LeadId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<LeadId> for ::uuid::Uuid {
-        fn from(id: LeadId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for LeadId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type LeadId = ::hubgen_runtime::Id<kind::Lead>;
     /// Primary key of `inbox.tenant_template.replies`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct ReplyId(pub ::uuid::Uuid);
-    impl ReplyId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for ReplyId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for ReplyId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<ReplyId> for ::uuid::Uuid {
-        fn from(id: ReplyId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for ReplyId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type ReplyId = ::hubgen_runtime::Id<kind::Reply>;
     /// Primary key of `inbox.tenant_template.social_accounts`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct SocialAccountId(pub ::uuid::Uuid);
-    impl SocialAccountId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for SocialAccountId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for SocialAccountId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<SocialAccountId> for ::uuid::Uuid {
-        fn from(id: SocialAccountId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for SocialAccountId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type SocialAccountId = ::hubgen_runtime::Id<kind::SocialAccount>;
     /// Primary key of `inbox.tenant_template.users`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct UserId(pub ::uuid::Uuid);
-    impl UserId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
+    pub type UserId = ::hubgen_runtime::Id<kind::User>;
+    /// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+    pub mod kind {
+        pub enum Role {}
+        impl ::hubgen_runtime::IdKind for Role {
+            const NAME: &'static str = "RoleId";
         }
-    }
-    impl Default for UserId {
-        fn default() -> Self {
-            Self::new()
+        pub enum Tenant {}
+        impl ::hubgen_runtime::IdKind for Tenant {
+            const NAME: &'static str = "TenantId";
         }
-    }
-    impl From<::uuid::Uuid> for UserId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
+        /// The tenant: its ID begins a `TenantTx`.
+        impl ::hubgen_runtime::TenantIdKind for Tenant {}
+        pub enum AiTask {}
+        impl ::hubgen_runtime::IdKind for AiTask {
+            const NAME: &'static str = "AiTaskId";
         }
-    }
-    impl From<UserId> for ::uuid::Uuid {
-        fn from(id: UserId) -> Self {
-            id.0
+        pub enum ApiKey {}
+        impl ::hubgen_runtime::IdKind for ApiKey {
+            const NAME: &'static str = "ApiKeyId";
         }
-    }
-    impl ::std::fmt::Display for UserId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
+        pub enum Conversation {}
+        impl ::hubgen_runtime::IdKind for Conversation {
+            const NAME: &'static str = "ConversationId";
+        }
+        pub enum CrmConfig {}
+        impl ::hubgen_runtime::IdKind for CrmConfig {
+            const NAME: &'static str = "CrmConfigId";
+        }
+        pub enum CrmSync {}
+        impl ::hubgen_runtime::IdKind for CrmSync {
+            const NAME: &'static str = "CrmSyncId";
+        }
+        pub enum LeadScore {}
+        impl ::hubgen_runtime::IdKind for LeadScore {
+            const NAME: &'static str = "LeadScoreId";
+        }
+        pub enum Lead {}
+        impl ::hubgen_runtime::IdKind for Lead {
+            const NAME: &'static str = "LeadId";
+        }
+        pub enum Reply {}
+        impl ::hubgen_runtime::IdKind for Reply {
+            const NAME: &'static str = "ReplyId";
+        }
+        pub enum SocialAccount {}
+        impl ::hubgen_runtime::IdKind for SocialAccount {
+            const NAME: &'static str = "SocialAccountId";
+        }
+        pub enum User {}
+        impl ::hubgen_runtime::IdKind for User {
+            const NAME: &'static str = "UserId";
         }
     }
 }

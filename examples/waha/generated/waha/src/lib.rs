@@ -13,181 +13,32 @@ pub use ::hubgen_runtime::{
 /// Typed IDs: a key of one table cannot be passed where another's is wanted.
 pub mod ids {
     /// Primary key of `waha.public.messages`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct MessageId(pub ::uuid::Uuid);
-    impl MessageId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for MessageId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for MessageId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<MessageId> for ::uuid::Uuid {
-        fn from(id: MessageId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for MessageId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type MessageId = ::hubgen_runtime::Id<kind::Message>;
     /// Primary key of `waha.public.tenants`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct TenantId(pub ::uuid::Uuid);
-    impl TenantId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    /// The tenant: what a `TenantTx` is begun with.
-    impl ::hubgen_runtime::TenantKey for TenantId {}
-    impl Default for TenantId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for TenantId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<TenantId> for ::uuid::Uuid {
-        fn from(id: TenantId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for TenantId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type TenantId = ::hubgen_runtime::Id<kind::Tenant>;
     /// Primary key of `waha.public.users`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct UserId(pub ::uuid::Uuid);
-    impl UserId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
-        }
-    }
-    impl Default for UserId {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-    impl From<::uuid::Uuid> for UserId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
-        }
-    }
-    impl From<UserId> for ::uuid::Uuid {
-        fn from(id: UserId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for UserId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
-        }
-    }
+    pub type UserId = ::hubgen_runtime::Id<kind::User>;
     /// Primary key of `waha.public.waha_sessions`.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::Type
-    )]
-    #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(transparent)]
-    #[sqlx(transparent)]
-    pub struct WahaSessionId(pub ::uuid::Uuid);
-    impl WahaSessionId {
-        /// A new random (v4) id.
-        pub fn new() -> Self {
-            Self(::uuid::Uuid::new_v4())
+    pub type WahaSessionId = ::hubgen_runtime::Id<kind::WahaSession>;
+    /// The marker types that tell the IDs apart (`UserId` is `Id<kind::User>`).
+    pub mod kind {
+        pub enum Message {}
+        impl ::hubgen_runtime::IdKind for Message {
+            const NAME: &'static str = "MessageId";
         }
-    }
-    impl Default for WahaSessionId {
-        fn default() -> Self {
-            Self::new()
+        pub enum Tenant {}
+        impl ::hubgen_runtime::IdKind for Tenant {
+            const NAME: &'static str = "TenantId";
         }
-    }
-    impl From<::uuid::Uuid> for WahaSessionId {
-        fn from(id: ::uuid::Uuid) -> Self {
-            Self(id)
+        /// The tenant: its ID begins a `TenantTx`.
+        impl ::hubgen_runtime::TenantIdKind for Tenant {}
+        pub enum User {}
+        impl ::hubgen_runtime::IdKind for User {
+            const NAME: &'static str = "UserId";
         }
-    }
-    impl From<WahaSessionId> for ::uuid::Uuid {
-        fn from(id: WahaSessionId) -> Self {
-            id.0
-        }
-    }
-    impl ::std::fmt::Display for WahaSessionId {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            ::std::fmt::Display::fmt(&self.0, f)
+        pub enum WahaSession {}
+        impl ::hubgen_runtime::IdKind for WahaSession {
+            const NAME: &'static str = "WahaSessionId";
         }
     }
 }
