@@ -65,7 +65,7 @@ fn explicit(name: &str) -> &'static str {
 pub const EXPLICIT_DEPENDENCIES: &[(&str, &str)] = &[
     (
         "sqlx",
-        r#"{ version = "0.8", default-features = false, features = ["runtime-tokio", "postgres", "macros", "migrate", "uuid", "chrono", "rust_decimal", "json", "ipnet"] }"#,
+        r#"{ version = "0.8", default-features = false, features = ["runtime-tokio", "postgres", "migrate", "uuid", "chrono", "rust_decimal", "json", "ipnet"] }"#,
     ),
     (
         "tokio",

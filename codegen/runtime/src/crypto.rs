@@ -286,7 +286,17 @@ pub fn active_key_prefix() -> Result<Vec<u8>, CryptoError> {
 /// that bypasses row-level security (the hub's owner), after installing a
 /// ring whose active key is the new one.
 /// `columns`: (quoted name, searchable).
-pub async fn reencrypt(conn: &mut sqlx::PgConnection, table: &str, columns: &[(&str, bool)], batch: i64) -> Result<u64, crate::Error> {
+#[inline(never)]
+pub fn reencrypt<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    table: &'a str,
+    columns: &'a [(&'a str, bool)],
+    batch: i64,
+) -> crate::BoxFuture<'a, Result<u64, crate::Error>> {
+    Box::pin(reencrypt_table(conn, table, columns, batch))
+}
+
+async fn reencrypt_table(conn: &mut sqlx::PgConnection, table: &str, columns: &[(&str, bool)], batch: i64) -> Result<u64, crate::Error> {
     use sqlx::{Connection, Row};
     let prefix = active_key_prefix().map_err(crypto_error)?;
     let key = prefix[1..].to_vec();

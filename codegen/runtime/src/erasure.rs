@@ -8,8 +8,9 @@
 //! a person from every hub; each call is idempotent, so a run that failed
 //! half-way is finished by running it again.
 
-use crate::Error;
-use sqlx::PgConnection;
+use crate::{BoxFuture, Error};
+use sqlx::postgres::{PgArguments, PgConnection};
+use sqlx::Arguments;
 
 /// What one erasure changed in one hub, step by step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -57,11 +58,26 @@ impl Report {
 }
 
 /// Runs an erase function (`sql` selects its rows, the subject's key bound as `$1`).
-pub async fn erase<K>(conn: &mut PgConnection, sql: &'static str, subject: K) -> Result<Report, Error>
+pub fn erase<'a, K>(conn: &'a mut PgConnection, sql: &'static str, subject: K) -> BoxFuture<'a, Result<Report, Error>>
 where
     K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
 {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(sql).bind(subject).fetch_all(conn).await?;
+    let mut args = PgArguments::default();
+    let args = match args.add(subject) {
+        Ok(()) => Ok(args),
+        Err(error) => Err(sqlx::Error::Encode(error).into()),
+    };
+    run(conn, sql, args)
+}
+
+// Not generic: the statement's futures are compiled here, once.
+#[inline(never)]
+fn run<'a>(conn: &'a mut PgConnection, sql: &'static str, args: Result<PgArguments, Error>) -> BoxFuture<'a, Result<Report, Error>> {
+    Box::pin(run_erase(conn, sql, args))
+}
+
+async fn run_erase(conn: &mut PgConnection, sql: &'static str, args: Result<PgArguments, Error>) -> Result<Report, Error> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as_with(sql, args?).fetch_all(conn).await?;
     let steps = rows
         .into_iter()
         .map(|(table, action, rows)| Step {

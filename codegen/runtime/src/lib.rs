@@ -26,6 +26,16 @@ pub use uuid::Uuid;
 pub use futures_util::{StreamExt, TryStreamExt};
 pub use {chrono, rust_decimal, schemars, serde, serde_json, sqlx, uuid};
 
+/// What the runtime's entry points for generated non-generic code return
+/// (`migrate`, `erase_subject`, `maintain`, ...): a future boxed where the
+/// runtime defines it. Awaiting it, a hub crate compiles a call through a
+/// pointer; awaiting the future itself, it would compile sqlx's pool and
+/// executor code again, as release builds share no generic code across crates.
+pub type BoxFuture<'a, T> = futures_util::future::BoxFuture<'a, T>;
+/// [`BoxFuture`] for the entry points whose futures are not `Send`
+/// (maintenance holds a `dyn ArchiveSink`; tenant schema upkeep).
+pub type LocalBoxFuture<'a, T> = futures_util::future::LocalBoxFuture<'a, T>;
+
 /// The PostgreSQL setting row-level security reads the tenant from.
 pub const TENANT_SETTING: &str = "app.current_tenant_id";
 /// The PostgreSQL setting row-level security reads the acting user from.
@@ -699,7 +709,12 @@ pub type EmbeddedMigration = (i64, &'static str, &'static str);
 
 /// Runs embedded migrations with sqlx's migrator: the same history table
 /// and checksums as `sqlx migrate run` on the `migrations/<hub>/` folder.
-pub async fn migrate(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<(), sqlx::migrate::MigrateError> {
+#[inline(never)]
+pub fn migrate<'a>(pool: &'a PgPool, migrations: &'a [EmbeddedMigration]) -> BoxFuture<'a, Result<(), sqlx::migrate::MigrateError>> {
+    Box::pin(run_migrations(pool, migrations))
+}
+
+async fn run_migrations(pool: &PgPool, migrations: &[EmbeddedMigration]) -> Result<(), sqlx::migrate::MigrateError> {
     let migrations: Vec<sqlx::migrate::Migration> = migrations
         .iter()
         .map(|(version, description, sql)| {
@@ -725,6 +740,7 @@ pub mod crypto;
 pub mod erasure;
 pub mod id;
 pub mod maintain;
+pub mod pg_enum;
 pub mod repo;
 pub mod tenants;
 

@@ -244,7 +244,16 @@ struct Kept {
 }
 
 /// One maintenance run; see the module documentation.
-pub async fn run(conn: &mut PgConnection, options: &Options<'_>, sink: &dyn ArchiveSink) -> Result<Report, Error> {
+#[inline(never)]
+pub fn run<'a>(
+    conn: &'a mut PgConnection,
+    options: &'a Options<'_>,
+    sink: &'a dyn ArchiveSink,
+) -> crate::LocalBoxFuture<'a, Result<Report, Error>> {
+    Box::pin(run_all(conn, options, sink))
+}
+
+async fn run_all(conn: &mut PgConnection, options: &Options<'_>, sink: &dyn ArchiveSink) -> Result<Report, Error> {
     let mut report = Report::default();
     let installed: bool = sqlx::query_scalar("SELECT to_regclass('partman.part_config') IS NOT NULL")
         .fetch_one(&mut *conn)

@@ -159,7 +159,16 @@ async fn registry(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 
 /// Provisions `tenant`'s schema at the template's version, or returns it as
 /// registered if it exists (then `migrate` brings it forward).
-pub async fn provision(conn: &mut PgConnection, template: &Template<'_>, tenant: &str) -> Result<TenantSchema, Error> {
+#[inline(never)]
+pub fn provision<'a>(
+    conn: &'a mut PgConnection,
+    template: &'a Template<'_>,
+    tenant: &'a str,
+) -> crate::LocalBoxFuture<'a, Result<TenantSchema, Error>> {
+    Box::pin(provision_schema(conn, template, tenant))
+}
+
+async fn provision_schema(conn: &mut PgConnection, template: &Template<'_>, tenant: &str) -> Result<TenantSchema, Error> {
     let schema = schema_name(template.naming, tenant)?;
     registry(conn).await?;
     let mut tx = conn.begin().await?;
@@ -220,7 +229,12 @@ pub async fn list(conn: &mut PgConnection) -> Result<Vec<TenantSchema>, Error> {
 /// Brings every tenant schema to the template's version. Runners started
 /// at once share the work: each takes the schemas no other runner holds,
 /// then waits for the rest and finds them done.
-pub async fn migrate(conn: &mut PgConnection, template: &Template<'_>) -> Result<Report, Error> {
+#[inline(never)]
+pub fn migrate<'a>(conn: &'a mut PgConnection, template: &'a Template<'_>) -> crate::LocalBoxFuture<'a, Result<Report, Error>> {
+    Box::pin(migrate_schemas(conn, template))
+}
+
+async fn migrate_schemas(conn: &mut PgConnection, template: &Template<'_>) -> Result<Report, Error> {
     let schemas = list(conn).await?;
     let mut report = Report {
         schemas: schemas.len(),

@@ -298,12 +298,12 @@ fn doc_attr(docs: &Option<String>) -> TokenStream {
     }
 }
 
-/// `#[sqlx(rename)]` where the Rust field name differs from the column.
+/// `#[serde(rename)]` where the Rust field name differs from the column.
 fn rename_attr(column: &ir::Column) -> TokenStream {
     let f = field(&column.name).to_string();
     if f != column.name {
         let name = &column.name;
-        quote!(#[sqlx(rename = #name)] #[serde(rename = #name)])
+        quote!(#[serde(rename = #name)])
     } else {
         quote!()
     }
@@ -320,17 +320,23 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
     let variant_names = variants(&e.values);
     let variants = e.values.iter().zip(&variant_names).map(|(value, v)| {
         let v = ident(v);
-        quote!(#[sqlx(rename = #value)] #[serde(rename = #value)] #v)
+        quote!(#[serde(rename = #value)] #v)
     });
     let as_str = e.values.iter().zip(&variant_names).map(|(value, v)| {
         let v = ident(v);
         quote!(#name::#v => #value)
     });
+    let from_str = e.values.iter().zip(&variant_names).map(|(value, v)| {
+        let v = ident(v);
+        quote!(#value => Ok(#name::#v))
+    });
+    let label = name.to_string();
+    // sqlx's impls written out rather than derived: no proc macro runs on
+    // every build of the crate, and sqlx's macros are not built at all.
     quote! {
         #docs
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-        #[sqlx(type_name = #type_name)]
         pub enum #name {
             #(#variants),*
         }
@@ -341,6 +347,47 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
                 match self {
                     #(#as_str),*
                 }
+            }
+        }
+
+        impl ::std::str::FromStr for #name {
+            type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+
+            /// The variant of a value as PostgreSQL stores it.
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                match value {
+                    #(#from_str,)*
+                    _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new(#label, value)),
+                }
+            }
+        }
+
+        impl ::sqlx::Type<::sqlx::Postgres> for #name {
+            fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+                ::sqlx::postgres::PgTypeInfo::with_name(#type_name)
+            }
+        }
+
+        impl ::sqlx::postgres::PgHasArrayType for #name {
+            fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+                ::sqlx::postgres::PgTypeInfo::array_of(#type_name)
+            }
+        }
+
+        impl ::sqlx::Encode<'_, ::sqlx::Postgres> for #name {
+            #[inline]
+            fn encode_by_ref(
+                &self,
+                buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+                ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for #name {
+            #[inline]
+            fn decode(value: ::sqlx::postgres::PgValueRef<'r>) -> Result<Self, ::sqlx::error::BoxDynError> {
+                ::hubgen_runtime::pg_enum::decode(value)
             }
         }
     }
@@ -443,6 +490,22 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#docs #rename #secret pub #f: #t)
     });
     let row_doc = doc_attr(&Some(table.docs.clone().unwrap_or_else(|| format!("A row of `{}`.", table.name))));
+    // `FromRow` written out rather than derived (no proc macro on every
+    // build), for `PgRow` only, and inline: compiled where rows are read.
+    let row_reads = row_fields.iter().map(|(c, _)| {
+        let f = field(&c.name);
+        let name = &c.name;
+        quote!(#f: row.try_get(#name)?)
+    });
+    let row_from_row = quote! {
+        impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for #row {
+            #[inline]
+            fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+                use ::sqlx::Row as _;
+                Ok(#row { #(#row_reads),* })
+            }
+        }
+    };
     let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
 
     // Insert: defaults and nullable columns optional; the tenant comes from the transaction.
@@ -573,12 +636,13 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         use super::*;
 
         #row_doc
-        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize, ::sqlx::FromRow)]
+        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #row {
             #(#row_decl),*
         }
         #row_debug
+        #row_from_row
 
         #[doc = #new_doc]
         #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize, ::serde::Deserialize)]

@@ -132,14 +132,7 @@ pub mod app_registry {
     #[allow(unused_imports)]
     use super::*;
     /// Apps a tenant can subscribe to.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistry {
         pub id: ids::AppRegistryId,
@@ -158,6 +151,30 @@ pub mod app_registry {
         pub configuration_schema: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppRegistry {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AppRegistry {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                category: row.try_get("category")?,
+                app_type: row.try_get("app_type")?,
+                status: row.try_get("status")?,
+                version: row.try_get("version")?,
+                developer: row.try_get("developer")?,
+                icon_url: row.try_get("icon_url")?,
+                screenshots: row.try_get("screenshots")?,
+                features: row.try_get("features")?,
+                requirements: row.try_get("requirements")?,
+                pricing: row.try_get("pricing")?,
+                configuration_schema: row.try_get("configuration_schema")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `app_registry`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -629,14 +646,7 @@ pub mod app_subscriptions {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's subscription to an app.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscription {
         pub id: ids::AppSubscriptionId,
@@ -649,6 +659,24 @@ pub mod app_subscriptions {
         pub billing_info: Option<::serde_json::Value>,
         pub subscribed_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppSubscription {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AppSubscription {
+                id: row.try_get("id")?,
+                app_id: row.try_get("app_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                status: row.try_get("status")?,
+                plan: row.try_get("plan")?,
+                configuration: row.try_get("configuration")?,
+                usage_stats: row.try_get("usage_stats")?,
+                billing_info: row.try_get("billing_info")?,
+                subscribed_at: row.try_get("subscribed_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `app_subscriptions`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1021,14 +1049,7 @@ pub mod app_guards {
     #[allow(unused_imports)]
     use super::*;
     /// Guard rules an app enforces for a tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuard {
         pub id: ids::AppGuardId,
@@ -1039,6 +1060,22 @@ pub mod app_guards {
         pub rules: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppGuard {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AppGuard {
+                id: row.try_get("id")?,
+                app_id: row.try_get("app_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                guard_type: row.try_get("guard_type")?,
+                status: row.try_get("status")?,
+                rules: row.try_get("rules")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `app_guards`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

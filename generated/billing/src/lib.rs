@@ -138,14 +138,7 @@ pub mod plans {
     #[allow(unused_imports)]
     use super::*;
     /// Plans that can be sold.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Plan {
         pub id: ids::PlanId,
@@ -160,6 +153,25 @@ pub mod plans {
         pub status: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Plan {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Plan {
+                id: row.try_get("id")?,
+                code: row.try_get("code")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                price: row.try_get("price")?,
+                currency: row.try_get("currency")?,
+                billing_interval: row.try_get("billing_interval")?,
+                features: row.try_get("features")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `plans`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -413,14 +425,7 @@ pub mod entitlements {
     #[allow(unused_imports)]
     use super::*;
     /// What a tenant may use: one row per feature, with its limit and usage.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Entitlement {
         pub id: ids::EntitlementId,
@@ -434,6 +439,24 @@ pub mod entitlements {
         pub valid_until: Option<::chrono::NaiveDateTime>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Entitlement {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Entitlement {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                plan_id: row.try_get("plan_id")?,
+                feature_key: row.try_get("feature_key")?,
+                limit_value: row.try_get("limit_value")?,
+                used_value: row.try_get("used_value")?,
+                valid_from: row.try_get("valid_from")?,
+                valid_until: row.try_get("valid_until")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `entitlements`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -662,14 +685,7 @@ pub mod invoices {
     #[allow(unused_imports)]
     use super::*;
     /// Invoices issued to a tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Invoice {
         pub id: ids::InvoiceId,
@@ -689,6 +705,31 @@ pub mod invoices {
         pub metadata: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Invoice {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Invoice {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                plan_id: row.try_get("plan_id")?,
+                invoice_number: row.try_get("invoice_number")?,
+                status: row.try_get("status")?,
+                currency: row.try_get("currency")?,
+                subtotal: row.try_get("subtotal")?,
+                tax: row.try_get("tax")?,
+                total: row.try_get("total")?,
+                period_start: row.try_get("period_start")?,
+                period_end: row.try_get("period_end")?,
+                issued_at: row.try_get("issued_at")?,
+                due_at: row.try_get("due_at")?,
+                paid_at: row.try_get("paid_at")?,
+                metadata: row.try_get("metadata")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `invoices`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

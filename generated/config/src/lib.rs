@@ -176,14 +176,7 @@ pub mod runtime_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values by key, scoped globally, to a tenant or to a user.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfig {
         pub id: ids::RuntimeConfigId,
@@ -200,6 +193,27 @@ pub mod runtime_configs {
         pub validation_rules: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for RuntimeConfig {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(RuntimeConfig {
+                id: row.try_get("id")?,
+                config_key: row.try_get("config_key")?,
+                config_value: row.try_get("config_value")?,
+                config_type: row.try_get("config_type")?,
+                scope: row.try_get("scope")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                category: row.try_get("category")?,
+                description: row.try_get("description")?,
+                is_encrypted: row.try_get("is_encrypted")?,
+                validation_rules: row.try_get("validation_rules")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `runtime_configs`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -643,14 +657,7 @@ pub mod environment_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values per deployment environment.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfig {
         pub id: ids::EnvironmentConfigId,
@@ -661,6 +668,22 @@ pub mod environment_configs {
         pub description: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for EnvironmentConfig {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(EnvironmentConfig {
+                id: row.try_get("id")?,
+                environment: row.try_get("environment")?,
+                config_key: row.try_get("config_key")?,
+                config_value: row.try_get("config_value")?,
+                config_type: row.try_get("config_type")?,
+                description: row.try_get("description")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `environment_configs`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

@@ -182,13 +182,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Platform accounts: one per person who signs in.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -219,6 +213,25 @@ pub mod users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(User {
+                id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                password_hash: row.try_get("password_hash")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                role: row.try_get("role")?,
+                status: row.try_get("status")?,
+                email_verified: row.try_get("email_verified")?,
+                last_login_at: row.try_get("last_login_at")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `users`.
@@ -651,13 +664,7 @@ pub mod user_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// Signed-in sessions; the token itself is never stored, only its hash.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSession {
         pub id: ids::UserSessionId,
@@ -680,6 +687,21 @@ pub mod user_sessions {
                 .field("user_agent", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserSession {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(UserSession {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                token_hash: row.try_get("token_hash")?,
+                expires_at: row.try_get("expires_at")?,
+                ip_address: row.try_get("ip_address")?,
+                user_agent: row.try_get("user_agent")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
     }
     /// A new row of `user_sessions`.

@@ -223,14 +223,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received on any channel.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -250,6 +243,30 @@ pub mod messages {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub delivered_at: Option<::chrono::NaiveDateTime>,
         pub read_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Message {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                message_type: row.try_get("message_type")?,
+                content: row.try_get("content")?,
+                sender_id: row.try_get("sender_id")?,
+                sender_type: row.try_get("sender_type")?,
+                recipient_id: row.try_get("recipient_id")?,
+                recipient_type: row.try_get("recipient_type")?,
+                channel: row.try_get("channel")?,
+                status: row.try_get("status")?,
+                metadata: row.try_get("metadata")?,
+                external_message_id: row.try_get("external_message_id")?,
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+                read_at: row.try_get("read_at")?,
+            })
+        }
     }
     /// A new row of `messages`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -731,14 +748,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread of messages with one participant on one channel.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -751,6 +761,24 @@ pub mod conversations {
         pub metadata: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Conversation {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                participant_id: row.try_get("participant_id")?,
+                participant_type: row.try_get("participant_type")?,
+                channel: row.try_get("channel")?,
+                status: row.try_get("status")?,
+                last_message_at: row.try_get("last_message_at")?,
+                metadata: row.try_get("metadata")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `conversations`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1131,14 +1159,7 @@ pub mod routing_rules {
     #[allow(unused_imports)]
     use super::*;
     /// Rules that pick where an incoming message goes.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRule {
         pub id: ids::RoutingRuleId,
@@ -1150,6 +1171,23 @@ pub mod routing_rules {
         pub status: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for RoutingRule {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(RoutingRule {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                name: row.try_get("name")?,
+                priority: row.try_get("priority")?,
+                conditions: row.try_get("conditions")?,
+                actions: row.try_get("actions")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `routing_rules`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

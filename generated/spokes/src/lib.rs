@@ -239,13 +239,7 @@ pub mod facebook_connections {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's connected Facebook page.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnection {
         pub id: ids::FacebookConnectionId,
@@ -275,6 +269,24 @@ pub mod facebook_connections {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for FacebookConnection {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(FacebookConnection {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                page_id: row.try_get("page_id")?,
+                page_name: row.try_get("page_name")?,
+                page_access_token: row.try_get("page_access_token")?,
+                webhook_secret: row.try_get("webhook_secret")?,
+                connection_status: row.try_get("connection_status")?,
+                metadata: row.try_get("metadata")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `facebook_connections`.
@@ -660,13 +672,7 @@ pub mod facebook_users {
     #[allow(unused_imports)]
     use super::*;
     /// Facebook users who talked to a page.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUser {
         pub id: ids::FacebookUserId,
@@ -698,6 +704,26 @@ pub mod facebook_users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for FacebookUser {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(FacebookUser {
+                id: row.try_get("id")?,
+                facebook_user_id: row.try_get("facebook_user_id")?,
+                user_id: row.try_get("user_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                profile_pic_url: row.try_get("profile_pic_url")?,
+                locale: row.try_get("locale")?,
+                timezone: row.try_get("timezone")?,
+                last_interaction_at: row.try_get("last_interaction_at")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `facebook_users`.
@@ -1134,14 +1160,7 @@ pub mod botpress_user_mappings {
     #[allow(unused_imports)]
     use super::*;
     /// Maps a platform user to its Botpress user.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMapping {
         pub id: ids::BotpressUserMappingId,
@@ -1151,6 +1170,21 @@ pub mod botpress_user_mappings {
         pub botpress_user_id: String,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for BotpressUserMapping {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(BotpressUserMapping {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                platform_user_id: row.try_get("platform_user_id")?,
+                platform_type: row.try_get("platform_type")?,
+                botpress_user_id: row.try_get("botpress_user_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `botpress_user_mappings`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

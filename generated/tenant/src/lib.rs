@@ -201,14 +201,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Workspaces (customer organisations).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -223,6 +216,26 @@ pub mod tenants {
         pub logo_url: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Tenant {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                status: row.try_get("status")?,
+                visibility: row.try_get("visibility")?,
+                owner_id: row.try_get("owner_id")?,
+                industry: row.try_get("industry")?,
+                company_size: row.try_get("company_size")?,
+                website: row.try_get("website")?,
+                logo_url: row.try_get("logo_url")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `tenants`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -629,14 +642,7 @@ pub mod tenant_members {
     #[allow(unused_imports)]
     use super::*;
     /// Who belongs to a workspace, and with which role.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMember {
         pub id: ids::TenantMemberId,
@@ -648,6 +654,22 @@ pub mod tenant_members {
         pub invited_by: Option<ids::UserId>,
         pub joined_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantMember {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(TenantMember {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                role: row.try_get("role")?,
+                status: row.try_get("status")?,
+                invited_by: row.try_get("invited_by")?,
+                joined_at: row.try_get("joined_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `tenant_members`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -990,14 +1012,7 @@ pub mod tenant_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Business profile and settings of a workspace.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfile {
         pub id: ids::TenantProfileId,
@@ -1013,6 +1028,27 @@ pub mod tenant_profiles {
         pub settings: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantProfile {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(TenantProfile {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                industry: row.try_get("industry")?,
+                company_size: row.try_get("company_size")?,
+                website: row.try_get("website")?,
+                logo_url: row.try_get("logo_url")?,
+                timezone: row.try_get("timezone")?,
+                currency: row.try_get("currency")?,
+                language: row.try_get("language")?,
+                business_hours: row.try_get("business_hours")?,
+                settings: row.try_get("settings")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `tenant_profiles`.
     #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]

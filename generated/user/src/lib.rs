@@ -239,13 +239,7 @@ pub mod user_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Public profile of an identity user.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfile {
         pub id: ids::UserProfileId,
@@ -279,6 +273,27 @@ pub mod user_profiles {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserProfile {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(UserProfile {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                phone: row.try_get("phone")?,
+                avatar_url: row.try_get("avatar_url")?,
+                timezone: row.try_get("timezone")?,
+                language: row.try_get("language")?,
+                bio: row.try_get("bio")?,
+                date_of_birth: row.try_get("date_of_birth")?,
+                gender: row.try_get("gender")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `user_profiles`.
@@ -734,14 +749,7 @@ pub mod user_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Notification, display and privacy preferences.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreference {
         pub id: ids::UserPreferenceId,
@@ -755,6 +763,25 @@ pub mod user_preferences {
         pub privacy_activity_tracking: Option<bool>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserPreference {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(UserPreference {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                email_notifications: row.try_get("email_notifications")?,
+                sms_notifications: row.try_get("sms_notifications")?,
+                push_notifications: row.try_get("push_notifications")?,
+                theme: row.try_get("theme")?,
+                currency: row.try_get("currency")?,
+                privacy_profile_visibility: row.try_get("privacy_profile_visibility")?,
+                privacy_activity_tracking: row.try_get("privacy_activity_tracking")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `user_preferences`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1154,13 +1181,7 @@ pub mod user_activities {
     #[allow(unused_imports)]
     use super::*;
     /// Audit trail of what a user did.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivity {
         pub id: ids::UserActivityId,
@@ -1184,6 +1205,22 @@ pub mod user_activities {
                 .field("metadata", &self.metadata)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserActivity {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(UserActivity {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                activity_type: row.try_get("activity_type")?,
+                description: row.try_get("description")?,
+                ip_address: row.try_get("ip_address")?,
+                user_agent: row.try_get("user_agent")?,
+                metadata: row.try_get("metadata")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
     }
     /// A new row of `user_activities`.
@@ -1568,13 +1605,7 @@ pub mod user_addresses {
     #[allow(unused_imports)]
     use super::*;
     /// Postal addresses of a user.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddress {
         pub id: ids::UserAddressId,
@@ -1605,6 +1636,25 @@ pub mod user_addresses {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserAddress {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(UserAddress {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                address_type: row.try_get("address_type")?,
+                street_address: row.try_get("street_address")?,
+                city: row.try_get("city")?,
+                state_province: row.try_get("state_province")?,
+                postal_code: row.try_get("postal_code")?,
+                country: row.try_get("country")?,
+                is_default: row.try_get("is_default")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `user_addresses`.

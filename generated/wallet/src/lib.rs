@@ -216,14 +216,7 @@ pub mod wallets {
     #[allow(unused_imports)]
     use super::*;
     /// A balance held by a user, optionally inside a tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Wallet {
         pub id: ids::WalletId,
@@ -239,6 +232,27 @@ pub mod wallets {
         pub version: i32,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Wallet {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Wallet {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                currency: row.try_get("currency")?,
+                balance: row.try_get("balance")?,
+                available_balance: row.try_get("available_balance")?,
+                frozen_balance: row.try_get("frozen_balance")?,
+                status: row.try_get("status")?,
+                wallet_type: row.try_get("wallet_type")?,
+                metadata: row.try_get("metadata")?,
+                version: row.try_get("version")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `wallets`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -684,13 +698,7 @@ pub mod transactions {
     #[allow(unused_imports)]
     use super::*;
     /// Money movements on a wallet.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Transaction {
         pub id: ids::TransactionId,
@@ -725,6 +733,27 @@ pub mod transactions {
                 .field("created_at", &self.created_at)
                 .field("completed_at", &self.completed_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Transaction {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Transaction {
+                id: row.try_get("id")?,
+                wallet_id: row.try_get("wallet_id")?,
+                transaction_type: row.try_get("transaction_type")?,
+                amount: row.try_get("amount")?,
+                currency: row.try_get("currency")?,
+                status: row.try_get("status")?,
+                description: row.try_get("description")?,
+                fee: row.try_get("fee")?,
+                net_amount: row.try_get("net_amount")?,
+                metadata: row.try_get("metadata")?,
+                external_transaction_id: row.try_get("external_transaction_id")?,
+                created_at: row.try_get("created_at")?,
+                completed_at: row.try_get("completed_at")?,
+            })
         }
     }
     /// A new row of `transactions`.
@@ -1201,13 +1230,7 @@ pub mod ledger {
     #[allow(unused_imports)]
     use super::*;
     /// Double-entry ledger lines.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Ledger {
         pub id: ids::LedgerId,
@@ -1236,6 +1259,24 @@ pub mod ledger {
                 .field("description", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Ledger {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Ledger {
+                id: row.try_get("id")?,
+                wallet_id: row.try_get("wallet_id")?,
+                transaction_id: row.try_get("transaction_id")?,
+                account_type: row.try_get("account_type")?,
+                account_code: row.try_get("account_code")?,
+                debit_amount: row.try_get("debit_amount")?,
+                credit_amount: row.try_get("credit_amount")?,
+                balance: row.try_get("balance")?,
+                description: row.try_get("description")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
     }
     /// A new row of `ledger`.

@@ -1284,22 +1284,16 @@ pub async fn maintain(
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "subscription_tier")]
 pub enum SubscriptionTier {
-    #[sqlx(rename = "free")]
     #[serde(rename = "free")]
     Free,
-    #[sqlx(rename = "starter")]
     #[serde(rename = "starter")]
     Starter,
-    #[sqlx(rename = "pro")]
     #[serde(rename = "pro")]
     Pro,
-    #[sqlx(rename = "enterprise")]
     #[serde(rename = "enterprise")]
     Enterprise,
 }
@@ -1316,6 +1310,58 @@ impl SubscriptionTier {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for SubscriptionTier {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "free" => Ok(SubscriptionTier::Free),
+            "starter" => Ok(SubscriptionTier::Starter),
+            "pro" => Ok(SubscriptionTier::Pro),
+            "enterprise" => Ok(SubscriptionTier::Enterprise),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
+                        "SubscriptionTier",
+                        value,
+                    ),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for SubscriptionTier {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("subscription_tier")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for SubscriptionTier {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("subscription_tier")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for SubscriptionTier {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for SubscriptionTier {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.team_role`.
 #[derive(
     Clone,
@@ -1325,22 +1371,16 @@ impl SubscriptionTier {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "team_role")]
 pub enum TeamRole {
-    #[sqlx(rename = "owner")]
     #[serde(rename = "owner")]
     Owner,
-    #[sqlx(rename = "admin")]
     #[serde(rename = "admin")]
     Admin,
-    #[sqlx(rename = "staff")]
     #[serde(rename = "staff")]
     Staff,
-    #[sqlx(rename = "viewer")]
     #[serde(rename = "viewer")]
     Viewer,
 }
@@ -1357,6 +1397,51 @@ impl TeamRole {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for TeamRole {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "owner" => Ok(TeamRole::Owner),
+            "admin" => Ok(TeamRole::Admin),
+            "staff" => Ok(TeamRole::Staff),
+            "viewer" => Ok(TeamRole::Viewer),
+            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("TeamRole", value)),
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for TeamRole {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("team_role")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for TeamRole {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("team_role")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for TeamRole {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TeamRole {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.order_status`.
 #[derive(
     Clone,
@@ -1366,28 +1451,20 @@ impl TeamRole {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "order_status")]
 pub enum OrderStatus {
-    #[sqlx(rename = "pending")]
     #[serde(rename = "pending")]
     Pending,
-    #[sqlx(rename = "paid")]
     #[serde(rename = "paid")]
     Paid,
-    #[sqlx(rename = "shipped")]
     #[serde(rename = "shipped")]
     Shipped,
-    #[sqlx(rename = "delivered")]
     #[serde(rename = "delivered")]
     Delivered,
-    #[sqlx(rename = "cancelled")]
     #[serde(rename = "cancelled")]
     Cancelled,
-    #[sqlx(rename = "returned")]
     #[serde(rename = "returned")]
     Returned,
 }
@@ -1406,6 +1483,55 @@ impl OrderStatus {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for OrderStatus {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "pending" => Ok(OrderStatus::Pending),
+            "paid" => Ok(OrderStatus::Paid),
+            "shipped" => Ok(OrderStatus::Shipped),
+            "delivered" => Ok(OrderStatus::Delivered),
+            "cancelled" => Ok(OrderStatus::Cancelled),
+            "returned" => Ok(OrderStatus::Returned),
+            _ => {
+                Err(::hubgen_runtime::pg_enum::UnknownVariant::new("OrderStatus", value))
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for OrderStatus {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("order_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for OrderStatus {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("order_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for OrderStatus {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for OrderStatus {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.verification_status`.
 #[derive(
     Clone,
@@ -1415,22 +1541,16 @@ impl OrderStatus {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "verification_status")]
 pub enum VerificationStatus {
-    #[sqlx(rename = "pending")]
     #[serde(rename = "pending")]
     Pending,
-    #[sqlx(rename = "submitted")]
     #[serde(rename = "submitted")]
     Submitted,
-    #[sqlx(rename = "verified")]
     #[serde(rename = "verified")]
     Verified,
-    #[sqlx(rename = "rejected")]
     #[serde(rename = "rejected")]
     Rejected,
 }
@@ -1447,19 +1567,64 @@ impl VerificationStatus {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for VerificationStatus {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "pending" => Ok(VerificationStatus::Pending),
+            "submitted" => Ok(VerificationStatus::Submitted),
+            "verified" => Ok(VerificationStatus::Verified),
+            "rejected" => Ok(VerificationStatus::Rejected),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
+                        "VerificationStatus",
+                        value,
+                    ),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for VerificationStatus {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("verification_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for VerificationStatus {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("verification_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for VerificationStatus {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for VerificationStatus {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Table `public.tenant`.
 pub mod tenant {
     #[allow(unused_imports)]
     use super::*;
     /// A merchant's workspace.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -1469,6 +1634,21 @@ pub mod tenant {
         pub is_active: bool,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Tenant {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                domain: row.try_get("domain")?,
+                subscription_tier: row.try_get("subscription_tier")?,
+                is_active: row.try_get("is_active")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `tenant`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1772,14 +1952,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who sign in; system admins have no tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -1789,6 +1962,21 @@ pub mod users {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(User {
+                id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                is_seller: row.try_get("is_seller")?,
+                tenant_id: row.try_get("tenant_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+            })
+        }
     }
     /// A new row of `users`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -2119,13 +2307,7 @@ pub mod buyer_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Buyer side of a user (one-to-one with users).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfile {
         pub id: ids::BuyerProfileId,
@@ -2153,6 +2335,23 @@ pub mod buyer_profile {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for BuyerProfile {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(BuyerProfile {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                phone_number: row.try_get("phone_number")?,
+                full_name: row.try_get("full_name")?,
+                preferred_language: row.try_get("preferred_language")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+            })
         }
     }
     /// A new row of `buyer_profile`.
@@ -2510,13 +2709,7 @@ pub mod seller_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Seller side of a user (one-to-one with users).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfile {
         pub id: ids::SellerProfileId,
@@ -2543,6 +2736,23 @@ pub mod seller_profile {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SellerProfile {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(SellerProfile {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                business_name: row.try_get("business_name")?,
+                business_type: row.try_get("business_type")?,
+                phone_number: row.try_get("phone_number")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+            })
         }
     }
     /// A new row of `seller_profile`.
@@ -2901,14 +3111,7 @@ pub mod team_members {
     #[allow(unused_imports)]
     use super::*;
     /// Users who work in a tenant, with their role.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMember {
         pub id: ids::TeamMemberId,
@@ -2918,6 +3121,21 @@ pub mod team_members {
         pub permissions: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TeamMember {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(TeamMember {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                role: row.try_get("role")?,
+                permissions: row.try_get("permissions")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `team_members`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -3203,14 +3421,7 @@ pub mod team_invites {
     #[allow(unused_imports)]
     use super::*;
     /// Invitations to join a tenant's team.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvite {
         pub id: ids::TeamInviteId,
@@ -3222,6 +3433,23 @@ pub mod team_invites {
         pub created_by: ids::UserId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TeamInvite {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(TeamInvite {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                email: row.try_get("email")?,
+                role: row.try_get("role")?,
+                status: row.try_get("status")?,
+                expires_at: row.try_get("expires_at")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `team_invites`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -3531,14 +3759,7 @@ pub mod products {
     #[allow(unused_imports)]
     use super::*;
     /// Products a seller lists.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Product {
         pub id: ids::ProductId,
@@ -3553,6 +3774,26 @@ pub mod products {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
         pub version: i32,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Product {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Product {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                seller_id: row.try_get("seller_id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                price: row.try_get("price")?,
+                inventory_count: row.try_get("inventory_count")?,
+                is_active: row.try_get("is_active")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+                version: row.try_get("version")?,
+            })
+        }
     }
     /// A new row of `products`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -3918,14 +4159,7 @@ pub mod orders {
     #[allow(unused_imports)]
     use super::*;
     /// Orders placed by buyers through a channel.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Order {
         pub id: ids::OrderId,
@@ -3941,6 +4175,26 @@ pub mod orders {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
         pub version: i32,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Order {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Order {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                product_id: row.try_get("product_id")?,
+                seller_id: row.try_get("seller_id")?,
+                customer_id: row.try_get("customer_id")?,
+                status: row.try_get("status")?,
+                channel: row.try_get("channel")?,
+                total_amount: row.try_get("total_amount")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+                version: row.try_get("version")?,
+            })
+        }
     }
     /// A new row of `orders`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -4331,14 +4585,7 @@ pub mod order_items {
     #[allow(unused_imports)]
     use super::*;
     /// Lines of an order.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItem {
         pub id: ids::OrderItemId,
@@ -4348,6 +4595,21 @@ pub mod order_items {
         pub quantity: i32,
         pub unit_price: ::rust_decimal::Decimal,
         pub subtotal: Option<::rust_decimal::Decimal>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderItem {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(OrderItem {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                order_id: row.try_get("order_id")?,
+                product_id: row.try_get("product_id")?,
+                quantity: row.try_get("quantity")?,
+                unit_price: row.try_get("unit_price")?,
+                subtotal: row.try_get("subtotal")?,
+            })
+        }
     }
     /// A new row of `order_items`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -4627,14 +4889,7 @@ pub mod order_returns {
     #[allow(unused_imports)]
     use super::*;
     /// Returns requested on an order.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturn {
         pub id: ids::OrderReturnId,
@@ -4647,6 +4902,24 @@ pub mod order_returns {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderReturn {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(OrderReturn {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                order_id: row.try_get("order_id")?,
+                status: row.try_get("status")?,
+                reason: row.try_get("reason")?,
+                approved_by: row.try_get("approved_by")?,
+                return_date: row.try_get("return_date")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                version: row.try_get("version")?,
+            })
+        }
     }
     /// A new row of `order_returns`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -4983,14 +5256,7 @@ pub mod order_channel_meta {
     #[allow(unused_imports)]
     use super::*;
     /// Channel-specific data of an order (one-to-one with orders).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMeta {
         pub id: ids::OrderChannelMetaId,
@@ -4998,6 +5264,19 @@ pub mod order_channel_meta {
         pub order_id: ids::OrderId,
         pub channel_type: String,
         pub channel_data: ::serde_json::Value,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderChannelMeta {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(OrderChannelMeta {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                order_id: row.try_get("order_id")?,
+                channel_type: row.try_get("channel_type")?,
+                channel_data: row.try_get("channel_data")?,
+            })
+        }
     }
     /// A new row of `order_channel_meta`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -5268,13 +5547,7 @@ pub mod address_book {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved addresses.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBook {
         pub id: ids::AddressBookId,
@@ -5310,6 +5583,27 @@ pub mod address_book {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AddressBook {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AddressBook {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                address_type: row.try_get("address_type")?,
+                is_default: row.try_get("is_default")?,
+                recipient_name: row.try_get("recipient_name")?,
+                street_address: row.try_get("street_address")?,
+                city: row.try_get("city")?,
+                state: row.try_get("state")?,
+                country: row.try_get("country")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+            })
         }
     }
     /// A new row of `address_book`.
@@ -5706,13 +6000,7 @@ pub mod saved_payment_method {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved payment methods; only the last four digits are kept.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethod {
         pub id: ids::SavedPaymentMethodId,
@@ -5743,6 +6031,25 @@ pub mod saved_payment_method {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SavedPaymentMethod {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(SavedPaymentMethod {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                payment_type: row.try_get("payment_type")?,
+                is_default: row.try_get("is_default")?,
+                card_last_four: row.try_get("card_last_four")?,
+                expiry_month: row.try_get("expiry_month")?,
+                expiry_year: row.try_get("expiry_year")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_deleted: row.try_get("is_deleted")?,
+            })
         }
     }
     /// A new row of `saved_payment_method`.
@@ -6105,14 +6412,7 @@ pub mod notification_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Which notifications a user wants, per channel.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreference {
         pub id: ids::NotificationPreferenceId,
@@ -6124,6 +6424,23 @@ pub mod notification_preferences {
         pub in_app_enabled: bool,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for NotificationPreference {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(NotificationPreference {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                notification_type: row.try_get("notification_type")?,
+                email_enabled: row.try_get("email_enabled")?,
+                sms_enabled: row.try_get("sms_enabled")?,
+                push_enabled: row.try_get("push_enabled")?,
+                in_app_enabled: row.try_get("in_app_enabled")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `notification_preferences`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -6449,14 +6766,7 @@ pub mod seller_onboarding {
     #[allow(unused_imports)]
     use super::*;
     /// Verification process of a seller (one-to-one with seller_profile).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboarding {
         pub id: ids::SellerOnboardingId,
@@ -6470,6 +6780,25 @@ pub mod seller_onboarding {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SellerOnboarding {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(SellerOnboarding {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                seller_id: row.try_get("seller_id")?,
+                onboarding_status: row.try_get("onboarding_status")?,
+                verification_status: row.try_get("verification_status")?,
+                submitted_at: row.try_get("submitted_at")?,
+                verified_at: row.try_get("verified_at")?,
+                rejected_at: row.try_get("rejected_at")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                version: row.try_get("version")?,
+            })
+        }
     }
     /// A new row of `seller_onboarding`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -6818,13 +7147,7 @@ pub mod kyc_document {
     #[allow(unused_imports)]
     use super::*;
     /// Documents uploaded for KYC.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocument {
         pub id: ids::KycDocumentId,
@@ -6849,6 +7172,22 @@ pub mod kyc_document {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KycDocument {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(KycDocument {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                seller_onboarding_id: row.try_get("seller_onboarding_id")?,
+                document_type: row.try_get("document_type")?,
+                document_url: row.try_get("document_url")?,
+                verification_status: row.try_get("verification_status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `kyc_document`.
@@ -7160,13 +7499,7 @@ pub mod kyc_info {
     #[allow(unused_imports)]
     use super::*;
     /// Registration and tax data of a seller (one-to-one with seller_onboarding).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfo {
         pub id: ids::KycInfoId,
@@ -7192,6 +7525,23 @@ pub mod kyc_info {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KycInfo {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(KycInfo {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                seller_id: row.try_get("seller_id")?,
+                business_registration_number: row
+                    .try_get("business_registration_number")?,
+                tax_id: row.try_get("tax_id")?,
+                verification_status: row.try_get("verification_status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `kyc_info`.
@@ -7526,14 +7876,7 @@ pub mod storefront_theme {
     #[allow(unused_imports)]
     use super::*;
     /// Themes for storefronts; system themes have no tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontTheme {
         pub id: ids::StorefrontThemeId,
@@ -7543,6 +7886,21 @@ pub mod storefront_theme {
         pub tenant_id: Option<ids::TenantId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontTheme {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(StorefrontTheme {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                description: row.try_get("description")?,
+                is_system: row.try_get("is_system")?,
+                tenant_id: row.try_get("tenant_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `storefront_theme`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -7851,14 +8209,7 @@ pub mod storefront {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's public shop (one-to-one with tenant).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Storefront {
         pub id: ids::StorefrontId,
@@ -7868,6 +8219,21 @@ pub mod storefront {
         pub custom_domain: Option<String>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Storefront {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Storefront {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                theme_id: row.try_get("theme_id")?,
+                is_published: row.try_get("is_published")?,
+                custom_domain: row.try_get("custom_domain")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `storefront`.
     #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -8181,14 +8547,7 @@ pub mod storefront_versions {
     #[allow(unused_imports)]
     use super::*;
     /// Published versions of a storefront.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersion {
         pub id: ids::StorefrontVersionId,
@@ -8198,6 +8557,21 @@ pub mod storefront_versions {
         pub content: ::serde_json::Value,
         pub published_at: ::chrono::DateTime<::chrono::Utc>,
         pub published_by: Option<ids::UserId>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontVersion {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(StorefrontVersion {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                storefront_id: row.try_get("storefront_id")?,
+                version: row.try_get("version")?,
+                content: row.try_get("content")?,
+                published_at: row.try_get("published_at")?,
+                published_by: row.try_get("published_by")?,
+            })
+        }
     }
     /// A new row of `storefront_versions`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -8494,14 +8868,7 @@ pub mod storefront_drafts {
     #[allow(unused_imports)]
     use super::*;
     /// Unpublished edits of a storefront.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraft {
         pub id: ids::StorefrontDraftId,
@@ -8511,6 +8878,21 @@ pub mod storefront_drafts {
         pub created_by: Option<ids::UserId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontDraft {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(StorefrontDraft {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                storefront_id: row.try_get("storefront_id")?,
+                content: row.try_get("content")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `storefront_drafts`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -8782,14 +9164,7 @@ pub mod storefront_asset {
     #[allow(unused_imports)]
     use super::*;
     /// Uploaded files (images, fonts) of a tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAsset {
         pub id: ids::StorefrontAssetId,
@@ -8800,6 +9175,22 @@ pub mod storefront_asset {
         pub created_by: Option<ids::UserId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontAsset {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(StorefrontAsset {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                file_name: row.try_get("file_name")?,
+                file_type: row.try_get("file_type")?,
+                url: row.try_get("url")?,
+                created_by: row.try_get("created_by")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `storefront_asset`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -9086,14 +9477,7 @@ pub mod storefront_banner {
     #[allow(unused_imports)]
     use super::*;
     /// Banners shown on a storefront.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBanner {
         pub id: ids::StorefrontBannerId,
@@ -9104,6 +9488,22 @@ pub mod storefront_banner {
         pub banner_type: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontBanner {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(StorefrontBanner {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                storefront_id: row.try_get("storefront_id")?,
+                asset_id: row.try_get("asset_id")?,
+                is_active: row.try_get("is_active")?,
+                banner_type: row.try_get("banner_type")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `storefront_banner`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -9388,13 +9788,7 @@ pub mod conversation_history {
     #[allow(unused_imports)]
     use super::*;
     /// Messages exchanged with customers on any channel.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistory {
         pub id: ids::ConversationHistoryId,
@@ -9417,6 +9811,21 @@ pub mod conversation_history {
                 .field("direction", &self.direction)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ConversationHistory {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(ConversationHistory {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                channel_id: row.try_get("channel_id")?,
+                customer_id: row.try_get("customer_id")?,
+                message: row.try_get("message")?,
+                direction: row.try_get("direction")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
     }
     /// A new row of `conversation_history`.
@@ -9730,14 +10139,7 @@ pub mod conversation_event {
     #[allow(unused_imports)]
     use super::*;
     /// Events within a conversation (typing, read, handoff, ...).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEvent {
         pub id: ids::ConversationEventId,
@@ -9746,6 +10148,20 @@ pub mod conversation_event {
         pub event_type: String,
         pub metadata: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ConversationEvent {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(ConversationEvent {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                event_type: row.try_get("event_type")?,
+                metadata: row.try_get("metadata")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
     }
     /// A new row of `conversation_event`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -10013,14 +10429,7 @@ pub mod complaints {
     #[allow(unused_imports)]
     use super::*;
     /// Complaints filed against a user.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Complaint {
         pub id: ids::ComplaintId,
@@ -10031,6 +10440,22 @@ pub mod complaints {
         pub status: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Complaint {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Complaint {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                order_id: row.try_get("order_id")?,
+                description: row.try_get("description")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `complaints`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -10329,14 +10754,7 @@ pub mod violations {
     #[allow(unused_imports)]
     use super::*;
     /// Policy violations recorded against a user.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Violation {
         pub id: ids::ViolationId,
@@ -10346,6 +10764,21 @@ pub mod violations {
         pub severity: String,
         pub details: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Violation {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Violation {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                user_id: row.try_get("user_id")?,
+                violation_type: row.try_get("violation_type")?,
+                severity: row.try_get("severity")?,
+                details: row.try_get("details")?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
     }
     /// A new row of `violations`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -10630,14 +11063,7 @@ pub mod audit_logs {
     #[allow(unused_imports)]
     use super::*;
     /// Audit log of critical operations, partitioned by month.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLog {
         pub id: ::uuid::Uuid,
@@ -10648,6 +11074,22 @@ pub mod audit_logs {
         pub entity_id: ::uuid::Uuid,
         pub changes: ::serde_json::Value,
         pub occurred_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AuditLog {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AuditLog {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                actor_id: row.try_get("actor_id")?,
+                action: row.try_get("action")?,
+                entity_type: row.try_get("entity_type")?,
+                entity_id: row.try_get("entity_id")?,
+                changes: row.try_get("changes")?,
+                occurred_at: row.try_get("occurred_at")?,
+            })
+        }
     }
     /// A new row of `audit_logs`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

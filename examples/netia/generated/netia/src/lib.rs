@@ -268,14 +268,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Customer accounts and subscription details.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -292,6 +285,24 @@ pub mod tenants {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub is_active: Option<bool>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Tenant {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                subscription_status: row.try_get("subscription_status")?,
+                subscription_plan: row.try_get("subscription_plan")?,
+                crisp_website_id: row.try_get("crisp_website_id")?,
+                tidio_website_id: row.try_get("tidio_website_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                is_active: row.try_get("is_active")?,
+            })
+        }
     }
     /// A new row of `tenants`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -760,13 +771,7 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys for tenant authentication.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
@@ -791,6 +796,22 @@ pub mod api_keys {
                 .field("created_at", &self.created_at)
                 .field("is_active", &self.is_active)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ApiKey {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(ApiKey {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                key_hash: row.try_get("key_hash")?,
+                name: row.try_get("name")?,
+                permissions: row.try_get("permissions")?,
+                last_used_at: row.try_get("last_used_at")?,
+                created_at: row.try_get("created_at")?,
+                is_active: row.try_get("is_active")?,
+            })
         }
     }
     /// A new row of `api_keys`.
@@ -1167,14 +1188,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// Conversation sessions per tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -1183,6 +1197,20 @@ pub mod conversations {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Conversation {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                session_id: row.try_get("session_id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                metadata: row.try_get("metadata")?,
+            })
+        }
     }
     /// A new row of `conversations`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1496,14 +1524,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Individual messages within conversations.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -1513,6 +1534,21 @@ pub mod messages {
         pub content: String,
         pub timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Message {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                role: row.try_get("role")?,
+                content: row.try_get("content")?,
+                timestamp: row.try_get("timestamp")?,
+                metadata: row.try_get("metadata")?,
+            })
+        }
     }
     /// A new row of `messages`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1840,13 +1876,7 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads captured from conversations.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
@@ -1872,6 +1902,22 @@ pub mod leads {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Lead {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Lead {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                intent: row.try_get("intent")?,
+                contact_info: row.try_get("contact_info")?,
+                status: row.try_get("status")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
         }
     }
     /// A new row of `leads`.
@@ -2238,14 +2284,7 @@ pub mod tenant_configurations {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific configuration settings.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfiguration {
         pub id: ids::TenantConfigurationId,
@@ -2254,6 +2293,20 @@ pub mod tenant_configurations {
         pub config_data: ::serde_json::Value,
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantConfiguration {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(TenantConfiguration {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                config_type: row.try_get("config_type")?,
+                config_data: row.try_get("config_data")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `tenant_configurations`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -2564,14 +2617,7 @@ pub mod knowledge_bases {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific knowledge base content.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBase {
         pub id: ids::KnowledgeBaseId,
@@ -2582,6 +2628,22 @@ pub mod knowledge_bases {
         pub is_active: Option<bool>,
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KnowledgeBase {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(KnowledgeBase {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                content_type: row.try_get("content_type")?,
+                content: row.try_get("content")?,
+                version: row.try_get("version")?,
+                is_active: row.try_get("is_active")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        }
     }
     /// A new row of `knowledge_bases`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

@@ -968,14 +968,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant accounts, shared by every tenant schema.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -985,6 +978,21 @@ pub mod tenants {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
         pub active: Option<bool>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Tenant {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                tier: row.try_get("tier")?,
+                settings: row.try_get("settings")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                active: row.try_get("active")?,
+            })
+        }
     }
     /// A new row of `tenants`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1315,19 +1323,23 @@ pub mod roles {
     #[allow(unused_imports)]
     use super::*;
     /// Roles a user can hold (ER diagram: ROLE).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Role {
         pub id: ids::RoleId,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Role {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Role {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                permissions: row.try_get("permissions")?,
+            })
+        }
     }
     /// A new row of `roles`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1599,19 +1611,23 @@ pub mod platforms {
     #[allow(unused_imports)]
     use super::*;
     /// Social networks the inbox connects to (ER diagram: PLATFORM).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Platform {
         pub name: String,
         pub display_name: String,
         pub config: Option<::serde_json::Value>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Platform {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Platform {
+                name: row.try_get("name")?,
+                display_name: row.try_get("display_name")?,
+                config: row.try_get("config")?,
+            })
+        }
     }
     /// A new row of `platforms`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1860,13 +1876,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who work the inbox.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -1891,6 +1901,22 @@ pub mod users {
                 .field("mfa_enabled", &self.mfa_enabled)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(User {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                email: row.try_get("email")?,
+                password_hash: row.try_get("password_hash")?,
+                role_id: row.try_get("role_id")?,
+                last_login: row.try_get("last_login")?,
+                mfa_enabled: row.try_get("mfa_enabled")?,
+                created_at: row.try_get("created_at")?,
+            })
         }
     }
     /// A new row of `users`.
@@ -2244,13 +2270,7 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys a user generates (ER diagram: API_KEY).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
@@ -2271,6 +2291,20 @@ pub mod api_keys {
                 .field("expires_at", &self.expires_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ApiKey {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(ApiKey {
+                id: row.try_get("id")?,
+                user_id: row.try_get("user_id")?,
+                key_hash: row.try_get("key_hash")?,
+                name: row.try_get("name")?,
+                expires_at: row.try_get("expires_at")?,
+                active: row.try_get("active")?,
+            })
         }
     }
     /// A new row of `api_keys`.
@@ -2605,13 +2639,7 @@ pub mod social_accounts {
     #[allow(unused_imports)]
     use super::*;
     /// Connected social accounts; tokens are stored encrypted (AES-256).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccount {
         pub id: ids::SocialAccountId,
@@ -2643,6 +2671,25 @@ pub mod social_accounts {
                 .field("connected_at", &self.connected_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SocialAccount {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(SocialAccount {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                platform: row.try_get("platform")?,
+                account_id: row.try_get("account_id")?,
+                account_name: row.try_get("account_name")?,
+                access_token_encrypted: row.try_get("access_token_encrypted")?,
+                refresh_token_encrypted: row.try_get("refresh_token_encrypted")?,
+                token_expires_at: row.try_get("token_expires_at")?,
+                metadata: row.try_get("metadata")?,
+                connected_at: row.try_get("connected_at")?,
+                active: row.try_get("active")?,
+            })
         }
     }
     /// A new row of `social_accounts`.
@@ -3059,14 +3106,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread with one participant on one social account.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -3080,6 +3120,24 @@ pub mod conversations {
         pub started_at: Option<::chrono::NaiveDateTime>,
         pub last_message_at: Option<::chrono::NaiveDateTime>,
         pub message_count: Option<i32>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Conversation {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                social_account_id: row.try_get("social_account_id")?,
+                platform_conversation_id: row.try_get("platform_conversation_id")?,
+                participant_id: row.try_get("participant_id")?,
+                participant_name: row.try_get("participant_name")?,
+                status: row.try_get("status")?,
+                started_at: row.try_get("started_at")?,
+                last_message_at: row.try_get("last_message_at")?,
+                message_count: row.try_get("message_count")?,
+            })
+        }
     }
     /// A new row of `conversations`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -3475,14 +3533,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Messages, partitioned by month; 90 days stay hot, older months are archived.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ::uuid::Uuid,
@@ -3493,6 +3544,22 @@ pub mod messages {
         pub sender_id: Option<String>,
         pub received_at: ::chrono::NaiveDateTime,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Message {
+                id: row.try_get("id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                platform_message_id: row.try_get("platform_message_id")?,
+                direction: row.try_get("direction")?,
+                content: row.try_get("content")?,
+                sender_id: row.try_get("sender_id")?,
+                received_at: row.try_get("received_at")?,
+                metadata: row.try_get("metadata")?,
+            })
+        }
     }
     /// A new row of `messages`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -3857,14 +3924,7 @@ pub mod replies {
     #[allow(unused_imports)]
     use super::*;
     /// AI-generated replies to a message (ER diagram: REPLY).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Reply {
         pub id: ids::ReplyId,
@@ -3875,6 +3935,22 @@ pub mod replies {
         pub generated_at: Option<::chrono::NaiveDateTime>,
         pub sent_at: Option<::chrono::NaiveDateTime>,
         pub error_message: Option<String>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Reply {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Reply {
+                id: row.try_get("id")?,
+                message_id: row.try_get("message_id")?,
+                content: row.try_get("content")?,
+                status: row.try_get("status")?,
+                confidence: row.try_get("confidence")?,
+                generated_at: row.try_get("generated_at")?,
+                sent_at: row.try_get("sent_at")?,
+                error_message: row.try_get("error_message")?,
+            })
+        }
     }
     /// A new row of `replies`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -4222,13 +4298,7 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads found in conversations, searchable by full text.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
@@ -4266,6 +4336,27 @@ pub mod leads {
                 .field("updated_at", &self.updated_at)
                 .field("search_vector", &self.search_vector)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Lead {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Lead {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                conversation_id: row.try_get("conversation_id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                phone: row.try_get("phone")?,
+                company: row.try_get("company")?,
+                score: row.try_get("score")?,
+                status: row.try_get("status")?,
+                notes: row.try_get("notes")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                search_vector: row.try_get("search_vector")?,
+            })
         }
     }
     /// A new row of `leads`.
@@ -4694,14 +4785,7 @@ pub mod lead_scores {
     #[allow(unused_imports)]
     use super::*;
     /// Score history of a lead (ER diagram: LEAD_SCORE).
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScore {
         pub id: ids::LeadScoreId,
@@ -4711,6 +4795,21 @@ pub mod lead_scores {
         pub signals: Option<::serde_json::Value>,
         pub reasoning: Option<String>,
         pub scored_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for LeadScore {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(LeadScore {
+                id: row.try_get("id")?,
+                lead_id: row.try_get("lead_id")?,
+                score: row.try_get("score")?,
+                score_value: row.try_get("score_value")?,
+                signals: row.try_get("signals")?,
+                reasoning: row.try_get("reasoning")?,
+                scored_at: row.try_get("scored_at")?,
+            })
+        }
     }
     /// A new row of `lead_scores`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -5028,13 +5127,7 @@ pub mod crm_configs {
     #[allow(unused_imports)]
     use super::*;
     /// CRM connections of a tenant (ER diagram: CRM_CONFIG).
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfig {
         pub id: ids::CrmConfigId,
@@ -5057,6 +5150,21 @@ pub mod crm_configs {
                 .field("auto_sync", &self.auto_sync)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for CrmConfig {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(CrmConfig {
+                id: row.try_get("id")?,
+                tenant_id: row.try_get("tenant_id")?,
+                provider: row.try_get("provider")?,
+                credentials_encrypted: row.try_get("credentials_encrypted")?,
+                field_mappings: row.try_get("field_mappings")?,
+                auto_sync: row.try_get("auto_sync")?,
+                active: row.try_get("active")?,
+            })
         }
     }
     /// A new row of `crm_configs`.
@@ -5371,14 +5479,7 @@ pub mod crm_syncs {
     #[allow(unused_imports)]
     use super::*;
     /// Pushes of leads to a CRM, retried with backoff.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSync {
         pub id: ids::CrmSyncId,
@@ -5393,6 +5494,24 @@ pub mod crm_syncs {
         pub synced_at: Option<::chrono::NaiveDateTime>,
         pub retry_count: Option<i32>,
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for CrmSync {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(CrmSync {
+                id: row.try_get("id")?,
+                lead_id: row.try_get("lead_id")?,
+                crm_config_id: row.try_get("crm_config_id")?,
+                external_id: row.try_get("external_id")?,
+                action: row.try_get("action")?,
+                status: row.try_get("status")?,
+                error_message: row.try_get("error_message")?,
+                synced_at: row.try_get("synced_at")?,
+                retry_count: row.try_get("retry_count")?,
+                next_retry_at: row.try_get("next_retry_at")?,
+            })
+        }
     }
     /// A new row of `crm_syncs`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -5780,14 +5899,7 @@ pub mod ai_tasks {
     #[allow(unused_imports)]
     use super::*;
     /// Classification, scoring and reply jobs for a message.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTask {
         pub id: ids::AiTaskId,
@@ -5802,6 +5914,24 @@ pub mod ai_tasks {
         pub completed_at: Option<::chrono::NaiveDateTime>,
         pub retry_count: Option<i32>,
         pub error_message: Option<String>,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AiTask {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(AiTask {
+                id: row.try_get("id")?,
+                message_id: row.try_get("message_id")?,
+                task_type: row.try_get("task_type")?,
+                status: row.try_get("status")?,
+                input: row.try_get("input")?,
+                output: row.try_get("output")?,
+                created_at: row.try_get("created_at")?,
+                completed_at: row.try_get("completed_at")?,
+                retry_count: row.try_get("retry_count")?,
+                error_message: row.try_get("error_message")?,
+            })
+        }
     }
     /// A new row of `ai_tasks`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]

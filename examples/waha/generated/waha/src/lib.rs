@@ -237,16 +237,12 @@ pub async fn migrate(
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "tenant_status")]
 pub enum TenantStatus {
-    #[sqlx(rename = "active")]
     #[serde(rename = "active")]
     Active,
-    #[sqlx(rename = "inactive")]
     #[serde(rename = "inactive")]
     Inactive,
 }
@@ -261,6 +257,53 @@ impl TenantStatus {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for TenantStatus {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "active" => Ok(TenantStatus::Active),
+            "inactive" => Ok(TenantStatus::Inactive),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new("TenantStatus", value),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for TenantStatus {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("tenant_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for TenantStatus {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("tenant_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for TenantStatus {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TenantStatus {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.user_role`.
 #[derive(
     Clone,
@@ -270,22 +313,16 @@ impl TenantStatus {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "user_role")]
 pub enum UserRole {
-    #[sqlx(rename = "TENANT_ADMIN")]
     #[serde(rename = "TENANT_ADMIN")]
     TenantAdmin,
-    #[sqlx(rename = "MANAGER")]
     #[serde(rename = "MANAGER")]
     Manager,
-    #[sqlx(rename = "AGENT")]
     #[serde(rename = "AGENT")]
     Agent,
-    #[sqlx(rename = "AUDITOR")]
     #[serde(rename = "AUDITOR")]
     Auditor,
 }
@@ -302,6 +339,51 @@ impl UserRole {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for UserRole {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "TENANT_ADMIN" => Ok(UserRole::TenantAdmin),
+            "MANAGER" => Ok(UserRole::Manager),
+            "AGENT" => Ok(UserRole::Agent),
+            "AUDITOR" => Ok(UserRole::Auditor),
+            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("UserRole", value)),
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for UserRole {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("user_role")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for UserRole {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("user_role")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for UserRole {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for UserRole {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.waha_session_status`.
 #[derive(
     Clone,
@@ -311,25 +393,18 @@ impl UserRole {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "waha_session_status")]
 pub enum WahaSessionStatus {
-    #[sqlx(rename = "starting")]
     #[serde(rename = "starting")]
     Starting,
-    #[sqlx(rename = "scan_qr")]
     #[serde(rename = "scan_qr")]
     ScanQr,
-    #[sqlx(rename = "working")]
     #[serde(rename = "working")]
     Working,
-    #[sqlx(rename = "failed")]
     #[serde(rename = "failed")]
     Failed,
-    #[sqlx(rename = "stopped")]
     #[serde(rename = "stopped")]
     Stopped,
 }
@@ -347,6 +422,59 @@ impl WahaSessionStatus {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for WahaSessionStatus {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "starting" => Ok(WahaSessionStatus::Starting),
+            "scan_qr" => Ok(WahaSessionStatus::ScanQr),
+            "working" => Ok(WahaSessionStatus::Working),
+            "failed" => Ok(WahaSessionStatus::Failed),
+            "stopped" => Ok(WahaSessionStatus::Stopped),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
+                        "WahaSessionStatus",
+                        value,
+                    ),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for WahaSessionStatus {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("waha_session_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for WahaSessionStatus {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("waha_session_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for WahaSessionStatus {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaSessionStatus {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.waha_engine`.
 #[derive(
     Clone,
@@ -356,16 +484,12 @@ impl WahaSessionStatus {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "waha_engine")]
 pub enum WahaEngine {
-    #[sqlx(rename = "WEBJS")]
     #[serde(rename = "WEBJS")]
     Webjs,
-    #[sqlx(rename = "NOWEB")]
     #[serde(rename = "NOWEB")]
     Noweb,
 }
@@ -380,6 +504,49 @@ impl WahaEngine {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for WahaEngine {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "WEBJS" => Ok(WahaEngine::Webjs),
+            "NOWEB" => Ok(WahaEngine::Noweb),
+            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("WahaEngine", value)),
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for WahaEngine {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("waha_engine")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for WahaEngine {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("waha_engine")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for WahaEngine {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaEngine {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.message_direction`.
 #[derive(
     Clone,
@@ -389,16 +556,12 @@ impl WahaEngine {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "message_direction")]
 pub enum MessageDirection {
-    #[sqlx(rename = "inbound")]
     #[serde(rename = "inbound")]
     Inbound,
-    #[sqlx(rename = "outbound")]
     #[serde(rename = "outbound")]
     Outbound,
 }
@@ -413,6 +576,56 @@ impl MessageDirection {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for MessageDirection {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "inbound" => Ok(MessageDirection::Inbound),
+            "outbound" => Ok(MessageDirection::Outbound),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
+                        "MessageDirection",
+                        value,
+                    ),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for MessageDirection {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("message_direction")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for MessageDirection {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("message_direction")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for MessageDirection {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for MessageDirection {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Enum `public.message_status`.
 #[derive(
     Clone,
@@ -422,22 +635,16 @@ impl MessageDirection {
     Hash,
     Debug,
     ::serde::Serialize,
-    ::serde::Deserialize,
-    ::sqlx::Type
+    ::serde::Deserialize
 )]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-#[sqlx(type_name = "message_status")]
 pub enum MessageStatus {
-    #[sqlx(rename = "queued")]
     #[serde(rename = "queued")]
     Queued,
-    #[sqlx(rename = "sent")]
     #[serde(rename = "sent")]
     Sent,
-    #[sqlx(rename = "delivered")]
     #[serde(rename = "delivered")]
     Delivered,
-    #[sqlx(rename = "failed")]
     #[serde(rename = "failed")]
     Failed,
 }
@@ -454,19 +661,64 @@ impl MessageStatus {
     }
 }
 #[rustfmt::skip]
+impl ::std::str::FromStr for MessageStatus {
+    type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
+    /// The variant of a value as PostgreSQL stores it.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "queued" => Ok(MessageStatus::Queued),
+            "sent" => Ok(MessageStatus::Sent),
+            "delivered" => Ok(MessageStatus::Delivered),
+            "failed" => Ok(MessageStatus::Failed),
+            _ => {
+                Err(
+                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
+                        "MessageStatus",
+                        value,
+                    ),
+                )
+            }
+        }
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Type<::sqlx::Postgres> for MessageStatus {
+    fn type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::with_name("message_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::postgres::PgHasArrayType for MessageStatus {
+    fn array_type_info() -> ::sqlx::postgres::PgTypeInfo {
+        ::sqlx::postgres::PgTypeInfo::array_of("message_status")
+    }
+}
+#[rustfmt::skip]
+impl ::sqlx::Encode<'_, ::sqlx::Postgres> for MessageStatus {
+    #[inline]
+    fn encode_by_ref(
+        &self,
+        buf: &mut ::sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::encode(self.as_str(), buf)
+    }
+}
+#[rustfmt::skip]
+impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for MessageStatus {
+    #[inline]
+    fn decode(
+        value: ::sqlx::postgres::PgValueRef<'r>,
+    ) -> Result<Self, ::sqlx::error::BoxDynError> {
+        ::hubgen_runtime::pg_enum::decode(value)
+    }
+}
+#[rustfmt::skip]
 /// Table `public.tenants`.
 pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Organisations using the messaging service.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -480,6 +732,22 @@ pub mod tenants {
         pub description: Option<String>,
         /// Tenant-specific configuration.
         pub settings: ::serde_json::Value,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Tenant {
+                id: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                deleted_at: row.try_get("deleted_at")?,
+                name: row.try_get("name")?,
+                status: row.try_get("status")?,
+                description: row.try_get("description")?,
+                settings: row.try_get("settings")?,
+            })
+        }
     }
     /// A new row of `tenants`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -805,13 +1073,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Users within each tenant.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -847,6 +1109,27 @@ pub mod users {
                 .field("preferences", &self.preferences)
                 .field("tenant_id", &self.tenant_id)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(User {
+                id: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                deleted_at: row.try_get("deleted_at")?,
+                email: row.try_get("email")?,
+                password_hash: row.try_get("password_hash")?,
+                first_name: row.try_get("first_name")?,
+                last_name: row.try_get("last_name")?,
+                role: row.try_get("role")?,
+                is_active: row.try_get("is_active")?,
+                last_login_at: row.try_get("last_login_at")?,
+                preferences: row.try_get("preferences")?,
+                tenant_id: row.try_get("tenant_id")?,
+            })
         }
     }
     /// A new row of `users`.
@@ -1254,14 +1537,7 @@ pub mod waha_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// WhatsApp sessions managed by WAHA.
-    #[derive(
-        Clone,
-        PartialEq,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSession {
         pub id: ids::WahaSessionId,
@@ -1279,6 +1555,26 @@ pub mod waha_sessions {
         pub last_activity_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub error_message: Option<String>,
         pub tenant_id: ids::TenantId,
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for WahaSession {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(WahaSession {
+                id: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                deleted_at: row.try_get("deleted_at")?,
+                external_session_id: row.try_get("external_session_id")?,
+                status: row.try_get("status")?,
+                engine: row.try_get("engine")?,
+                metadata: row.try_get("metadata")?,
+                config: row.try_get("config")?,
+                last_activity_at: row.try_get("last_activity_at")?,
+                error_message: row.try_get("error_message")?,
+                tenant_id: row.try_get("tenant_id")?,
+            })
+        }
     }
     /// A new row of `waha_sessions`.
     #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
@@ -1677,13 +1973,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received through the service.
-    #[derive(
-        Clone,
-        PartialEq,
-        ::serde::Serialize,
-        ::serde::Deserialize,
-        ::sqlx::FromRow
-    )]
+    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -1735,6 +2025,32 @@ pub mod messages {
                 .field("tenant_id", &self.tenant_id)
                 .field("session_id", &self.session_id)
                 .finish()
+        }
+    }
+    impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
+        #[inline]
+        fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
+            use ::sqlx::Row as _;
+            Ok(Message {
+                id: row.try_get("id")?,
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                deleted_at: row.try_get("deleted_at")?,
+                direction: row.try_get("direction")?,
+                to_msisdn: row.try_get("to_msisdn")?,
+                from_msisdn: row.try_get("from_msisdn")?,
+                body: row.try_get("body")?,
+                status: row.try_get("status")?,
+                waha_message_id: row.try_get("waha_message_id")?,
+                raw_payload: row.try_get("raw_payload")?,
+                message_type: row.try_get("message_type")?,
+                media_url: row.try_get("media_url")?,
+                metadata: row.try_get("metadata")?,
+                error_message: row.try_get("error_message")?,
+                delivered_at: row.try_get("delivered_at")?,
+                tenant_id: row.try_get("tenant_id")?,
+                session_id: row.try_get("session_id")?,
+            })
         }
     }
     /// A new row of `messages`.
