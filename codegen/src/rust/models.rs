@@ -442,6 +442,47 @@ fn validate_body(checks: Vec<TokenStream>) -> TokenStream {
     }
 }
 
+/// `Deserialize` for a struct whose every field has a default, through
+/// `hubgen_runtime::de`: per field its serialized name and how it reads
+/// `map.next_value()` (much less code than serde's derive).
+fn fields_deserialize(name: &Ident, reads: Vec<(String, TokenStream)>) -> TokenStream {
+    let label = name.to_string();
+    let names = reads.iter().map(|(n, _)| n);
+    let arms: Vec<TokenStream> = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, read))| {
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            quote!(#i => #read,)
+        })
+        .collect();
+    let ignore = quote!(map.next_value::<::serde::de::IgnoredAny>()?;);
+    // Without fields every key is unknown; `index` never names one.
+    let (index, body) = if arms.is_empty() {
+        (quote!(_index), ignore)
+    } else {
+        (quote!(index), quote!(match index { #(#arms)* _ => { #ignore } }))
+    };
+    quote! {
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                ::hubgen_runtime::de::deserialize(deserializer)
+            }
+        }
+
+        impl ::hubgen_runtime::de::Fields for #name {
+            const NAME: &'static str = #label;
+            const FIELDS: &'static [&'static str] = &[#(#names),*];
+
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(&mut self, #index: usize, map: &mut A) -> Result<(), A::Error> {
+                #body
+                Ok(())
+            }
+        }
+    }
+}
+
 fn debug_impl(name: &Ident, fields: &[(&ir::Column, TokenStream)]) -> TokenStream {
     let label = name.to_string();
     let entries = fields.iter().map(|(c, _)| {
@@ -556,16 +597,26 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     let patch_decl = patch_fields.iter().map(|(c, t)| {
         let f = field(&c.name);
         let rename = rename_attr(c);
-        // An absent key leaves the column; for a nullable one, `null` sets NULL.
+        // An absent key leaves the column (read by `patch_reads`).
         let serde = if c.sensitive {
             quote!(#[serde(default, skip_serializing)])
-        } else if c.nullable {
-            quote!(#[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "::hubgen_runtime::nullable_patch::deserialize")])
         } else {
             quote!(#[serde(default, skip_serializing_if = "Option::is_none")])
         };
         quote!(#rename #serde pub #f: #t)
     });
+    // A key's value overwrites the field; for a nullable column `null` is a
+    // value too (`Some(None)`: set NULL).
+    let patch_reads = patch_fields.iter().map(|(c, _)| {
+        let f = field(&c.name);
+        let read = if c.nullable {
+            quote!(self.#f = Some(map.next_value()?))
+        } else {
+            quote!(self.#f = map.next_value()?)
+        };
+        (c.name.clone(), read)
+    });
+    let patch_deserialize = fields_deserialize(patch, patch_reads.collect());
     let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
     let patch_checks = validate_body(patch_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
@@ -624,6 +675,18 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
             pub include_deleted: bool
         }
     });
+    let mut filter_reads: Vec<(String, TokenStream)> = shape
+        .filters
+        .iter()
+        .map(|c| {
+            let f = field(&c.name);
+            (c.name.clone(), quote!(self.#f = map.next_value()?))
+        })
+        .collect();
+    if include_deleted.is_some() {
+        filter_reads.push(("include_deleted".to_string(), quote!(self.include_deleted = map.next_value()?)));
+    }
+    let filter_deserialize = fields_deserialize(filter, filter_reads);
     let filter_doc = format!(" Filters for listing and counting `{}` (each on an indexed column).", table.name);
     let new_doc = format!(" A new row of `{}`.", table.name);
     let patch_doc = format!(
@@ -666,12 +729,13 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #patch_doc]
-        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #patch {
             #(#patch_decl),*
         }
         #patch_debug
+        #patch_deserialize
 
         impl #patch {
             /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -681,13 +745,14 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #filter_doc]
-        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         #[serde(default)]
         pub struct #filter {
             #(#filter_decl,)*
             #include_deleted
         }
+        #filter_deserialize
 
         #[doc = #sort_doc]
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]

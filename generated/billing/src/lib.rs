@@ -242,18 +242,14 @@ pub mod plans {
         }
     }
     /// A change to a row of `plans`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlanPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub code: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub price: Option<::rust_decimal::Decimal>,
@@ -261,24 +257,55 @@ pub mod plans {
         pub currency: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub billing_interval: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub features: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlanPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for PlanPatch {
+        const NAME: &'static str = "PlanPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "code",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "billing_interval",
+            "features",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.code = map.next_value()?,
+                1 => self.name = map.next_value()?,
+                2 => self.description = Some(map.next_value()?),
+                3 => self.price = map.next_value()?,
+                4 => self.currency = map.next_value()?,
+                5 => self.billing_interval = map.next_value()?,
+                6 => self.features = Some(map.next_value()?),
+                7 => self.status = Some(map.next_value()?),
+                8 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl PlanPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -298,12 +325,37 @@ pub mod plans {
         }
     }
     /// Filters for listing and counting `plans` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct PlanFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlanFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for PlanFilter {
+        const NAME: &'static str = "PlanFilter";
+        const FIELDS: &'static [&'static str] = &["status"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.status = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `plans` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -510,35 +562,62 @@ pub mod entitlements {
         }
     }
     /// A change to a row of `entitlements`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EntitlementPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub plan_id: Option<ids::PlanId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub feature_key: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub limit_value: Option<Option<i64>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub used_value: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub valid_from: Option<::chrono::NaiveDateTime>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub valid_until: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntitlementPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for EntitlementPatch {
+        const NAME: &'static str = "EntitlementPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "plan_id",
+            "feature_key",
+            "limit_value",
+            "used_value",
+            "valid_from",
+            "valid_until",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.plan_id = map.next_value()?,
+                1 => self.feature_key = map.next_value()?,
+                2 => self.limit_value = Some(map.next_value()?),
+                3 => self.used_value = map.next_value()?,
+                4 => self.valid_from = map.next_value()?,
+                5 => self.valid_until = Some(map.next_value()?),
+                6 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl EntitlementPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -550,12 +629,37 @@ pub mod entitlements {
         }
     }
     /// Filters for listing and counting `entitlements` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct EntitlementFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub plan_id: ::hubgen_runtime::Condition<ids::PlanId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntitlementFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for EntitlementFilter {
+        const NAME: &'static str = "EntitlementFilter";
+        const FIELDS: &'static [&'static str] = &["plan_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.plan_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `entitlements` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -816,14 +920,10 @@ pub mod invoices {
         }
     }
     /// A change to a row of `invoices`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct InvoicePatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub plan_id: Option<Option<ids::PlanId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub invoice_number: Option<String>,
@@ -837,48 +937,73 @@ pub mod invoices {
         pub tax: Option<::rust_decimal::Decimal>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub total: Option<::rust_decimal::Decimal>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub period_start: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub period_end: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub issued_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub due_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub paid_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvoicePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for InvoicePatch {
+        const NAME: &'static str = "InvoicePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "plan_id",
+            "invoice_number",
+            "status",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "period_start",
+            "period_end",
+            "issued_at",
+            "due_at",
+            "paid_at",
+            "metadata",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.plan_id = Some(map.next_value()?),
+                1 => self.invoice_number = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.currency = map.next_value()?,
+                4 => self.subtotal = map.next_value()?,
+                5 => self.tax = map.next_value()?,
+                6 => self.total = map.next_value()?,
+                7 => self.period_start = Some(map.next_value()?),
+                8 => self.period_end = Some(map.next_value()?),
+                9 => self.issued_at = Some(map.next_value()?),
+                10 => self.due_at = Some(map.next_value()?),
+                11 => self.paid_at = Some(map.next_value()?),
+                12 => self.metadata = Some(map.next_value()?),
+                13 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl InvoicePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -899,7 +1024,7 @@ pub mod invoices {
         }
     }
     /// Filters for listing and counting `invoices` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct InvoiceFilter {
@@ -907,6 +1032,32 @@ pub mod invoices {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub due_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvoiceFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for InvoiceFilter {
+        const NAME: &'static str = "InvoiceFilter";
+        const FIELDS: &'static [&'static str] = &["status", "due_at"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.status = map.next_value()?,
+                1 => self.due_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `invoices` can be ordered by: the primary key or an indexed column.
     #[derive(

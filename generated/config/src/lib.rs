@@ -279,61 +279,74 @@ pub mod runtime_configs {
         }
     }
     /// A change to a row of `runtime_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_key: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_value: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_type: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub scope: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub category: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_encrypted: Option<Option<bool>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub validation_rules: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuntimeConfigPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RuntimeConfigPatch {
+        const NAME: &'static str = "RuntimeConfigPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "config_key",
+            "config_value",
+            "config_type",
+            "scope",
+            "user_id",
+            "category",
+            "description",
+            "is_encrypted",
+            "validation_rules",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.config_key = map.next_value()?,
+                1 => self.config_value = Some(map.next_value()?),
+                2 => self.config_type = Some(map.next_value()?),
+                3 => self.scope = map.next_value()?,
+                4 => self.user_id = Some(map.next_value()?),
+                5 => self.category = Some(map.next_value()?),
+                6 => self.description = Some(map.next_value()?),
+                7 => self.is_encrypted = Some(map.next_value()?),
+                8 => self.validation_rules = Some(map.next_value()?),
+                9 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl RuntimeConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -348,7 +361,7 @@ pub mod runtime_configs {
         }
     }
     /// Filters for listing and counting `runtime_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RuntimeConfigFilter {
@@ -360,6 +373,39 @@ pub mod runtime_configs {
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub category: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuntimeConfigFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RuntimeConfigFilter {
+        const NAME: &'static str = "RuntimeConfigFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "config_key",
+            "scope",
+            "tenant_id",
+            "category",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.config_key = map.next_value()?,
+                1 => self.scope = map.next_value()?,
+                2 => self.tenant_id = map.next_value()?,
+                3 => self.category = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `runtime_configs` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -734,37 +780,58 @@ pub mod environment_configs {
         }
     }
     /// A change to a row of `environment_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub environment: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_key: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_value: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_type: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for EnvironmentConfigPatch {
+        const NAME: &'static str = "EnvironmentConfigPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "environment",
+            "config_key",
+            "config_value",
+            "config_type",
+            "description",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.environment = map.next_value()?,
+                1 => self.config_key = map.next_value()?,
+                2 => self.config_value = Some(map.next_value()?),
+                3 => self.config_type = Some(map.next_value()?),
+                4 => self.description = Some(map.next_value()?),
+                5 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl EnvironmentConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -778,7 +845,7 @@ pub mod environment_configs {
         }
     }
     /// Filters for listing and counting `environment_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct EnvironmentConfigFilter {
@@ -786,6 +853,32 @@ pub mod environment_configs {
         pub environment: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub config_key: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for EnvironmentConfigFilter {
+        const NAME: &'static str = "EnvironmentConfigFilter";
+        const FIELDS: &'static [&'static str] = &["environment", "config_key"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.environment = map.next_value()?,
+                1 => self.config_key = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `environment_configs` can be ordered by: the primary key or an indexed column.
     #[derive(

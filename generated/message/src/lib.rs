@@ -344,77 +344,90 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<::uuid::Uuid>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_type: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sender_id: Option<::uuid::Uuid>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sender_type: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub recipient_id: Option<Option<::uuid::Uuid>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub recipient_type: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub external_message_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub delivered_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub read_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessagePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessagePatch {
+        const NAME: &'static str = "MessagePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "message_type",
+            "content",
+            "sender_id",
+            "sender_type",
+            "recipient_id",
+            "recipient_type",
+            "channel",
+            "status",
+            "metadata",
+            "external_message_id",
+            "created_at",
+            "delivered_at",
+            "read_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.message_type = Some(map.next_value()?),
+                2 => self.content = Some(map.next_value()?),
+                3 => self.sender_id = map.next_value()?,
+                4 => self.sender_type = map.next_value()?,
+                5 => self.recipient_id = Some(map.next_value()?),
+                6 => self.recipient_type = Some(map.next_value()?),
+                7 => self.channel = map.next_value()?,
+                8 => self.status = Some(map.next_value()?),
+                9 => self.metadata = Some(map.next_value()?),
+                10 => self.external_message_id = Some(map.next_value()?),
+                11 => self.created_at = Some(map.next_value()?),
+                12 => self.delivered_at = Some(map.next_value()?),
+                13 => self.read_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -430,7 +443,7 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
@@ -444,6 +457,41 @@ pub mod messages {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub created_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessageFilter {
+        const NAME: &'static str = "MessageFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "sender_id",
+            "channel",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.sender_id = map.next_value()?,
+                2 => self.channel = map.next_value()?,
+                3 => self.status = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -835,7 +883,7 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -844,30 +892,53 @@ pub mod conversations {
         pub participant_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationPatch {
+        const NAME: &'static str = "ConversationPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "participant_id",
+            "participant_type",
+            "channel",
+            "status",
+            "last_message_at",
+            "metadata",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.participant_id = map.next_value()?,
+                1 => self.participant_type = map.next_value()?,
+                2 => self.channel = map.next_value()?,
+                3 => self.status = Some(map.next_value()?),
+                4 => self.last_message_at = Some(map.next_value()?),
+                5 => self.metadata = Some(map.next_value()?),
+                6 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -881,7 +952,7 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
@@ -893,6 +964,39 @@ pub mod conversations {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub last_message_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationFilter {
+        const NAME: &'static str = "ConversationFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "participant_id",
+            "channel",
+            "status",
+            "last_message_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.participant_id = map.next_value()?,
+                1 => self.channel = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.last_message_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1241,7 +1345,7 @@ pub mod routing_rules {
         }
     }
     /// A change to a row of `routing_rules`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRulePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1252,18 +1356,47 @@ pub mod routing_rules {
         pub conditions: Option<::serde_json::Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub actions: Option<::serde_json::Value>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RoutingRulePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RoutingRulePatch {
+        const NAME: &'static str = "RoutingRulePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "priority",
+            "conditions",
+            "actions",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.priority = map.next_value()?,
+                2 => self.conditions = map.next_value()?,
+                3 => self.actions = map.next_value()?,
+                4 => self.status = Some(map.next_value()?),
+                5 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl RoutingRulePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1276,7 +1409,7 @@ pub mod routing_rules {
         }
     }
     /// Filters for listing and counting `routing_rules` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RoutingRuleFilter {
@@ -1286,6 +1419,33 @@ pub mod routing_rules {
         pub priority: ::hubgen_runtime::Condition<i32>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RoutingRuleFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RoutingRuleFilter {
+        const NAME: &'static str = "RoutingRuleFilter";
+        const FIELDS: &'static [&'static str] = &["tenant_id", "priority", "status"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.tenant_id = map.next_value()?,
+                1 => self.priority = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `routing_rules` can be ordered by: the primary key or an indexed column.
     #[derive(

@@ -359,38 +359,22 @@ pub mod facebook_connections {
         }
     }
     /// A change to a row of `facebook_connections`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnectionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub page_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub page_name: Option<Option<String>>,
         #[serde(default, skip_serializing)]
         pub page_access_token: Option<Option<::hubgen_runtime::crypto::Secret<String>>>,
         #[serde(default, skip_serializing)]
         pub webhook_secret: Option<Option<::hubgen_runtime::crypto::Secret<String>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub connection_status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for FacebookConnectionPatch {
@@ -406,6 +390,45 @@ pub mod facebook_connections {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for FacebookConnectionPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for FacebookConnectionPatch {
+        const NAME: &'static str = "FacebookConnectionPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "page_id",
+            "page_name",
+            "page_access_token",
+            "webhook_secret",
+            "connection_status",
+            "metadata",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.page_id = map.next_value()?,
+                1 => self.page_name = Some(map.next_value()?),
+                2 => self.page_access_token = Some(map.next_value()?),
+                3 => self.webhook_secret = Some(map.next_value()?),
+                4 => self.connection_status = Some(map.next_value()?),
+                5 => self.metadata = Some(map.next_value()?),
+                6 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl FacebookConnectionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -418,7 +441,7 @@ pub mod facebook_connections {
         }
     }
     /// Filters for listing and counting `facebook_connections` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct FacebookConnectionFilter {
@@ -426,6 +449,32 @@ pub mod facebook_connections {
         pub page_id: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub connection_status: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FacebookConnectionFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for FacebookConnectionFilter {
+        const NAME: &'static str = "FacebookConnectionFilter";
+        const FIELDS: &'static [&'static str] = &["page_id", "connection_status"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.page_id = map.next_value()?,
+                1 => self.connection_status = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `facebook_connections` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -802,58 +851,26 @@ pub mod facebook_users {
         }
     }
     /// A change to a row of `facebook_users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub facebook_user_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub first_name: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_name: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub profile_pic_url: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub locale: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub timezone: Option<Option<i32>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_interaction_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for FacebookUserPatch {
@@ -871,6 +888,49 @@ pub mod facebook_users {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for FacebookUserPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for FacebookUserPatch {
+        const NAME: &'static str = "FacebookUserPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "facebook_user_id",
+            "user_id",
+            "first_name",
+            "last_name",
+            "profile_pic_url",
+            "locale",
+            "timezone",
+            "last_interaction_at",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.facebook_user_id = map.next_value()?,
+                1 => self.user_id = Some(map.next_value()?),
+                2 => self.first_name = Some(map.next_value()?),
+                3 => self.last_name = Some(map.next_value()?),
+                4 => self.profile_pic_url = Some(map.next_value()?),
+                5 => self.locale = Some(map.next_value()?),
+                6 => self.timezone = Some(map.next_value()?),
+                7 => self.last_interaction_at = Some(map.next_value()?),
+                8 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl FacebookUserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -884,7 +944,7 @@ pub mod facebook_users {
         }
     }
     /// Filters for listing and counting `facebook_users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct FacebookUserFilter {
@@ -892,6 +952,32 @@ pub mod facebook_users {
         pub facebook_user_id: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FacebookUserFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for FacebookUserFilter {
+        const NAME: &'static str = "FacebookUserFilter";
+        const FIELDS: &'static [&'static str] = &["facebook_user_id", "user_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.facebook_user_id = map.next_value()?,
+                1 => self.user_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `facebook_users` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1231,7 +1317,7 @@ pub mod botpress_user_mappings {
         }
     }
     /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMappingPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1240,12 +1326,41 @@ pub mod botpress_user_mappings {
         pub platform_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub botpress_user_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for BotpressUserMappingPatch {
+        const NAME: &'static str = "BotpressUserMappingPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "platform_user_id",
+            "platform_type",
+            "botpress_user_id",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.platform_user_id = map.next_value()?,
+                1 => self.platform_type = map.next_value()?,
+                2 => self.botpress_user_id = map.next_value()?,
+                3 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl BotpressUserMappingPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1259,7 +1374,7 @@ pub mod botpress_user_mappings {
         }
     }
     /// Filters for listing and counting `botpress_user_mappings` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct BotpressUserMappingFilter {
@@ -1267,6 +1382,35 @@ pub mod botpress_user_mappings {
         pub platform_user_id: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub botpress_user_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for BotpressUserMappingFilter {
+        const NAME: &'static str = "BotpressUserMappingFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "platform_user_id",
+            "botpress_user_id",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.platform_user_id = map.next_value()?,
+                1 => self.botpress_user_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `botpress_user_mappings` can be ordered by: the primary key or an indexed column.
     #[derive(

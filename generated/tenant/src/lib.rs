@@ -297,61 +297,74 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub visibility: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub owner_id: Option<ids::UserId>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub industry: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub company_size: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub website: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub logo_url: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantPatch {
+        const NAME: &'static str = "TenantPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "description",
+            "status",
+            "visibility",
+            "owner_id",
+            "industry",
+            "company_size",
+            "website",
+            "logo_url",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.description = Some(map.next_value()?),
+                2 => self.status = Some(map.next_value()?),
+                3 => self.visibility = Some(map.next_value()?),
+                4 => self.owner_id = map.next_value()?,
+                5 => self.industry = Some(map.next_value()?),
+                6 => self.company_size = Some(map.next_value()?),
+                7 => self.website = Some(map.next_value()?),
+                8 => self.logo_url = Some(map.next_value()?),
+                9 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -367,7 +380,7 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
@@ -377,6 +390,33 @@ pub mod tenants {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub visibility: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantFilter {
+        const NAME: &'static str = "TenantFilter";
+        const FIELDS: &'static [&'static str] = &["owner_id", "status", "visibility"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.owner_id = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.visibility = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -717,31 +757,54 @@ pub mod tenant_members {
         }
     }
     /// A change to a row of `tenant_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMemberPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub invited_by: Option<Option<ids::UserId>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub joined_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantMemberPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantMemberPatch {
+        const NAME: &'static str = "TenantMemberPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "role",
+            "status",
+            "invited_by",
+            "joined_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.role = map.next_value()?,
+                2 => self.status = Some(map.next_value()?),
+                3 => self.invited_by = Some(map.next_value()?),
+                4 => self.joined_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantMemberPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -754,7 +817,7 @@ pub mod tenant_members {
         }
     }
     /// Filters for listing and counting `tenant_members` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantMemberFilter {
@@ -762,6 +825,32 @@ pub mod tenant_members {
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub role: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantMemberFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantMemberFilter {
+        const NAME: &'static str = "TenantMemberFilter";
+        const FIELDS: &'static [&'static str] = &["user_id", "role"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.role = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenant_members` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1117,69 +1206,74 @@ pub mod tenant_profiles {
         }
     }
     /// A change to a row of `tenant_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfilePatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub industry: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub company_size: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub website: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub logo_url: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub timezone: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub language: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub business_hours: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantProfilePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantProfilePatch {
+        const NAME: &'static str = "TenantProfilePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "industry",
+            "company_size",
+            "website",
+            "logo_url",
+            "timezone",
+            "currency",
+            "language",
+            "business_hours",
+            "settings",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.industry = Some(map.next_value()?),
+                1 => self.company_size = Some(map.next_value()?),
+                2 => self.website = Some(map.next_value()?),
+                3 => self.logo_url = Some(map.next_value()?),
+                4 => self.timezone = Some(map.next_value()?),
+                5 => self.currency = Some(map.next_value()?),
+                6 => self.language = Some(map.next_value()?),
+                7 => self.business_hours = Some(map.next_value()?),
+                8 => self.settings = Some(map.next_value()?),
+                9 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1195,10 +1289,30 @@ pub mod tenant_profiles {
         }
     }
     /// Filters for listing and counting `tenant_profiles` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantProfileFilter {}
+    impl<'de> ::serde::Deserialize<'de> for TenantProfileFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantProfileFilter {
+        const NAME: &'static str = "TenantProfileFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `tenant_profiles` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,

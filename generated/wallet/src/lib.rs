@@ -321,61 +321,74 @@ pub mod wallets {
         }
     }
     /// A change to a row of `wallets`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WalletPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub available_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub frozen_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_type: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WalletPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for WalletPatch {
+        const NAME: &'static str = "WalletPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "tenant_id",
+            "currency",
+            "balance",
+            "available_balance",
+            "frozen_balance",
+            "status",
+            "wallet_type",
+            "metadata",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.tenant_id = Some(map.next_value()?),
+                2 => self.currency = map.next_value()?,
+                3 => self.balance = Some(map.next_value()?),
+                4 => self.available_balance = Some(map.next_value()?),
+                5 => self.frozen_balance = Some(map.next_value()?),
+                6 => self.status = Some(map.next_value()?),
+                7 => self.wallet_type = Some(map.next_value()?),
+                8 => self.metadata = Some(map.next_value()?),
+                9 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl WalletPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -389,7 +402,7 @@ pub mod wallets {
         }
     }
     /// Filters for listing and counting `wallets` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct WalletFilter {
@@ -401,6 +414,39 @@ pub mod wallets {
         pub currency: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WalletFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for WalletFilter {
+        const NAME: &'static str = "WalletFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "tenant_id",
+            "currency",
+            "status",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.tenant_id = map.next_value()?,
+                2 => self.currency = map.next_value()?,
+                3 => self.status = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `wallets` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -843,7 +889,7 @@ pub mod transactions {
         }
     }
     /// A change to a row of `transactions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TransactionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -854,53 +900,21 @@ pub mod transactions {
         pub amount: Option<::rust_decimal::Decimal>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub currency: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub fee: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub net_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub external_transaction_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for TransactionPatch {
@@ -921,6 +935,55 @@ pub mod transactions {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for TransactionPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TransactionPatch {
+        const NAME: &'static str = "TransactionPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "wallet_id",
+            "transaction_type",
+            "amount",
+            "currency",
+            "status",
+            "description",
+            "fee",
+            "net_amount",
+            "metadata",
+            "external_transaction_id",
+            "created_at",
+            "completed_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.wallet_id = map.next_value()?,
+                1 => self.transaction_type = map.next_value()?,
+                2 => self.amount = map.next_value()?,
+                3 => self.currency = map.next_value()?,
+                4 => self.status = Some(map.next_value()?),
+                5 => self.description = Some(map.next_value()?),
+                6 => self.fee = Some(map.next_value()?),
+                7 => self.net_amount = Some(map.next_value()?),
+                8 => self.metadata = Some(map.next_value()?),
+                9 => self.external_transaction_id = Some(map.next_value()?),
+                10 => self.created_at = Some(map.next_value()?),
+                11 => self.completed_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl TransactionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -933,7 +996,7 @@ pub mod transactions {
         }
     }
     /// Filters for listing and counting `transactions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TransactionFilter {
@@ -945,6 +1008,39 @@ pub mod transactions {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub created_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TransactionFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TransactionFilter {
+        const NAME: &'static str = "TransactionFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "wallet_id",
+            "transaction_type",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.wallet_id = map.next_value()?,
+                1 => self.transaction_type = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `transactions` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1353,50 +1449,26 @@ pub mod ledger {
         }
     }
     /// A change to a row of `ledger`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LedgerPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub wallet_id: Option<ids::WalletId>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub transaction_id: Option<Option<ids::TransactionId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_code: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub debit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub credit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for LedgerPatch {
@@ -1414,6 +1486,49 @@ pub mod ledger {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for LedgerPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LedgerPatch {
+        const NAME: &'static str = "LedgerPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "wallet_id",
+            "transaction_id",
+            "account_type",
+            "account_code",
+            "debit_amount",
+            "credit_amount",
+            "balance",
+            "description",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.wallet_id = map.next_value()?,
+                1 => self.transaction_id = Some(map.next_value()?),
+                2 => self.account_type = map.next_value()?,
+                3 => self.account_code = map.next_value()?,
+                4 => self.debit_amount = Some(map.next_value()?),
+                5 => self.credit_amount = Some(map.next_value()?),
+                6 => self.balance = Some(map.next_value()?),
+                7 => self.description = Some(map.next_value()?),
+                8 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl LedgerPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1425,7 +1540,7 @@ pub mod ledger {
         }
     }
     /// Filters for listing and counting `ledger` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LedgerFilter {
@@ -1437,6 +1552,39 @@ pub mod ledger {
         pub account_type: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub account_code: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LedgerFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LedgerFilter {
+        const NAME: &'static str = "LedgerFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "wallet_id",
+            "transaction_id",
+            "account_type",
+            "account_code",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.wallet_id = map.next_value()?,
+                1 => self.transaction_id = map.next_value()?,
+                2 => self.account_type = map.next_value()?,
+                3 => self.account_code = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `ledger` can be ordered by: the primary key or an indexed column.
     #[derive(

@@ -1697,16 +1697,12 @@ pub mod tenant {
         }
     }
     /// A change to a row of `tenant`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub domain: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub subscription_tier: Option<super::SubscriptionTier>,
@@ -1714,6 +1710,41 @@ pub mod tenant {
         pub is_active: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantPatch {
+        const NAME: &'static str = "TenantPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "domain",
+            "subscription_tier",
+            "is_active",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.domain = Some(map.next_value()?),
+                2 => self.subscription_tier = map.next_value()?,
+                3 => self.is_active = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1726,10 +1757,30 @@ pub mod tenant {
         }
     }
     /// Filters for listing and counting `tenant` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {}
+    impl<'de> ::serde::Deserialize<'de> for TenantFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantFilter {
+        const NAME: &'static str = "TenantFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `tenant` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -2020,21 +2071,50 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_seller: Option<bool>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserPatch {
+        const NAME: &'static str = "UserPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "email",
+            "is_seller",
+            "tenant_id",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.email = map.next_value()?,
+                1 => self.is_seller = map.next_value()?,
+                2 => self.tenant_id = Some(map.next_value()?),
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -2046,7 +2126,7 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
@@ -2054,6 +2134,32 @@ pub mod users {
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserFilter {
+        const NAME: &'static str = "UserFilter";
+        const FIELDS: &'static [&'static str] = &["tenant_id", "include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.tenant_id = map.next_value()?,
+                1 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2420,7 +2526,7 @@ pub mod buyer_profile {
         }
     }
     /// A change to a row of `buyer_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfilePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2445,6 +2551,41 @@ pub mod buyer_profile {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for BuyerProfilePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for BuyerProfilePatch {
+        const NAME: &'static str = "BuyerProfilePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "phone_number",
+            "full_name",
+            "preferred_language",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.phone_number = Some(map.next_value()?),
+                2 => self.full_name = Some(map.next_value()?),
+                3 => self.preferred_language = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl BuyerProfilePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2461,12 +2602,37 @@ pub mod buyer_profile {
         }
     }
     /// Filters for listing and counting `buyer_profile` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct BuyerProfileFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for BuyerProfileFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for BuyerProfileFilter {
+        const NAME: &'static str = "BuyerProfileFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `buyer_profile` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2818,18 +2984,14 @@ pub mod seller_profile {
         }
     }
     /// A change to a row of `seller_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfilePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub business_name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub business_type: Option<Option<String>>,
         #[serde(default, skip_serializing)]
         pub phone_number: Option<Option<String>>,
@@ -2845,6 +3007,41 @@ pub mod seller_profile {
                 .field("phone_number", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SellerProfilePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SellerProfilePatch {
+        const NAME: &'static str = "SellerProfilePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "business_name",
+            "business_type",
+            "phone_number",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.business_name = map.next_value()?,
+                2 => self.business_type = Some(map.next_value()?),
+                3 => self.phone_number = Some(map.next_value()?),
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
         }
     }
     impl SellerProfilePatch {
@@ -2863,12 +3060,37 @@ pub mod seller_profile {
         }
     }
     /// Filters for listing and counting `seller_profile` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SellerProfileFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SellerProfileFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SellerProfileFilter {
+        const NAME: &'static str = "SellerProfileFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `seller_profile` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -3177,7 +3399,7 @@ pub mod team_members {
         }
     }
     /// A change to a row of `team_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMemberPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3189,6 +3411,39 @@ pub mod team_members {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TeamMemberPatch {
+        const NAME: &'static str = "TeamMemberPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "role",
+            "permissions",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.role = map.next_value()?,
+                2 => self.permissions = map.next_value()?,
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl TeamMemberPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -3196,10 +3451,30 @@ pub mod team_members {
         }
     }
     /// Filters for listing and counting `team_members` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TeamMemberFilter {}
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TeamMemberFilter {
+        const NAME: &'static str = "TeamMemberFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `team_members` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -3510,7 +3785,7 @@ pub mod team_invites {
         }
     }
     /// A change to a row of `team_invites`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvitePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3525,6 +3800,43 @@ pub mod team_invites {
         pub created_by: Option<ids::UserId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamInvitePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TeamInvitePatch {
+        const NAME: &'static str = "TeamInvitePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "email",
+            "role",
+            "status",
+            "expires_at",
+            "created_by",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.email = map.next_value()?,
+                1 => self.role = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.expires_at = map.next_value()?,
+                4 => self.created_by = map.next_value()?,
+                5 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TeamInvitePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -3544,10 +3856,30 @@ pub mod team_invites {
         }
     }
     /// Filters for listing and counting `team_invites` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TeamInviteFilter {}
+    impl<'de> ::serde::Deserialize<'de> for TeamInviteFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TeamInviteFilter {
+        const NAME: &'static str = "TeamInviteFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `team_invites` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -3849,18 +4181,14 @@ pub mod products {
         }
     }
     /// A change to a row of `products`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ProductPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub price: Option<::rust_decimal::Decimal>,
@@ -3870,6 +4198,45 @@ pub mod products {
         pub is_active: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ProductPatch {
+        const NAME: &'static str = "ProductPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "seller_id",
+            "name",
+            "description",
+            "price",
+            "inventory_count",
+            "is_active",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.seller_id = map.next_value()?,
+                1 => self.name = map.next_value()?,
+                2 => self.description = Some(map.next_value()?),
+                3 => self.price = map.next_value()?,
+                4 => self.inventory_count = map.next_value()?,
+                5 => self.is_active = map.next_value()?,
+                6 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ProductPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -3881,7 +4248,7 @@ pub mod products {
         }
     }
     /// Filters for listing and counting `products` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ProductFilter {
@@ -3889,6 +4256,32 @@ pub mod products {
         pub seller_id: ::hubgen_runtime::Condition<ids::SellerProfileId>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ProductFilter {
+        const NAME: &'static str = "ProductFilter";
+        const FIELDS: &'static [&'static str] = &["seller_id", "include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.seller_id = map.next_value()?,
+                1 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `products` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4250,14 +4643,10 @@ pub mod orders {
         }
     }
     /// A change to a row of `orders`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderPatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub product_id: Option<Option<ids::ProductId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub seller_id: Option<ids::SellerProfileId>,
@@ -4272,6 +4661,45 @@ pub mod orders {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OrderPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderPatch {
+        const NAME: &'static str = "OrderPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "product_id",
+            "seller_id",
+            "customer_id",
+            "status",
+            "channel",
+            "total_amount",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.product_id = Some(map.next_value()?),
+                1 => self.seller_id = map.next_value()?,
+                2 => self.customer_id = map.next_value()?,
+                3 => self.status = map.next_value()?,
+                4 => self.channel = map.next_value()?,
+                5 => self.total_amount = map.next_value()?,
+                6 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl OrderPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -4282,7 +4710,7 @@ pub mod orders {
         }
     }
     /// Filters for listing and counting `orders` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderFilter {
@@ -4294,6 +4722,39 @@ pub mod orders {
         pub status: ::hubgen_runtime::Condition<super::OrderStatus>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderFilter {
+        const NAME: &'static str = "OrderFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "customer_id",
+            "seller_id",
+            "status",
+            "include_deleted",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.customer_id = map.next_value()?,
+                1 => self.seller_id = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `orders` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4646,7 +5107,7 @@ pub mod order_items {
         }
     }
     /// A change to a row of `order_items`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItemPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4658,6 +5119,39 @@ pub mod order_items {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub unit_price: Option<::rust_decimal::Decimal>,
     }
+    impl<'de> ::serde::Deserialize<'de> for OrderItemPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderItemPatch {
+        const NAME: &'static str = "OrderItemPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "order_id",
+            "product_id",
+            "quantity",
+            "unit_price",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.order_id = map.next_value()?,
+                1 => self.product_id = map.next_value()?,
+                2 => self.quantity = map.next_value()?,
+                3 => self.unit_price = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl OrderItemPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -4665,12 +5159,37 @@ pub mod order_items {
         }
     }
     /// Filters for listing and counting `order_items` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderItemFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub product_id: ::hubgen_runtime::Condition<ids::ProductId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderItemFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderItemFilter {
+        const NAME: &'static str = "OrderItemFilter";
+        const FIELDS: &'static [&'static str] = &["product_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.product_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `order_items` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4976,33 +5495,58 @@ pub mod order_returns {
         }
     }
     /// A change to a row of `order_returns`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturnPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<ids::OrderId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub reason: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub approved_by: Option<Option<ids::UserId>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub return_date: Option<Option<::chrono::NaiveDate>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderReturnPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderReturnPatch {
+        const NAME: &'static str = "OrderReturnPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "order_id",
+            "status",
+            "reason",
+            "approved_by",
+            "return_date",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.order_id = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.reason = Some(map.next_value()?),
+                3 => self.approved_by = Some(map.next_value()?),
+                4 => self.return_date = Some(map.next_value()?),
+                5 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl OrderReturnPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -5021,10 +5565,30 @@ pub mod order_returns {
         }
     }
     /// Filters for listing and counting `order_returns` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderReturnFilter {}
+    impl<'de> ::serde::Deserialize<'de> for OrderReturnFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderReturnFilter {
+        const NAME: &'static str = "OrderReturnFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `order_returns` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -5311,7 +5875,7 @@ pub mod order_channel_meta {
         }
     }
     /// A change to a row of `order_channel_meta`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMetaPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5320,6 +5884,37 @@ pub mod order_channel_meta {
         pub channel_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_data: Option<::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderChannelMetaPatch {
+        const NAME: &'static str = "OrderChannelMetaPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "order_id",
+            "channel_type",
+            "channel_data",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.order_id = map.next_value()?,
+                1 => self.channel_type = map.next_value()?,
+                2 => self.channel_data = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl OrderChannelMetaPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -5331,10 +5926,30 @@ pub mod order_channel_meta {
         }
     }
     /// Filters for listing and counting `order_channel_meta` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct OrderChannelMetaFilter {}
+    impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for OrderChannelMetaFilter {
+        const NAME: &'static str = "OrderChannelMetaFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `order_channel_meta` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -5693,7 +6308,7 @@ pub mod address_book {
         }
     }
     /// A change to a row of `address_book`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBookPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -5708,11 +6323,7 @@ pub mod address_book {
         pub street_address: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub city: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub state: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub country: Option<String>,
@@ -5734,6 +6345,49 @@ pub mod address_book {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for AddressBookPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AddressBookPatch {
+        const NAME: &'static str = "AddressBookPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "address_type",
+            "is_default",
+            "recipient_name",
+            "street_address",
+            "city",
+            "state",
+            "country",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.address_type = map.next_value()?,
+                2 => self.is_default = map.next_value()?,
+                3 => self.recipient_name = map.next_value()?,
+                4 => self.street_address = map.next_value()?,
+                5 => self.city = map.next_value()?,
+                6 => self.state = Some(map.next_value()?),
+                7 => self.country = map.next_value()?,
+                8 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl AddressBookPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -5752,12 +6406,37 @@ pub mod address_book {
         }
     }
     /// Filters for listing and counting `address_book` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AddressBookFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddressBookFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AddressBookFilter {
+        const NAME: &'static str = "AddressBookFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `address_book` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -6119,7 +6798,7 @@ pub mod saved_payment_method {
         }
     }
     /// A change to a row of `saved_payment_method`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethodPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6130,17 +6809,9 @@ pub mod saved_payment_method {
         pub is_default: Option<bool>,
         #[serde(default, skip_serializing)]
         pub card_last_four: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expiry_month: Option<Option<i16>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expiry_year: Option<Option<i16>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -6158,6 +6829,45 @@ pub mod saved_payment_method {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SavedPaymentMethodPatch {
+        const NAME: &'static str = "SavedPaymentMethodPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "payment_type",
+            "is_default",
+            "card_last_four",
+            "expiry_month",
+            "expiry_year",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.payment_type = map.next_value()?,
+                2 => self.is_default = map.next_value()?,
+                3 => self.card_last_four = Some(map.next_value()?),
+                4 => self.expiry_month = Some(map.next_value()?),
+                5 => self.expiry_year = Some(map.next_value()?),
+                6 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl SavedPaymentMethodPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -6169,12 +6879,37 @@ pub mod saved_payment_method {
         }
     }
     /// Filters for listing and counting `saved_payment_method` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SavedPaymentMethodFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SavedPaymentMethodFilter {
+        const NAME: &'static str = "SavedPaymentMethodFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `saved_payment_method` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -6495,7 +7230,7 @@ pub mod notification_preferences {
         }
     }
     /// A change to a row of `notification_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreferencePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6513,6 +7248,45 @@ pub mod notification_preferences {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for NotificationPreferencePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for NotificationPreferencePatch {
+        const NAME: &'static str = "NotificationPreferencePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "notification_type",
+            "email_enabled",
+            "sms_enabled",
+            "push_enabled",
+            "in_app_enabled",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.notification_type = map.next_value()?,
+                2 => self.email_enabled = map.next_value()?,
+                3 => self.sms_enabled = map.next_value()?,
+                4 => self.push_enabled = map.next_value()?,
+                5 => self.in_app_enabled = map.next_value()?,
+                6 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl NotificationPreferencePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -6523,10 +7297,30 @@ pub mod notification_preferences {
         }
     }
     /// Filters for listing and counting `notification_preferences` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct NotificationPreferenceFilter {}
+    impl<'de> ::serde::Deserialize<'de> for NotificationPreferenceFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for NotificationPreferenceFilter {
+        const NAME: &'static str = "NotificationPreferenceFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `notification_preferences` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -6852,7 +7646,7 @@ pub mod seller_onboarding {
         }
     }
     /// A change to a row of `seller_onboarding`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboardingPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -6861,26 +7655,53 @@ pub mod seller_onboarding {
         pub onboarding_status: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub submitted_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub verified_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub rejected_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SellerOnboardingPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SellerOnboardingPatch {
+        const NAME: &'static str = "SellerOnboardingPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "seller_id",
+            "onboarding_status",
+            "verification_status",
+            "submitted_at",
+            "verified_at",
+            "rejected_at",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.seller_id = map.next_value()?,
+                1 => self.onboarding_status = map.next_value()?,
+                2 => self.verification_status = map.next_value()?,
+                3 => self.submitted_at = Some(map.next_value()?),
+                4 => self.verified_at = Some(map.next_value()?),
+                5 => self.rejected_at = Some(map.next_value()?),
+                6 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl SellerOnboardingPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -6892,10 +7713,30 @@ pub mod seller_onboarding {
         }
     }
     /// Filters for listing and counting `seller_onboarding` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SellerOnboardingFilter {}
+    impl<'de> ::serde::Deserialize<'de> for SellerOnboardingFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SellerOnboardingFilter {
+        const NAME: &'static str = "SellerOnboardingFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `seller_onboarding` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -7252,7 +8093,7 @@ pub mod kyc_document {
         }
     }
     /// A change to a row of `kyc_document`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocumentPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7277,6 +8118,41 @@ pub mod kyc_document {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for KycDocumentPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KycDocumentPatch {
+        const NAME: &'static str = "KycDocumentPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "seller_onboarding_id",
+            "document_type",
+            "document_url",
+            "verification_status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.seller_onboarding_id = map.next_value()?,
+                1 => self.document_type = map.next_value()?,
+                2 => self.document_url = map.next_value()?,
+                3 => self.verification_status = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl KycDocumentPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -7288,10 +8164,30 @@ pub mod kyc_document {
         }
     }
     /// Filters for listing and counting `kyc_document` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KycDocumentFilter {}
+    impl<'de> ::serde::Deserialize<'de> for KycDocumentFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KycDocumentFilter {
+        const NAME: &'static str = "KycDocumentFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `kyc_document` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -7609,7 +8505,7 @@ pub mod kyc_info {
         }
     }
     /// A change to a row of `kyc_info`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfoPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -7634,6 +8530,41 @@ pub mod kyc_info {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for KycInfoPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KycInfoPatch {
+        const NAME: &'static str = "KycInfoPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "seller_id",
+            "business_registration_number",
+            "tax_id",
+            "verification_status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.seller_id = map.next_value()?,
+                1 => self.business_registration_number = Some(map.next_value()?),
+                2 => self.tax_id = Some(map.next_value()?),
+                3 => self.verification_status = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl KycInfoPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -7649,10 +8580,30 @@ pub mod kyc_info {
         }
     }
     /// Filters for listing and counting `kyc_info` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KycInfoFilter {}
+    impl<'de> ::serde::Deserialize<'de> for KycInfoFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KycInfoFilter {
+        const NAME: &'static str = "KycInfoFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `kyc_info` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -7947,27 +8898,54 @@ pub mod storefront_theme {
         }
     }
     /// A change to a row of `storefront_theme`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontThemePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_system: Option<bool>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tenant_id: Option<Option<ids::TenantId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontThemePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontThemePatch {
+        const NAME: &'static str = "StorefrontThemePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "description",
+            "is_system",
+            "tenant_id",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.description = Some(map.next_value()?),
+                2 => self.is_system = map.next_value()?,
+                3 => self.tenant_id = Some(map.next_value()?),
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl StorefrontThemePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -7979,12 +8957,37 @@ pub mod storefront_theme {
         }
     }
     /// Filters for listing and counting `storefront_theme` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontThemeFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontThemeFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontThemeFilter {
+        const NAME: &'static str = "StorefrontThemeFilter";
+        const FIELDS: &'static [&'static str] = &["tenant_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.tenant_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `storefront_theme` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -8278,25 +9281,50 @@ pub mod storefront {
         }
     }
     /// A change to a row of `storefront`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontPatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub theme_id: Option<Option<ids::StorefrontThemeId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_published: Option<bool>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub custom_domain: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontPatch {
+        const NAME: &'static str = "StorefrontPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "theme_id",
+            "is_published",
+            "custom_domain",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.theme_id = Some(map.next_value()?),
+                1 => self.is_published = map.next_value()?,
+                2 => self.custom_domain = Some(map.next_value()?),
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl StorefrontPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -8308,10 +9336,30 @@ pub mod storefront {
         }
     }
     /// Filters for listing and counting `storefront` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontFilter {}
+    impl<'de> ::serde::Deserialize<'de> for StorefrontFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontFilter {
+        const NAME: &'static str = "StorefrontFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `storefront` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -8612,7 +9660,7 @@ pub mod storefront_versions {
         }
     }
     /// A change to a row of `storefront_versions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -8623,12 +9671,43 @@ pub mod storefront_versions {
         pub content: Option<::serde_json::Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub published_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub published_by: Option<Option<ids::UserId>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontVersionPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontVersionPatch {
+        const NAME: &'static str = "StorefrontVersionPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "storefront_id",
+            "version",
+            "content",
+            "published_at",
+            "published_by",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.storefront_id = map.next_value()?,
+                1 => self.version = map.next_value()?,
+                2 => self.content = map.next_value()?,
+                3 => self.published_at = map.next_value()?,
+                4 => self.published_by = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl StorefrontVersionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -8637,10 +9716,30 @@ pub mod storefront_versions {
         }
     }
     /// Filters for listing and counting `storefront_versions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontVersionFilter {}
+    impl<'de> ::serde::Deserialize<'de> for StorefrontVersionFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontVersionFilter {
+        const NAME: &'static str = "StorefrontVersionFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `storefront_versions` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -8934,21 +10033,50 @@ pub mod storefront_drafts {
         }
     }
     /// A change to a row of `storefront_drafts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraftPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub storefront_id: Option<ids::StorefrontId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<::serde_json::Value>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_by: Option<Option<ids::UserId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontDraftPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontDraftPatch {
+        const NAME: &'static str = "StorefrontDraftPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "storefront_id",
+            "content",
+            "created_by",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.storefront_id = map.next_value()?,
+                1 => self.content = map.next_value()?,
+                2 => self.created_by = Some(map.next_value()?),
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl StorefrontDraftPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -8957,10 +10085,30 @@ pub mod storefront_drafts {
         }
     }
     /// Filters for listing and counting `storefront_drafts` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontDraftFilter {}
+    impl<'de> ::serde::Deserialize<'de> for StorefrontDraftFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontDraftFilter {
+        const NAME: &'static str = "StorefrontDraftFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `storefront_drafts` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -9236,7 +10384,7 @@ pub mod storefront_asset {
         }
     }
     /// A change to a row of `storefront_asset`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAssetPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -9245,14 +10393,45 @@ pub mod storefront_asset {
         pub file_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_by: Option<Option<ids::UserId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontAssetPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontAssetPatch {
+        const NAME: &'static str = "StorefrontAssetPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "file_name",
+            "file_type",
+            "url",
+            "created_by",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.file_name = map.next_value()?,
+                1 => self.file_type = map.next_value()?,
+                2 => self.url = map.next_value()?,
+                3 => self.created_by = Some(map.next_value()?),
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl StorefrontAssetPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -9266,10 +10445,30 @@ pub mod storefront_asset {
         }
     }
     /// Filters for listing and counting `storefront_asset` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontAssetFilter {}
+    impl<'de> ::serde::Deserialize<'de> for StorefrontAssetFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontAssetFilter {
+        const NAME: &'static str = "StorefrontAssetFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `storefront_asset` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -9553,7 +10752,7 @@ pub mod storefront_banner {
         }
     }
     /// A change to a row of `storefront_banner`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBannerPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -9567,6 +10766,41 @@ pub mod storefront_banner {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontBannerPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontBannerPatch {
+        const NAME: &'static str = "StorefrontBannerPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "storefront_id",
+            "asset_id",
+            "is_active",
+            "banner_type",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.storefront_id = map.next_value()?,
+                1 => self.asset_id = map.next_value()?,
+                2 => self.is_active = map.next_value()?,
+                3 => self.banner_type = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl StorefrontBannerPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -9577,10 +10811,30 @@ pub mod storefront_banner {
         }
     }
     /// Filters for listing and counting `storefront_banner` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct StorefrontBannerFilter {}
+    impl<'de> ::serde::Deserialize<'de> for StorefrontBannerFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for StorefrontBannerFilter {
+        const NAME: &'static str = "StorefrontBannerFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `storefront_banner` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -9884,16 +11138,12 @@ pub mod conversation_history {
         }
     }
     /// A change to a row of `conversation_history`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistoryPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub channel_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub customer_id: Option<Option<ids::BuyerProfileId>>,
         #[serde(default, skip_serializing)]
         pub message: Option<String>,
@@ -9913,6 +11163,41 @@ pub mod conversation_history {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationHistoryPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationHistoryPatch {
+        const NAME: &'static str = "ConversationHistoryPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "channel_id",
+            "customer_id",
+            "message",
+            "direction",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.channel_id = map.next_value()?,
+                1 => self.customer_id = Some(map.next_value()?),
+                2 => self.message = map.next_value()?,
+                3 => self.direction = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl ConversationHistoryPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -9928,10 +11213,30 @@ pub mod conversation_history {
         }
     }
     /// Filters for listing and counting `conversation_history` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationHistoryFilter {}
+    impl<'de> ::serde::Deserialize<'de> for ConversationHistoryFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationHistoryFilter {
+        const NAME: &'static str = "ConversationHistoryFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `conversation_history` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -10203,7 +11508,7 @@ pub mod conversation_event {
         }
     }
     /// A change to a row of `conversation_event`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEventPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10215,6 +11520,39 @@ pub mod conversation_event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    impl<'de> ::serde::Deserialize<'de> for ConversationEventPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationEventPatch {
+        const NAME: &'static str = "ConversationEventPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "event_type",
+            "metadata",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.event_type = map.next_value()?,
+                2 => self.metadata = map.next_value()?,
+                3 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl ConversationEventPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -10225,10 +11563,30 @@ pub mod conversation_event {
         }
     }
     /// Filters for listing and counting `conversation_event` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationEventFilter {}
+    impl<'de> ::serde::Deserialize<'de> for ConversationEventFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationEventFilter {
+        const NAME: &'static str = "ConversationEventFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `conversation_event` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -10508,16 +11866,12 @@ pub mod complaints {
         }
     }
     /// A change to a row of `complaints`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ComplaintPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user_id: Option<ids::UserId>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub order_id: Option<Option<ids::OrderId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<String>,
@@ -10525,6 +11879,41 @@ pub mod complaints {
         pub status: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ComplaintPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ComplaintPatch {
+        const NAME: &'static str = "ComplaintPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "order_id",
+            "description",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.order_id = Some(map.next_value()?),
+                2 => self.description = map.next_value()?,
+                3 => self.status = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ComplaintPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -10543,10 +11932,30 @@ pub mod complaints {
         }
     }
     /// Filters for listing and counting `complaints` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ComplaintFilter {}
+    impl<'de> ::serde::Deserialize<'de> for ComplaintFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ComplaintFilter {
+        const NAME: &'static str = "ComplaintFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `complaints` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -10826,7 +12235,7 @@ pub mod violations {
         }
     }
     /// A change to a row of `violations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ViolationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -10839,6 +12248,41 @@ pub mod violations {
         pub details: Option<::serde_json::Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ViolationPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ViolationPatch {
+        const NAME: &'static str = "ViolationPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "violation_type",
+            "severity",
+            "details",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.violation_type = map.next_value()?,
+                2 => self.severity = map.next_value()?,
+                3 => self.details = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ViolationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -10855,10 +12299,30 @@ pub mod violations {
         }
     }
     /// Filters for listing and counting `violations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ViolationFilter {}
+    impl<'de> ::serde::Deserialize<'de> for ViolationFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ViolationFilter {
+        const NAME: &'static str = "ViolationFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `violations` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -11138,14 +12602,10 @@ pub mod audit_logs {
         }
     }
     /// A change to a row of `audit_logs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLogPatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub actor_id: Option<Option<ids::UserId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub action: Option<String>,
@@ -11155,6 +12615,41 @@ pub mod audit_logs {
         pub entity_id: Option<::uuid::Uuid>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub changes: Option<::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AuditLogPatch {
+        const NAME: &'static str = "AuditLogPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "actor_id",
+            "action",
+            "entity_type",
+            "entity_id",
+            "changes",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.actor_id = Some(map.next_value()?),
+                1 => self.action = map.next_value()?,
+                2 => self.entity_type = map.next_value()?,
+                3 => self.entity_id = map.next_value()?,
+                4 => self.changes = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl AuditLogPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -11167,12 +12662,37 @@ pub mod audit_logs {
         }
     }
     /// Filters for listing and counting `audit_logs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AuditLogFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub entity_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AuditLogFilter {
+        const NAME: &'static str = "AuditLogFilter";
+        const FIELDS: &'static [&'static str] = &["entity_type"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.entity_type = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `audit_logs` can be ordered by: the primary key or an indexed column.
     #[derive(

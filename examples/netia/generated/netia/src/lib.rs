@@ -374,49 +374,66 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub subscription_status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub subscription_plan: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub crisp_website_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tidio_website_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<Option<bool>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantPatch {
+        const NAME: &'static str = "TenantPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "email",
+            "subscription_status",
+            "subscription_plan",
+            "crisp_website_id",
+            "tidio_website_id",
+            "created_at",
+            "is_active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.email = map.next_value()?,
+                2 => self.subscription_status = Some(map.next_value()?),
+                3 => self.subscription_plan = Some(map.next_value()?),
+                4 => self.crisp_website_id = Some(map.next_value()?),
+                5 => self.tidio_website_id = Some(map.next_value()?),
+                6 => self.created_at = Some(map.next_value()?),
+                7 => self.is_active = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -437,7 +454,7 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
@@ -449,6 +466,39 @@ pub mod tenants {
         pub crisp_website_id: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub tidio_website_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantFilter {
+        const NAME: &'static str = "TenantFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "email",
+            "subscription_status",
+            "crisp_website_id",
+            "tidio_website_id",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.email = map.next_value()?,
+                1 => self.subscription_status = map.next_value()?,
+                2 => self.crisp_website_id = map.next_value()?,
+                3 => self.tidio_website_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -876,7 +926,7 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -885,29 +935,13 @@ pub mod api_keys {
         pub key_hash: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub permissions: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_used_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for ApiKeyPatch {
@@ -923,6 +957,45 @@ pub mod api_keys {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeyPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ApiKeyPatch {
+        const NAME: &'static str = "ApiKeyPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "tenant_id",
+            "key_hash",
+            "name",
+            "permissions",
+            "last_used_at",
+            "created_at",
+            "is_active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.tenant_id = map.next_value()?,
+                1 => self.key_hash = map.next_value()?,
+                2 => self.name = map.next_value()?,
+                3 => self.permissions = Some(map.next_value()?),
+                4 => self.last_used_at = Some(map.next_value()?),
+                5 => self.created_at = Some(map.next_value()?),
+                6 => self.is_active = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl ApiKeyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -934,7 +1007,7 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ApiKeyFilter {
@@ -942,6 +1015,32 @@ pub mod api_keys {
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub key_hash: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeyFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ApiKeyFilter {
+        const NAME: &'static str = "ApiKeyFilter";
+        const FIELDS: &'static [&'static str] = &["tenant_id", "key_hash"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.tenant_id = map.next_value()?,
+                1 => self.key_hash = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1251,23 +1350,46 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub session_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationPatch {
+        const NAME: &'static str = "ConversationPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "session_id",
+            "created_at",
+            "metadata",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.session_id = map.next_value()?,
+                1 => self.created_at = Some(map.next_value()?),
+                2 => self.metadata = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1279,12 +1401,37 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub session_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationFilter {
+        const NAME: &'static str = "ConversationFilter";
+        const FIELDS: &'static [&'static str] = &["session_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.session_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1597,7 +1744,7 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1606,18 +1753,45 @@ pub mod messages {
         pub role: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub timestamp: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessagePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessagePatch {
+        const NAME: &'static str = "MessagePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "role",
+            "content",
+            "timestamp",
+            "metadata",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.role = map.next_value()?,
+                2 => self.content = map.next_value()?,
+                3 => self.timestamp = Some(map.next_value()?),
+                4 => self.metadata = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1633,7 +1807,7 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
@@ -1641,6 +1815,32 @@ pub mod messages {
         pub conversation_id: ::hubgen_runtime::Condition<ids::ConversationId>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub timestamp: ::hubgen_runtime::Condition<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessageFilter {
+        const NAME: &'static str = "MessageFilter";
+        const FIELDS: &'static [&'static str] = &["conversation_id", "timestamp"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.timestamp = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1983,30 +2183,18 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<Option<ids::ConversationId>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub intent: Option<String>,
         #[serde(default, skip_serializing)]
         pub contact_info: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -2020,6 +2208,41 @@ pub mod leads {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for LeadPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadPatch {
+        const NAME: &'static str = "LeadPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "intent",
+            "contact_info",
+            "status",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = Some(map.next_value()?),
+                1 => self.intent = map.next_value()?,
+                2 => self.contact_info = Some(map.next_value()?),
+                3 => self.status = Some(map.next_value()?),
+                4 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl LeadPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2031,7 +2254,7 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadFilter {
@@ -2041,6 +2264,33 @@ pub mod leads {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub created_at: ::hubgen_runtime::Condition<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadFilter {
+        const NAME: &'static str = "LeadFilter";
+        const FIELDS: &'static [&'static str] = &["intent", "status", "created_at"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.intent = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.created_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2345,19 +2595,46 @@ pub mod tenant_configurations {
         }
     }
     /// A change to a row of `tenant_configurations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfigurationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config_data: Option<::serde_json::Value>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantConfigurationPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantConfigurationPatch {
+        const NAME: &'static str = "TenantConfigurationPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "config_type",
+            "config_data",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.config_type = map.next_value()?,
+                1 => self.config_data = map.next_value()?,
+                2 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantConfigurationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -2369,12 +2646,37 @@ pub mod tenant_configurations {
         }
     }
     /// Filters for listing and counting `tenant_configurations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantConfigurationFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub config_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantConfigurationFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantConfigurationFilter {
+        const NAME: &'static str = "TenantConfigurationFilter";
+        const FIELDS: &'static [&'static str] = &["config_type"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.config_type = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenant_configurations` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2694,31 +2996,54 @@ pub mod knowledge_bases {
         }
     }
     /// A change to a row of `knowledge_bases`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBasePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content_type: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub version: Option<Option<i32>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<Option<bool>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for KnowledgeBasePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KnowledgeBasePatch {
+        const NAME: &'static str = "KnowledgeBasePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "content_type",
+            "content",
+            "version",
+            "is_active",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.content_type = map.next_value()?,
+                1 => self.content = map.next_value()?,
+                2 => self.version = Some(map.next_value()?),
+                3 => self.is_active = Some(map.next_value()?),
+                4 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl KnowledgeBasePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -2734,7 +3059,7 @@ pub mod knowledge_bases {
         }
     }
     /// Filters for listing and counting `knowledge_bases` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct KnowledgeBaseFilter {
@@ -2742,6 +3067,32 @@ pub mod knowledge_bases {
         pub content_type: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub is_active: ::hubgen_runtime::Condition<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for KnowledgeBaseFilter {
+        const NAME: &'static str = "KnowledgeBaseFilter";
+        const FIELDS: &'static [&'static str] = &["content_type", "is_active"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.content_type = map.next_value()?,
+                1 => self.is_active = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `knowledge_bases` can be ordered by: the primary key or an indexed column.
     #[derive(

@@ -1044,37 +1044,58 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub tier: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub updated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub active: Option<Option<bool>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantPatch {
+        const NAME: &'static str = "TenantPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "name",
+            "tier",
+            "settings",
+            "created_at",
+            "updated_at",
+            "active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.tier = map.next_value()?,
+                2 => self.settings = Some(map.next_value()?),
+                3 => self.created_at = Some(map.next_value()?),
+                4 => self.updated_at = Some(map.next_value()?),
+                5 => self.active = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1091,12 +1112,37 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub active: ::hubgen_runtime::Condition<bool>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantFilter {
+        const NAME: &'static str = "TenantFilter";
+        const FIELDS: &'static [&'static str] = &["active"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.active = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1376,17 +1422,39 @@ pub mod roles {
         }
     }
     /// A change to a row of `roles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RolePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub permissions: Option<Option<::serde_json::Value>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RolePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RolePatch {
+        const NAME: &'static str = "RolePatch";
+        const FIELDS: &'static [&'static str] = &["name", "permissions"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                1 => self.permissions = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl RolePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1402,10 +1470,30 @@ pub mod roles {
         }
     }
     /// Filters for listing and counting `roles` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct RoleFilter {}
+    impl<'de> ::serde::Deserialize<'de> for RoleFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for RoleFilter {
+        const NAME: &'static str = "RoleFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `roles` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -1659,17 +1747,39 @@ pub mod platforms {
         }
     }
     /// A change to a row of `platforms`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlatformPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub display_name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config: Option<Option<::serde_json::Value>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlatformPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for PlatformPatch {
+        const NAME: &'static str = "PlatformPatch";
+        const FIELDS: &'static [&'static str] = &["display_name", "config"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.display_name = map.next_value()?,
+                1 => self.config = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl PlatformPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1681,10 +1791,30 @@ pub mod platforms {
         }
     }
     /// Filters for listing and counting `platforms` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct PlatformFilter {}
+    impl<'de> ::serde::Deserialize<'de> for PlatformFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for PlatformFilter {
+        const NAME: &'static str = "PlatformFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `platforms` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -1975,7 +2105,7 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1984,23 +2114,11 @@ pub mod users {
         pub password_hash: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role_id: Option<::uuid::Uuid>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_login: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mfa_enabled: Option<Option<bool>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -2015,6 +2133,43 @@ pub mod users {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for UserPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserPatch {
+        const NAME: &'static str = "UserPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "email",
+            "password_hash",
+            "role_id",
+            "last_login",
+            "mfa_enabled",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.email = map.next_value()?,
+                1 => self.password_hash = map.next_value()?,
+                2 => self.role_id = map.next_value()?,
+                3 => self.last_login = Some(map.next_value()?),
+                4 => self.mfa_enabled = Some(map.next_value()?),
+                5 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2025,12 +2180,37 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub email: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserFilter {
+        const NAME: &'static str = "UserFilter";
+        const FIELDS: &'static [&'static str] = &["email"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.email = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2359,7 +2539,7 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2368,11 +2548,7 @@ pub mod api_keys {
         pub key_hash: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub expires_at: Option<Option<::chrono::NaiveDateTime>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub active: Option<bool>,
@@ -2388,6 +2564,41 @@ pub mod api_keys {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeyPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ApiKeyPatch {
+        const NAME: &'static str = "ApiKeyPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "user_id",
+            "key_hash",
+            "name",
+            "expires_at",
+            "active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                1 => self.key_hash = map.next_value()?,
+                2 => self.name = map.next_value()?,
+                3 => self.expires_at = Some(map.next_value()?),
+                4 => self.active = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl ApiKeyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2399,12 +2610,37 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ApiKeyFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeyFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ApiKeyFilter {
+        const NAME: &'static str = "ApiKeyFilter";
+        const FIELDS: &'static [&'static str] = &["user_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.user_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2768,18 +3004,14 @@ pub mod social_accounts {
         }
     }
     /// A change to a row of `social_accounts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccountPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub platform: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub account_name: Option<Option<String>>,
         #[serde(default, skip_serializing)]
         pub access_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
@@ -2787,29 +3019,13 @@ pub mod social_accounts {
         pub refresh_token_encrypted: Option<
             Option<::hubgen_runtime::crypto::Secret<String>>,
         >,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub token_expires_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub connected_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for SocialAccountPatch {
@@ -2827,6 +3043,49 @@ pub mod social_accounts {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for SocialAccountPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SocialAccountPatch {
+        const NAME: &'static str = "SocialAccountPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "platform",
+            "account_id",
+            "account_name",
+            "access_token_encrypted",
+            "refresh_token_encrypted",
+            "token_expires_at",
+            "metadata",
+            "connected_at",
+            "active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.platform = map.next_value()?,
+                1 => self.account_id = map.next_value()?,
+                2 => self.account_name = Some(map.next_value()?),
+                3 => self.access_token_encrypted = map.next_value()?,
+                4 => self.refresh_token_encrypted = Some(map.next_value()?),
+                5 => self.token_expires_at = Some(map.next_value()?),
+                6 => self.metadata = Some(map.next_value()?),
+                7 => self.connected_at = Some(map.next_value()?),
+                8 => self.active = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl SocialAccountPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2839,12 +3098,37 @@ pub mod social_accounts {
         }
     }
     /// Filters for listing and counting `social_accounts` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct SocialAccountFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub platform: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SocialAccountFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for SocialAccountFilter {
+        const NAME: &'static str = "SocialAccountFilter";
+        const FIELDS: &'static [&'static str] = &["platform"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.platform = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `social_accounts` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -3202,7 +3486,7 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3211,36 +3495,57 @@ pub mod conversations {
         pub platform_conversation_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_id: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub participant_name: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub started_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_count: Option<Option<i32>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationPatch {
+        const NAME: &'static str = "ConversationPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "social_account_id",
+            "platform_conversation_id",
+            "participant_id",
+            "participant_name",
+            "status",
+            "started_at",
+            "last_message_at",
+            "message_count",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.social_account_id = map.next_value()?,
+                1 => self.platform_conversation_id = map.next_value()?,
+                2 => self.participant_id = map.next_value()?,
+                3 => self.participant_name = Some(map.next_value()?),
+                4 => self.status = Some(map.next_value()?),
+                5 => self.started_at = Some(map.next_value()?),
+                6 => self.last_message_at = Some(map.next_value()?),
+                7 => self.message_count = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ConversationPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -3259,7 +3564,7 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ConversationFilter {
@@ -3267,6 +3572,32 @@ pub mod conversations {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub last_message_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ConversationFilter {
+        const NAME: &'static str = "ConversationFilter";
+        const FIELDS: &'static [&'static str] = &["status", "last_message_at"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.status = map.next_value()?,
+                1 => self.last_message_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -3620,7 +3951,7 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -3631,18 +3962,47 @@ pub mod messages {
         pub direction: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub content: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sender_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessagePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessagePatch {
+        const NAME: &'static str = "MessagePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "platform_message_id",
+            "direction",
+            "content",
+            "sender_id",
+            "metadata",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.platform_message_id = map.next_value()?,
+                2 => self.direction = map.next_value()?,
+                3 => self.content = map.next_value()?,
+                4 => self.sender_id = Some(map.next_value()?),
+                5 => self.metadata = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -3664,7 +4024,7 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
@@ -3672,6 +4032,35 @@ pub mod messages {
         pub conversation_id: ::hubgen_runtime::Condition<ids::ConversationId>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub platform_message_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessageFilter {
+        const NAME: &'static str = "MessageFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "platform_message_id",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = map.next_value()?,
+                1 => self.platform_message_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4002,7 +4391,7 @@ pub mod replies {
         }
     }
     /// A change to a row of `replies`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ReplyPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4011,30 +4400,53 @@ pub mod replies {
         pub content: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub confidence: Option<Option<f64>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub generated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub sent_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub error_message: Option<Option<String>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReplyPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ReplyPatch {
+        const NAME: &'static str = "ReplyPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "message_id",
+            "content",
+            "status",
+            "confidence",
+            "generated_at",
+            "sent_at",
+            "error_message",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.message_id = map.next_value()?,
+                1 => self.content = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.confidence = Some(map.next_value()?),
+                4 => self.generated_at = Some(map.next_value()?),
+                5 => self.sent_at = Some(map.next_value()?),
+                6 => self.error_message = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl ReplyPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -4050,7 +4462,7 @@ pub mod replies {
         }
     }
     /// Filters for listing and counting `replies` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct ReplyFilter {
@@ -4058,6 +4470,32 @@ pub mod replies {
         pub message_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub generated_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReplyFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for ReplyFilter {
+        const NAME: &'static str = "ReplyFilter";
+        const FIELDS: &'static [&'static str] = &["message_id", "generated_at"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.message_id = map.next_value()?,
+                1 => self.generated_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `replies` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4448,14 +4886,10 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub conversation_id: Option<Option<ids::ConversationId>>,
         #[serde(default, skip_serializing)]
         pub name: Option<Option<String>>,
@@ -4463,35 +4897,15 @@ pub mod leads {
         pub email: Option<Option<String>>,
         #[serde(default, skip_serializing)]
         pub phone: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub company: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub score: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub notes: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -4507,6 +4921,49 @@ pub mod leads {
                 .field("notes", &self.notes)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadPatch {
+        const NAME: &'static str = "LeadPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "conversation_id",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "score",
+            "status",
+            "notes",
+            "created_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.conversation_id = Some(map.next_value()?),
+                1 => self.name = Some(map.next_value()?),
+                2 => self.email = Some(map.next_value()?),
+                3 => self.phone = Some(map.next_value()?),
+                4 => self.company = Some(map.next_value()?),
+                5 => self.score = Some(map.next_value()?),
+                6 => self.status = Some(map.next_value()?),
+                7 => self.notes = Some(map.next_value()?),
+                8 => self.created_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
         }
     }
     impl LeadPatch {
@@ -4528,7 +4985,7 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadFilter {
@@ -4538,6 +4995,33 @@ pub mod leads {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub email: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadFilter {
+        const NAME: &'static str = "LeadFilter";
+        const FIELDS: &'static [&'static str] = &["score", "status", "email"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.score = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.email = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -4857,7 +5341,7 @@ pub mod lead_scores {
         }
     }
     /// A change to a row of `lead_scores`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScorePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -4866,24 +5350,49 @@ pub mod lead_scores {
         pub score: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub score_value: Option<i32>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub signals: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub reasoning: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub scored_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadScorePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadScorePatch {
+        const NAME: &'static str = "LeadScorePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "lead_id",
+            "score",
+            "score_value",
+            "signals",
+            "reasoning",
+            "scored_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.lead_id = map.next_value()?,
+                1 => self.score = map.next_value()?,
+                2 => self.score_value = map.next_value()?,
+                3 => self.signals = Some(map.next_value()?),
+                4 => self.reasoning = Some(map.next_value()?),
+                5 => self.scored_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl LeadScorePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -4899,12 +5408,37 @@ pub mod lead_scores {
         }
     }
     /// Filters for listing and counting `lead_scores` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct LeadScoreFilter {
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub lead_id: ::hubgen_runtime::Condition<ids::LeadId>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadScoreFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for LeadScoreFilter {
+        const NAME: &'static str = "LeadScoreFilter";
+        const FIELDS: &'static [&'static str] = &["lead_id"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.lead_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `lead_scores` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -5228,18 +5762,14 @@ pub mod crm_configs {
         }
     }
     /// A change to a row of `crm_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfigPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub provider: Option<String>,
         #[serde(default, skip_serializing)]
         pub credentials_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub field_mappings: Option<Option<::serde_json::Value>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub auto_sync: Option<bool>,
@@ -5257,6 +5787,41 @@ pub mod crm_configs {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for CrmConfigPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for CrmConfigPatch {
+        const NAME: &'static str = "CrmConfigPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "provider",
+            "credentials_encrypted",
+            "field_mappings",
+            "auto_sync",
+            "active",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.provider = map.next_value()?,
+                1 => self.credentials_encrypted = map.next_value()?,
+                2 => self.field_mappings = Some(map.next_value()?),
+                3 => self.auto_sync = map.next_value()?,
+                4 => self.active = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl CrmConfigPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -5271,10 +5836,30 @@ pub mod crm_configs {
         }
     }
     /// Filters for listing and counting `crm_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct CrmConfigFilter {}
+    impl<'de> ::serde::Deserialize<'de> for CrmConfigFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for CrmConfigFilter {
+        const NAME: &'static str = "CrmConfigFilter";
+        const FIELDS: &'static [&'static str] = &[];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            _index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            map.next_value::<::serde::de::IgnoredAny>()?;
+            Ok(())
+        }
+    }
     /// What a list of `crm_configs` can be ordered by: the primary key or an indexed column.
     #[derive(
         Clone,
@@ -5574,51 +6159,70 @@ pub mod crm_syncs {
         }
     }
     /// A change to a row of `crm_syncs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSyncPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub lead_id: Option<ids::LeadId>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub crm_config_id: Option<::uuid::Uuid>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub external_id: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub action: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub error_message: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub synced_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub retry_count: Option<Option<i32>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub next_retry_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrmSyncPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for CrmSyncPatch {
+        const NAME: &'static str = "CrmSyncPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "lead_id",
+            "crm_config_id",
+            "external_id",
+            "action",
+            "status",
+            "error_message",
+            "synced_at",
+            "retry_count",
+            "next_retry_at",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.lead_id = map.next_value()?,
+                1 => self.crm_config_id = map.next_value()?,
+                2 => self.external_id = Some(map.next_value()?),
+                3 => self.action = map.next_value()?,
+                4 => self.status = Some(map.next_value()?),
+                5 => self.error_message = Some(map.next_value()?),
+                6 => self.synced_at = Some(map.next_value()?),
+                7 => self.retry_count = Some(map.next_value()?),
+                8 => self.next_retry_at = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl CrmSyncPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -5632,7 +6236,7 @@ pub mod crm_syncs {
         }
     }
     /// Filters for listing and counting `crm_syncs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct CrmSyncFilter {
@@ -5642,6 +6246,33 @@ pub mod crm_syncs {
         pub status: ::hubgen_runtime::Condition<String>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub next_retry_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrmSyncFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for CrmSyncFilter {
+        const NAME: &'static str = "CrmSyncFilter";
+        const FIELDS: &'static [&'static str] = &["lead_id", "status", "next_retry_at"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.lead_id = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.next_retry_at = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `crm_syncs` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -5990,55 +6621,70 @@ pub mod ai_tasks {
         }
     }
     /// A change to a row of `ai_tasks`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTaskPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_id: Option<::uuid::Uuid>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub task_type: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub input: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub output: Option<Option<::serde_json::Value>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub retry_count: Option<Option<i32>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub error_message: Option<Option<String>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AiTaskPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AiTaskPatch {
+        const NAME: &'static str = "AiTaskPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "message_id",
+            "task_type",
+            "status",
+            "input",
+            "output",
+            "created_at",
+            "completed_at",
+            "retry_count",
+            "error_message",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.message_id = map.next_value()?,
+                1 => self.task_type = map.next_value()?,
+                2 => self.status = Some(map.next_value()?),
+                3 => self.input = Some(map.next_value()?),
+                4 => self.output = Some(map.next_value()?),
+                5 => self.created_at = Some(map.next_value()?),
+                6 => self.completed_at = Some(map.next_value()?),
+                7 => self.retry_count = Some(map.next_value()?),
+                8 => self.error_message = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl AiTaskPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -6051,7 +6697,7 @@ pub mod ai_tasks {
         }
     }
     /// Filters for listing and counting `ai_tasks` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct AiTaskFilter {
@@ -6059,6 +6705,32 @@ pub mod ai_tasks {
         pub message_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AiTaskFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for AiTaskFilter {
+        const NAME: &'static str = "AiTaskFilter";
+        const FIELDS: &'static [&'static str] = &["message_id", "status"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.message_id = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `ai_tasks` can be ordered by: the primary key or an indexed column.
     #[derive(

@@ -798,7 +798,7 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -807,14 +807,45 @@ pub mod tenants {
         pub name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::TenantStatus>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub settings: Option<::serde_json::Value>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantPatch {
+        const NAME: &'static str = "TenantPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "created_at",
+            "name",
+            "status",
+            "description",
+            "settings",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.created_at = map.next_value()?,
+                1 => self.name = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.description = Some(map.next_value()?),
+                4 => self.settings = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl TenantPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -826,12 +857,37 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct TenantFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for TenantFilter {
+        const NAME: &'static str = "TenantFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1211,7 +1267,7 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1220,27 +1276,15 @@ pub mod users {
         pub email: Option<String>,
         #[serde(default, skip_serializing)]
         pub password_hash: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub first_name: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_name: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub role: Option<super::UserRole>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub is_active: Option<bool>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_login_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub preferences: Option<::serde_json::Value>,
@@ -1260,6 +1304,49 @@ pub mod users {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for UserPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserPatch {
+        const NAME: &'static str = "UserPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "created_at",
+            "email",
+            "password_hash",
+            "first_name",
+            "last_name",
+            "role",
+            "is_active",
+            "last_login_at",
+            "preferences",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.created_at = map.next_value()?,
+                1 => self.email = map.next_value()?,
+                2 => self.password_hash = map.next_value()?,
+                3 => self.first_name = Some(map.next_value()?),
+                4 => self.last_name = Some(map.next_value()?),
+                5 => self.role = map.next_value()?,
+                6 => self.is_active = map.next_value()?,
+                7 => self.last_login_at = Some(map.next_value()?),
+                8 => self.preferences = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl UserPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -1273,12 +1360,37 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct UserFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for UserFilter {
+        const NAME: &'static str = "UserFilter";
+        const FIELDS: &'static [&'static str] = &["include_deleted"];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -1640,7 +1752,7 @@ pub mod waha_sessions {
         }
     }
     /// A change to a row of `waha_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSessionPatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1655,18 +1767,51 @@ pub mod waha_sessions {
         pub metadata: Option<::serde_json::Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub config: Option<::serde_json::Value>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub last_activity_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub error_message: Option<Option<String>>,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WahaSessionPatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for WahaSessionPatch {
+        const NAME: &'static str = "WahaSessionPatch";
+        const FIELDS: &'static [&'static str] = &[
+            "created_at",
+            "external_session_id",
+            "status",
+            "engine",
+            "metadata",
+            "config",
+            "last_activity_at",
+            "error_message",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.created_at = map.next_value()?,
+                1 => self.external_session_id = map.next_value()?,
+                2 => self.status = map.next_value()?,
+                3 => self.engine = map.next_value()?,
+                4 => self.metadata = map.next_value()?,
+                5 => self.config = map.next_value()?,
+                6 => self.last_activity_at = Some(map.next_value()?),
+                7 => self.error_message = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     impl WahaSessionPatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
@@ -1682,7 +1827,7 @@ pub mod waha_sessions {
         }
     }
     /// Filters for listing and counting `waha_sessions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct WahaSessionFilter {
@@ -1692,6 +1837,37 @@ pub mod waha_sessions {
         pub status: ::hubgen_runtime::Condition<super::WahaSessionStatus>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WahaSessionFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for WahaSessionFilter {
+        const NAME: &'static str = "WahaSessionFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "external_session_id",
+            "status",
+            "include_deleted",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.external_session_id = map.next_value()?,
+                1 => self.status = map.next_value()?,
+                2 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `waha_sessions` can be ordered by: the primary key or an indexed column.
     #[derive(
@@ -2167,7 +2343,7 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2182,39 +2358,19 @@ pub mod messages {
         pub body: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub status: Option<super::MessageStatus>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub waha_message_id: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub raw_payload: Option<Option<::serde_json::Value>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub message_type: Option<String>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub media_url: Option<Option<String>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub error_message: Option<Option<String>>,
-        #[serde(
-            default,
-            skip_serializing_if = "Option::is_none",
-            deserialize_with = "::hubgen_runtime::nullable_patch::deserialize"
-        )]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pub delivered_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub session_id: Option<ids::WahaSessionId>,
@@ -2239,6 +2395,59 @@ pub mod messages {
                 .finish()
         }
     }
+    impl<'de> ::serde::Deserialize<'de> for MessagePatch {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessagePatch {
+        const NAME: &'static str = "MessagePatch";
+        const FIELDS: &'static [&'static str] = &[
+            "created_at",
+            "direction",
+            "to_msisdn",
+            "from_msisdn",
+            "body",
+            "status",
+            "waha_message_id",
+            "raw_payload",
+            "message_type",
+            "media_url",
+            "metadata",
+            "error_message",
+            "delivered_at",
+            "session_id",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.created_at = map.next_value()?,
+                1 => self.direction = map.next_value()?,
+                2 => self.to_msisdn = map.next_value()?,
+                3 => self.from_msisdn = map.next_value()?,
+                4 => self.body = Some(map.next_value()?),
+                5 => self.status = map.next_value()?,
+                6 => self.waha_message_id = Some(map.next_value()?),
+                7 => self.raw_payload = Some(map.next_value()?),
+                8 => self.message_type = map.next_value()?,
+                9 => self.media_url = Some(map.next_value()?),
+                10 => self.metadata = map.next_value()?,
+                11 => self.error_message = Some(map.next_value()?),
+                12 => self.delivered_at = Some(map.next_value()?),
+                13 => self.session_id = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
     impl MessagePatch {
         /// Checks what can be checked before sending: lengths, allowed values, formats.
         pub fn validate(&self) -> Result<(), Vec<::hubgen_runtime::Violation>> {
@@ -2257,7 +2466,7 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(default)]
     pub struct MessageFilter {
@@ -2275,6 +2484,45 @@ pub mod messages {
         pub waha_message_id: ::hubgen_runtime::Condition<String>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageFilter {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Fields for MessageFilter {
+        const NAME: &'static str = "MessageFilter";
+        const FIELDS: &'static [&'static str] = &[
+            "session_id",
+            "to_msisdn",
+            "from_msisdn",
+            "status",
+            "created_at",
+            "waha_message_id",
+            "include_deleted",
+        ];
+        #[inline]
+        fn read<'de, A: ::serde::de::MapAccess<'de>>(
+            &mut self,
+            index: usize,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match index {
+                0 => self.session_id = map.next_value()?,
+                1 => self.to_msisdn = map.next_value()?,
+                2 => self.from_msisdn = map.next_value()?,
+                3 => self.status = map.next_value()?,
+                4 => self.created_at = map.next_value()?,
+                5 => self.waha_message_id = map.next_value()?,
+                6 => self.include_deleted = map.next_value()?,
+                _ => {
+                    map.next_value::<::serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
     #[derive(

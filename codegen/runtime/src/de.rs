@@ -1,0 +1,139 @@
+//! Deserializing patches and filters, whose fields are all optional: one
+//! generic visitor here, and per struct only which name goes to which
+//! field ([`Fields`]). serde's derive would write a visitor, a field enum
+//! and, for every nullable patch field, a wrapper type into each hub crate:
+//! most of the code a hub crate compiles.
+//!
+//! The JSON is the derive's: keys by name, unknown keys ignored, a key given
+//! twice an error, an absent key leaves the field at its default.
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::Deserializer;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A struct whose every field has a default, read by name.
+pub trait Fields: Default {
+    /// The struct's name, for messages.
+    const NAME: &'static str;
+    /// The fields' names as serialized, in declaration order.
+    const FIELDS: &'static [&'static str];
+    /// Reads the value of field `index` (of [`Fields::FIELDS`]) from `map`.
+    fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// `Deserialize::deserialize` for a [`Fields`] struct.
+pub fn deserialize<'de, T: Fields, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+    deserializer.deserialize_struct(T::NAME, T::FIELDS, StructVisitor(PhantomData))
+}
+
+struct StructVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Fields> Visitor<'de> for StructVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "struct {}", T::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut value = T::default();
+        let mut seen = vec![false; T::FIELDS.len()];
+        while let Some(key) = map.next_key_seed(Key(T::FIELDS))? {
+            match key {
+                Some(index) if seen[index] => return Err(de::Error::duplicate_field(T::FIELDS[index])),
+                Some(index) => {
+                    seen[index] = true;
+                    value.read(index, &mut map)?;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// A key: the index of the field it names, `None` for a key no field has.
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| *name == key))
+    }
+
+    fn visit_bytes<E: de::Error>(self, key: &[u8]) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|name| name.as_bytes() == key))
+    }
+
+    fn visit_u64<E: de::Error>(self, index: u64) -> Result<Option<usize>, E> {
+        Ok(usize::try_from(index).ok().filter(|i| *i < self.0.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Debug, PartialEq)]
+    struct Patch {
+        name: Option<String>,
+        note: Option<Option<String>>,
+    }
+
+    impl Fields for Patch {
+        const NAME: &'static str = "Patch";
+        const FIELDS: &'static [&'static str] = &["name", "note"];
+        fn read<'de, A: MapAccess<'de>>(&mut self, index: usize, map: &mut A) -> Result<(), A::Error> {
+            match index {
+                0 => self.name = map.next_value()?,
+                _ => self.note = Some(map.next_value()?),
+            }
+            Ok(())
+        }
+    }
+
+    fn patch(json: &str) -> Result<Patch, serde_json::Error> {
+        deserialize(&mut serde_json::Deserializer::from_str(json))
+    }
+
+    #[test]
+    fn absent_keys_leave_fields_and_null_clears_a_nullable_one() {
+        assert_eq!(patch("{}").unwrap(), Patch::default());
+        let read = patch(r#"{"name": "a", "note": null, "other": [1, {"x": 2}]}"#).unwrap();
+        assert_eq!(
+            read,
+            Patch {
+                name: Some("a".into()),
+                note: Some(None)
+            }
+        );
+        assert_eq!(patch(r#"{"note": "n"}"#).unwrap().note, Some(Some("n".into())));
+        assert_eq!(patch(r#"{"name": null}"#).unwrap().name, None);
+    }
+
+    #[test]
+    fn a_key_twice_or_a_wrong_type_is_an_error() {
+        let twice = patch(r#"{"name": "a", "name": "b"}"#).unwrap_err().to_string();
+        assert!(twice.starts_with("duplicate field `name`"), "{twice}");
+        let wrong = patch(r#"{"name": 1}"#).unwrap_err().to_string();
+        assert!(wrong.starts_with("invalid type: integer `1`, expected a string"), "{wrong}");
+        let not_a_map = patch("[]").unwrap_err().to_string();
+        assert!(not_a_map.contains("expected struct Patch"), "{not_a_map}");
+    }
+}
