@@ -5,9 +5,11 @@
 //! most of the code a hub crate compiles.
 //!
 //! The JSON is the derive's: keys by name, unknown keys ignored, a key given
-//! twice an error, an absent key leaves the field at its default.
+//! twice an error, an absent key leaves the field at its default. Formats
+//! that write structs as sequences (bincode, MessagePack's compact form)
+//! read fields by position, as with the derive.
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 use std::fmt;
 use std::marker::PhantomData;
@@ -52,6 +54,48 @@ impl<'de, T: Fields> Visitor<'de> for StructVisitor<T> {
             }
         }
         Ok(value)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let mut value = T::default();
+        for index in 0..T::FIELDS.len() {
+            let mut element = Element {
+                seq: &mut seq,
+                ended: false,
+            };
+            let read = value.read(index, &mut element);
+            // A shorter sequence leaves the remaining fields at their defaults.
+            if element.ended {
+                break;
+            }
+            read?;
+        }
+        Ok(value)
+    }
+}
+
+/// The next element of a sequence, as the value [`Fields::read`] takes
+/// from a map.
+struct Element<'a, A> {
+    seq: &'a mut A,
+    ended: bool,
+}
+
+impl<'de, A: SeqAccess<'de>> MapAccess<'de> for Element<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, _seed: K) -> Result<Option<K::Value>, A::Error> {
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.seq.next_element_seed(seed)? {
+            Some(value) => Ok(value),
+            None => {
+                self.ended = true;
+                Err(de::Error::custom("the sequence ended"))
+            }
+        }
     }
 }
 
@@ -133,7 +177,26 @@ mod tests {
         assert!(twice.starts_with("duplicate field `name`"), "{twice}");
         let wrong = patch(r#"{"name": 1}"#).unwrap_err().to_string();
         assert!(wrong.starts_with("invalid type: integer `1`, expected a string"), "{wrong}");
-        let not_a_map = patch("[]").unwrap_err().to_string();
-        assert!(not_a_map.contains("expected struct Patch"), "{not_a_map}");
+        let not_a_struct = patch("1").unwrap_err().to_string();
+        assert!(not_a_struct.contains("expected struct Patch"), "{not_a_struct}");
+    }
+
+    #[test]
+    fn a_sequence_fills_fields_by_position() {
+        assert_eq!(
+            patch(r#"["a", null]"#).unwrap(),
+            Patch {
+                name: Some("a".into()),
+                note: Some(None)
+            }
+        );
+        assert_eq!(
+            patch(r#"["a"]"#).unwrap(),
+            Patch {
+                name: Some("a".into()),
+                note: None
+            }
+        );
+        assert!(patch(r#"[1]"#).is_err());
     }
 }

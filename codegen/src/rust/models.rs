@@ -446,7 +446,20 @@ fn validate_body(checks: Vec<TokenStream>) -> TokenStream {
 /// `hubgen_runtime::de`: per field its serialized name and how it reads
 /// `map.next_value()` (much less code than serde's derive).
 fn fields_deserialize(name: &Ident, reads: Vec<(String, TokenStream)>) -> TokenStream {
-    let label = name.to_string();
+    let fields_impl = fields_impl(name, &name.to_string(), reads);
+    quote! {
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                ::hubgen_runtime::de::deserialize(deserializer)
+            }
+        }
+
+        #fields_impl
+    }
+}
+
+/// `hubgen_runtime::de::Fields` for `name` (`label` in messages).
+fn fields_impl(name: &Ident, label: &str, reads: Vec<(String, TokenStream)>) -> TokenStream {
     let names = reads.iter().map(|(n, _)| n);
     let arms: Vec<TokenStream> = reads
         .iter()
@@ -464,12 +477,6 @@ fn fields_deserialize(name: &Ident, reads: Vec<(String, TokenStream)>) -> TokenS
         (quote!(index), quote!(match index { #(#arms)* _ => { #ignore } }))
     };
     quote! {
-        impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                ::hubgen_runtime::de::deserialize(deserializer)
-            }
-        }
-
         impl ::hubgen_runtime::de::Fields for #name {
             const NAME: &'static str = #label;
             const FIELDS: &'static [&'static str] = &[#(#names),*];
@@ -480,6 +487,73 @@ fn fields_deserialize(name: &Ident, reads: Vec<(String, TokenStream)>) -> TokenS
                 Ok(())
             }
         }
+    }
+}
+
+/// What deserializing a struct makes of an absent key.
+enum Absent {
+    /// The field is an `Option`: `None`.
+    None,
+    /// The field's `Default` (a secret, never serialized).
+    Default,
+    /// A "missing field" error.
+    Missing,
+}
+
+/// `Deserialize` for a row or an insert struct, whose fields are `(column,
+/// type, absent)`: a hidden struct of optional fields is read through
+/// `hubgen_runtime::de` (see `fields_deserialize`), then checked for what
+/// is missing. The JSON is serde's derive's.
+fn struct_deserialize<'a>(name: &Ident, fields: impl Iterator<Item = (&'a ir::Column, TokenStream, Absent)>) -> TokenStream {
+    let mut decl = Vec::new();
+    let mut reads = Vec::new();
+    let mut build = Vec::new();
+    let mut missing = false;
+    for (column, ty, absent) in fields {
+        missing |= matches!(absent, Absent::Missing);
+        let f = field(&column.name);
+        let n = &column.name;
+        let (partial, read, value) = match absent {
+            Absent::None => (ty, quote!(self.#f = map.next_value()?), quote!(fields.#f)),
+            Absent::Default => (
+                quote!(Option<#ty>),
+                quote!(self.#f = Some(map.next_value()?)),
+                quote!(fields.#f.unwrap_or_default()),
+            ),
+            Absent::Missing => (
+                quote!(Option<#ty>),
+                quote!(self.#f = Some(map.next_value()?)),
+                quote!(fields.#f.ok_or_else(|| D::Error::missing_field(#n))?),
+            ),
+        };
+        decl.push(quote!(#f: #partial));
+        reads.push((column.name.clone(), read));
+        build.push(quote!(#f: #value));
+    }
+    let partial = ident("Fields");
+    let fields_impl = fields_impl(&partial, &name.to_string(), reads);
+    let missing = missing.then(|| {
+        quote!(
+            use ::serde::de::Error as _;
+        )
+    });
+    quote! {
+        const _: () = {
+            #[derive(Default)]
+            struct #partial {
+                #(#decl),*
+            }
+
+            #fields_impl
+
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                    #missing
+                    let fields: #partial = ::hubgen_runtime::de::deserialize(deserializer)?;
+                    Ok(#name { #(#build),* })
+                }
+            }
+        };
     }
 }
 
@@ -548,6 +622,20 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
     };
     let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
+    let row_deserialize = struct_deserialize(
+        row,
+        row_fields.iter().map(|(c, t)| {
+            // A secret is never serialized: a row read back from JSON has it empty.
+            let absent = if c.nullable {
+                Absent::None
+            } else if c.sensitive {
+                Absent::Default
+            } else {
+                Absent::Missing
+            };
+            (*c, t.clone(), absent)
+        }),
+    );
 
     // Insert: defaults and nullable columns optional; the tenant comes from the transaction.
     let new_fields: Vec<(&ir::Column, TokenStream)> = shape
@@ -576,6 +664,13 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#docs #rename #default #secret pub #f: #t)
     });
     let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
+    let new_deserialize = struct_deserialize(
+        new,
+        new_fields.iter().map(|(c, t)| {
+            let absent = if shape.is_new_optional(c) { Absent::None } else { Absent::Missing };
+            (*c, t.clone(), absent)
+        }),
+    );
     let new_checks = validate_body(new_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
     // Patch: every field optional; nullable ones can be set to NULL with `Some(None)`.
@@ -699,21 +794,23 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         use super::*;
 
         #row_doc
-        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #row {
             #(#row_decl),*
         }
         #row_debug
+        #row_deserialize
         #row_from_row
 
         #[doc = #new_doc]
-        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #new {
             #(#new_decl),*
         }
         #new_debug
+        #new_deserialize
 
         impl #new {
             #[doc = #constructor_doc]

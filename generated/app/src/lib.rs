@@ -132,7 +132,7 @@ pub mod app_registry {
     #[allow(unused_imports)]
     use super::*;
     /// Apps a tenant can subscribe to.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistry {
         pub id: ids::AppRegistryId,
@@ -152,6 +152,103 @@ pub mod app_registry {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppRegistryId>,
+            name: Option<String>,
+            description: Option<String>,
+            category: Option<String>,
+            app_type: Option<String>,
+            status: Option<String>,
+            version: Option<String>,
+            developer: Option<String>,
+            icon_url: Option<String>,
+            screenshots: Option<::serde_json::Value>,
+            features: Option<::serde_json::Value>,
+            requirements: Option<::serde_json::Value>,
+            pricing: Option<::serde_json::Value>,
+            configuration_schema: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AppRegistry";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "description",
+                "category",
+                "app_type",
+                "status",
+                "version",
+                "developer",
+                "icon_url",
+                "screenshots",
+                "features",
+                "requirements",
+                "pricing",
+                "configuration_schema",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.description = map.next_value()?,
+                    3 => self.category = map.next_value()?,
+                    4 => self.app_type = map.next_value()?,
+                    5 => self.status = map.next_value()?,
+                    6 => self.version = map.next_value()?,
+                    7 => self.developer = map.next_value()?,
+                    8 => self.icon_url = map.next_value()?,
+                    9 => self.screenshots = map.next_value()?,
+                    10 => self.features = map.next_value()?,
+                    11 => self.requirements = map.next_value()?,
+                    12 => self.pricing = map.next_value()?,
+                    13 => self.configuration_schema = map.next_value()?,
+                    14 => self.created_at = map.next_value()?,
+                    15 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AppRegistry {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AppRegistry {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    category: fields.category,
+                    app_type: fields.app_type,
+                    status: fields.status,
+                    version: fields.version,
+                    developer: fields.developer,
+                    icon_url: fields.icon_url,
+                    screenshots: fields.screenshots,
+                    features: fields.features,
+                    requirements: fields.requirements,
+                    pricing: fields.pricing,
+                    configuration_schema: fields.configuration_schema,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppRegistry {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -177,7 +274,7 @@ pub mod app_registry {
         }
     }
     /// A new row of `app_registry`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppRegistry {
         /// `None`: the default, `gen_random_uuid()`.
@@ -217,6 +314,103 @@ pub mod app_registry {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppRegistryId>,
+            name: Option<String>,
+            description: Option<String>,
+            category: Option<String>,
+            app_type: Option<String>,
+            status: Option<String>,
+            version: Option<String>,
+            developer: Option<String>,
+            icon_url: Option<String>,
+            screenshots: Option<::serde_json::Value>,
+            features: Option<::serde_json::Value>,
+            requirements: Option<::serde_json::Value>,
+            pricing: Option<::serde_json::Value>,
+            configuration_schema: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAppRegistry";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "description",
+                "category",
+                "app_type",
+                "status",
+                "version",
+                "developer",
+                "icon_url",
+                "screenshots",
+                "features",
+                "requirements",
+                "pricing",
+                "configuration_schema",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.description = map.next_value()?,
+                    3 => self.category = map.next_value()?,
+                    4 => self.app_type = map.next_value()?,
+                    5 => self.status = map.next_value()?,
+                    6 => self.version = map.next_value()?,
+                    7 => self.developer = map.next_value()?,
+                    8 => self.icon_url = map.next_value()?,
+                    9 => self.screenshots = map.next_value()?,
+                    10 => self.features = map.next_value()?,
+                    11 => self.requirements = map.next_value()?,
+                    12 => self.pricing = map.next_value()?,
+                    13 => self.configuration_schema = map.next_value()?,
+                    14 => self.created_at = map.next_value()?,
+                    15 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAppRegistry {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAppRegistry {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    category: fields.category,
+                    app_type: fields.app_type,
+                    status: fields.status,
+                    version: fields.version,
+                    developer: fields.developer,
+                    icon_url: fields.icon_url,
+                    screenshots: fields.screenshots,
+                    features: fields.features,
+                    requirements: fields.requirements,
+                    pricing: fields.pricing,
+                    configuration_schema: fields.configuration_schema,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewAppRegistry {
         /// A row with the required `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -674,7 +868,7 @@ pub mod app_subscriptions {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's subscription to an app.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscription {
         pub id: ids::AppSubscriptionId,
@@ -688,6 +882,83 @@ pub mod app_subscriptions {
         pub subscribed_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppSubscriptionId>,
+            app_id: Option<ids::AppRegistryId>,
+            tenant_id: Option<ids::TenantId>,
+            status: Option<String>,
+            plan: Option<String>,
+            configuration: Option<::serde_json::Value>,
+            usage_stats: Option<::serde_json::Value>,
+            billing_info: Option<::serde_json::Value>,
+            subscribed_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AppSubscription";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "app_id",
+                "tenant_id",
+                "status",
+                "plan",
+                "configuration",
+                "usage_stats",
+                "billing_info",
+                "subscribed_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.app_id = Some(map.next_value()?),
+                    2 => self.tenant_id = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.plan = map.next_value()?,
+                    5 => self.configuration = map.next_value()?,
+                    6 => self.usage_stats = map.next_value()?,
+                    7 => self.billing_info = map.next_value()?,
+                    8 => self.subscribed_at = map.next_value()?,
+                    9 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AppSubscription {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AppSubscription {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    app_id: fields
+                        .app_id
+                        .ok_or_else(|| D::Error::missing_field("app_id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    status: fields.status,
+                    plan: fields.plan,
+                    configuration: fields.configuration,
+                    usage_stats: fields.usage_stats,
+                    billing_info: fields.billing_info,
+                    subscribed_at: fields.subscribed_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppSubscription {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -707,7 +978,7 @@ pub mod app_subscriptions {
         }
     }
     /// A new row of `app_subscriptions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppSubscription {
         /// `None`: the default, `gen_random_uuid()`.
@@ -732,6 +1003,77 @@ pub mod app_subscriptions {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppSubscriptionId>,
+            app_id: Option<ids::AppRegistryId>,
+            status: Option<String>,
+            plan: Option<String>,
+            configuration: Option<::serde_json::Value>,
+            usage_stats: Option<::serde_json::Value>,
+            billing_info: Option<::serde_json::Value>,
+            subscribed_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAppSubscription";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "app_id",
+                "status",
+                "plan",
+                "configuration",
+                "usage_stats",
+                "billing_info",
+                "subscribed_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.app_id = Some(map.next_value()?),
+                    2 => self.status = map.next_value()?,
+                    3 => self.plan = map.next_value()?,
+                    4 => self.configuration = map.next_value()?,
+                    5 => self.usage_stats = map.next_value()?,
+                    6 => self.billing_info = map.next_value()?,
+                    7 => self.subscribed_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAppSubscription {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAppSubscription {
+                    id: fields.id,
+                    app_id: fields
+                        .app_id
+                        .ok_or_else(|| D::Error::missing_field("app_id"))?,
+                    status: fields.status,
+                    plan: fields.plan,
+                    configuration: fields.configuration,
+                    usage_stats: fields.usage_stats,
+                    billing_info: fields.billing_info,
+                    subscribed_at: fields.subscribed_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewAppSubscription {
         /// A row with the required `app_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1118,7 +1460,7 @@ pub mod app_guards {
     #[allow(unused_imports)]
     use super::*;
     /// Guard rules an app enforces for a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuard {
         pub id: ids::AppGuardId,
@@ -1130,6 +1472,77 @@ pub mod app_guards {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppGuardId>,
+            app_id: Option<ids::AppRegistryId>,
+            tenant_id: Option<ids::TenantId>,
+            guard_type: Option<String>,
+            status: Option<String>,
+            rules: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AppGuard";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "app_id",
+                "tenant_id",
+                "guard_type",
+                "status",
+                "rules",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.app_id = Some(map.next_value()?),
+                    2 => self.tenant_id = Some(map.next_value()?),
+                    3 => self.guard_type = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.rules = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AppGuard {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AppGuard {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    app_id: fields
+                        .app_id
+                        .ok_or_else(|| D::Error::missing_field("app_id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    guard_type: fields
+                        .guard_type
+                        .ok_or_else(|| D::Error::missing_field("guard_type"))?,
+                    status: fields.status,
+                    rules: fields.rules,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AppGuard {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1147,7 +1560,7 @@ pub mod app_guards {
         }
     }
     /// A new row of `app_guards`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppGuard {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1167,6 +1580,71 @@ pub mod app_guards {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AppGuardId>,
+            app_id: Option<ids::AppRegistryId>,
+            guard_type: Option<String>,
+            status: Option<String>,
+            rules: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAppGuard";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "app_id",
+                "guard_type",
+                "status",
+                "rules",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.app_id = Some(map.next_value()?),
+                    2 => self.guard_type = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.rules = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAppGuard {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAppGuard {
+                    id: fields.id,
+                    app_id: fields
+                        .app_id
+                        .ok_or_else(|| D::Error::missing_field("app_id"))?,
+                    guard_type: fields
+                        .guard_type
+                        .ok_or_else(|| D::Error::missing_field("guard_type"))?,
+                    status: fields.status,
+                    rules: fields.rules,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewAppGuard {
         /// A row with the required `app_id`, `guard_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

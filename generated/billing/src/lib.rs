@@ -138,7 +138,7 @@ pub mod plans {
     #[allow(unused_imports)]
     use super::*;
     /// Plans that can be sold.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Plan {
         pub id: ids::PlanId,
@@ -154,6 +154,87 @@ pub mod plans {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::PlanId>,
+            code: Option<String>,
+            name: Option<String>,
+            description: Option<String>,
+            price: Option<::rust_decimal::Decimal>,
+            currency: Option<String>,
+            billing_interval: Option<String>,
+            features: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Plan";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "code",
+                "name",
+                "description",
+                "price",
+                "currency",
+                "billing_interval",
+                "features",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.code = Some(map.next_value()?),
+                    2 => self.name = Some(map.next_value()?),
+                    3 => self.description = map.next_value()?,
+                    4 => self.price = Some(map.next_value()?),
+                    5 => self.currency = Some(map.next_value()?),
+                    6 => self.billing_interval = Some(map.next_value()?),
+                    7 => self.features = map.next_value()?,
+                    8 => self.status = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Plan {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Plan {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    code: fields.code.ok_or_else(|| D::Error::missing_field("code"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    price: fields.price.ok_or_else(|| D::Error::missing_field("price"))?,
+                    currency: fields
+                        .currency
+                        .ok_or_else(|| D::Error::missing_field("currency"))?,
+                    billing_interval: fields
+                        .billing_interval
+                        .ok_or_else(|| D::Error::missing_field("billing_interval"))?,
+                    features: fields.features,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Plan {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -174,7 +255,7 @@ pub mod plans {
         }
     }
     /// A new row of `plans`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlan {
         /// `None`: the default, `gen_random_uuid()`.
@@ -207,6 +288,83 @@ pub mod plans {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::PlanId>,
+            code: Option<String>,
+            name: Option<String>,
+            description: Option<String>,
+            price: Option<::rust_decimal::Decimal>,
+            currency: Option<String>,
+            billing_interval: Option<String>,
+            features: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewPlan";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "code",
+                "name",
+                "description",
+                "price",
+                "currency",
+                "billing_interval",
+                "features",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.code = Some(map.next_value()?),
+                    2 => self.name = Some(map.next_value()?),
+                    3 => self.description = map.next_value()?,
+                    4 => self.price = map.next_value()?,
+                    5 => self.currency = map.next_value()?,
+                    6 => self.billing_interval = map.next_value()?,
+                    7 => self.features = map.next_value()?,
+                    8 => self.status = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewPlan {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewPlan {
+                    id: fields.id,
+                    code: fields.code.ok_or_else(|| D::Error::missing_field("code"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    price: fields.price,
+                    currency: fields.currency,
+                    billing_interval: fields.billing_interval,
+                    features: fields.features,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewPlan {
         /// A row with the required `code`, `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -477,7 +635,7 @@ pub mod entitlements {
     #[allow(unused_imports)]
     use super::*;
     /// What a tenant may use: one row per feature, with its limit and usage.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Entitlement {
         pub id: ids::EntitlementId,
@@ -492,6 +650,89 @@ pub mod entitlements {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::EntitlementId>,
+            tenant_id: Option<ids::TenantId>,
+            plan_id: Option<ids::PlanId>,
+            feature_key: Option<String>,
+            limit_value: Option<i64>,
+            used_value: Option<i64>,
+            valid_from: Option<::chrono::NaiveDateTime>,
+            valid_until: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Entitlement";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "plan_id",
+                "feature_key",
+                "limit_value",
+                "used_value",
+                "valid_from",
+                "valid_until",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.plan_id = Some(map.next_value()?),
+                    3 => self.feature_key = Some(map.next_value()?),
+                    4 => self.limit_value = map.next_value()?,
+                    5 => self.used_value = Some(map.next_value()?),
+                    6 => self.valid_from = Some(map.next_value()?),
+                    7 => self.valid_until = map.next_value()?,
+                    8 => self.created_at = map.next_value()?,
+                    9 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Entitlement {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Entitlement {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    plan_id: fields
+                        .plan_id
+                        .ok_or_else(|| D::Error::missing_field("plan_id"))?,
+                    feature_key: fields
+                        .feature_key
+                        .ok_or_else(|| D::Error::missing_field("feature_key"))?,
+                    limit_value: fields.limit_value,
+                    used_value: fields
+                        .used_value
+                        .ok_or_else(|| D::Error::missing_field("used_value"))?,
+                    valid_from: fields
+                        .valid_from
+                        .ok_or_else(|| D::Error::missing_field("valid_from"))?,
+                    valid_until: fields.valid_until,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Entitlement {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -511,7 +752,7 @@ pub mod entitlements {
         }
     }
     /// A new row of `entitlements`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEntitlement {
         /// `None`: the default, `gen_random_uuid()`.
@@ -537,6 +778,79 @@ pub mod entitlements {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::EntitlementId>,
+            plan_id: Option<ids::PlanId>,
+            feature_key: Option<String>,
+            limit_value: Option<i64>,
+            used_value: Option<i64>,
+            valid_from: Option<::chrono::NaiveDateTime>,
+            valid_until: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewEntitlement";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "plan_id",
+                "feature_key",
+                "limit_value",
+                "used_value",
+                "valid_from",
+                "valid_until",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.plan_id = Some(map.next_value()?),
+                    2 => self.feature_key = Some(map.next_value()?),
+                    3 => self.limit_value = map.next_value()?,
+                    4 => self.used_value = map.next_value()?,
+                    5 => self.valid_from = map.next_value()?,
+                    6 => self.valid_until = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewEntitlement {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewEntitlement {
+                    id: fields.id,
+                    plan_id: fields
+                        .plan_id
+                        .ok_or_else(|| D::Error::missing_field("plan_id"))?,
+                    feature_key: fields
+                        .feature_key
+                        .ok_or_else(|| D::Error::missing_field("feature_key"))?,
+                    limit_value: fields.limit_value,
+                    used_value: fields.used_value,
+                    valid_from: fields.valid_from,
+                    valid_until: fields.valid_until,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewEntitlement {
         /// A row with the required `plan_id`, `feature_key`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -789,7 +1103,7 @@ pub mod invoices {
     #[allow(unused_imports)]
     use super::*;
     /// Invoices issued to a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Invoice {
         pub id: ids::InvoiceId,
@@ -810,6 +1124,117 @@ pub mod invoices {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::InvoiceId>,
+            tenant_id: Option<ids::TenantId>,
+            plan_id: Option<ids::PlanId>,
+            invoice_number: Option<String>,
+            status: Option<String>,
+            currency: Option<String>,
+            subtotal: Option<::rust_decimal::Decimal>,
+            tax: Option<::rust_decimal::Decimal>,
+            total: Option<::rust_decimal::Decimal>,
+            period_start: Option<::chrono::NaiveDateTime>,
+            period_end: Option<::chrono::NaiveDateTime>,
+            issued_at: Option<::chrono::NaiveDateTime>,
+            due_at: Option<::chrono::NaiveDateTime>,
+            paid_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Invoice";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "plan_id",
+                "invoice_number",
+                "status",
+                "currency",
+                "subtotal",
+                "tax",
+                "total",
+                "period_start",
+                "period_end",
+                "issued_at",
+                "due_at",
+                "paid_at",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.plan_id = map.next_value()?,
+                    3 => self.invoice_number = Some(map.next_value()?),
+                    4 => self.status = Some(map.next_value()?),
+                    5 => self.currency = Some(map.next_value()?),
+                    6 => self.subtotal = Some(map.next_value()?),
+                    7 => self.tax = Some(map.next_value()?),
+                    8 => self.total = Some(map.next_value()?),
+                    9 => self.period_start = map.next_value()?,
+                    10 => self.period_end = map.next_value()?,
+                    11 => self.issued_at = map.next_value()?,
+                    12 => self.due_at = map.next_value()?,
+                    13 => self.paid_at = map.next_value()?,
+                    14 => self.metadata = map.next_value()?,
+                    15 => self.created_at = map.next_value()?,
+                    16 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Invoice {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Invoice {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    plan_id: fields.plan_id,
+                    invoice_number: fields
+                        .invoice_number
+                        .ok_or_else(|| D::Error::missing_field("invoice_number"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    currency: fields
+                        .currency
+                        .ok_or_else(|| D::Error::missing_field("currency"))?,
+                    subtotal: fields
+                        .subtotal
+                        .ok_or_else(|| D::Error::missing_field("subtotal"))?,
+                    tax: fields.tax.ok_or_else(|| D::Error::missing_field("tax"))?,
+                    total: fields.total.ok_or_else(|| D::Error::missing_field("total"))?,
+                    period_start: fields.period_start,
+                    period_end: fields.period_end,
+                    issued_at: fields.issued_at,
+                    due_at: fields.due_at,
+                    paid_at: fields.paid_at,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Invoice {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -836,7 +1261,7 @@ pub mod invoices {
         }
     }
     /// A new row of `invoices`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewInvoice {
         /// `None`: the default, `gen_random_uuid()`.
@@ -879,6 +1304,105 @@ pub mod invoices {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::InvoiceId>,
+            plan_id: Option<ids::PlanId>,
+            invoice_number: Option<String>,
+            status: Option<String>,
+            currency: Option<String>,
+            subtotal: Option<::rust_decimal::Decimal>,
+            tax: Option<::rust_decimal::Decimal>,
+            total: Option<::rust_decimal::Decimal>,
+            period_start: Option<::chrono::NaiveDateTime>,
+            period_end: Option<::chrono::NaiveDateTime>,
+            issued_at: Option<::chrono::NaiveDateTime>,
+            due_at: Option<::chrono::NaiveDateTime>,
+            paid_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewInvoice";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "plan_id",
+                "invoice_number",
+                "status",
+                "currency",
+                "subtotal",
+                "tax",
+                "total",
+                "period_start",
+                "period_end",
+                "issued_at",
+                "due_at",
+                "paid_at",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.plan_id = map.next_value()?,
+                    2 => self.invoice_number = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.currency = map.next_value()?,
+                    5 => self.subtotal = map.next_value()?,
+                    6 => self.tax = map.next_value()?,
+                    7 => self.total = map.next_value()?,
+                    8 => self.period_start = map.next_value()?,
+                    9 => self.period_end = map.next_value()?,
+                    10 => self.issued_at = map.next_value()?,
+                    11 => self.due_at = map.next_value()?,
+                    12 => self.paid_at = map.next_value()?,
+                    13 => self.metadata = map.next_value()?,
+                    14 => self.created_at = map.next_value()?,
+                    15 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewInvoice {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewInvoice {
+                    id: fields.id,
+                    plan_id: fields.plan_id,
+                    invoice_number: fields
+                        .invoice_number
+                        .ok_or_else(|| D::Error::missing_field("invoice_number"))?,
+                    status: fields.status,
+                    currency: fields.currency,
+                    subtotal: fields.subtotal,
+                    tax: fields.tax,
+                    total: fields.total,
+                    period_start: fields.period_start,
+                    period_end: fields.period_end,
+                    issued_at: fields.issued_at,
+                    due_at: fields.due_at,
+                    paid_at: fields.paid_at,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewInvoice {
         /// A row with the required `invoice_number`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -176,7 +176,7 @@ pub mod runtime_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values by key, scoped globally, to a tenant or to a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfig {
         pub id: ids::RuntimeConfigId,
@@ -194,6 +194,93 @@ pub mod runtime_configs {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RuntimeConfigId>,
+            config_key: Option<String>,
+            config_value: Option<String>,
+            config_type: Option<String>,
+            scope: Option<String>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            category: Option<String>,
+            description: Option<String>,
+            is_encrypted: Option<bool>,
+            validation_rules: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "RuntimeConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "config_key",
+                "config_value",
+                "config_type",
+                "scope",
+                "tenant_id",
+                "user_id",
+                "category",
+                "description",
+                "is_encrypted",
+                "validation_rules",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.config_key = Some(map.next_value()?),
+                    2 => self.config_value = map.next_value()?,
+                    3 => self.config_type = map.next_value()?,
+                    4 => self.scope = Some(map.next_value()?),
+                    5 => self.tenant_id = map.next_value()?,
+                    6 => self.user_id = map.next_value()?,
+                    7 => self.category = map.next_value()?,
+                    8 => self.description = map.next_value()?,
+                    9 => self.is_encrypted = map.next_value()?,
+                    10 => self.validation_rules = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for RuntimeConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(RuntimeConfig {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    config_key: fields
+                        .config_key
+                        .ok_or_else(|| D::Error::missing_field("config_key"))?,
+                    config_value: fields.config_value,
+                    config_type: fields.config_type,
+                    scope: fields.scope.ok_or_else(|| D::Error::missing_field("scope"))?,
+                    tenant_id: fields.tenant_id,
+                    user_id: fields.user_id,
+                    category: fields.category,
+                    description: fields.description,
+                    is_encrypted: fields.is_encrypted,
+                    validation_rules: fields.validation_rules,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for RuntimeConfig {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -216,7 +303,7 @@ pub mod runtime_configs {
         }
     }
     /// A new row of `runtime_configs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRuntimeConfig {
         /// `None`: the default, `gen_random_uuid()`.
@@ -248,6 +335,89 @@ pub mod runtime_configs {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RuntimeConfigId>,
+            config_key: Option<String>,
+            config_value: Option<String>,
+            config_type: Option<String>,
+            scope: Option<String>,
+            user_id: Option<ids::UserId>,
+            category: Option<String>,
+            description: Option<String>,
+            is_encrypted: Option<bool>,
+            validation_rules: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewRuntimeConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "config_key",
+                "config_value",
+                "config_type",
+                "scope",
+                "user_id",
+                "category",
+                "description",
+                "is_encrypted",
+                "validation_rules",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.config_key = Some(map.next_value()?),
+                    2 => self.config_value = map.next_value()?,
+                    3 => self.config_type = map.next_value()?,
+                    4 => self.scope = Some(map.next_value()?),
+                    5 => self.user_id = map.next_value()?,
+                    6 => self.category = map.next_value()?,
+                    7 => self.description = map.next_value()?,
+                    8 => self.is_encrypted = map.next_value()?,
+                    9 => self.validation_rules = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewRuntimeConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewRuntimeConfig {
+                    id: fields.id,
+                    config_key: fields
+                        .config_key
+                        .ok_or_else(|| D::Error::missing_field("config_key"))?,
+                    config_value: fields.config_value,
+                    config_type: fields.config_type,
+                    scope: fields.scope.ok_or_else(|| D::Error::missing_field("scope"))?,
+                    user_id: fields.user_id,
+                    category: fields.category,
+                    description: fields.description,
+                    is_encrypted: fields.is_encrypted,
+                    validation_rules: fields.validation_rules,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewRuntimeConfig {
         /// A row with the required `config_key`, `scope`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -703,7 +873,7 @@ pub mod environment_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values per deployment environment.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfig {
         pub id: ids::EnvironmentConfigId,
@@ -715,6 +885,75 @@ pub mod environment_configs {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::EnvironmentConfigId>,
+            environment: Option<String>,
+            config_key: Option<String>,
+            config_value: Option<String>,
+            config_type: Option<String>,
+            description: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "EnvironmentConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "environment",
+                "config_key",
+                "config_value",
+                "config_type",
+                "description",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.environment = Some(map.next_value()?),
+                    2 => self.config_key = Some(map.next_value()?),
+                    3 => self.config_value = map.next_value()?,
+                    4 => self.config_type = map.next_value()?,
+                    5 => self.description = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for EnvironmentConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(EnvironmentConfig {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    environment: fields
+                        .environment
+                        .ok_or_else(|| D::Error::missing_field("environment"))?,
+                    config_key: fields
+                        .config_key
+                        .ok_or_else(|| D::Error::missing_field("config_key"))?,
+                    config_value: fields.config_value,
+                    config_type: fields.config_type,
+                    description: fields.description,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for EnvironmentConfig {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -732,7 +971,7 @@ pub mod environment_configs {
         }
     }
     /// A new row of `environment_configs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEnvironmentConfig {
         /// `None`: the default, `gen_random_uuid()`.
@@ -754,6 +993,75 @@ pub mod environment_configs {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::EnvironmentConfigId>,
+            environment: Option<String>,
+            config_key: Option<String>,
+            config_value: Option<String>,
+            config_type: Option<String>,
+            description: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewEnvironmentConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "environment",
+                "config_key",
+                "config_value",
+                "config_type",
+                "description",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.environment = Some(map.next_value()?),
+                    2 => self.config_key = Some(map.next_value()?),
+                    3 => self.config_value = map.next_value()?,
+                    4 => self.config_type = map.next_value()?,
+                    5 => self.description = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewEnvironmentConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewEnvironmentConfig {
+                    id: fields.id,
+                    environment: fields
+                        .environment
+                        .ok_or_else(|| D::Error::missing_field("environment"))?,
+                    config_key: fields
+                        .config_key
+                        .ok_or_else(|| D::Error::missing_field("config_key"))?,
+                    config_value: fields.config_value,
+                    config_type: fields.config_type,
+                    description: fields.description,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewEnvironmentConfig {
         /// A row with the required `environment`, `config_key`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -182,7 +182,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Platform accounts: one per person who signs in.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -215,6 +215,83 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<String>,
+            status: Option<String>,
+            email_verified: Option<bool>,
+            last_login_at: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "User";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "password_hash",
+                "first_name",
+                "last_name",
+                "role",
+                "status",
+                "email_verified",
+                "last_login_at",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.password_hash = Some(map.next_value()?),
+                    3 => self.first_name = map.next_value()?,
+                    4 => self.last_name = map.next_value()?,
+                    5 => self.role = map.next_value()?,
+                    6 => self.status = map.next_value()?,
+                    7 => self.email_verified = map.next_value()?,
+                    8 => self.last_login_at = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for User {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(User {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields.password_hash.unwrap_or_default(),
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    role: fields.role,
+                    status: fields.status,
+                    email_verified: fields.email_verified,
+                    last_login_at: fields.last_login_at,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -235,7 +312,7 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
@@ -283,6 +360,85 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<String>,
+            status: Option<String>,
+            email_verified: Option<bool>,
+            last_login_at: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "password_hash",
+                "first_name",
+                "last_name",
+                "role",
+                "status",
+                "email_verified",
+                "last_login_at",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.password_hash = Some(map.next_value()?),
+                    3 => self.first_name = map.next_value()?,
+                    4 => self.last_name = map.next_value()?,
+                    5 => self.role = map.next_value()?,
+                    6 => self.status = map.next_value()?,
+                    7 => self.email_verified = map.next_value()?,
+                    8 => self.last_login_at = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUser {
+                    id: fields.id,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields
+                        .password_hash
+                        .ok_or_else(|| D::Error::missing_field("password_hash"))?,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    role: fields.role,
+                    status: fields.status,
+                    email_verified: fields.email_verified,
+                    last_login_at: fields.last_login_at,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewUser {
         /// A row with the required `email`, `password_hash`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -705,7 +861,7 @@ pub mod user_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// Signed-in sessions; the token itself is never stored, only its hash.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSession {
         pub id: ids::UserSessionId,
@@ -730,6 +886,71 @@ pub mod user_sessions {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserSessionId>,
+            user_id: Option<ids::UserId>,
+            token_hash: Option<String>,
+            expires_at: Option<::chrono::NaiveDateTime>,
+            ip_address: Option<::std::net::IpAddr>,
+            user_agent: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "UserSession";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "token_hash",
+                "expires_at",
+                "ip_address",
+                "user_agent",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.token_hash = Some(map.next_value()?),
+                    3 => self.expires_at = Some(map.next_value()?),
+                    4 => self.ip_address = map.next_value()?,
+                    5 => self.user_agent = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for UserSession {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(UserSession {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    token_hash: fields.token_hash.unwrap_or_default(),
+                    expires_at: fields
+                        .expires_at
+                        .ok_or_else(|| D::Error::missing_field("expires_at"))?,
+                    ip_address: fields.ip_address,
+                    user_agent: fields.user_agent,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserSession {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -746,7 +967,7 @@ pub mod user_sessions {
         }
     }
     /// A new row of `user_sessions`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserSession {
         /// `None`: the default, `gen_random_uuid()`.
@@ -777,6 +998,73 @@ pub mod user_sessions {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserSessionId>,
+            user_id: Option<ids::UserId>,
+            token_hash: Option<String>,
+            expires_at: Option<::chrono::NaiveDateTime>,
+            ip_address: Option<::std::net::IpAddr>,
+            user_agent: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUserSession";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "token_hash",
+                "expires_at",
+                "ip_address",
+                "user_agent",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.token_hash = Some(map.next_value()?),
+                    3 => self.expires_at = Some(map.next_value()?),
+                    4 => self.ip_address = map.next_value()?,
+                    5 => self.user_agent = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUserSession {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUserSession {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    token_hash: fields
+                        .token_hash
+                        .ok_or_else(|| D::Error::missing_field("token_hash"))?,
+                    expires_at: fields
+                        .expires_at
+                        .ok_or_else(|| D::Error::missing_field("expires_at"))?,
+                    ip_address: fields.ip_address,
+                    user_agent: fields.user_agent,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewUserSession {
         /// A row with the required `user_id`, `token_hash`, `expires_at`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -223,7 +223,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received on any channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -244,6 +244,111 @@ pub mod messages {
         pub delivered_at: Option<::chrono::NaiveDateTime>,
         pub read_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            tenant_id: Option<ids::TenantId>,
+            conversation_id: Option<::uuid::Uuid>,
+            message_type: Option<String>,
+            content: Option<String>,
+            sender_id: Option<::uuid::Uuid>,
+            sender_type: Option<String>,
+            recipient_id: Option<::uuid::Uuid>,
+            recipient_type: Option<String>,
+            channel: Option<String>,
+            status: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            external_message_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            delivered_at: Option<::chrono::NaiveDateTime>,
+            read_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Message";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "conversation_id",
+                "message_type",
+                "content",
+                "sender_id",
+                "sender_type",
+                "recipient_id",
+                "recipient_type",
+                "channel",
+                "status",
+                "metadata",
+                "external_message_id",
+                "created_at",
+                "delivered_at",
+                "read_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = map.next_value()?,
+                    2 => self.conversation_id = Some(map.next_value()?),
+                    3 => self.message_type = map.next_value()?,
+                    4 => self.content = map.next_value()?,
+                    5 => self.sender_id = Some(map.next_value()?),
+                    6 => self.sender_type = Some(map.next_value()?),
+                    7 => self.recipient_id = map.next_value()?,
+                    8 => self.recipient_type = map.next_value()?,
+                    9 => self.channel = Some(map.next_value()?),
+                    10 => self.status = map.next_value()?,
+                    11 => self.metadata = map.next_value()?,
+                    12 => self.external_message_id = map.next_value()?,
+                    13 => self.created_at = map.next_value()?,
+                    14 => self.delivered_at = map.next_value()?,
+                    15 => self.read_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Message {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Message {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields.tenant_id,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    message_type: fields.message_type,
+                    content: fields.content,
+                    sender_id: fields
+                        .sender_id
+                        .ok_or_else(|| D::Error::missing_field("sender_id"))?,
+                    sender_type: fields
+                        .sender_type
+                        .ok_or_else(|| D::Error::missing_field("sender_type"))?,
+                    recipient_id: fields.recipient_id,
+                    recipient_type: fields.recipient_type,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    status: fields.status,
+                    metadata: fields.metadata,
+                    external_message_id: fields.external_message_id,
+                    created_at: fields.created_at,
+                    delivered_at: fields.delivered_at,
+                    read_at: fields.read_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -269,7 +374,7 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
@@ -304,6 +409,107 @@ pub mod messages {
         #[serde(default)]
         pub read_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            conversation_id: Option<::uuid::Uuid>,
+            message_type: Option<String>,
+            content: Option<String>,
+            sender_id: Option<::uuid::Uuid>,
+            sender_type: Option<String>,
+            recipient_id: Option<::uuid::Uuid>,
+            recipient_type: Option<String>,
+            channel: Option<String>,
+            status: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            external_message_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            delivered_at: Option<::chrono::NaiveDateTime>,
+            read_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewMessage";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "message_type",
+                "content",
+                "sender_id",
+                "sender_type",
+                "recipient_id",
+                "recipient_type",
+                "channel",
+                "status",
+                "metadata",
+                "external_message_id",
+                "created_at",
+                "delivered_at",
+                "read_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = Some(map.next_value()?),
+                    2 => self.message_type = map.next_value()?,
+                    3 => self.content = map.next_value()?,
+                    4 => self.sender_id = Some(map.next_value()?),
+                    5 => self.sender_type = Some(map.next_value()?),
+                    6 => self.recipient_id = map.next_value()?,
+                    7 => self.recipient_type = map.next_value()?,
+                    8 => self.channel = Some(map.next_value()?),
+                    9 => self.status = map.next_value()?,
+                    10 => self.metadata = map.next_value()?,
+                    11 => self.external_message_id = map.next_value()?,
+                    12 => self.created_at = map.next_value()?,
+                    13 => self.delivered_at = map.next_value()?,
+                    14 => self.read_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewMessage {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewMessage {
+                    id: fields.id,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    message_type: fields.message_type,
+                    content: fields.content,
+                    sender_id: fields
+                        .sender_id
+                        .ok_or_else(|| D::Error::missing_field("sender_id"))?,
+                    sender_type: fields
+                        .sender_type
+                        .ok_or_else(|| D::Error::missing_field("sender_type"))?,
+                    recipient_id: fields.recipient_id,
+                    recipient_type: fields.recipient_type,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    status: fields.status,
+                    metadata: fields.metadata,
+                    external_message_id: fields.external_message_id,
+                    created_at: fields.created_at,
+                    delivered_at: fields.delivered_at,
+                    read_at: fields.read_at,
+                })
+            }
+        }
+    };
     impl NewMessage {
         /// A row with the required `conversation_id`, `sender_id`, `sender_type`, `channel`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -796,7 +1002,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread of messages with one participant on one channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -810,6 +1016,85 @@ pub mod conversations {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            tenant_id: Option<ids::TenantId>,
+            participant_id: Option<::uuid::Uuid>,
+            participant_type: Option<String>,
+            channel: Option<String>,
+            status: Option<String>,
+            last_message_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Conversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "participant_id",
+                "participant_type",
+                "channel",
+                "status",
+                "last_message_at",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = map.next_value()?,
+                    2 => self.participant_id = Some(map.next_value()?),
+                    3 => self.participant_type = Some(map.next_value()?),
+                    4 => self.channel = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.last_message_at = map.next_value()?,
+                    7 => self.metadata = map.next_value()?,
+                    8 => self.created_at = map.next_value()?,
+                    9 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Conversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Conversation {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields.tenant_id,
+                    participant_id: fields
+                        .participant_id
+                        .ok_or_else(|| D::Error::missing_field("participant_id"))?,
+                    participant_type: fields
+                        .participant_type
+                        .ok_or_else(|| D::Error::missing_field("participant_type"))?,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    status: fields.status,
+                    last_message_at: fields.last_message_at,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -829,7 +1114,7 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
@@ -852,6 +1137,81 @@ pub mod conversations {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            participant_id: Option<::uuid::Uuid>,
+            participant_type: Option<String>,
+            channel: Option<String>,
+            status: Option<String>,
+            last_message_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewConversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "participant_id",
+                "participant_type",
+                "channel",
+                "status",
+                "last_message_at",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.participant_id = Some(map.next_value()?),
+                    2 => self.participant_type = Some(map.next_value()?),
+                    3 => self.channel = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.last_message_at = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewConversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewConversation {
+                    id: fields.id,
+                    participant_id: fields
+                        .participant_id
+                        .ok_or_else(|| D::Error::missing_field("participant_id"))?,
+                    participant_type: fields
+                        .participant_type
+                        .ok_or_else(|| D::Error::missing_field("participant_type"))?,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    status: fields.status,
+                    last_message_at: fields.last_message_at,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewConversation {
         /// A row with the required `participant_id`, `participant_type`, `channel`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1263,7 +1623,7 @@ pub mod routing_rules {
     #[allow(unused_imports)]
     use super::*;
     /// Rules that pick where an incoming message goes.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRule {
         pub id: ids::RoutingRuleId,
@@ -1276,6 +1636,81 @@ pub mod routing_rules {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RoutingRuleId>,
+            tenant_id: Option<ids::TenantId>,
+            name: Option<String>,
+            priority: Option<i32>,
+            conditions: Option<::serde_json::Value>,
+            actions: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "RoutingRule";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "name",
+                "priority",
+                "conditions",
+                "actions",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = map.next_value()?,
+                    2 => self.name = Some(map.next_value()?),
+                    3 => self.priority = Some(map.next_value()?),
+                    4 => self.conditions = Some(map.next_value()?),
+                    5 => self.actions = Some(map.next_value()?),
+                    6 => self.status = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for RoutingRule {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(RoutingRule {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields.tenant_id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    priority: fields
+                        .priority
+                        .ok_or_else(|| D::Error::missing_field("priority"))?,
+                    conditions: fields
+                        .conditions
+                        .ok_or_else(|| D::Error::missing_field("conditions"))?,
+                    actions: fields
+                        .actions
+                        .ok_or_else(|| D::Error::missing_field("actions"))?,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for RoutingRule {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1294,7 +1729,7 @@ pub mod routing_rules {
         }
     }
     /// A new row of `routing_rules`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRoutingRule {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1316,6 +1751,75 @@ pub mod routing_rules {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RoutingRuleId>,
+            name: Option<String>,
+            priority: Option<i32>,
+            conditions: Option<::serde_json::Value>,
+            actions: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewRoutingRule";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "priority",
+                "conditions",
+                "actions",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.priority = map.next_value()?,
+                    3 => self.conditions = Some(map.next_value()?),
+                    4 => self.actions = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewRoutingRule {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewRoutingRule {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    priority: fields.priority,
+                    conditions: fields
+                        .conditions
+                        .ok_or_else(|| D::Error::missing_field("conditions"))?,
+                    actions: fields
+                        .actions
+                        .ok_or_else(|| D::Error::missing_field("actions"))?,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewRoutingRule {
         /// A row with the required `name`, `conditions`, `actions`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

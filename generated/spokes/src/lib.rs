@@ -239,7 +239,7 @@ pub mod facebook_connections {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's connected Facebook page.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnection {
         pub id: ids::FacebookConnectionId,
@@ -271,6 +271,83 @@ pub mod facebook_connections {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::FacebookConnectionId>,
+            tenant_id: Option<ids::TenantId>,
+            page_id: Option<String>,
+            page_name: Option<String>,
+            page_access_token: Option<::hubgen_runtime::crypto::Secret<String>>,
+            webhook_secret: Option<::hubgen_runtime::crypto::Secret<String>>,
+            connection_status: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "FacebookConnection";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "page_id",
+                "page_name",
+                "page_access_token",
+                "webhook_secret",
+                "connection_status",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.page_id = Some(map.next_value()?),
+                    3 => self.page_name = map.next_value()?,
+                    4 => self.page_access_token = map.next_value()?,
+                    5 => self.webhook_secret = map.next_value()?,
+                    6 => self.connection_status = map.next_value()?,
+                    7 => self.metadata = map.next_value()?,
+                    8 => self.created_at = map.next_value()?,
+                    9 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for FacebookConnection {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(FacebookConnection {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    page_id: fields
+                        .page_id
+                        .ok_or_else(|| D::Error::missing_field("page_id"))?,
+                    page_name: fields.page_name,
+                    page_access_token: fields.page_access_token,
+                    webhook_secret: fields.webhook_secret,
+                    connection_status: fields.connection_status,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for FacebookConnection {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -290,7 +367,7 @@ pub mod facebook_connections {
         }
     }
     /// A new row of `facebook_connections`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookConnection {
         /// `None`: the default, `gen_random_uuid()`.
@@ -332,6 +409,77 @@ pub mod facebook_connections {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::FacebookConnectionId>,
+            page_id: Option<String>,
+            page_name: Option<String>,
+            page_access_token: Option<::hubgen_runtime::crypto::Secret<String>>,
+            webhook_secret: Option<::hubgen_runtime::crypto::Secret<String>>,
+            connection_status: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewFacebookConnection";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "page_id",
+                "page_name",
+                "page_access_token",
+                "webhook_secret",
+                "connection_status",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.page_id = Some(map.next_value()?),
+                    2 => self.page_name = map.next_value()?,
+                    3 => self.page_access_token = map.next_value()?,
+                    4 => self.webhook_secret = map.next_value()?,
+                    5 => self.connection_status = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewFacebookConnection {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewFacebookConnection {
+                    id: fields.id,
+                    page_id: fields
+                        .page_id
+                        .ok_or_else(|| D::Error::missing_field("page_id"))?,
+                    page_name: fields.page_name,
+                    page_access_token: fields.page_access_token,
+                    webhook_secret: fields.webhook_secret,
+                    connection_status: fields.connection_status,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewFacebookConnection {
         /// A row with the required `page_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -721,7 +869,7 @@ pub mod facebook_users {
     #[allow(unused_imports)]
     use super::*;
     /// Facebook users who talked to a page.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUser {
         pub id: ids::FacebookUserId,
@@ -755,6 +903,89 @@ pub mod facebook_users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::FacebookUserId>,
+            facebook_user_id: Option<String>,
+            user_id: Option<ids::UserId>,
+            tenant_id: Option<ids::TenantId>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            profile_pic_url: Option<String>,
+            locale: Option<String>,
+            timezone: Option<i32>,
+            last_interaction_at: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "FacebookUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "facebook_user_id",
+                "user_id",
+                "tenant_id",
+                "first_name",
+                "last_name",
+                "profile_pic_url",
+                "locale",
+                "timezone",
+                "last_interaction_at",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.facebook_user_id = Some(map.next_value()?),
+                    2 => self.user_id = map.next_value()?,
+                    3 => self.tenant_id = map.next_value()?,
+                    4 => self.first_name = map.next_value()?,
+                    5 => self.last_name = map.next_value()?,
+                    6 => self.profile_pic_url = map.next_value()?,
+                    7 => self.locale = map.next_value()?,
+                    8 => self.timezone = map.next_value()?,
+                    9 => self.last_interaction_at = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for FacebookUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(FacebookUser {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    facebook_user_id: fields
+                        .facebook_user_id
+                        .ok_or_else(|| D::Error::missing_field("facebook_user_id"))?,
+                    user_id: fields.user_id,
+                    tenant_id: fields.tenant_id,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    profile_pic_url: fields.profile_pic_url,
+                    locale: fields.locale,
+                    timezone: fields.timezone,
+                    last_interaction_at: fields.last_interaction_at,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for FacebookUser {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -776,7 +1007,7 @@ pub mod facebook_users {
         }
     }
     /// A new row of `facebook_users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookUser {
         /// `None`: the default, `gen_random_uuid()`.
@@ -821,6 +1052,85 @@ pub mod facebook_users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::FacebookUserId>,
+            facebook_user_id: Option<String>,
+            user_id: Option<ids::UserId>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            profile_pic_url: Option<String>,
+            locale: Option<String>,
+            timezone: Option<i32>,
+            last_interaction_at: Option<::chrono::NaiveDateTime>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewFacebookUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "facebook_user_id",
+                "user_id",
+                "first_name",
+                "last_name",
+                "profile_pic_url",
+                "locale",
+                "timezone",
+                "last_interaction_at",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.facebook_user_id = Some(map.next_value()?),
+                    2 => self.user_id = map.next_value()?,
+                    3 => self.first_name = map.next_value()?,
+                    4 => self.last_name = map.next_value()?,
+                    5 => self.profile_pic_url = map.next_value()?,
+                    6 => self.locale = map.next_value()?,
+                    7 => self.timezone = map.next_value()?,
+                    8 => self.last_interaction_at = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewFacebookUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewFacebookUser {
+                    id: fields.id,
+                    facebook_user_id: fields
+                        .facebook_user_id
+                        .ok_or_else(|| D::Error::missing_field("facebook_user_id"))?,
+                    user_id: fields.user_id,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    profile_pic_url: fields.profile_pic_url,
+                    locale: fields.locale,
+                    timezone: fields.timezone,
+                    last_interaction_at: fields.last_interaction_at,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewFacebookUser {
         /// A row with the required `facebook_user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1246,7 +1556,7 @@ pub mod botpress_user_mappings {
     #[allow(unused_imports)]
     use super::*;
     /// Maps a platform user to its Botpress user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMapping {
         pub id: ids::BotpressUserMappingId,
@@ -1257,6 +1567,75 @@ pub mod botpress_user_mappings {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::BotpressUserMappingId>,
+            tenant_id: Option<ids::TenantId>,
+            platform_user_id: Option<String>,
+            platform_type: Option<String>,
+            botpress_user_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "BotpressUserMapping";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "platform_user_id",
+                "platform_type",
+                "botpress_user_id",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.platform_user_id = Some(map.next_value()?),
+                    3 => self.platform_type = Some(map.next_value()?),
+                    4 => self.botpress_user_id = Some(map.next_value()?),
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for BotpressUserMapping {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(BotpressUserMapping {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    platform_user_id: fields
+                        .platform_user_id
+                        .ok_or_else(|| D::Error::missing_field("platform_user_id"))?,
+                    platform_type: fields
+                        .platform_type
+                        .ok_or_else(|| D::Error::missing_field("platform_type"))?,
+                    botpress_user_id: fields
+                        .botpress_user_id
+                        .ok_or_else(|| D::Error::missing_field("botpress_user_id"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for BotpressUserMapping {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1273,7 +1652,7 @@ pub mod botpress_user_mappings {
         }
     }
     /// A new row of `botpress_user_mappings`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBotpressUserMapping {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1289,6 +1668,69 @@ pub mod botpress_user_mappings {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::BotpressUserMappingId>,
+            platform_user_id: Option<String>,
+            platform_type: Option<String>,
+            botpress_user_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewBotpressUserMapping";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "platform_user_id",
+                "platform_type",
+                "botpress_user_id",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.platform_user_id = Some(map.next_value()?),
+                    2 => self.platform_type = Some(map.next_value()?),
+                    3 => self.botpress_user_id = Some(map.next_value()?),
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewBotpressUserMapping {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewBotpressUserMapping {
+                    id: fields.id,
+                    platform_user_id: fields
+                        .platform_user_id
+                        .ok_or_else(|| D::Error::missing_field("platform_user_id"))?,
+                    platform_type: fields
+                        .platform_type
+                        .ok_or_else(|| D::Error::missing_field("platform_type"))?,
+                    botpress_user_id: fields
+                        .botpress_user_id
+                        .ok_or_else(|| D::Error::missing_field("botpress_user_id"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewBotpressUserMapping {
         /// A row with the required `platform_user_id`, `platform_type`, `botpress_user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -201,7 +201,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Workspaces (customer organisations).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -217,6 +217,89 @@ pub mod tenants {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            description: Option<String>,
+            status: Option<String>,
+            visibility: Option<String>,
+            owner_id: Option<ids::UserId>,
+            industry: Option<String>,
+            company_size: Option<String>,
+            website: Option<String>,
+            logo_url: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Tenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "description",
+                "status",
+                "visibility",
+                "owner_id",
+                "industry",
+                "company_size",
+                "website",
+                "logo_url",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.description = map.next_value()?,
+                    3 => self.status = map.next_value()?,
+                    4 => self.visibility = map.next_value()?,
+                    5 => self.owner_id = Some(map.next_value()?),
+                    6 => self.industry = map.next_value()?,
+                    7 => self.company_size = map.next_value()?,
+                    8 => self.website = map.next_value()?,
+                    9 => self.logo_url = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Tenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Tenant {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    status: fields.status,
+                    visibility: fields.visibility,
+                    owner_id: fields
+                        .owner_id
+                        .ok_or_else(|| D::Error::missing_field("owner_id"))?,
+                    industry: fields.industry,
+                    company_size: fields.company_size,
+                    website: fields.website,
+                    logo_url: fields.logo_url,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -238,7 +321,7 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         pub name: String,
@@ -266,6 +349,85 @@ pub mod tenants {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            name: Option<String>,
+            description: Option<String>,
+            status: Option<String>,
+            visibility: Option<String>,
+            owner_id: Option<ids::UserId>,
+            industry: Option<String>,
+            company_size: Option<String>,
+            website: Option<String>,
+            logo_url: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenant";
+            const FIELDS: &'static [&'static str] = &[
+                "name",
+                "description",
+                "status",
+                "visibility",
+                "owner_id",
+                "industry",
+                "company_size",
+                "website",
+                "logo_url",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.name = Some(map.next_value()?),
+                    1 => self.description = map.next_value()?,
+                    2 => self.status = map.next_value()?,
+                    3 => self.visibility = map.next_value()?,
+                    4 => self.owner_id = Some(map.next_value()?),
+                    5 => self.industry = map.next_value()?,
+                    6 => self.company_size = map.next_value()?,
+                    7 => self.website = map.next_value()?,
+                    8 => self.logo_url = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenant {
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    status: fields.status,
+                    visibility: fields.visibility,
+                    owner_id: fields
+                        .owner_id
+                        .ok_or_else(|| D::Error::missing_field("owner_id"))?,
+                    industry: fields.industry,
+                    company_size: fields.company_size,
+                    website: fields.website,
+                    logo_url: fields.logo_url,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTenant {
         /// A row with the required `name`, `owner_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -682,7 +844,7 @@ pub mod tenant_members {
     #[allow(unused_imports)]
     use super::*;
     /// Who belongs to a workspace, and with which role.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMember {
         pub id: ids::TenantMemberId,
@@ -695,6 +857,75 @@ pub mod tenant_members {
         pub joined_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantMemberId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            role: Option<String>,
+            status: Option<String>,
+            invited_by: Option<ids::UserId>,
+            joined_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "TenantMember";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "role",
+                "status",
+                "invited_by",
+                "joined_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.role = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.invited_by = map.next_value()?,
+                    6 => self.joined_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for TenantMember {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(TenantMember {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    status: fields.status,
+                    invited_by: fields.invited_by,
+                    joined_at: fields.joined_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantMember {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -712,7 +943,7 @@ pub mod tenant_members {
         }
     }
     /// A new row of `tenant_members`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantMember {
         /// `None`: the default, `gen_random_uuid()`.
@@ -733,6 +964,69 @@ pub mod tenant_members {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantMemberId>,
+            user_id: Option<ids::UserId>,
+            role: Option<String>,
+            status: Option<String>,
+            invited_by: Option<ids::UserId>,
+            joined_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenantMember";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "role",
+                "status",
+                "invited_by",
+                "joined_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.role = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.invited_by = map.next_value()?,
+                    5 => self.joined_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenantMember {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenantMember {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    status: fields.status,
+                    invited_by: fields.invited_by,
+                    joined_at: fields.joined_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTenantMember {
         /// A row with the required `user_id`, `role`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1101,7 +1395,7 @@ pub mod tenant_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Business profile and settings of a workspace.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfile {
         pub id: ids::TenantProfileId,
@@ -1118,6 +1412,93 @@ pub mod tenant_profiles {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantProfileId>,
+            tenant_id: Option<ids::TenantId>,
+            industry: Option<String>,
+            company_size: Option<String>,
+            website: Option<String>,
+            logo_url: Option<String>,
+            timezone: Option<String>,
+            currency: Option<String>,
+            language: Option<String>,
+            business_hours: Option<::serde_json::Value>,
+            settings: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "TenantProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "industry",
+                "company_size",
+                "website",
+                "logo_url",
+                "timezone",
+                "currency",
+                "language",
+                "business_hours",
+                "settings",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.industry = map.next_value()?,
+                    3 => self.company_size = map.next_value()?,
+                    4 => self.website = map.next_value()?,
+                    5 => self.logo_url = map.next_value()?,
+                    6 => self.timezone = map.next_value()?,
+                    7 => self.currency = map.next_value()?,
+                    8 => self.language = map.next_value()?,
+                    9 => self.business_hours = map.next_value()?,
+                    10 => self.settings = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for TenantProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(TenantProfile {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    industry: fields.industry,
+                    company_size: fields.company_size,
+                    website: fields.website,
+                    logo_url: fields.logo_url,
+                    timezone: fields.timezone,
+                    currency: fields.currency,
+                    language: fields.language,
+                    business_hours: fields.business_hours,
+                    settings: fields.settings,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantProfile {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1140,7 +1521,7 @@ pub mod tenant_profiles {
         }
     }
     /// A new row of `tenant_profiles`.
-    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantProfile {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1174,6 +1555,86 @@ pub mod tenant_profiles {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantProfileId>,
+            industry: Option<String>,
+            company_size: Option<String>,
+            website: Option<String>,
+            logo_url: Option<String>,
+            timezone: Option<String>,
+            currency: Option<String>,
+            language: Option<String>,
+            business_hours: Option<::serde_json::Value>,
+            settings: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenantProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "industry",
+                "company_size",
+                "website",
+                "logo_url",
+                "timezone",
+                "currency",
+                "language",
+                "business_hours",
+                "settings",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.industry = map.next_value()?,
+                    2 => self.company_size = map.next_value()?,
+                    3 => self.website = map.next_value()?,
+                    4 => self.logo_url = map.next_value()?,
+                    5 => self.timezone = map.next_value()?,
+                    6 => self.currency = map.next_value()?,
+                    7 => self.language = map.next_value()?,
+                    8 => self.business_hours = map.next_value()?,
+                    9 => self.settings = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenantProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenantProfile {
+                    id: fields.id,
+                    industry: fields.industry,
+                    company_size: fields.company_size,
+                    website: fields.website,
+                    logo_url: fields.logo_url,
+                    timezone: fields.timezone,
+                    currency: fields.currency,
+                    language: fields.language,
+                    business_hours: fields.business_hours,
+                    settings: fields.settings,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTenantProfile {
         /// A row with every column left to its default.
         #[allow(clippy::too_many_arguments)]

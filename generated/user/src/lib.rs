@@ -239,7 +239,7 @@ pub mod user_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Public profile of an identity user.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfile {
         pub id: ids::UserProfileId,
@@ -275,6 +275,93 @@ pub mod user_profiles {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserProfileId>,
+            user_id: Option<ids::UserId>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            phone: Option<String>,
+            avatar_url: Option<String>,
+            timezone: Option<String>,
+            language: Option<String>,
+            bio: Option<String>,
+            date_of_birth: Option<::chrono::NaiveDate>,
+            gender: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "UserProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "first_name",
+                "last_name",
+                "phone",
+                "avatar_url",
+                "timezone",
+                "language",
+                "bio",
+                "date_of_birth",
+                "gender",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.first_name = map.next_value()?,
+                    3 => self.last_name = map.next_value()?,
+                    4 => self.phone = map.next_value()?,
+                    5 => self.avatar_url = map.next_value()?,
+                    6 => self.timezone = map.next_value()?,
+                    7 => self.language = map.next_value()?,
+                    8 => self.bio = map.next_value()?,
+                    9 => self.date_of_birth = map.next_value()?,
+                    10 => self.gender = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for UserProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(UserProfile {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    phone: fields.phone,
+                    avatar_url: fields.avatar_url,
+                    timezone: fields.timezone,
+                    language: fields.language,
+                    bio: fields.bio,
+                    date_of_birth: fields.date_of_birth,
+                    gender: fields.gender,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserProfile {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -297,7 +384,7 @@ pub mod user_profiles {
         }
     }
     /// A new row of `user_profiles`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserProfile {
         /// `None`: the default, `gen_random_uuid()`.
@@ -350,6 +437,93 @@ pub mod user_profiles {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserProfileId>,
+            user_id: Option<ids::UserId>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            phone: Option<String>,
+            avatar_url: Option<String>,
+            timezone: Option<String>,
+            language: Option<String>,
+            bio: Option<String>,
+            date_of_birth: Option<::chrono::NaiveDate>,
+            gender: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUserProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "first_name",
+                "last_name",
+                "phone",
+                "avatar_url",
+                "timezone",
+                "language",
+                "bio",
+                "date_of_birth",
+                "gender",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.first_name = map.next_value()?,
+                    3 => self.last_name = map.next_value()?,
+                    4 => self.phone = map.next_value()?,
+                    5 => self.avatar_url = map.next_value()?,
+                    6 => self.timezone = map.next_value()?,
+                    7 => self.language = map.next_value()?,
+                    8 => self.bio = map.next_value()?,
+                    9 => self.date_of_birth = map.next_value()?,
+                    10 => self.gender = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUserProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUserProfile {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    phone: fields.phone,
+                    avatar_url: fields.avatar_url,
+                    timezone: fields.timezone,
+                    language: fields.language,
+                    bio: fields.bio,
+                    date_of_birth: fields.date_of_birth,
+                    gender: fields.gender,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewUserProfile {
         /// A row with the required `user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -781,7 +955,7 @@ pub mod user_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Notification, display and privacy preferences.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreference {
         pub id: ids::UserPreferenceId,
@@ -796,6 +970,85 @@ pub mod user_preferences {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserPreferenceId>,
+            user_id: Option<ids::UserId>,
+            email_notifications: Option<bool>,
+            sms_notifications: Option<bool>,
+            push_notifications: Option<bool>,
+            theme: Option<String>,
+            currency: Option<String>,
+            privacy_profile_visibility: Option<String>,
+            privacy_activity_tracking: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "UserPreference";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "email_notifications",
+                "sms_notifications",
+                "push_notifications",
+                "theme",
+                "currency",
+                "privacy_profile_visibility",
+                "privacy_activity_tracking",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.email_notifications = map.next_value()?,
+                    3 => self.sms_notifications = map.next_value()?,
+                    4 => self.push_notifications = map.next_value()?,
+                    5 => self.theme = map.next_value()?,
+                    6 => self.currency = map.next_value()?,
+                    7 => self.privacy_profile_visibility = map.next_value()?,
+                    8 => self.privacy_activity_tracking = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for UserPreference {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(UserPreference {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    email_notifications: fields.email_notifications,
+                    sms_notifications: fields.sms_notifications,
+                    push_notifications: fields.push_notifications,
+                    theme: fields.theme,
+                    currency: fields.currency,
+                    privacy_profile_visibility: fields.privacy_profile_visibility,
+                    privacy_activity_tracking: fields.privacy_activity_tracking,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserPreference {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -816,7 +1069,7 @@ pub mod user_preferences {
         }
     }
     /// A new row of `user_preferences`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserPreference {
         /// `None`: the default, `gen_random_uuid()`.
@@ -851,6 +1104,85 @@ pub mod user_preferences {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserPreferenceId>,
+            user_id: Option<ids::UserId>,
+            email_notifications: Option<bool>,
+            sms_notifications: Option<bool>,
+            push_notifications: Option<bool>,
+            theme: Option<String>,
+            currency: Option<String>,
+            privacy_profile_visibility: Option<String>,
+            privacy_activity_tracking: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUserPreference";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "email_notifications",
+                "sms_notifications",
+                "push_notifications",
+                "theme",
+                "currency",
+                "privacy_profile_visibility",
+                "privacy_activity_tracking",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.email_notifications = map.next_value()?,
+                    3 => self.sms_notifications = map.next_value()?,
+                    4 => self.push_notifications = map.next_value()?,
+                    5 => self.theme = map.next_value()?,
+                    6 => self.currency = map.next_value()?,
+                    7 => self.privacy_profile_visibility = map.next_value()?,
+                    8 => self.privacy_activity_tracking = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUserPreference {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUserPreference {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    email_notifications: fields.email_notifications,
+                    sms_notifications: fields.sms_notifications,
+                    push_notifications: fields.push_notifications,
+                    theme: fields.theme,
+                    currency: fields.currency,
+                    privacy_profile_visibility: fields.privacy_profile_visibility,
+                    privacy_activity_tracking: fields.privacy_activity_tracking,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewUserPreference {
         /// A row with the required `user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1249,7 +1581,7 @@ pub mod user_activities {
     #[allow(unused_imports)]
     use super::*;
     /// Audit trail of what a user did.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivity {
         pub id: ids::UserActivityId,
@@ -1275,6 +1607,75 @@ pub mod user_activities {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserActivityId>,
+            user_id: Option<ids::UserId>,
+            activity_type: Option<String>,
+            description: Option<String>,
+            ip_address: Option<::std::net::IpAddr>,
+            user_agent: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "UserActivity";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "activity_type",
+                "description",
+                "ip_address",
+                "user_agent",
+                "metadata",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.activity_type = Some(map.next_value()?),
+                    3 => self.description = map.next_value()?,
+                    4 => self.ip_address = map.next_value()?,
+                    5 => self.user_agent = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for UserActivity {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(UserActivity {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    activity_type: fields
+                        .activity_type
+                        .ok_or_else(|| D::Error::missing_field("activity_type"))?,
+                    description: fields.description,
+                    ip_address: fields.ip_address,
+                    user_agent: fields.user_agent,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserActivity {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1292,7 +1693,7 @@ pub mod user_activities {
         }
     }
     /// A new row of `user_activities`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserActivity {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1326,6 +1727,75 @@ pub mod user_activities {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserActivityId>,
+            user_id: Option<ids::UserId>,
+            activity_type: Option<String>,
+            description: Option<String>,
+            ip_address: Option<::std::net::IpAddr>,
+            user_agent: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUserActivity";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "activity_type",
+                "description",
+                "ip_address",
+                "user_agent",
+                "metadata",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.activity_type = Some(map.next_value()?),
+                    3 => self.description = map.next_value()?,
+                    4 => self.ip_address = map.next_value()?,
+                    5 => self.user_agent = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUserActivity {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUserActivity {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    activity_type: fields
+                        .activity_type
+                        .ok_or_else(|| D::Error::missing_field("activity_type"))?,
+                    description: fields.description,
+                    ip_address: fields.ip_address,
+                    user_agent: fields.user_agent,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewUserActivity {
         /// A row with the required `user_id`, `activity_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1723,7 +2193,7 @@ pub mod user_addresses {
     #[allow(unused_imports)]
     use super::*;
     /// Postal addresses of a user.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddress {
         pub id: ids::UserAddressId,
@@ -1756,6 +2226,87 @@ pub mod user_addresses {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserAddressId>,
+            user_id: Option<ids::UserId>,
+            address_type: Option<String>,
+            street_address: Option<String>,
+            city: Option<String>,
+            state_province: Option<String>,
+            postal_code: Option<String>,
+            country: Option<String>,
+            is_default: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "UserAddress";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "address_type",
+                "street_address",
+                "city",
+                "state_province",
+                "postal_code",
+                "country",
+                "is_default",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.address_type = Some(map.next_value()?),
+                    3 => self.street_address = map.next_value()?,
+                    4 => self.city = map.next_value()?,
+                    5 => self.state_province = map.next_value()?,
+                    6 => self.postal_code = map.next_value()?,
+                    7 => self.country = map.next_value()?,
+                    8 => self.is_default = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for UserAddress {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(UserAddress {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    address_type: fields
+                        .address_type
+                        .ok_or_else(|| D::Error::missing_field("address_type"))?,
+                    street_address: fields.street_address,
+                    city: fields.city,
+                    state_province: fields.state_province,
+                    postal_code: fields.postal_code,
+                    country: fields.country,
+                    is_default: fields.is_default,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for UserAddress {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1776,7 +2327,7 @@ pub mod user_addresses {
         }
     }
     /// A new row of `user_addresses`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserAddress {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1822,6 +2373,87 @@ pub mod user_addresses {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserAddressId>,
+            user_id: Option<ids::UserId>,
+            address_type: Option<String>,
+            street_address: Option<String>,
+            city: Option<String>,
+            state_province: Option<String>,
+            postal_code: Option<String>,
+            country: Option<String>,
+            is_default: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUserAddress";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "address_type",
+                "street_address",
+                "city",
+                "state_province",
+                "postal_code",
+                "country",
+                "is_default",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.address_type = Some(map.next_value()?),
+                    3 => self.street_address = map.next_value()?,
+                    4 => self.city = map.next_value()?,
+                    5 => self.state_province = map.next_value()?,
+                    6 => self.postal_code = map.next_value()?,
+                    7 => self.country = map.next_value()?,
+                    8 => self.is_default = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUserAddress {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUserAddress {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    address_type: fields
+                        .address_type
+                        .ok_or_else(|| D::Error::missing_field("address_type"))?,
+                    street_address: fields.street_address,
+                    city: fields.city,
+                    state_province: fields.state_province,
+                    postal_code: fields.postal_code,
+                    country: fields.country,
+                    is_default: fields.is_default,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewUserAddress {
         /// A row with the required `user_id`, `address_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -216,7 +216,7 @@ pub mod wallets {
     #[allow(unused_imports)]
     use super::*;
     /// A balance held by a user, optionally inside a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Wallet {
         pub id: ids::WalletId,
@@ -233,6 +233,97 @@ pub mod wallets {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::WalletId>,
+            user_id: Option<ids::UserId>,
+            tenant_id: Option<ids::TenantId>,
+            currency: Option<String>,
+            balance: Option<::rust_decimal::Decimal>,
+            available_balance: Option<::rust_decimal::Decimal>,
+            frozen_balance: Option<::rust_decimal::Decimal>,
+            status: Option<String>,
+            wallet_type: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            version: Option<i32>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Wallet";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "tenant_id",
+                "currency",
+                "balance",
+                "available_balance",
+                "frozen_balance",
+                "status",
+                "wallet_type",
+                "metadata",
+                "version",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.tenant_id = map.next_value()?,
+                    3 => self.currency = Some(map.next_value()?),
+                    4 => self.balance = map.next_value()?,
+                    5 => self.available_balance = map.next_value()?,
+                    6 => self.frozen_balance = map.next_value()?,
+                    7 => self.status = map.next_value()?,
+                    8 => self.wallet_type = map.next_value()?,
+                    9 => self.metadata = map.next_value()?,
+                    10 => self.version = Some(map.next_value()?),
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Wallet {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Wallet {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    tenant_id: fields.tenant_id,
+                    currency: fields
+                        .currency
+                        .ok_or_else(|| D::Error::missing_field("currency"))?,
+                    balance: fields.balance,
+                    available_balance: fields.available_balance,
+                    frozen_balance: fields.frozen_balance,
+                    status: fields.status,
+                    wallet_type: fields.wallet_type,
+                    metadata: fields.metadata,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Wallet {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -255,7 +346,7 @@ pub mod wallets {
         }
     }
     /// A new row of `wallets`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWallet {
         /// `None`: the default, `gen_random_uuid()`.
@@ -291,6 +382,89 @@ pub mod wallets {
         #[serde(default)]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::WalletId>,
+            user_id: Option<ids::UserId>,
+            tenant_id: Option<ids::TenantId>,
+            currency: Option<String>,
+            balance: Option<::rust_decimal::Decimal>,
+            available_balance: Option<::rust_decimal::Decimal>,
+            frozen_balance: Option<::rust_decimal::Decimal>,
+            status: Option<String>,
+            wallet_type: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewWallet";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "tenant_id",
+                "currency",
+                "balance",
+                "available_balance",
+                "frozen_balance",
+                "status",
+                "wallet_type",
+                "metadata",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.tenant_id = map.next_value()?,
+                    3 => self.currency = map.next_value()?,
+                    4 => self.balance = map.next_value()?,
+                    5 => self.available_balance = map.next_value()?,
+                    6 => self.frozen_balance = map.next_value()?,
+                    7 => self.status = map.next_value()?,
+                    8 => self.wallet_type = map.next_value()?,
+                    9 => self.metadata = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewWallet {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewWallet {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    tenant_id: fields.tenant_id,
+                    currency: fields.currency,
+                    balance: fields.balance,
+                    available_balance: fields.available_balance,
+                    frozen_balance: fields.frozen_balance,
+                    status: fields.status,
+                    wallet_type: fields.wallet_type,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewWallet {
         /// A row with the required `user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -744,7 +918,7 @@ pub mod transactions {
     #[allow(unused_imports)]
     use super::*;
     /// Money movements on a wallet.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Transaction {
         pub id: ids::TransactionId,
@@ -781,6 +955,99 @@ pub mod transactions {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TransactionId>,
+            wallet_id: Option<ids::WalletId>,
+            transaction_type: Option<String>,
+            amount: Option<::rust_decimal::Decimal>,
+            currency: Option<String>,
+            status: Option<String>,
+            description: Option<String>,
+            fee: Option<::rust_decimal::Decimal>,
+            net_amount: Option<::rust_decimal::Decimal>,
+            metadata: Option<::serde_json::Value>,
+            external_transaction_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            completed_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Transaction";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "wallet_id",
+                "transaction_type",
+                "amount",
+                "currency",
+                "status",
+                "description",
+                "fee",
+                "net_amount",
+                "metadata",
+                "external_transaction_id",
+                "created_at",
+                "completed_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.wallet_id = Some(map.next_value()?),
+                    2 => self.transaction_type = Some(map.next_value()?),
+                    3 => self.amount = Some(map.next_value()?),
+                    4 => self.currency = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.description = map.next_value()?,
+                    7 => self.fee = map.next_value()?,
+                    8 => self.net_amount = map.next_value()?,
+                    9 => self.metadata = map.next_value()?,
+                    10 => self.external_transaction_id = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.completed_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Transaction {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Transaction {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    wallet_id: fields
+                        .wallet_id
+                        .ok_or_else(|| D::Error::missing_field("wallet_id"))?,
+                    transaction_type: fields
+                        .transaction_type
+                        .ok_or_else(|| D::Error::missing_field("transaction_type"))?,
+                    amount: fields
+                        .amount
+                        .ok_or_else(|| D::Error::missing_field("amount"))?,
+                    currency: fields
+                        .currency
+                        .ok_or_else(|| D::Error::missing_field("currency"))?,
+                    status: fields.status,
+                    description: fields.description,
+                    fee: fields.fee,
+                    net_amount: fields.net_amount,
+                    metadata: fields.metadata,
+                    external_transaction_id: fields.external_transaction_id,
+                    created_at: fields.created_at,
+                    completed_at: fields.completed_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Transaction {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -803,7 +1070,7 @@ pub mod transactions {
         }
     }
     /// A new row of `transactions`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTransaction {
         /// `None`: the default, `gen_random_uuid()`.
@@ -853,6 +1120,99 @@ pub mod transactions {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TransactionId>,
+            wallet_id: Option<ids::WalletId>,
+            transaction_type: Option<String>,
+            amount: Option<::rust_decimal::Decimal>,
+            currency: Option<String>,
+            status: Option<String>,
+            description: Option<String>,
+            fee: Option<::rust_decimal::Decimal>,
+            net_amount: Option<::rust_decimal::Decimal>,
+            metadata: Option<::serde_json::Value>,
+            external_transaction_id: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            completed_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTransaction";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "wallet_id",
+                "transaction_type",
+                "amount",
+                "currency",
+                "status",
+                "description",
+                "fee",
+                "net_amount",
+                "metadata",
+                "external_transaction_id",
+                "created_at",
+                "completed_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.wallet_id = Some(map.next_value()?),
+                    2 => self.transaction_type = Some(map.next_value()?),
+                    3 => self.amount = Some(map.next_value()?),
+                    4 => self.currency = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.description = map.next_value()?,
+                    7 => self.fee = map.next_value()?,
+                    8 => self.net_amount = map.next_value()?,
+                    9 => self.metadata = map.next_value()?,
+                    10 => self.external_transaction_id = map.next_value()?,
+                    11 => self.created_at = map.next_value()?,
+                    12 => self.completed_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTransaction {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTransaction {
+                    id: fields.id,
+                    wallet_id: fields
+                        .wallet_id
+                        .ok_or_else(|| D::Error::missing_field("wallet_id"))?,
+                    transaction_type: fields
+                        .transaction_type
+                        .ok_or_else(|| D::Error::missing_field("transaction_type"))?,
+                    amount: fields
+                        .amount
+                        .ok_or_else(|| D::Error::missing_field("amount"))?,
+                    currency: fields
+                        .currency
+                        .ok_or_else(|| D::Error::missing_field("currency"))?,
+                    status: fields.status,
+                    description: fields.description,
+                    fee: fields.fee,
+                    net_amount: fields.net_amount,
+                    metadata: fields.metadata,
+                    external_transaction_id: fields.external_transaction_id,
+                    created_at: fields.created_at,
+                    completed_at: fields.completed_at,
+                })
+            }
+        }
+    };
     impl NewTransaction {
         /// A row with the required `wallet_id`, `transaction_type`, `amount`, `currency`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1326,7 +1686,7 @@ pub mod ledger {
     #[allow(unused_imports)]
     use super::*;
     /// Double-entry ledger lines.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Ledger {
         pub id: ids::LedgerId,
@@ -1357,6 +1717,85 @@ pub mod ledger {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LedgerId>,
+            wallet_id: Option<ids::WalletId>,
+            transaction_id: Option<ids::TransactionId>,
+            account_type: Option<String>,
+            account_code: Option<String>,
+            debit_amount: Option<::rust_decimal::Decimal>,
+            credit_amount: Option<::rust_decimal::Decimal>,
+            balance: Option<::rust_decimal::Decimal>,
+            description: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Ledger";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "wallet_id",
+                "transaction_id",
+                "account_type",
+                "account_code",
+                "debit_amount",
+                "credit_amount",
+                "balance",
+                "description",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.wallet_id = Some(map.next_value()?),
+                    2 => self.transaction_id = map.next_value()?,
+                    3 => self.account_type = Some(map.next_value()?),
+                    4 => self.account_code = Some(map.next_value()?),
+                    5 => self.debit_amount = map.next_value()?,
+                    6 => self.credit_amount = map.next_value()?,
+                    7 => self.balance = map.next_value()?,
+                    8 => self.description = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Ledger {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Ledger {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    wallet_id: fields
+                        .wallet_id
+                        .ok_or_else(|| D::Error::missing_field("wallet_id"))?,
+                    transaction_id: fields.transaction_id,
+                    account_type: fields
+                        .account_type
+                        .ok_or_else(|| D::Error::missing_field("account_type"))?,
+                    account_code: fields
+                        .account_code
+                        .ok_or_else(|| D::Error::missing_field("account_code"))?,
+                    debit_amount: fields.debit_amount,
+                    credit_amount: fields.credit_amount,
+                    balance: fields.balance,
+                    description: fields.description,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Ledger {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1376,7 +1815,7 @@ pub mod ledger {
         }
     }
     /// A new row of `ledger`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLedger {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1418,6 +1857,85 @@ pub mod ledger {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LedgerId>,
+            wallet_id: Option<ids::WalletId>,
+            transaction_id: Option<ids::TransactionId>,
+            account_type: Option<String>,
+            account_code: Option<String>,
+            debit_amount: Option<::rust_decimal::Decimal>,
+            credit_amount: Option<::rust_decimal::Decimal>,
+            balance: Option<::rust_decimal::Decimal>,
+            description: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewLedger";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "wallet_id",
+                "transaction_id",
+                "account_type",
+                "account_code",
+                "debit_amount",
+                "credit_amount",
+                "balance",
+                "description",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.wallet_id = Some(map.next_value()?),
+                    2 => self.transaction_id = map.next_value()?,
+                    3 => self.account_type = Some(map.next_value()?),
+                    4 => self.account_code = Some(map.next_value()?),
+                    5 => self.debit_amount = map.next_value()?,
+                    6 => self.credit_amount = map.next_value()?,
+                    7 => self.balance = map.next_value()?,
+                    8 => self.description = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewLedger {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewLedger {
+                    id: fields.id,
+                    wallet_id: fields
+                        .wallet_id
+                        .ok_or_else(|| D::Error::missing_field("wallet_id"))?,
+                    transaction_id: fields.transaction_id,
+                    account_type: fields
+                        .account_type
+                        .ok_or_else(|| D::Error::missing_field("account_type"))?,
+                    account_code: fields
+                        .account_code
+                        .ok_or_else(|| D::Error::missing_field("account_code"))?,
+                    debit_amount: fields.debit_amount,
+                    credit_amount: fields.credit_amount,
+                    balance: fields.balance,
+                    description: fields.description,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewLedger {
         /// A row with the required `wallet_id`, `account_type`, `account_code`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -1624,7 +1624,7 @@ pub mod tenant {
     #[allow(unused_imports)]
     use super::*;
     /// A merchant's workspace.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -1635,6 +1635,75 @@ pub mod tenant {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            domain: Option<String>,
+            subscription_tier: Option<super::SubscriptionTier>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Tenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "domain",
+                "subscription_tier",
+                "is_active",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.domain = map.next_value()?,
+                    3 => self.subscription_tier = Some(map.next_value()?),
+                    4 => self.is_active = Some(map.next_value()?),
+                    5 => self.created_at = Some(map.next_value()?),
+                    6 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Tenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Tenant {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    domain: fields.domain,
+                    subscription_tier: fields
+                        .subscription_tier
+                        .ok_or_else(|| D::Error::missing_field("subscription_tier"))?,
+                    is_active: fields
+                        .is_active
+                        .ok_or_else(|| D::Error::missing_field("is_active"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1651,7 +1720,7 @@ pub mod tenant {
         }
     }
     /// A new row of `tenant`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1673,6 +1742,67 @@ pub mod tenant {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            domain: Option<String>,
+            subscription_tier: Option<super::SubscriptionTier>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "domain",
+                "subscription_tier",
+                "is_active",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.domain = map.next_value()?,
+                    3 => self.subscription_tier = map.next_value()?,
+                    4 => self.is_active = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenant {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    domain: fields.domain,
+                    subscription_tier: fields.subscription_tier,
+                    is_active: fields.is_active,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTenant {
         /// A row with the required `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2003,7 +2133,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who sign in; system admins have no tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -2014,6 +2144,75 @@ pub mod users {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            email: Option<String>,
+            is_seller: Option<bool>,
+            tenant_id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "User";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "is_seller",
+                "tenant_id",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.is_seller = Some(map.next_value()?),
+                    3 => self.tenant_id = map.next_value()?,
+                    4 => self.created_at = Some(map.next_value()?),
+                    5 => self.updated_at = Some(map.next_value()?),
+                    6 => self.is_deleted = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for User {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(User {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    is_seller: fields
+                        .is_seller
+                        .ok_or_else(|| D::Error::missing_field("is_seller"))?,
+                    tenant_id: fields.tenant_id,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2030,7 +2229,7 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2049,6 +2248,63 @@ pub mod users {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            email: Option<String>,
+            is_seller: Option<bool>,
+            tenant_id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "is_seller",
+                "tenant_id",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.is_seller = map.next_value()?,
+                    3 => self.tenant_id = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUser {
+                    id: fields.id,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    is_seller: fields.is_seller,
+                    tenant_id: fields.tenant_id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewUser {
         /// A row with the required `email`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2413,7 +2669,7 @@ pub mod buyer_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Buyer side of a user (one-to-one with users).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfile {
         pub id: ids::BuyerProfileId,
@@ -2443,6 +2699,87 @@ pub mod buyer_profile {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::BuyerProfileId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            phone_number: Option<String>,
+            full_name: Option<String>,
+            preferred_language: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "BuyerProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "phone_number",
+                "full_name",
+                "preferred_language",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.phone_number = map.next_value()?,
+                    4 => self.full_name = map.next_value()?,
+                    5 => self.preferred_language = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    8 => self.is_deleted = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for BuyerProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(BuyerProfile {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    phone_number: fields.phone_number,
+                    full_name: fields.full_name,
+                    preferred_language: fields
+                        .preferred_language
+                        .ok_or_else(|| D::Error::missing_field("preferred_language"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for BuyerProfile {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2461,7 +2798,7 @@ pub mod buyer_profile {
         }
     }
     /// A new row of `buyer_profile`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBuyerProfile {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2497,6 +2834,69 @@ pub mod buyer_profile {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::BuyerProfileId>,
+            user_id: Option<ids::UserId>,
+            phone_number: Option<String>,
+            full_name: Option<String>,
+            preferred_language: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewBuyerProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "phone_number",
+                "full_name",
+                "preferred_language",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.phone_number = map.next_value()?,
+                    3 => self.full_name = map.next_value()?,
+                    4 => self.preferred_language = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewBuyerProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewBuyerProfile {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    phone_number: fields.phone_number,
+                    full_name: fields.full_name,
+                    preferred_language: fields.preferred_language,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewBuyerProfile {
         /// A row with the required `user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2875,7 +3275,7 @@ pub mod seller_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Seller side of a user (one-to-one with users).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfile {
         pub id: ids::SellerProfileId,
@@ -2904,6 +3304,87 @@ pub mod seller_profile {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SellerProfileId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            business_name: Option<String>,
+            business_type: Option<String>,
+            phone_number: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "SellerProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "business_name",
+                "business_type",
+                "phone_number",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.business_name = Some(map.next_value()?),
+                    4 => self.business_type = map.next_value()?,
+                    5 => self.phone_number = map.next_value()?,
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    8 => self.is_deleted = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for SellerProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(SellerProfile {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    business_name: fields
+                        .business_name
+                        .ok_or_else(|| D::Error::missing_field("business_name"))?,
+                    business_type: fields.business_type,
+                    phone_number: fields.phone_number,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SellerProfile {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2922,7 +3403,7 @@ pub mod seller_profile {
         }
     }
     /// A new row of `seller_profile`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerProfile {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2955,6 +3436,71 @@ pub mod seller_profile {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SellerProfileId>,
+            user_id: Option<ids::UserId>,
+            business_name: Option<String>,
+            business_type: Option<String>,
+            phone_number: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewSellerProfile";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "business_name",
+                "business_type",
+                "phone_number",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.business_name = Some(map.next_value()?),
+                    3 => self.business_type = map.next_value()?,
+                    4 => self.phone_number = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewSellerProfile {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewSellerProfile {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    business_name: fields
+                        .business_name
+                        .ok_or_else(|| D::Error::missing_field("business_name"))?,
+                    business_type: fields.business_type,
+                    phone_number: fields.phone_number,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewSellerProfile {
         /// A row with the required `user_id`, `business_name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -3333,7 +3879,7 @@ pub mod team_members {
     #[allow(unused_imports)]
     use super::*;
     /// Users who work in a tenant, with their role.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMember {
         pub id: ids::TeamMemberId,
@@ -3344,6 +3890,77 @@ pub mod team_members {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TeamMemberId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            role: Option<super::TeamRole>,
+            permissions: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "TeamMember";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "role",
+                "permissions",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.role = Some(map.next_value()?),
+                    4 => self.permissions = Some(map.next_value()?),
+                    5 => self.created_at = Some(map.next_value()?),
+                    6 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for TeamMember {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(TeamMember {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    permissions: fields
+                        .permissions
+                        .ok_or_else(|| D::Error::missing_field("permissions"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TeamMember {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -3360,7 +3977,7 @@ pub mod team_members {
         }
     }
     /// A new row of `team_members`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamMember {
         /// `None`: the default, `gen_random_uuid()`.
@@ -3380,6 +3997,65 @@ pub mod team_members {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TeamMemberId>,
+            user_id: Option<ids::UserId>,
+            role: Option<super::TeamRole>,
+            permissions: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTeamMember";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "role",
+                "permissions",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.role = map.next_value()?,
+                    3 => self.permissions = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTeamMember {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTeamMember {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    role: fields.role,
+                    permissions: fields.permissions,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTeamMember {
         /// A row with the required `user_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -3696,7 +4372,7 @@ pub mod team_invites {
     #[allow(unused_imports)]
     use super::*;
     /// Invitations to join a tenant's team.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvite {
         pub id: ids::TeamInviteId,
@@ -3709,6 +4385,87 @@ pub mod team_invites {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TeamInviteId>,
+            tenant_id: Option<ids::TenantId>,
+            email: Option<String>,
+            role: Option<super::TeamRole>,
+            status: Option<String>,
+            expires_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "TeamInvite";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "email",
+                "role",
+                "status",
+                "expires_at",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.email = Some(map.next_value()?),
+                    3 => self.role = Some(map.next_value()?),
+                    4 => self.status = Some(map.next_value()?),
+                    5 => self.expires_at = Some(map.next_value()?),
+                    6 => self.created_by = Some(map.next_value()?),
+                    7 => self.created_at = Some(map.next_value()?),
+                    8 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for TeamInvite {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(TeamInvite {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    expires_at: fields
+                        .expires_at
+                        .ok_or_else(|| D::Error::missing_field("expires_at"))?,
+                    created_by: fields
+                        .created_by
+                        .ok_or_else(|| D::Error::missing_field("created_by"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TeamInvite {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -3727,7 +4484,7 @@ pub mod team_invites {
         }
     }
     /// A new row of `team_invites`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamInvite {
         /// `None`: the default, `gen_random_uuid()`.
@@ -3749,6 +4506,75 @@ pub mod team_invites {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TeamInviteId>,
+            email: Option<String>,
+            role: Option<super::TeamRole>,
+            status: Option<String>,
+            expires_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTeamInvite";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "role",
+                "status",
+                "expires_at",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.role = map.next_value()?,
+                    3 => self.status = map.next_value()?,
+                    4 => self.expires_at = Some(map.next_value()?),
+                    5 => self.created_by = Some(map.next_value()?),
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTeamInvite {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTeamInvite {
+                    id: fields.id,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    role: fields.role,
+                    status: fields.status,
+                    expires_at: fields
+                        .expires_at
+                        .ok_or_else(|| D::Error::missing_field("expires_at"))?,
+                    created_by: fields
+                        .created_by
+                        .ok_or_else(|| D::Error::missing_field("created_by"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTeamInvite {
         /// A row with the required `email`, `expires_at`, `created_by`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -4091,7 +4917,7 @@ pub mod products {
     #[allow(unused_imports)]
     use super::*;
     /// Products a seller lists.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Product {
         pub id: ids::ProductId,
@@ -4107,6 +4933,103 @@ pub mod products {
         pub is_deleted: bool,
         pub version: i32,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ProductId>,
+            tenant_id: Option<ids::TenantId>,
+            seller_id: Option<ids::SellerProfileId>,
+            name: Option<String>,
+            description: Option<String>,
+            price: Option<::rust_decimal::Decimal>,
+            inventory_count: Option<i32>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+            version: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Product";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "seller_id",
+                "name",
+                "description",
+                "price",
+                "inventory_count",
+                "is_active",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+                "version",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.seller_id = Some(map.next_value()?),
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.description = map.next_value()?,
+                    5 => self.price = Some(map.next_value()?),
+                    6 => self.inventory_count = Some(map.next_value()?),
+                    7 => self.is_active = Some(map.next_value()?),
+                    8 => self.created_at = Some(map.next_value()?),
+                    9 => self.updated_at = Some(map.next_value()?),
+                    10 => self.is_deleted = Some(map.next_value()?),
+                    11 => self.version = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Product {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Product {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    price: fields.price.ok_or_else(|| D::Error::missing_field("price"))?,
+                    inventory_count: fields
+                        .inventory_count
+                        .ok_or_else(|| D::Error::missing_field("inventory_count"))?,
+                    is_active: fields
+                        .is_active
+                        .ok_or_else(|| D::Error::missing_field("is_active"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Product {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -4128,7 +5051,7 @@ pub mod products {
         }
     }
     /// A new row of `products`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewProduct {
         /// `None`: the default, `gen_random_uuid()`.
@@ -4152,6 +5075,77 @@ pub mod products {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ProductId>,
+            seller_id: Option<ids::SellerProfileId>,
+            name: Option<String>,
+            description: Option<String>,
+            price: Option<::rust_decimal::Decimal>,
+            inventory_count: Option<i32>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewProduct";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "seller_id",
+                "name",
+                "description",
+                "price",
+                "inventory_count",
+                "is_active",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.seller_id = Some(map.next_value()?),
+                    2 => self.name = Some(map.next_value()?),
+                    3 => self.description = map.next_value()?,
+                    4 => self.price = Some(map.next_value()?),
+                    5 => self.inventory_count = map.next_value()?,
+                    6 => self.is_active = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewProduct {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewProduct {
+                    id: fields.id,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    price: fields.price.ok_or_else(|| D::Error::missing_field("price"))?,
+                    inventory_count: fields.inventory_count,
+                    is_active: fields.is_active,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewProduct {
         /// A row with the required `seller_id`, `name`, `price`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -4552,7 +5546,7 @@ pub mod orders {
     #[allow(unused_imports)]
     use super::*;
     /// Orders placed by buyers through a channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Order {
         pub id: ids::OrderId,
@@ -4569,6 +5563,107 @@ pub mod orders {
         pub is_deleted: bool,
         pub version: i32,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderId>,
+            tenant_id: Option<ids::TenantId>,
+            product_id: Option<ids::ProductId>,
+            seller_id: Option<ids::SellerProfileId>,
+            customer_id: Option<ids::BuyerProfileId>,
+            status: Option<super::OrderStatus>,
+            channel: Option<String>,
+            total_amount: Option<::rust_decimal::Decimal>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+            version: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Order";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "product_id",
+                "seller_id",
+                "customer_id",
+                "status",
+                "channel",
+                "total_amount",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+                "version",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.product_id = map.next_value()?,
+                    3 => self.seller_id = Some(map.next_value()?),
+                    4 => self.customer_id = Some(map.next_value()?),
+                    5 => self.status = Some(map.next_value()?),
+                    6 => self.channel = Some(map.next_value()?),
+                    7 => self.total_amount = Some(map.next_value()?),
+                    8 => self.created_at = Some(map.next_value()?),
+                    9 => self.updated_at = Some(map.next_value()?),
+                    10 => self.is_deleted = Some(map.next_value()?),
+                    11 => self.version = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Order {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Order {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    product_id: fields.product_id,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    customer_id: fields
+                        .customer_id
+                        .ok_or_else(|| D::Error::missing_field("customer_id"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    total_amount: fields
+                        .total_amount
+                        .ok_or_else(|| D::Error::missing_field("total_amount"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Order {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -4590,7 +5685,7 @@ pub mod orders {
         }
     }
     /// A new row of `orders`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrder {
         /// `None`: the default, `gen_random_uuid()`.
@@ -4613,6 +5708,83 @@ pub mod orders {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderId>,
+            product_id: Option<ids::ProductId>,
+            seller_id: Option<ids::SellerProfileId>,
+            customer_id: Option<ids::BuyerProfileId>,
+            status: Option<super::OrderStatus>,
+            channel: Option<String>,
+            total_amount: Option<::rust_decimal::Decimal>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewOrder";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "product_id",
+                "seller_id",
+                "customer_id",
+                "status",
+                "channel",
+                "total_amount",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.product_id = map.next_value()?,
+                    2 => self.seller_id = Some(map.next_value()?),
+                    3 => self.customer_id = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.channel = Some(map.next_value()?),
+                    6 => self.total_amount = Some(map.next_value()?),
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewOrder {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewOrder {
+                    id: fields.id,
+                    product_id: fields.product_id,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    customer_id: fields
+                        .customer_id
+                        .ok_or_else(|| D::Error::missing_field("customer_id"))?,
+                    status: fields.status,
+                    channel: fields
+                        .channel
+                        .ok_or_else(|| D::Error::missing_field("channel"))?,
+                    total_amount: fields
+                        .total_amount
+                        .ok_or_else(|| D::Error::missing_field("total_amount"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewOrder {
         /// A row with the required `seller_id`, `customer_id`, `channel`, `total_amount`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -5046,7 +6218,7 @@ pub mod order_items {
     #[allow(unused_imports)]
     use super::*;
     /// Lines of an order.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItem {
         pub id: ids::OrderItemId,
@@ -5057,6 +6229,77 @@ pub mod order_items {
         pub unit_price: ::rust_decimal::Decimal,
         pub subtotal: Option<::rust_decimal::Decimal>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderItemId>,
+            tenant_id: Option<ids::TenantId>,
+            order_id: Option<ids::OrderId>,
+            product_id: Option<ids::ProductId>,
+            quantity: Option<i32>,
+            unit_price: Option<::rust_decimal::Decimal>,
+            subtotal: Option<::rust_decimal::Decimal>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "OrderItem";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "order_id",
+                "product_id",
+                "quantity",
+                "unit_price",
+                "subtotal",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.order_id = Some(map.next_value()?),
+                    3 => self.product_id = Some(map.next_value()?),
+                    4 => self.quantity = Some(map.next_value()?),
+                    5 => self.unit_price = Some(map.next_value()?),
+                    6 => self.subtotal = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for OrderItem {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(OrderItem {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    product_id: fields
+                        .product_id
+                        .ok_or_else(|| D::Error::missing_field("product_id"))?,
+                    quantity: fields
+                        .quantity
+                        .ok_or_else(|| D::Error::missing_field("quantity"))?,
+                    unit_price: fields
+                        .unit_price
+                        .ok_or_else(|| D::Error::missing_field("unit_price"))?,
+                    subtotal: fields.subtotal,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderItem {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -5073,7 +6316,7 @@ pub mod order_items {
         }
     }
     /// A new row of `order_items`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderItem {
         /// `None`: the default, `gen_random_uuid()`.
@@ -5084,6 +6327,67 @@ pub mod order_items {
         pub quantity: i32,
         pub unit_price: ::rust_decimal::Decimal,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderItemId>,
+            order_id: Option<ids::OrderId>,
+            product_id: Option<ids::ProductId>,
+            quantity: Option<i32>,
+            unit_price: Option<::rust_decimal::Decimal>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewOrderItem";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "order_id",
+                "product_id",
+                "quantity",
+                "unit_price",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.order_id = Some(map.next_value()?),
+                    2 => self.product_id = Some(map.next_value()?),
+                    3 => self.quantity = Some(map.next_value()?),
+                    4 => self.unit_price = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewOrderItem {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewOrderItem {
+                    id: fields.id,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    product_id: fields
+                        .product_id
+                        .ok_or_else(|| D::Error::missing_field("product_id"))?,
+                    quantity: fields
+                        .quantity
+                        .ok_or_else(|| D::Error::missing_field("quantity"))?,
+                    unit_price: fields
+                        .unit_price
+                        .ok_or_else(|| D::Error::missing_field("unit_price"))?,
+                })
+            }
+        }
+    };
     impl NewOrderItem {
         /// A row with the required `order_id`, `product_id`, `quantity`, `unit_price`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -5408,7 +6712,7 @@ pub mod order_returns {
     #[allow(unused_imports)]
     use super::*;
     /// Returns requested on an order.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturn {
         pub id: ids::OrderReturnId,
@@ -5422,6 +6726,91 @@ pub mod order_returns {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderReturnId>,
+            tenant_id: Option<ids::TenantId>,
+            order_id: Option<ids::OrderId>,
+            status: Option<String>,
+            reason: Option<String>,
+            approved_by: Option<ids::UserId>,
+            return_date: Option<::chrono::NaiveDate>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            version: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "OrderReturn";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "order_id",
+                "status",
+                "reason",
+                "approved_by",
+                "return_date",
+                "created_at",
+                "updated_at",
+                "version",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.order_id = Some(map.next_value()?),
+                    3 => self.status = Some(map.next_value()?),
+                    4 => self.reason = map.next_value()?,
+                    5 => self.approved_by = map.next_value()?,
+                    6 => self.return_date = map.next_value()?,
+                    7 => self.created_at = Some(map.next_value()?),
+                    8 => self.updated_at = Some(map.next_value()?),
+                    9 => self.version = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for OrderReturn {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(OrderReturn {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    reason: fields.reason,
+                    approved_by: fields.approved_by,
+                    return_date: fields.return_date,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderReturn {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -5441,7 +6830,7 @@ pub mod order_returns {
         }
     }
     /// A new row of `order_returns`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderReturn {
         /// `None`: the default, `gen_random_uuid()`.
@@ -5464,6 +6853,73 @@ pub mod order_returns {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderReturnId>,
+            order_id: Option<ids::OrderId>,
+            status: Option<String>,
+            reason: Option<String>,
+            approved_by: Option<ids::UserId>,
+            return_date: Option<::chrono::NaiveDate>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewOrderReturn";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "order_id",
+                "status",
+                "reason",
+                "approved_by",
+                "return_date",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.order_id = Some(map.next_value()?),
+                    2 => self.status = map.next_value()?,
+                    3 => self.reason = map.next_value()?,
+                    4 => self.approved_by = map.next_value()?,
+                    5 => self.return_date = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewOrderReturn {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewOrderReturn {
+                    id: fields.id,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    status: fields.status,
+                    reason: fields.reason,
+                    approved_by: fields.approved_by,
+                    return_date: fields.return_date,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewOrderReturn {
         /// A row with the required `order_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -5820,7 +7276,7 @@ pub mod order_channel_meta {
     #[allow(unused_imports)]
     use super::*;
     /// Channel-specific data of an order (one-to-one with orders).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMeta {
         pub id: ids::OrderChannelMetaId,
@@ -5829,6 +7285,67 @@ pub mod order_channel_meta {
         pub channel_type: String,
         pub channel_data: ::serde_json::Value,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderChannelMetaId>,
+            tenant_id: Option<ids::TenantId>,
+            order_id: Option<ids::OrderId>,
+            channel_type: Option<String>,
+            channel_data: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "OrderChannelMeta";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "order_id",
+                "channel_type",
+                "channel_data",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.order_id = Some(map.next_value()?),
+                    3 => self.channel_type = Some(map.next_value()?),
+                    4 => self.channel_data = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for OrderChannelMeta {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(OrderChannelMeta {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    channel_type: fields
+                        .channel_type
+                        .ok_or_else(|| D::Error::missing_field("channel_type"))?,
+                    channel_data: fields
+                        .channel_data
+                        .ok_or_else(|| D::Error::missing_field("channel_data"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for OrderChannelMeta {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -5843,7 +7360,7 @@ pub mod order_channel_meta {
         }
     }
     /// A new row of `order_channel_meta`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderChannelMeta {
         /// `None`: the default, `gen_random_uuid()`.
@@ -5855,6 +7372,59 @@ pub mod order_channel_meta {
         #[serde(default)]
         pub channel_data: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::OrderChannelMetaId>,
+            order_id: Option<ids::OrderId>,
+            channel_type: Option<String>,
+            channel_data: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewOrderChannelMeta";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "order_id",
+                "channel_type",
+                "channel_data",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.order_id = Some(map.next_value()?),
+                    2 => self.channel_type = Some(map.next_value()?),
+                    3 => self.channel_data = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewOrderChannelMeta {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewOrderChannelMeta {
+                    id: fields.id,
+                    order_id: fields
+                        .order_id
+                        .ok_or_else(|| D::Error::missing_field("order_id"))?,
+                    channel_type: fields
+                        .channel_type
+                        .ok_or_else(|| D::Error::missing_field("channel_type"))?,
+                    channel_data: fields.channel_data,
+                })
+            }
+        }
+    };
     impl NewOrderChannelMeta {
         /// A row with the required `order_id`, `channel_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -6162,7 +7732,7 @@ pub mod address_book {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved addresses.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBook {
         pub id: ids::AddressBookId,
@@ -6200,6 +7770,107 @@ pub mod address_book {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AddressBookId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::BuyerProfileId>,
+            address_type: Option<String>,
+            is_default: Option<bool>,
+            recipient_name: Option<String>,
+            street_address: Option<String>,
+            city: Option<String>,
+            state: Option<String>,
+            country: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AddressBook";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "address_type",
+                "is_default",
+                "recipient_name",
+                "street_address",
+                "city",
+                "state",
+                "country",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.address_type = Some(map.next_value()?),
+                    4 => self.is_default = Some(map.next_value()?),
+                    5 => self.recipient_name = Some(map.next_value()?),
+                    6 => self.street_address = Some(map.next_value()?),
+                    7 => self.city = Some(map.next_value()?),
+                    8 => self.state = map.next_value()?,
+                    9 => self.country = Some(map.next_value()?),
+                    10 => self.created_at = Some(map.next_value()?),
+                    11 => self.updated_at = Some(map.next_value()?),
+                    12 => self.is_deleted = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AddressBook {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AddressBook {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    address_type: fields
+                        .address_type
+                        .ok_or_else(|| D::Error::missing_field("address_type"))?,
+                    is_default: fields
+                        .is_default
+                        .ok_or_else(|| D::Error::missing_field("is_default"))?,
+                    recipient_name: fields.recipient_name.unwrap_or_default(),
+                    street_address: fields.street_address.unwrap_or_default(),
+                    city: fields.city.ok_or_else(|| D::Error::missing_field("city"))?,
+                    state: fields.state,
+                    country: fields
+                        .country
+                        .ok_or_else(|| D::Error::missing_field("country"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AddressBook {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -6222,7 +7893,7 @@ pub mod address_book {
         }
     }
     /// A new row of `address_book`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAddressBook {
         /// `None`: the default, `gen_random_uuid()`.
@@ -6267,6 +7938,91 @@ pub mod address_book {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AddressBookId>,
+            user_id: Option<ids::BuyerProfileId>,
+            address_type: Option<String>,
+            is_default: Option<bool>,
+            recipient_name: Option<String>,
+            street_address: Option<String>,
+            city: Option<String>,
+            state: Option<String>,
+            country: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAddressBook";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "address_type",
+                "is_default",
+                "recipient_name",
+                "street_address",
+                "city",
+                "state",
+                "country",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.address_type = map.next_value()?,
+                    3 => self.is_default = map.next_value()?,
+                    4 => self.recipient_name = Some(map.next_value()?),
+                    5 => self.street_address = Some(map.next_value()?),
+                    6 => self.city = Some(map.next_value()?),
+                    7 => self.state = map.next_value()?,
+                    8 => self.country = Some(map.next_value()?),
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAddressBook {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAddressBook {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    address_type: fields.address_type,
+                    is_default: fields.is_default,
+                    recipient_name: fields
+                        .recipient_name
+                        .ok_or_else(|| D::Error::missing_field("recipient_name"))?,
+                    street_address: fields
+                        .street_address
+                        .ok_or_else(|| D::Error::missing_field("street_address"))?,
+                    city: fields.city.ok_or_else(|| D::Error::missing_field("city"))?,
+                    state: fields.state,
+                    country: fields
+                        .country
+                        .ok_or_else(|| D::Error::missing_field("country"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewAddressBook {
         /// A row with the required `user_id`, `recipient_name`, `street_address`, `city`, `country`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -6679,7 +8435,7 @@ pub mod saved_payment_method {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved payment methods; only the last four digits are kept.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethod {
         pub id: ids::SavedPaymentMethodId,
@@ -6712,6 +8468,97 @@ pub mod saved_payment_method {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SavedPaymentMethodId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::BuyerProfileId>,
+            payment_type: Option<String>,
+            is_default: Option<bool>,
+            card_last_four: Option<String>,
+            expiry_month: Option<i16>,
+            expiry_year: Option<i16>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_deleted: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "SavedPaymentMethod";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "payment_type",
+                "is_default",
+                "card_last_four",
+                "expiry_month",
+                "expiry_year",
+                "created_at",
+                "updated_at",
+                "is_deleted",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.payment_type = Some(map.next_value()?),
+                    4 => self.is_default = Some(map.next_value()?),
+                    5 => self.card_last_four = map.next_value()?,
+                    6 => self.expiry_month = map.next_value()?,
+                    7 => self.expiry_year = map.next_value()?,
+                    8 => self.created_at = Some(map.next_value()?),
+                    9 => self.updated_at = Some(map.next_value()?),
+                    10 => self.is_deleted = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethod {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(SavedPaymentMethod {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    payment_type: fields
+                        .payment_type
+                        .ok_or_else(|| D::Error::missing_field("payment_type"))?,
+                    is_default: fields
+                        .is_default
+                        .ok_or_else(|| D::Error::missing_field("is_default"))?,
+                    card_last_four: fields.card_last_four,
+                    expiry_month: fields.expiry_month,
+                    expiry_year: fields.expiry_year,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    is_deleted: fields
+                        .is_deleted
+                        .ok_or_else(|| D::Error::missing_field("is_deleted"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SavedPaymentMethod {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -6732,7 +8579,7 @@ pub mod saved_payment_method {
         }
     }
     /// A new row of `saved_payment_method`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSavedPaymentMethod {
         /// `None`: the default, `gen_random_uuid()`.
@@ -6772,6 +8619,79 @@ pub mod saved_payment_method {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SavedPaymentMethodId>,
+            user_id: Option<ids::BuyerProfileId>,
+            payment_type: Option<String>,
+            is_default: Option<bool>,
+            card_last_four: Option<String>,
+            expiry_month: Option<i16>,
+            expiry_year: Option<i16>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewSavedPaymentMethod";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "payment_type",
+                "is_default",
+                "card_last_four",
+                "expiry_month",
+                "expiry_year",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.payment_type = Some(map.next_value()?),
+                    3 => self.is_default = map.next_value()?,
+                    4 => self.card_last_four = map.next_value()?,
+                    5 => self.expiry_month = map.next_value()?,
+                    6 => self.expiry_year = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewSavedPaymentMethod {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewSavedPaymentMethod {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    payment_type: fields
+                        .payment_type
+                        .ok_or_else(|| D::Error::missing_field("payment_type"))?,
+                    is_default: fields.is_default,
+                    card_last_four: fields.card_last_four,
+                    expiry_month: fields.expiry_month,
+                    expiry_year: fields.expiry_year,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewSavedPaymentMethod {
         /// A row with the required `user_id`, `payment_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -7147,7 +9067,7 @@ pub mod notification_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Which notifications a user wants, per channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreference {
         pub id: ids::NotificationPreferenceId,
@@ -7160,6 +9080,91 @@ pub mod notification_preferences {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::NotificationPreferenceId>,
+            user_id: Option<ids::UserId>,
+            notification_type: Option<String>,
+            email_enabled: Option<bool>,
+            sms_enabled: Option<bool>,
+            push_enabled: Option<bool>,
+            in_app_enabled: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NotificationPreference";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "notification_type",
+                "email_enabled",
+                "sms_enabled",
+                "push_enabled",
+                "in_app_enabled",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.notification_type = Some(map.next_value()?),
+                    3 => self.email_enabled = Some(map.next_value()?),
+                    4 => self.sms_enabled = Some(map.next_value()?),
+                    5 => self.push_enabled = Some(map.next_value()?),
+                    6 => self.in_app_enabled = Some(map.next_value()?),
+                    7 => self.created_at = Some(map.next_value()?),
+                    8 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NotificationPreference {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NotificationPreference {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    notification_type: fields
+                        .notification_type
+                        .ok_or_else(|| D::Error::missing_field("notification_type"))?,
+                    email_enabled: fields
+                        .email_enabled
+                        .ok_or_else(|| D::Error::missing_field("email_enabled"))?,
+                    sms_enabled: fields
+                        .sms_enabled
+                        .ok_or_else(|| D::Error::missing_field("sms_enabled"))?,
+                    push_enabled: fields
+                        .push_enabled
+                        .ok_or_else(|| D::Error::missing_field("push_enabled"))?,
+                    in_app_enabled: fields
+                        .in_app_enabled
+                        .ok_or_else(|| D::Error::missing_field("in_app_enabled"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for NotificationPreference {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -7178,7 +9183,7 @@ pub mod notification_preferences {
         }
     }
     /// A new row of `notification_preferences`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewNotificationPreference {
         /// `None`: the default, `gen_random_uuid()`.
@@ -7205,6 +9210,79 @@ pub mod notification_preferences {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::NotificationPreferenceId>,
+            user_id: Option<ids::UserId>,
+            notification_type: Option<String>,
+            email_enabled: Option<bool>,
+            sms_enabled: Option<bool>,
+            push_enabled: Option<bool>,
+            in_app_enabled: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewNotificationPreference";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "notification_type",
+                "email_enabled",
+                "sms_enabled",
+                "push_enabled",
+                "in_app_enabled",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.notification_type = Some(map.next_value()?),
+                    3 => self.email_enabled = map.next_value()?,
+                    4 => self.sms_enabled = map.next_value()?,
+                    5 => self.push_enabled = map.next_value()?,
+                    6 => self.in_app_enabled = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewNotificationPreference {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewNotificationPreference {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    notification_type: fields
+                        .notification_type
+                        .ok_or_else(|| D::Error::missing_field("notification_type"))?,
+                    email_enabled: fields.email_enabled,
+                    sms_enabled: fields.sms_enabled,
+                    push_enabled: fields.push_enabled,
+                    in_app_enabled: fields.in_app_enabled,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewNotificationPreference {
         /// A row with the required `user_id`, `notification_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -7560,7 +9638,7 @@ pub mod seller_onboarding {
     #[allow(unused_imports)]
     use super::*;
     /// Verification process of a seller (one-to-one with seller_profile).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboarding {
         pub id: ids::SellerOnboardingId,
@@ -7575,6 +9653,97 @@ pub mod seller_onboarding {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SellerOnboardingId>,
+            tenant_id: Option<ids::TenantId>,
+            seller_id: Option<ids::SellerProfileId>,
+            onboarding_status: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            submitted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            verified_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            rejected_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            version: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "SellerOnboarding";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "seller_id",
+                "onboarding_status",
+                "verification_status",
+                "submitted_at",
+                "verified_at",
+                "rejected_at",
+                "created_at",
+                "updated_at",
+                "version",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.seller_id = Some(map.next_value()?),
+                    3 => self.onboarding_status = Some(map.next_value()?),
+                    4 => self.verification_status = Some(map.next_value()?),
+                    5 => self.submitted_at = map.next_value()?,
+                    6 => self.verified_at = map.next_value()?,
+                    7 => self.rejected_at = map.next_value()?,
+                    8 => self.created_at = Some(map.next_value()?),
+                    9 => self.updated_at = Some(map.next_value()?),
+                    10 => self.version = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for SellerOnboarding {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(SellerOnboarding {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    onboarding_status: fields
+                        .onboarding_status
+                        .ok_or_else(|| D::Error::missing_field("onboarding_status"))?,
+                    verification_status: fields
+                        .verification_status
+                        .ok_or_else(|| D::Error::missing_field("verification_status"))?,
+                    submitted_at: fields.submitted_at,
+                    verified_at: fields.verified_at,
+                    rejected_at: fields.rejected_at,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SellerOnboarding {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -7595,7 +9764,7 @@ pub mod seller_onboarding {
         }
     }
     /// A new row of `seller_onboarding`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerOnboarding {
         /// `None`: the default, `gen_random_uuid()`.
@@ -7621,6 +9790,77 @@ pub mod seller_onboarding {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SellerOnboardingId>,
+            seller_id: Option<ids::SellerProfileId>,
+            onboarding_status: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            submitted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            verified_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            rejected_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewSellerOnboarding";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "seller_id",
+                "onboarding_status",
+                "verification_status",
+                "submitted_at",
+                "verified_at",
+                "rejected_at",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.seller_id = Some(map.next_value()?),
+                    2 => self.onboarding_status = map.next_value()?,
+                    3 => self.verification_status = map.next_value()?,
+                    4 => self.submitted_at = map.next_value()?,
+                    5 => self.verified_at = map.next_value()?,
+                    6 => self.rejected_at = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewSellerOnboarding {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewSellerOnboarding {
+                    id: fields.id,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    onboarding_status: fields.onboarding_status,
+                    verification_status: fields.verification_status,
+                    submitted_at: fields.submitted_at,
+                    verified_at: fields.verified_at,
+                    rejected_at: fields.rejected_at,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewSellerOnboarding {
         /// A row with the required `seller_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -7988,7 +10228,7 @@ pub mod kyc_document {
     #[allow(unused_imports)]
     use super::*;
     /// Documents uploaded for KYC.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocument {
         pub id: ids::KycDocumentId,
@@ -8015,6 +10255,83 @@ pub mod kyc_document {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KycDocumentId>,
+            tenant_id: Option<ids::TenantId>,
+            seller_onboarding_id: Option<ids::SellerOnboardingId>,
+            document_type: Option<String>,
+            document_url: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "KycDocument";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "seller_onboarding_id",
+                "document_type",
+                "document_url",
+                "verification_status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.seller_onboarding_id = Some(map.next_value()?),
+                    3 => self.document_type = Some(map.next_value()?),
+                    4 => self.document_url = Some(map.next_value()?),
+                    5 => self.verification_status = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for KycDocument {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(KycDocument {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    seller_onboarding_id: fields
+                        .seller_onboarding_id
+                        .ok_or_else(|| D::Error::missing_field("seller_onboarding_id"))?,
+                    document_type: fields
+                        .document_type
+                        .ok_or_else(|| D::Error::missing_field("document_type"))?,
+                    document_url: fields.document_url.unwrap_or_default(),
+                    verification_status: fields
+                        .verification_status
+                        .ok_or_else(|| D::Error::missing_field("verification_status"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KycDocument {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -8032,7 +10349,7 @@ pub mod kyc_document {
         }
     }
     /// A new row of `kyc_document`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycDocument {
         /// `None`: the default, `gen_random_uuid()`.
@@ -8065,6 +10382,73 @@ pub mod kyc_document {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KycDocumentId>,
+            seller_onboarding_id: Option<ids::SellerOnboardingId>,
+            document_type: Option<String>,
+            document_url: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewKycDocument";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "seller_onboarding_id",
+                "document_type",
+                "document_url",
+                "verification_status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.seller_onboarding_id = Some(map.next_value()?),
+                    2 => self.document_type = Some(map.next_value()?),
+                    3 => self.document_url = Some(map.next_value()?),
+                    4 => self.verification_status = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewKycDocument {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewKycDocument {
+                    id: fields.id,
+                    seller_onboarding_id: fields
+                        .seller_onboarding_id
+                        .ok_or_else(|| D::Error::missing_field("seller_onboarding_id"))?,
+                    document_type: fields
+                        .document_type
+                        .ok_or_else(|| D::Error::missing_field("document_type"))?,
+                    document_url: fields
+                        .document_url
+                        .ok_or_else(|| D::Error::missing_field("document_url"))?,
+                    verification_status: fields.verification_status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewKycDocument {
         /// A row with the required `seller_onboarding_id`, `document_type`, `document_url`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -8395,7 +10779,7 @@ pub mod kyc_info {
     #[allow(unused_imports)]
     use super::*;
     /// Registration and tax data of a seller (one-to-one with seller_onboarding).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfo {
         pub id: ids::KycInfoId,
@@ -8423,6 +10807,81 @@ pub mod kyc_info {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KycInfoId>,
+            tenant_id: Option<ids::TenantId>,
+            seller_id: Option<ids::SellerOnboardingId>,
+            business_registration_number: Option<String>,
+            tax_id: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "KycInfo";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "seller_id",
+                "business_registration_number",
+                "tax_id",
+                "verification_status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.seller_id = Some(map.next_value()?),
+                    3 => self.business_registration_number = map.next_value()?,
+                    4 => self.tax_id = map.next_value()?,
+                    5 => self.verification_status = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for KycInfo {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(KycInfo {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    business_registration_number: fields.business_registration_number,
+                    tax_id: fields.tax_id,
+                    verification_status: fields
+                        .verification_status
+                        .ok_or_else(|| D::Error::missing_field("verification_status"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KycInfo {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -8441,7 +10900,7 @@ pub mod kyc_info {
         }
     }
     /// A new row of `kyc_info`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycInfo {
         /// `None`: the default, `gen_random_uuid()`.
@@ -8477,6 +10936,69 @@ pub mod kyc_info {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KycInfoId>,
+            seller_id: Option<ids::SellerOnboardingId>,
+            business_registration_number: Option<String>,
+            tax_id: Option<String>,
+            verification_status: Option<super::VerificationStatus>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewKycInfo";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "seller_id",
+                "business_registration_number",
+                "tax_id",
+                "verification_status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.seller_id = Some(map.next_value()?),
+                    2 => self.business_registration_number = map.next_value()?,
+                    3 => self.tax_id = map.next_value()?,
+                    4 => self.verification_status = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewKycInfo {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewKycInfo {
+                    id: fields.id,
+                    seller_id: fields
+                        .seller_id
+                        .ok_or_else(|| D::Error::missing_field("seller_id"))?,
+                    business_registration_number: fields.business_registration_number,
+                    tax_id: fields.tax_id,
+                    verification_status: fields.verification_status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewKycInfo {
         /// A row with the required `seller_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -8827,7 +11349,7 @@ pub mod storefront_theme {
     #[allow(unused_imports)]
     use super::*;
     /// Themes for storefronts; system themes have no tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontTheme {
         pub id: ids::StorefrontThemeId,
@@ -8838,6 +11360,73 @@ pub mod storefront_theme {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontThemeId>,
+            name: Option<String>,
+            description: Option<String>,
+            is_system: Option<bool>,
+            tenant_id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "StorefrontTheme";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "description",
+                "is_system",
+                "tenant_id",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.description = map.next_value()?,
+                    3 => self.is_system = Some(map.next_value()?),
+                    4 => self.tenant_id = map.next_value()?,
+                    5 => self.created_at = Some(map.next_value()?),
+                    6 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for StorefrontTheme {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(StorefrontTheme {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    is_system: fields
+                        .is_system
+                        .ok_or_else(|| D::Error::missing_field("is_system"))?,
+                    tenant_id: fields.tenant_id,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontTheme {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -8854,7 +11443,7 @@ pub mod storefront_theme {
         }
     }
     /// A new row of `storefront_theme`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontTheme {
         /// `None`: the default, `gen_random_uuid()`.
@@ -8875,6 +11464,67 @@ pub mod storefront_theme {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontThemeId>,
+            name: Option<String>,
+            description: Option<String>,
+            is_system: Option<bool>,
+            tenant_id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefrontTheme";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "description",
+                "is_system",
+                "tenant_id",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.description = map.next_value()?,
+                    3 => self.is_system = map.next_value()?,
+                    4 => self.tenant_id = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefrontTheme {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefrontTheme {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    description: fields.description,
+                    is_system: fields.is_system,
+                    tenant_id: fields.tenant_id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewStorefrontTheme {
         /// A row with the required `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -9212,7 +11862,7 @@ pub mod storefront {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's public shop (one-to-one with tenant).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Storefront {
         pub id: ids::StorefrontId,
@@ -9223,6 +11873,75 @@ pub mod storefront {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontId>,
+            tenant_id: Option<ids::TenantId>,
+            theme_id: Option<ids::StorefrontThemeId>,
+            is_published: Option<bool>,
+            custom_domain: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Storefront";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "theme_id",
+                "is_published",
+                "custom_domain",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.theme_id = map.next_value()?,
+                    3 => self.is_published = Some(map.next_value()?),
+                    4 => self.custom_domain = map.next_value()?,
+                    5 => self.created_at = Some(map.next_value()?),
+                    6 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Storefront {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Storefront {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    theme_id: fields.theme_id,
+                    is_published: fields
+                        .is_published
+                        .ok_or_else(|| D::Error::missing_field("is_published"))?,
+                    custom_domain: fields.custom_domain,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Storefront {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -9239,7 +11958,7 @@ pub mod storefront {
         }
     }
     /// A new row of `storefront`.
-    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefront {
         /// `None`: the default, `gen_random_uuid()`.
@@ -9259,6 +11978,62 @@ pub mod storefront {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontId>,
+            theme_id: Option<ids::StorefrontThemeId>,
+            is_published: Option<bool>,
+            custom_domain: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefront";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "theme_id",
+                "is_published",
+                "custom_domain",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.theme_id = map.next_value()?,
+                    2 => self.is_published = map.next_value()?,
+                    3 => self.custom_domain = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefront {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefront {
+                    id: fields.id,
+                    theme_id: fields.theme_id,
+                    is_published: fields.is_published,
+                    custom_domain: fields.custom_domain,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewStorefront {
         /// A row with every column left to its default.
         #[allow(clippy::too_many_arguments)]
@@ -9595,7 +12370,7 @@ pub mod storefront_versions {
     #[allow(unused_imports)]
     use super::*;
     /// Published versions of a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersion {
         pub id: ids::StorefrontVersionId,
@@ -9606,6 +12381,77 @@ pub mod storefront_versions {
         pub published_at: ::chrono::DateTime<::chrono::Utc>,
         pub published_by: Option<ids::UserId>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontVersionId>,
+            tenant_id: Option<ids::TenantId>,
+            storefront_id: Option<ids::StorefrontId>,
+            version: Option<i32>,
+            content: Option<::serde_json::Value>,
+            published_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            published_by: Option<ids::UserId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "StorefrontVersion";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "storefront_id",
+                "version",
+                "content",
+                "published_at",
+                "published_by",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.storefront_id = Some(map.next_value()?),
+                    3 => self.version = Some(map.next_value()?),
+                    4 => self.content = Some(map.next_value()?),
+                    5 => self.published_at = Some(map.next_value()?),
+                    6 => self.published_by = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for StorefrontVersion {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(StorefrontVersion {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    published_at: fields
+                        .published_at
+                        .ok_or_else(|| D::Error::missing_field("published_at"))?,
+                    published_by: fields.published_by,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontVersion {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -9622,7 +12468,7 @@ pub mod storefront_versions {
         }
     }
     /// A new row of `storefront_versions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontVersion {
         /// `None`: the default, `gen_random_uuid()`.
@@ -9637,6 +12483,69 @@ pub mod storefront_versions {
         #[serde(default)]
         pub published_by: Option<ids::UserId>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontVersionId>,
+            storefront_id: Option<ids::StorefrontId>,
+            version: Option<i32>,
+            content: Option<::serde_json::Value>,
+            published_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            published_by: Option<ids::UserId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefrontVersion";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "storefront_id",
+                "version",
+                "content",
+                "published_at",
+                "published_by",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.storefront_id = Some(map.next_value()?),
+                    2 => self.version = Some(map.next_value()?),
+                    3 => self.content = Some(map.next_value()?),
+                    4 => self.published_at = map.next_value()?,
+                    5 => self.published_by = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefrontVersion {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefrontVersion {
+                    id: fields.id,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    version: fields
+                        .version
+                        .ok_or_else(|| D::Error::missing_field("version"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    published_at: fields.published_at,
+                    published_by: fields.published_by,
+                })
+            }
+        }
+    };
     impl NewStorefrontVersion {
         /// A row with the required `storefront_id`, `version`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -9967,7 +12876,7 @@ pub mod storefront_drafts {
     #[allow(unused_imports)]
     use super::*;
     /// Unpublished edits of a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraft {
         pub id: ids::StorefrontDraftId,
@@ -9978,6 +12887,77 @@ pub mod storefront_drafts {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontDraftId>,
+            tenant_id: Option<ids::TenantId>,
+            storefront_id: Option<ids::StorefrontId>,
+            content: Option<::serde_json::Value>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "StorefrontDraft";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "storefront_id",
+                "content",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.storefront_id = Some(map.next_value()?),
+                    3 => self.content = Some(map.next_value()?),
+                    4 => self.created_by = map.next_value()?,
+                    5 => self.created_at = Some(map.next_value()?),
+                    6 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for StorefrontDraft {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(StorefrontDraft {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    created_by: fields.created_by,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontDraft {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -9994,7 +12974,7 @@ pub mod storefront_drafts {
         }
     }
     /// A new row of `storefront_drafts`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontDraft {
         /// `None`: the default, `gen_random_uuid()`.
@@ -10011,6 +12991,67 @@ pub mod storefront_drafts {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontDraftId>,
+            storefront_id: Option<ids::StorefrontId>,
+            content: Option<::serde_json::Value>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefrontDraft";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "storefront_id",
+                "content",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.storefront_id = Some(map.next_value()?),
+                    2 => self.content = Some(map.next_value()?),
+                    3 => self.created_by = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefrontDraft {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefrontDraft {
+                    id: fields.id,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    created_by: fields.created_by,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewStorefrontDraft {
         /// A row with the required `storefront_id`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -10312,7 +13353,7 @@ pub mod storefront_asset {
     #[allow(unused_imports)]
     use super::*;
     /// Uploaded files (images, fonts) of a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAsset {
         pub id: ids::StorefrontAssetId,
@@ -10324,6 +13365,81 @@ pub mod storefront_asset {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontAssetId>,
+            tenant_id: Option<ids::TenantId>,
+            file_name: Option<String>,
+            file_type: Option<String>,
+            url: Option<String>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "StorefrontAsset";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "file_name",
+                "file_type",
+                "url",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.file_name = Some(map.next_value()?),
+                    3 => self.file_type = Some(map.next_value()?),
+                    4 => self.url = Some(map.next_value()?),
+                    5 => self.created_by = map.next_value()?,
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for StorefrontAsset {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(StorefrontAsset {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    file_name: fields
+                        .file_name
+                        .ok_or_else(|| D::Error::missing_field("file_name"))?,
+                    file_type: fields
+                        .file_type
+                        .ok_or_else(|| D::Error::missing_field("file_type"))?,
+                    url: fields.url.ok_or_else(|| D::Error::missing_field("url"))?,
+                    created_by: fields.created_by,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontAsset {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -10341,7 +13457,7 @@ pub mod storefront_asset {
         }
     }
     /// A new row of `storefront_asset`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontAsset {
         /// `None`: the default, `gen_random_uuid()`.
@@ -10359,6 +13475,71 @@ pub mod storefront_asset {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontAssetId>,
+            file_name: Option<String>,
+            file_type: Option<String>,
+            url: Option<String>,
+            created_by: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefrontAsset";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "file_name",
+                "file_type",
+                "url",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.file_name = Some(map.next_value()?),
+                    2 => self.file_type = Some(map.next_value()?),
+                    3 => self.url = Some(map.next_value()?),
+                    4 => self.created_by = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefrontAsset {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefrontAsset {
+                    id: fields.id,
+                    file_name: fields
+                        .file_name
+                        .ok_or_else(|| D::Error::missing_field("file_name"))?,
+                    file_type: fields
+                        .file_type
+                        .ok_or_else(|| D::Error::missing_field("file_type"))?,
+                    url: fields.url.ok_or_else(|| D::Error::missing_field("url"))?,
+                    created_by: fields.created_by,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewStorefrontAsset {
         /// A row with the required `file_name`, `file_type`, `url`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -10676,7 +13857,7 @@ pub mod storefront_banner {
     #[allow(unused_imports)]
     use super::*;
     /// Banners shown on a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBanner {
         pub id: ids::StorefrontBannerId,
@@ -10688,6 +13869,85 @@ pub mod storefront_banner {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontBannerId>,
+            tenant_id: Option<ids::TenantId>,
+            storefront_id: Option<ids::StorefrontId>,
+            asset_id: Option<ids::StorefrontAssetId>,
+            is_active: Option<bool>,
+            banner_type: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "StorefrontBanner";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "storefront_id",
+                "asset_id",
+                "is_active",
+                "banner_type",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.storefront_id = Some(map.next_value()?),
+                    3 => self.asset_id = Some(map.next_value()?),
+                    4 => self.is_active = Some(map.next_value()?),
+                    5 => self.banner_type = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for StorefrontBanner {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(StorefrontBanner {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    asset_id: fields
+                        .asset_id
+                        .ok_or_else(|| D::Error::missing_field("asset_id"))?,
+                    is_active: fields
+                        .is_active
+                        .ok_or_else(|| D::Error::missing_field("is_active"))?,
+                    banner_type: fields
+                        .banner_type
+                        .ok_or_else(|| D::Error::missing_field("banner_type"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for StorefrontBanner {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -10705,7 +13965,7 @@ pub mod storefront_banner {
         }
     }
     /// A new row of `storefront_banner`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontBanner {
         /// `None`: the default, `gen_random_uuid()`.
@@ -10726,6 +13986,71 @@ pub mod storefront_banner {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::StorefrontBannerId>,
+            storefront_id: Option<ids::StorefrontId>,
+            asset_id: Option<ids::StorefrontAssetId>,
+            is_active: Option<bool>,
+            banner_type: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewStorefrontBanner";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "storefront_id",
+                "asset_id",
+                "is_active",
+                "banner_type",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.storefront_id = Some(map.next_value()?),
+                    2 => self.asset_id = Some(map.next_value()?),
+                    3 => self.is_active = map.next_value()?,
+                    4 => self.banner_type = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewStorefrontBanner {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewStorefrontBanner {
+                    id: fields.id,
+                    storefront_id: fields
+                        .storefront_id
+                        .ok_or_else(|| D::Error::missing_field("storefront_id"))?,
+                    asset_id: fields
+                        .asset_id
+                        .ok_or_else(|| D::Error::missing_field("asset_id"))?,
+                    is_active: fields.is_active,
+                    banner_type: fields.banner_type,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewStorefrontBanner {
         /// A row with the required `storefront_id`, `asset_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -11042,7 +14367,7 @@ pub mod conversation_history {
     #[allow(unused_imports)]
     use super::*;
     /// Messages exchanged with customers on any channel.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistory {
         pub id: ids::ConversationHistoryId,
@@ -11067,6 +14392,75 @@ pub mod conversation_history {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationHistoryId>,
+            tenant_id: Option<ids::TenantId>,
+            channel_id: Option<String>,
+            customer_id: Option<ids::BuyerProfileId>,
+            message: Option<String>,
+            direction: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "ConversationHistory";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "channel_id",
+                "customer_id",
+                "message",
+                "direction",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.channel_id = Some(map.next_value()?),
+                    3 => self.customer_id = map.next_value()?,
+                    4 => self.message = Some(map.next_value()?),
+                    5 => self.direction = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for ConversationHistory {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(ConversationHistory {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    channel_id: fields
+                        .channel_id
+                        .ok_or_else(|| D::Error::missing_field("channel_id"))?,
+                    customer_id: fields.customer_id,
+                    message: fields.message.unwrap_or_default(),
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ConversationHistory {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -11083,7 +14477,7 @@ pub mod conversation_history {
         }
     }
     /// A new row of `conversation_history`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationHistory {
         /// `None`: the default, `gen_random_uuid()`.
@@ -11111,6 +14505,69 @@ pub mod conversation_history {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationHistoryId>,
+            channel_id: Option<String>,
+            customer_id: Option<ids::BuyerProfileId>,
+            message: Option<String>,
+            direction: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewConversationHistory";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "channel_id",
+                "customer_id",
+                "message",
+                "direction",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.channel_id = Some(map.next_value()?),
+                    2 => self.customer_id = map.next_value()?,
+                    3 => self.message = Some(map.next_value()?),
+                    4 => self.direction = Some(map.next_value()?),
+                    5 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewConversationHistory {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewConversationHistory {
+                    id: fields.id,
+                    channel_id: fields
+                        .channel_id
+                        .ok_or_else(|| D::Error::missing_field("channel_id"))?,
+                    customer_id: fields.customer_id,
+                    message: fields
+                        .message
+                        .ok_or_else(|| D::Error::missing_field("message"))?,
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewConversationHistory {
         /// A row with the required `channel_id`, `message`, `direction`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -11444,7 +14901,7 @@ pub mod conversation_event {
     #[allow(unused_imports)]
     use super::*;
     /// Events within a conversation (typing, read, handoff, ...).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEvent {
         pub id: ids::ConversationEventId,
@@ -11454,6 +14911,73 @@ pub mod conversation_event {
         pub metadata: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationEventId>,
+            tenant_id: Option<ids::TenantId>,
+            conversation_id: Option<ids::ConversationHistoryId>,
+            event_type: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "ConversationEvent";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "conversation_id",
+                "event_type",
+                "metadata",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.conversation_id = Some(map.next_value()?),
+                    3 => self.event_type = Some(map.next_value()?),
+                    4 => self.metadata = Some(map.next_value()?),
+                    5 => self.created_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for ConversationEvent {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(ConversationEvent {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    event_type: fields
+                        .event_type
+                        .ok_or_else(|| D::Error::missing_field("event_type"))?,
+                    metadata: fields
+                        .metadata
+                        .ok_or_else(|| D::Error::missing_field("metadata"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ConversationEvent {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -11469,7 +14993,7 @@ pub mod conversation_event {
         }
     }
     /// A new row of `conversation_event`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationEvent {
         /// `None`: the default, `gen_random_uuid()`.
@@ -11484,6 +15008,63 @@ pub mod conversation_event {
         #[serde(default)]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationEventId>,
+            conversation_id: Option<ids::ConversationHistoryId>,
+            event_type: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewConversationEvent";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "event_type",
+                "metadata",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = Some(map.next_value()?),
+                    2 => self.event_type = Some(map.next_value()?),
+                    3 => self.metadata = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewConversationEvent {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewConversationEvent {
+                    id: fields.id,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    event_type: fields
+                        .event_type
+                        .ok_or_else(|| D::Error::missing_field("event_type"))?,
+                    metadata: fields.metadata,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewConversationEvent {
         /// A row with the required `conversation_id`, `event_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -11787,7 +15368,7 @@ pub mod complaints {
     #[allow(unused_imports)]
     use super::*;
     /// Complaints filed against a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Complaint {
         pub id: ids::ComplaintId,
@@ -11799,6 +15380,83 @@ pub mod complaints {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ComplaintId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            order_id: Option<ids::OrderId>,
+            description: Option<String>,
+            status: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Complaint";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "order_id",
+                "description",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.order_id = map.next_value()?,
+                    4 => self.description = Some(map.next_value()?),
+                    5 => self.status = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    7 => self.updated_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Complaint {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Complaint {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    order_id: fields.order_id,
+                    description: fields
+                        .description
+                        .ok_or_else(|| D::Error::missing_field("description"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Complaint {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -11816,7 +15474,7 @@ pub mod complaints {
         }
     }
     /// A new row of `complaints`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewComplaint {
         /// `None`: the default, `gen_random_uuid()`.
@@ -11836,6 +15494,71 @@ pub mod complaints {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ComplaintId>,
+            user_id: Option<ids::UserId>,
+            order_id: Option<ids::OrderId>,
+            description: Option<String>,
+            status: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewComplaint";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "order_id",
+                "description",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.order_id = map.next_value()?,
+                    3 => self.description = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewComplaint {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewComplaint {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    order_id: fields.order_id,
+                    description: fields
+                        .description
+                        .ok_or_else(|| D::Error::missing_field("description"))?,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewComplaint {
         /// A row with the required `user_id`, `description`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -12163,7 +15886,7 @@ pub mod violations {
     #[allow(unused_imports)]
     use super::*;
     /// Policy violations recorded against a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Violation {
         pub id: ids::ViolationId,
@@ -12174,6 +15897,79 @@ pub mod violations {
         pub details: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ViolationId>,
+            tenant_id: Option<ids::TenantId>,
+            user_id: Option<ids::UserId>,
+            violation_type: Option<String>,
+            severity: Option<String>,
+            details: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Violation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "user_id",
+                "violation_type",
+                "severity",
+                "details",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.user_id = Some(map.next_value()?),
+                    3 => self.violation_type = Some(map.next_value()?),
+                    4 => self.severity = Some(map.next_value()?),
+                    5 => self.details = Some(map.next_value()?),
+                    6 => self.created_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Violation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Violation {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    violation_type: fields
+                        .violation_type
+                        .ok_or_else(|| D::Error::missing_field("violation_type"))?,
+                    severity: fields
+                        .severity
+                        .ok_or_else(|| D::Error::missing_field("severity"))?,
+                    details: fields
+                        .details
+                        .ok_or_else(|| D::Error::missing_field("details"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Violation {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -12190,7 +15986,7 @@ pub mod violations {
         }
     }
     /// A new row of `violations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewViolation {
         /// `None`: the default, `gen_random_uuid()`.
@@ -12208,6 +16004,67 @@ pub mod violations {
         #[serde(default)]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ViolationId>,
+            user_id: Option<ids::UserId>,
+            violation_type: Option<String>,
+            severity: Option<String>,
+            details: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewViolation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "violation_type",
+                "severity",
+                "details",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.violation_type = Some(map.next_value()?),
+                    3 => self.severity = map.next_value()?,
+                    4 => self.details = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewViolation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewViolation {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    violation_type: fields
+                        .violation_type
+                        .ok_or_else(|| D::Error::missing_field("violation_type"))?,
+                    severity: fields.severity,
+                    details: fields.details,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewViolation {
         /// A row with the required `user_id`, `violation_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -12527,7 +16384,7 @@ pub mod audit_logs {
     #[allow(unused_imports)]
     use super::*;
     /// Audit log of critical operations, partitioned by month.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLog {
         pub id: ::uuid::Uuid,
@@ -12539,6 +16396,83 @@ pub mod audit_logs {
         pub changes: ::serde_json::Value,
         pub occurred_at: ::chrono::DateTime<::chrono::Utc>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<::uuid::Uuid>,
+            tenant_id: Option<ids::TenantId>,
+            actor_id: Option<ids::UserId>,
+            action: Option<String>,
+            entity_type: Option<String>,
+            entity_id: Option<::uuid::Uuid>,
+            changes: Option<::serde_json::Value>,
+            occurred_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AuditLog";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "actor_id",
+                "action",
+                "entity_type",
+                "entity_id",
+                "changes",
+                "occurred_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.actor_id = map.next_value()?,
+                    3 => self.action = Some(map.next_value()?),
+                    4 => self.entity_type = Some(map.next_value()?),
+                    5 => self.entity_id = Some(map.next_value()?),
+                    6 => self.changes = Some(map.next_value()?),
+                    7 => self.occurred_at = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AuditLog {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AuditLog {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    actor_id: fields.actor_id,
+                    action: fields
+                        .action
+                        .ok_or_else(|| D::Error::missing_field("action"))?,
+                    entity_type: fields
+                        .entity_type
+                        .ok_or_else(|| D::Error::missing_field("entity_type"))?,
+                    entity_id: fields
+                        .entity_id
+                        .ok_or_else(|| D::Error::missing_field("entity_id"))?,
+                    changes: fields
+                        .changes
+                        .ok_or_else(|| D::Error::missing_field("changes"))?,
+                    occurred_at: fields
+                        .occurred_at
+                        .ok_or_else(|| D::Error::missing_field("occurred_at"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AuditLog {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -12556,7 +16490,7 @@ pub mod audit_logs {
         }
     }
     /// A new row of `audit_logs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAuditLog {
         /// `None`: the default, `gen_random_uuid()`.
@@ -12574,6 +16508,73 @@ pub mod audit_logs {
         #[serde(default)]
         pub occurred_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<::uuid::Uuid>,
+            actor_id: Option<ids::UserId>,
+            action: Option<String>,
+            entity_type: Option<String>,
+            entity_id: Option<::uuid::Uuid>,
+            changes: Option<::serde_json::Value>,
+            occurred_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAuditLog";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "actor_id",
+                "action",
+                "entity_type",
+                "entity_id",
+                "changes",
+                "occurred_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.actor_id = map.next_value()?,
+                    2 => self.action = Some(map.next_value()?),
+                    3 => self.entity_type = Some(map.next_value()?),
+                    4 => self.entity_id = Some(map.next_value()?),
+                    5 => self.changes = map.next_value()?,
+                    6 => self.occurred_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAuditLog {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAuditLog {
+                    id: fields.id,
+                    actor_id: fields.actor_id,
+                    action: fields
+                        .action
+                        .ok_or_else(|| D::Error::missing_field("action"))?,
+                    entity_type: fields
+                        .entity_type
+                        .ok_or_else(|| D::Error::missing_field("entity_type"))?,
+                    entity_id: fields
+                        .entity_id
+                        .ok_or_else(|| D::Error::missing_field("entity_id"))?,
+                    changes: fields.changes,
+                    occurred_at: fields.occurred_at,
+                })
+            }
+        }
+    };
     impl NewAuditLog {
         /// A row with the required `action`, `entity_type`, `entity_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

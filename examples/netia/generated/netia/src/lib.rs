@@ -268,7 +268,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Customer accounts and subscription details.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -286,6 +286,79 @@ pub mod tenants {
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub is_active: Option<bool>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            email: Option<String>,
+            subscription_status: Option<String>,
+            subscription_plan: Option<String>,
+            crisp_website_id: Option<String>,
+            tidio_website_id: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Tenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "email",
+                "subscription_status",
+                "subscription_plan",
+                "crisp_website_id",
+                "tidio_website_id",
+                "created_at",
+                "updated_at",
+                "is_active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.email = Some(map.next_value()?),
+                    3 => self.subscription_status = map.next_value()?,
+                    4 => self.subscription_plan = map.next_value()?,
+                    5 => self.crisp_website_id = map.next_value()?,
+                    6 => self.tidio_website_id = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    9 => self.is_active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Tenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Tenant {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    subscription_status: fields.subscription_status,
+                    subscription_plan: fields.subscription_plan,
+                    crisp_website_id: fields.crisp_website_id,
+                    tidio_website_id: fields.tidio_website_id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    is_active: fields.is_active,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -305,7 +378,7 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
@@ -339,6 +412,79 @@ pub mod tenants {
         #[serde(default)]
         pub is_active: Option<bool>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            email: Option<String>,
+            subscription_status: Option<String>,
+            subscription_plan: Option<String>,
+            crisp_website_id: Option<String>,
+            tidio_website_id: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "email",
+                "subscription_status",
+                "subscription_plan",
+                "crisp_website_id",
+                "tidio_website_id",
+                "created_at",
+                "updated_at",
+                "is_active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.email = Some(map.next_value()?),
+                    3 => self.subscription_status = map.next_value()?,
+                    4 => self.subscription_plan = map.next_value()?,
+                    5 => self.crisp_website_id = map.next_value()?,
+                    6 => self.tidio_website_id = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    8 => self.updated_at = map.next_value()?,
+                    9 => self.is_active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenant {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    subscription_status: fields.subscription_status,
+                    subscription_plan: fields.subscription_plan,
+                    crisp_website_id: fields.crisp_website_id,
+                    tidio_website_id: fields.tidio_website_id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    is_active: fields.is_active,
+                })
+            }
+        }
+    };
     impl NewTenant {
         /// A row with the required `name`, `email`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -821,7 +967,7 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys for tenant authentication.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
@@ -848,6 +994,73 @@ pub mod api_keys {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ApiKeyId>,
+            tenant_id: Option<ids::TenantId>,
+            key_hash: Option<String>,
+            name: Option<String>,
+            permissions: Option<::serde_json::Value>,
+            last_used_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "ApiKey";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "key_hash",
+                "name",
+                "permissions",
+                "last_used_at",
+                "created_at",
+                "is_active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.key_hash = Some(map.next_value()?),
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.permissions = map.next_value()?,
+                    5 => self.last_used_at = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.is_active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for ApiKey {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(ApiKey {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    key_hash: fields.key_hash.unwrap_or_default(),
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    permissions: fields.permissions,
+                    last_used_at: fields.last_used_at,
+                    created_at: fields.created_at,
+                    is_active: fields.is_active,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ApiKey {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -865,7 +1078,7 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
@@ -901,6 +1114,75 @@ pub mod api_keys {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ApiKeyId>,
+            tenant_id: Option<ids::TenantId>,
+            key_hash: Option<String>,
+            name: Option<String>,
+            permissions: Option<::serde_json::Value>,
+            last_used_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            is_active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewApiKey";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "key_hash",
+                "name",
+                "permissions",
+                "last_used_at",
+                "created_at",
+                "is_active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.key_hash = Some(map.next_value()?),
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.permissions = map.next_value()?,
+                    5 => self.last_used_at = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.is_active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewApiKey {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewApiKey {
+                    id: fields.id,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    key_hash: fields
+                        .key_hash
+                        .ok_or_else(|| D::Error::missing_field("key_hash"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    permissions: fields.permissions,
+                    last_used_at: fields.last_used_at,
+                    created_at: fields.created_at,
+                    is_active: fields.is_active,
+                })
+            }
+        }
+    };
     impl NewApiKey {
         /// A row with the required `tenant_id`, `key_hash`, `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1287,7 +1569,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// Conversation sessions per tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -1297,6 +1579,67 @@ pub mod conversations {
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            tenant_id: Option<ids::TenantId>,
+            session_id: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Conversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "session_id",
+                "created_at",
+                "updated_at",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.session_id = Some(map.next_value()?),
+                    3 => self.created_at = map.next_value()?,
+                    4 => self.updated_at = map.next_value()?,
+                    5 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Conversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Conversation {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    session_id: fields
+                        .session_id
+                        .ok_or_else(|| D::Error::missing_field("session_id"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1312,7 +1655,7 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1329,6 +1672,61 @@ pub mod conversations {
         #[serde(default)]
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            session_id: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewConversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "session_id",
+                "created_at",
+                "updated_at",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.session_id = Some(map.next_value()?),
+                    2 => self.created_at = map.next_value()?,
+                    3 => self.updated_at = map.next_value()?,
+                    4 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewConversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewConversation {
+                    id: fields.id,
+                    session_id: fields
+                        .session_id
+                        .ok_or_else(|| D::Error::missing_field("session_id"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl NewConversation {
         /// A row with the required `session_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1671,7 +2069,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Individual messages within conversations.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -1682,6 +2080,73 @@ pub mod messages {
         pub timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            tenant_id: Option<ids::TenantId>,
+            conversation_id: Option<ids::ConversationId>,
+            role: Option<String>,
+            content: Option<String>,
+            timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Message";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "conversation_id",
+                "role",
+                "content",
+                "timestamp",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.conversation_id = Some(map.next_value()?),
+                    3 => self.role = Some(map.next_value()?),
+                    4 => self.content = Some(map.next_value()?),
+                    5 => self.timestamp = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Message {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Message {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    timestamp: fields.timestamp,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1698,7 +2163,7 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1714,6 +2179,67 @@ pub mod messages {
         #[serde(default)]
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            conversation_id: Option<ids::ConversationId>,
+            role: Option<String>,
+            content: Option<String>,
+            timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewMessage";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "role",
+                "content",
+                "timestamp",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = Some(map.next_value()?),
+                    2 => self.role = Some(map.next_value()?),
+                    3 => self.content = Some(map.next_value()?),
+                    4 => self.timestamp = map.next_value()?,
+                    5 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewMessage {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewMessage {
+                    id: fields.id,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    timestamp: fields.timestamp,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl NewMessage {
         /// A row with the required `conversation_id`, `role`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2076,7 +2602,7 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads captured from conversations.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
@@ -2104,6 +2630,75 @@ pub mod leads {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadId>,
+            tenant_id: Option<ids::TenantId>,
+            conversation_id: Option<ids::ConversationId>,
+            intent: Option<String>,
+            contact_info: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Lead";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "conversation_id",
+                "intent",
+                "contact_info",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.conversation_id = map.next_value()?,
+                    3 => self.intent = Some(map.next_value()?),
+                    4 => self.contact_info = map.next_value()?,
+                    5 => self.status = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Lead {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Lead {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    conversation_id: fields.conversation_id,
+                    intent: fields
+                        .intent
+                        .ok_or_else(|| D::Error::missing_field("intent"))?,
+                    contact_info: fields.contact_info,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Lead {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2121,7 +2716,7 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2159,6 +2754,69 @@ pub mod leads {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadId>,
+            conversation_id: Option<ids::ConversationId>,
+            intent: Option<String>,
+            contact_info: Option<::serde_json::Value>,
+            status: Option<String>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewLead";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "intent",
+                "contact_info",
+                "status",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = map.next_value()?,
+                    2 => self.intent = Some(map.next_value()?),
+                    3 => self.contact_info = map.next_value()?,
+                    4 => self.status = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewLead {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewLead {
+                    id: fields.id,
+                    conversation_id: fields.conversation_id,
+                    intent: fields
+                        .intent
+                        .ok_or_else(|| D::Error::missing_field("intent"))?,
+                    contact_info: fields.contact_info,
+                    status: fields.status,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewLead {
         /// A row with the required `intent`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2534,7 +3192,7 @@ pub mod tenant_configurations {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific configuration settings.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfiguration {
         pub id: ids::TenantConfigurationId,
@@ -2544,6 +3202,69 @@ pub mod tenant_configurations {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantConfigurationId>,
+            tenant_id: Option<ids::TenantId>,
+            config_type: Option<String>,
+            config_data: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "TenantConfiguration";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "config_type",
+                "config_data",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.config_type = Some(map.next_value()?),
+                    3 => self.config_data = Some(map.next_value()?),
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for TenantConfiguration {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(TenantConfiguration {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    config_type: fields
+                        .config_type
+                        .ok_or_else(|| D::Error::missing_field("config_type"))?,
+                    config_data: fields
+                        .config_data
+                        .ok_or_else(|| D::Error::missing_field("config_data"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for TenantConfiguration {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2559,7 +3280,7 @@ pub mod tenant_configurations {
         }
     }
     /// A new row of `tenant_configurations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantConfiguration {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2574,6 +3295,63 @@ pub mod tenant_configurations {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantConfigurationId>,
+            config_type: Option<String>,
+            config_data: Option<::serde_json::Value>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenantConfiguration";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "config_type",
+                "config_data",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.config_type = Some(map.next_value()?),
+                    2 => self.config_data = Some(map.next_value()?),
+                    3 => self.created_at = map.next_value()?,
+                    4 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenantConfiguration {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenantConfiguration {
+                    id: fields.id,
+                    config_type: fields
+                        .config_type
+                        .ok_or_else(|| D::Error::missing_field("config_type"))?,
+                    config_data: fields
+                        .config_data
+                        .ok_or_else(|| D::Error::missing_field("config_data"))?,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewTenantConfiguration {
         /// A row with the required `config_type`, `config_data`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2919,7 +3697,7 @@ pub mod knowledge_bases {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific knowledge base content.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBase {
         pub id: ids::KnowledgeBaseId,
@@ -2931,6 +3709,77 @@ pub mod knowledge_bases {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KnowledgeBaseId>,
+            tenant_id: Option<ids::TenantId>,
+            content_type: Option<String>,
+            content: Option<String>,
+            version: Option<i32>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "KnowledgeBase";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "content_type",
+                "content",
+                "version",
+                "is_active",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.content_type = Some(map.next_value()?),
+                    3 => self.content = Some(map.next_value()?),
+                    4 => self.version = map.next_value()?,
+                    5 => self.is_active = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for KnowledgeBase {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(KnowledgeBase {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    content_type: fields
+                        .content_type
+                        .ok_or_else(|| D::Error::missing_field("content_type"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    version: fields.version,
+                    is_active: fields.is_active,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for KnowledgeBase {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2948,7 +3797,7 @@ pub mod knowledge_bases {
         }
     }
     /// A new row of `knowledge_bases`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKnowledgeBase {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2969,6 +3818,71 @@ pub mod knowledge_bases {
         #[serde(default)]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::KnowledgeBaseId>,
+            content_type: Option<String>,
+            content: Option<String>,
+            version: Option<i32>,
+            is_active: Option<bool>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewKnowledgeBase";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "content_type",
+                "content",
+                "version",
+                "is_active",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.content_type = Some(map.next_value()?),
+                    2 => self.content = Some(map.next_value()?),
+                    3 => self.version = map.next_value()?,
+                    4 => self.is_active = map.next_value()?,
+                    5 => self.created_at = map.next_value()?,
+                    6 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewKnowledgeBase {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewKnowledgeBase {
+                    id: fields.id,
+                    content_type: fields
+                        .content_type
+                        .ok_or_else(|| D::Error::missing_field("content_type"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    version: fields.version,
+                    is_active: fields.is_active,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewKnowledgeBase {
         /// A row with the required `content_type`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

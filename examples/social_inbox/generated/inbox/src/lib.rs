@@ -968,7 +968,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant accounts, shared by every tenant schema.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -979,6 +979,67 @@ pub mod tenants {
         pub updated_at: Option<::chrono::NaiveDateTime>,
         pub active: Option<bool>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            tier: Option<String>,
+            settings: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Tenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "tier",
+                "settings",
+                "created_at",
+                "updated_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.tier = Some(map.next_value()?),
+                    3 => self.settings = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    6 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Tenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Tenant {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    tier: fields.tier.ok_or_else(|| D::Error::missing_field("tier"))?,
+                    settings: fields.settings,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -995,7 +1056,7 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1016,6 +1077,67 @@ pub mod tenants {
         #[serde(default)]
         pub active: Option<bool>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            name: Option<String>,
+            tier: Option<String>,
+            settings: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "name",
+                "tier",
+                "settings",
+                "created_at",
+                "updated_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.tier = Some(map.next_value()?),
+                    3 => self.settings = map.next_value()?,
+                    4 => self.created_at = map.next_value()?,
+                    5 => self.updated_at = map.next_value()?,
+                    6 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenant {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    tier: fields.tier.ok_or_else(|| D::Error::missing_field("tier"))?,
+                    settings: fields.settings,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl NewTenant {
         /// A row with the required `name`, `tier`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1369,13 +1491,54 @@ pub mod roles {
     #[allow(unused_imports)]
     use super::*;
     /// Roles a user can hold (ER diagram: ROLE).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Role {
         pub id: ids::RoleId,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RoleId>,
+            name: Option<String>,
+            permissions: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Role";
+            const FIELDS: &'static [&'static str] = &["id", "name", "permissions"];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.permissions = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Role {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Role {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    permissions: fields.permissions,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Role {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1388,7 +1551,7 @@ pub mod roles {
         }
     }
     /// A new row of `roles`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRole {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1399,6 +1562,47 @@ pub mod roles {
         #[serde(default)]
         pub permissions: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::RoleId>,
+            name: Option<String>,
+            permissions: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewRole";
+            const FIELDS: &'static [&'static str] = &["id", "name", "permissions"];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.name = Some(map.next_value()?),
+                    2 => self.permissions = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewRole {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewRole {
+                    id: fields.id,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    permissions: fields.permissions,
+                })
+            }
+        }
+    };
     impl NewRole {
         /// A row with the required `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1699,13 +1903,56 @@ pub mod platforms {
     #[allow(unused_imports)]
     use super::*;
     /// Social networks the inbox connects to (ER diagram: PLATFORM).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Platform {
         pub name: String,
         pub display_name: String,
         pub config: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            name: Option<String>,
+            display_name: Option<String>,
+            config: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Platform";
+            const FIELDS: &'static [&'static str] = &["name", "display_name", "config"];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.name = Some(map.next_value()?),
+                    1 => self.display_name = Some(map.next_value()?),
+                    2 => self.config = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Platform {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Platform {
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    display_name: fields
+                        .display_name
+                        .ok_or_else(|| D::Error::missing_field("display_name"))?,
+                    config: fields.config,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Platform {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1718,7 +1965,7 @@ pub mod platforms {
         }
     }
     /// A new row of `platforms`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlatform {
         pub name: String,
@@ -1727,6 +1974,49 @@ pub mod platforms {
         #[serde(default)]
         pub config: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            name: Option<String>,
+            display_name: Option<String>,
+            config: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewPlatform";
+            const FIELDS: &'static [&'static str] = &["name", "display_name", "config"];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.name = Some(map.next_value()?),
+                    1 => self.display_name = Some(map.next_value()?),
+                    2 => self.config = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewPlatform {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewPlatform {
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    display_name: fields
+                        .display_name
+                        .ok_or_else(|| D::Error::missing_field("display_name"))?,
+                    config: fields.config,
+                })
+            }
+        }
+    };
     impl NewPlatform {
         /// A row with the required `name`, `display_name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2006,7 +2296,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who work the inbox.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -2033,6 +2323,75 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            tenant_id: Option<ids::TenantId>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            role_id: Option<::uuid::Uuid>,
+            last_login: Option<::chrono::NaiveDateTime>,
+            mfa_enabled: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "User";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "email",
+                "password_hash",
+                "role_id",
+                "last_login",
+                "mfa_enabled",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.email = Some(map.next_value()?),
+                    3 => self.password_hash = Some(map.next_value()?),
+                    4 => self.role_id = Some(map.next_value()?),
+                    5 => self.last_login = map.next_value()?,
+                    6 => self.mfa_enabled = map.next_value()?,
+                    7 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for User {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(User {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields.password_hash.unwrap_or_default(),
+                    role_id: fields
+                        .role_id
+                        .ok_or_else(|| D::Error::missing_field("role_id"))?,
+                    last_login: fields.last_login,
+                    mfa_enabled: fields.mfa_enabled,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2050,7 +2409,7 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2082,6 +2441,71 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            role_id: Option<::uuid::Uuid>,
+            last_login: Option<::chrono::NaiveDateTime>,
+            mfa_enabled: Option<bool>,
+            created_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "email",
+                "password_hash",
+                "role_id",
+                "last_login",
+                "mfa_enabled",
+                "created_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.email = Some(map.next_value()?),
+                    2 => self.password_hash = Some(map.next_value()?),
+                    3 => self.role_id = Some(map.next_value()?),
+                    4 => self.last_login = map.next_value()?,
+                    5 => self.mfa_enabled = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUser {
+                    id: fields.id,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields
+                        .password_hash
+                        .ok_or_else(|| D::Error::missing_field("password_hash"))?,
+                    role_id: fields
+                        .role_id
+                        .ok_or_else(|| D::Error::missing_field("role_id"))?,
+                    last_login: fields.last_login,
+                    mfa_enabled: fields.mfa_enabled,
+                    created_at: fields.created_at,
+                })
+            }
+        }
+    };
     impl NewUser {
         /// A row with the required `email`, `password_hash`, `role_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2450,7 +2874,7 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys a user generates (ER diagram: API_KEY).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
@@ -2473,6 +2897,67 @@ pub mod api_keys {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ApiKeyId>,
+            user_id: Option<ids::UserId>,
+            key_hash: Option<String>,
+            name: Option<String>,
+            expires_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "ApiKey";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "key_hash",
+                "name",
+                "expires_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.key_hash = Some(map.next_value()?),
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.expires_at = map.next_value()?,
+                    5 => self.active = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for ApiKey {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(ApiKey {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    key_hash: fields.key_hash.unwrap_or_default(),
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    expires_at: fields.expires_at,
+                    active: fields
+                        .active
+                        .ok_or_else(|| D::Error::missing_field("active"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for ApiKey {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2488,7 +2973,7 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2516,6 +3001,67 @@ pub mod api_keys {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ApiKeyId>,
+            user_id: Option<ids::UserId>,
+            key_hash: Option<String>,
+            name: Option<String>,
+            expires_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewApiKey";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "user_id",
+                "key_hash",
+                "name",
+                "expires_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.user_id = Some(map.next_value()?),
+                    2 => self.key_hash = Some(map.next_value()?),
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.expires_at = map.next_value()?,
+                    5 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewApiKey {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewApiKey {
+                    id: fields.id,
+                    user_id: fields
+                        .user_id
+                        .ok_or_else(|| D::Error::missing_field("user_id"))?,
+                    key_hash: fields
+                        .key_hash
+                        .ok_or_else(|| D::Error::missing_field("key_hash"))?,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    expires_at: fields.expires_at,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl NewApiKey {
         /// A row with the required `user_id`, `key_hash`, `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2875,7 +3421,7 @@ pub mod social_accounts {
     #[allow(unused_imports)]
     use super::*;
     /// Connected social accounts; tokens are stored encrypted (AES-256).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccount {
         pub id: ids::SocialAccountId,
@@ -2909,6 +3455,91 @@ pub mod social_accounts {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SocialAccountId>,
+            tenant_id: Option<ids::TenantId>,
+            platform: Option<String>,
+            account_id: Option<String>,
+            account_name: Option<String>,
+            access_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            refresh_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            token_expires_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            connected_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "SocialAccount";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "platform",
+                "account_id",
+                "account_name",
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "token_expires_at",
+                "metadata",
+                "connected_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.platform = Some(map.next_value()?),
+                    3 => self.account_id = Some(map.next_value()?),
+                    4 => self.account_name = map.next_value()?,
+                    5 => self.access_token_encrypted = Some(map.next_value()?),
+                    6 => self.refresh_token_encrypted = map.next_value()?,
+                    7 => self.token_expires_at = map.next_value()?,
+                    8 => self.metadata = map.next_value()?,
+                    9 => self.connected_at = map.next_value()?,
+                    10 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for SocialAccount {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(SocialAccount {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    platform: fields
+                        .platform
+                        .ok_or_else(|| D::Error::missing_field("platform"))?,
+                    account_id: fields
+                        .account_id
+                        .ok_or_else(|| D::Error::missing_field("account_id"))?,
+                    account_name: fields.account_name,
+                    access_token_encrypted: fields
+                        .access_token_encrypted
+                        .unwrap_or_default(),
+                    refresh_token_encrypted: fields.refresh_token_encrypted,
+                    token_expires_at: fields.token_expires_at,
+                    metadata: fields.metadata,
+                    connected_at: fields.connected_at,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for SocialAccount {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2929,7 +3560,7 @@ pub mod social_accounts {
         }
     }
     /// A new row of `social_accounts`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSocialAccount {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2972,6 +3603,87 @@ pub mod social_accounts {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::SocialAccountId>,
+            platform: Option<String>,
+            account_id: Option<String>,
+            account_name: Option<String>,
+            access_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            refresh_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            token_expires_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+            connected_at: Option<::chrono::NaiveDateTime>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewSocialAccount";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "platform",
+                "account_id",
+                "account_name",
+                "access_token_encrypted",
+                "refresh_token_encrypted",
+                "token_expires_at",
+                "metadata",
+                "connected_at",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.platform = Some(map.next_value()?),
+                    2 => self.account_id = Some(map.next_value()?),
+                    3 => self.account_name = map.next_value()?,
+                    4 => self.access_token_encrypted = Some(map.next_value()?),
+                    5 => self.refresh_token_encrypted = map.next_value()?,
+                    6 => self.token_expires_at = map.next_value()?,
+                    7 => self.metadata = map.next_value()?,
+                    8 => self.connected_at = map.next_value()?,
+                    9 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewSocialAccount {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewSocialAccount {
+                    id: fields.id,
+                    platform: fields
+                        .platform
+                        .ok_or_else(|| D::Error::missing_field("platform"))?,
+                    account_id: fields
+                        .account_id
+                        .ok_or_else(|| D::Error::missing_field("account_id"))?,
+                    account_name: fields.account_name,
+                    access_token_encrypted: fields
+                        .access_token_encrypted
+                        .ok_or_else(|| D::Error::missing_field(
+                            "access_token_encrypted",
+                        ))?,
+                    refresh_token_encrypted: fields.refresh_token_encrypted,
+                    token_expires_at: fields.token_expires_at,
+                    metadata: fields.metadata,
+                    connected_at: fields.connected_at,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl NewSocialAccount {
         /// A row with the required `platform`, `account_id`, `access_token_encrypted`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -3390,7 +4102,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread with one participant on one social account.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -3405,6 +4117,89 @@ pub mod conversations {
         pub last_message_at: Option<::chrono::NaiveDateTime>,
         pub message_count: Option<i32>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            tenant_id: Option<ids::TenantId>,
+            social_account_id: Option<ids::SocialAccountId>,
+            platform_conversation_id: Option<String>,
+            participant_id: Option<String>,
+            participant_name: Option<String>,
+            status: Option<String>,
+            started_at: Option<::chrono::NaiveDateTime>,
+            last_message_at: Option<::chrono::NaiveDateTime>,
+            message_count: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Conversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "social_account_id",
+                "platform_conversation_id",
+                "participant_id",
+                "participant_name",
+                "status",
+                "started_at",
+                "last_message_at",
+                "message_count",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.social_account_id = Some(map.next_value()?),
+                    3 => self.platform_conversation_id = Some(map.next_value()?),
+                    4 => self.participant_id = Some(map.next_value()?),
+                    5 => self.participant_name = map.next_value()?,
+                    6 => self.status = map.next_value()?,
+                    7 => self.started_at = map.next_value()?,
+                    8 => self.last_message_at = map.next_value()?,
+                    9 => self.message_count = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Conversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Conversation {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    social_account_id: fields
+                        .social_account_id
+                        .ok_or_else(|| D::Error::missing_field("social_account_id"))?,
+                    platform_conversation_id: fields
+                        .platform_conversation_id
+                        .ok_or_else(|| D::Error::missing_field(
+                            "platform_conversation_id",
+                        ))?,
+                    participant_id: fields
+                        .participant_id
+                        .ok_or_else(|| D::Error::missing_field("participant_id"))?,
+                    participant_name: fields.participant_name,
+                    status: fields.status,
+                    started_at: fields.started_at,
+                    last_message_at: fields.last_message_at,
+                    message_count: fields.message_count,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Conversation {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -3424,7 +4219,7 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
@@ -3450,6 +4245,83 @@ pub mod conversations {
         #[serde(default)]
         pub message_count: Option<i32>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ConversationId>,
+            social_account_id: Option<ids::SocialAccountId>,
+            platform_conversation_id: Option<String>,
+            participant_id: Option<String>,
+            participant_name: Option<String>,
+            status: Option<String>,
+            started_at: Option<::chrono::NaiveDateTime>,
+            last_message_at: Option<::chrono::NaiveDateTime>,
+            message_count: Option<i32>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewConversation";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "social_account_id",
+                "platform_conversation_id",
+                "participant_id",
+                "participant_name",
+                "status",
+                "started_at",
+                "last_message_at",
+                "message_count",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.social_account_id = Some(map.next_value()?),
+                    2 => self.platform_conversation_id = Some(map.next_value()?),
+                    3 => self.participant_id = Some(map.next_value()?),
+                    4 => self.participant_name = map.next_value()?,
+                    5 => self.status = map.next_value()?,
+                    6 => self.started_at = map.next_value()?,
+                    7 => self.last_message_at = map.next_value()?,
+                    8 => self.message_count = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewConversation {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewConversation {
+                    id: fields.id,
+                    social_account_id: fields
+                        .social_account_id
+                        .ok_or_else(|| D::Error::missing_field("social_account_id"))?,
+                    platform_conversation_id: fields
+                        .platform_conversation_id
+                        .ok_or_else(|| D::Error::missing_field(
+                            "platform_conversation_id",
+                        ))?,
+                    participant_id: fields
+                        .participant_id
+                        .ok_or_else(|| D::Error::missing_field("participant_id"))?,
+                    participant_name: fields.participant_name,
+                    status: fields.status,
+                    started_at: fields.started_at,
+                    last_message_at: fields.last_message_at,
+                    message_count: fields.message_count,
+                })
+            }
+        }
+    };
     impl NewConversation {
         /// A row with the required `social_account_id`, `platform_conversation_id`, `participant_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -3864,7 +4736,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Messages, partitioned by month; 90 days stay hot, older months are archived.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ::uuid::Uuid,
@@ -3876,6 +4748,81 @@ pub mod messages {
         pub received_at: ::chrono::NaiveDateTime,
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<::uuid::Uuid>,
+            conversation_id: Option<ids::ConversationId>,
+            platform_message_id: Option<String>,
+            direction: Option<String>,
+            content: Option<String>,
+            sender_id: Option<String>,
+            received_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Message";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "platform_message_id",
+                "direction",
+                "content",
+                "sender_id",
+                "received_at",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.conversation_id = Some(map.next_value()?),
+                    2 => self.platform_message_id = Some(map.next_value()?),
+                    3 => self.direction = Some(map.next_value()?),
+                    4 => self.content = Some(map.next_value()?),
+                    5 => self.sender_id = map.next_value()?,
+                    6 => self.received_at = Some(map.next_value()?),
+                    7 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Message {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Message {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    platform_message_id: fields
+                        .platform_message_id
+                        .ok_or_else(|| D::Error::missing_field("platform_message_id"))?,
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    sender_id: fields.sender_id,
+                    received_at: fields
+                        .received_at
+                        .ok_or_else(|| D::Error::missing_field("received_at"))?,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -3893,7 +4840,7 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
@@ -3912,6 +4859,79 @@ pub mod messages {
         #[serde(default)]
         pub metadata: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<::uuid::Uuid>,
+            conversation_id: Option<ids::ConversationId>,
+            platform_message_id: Option<String>,
+            direction: Option<String>,
+            content: Option<String>,
+            sender_id: Option<String>,
+            received_at: Option<::chrono::NaiveDateTime>,
+            metadata: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewMessage";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "platform_message_id",
+                "direction",
+                "content",
+                "sender_id",
+                "received_at",
+                "metadata",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = Some(map.next_value()?),
+                    2 => self.platform_message_id = Some(map.next_value()?),
+                    3 => self.direction = Some(map.next_value()?),
+                    4 => self.content = Some(map.next_value()?),
+                    5 => self.sender_id = map.next_value()?,
+                    6 => self.received_at = map.next_value()?,
+                    7 => self.metadata = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewMessage {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewMessage {
+                    id: fields.id,
+                    conversation_id: fields
+                        .conversation_id
+                        .ok_or_else(|| D::Error::missing_field("conversation_id"))?,
+                    platform_message_id: fields
+                        .platform_message_id
+                        .ok_or_else(|| D::Error::missing_field("platform_message_id"))?,
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    sender_id: fields.sender_id,
+                    received_at: fields.received_at,
+                    metadata: fields.metadata,
+                })
+            }
+        }
+    };
     impl NewMessage {
         /// A row with the required `conversation_id`, `platform_message_id`, `direction`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -4313,7 +5333,7 @@ pub mod replies {
     #[allow(unused_imports)]
     use super::*;
     /// AI-generated replies to a message (ER diagram: REPLY).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Reply {
         pub id: ids::ReplyId,
@@ -4325,6 +5345,77 @@ pub mod replies {
         pub sent_at: Option<::chrono::NaiveDateTime>,
         pub error_message: Option<String>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ReplyId>,
+            message_id: Option<::uuid::Uuid>,
+            content: Option<String>,
+            status: Option<String>,
+            confidence: Option<f64>,
+            generated_at: Option<::chrono::NaiveDateTime>,
+            sent_at: Option<::chrono::NaiveDateTime>,
+            error_message: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Reply";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "message_id",
+                "content",
+                "status",
+                "confidence",
+                "generated_at",
+                "sent_at",
+                "error_message",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.message_id = Some(map.next_value()?),
+                    2 => self.content = Some(map.next_value()?),
+                    3 => self.status = Some(map.next_value()?),
+                    4 => self.confidence = map.next_value()?,
+                    5 => self.generated_at = map.next_value()?,
+                    6 => self.sent_at = map.next_value()?,
+                    7 => self.error_message = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Reply {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Reply {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    message_id: fields
+                        .message_id
+                        .ok_or_else(|| D::Error::missing_field("message_id"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    confidence: fields.confidence,
+                    generated_at: fields.generated_at,
+                    sent_at: fields.sent_at,
+                    error_message: fields.error_message,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Reply {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -4342,7 +5433,7 @@ pub mod replies {
         }
     }
     /// A new row of `replies`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewReply {
         /// `None`: the default, `gen_random_uuid()`.
@@ -4363,6 +5454,75 @@ pub mod replies {
         #[serde(default)]
         pub error_message: Option<String>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::ReplyId>,
+            message_id: Option<::uuid::Uuid>,
+            content: Option<String>,
+            status: Option<String>,
+            confidence: Option<f64>,
+            generated_at: Option<::chrono::NaiveDateTime>,
+            sent_at: Option<::chrono::NaiveDateTime>,
+            error_message: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewReply";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "message_id",
+                "content",
+                "status",
+                "confidence",
+                "generated_at",
+                "sent_at",
+                "error_message",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.message_id = Some(map.next_value()?),
+                    2 => self.content = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.confidence = map.next_value()?,
+                    5 => self.generated_at = map.next_value()?,
+                    6 => self.sent_at = map.next_value()?,
+                    7 => self.error_message = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewReply {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewReply {
+                    id: fields.id,
+                    message_id: fields
+                        .message_id
+                        .ok_or_else(|| D::Error::missing_field("message_id"))?,
+                    content: fields
+                        .content
+                        .ok_or_else(|| D::Error::missing_field("content"))?,
+                    status: fields.status,
+                    confidence: fields.confidence,
+                    generated_at: fields.generated_at,
+                    sent_at: fields.sent_at,
+                    error_message: fields.error_message,
+                })
+            }
+        }
+    };
     impl NewReply {
         /// A row with the required `message_id`, `content`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -4736,7 +5896,7 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads found in conversations, searchable by full text.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
@@ -4776,6 +5936,93 @@ pub mod leads {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadId>,
+            tenant_id: Option<ids::TenantId>,
+            conversation_id: Option<ids::ConversationId>,
+            name: Option<String>,
+            email: Option<String>,
+            phone: Option<String>,
+            company: Option<String>,
+            score: Option<String>,
+            status: Option<String>,
+            notes: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+            search_vector: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Lead";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "conversation_id",
+                "name",
+                "email",
+                "phone",
+                "company",
+                "score",
+                "status",
+                "notes",
+                "created_at",
+                "updated_at",
+                "search_vector",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.conversation_id = map.next_value()?,
+                    3 => self.name = map.next_value()?,
+                    4 => self.email = map.next_value()?,
+                    5 => self.phone = map.next_value()?,
+                    6 => self.company = map.next_value()?,
+                    7 => self.score = map.next_value()?,
+                    8 => self.status = map.next_value()?,
+                    9 => self.notes = map.next_value()?,
+                    10 => self.created_at = map.next_value()?,
+                    11 => self.updated_at = map.next_value()?,
+                    12 => self.search_vector = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Lead {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Lead {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    conversation_id: fields.conversation_id,
+                    name: fields.name,
+                    email: fields.email,
+                    phone: fields.phone,
+                    company: fields.company,
+                    score: fields.score,
+                    status: fields.status,
+                    notes: fields.notes,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    search_vector: fields.search_vector,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Lead {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -4798,7 +6045,7 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
@@ -4850,6 +6097,82 @@ pub mod leads {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadId>,
+            conversation_id: Option<ids::ConversationId>,
+            name: Option<String>,
+            email: Option<String>,
+            phone: Option<String>,
+            company: Option<String>,
+            score: Option<String>,
+            status: Option<String>,
+            notes: Option<String>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            updated_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewLead";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "conversation_id",
+                "name",
+                "email",
+                "phone",
+                "company",
+                "score",
+                "status",
+                "notes",
+                "created_at",
+                "updated_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.conversation_id = map.next_value()?,
+                    2 => self.name = map.next_value()?,
+                    3 => self.email = map.next_value()?,
+                    4 => self.phone = map.next_value()?,
+                    5 => self.company = map.next_value()?,
+                    6 => self.score = map.next_value()?,
+                    7 => self.status = map.next_value()?,
+                    8 => self.notes = map.next_value()?,
+                    9 => self.created_at = map.next_value()?,
+                    10 => self.updated_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewLead {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewLead {
+                    id: fields.id,
+                    conversation_id: fields.conversation_id,
+                    name: fields.name,
+                    email: fields.email,
+                    phone: fields.phone,
+                    company: fields.company,
+                    score: fields.score,
+                    status: fields.status,
+                    notes: fields.notes,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                })
+            }
+        }
+    };
     impl NewLead {
         /// A row with every column left to its default.
         #[allow(clippy::too_many_arguments)]
@@ -5269,7 +6592,7 @@ pub mod lead_scores {
     #[allow(unused_imports)]
     use super::*;
     /// Score history of a lead (ER diagram: LEAD_SCORE).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScore {
         pub id: ids::LeadScoreId,
@@ -5280,6 +6603,71 @@ pub mod lead_scores {
         pub reasoning: Option<String>,
         pub scored_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadScoreId>,
+            lead_id: Option<ids::LeadId>,
+            score: Option<String>,
+            score_value: Option<i32>,
+            signals: Option<::serde_json::Value>,
+            reasoning: Option<String>,
+            scored_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "LeadScore";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "lead_id",
+                "score",
+                "score_value",
+                "signals",
+                "reasoning",
+                "scored_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.lead_id = Some(map.next_value()?),
+                    2 => self.score = Some(map.next_value()?),
+                    3 => self.score_value = Some(map.next_value()?),
+                    4 => self.signals = map.next_value()?,
+                    5 => self.reasoning = map.next_value()?,
+                    6 => self.scored_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for LeadScore {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(LeadScore {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    lead_id: fields
+                        .lead_id
+                        .ok_or_else(|| D::Error::missing_field("lead_id"))?,
+                    score: fields.score.ok_or_else(|| D::Error::missing_field("score"))?,
+                    score_value: fields
+                        .score_value
+                        .ok_or_else(|| D::Error::missing_field("score_value"))?,
+                    signals: fields.signals,
+                    reasoning: fields.reasoning,
+                    scored_at: fields.scored_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for LeadScore {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -5296,7 +6684,7 @@ pub mod lead_scores {
         }
     }
     /// A new row of `lead_scores`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLeadScore {
         /// `None`: the default, `gen_random_uuid()`.
@@ -5314,6 +6702,71 @@ pub mod lead_scores {
         #[serde(default)]
         pub scored_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::LeadScoreId>,
+            lead_id: Option<ids::LeadId>,
+            score: Option<String>,
+            score_value: Option<i32>,
+            signals: Option<::serde_json::Value>,
+            reasoning: Option<String>,
+            scored_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewLeadScore";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "lead_id",
+                "score",
+                "score_value",
+                "signals",
+                "reasoning",
+                "scored_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.lead_id = Some(map.next_value()?),
+                    2 => self.score = Some(map.next_value()?),
+                    3 => self.score_value = Some(map.next_value()?),
+                    4 => self.signals = map.next_value()?,
+                    5 => self.reasoning = map.next_value()?,
+                    6 => self.scored_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewLeadScore {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewLeadScore {
+                    id: fields.id,
+                    lead_id: fields
+                        .lead_id
+                        .ok_or_else(|| D::Error::missing_field("lead_id"))?,
+                    score: fields.score.ok_or_else(|| D::Error::missing_field("score"))?,
+                    score_value: fields
+                        .score_value
+                        .ok_or_else(|| D::Error::missing_field("score_value"))?,
+                    signals: fields.signals,
+                    reasoning: fields.reasoning,
+                    scored_at: fields.scored_at,
+                })
+            }
+        }
+    };
     impl NewLeadScore {
         /// A row with the required `lead_id`, `score`, `score_value`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -5661,7 +7114,7 @@ pub mod crm_configs {
     #[allow(unused_imports)]
     use super::*;
     /// CRM connections of a tenant (ER diagram: CRM_CONFIG).
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfig {
         pub id: ids::CrmConfigId,
@@ -5686,6 +7139,77 @@ pub mod crm_configs {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::CrmConfigId>,
+            tenant_id: Option<ids::TenantId>,
+            provider: Option<String>,
+            credentials_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            field_mappings: Option<::serde_json::Value>,
+            auto_sync: Option<bool>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "CrmConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "tenant_id",
+                "provider",
+                "credentials_encrypted",
+                "field_mappings",
+                "auto_sync",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.tenant_id = Some(map.next_value()?),
+                    2 => self.provider = Some(map.next_value()?),
+                    3 => self.credentials_encrypted = Some(map.next_value()?),
+                    4 => self.field_mappings = map.next_value()?,
+                    5 => self.auto_sync = Some(map.next_value()?),
+                    6 => self.active = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for CrmConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(CrmConfig {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    provider: fields
+                        .provider
+                        .ok_or_else(|| D::Error::missing_field("provider"))?,
+                    credentials_encrypted: fields
+                        .credentials_encrypted
+                        .unwrap_or_default(),
+                    field_mappings: fields.field_mappings,
+                    auto_sync: fields
+                        .auto_sync
+                        .ok_or_else(|| D::Error::missing_field("auto_sync"))?,
+                    active: fields
+                        .active
+                        .ok_or_else(|| D::Error::missing_field("active"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for CrmConfig {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -5702,7 +7226,7 @@ pub mod crm_configs {
         }
     }
     /// A new row of `crm_configs`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmConfig {
         /// `None`: the default, `gen_random_uuid()`.
@@ -5733,6 +7257,69 @@ pub mod crm_configs {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::CrmConfigId>,
+            provider: Option<String>,
+            credentials_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
+            field_mappings: Option<::serde_json::Value>,
+            auto_sync: Option<bool>,
+            active: Option<bool>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewCrmConfig";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "provider",
+                "credentials_encrypted",
+                "field_mappings",
+                "auto_sync",
+                "active",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.provider = Some(map.next_value()?),
+                    2 => self.credentials_encrypted = Some(map.next_value()?),
+                    3 => self.field_mappings = map.next_value()?,
+                    4 => self.auto_sync = map.next_value()?,
+                    5 => self.active = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewCrmConfig {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewCrmConfig {
+                    id: fields.id,
+                    provider: fields
+                        .provider
+                        .ok_or_else(|| D::Error::missing_field("provider"))?,
+                    credentials_encrypted: fields
+                        .credentials_encrypted
+                        .ok_or_else(|| D::Error::missing_field(
+                            "credentials_encrypted",
+                        ))?,
+                    field_mappings: fields.field_mappings,
+                    auto_sync: fields.auto_sync,
+                    active: fields.active,
+                })
+            }
+        }
+    };
     impl NewCrmConfig {
         /// A row with the required `provider`, `credentials_encrypted`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -6064,7 +7651,7 @@ pub mod crm_syncs {
     #[allow(unused_imports)]
     use super::*;
     /// Pushes of leads to a CRM, retried with backoff.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSync {
         pub id: ids::CrmSyncId,
@@ -6080,6 +7667,85 @@ pub mod crm_syncs {
         pub retry_count: Option<i32>,
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::CrmSyncId>,
+            lead_id: Option<ids::LeadId>,
+            crm_config_id: Option<::uuid::Uuid>,
+            external_id: Option<String>,
+            action: Option<String>,
+            status: Option<String>,
+            error_message: Option<String>,
+            synced_at: Option<::chrono::NaiveDateTime>,
+            retry_count: Option<i32>,
+            next_retry_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "CrmSync";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "lead_id",
+                "crm_config_id",
+                "external_id",
+                "action",
+                "status",
+                "error_message",
+                "synced_at",
+                "retry_count",
+                "next_retry_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.lead_id = Some(map.next_value()?),
+                    2 => self.crm_config_id = Some(map.next_value()?),
+                    3 => self.external_id = map.next_value()?,
+                    4 => self.action = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.error_message = map.next_value()?,
+                    7 => self.synced_at = map.next_value()?,
+                    8 => self.retry_count = map.next_value()?,
+                    9 => self.next_retry_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for CrmSync {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(CrmSync {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    lead_id: fields
+                        .lead_id
+                        .ok_or_else(|| D::Error::missing_field("lead_id"))?,
+                    crm_config_id: fields
+                        .crm_config_id
+                        .ok_or_else(|| D::Error::missing_field("crm_config_id"))?,
+                    external_id: fields.external_id,
+                    action: fields
+                        .action
+                        .ok_or_else(|| D::Error::missing_field("action"))?,
+                    status: fields.status,
+                    error_message: fields.error_message,
+                    synced_at: fields.synced_at,
+                    retry_count: fields.retry_count,
+                    next_retry_at: fields.next_retry_at,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for CrmSync {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -6099,7 +7765,7 @@ pub mod crm_syncs {
         }
     }
     /// A new row of `crm_syncs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmSync {
         /// `None`: the default, `gen_random_uuid()`.
@@ -6127,6 +7793,85 @@ pub mod crm_syncs {
         #[serde(default)]
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::CrmSyncId>,
+            lead_id: Option<ids::LeadId>,
+            crm_config_id: Option<::uuid::Uuid>,
+            external_id: Option<String>,
+            action: Option<String>,
+            status: Option<String>,
+            error_message: Option<String>,
+            synced_at: Option<::chrono::NaiveDateTime>,
+            retry_count: Option<i32>,
+            next_retry_at: Option<::chrono::NaiveDateTime>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewCrmSync";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "lead_id",
+                "crm_config_id",
+                "external_id",
+                "action",
+                "status",
+                "error_message",
+                "synced_at",
+                "retry_count",
+                "next_retry_at",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.lead_id = Some(map.next_value()?),
+                    2 => self.crm_config_id = Some(map.next_value()?),
+                    3 => self.external_id = map.next_value()?,
+                    4 => self.action = Some(map.next_value()?),
+                    5 => self.status = map.next_value()?,
+                    6 => self.error_message = map.next_value()?,
+                    7 => self.synced_at = map.next_value()?,
+                    8 => self.retry_count = map.next_value()?,
+                    9 => self.next_retry_at = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewCrmSync {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewCrmSync {
+                    id: fields.id,
+                    lead_id: fields
+                        .lead_id
+                        .ok_or_else(|| D::Error::missing_field("lead_id"))?,
+                    crm_config_id: fields
+                        .crm_config_id
+                        .ok_or_else(|| D::Error::missing_field("crm_config_id"))?,
+                    external_id: fields.external_id,
+                    action: fields
+                        .action
+                        .ok_or_else(|| D::Error::missing_field("action"))?,
+                    status: fields.status,
+                    error_message: fields.error_message,
+                    synced_at: fields.synced_at,
+                    retry_count: fields.retry_count,
+                    next_retry_at: fields.next_retry_at,
+                })
+            }
+        }
+    };
     impl NewCrmSync {
         /// A row with the required `lead_id`, `crm_config_id`, `action`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -6530,7 +8275,7 @@ pub mod ai_tasks {
     #[allow(unused_imports)]
     use super::*;
     /// Classification, scoring and reply jobs for a message.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTask {
         pub id: ids::AiTaskId,
@@ -6546,6 +8291,83 @@ pub mod ai_tasks {
         pub retry_count: Option<i32>,
         pub error_message: Option<String>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AiTaskId>,
+            message_id: Option<::uuid::Uuid>,
+            task_type: Option<String>,
+            status: Option<String>,
+            input: Option<::serde_json::Value>,
+            output: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            completed_at: Option<::chrono::NaiveDateTime>,
+            retry_count: Option<i32>,
+            error_message: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "AiTask";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "message_id",
+                "task_type",
+                "status",
+                "input",
+                "output",
+                "created_at",
+                "completed_at",
+                "retry_count",
+                "error_message",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.message_id = Some(map.next_value()?),
+                    2 => self.task_type = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.input = map.next_value()?,
+                    5 => self.output = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.completed_at = map.next_value()?,
+                    8 => self.retry_count = map.next_value()?,
+                    9 => self.error_message = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for AiTask {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(AiTask {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    message_id: fields
+                        .message_id
+                        .ok_or_else(|| D::Error::missing_field("message_id"))?,
+                    task_type: fields
+                        .task_type
+                        .ok_or_else(|| D::Error::missing_field("task_type"))?,
+                    status: fields.status,
+                    input: fields.input,
+                    output: fields.output,
+                    created_at: fields.created_at,
+                    completed_at: fields.completed_at,
+                    retry_count: fields.retry_count,
+                    error_message: fields.error_message,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for AiTask {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -6565,7 +8387,7 @@ pub mod ai_tasks {
         }
     }
     /// A new row of `ai_tasks`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAiTask {
         /// `None`: the default, `gen_random_uuid()`.
@@ -6594,6 +8416,83 @@ pub mod ai_tasks {
         #[serde(default)]
         pub error_message: Option<String>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::AiTaskId>,
+            message_id: Option<::uuid::Uuid>,
+            task_type: Option<String>,
+            status: Option<String>,
+            input: Option<::serde_json::Value>,
+            output: Option<::serde_json::Value>,
+            created_at: Option<::chrono::NaiveDateTime>,
+            completed_at: Option<::chrono::NaiveDateTime>,
+            retry_count: Option<i32>,
+            error_message: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewAiTask";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "message_id",
+                "task_type",
+                "status",
+                "input",
+                "output",
+                "created_at",
+                "completed_at",
+                "retry_count",
+                "error_message",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.message_id = Some(map.next_value()?),
+                    2 => self.task_type = Some(map.next_value()?),
+                    3 => self.status = map.next_value()?,
+                    4 => self.input = map.next_value()?,
+                    5 => self.output = map.next_value()?,
+                    6 => self.created_at = map.next_value()?,
+                    7 => self.completed_at = map.next_value()?,
+                    8 => self.retry_count = map.next_value()?,
+                    9 => self.error_message = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewAiTask {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewAiTask {
+                    id: fields.id,
+                    message_id: fields
+                        .message_id
+                        .ok_or_else(|| D::Error::missing_field("message_id"))?,
+                    task_type: fields
+                        .task_type
+                        .ok_or_else(|| D::Error::missing_field("task_type"))?,
+                    status: fields.status,
+                    input: fields.input,
+                    output: fields.output,
+                    created_at: fields.created_at,
+                    completed_at: fields.completed_at,
+                    retry_count: fields.retry_count,
+                    error_message: fields.error_message,
+                })
+            }
+        }
+    };
     impl NewAiTask {
         /// A row with the required `message_id`, `task_type`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]

@@ -718,7 +718,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Organisations using the messaging service.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -733,6 +733,79 @@ pub mod tenants {
         /// Tenant-specific configuration.
         pub settings: ::serde_json::Value,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            name: Option<String>,
+            status: Option<super::TenantStatus>,
+            description: Option<String>,
+            settings: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Tenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+                "name",
+                "status",
+                "description",
+                "settings",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.created_at = Some(map.next_value()?),
+                    2 => self.updated_at = Some(map.next_value()?),
+                    3 => self.deleted_at = map.next_value()?,
+                    4 => self.name = Some(map.next_value()?),
+                    5 => self.status = Some(map.next_value()?),
+                    6 => self.description = map.next_value()?,
+                    7 => self.settings = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Tenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Tenant {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    deleted_at: fields.deleted_at,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    description: fields.description,
+                    settings: fields
+                        .settings
+                        .ok_or_else(|| D::Error::missing_field("settings"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Tenant {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -750,7 +823,7 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
@@ -775,6 +848,67 @@ pub mod tenants {
         #[serde(default)]
         pub settings: Option<::serde_json::Value>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::TenantId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            name: Option<String>,
+            status: Option<super::TenantStatus>,
+            description: Option<String>,
+            settings: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewTenant";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "name",
+                "status",
+                "description",
+                "settings",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.created_at = map.next_value()?,
+                    2 => self.updated_at = map.next_value()?,
+                    3 => self.name = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.description = map.next_value()?,
+                    6 => self.settings = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewTenant {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewTenant {
+                    id: fields.id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    name: fields.name.ok_or_else(|| D::Error::missing_field("name"))?,
+                    status: fields.status,
+                    description: fields.description,
+                    settings: fields.settings,
+                })
+            }
+        }
+    };
     impl NewTenant {
         /// A row with the required `name`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1129,7 +1263,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Users within each tenant.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -1167,6 +1301,101 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<super::UserRole>,
+            is_active: Option<bool>,
+            last_login_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            preferences: Option<::serde_json::Value>,
+            tenant_id: Option<ids::TenantId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "User";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+                "email",
+                "password_hash",
+                "first_name",
+                "last_name",
+                "role",
+                "is_active",
+                "last_login_at",
+                "preferences",
+                "tenant_id",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.created_at = Some(map.next_value()?),
+                    2 => self.updated_at = Some(map.next_value()?),
+                    3 => self.deleted_at = map.next_value()?,
+                    4 => self.email = Some(map.next_value()?),
+                    5 => self.password_hash = Some(map.next_value()?),
+                    6 => self.first_name = map.next_value()?,
+                    7 => self.last_name = map.next_value()?,
+                    8 => self.role = Some(map.next_value()?),
+                    9 => self.is_active = Some(map.next_value()?),
+                    10 => self.last_login_at = map.next_value()?,
+                    11 => self.preferences = Some(map.next_value()?),
+                    12 => self.tenant_id = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for User {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(User {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    deleted_at: fields.deleted_at,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields.password_hash.unwrap_or_default(),
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    role: fields.role.ok_or_else(|| D::Error::missing_field("role"))?,
+                    is_active: fields
+                        .is_active
+                        .ok_or_else(|| D::Error::missing_field("is_active"))?,
+                    last_login_at: fields.last_login_at,
+                    preferences: fields
+                        .preferences
+                        .ok_or_else(|| D::Error::missing_field("preferences"))?,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for User {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1189,7 +1418,7 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1237,6 +1466,85 @@ pub mod users {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::UserId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            email: Option<String>,
+            password_hash: Option<String>,
+            first_name: Option<String>,
+            last_name: Option<String>,
+            role: Option<super::UserRole>,
+            is_active: Option<bool>,
+            last_login_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            preferences: Option<::serde_json::Value>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewUser";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "email",
+                "password_hash",
+                "first_name",
+                "last_name",
+                "role",
+                "is_active",
+                "last_login_at",
+                "preferences",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.created_at = map.next_value()?,
+                    2 => self.updated_at = map.next_value()?,
+                    3 => self.email = Some(map.next_value()?),
+                    4 => self.password_hash = Some(map.next_value()?),
+                    5 => self.first_name = map.next_value()?,
+                    6 => self.last_name = map.next_value()?,
+                    7 => self.role = map.next_value()?,
+                    8 => self.is_active = map.next_value()?,
+                    9 => self.last_login_at = map.next_value()?,
+                    10 => self.preferences = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewUser {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewUser {
+                    id: fields.id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    email: fields.email.ok_or_else(|| D::Error::missing_field("email"))?,
+                    password_hash: fields
+                        .password_hash
+                        .ok_or_else(|| D::Error::missing_field("password_hash"))?,
+                    first_name: fields.first_name,
+                    last_name: fields.last_name,
+                    role: fields.role,
+                    is_active: fields.is_active,
+                    last_login_at: fields.last_login_at,
+                    preferences: fields.preferences,
+                })
+            }
+        }
+    };
     impl NewUser {
         /// A row with the required `email`, `password_hash`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -1649,7 +1957,7 @@ pub mod waha_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// WhatsApp sessions managed by WAHA.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSession {
         pub id: ids::WahaSessionId,
@@ -1668,6 +1976,103 @@ pub mod waha_sessions {
         pub error_message: Option<String>,
         pub tenant_id: ids::TenantId,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::WahaSessionId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            external_session_id: Option<String>,
+            status: Option<super::WahaSessionStatus>,
+            engine: Option<super::WahaEngine>,
+            metadata: Option<::serde_json::Value>,
+            config: Option<::serde_json::Value>,
+            last_activity_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            error_message: Option<String>,
+            tenant_id: Option<ids::TenantId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "WahaSession";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+                "external_session_id",
+                "status",
+                "engine",
+                "metadata",
+                "config",
+                "last_activity_at",
+                "error_message",
+                "tenant_id",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.created_at = Some(map.next_value()?),
+                    2 => self.updated_at = Some(map.next_value()?),
+                    3 => self.deleted_at = map.next_value()?,
+                    4 => self.external_session_id = Some(map.next_value()?),
+                    5 => self.status = Some(map.next_value()?),
+                    6 => self.engine = Some(map.next_value()?),
+                    7 => self.metadata = Some(map.next_value()?),
+                    8 => self.config = Some(map.next_value()?),
+                    9 => self.last_activity_at = map.next_value()?,
+                    10 => self.error_message = map.next_value()?,
+                    11 => self.tenant_id = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for WahaSession {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(WahaSession {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    deleted_at: fields.deleted_at,
+                    external_session_id: fields
+                        .external_session_id
+                        .ok_or_else(|| D::Error::missing_field("external_session_id"))?,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    engine: fields
+                        .engine
+                        .ok_or_else(|| D::Error::missing_field("engine"))?,
+                    metadata: fields
+                        .metadata
+                        .ok_or_else(|| D::Error::missing_field("metadata"))?,
+                    config: fields
+                        .config
+                        .ok_or_else(|| D::Error::missing_field("config"))?,
+                    last_activity_at: fields.last_activity_at,
+                    error_message: fields.error_message,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for WahaSession {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -1689,7 +2094,7 @@ pub mod waha_sessions {
         }
     }
     /// A new row of `waha_sessions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWahaSession {
         /// `None`: the default, `gen_random_uuid()`.
@@ -1722,6 +2127,81 @@ pub mod waha_sessions {
         #[serde(default)]
         pub error_message: Option<String>,
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::WahaSessionId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            external_session_id: Option<String>,
+            status: Option<super::WahaSessionStatus>,
+            engine: Option<super::WahaEngine>,
+            metadata: Option<::serde_json::Value>,
+            config: Option<::serde_json::Value>,
+            last_activity_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            error_message: Option<String>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewWahaSession";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "external_session_id",
+                "status",
+                "engine",
+                "metadata",
+                "config",
+                "last_activity_at",
+                "error_message",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.created_at = map.next_value()?,
+                    2 => self.updated_at = map.next_value()?,
+                    3 => self.external_session_id = Some(map.next_value()?),
+                    4 => self.status = map.next_value()?,
+                    5 => self.engine = map.next_value()?,
+                    6 => self.metadata = map.next_value()?,
+                    7 => self.config = map.next_value()?,
+                    8 => self.last_activity_at = map.next_value()?,
+                    9 => self.error_message = map.next_value()?,
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewWahaSession {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewWahaSession {
+                    id: fields.id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    external_session_id: fields
+                        .external_session_id
+                        .ok_or_else(|| D::Error::missing_field("external_session_id"))?,
+                    status: fields.status,
+                    engine: fields.engine,
+                    metadata: fields.metadata,
+                    config: fields.config,
+                    last_activity_at: fields.last_activity_at,
+                    error_message: fields.error_message,
+                })
+            }
+        }
+    };
     impl NewWahaSession {
         /// A row with the required `external_session_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
@@ -2149,7 +2629,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received through the service.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -2203,6 +2683,127 @@ pub mod messages {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            direction: Option<super::MessageDirection>,
+            to_msisdn: Option<String>,
+            from_msisdn: Option<String>,
+            body: Option<String>,
+            status: Option<super::MessageStatus>,
+            waha_message_id: Option<String>,
+            raw_payload: Option<::serde_json::Value>,
+            message_type: Option<String>,
+            media_url: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            error_message: Option<String>,
+            delivered_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            tenant_id: Option<ids::TenantId>,
+            session_id: Option<ids::WahaSessionId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "Message";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "deleted_at",
+                "direction",
+                "to_msisdn",
+                "from_msisdn",
+                "body",
+                "status",
+                "waha_message_id",
+                "raw_payload",
+                "message_type",
+                "media_url",
+                "metadata",
+                "error_message",
+                "delivered_at",
+                "tenant_id",
+                "session_id",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = Some(map.next_value()?),
+                    1 => self.created_at = Some(map.next_value()?),
+                    2 => self.updated_at = Some(map.next_value()?),
+                    3 => self.deleted_at = map.next_value()?,
+                    4 => self.direction = Some(map.next_value()?),
+                    5 => self.to_msisdn = Some(map.next_value()?),
+                    6 => self.from_msisdn = Some(map.next_value()?),
+                    7 => self.body = map.next_value()?,
+                    8 => self.status = Some(map.next_value()?),
+                    9 => self.waha_message_id = map.next_value()?,
+                    10 => self.raw_payload = map.next_value()?,
+                    11 => self.message_type = Some(map.next_value()?),
+                    12 => self.media_url = map.next_value()?,
+                    13 => self.metadata = Some(map.next_value()?),
+                    14 => self.error_message = map.next_value()?,
+                    15 => self.delivered_at = map.next_value()?,
+                    16 => self.tenant_id = Some(map.next_value()?),
+                    17 => self.session_id = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for Message {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(Message {
+                    id: fields.id.ok_or_else(|| D::Error::missing_field("id"))?,
+                    created_at: fields
+                        .created_at
+                        .ok_or_else(|| D::Error::missing_field("created_at"))?,
+                    updated_at: fields
+                        .updated_at
+                        .ok_or_else(|| D::Error::missing_field("updated_at"))?,
+                    deleted_at: fields.deleted_at,
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    to_msisdn: fields.to_msisdn.unwrap_or_default(),
+                    from_msisdn: fields.from_msisdn.unwrap_or_default(),
+                    body: fields.body,
+                    status: fields
+                        .status
+                        .ok_or_else(|| D::Error::missing_field("status"))?,
+                    waha_message_id: fields.waha_message_id,
+                    raw_payload: fields.raw_payload,
+                    message_type: fields
+                        .message_type
+                        .ok_or_else(|| D::Error::missing_field("message_type"))?,
+                    media_url: fields.media_url,
+                    metadata: fields
+                        .metadata
+                        .ok_or_else(|| D::Error::missing_field("metadata"))?,
+                    error_message: fields.error_message,
+                    delivered_at: fields.delivered_at,
+                    tenant_id: fields
+                        .tenant_id
+                        .ok_or_else(|| D::Error::missing_field("tenant_id"))?,
+                    session_id: fields
+                        .session_id
+                        .ok_or_else(|| D::Error::missing_field("session_id"))?,
+                })
+            }
+        }
+    };
     impl<'r> ::sqlx::FromRow<'r, ::sqlx::postgres::PgRow> for Message {
         #[inline]
         fn from_row(row: &'r ::sqlx::postgres::PgRow) -> Result<Self, ::sqlx::Error> {
@@ -2230,7 +2831,7 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[derive(Clone, PartialEq, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
@@ -2298,6 +2899,111 @@ pub mod messages {
                 .finish()
         }
     }
+    const _: () = {
+        #[derive(Default)]
+        struct Fields {
+            id: Option<ids::MessageId>,
+            created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            direction: Option<super::MessageDirection>,
+            to_msisdn: Option<String>,
+            from_msisdn: Option<String>,
+            body: Option<String>,
+            status: Option<super::MessageStatus>,
+            waha_message_id: Option<String>,
+            raw_payload: Option<::serde_json::Value>,
+            message_type: Option<String>,
+            media_url: Option<String>,
+            metadata: Option<::serde_json::Value>,
+            error_message: Option<String>,
+            delivered_at: Option<::chrono::DateTime<::chrono::Utc>>,
+            session_id: Option<ids::WahaSessionId>,
+        }
+        impl ::hubgen_runtime::de::Fields for Fields {
+            const NAME: &'static str = "NewMessage";
+            const FIELDS: &'static [&'static str] = &[
+                "id",
+                "created_at",
+                "updated_at",
+                "direction",
+                "to_msisdn",
+                "from_msisdn",
+                "body",
+                "status",
+                "waha_message_id",
+                "raw_payload",
+                "message_type",
+                "media_url",
+                "metadata",
+                "error_message",
+                "delivered_at",
+                "session_id",
+            ];
+            #[inline]
+            fn read<'de, A: ::serde::de::MapAccess<'de>>(
+                &mut self,
+                index: usize,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match index {
+                    0 => self.id = map.next_value()?,
+                    1 => self.created_at = map.next_value()?,
+                    2 => self.updated_at = map.next_value()?,
+                    3 => self.direction = Some(map.next_value()?),
+                    4 => self.to_msisdn = Some(map.next_value()?),
+                    5 => self.from_msisdn = Some(map.next_value()?),
+                    6 => self.body = map.next_value()?,
+                    7 => self.status = map.next_value()?,
+                    8 => self.waha_message_id = map.next_value()?,
+                    9 => self.raw_payload = map.next_value()?,
+                    10 => self.message_type = map.next_value()?,
+                    11 => self.media_url = map.next_value()?,
+                    12 => self.metadata = map.next_value()?,
+                    13 => self.error_message = map.next_value()?,
+                    14 => self.delivered_at = map.next_value()?,
+                    15 => self.session_id = Some(map.next_value()?),
+                    _ => {
+                        map.next_value::<::serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for NewMessage {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                use ::serde::de::Error as _;
+                let fields: Fields = ::hubgen_runtime::de::deserialize(deserializer)?;
+                Ok(NewMessage {
+                    id: fields.id,
+                    created_at: fields.created_at,
+                    updated_at: fields.updated_at,
+                    direction: fields
+                        .direction
+                        .ok_or_else(|| D::Error::missing_field("direction"))?,
+                    to_msisdn: fields
+                        .to_msisdn
+                        .ok_or_else(|| D::Error::missing_field("to_msisdn"))?,
+                    from_msisdn: fields
+                        .from_msisdn
+                        .ok_or_else(|| D::Error::missing_field("from_msisdn"))?,
+                    body: fields.body,
+                    status: fields.status,
+                    waha_message_id: fields.waha_message_id,
+                    raw_payload: fields.raw_payload,
+                    message_type: fields.message_type,
+                    media_url: fields.media_url,
+                    metadata: fields.metadata,
+                    error_message: fields.error_message,
+                    delivered_at: fields.delivered_at,
+                    session_id: fields
+                        .session_id
+                        .ok_or_else(|| D::Error::missing_field("session_id"))?,
+                })
+            }
+        }
+    };
     impl NewMessage {
         /// A row with the required `direction`, `to_msisdn`, `from_msisdn`, `session_id`; every optional field `None` (its default, or NULL).
         #[allow(clippy::too_many_arguments)]
