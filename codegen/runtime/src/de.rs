@@ -1,8 +1,10 @@
-//! Deserializing patches and filters, whose fields are all optional: one
-//! generic visitor here, and per struct only which name goes to which
-//! field ([`Fields`]). serde's derive would write a visitor, a field enum
-//! and, for every nullable patch field, a wrapper type into each hub crate:
-//! most of the code a hub crate compiles.
+//! Deserializing generated structs: one generic visitor here, and per
+//! struct only which name goes to which field ([`Fields`]). Patches and
+//! filters, whose fields are all optional, implement it themselves; a row
+//! or an insert struct reads a hidden struct of optional fields, then
+//! reports what is missing. serde's derive would write a visitor, a field
+//! enum and, for every nullable patch field, a wrapper type into each hub
+//! crate: most of the code a hub crate compiled.
 //!
 //! The JSON is the derive's: keys by name, unknown keys ignored, a key given
 //! twice an error, an absent key leaves the field at its default. Formats

@@ -12,8 +12,8 @@
 //! - [`repo`]: what every generated repository method runs, generic over the
 //!   table's row, insert, patch and filter types.
 //! - [`Id`]: the typed IDs (`UserId` is `Id<kind::User>`), one generic newtype.
-//! - [`de`] and [`pg_enum`]: what generated patches, filters and enums share
-//!   instead of derives (less code in every hub crate).
+//! - [`de`] and [`pg_enum`]: what generated structs and enums share instead
+//!   of derives (less code in every hub crate).
 
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
