@@ -173,8 +173,21 @@ async fn one_row(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, E
     Ok(sqlx::query_with(sql, args?).fetch_one(conn).await?)
 }
 
-async fn all_rows(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<Vec<PgRow>, Error> {
-    Ok(sqlx::query_with(sql, args?).fetch_all(conn).await?)
+// Each row is handed to `each` as it arrives (decoded and dropped there, as
+// `query_as` does), not collected first: a page of rows then never sits in
+// memory twice.
+async fn each_row(
+    conn: &mut PgConnection,
+    sql: &str,
+    args: Result<PgArguments, Error>,
+    each: &mut (dyn FnMut(PgRow) -> Result<(), Error> + Send),
+) -> Result<(), Error> {
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query_with(sql, args?).fetch(conn);
+    while let Some(row) = rows.try_next().await? {
+        each(row)?;
+    }
+    Ok(())
 }
 
 async fn rows_affected(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<u64, Error> {
@@ -185,8 +198,14 @@ fn decode<R: Row>(row: &PgRow) -> Result<R, Error> {
     Ok(R::from_row(row)?)
 }
 
-fn decode_all<R: Row>(rows: Vec<PgRow>) -> Result<Vec<R>, Error> {
-    rows.iter().map(decode).collect()
+async fn decode_all<R: Row>(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<Vec<R>, Error> {
+    let mut decoded = Vec::new();
+    each_row(conn, sql, args, &mut |row| {
+        decoded.push(decode(&row)?);
+        Ok(())
+    })
+    .await?;
+    Ok(decoded)
 }
 
 /// At most one row (`get`, `get_by_*`).
@@ -197,7 +216,7 @@ pub async fn fetch_optional<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: 
 
 /// Every row (`get_many`).
 pub async fn fetch_all<'q, R: Row>(tx: &mut impl Scope, sql: &str, params: impl Params<'q>) -> Result<Vec<R>, Error> {
-    decode_all(all_rows(tx.conn(), sql, args_of(params).finish()).await?)
+    decode_all(tx.conn(), sql, args_of(params).finish()).await
 }
 
 /// `SELECT EXISTS (...)`.
@@ -257,7 +276,7 @@ pub async fn list<R: Row, S>(
     args.add(page.cursor_for(order)?);
     filter.bind(&mut args);
     args.add(limit);
-    let rows = decode_all(all_rows(tx.conn(), sql[statement], args.finish()).await?)?;
+    let rows = decode_all(tx.conn(), sql[statement], args.finish()).await?;
     Ok(Page::from_rows(rows, limit, |row| cursor(order, row)))
 }
 
