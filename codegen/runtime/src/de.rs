@@ -11,7 +11,7 @@
 //! that write structs as sequences (bincode, MessagePack's compact form)
 //! read fields by position, as with the derive.
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde::Deserializer;
 use std::fmt;
 use std::marker::PhantomData;
@@ -101,6 +101,79 @@ impl<'de, A: SeqAccess<'de>> MapAccess<'de> for Element<'_, A> {
     }
 }
 
+/// An enum of unit variants (a schema enum, a table's sort orders), read by
+/// the variants' names.
+pub trait Variants: Copy {
+    /// The enum's name, for messages.
+    const NAME: &'static str;
+    /// The variants' names as serialized, in declaration order.
+    const VARIANTS: &'static [&'static str];
+    /// The variant at `index` of [`Variants::VARIANTS`].
+    fn variant(index: usize) -> Self;
+}
+
+/// `Deserialize::deserialize` for a [`Variants`] enum: what serde's derive
+/// reads (a name, or an index in formats that write one).
+pub fn deserialize_variant<'de, T: Variants, D: Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+    deserializer.deserialize_enum(T::NAME, T::VARIANTS, EnumVisitor(PhantomData))
+}
+
+struct EnumVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Variants> Visitor<'de> for EnumVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "enum {}", T::NAME)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<T, A::Error> {
+        let (index, variant) = data.variant_seed(VariantName(T::VARIANTS))?;
+        variant.unit_variant()?;
+        Ok(T::variant(index))
+    }
+}
+
+/// A variant's name: its index, or an error naming the variants there are.
+struct VariantName(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for VariantName {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for VariantName {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a variant name")
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<usize, E> {
+        self.0
+            .iter()
+            .position(|v| *v == name)
+            .ok_or_else(|| E::unknown_variant(name, self.0))
+    }
+
+    fn visit_bytes<E: de::Error>(self, name: &[u8]) -> Result<usize, E> {
+        self.visit_str(&String::from_utf8_lossy(name))
+    }
+
+    fn visit_u64<E: de::Error>(self, index: u64) -> Result<usize, E> {
+        match usize::try_from(index) {
+            Ok(i) if i < self.0.len() => Ok(i),
+            _ => Err(E::invalid_value(
+                de::Unexpected::Unsigned(index),
+                &format!("variant index 0 <= i < {}", self.0.len()).as_str(),
+            )),
+        }
+    }
+}
+
 /// A key: the index of the field it names, `None` for a key no field has.
 struct Key(&'static [&'static str]);
 
@@ -181,6 +254,32 @@ mod tests {
         assert!(wrong.starts_with("invalid type: integer `1`, expected a string"), "{wrong}");
         let not_a_struct = patch("1").unwrap_err().to_string();
         assert!(not_a_struct.contains("expected struct Patch"), "{not_a_struct}");
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Sort {
+        Id,
+        CreatedAt,
+    }
+
+    impl Variants for Sort {
+        const NAME: &'static str = "Sort";
+        const VARIANTS: &'static [&'static str] = &["id", "created_at"];
+        fn variant(index: usize) -> Self {
+            [Sort::Id, Sort::CreatedAt][index]
+        }
+    }
+
+    #[test]
+    fn variants_read_by_name_and_an_unknown_one_is_named() {
+        let sort = |json: &str| deserialize_variant::<Sort, _>(&mut serde_json::Deserializer::from_str(json));
+        assert_eq!(sort(r#""created_at""#).unwrap(), Sort::CreatedAt);
+        assert_eq!(sort(r#""id""#).unwrap(), Sort::Id);
+        let unknown = sort(r#""name""#).unwrap_err().to_string();
+        assert!(
+            unknown.starts_with("unknown variant `name`, expected `id` or `created_at`"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -331,11 +331,12 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
         quote!(#value => Ok(#name::#v))
     });
     let label = name.to_string();
+    let variants_deserialize = variants_deserialize(&name, &variant_names, &e.values);
     // sqlx's impls written out rather than derived: no proc macro runs on
     // every build of the crate, and sqlx's macros are not built at all.
     quote! {
         #docs
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub enum #name {
             #(#variants),*
@@ -349,6 +350,8 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
                 }
             }
         }
+
+        #variants_deserialize
 
         impl ::std::str::FromStr for #name {
             type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
@@ -488,6 +491,44 @@ fn fields_impl(name: &Ident, label: &str, reads: Vec<(String, TokenStream)>) -> 
             }
         }
     }
+}
+
+/// `Deserialize` for an enum of unit `variants` written as `names`, through
+/// `hubgen_runtime::de::Variants` (much less code than serde's derive).
+fn variants_deserialize(name: &Ident, variants: &[String], names: &[String]) -> TokenStream {
+    let label = name.to_string();
+    let variants = variants.iter().map(|v| {
+        let v = ident(v);
+        quote!(#name::#v)
+    });
+    quote! {
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                ::hubgen_runtime::de::deserialize_variant(deserializer)
+            }
+        }
+
+        impl ::hubgen_runtime::de::Variants for #name {
+            const NAME: &'static str = #label;
+            const VARIANTS: &'static [&'static str] = &[#(#names),*];
+
+            fn variant(index: usize) -> Self {
+                [#(#variants),*][index]
+            }
+        }
+    }
+}
+
+/// A variant's name under serde's `rename_all = "snake_case"`.
+fn serde_snake_case(variant: &str) -> String {
+    let mut name = String::new();
+    for (i, c) in variant.char_indices() {
+        if c.is_uppercase() && i > 0 {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
 }
 
 /// What deserializing a struct makes of an absent key.
@@ -735,6 +776,9 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
             let default = (i == 0).then(|| quote!(#[default]));
             quote!(#[doc = #doc] #default #variant)
         });
+    let sort_variant_names: Vec<String> = shape.sort_variants().iter().map(|s| s.variant.to_string()).collect();
+    let sort_serialized: Vec<String> = sort_variant_names.iter().map(|v| serde_snake_case(v)).collect();
+    let sort_deserialize = variants_deserialize(sort, &sort_variant_names, &sort_serialized);
     let sort_doc = format!(
         " What a list of `{}` can be ordered by: the primary key or an indexed column.",
         table.name
@@ -852,11 +896,12 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         #filter_deserialize
 
         #[doc = #sort_doc]
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum #sort {
             #(#sort_decl),*
         }
+        #sort_deserialize
     }
 }

@@ -587,17 +587,7 @@ pub mod app_registry {
         }
     }
     /// What a list of `app_registry` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppRegistrySort {
@@ -610,6 +600,30 @@ pub mod app_registry {
         Status,
         /// `app_type`, then the primary key.
         AppType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppRegistrySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AppRegistrySort {
+        const NAME: &'static str = "AppRegistrySort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "category",
+            "status",
+            "app_type",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                AppRegistrySort::Id,
+                AppRegistrySort::Category,
+                AppRegistrySort::Status,
+                AppRegistrySort::AppType,
+            ][index]
+        }
     }
     /// Queries on `public.app_registry`.
     pub struct AppRegistryRepo;
@@ -1204,17 +1218,7 @@ pub mod app_subscriptions {
         }
     }
     /// What a list of `app_subscriptions` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppSubscriptionSort {
@@ -1225,6 +1229,24 @@ pub mod app_subscriptions {
         AppId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppSubscriptionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AppSubscriptionSort {
+        const NAME: &'static str = "AppSubscriptionSort";
+        const VARIANTS: &'static [&'static str] = &["id", "app_id", "status"];
+        fn variant(index: usize) -> Self {
+            [
+                AppSubscriptionSort::Id,
+                AppSubscriptionSort::AppId,
+                AppSubscriptionSort::Status,
+            ][index]
+        }
     }
     /// Queries on `public.app_subscriptions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct AppSubscriptionRepo;
@@ -1765,17 +1787,7 @@ pub mod app_guards {
         }
     }
     /// What a list of `app_guards` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AppGuardSort {
@@ -1786,6 +1798,20 @@ pub mod app_guards {
         AppId,
         /// `guard_type`, then the primary key.
         GuardType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AppGuardSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AppGuardSort {
+        const NAME: &'static str = "AppGuardSort";
+        const VARIANTS: &'static [&'static str] = &["id", "app_id", "guard_type"];
+        fn variant(index: usize) -> Self {
+            [AppGuardSort::Id, AppGuardSort::AppId, AppGuardSort::GuardType][index]
+        }
     }
     /// Queries on `public.app_guards`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct AppGuardRepo;

@@ -516,17 +516,7 @@ pub mod plans {
         }
     }
     /// What a list of `plans` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum PlanSort {
@@ -535,6 +525,20 @@ pub mod plans {
         Id,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlanSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for PlanSort {
+        const NAME: &'static str = "PlanSort";
+        const VARIANTS: &'static [&'static str] = &["id", "status"];
+        fn variant(index: usize) -> Self {
+            [PlanSort::Id, PlanSort::Status][index]
+        }
     }
     /// Queries on `public.plans`. Read-only hub: no write methods.
     pub struct PlanRepo;
@@ -976,17 +980,7 @@ pub mod entitlements {
         }
     }
     /// What a list of `entitlements` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum EntitlementSort {
@@ -995,6 +989,20 @@ pub mod entitlements {
         Id,
         /// `plan_id`, then the primary key.
         PlanId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EntitlementSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for EntitlementSort {
+        const NAME: &'static str = "EntitlementSort";
+        const VARIANTS: &'static [&'static str] = &["id", "plan_id"];
+        fn variant(index: usize) -> Self {
+            [EntitlementSort::Id, EntitlementSort::PlanId][index]
+        }
     }
     /// Queries on `public.entitlements`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods.
     pub struct EntitlementRepo;
@@ -1584,17 +1592,7 @@ pub mod invoices {
         }
     }
     /// What a list of `invoices` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum InvoiceSort {
@@ -1605,6 +1603,20 @@ pub mod invoices {
         Status,
         /// `due_at`, then the primary key.
         DueAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for InvoiceSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for InvoiceSort {
+        const NAME: &'static str = "InvoiceSort";
+        const VARIANTS: &'static [&'static str] = &["id", "status", "due_at"];
+        fn variant(index: usize) -> Self {
+            [InvoiceSort::Id, InvoiceSort::Status, InvoiceSort::DueAt][index]
+        }
     }
     /// Queries on `public.invoices`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. Read-only hub: no write methods.
     pub struct InvoiceRepo;

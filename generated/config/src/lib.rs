@@ -578,17 +578,7 @@ pub mod runtime_configs {
         }
     }
     /// What a list of `runtime_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RuntimeConfigSort {
@@ -603,6 +593,32 @@ pub mod runtime_configs {
         TenantId,
         /// `category`, then the primary key.
         Category,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RuntimeConfigSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for RuntimeConfigSort {
+        const NAME: &'static str = "RuntimeConfigSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "config_key",
+            "scope",
+            "tenant_id",
+            "category",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                RuntimeConfigSort::Id,
+                RuntimeConfigSort::ConfigKey,
+                RuntimeConfigSort::Scope,
+                RuntimeConfigSort::TenantId,
+                RuntimeConfigSort::Category,
+            ][index]
+        }
     }
     /// Queries on `public.runtime_configs`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
     pub struct RuntimeConfigRepo;
@@ -1189,17 +1205,7 @@ pub mod environment_configs {
         }
     }
     /// What a list of `environment_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum EnvironmentConfigSort {
@@ -1210,6 +1216,24 @@ pub mod environment_configs {
         Environment,
         /// `config_key`, then the primary key.
         ConfigKey,
+    }
+    impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for EnvironmentConfigSort {
+        const NAME: &'static str = "EnvironmentConfigSort";
+        const VARIANTS: &'static [&'static str] = &["id", "environment", "config_key"];
+        fn variant(index: usize) -> Self {
+            [
+                EnvironmentConfigSort::Id,
+                EnvironmentConfigSort::Environment,
+                EnvironmentConfigSort::ConfigKey,
+            ][index]
+        }
     }
     /// Queries on `public.environment_configs`.
     pub struct EnvironmentConfigRepo;

@@ -602,17 +602,7 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
@@ -623,6 +613,20 @@ pub mod users {
         Email,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserSort {
+        const NAME: &'static str = "UserSort";
+        const VARIANTS: &'static [&'static str] = &["id", "email", "status"];
+        fn variant(index: usize) -> Self {
+            [UserSort::Id, UserSort::Email, UserSort::Status][index]
+        }
     }
     /// Queries on `public.users`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserRepo;
@@ -1206,17 +1210,7 @@ pub mod user_sessions {
         }
     }
     /// What a list of `user_sessions` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSessionSort {
@@ -1227,6 +1221,24 @@ pub mod user_sessions {
         UserId,
         /// `expires_at`, then the primary key.
         ExpiresAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSessionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserSessionSort {
+        const NAME: &'static str = "UserSessionSort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id", "expires_at"];
+        fn variant(index: usize) -> Self {
+            [
+                UserSessionSort::Id,
+                UserSessionSort::UserId,
+                UserSessionSort::ExpiresAt,
+            ][index]
+        }
     }
     /// Queries on `public.user_sessions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserSessionRepo;

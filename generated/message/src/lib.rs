@@ -700,17 +700,7 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
@@ -727,6 +717,34 @@ pub mod messages {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for MessageSort {
+        const NAME: &'static str = "MessageSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "conversation_id",
+            "sender_id",
+            "channel",
+            "status",
+            "created_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                MessageSort::Id,
+                MessageSort::ConversationId,
+                MessageSort::SenderId,
+                MessageSort::Channel,
+                MessageSort::Status,
+                MessageSort::CreatedAt,
+            ][index]
+        }
     }
     /// Queries on `public.messages`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
     pub struct MessageRepo;
@@ -1359,17 +1377,7 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
@@ -1384,6 +1392,32 @@ pub mod conversations {
         Status,
         /// `last_message_at`, then the primary key.
         LastMessageAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ConversationSort {
+        const NAME: &'static str = "ConversationSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "participant_id",
+            "channel",
+            "status",
+            "last_message_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                ConversationSort::Id,
+                ConversationSort::ParticipantId,
+                ConversationSort::Channel,
+                ConversationSort::Status,
+                ConversationSort::LastMessageAt,
+            ][index]
+        }
     }
     /// Queries on `public.conversations`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
     pub struct ConversationRepo;
@@ -1952,17 +1986,7 @@ pub mod routing_rules {
         }
     }
     /// What a list of `routing_rules` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RoutingRuleSort {
@@ -1975,6 +1999,30 @@ pub mod routing_rules {
         Priority,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RoutingRuleSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for RoutingRuleSort {
+        const NAME: &'static str = "RoutingRuleSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "tenant_id",
+            "priority",
+            "status",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                RoutingRuleSort::Id,
+                RoutingRuleSort::TenantId,
+                RoutingRuleSort::Priority,
+                RoutingRuleSort::Status,
+            ][index]
+        }
     }
     /// Queries on `public.routing_rules`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
     pub struct RoutingRuleRepo;

@@ -625,17 +625,7 @@ pub mod facebook_connections {
         }
     }
     /// What a list of `facebook_connections` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum FacebookConnectionSort {
@@ -646,6 +636,28 @@ pub mod facebook_connections {
         PageId,
         /// `connection_status`, then the primary key.
         ConnectionStatus,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FacebookConnectionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for FacebookConnectionSort {
+        const NAME: &'static str = "FacebookConnectionSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "page_id",
+            "connection_status",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                FacebookConnectionSort::Id,
+                FacebookConnectionSort::PageId,
+                FacebookConnectionSort::ConnectionStatus,
+            ][index]
+        }
     }
     /// Queries on `public.facebook_connections`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct FacebookConnectionRepo;
@@ -1290,17 +1302,7 @@ pub mod facebook_users {
         }
     }
     /// What a list of `facebook_users` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum FacebookUserSort {
@@ -1311,6 +1313,24 @@ pub mod facebook_users {
         FacebookUserId,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for FacebookUserSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for FacebookUserSort {
+        const NAME: &'static str = "FacebookUserSort";
+        const VARIANTS: &'static [&'static str] = &["id", "facebook_user_id", "user_id"];
+        fn variant(index: usize) -> Self {
+            [
+                FacebookUserSort::Id,
+                FacebookUserSort::FacebookUserId,
+                FacebookUserSort::UserId,
+            ][index]
+        }
     }
     /// Queries on `public.facebook_users`. Tenant-scoped, with rows of no tenant: a `TenantTx` sees its tenant's rows (and, for `tenant_or_global`, the global ones) and writes its own; a `PlatformTx` writes the rows without a tenant.
     pub struct FacebookUserRepo;
@@ -1855,17 +1875,7 @@ pub mod botpress_user_mappings {
         }
     }
     /// What a list of `botpress_user_mappings` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum BotpressUserMappingSort {
@@ -1876,6 +1886,28 @@ pub mod botpress_user_mappings {
         PlatformUserId,
         /// `botpress_user_id`, then the primary key.
         BotpressUserId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for BotpressUserMappingSort {
+        const NAME: &'static str = "BotpressUserMappingSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "platform_user_id",
+            "botpress_user_id",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                BotpressUserMappingSort::Id,
+                BotpressUserMappingSort::PlatformUserId,
+                BotpressUserMappingSort::BotpressUserId,
+            ][index]
+        }
     }
     /// Queries on `public.botpress_user_mappings`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct BotpressUserMappingRepo;

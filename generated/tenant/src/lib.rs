@@ -581,17 +581,7 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
@@ -604,6 +594,30 @@ pub mod tenants {
         Status,
         /// `visibility`, then the primary key.
         Visibility,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantSort {
+        const NAME: &'static str = "TenantSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "owner_id",
+            "status",
+            "visibility",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                TenantSort::Id,
+                TenantSort::OwnerId,
+                TenantSort::Status,
+                TenantSort::Visibility,
+            ][index]
+        }
     }
     /// Queries on `public.tenants`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TenantRepo;
@@ -1147,17 +1161,7 @@ pub mod tenant_members {
         }
     }
     /// What a list of `tenant_members` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantMemberSort {
@@ -1168,6 +1172,24 @@ pub mod tenant_members {
         UserId,
         /// `role`, then the primary key.
         Role,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantMemberSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantMemberSort {
+        const NAME: &'static str = "TenantMemberSort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id", "role"];
+        fn variant(index: usize) -> Self {
+            [
+                TenantMemberSort::Id,
+                TenantMemberSort::UserId,
+                TenantMemberSort::Role,
+            ][index]
+        }
     }
     /// Queries on `public.tenant_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TenantMemberRepo;
@@ -1775,23 +1797,27 @@ pub mod tenant_profiles {
         }
     }
     /// What a list of `tenant_profiles` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantProfileSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantProfileSort {
+        const NAME: &'static str = "TenantProfileSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TenantProfileSort::Id][index]
+        }
     }
     /// Queries on `public.tenant_profiles`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TenantProfileRepo;

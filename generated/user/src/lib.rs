@@ -696,17 +696,7 @@ pub mod user_profiles {
         }
     }
     /// What a list of `user_profiles` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserProfileSort {
@@ -715,6 +705,20 @@ pub mod user_profiles {
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserProfileSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserProfileSort {
+        const NAME: &'static str = "UserProfileSort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id"];
+        fn variant(index: usize) -> Self {
+            [UserProfileSort::Id, UserProfileSort::UserId][index]
+        }
     }
     /// Queries on `public.user_profiles`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserProfileRepo;
@@ -1330,17 +1334,7 @@ pub mod user_preferences {
         }
     }
     /// What a list of `user_preferences` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserPreferenceSort {
@@ -1349,6 +1343,20 @@ pub mod user_preferences {
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserPreferenceSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserPreferenceSort {
+        const NAME: &'static str = "UserPreferenceSort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id"];
+        fn variant(index: usize) -> Self {
+            [UserPreferenceSort::Id, UserPreferenceSort::UserId][index]
+        }
     }
     /// Queries on `public.user_preferences`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserPreferenceRepo;
@@ -1943,17 +1951,7 @@ pub mod user_activities {
         }
     }
     /// What a list of `user_activities` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserActivitySort {
@@ -1966,6 +1964,30 @@ pub mod user_activities {
         ActivityType,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserActivitySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserActivitySort {
+        const NAME: &'static str = "UserActivitySort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "user_id",
+            "activity_type",
+            "created_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                UserActivitySort::Id,
+                UserActivitySort::UserId,
+                UserActivitySort::ActivityType,
+                UserActivitySort::CreatedAt,
+            ][index]
+        }
     }
     /// Queries on `public.user_activities`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserActivityRepo;
@@ -2615,17 +2637,7 @@ pub mod user_addresses {
         }
     }
     /// What a list of `user_addresses` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserAddressSort {
@@ -2636,6 +2648,24 @@ pub mod user_addresses {
         UserId,
         /// `address_type`, then the primary key.
         AddressType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserAddressSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserAddressSort {
+        const NAME: &'static str = "UserAddressSort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id", "address_type"];
+        fn variant(index: usize) -> Self {
+            [
+                UserAddressSort::Id,
+                UserAddressSort::UserId,
+                UserAddressSort::AddressType,
+            ][index]
+        }
     }
     /// Queries on `public.user_addresses`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct UserAddressRepo;

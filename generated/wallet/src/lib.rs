@@ -623,17 +623,7 @@ pub mod wallets {
         }
     }
     /// What a list of `wallets` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum WalletSort {
@@ -648,6 +638,32 @@ pub mod wallets {
         Currency,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WalletSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for WalletSort {
+        const NAME: &'static str = "WalletSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "user_id",
+            "tenant_id",
+            "currency",
+            "status",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                WalletSort::Id,
+                WalletSort::UserId,
+                WalletSort::TenantId,
+                WalletSort::Currency,
+                WalletSort::Status,
+            ][index]
+        }
     }
     /// Queries on `public.wallets`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct WalletRepo;
@@ -1403,17 +1419,7 @@ pub mod transactions {
         }
     }
     /// What a list of `transactions` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TransactionSort {
@@ -1428,6 +1434,32 @@ pub mod transactions {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TransactionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TransactionSort {
+        const NAME: &'static str = "TransactionSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "wallet_id",
+            "transaction_type",
+            "status",
+            "created_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                TransactionSort::Id,
+                TransactionSort::WalletId,
+                TransactionSort::TransactionType,
+                TransactionSort::Status,
+                TransactionSort::CreatedAt,
+            ][index]
+        }
     }
     /// Queries on `public.transactions`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct TransactionRepo;
@@ -2105,17 +2137,7 @@ pub mod ledger {
         }
     }
     /// What a list of `ledger` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LedgerSort {
@@ -2130,6 +2152,32 @@ pub mod ledger {
         AccountType,
         /// `account_code`, then the primary key.
         AccountCode,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LedgerSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for LedgerSort {
+        const NAME: &'static str = "LedgerSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "wallet_id",
+            "transaction_id",
+            "account_type",
+            "account_code",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                LedgerSort::Id,
+                LedgerSort::WalletId,
+                LedgerSort::TransactionId,
+                LedgerSort::AccountType,
+                LedgerSort::AccountCode,
+            ][index]
+        }
     }
     /// Queries on `public.ledger`. Owner-scoped: every method runs in a transaction acting for a user (`ActorTx`, or a `TenantTx` after `act_as`), and row-level security limits it to that user's rows; a `PlatformTx` reaches the rows without an owner.
     pub struct LedgerRepo;

@@ -1276,16 +1276,7 @@ pub async fn maintain(
 }
 #[rustfmt::skip]
 /// Enum `public.subscription_tier`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum SubscriptionTier {
     #[serde(rename = "free")]
@@ -1307,6 +1298,27 @@ impl SubscriptionTier {
             SubscriptionTier::Pro => "pro",
             SubscriptionTier::Enterprise => "enterprise",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for SubscriptionTier {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for SubscriptionTier {
+    const NAME: &'static str = "SubscriptionTier";
+    const VARIANTS: &'static [&'static str] = &["free", "starter", "pro", "enterprise"];
+    fn variant(index: usize) -> Self {
+        [
+            SubscriptionTier::Free,
+            SubscriptionTier::Starter,
+            SubscriptionTier::Pro,
+            SubscriptionTier::Enterprise,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -1363,16 +1375,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for SubscriptionTier {
 }
 #[rustfmt::skip]
 /// Enum `public.team_role`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum TeamRole {
     #[serde(rename = "owner")]
@@ -1394,6 +1397,22 @@ impl TeamRole {
             TeamRole::Staff => "staff",
             TeamRole::Viewer => "viewer",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for TeamRole {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for TeamRole {
+    const NAME: &'static str = "TeamRole";
+    const VARIANTS: &'static [&'static str] = &["owner", "admin", "staff", "viewer"];
+    fn variant(index: usize) -> Self {
+        [TeamRole::Owner, TeamRole::Admin, TeamRole::Staff, TeamRole::Viewer][index]
     }
 }
 #[rustfmt::skip]
@@ -1443,16 +1462,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TeamRole {
 }
 #[rustfmt::skip]
 /// Enum `public.order_status`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum OrderStatus {
     #[serde(rename = "pending")]
@@ -1480,6 +1490,36 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Returned => "returned",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for OrderStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for OrderStatus {
+    const NAME: &'static str = "OrderStatus";
+    const VARIANTS: &'static [&'static str] = &[
+        "pending",
+        "paid",
+        "shipped",
+        "delivered",
+        "cancelled",
+        "returned",
+    ];
+    fn variant(index: usize) -> Self {
+        [
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+            OrderStatus::Cancelled,
+            OrderStatus::Returned,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -1533,16 +1573,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for OrderStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.verification_status`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum VerificationStatus {
     #[serde(rename = "pending")]
@@ -1564,6 +1595,32 @@ impl VerificationStatus {
             VerificationStatus::Verified => "verified",
             VerificationStatus::Rejected => "rejected",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for VerificationStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for VerificationStatus {
+    const NAME: &'static str = "VerificationStatus";
+    const VARIANTS: &'static [&'static str] = &[
+        "pending",
+        "submitted",
+        "verified",
+        "rejected",
+    ];
+    fn variant(index: usize) -> Self {
+        [
+            VerificationStatus::Pending,
+            VerificationStatus::Submitted,
+            VerificationStatus::Verified,
+            VerificationStatus::Rejected,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -1912,23 +1969,27 @@ pub mod tenant {
         }
     }
     /// What a list of `tenant` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantSort {
+        const NAME: &'static str = "TenantSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TenantSort::Id][index]
+        }
     }
     /// Queries on `public.tenant`.
     pub struct TenantRepo;
@@ -2418,17 +2479,7 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
@@ -2437,6 +2488,20 @@ pub mod users {
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserSort {
+        const NAME: &'static str = "UserSort";
+        const VARIANTS: &'static [&'static str] = &["id", "tenant_id"];
+        fn variant(index: usize) -> Self {
+            [UserSort::Id, UserSort::TenantId][index]
+        }
     }
     /// Queries on `public.users`.
     pub struct UserRepo;
@@ -3035,23 +3100,27 @@ pub mod buyer_profile {
         }
     }
     /// What a list of `buyer_profile` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum BuyerProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for BuyerProfileSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for BuyerProfileSort {
+        const NAME: &'static str = "BuyerProfileSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [BuyerProfileSort::Id][index]
+        }
     }
     /// Queries on `public.buyer_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct BuyerProfileRepo;
@@ -3639,23 +3708,27 @@ pub mod seller_profile {
         }
     }
     /// What a list of `seller_profile` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SellerProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SellerProfileSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for SellerProfileSort {
+        const NAME: &'static str = "SellerProfileSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [SellerProfileSort::Id][index]
+        }
     }
     /// Queries on `public.seller_profile`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct SellerProfileRepo;
@@ -4152,23 +4225,27 @@ pub mod team_members {
         }
     }
     /// What a list of `team_members` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TeamMemberSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamMemberSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TeamMemberSort {
+        const NAME: &'static str = "TeamMemberSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TeamMemberSort::Id][index]
+        }
     }
     /// Queries on `public.team_members`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TeamMemberRepo;
@@ -4707,23 +4784,27 @@ pub mod team_invites {
         }
     }
     /// What a list of `team_invites` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TeamInviteSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TeamInviteSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TeamInviteSort {
+        const NAME: &'static str = "TeamInviteSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TeamInviteSort::Id][index]
+        }
     }
     /// Queries on `public.team_invites`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TeamInviteRepo;
@@ -5278,17 +5359,7 @@ pub mod products {
         }
     }
     /// What a list of `products` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ProductSort {
@@ -5297,6 +5368,20 @@ pub mod products {
         Id,
         /// `seller_id`, then the primary key.
         SellerId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ProductSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ProductSort {
+        const NAME: &'static str = "ProductSort";
+        const VARIANTS: &'static [&'static str] = &["id", "seller_id"];
+        fn variant(index: usize) -> Self {
+            [ProductSort::Id, ProductSort::SellerId][index]
+        }
     }
     /// Queries on `public.products`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ProductRepo;
@@ -5929,17 +6014,7 @@ pub mod orders {
         }
     }
     /// What a list of `orders` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderSort {
@@ -5952,6 +6027,30 @@ pub mod orders {
         SellerId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for OrderSort {
+        const NAME: &'static str = "OrderSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "customer_id",
+            "seller_id",
+            "status",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                OrderSort::Id,
+                OrderSort::CustomerId,
+                OrderSort::SellerId,
+                OrderSort::Status,
+            ][index]
+        }
     }
     /// Queries on `public.orders`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct OrderRepo;
@@ -6496,17 +6595,7 @@ pub mod order_items {
         }
     }
     /// What a list of `order_items` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderItemSort {
@@ -6515,6 +6604,20 @@ pub mod order_items {
         Id,
         /// `product_id`, then the primary key.
         ProductId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderItemSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for OrderItemSort {
+        const NAME: &'static str = "OrderItemSort";
+        const VARIANTS: &'static [&'static str] = &["id", "product_id"];
+        fn variant(index: usize) -> Self {
+            [OrderItemSort::Id, OrderItemSort::ProductId][index]
+        }
     }
     /// Queries on `public.order_items`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct OrderItemRepo;
@@ -7046,23 +7149,27 @@ pub mod order_returns {
         }
     }
     /// What a list of `order_returns` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderReturnSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderReturnSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for OrderReturnSort {
+        const NAME: &'static str = "OrderReturnSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [OrderReturnSort::Id][index]
+        }
     }
     /// Queries on `public.order_returns`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct OrderReturnRepo;
@@ -7521,23 +7628,27 @@ pub mod order_channel_meta {
         }
     }
     /// What a list of `order_channel_meta` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum OrderChannelMetaSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for OrderChannelMetaSort {
+        const NAME: &'static str = "OrderChannelMetaSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [OrderChannelMetaSort::Id][index]
+        }
     }
     /// Queries on `public.order_channel_meta`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct OrderChannelMetaRepo;
@@ -8195,23 +8306,27 @@ pub mod address_book {
         }
     }
     /// What a list of `address_book` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AddressBookSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AddressBookSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AddressBookSort {
+        const NAME: &'static str = "AddressBookSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [AddressBookSort::Id][index]
+        }
     }
     /// Queries on `public.address_book`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct AddressBookRepo;
@@ -8832,23 +8947,27 @@ pub mod saved_payment_method {
         }
     }
     /// What a list of `saved_payment_method` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SavedPaymentMethodSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for SavedPaymentMethodSort {
+        const NAME: &'static str = "SavedPaymentMethodSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [SavedPaymentMethodSort::Id][index]
+        }
     }
     /// Queries on `public.saved_payment_method`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct SavedPaymentMethodRepo;
@@ -9400,23 +9519,27 @@ pub mod notification_preferences {
         }
     }
     /// What a list of `notification_preferences` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum NotificationPreferenceSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for NotificationPreferenceSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for NotificationPreferenceSort {
+        const NAME: &'static str = "NotificationPreferenceSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [NotificationPreferenceSort::Id][index]
+        }
     }
     /// Queries on `public.notification_preferences`.
     pub struct NotificationPreferenceRepo;
@@ -9978,23 +10101,27 @@ pub mod seller_onboarding {
         }
     }
     /// What a list of `seller_onboarding` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SellerOnboardingSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SellerOnboardingSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for SellerOnboardingSort {
+        const NAME: &'static str = "SellerOnboardingSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [SellerOnboardingSort::Id][index]
+        }
     }
     /// Queries on `public.seller_onboarding`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct SellerOnboardingRepo;
@@ -10573,23 +10700,27 @@ pub mod kyc_document {
         }
     }
     /// What a list of `kyc_document` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KycDocumentSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for KycDocumentSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for KycDocumentSort {
+        const NAME: &'static str = "KycDocumentSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [KycDocumentSort::Id][index]
+        }
     }
     /// Queries on `public.kyc_document`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct KycDocumentRepo;
@@ -11127,23 +11258,27 @@ pub mod kyc_info {
         }
     }
     /// What a list of `kyc_info` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KycInfoSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for KycInfoSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for KycInfoSort {
+        const NAME: &'static str = "KycInfoSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [KycInfoSort::Id][index]
+        }
     }
     /// Queries on `public.kyc_info`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct KycInfoRepo;
@@ -11640,17 +11775,7 @@ pub mod storefront_theme {
         }
     }
     /// What a list of `storefront_theme` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontThemeSort {
@@ -11659,6 +11784,20 @@ pub mod storefront_theme {
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontThemeSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontThemeSort {
+        const NAME: &'static str = "StorefrontThemeSort";
+        const VARIANTS: &'static [&'static str] = &["id", "tenant_id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontThemeSort::Id, StorefrontThemeSort::TenantId][index]
+        }
     }
     /// Queries on `public.storefront_theme`.
     pub struct StorefrontThemeRepo;
@@ -12136,23 +12275,27 @@ pub mod storefront {
         }
     }
     /// What a list of `storefront` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontSort {
+        const NAME: &'static str = "StorefrontSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontSort::Id][index]
+        }
     }
     /// Queries on `public.storefront`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct StorefrontRepo;
@@ -12650,23 +12793,27 @@ pub mod storefront_versions {
         }
     }
     /// What a list of `storefront_versions` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontVersionSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontVersionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontVersionSort {
+        const NAME: &'static str = "StorefrontVersionSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontVersionSort::Id][index]
+        }
     }
     /// Queries on `public.storefront_versions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct StorefrontVersionRepo;
@@ -13151,23 +13298,27 @@ pub mod storefront_drafts {
         }
     }
     /// What a list of `storefront_drafts` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontDraftSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontDraftSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontDraftSort {
+        const NAME: &'static str = "StorefrontDraftSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontDraftSort::Id][index]
+        }
     }
     /// Queries on `public.storefront_drafts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct StorefrontDraftRepo;
@@ -13651,23 +13802,27 @@ pub mod storefront_asset {
         }
     }
     /// What a list of `storefront_asset` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontAssetSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontAssetSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontAssetSort {
+        const NAME: &'static str = "StorefrontAssetSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontAssetSort::Id][index]
+        }
     }
     /// Queries on `public.storefront_asset`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct StorefrontAssetRepo;
@@ -14161,23 +14316,27 @@ pub mod storefront_banner {
         }
     }
     /// What a list of `storefront_banner` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum StorefrontBannerSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for StorefrontBannerSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for StorefrontBannerSort {
+        const NAME: &'static str = "StorefrontBannerSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [StorefrontBannerSort::Id][index]
+        }
     }
     /// Queries on `public.storefront_banner`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct StorefrontBannerRepo;
@@ -14695,23 +14854,27 @@ pub mod conversation_history {
         }
     }
     /// What a list of `conversation_history` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationHistorySort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationHistorySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ConversationHistorySort {
+        const NAME: &'static str = "ConversationHistorySort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [ConversationHistorySort::Id][index]
+        }
     }
     /// Queries on `public.conversation_history`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ConversationHistoryRepo;
@@ -15169,23 +15332,27 @@ pub mod conversation_event {
         }
     }
     /// What a list of `conversation_event` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationEventSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationEventSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ConversationEventSort {
+        const NAME: &'static str = "ConversationEventSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [ConversationEventSort::Id][index]
+        }
     }
     /// Queries on `public.conversation_event`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ConversationEventRepo;
@@ -15680,23 +15847,27 @@ pub mod complaints {
         }
     }
     /// What a list of `complaints` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ComplaintSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ComplaintSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ComplaintSort {
+        const NAME: &'static str = "ComplaintSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [ComplaintSort::Id][index]
+        }
     }
     /// Queries on `public.complaints`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ComplaintRepo;
@@ -16181,23 +16352,27 @@ pub mod violations {
         }
     }
     /// What a list of `violations` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ViolationSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ViolationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ViolationSort {
+        const NAME: &'static str = "ViolationSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [ViolationSort::Id][index]
+        }
     }
     /// Queries on `public.violations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ViolationRepo;
@@ -16696,17 +16871,7 @@ pub mod audit_logs {
         }
     }
     /// What a list of `audit_logs` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AuditLogSort {
@@ -16715,6 +16880,20 @@ pub mod audit_logs {
         PrimaryKey,
         /// `entity_type`, then the primary key.
         EntityType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AuditLogSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AuditLogSort {
+        const NAME: &'static str = "AuditLogSort";
+        const VARIANTS: &'static [&'static str] = &["primary_key", "entity_type"];
+        fn variant(index: usize) -> Self {
+            [AuditLogSort::PrimaryKey, AuditLogSort::EntityType][index]
+        }
     }
     /// Queries on `public.audit_logs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant. The hub's audit log: the audit trigger of each audited table writes it, so there are no write methods.
     pub struct AuditLogRepo;

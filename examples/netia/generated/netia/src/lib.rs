@@ -647,17 +647,7 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
@@ -672,6 +662,32 @@ pub mod tenants {
         CrispWebsiteId,
         /// `tidio_website_id`, then the primary key.
         TidioWebsiteId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantSort {
+        const NAME: &'static str = "TenantSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "email",
+            "subscription_status",
+            "crisp_website_id",
+            "tidio_website_id",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                TenantSort::Id,
+                TenantSort::Email,
+                TenantSort::SubscriptionStatus,
+                TenantSort::CrispWebsiteId,
+                TenantSort::TidioWebsiteId,
+            ][index]
+        }
     }
     /// Queries on `public.tenants`.
     pub struct TenantRepo;
@@ -1325,17 +1341,7 @@ pub mod api_keys {
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ApiKeySort {
@@ -1344,6 +1350,20 @@ pub mod api_keys {
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ApiKeySort {
+        const NAME: &'static str = "ApiKeySort";
+        const VARIANTS: &'static [&'static str] = &["id", "tenant_id"];
+        fn variant(index: usize) -> Self {
+            [ApiKeySort::Id, ApiKeySort::TenantId][index]
+        }
     }
     /// Queries on `public.api_keys`.
     pub struct ApiKeyRepo;
@@ -1832,17 +1852,7 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
@@ -1851,6 +1861,20 @@ pub mod conversations {
         Id,
         /// `session_id`, then the primary key.
         SessionId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ConversationSort {
+        const NAME: &'static str = "ConversationSort";
+        const VARIANTS: &'static [&'static str] = &["id", "session_id"];
+        fn variant(index: usize) -> Self {
+            [ConversationSort::Id, ConversationSort::SessionId][index]
+        }
     }
     /// Queries on `public.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ConversationRepo;
@@ -2369,17 +2393,7 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
@@ -2390,6 +2404,24 @@ pub mod messages {
         ConversationId,
         /// `timestamp`, then the primary key.
         Timestamp,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for MessageSort {
+        const NAME: &'static str = "MessageSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "conversation_id",
+            "timestamp",
+        ];
+        fn variant(index: usize) -> Self {
+            [MessageSort::Id, MessageSort::ConversationId, MessageSort::Timestamp][index]
+        }
     }
     /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct MessageRepo;
@@ -2951,17 +2983,7 @@ pub mod leads {
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadSort {
@@ -2974,6 +2996,30 @@ pub mod leads {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for LeadSort {
+        const NAME: &'static str = "LeadSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "intent",
+            "status",
+            "created_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                LeadSort::Id,
+                LeadSort::Intent,
+                LeadSort::Status,
+                LeadSort::CreatedAt,
+            ][index]
+        }
     }
     /// Queries on `public.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct LeadRepo;
@@ -3457,17 +3503,7 @@ pub mod tenant_configurations {
         }
     }
     /// What a list of `tenant_configurations` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantConfigurationSort {
@@ -3476,6 +3512,20 @@ pub mod tenant_configurations {
         Id,
         /// `config_type`, then the primary key.
         ConfigType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantConfigurationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantConfigurationSort {
+        const NAME: &'static str = "TenantConfigurationSort";
+        const VARIANTS: &'static [&'static str] = &["id", "config_type"];
+        fn variant(index: usize) -> Self {
+            [TenantConfigurationSort::Id, TenantConfigurationSort::ConfigType][index]
+        }
     }
     /// Queries on `public.tenant_configurations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct TenantConfigurationRepo;
@@ -4009,17 +4059,7 @@ pub mod knowledge_bases {
         }
     }
     /// What a list of `knowledge_bases` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum KnowledgeBaseSort {
@@ -4028,6 +4068,20 @@ pub mod knowledge_bases {
         Id,
         /// `content_type`, then the primary key.
         ContentType,
+    }
+    impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for KnowledgeBaseSort {
+        const NAME: &'static str = "KnowledgeBaseSort";
+        const VARIANTS: &'static [&'static str] = &["id", "content_type"];
+        fn variant(index: usize) -> Self {
+            [KnowledgeBaseSort::Id, KnowledgeBaseSort::ContentType][index]
+        }
     }
     /// Queries on `public.knowledge_bases`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct KnowledgeBaseRepo;

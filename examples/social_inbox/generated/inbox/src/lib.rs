@@ -1267,23 +1267,27 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantSort {
+        const NAME: &'static str = "TenantSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TenantSort::Id][index]
+        }
     }
     /// Queries on `public.tenants`.
     pub struct TenantRepo;
@@ -1699,23 +1703,27 @@ pub mod roles {
         }
     }
     /// What a list of `roles` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum RoleSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for RoleSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for RoleSort {
+        const NAME: &'static str = "RoleSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [RoleSort::Id][index]
+        }
     }
     /// Queries on `public.roles`.
     pub struct RoleRepo;
@@ -2106,23 +2114,27 @@ pub mod platforms {
         }
     }
     /// What a list of `platforms` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum PlatformSort {
         /// The primary key (the default).
         #[default]
         Name,
+    }
+    impl<'de> ::serde::Deserialize<'de> for PlatformSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for PlatformSort {
+        const NAME: &'static str = "PlatformSort";
+        const VARIANTS: &'static [&'static str] = &["name"];
+        fn variant(index: usize) -> Self {
+            [PlatformSort::Name][index]
+        }
     }
     /// Queries on `public.platforms`.
     pub struct PlatformRepo;
@@ -2637,17 +2649,7 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
@@ -2656,6 +2658,20 @@ pub mod users {
         Id,
         /// `email`, then the primary key.
         Email,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserSort {
+        const NAME: &'static str = "UserSort";
+        const VARIANTS: &'static [&'static str] = &["id", "email"];
+        fn variant(index: usize) -> Self {
+            [UserSort::Id, UserSort::Email][index]
+        }
     }
     /// Queries on `tenant_template.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct UserRepo;
@@ -3189,17 +3205,7 @@ pub mod api_keys {
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ApiKeySort {
@@ -3208,6 +3214,20 @@ pub mod api_keys {
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiKeySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ApiKeySort {
+        const NAME: &'static str = "ApiKeySort";
+        const VARIANTS: &'static [&'static str] = &["id", "user_id"];
+        fn variant(index: usize) -> Self {
+            [ApiKeySort::Id, ApiKeySort::UserId][index]
+        }
     }
     /// Queries on `tenant_template.api_keys`.
     pub struct ApiKeyRepo;
@@ -3843,17 +3863,7 @@ pub mod social_accounts {
         }
     }
     /// What a list of `social_accounts` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum SocialAccountSort {
@@ -3862,6 +3872,20 @@ pub mod social_accounts {
         Id,
         /// `platform`, then the primary key.
         Platform,
+    }
+    impl<'de> ::serde::Deserialize<'de> for SocialAccountSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for SocialAccountSort {
+        const NAME: &'static str = "SocialAccountSort";
+        const VARIANTS: &'static [&'static str] = &["id", "platform"];
+        fn variant(index: usize) -> Self {
+            [SocialAccountSort::Id, SocialAccountSort::Platform][index]
+        }
     }
     /// Queries on `tenant_template.social_accounts`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct SocialAccountRepo;
@@ -4472,17 +4496,7 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ConversationSort {
@@ -4493,6 +4507,24 @@ pub mod conversations {
         Status,
         /// `last_message_at`, then the primary key.
         LastMessageAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConversationSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ConversationSort {
+        const NAME: &'static str = "ConversationSort";
+        const VARIANTS: &'static [&'static str] = &["id", "status", "last_message_at"];
+        fn variant(index: usize) -> Self {
+            [
+                ConversationSort::Id,
+                ConversationSort::Status,
+                ConversationSort::LastMessageAt,
+            ][index]
+        }
     }
     /// Queries on `tenant_template.conversations`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct ConversationRepo;
@@ -5083,17 +5115,7 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
@@ -5104,6 +5126,28 @@ pub mod messages {
         ConversationId,
         /// `platform_message_id`, then the primary key.
         PlatformMessageId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for MessageSort {
+        const NAME: &'static str = "MessageSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "primary_key",
+            "conversation_id",
+            "platform_message_id",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                MessageSort::PrimaryKey,
+                MessageSort::ConversationId,
+                MessageSort::PlatformMessageId,
+            ][index]
+        }
     }
     /// Queries on `tenant_template.messages`.
     pub struct MessageRepo;
@@ -5658,17 +5702,7 @@ pub mod replies {
         }
     }
     /// What a list of `replies` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum ReplySort {
@@ -5679,6 +5713,20 @@ pub mod replies {
         MessageId,
         /// `generated_at`, then the primary key.
         GeneratedAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for ReplySort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for ReplySort {
+        const NAME: &'static str = "ReplySort";
+        const VARIANTS: &'static [&'static str] = &["id", "message_id", "generated_at"];
+        fn variant(index: usize) -> Self {
+            [ReplySort::Id, ReplySort::MessageId, ReplySort::GeneratedAt][index]
+        }
     }
     /// Queries on `tenant_template.replies`.
     pub struct ReplyRepo;
@@ -6347,17 +6395,7 @@ pub mod leads {
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadSort {
@@ -6368,6 +6406,20 @@ pub mod leads {
         Score,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for LeadSort {
+        const NAME: &'static str = "LeadSort";
+        const VARIANTS: &'static [&'static str] = &["id", "score", "status"];
+        fn variant(index: usize) -> Self {
+            [LeadSort::Id, LeadSort::Score, LeadSort::Status][index]
+        }
     }
     /// Queries on `tenant_template.leads`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct LeadRepo;
@@ -6894,17 +6946,7 @@ pub mod lead_scores {
         }
     }
     /// What a list of `lead_scores` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum LeadScoreSort {
@@ -6913,6 +6955,20 @@ pub mod lead_scores {
         Id,
         /// `lead_id`, then the primary key.
         LeadId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for LeadScoreSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for LeadScoreSort {
+        const NAME: &'static str = "LeadScoreSort";
+        const VARIANTS: &'static [&'static str] = &["id", "lead_id"];
+        fn variant(index: usize) -> Self {
+            [LeadScoreSort::Id, LeadScoreSort::LeadId][index]
+        }
     }
     /// Queries on `tenant_template.lead_scores`.
     pub struct LeadScoreRepo;
@@ -7448,23 +7504,27 @@ pub mod crm_configs {
         }
     }
     /// What a list of `crm_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum CrmConfigSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrmConfigSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for CrmConfigSort {
+        const NAME: &'static str = "CrmConfigSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [CrmConfigSort::Id][index]
+        }
     }
     /// Queries on `tenant_template.crm_configs`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct CrmConfigRepo;
@@ -8020,17 +8080,7 @@ pub mod crm_syncs {
         }
     }
     /// What a list of `crm_syncs` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum CrmSyncSort {
@@ -8043,6 +8093,30 @@ pub mod crm_syncs {
         Status,
         /// `next_retry_at`, then the primary key.
         NextRetryAt,
+    }
+    impl<'de> ::serde::Deserialize<'de> for CrmSyncSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for CrmSyncSort {
+        const NAME: &'static str = "CrmSyncSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "lead_id",
+            "status",
+            "next_retry_at",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                CrmSyncSort::Id,
+                CrmSyncSort::LeadId,
+                CrmSyncSort::Status,
+                CrmSyncSort::NextRetryAt,
+            ][index]
+        }
     }
     /// Queries on `tenant_template.crm_syncs`.
     pub struct CrmSyncRepo;
@@ -8632,17 +8706,7 @@ pub mod ai_tasks {
         }
     }
     /// What a list of `ai_tasks` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum AiTaskSort {
@@ -8653,6 +8717,20 @@ pub mod ai_tasks {
         MessageId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for AiTaskSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for AiTaskSort {
+        const NAME: &'static str = "AiTaskSort";
+        const VARIANTS: &'static [&'static str] = &["id", "message_id", "status"];
+        fn variant(index: usize) -> Self {
+            [AiTaskSort::Id, AiTaskSort::MessageId, AiTaskSort::Status][index]
+        }
     }
     /// Queries on `tenant_template.ai_tasks`.
     pub struct AiTaskRepo;

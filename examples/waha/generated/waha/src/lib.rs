@@ -229,16 +229,7 @@ pub async fn migrate(
 }
 #[rustfmt::skip]
 /// Enum `public.tenant_status`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum TenantStatus {
     #[serde(rename = "active")]
@@ -254,6 +245,22 @@ impl TenantStatus {
             TenantStatus::Active => "active",
             TenantStatus::Inactive => "inactive",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for TenantStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for TenantStatus {
+    const NAME: &'static str = "TenantStatus";
+    const VARIANTS: &'static [&'static str] = &["active", "inactive"];
+    fn variant(index: usize) -> Self {
+        [TenantStatus::Active, TenantStatus::Inactive][index]
     }
 }
 #[rustfmt::skip]
@@ -305,16 +312,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TenantStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.user_role`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum UserRole {
     #[serde(rename = "TENANT_ADMIN")]
@@ -336,6 +334,32 @@ impl UserRole {
             UserRole::Agent => "AGENT",
             UserRole::Auditor => "AUDITOR",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for UserRole {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for UserRole {
+    const NAME: &'static str = "UserRole";
+    const VARIANTS: &'static [&'static str] = &[
+        "TENANT_ADMIN",
+        "MANAGER",
+        "AGENT",
+        "AUDITOR",
+    ];
+    fn variant(index: usize) -> Self {
+        [
+            UserRole::TenantAdmin,
+            UserRole::Manager,
+            UserRole::Agent,
+            UserRole::Auditor,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -385,16 +409,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for UserRole {
 }
 #[rustfmt::skip]
 /// Enum `public.waha_session_status`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum WahaSessionStatus {
     #[serde(rename = "starting")]
@@ -419,6 +434,34 @@ impl WahaSessionStatus {
             WahaSessionStatus::Failed => "failed",
             WahaSessionStatus::Stopped => "stopped",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for WahaSessionStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for WahaSessionStatus {
+    const NAME: &'static str = "WahaSessionStatus";
+    const VARIANTS: &'static [&'static str] = &[
+        "starting",
+        "scan_qr",
+        "working",
+        "failed",
+        "stopped",
+    ];
+    fn variant(index: usize) -> Self {
+        [
+            WahaSessionStatus::Starting,
+            WahaSessionStatus::ScanQr,
+            WahaSessionStatus::Working,
+            WahaSessionStatus::Failed,
+            WahaSessionStatus::Stopped,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -476,16 +519,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaSessionStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.waha_engine`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum WahaEngine {
     #[serde(rename = "WEBJS")]
@@ -501,6 +535,22 @@ impl WahaEngine {
             WahaEngine::Webjs => "WEBJS",
             WahaEngine::Noweb => "NOWEB",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for WahaEngine {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for WahaEngine {
+    const NAME: &'static str = "WahaEngine";
+    const VARIANTS: &'static [&'static str] = &["WEBJS", "NOWEB"];
+    fn variant(index: usize) -> Self {
+        [WahaEngine::Webjs, WahaEngine::Noweb][index]
     }
 }
 #[rustfmt::skip]
@@ -548,16 +598,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaEngine {
 }
 #[rustfmt::skip]
 /// Enum `public.message_direction`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum MessageDirection {
     #[serde(rename = "inbound")]
@@ -573,6 +614,22 @@ impl MessageDirection {
             MessageDirection::Inbound => "inbound",
             MessageDirection::Outbound => "outbound",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for MessageDirection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for MessageDirection {
+    const NAME: &'static str = "MessageDirection";
+    const VARIANTS: &'static [&'static str] = &["inbound", "outbound"];
+    fn variant(index: usize) -> Self {
+        [MessageDirection::Inbound, MessageDirection::Outbound][index]
     }
 }
 #[rustfmt::skip]
@@ -627,16 +684,7 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for MessageDirection {
 }
 #[rustfmt::skip]
 /// Enum `public.message_status`.
-#[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Debug,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum MessageStatus {
     #[serde(rename = "queued")]
@@ -658,6 +706,27 @@ impl MessageStatus {
             MessageStatus::Delivered => "delivered",
             MessageStatus::Failed => "failed",
         }
+    }
+}
+#[rustfmt::skip]
+impl<'de> ::serde::Deserialize<'de> for MessageStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        ::hubgen_runtime::de::deserialize_variant(deserializer)
+    }
+}
+#[rustfmt::skip]
+impl ::hubgen_runtime::de::Variants for MessageStatus {
+    const NAME: &'static str = "MessageStatus";
+    const VARIANTS: &'static [&'static str] = &["queued", "sent", "delivered", "failed"];
+    fn variant(index: usize) -> Self {
+        [
+            MessageStatus::Queued,
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Failed,
+        ][index]
     }
 }
 #[rustfmt::skip]
@@ -1024,23 +1093,27 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for TenantSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for TenantSort {
+        const NAME: &'static str = "TenantSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [TenantSort::Id][index]
+        }
     }
     /// Queries on `public.tenants`.
     pub struct TenantRepo;
@@ -1701,23 +1774,27 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum UserSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for UserSort {
+        const NAME: &'static str = "UserSort";
+        const VARIANTS: &'static [&'static str] = &["id"];
+        fn variant(index: usize) -> Self {
+            [UserSort::Id][index]
+        }
     }
     /// Queries on `public.users`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct UserRepo;
@@ -2350,17 +2427,7 @@ pub mod waha_sessions {
         }
     }
     /// What a list of `waha_sessions` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum WahaSessionSort {
@@ -2371,6 +2438,28 @@ pub mod waha_sessions {
         ExternalSessionId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl<'de> ::serde::Deserialize<'de> for WahaSessionSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for WahaSessionSort {
+        const NAME: &'static str = "WahaSessionSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "external_session_id",
+            "status",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                WahaSessionSort::Id,
+                WahaSessionSort::ExternalSessionId,
+                WahaSessionSort::Status,
+            ][index]
+        }
     }
     /// Queries on `public.waha_sessions`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct WahaSessionRepo;
@@ -3231,17 +3320,7 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        Debug,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     #[serde(rename_all = "snake_case")]
     pub enum MessageSort {
@@ -3256,6 +3335,32 @@ pub mod messages {
         CreatedAt,
         /// `waha_message_id`, then the primary key.
         WahaMessageId,
+    }
+    impl<'de> ::serde::Deserialize<'de> for MessageSort {
+        fn deserialize<D: ::serde::Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Self, D::Error> {
+            ::hubgen_runtime::de::deserialize_variant(deserializer)
+        }
+    }
+    impl ::hubgen_runtime::de::Variants for MessageSort {
+        const NAME: &'static str = "MessageSort";
+        const VARIANTS: &'static [&'static str] = &[
+            "id",
+            "session_id",
+            "status",
+            "created_at",
+            "waha_message_id",
+        ];
+        fn variant(index: usize) -> Self {
+            [
+                MessageSort::Id,
+                MessageSort::SessionId,
+                MessageSort::Status,
+                MessageSort::CreatedAt,
+                MessageSort::WahaMessageId,
+            ][index]
+        }
     }
     /// Queries on `public.messages`. Tenant-scoped: every method runs in a `TenantTx`, and row-level security limits it to that tenant.
     pub struct MessageRepo;
