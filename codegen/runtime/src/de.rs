@@ -1,5 +1,6 @@
-//! Deserializing generated structs: one generic visitor here, and per
-//! struct only which name goes to which field ([`Fields`]). Patches and
+//! Deserializing generated structs and enums: generic visitors here, and
+//! per struct only which name goes to which field ([`Fields`]), per enum
+//! its variants' names ([`Variants`]). Patches and
 //! filters, whose fields are all optional, implement it themselves; a row
 //! or an insert struct reads a hidden struct of optional fields, then
 //! reports what is missing. serde's derive would write a visitor, a field
