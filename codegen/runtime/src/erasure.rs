@@ -10,7 +10,6 @@
 
 use crate::{BoxFuture, Error};
 use sqlx::postgres::{PgArguments, PgConnection};
-use sqlx::Arguments;
 
 /// What one erasure changed in one hub, step by step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -62,12 +61,9 @@ pub fn erase<'a, K>(conn: &'a mut PgConnection, sql: &'static str, subject: K) -
 where
     K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
 {
-    let mut args = PgArguments::default();
-    let args = match args.add(subject) {
-        Ok(()) => Ok(args),
-        Err(error) => Err(sqlx::Error::Encode(error).into()),
-    };
-    run(conn, sql, args)
+    let mut args = crate::repo::Args::default();
+    args.add(subject);
+    run(conn, sql, args.finish())
 }
 
 // Not generic: the statement's futures are compiled here, once.

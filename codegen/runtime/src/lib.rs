@@ -944,7 +944,9 @@ pub mod copy {
     }
 
     // Not generic (the rows come encoded by `Group::encode`): the COPY
-    // protocol's futures are compiled once, here, not per table.
+    // protocol's futures are compiled once per calling crate, not per table.
+    // (Not boxed like the repository's statements: the compiler cannot
+    // prove this future `Send` behind a `dyn`.)
     async fn copy_in(
         conn: &mut PgConnection,
         table: &Table,

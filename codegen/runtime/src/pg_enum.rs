@@ -2,12 +2,12 @@
 //! its label, so a generated enum encodes and decodes through `&str`; a
 //! label the enum does not have is an error that names both.
 
+use crate::de::Variants;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArgumentBuffer, PgValueRef};
 use sqlx::{Decode, Encode, Postgres};
 use std::fmt;
-use std::str::FromStr;
 
 /// A label the enum does not have: a value added in the database before
 /// the schema, or a typo in a string parsed with `FromStr`.
@@ -41,35 +41,43 @@ pub fn encode(label: &'static str, buf: &mut PgArgumentBuffer) -> Result<IsNull,
     <&str as Encode<Postgres>>::encode_by_ref(&label, buf)
 }
 
+/// The variant a label names (`FromStr` of a generated enum).
+pub fn parse<E: Variants>(label: &str) -> Result<E, UnknownVariant> {
+    match E::VARIANTS.iter().position(|v| *v == label) {
+        Some(index) => Ok(E::variant(index)),
+        None => Err(UnknownVariant::new(E::NAME, label)),
+    }
+}
+
 /// Reads a label as the enum.
 #[inline]
-pub fn decode<E: FromStr<Err = UnknownVariant>>(value: PgValueRef<'_>) -> Result<E, BoxDynError> {
-    Ok(<&str as Decode<Postgres>>::decode(value)?.parse()?)
+pub fn decode<E: Variants>(value: PgValueRef<'_>) -> Result<E, BoxDynError> {
+    Ok(parse(<&str as Decode<Postgres>>::decode(value)?)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[derive(Debug, PartialEq)]
+    #[derive(Clone, Copy, Debug, PartialEq)]
     enum Tier {
         Free,
+        OnHold,
     }
 
-    impl FromStr for Tier {
-        type Err = UnknownVariant;
-        fn from_str(value: &str) -> Result<Self, UnknownVariant> {
-            match value {
-                "free" => Ok(Tier::Free),
-                _ => Err(UnknownVariant::new("Tier", value)),
-            }
+    impl Variants for Tier {
+        const NAME: &'static str = "Tier";
+        const VARIANTS: &'static [&'static str] = &["free", "on hold"];
+        fn variant(index: usize) -> Self {
+            [Tier::Free, Tier::OnHold][index]
         }
     }
 
     #[test]
     fn an_unknown_label_names_the_enum_and_the_value() {
-        assert_eq!("free".parse::<Tier>(), Ok(Tier::Free));
-        let error = "gold".parse::<Tier>().unwrap_err();
+        assert_eq!(parse::<Tier>("free"), Ok(Tier::Free));
+        assert_eq!(parse::<Tier>("on hold"), Ok(Tier::OnHold));
+        let error = parse::<Tier>("gold").unwrap_err();
         assert_eq!(error.to_string(), "\"gold\" is not a value of Tier");
     }
 }

@@ -5,7 +5,7 @@
 //! its SQL and its field lists, not a copy of the bind-and-fetch code for
 //! every method of every table (smaller to generate, faster to compile).
 
-use crate::{Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
+use crate::{BoxFuture, Cursor, Error, Page, PageRequest, RowStream, Scope, Violation};
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgConnection, PgHasArrayType, PgRow};
 use sqlx::{Arguments, Encode, FromRow, Postgres, Row as _, Type};
@@ -57,7 +57,7 @@ impl Args {
         self.add(rows.iter().map(field).collect::<Vec<&T>>());
     }
 
-    fn finish(self) -> Result<PgArguments, Error> {
+    pub(crate) fn finish(self) -> Result<PgArguments, Error> {
         match self.error {
             None => Ok(self.args),
             Some(error) => Err(sqlx::Error::Encode(error).into()),
@@ -160,38 +160,49 @@ fn filtered(filter: &impl Filter) -> Args {
     args
 }
 
-// Statements run here, in functions generic over nothing: sqlx's
-// executor futures are compiled once, in this crate. Run through
-// `query_as` they would be compiled again for every row type, in every
-// hub crate; the functions below only decode the rows these return.
+// Statements run here, in functions generic over nothing whose futures are
+// boxed here (`BoxFuture`, as for the runtime's other entry points): sqlx's
+// executor code is compiled once, in this crate. Run through `query_as`, or
+// awaited unboxed, it would be compiled again in every crate that calls a
+// repository; the generic functions below only bind and decode.
 
-async fn optional_row(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<Option<PgRow>, Error> {
-    Ok(sqlx::query_with(sql, args?).fetch_optional(conn).await?)
+#[inline(never)]
+fn optional_row<'a>(
+    conn: &'a mut PgConnection,
+    sql: &'a str,
+    args: Result<PgArguments, Error>,
+) -> BoxFuture<'a, Result<Option<PgRow>, Error>> {
+    Box::pin(async move { Ok(sqlx::query_with(sql, args?).fetch_optional(conn).await?) })
 }
 
-async fn one_row(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<PgRow, Error> {
-    Ok(sqlx::query_with(sql, args?).fetch_one(conn).await?)
+#[inline(never)]
+fn one_row<'a>(conn: &'a mut PgConnection, sql: &'a str, args: Result<PgArguments, Error>) -> BoxFuture<'a, Result<PgRow, Error>> {
+    Box::pin(async move { Ok(sqlx::query_with(sql, args?).fetch_one(conn).await?) })
 }
 
 // Each row is handed to `each` as it arrives (decoded and dropped there, as
 // `query_as` does), not collected first: a page of rows then never sits in
 // memory twice.
-async fn each_row(
-    conn: &mut PgConnection,
-    sql: &str,
+#[inline(never)]
+fn each_row<'a>(
+    conn: &'a mut PgConnection,
+    sql: &'a str,
     args: Result<PgArguments, Error>,
-    each: &mut (dyn FnMut(PgRow) -> Result<(), Error> + Send),
-) -> Result<(), Error> {
+    each: &'a mut (dyn FnMut(PgRow) -> Result<(), Error> + Send),
+) -> BoxFuture<'a, Result<(), Error>> {
     use futures_util::TryStreamExt;
-    let mut rows = sqlx::query_with(sql, args?).fetch(conn);
-    while let Some(row) = rows.try_next().await? {
-        each(row)?;
-    }
-    Ok(())
+    Box::pin(async move {
+        let mut rows = sqlx::query_with(sql, args?).fetch(conn);
+        while let Some(row) = rows.try_next().await? {
+            each(row)?;
+        }
+        Ok(())
+    })
 }
 
-async fn rows_affected(conn: &mut PgConnection, sql: &str, args: Result<PgArguments, Error>) -> Result<u64, Error> {
-    Ok(sqlx::query_with(sql, args?).execute(conn).await?.rows_affected())
+#[inline(never)]
+fn rows_affected<'a>(conn: &'a mut PgConnection, sql: &'a str, args: Result<PgArguments, Error>) -> BoxFuture<'a, Result<u64, Error>> {
+    Box::pin(async move { Ok(sqlx::query_with(sql, args?).execute(conn).await?.rows_affected()) })
 }
 
 fn decode<R: Row>(row: &PgRow) -> Result<R, Error> {
@@ -317,7 +328,19 @@ pub async fn insert_many<N: NewRows>(tx: &mut impl Scope, sql: &str, one: &str, 
 }
 
 /// [`insert_many`]'s statements; `row_args` gives a row's parameters for `one`.
-async fn insert_batch(
+#[inline(never)]
+fn insert_batch<'a>(
+    conn: &'a mut PgConnection,
+    sql: &'a str,
+    args: Result<PgArguments, Error>,
+    one: &'a str,
+    rows: usize,
+    row_args: &'a (dyn Fn(usize) -> Result<PgArguments, Error> + Sync),
+) -> BoxFuture<'a, Result<u64, Error>> {
+    Box::pin(run_batch(conn, sql, args, one, rows, row_args))
+}
+
+async fn run_batch(
     conn: &mut PgConnection,
     sql: &str,
     args: Result<PgArguments, Error>,

@@ -238,7 +238,7 @@ impl<'a> Shape<'a> {
 /// One way a list can be ordered.
 pub(super) struct SortVariant<'a> {
     pub variant: Ident,
-    /// Its snake-case name, as serde writes the variant and cursors name the order.
+    /// The column's name (`primary_key` for a composite key), as cursors name the order.
     pub name: String,
     /// The column, or `None` for the primary key.
     pub column: Option<&'a ir::Column>,
@@ -322,15 +322,6 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
         let v = ident(v);
         quote!(#[serde(rename = #value)] #v)
     });
-    let as_str = e.values.iter().zip(&variant_names).map(|(value, v)| {
-        let v = ident(v);
-        quote!(#name::#v => #value)
-    });
-    let from_str = e.values.iter().zip(&variant_names).map(|(value, v)| {
-        let v = ident(v);
-        quote!(#value => Ok(#name::#v))
-    });
-    let label = name.to_string();
     let variants_deserialize = variants_deserialize(&name, &variant_names, &e.values);
     // sqlx's impls written out rather than derived: no proc macro runs on
     // every build of the crate, and sqlx's macros are not built at all.
@@ -345,9 +336,7 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
         impl #name {
             /// The value as PostgreSQL stores it.
             pub fn as_str(self) -> &'static str {
-                match self {
-                    #(#as_str),*
-                }
+                <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
             }
         }
 
@@ -358,10 +347,7 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
 
             /// The variant of a value as PostgreSQL stores it.
             fn from_str(value: &str) -> Result<Self, Self::Err> {
-                match value {
-                    #(#from_str,)*
-                    _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new(#label, value)),
-                }
+                ::hubgen_runtime::pg_enum::parse(value)
             }
         }
 
@@ -764,8 +750,11 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         quote!(#rename #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")] pub #f: ::hubgen_runtime::Condition<#t>)
     });
     let sort = &shape.sort;
-    let sort_decl = shape
-        .sort_variants()
+    let sort_variants = shape.sort_variants();
+    let sort_variant_names: Vec<String> = sort_variants.iter().map(|s| s.variant.to_string()).collect();
+    let sort_serialized: Vec<String> = sort_variant_names.iter().map(|v| serde_snake_case(v)).collect();
+    let sort_deserialize = variants_deserialize(sort, &sort_variant_names, &sort_serialized);
+    let sort_decl = sort_variants
         .into_iter()
         .enumerate()
         .map(|(i, SortVariant { variant, column, .. })| {
@@ -776,9 +765,6 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
             let default = (i == 0).then(|| quote!(#[default]));
             quote!(#[doc = #doc] #default #variant)
         });
-    let sort_variant_names: Vec<String> = shape.sort_variants().iter().map(|s| s.variant.to_string()).collect();
-    let sort_serialized: Vec<String> = sort_variant_names.iter().map(|v| serde_snake_case(v)).collect();
-    let sort_deserialize = variants_deserialize(sort, &sort_variant_names, &sort_serialized);
     let sort_doc = format!(
         " What a list of `{}` can be ordered by: the primary key or an indexed column.",
         table.name

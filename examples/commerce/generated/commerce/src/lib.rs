@@ -1292,12 +1292,7 @@ pub enum SubscriptionTier {
 impl SubscriptionTier {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SubscriptionTier::Free => "free",
-            SubscriptionTier::Starter => "starter",
-            SubscriptionTier::Pro => "pro",
-            SubscriptionTier::Enterprise => "enterprise",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -1326,20 +1321,7 @@ impl ::std::str::FromStr for SubscriptionTier {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "free" => Ok(SubscriptionTier::Free),
-            "starter" => Ok(SubscriptionTier::Starter),
-            "pro" => Ok(SubscriptionTier::Pro),
-            "enterprise" => Ok(SubscriptionTier::Enterprise),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
-                        "SubscriptionTier",
-                        value,
-                    ),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -1391,12 +1373,7 @@ pub enum TeamRole {
 impl TeamRole {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TeamRole::Owner => "owner",
-            TeamRole::Admin => "admin",
-            TeamRole::Staff => "staff",
-            TeamRole::Viewer => "viewer",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -1420,13 +1397,7 @@ impl ::std::str::FromStr for TeamRole {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "owner" => Ok(TeamRole::Owner),
-            "admin" => Ok(TeamRole::Admin),
-            "staff" => Ok(TeamRole::Staff),
-            "viewer" => Ok(TeamRole::Viewer),
-            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("TeamRole", value)),
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -1482,14 +1453,7 @@ pub enum OrderStatus {
 impl OrderStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Returned => "returned",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -1527,17 +1491,7 @@ impl ::std::str::FromStr for OrderStatus {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "pending" => Ok(OrderStatus::Pending),
-            "paid" => Ok(OrderStatus::Paid),
-            "shipped" => Ok(OrderStatus::Shipped),
-            "delivered" => Ok(OrderStatus::Delivered),
-            "cancelled" => Ok(OrderStatus::Cancelled),
-            "returned" => Ok(OrderStatus::Returned),
-            _ => {
-                Err(::hubgen_runtime::pg_enum::UnknownVariant::new("OrderStatus", value))
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -1589,12 +1543,7 @@ pub enum VerificationStatus {
 impl VerificationStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            VerificationStatus::Pending => "pending",
-            VerificationStatus::Submitted => "submitted",
-            VerificationStatus::Verified => "verified",
-            VerificationStatus::Rejected => "rejected",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -1628,20 +1577,7 @@ impl ::std::str::FromStr for VerificationStatus {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "pending" => Ok(VerificationStatus::Pending),
-            "submitted" => Ok(VerificationStatus::Submitted),
-            "verified" => Ok(VerificationStatus::Verified),
-            "rejected" => Ok(VerificationStatus::Rejected),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
-                        "VerificationStatus",
-                        value,
-                    ),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]

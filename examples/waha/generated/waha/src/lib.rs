@@ -241,10 +241,7 @@ pub enum TenantStatus {
 impl TenantStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TenantStatus::Active => "active",
-            TenantStatus::Inactive => "inactive",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -268,15 +265,7 @@ impl ::std::str::FromStr for TenantStatus {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "active" => Ok(TenantStatus::Active),
-            "inactive" => Ok(TenantStatus::Inactive),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new("TenantStatus", value),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -328,12 +317,7 @@ pub enum UserRole {
 impl UserRole {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            UserRole::TenantAdmin => "TENANT_ADMIN",
-            UserRole::Manager => "MANAGER",
-            UserRole::Agent => "AGENT",
-            UserRole::Auditor => "AUDITOR",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -367,13 +351,7 @@ impl ::std::str::FromStr for UserRole {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "TENANT_ADMIN" => Ok(UserRole::TenantAdmin),
-            "MANAGER" => Ok(UserRole::Manager),
-            "AGENT" => Ok(UserRole::Agent),
-            "AUDITOR" => Ok(UserRole::Auditor),
-            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("UserRole", value)),
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -427,13 +405,7 @@ pub enum WahaSessionStatus {
 impl WahaSessionStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WahaSessionStatus::Starting => "starting",
-            WahaSessionStatus::ScanQr => "scan_qr",
-            WahaSessionStatus::Working => "working",
-            WahaSessionStatus::Failed => "failed",
-            WahaSessionStatus::Stopped => "stopped",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -469,21 +441,7 @@ impl ::std::str::FromStr for WahaSessionStatus {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "starting" => Ok(WahaSessionStatus::Starting),
-            "scan_qr" => Ok(WahaSessionStatus::ScanQr),
-            "working" => Ok(WahaSessionStatus::Working),
-            "failed" => Ok(WahaSessionStatus::Failed),
-            "stopped" => Ok(WahaSessionStatus::Stopped),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
-                        "WahaSessionStatus",
-                        value,
-                    ),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -531,10 +489,7 @@ pub enum WahaEngine {
 impl WahaEngine {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WahaEngine::Webjs => "WEBJS",
-            WahaEngine::Noweb => "NOWEB",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -558,11 +513,7 @@ impl ::std::str::FromStr for WahaEngine {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "WEBJS" => Ok(WahaEngine::Webjs),
-            "NOWEB" => Ok(WahaEngine::Noweb),
-            _ => Err(::hubgen_runtime::pg_enum::UnknownVariant::new("WahaEngine", value)),
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -610,10 +561,7 @@ pub enum MessageDirection {
 impl MessageDirection {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MessageDirection::Inbound => "inbound",
-            MessageDirection::Outbound => "outbound",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -637,18 +585,7 @@ impl ::std::str::FromStr for MessageDirection {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "inbound" => Ok(MessageDirection::Inbound),
-            "outbound" => Ok(MessageDirection::Outbound),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
-                        "MessageDirection",
-                        value,
-                    ),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
@@ -700,12 +637,7 @@ pub enum MessageStatus {
 impl MessageStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Queued => "queued",
-            MessageStatus::Sent => "sent",
-            MessageStatus::Delivered => "delivered",
-            MessageStatus::Failed => "failed",
-        }
+        <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
     }
 }
 #[rustfmt::skip]
@@ -734,20 +666,7 @@ impl ::std::str::FromStr for MessageStatus {
     type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
     /// The variant of a value as PostgreSQL stores it.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "queued" => Ok(MessageStatus::Queued),
-            "sent" => Ok(MessageStatus::Sent),
-            "delivered" => Ok(MessageStatus::Delivered),
-            "failed" => Ok(MessageStatus::Failed),
-            _ => {
-                Err(
-                    ::hubgen_runtime::pg_enum::UnknownVariant::new(
-                        "MessageStatus",
-                        value,
-                    ),
-                )
-            }
-        }
+        ::hubgen_runtime::pg_enum::parse(value)
     }
 }
 #[rustfmt::skip]
