@@ -318,6 +318,40 @@ async fn a_json_patch_clears_with_null_and_leaves_what_is_absent() {
     db.drop_db().await;
 }
 
+/// Filters, sort orders and enums write the JSON serde's derive wrote (the
+/// generated crates write their `Serialize` impls out): a condition that
+/// matches everything is left out, a sort order by its snake_case name, an
+/// enum by its PostgreSQL value; each reads back as it was.
+#[test]
+fn filters_sort_orders_and_enums_serialize_as_the_derive_did() {
+    use hub_commerce::TeamRole;
+    use hub_wallet::{Condition, WalletFilter, WalletSort};
+    let filter = WalletFilter {
+        currency: Condition::any_of(["EUR".to_string(), "USD".to_string()]),
+        ..WalletFilter::default()
+    };
+    let json = serde_json::to_value(&filter).expect("serializes");
+    assert_eq!(json, serde_json::json!({"currency": {"any_of": ["EUR", "USD"]}}));
+    assert_eq!(serde_json::from_value::<WalletFilter>(json).expect("reads back"), filter);
+    assert_eq!(
+        serde_json::to_value(WalletFilter::default()).expect("serializes"),
+        serde_json::json!({})
+    );
+
+    assert_eq!(
+        serde_json::to_value(WalletSort::TenantId).expect("serializes"),
+        serde_json::json!("tenant_id")
+    );
+    assert_eq!(
+        serde_json::to_value(TeamRole::Viewer).expect("serializes"),
+        serde_json::json!("viewer")
+    );
+    assert_eq!(
+        serde_json::from_str::<TeamRole>(r#""viewer""#).expect("reads back"),
+        TeamRole::Viewer
+    );
+}
+
 /// `@sensitive` values never leave by accident: not in JSON, `writeOnly` in
 /// the JSON Schema, redacted in `Debug` and in validation messages.
 #[test]

@@ -745,6 +745,7 @@ pub mod id;
 pub mod maintain;
 pub mod pg_enum;
 pub mod repo;
+pub mod ser;
 pub mod tenants;
 
 /// Bulk insert through `COPY ... FROM STDIN (FORMAT binary)`: values are

@@ -298,12 +298,18 @@ fn doc_attr(docs: &Option<String>) -> TokenStream {
     }
 }
 
-/// `#[serde(rename)]` where the Rust field name differs from the column.
+/// A `#[serde(..)]` attribute for schemars' `JsonSchema` derive, which reads
+/// them (serde's own derive is not used: see `struct_serialize`).
+fn schema_attr(args: TokenStream) -> TokenStream {
+    quote!(#[cfg_attr(feature = "json-schema", serde(#args))])
+}
+
+/// `rename` where the Rust field name differs from the column.
 fn rename_attr(column: &ir::Column) -> TokenStream {
     let f = field(&column.name).to_string();
     if f != column.name {
         let name = &column.name;
-        quote!(#[serde(rename = #name)])
+        schema_attr(quote!(rename = #name))
     } else {
         quote!()
     }
@@ -320,14 +326,15 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
     let variant_names = variants(&e.values);
     let variants = e.values.iter().zip(&variant_names).map(|(value, v)| {
         let v = ident(v);
-        quote!(#[serde(rename = #value)] #v)
+        let rename = schema_attr(quote!(rename = #value));
+        quote!(#rename #v)
     });
-    let variants_deserialize = variants_deserialize(&name, &variant_names, &e.values);
+    let variants_serde = variants_serde(&name, &variant_names, &e.values);
     // sqlx's impls written out rather than derived: no proc macro runs on
     // every build of the crate, and sqlx's macros are not built at all.
     quote! {
         #docs
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub enum #name {
             #(#variants),*
@@ -340,7 +347,7 @@ pub(super) fn enum_def(e: &ir::Enum) -> TokenStream {
             }
         }
 
-        #variants_deserialize
+        #variants_serde
 
         impl ::std::str::FromStr for #name {
             type Err = ::hubgen_runtime::pg_enum::UnknownVariant;
@@ -479,15 +486,22 @@ fn fields_impl(name: &Ident, label: &str, reads: Vec<(String, TokenStream)>) -> 
     }
 }
 
-/// `Deserialize` for an enum of unit `variants` written as `names`, through
-/// `hubgen_runtime::de::Variants` (much less code than serde's derive).
-fn variants_deserialize(name: &Ident, variants: &[String], names: &[String]) -> TokenStream {
+/// `Serialize` and `Deserialize` for an enum of unit `variants` written as
+/// `names`, through `hubgen_runtime::de::Variants` (much less code than
+/// serde's derives).
+fn variants_serde(name: &Ident, variants: &[String], names: &[String]) -> TokenStream {
     let label = name.to_string();
     let variants = variants.iter().map(|v| {
         let v = ident(v);
         quote!(#name::#v)
     });
     quote! {
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+            }
+        }
+
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 ::hubgen_runtime::de::deserialize_variant(deserializer)
@@ -515,6 +529,62 @@ fn serde_snake_case(variant: &str) -> String {
         name.push(c.to_ascii_lowercase());
     }
     name
+}
+
+/// When serializing writes a field.
+enum Written {
+    Always,
+    /// A patch's field: when it is `Some`.
+    IfSet,
+    /// A filter's condition: unless it matches every row.
+    IfConditioned,
+}
+
+/// Secrets left out: they are never serialized.
+fn written<'a>(fields: impl Iterator<Item = (&'a ir::Column, Written)>) -> Vec<(Ident, String, Written)> {
+    fields
+        .filter(|(c, _)| !c.sensitive)
+        .map(|(c, w)| (field(&c.name), c.name.clone(), w))
+        .collect()
+}
+
+/// `Serialize` for a struct, as serde's derive writes it: `fields` are
+/// (field, serialized name, when written), in order; secrets are not among
+/// them. A field that may be skipped is counted out of the length and
+/// skipped with `skip_field`, as the derive's `skip_serializing_if` does.
+fn struct_serialize(name: &Ident, fields: Vec<(Ident, String, Written)>) -> TokenStream {
+    let label = name.to_string();
+    let always = fields.iter().filter(|(.., w)| matches!(w, Written::Always)).count();
+    let maybe: Vec<TokenStream> = fields
+        .iter()
+        .filter_map(|(f, _, w)| match w {
+            Written::Always => None,
+            Written::IfSet => Some(quote!(self.#f.is_some())),
+            Written::IfConditioned => Some(quote!(!self.#f.matches_all())),
+        })
+        .collect();
+    let written = quote!(::hubgen_runtime::ser::written(&[#(#maybe),*]));
+    let len = match (always, maybe.is_empty()) {
+        (_, true) => quote!(#always),
+        (0, false) => written,
+        (_, false) => quote!(#always + #written),
+    };
+    let writes = fields.iter().map(|(f, n, w)| match w {
+        Written::Always => quote!(s.serialize_field(#n, &self.#f)?;),
+        Written::IfSet => quote!(::hubgen_runtime::ser::set(&mut s, #n, &self.#f)?;),
+        Written::IfConditioned => quote!(::hubgen_runtime::ser::condition(&mut s, #n, &self.#f)?;),
+    });
+    let s = if fields.is_empty() { quote!(s) } else { quote!(mut s) };
+    quote! {
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeStruct as _;
+                let #s = serializer.serialize_struct(#label, #len)?;
+                #(#writes)*
+                s.end()
+            }
+        }
+    }
 }
 
 /// What deserializing a struct makes of an absent key.
@@ -628,7 +698,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         let docs = doc_attr(&c.docs);
         let rename = rename_attr(c);
         // Never serialized (so `writeOnly` in the JSON Schema); a row read back from JSON has it empty.
-        let secret = c.sensitive.then(|| quote!(#[serde(skip_serializing, default)]));
+        let secret = c.sensitive.then(|| schema_attr(quote!(skip_serializing, default)));
         quote!(#docs #rename #secret pub #f: #t)
     });
     let row_doc = doc_attr(&Some(table.docs.clone().unwrap_or_else(|| format!("A row of `{}`.", table.name))));
@@ -649,6 +719,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
     };
     let row_debug = if sensitive { debug_impl(row, &row_fields) } else { quote!() };
+    let row_serialize = struct_serialize(row, written(row_fields.iter().map(|(c, _)| (*c, Written::Always))));
     let row_deserialize = struct_deserialize(
         row,
         row_fields.iter().map(|(c, t)| {
@@ -677,7 +748,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         let f = field(&c.name);
         let rename = rename_attr(c);
         let default = if shape.is_new_optional(c) {
-            quote!(#[serde(default)])
+            schema_attr(quote!(default))
         } else {
             quote!()
         };
@@ -687,10 +758,11 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
             (docs, None) => docs.clone(),
         };
         let docs = doc_attr(&doc);
-        let secret = c.sensitive.then(|| quote!(#[serde(skip_serializing)]));
+        let secret = c.sensitive.then(|| schema_attr(quote!(skip_serializing)));
         quote!(#docs #rename #default #secret pub #f: #t)
     });
     let new_debug = if sensitive { debug_impl(new, &new_fields) } else { quote!() };
+    let new_serialize = struct_serialize(new, written(new_fields.iter().map(|(c, _)| (*c, Written::Always))));
     let new_deserialize = struct_deserialize(
         new,
         new_fields.iter().map(|(c, t)| {
@@ -721,9 +793,9 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         let rename = rename_attr(c);
         // An absent key leaves the column (read by `patch_reads`).
         let serde = if c.sensitive {
-            quote!(#[serde(default, skip_serializing)])
+            schema_attr(quote!(default, skip_serializing))
         } else {
-            quote!(#[serde(default, skip_serializing_if = "Option::is_none")])
+            schema_attr(quote!(default, skip_serializing_if = "Option::is_none"))
         };
         quote!(#rename #serde pub #f: #t)
     });
@@ -740,6 +812,7 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
     });
     let patch_deserialize = fields_deserialize(patch, patch_reads.collect());
     let patch_debug = if sensitive { debug_impl(patch, &patch_fields) } else { quote!() };
+    let patch_serialize = struct_serialize(patch, written(patch_fields.iter().map(|(c, _)| (*c, Written::IfSet))));
     let patch_checks = validate_body(patch_fields.iter().filter_map(|(c, _)| checks_for(table, c)).collect());
 
     // Filter: a condition on each column that leads an index.
@@ -747,13 +820,14 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         let f = field(&c.name);
         let t = shape.ty(c);
         let rename = rename_attr(c);
-        quote!(#rename #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")] pub #f: ::hubgen_runtime::Condition<#t>)
+        let skip = schema_attr(quote!(skip_serializing_if = "::hubgen_runtime::Condition::matches_all"));
+        quote!(#rename #skip pub #f: ::hubgen_runtime::Condition<#t>)
     });
     let sort = &shape.sort;
     let sort_variants = shape.sort_variants();
     let sort_variant_names: Vec<String> = sort_variants.iter().map(|s| s.variant.to_string()).collect();
     let sort_serialized: Vec<String> = sort_variant_names.iter().map(|v| serde_snake_case(v)).collect();
-    let sort_deserialize = variants_deserialize(sort, &sort_variant_names, &sort_serialized);
+    let sort_serde = variants_serde(sort, &sort_variant_names, &sort_serialized);
     let sort_decl = sort_variants
         .into_iter()
         .enumerate()
@@ -812,6 +886,11 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         filter_reads.push(("include_deleted".to_string(), quote!(self.include_deleted = map.next_value()?)));
     }
     let filter_deserialize = fields_deserialize(filter, filter_reads);
+    let mut filter_written = written(shape.filters.iter().map(|c| (*c, Written::IfConditioned)));
+    if include_deleted.is_some() {
+        filter_written.push((ident("include_deleted"), "include_deleted".to_string(), Written::Always));
+    }
+    let filter_serialize = struct_serialize(filter, filter_written);
     let filter_doc = format!(" Filters for listing and counting `{}` (each on an indexed column).", table.name);
     let new_doc = format!(" A new row of `{}`.", table.name);
     let patch_doc = format!(
@@ -824,22 +903,24 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         use super::*;
 
         #row_doc
-        #[derive(Clone, PartialEq, #derive_debug ::serde::Serialize)]
+        #[derive(Clone, PartialEq, #derive_debug)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #row {
             #(#row_decl),*
         }
         #row_debug
+        #row_serialize
         #row_deserialize
         #row_from_row
 
         #[doc = #new_doc]
-        #[derive(Clone, PartialEq, #derive_debug #new_default ::serde::Serialize)]
+        #[derive(Clone, PartialEq, #derive_debug #new_default)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #new {
             #(#new_decl),*
         }
         #new_debug
+        #new_serialize
         #new_deserialize
 
         impl #new {
@@ -856,12 +937,13 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #patch_doc]
-        #[derive(Clone, PartialEq, Default, #derive_debug ::serde::Serialize)]
+        #[derive(Clone, PartialEq, Default, #derive_debug)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
         pub struct #patch {
             #(#patch_decl),*
         }
         #patch_debug
+        #patch_serialize
         #patch_deserialize
 
         impl #patch {
@@ -872,22 +954,23 @@ pub(super) fn table_items(schema: &ir::Schema, hub: &ir::Hub, table: &ir::Table,
         }
 
         #[doc = #filter_doc]
-        #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+        #[derive(Clone, PartialEq, Default, Debug)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub struct #filter {
             #(#filter_decl,)*
             #include_deleted
         }
+        #filter_serialize
         #filter_deserialize
 
         #[doc = #sort_doc]
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
         #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
         pub enum #sort {
             #(#sort_decl),*
         }
-        #sort_deserialize
+        #sort_serde
     }
 }

@@ -132,7 +132,7 @@ pub mod app_registry {
     #[allow(unused_imports)]
     use super::*;
     /// Apps a tenant can subscribe to.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistry {
         pub id: ids::AppRegistryId,
@@ -151,6 +151,32 @@ pub mod app_registry {
         pub configuration_schema: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for AppRegistry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AppRegistry", 16usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("category", &self.category)?;
+            s.serialize_field("app_type", &self.app_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("developer", &self.developer)?;
+            s.serialize_field("icon_url", &self.icon_url)?;
+            s.serialize_field("screenshots", &self.screenshots)?;
+            s.serialize_field("features", &self.features)?;
+            s.serialize_field("requirements", &self.requirements)?;
+            s.serialize_field("pricing", &self.pricing)?;
+            s.serialize_field("configuration_schema", &self.configuration_schema)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -274,45 +300,71 @@ pub mod app_registry {
         }
     }
     /// A new row of `app_registry`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppRegistry {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::AppRegistryId>,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub category: Option<String>,
         /// `None`: the default, `'INTEGRATION'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub app_type: Option<String>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub version: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub developer: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub icon_url: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub screenshots: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub features: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub requirements: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub pricing: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub configuration_schema: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewAppRegistry {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAppRegistry", 16usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("category", &self.category)?;
+            s.serialize_field("app_type", &self.app_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("developer", &self.developer)?;
+            s.serialize_field("icon_url", &self.icon_url)?;
+            s.serialize_field("screenshots", &self.screenshots)?;
+            s.serialize_field("features", &self.features)?;
+            s.serialize_field("requirements", &self.requirements)?;
+            s.serialize_field("pricing", &self.pricing)?;
+            s.serialize_field("configuration_schema", &self.configuration_schema)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -448,37 +500,128 @@ pub mod app_registry {
         }
     }
     /// A change to a row of `app_registry`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppRegistryPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub category: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub app_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub version: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub developer: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub icon_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub screenshots: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub features: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub requirements: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub pricing: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub configuration_schema: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for AppRegistryPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppRegistryPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.description.is_some(),
+                            self.category.is_some(),
+                            self.app_type.is_some(),
+                            self.status.is_some(),
+                            self.version.is_some(),
+                            self.developer.is_some(),
+                            self.icon_url.is_some(),
+                            self.screenshots.is_some(),
+                            self.features.is_some(),
+                            self.requirements.is_some(),
+                            self.pricing.is_some(),
+                            self.configuration_schema.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "category", &self.category)?;
+            ::hubgen_runtime::ser::set(&mut s, "app_type", &self.app_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
+            ::hubgen_runtime::ser::set(&mut s, "developer", &self.developer)?;
+            ::hubgen_runtime::ser::set(&mut s, "icon_url", &self.icon_url)?;
+            ::hubgen_runtime::ser::set(&mut s, "screenshots", &self.screenshots)?;
+            ::hubgen_runtime::ser::set(&mut s, "features", &self.features)?;
+            ::hubgen_runtime::ser::set(&mut s, "requirements", &self.requirements)?;
+            ::hubgen_runtime::ser::set(&mut s, "pricing", &self.pricing)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "configuration_schema",
+                &self.configuration_schema,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppRegistryPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -548,16 +691,48 @@ pub mod app_registry {
         }
     }
     /// Filters for listing and counting `app_registry` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AppRegistryFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub category: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub app_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for AppRegistryFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppRegistryFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.category.matches_all(),
+                            !self.status.matches_all(),
+                            !self.app_type.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "category", &self.category)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "app_type", &self.app_type)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppRegistryFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -587,9 +762,9 @@ pub mod app_registry {
         }
     }
     /// What a list of `app_registry` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AppRegistrySort {
         /// The primary key (the default).
         #[default]
@@ -600,6 +775,14 @@ pub mod app_registry {
         Status,
         /// `app_type`, then the primary key.
         AppType,
+    }
+    impl ::serde::Serialize for AppRegistrySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppRegistrySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -882,7 +1065,7 @@ pub mod app_subscriptions {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's subscription to an app.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscription {
         pub id: ids::AppSubscriptionId,
@@ -895,6 +1078,26 @@ pub mod app_subscriptions {
         pub billing_info: Option<::serde_json::Value>,
         pub subscribed_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for AppSubscription {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AppSubscription", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("app_id", &self.app_id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("plan", &self.plan)?;
+            s.serialize_field("configuration", &self.configuration)?;
+            s.serialize_field("usage_stats", &self.usage_stats)?;
+            s.serialize_field("billing_info", &self.billing_info)?;
+            s.serialize_field("subscribed_at", &self.subscribed_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -992,30 +1195,49 @@ pub mod app_subscriptions {
         }
     }
     /// A new row of `app_subscriptions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppSubscription {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::AppSubscriptionId>,
         pub app_id: ids::AppRegistryId,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub plan: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub configuration: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub usage_stats: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub billing_info: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub subscribed_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewAppSubscription {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAppSubscription", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("app_id", &self.app_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("plan", &self.plan)?;
+            s.serialize_field("configuration", &self.configuration)?;
+            s.serialize_field("usage_stats", &self.usage_stats)?;
+            s.serialize_field("billing_info", &self.billing_info)?;
+            s.serialize_field("subscribed_at", &self.subscribed_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1114,23 +1336,75 @@ pub mod app_subscriptions {
         }
     }
     /// A change to a row of `app_subscriptions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppSubscriptionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub app_id: Option<ids::AppRegistryId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub plan: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub configuration: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub usage_stats: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub billing_info: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub subscribed_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for AppSubscriptionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppSubscriptionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.app_id.is_some(),
+                            self.status.is_some(),
+                            self.plan.is_some(),
+                            self.configuration.is_some(),
+                            self.usage_stats.is_some(),
+                            self.billing_info.is_some(),
+                            self.subscribed_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "app_id", &self.app_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "plan", &self.plan)?;
+            ::hubgen_runtime::ser::set(&mut s, "configuration", &self.configuration)?;
+            ::hubgen_runtime::ser::set(&mut s, "usage_stats", &self.usage_stats)?;
+            ::hubgen_runtime::ser::set(&mut s, "billing_info", &self.billing_info)?;
+            ::hubgen_runtime::ser::set(&mut s, "subscribed_at", &self.subscribed_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppSubscriptionPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1182,14 +1456,38 @@ pub mod app_subscriptions {
         }
     }
     /// Filters for listing and counting `app_subscriptions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AppSubscriptionFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub app_id: ::hubgen_runtime::Condition<ids::AppRegistryId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for AppSubscriptionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppSubscriptionFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.app_id.matches_all(), !self.status.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "app_id", &self.app_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppSubscriptionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1218,9 +1516,9 @@ pub mod app_subscriptions {
         }
     }
     /// What a list of `app_subscriptions` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AppSubscriptionSort {
         /// The primary key (the default).
         #[default]
@@ -1229,6 +1527,14 @@ pub mod app_subscriptions {
         AppId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for AppSubscriptionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppSubscriptionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1482,7 +1788,7 @@ pub mod app_guards {
     #[allow(unused_imports)]
     use super::*;
     /// Guard rules an app enforces for a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuard {
         pub id: ids::AppGuardId,
@@ -1493,6 +1799,24 @@ pub mod app_guards {
         pub rules: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for AppGuard {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AppGuard", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("app_id", &self.app_id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("guard_type", &self.guard_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("rules", &self.rules)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1582,25 +1906,42 @@ pub mod app_guards {
         }
     }
     /// A new row of `app_guards`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAppGuard {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::AppGuardId>,
         pub app_id: ids::AppRegistryId,
         pub guard_type: String,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub rules: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewAppGuard {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAppGuard", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("app_id", &self.app_id)?;
+            s.serialize_field("guard_type", &self.guard_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("rules", &self.rules)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1691,19 +2032,61 @@ pub mod app_guards {
         }
     }
     /// A change to a row of `app_guards`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AppGuardPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub app_id: Option<ids::AppRegistryId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub guard_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub rules: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for AppGuardPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppGuardPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.app_id.is_some(),
+                            self.guard_type.is_some(),
+                            self.status.is_some(),
+                            self.rules.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "app_id", &self.app_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "guard_type", &self.guard_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "rules", &self.rules)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppGuardPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1751,14 +2134,38 @@ pub mod app_guards {
         }
     }
     /// Filters for listing and counting `app_guards` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AppGuardFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub app_id: ::hubgen_runtime::Condition<ids::AppRegistryId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub guard_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for AppGuardFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AppGuardFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.app_id.matches_all(), !self.guard_type.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "app_id", &self.app_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "guard_type", &self.guard_type)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppGuardFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1787,9 +2194,9 @@ pub mod app_guards {
         }
     }
     /// What a list of `app_guards` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AppGuardSort {
         /// The primary key (the default).
         #[default]
@@ -1798,6 +2205,14 @@ pub mod app_guards {
         AppId,
         /// `guard_type`, then the primary key.
         GuardType,
+    }
+    impl ::serde::Serialize for AppGuardSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AppGuardSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

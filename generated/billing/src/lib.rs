@@ -138,7 +138,7 @@ pub mod plans {
     #[allow(unused_imports)]
     use super::*;
     /// Plans that can be sold.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Plan {
         pub id: ids::PlanId,
@@ -153,6 +153,27 @@ pub mod plans {
         pub status: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Plan {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Plan", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("code", &self.code)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("price", &self.price)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("billing_interval", &self.billing_interval)?;
+            s.serialize_field("features", &self.features)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -255,38 +276,59 @@ pub mod plans {
         }
     }
     /// A new row of `plans`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlan {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::PlanId>,
         pub code: String,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub price: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `'USD'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub currency: Option<String>,
         /// MONTHLY or YEARLY.
         ///
         /// `None`: the default, `'MONTHLY'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub billing_interval: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub features: Option<::serde_json::Value>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewPlan {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewPlan", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("code", &self.code)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("price", &self.price)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("billing_interval", &self.billing_interval)?;
+            s.serialize_field("features", &self.features)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -400,27 +442,93 @@ pub mod plans {
         }
     }
     /// A change to a row of `plans`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlanPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub code: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub price: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub billing_interval: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub features: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for PlanPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "PlanPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.code.is_some(),
+                            self.name.is_some(),
+                            self.description.is_some(),
+                            self.price.is_some(),
+                            self.currency.is_some(),
+                            self.billing_interval.is_some(),
+                            self.features.is_some(),
+                            self.status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "code", &self.code)?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "price", &self.price)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "billing_interval",
+                &self.billing_interval,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "features", &self.features)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for PlanPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -483,12 +591,30 @@ pub mod plans {
         }
     }
     /// Filters for listing and counting `plans` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct PlanFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for PlanFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "PlanFilter",
+                    ::hubgen_runtime::ser::written(&[!self.status.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for PlanFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -516,15 +642,23 @@ pub mod plans {
         }
     }
     /// What a list of `plans` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum PlanSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for PlanSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for PlanSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -639,7 +773,7 @@ pub mod entitlements {
     #[allow(unused_imports)]
     use super::*;
     /// What a tenant may use: one row per feature, with its limit and usage.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Entitlement {
         pub id: ids::EntitlementId,
@@ -653,6 +787,26 @@ pub mod entitlements {
         pub valid_until: Option<::chrono::NaiveDateTime>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Entitlement {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Entitlement", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("plan_id", &self.plan_id)?;
+            s.serialize_field("feature_key", &self.feature_key)?;
+            s.serialize_field("limit_value", &self.limit_value)?;
+            s.serialize_field("used_value", &self.used_value)?;
+            s.serialize_field("valid_from", &self.valid_from)?;
+            s.serialize_field("valid_until", &self.valid_until)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -756,31 +910,50 @@ pub mod entitlements {
         }
     }
     /// A new row of `entitlements`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEntitlement {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::EntitlementId>,
         pub plan_id: ids::PlanId,
         pub feature_key: String,
         /// Null means unlimited.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub limit_value: Option<i64>,
         /// `None`: the default, `0`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub used_value: Option<i64>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub valid_from: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub valid_until: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewEntitlement {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewEntitlement", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("plan_id", &self.plan_id)?;
+            s.serialize_field("feature_key", &self.feature_key)?;
+            s.serialize_field("limit_value", &self.limit_value)?;
+            s.serialize_field("used_value", &self.used_value)?;
+            s.serialize_field("valid_from", &self.valid_from)?;
+            s.serialize_field("valid_until", &self.valid_until)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -880,23 +1053,75 @@ pub mod entitlements {
         }
     }
     /// A change to a row of `entitlements`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EntitlementPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub plan_id: Option<ids::PlanId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub feature_key: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub limit_value: Option<Option<i64>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub used_value: Option<i64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub valid_from: Option<::chrono::NaiveDateTime>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub valid_until: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for EntitlementPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "EntitlementPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.plan_id.is_some(),
+                            self.feature_key.is_some(),
+                            self.limit_value.is_some(),
+                            self.used_value.is_some(),
+                            self.valid_from.is_some(),
+                            self.valid_until.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "plan_id", &self.plan_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "feature_key", &self.feature_key)?;
+            ::hubgen_runtime::ser::set(&mut s, "limit_value", &self.limit_value)?;
+            ::hubgen_runtime::ser::set(&mut s, "used_value", &self.used_value)?;
+            ::hubgen_runtime::ser::set(&mut s, "valid_from", &self.valid_from)?;
+            ::hubgen_runtime::ser::set(&mut s, "valid_until", &self.valid_until)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EntitlementPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -947,12 +1172,30 @@ pub mod entitlements {
         }
     }
     /// Filters for listing and counting `entitlements` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct EntitlementFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub plan_id: ::hubgen_runtime::Condition<ids::PlanId>,
+    }
+    impl ::serde::Serialize for EntitlementFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "EntitlementFilter",
+                    ::hubgen_runtime::ser::written(&[!self.plan_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "plan_id", &self.plan_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EntitlementFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -980,15 +1223,23 @@ pub mod entitlements {
         }
     }
     /// What a list of `entitlements` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum EntitlementSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `plan_id`, then the primary key.
         PlanId,
+    }
+    impl ::serde::Serialize for EntitlementSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EntitlementSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1111,7 +1362,7 @@ pub mod invoices {
     #[allow(unused_imports)]
     use super::*;
     /// Invoices issued to a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Invoice {
         pub id: ids::InvoiceId,
@@ -1131,6 +1382,33 @@ pub mod invoices {
         pub metadata: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Invoice {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Invoice", 17usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("plan_id", &self.plan_id)?;
+            s.serialize_field("invoice_number", &self.invoice_number)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("subtotal", &self.subtotal)?;
+            s.serialize_field("tax", &self.tax)?;
+            s.serialize_field("total", &self.total)?;
+            s.serialize_field("period_start", &self.period_start)?;
+            s.serialize_field("period_end", &self.period_end)?;
+            s.serialize_field("issued_at", &self.issued_at)?;
+            s.serialize_field("due_at", &self.due_at)?;
+            s.serialize_field("paid_at", &self.paid_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1269,48 +1547,74 @@ pub mod invoices {
         }
     }
     /// A new row of `invoices`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewInvoice {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::InvoiceId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub plan_id: Option<ids::PlanId>,
         pub invoice_number: String,
         /// `None`: the default, `'DRAFT'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `'USD'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub currency: Option<String>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub subtotal: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub tax: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub total: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub period_start: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub period_end: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub issued_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub due_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub paid_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewInvoice {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewInvoice", 16usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("plan_id", &self.plan_id)?;
+            s.serialize_field("invoice_number", &self.invoice_number)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("subtotal", &self.subtotal)?;
+            s.serialize_field("tax", &self.tax)?;
+            s.serialize_field("total", &self.total)?;
+            s.serialize_field("period_start", &self.period_start)?;
+            s.serialize_field("period_end", &self.period_end)?;
+            s.serialize_field("issued_at", &self.issued_at)?;
+            s.serialize_field("due_at", &self.due_at)?;
+            s.serialize_field("paid_at", &self.paid_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1452,37 +1756,124 @@ pub mod invoices {
         }
     }
     /// A change to a row of `invoices`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct InvoicePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub plan_id: Option<Option<ids::PlanId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub invoice_number: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub subtotal: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tax: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub total: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub period_start: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub period_end: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub issued_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub due_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub paid_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for InvoicePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "InvoicePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.plan_id.is_some(),
+                            self.invoice_number.is_some(),
+                            self.status.is_some(),
+                            self.currency.is_some(),
+                            self.subtotal.is_some(),
+                            self.tax.is_some(),
+                            self.total.is_some(),
+                            self.period_start.is_some(),
+                            self.period_end.is_some(),
+                            self.issued_at.is_some(),
+                            self.due_at.is_some(),
+                            self.paid_at.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "plan_id", &self.plan_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "invoice_number", &self.invoice_number)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(&mut s, "subtotal", &self.subtotal)?;
+            ::hubgen_runtime::ser::set(&mut s, "tax", &self.tax)?;
+            ::hubgen_runtime::ser::set(&mut s, "total", &self.total)?;
+            ::hubgen_runtime::ser::set(&mut s, "period_start", &self.period_start)?;
+            ::hubgen_runtime::ser::set(&mut s, "period_end", &self.period_end)?;
+            ::hubgen_runtime::ser::set(&mut s, "issued_at", &self.issued_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "due_at", &self.due_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "paid_at", &self.paid_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for InvoicePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1556,14 +1947,38 @@ pub mod invoices {
         }
     }
     /// Filters for listing and counting `invoices` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct InvoiceFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub due_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for InvoiceFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "InvoiceFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.status.matches_all(), !self.due_at.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "due_at", &self.due_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1592,9 +2007,9 @@ pub mod invoices {
         }
     }
     /// What a list of `invoices` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum InvoiceSort {
         /// The primary key (the default).
         #[default]
@@ -1603,6 +2018,14 @@ pub mod invoices {
         Status,
         /// `due_at`, then the primary key.
         DueAt,
+    }
+    impl ::serde::Serialize for InvoiceSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for InvoiceSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -176,7 +176,7 @@ pub mod runtime_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values by key, scoped globally, to a tenant or to a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfig {
         pub id: ids::RuntimeConfigId,
@@ -193,6 +193,29 @@ pub mod runtime_configs {
         pub validation_rules: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for RuntimeConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("RuntimeConfig", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("config_key", &self.config_key)?;
+            s.serialize_field("config_value", &self.config_value)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("scope", &self.scope)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("category", &self.category)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("is_encrypted", &self.is_encrypted)?;
+            s.serialize_field("validation_rules", &self.validation_rules)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -303,37 +326,59 @@ pub mod runtime_configs {
         }
     }
     /// A new row of `runtime_configs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRuntimeConfig {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::RuntimeConfigId>,
         pub config_key: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config_value: Option<String>,
         /// `None`: the default, `'STRING'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config_type: Option<String>,
         /// GLOBAL, TENANT or USER.
         pub scope: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub category: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `FALSE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_encrypted: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub validation_rules: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewRuntimeConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewRuntimeConfig", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("config_key", &self.config_key)?;
+            s.serialize_field("config_value", &self.config_value)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("scope", &self.scope)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("category", &self.category)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("is_encrypted", &self.is_encrypted)?;
+            s.serialize_field("validation_rules", &self.validation_rules)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -449,29 +494,100 @@ pub mod runtime_configs {
         }
     }
     /// A change to a row of `runtime_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RuntimeConfigPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_key: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_value: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub scope: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub category: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_encrypted: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub validation_rules: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for RuntimeConfigPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "RuntimeConfigPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.config_key.is_some(),
+                            self.config_value.is_some(),
+                            self.config_type.is_some(),
+                            self.scope.is_some(),
+                            self.user_id.is_some(),
+                            self.category.is_some(),
+                            self.description.is_some(),
+                            self.is_encrypted.is_some(),
+                            self.validation_rules.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "config_key", &self.config_key)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_value", &self.config_value)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "scope", &self.scope)?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "category", &self.category)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_encrypted", &self.is_encrypted)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "validation_rules",
+                &self.validation_rules,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RuntimeConfigPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -531,18 +647,55 @@ pub mod runtime_configs {
         }
     }
     /// Filters for listing and counting `runtime_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct RuntimeConfigFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub config_key: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub scope: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub category: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for RuntimeConfigFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "RuntimeConfigFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.config_key.matches_all(),
+                            !self.scope.matches_all(),
+                            !self.tenant_id.matches_all(),
+                            !self.category.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "config_key", &self.config_key)?;
+            ::hubgen_runtime::ser::condition(&mut s, "scope", &self.scope)?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "category", &self.category)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RuntimeConfigFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -578,9 +731,9 @@ pub mod runtime_configs {
         }
     }
     /// What a list of `runtime_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum RuntimeConfigSort {
         /// The primary key (the default).
         #[default]
@@ -593,6 +746,14 @@ pub mod runtime_configs {
         TenantId,
         /// `category`, then the primary key.
         Category,
+    }
+    impl ::serde::Serialize for RuntimeConfigSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RuntimeConfigSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -889,7 +1050,7 @@ pub mod environment_configs {
     #[allow(unused_imports)]
     use super::*;
     /// Configuration values per deployment environment.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfig {
         pub id: ids::EnvironmentConfigId,
@@ -900,6 +1061,24 @@ pub mod environment_configs {
         pub description: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for EnvironmentConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("EnvironmentConfig", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("environment", &self.environment)?;
+            s.serialize_field("config_key", &self.config_key)?;
+            s.serialize_field("config_value", &self.config_value)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -987,27 +1166,45 @@ pub mod environment_configs {
         }
     }
     /// A new row of `environment_configs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewEnvironmentConfig {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::EnvironmentConfigId>,
         pub environment: String,
         pub config_key: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config_value: Option<String>,
         /// `None`: the default, `'STRING'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config_type: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewEnvironmentConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewEnvironmentConfig", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("environment", &self.environment)?;
+            s.serialize_field("config_key", &self.config_key)?;
+            s.serialize_field("config_value", &self.config_value)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1104,21 +1301,68 @@ pub mod environment_configs {
         }
     }
     /// A change to a row of `environment_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct EnvironmentConfigPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub environment: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_key: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_value: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for EnvironmentConfigPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "EnvironmentConfigPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.environment.is_some(),
+                            self.config_key.is_some(),
+                            self.config_value.is_some(),
+                            self.config_type.is_some(),
+                            self.description.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "environment", &self.environment)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_key", &self.config_key)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_value", &self.config_value)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1169,14 +1413,41 @@ pub mod environment_configs {
         }
     }
     /// Filters for listing and counting `environment_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct EnvironmentConfigFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub environment: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub config_key: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for EnvironmentConfigFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "EnvironmentConfigFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.environment.matches_all(),
+                            !self.config_key.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "environment", &self.environment)?;
+            ::hubgen_runtime::ser::condition(&mut s, "config_key", &self.config_key)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1205,9 +1476,9 @@ pub mod environment_configs {
         }
     }
     /// What a list of `environment_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum EnvironmentConfigSort {
         /// The primary key (the default).
         #[default]
@@ -1216,6 +1487,14 @@ pub mod environment_configs {
         Environment,
         /// `config_key`, then the primary key.
         ConfigKey,
+    }
+    impl ::serde::Serialize for EnvironmentConfigSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for EnvironmentConfigSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

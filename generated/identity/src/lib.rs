@@ -182,12 +182,12 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Platform accounts: one per person who signs in.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub email: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub password_hash: String,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
@@ -213,6 +213,26 @@ pub mod users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for User {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("User", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("email_verified", &self.email_verified)?;
+            s.serialize_field("last_login_at", &self.last_login_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -312,35 +332,35 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserId>,
         pub email: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub password_hash: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub first_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_name: Option<String>,
         /// `None`: the default, `'USER'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub role: Option<String>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `FALSE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub email_verified: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_login_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUser {
@@ -358,6 +378,26 @@ pub mod users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUser", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("email_verified", &self.email_verified)?;
+            s.serialize_field("last_login_at", &self.last_login_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -471,26 +511,50 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub password_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email_verified: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_login_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -506,6 +570,39 @@ pub mod users {
                 .field("last_login_at", &self.last_login_at)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.email.is_some(),
+                            self.first_name.is_some(),
+                            self.last_name.is_some(),
+                            self.role.is_some(),
+                            self.status.is_some(),
+                            self.email_verified.is_some(),
+                            self.last_login_at.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "email_verified", &self.email_verified)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_login_at", &self.last_login_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPatch {
@@ -566,14 +663,38 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub email: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for UserFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.email.matches_all(), !self.status.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -602,9 +723,9 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserSort {
         /// The primary key (the default).
         #[default]
@@ -613,6 +734,14 @@ pub mod users {
         Email,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for UserSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -865,12 +994,12 @@ pub mod user_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// Signed-in sessions; the token itself is never stored, only its hash.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSession {
         pub id: ids::UserSessionId,
         pub user_id: ids::UserId,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
         pub ip_address: Option<::std::net::IpAddr>,
@@ -888,6 +1017,22 @@ pub mod user_sessions {
                 .field("user_agent", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserSession {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserSession", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("ip_address", &self.ip_address)?;
+            s.serialize_field("user_agent", &self.user_agent)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -971,22 +1116,22 @@ pub mod user_sessions {
         }
     }
     /// A new row of `user_sessions`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserSession {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserSessionId>,
         pub user_id: ids::UserId,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub token_hash: String,
         pub expires_at: ::chrono::NaiveDateTime,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub ip_address: Option<::std::net::IpAddr>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub user_agent: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUserSession {
@@ -1000,6 +1145,22 @@ pub mod user_sessions {
                 .field("user_agent", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUserSession {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUserSession", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("ip_address", &self.ip_address)?;
+            s.serialize_field("user_agent", &self.user_agent)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1096,20 +1257,35 @@ pub mod user_sessions {
         }
     }
     /// A change to a row of `user_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserSessionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub token_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub expires_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub ip_address: Option<Option<::std::net::IpAddr>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_agent: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserSessionPatch {
@@ -1122,6 +1298,33 @@ pub mod user_sessions {
                 .field("user_agent", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserSessionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserSessionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.expires_at.is_some(),
+                            self.ip_address.is_some(),
+                            self.user_agent.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "ip_address", &self.ip_address)?;
+            ::hubgen_runtime::ser::set(&mut s, "user_agent", &self.user_agent)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSessionPatch {
@@ -1171,16 +1374,43 @@ pub mod user_sessions {
         }
     }
     /// Filters for listing and counting `user_sessions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserSessionFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub token_hash: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub expires_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for UserSessionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserSessionFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.user_id.matches_all(), !self.expires_at.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "expires_at", &self.expires_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSessionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1210,9 +1440,9 @@ pub mod user_sessions {
         }
     }
     /// What a list of `user_sessions` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserSessionSort {
         /// The primary key (the default).
         #[default]
@@ -1221,6 +1451,14 @@ pub mod user_sessions {
         UserId,
         /// `expires_at`, then the primary key.
         ExpiresAt,
+    }
+    impl ::serde::Serialize for UserSessionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSessionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -223,7 +223,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received on any channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -243,6 +243,32 @@ pub mod messages {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub delivered_at: Option<::chrono::NaiveDateTime>,
         pub read_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Message {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Message", 16usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("message_type", &self.message_type)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("sender_id", &self.sender_id)?;
+            s.serialize_field("sender_type", &self.sender_type)?;
+            s.serialize_field("recipient_id", &self.recipient_id)?;
+            s.serialize_field("recipient_type", &self.recipient_type)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("external_message_id", &self.external_message_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("delivered_at", &self.delivered_at)?;
+            s.serialize_field("read_at", &self.read_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -374,40 +400,65 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::MessageId>,
         pub conversation_id: ::uuid::Uuid,
         /// `None`: the default, `'TEXT'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub message_type: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub content: Option<String>,
         pub sender_id: ::uuid::Uuid,
         /// USER, BOT or AGENT.
         pub sender_type: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub recipient_id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub recipient_type: Option<String>,
         pub channel: String,
         /// `None`: the default, `'SENT'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub external_message_id: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub delivered_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub read_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewMessage", 15usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("message_type", &self.message_type)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("sender_id", &self.sender_id)?;
+            s.serialize_field("sender_type", &self.sender_type)?;
+            s.serialize_field("recipient_id", &self.recipient_id)?;
+            s.serialize_field("recipient_type", &self.recipient_type)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("external_message_id", &self.external_message_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("delivered_at", &self.delivered_at)?;
+            s.serialize_field("read_at", &self.read_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -550,37 +601,132 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sender_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sender_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub recipient_id: Option<Option<::uuid::Uuid>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub recipient_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub external_message_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub delivered_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub read_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for MessagePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessagePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.message_type.is_some(),
+                            self.content.is_some(),
+                            self.sender_id.is_some(),
+                            self.sender_type.is_some(),
+                            self.recipient_id.is_some(),
+                            self.recipient_type.is_some(),
+                            self.channel.is_some(),
+                            self.status.is_some(),
+                            self.metadata.is_some(),
+                            self.external_message_id.is_some(),
+                            self.created_at.is_some(),
+                            self.delivered_at.is_some(),
+                            self.read_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "message_type", &self.message_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "sender_id", &self.sender_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "sender_type", &self.sender_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "recipient_id", &self.recipient_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "recipient_type", &self.recipient_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "external_message_id",
+                &self.external_message_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "delivered_at", &self.delivered_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "read_at", &self.read_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessagePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -649,20 +795,66 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct MessageFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub conversation_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub sender_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub channel: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub created_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for MessageFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessageFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.conversation_id.matches_all(),
+                            !self.sender_id.matches_all(),
+                            !self.channel.matches_all(),
+                            !self.status.matches_all(),
+                            !self.created_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "sender_id", &self.sender_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "channel", &self.channel)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -700,9 +892,9 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum MessageSort {
         /// The primary key (the default).
         #[default]
@@ -717,6 +909,14 @@ pub mod messages {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl ::serde::Serialize for MessageSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1020,7 +1220,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread of messages with one participant on one channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -1033,6 +1233,26 @@ pub mod conversations {
         pub metadata: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Conversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Conversation", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("participant_id", &self.participant_id)?;
+            s.serialize_field("participant_type", &self.participant_type)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("last_message_at", &self.last_message_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1132,28 +1352,47 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ConversationId>,
         pub participant_id: ::uuid::Uuid,
         pub participant_type: String,
         pub channel: String,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_message_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewConversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewConversation", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("participant_id", &self.participant_id)?;
+            s.serialize_field("participant_type", &self.participant_type)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("last_message_at", &self.last_message_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1261,23 +1500,83 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub participant_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub participant_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for ConversationPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.participant_id.is_some(),
+                            self.participant_type.is_some(),
+                            self.channel.is_some(),
+                            self.status.is_some(),
+                            self.last_message_at.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "participant_id", &self.participant_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "participant_type",
+                &self.participant_type,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "last_message_at",
+                &self.last_message_at,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1330,18 +1629,63 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ConversationFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub participant_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub channel: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub last_message_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for ConversationFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.participant_id.matches_all(),
+                            !self.channel.matches_all(),
+                            !self.status.matches_all(),
+                            !self.last_message_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "participant_id",
+                &self.participant_id,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "channel", &self.channel)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "last_message_at",
+                &self.last_message_at,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1377,9 +1721,9 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ConversationSort {
         /// The primary key (the default).
         #[default]
@@ -1392,6 +1736,14 @@ pub mod conversations {
         Status,
         /// `last_message_at`, then the primary key.
         LastMessageAt,
+    }
+    impl ::serde::Serialize for ConversationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1657,7 +2009,7 @@ pub mod routing_rules {
     #[allow(unused_imports)]
     use super::*;
     /// Rules that pick where an incoming message goes.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRule {
         pub id: ids::RoutingRuleId,
@@ -1669,6 +2021,25 @@ pub mod routing_rules {
         pub status: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for RoutingRule {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("RoutingRule", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("priority", &self.priority)?;
+            s.serialize_field("conditions", &self.conditions)?;
+            s.serialize_field("actions", &self.actions)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1763,27 +2134,45 @@ pub mod routing_rules {
         }
     }
     /// A new row of `routing_rules`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRoutingRule {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::RoutingRuleId>,
         pub name: String,
         /// `None`: the default, `1`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub priority: Option<i32>,
         pub conditions: ::serde_json::Value,
         pub actions: ::serde_json::Value,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewRoutingRule {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewRoutingRule", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("priority", &self.priority)?;
+            s.serialize_field("conditions", &self.conditions)?;
+            s.serialize_field("actions", &self.actions)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1883,21 +2272,68 @@ pub mod routing_rules {
         }
     }
     /// A change to a row of `routing_rules`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RoutingRulePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub priority: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conditions: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub actions: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for RoutingRulePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "RoutingRulePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.priority.is_some(),
+                            self.conditions.is_some(),
+                            self.actions.is_some(),
+                            self.status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "priority", &self.priority)?;
+            ::hubgen_runtime::ser::set(&mut s, "conditions", &self.conditions)?;
+            ::hubgen_runtime::ser::set(&mut s, "actions", &self.actions)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RoutingRulePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1947,16 +2383,48 @@ pub mod routing_rules {
         }
     }
     /// Filters for listing and counting `routing_rules` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct RoutingRuleFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub priority: ::hubgen_runtime::Condition<i32>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for RoutingRuleFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "RoutingRuleFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.tenant_id.matches_all(),
+                            !self.priority.matches_all(),
+                            !self.status.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "priority", &self.priority)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RoutingRuleFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1986,9 +2454,9 @@ pub mod routing_rules {
         }
     }
     /// What a list of `routing_rules` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum RoutingRuleSort {
         /// The primary key (the default).
         #[default]
@@ -1999,6 +2467,14 @@ pub mod routing_rules {
         Priority,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for RoutingRuleSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RoutingRuleSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -239,16 +239,16 @@ pub mod facebook_connections {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's connected Facebook page.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnection {
         pub id: ids::FacebookConnectionId,
         pub tenant_id: ids::TenantId,
         pub page_id: String,
         pub page_name: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub page_access_token: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub webhook_secret: Option<::hubgen_runtime::crypto::Secret<String>>,
         pub connection_status: Option<String>,
         pub metadata: Option<::serde_json::Value>,
@@ -269,6 +269,24 @@ pub mod facebook_connections {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for FacebookConnection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("FacebookConnection", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("page_id", &self.page_id)?;
+            s.serialize_field("page_name", &self.page_name)?;
+            s.serialize_field("connection_status", &self.connection_status)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -367,31 +385,31 @@ pub mod facebook_connections {
         }
     }
     /// A new row of `facebook_connections`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookConnection {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::FacebookConnectionId>,
         pub page_id: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub page_name: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub page_access_token: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub webhook_secret: Option<::hubgen_runtime::crypto::Secret<String>>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub connection_status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewFacebookConnection {
@@ -407,6 +425,23 @@ pub mod facebook_connections {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewFacebookConnection {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewFacebookConnection", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("page_id", &self.page_id)?;
+            s.serialize_field("page_name", &self.page_name)?;
+            s.serialize_field("connection_status", &self.connection_status)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -507,22 +542,37 @@ pub mod facebook_connections {
         }
     }
     /// A change to a row of `facebook_connections`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookConnectionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub page_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub page_name: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub page_access_token: Option<Option<::hubgen_runtime::crypto::Secret<String>>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub webhook_secret: Option<Option<::hubgen_runtime::crypto::Secret<String>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub connection_status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for FacebookConnectionPatch {
@@ -536,6 +586,37 @@ pub mod facebook_connections {
                 .field("metadata", &self.metadata)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for FacebookConnectionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "FacebookConnectionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.page_id.is_some(),
+                            self.page_name.is_some(),
+                            self.connection_status.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "page_id", &self.page_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "page_name", &self.page_name)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "connection_status",
+                &self.connection_status,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookConnectionPatch {
@@ -589,14 +670,45 @@ pub mod facebook_connections {
         }
     }
     /// Filters for listing and counting `facebook_connections` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct FacebookConnectionFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub page_id: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub connection_status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for FacebookConnectionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "FacebookConnectionFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.page_id.matches_all(),
+                            !self.connection_status.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "page_id", &self.page_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "connection_status",
+                &self.connection_status,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookConnectionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -625,9 +737,9 @@ pub mod facebook_connections {
         }
     }
     /// What a list of `facebook_connections` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum FacebookConnectionSort {
         /// The primary key (the default).
         #[default]
@@ -636,6 +748,14 @@ pub mod facebook_connections {
         PageId,
         /// `connection_status`, then the primary key.
         ConnectionStatus,
+    }
+    impl ::serde::Serialize for FacebookConnectionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookConnectionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -881,7 +1001,7 @@ pub mod facebook_users {
     #[allow(unused_imports)]
     use super::*;
     /// Facebook users who talked to a page.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUser {
         pub id: ids::FacebookUserId,
@@ -913,6 +1033,28 @@ pub mod facebook_users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for FacebookUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("FacebookUser", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("facebook_user_id", &self.facebook_user_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("profile_pic_url", &self.profile_pic_url)?;
+            s.serialize_field("locale", &self.locale)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("last_interaction_at", &self.last_interaction_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1019,32 +1161,32 @@ pub mod facebook_users {
         }
     }
     /// A new row of `facebook_users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewFacebookUser {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::FacebookUserId>,
         pub facebook_user_id: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub user_id: Option<ids::UserId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub first_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub profile_pic_url: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub locale: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub timezone: Option<i32>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_interaction_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewFacebookUser {
@@ -1062,6 +1204,27 @@ pub mod facebook_users {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewFacebookUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewFacebookUser", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("facebook_user_id", &self.facebook_user_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("profile_pic_url", &self.profile_pic_url)?;
+            s.serialize_field("locale", &self.locale)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("last_interaction_at", &self.last_interaction_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1173,26 +1336,53 @@ pub mod facebook_users {
         }
     }
     /// A change to a row of `facebook_users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct FacebookUserPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub facebook_user_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub profile_pic_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub locale: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub timezone: Option<Option<i32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_interaction_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for FacebookUserPatch {
@@ -1208,6 +1398,53 @@ pub mod facebook_users {
                 .field("last_interaction_at", &self.last_interaction_at)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for FacebookUserPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "FacebookUserPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.facebook_user_id.is_some(),
+                            self.user_id.is_some(),
+                            self.first_name.is_some(),
+                            self.last_name.is_some(),
+                            self.profile_pic_url.is_some(),
+                            self.locale.is_some(),
+                            self.timezone.is_some(),
+                            self.last_interaction_at.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "facebook_user_id",
+                &self.facebook_user_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "profile_pic_url",
+                &self.profile_pic_url,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "locale", &self.locale)?;
+            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "last_interaction_at",
+                &self.last_interaction_at,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookUserPatch {
@@ -1266,14 +1503,45 @@ pub mod facebook_users {
         }
     }
     /// Filters for listing and counting `facebook_users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct FacebookUserFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub facebook_user_id: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl ::serde::Serialize for FacebookUserFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "FacebookUserFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.facebook_user_id.matches_all(),
+                            !self.user_id.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "facebook_user_id",
+                &self.facebook_user_id,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookUserFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1302,9 +1570,9 @@ pub mod facebook_users {
         }
     }
     /// What a list of `facebook_users` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum FacebookUserSort {
         /// The primary key (the default).
         #[default]
@@ -1313,6 +1581,14 @@ pub mod facebook_users {
         FacebookUserId,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl ::serde::Serialize for FacebookUserSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for FacebookUserSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1576,7 +1852,7 @@ pub mod botpress_user_mappings {
     #[allow(unused_imports)]
     use super::*;
     /// Maps a platform user to its Botpress user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMapping {
         pub id: ids::BotpressUserMappingId,
@@ -1586,6 +1862,23 @@ pub mod botpress_user_mappings {
         pub botpress_user_id: String,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for BotpressUserMapping {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("BotpressUserMapping", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("platform_user_id", &self.platform_user_id)?;
+            s.serialize_field("platform_type", &self.platform_type)?;
+            s.serialize_field("botpress_user_id", &self.botpress_user_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1672,21 +1965,37 @@ pub mod botpress_user_mappings {
         }
     }
     /// A new row of `botpress_user_mappings`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBotpressUserMapping {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::BotpressUserMappingId>,
         pub platform_user_id: String,
         pub platform_type: String,
         pub botpress_user_id: String,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewBotpressUserMapping {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewBotpressUserMapping", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("platform_user_id", &self.platform_user_id)?;
+            s.serialize_field("platform_type", &self.platform_type)?;
+            s.serialize_field("botpress_user_id", &self.botpress_user_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1779,17 +2088,62 @@ pub mod botpress_user_mappings {
         }
     }
     /// A change to a row of `botpress_user_mappings`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BotpressUserMappingPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub platform_user_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub platform_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub botpress_user_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for BotpressUserMappingPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "BotpressUserMappingPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.platform_user_id.is_some(),
+                            self.platform_type.is_some(),
+                            self.botpress_user_id.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "platform_user_id",
+                &self.platform_user_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "platform_type", &self.platform_type)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "botpress_user_id",
+                &self.botpress_user_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1836,14 +2190,49 @@ pub mod botpress_user_mappings {
         }
     }
     /// Filters for listing and counting `botpress_user_mappings` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct BotpressUserMappingFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub platform_user_id: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub botpress_user_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for BotpressUserMappingFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "BotpressUserMappingFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.platform_user_id.matches_all(),
+                            !self.botpress_user_id.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "platform_user_id",
+                &self.platform_user_id,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "botpress_user_id",
+                &self.botpress_user_id,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1875,9 +2264,9 @@ pub mod botpress_user_mappings {
         }
     }
     /// What a list of `botpress_user_mappings` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum BotpressUserMappingSort {
         /// The primary key (the default).
         #[default]
@@ -1886,6 +2275,14 @@ pub mod botpress_user_mappings {
         PlatformUserId,
         /// `botpress_user_id`, then the primary key.
         BotpressUserId,
+    }
+    impl ::serde::Serialize for BotpressUserMappingSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for BotpressUserMappingSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -201,7 +201,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Workspaces (customer organisations).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -216,6 +216,28 @@ pub mod tenants {
         pub logo_url: Option<String>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Tenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Tenant", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("visibility", &self.visibility)?;
+            s.serialize_field("owner_id", &self.owner_id)?;
+            s.serialize_field("industry", &self.industry)?;
+            s.serialize_field("company_size", &self.company_size)?;
+            s.serialize_field("website", &self.website)?;
+            s.serialize_field("logo_url", &self.logo_url)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -321,33 +343,54 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `'PRIVATE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub visibility: Option<String>,
         pub owner_id: ids::UserId,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub industry: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub company_size: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub website: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub logo_url: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewTenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenant", 11usize)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("visibility", &self.visibility)?;
+            s.serialize_field("owner_id", &self.owner_id)?;
+            s.serialize_field("industry", &self.industry)?;
+            s.serialize_field("company_size", &self.company_size)?;
+            s.serialize_field("website", &self.website)?;
+            s.serialize_field("logo_url", &self.logo_url)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -459,29 +502,96 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub visibility: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub owner_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub industry: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub company_size: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub website: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub logo_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for TenantPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.description.is_some(),
+                            self.status.is_some(),
+                            self.visibility.is_some(),
+                            self.owner_id.is_some(),
+                            self.industry.is_some(),
+                            self.company_size.is_some(),
+                            self.website.is_some(),
+                            self.logo_url.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "visibility", &self.visibility)?;
+            ::hubgen_runtime::ser::set(&mut s, "owner_id", &self.owner_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "industry", &self.industry)?;
+            ::hubgen_runtime::ser::set(&mut s, "company_size", &self.company_size)?;
+            ::hubgen_runtime::ser::set(&mut s, "website", &self.website)?;
+            ::hubgen_runtime::ser::set(&mut s, "logo_url", &self.logo_url)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -542,16 +652,48 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub owner_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub visibility: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for TenantFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.owner_id.matches_all(),
+                            !self.status.matches_all(),
+                            !self.visibility.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "owner_id", &self.owner_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "visibility", &self.visibility)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -581,9 +723,9 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
@@ -594,6 +736,14 @@ pub mod tenants {
         Status,
         /// `visibility`, then the primary key.
         Visibility,
+    }
+    impl ::serde::Serialize for TenantSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -858,7 +1008,7 @@ pub mod tenant_members {
     #[allow(unused_imports)]
     use super::*;
     /// Who belongs to a workspace, and with which role.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMember {
         pub id: ids::TenantMemberId,
@@ -870,6 +1020,24 @@ pub mod tenant_members {
         pub invited_by: Option<ids::UserId>,
         pub joined_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for TenantMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TenantMember", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("invited_by", &self.invited_by)?;
+            s.serialize_field("joined_at", &self.joined_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -957,26 +1125,43 @@ pub mod tenant_members {
         }
     }
     /// A new row of `tenant_members`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantMember {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantMemberId>,
         pub user_id: ids::UserId,
         /// OWNER, ADMIN, MEMBER or VIEWER.
         pub role: String,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub invited_by: Option<ids::UserId>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub joined_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewTenantMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenantMember", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("invited_by", &self.invited_by)?;
+            s.serialize_field("joined_at", &self.joined_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1065,19 +1250,61 @@ pub mod tenant_members {
         }
     }
     /// A change to a row of `tenant_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantMemberPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub invited_by: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub joined_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for TenantMemberPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantMemberPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.role.is_some(),
+                            self.status.is_some(),
+                            self.invited_by.is_some(),
+                            self.joined_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "invited_by", &self.invited_by)?;
+            ::hubgen_runtime::ser::set(&mut s, "joined_at", &self.joined_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantMemberPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1125,14 +1352,38 @@ pub mod tenant_members {
         }
     }
     /// Filters for listing and counting `tenant_members` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantMemberFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub role: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for TenantMemberFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantMemberFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.user_id.matches_all(), !self.role.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "role", &self.role)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantMemberFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1161,9 +1412,9 @@ pub mod tenant_members {
         }
     }
     /// What a list of `tenant_members` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantMemberSort {
         /// The primary key (the default).
         #[default]
@@ -1172,6 +1423,14 @@ pub mod tenant_members {
         UserId,
         /// `role`, then the primary key.
         Role,
+    }
+    impl ::serde::Serialize for TenantMemberSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantMemberSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1417,7 +1676,7 @@ pub mod tenant_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Business profile and settings of a workspace.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfile {
         pub id: ids::TenantProfileId,
@@ -1433,6 +1692,29 @@ pub mod tenant_profiles {
         pub settings: Option<::serde_json::Value>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for TenantProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TenantProfile", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("industry", &self.industry)?;
+            s.serialize_field("company_size", &self.company_size)?;
+            s.serialize_field("website", &self.website)?;
+            s.serialize_field("logo_url", &self.logo_url)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("language", &self.language)?;
+            s.serialize_field("business_hours", &self.business_hours)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1543,39 +1825,61 @@ pub mod tenant_profiles {
         }
     }
     /// A new row of `tenant_profiles`.
-    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantProfile {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantProfileId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub industry: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub company_size: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub website: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub logo_url: Option<String>,
         /// `None`: the default, `'UTC'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub timezone: Option<String>,
         /// `None`: the default, `'USD'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub currency: Option<String>,
         /// `None`: the default, `'en'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub language: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub business_hours: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub settings: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewTenantProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenantProfile", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("industry", &self.industry)?;
+            s.serialize_field("company_size", &self.company_size)?;
+            s.serialize_field("website", &self.website)?;
+            s.serialize_field("logo_url", &self.logo_url)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("language", &self.language)?;
+            s.serialize_field("business_hours", &self.business_hours)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1689,29 +1993,96 @@ pub mod tenant_profiles {
         }
     }
     /// A change to a row of `tenant_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantProfilePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub industry: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub company_size: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub website: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub logo_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub timezone: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub language: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub business_hours: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for TenantProfilePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantProfilePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.industry.is_some(),
+                            self.company_size.is_some(),
+                            self.website.is_some(),
+                            self.logo_url.is_some(),
+                            self.timezone.is_some(),
+                            self.currency.is_some(),
+                            self.language.is_some(),
+                            self.business_hours.is_some(),
+                            self.settings.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "industry", &self.industry)?;
+            ::hubgen_runtime::ser::set(&mut s, "company_size", &self.company_size)?;
+            ::hubgen_runtime::ser::set(&mut s, "website", &self.website)?;
+            ::hubgen_runtime::ser::set(&mut s, "logo_url", &self.logo_url)?;
+            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(&mut s, "language", &self.language)?;
+            ::hubgen_runtime::ser::set(&mut s, "business_hours", &self.business_hours)?;
+            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantProfilePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1772,10 +2143,20 @@ pub mod tenant_profiles {
         }
     }
     /// Filters for listing and counting `tenant_profiles` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantProfileFilter {}
+    impl ::serde::Serialize for TenantProfileFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("TenantProfileFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for TenantProfileFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -1797,13 +2178,21 @@ pub mod tenant_profiles {
         }
     }
     /// What a list of `tenant_profiles` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TenantProfileSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantProfileSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -239,7 +239,7 @@ pub mod user_profiles {
     #[allow(unused_imports)]
     use super::*;
     /// Public profile of an identity user.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfile {
         pub id: ids::UserProfileId,
@@ -273,6 +273,29 @@ pub mod user_profiles {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserProfile", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("phone", &self.phone)?;
+            s.serialize_field("avatar_url", &self.avatar_url)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("language", &self.language)?;
+            s.serialize_field("bio", &self.bio)?;
+            s.serialize_field("date_of_birth", &self.date_of_birth)?;
+            s.serialize_field("gender", &self.gender)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -384,38 +407,38 @@ pub mod user_profiles {
         }
     }
     /// A new row of `user_profiles`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserProfile {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserProfileId>,
         pub user_id: ids::UserId,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub first_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub phone: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub avatar_url: Option<String>,
         /// `None`: the default, `'UTC'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub timezone: Option<String>,
         /// `None`: the default, `'en'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub language: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub bio: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub date_of_birth: Option<::chrono::NaiveDate>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub gender: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUserProfile {
@@ -435,6 +458,29 @@ pub mod user_profiles {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUserProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUserProfile", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("phone", &self.phone)?;
+            s.serialize_field("avatar_url", &self.avatar_url)?;
+            s.serialize_field("timezone", &self.timezone)?;
+            s.serialize_field("language", &self.language)?;
+            s.serialize_field("bio", &self.bio)?;
+            s.serialize_field("date_of_birth", &self.date_of_birth)?;
+            s.serialize_field("gender", &self.gender)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -558,30 +604,63 @@ pub mod user_profiles {
         }
     }
     /// A change to a row of `user_profiles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserProfilePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub phone: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub avatar_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub timezone: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub language: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub bio: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub date_of_birth: Option<Option<::chrono::NaiveDate>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub gender: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserProfilePatch {
@@ -599,6 +678,45 @@ pub mod user_profiles {
                 .field("gender", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserProfilePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserProfilePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.first_name.is_some(),
+                            self.last_name.is_some(),
+                            self.phone.is_some(),
+                            self.avatar_url.is_some(),
+                            self.timezone.is_some(),
+                            self.language.is_some(),
+                            self.bio.is_some(),
+                            self.date_of_birth.is_some(),
+                            self.gender.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "phone", &self.phone)?;
+            ::hubgen_runtime::ser::set(&mut s, "avatar_url", &self.avatar_url)?;
+            ::hubgen_runtime::ser::set(&mut s, "timezone", &self.timezone)?;
+            ::hubgen_runtime::ser::set(&mut s, "language", &self.language)?;
+            ::hubgen_runtime::ser::set(&mut s, "bio", &self.bio)?;
+            ::hubgen_runtime::ser::set(&mut s, "date_of_birth", &self.date_of_birth)?;
+            ::hubgen_runtime::ser::set(&mut s, "gender", &self.gender)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserProfilePatch {
@@ -663,12 +781,30 @@ pub mod user_profiles {
         }
     }
     /// Filters for listing and counting `user_profiles` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserProfileFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl ::serde::Serialize for UserProfileFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserProfileFilter",
+                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserProfileFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -696,15 +832,23 @@ pub mod user_profiles {
         }
     }
     /// What a list of `user_profiles` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl ::serde::Serialize for UserProfileSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserProfileSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -959,7 +1103,7 @@ pub mod user_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Notification, display and privacy preferences.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreference {
         pub id: ids::UserPreferenceId,
@@ -973,6 +1117,33 @@ pub mod user_preferences {
         pub privacy_activity_tracking: Option<bool>,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for UserPreference {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserPreference", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("email_notifications", &self.email_notifications)?;
+            s.serialize_field("sms_notifications", &self.sms_notifications)?;
+            s.serialize_field("push_notifications", &self.push_notifications)?;
+            s.serialize_field("theme", &self.theme)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field(
+                "privacy_profile_visibility",
+                &self.privacy_profile_visibility,
+            )?;
+            s.serialize_field(
+                "privacy_activity_tracking",
+                &self.privacy_activity_tracking,
+            )?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1073,40 +1244,67 @@ pub mod user_preferences {
         }
     }
     /// A new row of `user_preferences`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserPreference {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserPreferenceId>,
         pub user_id: ids::UserId,
         /// `None`: the default, `TRUE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub email_notifications: Option<bool>,
         /// `None`: the default, `FALSE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub sms_notifications: Option<bool>,
         /// `None`: the default, `TRUE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub push_notifications: Option<bool>,
         /// `None`: the default, `'light'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub theme: Option<String>,
         /// `None`: the default, `'USD'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub currency: Option<String>,
         /// `None`: the default, `'PUBLIC'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub privacy_profile_visibility: Option<String>,
         /// `None`: the default, `TRUE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub privacy_activity_tracking: Option<bool>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewUserPreference {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUserPreference", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("email_notifications", &self.email_notifications)?;
+            s.serialize_field("sms_notifications", &self.sms_notifications)?;
+            s.serialize_field("push_notifications", &self.push_notifications)?;
+            s.serialize_field("theme", &self.theme)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field(
+                "privacy_profile_visibility",
+                &self.privacy_profile_visibility,
+            )?;
+            s.serialize_field(
+                "privacy_activity_tracking",
+                &self.privacy_activity_tracking,
+            )?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1220,27 +1418,109 @@ pub mod user_preferences {
         }
     }
     /// A change to a row of `user_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPreferencePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email_notifications: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sms_notifications: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub push_notifications: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub theme: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub privacy_profile_visibility: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub privacy_activity_tracking: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for UserPreferencePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPreferencePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.email_notifications.is_some(),
+                            self.sms_notifications.is_some(),
+                            self.push_notifications.is_some(),
+                            self.theme.is_some(),
+                            self.currency.is_some(),
+                            self.privacy_profile_visibility.is_some(),
+                            self.privacy_activity_tracking.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "email_notifications",
+                &self.email_notifications,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "sms_notifications",
+                &self.sms_notifications,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "push_notifications",
+                &self.push_notifications,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "theme", &self.theme)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "privacy_profile_visibility",
+                &self.privacy_profile_visibility,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "privacy_activity_tracking",
+                &self.privacy_activity_tracking,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPreferencePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1301,12 +1581,30 @@ pub mod user_preferences {
         }
     }
     /// Filters for listing and counting `user_preferences` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserPreferenceFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl ::serde::Serialize for UserPreferenceFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPreferenceFilter",
+                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPreferenceFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1334,15 +1632,23 @@ pub mod user_preferences {
         }
     }
     /// What a list of `user_preferences` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserPreferenceSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl ::serde::Serialize for UserPreferenceSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPreferenceSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1589,7 +1895,7 @@ pub mod user_activities {
     #[allow(unused_imports)]
     use super::*;
     /// Audit trail of what a user did.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivity {
         pub id: ids::UserActivityId,
@@ -1613,6 +1919,24 @@ pub mod user_activities {
                 .field("metadata", &self.metadata)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserActivity {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserActivity", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("activity_type", &self.activity_type)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("ip_address", &self.ip_address)?;
+            s.serialize_field("user_agent", &self.user_agent)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1701,24 +2025,24 @@ pub mod user_activities {
         }
     }
     /// A new row of `user_activities`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserActivity {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserActivityId>,
         pub user_id: ids::UserId,
         pub activity_type: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub ip_address: Option<::std::net::IpAddr>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub user_agent: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUserActivity {
@@ -1733,6 +2057,24 @@ pub mod user_activities {
                 .field("metadata", &self.metadata)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUserActivity {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUserActivity", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("activity_type", &self.activity_type)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("ip_address", &self.ip_address)?;
+            s.serialize_field("user_agent", &self.user_agent)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1828,22 +2170,43 @@ pub mod user_activities {
         }
     }
     /// A change to a row of `user_activities`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserActivityPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub activity_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub ip_address: Option<Option<::std::net::IpAddr>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_agent: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserActivityPatch {
@@ -1857,6 +2220,37 @@ pub mod user_activities {
                 .field("metadata", &self.metadata)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserActivityPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserActivityPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.activity_type.is_some(),
+                            self.description.is_some(),
+                            self.ip_address.is_some(),
+                            self.user_agent.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "activity_type", &self.activity_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "ip_address", &self.ip_address)?;
+            ::hubgen_runtime::ser::set(&mut s, "user_agent", &self.user_agent)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserActivityPatch {
@@ -1908,16 +2302,52 @@ pub mod user_activities {
         }
     }
     /// Filters for listing and counting `user_activities` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserActivityFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub activity_type: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub created_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for UserActivityFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserActivityFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.user_id.matches_all(),
+                            !self.activity_type.matches_all(),
+                            !self.created_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "activity_type",
+                &self.activity_type,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserActivityFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1951,9 +2381,9 @@ pub mod user_activities {
         }
     }
     /// What a list of `user_activities` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserActivitySort {
         /// The primary key (the default).
         #[default]
@@ -1964,6 +2394,14 @@ pub mod user_activities {
         ActivityType,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl ::serde::Serialize for UserActivitySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserActivitySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2215,7 +2653,7 @@ pub mod user_addresses {
     #[allow(unused_imports)]
     use super::*;
     /// Postal addresses of a user.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddress {
         pub id: ids::UserAddressId,
@@ -2246,6 +2684,27 @@ pub mod user_addresses {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserAddress {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserAddress", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("address_type", &self.address_type)?;
+            s.serialize_field("street_address", &self.street_address)?;
+            s.serialize_field("city", &self.city)?;
+            s.serialize_field("state_province", &self.state_province)?;
+            s.serialize_field("postal_code", &self.postal_code)?;
+            s.serialize_field("country", &self.country)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2349,33 +2808,33 @@ pub mod user_addresses {
         }
     }
     /// A new row of `user_addresses`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUserAddress {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserAddressId>,
         pub user_id: ids::UserId,
         /// HOME, WORK or BILLING.
         pub address_type: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub street_address: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub city: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub state_province: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub postal_code: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub country: Option<String>,
         /// `None`: the default, `FALSE`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_default: Option<bool>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUserAddress {
@@ -2393,6 +2852,27 @@ pub mod user_addresses {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUserAddress {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUserAddress", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("address_type", &self.address_type)?;
+            s.serialize_field("street_address", &self.street_address)?;
+            s.serialize_field("city", &self.city)?;
+            s.serialize_field("state_province", &self.state_province)?;
+            s.serialize_field("postal_code", &self.postal_code)?;
+            s.serialize_field("country", &self.country)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2507,26 +2987,53 @@ pub mod user_addresses {
         }
     }
     /// A change to a row of `user_addresses`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserAddressPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub address_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub street_address: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub city: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub state_province: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub postal_code: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub country: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_default: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserAddressPatch {
@@ -2542,6 +3049,41 @@ pub mod user_addresses {
                 .field("is_default", &self.is_default)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserAddressPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserAddressPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.address_type.is_some(),
+                            self.street_address.is_some(),
+                            self.city.is_some(),
+                            self.state_province.is_some(),
+                            self.postal_code.is_some(),
+                            self.country.is_some(),
+                            self.is_default.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "address_type", &self.address_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "street_address", &self.street_address)?;
+            ::hubgen_runtime::ser::set(&mut s, "city", &self.city)?;
+            ::hubgen_runtime::ser::set(&mut s, "state_province", &self.state_province)?;
+            ::hubgen_runtime::ser::set(&mut s, "postal_code", &self.postal_code)?;
+            ::hubgen_runtime::ser::set(&mut s, "country", &self.country)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserAddressPatch {
@@ -2601,14 +3143,42 @@ pub mod user_addresses {
         }
     }
     /// Filters for listing and counting `user_addresses` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserAddressFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub address_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for UserAddressFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserAddressFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.user_id.matches_all(), !self.address_type.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "address_type",
+                &self.address_type,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserAddressFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2637,9 +3207,9 @@ pub mod user_addresses {
         }
     }
     /// What a list of `user_addresses` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserAddressSort {
         /// The primary key (the default).
         #[default]
@@ -2648,6 +3218,14 @@ pub mod user_addresses {
         UserId,
         /// `address_type`, then the primary key.
         AddressType,
+    }
+    impl ::serde::Serialize for UserAddressSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserAddressSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -216,7 +216,7 @@ pub mod wallets {
     #[allow(unused_imports)]
     use super::*;
     /// A balance held by a user, optionally inside a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Wallet {
         pub id: ids::WalletId,
@@ -232,6 +232,29 @@ pub mod wallets {
         pub version: i32,
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for Wallet {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Wallet", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("balance", &self.balance)?;
+            s.serialize_field("available_balance", &self.available_balance)?;
+            s.serialize_field("frozen_balance", &self.frozen_balance)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("wallet_type", &self.wallet_type)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -346,41 +369,63 @@ pub mod wallets {
         }
     }
     /// A new row of `wallets`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWallet {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::WalletId>,
         pub user_id: ids::UserId,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub tenant_id: Option<ids::TenantId>,
         /// `None`: the default, `'USD'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub currency: Option<String>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub balance: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub available_balance: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub frozen_balance: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `'ACTIVE'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `'PERSONAL'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub wallet_type: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewWallet {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewWallet", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("balance", &self.balance)?;
+            s.serialize_field("available_balance", &self.available_balance)?;
+            s.serialize_field("frozen_balance", &self.frozen_balance)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("wallet_type", &self.wallet_type)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -495,29 +540,100 @@ pub mod wallets {
         }
     }
     /// A change to a row of `wallets`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WalletPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub available_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub frozen_balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub wallet_type: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for WalletPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "WalletPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.tenant_id.is_some(),
+                            self.currency.is_some(),
+                            self.balance.is_some(),
+                            self.available_balance.is_some(),
+                            self.frozen_balance.is_some(),
+                            self.status.is_some(),
+                            self.wallet_type.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(&mut s, "balance", &self.balance)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "available_balance",
+                &self.available_balance,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "frozen_balance", &self.frozen_balance)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "wallet_type", &self.wallet_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WalletPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -576,18 +692,55 @@ pub mod wallets {
         }
     }
     /// Filters for listing and counting `wallets` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct WalletFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub currency: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for WalletFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "WalletFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.user_id.matches_all(),
+                            !self.tenant_id.matches_all(),
+                            !self.currency.matches_all(),
+                            !self.status.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WalletFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -623,9 +776,9 @@ pub mod wallets {
         }
     }
     /// What a list of `wallets` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum WalletSort {
         /// The primary key (the default).
         #[default]
@@ -638,6 +791,14 @@ pub mod wallets {
         Currency,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for WalletSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WalletSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -934,7 +1095,7 @@ pub mod transactions {
     #[allow(unused_imports)]
     use super::*;
     /// Money movements on a wallet.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Transaction {
         pub id: ids::TransactionId,
@@ -969,6 +1130,29 @@ pub mod transactions {
                 .field("created_at", &self.created_at)
                 .field("completed_at", &self.completed_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for Transaction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Transaction", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("wallet_id", &self.wallet_id)?;
+            s.serialize_field("transaction_type", &self.transaction_type)?;
+            s.serialize_field("amount", &self.amount)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("fee", &self.fee)?;
+            s.serialize_field("net_amount", &self.net_amount)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("external_transaction_id", &self.external_transaction_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("completed_at", &self.completed_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1086,11 +1270,11 @@ pub mod transactions {
         }
     }
     /// A new row of `transactions`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTransaction {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TransactionId>,
         pub wallet_id: ids::WalletId,
         /// TOPUP, PURCHASE, REFUND or FEE.
@@ -1098,23 +1282,23 @@ pub mod transactions {
         pub amount: ::rust_decimal::Decimal,
         pub currency: String,
         /// `None`: the default, `'PENDING'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub fee: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub net_amount: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub external_transaction_id: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub completed_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewTransaction {
@@ -1134,6 +1318,29 @@ pub mod transactions {
                 .field("created_at", &self.created_at)
                 .field("completed_at", &self.completed_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewTransaction {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTransaction", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("wallet_id", &self.wallet_id)?;
+            s.serialize_field("transaction_type", &self.transaction_type)?;
+            s.serialize_field("amount", &self.amount)?;
+            s.serialize_field("currency", &self.currency)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("fee", &self.fee)?;
+            s.serialize_field("net_amount", &self.net_amount)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("external_transaction_id", &self.external_transaction_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("completed_at", &self.completed_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1265,32 +1472,68 @@ pub mod transactions {
         }
     }
     /// A change to a row of `transactions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TransactionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub wallet_id: Option<ids::WalletId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub transaction_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub amount: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub currency: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub fee: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub net_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub external_transaction_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for TransactionPatch {
@@ -1309,6 +1552,55 @@ pub mod transactions {
                 .field("created_at", &self.created_at)
                 .field("completed_at", &self.completed_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for TransactionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TransactionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.wallet_id.is_some(),
+                            self.transaction_type.is_some(),
+                            self.amount.is_some(),
+                            self.currency.is_some(),
+                            self.status.is_some(),
+                            self.description.is_some(),
+                            self.fee.is_some(),
+                            self.net_amount.is_some(),
+                            self.metadata.is_some(),
+                            self.external_transaction_id.is_some(),
+                            self.created_at.is_some(),
+                            self.completed_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "wallet_id", &self.wallet_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "transaction_type",
+                &self.transaction_type,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "amount", &self.amount)?;
+            ::hubgen_runtime::ser::set(&mut s, "currency", &self.currency)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "fee", &self.fee)?;
+            ::hubgen_runtime::ser::set(&mut s, "net_amount", &self.net_amount)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "external_transaction_id",
+                &self.external_transaction_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "completed_at", &self.completed_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for TransactionPatch {
@@ -1372,18 +1664,59 @@ pub mod transactions {
         }
     }
     /// Filters for listing and counting `transactions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TransactionFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub wallet_id: ::hubgen_runtime::Condition<ids::WalletId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub transaction_type: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub created_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for TransactionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TransactionFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.wallet_id.matches_all(),
+                            !self.transaction_type.matches_all(),
+                            !self.status.matches_all(),
+                            !self.created_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "wallet_id", &self.wallet_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "transaction_type",
+                &self.transaction_type,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TransactionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1419,9 +1752,9 @@ pub mod transactions {
         }
     }
     /// What a list of `transactions` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TransactionSort {
         /// The primary key (the default).
         #[default]
@@ -1434,6 +1767,14 @@ pub mod transactions {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl ::serde::Serialize for TransactionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TransactionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1718,7 +2059,7 @@ pub mod ledger {
     #[allow(unused_imports)]
     use super::*;
     /// Double-entry ledger lines.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Ledger {
         pub id: ids::LedgerId,
@@ -1747,6 +2088,26 @@ pub mod ledger {
                 .field("description", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for Ledger {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Ledger", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("wallet_id", &self.wallet_id)?;
+            s.serialize_field("transaction_id", &self.transaction_id)?;
+            s.serialize_field("account_type", &self.account_type)?;
+            s.serialize_field("account_code", &self.account_code)?;
+            s.serialize_field("debit_amount", &self.debit_amount)?;
+            s.serialize_field("credit_amount", &self.credit_amount)?;
+            s.serialize_field("balance", &self.balance)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1847,30 +2208,30 @@ pub mod ledger {
         }
     }
     /// A new row of `ledger`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLedger {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::LedgerId>,
         pub wallet_id: ids::WalletId,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub transaction_id: Option<ids::TransactionId>,
         /// ASSET, LIABILITY, EQUITY, REVENUE or EXPENSE.
         pub account_type: String,
         pub account_code: String,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub debit_amount: Option<::rust_decimal::Decimal>,
         /// `None`: the default, `0.00`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub credit_amount: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub balance: Option<::rust_decimal::Decimal>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `CURRENT_TIMESTAMP`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewLedger {
@@ -1887,6 +2248,26 @@ pub mod ledger {
                 .field("description", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewLedger {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewLedger", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("wallet_id", &self.wallet_id)?;
+            s.serialize_field("transaction_id", &self.transaction_id)?;
+            s.serialize_field("account_type", &self.account_type)?;
+            s.serialize_field("account_code", &self.account_code)?;
+            s.serialize_field("debit_amount", &self.debit_amount)?;
+            s.serialize_field("credit_amount", &self.credit_amount)?;
+            s.serialize_field("balance", &self.balance)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1999,26 +2380,53 @@ pub mod ledger {
         }
     }
     /// A change to a row of `ledger`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LedgerPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub wallet_id: Option<ids::WalletId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub transaction_id: Option<Option<ids::TransactionId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub account_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub account_code: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub debit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub credit_amount: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub balance: Option<Option<::rust_decimal::Decimal>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for LedgerPatch {
@@ -2034,6 +2442,41 @@ pub mod ledger {
                 .field("description", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for LedgerPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LedgerPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.wallet_id.is_some(),
+                            self.transaction_id.is_some(),
+                            self.account_type.is_some(),
+                            self.account_code.is_some(),
+                            self.debit_amount.is_some(),
+                            self.credit_amount.is_some(),
+                            self.balance.is_some(),
+                            self.description.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "wallet_id", &self.wallet_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "transaction_id", &self.transaction_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "account_type", &self.account_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "account_code", &self.account_code)?;
+            ::hubgen_runtime::ser::set(&mut s, "debit_amount", &self.debit_amount)?;
+            ::hubgen_runtime::ser::set(&mut s, "credit_amount", &self.credit_amount)?;
+            ::hubgen_runtime::ser::set(&mut s, "balance", &self.balance)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for LedgerPatch {
@@ -2090,18 +2533,67 @@ pub mod ledger {
         }
     }
     /// Filters for listing and counting `ledger` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct LedgerFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub wallet_id: ::hubgen_runtime::Condition<ids::WalletId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub transaction_id: ::hubgen_runtime::Condition<ids::TransactionId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub account_type: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub account_code: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for LedgerFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LedgerFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.wallet_id.matches_all(),
+                            !self.transaction_id.matches_all(),
+                            !self.account_type.matches_all(),
+                            !self.account_code.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "wallet_id", &self.wallet_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "transaction_id",
+                &self.transaction_id,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "account_type",
+                &self.account_type,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "account_code",
+                &self.account_code,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LedgerFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2137,9 +2629,9 @@ pub mod ledger {
         }
     }
     /// What a list of `ledger` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum LedgerSort {
         /// The primary key (the default).
         #[default]
@@ -2152,6 +2644,14 @@ pub mod ledger {
         AccountType,
         /// `account_code`, then the primary key.
         AccountCode,
+    }
+    impl ::serde::Serialize for LedgerSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LedgerSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

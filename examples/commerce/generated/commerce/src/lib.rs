@@ -1276,16 +1276,16 @@ pub async fn maintain(
 }
 #[rustfmt::skip]
 /// Enum `public.subscription_tier`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum SubscriptionTier {
-    #[serde(rename = "free")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "free"))]
     Free,
-    #[serde(rename = "starter")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "starter"))]
     Starter,
-    #[serde(rename = "pro")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "pro"))]
     Pro,
-    #[serde(rename = "enterprise")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "enterprise"))]
     Enterprise,
 }
 #[rustfmt::skip]
@@ -1293,6 +1293,15 @@ impl SubscriptionTier {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for SubscriptionTier {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -1357,16 +1366,16 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for SubscriptionTier {
 }
 #[rustfmt::skip]
 /// Enum `public.team_role`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum TeamRole {
-    #[serde(rename = "owner")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "owner"))]
     Owner,
-    #[serde(rename = "admin")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "admin"))]
     Admin,
-    #[serde(rename = "staff")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "staff"))]
     Staff,
-    #[serde(rename = "viewer")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "viewer"))]
     Viewer,
 }
 #[rustfmt::skip]
@@ -1374,6 +1383,15 @@ impl TeamRole {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for TeamRole {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -1433,20 +1451,20 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TeamRole {
 }
 #[rustfmt::skip]
 /// Enum `public.order_status`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum OrderStatus {
-    #[serde(rename = "pending")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "pending"))]
     Pending,
-    #[serde(rename = "paid")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "paid"))]
     Paid,
-    #[serde(rename = "shipped")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "shipped"))]
     Shipped,
-    #[serde(rename = "delivered")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "delivered"))]
     Delivered,
-    #[serde(rename = "cancelled")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "cancelled"))]
     Cancelled,
-    #[serde(rename = "returned")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "returned"))]
     Returned,
 }
 #[rustfmt::skip]
@@ -1454,6 +1472,15 @@ impl OrderStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for OrderStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -1527,16 +1554,16 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for OrderStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.verification_status`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum VerificationStatus {
-    #[serde(rename = "pending")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "pending"))]
     Pending,
-    #[serde(rename = "submitted")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "submitted"))]
     Submitted,
-    #[serde(rename = "verified")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "verified"))]
     Verified,
-    #[serde(rename = "rejected")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "rejected"))]
     Rejected,
 }
 #[rustfmt::skip]
@@ -1544,6 +1571,15 @@ impl VerificationStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for VerificationStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -1617,7 +1653,7 @@ pub mod tenant {
     #[allow(unused_imports)]
     use super::*;
     /// A merchant's workspace.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -1627,6 +1663,23 @@ pub mod tenant {
         pub is_active: bool,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for Tenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Tenant", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("domain", &self.domain)?;
+            s.serialize_field("subscription_tier", &self.subscription_tier)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1713,27 +1766,44 @@ pub mod tenant {
         }
     }
     /// A new row of `tenant`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantId>,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub domain: Option<String>,
         /// `None`: the default, `'free'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub subscription_tier: Option<super::SubscriptionTier>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewTenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("domain", &self.domain)?;
+            s.serialize_field("subscription_tier", &self.subscription_tier)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1820,19 +1890,65 @@ pub mod tenant {
         }
     }
     /// A change to a row of `tenant`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub domain: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub subscription_tier: Option<super::SubscriptionTier>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for TenantPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.domain.is_some(),
+                            self.subscription_tier.is_some(),
+                            self.is_active.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "domain", &self.domain)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "subscription_tier",
+                &self.subscription_tier,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1880,10 +1996,20 @@ pub mod tenant {
         }
     }
     /// Filters for listing and counting `tenant` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantFilter {}
+    impl ::serde::Serialize for TenantFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("TenantFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for TenantFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -1905,13 +2031,21 @@ pub mod tenant {
         }
     }
     /// What a list of `tenant` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TenantSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2130,7 +2264,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who sign in; system admins have no tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -2140,6 +2274,23 @@ pub mod users {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
+    }
+    impl ::serde::Serialize for User {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("User", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("is_seller", &self.is_seller)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2226,24 +2377,40 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserId>,
         pub email: String,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_seller: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub tenant_id: Option<ids::TenantId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUser", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("is_seller", &self.is_seller)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2324,17 +2491,54 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_seller: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for UserPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.email.is_some(),
+                            self.is_seller.is_some(),
+                            self.tenant_id.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_seller", &self.is_seller)?;
+            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2379,14 +2583,36 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for UserFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserFilter",
+                    1usize
+                        + ::hubgen_runtime::ser::written(
+                            &[!self.tenant_id.matches_all()],
+                        ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2415,15 +2641,23 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl ::serde::Serialize for UserSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2670,15 +2904,15 @@ pub mod buyer_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Buyer side of a user (one-to-one with users).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfile {
         pub id: ids::BuyerProfileId,
         pub tenant_id: ids::TenantId,
         pub user_id: ids::UserId,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub phone_number: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub full_name: Option<String>,
         pub preferred_language: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -2698,6 +2932,23 @@ pub mod buyer_profile {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for BuyerProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("BuyerProfile", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("preferred_language", &self.preferred_language)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2799,27 +3050,27 @@ pub mod buyer_profile {
         }
     }
     /// A new row of `buyer_profile`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewBuyerProfile {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::BuyerProfileId>,
         pub user_id: ids::UserId,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub phone_number: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub full_name: Option<String>,
         /// `None`: the default, `'en'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub preferred_language: Option<String>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewBuyerProfile {
@@ -2833,6 +3084,21 @@ pub mod buyer_profile {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewBuyerProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewBuyerProfile", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("preferred_language", &self.preferred_language)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2927,18 +3193,27 @@ pub mod buyer_profile {
         }
     }
     /// A change to a row of `buyer_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct BuyerProfilePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub phone_number: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub full_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub preferred_language: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for BuyerProfilePatch {
@@ -2950,6 +3225,33 @@ pub mod buyer_profile {
                 .field("preferred_language", &self.preferred_language)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for BuyerProfilePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "BuyerProfilePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.preferred_language.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "preferred_language",
+                &self.preferred_language,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BuyerProfilePatch {
@@ -3003,12 +3305,23 @@ pub mod buyer_profile {
         }
     }
     /// Filters for listing and counting `buyer_profile` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct BuyerProfileFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for BuyerProfileFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("BuyerProfileFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for BuyerProfileFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3036,13 +3349,21 @@ pub mod buyer_profile {
         }
     }
     /// What a list of `buyer_profile` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum BuyerProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for BuyerProfileSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for BuyerProfileSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3280,7 +3601,7 @@ pub mod seller_profile {
     #[allow(unused_imports)]
     use super::*;
     /// Seller side of a user (one-to-one with users).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfile {
         pub id: ids::SellerProfileId,
@@ -3288,7 +3609,7 @@ pub mod seller_profile {
         pub user_id: ids::UserId,
         pub business_name: String,
         pub business_type: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub phone_number: Option<String>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
@@ -3307,6 +3628,24 @@ pub mod seller_profile {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SellerProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SellerProfile", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("business_name", &self.business_name)?;
+            s.serialize_field("business_type", &self.business_type)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3408,24 +3747,24 @@ pub mod seller_profile {
         }
     }
     /// A new row of `seller_profile`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerProfile {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::SellerProfileId>,
         pub user_id: ids::UserId,
         pub business_name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub business_type: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub phone_number: Option<String>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewSellerProfile {
@@ -3439,6 +3778,22 @@ pub mod seller_profile {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewSellerProfile {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewSellerProfile", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("business_name", &self.business_name)?;
+            s.serialize_field("business_type", &self.business_type)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3535,18 +3890,30 @@ pub mod seller_profile {
         }
     }
     /// A change to a row of `seller_profile`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerProfilePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub business_name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub business_type: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub phone_number: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for SellerProfilePatch {
@@ -3558,6 +3925,31 @@ pub mod seller_profile {
                 .field("phone_number", &"<redacted>")
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SellerProfilePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "SellerProfilePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.business_name.is_some(),
+                            self.business_type.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "business_name", &self.business_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "business_type", &self.business_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SellerProfilePatch {
@@ -3611,12 +4003,23 @@ pub mod seller_profile {
         }
     }
     /// Filters for listing and counting `seller_profile` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct SellerProfileFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for SellerProfileFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SellerProfileFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SellerProfileFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3644,13 +4047,21 @@ pub mod seller_profile {
         }
     }
     /// What a list of `seller_profile` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum SellerProfileSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for SellerProfileSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SellerProfileSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3888,7 +4299,7 @@ pub mod team_members {
     #[allow(unused_imports)]
     use super::*;
     /// Users who work in a tenant, with their role.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMember {
         pub id: ids::TeamMemberId,
@@ -3898,6 +4309,23 @@ pub mod team_members {
         pub permissions: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for TeamMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TeamMember", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -3986,25 +4414,41 @@ pub mod team_members {
         }
     }
     /// A new row of `team_members`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamMember {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TeamMemberId>,
         pub user_id: ids::UserId,
         /// `None`: the default, `'staff'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub role: Option<super::TeamRole>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub permissions: Option<::serde_json::Value>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewTeamMember {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTeamMember", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4084,17 +4528,54 @@ pub mod team_members {
         }
     }
     /// A change to a row of `team_members`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamMemberPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<super::TeamRole>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub permissions: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for TeamMemberPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TeamMemberPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.role.is_some(),
+                            self.permissions.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4136,10 +4617,20 @@ pub mod team_members {
         }
     }
     /// Filters for listing and counting `team_members` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TeamMemberFilter {}
+    impl ::serde::Serialize for TeamMemberFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("TeamMemberFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -4161,13 +4652,21 @@ pub mod team_members {
         }
     }
     /// What a list of `team_members` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TeamMemberSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TeamMemberSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TeamMemberSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4385,7 +4884,7 @@ pub mod team_invites {
     #[allow(unused_imports)]
     use super::*;
     /// Invitations to join a tenant's team.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvite {
         pub id: ids::TeamInviteId,
@@ -4397,6 +4896,25 @@ pub mod team_invites {
         pub created_by: ids::UserId,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for TeamInvite {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TeamInvite", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4497,27 +5015,45 @@ pub mod team_invites {
         }
     }
     /// A new row of `team_invites`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTeamInvite {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TeamInviteId>,
         pub email: String,
         /// `None`: the default, `'staff'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub role: Option<super::TeamRole>,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         pub expires_at: ::chrono::DateTime<::chrono::Utc>,
         pub created_by: ids::UserId,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewTeamInvite {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTeamInvite", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4624,21 +5160,68 @@ pub mod team_invites {
         }
     }
     /// A change to a row of `team_invites`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TeamInvitePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<super::TeamRole>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub expires_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_by: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for TeamInvitePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TeamInvitePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.email.is_some(),
+                            self.role.is_some(),
+                            self.status.is_some(),
+                            self.expires_at.is_some(),
+                            self.created_by.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TeamInvitePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4695,10 +5278,20 @@ pub mod team_invites {
         }
     }
     /// Filters for listing and counting `team_invites` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TeamInviteFilter {}
+    impl ::serde::Serialize for TeamInviteFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("TeamInviteFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for TeamInviteFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -4720,13 +5313,21 @@ pub mod team_invites {
         }
     }
     /// What a list of `team_invites` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TeamInviteSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TeamInviteSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TeamInviteSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4934,7 +5535,7 @@ pub mod products {
     #[allow(unused_imports)]
     use super::*;
     /// Products a seller lists.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Product {
         pub id: ids::ProductId,
@@ -4949,6 +5550,28 @@ pub mod products {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
         pub version: i32,
+    }
+    impl ::serde::Serialize for Product {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Product", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("price", &self.price)?;
+            s.serialize_field("inventory_count", &self.inventory_count)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.serialize_field("version", &self.version)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5068,29 +5691,48 @@ pub mod products {
         }
     }
     /// A new row of `products`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewProduct {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ProductId>,
         pub seller_id: ids::SellerProfileId,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         pub price: ::rust_decimal::Decimal,
         /// `None`: the default, `0`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub inventory_count: Option<i32>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewProduct {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewProduct", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("price", &self.price)?;
+            s.serialize_field("inventory_count", &self.inventory_count)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5192,23 +5834,79 @@ pub mod products {
         }
     }
     /// A change to a row of `products`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ProductPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub price: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub inventory_count: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for ProductPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ProductPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.seller_id.is_some(),
+                            self.name.is_some(),
+                            self.description.is_some(),
+                            self.price.is_some(),
+                            self.inventory_count.is_some(),
+                            self.is_active.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "price", &self.price)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "inventory_count",
+                &self.inventory_count,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5259,14 +5957,36 @@ pub mod products {
         }
     }
     /// Filters for listing and counting `products` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ProductFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub seller_id: ::hubgen_runtime::Condition<ids::SellerProfileId>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for ProductFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ProductFilter",
+                    1usize
+                        + ::hubgen_runtime::ser::written(
+                            &[!self.seller_id.matches_all()],
+                        ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "seller_id", &self.seller_id)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5295,15 +6015,23 @@ pub mod products {
         }
     }
     /// What a list of `products` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ProductSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `seller_id`, then the primary key.
         SellerId,
+    }
+    impl ::serde::Serialize for ProductSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ProductSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5567,7 +6295,7 @@ pub mod orders {
     #[allow(unused_imports)]
     use super::*;
     /// Orders placed by buyers through a channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Order {
         pub id: ids::OrderId,
@@ -5583,6 +6311,28 @@ pub mod orders {
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub is_deleted: bool,
         pub version: i32,
+    }
+    impl ::serde::Serialize for Order {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Order", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("product_id", &self.product_id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("customer_id", &self.customer_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("total_amount", &self.total_amount)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.serialize_field("version", &self.version)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5706,28 +6456,47 @@ pub mod orders {
         }
     }
     /// A new row of `orders`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrder {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::OrderId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub product_id: Option<ids::ProductId>,
         pub seller_id: ids::SellerProfileId,
         pub customer_id: ids::BuyerProfileId,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<super::OrderStatus>,
         /// whatsapp, instagram, web, ...
         pub channel: String,
         pub total_amount: ::rust_decimal::Decimal,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewOrder {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewOrder", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("product_id", &self.product_id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("customer_id", &self.customer_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("channel", &self.channel)?;
+            s.serialize_field("total_amount", &self.total_amount)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5836,23 +6605,75 @@ pub mod orders {
         }
     }
     /// A change to a row of `orders`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub product_id: Option<Option<ids::ProductId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub customer_id: Option<ids::BuyerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<super::OrderStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub total_amount: Option<::rust_decimal::Decimal>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for OrderPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.product_id.is_some(),
+                            self.seller_id.is_some(),
+                            self.customer_id.is_some(),
+                            self.status.is_some(),
+                            self.channel.is_some(),
+                            self.total_amount.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "product_id", &self.product_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "customer_id", &self.customer_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "channel", &self.channel)?;
+            ::hubgen_runtime::ser::set(&mut s, "total_amount", &self.total_amount)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5903,18 +6724,52 @@ pub mod orders {
         }
     }
     /// Filters for listing and counting `orders` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct OrderFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub customer_id: ::hubgen_runtime::Condition<ids::BuyerProfileId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub seller_id: ::hubgen_runtime::Condition<ids::SellerProfileId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<super::OrderStatus>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for OrderFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderFilter",
+                    1usize
+                        + ::hubgen_runtime::ser::written(
+                            &[
+                                !self.customer_id.matches_all(),
+                                !self.seller_id.matches_all(),
+                                !self.status.matches_all(),
+                            ],
+                        ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "customer_id", &self.customer_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "seller_id", &self.seller_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5950,9 +6805,9 @@ pub mod orders {
         }
     }
     /// What a list of `orders` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum OrderSort {
         /// The primary key (the default).
         #[default]
@@ -5963,6 +6818,14 @@ pub mod orders {
         SellerId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for OrderSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6253,7 +7116,7 @@ pub mod order_items {
     #[allow(unused_imports)]
     use super::*;
     /// Lines of an order.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItem {
         pub id: ids::OrderItemId,
@@ -6263,6 +7126,23 @@ pub mod order_items {
         pub quantity: i32,
         pub unit_price: ::rust_decimal::Decimal,
         pub subtotal: Option<::rust_decimal::Decimal>,
+    }
+    impl ::serde::Serialize for OrderItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("OrderItem", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("product_id", &self.product_id)?;
+            s.serialize_field("quantity", &self.quantity)?;
+            s.serialize_field("unit_price", &self.unit_price)?;
+            s.serialize_field("subtotal", &self.subtotal)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6351,16 +7231,31 @@ pub mod order_items {
         }
     }
     /// A new row of `order_items`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderItem {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::OrderItemId>,
         pub order_id: ids::OrderId,
         pub product_id: ids::ProductId,
         pub quantity: i32,
         pub unit_price: ::rust_decimal::Decimal,
+    }
+    impl ::serde::Serialize for NewOrderItem {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewOrderItem", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("product_id", &self.product_id)?;
+            s.serialize_field("quantity", &self.quantity)?;
+            s.serialize_field("unit_price", &self.unit_price)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6446,17 +7341,54 @@ pub mod order_items {
         }
     }
     /// A change to a row of `order_items`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderItemPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub product_id: Option<ids::ProductId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub quantity: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub unit_price: Option<::rust_decimal::Decimal>,
+    }
+    impl ::serde::Serialize for OrderItemPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderItemPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.order_id.is_some(),
+                            self.product_id.is_some(),
+                            self.quantity.is_some(),
+                            self.unit_price.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "product_id", &self.product_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "quantity", &self.quantity)?;
+            ::hubgen_runtime::ser::set(&mut s, "unit_price", &self.unit_price)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderItemPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6498,12 +7430,30 @@ pub mod order_items {
         }
     }
     /// Filters for listing and counting `order_items` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct OrderItemFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub product_id: ::hubgen_runtime::Condition<ids::ProductId>,
+    }
+    impl ::serde::Serialize for OrderItemFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderItemFilter",
+                    ::hubgen_runtime::ser::written(&[!self.product_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "product_id", &self.product_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderItemFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6531,15 +7481,23 @@ pub mod order_items {
         }
     }
     /// What a list of `order_items` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum OrderItemSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `product_id`, then the primary key.
         ProductId,
+    }
+    impl ::serde::Serialize for OrderItemSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderItemSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6751,7 +7709,7 @@ pub mod order_returns {
     #[allow(unused_imports)]
     use super::*;
     /// Returns requested on an order.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturn {
         pub id: ids::OrderReturnId,
@@ -6764,6 +7722,26 @@ pub mod order_returns {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
+    }
+    impl ::serde::Serialize for OrderReturn {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("OrderReturn", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("reason", &self.reason)?;
+            s.serialize_field("approved_by", &self.approved_by)?;
+            s.serialize_field("return_date", &self.return_date)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("version", &self.version)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6869,28 +7847,46 @@ pub mod order_returns {
         }
     }
     /// A new row of `order_returns`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderReturn {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::OrderReturnId>,
         pub order_id: ids::OrderId,
         /// `None`: the default, `'requested'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub reason: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub approved_by: Option<ids::UserId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub return_date: Option<::chrono::NaiveDate>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewOrderReturn {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewOrderReturn", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("reason", &self.reason)?;
+            s.serialize_field("approved_by", &self.approved_by)?;
+            s.serialize_field("return_date", &self.return_date)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6990,21 +7986,68 @@ pub mod order_returns {
         }
     }
     /// A change to a row of `order_returns`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderReturnPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub reason: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub approved_by: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub return_date: Option<Option<::chrono::NaiveDate>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for OrderReturnPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderReturnPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.order_id.is_some(),
+                            self.status.is_some(),
+                            self.reason.is_some(),
+                            self.approved_by.is_some(),
+                            self.return_date.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "reason", &self.reason)?;
+            ::hubgen_runtime::ser::set(&mut s, "approved_by", &self.approved_by)?;
+            ::hubgen_runtime::ser::set(&mut s, "return_date", &self.return_date)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderReturnPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7060,10 +8103,20 @@ pub mod order_returns {
         }
     }
     /// Filters for listing and counting `order_returns` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct OrderReturnFilter {}
+    impl ::serde::Serialize for OrderReturnFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("OrderReturnFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for OrderReturnFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -7085,13 +8138,21 @@ pub mod order_returns {
         }
     }
     /// What a list of `order_returns` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum OrderReturnSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for OrderReturnSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderReturnSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7319,7 +8380,7 @@ pub mod order_channel_meta {
     #[allow(unused_imports)]
     use super::*;
     /// Channel-specific data of an order (one-to-one with orders).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMeta {
         pub id: ids::OrderChannelMetaId,
@@ -7327,6 +8388,21 @@ pub mod order_channel_meta {
         pub order_id: ids::OrderId,
         pub channel_type: String,
         pub channel_data: ::serde_json::Value,
+    }
+    impl ::serde::Serialize for OrderChannelMeta {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("OrderChannelMeta", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("channel_type", &self.channel_type)?;
+            s.serialize_field("channel_data", &self.channel_data)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -7403,17 +8479,31 @@ pub mod order_channel_meta {
         }
     }
     /// A new row of `order_channel_meta`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewOrderChannelMeta {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::OrderChannelMetaId>,
         pub order_id: ids::OrderId,
         pub channel_type: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub channel_data: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewOrderChannelMeta {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewOrderChannelMeta", 4usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("channel_type", &self.channel_type)?;
+            s.serialize_field("channel_data", &self.channel_data)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -7488,15 +8578,47 @@ pub mod order_channel_meta {
         }
     }
     /// A change to a row of `order_channel_meta`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct OrderChannelMetaPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub order_id: Option<ids::OrderId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel_data: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for OrderChannelMetaPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "OrderChannelMetaPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.order_id.is_some(),
+                            self.channel_type.is_some(),
+                            self.channel_data.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "channel_type", &self.channel_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "channel_data", &self.channel_data)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7539,10 +8661,20 @@ pub mod order_channel_meta {
         }
     }
     /// Filters for listing and counting `order_channel_meta` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct OrderChannelMetaFilter {}
+    impl ::serde::Serialize for OrderChannelMetaFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("OrderChannelMetaFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -7564,13 +8696,21 @@ pub mod order_channel_meta {
         }
     }
     /// What a list of `order_channel_meta` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum OrderChannelMetaSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for OrderChannelMetaSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for OrderChannelMetaSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7779,7 +8919,7 @@ pub mod address_book {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved addresses.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBook {
         pub id: ids::AddressBookId,
@@ -7787,9 +8927,9 @@ pub mod address_book {
         pub user_id: ids::BuyerProfileId,
         pub address_type: String,
         pub is_default: bool,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub recipient_name: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub street_address: String,
         pub city: String,
         pub state: Option<String>,
@@ -7815,6 +8955,27 @@ pub mod address_book {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for AddressBook {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AddressBook", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("address_type", &self.address_type)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("city", &self.city)?;
+            s.serialize_field("state", &self.state)?;
+            s.serialize_field("country", &self.country)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.end()
         }
     }
     const _: () = {
@@ -7940,32 +9101,32 @@ pub mod address_book {
         }
     }
     /// A new row of `address_book`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAddressBook {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::AddressBookId>,
         pub user_id: ids::BuyerProfileId,
         /// `None`: the default, `'shipping'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub address_type: Option<String>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_default: Option<bool>,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub recipient_name: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub street_address: String,
         pub city: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub state: Option<String>,
         pub country: String,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewAddressBook {
@@ -7983,6 +9144,25 @@ pub mod address_book {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewAddressBook {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAddressBook", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("address_type", &self.address_type)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("city", &self.city)?;
+            s.serialize_field("state", &self.state)?;
+            s.serialize_field("country", &self.country)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -8111,26 +9291,47 @@ pub mod address_book {
         }
     }
     /// A change to a row of `address_book`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AddressBookPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::BuyerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub address_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_default: Option<bool>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub recipient_name: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub street_address: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub city: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub state: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub country: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for AddressBookPatch {
@@ -8146,6 +9347,37 @@ pub mod address_book {
                 .field("country", &self.country)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for AddressBookPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AddressBookPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.address_type.is_some(),
+                            self.is_default.is_some(),
+                            self.city.is_some(),
+                            self.state.is_some(),
+                            self.country.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "address_type", &self.address_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
+            ::hubgen_runtime::ser::set(&mut s, "city", &self.city)?;
+            ::hubgen_runtime::ser::set(&mut s, "state", &self.state)?;
+            ::hubgen_runtime::ser::set(&mut s, "country", &self.country)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for AddressBookPatch {
@@ -8209,12 +9441,23 @@ pub mod address_book {
         }
     }
     /// Filters for listing and counting `address_book` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AddressBookFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for AddressBookFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AddressBookFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AddressBookFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8242,13 +9485,21 @@ pub mod address_book {
         }
     }
     /// What a list of `address_book` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AddressBookSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for AddressBookSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AddressBookSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8486,7 +9737,7 @@ pub mod saved_payment_method {
     #[allow(unused_imports)]
     use super::*;
     /// A buyer's saved payment methods; only the last four digits are kept.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethod {
         pub id: ids::SavedPaymentMethodId,
@@ -8494,7 +9745,7 @@ pub mod saved_payment_method {
         pub user_id: ids::BuyerProfileId,
         pub payment_type: String,
         pub is_default: bool,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub card_last_four: Option<String>,
         pub expiry_month: Option<i16>,
         pub expiry_year: Option<i16>,
@@ -8517,6 +9768,26 @@ pub mod saved_payment_method {
                 .field("updated_at", &self.updated_at)
                 .field("is_deleted", &self.is_deleted)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SavedPaymentMethod {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SavedPaymentMethod", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("payment_type", &self.payment_type)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("expiry_month", &self.expiry_month)?;
+            s.serialize_field("expiry_year", &self.expiry_year)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_deleted", &self.is_deleted)?;
+            s.end()
         }
     }
     const _: () = {
@@ -8630,29 +9901,29 @@ pub mod saved_payment_method {
         }
     }
     /// A new row of `saved_payment_method`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSavedPaymentMethod {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::SavedPaymentMethodId>,
         pub user_id: ids::BuyerProfileId,
         pub payment_type: String,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_default: Option<bool>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub card_last_four: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub expiry_month: Option<i16>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub expiry_year: Option<i16>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewSavedPaymentMethod {
@@ -8668,6 +9939,24 @@ pub mod saved_payment_method {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewSavedPaymentMethod {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewSavedPaymentMethod", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("payment_type", &self.payment_type)?;
+            s.serialize_field("is_default", &self.is_default)?;
+            s.serialize_field("expiry_month", &self.expiry_month)?;
+            s.serialize_field("expiry_year", &self.expiry_year)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -8769,22 +10058,40 @@ pub mod saved_payment_method {
         }
     }
     /// A change to a row of `saved_payment_method`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SavedPaymentMethodPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::BuyerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub payment_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_default: Option<bool>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub card_last_four: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub expiry_month: Option<Option<i16>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub expiry_year: Option<Option<i16>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for SavedPaymentMethodPatch {
@@ -8798,6 +10105,35 @@ pub mod saved_payment_method {
                 .field("expiry_year", &self.expiry_year)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SavedPaymentMethodPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "SavedPaymentMethodPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.payment_type.is_some(),
+                            self.is_default.is_some(),
+                            self.expiry_month.is_some(),
+                            self.expiry_year.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "payment_type", &self.payment_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_default", &self.is_default)?;
+            ::hubgen_runtime::ser::set(&mut s, "expiry_month", &self.expiry_month)?;
+            ::hubgen_runtime::ser::set(&mut s, "expiry_year", &self.expiry_year)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodPatch {
@@ -8850,12 +10186,23 @@ pub mod saved_payment_method {
         }
     }
     /// Filters for listing and counting `saved_payment_method` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct SavedPaymentMethodFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for SavedPaymentMethodFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SavedPaymentMethodFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8883,13 +10230,21 @@ pub mod saved_payment_method {
         }
     }
     /// What a list of `saved_payment_method` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum SavedPaymentMethodSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for SavedPaymentMethodSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SavedPaymentMethodSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -9122,7 +10477,7 @@ pub mod notification_preferences {
     #[allow(unused_imports)]
     use super::*;
     /// Which notifications a user wants, per channel.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreference {
         pub id: ids::NotificationPreferenceId,
@@ -9134,6 +10489,25 @@ pub mod notification_preferences {
         pub in_app_enabled: bool,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for NotificationPreference {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NotificationPreference", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("notification_type", &self.notification_type)?;
+            s.serialize_field("email_enabled", &self.email_enabled)?;
+            s.serialize_field("sms_enabled", &self.sms_enabled)?;
+            s.serialize_field("push_enabled", &self.push_enabled)?;
+            s.serialize_field("in_app_enabled", &self.in_app_enabled)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -9238,32 +10612,52 @@ pub mod notification_preferences {
         }
     }
     /// A new row of `notification_preferences`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewNotificationPreference {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::NotificationPreferenceId>,
         pub user_id: ids::UserId,
         pub notification_type: String,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub email_enabled: Option<bool>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub sms_enabled: Option<bool>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub push_enabled: Option<bool>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub in_app_enabled: Option<bool>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewNotificationPreference {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct("NewNotificationPreference", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("notification_type", &self.notification_type)?;
+            s.serialize_field("email_enabled", &self.email_enabled)?;
+            s.serialize_field("sms_enabled", &self.sms_enabled)?;
+            s.serialize_field("push_enabled", &self.push_enabled)?;
+            s.serialize_field("in_app_enabled", &self.in_app_enabled)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -9363,23 +10757,79 @@ pub mod notification_preferences {
         }
     }
     /// A change to a row of `notification_preferences`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NotificationPreferencePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub notification_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email_enabled: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sms_enabled: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub push_enabled: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub in_app_enabled: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NotificationPreferencePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "NotificationPreferencePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.notification_type.is_some(),
+                            self.email_enabled.is_some(),
+                            self.sms_enabled.is_some(),
+                            self.push_enabled.is_some(),
+                            self.in_app_enabled.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "notification_type",
+                &self.notification_type,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "email_enabled", &self.email_enabled)?;
+            ::hubgen_runtime::ser::set(&mut s, "sms_enabled", &self.sms_enabled)?;
+            ::hubgen_runtime::ser::set(&mut s, "push_enabled", &self.push_enabled)?;
+            ::hubgen_runtime::ser::set(&mut s, "in_app_enabled", &self.in_app_enabled)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for NotificationPreferencePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -9430,10 +10880,20 @@ pub mod notification_preferences {
         }
     }
     /// Filters for listing and counting `notification_preferences` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct NotificationPreferenceFilter {}
+    impl ::serde::Serialize for NotificationPreferenceFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("NotificationPreferenceFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for NotificationPreferenceFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -9455,13 +10915,21 @@ pub mod notification_preferences {
         }
     }
     /// What a list of `notification_preferences` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum NotificationPreferenceSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for NotificationPreferenceSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for NotificationPreferenceSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -9697,7 +11165,7 @@ pub mod seller_onboarding {
     #[allow(unused_imports)]
     use super::*;
     /// Verification process of a seller (one-to-one with seller_profile).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboarding {
         pub id: ids::SellerOnboardingId,
@@ -9711,6 +11179,27 @@ pub mod seller_onboarding {
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
         pub version: i32,
+    }
+    impl ::serde::Serialize for SellerOnboarding {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SellerOnboarding", 11usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("onboarding_status", &self.onboarding_status)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("submitted_at", &self.submitted_at)?;
+            s.serialize_field("verified_at", &self.verified_at)?;
+            s.serialize_field("rejected_at", &self.rejected_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("version", &self.version)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -9823,31 +11312,50 @@ pub mod seller_onboarding {
         }
     }
     /// A new row of `seller_onboarding`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSellerOnboarding {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::SellerOnboardingId>,
         pub seller_id: ids::SellerProfileId,
         /// `None`: the default, `'started'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub onboarding_status: Option<String>,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub submitted_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub verified_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub rejected_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewSellerOnboarding {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewSellerOnboarding", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("onboarding_status", &self.onboarding_status)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("submitted_at", &self.submitted_at)?;
+            s.serialize_field("verified_at", &self.verified_at)?;
+            s.serialize_field("rejected_at", &self.rejected_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -9945,23 +11453,83 @@ pub mod seller_onboarding {
         }
     }
     /// A change to a row of `seller_onboarding`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SellerOnboardingPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub seller_id: Option<ids::SellerProfileId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub onboarding_status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub submitted_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub verified_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub rejected_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for SellerOnboardingPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "SellerOnboardingPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.seller_id.is_some(),
+                            self.onboarding_status.is_some(),
+                            self.verification_status.is_some(),
+                            self.submitted_at.is_some(),
+                            self.verified_at.is_some(),
+                            self.rejected_at.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "onboarding_status",
+                &self.onboarding_status,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "verification_status",
+                &self.verification_status,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "submitted_at", &self.submitted_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "verified_at", &self.verified_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "rejected_at", &self.rejected_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SellerOnboardingPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -10012,10 +11580,20 @@ pub mod seller_onboarding {
         }
     }
     /// Filters for listing and counting `seller_onboarding` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct SellerOnboardingFilter {}
+    impl ::serde::Serialize for SellerOnboardingFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("SellerOnboardingFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for SellerOnboardingFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -10037,13 +11615,21 @@ pub mod seller_onboarding {
         }
     }
     /// What a list of `seller_onboarding` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum SellerOnboardingSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for SellerOnboardingSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SellerOnboardingSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -10291,14 +11877,14 @@ pub mod kyc_document {
     #[allow(unused_imports)]
     use super::*;
     /// Documents uploaded for KYC.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocument {
         pub id: ids::KycDocumentId,
         pub tenant_id: ids::TenantId,
         pub seller_onboarding_id: ids::SellerOnboardingId,
         pub document_type: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub document_url: String,
         pub verification_status: super::VerificationStatus,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -10316,6 +11902,23 @@ pub mod kyc_document {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for KycDocument {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("KycDocument", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("seller_onboarding_id", &self.seller_onboarding_id)?;
+            s.serialize_field("document_type", &self.document_type)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -10412,24 +12015,24 @@ pub mod kyc_document {
         }
     }
     /// A new row of `kyc_document`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycDocument {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::KycDocumentId>,
         pub seller_onboarding_id: ids::SellerOnboardingId,
         pub document_type: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub document_url: String,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub verification_status: Option<super::VerificationStatus>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewKycDocument {
@@ -10443,6 +12046,22 @@ pub mod kyc_document {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewKycDocument {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewKycDocument", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("seller_onboarding_id", &self.seller_onboarding_id)?;
+            s.serialize_field("document_type", &self.document_type)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -10540,18 +12159,30 @@ pub mod kyc_document {
         }
     }
     /// A change to a row of `kyc_document`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycDocumentPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub seller_onboarding_id: Option<ids::SellerOnboardingId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub document_type: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub document_url: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for KycDocumentPatch {
@@ -10563,6 +12194,39 @@ pub mod kyc_document {
                 .field("verification_status", &self.verification_status)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for KycDocumentPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "KycDocumentPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.seller_onboarding_id.is_some(),
+                            self.document_type.is_some(),
+                            self.verification_status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "seller_onboarding_id",
+                &self.seller_onboarding_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "document_type", &self.document_type)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "verification_status",
+                &self.verification_status,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for KycDocumentPatch {
@@ -10611,10 +12275,20 @@ pub mod kyc_document {
         }
     }
     /// Filters for listing and counting `kyc_document` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct KycDocumentFilter {}
+    impl ::serde::Serialize for KycDocumentFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("KycDocumentFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for KycDocumentFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -10636,13 +12310,21 @@ pub mod kyc_document {
         }
     }
     /// What a list of `kyc_document` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum KycDocumentSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for KycDocumentSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for KycDocumentSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -10846,15 +12528,15 @@ pub mod kyc_info {
     #[allow(unused_imports)]
     use super::*;
     /// Registration and tax data of a seller (one-to-one with seller_onboarding).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfo {
         pub id: ids::KycInfoId,
         pub tenant_id: ids::TenantId,
         pub seller_id: ids::SellerOnboardingId,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub business_registration_number: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub tax_id: Option<String>,
         pub verification_status: super::VerificationStatus,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -10872,6 +12554,22 @@ pub mod kyc_info {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for KycInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("KycInfo", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -10967,27 +12665,27 @@ pub mod kyc_info {
         }
     }
     /// A new row of `kyc_info`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKycInfo {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::KycInfoId>,
         pub seller_id: ids::SellerOnboardingId,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub business_registration_number: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub tax_id: Option<String>,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub verification_status: Option<super::VerificationStatus>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewKycInfo {
@@ -11001,6 +12699,21 @@ pub mod kyc_info {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewKycInfo {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewKycInfo", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("seller_id", &self.seller_id)?;
+            s.serialize_field("verification_status", &self.verification_status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -11094,18 +12807,27 @@ pub mod kyc_info {
         }
     }
     /// A change to a row of `kyc_info`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KycInfoPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub seller_id: Option<ids::SellerOnboardingId>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub business_registration_number: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub tax_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub verification_status: Option<super::VerificationStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for KycInfoPatch {
@@ -11117,6 +12839,33 @@ pub mod kyc_info {
                 .field("verification_status", &self.verification_status)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for KycInfoPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "KycInfoPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.seller_id.is_some(),
+                            self.verification_status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "seller_id", &self.seller_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "verification_status",
+                &self.verification_status,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for KycInfoPatch {
@@ -11169,10 +12918,20 @@ pub mod kyc_info {
         }
     }
     /// Filters for listing and counting `kyc_info` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct KycInfoFilter {}
+    impl ::serde::Serialize for KycInfoFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("KycInfoFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for KycInfoFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -11194,13 +12953,21 @@ pub mod kyc_info {
         }
     }
     /// What a list of `kyc_info` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum KycInfoSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for KycInfoSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for KycInfoSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -11420,7 +13187,7 @@ pub mod storefront_theme {
     #[allow(unused_imports)]
     use super::*;
     /// Themes for storefronts; system themes have no tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontTheme {
         pub id: ids::StorefrontThemeId,
@@ -11430,6 +13197,23 @@ pub mod storefront_theme {
         pub tenant_id: Option<ids::TenantId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for StorefrontTheme {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("StorefrontTheme", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("is_system", &self.is_system)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -11514,26 +13298,43 @@ pub mod storefront_theme {
         }
     }
     /// A new row of `storefront_theme`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontTheme {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontThemeId>,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_system: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub tenant_id: Option<ids::TenantId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewStorefrontTheme {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefrontTheme", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("is_system", &self.is_system)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -11619,19 +13420,61 @@ pub mod storefront_theme {
         }
     }
     /// A change to a row of `storefront_theme`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontThemePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_system: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tenant_id: Option<Option<ids::TenantId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for StorefrontThemePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontThemePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.description.is_some(),
+                            self.is_system.is_some(),
+                            self.tenant_id.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_system", &self.is_system)?;
+            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontThemePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -11678,12 +13521,30 @@ pub mod storefront_theme {
         }
     }
     /// Filters for listing and counting `storefront_theme` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontThemeFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
+    }
+    impl ::serde::Serialize for StorefrontThemeFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontThemeFilter",
+                    ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontThemeFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -11711,15 +13572,23 @@ pub mod storefront_theme {
         }
     }
     /// What a list of `storefront_theme` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontThemeSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl ::serde::Serialize for StorefrontThemeSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontThemeSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -11937,7 +13806,7 @@ pub mod storefront {
     #[allow(unused_imports)]
     use super::*;
     /// A tenant's public shop (one-to-one with tenant).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Storefront {
         pub id: ids::StorefrontId,
@@ -11947,6 +13816,23 @@ pub mod storefront {
         pub custom_domain: Option<String>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for Storefront {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Storefront", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("theme_id", &self.theme_id)?;
+            s.serialize_field("is_published", &self.is_published)?;
+            s.serialize_field("custom_domain", &self.custom_domain)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -12033,25 +13919,41 @@ pub mod storefront {
         }
     }
     /// A new row of `storefront`.
-    #[derive(Clone, PartialEq, Debug, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefront {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub theme_id: Option<ids::StorefrontThemeId>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_published: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub custom_domain: Option<String>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewStorefront {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefront", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("theme_id", &self.theme_id)?;
+            s.serialize_field("is_published", &self.is_published)?;
+            s.serialize_field("custom_domain", &self.custom_domain)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -12131,17 +14033,54 @@ pub mod storefront {
         }
     }
     /// A change to a row of `storefront`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub theme_id: Option<Option<ids::StorefrontThemeId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_published: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub custom_domain: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for StorefrontPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.theme_id.is_some(),
+                            self.is_published.is_some(),
+                            self.custom_domain.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "theme_id", &self.theme_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_published", &self.is_published)?;
+            ::hubgen_runtime::ser::set(&mut s, "custom_domain", &self.custom_domain)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -12186,10 +14125,20 @@ pub mod storefront {
         }
     }
     /// Filters for listing and counting `storefront` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontFilter {}
+    impl ::serde::Serialize for StorefrontFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("StorefrontFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for StorefrontFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -12211,13 +14160,21 @@ pub mod storefront {
         }
     }
     /// What a list of `storefront` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for StorefrontSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -12449,7 +14406,7 @@ pub mod storefront_versions {
     #[allow(unused_imports)]
     use super::*;
     /// Published versions of a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersion {
         pub id: ids::StorefrontVersionId,
@@ -12459,6 +14416,23 @@ pub mod storefront_versions {
         pub content: ::serde_json::Value,
         pub published_at: ::chrono::DateTime<::chrono::Utc>,
         pub published_by: Option<ids::UserId>,
+    }
+    impl ::serde::Serialize for StorefrontVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("StorefrontVersion", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("published_at", &self.published_at)?;
+            s.serialize_field("published_by", &self.published_by)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -12547,20 +14521,36 @@ pub mod storefront_versions {
         }
     }
     /// A new row of `storefront_versions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontVersion {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontVersionId>,
         pub storefront_id: ids::StorefrontId,
         pub version: i32,
         pub content: ::serde_json::Value,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub published_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub published_by: Option<ids::UserId>,
+    }
+    impl ::serde::Serialize for NewStorefrontVersion {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefrontVersion", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("published_at", &self.published_at)?;
+            s.serialize_field("published_by", &self.published_by)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -12648,19 +14638,61 @@ pub mod storefront_versions {
         }
     }
     /// A change to a row of `storefront_versions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontVersionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub version: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub published_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub published_by: Option<Option<ids::UserId>>,
+    }
+    impl ::serde::Serialize for StorefrontVersionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontVersionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.storefront_id.is_some(),
+                            self.version.is_some(),
+                            self.content.is_some(),
+                            self.published_at.is_some(),
+                            self.published_by.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "published_at", &self.published_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "published_by", &self.published_by)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontVersionPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -12704,10 +14736,20 @@ pub mod storefront_versions {
         }
     }
     /// Filters for listing and counting `storefront_versions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontVersionFilter {}
+    impl ::serde::Serialize for StorefrontVersionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("StorefrontVersionFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for StorefrontVersionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -12729,13 +14771,21 @@ pub mod storefront_versions {
         }
     }
     /// What a list of `storefront_versions` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontVersionSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for StorefrontVersionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontVersionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -12959,7 +15009,7 @@ pub mod storefront_drafts {
     #[allow(unused_imports)]
     use super::*;
     /// Unpublished edits of a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraft {
         pub id: ids::StorefrontDraftId,
@@ -12969,6 +15019,23 @@ pub mod storefront_drafts {
         pub created_by: Option<ids::UserId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for StorefrontDraft {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("StorefrontDraft", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -13057,22 +15124,38 @@ pub mod storefront_drafts {
         }
     }
     /// A new row of `storefront_drafts`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontDraft {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontDraftId>,
         pub storefront_id: ids::StorefrontId,
         pub content: ::serde_json::Value,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_by: Option<ids::UserId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewStorefrontDraft {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefrontDraft", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -13157,17 +15240,54 @@ pub mod storefront_drafts {
         }
     }
     /// A change to a row of `storefront_drafts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontDraftPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_by: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for StorefrontDraftPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontDraftPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.storefront_id.is_some(),
+                            self.content.is_some(),
+                            self.created_by.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontDraftPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -13209,10 +15329,20 @@ pub mod storefront_drafts {
         }
     }
     /// Filters for listing and counting `storefront_drafts` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontDraftFilter {}
+    impl ::serde::Serialize for StorefrontDraftFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("StorefrontDraftFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for StorefrontDraftFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -13234,13 +15364,21 @@ pub mod storefront_drafts {
         }
     }
     /// What a list of `storefront_drafts` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontDraftSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for StorefrontDraftSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontDraftSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -13440,7 +15578,7 @@ pub mod storefront_asset {
     #[allow(unused_imports)]
     use super::*;
     /// Uploaded files (images, fonts) of a tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAsset {
         pub id: ids::StorefrontAssetId,
@@ -13451,6 +15589,24 @@ pub mod storefront_asset {
         pub created_by: Option<ids::UserId>,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for StorefrontAsset {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("StorefrontAsset", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("file_name", &self.file_name)?;
+            s.serialize_field("file_type", &self.file_type)?;
+            s.serialize_field("url", &self.url)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -13544,23 +15700,40 @@ pub mod storefront_asset {
         }
     }
     /// A new row of `storefront_asset`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontAsset {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontAssetId>,
         pub file_name: String,
         pub file_type: String,
         pub url: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_by: Option<ids::UserId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewStorefrontAsset {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefrontAsset", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("file_name", &self.file_name)?;
+            s.serialize_field("file_type", &self.file_type)?;
+            s.serialize_field("url", &self.url)?;
+            s.serialize_field("created_by", &self.created_by)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -13652,19 +15825,61 @@ pub mod storefront_asset {
         }
     }
     /// A change to a row of `storefront_asset`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontAssetPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub file_name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub file_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub url: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_by: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for StorefrontAssetPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontAssetPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.file_name.is_some(),
+                            self.file_type.is_some(),
+                            self.url.is_some(),
+                            self.created_by.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "file_name", &self.file_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "file_type", &self.file_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "url", &self.url)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_by", &self.created_by)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontAssetPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -13713,10 +15928,20 @@ pub mod storefront_asset {
         }
     }
     /// Filters for listing and counting `storefront_asset` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontAssetFilter {}
+    impl ::serde::Serialize for StorefrontAssetFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("StorefrontAssetFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for StorefrontAssetFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -13738,13 +15963,21 @@ pub mod storefront_asset {
         }
     }
     /// What a list of `storefront_asset` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontAssetSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for StorefrontAssetSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontAssetSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -13948,7 +16181,7 @@ pub mod storefront_banner {
     #[allow(unused_imports)]
     use super::*;
     /// Banners shown on a storefront.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBanner {
         pub id: ids::StorefrontBannerId,
@@ -13959,6 +16192,24 @@ pub mod storefront_banner {
         pub banner_type: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for StorefrontBanner {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("StorefrontBanner", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("asset_id", &self.asset_id)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("banner_type", &self.banner_type)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -14056,26 +16307,43 @@ pub mod storefront_banner {
         }
     }
     /// A new row of `storefront_banner`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewStorefrontBanner {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::StorefrontBannerId>,
         pub storefront_id: ids::StorefrontId,
         pub asset_id: ids::StorefrontAssetId,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
         /// `None`: the default, `'hero'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub banner_type: Option<String>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewStorefrontBanner {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewStorefrontBanner", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("storefront_id", &self.storefront_id)?;
+            s.serialize_field("asset_id", &self.asset_id)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("banner_type", &self.banner_type)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -14168,19 +16436,61 @@ pub mod storefront_banner {
         }
     }
     /// A change to a row of `storefront_banner`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct StorefrontBannerPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub storefront_id: Option<ids::StorefrontId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub asset_id: Option<ids::StorefrontAssetId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub banner_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for StorefrontBannerPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "StorefrontBannerPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.storefront_id.is_some(),
+                            self.asset_id.is_some(),
+                            self.is_active.is_some(),
+                            self.banner_type.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "storefront_id", &self.storefront_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "asset_id", &self.asset_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            ::hubgen_runtime::ser::set(&mut s, "banner_type", &self.banner_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontBannerPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -14227,10 +16537,20 @@ pub mod storefront_banner {
         }
     }
     /// Filters for listing and counting `storefront_banner` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct StorefrontBannerFilter {}
+    impl ::serde::Serialize for StorefrontBannerFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("StorefrontBannerFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for StorefrontBannerFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -14252,13 +16572,21 @@ pub mod storefront_banner {
         }
     }
     /// What a list of `storefront_banner` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum StorefrontBannerSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for StorefrontBannerSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for StorefrontBannerSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -14462,14 +16790,14 @@ pub mod conversation_history {
     #[allow(unused_imports)]
     use super::*;
     /// Messages exchanged with customers on any channel.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistory {
         pub id: ids::ConversationHistoryId,
         pub tenant_id: ids::TenantId,
         pub channel_id: String,
         pub customer_id: Option<ids::BuyerProfileId>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub message: String,
         pub direction: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
@@ -14485,6 +16813,22 @@ pub mod conversation_history {
                 .field("direction", &self.direction)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ConversationHistory {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("ConversationHistory", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("channel_id", &self.channel_id)?;
+            s.serialize_field("customer_id", &self.customer_id)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -14572,20 +16916,20 @@ pub mod conversation_history {
         }
     }
     /// A new row of `conversation_history`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationHistory {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ConversationHistoryId>,
         pub channel_id: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub customer_id: Option<ids::BuyerProfileId>,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub message: String,
         pub direction: String,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewConversationHistory {
@@ -14598,6 +16942,21 @@ pub mod conversation_history {
                 .field("direction", &self.direction)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewConversationHistory {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewConversationHistory", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("channel_id", &self.channel_id)?;
+            s.serialize_field("customer_id", &self.customer_id)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -14690,18 +17049,30 @@ pub mod conversation_history {
         }
     }
     /// A change to a row of `conversation_history`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationHistoryPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub channel_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub customer_id: Option<Option<ids::BuyerProfileId>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub message: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub direction: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for ConversationHistoryPatch {
@@ -14713,6 +17084,31 @@ pub mod conversation_history {
                 .field("direction", &self.direction)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ConversationHistoryPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationHistoryPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.channel_id.is_some(),
+                            self.customer_id.is_some(),
+                            self.direction.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "channel_id", &self.channel_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "customer_id", &self.customer_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationHistoryPatch {
@@ -14765,10 +17161,20 @@ pub mod conversation_history {
         }
     }
     /// Filters for listing and counting `conversation_history` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ConversationHistoryFilter {}
+    impl ::serde::Serialize for ConversationHistoryFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("ConversationHistoryFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for ConversationHistoryFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -14790,13 +17196,21 @@ pub mod conversation_history {
         }
     }
     /// What a list of `conversation_history` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ConversationHistorySort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for ConversationHistorySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationHistorySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -15000,7 +17414,7 @@ pub mod conversation_event {
     #[allow(unused_imports)]
     use super::*;
     /// Events within a conversation (typing, read, handoff, ...).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEvent {
         pub id: ids::ConversationEventId,
@@ -15009,6 +17423,22 @@ pub mod conversation_event {
         pub event_type: String,
         pub metadata: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for ConversationEvent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("ConversationEvent", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("event_type", &self.event_type)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -15092,20 +17522,35 @@ pub mod conversation_event {
         }
     }
     /// A new row of `conversation_event`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversationEvent {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ConversationEventId>,
         pub conversation_id: ids::ConversationHistoryId,
         pub event_type: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewConversationEvent {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewConversationEvent", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("event_type", &self.event_type)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -15188,17 +17633,58 @@ pub mod conversation_event {
         }
     }
     /// A change to a row of `conversation_event`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationEventPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<ids::ConversationHistoryId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub event_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for ConversationEventPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationEventPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.event_type.is_some(),
+                            self.metadata.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "event_type", &self.event_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationEventPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -15243,10 +17729,20 @@ pub mod conversation_event {
         }
     }
     /// Filters for listing and counting `conversation_event` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ConversationEventFilter {}
+    impl ::serde::Serialize for ConversationEventFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("ConversationEventFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for ConversationEventFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -15268,13 +17764,21 @@ pub mod conversation_event {
         }
     }
     /// What a list of `conversation_event` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ConversationEventSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for ConversationEventSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationEventSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -15471,7 +17975,7 @@ pub mod complaints {
     #[allow(unused_imports)]
     use super::*;
     /// Complaints filed against a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Complaint {
         pub id: ids::ComplaintId,
@@ -15482,6 +17986,24 @@ pub mod complaints {
         pub status: String,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
         pub updated_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for Complaint {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Complaint", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -15577,25 +18099,42 @@ pub mod complaints {
         }
     }
     /// A new row of `complaints`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewComplaint {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ComplaintId>,
         pub user_id: ids::UserId,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub order_id: Option<ids::OrderId>,
         pub description: String,
         /// `None`: the default, `'open'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewComplaint {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewComplaint", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("order_id", &self.order_id)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -15692,19 +18231,61 @@ pub mod complaints {
         }
     }
     /// A change to a row of `complaints`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ComplaintPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub order_id: Option<Option<ids::OrderId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for ComplaintPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ComplaintPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.order_id.is_some(),
+                            self.description.is_some(),
+                            self.status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "order_id", &self.order_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ComplaintPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -15758,10 +18339,20 @@ pub mod complaints {
         }
     }
     /// Filters for listing and counting `complaints` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ComplaintFilter {}
+    impl ::serde::Serialize for ComplaintFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("ComplaintFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for ComplaintFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -15783,13 +18374,21 @@ pub mod complaints {
         }
     }
     /// What a list of `complaints` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ComplaintSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for ComplaintSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ComplaintSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -15993,7 +18592,7 @@ pub mod violations {
     #[allow(unused_imports)]
     use super::*;
     /// Policy violations recorded against a user.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Violation {
         pub id: ids::ViolationId,
@@ -16003,6 +18602,23 @@ pub mod violations {
         pub severity: String,
         pub details: ::serde_json::Value,
         pub created_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for Violation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Violation", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("violation_type", &self.violation_type)?;
+            s.serialize_field("severity", &self.severity)?;
+            s.serialize_field("details", &self.details)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -16093,23 +18709,39 @@ pub mod violations {
         }
     }
     /// A new row of `violations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewViolation {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ViolationId>,
         pub user_id: ids::UserId,
         pub violation_type: String,
         /// `None`: the default, `'low'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub severity: Option<String>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub details: Option<::serde_json::Value>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewViolation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewViolation", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("violation_type", &self.violation_type)?;
+            s.serialize_field("severity", &self.severity)?;
+            s.serialize_field("details", &self.details)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -16199,19 +18831,61 @@ pub mod violations {
         }
     }
     /// A change to a row of `violations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ViolationPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub violation_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub severity: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub details: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for ViolationPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ViolationPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.violation_type.is_some(),
+                            self.severity.is_some(),
+                            self.details.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "violation_type", &self.violation_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "severity", &self.severity)?;
+            ::hubgen_runtime::ser::set(&mut s, "details", &self.details)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ViolationPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -16263,10 +18937,20 @@ pub mod violations {
         }
     }
     /// Filters for listing and counting `violations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ViolationFilter {}
+    impl ::serde::Serialize for ViolationFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("ViolationFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for ViolationFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -16288,13 +18972,21 @@ pub mod violations {
         }
     }
     /// What a list of `violations` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ViolationSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for ViolationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ViolationSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -16495,7 +19187,7 @@ pub mod audit_logs {
     #[allow(unused_imports)]
     use super::*;
     /// Audit log of critical operations, partitioned by month.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLog {
         pub id: ::uuid::Uuid,
@@ -16506,6 +19198,24 @@ pub mod audit_logs {
         pub entity_id: ::uuid::Uuid,
         pub changes: ::serde_json::Value,
         pub occurred_at: ::chrono::DateTime<::chrono::Utc>,
+    }
+    impl ::serde::Serialize for AuditLog {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AuditLog", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("actor_id", &self.actor_id)?;
+            s.serialize_field("action", &self.action)?;
+            s.serialize_field("entity_type", &self.entity_type)?;
+            s.serialize_field("entity_id", &self.entity_id)?;
+            s.serialize_field("changes", &self.changes)?;
+            s.serialize_field("occurred_at", &self.occurred_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -16601,23 +19311,40 @@ pub mod audit_logs {
         }
     }
     /// A new row of `audit_logs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAuditLog {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<::uuid::Uuid>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub actor_id: Option<ids::UserId>,
         pub action: String,
         pub entity_type: String,
         pub entity_id: ::uuid::Uuid,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub changes: Option<::serde_json::Value>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub occurred_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewAuditLog {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAuditLog", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("actor_id", &self.actor_id)?;
+            s.serialize_field("action", &self.action)?;
+            s.serialize_field("entity_type", &self.entity_type)?;
+            s.serialize_field("entity_id", &self.entity_id)?;
+            s.serialize_field("changes", &self.changes)?;
+            s.serialize_field("occurred_at", &self.occurred_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -16714,19 +19441,61 @@ pub mod audit_logs {
         }
     }
     /// A change to a row of `audit_logs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AuditLogPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub actor_id: Option<Option<ids::UserId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub action: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub entity_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub entity_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub changes: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for AuditLogPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AuditLogPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.actor_id.is_some(),
+                            self.action.is_some(),
+                            self.entity_type.is_some(),
+                            self.entity_id.is_some(),
+                            self.changes.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "actor_id", &self.actor_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "action", &self.action)?;
+            ::hubgen_runtime::ser::set(&mut s, "entity_type", &self.entity_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "entity_id", &self.entity_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "changes", &self.changes)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AuditLogPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -16774,12 +19543,30 @@ pub mod audit_logs {
         }
     }
     /// Filters for listing and counting `audit_logs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AuditLogFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub entity_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for AuditLogFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AuditLogFilter",
+                    ::hubgen_runtime::ser::written(&[!self.entity_type.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "entity_type", &self.entity_type)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AuditLogFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -16807,15 +19594,23 @@ pub mod audit_logs {
         }
     }
     /// What a list of `audit_logs` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AuditLogSort {
         /// The primary key (the default).
         #[default]
         PrimaryKey,
         /// `entity_type`, then the primary key.
         EntityType,
+    }
+    impl ::serde::Serialize for AuditLogSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AuditLogSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

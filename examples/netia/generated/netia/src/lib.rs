@@ -268,7 +268,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Customer accounts and subscription details.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -285,6 +285,26 @@ pub mod tenants {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub is_active: Option<bool>,
+    }
+    impl ::serde::Serialize for Tenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Tenant", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("subscription_status", &self.subscription_status)?;
+            s.serialize_field("subscription_plan", &self.subscription_plan)?;
+            s.serialize_field("crisp_website_id", &self.crisp_website_id)?;
+            s.serialize_field("tidio_website_id", &self.tidio_website_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -378,39 +398,59 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantId>,
         pub name: String,
         pub email: String,
         /// trial, active, suspended or cancelled.
         ///
         /// `None`: the default, `'trial'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub subscription_status: Option<String>,
         /// basic, pro or enterprise.
         ///
         /// `None`: the default, `'basic'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub subscription_plan: Option<String>,
         /// Added in 1.1: single Crisp account, many tenants.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub crisp_website_id: Option<String>,
         /// Added in 1.2: Tidio chat widget support.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub tidio_website_id: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
+    }
+    impl ::serde::Serialize for NewTenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenant", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("subscription_status", &self.subscription_status)?;
+            s.serialize_field("subscription_plan", &self.subscription_plan)?;
+            s.serialize_field("crisp_website_id", &self.crisp_website_id)?;
+            s.serialize_field("tidio_website_id", &self.tidio_website_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -520,25 +560,98 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub subscription_status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub subscription_plan: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub crisp_website_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tidio_website_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<Option<bool>>,
+    }
+    impl ::serde::Serialize for TenantPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.email.is_some(),
+                            self.subscription_status.is_some(),
+                            self.subscription_plan.is_some(),
+                            self.crisp_website_id.is_some(),
+                            self.tidio_website_id.is_some(),
+                            self.created_at.is_some(),
+                            self.is_active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "subscription_status",
+                &self.subscription_status,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "subscription_plan",
+                &self.subscription_plan,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "crisp_website_id",
+                &self.crisp_website_id,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "tidio_website_id",
+                &self.tidio_website_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -600,18 +713,67 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub email: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub subscription_status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub crisp_website_id: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tidio_website_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for TenantFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.email.matches_all(),
+                            !self.subscription_status.matches_all(),
+                            !self.crisp_website_id.matches_all(),
+                            !self.tidio_website_id.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "subscription_status",
+                &self.subscription_status,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "crisp_website_id",
+                &self.crisp_website_id,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "tidio_website_id",
+                &self.tidio_website_id,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -647,9 +809,9 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
@@ -662,6 +824,14 @@ pub mod tenants {
         CrispWebsiteId,
         /// `tidio_website_id`, then the primary key.
         TidioWebsiteId,
+    }
+    impl ::serde::Serialize for TenantSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -983,12 +1153,12 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys for tenant authentication.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub tenant_id: ids::TenantId,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub key_hash: String,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
@@ -1008,6 +1178,23 @@ pub mod api_keys {
                 .field("created_at", &self.created_at)
                 .field("is_active", &self.is_active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ApiKey {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("ApiKey", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.serialize_field("last_used_at", &self.last_used_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1094,26 +1281,26 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ApiKeyId>,
         pub tenant_id: ids::TenantId,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub key_hash: String,
         pub name: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub permissions: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_used_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
     }
     impl ::std::fmt::Debug for NewApiKey {
@@ -1128,6 +1315,23 @@ pub mod api_keys {
                 .field("created_at", &self.created_at)
                 .field("is_active", &self.is_active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewApiKey {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewApiKey", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.serialize_field("last_used_at", &self.last_used_at)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1224,22 +1428,40 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tenant_id: Option<ids::TenantId>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub key_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub permissions: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_used_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for ApiKeyPatch {
@@ -1253,6 +1475,35 @@ pub mod api_keys {
                 .field("created_at", &self.created_at)
                 .field("is_active", &self.is_active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ApiKeyPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ApiKeyPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.tenant_id.is_some(),
+                            self.name.is_some(),
+                            self.permissions.is_some(),
+                            self.last_used_at.is_some(),
+                            self.created_at.is_some(),
+                            self.is_active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "tenant_id", &self.tenant_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_used_at", &self.last_used_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeyPatch {
@@ -1305,14 +1556,35 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ApiKeyFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub tenant_id: ::hubgen_runtime::Condition<ids::TenantId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub key_hash: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for ApiKeyFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ApiKeyFilter",
+                    ::hubgen_runtime::ser::written(&[!self.tenant_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "tenant_id", &self.tenant_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeyFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1341,15 +1613,23 @@ pub mod api_keys {
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ApiKeySort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `tenant_id`, then the primary key.
         TenantId,
+    }
+    impl ::serde::Serialize for ApiKeySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1589,7 +1869,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// Conversation sessions per tenant.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -1598,6 +1878,22 @@ pub mod conversations {
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for Conversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Conversation", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("session_id", &self.session_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1675,22 +1971,37 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ConversationId>,
         pub session_id: String,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewConversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewConversation", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("session_id", &self.session_id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1768,15 +2079,47 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub session_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl ::serde::Serialize for ConversationPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.session_id.is_some(),
+                            self.created_at.is_some(),
+                            self.metadata.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "session_id", &self.session_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1819,12 +2162,30 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ConversationFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub session_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for ConversationFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationFilter",
+                    ::hubgen_runtime::ser::written(&[!self.session_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "session_id", &self.session_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1852,15 +2213,23 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ConversationSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `session_id`, then the primary key.
         SessionId,
+    }
+    impl ::serde::Serialize for ConversationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2093,7 +2462,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Individual messages within conversations.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -2103,6 +2472,23 @@ pub mod messages {
         pub content: String,
         pub timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for Message {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Message", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("timestamp", &self.timestamp)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2187,21 +2573,37 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::MessageId>,
         pub conversation_id: ids::ConversationId,
         pub role: String,
         pub content: String,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub timestamp: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewMessage", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("timestamp", &self.timestamp)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2294,19 +2696,65 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub timestamp: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl ::serde::Serialize for MessagePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessagePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.role.is_some(),
+                            self.content.is_some(),
+                            self.timestamp.is_some(),
+                            self.metadata.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "timestamp", &self.timestamp)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessagePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2357,14 +2805,45 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct MessageFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub conversation_id: ::hubgen_runtime::Condition<ids::ConversationId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub timestamp: ::hubgen_runtime::Condition<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for MessageFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessageFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.conversation_id.matches_all(),
+                            !self.timestamp.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "timestamp", &self.timestamp)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2393,9 +2872,9 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum MessageSort {
         /// The primary key (the default).
         #[default]
@@ -2404,6 +2883,14 @@ pub mod messages {
         ConversationId,
         /// `timestamp`, then the primary key.
         Timestamp,
+    }
+    impl ::serde::Serialize for MessageSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2634,14 +3121,14 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads captured from conversations.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
         pub tenant_id: ids::TenantId,
         pub conversation_id: Option<ids::ConversationId>,
         pub intent: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub contact_info: Option<::serde_json::Value>,
         /// new, contacted, qualified, converted or lost.
         pub status: Option<String>,
@@ -2660,6 +3147,23 @@ pub mod leads {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for Lead {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Lead", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("intent", &self.intent)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2748,29 +3252,29 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::LeadId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub conversation_id: Option<ids::ConversationId>,
         pub intent: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub contact_info: Option<::serde_json::Value>,
         /// new, contacted, qualified, converted or lost.
         ///
         /// `None`: the default, `'new'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
     }
     impl ::std::fmt::Debug for NewLead {
@@ -2784,6 +3288,22 @@ pub mod leads {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewLead {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewLead", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("intent", &self.intent)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2873,18 +3393,30 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<Option<ids::ConversationId>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub intent: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub contact_info: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -2896,6 +3428,35 @@ pub mod leads {
                 .field("status", &self.status)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for LeadPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.intent.is_some(),
+                            self.status.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "intent", &self.intent)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadPatch {
@@ -2944,16 +3505,48 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct LeadFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub intent: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub created_at: ::hubgen_runtime::Condition<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for LeadFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.intent.matches_all(),
+                            !self.status.matches_all(),
+                            !self.created_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "intent", &self.intent)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2983,9 +3576,9 @@ pub mod leads {
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum LeadSort {
         /// The primary key (the default).
         #[default]
@@ -2996,6 +3589,14 @@ pub mod leads {
         Status,
         /// `created_at`, then the primary key.
         CreatedAt,
+    }
+    impl ::serde::Serialize for LeadSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3238,7 +3839,7 @@ pub mod tenant_configurations {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific configuration settings.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfiguration {
         pub id: ids::TenantConfigurationId,
@@ -3247,6 +3848,22 @@ pub mod tenant_configurations {
         pub config_data: ::serde_json::Value,
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for TenantConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TenantConfiguration", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("config_data", &self.config_data)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -3326,20 +3943,35 @@ pub mod tenant_configurations {
         }
     }
     /// A new row of `tenant_configurations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenantConfiguration {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantConfigurationId>,
         pub config_type: String,
         pub config_data: ::serde_json::Value,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewTenantConfiguration {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenantConfiguration", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("config_type", &self.config_type)?;
+            s.serialize_field("config_data", &self.config_data)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -3419,15 +4051,47 @@ pub mod tenant_configurations {
         }
     }
     /// A change to a row of `tenant_configurations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantConfigurationPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config_data: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
+    }
+    impl ::serde::Serialize for TenantConfigurationPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantConfigurationPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.config_type.is_some(),
+                            self.config_data.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "config_type", &self.config_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "config_data", &self.config_data)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantConfigurationPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3470,12 +4134,30 @@ pub mod tenant_configurations {
         }
     }
     /// Filters for listing and counting `tenant_configurations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantConfigurationFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub config_type: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for TenantConfigurationFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantConfigurationFilter",
+                    ::hubgen_runtime::ser::written(&[!self.config_type.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "config_type", &self.config_type)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantConfigurationFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3503,15 +4185,23 @@ pub mod tenant_configurations {
         }
     }
     /// What a list of `tenant_configurations` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantConfigurationSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `config_type`, then the primary key.
         ConfigType,
+    }
+    impl ::serde::Serialize for TenantConfigurationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantConfigurationSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3747,7 +4437,7 @@ pub mod knowledge_bases {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant-specific knowledge base content.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBase {
         pub id: ids::KnowledgeBaseId,
@@ -3758,6 +4448,24 @@ pub mod knowledge_bases {
         pub is_active: Option<bool>,
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for KnowledgeBase {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("KnowledgeBase", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("content_type", &self.content_type)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -3847,26 +4555,43 @@ pub mod knowledge_bases {
         }
     }
     /// A new row of `knowledge_bases`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewKnowledgeBase {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::KnowledgeBaseId>,
         pub content_type: String,
         pub content: String,
         /// `None`: the default, `1`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub version: Option<i32>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
+    }
+    impl ::serde::Serialize for NewKnowledgeBase {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewKnowledgeBase", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("content_type", &self.content_type)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("version", &self.version)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -3960,19 +4685,61 @@ pub mod knowledge_bases {
         }
     }
     /// A change to a row of `knowledge_bases`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct KnowledgeBasePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub version: Option<Option<i32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
+    }
+    impl ::serde::Serialize for KnowledgeBasePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "KnowledgeBasePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.content_type.is_some(),
+                            self.content.is_some(),
+                            self.version.is_some(),
+                            self.is_active.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "content_type", &self.content_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "version", &self.version)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBasePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4023,14 +4790,45 @@ pub mod knowledge_bases {
         }
     }
     /// Filters for listing and counting `knowledge_bases` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct KnowledgeBaseFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub content_type: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub is_active: ::hubgen_runtime::Condition<bool>,
+    }
+    impl ::serde::Serialize for KnowledgeBaseFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "KnowledgeBaseFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.content_type.matches_all(),
+                            !self.is_active.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "content_type",
+                &self.content_type,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "is_active", &self.is_active)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4059,15 +4857,23 @@ pub mod knowledge_bases {
         }
     }
     /// What a list of `knowledge_bases` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum KnowledgeBaseSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `content_type`, then the primary key.
         ContentType,
+    }
+    impl ::serde::Serialize for KnowledgeBaseSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

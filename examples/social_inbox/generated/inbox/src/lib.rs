@@ -968,7 +968,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Tenant accounts, shared by every tenant schema.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -978,6 +978,23 @@ pub mod tenants {
         pub created_at: Option<::chrono::NaiveDateTime>,
         pub updated_at: Option<::chrono::NaiveDateTime>,
         pub active: Option<bool>,
+    }
+    impl ::serde::Serialize for Tenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Tenant", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("tier", &self.tier)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1056,26 +1073,43 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantId>,
         pub name: String,
         pub tier: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub settings: Option<::serde_json::Value>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub active: Option<bool>,
+    }
+    impl ::serde::Serialize for NewTenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("tier", &self.tier)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1166,21 +1200,68 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub tier: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub settings: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub updated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub active: Option<Option<bool>>,
+    }
+    impl ::serde::Serialize for TenantPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.name.is_some(),
+                            self.tier.is_some(),
+                            self.settings.is_some(),
+                            self.created_at.is_some(),
+                            self.updated_at.is_some(),
+                            self.active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "tier", &self.tier)?;
+            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "updated_at", &self.updated_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1234,12 +1315,30 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub active: ::hubgen_runtime::Condition<bool>,
+    }
+    impl ::serde::Serialize for TenantFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantFilter",
+                    ::hubgen_runtime::ser::written(&[!self.active.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "active", &self.active)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1267,13 +1366,21 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TenantSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1495,12 +1602,25 @@ pub mod roles {
     #[allow(unused_imports)]
     use super::*;
     /// Roles a user can hold (ER diagram: ROLE).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Role {
         pub id: ids::RoleId,
         pub name: String,
         pub permissions: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for Role {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Role", 3usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1555,16 +1675,29 @@ pub mod roles {
         }
     }
     /// A new row of `roles`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewRole {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::RoleId>,
         pub name: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub permissions: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewRole {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewRole", 3usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("permissions", &self.permissions)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1630,13 +1763,37 @@ pub mod roles {
         }
     }
     /// A change to a row of `roles`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct RolePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub permissions: Option<Option<::serde_json::Value>>,
+    }
+    impl ::serde::Serialize for RolePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "RolePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[self.name.is_some(), self.permissions.is_some()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "permissions", &self.permissions)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RolePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1678,10 +1835,20 @@ pub mod roles {
         }
     }
     /// Filters for listing and counting `roles` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct RoleFilter {}
+    impl ::serde::Serialize for RoleFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("RoleFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for RoleFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -1703,13 +1870,21 @@ pub mod roles {
         }
     }
     /// What a list of `roles` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum RoleSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for RoleSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for RoleSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1911,12 +2086,25 @@ pub mod platforms {
     #[allow(unused_imports)]
     use super::*;
     /// Social networks the inbox connects to (ER diagram: PLATFORM).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Platform {
         pub name: String,
         pub display_name: String,
         pub config: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for Platform {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Platform", 3usize)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("display_name", &self.display_name)?;
+            s.serialize_field("config", &self.config)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -1973,14 +2161,27 @@ pub mod platforms {
         }
     }
     /// A new row of `platforms`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewPlatform {
         pub name: String,
         pub display_name: String,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewPlatform {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewPlatform", 3usize)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("display_name", &self.display_name)?;
+            s.serialize_field("config", &self.config)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2045,13 +2246,37 @@ pub mod platforms {
         }
     }
     /// A change to a row of `platforms`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct PlatformPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub display_name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config: Option<Option<::serde_json::Value>>,
+    }
+    impl ::serde::Serialize for PlatformPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "PlatformPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[self.display_name.is_some(), self.config.is_some()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "display_name", &self.display_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "config", &self.config)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for PlatformPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2089,10 +2314,20 @@ pub mod platforms {
         }
     }
     /// Filters for listing and counting `platforms` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct PlatformFilter {}
+    impl ::serde::Serialize for PlatformFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("PlatformFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for PlatformFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -2114,13 +2349,21 @@ pub mod platforms {
         }
     }
     /// What a list of `platforms` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum PlatformSort {
         /// The primary key (the default).
         #[default]
         Name,
+    }
+    impl ::serde::Serialize for PlatformSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for PlatformSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2308,13 +2551,13 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// People who work the inbox.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
         pub tenant_id: ids::TenantId,
         pub email: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub password_hash: String,
         pub role_id: ::uuid::Uuid,
         pub last_login: Option<::chrono::NaiveDateTime>,
@@ -2333,6 +2576,23 @@ pub mod users {
                 .field("mfa_enabled", &self.mfa_enabled)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for User {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("User", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("role_id", &self.role_id)?;
+            s.serialize_field("last_login", &self.last_login)?;
+            s.serialize_field("mfa_enabled", &self.mfa_enabled)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2421,23 +2681,23 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserId>,
         pub email: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub password_hash: String,
         pub role_id: ::uuid::Uuid,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_login: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub mfa_enabled: Option<bool>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewUser {
@@ -2451,6 +2711,22 @@ pub mod users {
                 .field("mfa_enabled", &self.mfa_enabled)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUser", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("role_id", &self.role_id)?;
+            s.serialize_field("last_login", &self.last_login)?;
+            s.serialize_field("mfa_enabled", &self.mfa_enabled)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2541,20 +2817,35 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub password_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_login: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub mfa_enabled: Option<Option<bool>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -2567,6 +2858,33 @@ pub mod users {
                 .field("mfa_enabled", &self.mfa_enabled)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.email.is_some(),
+                            self.role_id.is_some(),
+                            self.last_login.is_some(),
+                            self.mfa_enabled.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(&mut s, "role_id", &self.role_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_login", &self.last_login)?;
+            ::hubgen_runtime::ser::set(&mut s, "mfa_enabled", &self.mfa_enabled)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPatch {
@@ -2616,12 +2934,30 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub email: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for UserFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserFilter",
+                    ::hubgen_runtime::ser::written(&[!self.email.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "email", &self.email)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2649,15 +2985,23 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `email`, then the primary key.
         Email,
+    }
+    impl ::serde::Serialize for UserSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2890,12 +3234,12 @@ pub mod api_keys {
     #[allow(unused_imports)]
     use super::*;
     /// API keys a user generates (ER diagram: API_KEY).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKey {
         pub id: ids::ApiKeyId,
         pub user_id: ids::UserId,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub key_hash: String,
         pub name: String,
         pub expires_at: Option<::chrono::NaiveDateTime>,
@@ -2911,6 +3255,21 @@ pub mod api_keys {
                 .field("expires_at", &self.expires_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ApiKey {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("ApiKey", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2989,20 +3348,20 @@ pub mod api_keys {
         }
     }
     /// A new row of `api_keys`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewApiKey {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ApiKeyId>,
         pub user_id: ids::UserId,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub key_hash: String,
         pub name: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub expires_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for NewApiKey {
@@ -3015,6 +3374,21 @@ pub mod api_keys {
                 .field("expires_at", &self.expires_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewApiKey {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewApiKey", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("user_id", &self.user_id)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("expires_at", &self.expires_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3101,18 +3475,30 @@ pub mod api_keys {
         }
     }
     /// A change to a row of `api_keys`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ApiKeyPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub user_id: Option<ids::UserId>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub key_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub expires_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for ApiKeyPatch {
@@ -3124,6 +3510,31 @@ pub mod api_keys {
                 .field("expires_at", &self.expires_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for ApiKeyPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ApiKeyPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.user_id.is_some(),
+                            self.name.is_some(),
+                            self.expires_at.is_some(),
+                            self.active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "user_id", &self.user_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "expires_at", &self.expires_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeyPatch {
@@ -3172,12 +3583,30 @@ pub mod api_keys {
         }
     }
     /// Filters for listing and counting `api_keys` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ApiKeyFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub user_id: ::hubgen_runtime::Condition<ids::UserId>,
+    }
+    impl ::serde::Serialize for ApiKeyFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ApiKeyFilter",
+                    ::hubgen_runtime::ser::written(&[!self.user_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "user_id", &self.user_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeyFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3205,15 +3634,23 @@ pub mod api_keys {
         }
     }
     /// What a list of `api_keys` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ApiKeySort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `user_id`, then the primary key.
         UserId,
+    }
+    impl ::serde::Serialize for ApiKeySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ApiKeySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3441,7 +3878,7 @@ pub mod social_accounts {
     #[allow(unused_imports)]
     use super::*;
     /// Connected social accounts; tokens are stored encrypted (AES-256).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccount {
         pub id: ids::SocialAccountId,
@@ -3449,9 +3886,9 @@ pub mod social_accounts {
         pub platform: String,
         pub account_id: String,
         pub account_name: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub access_token_encrypted: ::hubgen_runtime::crypto::Secret<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub refresh_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
         pub token_expires_at: Option<::chrono::NaiveDateTime>,
         pub metadata: Option<::serde_json::Value>,
@@ -3473,6 +3910,25 @@ pub mod social_accounts {
                 .field("connected_at", &self.connected_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SocialAccount {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("SocialAccount", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("platform", &self.platform)?;
+            s.serialize_field("account_id", &self.account_id)?;
+            s.serialize_field("account_name", &self.account_name)?;
+            s.serialize_field("token_expires_at", &self.token_expires_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("connected_at", &self.connected_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3580,31 +4036,31 @@ pub mod social_accounts {
         }
     }
     /// A new row of `social_accounts`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewSocialAccount {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::SocialAccountId>,
         pub platform: String,
         pub account_id: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub account_name: Option<String>,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub access_token_encrypted: ::hubgen_runtime::crypto::Secret<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub refresh_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub token_expires_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub connected_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for NewSocialAccount {
@@ -3621,6 +4077,24 @@ pub mod social_accounts {
                 .field("connected_at", &self.connected_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewSocialAccount {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewSocialAccount", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("platform", &self.platform)?;
+            s.serialize_field("account_id", &self.account_id)?;
+            s.serialize_field("account_name", &self.account_name)?;
+            s.serialize_field("token_expires_at", &self.token_expires_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("connected_at", &self.connected_at)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3736,28 +4210,49 @@ pub mod social_accounts {
         }
     }
     /// A change to a row of `social_accounts`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct SocialAccountPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub platform: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub account_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub account_name: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub access_token_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub refresh_token_encrypted: Option<
             Option<::hubgen_runtime::crypto::Secret<String>>,
         >,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub token_expires_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub connected_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub active: Option<Option<bool>>,
     }
     impl ::std::fmt::Debug for SocialAccountPatch {
@@ -3773,6 +4268,41 @@ pub mod social_accounts {
                 .field("connected_at", &self.connected_at)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for SocialAccountPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "SocialAccountPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.platform.is_some(),
+                            self.account_id.is_some(),
+                            self.account_name.is_some(),
+                            self.token_expires_at.is_some(),
+                            self.metadata.is_some(),
+                            self.connected_at.is_some(),
+                            self.active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "platform", &self.platform)?;
+            ::hubgen_runtime::ser::set(&mut s, "account_id", &self.account_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "account_name", &self.account_name)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "token_expires_at",
+                &self.token_expires_at,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "connected_at", &self.connected_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SocialAccountPatch {
@@ -3830,12 +4360,30 @@ pub mod social_accounts {
         }
     }
     /// Filters for listing and counting `social_accounts` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct SocialAccountFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub platform: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for SocialAccountFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "SocialAccountFilter",
+                    ::hubgen_runtime::ser::written(&[!self.platform.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "platform", &self.platform)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SocialAccountFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3863,15 +4411,23 @@ pub mod social_accounts {
         }
     }
     /// What a list of `social_accounts` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum SocialAccountSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `platform`, then the primary key.
         Platform,
+    }
+    impl ::serde::Serialize for SocialAccountSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for SocialAccountSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4126,7 +4682,7 @@ pub mod conversations {
     #[allow(unused_imports)]
     use super::*;
     /// A thread with one participant on one social account.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Conversation {
         pub id: ids::ConversationId,
@@ -4140,6 +4696,29 @@ pub mod conversations {
         pub started_at: Option<::chrono::NaiveDateTime>,
         pub last_message_at: Option<::chrono::NaiveDateTime>,
         pub message_count: Option<i32>,
+    }
+    impl ::serde::Serialize for Conversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Conversation", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("social_account_id", &self.social_account_id)?;
+            s.serialize_field(
+                "platform_conversation_id",
+                &self.platform_conversation_id,
+            )?;
+            s.serialize_field("participant_id", &self.participant_id)?;
+            s.serialize_field("participant_name", &self.participant_name)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("started_at", &self.started_at)?;
+            s.serialize_field("last_message_at", &self.last_message_at)?;
+            s.serialize_field("message_count", &self.message_count)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4243,31 +4822,53 @@ pub mod conversations {
         }
     }
     /// A new row of `conversations`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewConversation {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ConversationId>,
         pub social_account_id: ids::SocialAccountId,
         pub platform_conversation_id: String,
         pub participant_id: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub participant_name: Option<String>,
         /// active or closed.
         ///
         /// `None`: the default, `'active'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub started_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_message_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `0`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub message_count: Option<i32>,
+    }
+    impl ::serde::Serialize for NewConversation {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewConversation", 9usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("social_account_id", &self.social_account_id)?;
+            s.serialize_field(
+                "platform_conversation_id",
+                &self.platform_conversation_id,
+            )?;
+            s.serialize_field("participant_id", &self.participant_id)?;
+            s.serialize_field("participant_name", &self.participant_name)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("started_at", &self.started_at)?;
+            s.serialize_field("last_message_at", &self.last_message_at)?;
+            s.serialize_field("message_count", &self.message_count)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4382,25 +4983,98 @@ pub mod conversations {
         }
     }
     /// A change to a row of `conversations`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ConversationPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub social_account_id: Option<ids::SocialAccountId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub platform_conversation_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub participant_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub participant_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub started_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_message_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_count: Option<Option<i32>>,
+    }
+    impl ::serde::Serialize for ConversationPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.social_account_id.is_some(),
+                            self.platform_conversation_id.is_some(),
+                            self.participant_id.is_some(),
+                            self.participant_name.is_some(),
+                            self.status.is_some(),
+                            self.started_at.is_some(),
+                            self.last_message_at.is_some(),
+                            self.message_count.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "social_account_id",
+                &self.social_account_id,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "platform_conversation_id",
+                &self.platform_conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "participant_id", &self.participant_id)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "participant_name",
+                &self.participant_name,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "started_at", &self.started_at)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "last_message_at",
+                &self.last_message_at,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "message_count", &self.message_count)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4460,14 +5134,45 @@ pub mod conversations {
         }
     }
     /// Filters for listing and counting `conversations` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ConversationFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub last_message_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for ConversationFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ConversationFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.status.matches_all(),
+                            !self.last_message_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "last_message_at",
+                &self.last_message_at,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4496,9 +5201,9 @@ pub mod conversations {
         }
     }
     /// What a list of `conversations` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ConversationSort {
         /// The primary key (the default).
         #[default]
@@ -4507,6 +5212,14 @@ pub mod conversations {
         Status,
         /// `last_message_at`, then the primary key.
         LastMessageAt,
+    }
+    impl ::serde::Serialize for ConversationSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ConversationSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -4768,7 +5481,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Messages, partitioned by month; 90 days stay hot, older months are archived.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ::uuid::Uuid,
@@ -4779,6 +5492,24 @@ pub mod messages {
         pub sender_id: Option<String>,
         pub received_at: ::chrono::NaiveDateTime,
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for Message {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Message", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("platform_message_id", &self.platform_message_id)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("sender_id", &self.sender_id)?;
+            s.serialize_field("received_at", &self.received_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -4872,24 +5603,42 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<::uuid::Uuid>,
         pub conversation_id: ids::ConversationId,
         pub platform_message_id: String,
         pub direction: String,
         pub content: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub sender_id: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub received_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewMessage", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("platform_message_id", &self.platform_message_id)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("sender_id", &self.sender_id)?;
+            s.serialize_field("received_at", &self.received_at)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5003,21 +5752,76 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub platform_message_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub direction: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sender_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<Option<::serde_json::Value>>,
+    }
+    impl ::serde::Serialize for MessagePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessagePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.platform_message_id.is_some(),
+                            self.direction.is_some(),
+                            self.content.is_some(),
+                            self.sender_id.is_some(),
+                            self.metadata.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "platform_message_id",
+                &self.platform_message_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "sender_id", &self.sender_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessagePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5076,14 +5880,49 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct MessageFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub conversation_id: ::hubgen_runtime::Condition<ids::ConversationId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub platform_message_id: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for MessageFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessageFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.conversation_id.matches_all(),
+                            !self.platform_message_id.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "platform_message_id",
+                &self.platform_message_id,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5115,9 +5954,9 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum MessageSort {
         /// The primary key (the default).
         #[default]
@@ -5126,6 +5965,14 @@ pub mod messages {
         ConversationId,
         /// `platform_message_id`, then the primary key.
         PlatformMessageId,
+    }
+    impl ::serde::Serialize for MessageSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5377,7 +6224,7 @@ pub mod replies {
     #[allow(unused_imports)]
     use super::*;
     /// AI-generated replies to a message (ER diagram: REPLY).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Reply {
         pub id: ids::ReplyId,
@@ -5388,6 +6235,24 @@ pub mod replies {
         pub generated_at: Option<::chrono::NaiveDateTime>,
         pub sent_at: Option<::chrono::NaiveDateTime>,
         pub error_message: Option<String>,
+    }
+    impl ::serde::Serialize for Reply {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Reply", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("message_id", &self.message_id)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("confidence", &self.confidence)?;
+            s.serialize_field("generated_at", &self.generated_at)?;
+            s.serialize_field("sent_at", &self.sent_at)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5477,26 +6342,44 @@ pub mod replies {
         }
     }
     /// A new row of `replies`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewReply {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::ReplyId>,
         pub message_id: ::uuid::Uuid,
         pub content: String,
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub confidence: Option<f64>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub generated_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub sent_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub error_message: Option<String>,
+    }
+    impl ::serde::Serialize for NewReply {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewReply", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("message_id", &self.message_id)?;
+            s.serialize_field("content", &self.content)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("confidence", &self.confidence)?;
+            s.serialize_field("generated_at", &self.generated_at)?;
+            s.serialize_field("sent_at", &self.sent_at)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -5595,23 +6478,75 @@ pub mod replies {
         }
     }
     /// A change to a row of `replies`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct ReplyPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub content: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub confidence: Option<Option<f64>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub generated_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub sent_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub error_message: Option<Option<String>>,
+    }
+    impl ::serde::Serialize for ReplyPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ReplyPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.message_id.is_some(),
+                            self.content.is_some(),
+                            self.status.is_some(),
+                            self.confidence.is_some(),
+                            self.generated_at.is_some(),
+                            self.sent_at.is_some(),
+                            self.error_message.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "message_id", &self.message_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "content", &self.content)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "confidence", &self.confidence)?;
+            ::hubgen_runtime::ser::set(&mut s, "generated_at", &self.generated_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "sent_at", &self.sent_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ReplyPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5666,14 +6601,45 @@ pub mod replies {
         }
     }
     /// Filters for listing and counting `replies` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct ReplyFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub message_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub generated_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for ReplyFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "ReplyFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.message_id.matches_all(),
+                            !self.generated_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "message_id", &self.message_id)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "generated_at",
+                &self.generated_at,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ReplyFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5702,9 +6668,9 @@ pub mod replies {
         }
     }
     /// What a list of `replies` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum ReplySort {
         /// The primary key (the default).
         #[default]
@@ -5713,6 +6679,14 @@ pub mod replies {
         MessageId,
         /// `generated_at`, then the primary key.
         GeneratedAt,
+    }
+    impl ::serde::Serialize for ReplySort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for ReplySort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -5944,17 +6918,17 @@ pub mod leads {
     #[allow(unused_imports)]
     use super::*;
     /// Leads found in conversations, searchable by full text.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Lead {
         pub id: ids::LeadId,
         pub tenant_id: ids::TenantId,
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub name: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub email: Option<String>,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub phone: Option<String>,
         pub company: Option<String>,
         pub score: Option<String>,
@@ -5982,6 +6956,26 @@ pub mod leads {
                 .field("updated_at", &self.updated_at)
                 .field("search_vector", &self.search_vector)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for Lead {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Lead", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("company", &self.company)?;
+            s.serialize_field("score", &self.score)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("notes", &self.notes)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("search_vector", &self.search_vector)?;
+            s.end()
         }
     }
     const _: () = {
@@ -6093,39 +7087,39 @@ pub mod leads {
         }
     }
     /// A new row of `leads`.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLead {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::LeadId>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub conversation_id: Option<ids::ConversationId>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub name: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub email: Option<String>,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub phone: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub company: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub score: Option<String>,
         /// new, contacted, qualified, converted or lost.
         ///
         /// `None`: the default, `'new'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub notes: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::NaiveDateTime>,
     }
     impl ::std::fmt::Debug for NewLead {
@@ -6143,6 +7137,24 @@ pub mod leads {
                 .field("created_at", &self.created_at)
                 .field("updated_at", &self.updated_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewLead {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewLead", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("conversation_id", &self.conversation_id)?;
+            s.serialize_field("company", &self.company)?;
+            s.serialize_field("score", &self.score)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("notes", &self.notes)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.end()
         }
     }
     const _: () = {
@@ -6257,26 +7269,44 @@ pub mod leads {
         }
     }
     /// A change to a row of `leads`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub conversation_id: Option<Option<ids::ConversationId>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub name: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub email: Option<Option<String>>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub phone: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub company: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub score: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub notes: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
     }
     impl ::std::fmt::Debug for LeadPatch {
@@ -6292,6 +7322,39 @@ pub mod leads {
                 .field("notes", &self.notes)
                 .field("created_at", &self.created_at)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for LeadPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.conversation_id.is_some(),
+                            self.company.is_some(),
+                            self.score.is_some(),
+                            self.status.is_some(),
+                            self.notes.is_some(),
+                            self.created_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "conversation_id",
+                &self.conversation_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "company", &self.company)?;
+            ::hubgen_runtime::ser::set(&mut s, "score", &self.score)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "notes", &self.notes)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadPatch {
@@ -6356,16 +7419,43 @@ pub mod leads {
         }
     }
     /// Filters for listing and counting `leads` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct LeadFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub score: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub email: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for LeadFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.score.matches_all(), !self.status.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "score", &self.score)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6395,9 +7485,9 @@ pub mod leads {
         }
     }
     /// What a list of `leads` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum LeadSort {
         /// The primary key (the default).
         #[default]
@@ -6406,6 +7496,14 @@ pub mod leads {
         Score,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for LeadSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6644,7 +7742,7 @@ pub mod lead_scores {
     #[allow(unused_imports)]
     use super::*;
     /// Score history of a lead (ER diagram: LEAD_SCORE).
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScore {
         pub id: ids::LeadScoreId,
@@ -6654,6 +7752,23 @@ pub mod lead_scores {
         pub signals: Option<::serde_json::Value>,
         pub reasoning: Option<String>,
         pub scored_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for LeadScore {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("LeadScore", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("lead_id", &self.lead_id)?;
+            s.serialize_field("score", &self.score)?;
+            s.serialize_field("score_value", &self.score_value)?;
+            s.serialize_field("signals", &self.signals)?;
+            s.serialize_field("reasoning", &self.reasoning)?;
+            s.serialize_field("scored_at", &self.scored_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6736,23 +7851,40 @@ pub mod lead_scores {
         }
     }
     /// A new row of `lead_scores`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewLeadScore {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::LeadScoreId>,
         pub lead_id: ids::LeadId,
         pub score: String,
         pub score_value: i32,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub signals: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub reasoning: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub scored_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewLeadScore {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewLeadScore", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("lead_id", &self.lead_id)?;
+            s.serialize_field("score", &self.score)?;
+            s.serialize_field("score_value", &self.score_value)?;
+            s.serialize_field("signals", &self.signals)?;
+            s.serialize_field("reasoning", &self.reasoning)?;
+            s.serialize_field("scored_at", &self.scored_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -6846,21 +7978,68 @@ pub mod lead_scores {
         }
     }
     /// A change to a row of `lead_scores`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct LeadScorePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub lead_id: Option<ids::LeadId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub score: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub score_value: Option<i32>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub signals: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub reasoning: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub scored_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for LeadScorePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadScorePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.lead_id.is_some(),
+                            self.score.is_some(),
+                            self.score_value.is_some(),
+                            self.signals.is_some(),
+                            self.reasoning.is_some(),
+                            self.scored_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "lead_id", &self.lead_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "score", &self.score)?;
+            ::hubgen_runtime::ser::set(&mut s, "score_value", &self.score_value)?;
+            ::hubgen_runtime::ser::set(&mut s, "signals", &self.signals)?;
+            ::hubgen_runtime::ser::set(&mut s, "reasoning", &self.reasoning)?;
+            ::hubgen_runtime::ser::set(&mut s, "scored_at", &self.scored_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadScorePatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6913,12 +8092,30 @@ pub mod lead_scores {
         }
     }
     /// Filters for listing and counting `lead_scores` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct LeadScoreFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub lead_id: ::hubgen_runtime::Condition<ids::LeadId>,
+    }
+    impl ::serde::Serialize for LeadScoreFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "LeadScoreFilter",
+                    ::hubgen_runtime::ser::written(&[!self.lead_id.matches_all()]),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "lead_id", &self.lead_id)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadScoreFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -6946,15 +8143,23 @@ pub mod lead_scores {
         }
     }
     /// What a list of `lead_scores` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum LeadScoreSort {
         /// The primary key (the default).
         #[default]
         Id,
         /// `lead_id`, then the primary key.
         LeadId,
+    }
+    impl ::serde::Serialize for LeadScoreSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for LeadScoreSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7170,13 +8375,13 @@ pub mod crm_configs {
     #[allow(unused_imports)]
     use super::*;
     /// CRM connections of a tenant (ER diagram: CRM_CONFIG).
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfig {
         pub id: ids::CrmConfigId,
         pub tenant_id: ids::TenantId,
         pub provider: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub credentials_encrypted: ::hubgen_runtime::crypto::Secret<String>,
         pub field_mappings: Option<::serde_json::Value>,
         pub auto_sync: bool,
@@ -7193,6 +8398,22 @@ pub mod crm_configs {
                 .field("auto_sync", &self.auto_sync)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for CrmConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("CrmConfig", 6usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("provider", &self.provider)?;
+            s.serialize_field("field_mappings", &self.field_mappings)?;
+            s.serialize_field("auto_sync", &self.auto_sync)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -7282,23 +8503,23 @@ pub mod crm_configs {
         }
     }
     /// A new row of `crm_configs`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmConfig {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::CrmConfigId>,
         pub provider: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub credentials_encrypted: ::hubgen_runtime::crypto::Secret<String>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub field_mappings: Option<::serde_json::Value>,
         /// `None`: the default, `false`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub auto_sync: Option<bool>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for NewCrmConfig {
@@ -7311,6 +8532,21 @@ pub mod crm_configs {
                 .field("auto_sync", &self.auto_sync)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewCrmConfig {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewCrmConfig", 5usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("provider", &self.provider)?;
+            s.serialize_field("field_mappings", &self.field_mappings)?;
+            s.serialize_field("auto_sync", &self.auto_sync)?;
+            s.serialize_field("active", &self.active)?;
+            s.end()
         }
     }
     const _: () = {
@@ -7405,18 +8641,30 @@ pub mod crm_configs {
         }
     }
     /// A change to a row of `crm_configs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmConfigPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub provider: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub credentials_encrypted: Option<::hubgen_runtime::crypto::Secret<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub field_mappings: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub auto_sync: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub active: Option<bool>,
     }
     impl ::std::fmt::Debug for CrmConfigPatch {
@@ -7428,6 +8676,31 @@ pub mod crm_configs {
                 .field("auto_sync", &self.auto_sync)
                 .field("active", &self.active)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for CrmConfigPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "CrmConfigPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.provider.is_some(),
+                            self.field_mappings.is_some(),
+                            self.auto_sync.is_some(),
+                            self.active.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "provider", &self.provider)?;
+            ::hubgen_runtime::ser::set(&mut s, "field_mappings", &self.field_mappings)?;
+            ::hubgen_runtime::ser::set(&mut s, "auto_sync", &self.auto_sync)?;
+            ::hubgen_runtime::ser::set(&mut s, "active", &self.active)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for CrmConfigPatch {
@@ -7479,10 +8752,20 @@ pub mod crm_configs {
         }
     }
     /// Filters for listing and counting `crm_configs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct CrmConfigFilter {}
+    impl ::serde::Serialize for CrmConfigFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let s = serializer.serialize_struct("CrmConfigFilter", 0usize)?;
+            s.end()
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for CrmConfigFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
             deserializer: D,
@@ -7504,13 +8787,21 @@ pub mod crm_configs {
         }
     }
     /// What a list of `crm_configs` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum CrmConfigSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for CrmConfigSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for CrmConfigSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -7711,7 +9002,7 @@ pub mod crm_syncs {
     #[allow(unused_imports)]
     use super::*;
     /// Pushes of leads to a CRM, retried with backoff.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSync {
         pub id: ids::CrmSyncId,
@@ -7726,6 +9017,26 @@ pub mod crm_syncs {
         pub synced_at: Option<::chrono::NaiveDateTime>,
         pub retry_count: Option<i32>,
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for CrmSync {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("CrmSync", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("lead_id", &self.lead_id)?;
+            s.serialize_field("crm_config_id", &self.crm_config_id)?;
+            s.serialize_field("external_id", &self.external_id)?;
+            s.serialize_field("action", &self.action)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.serialize_field("synced_at", &self.synced_at)?;
+            s.serialize_field("retry_count", &self.retry_count)?;
+            s.serialize_field("next_retry_at", &self.next_retry_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -7825,33 +9136,53 @@ pub mod crm_syncs {
         }
     }
     /// A new row of `crm_syncs`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewCrmSync {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::CrmSyncId>,
         pub lead_id: ids::LeadId,
         pub crm_config_id: ::uuid::Uuid,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub external_id: Option<String>,
         /// create, update or delete.
         pub action: String,
         /// pending, success or failed.
         ///
         /// `None`: the default, `'pending'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub error_message: Option<String>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub synced_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `0`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub retry_count: Option<i32>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub next_retry_at: Option<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for NewCrmSync {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewCrmSync", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("lead_id", &self.lead_id)?;
+            s.serialize_field("crm_config_id", &self.crm_config_id)?;
+            s.serialize_field("external_id", &self.external_id)?;
+            s.serialize_field("action", &self.action)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.serialize_field("synced_at", &self.synced_at)?;
+            s.serialize_field("retry_count", &self.retry_count)?;
+            s.serialize_field("next_retry_at", &self.next_retry_at)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -7964,27 +9295,89 @@ pub mod crm_syncs {
         }
     }
     /// A change to a row of `crm_syncs`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct CrmSyncPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub lead_id: Option<ids::LeadId>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub crm_config_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub external_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub action: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub error_message: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub synced_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub retry_count: Option<Option<i32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub next_retry_at: Option<Option<::chrono::NaiveDateTime>>,
+    }
+    impl ::serde::Serialize for CrmSyncPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "CrmSyncPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.lead_id.is_some(),
+                            self.crm_config_id.is_some(),
+                            self.external_id.is_some(),
+                            self.action.is_some(),
+                            self.status.is_some(),
+                            self.error_message.is_some(),
+                            self.synced_at.is_some(),
+                            self.retry_count.is_some(),
+                            self.next_retry_at.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "lead_id", &self.lead_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "crm_config_id", &self.crm_config_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "external_id", &self.external_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "action", &self.action)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            ::hubgen_runtime::ser::set(&mut s, "synced_at", &self.synced_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "retry_count", &self.retry_count)?;
+            ::hubgen_runtime::ser::set(&mut s, "next_retry_at", &self.next_retry_at)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for CrmSyncPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8041,16 +9434,52 @@ pub mod crm_syncs {
         }
     }
     /// Filters for listing and counting `crm_syncs` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct CrmSyncFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub lead_id: ::hubgen_runtime::Condition<ids::LeadId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub next_retry_at: ::hubgen_runtime::Condition<::chrono::NaiveDateTime>,
+    }
+    impl ::serde::Serialize for CrmSyncFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "CrmSyncFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            !self.lead_id.matches_all(),
+                            !self.status.matches_all(),
+                            !self.next_retry_at.matches_all(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "lead_id", &self.lead_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "next_retry_at",
+                &self.next_retry_at,
+            )?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for CrmSyncFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8080,9 +9509,9 @@ pub mod crm_syncs {
         }
     }
     /// What a list of `crm_syncs` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum CrmSyncSort {
         /// The primary key (the default).
         #[default]
@@ -8093,6 +9522,14 @@ pub mod crm_syncs {
         Status,
         /// `next_retry_at`, then the primary key.
         NextRetryAt,
+    }
+    impl ::serde::Serialize for CrmSyncSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for CrmSyncSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8349,7 +9786,7 @@ pub mod ai_tasks {
     #[allow(unused_imports)]
     use super::*;
     /// Classification, scoring and reply jobs for a message.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTask {
         pub id: ids::AiTaskId,
@@ -8364,6 +9801,26 @@ pub mod ai_tasks {
         pub completed_at: Option<::chrono::NaiveDateTime>,
         pub retry_count: Option<i32>,
         pub error_message: Option<String>,
+    }
+    impl ::serde::Serialize for AiTask {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("AiTask", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("message_id", &self.message_id)?;
+            s.serialize_field("task_type", &self.task_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("input", &self.input)?;
+            s.serialize_field("output", &self.output)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("completed_at", &self.completed_at)?;
+            s.serialize_field("retry_count", &self.retry_count)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -8461,11 +9918,11 @@ pub mod ai_tasks {
         }
     }
     /// A new row of `ai_tasks`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewAiTask {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::AiTaskId>,
         pub message_id: ::uuid::Uuid,
         /// classify, score or reply.
@@ -8473,22 +9930,42 @@ pub mod ai_tasks {
         /// queued, processing, completed or failed.
         ///
         /// `None`: the default, `'queued'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub input: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub output: Option<::serde_json::Value>,
         /// `None`: the default, `NOW()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::NaiveDateTime>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub completed_at: Option<::chrono::NaiveDateTime>,
         /// `None`: the default, `0`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub retry_count: Option<i32>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub error_message: Option<String>,
+    }
+    impl ::serde::Serialize for NewAiTask {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewAiTask", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("message_id", &self.message_id)?;
+            s.serialize_field("task_type", &self.task_type)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("input", &self.input)?;
+            s.serialize_field("output", &self.output)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("completed_at", &self.completed_at)?;
+            s.serialize_field("retry_count", &self.retry_count)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -8594,27 +10071,89 @@ pub mod ai_tasks {
         }
     }
     /// A change to a row of `ai_tasks`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct AiTaskPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_id: Option<::uuid::Uuid>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub task_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub input: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub output: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub completed_at: Option<Option<::chrono::NaiveDateTime>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub retry_count: Option<Option<i32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub error_message: Option<Option<String>>,
+    }
+    impl ::serde::Serialize for AiTaskPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AiTaskPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.message_id.is_some(),
+                            self.task_type.is_some(),
+                            self.status.is_some(),
+                            self.input.is_some(),
+                            self.output.is_some(),
+                            self.created_at.is_some(),
+                            self.completed_at.is_some(),
+                            self.retry_count.is_some(),
+                            self.error_message.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "message_id", &self.message_id)?;
+            ::hubgen_runtime::ser::set(&mut s, "task_type", &self.task_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "input", &self.input)?;
+            ::hubgen_runtime::ser::set(&mut s, "output", &self.output)?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "completed_at", &self.completed_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "retry_count", &self.retry_count)?;
+            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AiTaskPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8670,14 +10209,38 @@ pub mod ai_tasks {
         }
     }
     /// Filters for listing and counting `ai_tasks` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct AiTaskFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub message_id: ::hubgen_runtime::Condition<::uuid::Uuid>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<String>,
+    }
+    impl ::serde::Serialize for AiTaskFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "AiTaskFilter",
+                    ::hubgen_runtime::ser::written(
+                        &[!self.message_id.matches_all(), !self.status.matches_all()],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "message_id", &self.message_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AiTaskFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -8706,9 +10269,9 @@ pub mod ai_tasks {
         }
     }
     /// What a list of `ai_tasks` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum AiTaskSort {
         /// The primary key (the default).
         #[default]
@@ -8717,6 +10280,14 @@ pub mod ai_tasks {
         MessageId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for AiTaskSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for AiTaskSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(

@@ -229,12 +229,12 @@ pub async fn migrate(
 }
 #[rustfmt::skip]
 /// Enum `public.tenant_status`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum TenantStatus {
-    #[serde(rename = "active")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "active"))]
     Active,
-    #[serde(rename = "inactive")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "inactive"))]
     Inactive,
 }
 #[rustfmt::skip]
@@ -242,6 +242,15 @@ impl TenantStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for TenantStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -301,16 +310,16 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for TenantStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.user_role`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum UserRole {
-    #[serde(rename = "TENANT_ADMIN")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "TENANT_ADMIN"))]
     TenantAdmin,
-    #[serde(rename = "MANAGER")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "MANAGER"))]
     Manager,
-    #[serde(rename = "AGENT")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "AGENT"))]
     Agent,
-    #[serde(rename = "AUDITOR")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "AUDITOR"))]
     Auditor,
 }
 #[rustfmt::skip]
@@ -318,6 +327,15 @@ impl UserRole {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for UserRole {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -387,18 +405,18 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for UserRole {
 }
 #[rustfmt::skip]
 /// Enum `public.waha_session_status`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum WahaSessionStatus {
-    #[serde(rename = "starting")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "starting"))]
     Starting,
-    #[serde(rename = "scan_qr")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "scan_qr"))]
     ScanQr,
-    #[serde(rename = "working")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "working"))]
     Working,
-    #[serde(rename = "failed")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "failed"))]
     Failed,
-    #[serde(rename = "stopped")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "stopped"))]
     Stopped,
 }
 #[rustfmt::skip]
@@ -406,6 +424,15 @@ impl WahaSessionStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for WahaSessionStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -477,12 +504,12 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaSessionStatus {
 }
 #[rustfmt::skip]
 /// Enum `public.waha_engine`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum WahaEngine {
-    #[serde(rename = "WEBJS")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "WEBJS"))]
     Webjs,
-    #[serde(rename = "NOWEB")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "NOWEB"))]
     Noweb,
 }
 #[rustfmt::skip]
@@ -490,6 +517,15 @@ impl WahaEngine {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for WahaEngine {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -549,12 +585,12 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for WahaEngine {
 }
 #[rustfmt::skip]
 /// Enum `public.message_direction`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum MessageDirection {
-    #[serde(rename = "inbound")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "inbound"))]
     Inbound,
-    #[serde(rename = "outbound")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "outbound"))]
     Outbound,
 }
 #[rustfmt::skip]
@@ -562,6 +598,15 @@ impl MessageDirection {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for MessageDirection {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -621,16 +666,16 @@ impl<'r> ::sqlx::Decode<'r, ::sqlx::Postgres> for MessageDirection {
 }
 #[rustfmt::skip]
 /// Enum `public.message_status`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, ::serde::Serialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
 pub enum MessageStatus {
-    #[serde(rename = "queued")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "queued"))]
     Queued,
-    #[serde(rename = "sent")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "sent"))]
     Sent,
-    #[serde(rename = "delivered")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "delivered"))]
     Delivered,
-    #[serde(rename = "failed")]
+    #[cfg_attr(feature = "json-schema", serde(rename = "failed"))]
     Failed,
 }
 #[rustfmt::skip]
@@ -638,6 +683,15 @@ impl MessageStatus {
     /// The value as PostgreSQL stores it.
     pub fn as_str(self) -> &'static str {
         <Self as ::hubgen_runtime::de::Variants>::VARIANTS[self as usize]
+    }
+}
+#[rustfmt::skip]
+impl ::serde::Serialize for MessageStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
     }
 }
 #[rustfmt::skip]
@@ -706,7 +760,7 @@ pub mod tenants {
     #[allow(unused_imports)]
     use super::*;
     /// Organisations using the messaging service.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Tenant {
         pub id: ids::TenantId,
@@ -720,6 +774,24 @@ pub mod tenants {
         pub description: Option<String>,
         /// Tenant-specific configuration.
         pub settings: ::serde_json::Value,
+    }
+    impl ::serde::Serialize for Tenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Tenant", 8usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("deleted_at", &self.deleted_at)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -811,30 +883,47 @@ pub mod tenants {
         }
     }
     /// A new row of `tenants`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewTenant {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::TenantId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// Unique tenant name.
         pub name: String,
         /// `None`: the default, `'active'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<super::TenantStatus>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub description: Option<String>,
         /// Tenant-specific configuration.
         ///
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub settings: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for NewTenant {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewTenant", 7usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("name", &self.name)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("description", &self.description)?;
+            s.serialize_field("settings", &self.settings)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -920,19 +1009,61 @@ pub mod tenants {
         }
     }
     /// A change to a row of `tenants`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct TenantPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub name: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<super::TenantStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub description: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub settings: Option<::serde_json::Value>,
+    }
+    impl ::serde::Serialize for TenantPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "TenantPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.created_at.is_some(),
+                            self.name.is_some(),
+                            self.status.is_some(),
+                            self.description.is_some(),
+                            self.settings.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "name", &self.name)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "description", &self.description)?;
+            ::hubgen_runtime::ser::set(&mut s, "settings", &self.settings)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -979,12 +1110,23 @@ pub mod tenants {
         }
     }
     /// Filters for listing and counting `tenants` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct TenantFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for TenantFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("TenantFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1012,13 +1154,21 @@ pub mod tenants {
         }
     }
     /// What a list of `tenants` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum TenantSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for TenantSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for TenantSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1255,7 +1405,7 @@ pub mod users {
     #[allow(unused_imports)]
     use super::*;
     /// Users within each tenant.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct User {
         pub id: ids::UserId,
@@ -1264,7 +1414,7 @@ pub mod users {
         /// Set when soft-deleted; null while the row is live.
         pub deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub email: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub password_hash: String,
         pub first_name: Option<String>,
         pub last_name: Option<String>,
@@ -1291,6 +1441,28 @@ pub mod users {
                 .field("preferences", &self.preferences)
                 .field("tenant_id", &self.tenant_id)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for User {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("User", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("deleted_at", &self.deleted_at)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("last_login_at", &self.last_login_at)?;
+            s.serialize_field("preferences", &self.preferences)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1410,35 +1582,35 @@ pub mod users {
         }
     }
     /// A new row of `users`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewUser {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::UserId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub email: String,
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub password_hash: String,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub first_name: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_name: Option<String>,
         /// `None`: the default, `'AGENT'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub role: Option<super::UserRole>,
         /// `None`: the default, `true`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub is_active: Option<bool>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_login_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub preferences: Option<::serde_json::Value>,
     }
     impl ::std::fmt::Debug for NewUser {
@@ -1456,6 +1628,26 @@ pub mod users {
                 .field("last_login_at", &self.last_login_at)
                 .field("preferences", &self.preferences)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewUser {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewUser", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("email", &self.email)?;
+            s.serialize_field("first_name", &self.first_name)?;
+            s.serialize_field("last_name", &self.last_name)?;
+            s.serialize_field("role", &self.role)?;
+            s.serialize_field("is_active", &self.is_active)?;
+            s.serialize_field("last_login_at", &self.last_login_at)?;
+            s.serialize_field("preferences", &self.preferences)?;
+            s.end()
         }
     }
     const _: () = {
@@ -1567,26 +1759,50 @@ pub mod users {
         }
     }
     /// A change to a row of `users`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct UserPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub email: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub password_hash: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub first_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_name: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub role: Option<super::UserRole>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub is_active: Option<bool>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_login_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub preferences: Option<::serde_json::Value>,
     }
     impl ::std::fmt::Debug for UserPatch {
@@ -1602,6 +1818,39 @@ pub mod users {
                 .field("last_login_at", &self.last_login_at)
                 .field("preferences", &self.preferences)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for UserPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "UserPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.created_at.is_some(),
+                            self.email.is_some(),
+                            self.first_name.is_some(),
+                            self.last_name.is_some(),
+                            self.role.is_some(),
+                            self.is_active.is_some(),
+                            self.last_login_at.is_some(),
+                            self.preferences.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "email", &self.email)?;
+            ::hubgen_runtime::ser::set(&mut s, "first_name", &self.first_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_name", &self.last_name)?;
+            ::hubgen_runtime::ser::set(&mut s, "role", &self.role)?;
+            ::hubgen_runtime::ser::set(&mut s, "is_active", &self.is_active)?;
+            ::hubgen_runtime::ser::set(&mut s, "last_login_at", &self.last_login_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "preferences", &self.preferences)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for UserPatch {
@@ -1660,12 +1909,23 @@ pub mod users {
         }
     }
     /// Filters for listing and counting `users` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct UserFilter {
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for UserFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("UserFilter", 1usize)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1693,13 +1953,21 @@ pub mod users {
         }
     }
     /// What a list of `users` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum UserSort {
         /// The primary key (the default).
         #[default]
         Id,
+    }
+    impl ::serde::Serialize for UserSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for UserSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -1953,7 +2221,7 @@ pub mod waha_sessions {
     #[allow(unused_imports)]
     use super::*;
     /// WhatsApp sessions managed by WAHA.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSession {
         pub id: ids::WahaSessionId,
@@ -1971,6 +2239,28 @@ pub mod waha_sessions {
         pub last_activity_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub error_message: Option<String>,
         pub tenant_id: ids::TenantId,
+    }
+    impl ::serde::Serialize for WahaSession {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("WahaSession", 12usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("deleted_at", &self.deleted_at)?;
+            s.serialize_field("external_session_id", &self.external_session_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("engine", &self.engine)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("config", &self.config)?;
+            s.serialize_field("last_activity_at", &self.last_activity_at)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2090,38 +2380,58 @@ pub mod waha_sessions {
         }
     }
     /// A new row of `waha_sessions`.
-    #[derive(Clone, PartialEq, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewWahaSession {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::WahaSessionId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// WAHA's own session identifier.
         pub external_session_id: String,
         /// `None`: the default, `'starting'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<super::WahaSessionStatus>,
         /// `None`: the default, `'WEBJS'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub engine: Option<super::WahaEngine>,
         /// QR code, profile info, etc.
         ///
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub config: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub last_activity_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub error_message: Option<String>,
+    }
+    impl ::serde::Serialize for NewWahaSession {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewWahaSession", 10usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("external_session_id", &self.external_session_id)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("engine", &self.engine)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("config", &self.config)?;
+            s.serialize_field("last_activity_at", &self.last_activity_at)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.end()
+        }
     }
     const _: () = {
         #[derive(Default)]
@@ -2228,25 +2538,90 @@ pub mod waha_sessions {
         }
     }
     /// A change to a row of `waha_sessions`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct WahaSessionPatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub external_session_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<super::WahaSessionStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub engine: Option<super::WahaEngine>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub config: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub last_activity_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub error_message: Option<Option<String>>,
+    }
+    impl ::serde::Serialize for WahaSessionPatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "WahaSessionPatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.created_at.is_some(),
+                            self.external_session_id.is_some(),
+                            self.status.is_some(),
+                            self.engine.is_some(),
+                            self.metadata.is_some(),
+                            self.config.is_some(),
+                            self.last_activity_at.is_some(),
+                            self.error_message.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "external_session_id",
+                &self.external_session_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(&mut s, "engine", &self.engine)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "config", &self.config)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "last_activity_at",
+                &self.last_activity_at,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WahaSessionPatch {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2303,16 +2678,49 @@ pub mod waha_sessions {
         }
     }
     /// Filters for listing and counting `waha_sessions` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct WahaSessionFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub external_session_id: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<super::WahaSessionStatus>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for WahaSessionFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "WahaSessionFilter",
+                    1usize
+                        + ::hubgen_runtime::ser::written(
+                            &[
+                                !self.external_session_id.matches_all(),
+                                !self.status.matches_all(),
+                            ],
+                        ),
+                )?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "external_session_id",
+                &self.external_session_id,
+            )?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WahaSessionFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2346,9 +2754,9 @@ pub mod waha_sessions {
         }
     }
     /// What a list of `waha_sessions` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum WahaSessionSort {
         /// The primary key (the default).
         #[default]
@@ -2357,6 +2765,14 @@ pub mod waha_sessions {
         ExternalSessionId,
         /// `status`, then the primary key.
         Status,
+    }
+    impl ::serde::Serialize for WahaSessionSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for WahaSessionSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -2637,7 +3053,7 @@ pub mod messages {
     #[allow(unused_imports)]
     use super::*;
     /// Every message sent or received through the service.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct Message {
         pub id: ids::MessageId,
@@ -2647,12 +3063,12 @@ pub mod messages {
         pub deleted_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub direction: super::MessageDirection,
         /// Recipient phone number.
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub to_msisdn: String,
         /// Sender phone number.
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub from_msisdn: String,
-        #[serde(skip_serializing, default)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing, default))]
         pub body: Option<String>,
         pub status: super::MessageStatus,
         pub waha_message_id: Option<String>,
@@ -2689,6 +3105,31 @@ pub mod messages {
                 .field("tenant_id", &self.tenant_id)
                 .field("session_id", &self.session_id)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for Message {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("Message", 15usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("deleted_at", &self.deleted_at)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("waha_message_id", &self.waha_message_id)?;
+            s.serialize_field("raw_payload", &self.raw_payload)?;
+            s.serialize_field("message_type", &self.message_type)?;
+            s.serialize_field("media_url", &self.media_url)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.serialize_field("delivered_at", &self.delivered_at)?;
+            s.serialize_field("tenant_id", &self.tenant_id)?;
+            s.serialize_field("session_id", &self.session_id)?;
+            s.end()
         }
     }
     const _: () = {
@@ -2839,49 +3280,49 @@ pub mod messages {
         }
     }
     /// A new row of `messages`.
-    #[derive(Clone, PartialEq, ::serde::Serialize)]
+    #[derive(Clone, PartialEq)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct NewMessage {
         /// `None`: the default, `gen_random_uuid()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub id: Option<ids::MessageId>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
         /// `None`: the default, `now()`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub updated_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub direction: super::MessageDirection,
         /// Recipient phone number.
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub to_msisdn: String,
         /// Sender phone number.
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub from_msisdn: String,
-        #[serde(default)]
-        #[serde(skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
+        #[cfg_attr(feature = "json-schema", serde(skip_serializing))]
         pub body: Option<String>,
         /// `None`: the default, `'queued'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub status: Option<super::MessageStatus>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub waha_message_id: Option<String>,
         /// Raw WAHA response.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub raw_payload: Option<::serde_json::Value>,
         /// text, image, ...
         ///
         /// `None`: the default, `'text'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub message_type: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub media_url: Option<String>,
         /// `None`: the default, `'{}'`.
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub error_message: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(feature = "json-schema", serde(default))]
         pub delivered_at: Option<::chrono::DateTime<::chrono::Utc>>,
         pub session_id: ids::WahaSessionId,
     }
@@ -2905,6 +3346,29 @@ pub mod messages {
                 .field("delivered_at", &self.delivered_at)
                 .field("session_id", &self.session_id)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for NewMessage {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer.serialize_struct("NewMessage", 13usize)?;
+            s.serialize_field("id", &self.id)?;
+            s.serialize_field("created_at", &self.created_at)?;
+            s.serialize_field("updated_at", &self.updated_at)?;
+            s.serialize_field("direction", &self.direction)?;
+            s.serialize_field("status", &self.status)?;
+            s.serialize_field("waha_message_id", &self.waha_message_id)?;
+            s.serialize_field("raw_payload", &self.raw_payload)?;
+            s.serialize_field("message_type", &self.message_type)?;
+            s.serialize_field("media_url", &self.media_url)?;
+            s.serialize_field("metadata", &self.metadata)?;
+            s.serialize_field("error_message", &self.error_message)?;
+            s.serialize_field("delivered_at", &self.delivered_at)?;
+            s.serialize_field("session_id", &self.session_id)?;
+            s.end()
         }
     }
     const _: () = {
@@ -3057,36 +3521,69 @@ pub mod messages {
         }
     }
     /// A change to a row of `messages`: `None` leaves a field as it is; for a nullable column `Some(None)` sets NULL. In JSON: an absent key leaves the field, `null` sets NULL.
-    #[derive(Clone, PartialEq, Default, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
     pub struct MessagePatch {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub created_at: Option<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub direction: Option<super::MessageDirection>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub to_msisdn: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub from_msisdn: Option<String>,
-        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "json-schema", serde(default, skip_serializing))]
         pub body: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub status: Option<super::MessageStatus>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub waha_message_id: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub raw_payload: Option<Option<::serde_json::Value>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub message_type: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub media_url: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub metadata: Option<::serde_json::Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub error_message: Option<Option<String>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub delivered_at: Option<Option<::chrono::DateTime<::chrono::Utc>>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         pub session_id: Option<ids::WahaSessionId>,
     }
     impl ::std::fmt::Debug for MessagePatch {
@@ -3107,6 +3604,49 @@ pub mod messages {
                 .field("delivered_at", &self.delivered_at)
                 .field("session_id", &self.session_id)
                 .finish()
+        }
+    }
+    impl ::serde::Serialize for MessagePatch {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessagePatch",
+                    ::hubgen_runtime::ser::written(
+                        &[
+                            self.created_at.is_some(),
+                            self.direction.is_some(),
+                            self.status.is_some(),
+                            self.waha_message_id.is_some(),
+                            self.raw_payload.is_some(),
+                            self.message_type.is_some(),
+                            self.media_url.is_some(),
+                            self.metadata.is_some(),
+                            self.error_message.is_some(),
+                            self.delivered_at.is_some(),
+                            self.session_id.is_some(),
+                        ],
+                    ),
+                )?;
+            ::hubgen_runtime::ser::set(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "direction", &self.direction)?;
+            ::hubgen_runtime::ser::set(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::set(
+                &mut s,
+                "waha_message_id",
+                &self.waha_message_id,
+            )?;
+            ::hubgen_runtime::ser::set(&mut s, "raw_payload", &self.raw_payload)?;
+            ::hubgen_runtime::ser::set(&mut s, "message_type", &self.message_type)?;
+            ::hubgen_runtime::ser::set(&mut s, "media_url", &self.media_url)?;
+            ::hubgen_runtime::ser::set(&mut s, "metadata", &self.metadata)?;
+            ::hubgen_runtime::ser::set(&mut s, "error_message", &self.error_message)?;
+            ::hubgen_runtime::ser::set(&mut s, "delivered_at", &self.delivered_at)?;
+            ::hubgen_runtime::ser::set(&mut s, "session_id", &self.session_id)?;
+            s.end()
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MessagePatch {
@@ -3180,24 +3720,73 @@ pub mod messages {
         }
     }
     /// Filters for listing and counting `messages` (each on an indexed column).
-    #[derive(Clone, PartialEq, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, PartialEq, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(default)]
+    #[cfg_attr(feature = "json-schema", serde(default))]
     pub struct MessageFilter {
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub session_id: ::hubgen_runtime::Condition<ids::WahaSessionId>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub to_msisdn: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub from_msisdn: ::hubgen_runtime::Condition<String>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub status: ::hubgen_runtime::Condition<super::MessageStatus>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub created_at: ::hubgen_runtime::Condition<::chrono::DateTime<::chrono::Utc>>,
-        #[serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")]
+        #[cfg_attr(
+            feature = "json-schema",
+            serde(skip_serializing_if = "::hubgen_runtime::Condition::matches_all")
+        )]
         pub waha_message_id: ::hubgen_runtime::Condition<String>,
         /// Also return soft-deleted rows.
         pub include_deleted: bool,
+    }
+    impl ::serde::Serialize for MessageFilter {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            use ::serde::ser::SerializeStruct as _;
+            let mut s = serializer
+                .serialize_struct(
+                    "MessageFilter",
+                    1usize
+                        + ::hubgen_runtime::ser::written(
+                            &[
+                                !self.session_id.matches_all(),
+                                !self.status.matches_all(),
+                                !self.created_at.matches_all(),
+                                !self.waha_message_id.matches_all(),
+                            ],
+                        ),
+                )?;
+            ::hubgen_runtime::ser::condition(&mut s, "session_id", &self.session_id)?;
+            ::hubgen_runtime::ser::condition(&mut s, "status", &self.status)?;
+            ::hubgen_runtime::ser::condition(&mut s, "created_at", &self.created_at)?;
+            ::hubgen_runtime::ser::condition(
+                &mut s,
+                "waha_message_id",
+                &self.waha_message_id,
+            )?;
+            s.serialize_field("include_deleted", &self.include_deleted)?;
+            s.end()
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageFilter {
         fn deserialize<D: ::serde::Deserializer<'de>>(
@@ -3239,9 +3828,9 @@ pub mod messages {
         }
     }
     /// What a list of `messages` can be ordered by: the primary key or an indexed column.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug, ::serde::Serialize)]
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Debug)]
     #[cfg_attr(feature = "json-schema", derive(::schemars::JsonSchema))]
-    #[serde(rename_all = "snake_case")]
+    #[cfg_attr(feature = "json-schema", serde(rename_all = "snake_case"))]
     pub enum MessageSort {
         /// The primary key (the default).
         #[default]
@@ -3254,6 +3843,14 @@ pub mod messages {
         CreatedAt,
         /// `waha_message_id`, then the primary key.
         WahaMessageId,
+    }
+    impl ::serde::Serialize for MessageSort {
+        fn serialize<S: ::serde::Serializer>(
+            &self,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            ::hubgen_runtime::ser::variant::<Self, S>(*self as usize, serializer)
+        }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageSort {
         fn deserialize<D: ::serde::Deserializer<'de>>(
