@@ -17,7 +17,7 @@ SEA_ORM=1.1.20
 SERVER=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 BASE=${SERVER%/*}
 HUBS=(identity user tenant app billing wallet config message spokes)
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 mkdir -p "$WORK"
 
 # 1. sea-orm-cli, installed once.
